@@ -1,0 +1,266 @@
+//! Kernel calls.
+//!
+//! A native task makes a kernel call with `syscall` (or `int 0x40`, the seed
+//! paper's vector): the call number in `rax`, up to six arguments in `rdi`,
+//! `rsi`, `rdx`, `r10`, `r8`, `r9` (the Linux x86_64 convention, so the same
+//! register shuffling serves both). The result comes back in `rax`: a value
+//! `>= 0` on success or a negated [`Error`] code. Some calls return a second
+//! value in `rdx`. `rcx` and `r11` are clobbered, as with Linux.
+//!
+//! Every user pointer a call receives is checked by walking the caller's page
+//! tables; a bad one yields [`Error::Fault`], never a kernel fault.
+
+/// Kernel call numbers.
+#[repr(u64)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Call {
+    /// `log(ptr, len)`: write bytes to the kernel console (serial port 1).
+    Log = 0,
+    /// `yield()`: give up the rest of the time slice.
+    Yield = 1,
+    /// `exit(code)`: end the calling task.
+    Exit = 2,
+    /// `call(dest, send_ptr, send_len, reply_ptr, reply_cap) -> reply_len`:
+    /// send a message to native task `dest` and block until it replies.
+    /// The message is copied once, from the sender's buffer to the receiver's.
+    IpcCall = 3,
+    /// `recv(buf, cap) -> total_len`: block until a message or notification
+    /// arrives; a [`crate::msg::Header`] followed by the payload is written at `buf`.
+    /// If the payload does not fit, it is truncated and `Header::len` tells its
+    /// full size.
+    IpcRecv = 4,
+    /// `reply(task, ptr, len)`: answer the message `task` is blocked on. For a
+    /// native caller the bytes are copied into its reply buffer; for a Linux task
+    /// the payload is a [`crate::msg::LinuxReply`]. A server may defer a reply
+    /// (keep the caller blocked) and answer later, in any order.
+    IpcReply = 5,
+    /// `notify(task, bits)`: OR `bits` into `task`'s notification word and wake it
+    /// if it waits in `recv`.
+    Notify = 6,
+    /// `timer_set(deadline_ns)`: raise [`crate::msg::NOTIFY_TIMER`] on the caller
+    /// once the monotonic clock reaches `deadline_ns` (0 cancels). One timer per task.
+    TimerSet = 7,
+    /// `clock_info(ptr)`: fill a [`ClockInfo`].
+    ClockInfo = 8,
+    /// `space_create() -> space`: a new, empty user address space owned by the caller.
+    SpaceCreate = 9,
+    /// `space_destroy(space)`: free a space, its frames, and kill its tasks.
+    SpaceDestroy = 10,
+    /// `mem_map(space, vaddr, len, prot)`: back `[vaddr, vaddr+len)` (page
+    /// aligned) with fresh zeroed frames. Fails with `Exists` (changing nothing)
+    /// if any page is already mapped, `NoMemory` when frames or the space's
+    /// limit run out.
+    MemMap = 11,
+    /// `mem_unmap(space, vaddr, len)`: unmap and free; unmapped holes are fine.
+    MemUnmap = 12,
+    /// `mem_protect(space, vaddr, len, prot)`: change the protection of mapped pages.
+    MemProtect = 13,
+    /// `mem_write(space, vaddr, src, len) -> copied`: copy from the caller's
+    /// memory into `space`. Stops at the first page of `space` that is not
+    /// mapped user-writable and returns how much was copied (a short count is
+    /// not an error; the caller decides whether to map the page and retry).
+    MemWrite = 14,
+    /// `mem_read(space, vaddr, dst, len) -> copied`: copy from `space` into the
+    /// caller's memory; stops at the first unmapped or non-user page.
+    MemRead = 15,
+    /// `task_create(space, kind) -> task`: a new stopped task in `space`, with the
+    /// caller as its handler (the receiver of its traps and faults).
+    TaskCreate = 16,
+    /// `task_set_regs(task, &TaskRegs)`: only while the task is stopped or blocked
+    /// waiting for its handler.
+    TaskSetRegs = 17,
+    /// `task_get_regs(task, &mut TaskRegs)`.
+    TaskGetRegs = 18,
+    /// `task_start(task)`: make a created task runnable.
+    TaskStart = 19,
+    /// `task_kill(task)`: destroy a task the caller handles.
+    TaskKill = 20,
+    /// `poweroff(code)`: stop the machine; only for the boot server.
+    Poweroff = 21,
+    /// `sys_info(ptr)`: fill a [`SysInfo`].
+    SysInfo = 22,
+    /// `task_info(task, ptr)`: fill a [`TaskInfo`] for a task the caller handles (or itself).
+    TaskInfo = 23,
+    /// `random(ptr, len) -> n`: hardware entropy (RDSEED/RDRAND) for seeding a
+    /// CSPRNG; returns 0 bytes when the CPU has none.
+    HwRandom = 24,
+    /// `space_set_limit(space, bytes)`: cap the memory mapped into a space.
+    SpaceSetLimit = 25,
+}
+
+impl Call {
+    pub const ALL: &'static [Call] = &[
+        Call::Log,
+        Call::Yield,
+        Call::Exit,
+        Call::IpcCall,
+        Call::IpcRecv,
+        Call::IpcReply,
+        Call::Notify,
+        Call::TimerSet,
+        Call::ClockInfo,
+        Call::SpaceCreate,
+        Call::SpaceDestroy,
+        Call::MemMap,
+        Call::MemUnmap,
+        Call::MemProtect,
+        Call::MemWrite,
+        Call::MemRead,
+        Call::TaskCreate,
+        Call::TaskSetRegs,
+        Call::TaskGetRegs,
+        Call::TaskStart,
+        Call::TaskKill,
+        Call::Poweroff,
+        Call::SysInfo,
+        Call::TaskInfo,
+        Call::HwRandom,
+        Call::SpaceSetLimit,
+    ];
+
+    pub fn from_u64(n: u64) -> Option<Call> {
+        Call::ALL.iter().copied().find(|c| *c as u64 == n)
+    }
+}
+
+/// Errors of kernel calls, returned negated in `rax`.
+#[repr(i64)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Error {
+    /// Unknown call number.
+    NoSuchCall = 1,
+    /// A pointer or range the kernel could not use.
+    Fault = 2,
+    /// An argument is out of range or malformed.
+    Invalid = 3,
+    /// No such task or space (or a stale id).
+    NoSuchObject = 4,
+    /// The caller does not own the object.
+    Denied = 5,
+    /// Out of frames, tasks, spaces or the space's memory limit.
+    NoMemory = 6,
+    /// A page in the range is already mapped.
+    Exists = 7,
+    /// The target is not in a state that allows this (e.g. not waiting for a reply).
+    BadState = 8,
+}
+
+impl Error {
+    pub const fn as_ret(self) -> u64 {
+        (-(self as i64)) as u64
+    }
+    pub fn from_ret(ret: u64) -> Option<Error> {
+        let v = ret as i64;
+        if v >= 0 {
+            return None;
+        }
+        Some(match -v {
+            1 => Error::NoSuchCall,
+            2 => Error::Fault,
+            3 => Error::Invalid,
+            4 => Error::NoSuchObject,
+            5 => Error::Denied,
+            6 => Error::NoMemory,
+            7 => Error::Exists,
+            _ => Error::BadState,
+        })
+    }
+}
+
+/// Protection bits for memory calls: the same values as Linux's `PROT_*`.
+pub mod prot {
+    pub const READ: u64 = 1;
+    pub const WRITE: u64 = 2;
+    pub const EXEC: u64 = 4;
+}
+
+/// Kind of a task, given at `task_create`.
+#[repr(u64)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TaskKind {
+    /// `syscall`/`int 0x40` are kernel calls; faults kill the task.
+    Native = 0,
+    /// `syscall` and `int 0x80` become [`crate::msg::LinuxSyscall`] messages to
+    /// the handler; faults become [`crate::msg::Fault`] messages.
+    Linux = 1,
+}
+
+/// The clock: the kernel calibrates the TSC at boot; user space reads `rdtsc`
+/// itself and converts with these figures.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct ClockInfo {
+    /// TSC ticks per second.
+    pub tsc_hz: u64,
+    /// TSC value taken as monotonic time 0 (kernel start).
+    pub tsc_at_boot: u64,
+    /// Wall-clock time (ns since the Unix epoch) at `tsc_at_boot`, from the RTC
+    /// or the boot command line, 0 if unknown.
+    pub realtime_at_boot_ns: u64,
+    /// Where the frequency came from: 0 = CPUID leaf 0x15, 1 = hypervisor leaf
+    /// 0x40000010, 2 = calibrated against the PIT.
+    pub source: u64,
+}
+
+impl ClockInfo {
+    /// Nanoseconds since boot for a TSC reading.
+    pub fn tsc_to_ns(&self, tsc: u64) -> u64 {
+        let d = tsc.saturating_sub(self.tsc_at_boot) as u128;
+        if self.tsc_hz == 0 {
+            return 0;
+        }
+        (d * 1_000_000_000 / self.tsc_hz as u128) as u64
+    }
+}
+
+/// Figures of the node for /proc and sysinfo.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct SysInfo {
+    pub total_frames: u64,
+    pub free_frames: u64,
+    pub tasks: u64,
+    pub uptime_ns: u64,
+    /// Nanoseconds the CPU spent idle since boot.
+    pub idle_ns: u64,
+}
+
+/// Figures of one task.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct TaskInfo {
+    /// CPU time the task has used, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Bytes of memory mapped into its space.
+    pub space_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_numbers_round_trip() {
+        for (i, c) in Call::ALL.iter().enumerate() {
+            assert_eq!(*c as u64, i as u64, "calls are numbered densely in order");
+            assert_eq!(Call::from_u64(*c as u64), Some(*c));
+        }
+        assert_eq!(Call::from_u64(Call::ALL.len() as u64), None);
+    }
+
+    #[test]
+    fn errors_round_trip() {
+        for e in [Error::NoSuchCall, Error::Fault, Error::Invalid, Error::NoSuchObject, Error::Denied, Error::NoMemory, Error::Exists, Error::BadState] {
+            assert_eq!(Error::from_ret(e.as_ret()), Some(e));
+        }
+        assert_eq!(Error::from_ret(0), None);
+        assert_eq!(Error::from_ret(12345), None);
+    }
+
+    #[test]
+    fn clock_converts() {
+        let c = ClockInfo { tsc_hz: 2_000_000_000, tsc_at_boot: 1000, realtime_at_boot_ns: 0, source: 2 };
+        assert_eq!(c.tsc_to_ns(1000 + 2_000_000_000), 1_000_000_000);
+        assert_eq!(c.tsc_to_ns(0), 0);
+    }
+}

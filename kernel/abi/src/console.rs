@@ -1,0 +1,180 @@
+//! The job console: the protocol on the node's second serial port (COM2)
+//! between the node's personality server and the host's `sion`.
+//!
+//! One byte stream each way carries several channels, so the program's stdout,
+//! stderr and exit status stay apart and exact, whatever bytes they contain.
+//! A frame is `tag: u8`, `len: u16` (little-endian), then `len` bytes.
+//! The kernel's own log goes to COM1 and never mixes with this.
+
+/// Largest payload of one frame.
+pub const MAX_PAYLOAD: usize = 4096;
+
+/// Frames from the node to the host.
+pub mod up {
+    /// Bytes the program wrote to its stdout.
+    pub const STDOUT: u8 = 1;
+    /// Bytes the program wrote to its stderr.
+    pub const STDERR: u8 = 2;
+    /// The job ended: payload [`super::Exit::encode`].
+    pub const EXIT: u8 = 3;
+    /// A line for the host's log (shown with `--verbose`): unimplemented calls and such.
+    pub const LOG: u8 = 4;
+}
+
+/// Frames from the host to the node.
+pub mod down {
+    /// Bytes for the program's stdin.
+    pub const STDIN: u8 = 1;
+    /// The host's stdin ended: reads return 0 from now on.
+    pub const STDIN_EOF: u8 = 2;
+}
+
+/// How the job ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Exit {
+    /// exit status (0..=255).
+    Code(u8),
+    /// Killed by this signal number.
+    Signal(u8),
+}
+
+impl Exit {
+    pub fn encode(self) -> [u8; 2] {
+        match self {
+            Exit::Code(c) => [0, c],
+            Exit::Signal(s) => [1, s],
+        }
+    }
+    pub fn decode(b: &[u8]) -> Option<Exit> {
+        match b {
+            [0, c] => Some(Exit::Code(*c)),
+            [1, s] => Some(Exit::Signal(*s)),
+            _ => None,
+        }
+    }
+    /// The status a shell reports: the code, or 128 + the signal.
+    pub fn shell_status(self) -> i32 {
+        match self {
+            Exit::Code(c) => c as i32,
+            Exit::Signal(s) => 128 + s as i32,
+        }
+    }
+}
+
+/// The 3-byte header of a frame.
+pub fn frame_header(tag: u8, len: usize) -> [u8; 3] {
+    assert!(len <= MAX_PAYLOAD);
+    let l = (len as u16).to_le_bytes();
+    [tag, l[0], l[1]]
+}
+
+/// A frame being reassembled from a byte stream.
+pub struct Decoder {
+    state: State,
+    tag: u8,
+    len: usize,
+    got: usize,
+    buf: [u8; MAX_PAYLOAD],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Tag,
+    Len0,
+    Len1,
+    Payload,
+}
+
+/// What a byte fed to the [`Decoder`] produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// Nothing complete yet.
+    Pending,
+    /// A whole frame.
+    Frame { tag: u8, payload: &'a [u8] },
+    /// The stream is corrupt: a length over [`MAX_PAYLOAD`]; the decoder resets.
+    Malformed,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    pub const fn new() -> Self {
+        Decoder { state: State::Tag, tag: 0, len: 0, got: 0, buf: [0; MAX_PAYLOAD] }
+    }
+
+    pub fn push(&mut self, byte: u8) -> Event<'_> {
+        match self.state {
+            State::Tag => {
+                self.tag = byte;
+                self.state = State::Len0;
+            }
+            State::Len0 => {
+                self.len = byte as usize;
+                self.state = State::Len1;
+            }
+            State::Len1 => {
+                self.len |= (byte as usize) << 8;
+                self.got = 0;
+                if self.len > MAX_PAYLOAD {
+                    self.state = State::Tag;
+                    return Event::Malformed;
+                }
+                if self.len == 0 {
+                    self.state = State::Tag;
+                    return Event::Frame { tag: self.tag, payload: &[] };
+                }
+                self.state = State::Payload;
+            }
+            State::Payload => {
+                self.buf[self.got] = byte;
+                self.got += 1;
+                if self.got == self.len {
+                    self.state = State::Tag;
+                    return Event::Frame { tag: self.tag, payload: &self.buf[..self.len] };
+                }
+            }
+        }
+        Event::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn frames_survive_any_bytes() {
+        let mut stream = Vec::new();
+        let data: Vec<u8> = (0..=255u8).collect();
+        stream.extend_from_slice(&frame_header(up::STDOUT, data.len()));
+        stream.extend_from_slice(&data);
+        stream.extend_from_slice(&frame_header(up::EXIT, 2));
+        stream.extend_from_slice(&Exit::Signal(11).encode());
+        let mut d = Decoder::new();
+        let mut frames = Vec::new();
+        for b in stream {
+            if let Event::Frame { tag, payload } = d.push(b) {
+                frames.push((tag, payload.to_vec()));
+            }
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0], (up::STDOUT, data));
+        assert_eq!(Exit::decode(&frames[1].1), Some(Exit::Signal(11)));
+        assert_eq!(Exit::Signal(11).shell_status(), 139);
+    }
+
+    #[test]
+    fn oversized_length_is_malformed() {
+        let mut d = Decoder::new();
+        assert_eq!(d.push(1), Event::Pending);
+        assert_eq!(d.push(0xff), Event::Pending);
+        assert_eq!(d.push(0xff), Event::Malformed);
+    }
+}
