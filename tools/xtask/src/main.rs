@@ -1,1 +1,106 @@
-fn main() {}
+//! `cargo xtask`: the one entry point for building, demonstrating and
+//! testing SiON.
+//!
+//! - `setup`  installs what a fresh Debian machine with Rust is missing;
+//! - `build`  builds the bare-metal images and the `sion` host tool;
+//! - `demo`   setup + build + a static hello world run through `sion exec`;
+//! - `compat` builds and runs the differential compat suite (compat-tests/);
+//! - `test`   setup + build + `cargo test` + the compat suite.
+
+mod build;
+mod compat;
+mod demo;
+mod setup;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, demo and test SiON", version)]
+struct Cli {
+    /// Log every command run and show full program output.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install missing Debian packages and the x86_64-unknown-none Rust target.
+    Setup,
+    /// Build the kernel and personality images and the `sion` host tool.
+    Build,
+    /// Setup, build, then run a static hello world (musl and i386 glibc) on SiON.
+    Demo,
+    /// Setup, build, `cargo test`, then the compat suite; ends with `N passed, N failed`.
+    Test(compat::SuiteArgs),
+    /// Only the compat suite (no setup, no build): C tests on Linux and through `sion exec`.
+    Compat(compat::SuiteArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.verbose { tracing::Level::DEBUG } else { tracing::Level::INFO };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let result = match cli.command {
+        Cmd::Setup => setup::setup(),
+        Cmd::Build => build::build(),
+        Cmd::Demo => demo::demo(),
+        Cmd::Test(args) => test(args, cli.verbose),
+        Cmd::Compat(args) => compat::run_suite(&args, cli.verbose, None).map(|s| s.exit_ok()),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything: setup, build, host unit tests, compat suite.
+fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
+    let mut stages: Vec<(&str, String)> = Vec::new();
+    setup::setup()?;
+    stages.push(("setup", "ok".into()));
+
+    let build_error = match build::build() {
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!("build failed: {e}");
+            Some(e)
+        }
+    };
+    stages.push(("build", if build_error.is_some() { "FAILED".into() } else { "ok".into() }));
+
+    util::banner("cargo test (host crates)");
+    let mut cmd = util::cargo();
+    cmd.arg("test").current_dir(util::root());
+    let cargo_ok = util::run_status(&mut cmd)?;
+    stages.push(("cargo test", if cargo_ok { "ok".into() } else { "FAILED".into() }));
+
+    util::banner("compat suite");
+    let sion_unavailable = build_error.map(|e| format!("sion not built: {e}"));
+    let summary = compat::run_suite(&args, verbose, sion_unavailable)?;
+    stages.push(("compat suite", summary.short()));
+
+    eprintln!();
+    let mut table = util::Table::new(&["stage", "result"]);
+    for (stage, result) in &stages {
+        table.row(vec![stage.to_string(), result.clone()]);
+    }
+    print!("{}", table.render());
+    let all_ok = stages.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok();
+    println!("{}", summary.closing_line());
+    Ok(all_ok)
+}

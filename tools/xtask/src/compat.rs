@@ -1,0 +1,798 @@
+//! The differential compat suite: every `compat-tests/src/NAME.c` is built
+//! three ways (musl, glibc, i386 glibc), run on the host and through
+//! `sion exec`, and the two runs must agree on stdout, stderr and exit
+//! status. The host run must also match the test's declared exit status, so
+//! a test that Linux itself fails is caught. See docs/testing.md.
+
+use crate::util::{self, Captured, Outcome, Result, Table};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Seconds `sion exec --timeout` gives each test program.
+pub const SION_TIMEOUT: u64 = 60;
+/// The runner's own limit for a host run.
+const HOST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The runner's limit for `sion exec` (its own timeout plus boot and slack).
+const SION_WATCHDOG: Duration = Duration::from_secs(SION_TIMEOUT + 60);
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct SuiteArgs {
+    /// Run the tests on the host only (checks the tests themselves, not SiON).
+    #[arg(long)]
+    pub host_only: bool,
+    /// Parallel workers.
+    #[arg(short, long, default_value_t = 2)]
+    pub jobs: usize,
+    /// ABIs to run (comma separated): musl, glibc, i386.
+    #[arg(long, value_delimiter = ',', default_value = "musl,glibc,i386")]
+    pub abi: Vec<Abi>,
+    /// Only tests whose name contains one of these strings.
+    pub filter: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Abi {
+    Musl,
+    Glibc,
+    I386,
+}
+
+impl Abi {
+    pub const ALL: [Abi; 3] = [Abi::Musl, Abi::Glibc, Abi::I386];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Abi::Musl => "musl",
+            Abi::Glibc => "glibc",
+            Abi::I386 => "i386",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Abi> {
+        Abi::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    /// Compiler and flags: `musl-gcc -static -O1`, `gcc -static -O1`, `gcc -m32 -static -O1`.
+    pub fn compiler(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Abi::Musl => ("musl-gcc", &["-static", "-O1"]),
+            Abi::Glibc => ("gcc", &["-static", "-O1"]),
+            Abi::I386 => ("gcc", &["-m32", "-static", "-O1"]),
+        }
+    }
+}
+
+/// What a test file declares in its leading `// key: value` comment lines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    /// None: stdin is /dev/null.
+    pub stdin: Option<Vec<u8>>,
+    /// Expected host outcome (default: exit 0).
+    pub expect: Expect,
+    pub cflags: Vec<String>,
+    /// ABIs this test is built for (default: all three).
+    pub abis: Vec<Abi>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Exit(i32),
+    Signal(i32),
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Expect::Exit(0)
+    }
+}
+
+impl Expect {
+    fn matches(self, o: &Outcome) -> bool {
+        match (self, o) {
+            (Expect::Exit(a), Outcome::Exited(b)) => a == *b,
+            (Expect::Signal(a), Outcome::Signaled(b)) => a == *b,
+            _ => false,
+        }
+    }
+
+    fn show(self) -> String {
+        match self {
+            Expect::Exit(c) => format!("exit {c}"),
+            Expect::Signal(s) => format!("signal {s}"),
+        }
+    }
+}
+
+const SIGNALS: &[(&str, i32)] = &[
+    ("SIGHUP", 1), ("SIGINT", 2), ("SIGQUIT", 3), ("SIGILL", 4), ("SIGTRAP", 5),
+    ("SIGABRT", 6), ("SIGBUS", 7), ("SIGFPE", 8), ("SIGKILL", 9), ("SIGUSR1", 10),
+    ("SIGSEGV", 11), ("SIGUSR2", 12), ("SIGPIPE", 13), ("SIGALRM", 14), ("SIGTERM", 15),
+];
+
+/// Split like a shell would for the simple cases: whitespace separates,
+/// double or single quotes group, backslash escapes inside double quotes.
+pub fn split_words(s: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => cur.push(chars.next().ok_or("trailing backslash")?),
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Decode C-style escapes (\n \t \r \0 \\ \xHH) in a `// stdin:` line.
+pub fn unescape(s: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = *b.get(i + 1).ok_or("trailing backslash")?;
+        i += 2;
+        out.push(match c {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'0' => 0,
+            b'\\' => b'\\',
+            b'x' => {
+                let hex = s.get(i..i + 2).ok_or("short \\x escape")?;
+                i += 2;
+                u8::from_str_radix(hex, 16).map_err(|_| format!("bad \\x escape {hex}"))?
+            }
+            other => return Err(format!("unknown escape \\{}", other as char)),
+        });
+    }
+    Ok(out)
+}
+
+impl Spec {
+    /// Parse the header: the leading `//` comment lines of a test file.
+    /// Recognised keys: args, env, stdin (repeatable, concatenated), exit
+    /// (`N`, `signal N` or a name like `SIGSEGV`), cflags, abis.
+    pub fn parse(source: &str) -> Result<Spec> {
+        let mut spec = Spec { abis: Abi::ALL.to_vec(), ..Spec::default() };
+        for line in source.lines() {
+            let Some(comment) = line.trim_start().strip_prefix("//") else { break };
+            let comment = comment.trim_start();
+            let Some((key, value)) = comment.split_once(':') else { continue };
+            let value = value.trim();
+            match key {
+                "args" => spec.args.extend(split_words(value)?),
+                "env" => {
+                    for kv in split_words(value)? {
+                        if !kv.contains('=') || kv.starts_with('=') {
+                            return Err(format!("env entry {kv:?} is not K=V"));
+                        }
+                        spec.env.push(kv);
+                    }
+                }
+                "stdin" => spec.stdin.get_or_insert_with(Vec::new).extend(unescape(value)?),
+                "exit" => spec.expect = parse_expect(value)?,
+                "cflags" => spec.cflags.extend(split_words(value)?),
+                "abis" => {
+                    spec.abis = split_words(&value.replace(',', " "))?
+                        .iter()
+                        .map(|a| Abi::parse(a).ok_or(format!("unknown abi {a:?}")))
+                        .collect::<Result<_>>()?;
+                }
+                _ => {}
+            }
+        }
+        Ok(spec)
+    }
+}
+
+fn parse_expect(v: &str) -> Result<Expect> {
+    if let Ok(n) = v.parse::<i32>() {
+        if (0..=255).contains(&n) {
+            return Ok(Expect::Exit(n));
+        }
+    }
+    let sig = v.strip_prefix("signal").map(str::trim).unwrap_or(v);
+    if let Ok(n) = sig.parse::<i32>() {
+        if v.starts_with("signal") && (1..=64).contains(&n) {
+            return Ok(Expect::Signal(n));
+        }
+    }
+    if let Some((_, n)) = SIGNALS.iter().find(|(name, _)| *name == sig) {
+        return Ok(Expect::Signal(*n));
+    }
+    Err(format!("bad exit declaration {v:?} (want N, `signal N` or SIGNAME)"))
+}
+
+/// The compat-tests directory.
+pub fn tests_dir() -> PathBuf {
+    util::root().join("compat-tests")
+}
+
+/// One test file.
+#[derive(Clone, Debug)]
+pub struct TestFile {
+    pub name: String,
+    pub path: PathBuf,
+    pub spec: std::result::Result<Spec, String>,
+}
+
+pub fn discover() -> Result<Vec<TestFile>> {
+    let dir = tests_dir().join("src");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut tests = Vec::new();
+    for e in entries {
+        let path = e.map_err(|e| e.to_string())?.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("c") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let spec = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|s| Spec::parse(&s).map_err(|e| format!("{name}.c header: {e}")));
+        tests.push(TestFile { name, path, spec });
+    }
+    tests.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tests)
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Build one test for one ABI into target/compat/ABI/NAME (if out of date).
+fn compile(t: &TestFile, spec: &Spec, abi: Abi) -> Result<PathBuf> {
+    let out_dir = util::target_dir().join("compat").join(abi.name());
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out = out_dir.join(&t.name);
+    let header = tests_dir().join("include/compat.h");
+    let newest_input = [mtime(&t.path), mtime(&header)].into_iter().flatten().max();
+    if let (Some(o), Some(i)) = (mtime(&out), newest_input) {
+        if o > i {
+            return Ok(out);
+        }
+    }
+    let (cc, flags) = abi.compiler();
+    let mut cmd = Command::new(cc);
+    cmd.args(flags)
+        .args(["-Wall", "-U_FORTIFY_SOURCE", "-I"])
+        .arg(tests_dir().join("include"))
+        .args(&spec.cflags)
+        .arg(&t.path)
+        .arg("-o")
+        .arg(&out);
+    tracing::debug!("$ {}", util::show(&cmd));
+    let res = cmd.output().map_err(|e| format!("cannot run {cc}: {e} (run `cargo xtask setup`)"))?;
+    if !res.status.success() {
+        let _ = std::fs::remove_file(&out);
+        return Err(format!(
+            "{} failed:\n{}",
+            util::show(&cmd),
+            String::from_utf8_lossy(&res.stderr).trim_end()
+        ));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// The host run disagrees with the test's declaration: the test or the
+    /// host is broken, SiON is not to blame.
+    HostFail,
+    /// Host and SiON differ.
+    Differ,
+    /// `sion exec` could not run the program (node failure, refused, timeout).
+    SionError,
+    /// The test did not build or its header is invalid.
+    BuildFail,
+}
+
+impl Verdict {
+    fn show(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::HostFail => "FAIL (host)",
+            Verdict::Differ => "FAIL (differs)",
+            Verdict::SionError => "FAIL (sion)",
+            Verdict::BuildFail => "FAIL (build)",
+        }
+    }
+}
+
+struct Job {
+    test: TestFile,
+    abi: Abi,
+}
+
+struct JobResult {
+    name: String,
+    abi: Abi,
+    host: String,
+    sion: String,
+    verdict: Verdict,
+    elapsed: Duration,
+    /// Explanation shown after the table for anything but a pass.
+    details: String,
+}
+
+/// Totals of a suite run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Summary {
+    pub fn exit_ok(&self) -> bool {
+        self.failed == 0 && self.passed > 0
+    }
+
+    /// The closing line: `N passed, N failed` (plus `, N skipped`).
+    pub fn closing_line(&self) -> String {
+        let mut s = format!("{} passed, {} failed", self.passed, self.failed);
+        if self.skipped > 0 {
+            s.push_str(&format!(", {} skipped", self.skipped));
+        }
+        s
+    }
+
+    pub fn short(&self) -> String {
+        let s = self.closing_line();
+        if self.exit_ok() {
+            s
+        } else {
+            format!("FAILED: {s}")
+        }
+    }
+}
+
+fn show_outcome(c: &Captured) -> String {
+    match &c.outcome {
+        Outcome::NotRun(e) => format!("not run: {e}"),
+        o => o.short(),
+    }
+}
+
+/// The last non-empty line of a byte stream (sion's one-line reason).
+fn last_line(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobResult {
+    let start = Instant::now();
+    let mut r = JobResult {
+        name: job.test.name.clone(),
+        abi: job.abi,
+        host: "-".into(),
+        sion: "-".into(),
+        verdict: Verdict::BuildFail,
+        elapsed: Duration::ZERO,
+        details: String::new(),
+    };
+    let spec = match &job.test.spec {
+        Ok(s) => s,
+        Err(e) => {
+            r.details = e.clone();
+            return r;
+        }
+    };
+    let binary = match compile(&job.test, spec, job.abi) {
+        Ok(b) => b,
+        Err(e) => {
+            r.details = e;
+            r.elapsed = start.elapsed();
+            return r;
+        }
+    };
+    // A scratch working directory per test and ABI (tests may create files).
+    let scratch = util::target_dir().join("compat/run").join(format!("{}-{}", job.abi.name(), job.test.name));
+    let _ = std::fs::create_dir_all(&scratch);
+
+    // Host: same argv (argv[0] = the path given to sion), env = the --env list.
+    let mut host_cmd = Command::new(&binary);
+    host_cmd.args(&spec.args).env_clear().current_dir(&scratch);
+    for kv in &spec.env {
+        let (k, v) = kv.split_once('=').unwrap();
+        host_cmd.env(k, v);
+    }
+    no_core_dumps(&mut host_cmd);
+    let host = util::capture(&mut host_cmd, spec.stdin.as_deref(), HOST_TIMEOUT);
+    r.host = show_outcome(&host);
+    let host_ok = spec.expect.matches(&host.outcome);
+    let mut details = Vec::new();
+    if !host_ok {
+        details.push(format!(
+            "on Linux the test should end with {} but ended with {}: the test or the host is wrong",
+            spec.expect.show(),
+            show_outcome(&host)
+        ));
+        details.push(excerpt("host stdout", &host.stdout));
+        details.push(excerpt("host stderr", &host.stderr));
+    }
+
+    if host_only {
+        r.verdict = if host_ok { Verdict::Pass } else { Verdict::HostFail };
+        r.elapsed = start.elapsed();
+        r.details = details.join("\n");
+        return r;
+    }
+
+    let sion = util::sion_binary();
+    let sion_run = if let Some(why) = sion_unavailable {
+        Captured { outcome: Outcome::NotRun(why.to_string()), stdout: vec![], stderr: vec![] }
+    } else if !sion.is_file() {
+        Captured {
+            outcome: Outcome::NotRun(format!("{} not found: run `cargo xtask build`", sion.display())),
+            stdout: vec![],
+            stderr: vec![],
+        }
+    } else {
+        let mut cmd = Command::new(&sion);
+        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string());
+        for kv in &spec.env {
+            cmd.arg("--env").arg(kv);
+        }
+        cmd.arg(&binary).args(&spec.args).current_dir(&scratch);
+        util::capture(&mut cmd, spec.stdin.as_deref(), SION_WATCHDOG)
+    };
+    r.sion = show_outcome(&sion_run);
+
+    let host_code = host.outcome.shell_code();
+    let sion_code = sion_run.outcome.shell_code();
+    let same_status = host_code.is_some() && host_code == sion_code;
+    let same_out = host.stdout == sion_run.stdout;
+    let same_err = host.stderr == sion_run.stderr;
+
+    let sion_failed = match &sion_run.outcome {
+        Outcome::NotRun(e) => Some(e.clone()),
+        Outcome::TimedOut(t) => Some(format!("sion exec did not finish within {t} s (runner watchdog)")),
+        Outcome::Signaled(s) => Some(format!("sion exec itself was killed by signal {s}")),
+        Outcome::Exited(c @ (125..=127)) if !same_status => {
+            let why = match c {
+                125 => "the node failed",
+                126 => "sion refused the program",
+                _ => "sion did not find the program",
+            };
+            Some(format!("sion exec exited {c} ({why}): {}", last_line(&sion_run.stderr)))
+        }
+        Outcome::Exited(_) => None,
+    };
+
+    r.verdict = if !host_ok {
+        Verdict::HostFail
+    } else if let Some(why) = &sion_failed {
+        details.push(why.clone());
+        if let Outcome::Exited(_) | Outcome::TimedOut(_) = sion_run.outcome {
+            details.push(excerpt("sion stderr", &sion_run.stderr));
+        }
+        Verdict::SionError
+    } else if same_status && same_out && same_err {
+        Verdict::Pass
+    } else {
+        if !same_status {
+            details.push(format!(
+                "exit status: host {} (= {}), sion {}",
+                host.outcome.short(),
+                host_code.map_or("-".into(), |c| c.to_string()),
+                sion_run.outcome.short()
+            ));
+        }
+        if !same_out {
+            details.push(diff("stdout", &host.stdout, &sion_run.stdout));
+        }
+        if !same_err {
+            details.push(diff("stderr", &host.stderr, &sion_run.stderr));
+        }
+        Verdict::Differ
+    };
+    r.elapsed = start.elapsed();
+    r.details = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join("\n");
+    r
+}
+
+/// Host runs must not leave core files around (segv.c dies on purpose).
+fn no_core_dumps(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only setrlimit (async-signal-safe) runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &zero);
+            Ok(())
+        });
+    }
+}
+
+/// The first lines of an output stream, indented, for failure details.
+fn excerpt(what: &str, b: &[u8]) -> String {
+    if b.is_empty() {
+        return format!("  {what}: (empty)");
+    }
+    let text = String::from_utf8_lossy(b);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut s = format!("  {what} ({} lines):", lines.len());
+    for l in lines.iter().take(20) {
+        s.push_str(&format!("\n    | {l}"));
+    }
+    if lines.len() > 20 {
+        s.push_str(&format!("\n    | ... {} more lines", lines.len() - 20));
+    }
+    s
+}
+
+/// A unified-style diff of the first differing region of two outputs:
+/// context lines, `-` host lines, `+` sion lines.
+pub fn diff(what: &str, host: &[u8], sion: &[u8]) -> String {
+    const CONTEXT: usize = 3;
+    const MAX: usize = 12;
+    let a_text = String::from_utf8_lossy(host);
+    let b_text = String::from_utf8_lossy(sion);
+    // split_inclusive keeps a missing final newline visible as a difference.
+    let a: Vec<&str> = a_text.split_inclusive('\n').collect();
+    let b: Vec<&str> = b_text.split_inclusive('\n').collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let a_mid = &a[prefix..a.len() - suffix];
+    let b_mid = &b[prefix..b.len() - suffix];
+    let ctx_start = prefix.saturating_sub(CONTEXT);
+    let mut s = format!("  --- {what} (host)\n  +++ {what} (sion)\n");
+    s.push_str(&format!(
+        "  @@ -{},{} +{},{} @@",
+        ctx_start + 1,
+        prefix - ctx_start + a_mid.len(),
+        ctx_start + 1,
+        prefix - ctx_start + b_mid.len()
+    ));
+    let show = |l: &str| {
+        let t = l.strip_suffix('\n').map(str::to_string).unwrap_or_else(|| format!("{l}\\ (no newline at end)"));
+        t
+    };
+    for l in &a[ctx_start..prefix] {
+        s.push_str(&format!("\n   {}", show(l)));
+    }
+    for l in a_mid.iter().take(MAX) {
+        s.push_str(&format!("\n  -{}", show(l)));
+    }
+    if a_mid.len() > MAX {
+        s.push_str(&format!("\n  -... {} more lines", a_mid.len() - MAX));
+    }
+    for l in b_mid.iter().take(MAX) {
+        s.push_str(&format!("\n  +{}", show(l)));
+    }
+    if b_mid.len() > MAX {
+        s.push_str(&format!("\n  +... {} more lines", b_mid.len() - MAX));
+    }
+    let after = a.len() - suffix;
+    for l in a[after..].iter().take(CONTEXT) {
+        s.push_str(&format!("\n   {}", show(l)));
+    }
+    s
+}
+
+/// Build and run the suite; prints progress, the table, failure details and
+/// the closing line. `sion_unavailable` (a reason) fails every SiON run.
+pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<String>) -> Result<Summary> {
+    let tests = discover()?;
+    let mut jobs = Vec::new();
+    let mut summary = Summary::default();
+    for t in tests {
+        if !args.filter.is_empty() && !args.filter.iter().any(|f| t.name.contains(f.as_str())) {
+            continue;
+        }
+        for abi in Abi::ALL {
+            if !args.abi.contains(&abi) {
+                continue;
+            }
+            match &t.spec {
+                Ok(spec) if !spec.abis.contains(&abi) => summary.skipped += 1,
+                _ => jobs.push(Job { test: t.clone(), abi }),
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Err("no compat test matched".into());
+    }
+    let total = jobs.len();
+    let mode = if args.host_only { "on the host only" } else { "on the host and through sion exec" };
+    tracing::info!("compat: {total} runs ({mode}), {} workers", args.jobs.max(1));
+    if let Some(why) = &sion_unavailable {
+        tracing::warn!("compat: every SiON run will fail: {why}");
+    } else if !args.host_only && !util::sion_binary().is_file() {
+        tracing::warn!("compat: {} is missing; run `cargo xtask build`", util::sion_binary().display());
+    }
+
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<JobResult>>> = Mutex::new((0..total).map(|_| None).collect());
+    let width = total.to_string().len();
+    let suite_start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..args.jobs.max(1).min(total) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                let job = &jobs[i];
+                tracing::debug!("start {} ({})", job.test.name, job.abi.name());
+                let r = run_job(job, args.host_only, sion_unavailable.as_deref());
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                eprintln!(
+                    "[{n:>width$}/{total}] {:<12} {:<5} {:<14} {:>6.2}s",
+                    r.name,
+                    r.abi.name(),
+                    r.verdict.show(),
+                    r.elapsed.as_secs_f64()
+                );
+                if verbose && !r.details.is_empty() {
+                    eprintln!("{}", r.details);
+                }
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    let results: Vec<JobResult> = results.into_inner().unwrap().into_iter().flatten().collect();
+
+    let mut table = Table::new(&["test", "abi", "host", "sion", "verdict", "time"]);
+    for r in &results {
+        table.row(vec![
+            r.name.clone(),
+            r.abi.name().into(),
+            r.host.clone(),
+            if args.host_only { "(not run)".into() } else { r.sion.clone() },
+            r.verdict.show().into(),
+            format!("{:.2}s", r.elapsed.as_secs_f64()),
+        ]);
+        if r.verdict == Verdict::Pass {
+            summary.passed += 1;
+        } else {
+            summary.failed += 1;
+        }
+    }
+    println!();
+    print!("{}", table.render());
+
+    let failures: Vec<&JobResult> = results.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+    if !failures.is_empty() {
+        println!("\nFailures:");
+        let mut shown: Vec<&str> = Vec::new();
+        for r in failures {
+            // The same reason for many runs (say, the node does not boot) is shown once.
+            if r.verdict == Verdict::SionError && shown.contains(&r.details.as_str()) {
+                println!("{} ({}): {}: the same as above", r.name, r.abi.name(), r.verdict.show());
+                continue;
+            }
+            println!("\n{} ({}): {}", r.name, r.abi.name(), r.verdict.show());
+            if !r.details.is_empty() {
+                println!("{}", r.details);
+                shown.push(&r.details);
+            }
+        }
+    }
+    println!("\ncompat suite finished in {:.1}s", suite_start.elapsed().as_secs_f64());
+    println!("{}", summary.closing_line());
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_parsing() {
+        let src = "// hello.c - what it does: described\n// args: a \"two words\" 'x y' 42\n\
+                   // env: A=1 B=two\n// stdin: one\\n\n// stdin: two\\x21\n// exit: 3\n\
+                   // abis: musl, glibc\n#include <stdio.h>\n// args: ignored\n";
+        let s = Spec::parse(src).unwrap();
+        assert_eq!(s.args, ["a", "two words", "x y", "42"]);
+        assert_eq!(s.env, ["A=1", "B=two"]);
+        assert_eq!(s.stdin.as_deref(), Some(&b"one\ntwo!"[..]));
+        assert_eq!(s.expect, Expect::Exit(3));
+        assert_eq!(s.abis, [Abi::Musl, Abi::Glibc]);
+    }
+
+    #[test]
+    fn defaults_and_signals() {
+        let s = Spec::parse("int main(void) { return 0; }\n").unwrap();
+        assert_eq!(s.expect, Expect::Exit(0));
+        assert_eq!(s.stdin, None);
+        assert_eq!(s.abis, Abi::ALL);
+        assert_eq!(parse_expect("signal 11").unwrap(), Expect::Signal(11));
+        assert_eq!(parse_expect("SIGSEGV").unwrap(), Expect::Signal(11));
+        assert!(parse_expect("256").is_err());
+        assert!(parse_expect("sometimes").is_err());
+        assert!(Spec::parse("// env: NOEQUALS\n").is_err());
+        assert!(Spec::parse("// args: \"open\n").is_err());
+    }
+
+    #[test]
+    fn expectations_match_outcomes() {
+        assert!(Expect::Signal(11).matches(&Outcome::Signaled(11)));
+        assert!(!Expect::Signal(11).matches(&Outcome::Exited(139)));
+        assert!(Expect::Exit(7).matches(&Outcome::Exited(7)));
+    }
+
+    #[test]
+    fn diff_shows_first_difference_with_context() {
+        let d = diff("stdout", b"a\nb\nc\nd\ne\n", b"a\nb\nC\nd\ne\n");
+        assert!(d.contains("@@ -1,3 +1,3 @@"), "{d}");
+        assert!(d.contains("\n  -c\n  +C\n   d"), "{d}");
+        let d = diff("stdout", b"x\n", b"x");
+        assert!(d.contains("+x\\ (no newline at end)"), "{d}");
+        let d = diff("stderr", b"", b"extra\n");
+        assert!(d.contains("+extra"), "{d}");
+    }
+
+    #[test]
+    fn closing_line() {
+        let s = Summary { passed: 3, failed: 1, skipped: 0 };
+        assert_eq!(s.closing_line(), "3 passed, 1 failed");
+        let s = Summary { passed: 3, failed: 0, skipped: 2 };
+        assert_eq!(s.closing_line(), "3 passed, 0 failed, 2 skipped");
+        assert!(s.exit_ok());
+    }
+
+    #[test]
+    fn every_test_file_has_a_valid_header() {
+        let tests = discover().unwrap();
+        assert!(tests.len() >= 10);
+        for t in tests {
+            assert!(t.spec.is_ok(), "{}: {:?}", t.name, t.spec);
+        }
+    }
+}

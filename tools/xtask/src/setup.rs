@@ -1,0 +1,92 @@
+//! `cargo xtask setup`: install what a fresh Debian machine with Rust lacks.
+//! Checks first, so a complete machine does nothing and prints one line.
+
+use crate::util::{self, Result};
+use std::process::{Command, Stdio};
+
+/// Debian packages the build and the tests need.
+pub const PACKAGES: &[&str] = &[
+    "qemu-system-x86", // qemu-system-x86_64 boots the nodes
+    "musl-tools",      // musl-gcc: static musl test programs
+    "gcc-multilib",    // gcc -m32: static i386 glibc test programs
+    "grub-pc-bin",     // grub-mkrescue: bootable ISO images
+    "grub-common",
+    "xorriso",
+    "mtools",
+];
+
+pub const RUST_TARGET: &str = "x86_64-unknown-none";
+
+fn package_installed(pkg: &str) -> bool {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .stderr(Stdio::null())
+        .output();
+    matches!(out, Ok(o) if o.status.success()
+        && String::from_utf8_lossy(&o.stdout).ends_with("install ok installed"))
+}
+
+fn rust_target_installed() -> bool {
+    // The sysroot check works with or without rustup.
+    let out = Command::new("rustc").args(["--print", "sysroot"]).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let sysroot = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            std::path::Path::new(&sysroot).join("lib/rustlib").join(RUST_TARGET).is_dir()
+        }
+        _ => false,
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn apt(args: &[&str]) -> Command {
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
+}
+
+pub fn setup() -> Result<bool> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !package_installed(p)).collect();
+    let target_missing = !rust_target_installed();
+    if missing.is_empty() && !target_missing {
+        tracing::info!(
+            "setup: everything is installed ({} Debian packages, Rust target {RUST_TARGET})",
+            PACKAGES.len()
+        );
+        return Ok(true);
+    }
+    if !missing.is_empty() {
+        tracing::info!("setup: installing {}", missing.join(" "));
+        if Command::new("dpkg-query").arg("--version").stdout(Stdio::null()).status().is_err() {
+            return Err(format!(
+                "not a Debian system (no dpkg-query): install by hand: {}",
+                missing.join(" ")
+            ));
+        }
+        util::run(&mut apt(&["update", "-q"]))?;
+        let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+        install.args(&missing);
+        util::run(&mut install)?;
+        let still: Vec<&str> = missing.iter().copied().filter(|p| !package_installed(p)).collect();
+        if !still.is_empty() {
+            return Err(format!("setup: still missing after apt-get install: {}", still.join(" ")));
+        }
+    }
+    if target_missing {
+        tracing::info!("setup: adding Rust target {RUST_TARGET}");
+        util::run(Command::new("rustup").args(["target", "add", RUST_TARGET]))
+            .map_err(|e| format!("{e} (is rustup installed?)"))?;
+    }
+    tracing::info!("setup: done");
+    Ok(true)
+}
