@@ -1,1 +1,323 @@
-fn main() {}
+//! `sion`: the SiON workstation command.
+//!
+//! `sion exec PROGRAM [ARGS]...` runs a static Linux program on a fresh SiON
+//! node in QEMU as if it ran here (see `cli.rs` for the options).
+#![deny(unsafe_code)] // the one exception is in qemu.rs (PR_SET_PDEATHSIG), commented there
+
+mod cli;
+mod console;
+mod elf_check;
+mod image;
+mod qemu;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use cli::{Cli, Command, ExecArgs};
+use console::LogSink;
+use qemu::{NodeConfig, Qemu, SpawnError};
+
+/// The node failed (QEMU missing, boot failure, panic, timeout); also sion's own failures.
+const EXIT_NODE_FAILED: i32 = 125;
+/// How long QEMU may take to connect to the serial sockets.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the node may take to power off after the job's EXIT frame.
+const POWEROFF_GRACE: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(5);
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Exec(args) => {
+            init_tracing(args.verbose);
+            exec(args)
+        }
+    };
+    let _ = io::stdout().flush();
+    std::process::exit(code);
+}
+
+fn init_tracing(verbose: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) => spec.parse::<tracing_subscriber::filter::Targets>().ok(),
+        Err(_) if verbose => "sion=debug".parse().ok(),
+        Err(_) => None,
+    };
+    if let Some(filter) = filter {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let fmt = tracing_subscriber::fmt::layer().with_writer(io::stderr).without_time();
+        let _ = tracing_subscriber::registry().with(fmt).with(filter).try_init();
+    }
+}
+
+/// Reports a node failure and gives its status.
+fn node_failed(reason: impl std::fmt::Display) -> i32 {
+    eprintln!("sion: node failed: {reason}");
+    EXIT_NODE_FAILED
+}
+
+/// Reports a failure of sion itself (bad `--file`, unwritable `--log`...).
+fn failed(reason: impl std::fmt::Display) -> i32 {
+    eprintln!("sion: {reason}");
+    EXIT_NODE_FAILED
+}
+
+/// Where the kernel and server images are.
+fn image_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SION_IMAGE_DIR") {
+        return dir.into();
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
+}
+
+fn exec(args: ExecArgs) -> i32 {
+    // ^C and SIGTERM: stop the node and leave like a killed program would.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let terminated = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [(signal_hook::consts::SIGINT, &interrupted), (signal_hook::consts::SIGTERM, &terminated)] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
+            tracing::warn!("cannot handle signal {sig}: {e}");
+        }
+    }
+    let signalled = || {
+        if interrupted.load(Ordering::Relaxed) {
+            Some(130)
+        } else if terminated.load(Ordering::Relaxed) {
+            Some(143)
+        } else {
+            None
+        }
+    };
+
+    // 1. The program: refused before booting if SiON cannot run it.
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return failed(format!("cannot get the current directory: {e}")),
+    };
+    let located = elf_check::locate(Path::new(&args.program), std::env::var_os("PATH").as_deref());
+    let program = match elf_check::check_file(&located) {
+        Ok((kind, bytes)) => {
+            tracing::debug!(?kind, path = %located.display(), "program accepted");
+            bytes
+        }
+        Err(refusal) => {
+            eprintln!("sion: {}: {refusal}", Path::new(&args.program).display());
+            return refusal.exit_status();
+        }
+    };
+    let exe = match std::fs::canonicalize(&located) {
+        Ok(p) => p,
+        Err(e) => return failed(format!("{}: {e}", located.display())),
+    };
+    let files = match image::collect_files(&args.files, &cwd) {
+        Ok(f) => f,
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    let mut argv: Vec<OsString> = vec![args.program.clone()];
+    argv.extend(args.args.iter().cloned());
+    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd, files };
+
+    // 2. The node image.
+    let dir = image_dir();
+    let (kernel, personality) = (dir.join("sion-kernel"), dir.join("sion-personality"));
+    for p in [&kernel, &personality] {
+        if !p.is_file() {
+            return node_failed(format!("no node image at {} (run `cargo xtask build` first)", p.display()));
+        }
+    }
+    let personality = match std::fs::read(&personality) {
+        Ok(b) => b,
+        Err(e) => return node_failed(format!("{}: {e}", personality.display())),
+    };
+    let archive = match image::compose(&personality, &job) {
+        Ok(a) => a,
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    drop(job);
+    let tmp = match tempfile::Builder::new().prefix("sion-").tempdir() {
+        Ok(t) => t,
+        Err(e) => return failed(format!("cannot create a temporary directory: {e}")),
+    };
+    let initrd = tmp.path().join("boot.cpio");
+    if let Err(e) = std::fs::write(&initrd, &archive) {
+        return failed(format!("{}: {e}", initrd.display()));
+    }
+    drop(archive);
+    tracing::debug!(dir = %tmp.path().display(), "boot archive written");
+
+    // 3. The log.
+    let log_path = args.log.clone().unwrap_or_else(|| tmp.path().join("node.log"));
+    let log_file = match File::create(&log_path) {
+        Ok(f) => f,
+        Err(e) => return failed(format!("cannot create the log {}: {e}", log_path.display())),
+    };
+    let log = LogSink::new(Some(Box::new(io::BufWriter::new(log_file))), args.verbose).shared();
+
+    // 4. The serial sockets, listening before QEMU starts.
+    let (log_sock, job_sock) = (tmp.path().join("log.sock"), tmp.path().join("job.sock"));
+    let listeners = match (UnixListener::bind(&log_sock), UnixListener::bind(&job_sock)) {
+        (Ok(a), Ok(b)) => [a, b],
+        (Err(e), _) | (_, Err(e)) => return failed(format!("cannot listen on {}: {e}", tmp.path().display())),
+    };
+
+    // 5. QEMU.
+    let realtime_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let config = NodeConfig {
+        kernel,
+        initrd,
+        mem: args.mem,
+        accel: args.accel,
+        realtime_ns,
+        log_socket: log_sock,
+        job_socket: job_sock,
+    };
+    let qemu_args = qemu::qemu_args(&config);
+    tracing::debug!(args = ?qemu_args, "starting {}", qemu::QEMU);
+    if let Some(code) = signalled() {
+        return code;
+    }
+    let started = Instant::now();
+    let mut node = match Qemu::spawn(qemu::QEMU, &qemu_args) {
+        Ok(q) => q,
+        Err(SpawnError::NotFound) => {
+            return node_failed(format!("{} not found (apt-get install qemu-system-x86)", qemu::QEMU))
+        }
+        Err(SpawnError::Other(e)) => return node_failed(format!("cannot start {}: {e}", qemu::QEMU)),
+    };
+    tracing::debug!(pid = node.id(), "QEMU started");
+
+    let [log_stream, job_stream] = match accept_both(&listeners, &mut node, &signalled) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    drop(listeners);
+    tracing::debug!(elapsed = ?started.elapsed(), "QEMU connected");
+
+    // 6. The pumps.
+    let log_thread = {
+        let log = log.clone();
+        std::thread::spawn(move || console::pump_log(log_stream, log))
+    };
+    let exit = Arc::new(Mutex::new(None));
+    let job_thread = {
+        let (log, exit) = (log.clone(), exit.clone());
+        let reader = match job_stream.try_clone() {
+            Ok(r) => r,
+            Err(e) => return failed(format!("job console: {e}")),
+        };
+        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit))
+    };
+    // Detached: it may sit in a read of a terminal forever; exit never waits for it.
+    std::thread::spawn(move || console::pump_stdin(io::stdin(), job_stream));
+
+    // 7. Wait for the node to power off, a timeout or a signal.
+    let timeout = args.timeout.map(Duration::from_secs);
+    let mut exit_seen: Option<Instant> = None;
+    let status = loop {
+        if let Some(code) = signalled() {
+            node.kill();
+            return code;
+        }
+        match node.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) => {}
+            Err(e) => {
+                node.kill();
+                return node_failed(format!("cannot wait for QEMU: {e}"));
+            }
+        }
+        if let Some(t) = timeout {
+            if started.elapsed() >= t {
+                node.kill();
+                return node_failed(format!("timed out after {} s", t.as_secs()));
+            }
+        }
+        if exit.lock().unwrap().is_some() {
+            let seen = *exit_seen.get_or_insert_with(Instant::now);
+            if seen.elapsed() >= POWEROFF_GRACE {
+                tracing::warn!("the node reported the exit but did not power off; killing QEMU");
+                node.kill();
+                break None;
+            }
+        }
+        std::thread::sleep(POLL);
+    };
+    // QEMU is gone, so both sockets are at their end: everything it sent is in.
+    node.finish_output();
+    let _ = job_thread.join();
+    let _ = log_thread.join();
+    let _ = io::stdout().flush();
+
+    // 8. The outcome.
+    if let Some(e) = *exit.lock().unwrap() {
+        return e.shell_status();
+    }
+    let reason = log.lock().unwrap().failure_reason();
+    let reason = reason.unwrap_or_else(|| {
+        let out = node.output();
+        let last = out.lines().map(str::trim).rfind(|l| !l.is_empty()).map(str::to_string);
+        let st = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());
+        match last {
+            Some(l) => format!("QEMU ended ({st}): {l}"),
+            None => format!("QEMU ended ({st}) before the program's exit was reported"),
+        }
+    });
+    node_failed(reason)
+}
+
+/// Accepts QEMU's connections to the log and job sockets (in that order of the
+/// array). On failure returns the exit status after reporting the reason.
+fn accept_both(
+    listeners: &[UnixListener; 2],
+    node: &mut Qemu,
+    signalled: &dyn Fn() -> Option<i32>,
+) -> Result<[UnixStream; 2], i32> {
+    for l in listeners {
+        if let Err(e) = l.set_nonblocking(true) {
+            return Err(failed(format!("socket: {e}")));
+        }
+    }
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    let mut streams: [Option<UnixStream>; 2] = [None, None];
+    loop {
+        for (slot, l) in streams.iter_mut().zip(listeners) {
+            if slot.is_none() {
+                if let Ok((s, _)) = l.accept() {
+                    if let Err(e) = s.set_nonblocking(false) {
+                        return Err(failed(format!("socket: {e}")));
+                    }
+                    *slot = Some(s);
+                }
+            }
+        }
+        if let [Some(_), Some(_)] = &streams {
+            let [a, b] = streams;
+            return Ok([a.unwrap(), b.unwrap()]);
+        }
+        if let Some(code) = signalled() {
+            node.kill();
+            return Err(code);
+        }
+        if let Ok(Some(st)) = node.try_wait() {
+            node.finish_output();
+            let out = node.output();
+            let out = out.trim();
+            let reason = if out.is_empty() { format!("QEMU exited at start-up ({st})") } else { out.replace('\n', "; ") };
+            return Err(node_failed(reason));
+        }
+        if Instant::now() >= deadline {
+            node.kill();
+            return Err(node_failed(format!("QEMU did not connect to the serial ports within {} s", CONNECT_TIMEOUT.as_secs())));
+        }
+        std::thread::sleep(POLL);
+    }
+}

@@ -1,0 +1,279 @@
+//! The pumps between the node's serial ports and sion's stdio:
+//! the kernel log (COM1), the job console (COM2, framed by `sion_abi::console`)
+//! and sion's stdin.
+#![forbid(unsafe_code)]
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use sion_abi::console::{self, down, up, Decoder, Event, Exit};
+
+/// Where log lines go: a file, and stderr with `--verbose`. It also remembers
+/// what explains a failed node: the kernel's first line with "panic", and its last line.
+pub struct LogSink {
+    file: Option<Box<dyn Write + Send>>,
+    verbose: bool,
+    pub panic_line: Option<String>,
+    pub last_kernel_line: Option<String>,
+}
+
+pub type SharedLog = Arc<Mutex<LogSink>>;
+
+impl LogSink {
+    pub fn new(file: Option<Box<dyn Write + Send>>, verbose: bool) -> Self {
+        LogSink { file, verbose, panic_line: None, last_kernel_line: None }
+    }
+
+    pub fn shared(self) -> SharedLog {
+        Arc::new(Mutex::new(self))
+    }
+
+    fn write(&mut self, line: &[u8]) {
+        let mut l = line.to_vec();
+        if l.last() != Some(&b'\n') {
+            l.push(b'\n');
+        }
+        if let Some(f) = &mut self.file {
+            if f.write_all(&l).and_then(|_| f.flush()).is_err() {
+                tracing::warn!("cannot write the log file; dropping it");
+                self.file = None;
+            }
+        }
+        if self.verbose {
+            let _ = io::stderr().lock().write_all(&l);
+        }
+    }
+
+    /// A line of the kernel log (COM1).
+    pub fn kernel_line(&mut self, line: &[u8]) {
+        self.write(line);
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        if self.panic_line.is_none() && text.to_ascii_lowercase().contains("panic") {
+            self.panic_line = Some(text.to_string());
+        }
+        self.last_kernel_line = Some(text.to_string());
+    }
+
+    /// A `up::LOG` frame from the node's servers.
+    pub fn server_line(&mut self, payload: &[u8]) {
+        self.write(payload);
+    }
+
+    /// The line that best explains why the node failed, if the log has one.
+    pub fn failure_reason(&self) -> Option<String> {
+        self.panic_line.clone().or_else(|| self.last_kernel_line.clone())
+    }
+}
+
+/// Reads, treating a reset connection (QEMU gone) as the end.
+fn read_some(r: &mut impl Read, buf: &mut [u8]) -> usize {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return 0,
+        }
+    }
+}
+
+/// Copies the kernel log (COM1) into `log`, line by line, until the stream ends.
+pub fn pump_log(mut stream: impl Read, log: SharedLog) {
+    let mut buf = [0u8; 4096];
+    let mut line = Vec::new();
+    loop {
+        let n = read_some(&mut stream, &mut buf);
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                log.lock().unwrap().kernel_line(&line);
+                line.clear();
+            } else {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        log.lock().unwrap().kernel_line(&line);
+    }
+}
+
+/// Decodes the job console until the stream ends: stdout and stderr frames to
+/// `out` and `err` (flushed per frame so output streams), log frames to `log`,
+/// and the exit frame into `exit`.
+pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>) {
+    let mut decoder = Decoder::new();
+    let mut buf = [0u8; 4096];
+    let (mut out_ok, mut err_ok) = (true, true);
+    loop {
+        let n = read_some(&mut stream, &mut buf);
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            match decoder.push(b) {
+                Event::Pending => {}
+                Event::Malformed => {
+                    log.lock().unwrap().server_line(b"sion: job console: malformed frame (length over MAX_PAYLOAD)");
+                }
+                Event::Frame { tag, payload } => match tag {
+                    up::STDOUT => {
+                        if out_ok && out.write_all(payload).and_then(|_| out.flush()).is_err() {
+                            // The reader went away (e.g. `| head`): drop the rest.
+                            tracing::debug!("stdout closed; discarding further output");
+                            out_ok = false;
+                        }
+                    }
+                    up::STDERR => {
+                        if err_ok && err.write_all(payload).and_then(|_| err.flush()).is_err() {
+                            err_ok = false;
+                        }
+                    }
+                    up::LOG => log.lock().unwrap().server_line(payload),
+                    up::EXIT => match Exit::decode(payload) {
+                        Some(e) => {
+                            tracing::debug!(?e, "job exit");
+                            *exit.lock().unwrap() = Some(e);
+                        }
+                        None => log.lock().unwrap().server_line(b"sion: job console: bad EXIT frame"),
+                    },
+                    t => {
+                        let msg = format!("sion: job console: unknown frame tag {t} ({} bytes)", payload.len());
+                        log.lock().unwrap().server_line(msg.as_bytes());
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Sends `input` to the node as STDIN frames, then STDIN_EOF. A read error
+/// (stdin closed) counts as the end; a write error (node gone) stops quietly.
+pub fn pump_stdin(mut input: impl Read, mut to_node: impl Write) {
+    let mut buf = vec![0u8; console::MAX_PAYLOAD];
+    loop {
+        let n = read_some(&mut input, &mut buf);
+        if n == 0 {
+            break;
+        }
+        let frame = [&console::frame_header(down::STDIN, n)[..], &buf[..n]].concat();
+        if to_node.write_all(&frame).and_then(|_| to_node.flush()).is_err() {
+            return;
+        }
+    }
+    let _ = to_node.write_all(&console::frame_header(down::STDIN_EOF, 0)).and_then(|_| to_node.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn bytes(&self) -> Vec<u8> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn frame(tag: u8, payload: &[u8]) -> Vec<u8> {
+        [&console::frame_header(tag, payload.len())[..], payload].concat()
+    }
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Dribble(Vec<u8>, usize, usize);
+    impl Read for Dribble {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.2.min(buf.len()).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn job_frames_reach_the_right_places() {
+        let all: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let mut stream = Vec::new();
+        stream.extend(frame(up::STDOUT, b"hello "));
+        stream.extend(frame(up::STDERR, b"warn\n"));
+        stream.extend(frame(up::LOG, b"unimplemented: foo"));
+        stream.extend(frame(up::STDOUT, &all[..4096]));
+        stream.extend(frame(up::STDOUT, &all[4096..]));
+        stream.extend(frame(up::STDOUT, b""));
+        stream.extend(frame(99, b"?"));
+        stream.extend(frame(up::EXIT, &Exit::Signal(9).encode()));
+        for step in [1, 7, 4096] {
+            let (out, err, logf) = (Shared::default(), Shared::default(), Shared::default());
+            let log = LogSink::new(Some(Box::new(logf.clone())), false).shared();
+            let exit = Arc::new(Mutex::new(None));
+            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone());
+            let mut want = b"hello ".to_vec();
+            want.extend_from_slice(&all);
+            assert_eq!(out.bytes(), want);
+            assert_eq!(err.bytes(), b"warn\n");
+            let logged = String::from_utf8(logf.bytes()).unwrap();
+            assert!(logged.starts_with("unimplemented: foo\n"), "{logged}");
+            assert!(logged.contains("unknown frame tag 99"), "{logged}");
+            assert_eq!(*exit.lock().unwrap(), Some(Exit::Signal(9)));
+        }
+    }
+
+    #[test]
+    fn stdin_becomes_frames_then_eof() {
+        let input: Vec<u8> = (0..10000u32).map(|i| i as u8).collect();
+        let sent = Shared::default();
+        pump_stdin(Dribble(input.clone(), 0, 100000), sent.clone());
+        let bytes = sent.bytes();
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        let mut tags = Vec::new();
+        for b in bytes {
+            if let Event::Frame { tag, payload } = d.push(b) {
+                tags.push(tag);
+                if tag == down::STDIN {
+                    assert!(payload.len() <= console::MAX_PAYLOAD);
+                    got.extend_from_slice(payload);
+                }
+            }
+        }
+        assert_eq!(got, input);
+        assert_eq!(tags.last(), Some(&down::STDIN_EOF));
+        assert_eq!(tags.iter().filter(|&&t| t == down::STDIN_EOF).count(), 1);
+
+        let sent = Shared::default();
+        pump_stdin(io::empty(), sent.clone());
+        assert_eq!(sent.bytes(), console::frame_header(down::STDIN_EOF, 0));
+    }
+
+    #[test]
+    fn kernel_log_summary() {
+        let logf = Shared::default();
+        let log = LogSink::new(Some(Box::new(logf.clone())), false).shared();
+        pump_log(&b"boot\r\nKERNEL PANIC at x.rs:1: oops\nlater line\npartial"[..], log.clone());
+        let l = log.lock().unwrap();
+        assert_eq!(l.failure_reason().as_deref(), Some("KERNEL PANIC at x.rs:1: oops"));
+        assert_eq!(l.last_kernel_line.as_deref(), Some("partial"));
+        assert_eq!(logf.bytes(), b"boot\nKERNEL PANIC at x.rs:1: oops\nlater line\npartial\n");
+        let quiet = LogSink::new(None, false).shared();
+        pump_log(&b"one\ntwo\n\n"[..], quiet.clone());
+        assert_eq!(quiet.lock().unwrap().failure_reason().as_deref(), Some("two"));
+    }
+}

@@ -1,0 +1,282 @@
+//! Composes the boot archive of a node: the servers and the boot job
+//! (see `sion_abi::boot::names` for the entries and their meaning).
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use sion_abi::boot::names;
+use sion_abi::bootfs::{regular, Writer};
+
+use crate::cli::FileSpec;
+
+/// Everything the boot job consists of.
+#[derive(Debug, Default)]
+pub struct Job {
+    /// The program's bytes.
+    pub program: Vec<u8>,
+    /// argv, argv[0] first, as given.
+    pub argv: Vec<OsString>,
+    /// `K=V` strings, exactly the environment.
+    pub env: Vec<OsString>,
+    /// Absolute canonical host path of the program.
+    pub exe: PathBuf,
+    /// The working directory of the program.
+    pub cwd: PathBuf,
+    /// Input files.
+    pub files: Vec<GuestFile>,
+}
+
+/// A file to place in the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestFile {
+    /// Absolute, normalized guest path, as a UTF-8 string.
+    pub path: String,
+    /// Permission bits.
+    pub perm: u32,
+    pub data: Vec<u8>,
+}
+
+/// NUL-terminates each string and concatenates them.
+pub fn nul_list(items: &[OsString]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for s in items {
+        let b = s.as_bytes();
+        if b.contains(&0) {
+            bail!("{s:?} contains a NUL byte");
+        }
+        out.extend_from_slice(b);
+        out.push(0);
+    }
+    Ok(out)
+}
+
+fn config_value(key: &str, p: &Path) -> Result<Vec<u8>> {
+    let b = p.as_os_str().as_bytes();
+    if b.contains(&b'\n') || b.contains(&0) {
+        bail!("{key} path {} contains a newline or NUL", p.display());
+    }
+    let mut line = format!("{key}=").into_bytes();
+    line.extend_from_slice(b);
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The `job/config` text.
+pub fn config(job: &Job) -> Result<Vec<u8>> {
+    let mut c = config_value("exe", &job.exe)?;
+    c.extend(config_value("cwd", &job.cwd)?);
+    c.extend_from_slice(b"stdin=stream\n");
+    Ok(c)
+}
+
+/// The whole archive: the personality first (it is the boot server), then the job.
+pub fn compose(personality: &[u8], job: &Job) -> Result<Vec<u8>> {
+    let mut w = Writer::new();
+    let mut add = |name: &str, mode: u32, data: &[u8]| -> Result<()> {
+        if u32::try_from(data.len()).is_err() {
+            bail!("{name} is {} bytes; the boot archive holds at most 4 GiB per file", data.len());
+        }
+        w.add(name, mode, data);
+        Ok(())
+    };
+    add(&format!("{}personality", names::SERVERS), regular(0o755), personality)?;
+    add(names::JOB_PROGRAM, regular(0o755), &job.program)?;
+    add(names::JOB_ARGV, regular(0o644), &nul_list(&job.argv)?)?;
+    add(names::JOB_ENV, regular(0o644), &nul_list(&job.env)?)?;
+    add(names::JOB_CONFIG, regular(0o644), &config(job)?)?;
+    for f in &job.files {
+        let rel = f.path.trim_start_matches('/');
+        add(&format!("{}{rel}", names::JOB_FILES), regular(f.perm), &f.data)?;
+    }
+    Ok(w.finish())
+}
+
+/// Makes `p` absolute against `cwd` and resolves `.` and `..` lexically.
+pub fn normalize(p: &Path, cwd: &Path) -> PathBuf {
+    let joined = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let mut out = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+fn guest_string(p: &Path) -> Result<String> {
+    match p.to_str() {
+        Some(s) if s != "/" => Ok(s.to_string()),
+        Some(_) => bail!("guest path may not be / itself"),
+        None => bail!("guest path {} is not UTF-8", p.display()),
+    }
+}
+
+/// Nesting limit for `--file` directories (also stops symlink loops).
+const MAX_DEPTH: usize = 32;
+
+/// Reads the `--file` arguments from the host: a file, or every file under a
+/// directory (recursively, symlinks followed, permissions kept).
+pub fn collect_files(specs: &[FileSpec], cwd: &Path) -> Result<Vec<GuestFile>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let host = if spec.host.is_absolute() { spec.host.clone() } else { cwd.join(&spec.host) };
+        let guest = normalize(spec.guest.as_deref().unwrap_or(&spec.host), cwd);
+        add_path(&host, &guest, 0, &mut out)
+            .with_context(|| format!("--file {}", spec.host.display()))?;
+    }
+    // A later --file for the same guest path wins.
+    let mut seen = std::collections::HashSet::new();
+    let mut dedup: Vec<GuestFile> = out.into_iter().rev().filter(|f| seen.insert(f.path.clone())).collect();
+    dedup.reverse();
+    Ok(dedup)
+}
+
+fn add_path(host: &Path, guest: &Path, depth: usize, out: &mut Vec<GuestFile>) -> Result<()> {
+    let meta = std::fs::metadata(host).with_context(|| format!("{}", host.display()))?;
+    if meta.is_dir() {
+        if depth >= MAX_DEPTH {
+            bail!("{}: directories nested deeper than {MAX_DEPTH} (a symlink loop?)", host.display());
+        }
+        let mut entries: Vec<_> = std::fs::read_dir(host)
+            .with_context(|| format!("{}", host.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}", host.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            add_path(&e.path(), &guest.join(e.file_name()), depth + 1, out)?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        let data = std::fs::read(host).with_context(|| format!("{}", host.display()))?;
+        out.push(GuestFile { path: guest_string(guest)?, perm: meta.permissions().mode() & 0o7777, data });
+        Ok(())
+    } else {
+        bail!("{}: not a regular file or directory", host.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sion_abi::bootfs::Reader;
+
+    fn entries(bytes: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
+        Reader::new(bytes)
+            .map(|e| {
+                let e = e.unwrap();
+                (e.name.to_string(), e.mode, e.data.to_vec())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn archive_has_exact_job_entries() {
+        let job = Job {
+            program: b"\x7fELFprog".to_vec(),
+            argv: vec!["./prog".into(), "a b".into(), "".into(), "-x".into()],
+            env: vec!["A=1".into(), "EMPTY=".into(), "B=x=y".into()],
+            exe: "/home/u/prog".into(),
+            cwd: "/home/u".into(),
+            files: vec![
+                GuestFile { path: "/etc/hosts".into(), perm: 0o644, data: b"127.0.0.1 x\n".to_vec() },
+                GuestFile { path: "/data/run.sh".into(), perm: 0o755, data: b"#!".to_vec() },
+            ],
+        };
+        let bytes = compose(b"PERSONALITY", &job).unwrap();
+        let e = entries(&bytes);
+        let names: Vec<_> = e.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "servers/personality",
+                "job/program",
+                "job/argv",
+                "job/env",
+                "job/config",
+                "job/files/etc/hosts",
+                "job/files/data/run.sh"
+            ]
+        );
+        assert_eq!(e[0].2, b"PERSONALITY");
+        assert_eq!(e[0].1, 0o100755);
+        assert_eq!(e[1].2, b"\x7fELFprog");
+        assert_eq!(e[2].2, b"./prog\0a b\0\0-x\0");
+        assert_eq!(e[3].2, b"A=1\0EMPTY=\0B=x=y\0");
+        assert_eq!(e[4].2, b"exe=/home/u/prog\ncwd=/home/u\nstdin=stream\n");
+        assert_eq!(e[5].1, 0o100644);
+        assert_eq!(e[5].2, b"127.0.0.1 x\n");
+        assert_eq!(e[6].1, 0o100755);
+        // Lookup by the ABI's names.
+        assert_eq!(Reader::find(&bytes, names::JOB_ARGV).unwrap().data, b"./prog\0a b\0\0-x\0");
+    }
+
+    #[test]
+    fn empty_env_is_an_empty_entry() {
+        let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), ..Default::default() };
+        let bytes = compose(b"", &job).unwrap();
+        assert_eq!(Reader::find(&bytes, names::JOB_ENV).unwrap().data, b"");
+    }
+
+    #[test]
+    fn nul_and_newline_are_refused() {
+        assert!(nul_list(&[OsString::from("a\0b")]).is_err());
+        let job = Job { exe: "/a\nb".into(), cwd: "/".into(), ..Default::default() };
+        assert!(config(&job).is_err());
+    }
+
+    #[test]
+    fn normalize_paths() {
+        let cwd = Path::new("/home/u");
+        assert_eq!(normalize(Path::new("x/y"), cwd), Path::new("/home/u/x/y"));
+        assert_eq!(normalize(Path::new("../x/./y"), cwd), Path::new("/home/x/y"));
+        assert_eq!(normalize(Path::new("/../../etc//x"), cwd), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn files_and_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("d/sub/deeper")).unwrap();
+        std::fs::write(root.join("single.txt"), b"single").unwrap();
+        std::fs::write(root.join("d/a"), b"A").unwrap();
+        std::fs::write(root.join("d/sub/b.sh"), b"B").unwrap();
+        std::fs::set_permissions(root.join("d/sub/b.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
+        std::fs::write(root.join("d/sub/deeper/c"), b"").unwrap();
+        std::fs::set_permissions(root.join("d/a"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        let specs = [
+            FileSpec { host: "single.txt".into(), guest: None },
+            FileSpec { host: root.join("d"), guest: Some("/srv/d".into()) },
+            FileSpec { host: "single.txt".into(), guest: Some("/etc/../etc/s".into()) },
+        ];
+        let files = collect_files(&specs, root).unwrap_or_else(|e| panic!("{e:#}"));
+        let got: Vec<_> = files.iter().map(|f| (f.path.as_str(), f.perm, f.data.as_slice())).collect();
+        let single = format!("{}/single.txt", root.display());
+        assert_eq!(
+            got,
+            [
+                (single.as_str(), 0o644, &b"single"[..]),
+                ("/srv/d/a", 0o600, b"A"),
+                ("/srv/d/sub/b.sh", 0o750, b"B"),
+                ("/srv/d/sub/deeper/c", 0o644, b""),
+                ("/etc/s", 0o644, b"single"),
+            ]
+        );
+        let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), files, ..Default::default() };
+        let bytes = compose(b"", &job).unwrap();
+        let f = Reader::find(&bytes, "job/files/srv/d/sub/b.sh").unwrap();
+        assert_eq!((f.mode, f.data), (0o100750, &b"B"[..]));
+        assert!(Reader::find(&bytes, &format!("job/files{single}")).is_some());
+
+        let missing = [FileSpec { host: root.join("nope"), guest: None }];
+        let err = format!("{:#}", collect_files(&missing, root).unwrap_err());
+        assert!(err.contains("nope"), "{err}");
+    }
+}

@@ -1,0 +1,295 @@
+//! The QEMU command line of a node, and the QEMU process.
+//!
+//! The node is `-machine microvm` with two ISA serial ports and isa-debug-exit:
+//! - COM1 (0x3f8, IRQ 4, microvm's built-in port, `-serial chardev:log`): the kernel log;
+//! - COM2 (0x2f8, IRQ 3, `-device isa-serial`): the job console (`sion_abi::console`);
+//! - isa-debug-exit at 0xf4 (4 ports): a guest `out` of v ends QEMU with status `(v << 1) | 1`.
+//!
+//! Both serial ports are Unix sockets that sion listens on before QEMU starts;
+//! QEMU connects to them as a client during start-up, so nothing is lost.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::cli::{Accel, MemSize};
+
+/// The QEMU binary.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// What a node is booted with.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub mem: MemSize,
+    pub accel: Accel,
+    /// Host time at boot (ns since the Unix epoch), for the guest's clock.
+    pub realtime_ns: u128,
+    pub log_socket: PathBuf,
+    pub job_socket: PathBuf,
+}
+
+/// The kernel command line.
+pub fn kernel_cmdline(realtime_ns: u128) -> String {
+    format!("console=com1 io=0x2f8:8 realtime={realtime_ns}")
+}
+
+/// The QEMU arguments (without the program name). No network device, ever.
+pub fn qemu_args(c: &NodeConfig) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    let mut push = |s: &str| a.push(s.into());
+    for s in ["-machine", "microvm", "-cpu", "max", "-m"] {
+        push(s);
+    }
+    push(&c.mem.qemu_arg());
+    for s in ["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", c.accel.qemu_name()] {
+        push(s);
+    }
+    a.push("-kernel".into());
+    a.push(c.kernel.clone().into());
+    a.push("-initrd".into());
+    a.push(c.initrd.clone().into());
+    a.push("-append".into());
+    a.push(kernel_cmdline(c.realtime_ns).into());
+    a.extend(device_args(&c.log_socket, &c.job_socket));
+    a
+}
+
+/// The chardevs and devices: the two serial ports and isa-debug-exit.
+pub fn device_args(log_socket: &Path, job_socket: &Path) -> Vec<OsString> {
+    let chardev = |id: &str, path: &Path| {
+        let mut s = OsString::from(format!("socket,id={id},path="));
+        s.push(path.as_os_str());
+        s
+    };
+    vec![
+        "-chardev".into(),
+        chardev("log", log_socket),
+        "-chardev".into(),
+        chardev("job", job_socket),
+        // microvm's own ISA serial port is COM1 (0x3f8, IRQ 4).
+        "-serial".into(),
+        "chardev:log".into(),
+        "-device".into(),
+        "isa-serial,chardev=job,iobase=0x2f8,irq=3".into(),
+        "-device".into(),
+        "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
+    ]
+}
+
+/// A running QEMU. Dropping it kills QEMU.
+pub struct Qemu {
+    child: Child,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+    status: Option<ExitStatus>,
+}
+
+/// Why QEMU could not be started.
+#[derive(Debug)]
+pub enum SpawnError {
+    NotFound,
+    Other(std::io::Error),
+}
+
+impl Qemu {
+    /// Starts `qemu` (normally [`QEMU`], found on PATH) with `args`. Its stdout and
+    /// stderr are captured (never mixed into sion's); it gets no stdin; it runs in
+    /// its own process group so a terminal's ^C reaches only sion, and it dies with sion.
+    pub fn spawn(qemu: &str, args: &[OsString]) -> Result<Qemu, SpawnError> {
+        let mut cmd = Command::new(qemu);
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        set_parent_death_signal(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SpawnError::NotFound,
+            _ => SpawnError::Other(e),
+        })?;
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ];
+        for mut pipe in pipes.into_iter().flatten() {
+            let out = output.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            }));
+        }
+        Ok(Qemu { child, output, readers, status: None })
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if QEMU has ended.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait()?;
+        }
+        Ok(self.status)
+    }
+
+    /// Kills QEMU (if still running) and reaps it.
+    pub fn kill(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            self.status = self.child.wait().ok();
+        }
+    }
+
+    /// What QEMU wrote on its stdout and stderr so far (all of it once it ended
+    /// and [`Qemu::finish_output`] returned).
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits for the output readers (call after QEMU ended).
+    pub fn finish_output(&mut self) {
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Asks the kernel to SIGKILL QEMU when sion dies, however it dies (even by
+/// SIGKILL, where no destructor runs). Linux sends it when the *thread* that
+/// forked the child ends, so QEMU must be spawned from sion's main thread.
+#[allow(unsafe_code)]
+fn set_parent_death_signal(cmd: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // async-signal-safe functions (prctl, getppid, kill via raise-like _exit);
+    // it allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // sion may have died between fork and prctl: then nobody would kill us.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn config() -> NodeConfig {
+        NodeConfig {
+            kernel: "/img/sion-kernel".into(),
+            initrd: "/tmp/x/boot.cpio".into(),
+            mem: MemSize(256 << 20),
+            accel: Accel::Tcg,
+            realtime_ns: 1_700_000_000_123_456_789,
+            log_socket: "/tmp/x/log.sock".into(),
+            job_socket: "/tmp/x/job.sock".into(),
+        }
+    }
+
+    fn strings(a: &[OsString]) -> Vec<String> {
+        a.iter().map(|s| s.to_str().unwrap().to_string()).collect()
+    }
+
+    /// The value after `flag` (first occurrence), and all values of a repeated flag.
+    fn values<'a>(a: &'a [String], flag: &str) -> Vec<&'a str> {
+        a.windows(2).filter(|w| w[0] == flag).map(|w| w[1].as_str()).collect()
+    }
+
+    #[test]
+    fn command_line() {
+        let a = strings(&qemu_args(&config()));
+        assert_eq!(values(&a, "-machine"), ["microvm"]);
+        assert_eq!(values(&a, "-cpu"), ["max"]);
+        assert_eq!(values(&a, "-m"), ["256M"]);
+        assert_eq!(values(&a, "-accel"), ["tcg"]);
+        assert_eq!(values(&a, "-display"), ["none"]);
+        for flag in ["-nodefaults", "-no-user-config", "-no-reboot"] {
+            assert!(a.iter().any(|s| s == flag), "{flag} missing");
+        }
+        assert_eq!(values(&a, "-kernel"), ["/img/sion-kernel"]);
+        assert_eq!(values(&a, "-initrd"), ["/tmp/x/boot.cpio"]);
+        assert_eq!(values(&a, "-append"), ["console=com1 io=0x2f8:8 realtime=1700000000123456789"]);
+        assert_eq!(
+            values(&a, "-chardev"),
+            ["socket,id=log,path=/tmp/x/log.sock", "socket,id=job,path=/tmp/x/job.sock"]
+        );
+        assert_eq!(values(&a, "-serial"), ["chardev:log"]);
+        assert_eq!(
+            values(&a, "-device"),
+            ["isa-serial,chardev=job,iobase=0x2f8,irq=3", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        );
+        // Never any network.
+        assert!(!a.iter().any(|s| s.starts_with("-net") || s.contains("user") && s != "-no-user-config"));
+
+        let mut kvm = config();
+        kvm.accel = Accel::Kvm;
+        kvm.mem = MemSize(1 << 30);
+        let a = strings(&qemu_args(&kvm));
+        assert_eq!(values(&a, "-accel"), ["kvm"]);
+        assert_eq!(values(&a, "-m"), ["1024M"]);
+    }
+
+    /// QEMU really accepts the serial/debug-exit configuration on microvm:
+    /// started frozen (`-S`), it must connect to both sockets and keep running.
+    #[test]
+    fn qemu_accepts_the_devices() {
+        if Command::new(QEMU).arg("--version").output().is_err() {
+            eprintln!("note: {QEMU} not installed; skipping the device check");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (log, job) = (dir.path().join("log.sock"), dir.path().join("job.sock"));
+        let listeners = [std::os::unix::net::UnixListener::bind(&log).unwrap(), std::os::unix::net::UnixListener::bind(&job).unwrap()];
+        let mut args: Vec<OsString> = ["-machine", "microvm", "-cpu", "max", "-m", "64M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-S"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.extend(device_args(&log, &job));
+        let mut q = Qemu::spawn(QEMU, &args).unwrap_or_else(|e| panic!("{e:?}"));
+        for l in &listeners {
+            l.set_nonblocking(true).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut accepted = [false, false];
+        while accepted != [true, true] {
+            for (i, l) in listeners.iter().enumerate() {
+                if l.accept().is_ok() {
+                    accepted[i] = true;
+                }
+            }
+            if let Some(st) = q.try_wait().unwrap() {
+                q.finish_output();
+                panic!("QEMU refused the configuration ({st}): {}", q.output());
+            }
+            assert!(Instant::now() < deadline, "QEMU did not connect to both sockets");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(q.try_wait().unwrap().is_none(), "QEMU exited: {}", q.output());
+        q.kill();
+    }
+}
