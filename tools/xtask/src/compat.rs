@@ -225,6 +225,9 @@ impl Spec {
                 _ => {}
             }
         }
+        // The host's environment block comes out sorted by name (std's
+        // Command keeps a sorted map), so give sion the same order.
+        spec.env.sort_by(|a, b| a.split_once('=').map(|p| p.0).cmp(&b.split_once('=').map(|p| p.0)));
         Ok(spec)
     }
 }
@@ -673,7 +676,7 @@ pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<Strin
                 let r = run_job(job, args.host_only, sion_unavailable.as_deref());
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 eprintln!(
-                    "[{n:>width$}/{total}] {:<12} {:<5} {:<14} {:>6.2}s",
+                    "[{n:>width$}/{total}] {:<12} {:<6} {:<15} {:>6.2}s",
                     r.name,
                     r.abi.name(),
                     r.verdict.show(),
@@ -736,7 +739,7 @@ mod tests {
     #[test]
     fn header_parsing() {
         let src = "// hello.c - what it does: described\n// args: a \"two words\" 'x y' 42\n\
-                   // env: A=1 B=two\n// stdin: one\\n\n// stdin: two\\x21\n// exit: 3\n\
+                   // env: B=two A=1\n// stdin: one\\n\n// stdin: two\\x21\n// exit: 3\n\
                    // abis: musl, glibc\n#include <stdio.h>\n// args: ignored\n";
         let s = Spec::parse(src).unwrap();
         assert_eq!(s.args, ["a", "two words", "x y", "42"]);

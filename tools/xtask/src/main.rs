@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build, demo and test SiON", version)]
+#[command(name = "xtask", bin_name = "cargo xtask", about = "Build, demo and test SiON", version)]
 struct Cli {
     /// Log every command run and show full program output.
     #[arg(short, long, global = true)]
