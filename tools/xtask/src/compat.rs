@@ -563,7 +563,8 @@ fn excerpt(what: &str, b: &[u8]) -> String {
     }
     let text = String::from_utf8_lossy(b);
     let lines: Vec<&str> = text.lines().collect();
-    let mut s = format!("  {what} ({} lines):", lines.len());
+    let n = lines.len();
+    let mut s = format!("  {what} ({n} line{}):", if n == 1 { "" } else { "s" });
     for l in lines.iter().take(20) {
         s.push_str(&format!("\n    | {l}"));
     }
@@ -652,7 +653,12 @@ pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<Strin
     }
     let total = jobs.len();
     let mode = if args.host_only { "on the host only" } else { "on the host and through sion exec" };
-    tracing::info!("compat: {total} runs ({mode}), {} workers", args.jobs.max(1));
+    let workers = args.jobs.max(1).min(total);
+    tracing::info!(
+        "compat: {total} run{} ({mode}), {workers} worker{}",
+        if total == 1 { "" } else { "s" },
+        if workers == 1 { "" } else { "s" }
+    );
     if let Some(why) = &sion_unavailable {
         tracing::warn!("compat: every SiON run will fail: {why}");
     } else if !args.host_only && !util::sion_binary().is_file() {
@@ -665,7 +671,7 @@ pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<Strin
     let width = total.to_string().len();
     let suite_start = Instant::now();
     std::thread::scope(|s| {
-        for _ in 0..args.jobs.max(1).min(total) {
+        for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= total {
