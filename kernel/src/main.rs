@@ -1,2 +1,120 @@
+//! The SiON microkernel.
+//!
+//! It schedules tasks round-robin, gives each address space its own page
+//! tables, routes interrupts and traps, and passes messages. Everything else —
+//! Linux, the network, the group — is a server in user space. See docs/kernel.md.
 #![no_std]
 #![no_main]
+
+mod boot;
+mod bootinfo;
+mod cpu;
+mod gdt;
+mod idt;
+mod ipc;
+mod kcall;
+mod kernel;
+mod mem;
+mod paging;
+mod serial;
+mod servers;
+mod task;
+mod time;
+mod trap;
+
+use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::Kernel;
+use sion_kerncore::memmap::Range;
+
+/// TSC at the first Rust instruction: monotonic time 0.
+pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+
+// All-zero is a valid empty kernel (every table slot free), which keeps this
+// large object in .bss instead of the image; slots are fully set when allocated.
+// SAFETY: every field of Kernel is valid when zeroed (see task.rs and kernel.rs).
+static mut KERNEL: Kernel = unsafe { core::mem::zeroed() };
+
+/// The kernel state. Single CPU, interrupts off whenever this is used (the
+/// idle loop's interrupt path touches only atomics), so one `&mut` at a time.
+pub fn kernel() -> &'static mut Kernel {
+    // SAFETY: see above; each kernel entry takes it once.
+    unsafe { &mut *addr_of_mut!(KERNEL) }
+}
+
+/// Stop the machine: QEMU's isa-debug-exit device turns `code` into its exit
+/// status `(code << 1) | 1`; on other machines we halt.
+pub fn poweroff(code: u32) -> ! {
+    cpu::outl(0xf4, code);
+    cpu::halt_forever()
+}
+
+fn addr_of_symbol(s: &u8) -> u64 {
+    s as *const u8 as u64
+}
+
+#[no_mangle]
+extern "C" fn kmain(magic: u32, info: u32) -> ! {
+    BOOT_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+    serial::init();
+    let params = bootinfo::parse(magic, info as u64);
+    kprintln!("SiON kernel: booted by {}, cmdline \"{}\"", params.loader, params.cmdline());
+
+    let k = kernel();
+    // SAFETY: linker-provided symbols; only their addresses are used.
+    let (kstart, kend, kstack, dfstack) = unsafe {
+        (addr_of_symbol(&boot::__kernel_phys_start), addr_of_symbol(&boot::__kernel_phys_end), addr_of_symbol(&boot::kernel_stack_top), addr_of_symbol(&boot::double_fault_stack_top))
+    };
+    let mut reserved = [Range::new(kstart, kend), params.info, Range::new(0, 0), Range::new(0, 0), Range::new(0, 0), Range::new(0, 0), Range::new(0, 0), Range::new(0, 0), Range::new(0, 0), Range::new(0, 0)];
+    for (i, m) in params.modules().iter().enumerate() {
+        reserved[2 + i] = *m;
+    }
+    k.frames.init(params.ram, &reserved);
+    k.tables = paging::build_kernel_tables(&mut k.frames);
+    gdt::init(kstack, dfstack);
+    idt::init();
+    cpu::init_fpu(&mut k.clean_fpu);
+    let realtime = sion_abi::boot::cmdline_value(params.cmdline(), "realtime").and_then(|v| v.parse().ok());
+    k.clock.init(realtime);
+    let features = raw_cpuid::CpuId::new();
+    let rdseed = features.get_extended_feature_info().is_some_and(|f| f.has_rdseed());
+    let rdrand = features.get_feature_info().is_some_and(|f| f.has_rdrand());
+    k.hw_rng = (rdseed, rdrand);
+    kprintln!(
+        "memory: {} MiB free of {} MiB RAM; TSC {} MHz (source {}), LAPIC timer {} MHz; NX {}; RDSEED {} RDRAND {}",
+        k.frames.free_frames() * 4096 >> 20,
+        k.frames.ram.total() >> 20,
+        k.clock.info.tsc_hz / 1_000_000,
+        k.clock.info.source,
+        k.clock.lapic_hz / 1_000_000,
+        paging::nx_enabled(),
+        rdseed,
+        rdrand
+    );
+    let started = k.start_servers(params.modules(), params.cmdline());
+    if started == 0 {
+        panic!("no servers in the boot modules ({} modules)", params.module_count);
+    }
+    let first = k.schedule();
+    let frame = k.tasks[first].frame;
+    enter_user(&frame)
+}
+
+/// Leave the boot path for the first task: put its frame at the top of the
+/// kernel stack and take the common return path.
+fn enter_user(frame: &idt::TrapFrame) -> ! {
+    // SAFETY: kernel_stack_top is the top of the kernel stack; nothing below
+    // the frame is needed any more. trap_return pops exactly a TrapFrame.
+    unsafe {
+        let top = addr_of_symbol(&boot::kernel_stack_top);
+        let at = (top - core::mem::size_of::<idt::TrapFrame>() as u64) as *mut idt::TrapFrame;
+        at.write(*frame);
+        core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) at, options(noreturn));
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    kprintln!("kernel panic: {}", info);
+    poweroff(0x7f)
+}

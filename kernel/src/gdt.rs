@@ -1,0 +1,147 @@
+//! The GDT, the TSS with its I/O permission bitmap, and the per-task TLS slots.
+//!
+//! Layout (fixed; `sysret`-compatible and shared with the ABI crate):
+//! 0x08 kernel code64, 0x10 kernel data, 0x18 user code32, 0x20 user data,
+//! 0x28 user code64, 0x30 TSS (two slots), 0x40.. three TLS slots.
+
+use core::arch::asm;
+use core::ptr::addr_of_mut;
+use sion_abi::regs::{TLS_FIRST_GDT_INDEX, TLS_SLOTS};
+
+pub const KERNEL_CODE: u16 = 0x08;
+pub const KERNEL_DATA: u16 = 0x10;
+pub const USER_DATA: u16 = 0x23;
+const TSS_SELECTOR: u16 = 0x30;
+
+const GDT_LEN: usize = TLS_FIRST_GDT_INDEX + TLS_SLOTS;
+
+#[repr(C, packed)]
+pub struct Tss {
+    reserved0: u32,
+    pub rsp0: u64,
+    rsp1: u64,
+    rsp2: u64,
+    reserved1: u64,
+    pub ist: [u64; 7],
+    reserved2: u64,
+    reserved3: u16,
+    iomap_base: u16,
+}
+
+/// The TSS followed by the I/O bitmap (a set bit denies the port) and the
+/// terminating byte the CPU requires.
+#[repr(C, packed)]
+pub struct TssWithIo {
+    pub tss: Tss,
+    pub iomap: [u8; 8192],
+    end: u8,
+}
+
+static mut GDT: [u64; GDT_LEN] = [0; GDT_LEN];
+static mut TSS: TssWithIo = TssWithIo {
+    tss: Tss { reserved0: 0, rsp0: 0, rsp1: 0, rsp2: 0, reserved1: 0, ist: [0; 7], reserved2: 0, reserved3: 0, iomap_base: 104 },
+    iomap: [0xff; 8192],
+    end: 0xff,
+};
+
+/// Ports currently open in the bitmap (for the running task).
+static mut IO_OPEN: Option<(u16, u16)> = None;
+
+pub fn init(kernel_stack_top: u64, double_fault_stack_top: u64) {
+    // SAFETY: single CPU, called once at boot before interrupts are enabled.
+    unsafe {
+        let gdt = &mut *addr_of_mut!(GDT);
+        gdt[1] = 0x00af_9a00_0000_ffff; // kernel code64
+        gdt[2] = 0x00cf_9200_0000_ffff; // kernel data
+        gdt[3] = 0x00cf_fa00_0000_ffff; // user code32 (D=1)
+        gdt[4] = 0x00cf_f200_0000_ffff; // user data
+        gdt[5] = 0x00af_fa00_0000_ffff; // user code64 (L=1)
+        let tss = &mut *addr_of_mut!(TSS);
+        tss.tss.rsp0 = kernel_stack_top;
+        tss.tss.ist[0] = double_fault_stack_top;
+        let base = addr_of_mut!(TSS) as u64;
+        let limit = (core::mem::size_of::<TssWithIo>() - 1) as u64;
+        gdt[6] = (limit & 0xffff) | ((base & 0xff_ffff) << 16) | (0x89 << 40) | (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+        gdt[7] = base >> 32;
+
+        #[repr(C, packed)]
+        struct Pointer {
+            limit: u16,
+            base: u64,
+        }
+        let ptr = Pointer { limit: (core::mem::size_of::<[u64; GDT_LEN]>() - 1) as u16, base: gdt.as_ptr() as u64 };
+        asm!(
+            "lgdt [{ptr}]",
+            "push {kcode}",
+            "lea {tmp}, [rip + 2f]",
+            "push {tmp}",
+            "retfq",
+            "2:",
+            "mov ss, {kdata:x}",
+            "mov ds, {udata:x}",
+            "mov es, {udata:x}",
+            "ltr {tss:x}",
+            ptr = in(reg) &ptr,
+            kcode = in(reg) KERNEL_CODE as u64,
+            kdata = in(reg) KERNEL_DATA as u64,
+            udata = in(reg) USER_DATA as u64,
+            tss = in(reg) TSS_SELECTOR as u64,
+            tmp = lateout(reg) _,
+        );
+    }
+}
+
+/// Install a task's TLS descriptors.
+pub fn set_tls(tls: &[u64; TLS_SLOTS]) {
+    // SAFETY: single CPU; the slots are not the ones in use by the kernel.
+    unsafe {
+        let gdt = &mut *addr_of_mut!(GDT);
+        gdt[TLS_FIRST_GDT_INDEX..].copy_from_slice(tls);
+    }
+}
+
+/// Open exactly the ports `io` (base, count) for user mode, closing the previous grant.
+pub fn set_io_ports(io: Option<(u16, u16)>) {
+    // SAFETY: single CPU; the bitmap is read by the CPU only on user I/O.
+    unsafe {
+        let open = &mut *addr_of_mut!(IO_OPEN);
+        if *open == io {
+            return;
+        }
+        let map = &mut (*addr_of_mut!(TSS)).iomap;
+        let mut set = |range: (u16, u16), deny: bool| {
+            for p in range.0 as usize..(range.0 as usize + range.1 as usize).min(65536) {
+                if deny {
+                    map[p / 8] |= 1 << (p % 8);
+                } else {
+                    map[p / 8] &= !(1 << (p % 8));
+                }
+            }
+        };
+        if let Some(old) = *open {
+            set(old, true);
+        }
+        if let Some(new) = io {
+            set(new, false);
+        }
+        *open = io;
+    }
+}
+
+pub fn load_user_selectors(fs: u16, gs: u16) {
+    // SAFETY: the selectors were validated when set (null, user data or a TLS slot).
+    unsafe { asm!("mov fs, {0:x}", "mov gs, {1:x}", in(reg) fs as u64, in(reg) gs as u64, options(nostack, preserves_flags)) }
+}
+
+pub fn read_user_selectors() -> (u16, u16) {
+    let (fs, gs): (u64, u64);
+    // SAFETY: reading segment registers has no side effects.
+    unsafe { asm!("mov {0:x}, fs", "mov {1:x}, gs", out(reg) fs, out(reg) gs, options(nomem, nostack, preserves_flags)) }
+    (fs as u16, gs as u16)
+}
+
+/// Is this a selector user code may hold in fs/gs?
+pub fn valid_user_selector(sel: u64) -> bool {
+    let index = (sel >> 3) as usize;
+    sel == 0 || sel == USER_DATA as u64 || (sel & 7 == 3 && (TLS_FIRST_GDT_INDEX..TLS_FIRST_GDT_INDEX + TLS_SLOTS).contains(&index))
+}

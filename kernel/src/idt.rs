@@ -1,0 +1,213 @@
+//! The IDT and the kernel entry paths.
+//!
+//! Every entry — an exception, an interrupt, `int 0x40`/`int 0x80`, or the
+//! `syscall` instruction — builds the same [`TrapFrame`] at the top of the one
+//! kernel stack and calls `trap_entry`. The kernel never keeps state on that
+//! stack across a switch: it copies the frame into the task and back.
+
+use core::arch::global_asm;
+use core::ptr::addr_of_mut;
+
+/// Vector number the `syscall` path puts in the frame.
+pub const VECTOR_SYSCALL: u64 = 0x100;
+/// `syscall` executed in 32-bit compatibility mode: treated as #UD.
+pub const VECTOR_SYSCALL_COMPAT: u64 = 0x101;
+pub const VECTOR_TIMER: u64 = 0x20;
+pub const VECTOR_NATIVE_CALL: u64 = 0x40;
+pub const VECTOR_LINUX_I386: u64 = 0x80;
+pub const VECTOR_SPURIOUS: u64 = 0xff;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+global_asm!(
+    r#"
+    .section .text
+    .macro ISR_NOERR v
+    isr_\v:
+        push 0
+        push \v
+        jmp trap_common
+    .endm
+    .macro ISR_ERR v
+    isr_\v:
+        push \v
+        jmp trap_common
+    .endm
+
+    .irp v, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31,32,64,128,255
+    ISR_NOERR \v
+    .endr
+    .irp v, 8,10,11,12,13,14,17,21,29,30
+    ISR_ERR \v
+    .endr
+
+    .global trap_common
+trap_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    cld
+    mov rdi, rsp
+    call trap_entry
+    .global trap_return
+trap_return:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+
+    /* syscall: rcx = user rip, r11 = user rflags, rsp still the user's. */
+    .global syscall_entry
+syscall_entry:
+    mov [rip + syscall_user_rsp], rsp
+    lea rsp, [rip + kernel_stack_top]
+    push 0x23
+    push qword ptr [rip + syscall_user_rsp]
+    push r11
+    push 0x2b
+    push rcx
+    push 0
+    push 0x100
+    jmp trap_common
+
+    .global syscall_entry_compat
+syscall_entry_compat:
+    mov [rip + syscall_user_rsp], rsp
+    lea rsp, [rip + kernel_stack_top]
+    push 0x23
+    push qword ptr [rip + syscall_user_rsp]
+    push r11
+    push 0x1b
+    push rcx
+    push 0
+    push 0x101
+    jmp trap_common
+
+    .section .data
+    .balign 8
+syscall_user_rsp:
+    .quad 0
+
+"#
+);
+
+extern "C" {
+    fn syscall_entry();
+    fn syscall_entry_compat();
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    flags: u8,
+    offset_mid: u16,
+    offset_high: u32,
+    reserved: u32,
+}
+
+static mut IDT: [Gate; 256] = [Gate { offset_low: 0, selector: 0, ist: 0, flags: 0, offset_mid: 0, offset_high: 0, reserved: 0 }; 256];
+
+fn set_gate(v: usize, handler: u64, dpl: u8, ist: u8) {
+    // SAFETY: single CPU, during boot.
+    unsafe {
+        (*addr_of_mut!(IDT))[v] = Gate {
+            offset_low: handler as u16,
+            selector: crate::gdt::KERNEL_CODE,
+            ist,
+            flags: 0x8e | (dpl << 5), // present, interrupt gate (IF cleared on entry)
+            offset_mid: (handler >> 16) as u16,
+            offset_high: (handler >> 32) as u32,
+            reserved: 0,
+        };
+    }
+}
+
+pub fn init() {
+    macro_rules! gate {
+        ($($v:literal => $dpl:expr),* $(,)?) => {$(
+            {
+                extern "C" {
+                    #[link_name = concat!("isr_", stringify!($v))]
+                    fn stub();
+                }
+                set_gate($v, stub as *const () as u64, $dpl, if $v == 8 { 1 } else { 0 });
+            }
+        )*};
+    }
+    gate!(
+        0 => 0, 1 => 0, 2 => 0, 3 => 3, 4 => 3, 5 => 0, 6 => 0, 7 => 0, 8 => 0, 9 => 0, 10 => 0, 11 => 0,
+        12 => 0, 13 => 0, 14 => 0, 15 => 0, 16 => 0, 17 => 0, 18 => 0, 19 => 0, 20 => 0, 21 => 0, 22 => 0,
+        23 => 0, 24 => 0, 25 => 0, 26 => 0, 27 => 0, 28 => 0, 29 => 0, 30 => 0, 31 => 0,
+        32 => 0, 64 => 3, 128 => 3, 255 => 0,
+    );
+    #[repr(C, packed)]
+    struct Pointer {
+        limit: u16,
+        base: u64,
+    }
+    // SAFETY: the IDT is static and fully initialised above.
+    unsafe {
+        let ptr = Pointer { limit: (core::mem::size_of::<[Gate; 256]>() - 1) as u16, base: addr_of_mut!(IDT) as u64 };
+        core::arch::asm!("lidt [{}]", in(reg) &ptr, options(nostack));
+    }
+    use crate::cpu::{msr, wrmsr};
+    // syscall: kernel CS 0x08 (SS 0x10); sysret bases at 0x18 (unused: we return with iretq).
+    wrmsr(msr::STAR, (0x18u64 << 48) | (0x08u64 << 32));
+    wrmsr(msr::LSTAR, syscall_entry as *const () as u64);
+    wrmsr(msr::CSTAR, syscall_entry_compat as *const () as u64);
+    // Clear IF, TF, DF, AC, NT and IOPL on entry.
+    wrmsr(msr::SFMASK, 0x47700);
+}

@@ -1,0 +1,430 @@
+//! Kernel calls of native tasks: one handler per [`Call`], one signature.
+
+use crate::ipc::Ret;
+use crate::kernel::Kernel;
+use crate::paging::{self, Side};
+use crate::task::State;
+use crate::{cpu, gdt, kprintln, serial};
+use sion_abi::call::{Call, Error, SysInfo, TaskInfo, TaskKind};
+use sion_abi::regs::{Mode, TaskRegs};
+use sion_kerncore::paging::{check_user_range, pte};
+
+const PAGE: u64 = 4096;
+
+impl Kernel {
+    pub fn kernel_call(&mut self, cur: usize) {
+        let f = self.tasks[cur].frame;
+        let a = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
+        let ret = match Call::from_u64(f.rax) {
+            None => Ret::Err(Error::NoSuchCall),
+            Some(call) => self.dispatch(cur, call, a),
+        };
+        match ret {
+            Ret::Value(v) => self.tasks[cur].frame.rax = v,
+            Ret::Err(e) => self.tasks[cur].frame.rax = e.as_ret(),
+            Ret::Blocked => {}
+        }
+    }
+
+    fn dispatch(&mut self, cur: usize, call: Call, a: [u64; 6]) -> Ret {
+        match call {
+            Call::Log => self.k_log(cur, a[0], a[1]),
+            Call::Yield => {
+                self.preempt = true;
+                Ret::Value(0)
+            }
+            Call::Exit => {
+                kprintln!("task {} exited ({})", self.task_id(cur).0, a[0] as i64);
+                let boot = self.tasks[cur].privileged;
+                self.kill(cur);
+                if boot {
+                    kprintln!("the boot server exited: powering off");
+                    crate::poweroff(0x7d);
+                }
+                Ret::Blocked
+            }
+            Call::IpcCall => self.call(cur, a[0], a[1], a[2], a[3], a[4]),
+            Call::IpcRecv => self.recv(cur, a[0], a[1]),
+            Call::IpcReply => self.reply(cur, a[0], a[1], a[2]),
+            Call::Notify => match self.task_slot(a[0]) {
+                Some(t) => {
+                    self.notify(t, a[1]);
+                    Ret::Value(0)
+                }
+                None => Ret::Err(Error::NoSuchObject),
+            },
+            Call::TimerSet => {
+                self.tasks[cur].timer_deadline = if a[0] == 0 { 0 } else { self.clock.ns_to_tsc(a[0]).max(1) };
+                Ret::Value(0)
+            }
+            Call::ClockInfo => {
+                let c = self.clock.info;
+                let words = [c.tsc_hz, c.tsc_at_boot, c.realtime_at_boot_ns, c.source];
+                self.put_words(cur, a[0], &words)
+            }
+            Call::SpaceCreate => match self.alloc_space(cur as u16) {
+                Some(s) => Ret::Value(self.space_id(s).0 as u64),
+                None => Ret::Err(Error::NoMemory),
+            },
+            Call::SpaceDestroy => self.k_space_destroy(cur, a[0]),
+            Call::MemMap => self.k_mem_map(cur, a[0], a[1], a[2], a[3]),
+            Call::MemUnmap => self.k_mem_unmap(cur, a[0], a[1], a[2]),
+            Call::MemProtect => self.k_mem_protect(cur, a[0], a[1], a[2], a[3]),
+            Call::MemWrite | Call::MemRead => {
+                let Some(s) = self.controlled_space(cur, a[0]) else { return Ret::Err(Error::Denied) };
+                let (theirs, mine) = (self.spaces[s].pml4, self.spaces[self.tasks[cur].space as usize].pml4);
+                let len = a[3] as usize;
+                let n = if call == Call::MemWrite {
+                    paging::copy(Side::User { pml4: mine, va: a[2] }, Side::User { pml4: theirs, va: a[1] }, len)
+                } else {
+                    paging::copy(Side::User { pml4: theirs, va: a[1] }, Side::User { pml4: mine, va: a[2] }, len)
+                };
+                Ret::Value(n as u64)
+            }
+            Call::TaskCreate => self.k_task_create(cur, a[0], a[1]),
+            Call::TaskSetRegs => self.k_task_set_regs(cur, a[0], a[1]),
+            Call::TaskGetRegs => self.k_task_get_regs(cur, a[0], a[1]),
+            Call::TaskStart => match self.owned_task(cur, a[0]) {
+                Ok(t) if self.tasks[t].state == State::Stopped => {
+                    self.make_runnable(t);
+                    Ret::Value(0)
+                }
+                Ok(_) => Ret::Err(Error::BadState),
+                Err(e) => Ret::Err(e),
+            },
+            Call::TaskKill => match self.owned_task(cur, a[0]) {
+                Ok(t) => {
+                    self.kill(t);
+                    Ret::Value(0)
+                }
+                Err(e) => Ret::Err(e),
+            },
+            Call::Poweroff => {
+                if !self.tasks[cur].privileged {
+                    return Ret::Err(Error::Denied);
+                }
+                crate::poweroff(a[0] as u32)
+            }
+            Call::SysInfo => {
+                let now = self.clock.now_ns();
+                let idle_ns = self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + self.idle_tsc);
+                let tasks = self.tasks.iter().filter(|t| t.state != State::Free).count() as u64;
+                let i = SysInfo { total_frames: self.frames.total, free_frames: self.free_frames(), tasks, uptime_ns: now, idle_ns };
+                self.put_words(cur, a[0], &[i.total_frames, i.free_frames, i.tasks, i.uptime_ns, i.idle_ns])
+            }
+            Call::TaskInfo => {
+                let t = if a[0] == self.task_id(cur).0 as u64 {
+                    cur
+                } else {
+                    match self.owned_task(cur, a[0]) {
+                        Ok(t) => t,
+                        Err(e) => return Ret::Err(e),
+                    }
+                };
+                let mut cpu_tsc = self.tasks[t].cpu_tsc;
+                if t == cur {
+                    cpu_tsc += cpu::rdtsc().saturating_sub(self.run_start);
+                }
+                let info = TaskInfo { cpu_ns: self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + cpu_tsc), space_bytes: self.spaces[self.tasks[t].space as usize].pages * PAGE };
+                self.put_words(cur, a[1], &[info.cpu_ns, info.space_bytes])
+            }
+            Call::HwRandom => {
+                let len = a[1].min(256) as usize;
+                let mut buf = [0u8; 256];
+                let mut n = 0;
+                while n < len {
+                    let Some(v) = cpu::hw_random_u64(self.hw_rng.0, self.hw_rng.1) else { break };
+                    let b = v.to_le_bytes();
+                    let k = (len - n).min(8);
+                    buf[n..n + k].copy_from_slice(&b[..k]);
+                    n += k;
+                }
+                if !paging::write_user(self.pml4(cur), a[0], &buf[..n]) {
+                    return Ret::Err(Error::Fault);
+                }
+                Ret::Value(n as u64)
+            }
+            Call::SpaceSetLimit => match self.controlled_space(cur, a[0]) {
+                Some(s) => {
+                    self.spaces[s].limit_pages = a[1] / PAGE;
+                    Ret::Value(0)
+                }
+                None => Ret::Err(Error::Denied),
+            },
+        }
+    }
+
+    fn pml4(&self, cur: usize) -> u64 {
+        self.spaces[self.tasks[cur].space as usize].pml4
+    }
+
+    fn put_words(&self, cur: usize, ptr: u64, words: &[u64]) -> Ret {
+        let mut b = [0u8; 64];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        if paging::write_user(self.pml4(cur), ptr, &b[..words.len() * 8]) {
+            Ret::Value(0)
+        } else {
+            Ret::Err(Error::Fault)
+        }
+    }
+
+    fn k_log(&mut self, cur: usize, ptr: u64, len: u64) -> Ret {
+        let mut buf = [0u8; 512];
+        let mut done = 0u64;
+        let len = len.min(64 * 1024);
+        while done < len {
+            let n = (len - done).min(512) as usize;
+            if !paging::read_user(self.pml4(cur), ptr + done, &mut buf[..n]) {
+                return Ret::Err(Error::Fault);
+            }
+            serial::write_bytes(&buf[..n]);
+            done += n as u64;
+        }
+        Ret::Value(len)
+    }
+
+    /// A space the caller may change: its own, or one it created.
+    fn controlled_space(&self, cur: usize, id: u64) -> Option<usize> {
+        let s = self.space_slot(id)?;
+        (s == self.tasks[cur].space as usize || self.spaces[s].owner as usize == cur).then_some(s)
+    }
+
+    fn owned_task(&self, cur: usize, id: u64) -> Result<usize, Error> {
+        let t = self.task_slot(id).ok_or(Error::NoSuchObject)?;
+        if self.tasks[t].owner as usize != cur {
+            return Err(Error::Denied);
+        }
+        Ok(t)
+    }
+
+    fn k_space_destroy(&mut self, cur: usize, id: u64) -> Ret {
+        let Some(s) = self.space_slot(id) else { return Ret::Err(Error::NoSuchObject) };
+        if self.spaces[s].owner as usize != cur || s == self.tasks[cur].space as usize {
+            return Ret::Err(Error::Denied);
+        }
+        for t in 0..self.tasks.len() {
+            if self.tasks[t].state != State::Free && self.tasks[t].space as usize == s {
+                self.kill(t);
+            }
+        }
+        if self.loaded_space == Some(s) {
+            cpu::write_cr3(self.pml4(cur));
+            self.loaded_space = Some(self.tasks[cur].space as usize);
+        }
+        paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
+        self.spaces[s].in_use = false;
+        Ret::Value(0)
+    }
+
+    fn k_mem_map(&mut self, cur: usize, id: u64, va: u64, len: u64, prot: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        if !check_user_range(va, len) || prot & !7 != 0 {
+            return Ret::Err(Error::Invalid);
+        }
+        let pml4 = self.spaces[s].pml4;
+        let pages = len / PAGE;
+        if (0..pages).any(|i| paging::translate(pml4, va + i * PAGE).is_some()) {
+            return Ret::Err(Error::Exists);
+        }
+        if self.spaces[s].pages.saturating_add(pages) > self.spaces[s].limit_pages || pages > self.free_frames() {
+            return Ret::Err(Error::NoMemory);
+        }
+        let flags = paging::user_flags(prot);
+        for i in 0..pages {
+            let page = va + i * PAGE;
+            let ok = match self.frames.alloc() {
+                Some(frame) => match paging::leaf(pml4, page, Some(&mut self.frames)) {
+                    Some(e) => {
+                        *e = frame | flags;
+                        true
+                    }
+                    None => {
+                        self.frames.free(frame);
+                        false
+                    }
+                },
+                None => false,
+            };
+            if !ok {
+                self.unmap_range(s, va, i * PAGE);
+                return Ret::Err(Error::NoMemory);
+            }
+            self.spaces[s].pages += 1;
+        }
+        Ret::Value(0)
+    }
+
+    fn unmap_range(&mut self, s: usize, va: u64, len: u64) {
+        let pml4 = self.spaces[s].pml4;
+        for i in 0..len / PAGE {
+            let page = va + i * PAGE;
+            if let Some(e) = paging::leaf(pml4, page, None) {
+                if *e & pte::PRESENT != 0 {
+                    let old = *e;
+                    *e = 0;
+                    paging::flush(pml4, page);
+                    if old & pte::BORROWED == 0 {
+                        self.frames.free(old & pte::ADDR_MASK);
+                    }
+                    self.spaces[s].pages -= 1;
+                }
+            }
+        }
+    }
+
+    fn k_mem_unmap(&mut self, cur: usize, id: u64, va: u64, len: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        if !check_user_range(va, len) {
+            return Ret::Err(Error::Invalid);
+        }
+        self.unmap_range(s, va, len);
+        Ret::Value(0)
+    }
+
+    fn k_mem_protect(&mut self, cur: usize, id: u64, va: u64, len: u64, prot: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        if !check_user_range(va, len) || prot & !7 != 0 {
+            return Ret::Err(Error::Invalid);
+        }
+        let pml4 = self.spaces[s].pml4;
+        let flags = paging::user_flags(prot);
+        for i in 0..len / PAGE {
+            let page = va + i * PAGE;
+            if let Some(e) = paging::leaf(pml4, page, None) {
+                if *e & pte::PRESENT != 0 {
+                    *e = (*e & (pte::ADDR_MASK | pte::BORROWED)) | flags;
+                    paging::flush(pml4, page);
+                }
+            }
+        }
+        Ret::Value(0)
+    }
+
+    fn k_task_create(&mut self, cur: usize, space: u64, kind: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, space) else { return Ret::Err(Error::Denied) };
+        let kind = match kind {
+            0 => TaskKind::Native,
+            1 => TaskKind::Linux,
+            _ => return Ret::Err(Error::Invalid),
+        };
+        let Some(t) = self.alloc_task() else { return Ret::Err(Error::NoMemory) };
+        let task = &mut self.tasks[t];
+        task.kind = kind;
+        task.space = s as u16;
+        task.handler = cur as u16;
+        task.owner = cur as u16;
+        task.frame.cs = sion_abi::regs::selector::USER_CODE64 as u64;
+        task.frame.ss = sion_abi::regs::selector::USER_DATA as u64;
+        task.frame.rflags = 0x202;
+        Ret::Value(self.task_id(t).0 as u64)
+    }
+
+    /// Registers may change only while the task is not running: stopped, or
+    /// blocked on its handler (the caller).
+    fn settable(&self, cur: usize, t: usize) -> bool {
+        match self.tasks[t].state {
+            State::Stopped => true,
+            State::Reply { from } => from as usize == cur,
+            _ => false,
+        }
+    }
+
+    fn k_task_set_regs(&mut self, cur: usize, id: u64, ptr: u64) -> Ret {
+        let t = match self.owned_task(cur, id) {
+            Ok(t) => t,
+            Err(e) => return Ret::Err(e),
+        };
+        if !self.settable(cur, t) {
+            return Ret::Err(Error::BadState);
+        }
+        let mut b = [0u8; TaskRegs::SIZE];
+        if !paging::read_user(self.pml4(cur), ptr, &mut b) {
+            return Ret::Err(Error::Fault);
+        }
+        let r = TaskRegs::decode(&b).unwrap();
+        let canonical = |v: u64| v < sion_abi::USER_END;
+        let mode = match r.mode {
+            0 => Mode::Long,
+            1 => Mode::Compat32,
+            _ => return Ret::Err(Error::Invalid),
+        };
+        let tls_ok = r.tls.iter().all(|&d| d == 0 || ((d >> 44) & 1 == 1 && (d >> 45) & 3 == 3));
+        if !canonical(r.rip) || !canonical(r.fs_base) || !canonical(r.gs_base) || !gdt::valid_user_selector(r.fs_sel) || !gdt::valid_user_selector(r.gs_sel) || !tls_ok {
+            return Ret::Err(Error::Invalid);
+        }
+        let task = &mut self.tasks[t];
+        let f = &mut task.frame;
+        f.rax = r.rax;
+        f.rbx = r.rbx;
+        f.rcx = r.rcx;
+        f.rdx = r.rdx;
+        f.rsi = r.rsi;
+        f.rdi = r.rdi;
+        f.rbp = r.rbp;
+        f.rsp = r.rsp;
+        f.r8 = r.r8;
+        f.r9 = r.r9;
+        f.r10 = r.r10;
+        f.r11 = r.r11;
+        f.r12 = r.r12;
+        f.r13 = r.r13;
+        f.r14 = r.r14;
+        f.r15 = r.r15;
+        f.rip = r.rip;
+        // User-settable flags only (CF PF AF ZF SF TF DF OF AC ID); IF always on.
+        f.rflags = (r.rflags & 0x24_0dd5) | 0x202;
+        f.cs = match mode {
+            Mode::Long => sion_abi::regs::selector::USER_CODE64,
+            Mode::Compat32 => sion_abi::regs::selector::USER_CODE32,
+        } as u64;
+        f.ss = sion_abi::regs::selector::USER_DATA as u64;
+        task.fs_base = r.fs_base;
+        task.gs_base = r.gs_base;
+        task.fs_sel = r.fs_sel as u16;
+        task.gs_sel = r.gs_sel as u16;
+        task.tls = r.tls;
+        Ret::Value(0)
+    }
+
+    fn k_task_get_regs(&mut self, cur: usize, id: u64, ptr: u64) -> Ret {
+        let t = match self.owned_task(cur, id) {
+            Ok(t) => t,
+            Err(e) => return Ret::Err(e),
+        };
+        let task = &self.tasks[t];
+        let f = &task.frame;
+        let r = TaskRegs {
+            rax: f.rax,
+            rbx: f.rbx,
+            rcx: f.rcx,
+            rdx: f.rdx,
+            rsi: f.rsi,
+            rdi: f.rdi,
+            rbp: f.rbp,
+            rsp: f.rsp,
+            r8: f.r8,
+            r9: f.r9,
+            r10: f.r10,
+            r11: f.r11,
+            r12: f.r12,
+            r13: f.r13,
+            r14: f.r14,
+            r15: f.r15,
+            rip: f.rip,
+            rflags: f.rflags,
+            fs_base: task.fs_base,
+            gs_base: task.gs_base,
+            mode: if task.is_compat() { Mode::Compat32 as u64 } else { Mode::Long as u64 },
+            fs_sel: task.fs_sel as u64,
+            gs_sel: task.gs_sel as u64,
+            tls: task.tls,
+        };
+        if paging::write_user(self.pml4(cur), ptr, &r.encode()) {
+            Ret::Value(0)
+        } else {
+            Ret::Err(Error::Fault)
+        }
+    }
+}

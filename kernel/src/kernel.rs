@@ -1,0 +1,346 @@
+//! The kernel's state and its scheduler. IPC is in ipc.rs, kernel calls in
+//! kcall.rs, trap routing in trap.rs; all are methods on [`Kernel`].
+
+use crate::cpu::{self, FpuState};
+use crate::gdt;
+use crate::mem::Frames;
+use crate::paging::{self, KernelTables};
+use crate::task::{Outgoing, Space, State, Task, MAX_SPACES, MAX_TASKS, NONE};
+use crate::time::Clock;
+use core::sync::atomic::{AtomicBool, Ordering};
+use sion_abi::{SpaceId, TaskId};
+use sion_kerncore::runqueue::RunQueue;
+
+/// Length of a time slice when other tasks wait.
+pub const SLICE_NS: u64 = 10_000_000;
+
+/// Set by the timer interrupt when it arrives while the CPU idles in the kernel.
+pub static TIMER_FIRED: AtomicBool = AtomicBool::new(false);
+
+pub struct Kernel {
+    pub frames: Frames,
+    pub tables: KernelTables,
+    pub clock: Clock,
+    pub tasks: [Task; MAX_TASKS],
+    pub spaces: [Space; MAX_SPACES],
+    pub runq: RunQueue<MAX_TASKS>,
+    /// The task whose state is on the CPU (valid when `has_current`).
+    pub current: usize,
+    pub has_current: bool,
+    pub slice_start: u64,
+    pub run_start: u64,
+    pub preempt: bool,
+    pub clean_fpu: FpuState,
+    pub fpu_owner: Option<usize>,
+    pub loaded_space: Option<usize>,
+    pub hw_rng: (bool, bool),
+    pub idle_tsc: u64,
+}
+
+impl Kernel {
+    pub const fn new() -> Self {
+        Kernel {
+            frames: Frames::empty(),
+            tables: KernelTables { pml4: 0 },
+            clock: Clock::empty(),
+            tasks: [Task::EMPTY; MAX_TASKS],
+            spaces: [Space::EMPTY; MAX_SPACES],
+            runq: RunQueue::new(),
+            current: 0,
+            has_current: false,
+            slice_start: 0,
+            run_start: 0,
+            preempt: false,
+            clean_fpu: FpuState::zeroed(),
+            fpu_owner: None,
+            loaded_space: None,
+            hw_rng: (false, false),
+            idle_tsc: 0,
+        }
+    }
+
+    pub fn task_id(&self, slot: usize) -> TaskId {
+        TaskId::new(slot as u16, self.tasks[slot].generation)
+    }
+
+    pub fn space_id(&self, slot: usize) -> SpaceId {
+        SpaceId::new(slot as u16, self.spaces[slot].generation)
+    }
+
+    /// The slot of a live task named by `id`.
+    pub fn task_slot(&self, id: u64) -> Option<usize> {
+        let id = TaskId(id as u32);
+        let s = id.index();
+        (s < MAX_TASKS && self.tasks[s].state != State::Free && self.tasks[s].generation == id.generation()).then_some(s)
+    }
+
+    pub fn space_slot(&self, id: u64) -> Option<usize> {
+        let id = SpaceId(id as u32);
+        let s = id.index();
+        (s < MAX_SPACES && self.spaces[s].in_use && self.spaces[s].generation == id.generation()).then_some(s)
+    }
+
+    pub fn alloc_task(&mut self) -> Option<usize> {
+        let slot = (0..MAX_TASKS).find(|&s| self.tasks[s].state == State::Free)?;
+        let t = &mut self.tasks[slot];
+        // A new generation on every reuse makes ids of dead tasks stale (and no id is 0).
+        let generation = t.generation.wrapping_add(1).max(1);
+        *t = Task::EMPTY;
+        t.generation = generation;
+        t.fpu = self.clean_fpu;
+        t.state = State::Stopped;
+        Some(slot)
+    }
+
+    pub fn alloc_space(&mut self, owner: u16) -> Option<usize> {
+        let slot = (0..MAX_SPACES).find(|&s| !self.spaces[s].in_use)?;
+        let pml4 = paging::new_space(&mut self.frames, &self.tables)?;
+        let s = &mut self.spaces[slot];
+        s.generation = s.generation.wrapping_add(1).max(1);
+        s.in_use = true;
+        s.pml4 = pml4;
+        s.owner = owner;
+        s.pages = 0;
+        s.limit_pages = u64::MAX;
+        Some(slot)
+    }
+
+    pub fn make_runnable(&mut self, slot: usize) {
+        self.tasks[slot].state = State::Runnable;
+        if !(self.has_current && self.current == slot) {
+            self.runq.push(slot);
+        }
+    }
+
+    /// Destroy a task: take it out of every queue, fail its waiting senders,
+    /// and free its slot (a new generation makes old ids stale).
+    pub fn kill(&mut self, slot: usize) {
+        match self.tasks[slot].state {
+            State::Free => return,
+            State::Runnable => self.runq.remove(slot),
+            State::Send { to } => self.unqueue(to as usize, slot),
+            _ => {}
+        }
+        self.tasks[slot].state = State::Free;
+        // Whoever waits on this task cannot be answered any more.
+        for s in 0..MAX_TASKS {
+            let waits = match self.tasks[s].state {
+                State::Send { to } => to as usize == slot,
+                State::Reply { from } => from as usize == slot,
+                _ => false,
+            };
+            if waits {
+                self.fail_waiter(s);
+            }
+        }
+        // Tasks it handled lose their handler: they go too.
+        for s in 0..MAX_TASKS {
+            if self.tasks[s].state != State::Free && self.tasks[s].handler as usize == slot && s != slot {
+                self.kill(s);
+            }
+        }
+        let t = &mut self.tasks[slot];
+        t.queue_head = NONE;
+        t.queue_tail = NONE;
+        t.timer_deadline = 0;
+        if self.fpu_owner == Some(slot) {
+            self.fpu_owner = None;
+        }
+        if self.has_current && self.current == slot {
+            self.has_current = false;
+        }
+    }
+
+    fn fail_waiter(&mut self, s: usize) {
+        if let State::Send { to } = self.tasks[s].state {
+            self.unqueue(to as usize, s);
+        }
+        match self.tasks[s].kind {
+            sion_abi::call::TaskKind::Native => {
+                self.tasks[s].outgoing = Outgoing::None;
+                self.tasks[s].frame.rax = sion_abi::call::Error::NoSuchObject.as_ret();
+                self.make_runnable(s);
+            }
+            sion_abi::call::TaskKind::Linux => self.kill(s),
+        }
+    }
+
+    pub fn enqueue(&mut self, server: usize, sender: usize) {
+        self.tasks[sender].next_in_queue = NONE;
+        let tail = self.tasks[server].queue_tail;
+        if tail == NONE {
+            self.tasks[server].queue_head = sender as u16;
+        } else {
+            self.tasks[tail as usize].next_in_queue = sender as u16;
+        }
+        self.tasks[server].queue_tail = sender as u16;
+    }
+
+    pub fn dequeue(&mut self, server: usize) -> Option<usize> {
+        let head = self.tasks[server].queue_head;
+        if head == NONE {
+            return None;
+        }
+        let next = self.tasks[head as usize].next_in_queue;
+        self.tasks[server].queue_head = next;
+        if next == NONE {
+            self.tasks[server].queue_tail = NONE;
+        }
+        Some(head as usize)
+    }
+
+    /// Put a sender back at the front (its delivery failed on the receiver's side).
+    pub fn requeue_front(&mut self, server: usize, sender: usize) {
+        self.tasks[sender].next_in_queue = self.tasks[server].queue_head;
+        if self.tasks[server].queue_tail == NONE {
+            self.tasks[server].queue_tail = sender as u16;
+        }
+        self.tasks[server].queue_head = sender as u16;
+    }
+
+    fn unqueue(&mut self, server: usize, sender: usize) {
+        let mut prev = NONE;
+        let mut at = self.tasks[server].queue_head;
+        while at != NONE {
+            let next = self.tasks[at as usize].next_in_queue;
+            if at as usize == sender {
+                if prev == NONE {
+                    self.tasks[server].queue_head = next;
+                } else {
+                    self.tasks[prev as usize].next_in_queue = next;
+                }
+                if self.tasks[server].queue_tail == at {
+                    self.tasks[server].queue_tail = prev;
+                }
+                return;
+            }
+            prev = at;
+            at = next;
+        }
+    }
+
+    /// Raise expired task timers.
+    pub fn expire_timers(&mut self) {
+        let now = cpu::rdtsc();
+        for s in 0..MAX_TASKS {
+            let d = self.tasks[s].timer_deadline;
+            if d != 0 && d <= now && self.tasks[s].state != State::Free {
+                self.tasks[s].timer_deadline = 0;
+                self.notify(s, sion_abi::msg::NOTIFY_TIMER);
+            }
+        }
+        if self.has_current && now.saturating_sub(self.slice_start) >= self.clock.ns_to_tsc(SLICE_NS) - self.clock.info.tsc_at_boot {
+            self.preempt = true;
+        }
+    }
+
+    fn earliest_timer(&self) -> Option<u64> {
+        self.tasks.iter().filter(|t| t.state != State::Free && t.timer_deadline != 0).map(|t| t.timer_deadline).min()
+    }
+
+    /// Choose the task to run next, idling until there is one, and load its
+    /// context. Returns its slot; the caller copies its frame out.
+    pub fn schedule(&mut self) -> usize {
+        let cur_runnable = self.has_current && self.tasks[self.current].state == State::Runnable;
+        let next = if cur_runnable && (!self.preempt || self.runq.is_empty()) {
+            self.current
+        } else {
+            if cur_runnable {
+                self.runq.push(self.current);
+            }
+            loop {
+                if let Some(n) = self.runq.pop() {
+                    self.slice_start = cpu::rdtsc();
+                    break n;
+                }
+                self.idle();
+            }
+        };
+        self.preempt = false;
+        let slice_end = (!self.runq.is_empty()).then(|| self.slice_start + (self.clock.ns_to_tsc(SLICE_NS) - self.clock.info.tsc_at_boot));
+        let deadline = match (slice_end, self.earliest_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.clock.arm(deadline);
+        self.switch_to(next);
+        next
+    }
+
+    /// Nothing to run: sleep until the next timer, with the CPU halted.
+    fn idle(&mut self) {
+        if self.has_current {
+            self.save_current();
+            self.has_current = false;
+        }
+        self.clock.arm(self.earliest_timer());
+        let t0 = cpu::rdtsc();
+        while !TIMER_FIRED.swap(false, Ordering::AcqRel) {
+            cpu::idle_wait();
+        }
+        self.idle_tsc += cpu::rdtsc() - t0;
+        self.expire_timers();
+    }
+
+    fn save_current(&mut self) {
+        let cur = self.current;
+        let now = cpu::rdtsc();
+        let t = &mut self.tasks[cur];
+        t.cpu_tsc += now.saturating_sub(self.run_start);
+        if t.state == State::Free {
+            return;
+        }
+        let (fs, gs) = gdt::read_user_selectors();
+        t.fs_sel = fs;
+        t.gs_sel = gs;
+        if !t.is_compat() {
+            t.fs_base = cpu::rdmsr(cpu::msr::FS_BASE);
+            t.gs_base = cpu::rdmsr(cpu::msr::GS_BASE);
+        }
+    }
+
+    fn switch_to(&mut self, next: usize) {
+        if self.has_current && self.current == next {
+            return;
+        }
+        if self.has_current {
+            self.save_current();
+        }
+        let space = self.tasks[next].space as usize;
+        if self.loaded_space != Some(space) {
+            cpu::write_cr3(self.spaces[space].pml4);
+            self.loaded_space = Some(space);
+        }
+        let t = &self.tasks[next];
+        gdt::set_tls(&t.tls);
+        let usable = |sel: u16| -> u16 {
+            let index = (sel >> 3) as usize;
+            let first = sion_abi::regs::TLS_FIRST_GDT_INDEX;
+            if (first..first + sion_abi::regs::TLS_SLOTS).contains(&index) && t.tls[index - first] & (1 << 47) == 0 {
+                0 // a TLS slot that was cleared: a null selector rather than a fault in the kernel
+            } else {
+                sel
+            }
+        };
+        gdt::load_user_selectors(usable(t.fs_sel), usable(t.gs_sel));
+        if !t.is_compat() {
+            cpu::wrmsr(cpu::msr::FS_BASE, t.fs_base);
+            cpu::wrmsr(cpu::msr::GS_BASE, t.gs_base);
+        }
+        gdt::set_io_ports(t.io);
+        if self.fpu_owner != Some(next) {
+            if let Some(o) = self.fpu_owner {
+                self.tasks[o].fpu.save();
+            }
+            self.tasks[next].fpu.restore();
+            self.fpu_owner = Some(next);
+        }
+        self.current = next;
+        self.has_current = true;
+        self.run_start = cpu::rdtsc();
+    }
+
+    pub fn free_frames(&self) -> u64 {
+        self.frames.free_frames()
+    }
+}

@@ -1,0 +1,95 @@
+//! Physical memory: the direct map and the frame allocator.
+//!
+//! All RAM (and the first 4 GiB, for device registers) is mapped at
+//! [`DIRECT_MAP`] in the kernel half of every space, so the kernel reaches any
+//! frame — page tables, user pages while copying messages — without
+//! temporary mappings. Free frames are handed out lowest first from the boot
+//! memory map; freed frames go on a stack threaded through the frames.
+
+use sion_kerncore::memmap::{Bump, Range, RangeSet};
+
+pub const DIRECT_MAP: u64 = 0xffff_8000_0000_0000;
+pub const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
+pub const PAGE: u64 = 4096;
+
+pub fn phys_to_virt(pa: u64) -> *mut u8 {
+    (DIRECT_MAP + pa) as *mut u8
+}
+
+/// A frame seen through the direct map.
+pub fn frame_bytes(pa: u64) -> &'static mut [u8; 4096] {
+    // SAFETY: `pa` is a page-aligned frame of RAM, mapped at DIRECT_MAP + pa;
+    // the kernel is single-threaded with interrupts off, so no other reference
+    // is live while the caller uses it.
+    unsafe { &mut *(phys_to_virt(pa) as *mut [u8; 4096]) }
+}
+
+pub fn table(pa: u64) -> &'static mut [u64; 512] {
+    // SAFETY: as frame_bytes; page tables are frames too.
+    unsafe { &mut *(phys_to_virt(pa) as *mut [u64; 512]) }
+}
+
+/// Bytes of physical memory (boot modules, boot information) through the direct map.
+pub fn phys_slice(pa: u64, len: usize) -> &'static [u8] {
+    // SAFETY: the caller names RAM the firmware described (modules, tables),
+    // reserved from the frame allocator and never freed.
+    unsafe { core::slice::from_raw_parts(phys_to_virt(pa), len) }
+}
+
+pub struct Frames {
+    bump: Bump<64>,
+    free_head: u64,
+    free_count: u64,
+    pub total: u64,
+    /// Highest RAM address + 1, for the direct map.
+    pub ram_end: u64,
+    /// The usable RAM ranges before reservations (to tell RAM from device holes).
+    pub ram: RangeSet<64>,
+}
+
+impl Frames {
+    pub const fn empty() -> Self {
+        Frames { bump: Bump { free: RangeSet::new() }, free_head: 0, free_count: 0, total: 0, ram_end: 0, ram: RangeSet::new() }
+    }
+
+    pub fn init(&mut self, ram: RangeSet<64>, reserved: &[Range]) {
+        self.ram = ram;
+        self.ram_end = ram.as_slice().iter().map(|r| r.end).max().unwrap_or(0);
+        let mut free = ram;
+        // Page 0 stays unused so 0 can mean "no frame"; the first MiB holds firmware data.
+        free.remove(Range::new(0, 0x10_0000));
+        for r in reserved {
+            free.remove(*r);
+        }
+        self.total = free.total() / PAGE;
+        self.bump = Bump::new(free);
+    }
+
+    /// A zeroed frame.
+    pub fn alloc(&mut self) -> Option<u64> {
+        let pa = if self.free_head != 0 {
+            let pa = self.free_head;
+            self.free_head = table(pa)[0];
+            self.free_count -= 1;
+            pa
+        } else {
+            self.bump.take()?
+        };
+        frame_bytes(pa).fill(0);
+        Some(pa)
+    }
+
+    pub fn free(&mut self, pa: u64) {
+        table(pa)[0] = self.free_head;
+        self.free_head = pa;
+        self.free_count += 1;
+    }
+
+    pub fn free_frames(&self) -> u64 {
+        self.bump.remaining_frames() + self.free_count
+    }
+
+    pub fn is_ram(&self, pa: u64) -> bool {
+        self.ram.as_slice().iter().any(|r| r.start <= pa && pa < r.end)
+    }
+}

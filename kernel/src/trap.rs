@@ -1,0 +1,79 @@
+//! Trap routing: every kernel entry lands in `trap_entry`.
+//!
+//! Native tasks: `syscall` and `int 0x40` are kernel calls; a fault kills the
+//! task. Linux tasks: `syscall` becomes an x86_64-ABI message and `int 0x80`
+//! an i386-ABI message to the task's handler; a fault becomes a fault message.
+//! The kernel does not look at Linux call numbers.
+
+use crate::idt::{self, TrapFrame};
+use crate::kernel::{Kernel, TIMER_FIRED};
+use crate::task::Outgoing;
+use crate::{cpu, kprintln};
+use core::sync::atomic::Ordering;
+use sion_abi::call::{Error, TaskKind};
+use sion_abi::msg::LinuxAbi;
+
+#[no_mangle]
+extern "C" fn trap_entry(frame: &mut TrapFrame) {
+    if frame.cs & 3 == 0 {
+        kernel_mode_trap(frame);
+        return;
+    }
+    let k = crate::kernel();
+    let cur = k.current;
+    k.tasks[cur].frame = *frame;
+    k.route(cur, frame.vector, frame.error_code);
+    let next = k.schedule();
+    *frame = k.tasks[next].frame;
+}
+
+/// Only the idle loop runs with interrupts on in the kernel: note the timer and
+/// return; anything else here is a kernel bug.
+fn kernel_mode_trap(frame: &TrapFrame) {
+    match frame.vector {
+        idt::VECTOR_TIMER => {
+            TIMER_FIRED.store(true, Ordering::Release);
+            crate::time::eoi();
+        }
+        idt::VECTOR_SPURIOUS => {}
+        v => panic!("kernel fault: vector {} error {:#x} at rip {:#x} (cr2 {:#x}, rsp {:#x})", v, frame.error_code, frame.rip, cpu::read_cr2(), frame.rsp),
+    }
+}
+
+impl Kernel {
+    fn route(&mut self, cur: usize, vector: u64, error: u64) {
+        let kind = self.tasks[cur].kind;
+        match (vector, kind) {
+            (idt::VECTOR_SYSCALL, TaskKind::Native) | (idt::VECTOR_NATIVE_CALL, TaskKind::Native) => self.kernel_call(cur),
+            (idt::VECTOR_SYSCALL, TaskKind::Linux) => self.linux_trap(cur, Outgoing::LinuxSyscall { abi: LinuxAbi::X86_64 }),
+            (idt::VECTOR_LINUX_I386, TaskKind::Linux) => self.linux_trap(cur, Outgoing::LinuxSyscall { abi: LinuxAbi::I386 }),
+            (idt::VECTOR_LINUX_I386, TaskKind::Native) => self.tasks[cur].frame.rax = Error::NoSuchCall.as_ret(),
+            (idt::VECTOR_TIMER, _) => {
+                crate::time::eoi();
+                self.expire_timers();
+            }
+            (idt::VECTOR_SPURIOUS, _) => {}
+            // int 0x40 from a Linux program: Linux has no such gate, so it is a #GP.
+            (idt::VECTOR_NATIVE_CALL, TaskKind::Linux) => self.user_fault(cur, 13, (idt::VECTOR_NATIVE_CALL << 3) | 2),
+            (idt::VECTOR_SYSCALL_COMPAT, _) => self.user_fault(cur, 6, 0),
+            (v, _) if v < 32 => self.user_fault(cur, v, error),
+            (v, _) => kprintln!("unexpected vector {} from task {}", v, cur),
+        }
+    }
+
+    fn user_fault(&mut self, cur: usize, vector: u64, error: u64) {
+        let addr = if vector == 14 { cpu::read_cr2() } else { 0 };
+        match self.tasks[cur].kind {
+            TaskKind::Linux => self.linux_trap(cur, Outgoing::Fault { vector, error, addr }),
+            TaskKind::Native => {
+                let f = &self.tasks[cur].frame;
+                kprintln!("native task {:#x} faulted: vector {} error {:#x} addr {:#x} rip {:#x}: killed", self.task_id(cur).0, vector, error, addr, f.rip);
+                let boot = self.tasks[cur].privileged;
+                self.kill(cur);
+                if boot {
+                    panic!("the boot server died");
+                }
+            }
+        }
+    }
+}
