@@ -1,1 +1,28 @@
+//! The Linux personality's logic, independent of the hardware: everything the
+//! personality server does for a Linux program except talking to the kernel,
+//! written against [`host::Host`] so it runs in host tests.
+//!
+//! - [`elf`]: the load plan of static ELF64/ELF32 programs;
+//! - [`stack`]: the initial stack and aux vector;
+//! - [`syscalls`]: call numbers and names per ABI (generated) and the dispatch tables;
+//! - [`process`]: a process and its system calls; [`vma`]: its memory map;
+//! - [`layout`]: structures whose layout differs per ABI; [`errno`];
+//! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host.
 #![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod elf;
+pub mod errno;
+pub mod host;
+pub mod job;
+pub mod layout;
+pub mod process;
+pub mod sim;
+pub mod stack;
+pub mod syscalls;
+pub mod vma;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! Linux errno values (the same on x86_64 and i386). A system call answers
+//! `-errno` in rax.
+
+/// A Linux error number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Errno(pub i32);
+
+macro_rules! errnos {
+    ($($name:ident = $v:expr),* $(,)?) => {
+        impl Errno {
+            $(pub const $name: Errno = Errno($v);)*
+            /// The symbolic name (`"ENOENT"`), for logs.
+            pub fn name(self) -> &'static str {
+                match self.0 {
+                    $($v => stringify!($name),)*
+                    _ => "E?",
+                }
+            }
+        }
+    };
+}
+
+errnos! {
+    EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
+    EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16,
+    EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
+    EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EPIPE = 32,
+    EDOM = 33, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40,
+    EOVERFLOW = 75, ENOTSUP = 95, ETIMEDOUT = 110,
+}
+
+impl Errno {
+    /// The value for rax: `-errno` as an unsigned register.
+    pub const fn as_ret(self) -> u64 {
+        (-(self.0 as i64)) as u64
+    }
+}
+
+/// Result of a system call: the non-negative value for rax, or an errno.
+pub type SysResult = Result<u64, Errno>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn values() {
+        assert_eq!(Errno::ENOSYS.as_ret(), (-38i64) as u64);
+        assert_eq!(Errno::EFAULT.name(), "EFAULT");
+        assert_eq!(Errno(999).name(), "E?");
+    }
+}

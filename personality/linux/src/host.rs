@@ -1,0 +1,45 @@
+//! What the Linux logic needs from the machine: the memory and registers of
+//! the process's task, clocks, and the job console. The personality server
+//! implements it with kernel calls; [`crate::sim::SimHost`] simulates it for tests.
+
+use sion_abi::regs::TaskRegs;
+
+/// Why a `mem_map` failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapError {
+    /// A page in the range is already mapped.
+    Exists,
+    /// Out of memory (frames or the space's limit).
+    NoMemory,
+    /// Anything else (a bug: bad alignment or address).
+    Other,
+}
+
+/// The machine as one process sees it.
+pub trait Host {
+    /// Back `[addr, addr+len)` (page aligned) with zeroed pages of protection `prot`.
+    fn mem_map(&mut self, addr: u64, len: u64, prot: u64) -> Result<(), MapError>;
+    /// Unmap; holes are fine.
+    fn mem_unmap(&mut self, addr: u64, len: u64);
+    /// Change the protection of the mapped pages in the range; holes are fine.
+    fn mem_protect(&mut self, addr: u64, len: u64, prot: u64);
+    /// Copy from the process; stops at the first page not mapped user-readable
+    /// and returns the count copied.
+    fn mem_read(&mut self, addr: u64, buf: &mut [u8]) -> usize;
+    /// Copy into the process; stops at the first page not mapped user-writable.
+    fn mem_write(&mut self, addr: u64, data: &[u8]) -> usize;
+    /// The registers of the (blocked) task; `None` if the kernel refused.
+    fn get_regs(&mut self) -> Option<TaskRegs>;
+    fn set_regs(&mut self, regs: &TaskRegs) -> bool;
+    /// Monotonic nanoseconds since boot.
+    fn now_ns(&mut self) -> u64;
+    /// Nanoseconds since the Unix epoch.
+    fn realtime_ns(&mut self) -> u64;
+    /// CPU time used by the process.
+    fn cpu_ns(&mut self) -> u64;
+    /// Bytes for the host: `tag` is a `sion_abi::console::up` value; the
+    /// implementation splits them into frames of at most `MAX_PAYLOAD`.
+    fn console_write(&mut self, tag: u8, bytes: &[u8]);
+    /// A log line (kernel log and an `up::LOG` frame).
+    fn log(&mut self, line: &str);
+}

@@ -1,0 +1,1122 @@
+//! A Linux process: its memory map, limits, ids, stdin and the system calls,
+//! written against [`Host`] so all of it runs in host tests.
+
+use crate::elf::{self, LoadPlan, LIMIT_32};
+use crate::errno::{Errno, SysResult};
+use crate::host::{Host, MapError};
+use crate::layout::*;
+use crate::stack::{self, StackParams, STACK_SIZE, STACK_TOP_32, STACK_TOP_64};
+use crate::syscalls::table::StatLayout;
+use crate::syscalls::{lookup, name_of, Sys};
+use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sion_abi::console::{up, Exit};
+use sion_abi::msg::{pf, Fault, LinuxSyscall};
+use sion_abi::regs::{self, Mode, TaskRegs};
+
+/// Linux's `mmap_min_addr`.
+pub const MMAP_MIN: u64 = 0x10000;
+/// Top of the mmap area of a 64-bit process (Linux's mmap_base without randomisation).
+pub const MMAP_TOP_64: u64 = 0x7fff_f7ff_f000;
+/// Top of the mmap area of a 32-bit process.
+pub const MMAP_TOP_32: u64 = 0xf7ff_e000;
+/// Largest single read/write (Linux's MAX_RW_COUNT).
+pub const MAX_RW: u64 = 0x7fff_f000;
+/// How often a blocked stdin read polls the console.
+pub const STDIN_POLL_NS: u64 = 1_000_000;
+const PATH_MAX: usize = 4096;
+const UIO_MAXIOV: u64 = 1024;
+
+pub const SIGILL: u8 = 4;
+pub const SIGTRAP: u8 = 5;
+pub const SIGBUS: u8 = 7;
+pub const SIGFPE: u8 = 8;
+pub const SIGSEGV: u8 = 11;
+
+/// What the server does with the trapped task after a system call or fault.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// Reply with this rax (flags 0).
+    Reply(u64),
+    /// Reply with `KEEP_REGS` (registers were set, or a fault was fixed).
+    KeepRegs,
+    /// Keep the task blocked; [`Process::poll`] answers later.
+    Blocked,
+    /// The process ended: report and stop.
+    Exit(Exit),
+}
+
+impl From<SysResult> for Outcome {
+    fn from(r: SysResult) -> Outcome {
+        match r {
+            Ok(v) => Outcome::Reply(v),
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// A deferred reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// Read from stdin into these (address, length) buffers.
+    Read { iov: Vec<(u64, u64)> },
+    /// Sleep until this monotonic time.
+    Sleep { deadline: u64 },
+}
+
+/// What the process was started with.
+#[derive(Clone, Debug)]
+pub struct Spawn<'a> {
+    pub program: &'a [u8],
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    /// `/proc/self/exe` and AT_EXECFN.
+    pub exe: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// CSPRNG seed (hardware entropy mixed with the host's seed).
+    pub seed: [u8; 32],
+    /// AT_HWCAP (CPUID.1:EDX).
+    pub hwcap: u64,
+    /// stdin is a stream from the host; otherwise reads see end of file.
+    pub stdin_stream: bool,
+}
+
+/// The registers a new task starts with.
+pub fn initial_regs(abi: Abi, entry: u64, sp: u64) -> TaskRegs {
+    TaskRegs {
+        rip: entry,
+        rsp: sp,
+        rflags: 0x202,
+        mode: match abi {
+            Abi::X86_64 => Mode::Long as u64,
+            Abi::I386 => Mode::Compat32 as u64,
+        },
+        ..Default::default()
+    }
+}
+
+pub struct Process {
+    pub abi: Abi,
+    pub pid: u32,
+    pub vmas: VmaMap,
+    pub plan: LoadPlan,
+    pub brk_start: u64,
+    pub brk: u64,
+    pub mmap_top: u64,
+    pub stack_top: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub exe: String,
+    /// (soft, hard) per resource.
+    pub rlimits: [(u64, u64); 16],
+    rng: ChaCha20Rng,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    stdin: VecDeque<u8>,
+    stdin_eof: bool,
+    pub pending: Option<Pending>,
+    /// Unimplemented calls seen: name -> count.
+    pub unimplemented: BTreeMap<&'static str, u64>,
+    /// Realtime at start, for stat times.
+    start_realtime: u64,
+}
+
+fn default_rlimits() -> [(u64, u64); 16] {
+    let inf = RLIM_INFINITY;
+    [
+        (inf, inf),            // CPU
+        (inf, inf),            // FSIZE
+        (inf, inf),            // DATA
+        (STACK_SIZE, inf),     // STACK
+        (0, inf),              // CORE
+        (inf, inf),            // RSS
+        (63_439, 63_439),      // NPROC
+        (1024, 4096),          // NOFILE
+        (8 << 20, 8 << 20),    // MEMLOCK
+        (inf, inf),            // AS
+        (inf, inf),            // LOCKS
+        (63_439, 63_439),      // SIGPENDING
+        (819_200, 819_200),    // MSGQUEUE
+        (0, 0),                // NICE
+        (0, 0),                // RTPRIO
+        (inf, inf),            // RTTIME
+    ]
+}
+
+fn map_err(e: MapError) -> String {
+    format!("mem_map failed: {e:?}")
+}
+
+impl Process {
+    /// Load the program into the host's (empty) space and build its stack.
+    /// Returns the process and the registers its task starts with.
+    pub fn spawn<H: Host>(h: &mut H, s: &Spawn) -> Result<(Process, TaskRegs), String> {
+        let plan = elf::plan(s.program)?;
+        let abi = plan.abi;
+        let mut vmas = VmaMap::new();
+        // Final protection of every page of the image (segments may share a page).
+        let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
+        for seg in &plan.segments {
+            let (a, b) = seg.pages();
+            for p in (a..b).step_by(PAGE as usize) {
+                *prot.entry(p).or_insert(0) |= seg.prot;
+            }
+            if seg.filesz > 0 {
+                let fe = page_up(seg.vaddr + seg.filesz).unwrap_or(b);
+                for p in (a..fe).step_by(PAGE as usize) {
+                    eager.insert(p, ());
+                }
+            }
+        }
+        // Runs of contiguous pages, mapped RW while the bytes are written.
+        for (start, end) in runs(eager.keys().copied(), |_| 0) {
+            h.mem_map(start, end - start, 3).map_err(map_err)?;
+        }
+        for seg in &plan.segments {
+            let bytes = &s.program[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+            if h.mem_write(seg.vaddr, bytes) != bytes.len() {
+                return Err(format!("could not write the segment at {:#x}", seg.vaddr));
+            }
+        }
+        for (start, end) in runs(eager.keys().copied(), |p| prot[&p]) {
+            h.mem_protect(start, end - start, prot[&start]);
+        }
+        for (start, end) in runs(prot.keys().copied(), |p| prot[&p]) {
+            vmas.insert(start, end, prot[&start], VmaKind::Image);
+        }
+
+        let mut rng = ChaCha20Rng::from_seed(s.seed);
+        let mut random = [0u8; 16];
+        rng.fill_bytes(&mut random);
+        let top = match abi {
+            Abi::X86_64 => STACK_TOP_64,
+            Abi::I386 => STACK_TOP_32,
+        };
+        let argv: Vec<&[u8]> = s.argv.iter().map(|a| a.as_slice()).collect();
+        let envp: Vec<&[u8]> = s.envp.iter().map(|a| a.as_slice()).collect();
+        let img = stack::build(&StackParams {
+            abi,
+            top,
+            argv: &argv,
+            envp: &envp,
+            execfn: s.exe.as_bytes(),
+            random,
+            phdr: plan.phdr,
+            phent: plan.phent,
+            phnum: plan.phnum,
+            entry: plan.entry,
+            uid: s.uid,
+            gid: s.gid,
+            hwcap: s.hwcap,
+        })
+        .ok_or("arguments and environment too large")?;
+        if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
+            return Err("the stack overlaps the program".into());
+        }
+        let low = page_down(img.sp);
+        h.mem_map(low, top - low, 3).map_err(map_err)?;
+        if h.mem_write(img.sp, &img.bytes) != img.bytes.len() {
+            return Err("could not write the stack".into());
+        }
+        let regs = initial_regs(abi, plan.entry, img.sp);
+        let start_realtime = h.realtime_ns();
+        let p = Process {
+            abi,
+            pid: 2,
+            vmas,
+            brk_start: plan.brk_start,
+            brk: plan.brk_start,
+            plan,
+            mmap_top: match abi {
+                Abi::X86_64 => MMAP_TOP_64,
+                Abi::I386 => MMAP_TOP_32,
+            },
+            stack_top: top,
+            uid: s.uid,
+            gid: s.gid,
+            exe: s.exe.clone(),
+            rlimits: default_rlimits(),
+            rng,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            stdin: VecDeque::new(),
+            stdin_eof: !s.stdin_stream,
+            pending: None,
+            unimplemented: BTreeMap::new(),
+            start_realtime,
+        };
+        Ok((p, regs))
+    }
+
+    // ----- stdin -----
+
+    /// Bytes arrived for stdin.
+    pub fn stdin_data(&mut self, bytes: &[u8]) {
+        self.stdin.extend(bytes.iter().copied());
+    }
+    /// The host's stdin ended.
+    pub fn stdin_eof(&mut self) {
+        self.stdin_eof = true;
+    }
+    pub fn stdin_buffered(&self) -> usize {
+        self.stdin.len()
+    }
+
+    // ----- deferred replies -----
+
+    /// Finish a deferred reply if it can be: call after stdin data arrived or
+    /// a timer fired.
+    pub fn poll<H: Host>(&mut self, h: &mut H) -> Option<Outcome> {
+        let r = match self.pending.as_ref()? {
+            Pending::Read { iov } => {
+                let iov = iov.clone();
+                self.try_read_stdin(h, &iov)?
+            }
+            Pending::Sleep { deadline } => {
+                if h.now_ns() < *deadline {
+                    return None;
+                }
+                Ok(0)
+            }
+        };
+        self.pending = None;
+        Some(r.into())
+    }
+
+    /// When the server should next look at this process (monotonic ns), if
+    /// something is pending.
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        match self.pending.as_ref()? {
+            Pending::Read { .. } => Some(now + STDIN_POLL_NS),
+            Pending::Sleep { deadline } => Some(*deadline),
+        }
+    }
+
+    // ----- faults -----
+
+    /// A fault of the task: map a lazily backed page, or kill the process.
+    pub fn handle_fault<H: Host>(&mut self, h: &mut H, f: &Fault) -> Outcome {
+        if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.fault_in(h, f.addr, access_of(f.error_code)) {
+            return Outcome::KeepRegs;
+        }
+        let sig = match f.vector {
+            0 => SIGFPE,
+            1 | 3 => SIGTRAP,
+            6 => SIGILL,
+            16 | 19 => SIGFPE,
+            17 => SIGBUS,
+            _ => SIGSEGV,
+        };
+        h.log(&format!(
+            "killed by signal {sig}: vector {} error {:#x} addr {:#x} rip {:#x} rsp {:#x}",
+            f.vector, f.error_code, f.addr, f.rip, f.rsp
+        ));
+        Outcome::Exit(Exit::Signal(sig))
+    }
+
+    /// Map the page holding `addr` if a VMA allows `need` (1 read, 2 write,
+    /// 4 execute) there.
+    fn fault_in<H: Host>(&mut self, h: &mut H, addr: u64, need: u64) -> bool {
+        let Some(v) = self.vmas.lookup(addr) else { return false };
+        let allowed = match need {
+            1 => v.prot != 0,
+            n => v.prot & n == n,
+        };
+        allowed && h.mem_map(page_down(addr), PAGE, v.prot).is_ok()
+    }
+
+    // ----- user memory -----
+
+    fn limit(&self, abi: Abi) -> u64 {
+        match (self.abi, abi) {
+            (Abi::X86_64, Abi::X86_64) => sion_abi::USER_END,
+            _ => LIMIT_32,
+        }
+    }
+
+    /// Copy from user memory, faulting pages in; the count copied.
+    fn read_partial<H: Host>(&mut self, h: &mut H, addr: u64, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < buf.len() {
+            let a = addr + done as u64;
+            let n = h.mem_read(a, &mut buf[done..]);
+            done += n;
+            if done < buf.len() && !self.fault_in(h, addr + done as u64, 1) {
+                break;
+            }
+        }
+        done
+    }
+
+    fn write_partial<H: Host>(&mut self, h: &mut H, addr: u64, data: &[u8]) -> usize {
+        let mut done = 0;
+        while done < data.len() {
+            let n = h.mem_write(addr + done as u64, &data[done..]);
+            done += n;
+            if done < data.len() && !self.fault_in(h, addr + done as u64, 2) {
+                break;
+            }
+        }
+        done
+    }
+
+    fn check_range(&self, abi: Abi, addr: u64, len: u64) -> Result<(), Errno> {
+        match addr.checked_add(len) {
+            Some(end) if end <= self.limit(abi) => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
+    }
+
+    /// Read exactly `len` bytes of user memory or fail with EFAULT.
+    pub fn read_user<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        self.check_range(abi, addr, len as u64)?;
+        let mut v = alloc::vec![0u8; len];
+        if self.read_partial(h, addr, &mut v) != len {
+            return Err(Errno::EFAULT);
+        }
+        Ok(v)
+    }
+
+    /// Write all of `data` to user memory or fail with EFAULT.
+    pub fn write_user<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.check_range(abi, addr, data.len() as u64)?;
+        if self.write_partial(h, addr, data) != data.len() {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
+    /// A NUL-terminated string of at most PATH_MAX bytes with its NUL.
+    fn read_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        loop {
+            let chunk = (PAGE - at % PAGE) as usize;
+            self.check_range(abi, at, chunk as u64)?;
+            let mut buf = alloc::vec![0u8; chunk];
+            let n = self.read_partial(h, at, &mut buf);
+            if let Some(z) = buf[..n].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..z]);
+                if out.len() >= PATH_MAX {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            if n < chunk {
+                return Err(Errno::EFAULT);
+            }
+            out.extend_from_slice(&buf);
+            if out.len() >= PATH_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            at += chunk as u64;
+        }
+    }
+
+    // ----- system calls -----
+
+    /// Handle one system call.
+    pub fn syscall<H: Host>(&mut self, h: &mut H, call: &LinuxSyscall) -> Outcome {
+        let abi = Abi::from_wire(call.abi());
+        let a = call.args;
+        let Some(entry) = lookup(abi, call.nr) else {
+            let name = name_of(abi, call.nr).unwrap_or("unknown");
+            let count = self.unimplemented.entry(name).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
+            }
+            return Outcome::Reply(Errno::ENOSYS.as_ret());
+        };
+        let r: SysResult = match entry.sys {
+            Sys::Read => self.sys_read(h, abi, a[0], vec_one(a[1], a[2])),
+            Sys::Readv => match self.iovecs(h, abi, a[0], a[1], a[2], true) {
+                Ok(iov) => self.sys_read(h, abi, a[0], iov),
+                Err(e) => Err(e),
+            },
+            Sys::Write => self.sys_write(h, abi, a[0], vec_one(a[1], a[2])),
+            Sys::Writev => match self.iovecs(h, abi, a[0], a[1], a[2], false) {
+                Ok(iov) => self.sys_write(h, abi, a[0], iov),
+                Err(e) => Err(e),
+            },
+            Sys::Ioctl => self.sys_ioctl(h, abi, a[0] as i32, a[1] as u32, a[2]),
+            Sys::Fstat(l) => match stdio(a[0]) {
+                Some(_) => {
+                    let st = self.stat_fifo(a[0], l);
+                    self.write_user(h, abi, a[1], &st).map(|_| 0)
+                }
+                None => Err(Errno::EBADF),
+            },
+            Sys::Fstatat(l) => self.sys_fstatat(h, abi, a[0] as i32, a[1], a[3] as u32, |p, fd| p.stat_fifo(fd, l), a[2]),
+            Sys::Statx => self.sys_statx(h, abi, a),
+            Sys::Readlink => self.sys_readlink(h, abi, a[0], a[1], a[2]),
+            Sys::Readlinkat => self.sys_readlink(h, abi, a[1], a[2], a[3]),
+            Sys::Uname => {
+                let u = Utsname {
+                    sysname: "Linux",
+                    nodename: "sion",
+                    release: "6.1.0-sion",
+                    version: "#1 SiON",
+                    machine: if abi == Abi::X86_64 || self.abi == Abi::X86_64 { "x86_64" } else { "i686" },
+                    domainname: "(none)",
+                };
+                self.write_user(h, abi, a[0], &u.encode()).map(|_| 0)
+            }
+            Sys::Getpid | Sys::Gettid => Ok(self.pid as u64),
+            Sys::Getppid => Ok(1),
+            Sys::Getuid { bits16 } | Sys::Geteuid { bits16 } => Ok(id16(self.uid, bits16)),
+            Sys::Getgid { bits16 } | Sys::Getegid { bits16 } => Ok(id16(self.gid, bits16)),
+            Sys::Prlimit64 => self.sys_prlimit64(h, abi, a[0] as i32, a[1] as u32, a[2], a[3]),
+            Sys::Getrlimit(l) => {
+                let res = a[0] as u32 as usize;
+                if res >= 16 {
+                    Err(Errno::EINVAL)
+                } else {
+                    let (c, m) = self.rlimits[res];
+                    self.write_user(h, abi, a[1], &l.encode(c, m)).map(|_| 0)
+                }
+            }
+            Sys::Setrlimit(l) => {
+                let res = a[0] as u32 as usize;
+                if res >= 16 {
+                    Err(Errno::EINVAL)
+                } else {
+                    match self.read_user(h, abi, a[1], l.size()) {
+                        Ok(b) => self.set_rlimit(res, l.decode(&b)).map(|_| 0),
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            Sys::Getrandom => self.sys_getrandom(h, abi, a[0], a[1], a[2] as u32),
+            Sys::ClockGettime(bits) => match self.clock_now(h, a[0] as i32) {
+                Ok(ns) => self.write_user(h, abi, a[1], &Timespec::from_ns(ns).encode(bits)).map(|_| 0),
+                Err(e) => Err(e),
+            },
+            Sys::ClockGetres(bits) => match clock_res(a[0] as i32) {
+                Ok(res) if a[1] != 0 => self.write_user(h, abi, a[1], &Timespec::from_ns(res).encode(bits)).map(|_| 0),
+                Ok(_) => Ok(0),
+                Err(e) => Err(e),
+            },
+            Sys::Gettimeofday => {
+                let now = h.realtime_ns();
+                let mut r = Ok(0);
+                if a[0] != 0 {
+                    let tv = Timespec { sec: (now / 1_000_000_000) as i64, nsec: ((now % 1_000_000_000) / 1000) as i64 };
+                    r = self.write_user(h, abi, a[0], &tv.encode(TimeBits::of(abi))).map(|_| 0);
+                }
+                if r.is_ok() && a[1] != 0 {
+                    r = self.write_user(h, abi, a[1], &[0u8; 8]).map(|_| 0);
+                }
+                r
+            }
+            Sys::Time => {
+                let t = h.realtime_ns() / 1_000_000_000;
+                let mut b = Vec::new();
+                push_word(abi, &mut b, t);
+                if a[0] != 0 {
+                    self.write_user(h, abi, a[0], &b).map(|_| t)
+                } else {
+                    Ok(t)
+                }
+            }
+            Sys::Nanosleep(bits) => match self.read_timespec(h, abi, a[0], bits) {
+                Ok(ns) => {
+                    let deadline = h.now_ns().saturating_add(ns);
+                    return self.sleep_until(h, deadline);
+                }
+                Err(e) => Err(e),
+            },
+            Sys::ClockNanosleep(bits) => {
+                let clock = a[0] as i32;
+                if !matches!(clock, 0 | 1 | 7 | 11) {
+                    Err(Errno::EINVAL)
+                } else {
+                    match self.read_timespec(h, abi, a[2], bits) {
+                        Ok(ns) => {
+                            let now = h.now_ns();
+                            let deadline = if a[1] as u32 & 1 != 0 {
+                                if clock == 0 || clock == 11 {
+                                    let offset = h.realtime_ns().saturating_sub(now);
+                                    ns.saturating_sub(offset)
+                                } else {
+                                    ns
+                                }
+                            } else {
+                                now.saturating_add(ns)
+                            };
+                            return self.sleep_until(h, deadline);
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            Sys::Exit | Sys::ExitGroup => return Outcome::Exit(Exit::Code(a[0] as u8)),
+            Sys::ArchPrctl => return self.sys_arch_prctl(h, abi, a[0] as u32, a[1]),
+            Sys::SetTidAddress => {
+                self.clear_child_tid = a[0];
+                Ok(self.pid as u64)
+            }
+            Sys::SetThreadArea => self.sys_set_thread_area(h, abi, a[0]),
+            Sys::SetRobustList => {
+                if a[1] != 3 * abi.word() as u64 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.robust_list = (a[0], a[1]);
+                    Ok(0)
+                }
+            }
+            Sys::Rseq => Err(Errno::ENOSYS),
+            Sys::Brk => Ok(self.sys_brk(h, a[0])),
+            Sys::Mmap => {
+                if a[5] % PAGE != 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32)
+                }
+            }
+            Sys::Mmap2 => self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32),
+            Sys::OldMmap => match self.read_user(h, abi, a[0], 24) {
+                Ok(b) => {
+                    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
+                    if w(5) % PAGE != 0 {
+                        Err(Errno::EINVAL)
+                    } else {
+                        self.sys_mmap(h, abi, w(0), w(1), w(2), w(3) as u32, w(4) as i32)
+                    }
+                }
+                Err(e) => Err(e),
+            },
+            Sys::Munmap => self.sys_munmap(h, abi, a[0], a[1]),
+            Sys::Mprotect => self.sys_mprotect(h, abi, a[0], a[1], a[2]),
+        };
+        r.into()
+    }
+
+    /// Lines summing up the unimplemented calls, for the end of the job.
+    pub fn report_unimplemented<H: Host>(&self, h: &mut H) {
+        for (name, n) in &self.unimplemented {
+            h.log(&format!("unimplemented syscall {name}: called {n} time(s)"));
+        }
+    }
+
+    fn sleep_until<H: Host>(&mut self, h: &mut H, deadline: u64) -> Outcome {
+        if deadline <= h.now_ns() {
+            return Outcome::Reply(0);
+        }
+        self.pending = Some(Pending::Sleep { deadline });
+        Outcome::Blocked
+    }
+
+    fn read_timespec<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, bits: TimeBits) -> Result<u64, Errno> {
+        let b = self.read_user(h, abi, addr, bits.size())?;
+        Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
+    }
+
+    fn clock_now<H: Host>(&mut self, h: &mut H, clock: i32) -> Result<u64, Errno> {
+        Ok(match clock {
+            0 | 8 | 11 => h.realtime_ns(),
+            5 => h.realtime_ns() / COARSE_NS * COARSE_NS,
+            1 | 4 | 7 | 9 => h.now_ns(),
+            6 => h.now_ns() / COARSE_NS * COARSE_NS,
+            2 | 3 => h.cpu_ns(),
+            _ => return Err(Errno::EINVAL),
+        })
+    }
+
+    fn iovecs<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: u64, cnt: u64, read: bool) -> Result<Vec<(u64, u64)>, Errno> {
+        // The descriptor is checked first, as Linux does.
+        match (stdio(fd), read) {
+            (Some(0), true) | (Some(1 | 2), false) => {}
+            _ => return Err(Errno::EBADF),
+        }
+        let cnt = cnt as u32 as i32;
+        if cnt < 0 || cnt as u64 > UIO_MAXIOV {
+            return Err(Errno::EINVAL);
+        }
+        let sz = iovec_size(abi);
+        let raw = self.read_user(h, abi, iov, sz * cnt as usize)?;
+        let mut out = Vec::with_capacity(cnt as usize);
+        let mut total: u64 = 0;
+        for i in 0..cnt as usize {
+            let (base, len) = decode_iovec(abi, &raw[i * sz..]);
+            let signed_max = if abi == Abi::I386 { i32::MAX as u64 } else { i64::MAX as u64 };
+            if len > signed_max {
+                return Err(Errno::EINVAL);
+            }
+            total = total.checked_add(len).filter(|t| *t <= signed_max).ok_or(Errno::EINVAL)?;
+            out.push((base, len));
+        }
+        Ok(out)
+    }
+
+    fn sys_write<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
+        let tag = match stdio(fd) {
+            Some(1) => up::STDOUT,
+            Some(2) => up::STDERR,
+            _ => return Err(Errno::EBADF),
+        };
+        let mut written: u64 = 0;
+        let mut buf = alloc::vec![0u8; sion_abi::console::MAX_PAYLOAD];
+        for (base, len) in iov {
+            let len = len.min(MAX_RW - written);
+            let mut done = 0u64;
+            while done < len {
+                let n = (len - done).min(buf.len() as u64) as usize;
+                let got = if self.check_range(abi, base + done, n as u64).is_ok() { self.read_partial(h, base + done, &mut buf[..n]) } else { 0 };
+                if got > 0 {
+                    h.console_write(tag, &buf[..got]);
+                }
+                done += got as u64;
+                written += got as u64;
+                if got < n {
+                    return if written > 0 { Ok(written) } else { Err(Errno::EFAULT) };
+                }
+            }
+        }
+        Ok(written)
+    }
+
+    fn sys_read<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
+        if stdio(fd) != Some(0) {
+            return Err(Errno::EBADF);
+        }
+        let mut total = 0u64;
+        for &(base, len) in &iov {
+            self.check_range(abi, base, len)?;
+            total += len;
+        }
+        if total == 0 {
+            return Ok(0);
+        }
+        match self.try_read_stdin(h, &iov) {
+            Some(r) => r,
+            None => {
+                self.pending = Some(Pending::Read { iov });
+                // The caller turns an Err(EAGAIN) marker into Blocked.
+                Err(BLOCK)
+            }
+        }
+    }
+
+    /// Serve a read from the stdin buffer: `None` while there is nothing yet.
+    fn try_read_stdin<H: Host>(&mut self, h: &mut H, iov: &[(u64, u64)]) -> Option<SysResult> {
+        if self.stdin.is_empty() {
+            return if self.stdin_eof { Some(Ok(0)) } else { None };
+        }
+        let mut copied = 0u64;
+        for &(base, len) in iov {
+            let len = len.min(MAX_RW - copied);
+            let n = (len as usize).min(self.stdin.len());
+            if n == 0 {
+                continue;
+            }
+            let chunk: Vec<u8> = self.stdin.iter().take(n).copied().collect();
+            let w = self.write_partial(h, base, &chunk);
+            self.stdin.drain(..w);
+            copied += w as u64;
+            if w < n {
+                return Some(if copied > 0 { Ok(copied) } else { Err(Errno::EFAULT) });
+            }
+            if self.stdin.is_empty() {
+                break;
+            }
+        }
+        Some(Ok(copied))
+    }
+
+    fn sys_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, fd: i32, req: u32, arg: u64) -> SysResult {
+        if !(0..=2).contains(&fd) {
+            return Err(Errno::EBADF);
+        }
+        const FIONREAD: u32 = 0x541b;
+        if req == FIONREAD && fd == 0 {
+            let n = self.stdin.len() as u32;
+            return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
+        }
+        // TCGETS, TIOCGWINSZ and the rest: the console streams are pipes, not terminals.
+        Err(Errno::ENOTTY)
+    }
+
+    fn stat_info(&self, fd: u64) -> StatInfo {
+        let t = Timespec::from_ns(self.start_realtime);
+        StatInfo {
+            dev: 0xc,
+            ino: 1000 + fd,
+            mode: S_IFIFO | 0o600,
+            nlink: 1,
+            uid: self.uid,
+            gid: self.gid,
+            blksize: 4096,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            ..Default::default()
+        }
+    }
+
+    fn stat_fifo(&self, fd: u64, l: StatLayout) -> Vec<u8> {
+        let s = self.stat_info(fd);
+        match l {
+            StatLayout::Stat64 => encode_stat_x86_64(&s),
+            StatLayout::I386Stat64 => encode_stat64_i386(&s),
+            StatLayout::I386Old => encode_stat_i386(&s),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_fstatat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32, enc: impl Fn(&Self, u64) -> Vec<u8>, buf: u64) -> SysResult {
+        const AT_EMPTY_PATH: u32 = 0x1000;
+        if flags & !(0x100 | 0x800 | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.read_path(h, abi, path)?;
+        if p.is_empty() {
+            if flags & AT_EMPTY_PATH == 0 {
+                return Err(Errno::ENOENT);
+            }
+            return match dirfd {
+                0..=2 => {
+                    let st = enc(self, dirfd as u64);
+                    self.write_user(h, abi, buf, &st).map(|_| 0)
+                }
+                -100 => Err(Errno::ENOENT),
+                _ => Err(Errno::EBADF),
+            };
+        }
+        Err(Errno::ENOENT)
+    }
+
+    fn sys_statx<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
+        let flags = a[2] as u32;
+        if flags & !(0x100 | 0x800 | 0x1000 | 0x6000) != 0 || flags & 0x6000 == 0x6000 || a[3] as u32 & 0x8000_0000 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.sys_fstatat(h, abi, a[0] as i32, a[1], flags & !0x6000, |p, fd| encode_statx(&p.stat_info(fd)), a[4])
+    }
+
+    fn sys_readlink<H: Host>(&mut self, h: &mut H, abi: Abi, path: u64, buf: u64, size: u64) -> SysResult {
+        let size = size as u32 as i32;
+        if size <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.read_path(h, abi, path)?;
+        let own = format!("/proc/{}/exe", self.pid);
+        if p == b"/proc/self/exe" || p == b"/proc/thread-self/exe" || p == own.as_bytes() {
+            let exe = self.exe.clone().into_bytes();
+            let n = exe.len().min(size as usize);
+            self.write_user(h, abi, buf, &exe[..n])?;
+            return Ok(n as u64);
+        }
+        Err(Errno::ENOENT)
+    }
+
+    fn set_rlimit(&mut self, res: usize, (cur, max): (u64, u64)) -> Result<(), Errno> {
+        if cur > max {
+            return Err(Errno::EINVAL);
+        }
+        let old = self.rlimits[res];
+        if max > old.1 && self.uid != 0 {
+            return Err(Errno::EPERM);
+        }
+        if res == 7 && max > 1 << 20 {
+            return Err(Errno::EPERM);
+        }
+        self.rlimits[res] = (cur, max);
+        Ok(())
+    }
+
+    fn sys_prlimit64<H: Host>(&mut self, h: &mut H, abi: Abi, pid: i32, res: u32, new: u64, old: u64) -> SysResult {
+        if pid != 0 && pid as u32 != self.pid {
+            return Err(Errno::ESRCH);
+        }
+        let res = res as usize;
+        if res >= 16 {
+            return Err(Errno::EINVAL);
+        }
+        let newv = if new != 0 { Some(RlimitLayout::U64.decode(&self.read_user(h, abi, new, 16)?)) } else { None };
+        let (c, m) = self.rlimits[res];
+        if let Some(v) = newv {
+            self.set_rlimit(res, v)?;
+        }
+        if old != 0 {
+            self.write_user(h, abi, old, &RlimitLayout::U64.encode(c, m))?;
+        }
+        Ok(0)
+    }
+
+    fn sys_getrandom<H: Host>(&mut self, h: &mut H, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
+        const NONBLOCK: u32 = 1;
+        const RANDOM: u32 = 2;
+        const INSECURE: u32 = 4;
+        if flags & !(NONBLOCK | RANDOM | INSECURE) != 0 || flags & (RANDOM | INSECURE) == RANDOM | INSECURE {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.min(0x1ff_ffff);
+        if len == 0 {
+            return Ok(0);
+        }
+        if self.check_range(abi, buf, len).is_err() {
+            return Err(Errno::EFAULT);
+        }
+        let mut chunk = [0u8; 256];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(256) as usize;
+            self.rng.fill_bytes(&mut chunk[..n]);
+            let w = self.write_partial(h, buf + done, &chunk[..n]);
+            done += w as u64;
+            if w < n {
+                return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+            }
+        }
+        Ok(done)
+    }
+
+    /// Fill `out` from the process's CSPRNG (for the server's own needs).
+    pub fn random_bytes(&mut self, out: &mut [u8]) {
+        self.rng.fill_bytes(out);
+    }
+
+    fn sys_arch_prctl<H: Host>(&mut self, h: &mut H, abi: Abi, code: u32, addr: u64) -> Outcome {
+        const SET_GS: u32 = 0x1001;
+        const SET_FS: u32 = 0x1002;
+        const GET_FS: u32 = 0x1003;
+        const GET_GS: u32 = 0x1004;
+        let r: SysResult = match code {
+            SET_FS | SET_GS => {
+                if addr >= sion_abi::USER_END {
+                    Err(Errno::EPERM)
+                } else {
+                    match h.get_regs() {
+                        Some(mut regs) => {
+                            if code == SET_FS {
+                                regs.fs_base = addr;
+                            } else {
+                                regs.gs_base = addr;
+                            }
+                            if h.set_regs(&regs) {
+                                Ok(0)
+                            } else {
+                                Err(Errno::EIO)
+                            }
+                        }
+                        None => Err(Errno::EIO),
+                    }
+                }
+            }
+            GET_FS | GET_GS => match h.get_regs() {
+                Some(regs) => {
+                    let v = if code == GET_FS { regs.fs_base } else { regs.gs_base };
+                    self.write_user(h, abi, addr, &v.to_le_bytes()).map(|_| 0)
+                }
+                None => Err(Errno::EIO),
+            },
+            _ => Err(Errno::EINVAL),
+        };
+        r.into()
+    }
+
+    fn sys_set_thread_area<H: Host>(&mut self, h: &mut H, abi: Abi, uinfo: u64) -> SysResult {
+        let raw = self.read_user(h, abi, uinfo, UserDesc::SIZE)?;
+        let d = UserDesc::decode(&raw);
+        let empty = d.is_empty();
+        if !empty && (!d.seg_32bit || d.contents > 1) {
+            return Err(Errno::EINVAL);
+        }
+        let mut regs = h.get_regs().ok_or(Errno::EIO)?;
+        let first = regs::TLS_FIRST_GDT_INDEX as u32;
+        let mut idx = d.entry_number;
+        if idx == u32::MAX {
+            let free = regs.tls.iter().position(|&t| t == 0).ok_or(Errno::ESRCH)?;
+            idx = first + free as u32;
+            self.write_user(h, abi, uinfo, &idx.to_le_bytes())?;
+        }
+        if idx < first || idx >= first + regs::TLS_SLOTS as u32 {
+            return Err(Errno::EINVAL);
+        }
+        regs.tls[(idx - first) as usize] = if empty {
+            0
+        } else {
+            regs::tls_descriptor(d.base_addr, d.limit, d.seg_32bit, d.contents, d.read_exec_only, d.limit_in_pages, d.seg_not_present)
+        };
+        if !h.set_regs(&regs) {
+            return Err(Errno::EIO);
+        }
+        Ok(0)
+    }
+
+    fn sys_brk<H: Host>(&mut self, h: &mut H, want: u64) -> u64 {
+        if want < self.brk_start || want >= self.mmap_top {
+            return self.brk;
+        }
+        let Some(new_end) = page_up(want) else { return self.brk };
+        let old_end = page_up(self.brk).unwrap_or(self.brk);
+        if new_end > old_end {
+            if !self.vmas.is_free(old_end, new_end) {
+                return self.brk;
+            }
+            let ok = if old_end == self.brk_start { self.vmas.insert(self.brk_start, new_end, 3, VmaKind::Brk) } else { self.vmas.resize(self.brk_start, new_end) };
+            if !ok {
+                return self.brk;
+            }
+        } else if new_end < old_end {
+            self.vmas.remove_range(new_end, old_end);
+            h.mem_unmap(new_end, old_end - new_end);
+        }
+        self.brk = want;
+        want
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_mmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32) -> SysResult {
+        const MAP_TYPE: u32 = 0x03;
+        const MAP_FIXED: u32 = 0x10;
+        const MAP_ANONYMOUS: u32 = 0x20;
+        const MAP_32BIT: u32 = 0x40;
+        const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
+        if flags & MAP_ANONYMOUS == 0 {
+            return Err(if (0..=2).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
+        }
+        if len == 0 || flags & MAP_TYPE == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let prot = prot & 7;
+        let limit = self.limit(abi);
+        if len > limit {
+            return Err(Errno::ENOMEM);
+        }
+        let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+            if addr % PAGE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let end = addr.checked_add(len).filter(|e| *e <= limit).ok_or(Errno::ENOMEM)?;
+            if addr < MMAP_MIN {
+                return Err(Errno::EPERM);
+            }
+            if !self.vmas.is_free(addr, end) {
+                if flags & MAP_FIXED_NOREPLACE != 0 {
+                    return Err(Errno::EEXIST);
+                }
+                self.vmas.remove_range(addr, end);
+                h.mem_unmap(addr, len);
+            }
+            addr
+        } else {
+            let hint = page_down(addr);
+            let (floor, ceiling) = if abi == Abi::X86_64 && flags & MAP_32BIT != 0 {
+                (0x4000_0000, 0x8000_0000)
+            } else {
+                (MMAP_MIN, self.mmap_top.min(limit))
+            };
+            if hint >= MMAP_MIN && hint.checked_add(len).is_some_and(|e| e <= limit && self.vmas.is_free(hint, e)) {
+                hint
+            } else {
+                self.vmas.find_free_top_down(len, floor, ceiling).ok_or(Errno::ENOMEM)?
+            }
+        };
+        if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(start)
+    }
+
+    fn sys_munmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> SysResult {
+        if addr % PAGE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::EINVAL)?;
+        if !self.vmas.remove_range(addr, end).is_empty() {
+            h.mem_unmap(addr, len);
+        }
+        Ok(0)
+    }
+
+    fn sys_mprotect<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
+        const GROWS: u64 = 0x0100_0000 | 0x0200_0000;
+        if addr % PAGE != 0 || prot & !(7 | GROWS) != 0 || prot & GROWS == GROWS {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::ENOMEM)?;
+        if !self.vmas.protect_range(addr, end, prot & 7) {
+            return Err(Errno::ENOMEM);
+        }
+        h.mem_protect(addr, len, prot & 7);
+        Ok(0)
+    }
+}
+
+/// A marker errno (never a real reply): the call blocked.
+const BLOCK: Errno = Errno(-1);
+
+impl From<Errno> for Outcome {
+    fn from(e: Errno) -> Outcome {
+        if e == BLOCK {
+            Outcome::Blocked
+        } else {
+            Outcome::Reply(e.as_ret())
+        }
+    }
+}
+
+/// Resolution of the coarse clocks (a 250 Hz tick, as Debian's kernels).
+const COARSE_NS: u64 = 4_000_000;
+
+fn clock_res(clock: i32) -> Result<u64, Errno> {
+    match clock {
+        0 | 1 | 2 | 3 | 4 | 7 | 8 | 9 | 11 => Ok(1),
+        5 | 6 => Ok(COARSE_NS),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn access_of(error_code: u64) -> u64 {
+    if error_code & pf::WRITE != 0 {
+        2
+    } else if error_code & pf::INSTRUCTION != 0 {
+        4
+    } else {
+        1
+    }
+}
+
+fn stdio(fd: u64) -> Option<u64> {
+    let fd = fd as u32 as i32;
+    (0..=2).contains(&fd).then_some(fd as u64)
+}
+
+fn id16(id: u32, bits16: bool) -> u64 {
+    if bits16 && id > 0xffff {
+        65534
+    } else {
+        id as u64
+    }
+}
+
+fn vec_one(base: u64, len: u64) -> Vec<(u64, u64)> {
+    alloc::vec![(base, len)]
+}
+
+/// Runs of consecutive pages with the same key.
+fn runs(pages: impl Iterator<Item = u64>, key: impl Fn(u64) -> u64) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for p in pages {
+        match out.last_mut() {
+            Some((s, e)) if *e == p && key(*s) == key(p) => *e = p + PAGE,
+            _ => out.push((p, p + PAGE)),
+        }
+    }
+    out
+}
