@@ -133,7 +133,7 @@ pub const MAX_MEM: u64 = 1 << 40;
 impl MemSize {
     /// The value for QEMU's `-m`.
     pub fn qemu_arg(self) -> String {
-        if self.0 % MIB == 0 {
+        if self.0.is_multiple_of(MIB) {
             format!("{}M", self.0 / MIB)
         } else {
             format!("{}K", self.0.div_ceil(1024))

@@ -134,6 +134,12 @@ fn check_elf(bytes: &[u8]) -> Result<Kind, Refusal> {
     if data != header::ELFDATA2LSB {
         return Err(Refusal::Malformed("big-endian ELF for an x86 machine".into()));
     }
+    match h.e_type {
+        header::ET_EXEC | header::ET_DYN => {}
+        header::ET_REL => return Err(Refusal::WrongType { what: "a relocatable object file".into() }),
+        header::ET_CORE => return Err(Refusal::WrongType { what: "a core dump".into() }),
+        t => return Err(Refusal::WrongType { what: format!("an ELF of type {t}") }),
+    }
     let ctx = Ctx::new(container, Endian::Little);
     let phnum = h.e_phnum as usize;
     let phentsize = match container {
@@ -180,10 +186,7 @@ fn check_elf(bytes: &[u8]) -> Result<Kind, Refusal> {
         header::ET_EXEC => Ok(kind),
         header::ET_DYN if h.e_entry == 0 => Err(Refusal::WrongType { what: "a shared library".into() }),
         header::ET_DYN if kind == Kind::X86_64 => Ok(Kind::X86_64Pie),
-        header::ET_DYN => Ok(kind),
-        header::ET_REL => Err(Refusal::WrongType { what: "a relocatable object file".into() }),
-        header::ET_CORE => Err(Refusal::WrongType { what: "a core dump".into() }),
-        t => Err(Refusal::WrongType { what: format!("an ELF of type {t}") }),
+        _ => Ok(kind),
     }
 }
 

@@ -72,11 +72,14 @@ fn failed(reason: impl std::fmt::Display) -> i32 {
 
 /// Where the kernel and server images are.
 fn image_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SION_IMAGE_DIR") {
-        return dir.into();
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
+    let dir = match std::env::var_os("SION_IMAGE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().unwrap_or_default();
+            exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
+        }
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 fn exec(args: ExecArgs) -> i32 {

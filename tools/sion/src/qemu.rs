@@ -177,8 +177,8 @@ impl Drop for Qemu {
 fn set_parent_death_signal(cmd: &mut Command) {
     let parent = std::process::id();
     // SAFETY: the closure runs in the forked child before exec and only calls
-    // async-signal-safe functions (prctl, getppid, kill via raise-like _exit);
-    // it allocates nothing and touches no lock.
+    // async-signal-safe functions (prctl, getppid, _exit); it allocates
+    // nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
