@@ -15,13 +15,16 @@ pub struct LogSink {
     verbose: bool,
     pub panic_line: Option<String>,
     pub last_kernel_line: Option<String>,
+    /// The panic line ended with `:` (Rust's "panicked at FILE:LINE:COL:"),
+    /// so its message is on the next line.
+    panic_continues: bool,
 }
 
 pub type SharedLog = Arc<Mutex<LogSink>>;
 
 impl LogSink {
     pub fn new(file: Option<Box<dyn Write + Send>>, verbose: bool) -> Self {
-        LogSink { file, verbose, panic_line: None, last_kernel_line: None }
+        LogSink { file, verbose, panic_line: None, last_kernel_line: None, panic_continues: false }
     }
 
     pub fn shared(self) -> SharedLog {
@@ -52,8 +55,15 @@ impl LogSink {
         if text.is_empty() {
             return;
         }
-        if self.panic_line.is_none() && text.to_ascii_lowercase().contains("panic") {
+        if self.panic_continues {
+            self.panic_continues = false;
+            if let Some(p) = &mut self.panic_line {
+                p.push(' ');
+                p.push_str(text);
+            }
+        } else if self.panic_line.is_none() && text.to_ascii_lowercase().contains("panic") {
             self.panic_line = Some(text.to_string());
+            self.panic_continues = text.ends_with(':');
         }
         self.last_kernel_line = Some(text.to_string());
     }
@@ -272,6 +282,12 @@ mod tests {
         assert_eq!(l.failure_reason().as_deref(), Some("KERNEL PANIC at x.rs:1: oops"));
         assert_eq!(l.last_kernel_line.as_deref(), Some("partial"));
         assert_eq!(logf.bytes(), b"boot\nKERNEL PANIC at x.rs:1: oops\nlater line\npartial\n");
+        let rust = LogSink::new(None, false).shared();
+        pump_log(&b"kernel panic: panicked at kernel/src/main.rs:96:9:\n\nno servers\nmore\n"[..], rust.clone());
+        assert_eq!(
+            rust.lock().unwrap().failure_reason().as_deref(),
+            Some("kernel panic: panicked at kernel/src/main.rs:96:9: no servers")
+        );
         let quiet = LogSink::new(None, false).shared();
         pump_log(&b"one\ntwo\n\n"[..], quiet.clone());
         assert_eq!(quiet.lock().unwrap().failure_reason().as_deref(), Some("two"));
