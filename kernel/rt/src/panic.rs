@@ -1,0 +1,29 @@
+//! The panic handler: log the message through the kernel Log call, run the
+//! server's hook (the personality tells the host the job died), then exit.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Run `hook` (after logging) when the server panics; it may power off.
+pub fn set_panic_hook(hook: fn()) {
+    HOOK.store(hook as usize, Ordering::Relaxed);
+}
+
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write as _;
+    let mut b = crate::FixedBuf::<512>::default();
+    let _ = write!(b, "server panic: {}\n", info);
+    crate::log(b.as_bytes());
+    let h = HOOK.swap(0, Ordering::Relaxed);
+    if h != 0 {
+        // SAFETY: HOOK only ever holds 0 or a `fn()` stored by set_panic_hook;
+        // swapping to 0 first means a panic inside the hook does not loop.
+        let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(h) };
+        f();
+    }
+    crate::exit(134)
+}
+

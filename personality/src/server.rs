@@ -1,0 +1,235 @@
+//! Boot, load and the event loop.
+
+use crate::uart;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use sion_abi::boot::names;
+use sion_abi::bootfs::Reader;
+use sion_abi::call::{ClockInfo, Error, TaskKind};
+use sion_abi::console::{down, up, Decoder, Event, Exit};
+use sion_abi::msg::{reply_flags, Fault, Header, Kind, LinuxReply, LinuxSyscall, NOTIFY_TIMER};
+use sion_abi::regs::TaskRegs;
+use sion_abi::{SpaceId, TaskId};
+use sion_linux::host::{Host, MapError};
+use sion_linux::job::{split_nul, JobConfig};
+use sion_linux::process::{Outcome, Process, Spawn};
+use sion_rt as rt;
+
+sion_rt::entry!(main);
+
+/// The machine as the program's process sees it, through kernel calls.
+struct KernelHost {
+    space: SpaceId,
+    task: Option<TaskId>,
+    clock: ClockInfo,
+}
+
+impl Host for KernelHost {
+    fn mem_map(&mut self, addr: u64, len: u64, prot: u64) -> Result<(), MapError> {
+        rt::mem_map(self.space, addr, len, prot).map_err(|e| match e {
+            Error::Exists => MapError::Exists,
+            Error::NoMemory => MapError::NoMemory,
+            _ => MapError::Other,
+        })
+    }
+    fn mem_unmap(&mut self, addr: u64, len: u64) {
+        if let Err(e) = rt::mem_unmap(self.space, addr, len) {
+            rt::log!("personality: mem_unmap {addr:#x}+{len:#x}: {e:?}");
+        }
+    }
+    fn mem_protect(&mut self, addr: u64, len: u64, prot: u64) {
+        if let Err(e) = rt::mem_protect(self.space, addr, len, prot) {
+            rt::log!("personality: mem_protect {addr:#x}+{len:#x}: {e:?}");
+        }
+    }
+    fn mem_read(&mut self, addr: u64, buf: &mut [u8]) -> usize {
+        rt::mem_read(self.space, addr, buf).unwrap_or(0)
+    }
+    fn mem_write(&mut self, addr: u64, data: &[u8]) -> usize {
+        rt::mem_write(self.space, addr, data).unwrap_or(0)
+    }
+    fn get_regs(&mut self) -> Option<TaskRegs> {
+        rt::task_get_regs(self.task?).ok()
+    }
+    fn set_regs(&mut self, regs: &TaskRegs) -> bool {
+        self.task.is_some_and(|t| rt::task_set_regs(t, regs).is_ok())
+    }
+    fn now_ns(&mut self) -> u64 {
+        self.clock.tsc_to_ns(rt::rdtsc())
+    }
+    fn realtime_ns(&mut self) -> u64 {
+        self.clock.realtime_at_boot_ns + self.now_ns()
+    }
+    fn cpu_ns(&mut self) -> u64 {
+        self.task.and_then(|t| rt::task_info(t).ok()).map(|i| i.cpu_ns).unwrap_or(0)
+    }
+    fn console_write(&mut self, tag: u8, bytes: &[u8]) {
+        uart::send(tag, bytes);
+    }
+    fn log(&mut self, line: &str) {
+        rt::log!("personality: {line}");
+        uart::send(up::LOG, line.as_bytes());
+    }
+}
+
+/// End the job: tell the host, then stop the machine.
+fn finish(exit: Exit) -> ! {
+    uart::send(up::EXIT, &exit.encode());
+    uart::flush();
+    rt::poweroff(0)
+}
+
+fn fail(why: &str, code: u8) -> ! {
+    rt::log!("personality: {why}");
+    uart::send(up::LOG, why.as_bytes());
+    finish(Exit::Code(code))
+}
+
+fn on_panic() {
+    uart::send(up::LOG, b"personality server panicked");
+    finish(Exit::Signal(6))
+}
+
+fn main(boot: rt::Boot) -> ! {
+    uart::init();
+    rt::set_panic_hook(on_panic);
+    let archive = boot.archive;
+    let file = |name: &str| Reader::find(archive, name).map(|e| e.data);
+    let Some(program) = file(names::JOB_PROGRAM) else { fail("no job/program in the boot archive", 127) };
+    let argv = split_nul(file(names::JOB_ARGV).unwrap_or(b""));
+    let envp = split_nul(file(names::JOB_ENV).unwrap_or(b""));
+    let config = JobConfig::parse(core::str::from_utf8(file(names::JOB_CONFIG).unwrap_or(b"")).unwrap_or(""));
+    let inputs = Reader::new(archive).filter_map(Result::ok).filter(|e| e.name.starts_with(names::JOB_FILES)).count();
+    rt::log!("personality: job of {} bytes, {} args, {} env, {} input files (open: issue #3)", program.len(), argv.len(), envp.len(), inputs);
+    for u in &config.unknown {
+        rt::log!("personality: job/config line not understood: {u}");
+    }
+
+    // CSPRNG seed: hardware entropy, the host's seed and the TSC.
+    let mut seed = [0u8; 32];
+    let got = rt::hw_random(&mut seed).unwrap_or(0);
+    if got < 32 {
+        rt::log!("personality: only {got} bytes of hardware entropy");
+    }
+    if let Some(s) = config.seed {
+        for (a, b) in seed.iter_mut().zip(s) {
+            *a ^= b;
+        }
+    }
+    for (a, b) in seed.iter_mut().zip(rt::rdtsc().to_le_bytes()) {
+        *a ^= b;
+    }
+
+    let clock = rt::clock_info().unwrap_or_default();
+    let space = match rt::space_create() {
+        Ok(s) => s,
+        Err(e) => fail(&format!("space_create: {e:?}"), 126),
+    };
+    if let Some(limit) = config.mem_limit {
+        let _ = rt::space_set_limit(space, limit);
+    }
+    let mut host = KernelHost { space, task: None, clock };
+    let exe: String = config.exe.clone().unwrap_or_else(|| String::from("/job/program"));
+    let argv: Vec<Vec<u8>> = if argv.is_empty() { alloc::vec![exe.clone().into_bytes()] } else { argv };
+    let spawn = Spawn {
+        program,
+        argv,
+        envp,
+        exe,
+        uid: config.uid,
+        gid: config.gid,
+        seed,
+        hwcap: rt::cpuid(1).3 as u64,
+        stdin_stream: config.stdin_stream,
+    };
+    let (mut process, regs) = match Process::spawn(&mut host, &spawn) {
+        Ok(x) => x,
+        Err(why) => fail(&format!("cannot run the program: {why}"), 126),
+    };
+    let task = match rt::task_create(space, TaskKind::Linux) {
+        Ok(t) => t,
+        Err(e) => fail(&format!("task_create: {e:?}"), 126),
+    };
+    host.task = Some(task);
+    if let Err(e) = rt::task_set_regs(task, &regs).and_then(|_| rt::task_start(task)) {
+        fail(&format!("starting the program: {e:?}"), 126);
+    }
+    rt::log!("personality: started {:?} program, entry {:#x}, sp {:#x}", process.abi, regs.rip, regs.rsp);
+
+    let mut decoder = Decoder::new();
+    let mut buf = alloc::vec![0u8; 512];
+    let mut armed: u64 = 0;
+    loop {
+        // The console first: stdin for the program.
+        while let Some(b) = uart::get() {
+            match decoder.push(b) {
+                Event::Frame { tag: down::STDIN, payload } => process.stdin_data(payload),
+                Event::Frame { tag: down::STDIN_EOF, .. } => process.stdin_eof(),
+                Event::Frame { tag, .. } => rt::log!("personality: unknown console frame {tag}"),
+                Event::Malformed => rt::log!("personality: malformed console frame"),
+                Event::Pending => {}
+            }
+        }
+        if let Some(o) = process.poll(&mut host) {
+            answer(&mut process, &mut host, task, o);
+        }
+        let now = host.now_ns();
+        let want = process.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
+        if want != armed {
+            let _ = rt::timer_set(want);
+            armed = want;
+        }
+
+        let n = match rt::ipc_recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                rt::log!("personality: recv: {e:?}");
+                continue;
+            }
+        };
+        let Some(h) = Header::decode(&buf[..n]) else { continue };
+        let payload = &buf[Header::SIZE..n];
+        match h.kind() {
+            Some(Kind::LinuxSyscall) if h.sender() == task => {
+                if let Some(sc) = LinuxSyscall::decode(payload) {
+                    let o = process.syscall(&mut host, &sc);
+                    answer(&mut process, &mut host, task, o);
+                }
+            }
+            Some(Kind::Fault) if h.sender() == task => {
+                if let Some(f) = Fault::decode(payload) {
+                    let o = process.handle_fault(&mut host, &f);
+                    answer(&mut process, &mut host, task, o);
+                }
+            }
+            Some(Kind::Notification) => {
+                let bits = payload.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0);
+                if bits & NOTIFY_TIMER != 0 {
+                    armed = 0;
+                }
+            }
+            Some(Kind::Native) => {
+                // Nobody calls the personality yet: answer empty so the caller goes on.
+                let _ = rt::ipc_reply(h.sender(), &[]);
+            }
+            _ => rt::log!("personality: unexpected message kind {} from {}", h.kind, h.sender),
+        }
+    }
+}
+
+fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome) {
+    let reply = match o {
+        Outcome::Reply(rax) => LinuxReply { flags: 0, rax },
+        Outcome::KeepRegs => LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 },
+        Outcome::Blocked => return,
+        Outcome::Exit(e) => {
+            process.report_unimplemented(host);
+            let _ = rt::task_kill(task);
+            finish(e)
+        }
+    };
+    if let Err(e) = rt::ipc_reply(task, &reply.encode()) {
+        rt::log!("personality: reply to the program: {e:?}");
+    }
+}
