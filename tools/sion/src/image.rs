@@ -28,6 +28,12 @@ pub struct Job {
     pub cwd: PathBuf,
     /// Input files.
     pub files: Vec<GuestFile>,
+    /// The user and group the program runs as: the host user's, so it sees
+    /// the same ids as when run locally.
+    pub uid: u32,
+    pub gid: u32,
+    /// Host entropy mixed into the node's CSPRNG (the node may lack RDSEED).
+    pub seed: [u8; 32],
 }
 
 /// A file to place in the node.
@@ -70,6 +76,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     let mut c = config_value("exe", &job.exe)?;
     c.extend(config_value("cwd", &job.cwd)?);
     c.extend_from_slice(b"stdin=stream\n");
+    c.extend_from_slice(format!("uid={}\ngid={}\n", job.uid, job.gid).as_bytes());
+    let seed: String = job.seed.iter().map(|b| format!("{b:02x}")).collect();
+    c.extend_from_slice(format!("seed={seed}\n").as_bytes());
     Ok(c)
 }
 
@@ -210,7 +219,7 @@ mod tests {
         assert_eq!(e[1].2, b"\x7fELFprog");
         assert_eq!(e[2].2, b"./prog\0a b\0\0-x\0");
         assert_eq!(e[3].2, b"A=1\0EMPTY=\0B=x=y\0");
-        assert_eq!(e[4].2, b"exe=/home/u/prog\ncwd=/home/u\nstdin=stream\n");
+        assert_eq!(e[4].2, format!("exe=/home/u/prog\ncwd=/home/u\nstdin=stream\nuid=0\ngid=0\nseed={}\n", "00".repeat(32)).as_bytes());
         assert_eq!(e[5].1, 0o100644);
         assert_eq!(e[5].2, b"127.0.0.1 x\n");
         assert_eq!(e[6].1, 0o100755);

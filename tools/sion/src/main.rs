@@ -127,7 +127,16 @@ fn exec(args: ExecArgs) -> i32 {
     };
     let mut argv: Vec<OsString> = vec![args.program.clone()];
     argv.extend(args.args.iter().cloned());
-    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd, files };
+    let mut seed = [0u8; 32];
+    if let Err(e) = File::open("/dev/urandom").and_then(|mut f| io::Read::read_exact(&mut f, &mut seed)) {
+        return failed(format!("reading /dev/urandom: {e}"));
+    }
+    // The ids of this process, without libc: the owner of /proc/self.
+    let (uid, gid) = match std::fs::metadata("/proc/self") {
+        Ok(m) => (std::os::unix::fs::MetadataExt::uid(&m), std::os::unix::fs::MetadataExt::gid(&m)),
+        Err(_) => (0, 0),
+    };
+    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd, files, uid, gid, seed };
 
     // 2. The node image.
     let dir = image_dir();
