@@ -1,0 +1,228 @@
+//! The kernel's self-test: a native server booted alone in QEMU. Each check
+//! drives the real kernel through its kernel calls and prints `ok` or `FAIL`;
+//! the machine powers off with code 0 only if every check passed, which
+//! `cargo xtask test` reads from QEMU's exit status (isa-debug-exit).
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use sion_abi::call::{prot, Error, TaskKind};
+use sion_abi::msg::{self, Header, Kind, LinuxAbi, LinuxReply, LinuxSyscall, NOTIFY_TIMER};
+use sion_abi::regs::{Mode, TaskRegs};
+use sion_abi::{SpaceId, TaskId};
+use sion_rt as rt;
+
+sion_rt::entry!(main);
+
+const CODE: u64 = 0x40_0000;
+const DATA: u64 = 0x5000_0000;
+const PAGE: u64 = 4096;
+
+struct Suite {
+    passed: u32,
+    failed: u32,
+}
+
+impl Suite {
+    fn check(&mut self, name: &str, ok: bool) {
+        if ok {
+            self.passed += 1;
+            rt::log!("selftest: ok   {}", name);
+        } else {
+            self.failed += 1;
+            rt::log!("selftest: FAIL {}", name);
+        }
+    }
+}
+
+/// Receive one message: (header, payload bytes).
+fn recv(buf: &mut [u8; 512]) -> (Header, &[u8]) {
+    let n = rt::ipc_recv(buf).expect("recv");
+    let h = Header::decode(&buf[..]).expect("header");
+    (h, &buf[Header::SIZE..n])
+}
+
+fn reply(task: TaskId, flags: u64, rax: u64) {
+    rt::ipc_reply(task, &LinuxReply { flags, rax }.encode()).expect("reply");
+}
+
+/// A Linux task running `code` at CODE in a fresh space.
+fn linux_task(code: &[u8], mode: Mode) -> (SpaceId, TaskId) {
+    let space = rt::space_create().expect("space");
+    rt::mem_map(space, CODE, PAGE, prot::READ | prot::WRITE).expect("map code");
+    assert_eq!(rt::mem_write(space, CODE, code), Ok(code.len()));
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    let task = rt::task_create(space, TaskKind::Linux).expect("task");
+    let regs = TaskRegs { rip: CODE, rsp: 0, rflags: 0x202, mode: mode as u64, ..Default::default() };
+    rt::task_set_regs(task, &regs).expect("regs");
+    rt::task_start(task).expect("start");
+    (space, task)
+}
+
+fn trap_routing(s: &mut Suite) {
+    // mov eax,39; syscall; mov ebx,eax; mov eax,20; int 0x80; ud2
+    let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc3, 0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0x0f, 0x0b];
+    let (space, task) = linux_task(&code, Mode::Long);
+    let mut buf = [0u8; 512];
+    let (h, p) = recv(&mut buf);
+    let m = LinuxSyscall::decode(p).unwrap_or_default();
+    s.check("syscall from a Linux task is an x86_64 message", h.kind() == Some(Kind::LinuxSyscall) && h.sender() == task && m.abi() == LinuxAbi::X86_64 && m.nr == 39);
+    reply(task, 0, 1234);
+    let (h, p) = recv(&mut buf);
+    let m = LinuxSyscall::decode(p).unwrap_or_default();
+    s.check("int 0x80 from 64-bit code is an i386 message", h.kind() == Some(Kind::LinuxSyscall) && m.abi() == LinuxAbi::I386 && m.nr == 20);
+    s.check("the reply value reached the task's rax", m.args[0] == 1234);
+    reply(task, 0, 0);
+    let (h, p) = recv(&mut buf);
+    let f = msg::Fault::decode(p).unwrap_or_default();
+    s.check("#UD in a Linux task is a fault message", h.kind() == Some(Kind::Fault) && f.vector == 6 && f.rip == CODE + 16);
+    rt::task_kill(task).expect("kill");
+    s.check("a killed task's id goes stale", rt::task_kill(task) == Err(Error::NoSuchObject));
+    rt::space_destroy(space).expect("destroy");
+}
+
+fn compat_mode(s: &mut Suite) {
+    // 32-bit: mov eax,20; mov ebx,5; int 0x80; ud2
+    let code = [0xb8, 20, 0, 0, 0, 0xbb, 5, 0, 0, 0, 0xcd, 0x80, 0x0f, 0x0b];
+    let (space, task) = linux_task(&code, Mode::Compat32);
+    let mut buf = [0u8; 512];
+    let (h, p) = recv(&mut buf);
+    let m = LinuxSyscall::decode(p).unwrap_or_default();
+    s.check("int 0x80 from 32-bit compatibility mode is an i386 message", h.kind() == Some(Kind::LinuxSyscall) && m.abi() == LinuxAbi::I386 && m.nr == 20 && m.args[0] == 5);
+    let regs = rt::task_get_regs(task).unwrap_or_default();
+    s.check("the task runs in compatibility mode", regs.mode == Mode::Compat32 as u64);
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+}
+
+fn demand_paging(s: &mut Suite) {
+    // mov rax,[0x50000000]; syscall; ud2
+    let code = [0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x50, 0x0f, 0x05, 0x0f, 0x0b];
+    let (space, task) = linux_task(&code, Mode::Long);
+    let mut buf = [0u8; 512];
+    let (h, p) = recv(&mut buf);
+    let f = msg::Fault::decode(p).unwrap_or_default();
+    s.check("a read of an unmapped page is a page-fault message", h.kind() == Some(Kind::Fault) && f.vector == 14 && f.addr == DATA && f.error_code & msg::pf::USER != 0);
+    rt::mem_map(space, DATA, PAGE, prot::READ).expect("map data");
+    s.check("mem_write into a read-only page copies nothing", rt::mem_write(space, DATA, &99u64.to_le_bytes()) == Ok(0));
+    rt::mem_protect(space, DATA, PAGE, prot::READ | prot::WRITE).expect("protect");
+    s.check("mem_write into a writable page", rt::mem_write(space, DATA, &99u64.to_le_bytes()) == Ok(8));
+    rt::mem_protect(space, DATA, PAGE, prot::READ).expect("protect");
+    reply(task, msg::reply_flags::KEEP_REGS, 0);
+    let (h, p) = recv(&mut buf);
+    let m = LinuxSyscall::decode(p).unwrap_or_default();
+    s.check("the task resumed at the faulting instruction and read the page", h.kind() == Some(Kind::LinuxSyscall) && m.nr == 99);
+    let mut back = [0u8; 8];
+    s.check("mem_read of an unmapped page copies nothing", rt::mem_read(space, DATA + PAGE, &mut back) == Ok(0));
+    s.check("mem_map over a mapped page is refused", rt::mem_map(space, DATA, PAGE, prot::READ) == Err(Error::Exists));
+    s.check("mem_map outside the user half is refused", rt::mem_map(space, 0xffff_8000_0000_0000, PAGE, prot::READ) == Err(Error::Invalid));
+    s.check("mem_map of an unaligned range is refused", rt::mem_map(space, DATA + 1, PAGE, prot::READ) == Err(Error::Invalid));
+    let bad = TaskRegs { rip: 0xffff_ffff_8000_0000, ..Default::default() };
+    s.check("task_set_regs refuses a kernel rip", rt::task_set_regs(task, &bad) == Err(Error::Invalid));
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+}
+
+fn memory_accounting(s: &mut Suite) {
+    let before = rt::sys_info().expect("sysinfo").free_frames;
+    let space = rt::space_create().expect("space");
+    rt::mem_map(space, DATA, 256 * PAGE, prot::READ | prot::WRITE).expect("map 1 MiB");
+    let during = rt::sys_info().expect("sysinfo").free_frames;
+    rt::space_set_limit(space, 300 * PAGE).expect("limit");
+    s.check("a space's memory limit holds", rt::mem_map(space, DATA + 256 * PAGE, 64 * PAGE, prot::READ) == Err(Error::NoMemory));
+    rt::space_destroy(space).expect("destroy");
+    let after = rt::sys_info().expect("sysinfo").free_frames;
+    s.check("mapping 1 MiB takes at least 256 frames", before - during >= 256);
+    s.check("destroying the space gives every frame back", after == before);
+}
+
+fn timers(s: &mut Suite) {
+    let clock = rt::clock_info().expect("clock");
+    s.check("the TSC frequency is known", clock.tsc_hz > 1_000_000);
+    let t0 = clock.tsc_to_ns(rt::rdtsc());
+    rt::timer_set(t0 + 20_000_000).expect("timer");
+    let mut buf = [0u8; 512];
+    let (h, p) = recv(&mut buf);
+    let t1 = clock.tsc_to_ns(rt::rdtsc());
+    let bits = p.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).unwrap_or(0);
+    s.check("a timer notification arrives", h.kind() == Some(Kind::Notification) && bits & NOTIFY_TIMER != 0);
+    s.check("not before its deadline (20 ms)", t1 - t0 >= 20_000_000);
+    s.check("nor much after it (< 200 ms)", t1 - t0 < 200_000_000);
+}
+
+fn round_robin(s: &mut Suite) {
+    let spin = [0xeb, 0xfe]; // jmp $
+    let (s1, t1) = linux_task(&spin, Mode::Long);
+    let (s2, t2) = linux_task(&spin, Mode::Long);
+    let clock = rt::clock_info().expect("clock");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 100_000_000).expect("timer");
+    let mut buf = [0u8; 512];
+    let (h, _) = recv(&mut buf);
+    let (c1, c2) = (rt::task_info(t1).map(|i| i.cpu_ns).unwrap_or(0), rt::task_info(t2).map(|i| i.cpu_ns).unwrap_or(0));
+    rt::log!("selftest: two spinning tasks got {} ms and {} ms of 100 ms", c1 / 1_000_000, c2 / 1_000_000);
+    s.check("a sleeping server wakes while others spin", h.kind() == Some(Kind::Notification));
+    s.check("two spinning tasks share the CPU round-robin", c1 >= 20_000_000 && c2 >= 20_000_000);
+    for (space, task) in [(s1, t1), (s2, t2)] {
+        rt::task_kill(task).expect("kill");
+        rt::space_destroy(space).expect("destroy");
+    }
+}
+
+fn native_ipc(s: &mut Suite) {
+    // A native task in a space of its own calls us; the message is copied
+    // straight from its memory, and our reply straight into it.
+    // mov rax,3 (IpcCall); mov rdi,ME; lea rsi,[msg]; mov rdx,4; lea r10,[reply]; mov r8,8; syscall;
+    // mov rbx,rax; mov rax,2 (Exit); mov rdi, rbx... (exit code = reply length); syscall
+    let me = rt::self_task().0 as u32;
+    let mut code = [0u8; 64];
+    let prog: &[u8] = &[
+        0x48, 0xc7, 0xc0, 3, 0, 0, 0, // mov rax, 3
+        0xbf, 0, 0, 0, 0, // mov edi, ME (patched)
+        0x48, 0xc7, 0xc6, 0x00, 0x00, 0x00, 0x50, // mov rsi, 0x50000000
+        0x48, 0xc7, 0xc2, 4, 0, 0, 0, // mov rdx, 4
+        0x49, 0xc7, 0xc2, 0x00, 0x01, 0x00, 0x50, // mov r10, 0x50000100
+        0x49, 0xc7, 0xc0, 8, 0, 0, 0, // mov r8, 8
+        0x0f, 0x05, // syscall
+        0x48, 0x89, 0xc7, // mov rdi, rax
+        0x48, 0xc7, 0xc0, 2, 0, 0, 0, // mov rax, 2 (exit)
+        0x0f, 0x05, // syscall
+        0xeb, 0xfe,
+    ];
+    code[..prog.len()].copy_from_slice(prog);
+    code[8..12].copy_from_slice(&me.to_le_bytes());
+    let space = rt::space_create().expect("space");
+    rt::mem_map(space, CODE, PAGE, prot::READ | prot::WRITE).expect("map");
+    rt::mem_write(space, CODE, &code).expect("code");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    rt::mem_map(space, DATA, PAGE, prot::READ | prot::WRITE).expect("map data");
+    rt::mem_write(space, DATA, b"ping").expect("data");
+    let task = rt::task_create(space, TaskKind::Native).expect("task");
+    rt::task_set_regs(task, &TaskRegs { rip: CODE, rflags: 0x202, ..Default::default() }).expect("regs");
+    rt::task_start(task).expect("start");
+    let mut buf = [0u8; 512];
+    let (h, p) = recv(&mut buf);
+    s.check("a native call arrives with its bytes", h.kind() == Some(Kind::Native) && h.sender() == task && p == b"ping");
+    rt::ipc_reply(task, b"pong!").expect("reply");
+    // Let it run to its exit, then look at what our reply wrote into its memory.
+    let clock = rt::clock_info().expect("clock");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 5_000_000).expect("timer");
+    recv(&mut buf);
+    let mut got = [0u8; 5];
+    rt::mem_read(space, DATA + 0x100, &mut got).expect("read");
+    s.check("the reply was copied into the caller's buffer", &got == b"pong!");
+    s.check("the caller exited and its id went stale", rt::task_kill(task) == Err(Error::NoSuchObject));
+    rt::space_destroy(space).expect("destroy");
+}
+
+fn main(_boot: rt::Boot) -> ! {
+    let mut s = Suite { passed: 0, failed: 0 };
+    trap_routing(&mut s);
+    compat_mode(&mut s);
+    demand_paging(&mut s);
+    memory_accounting(&mut s);
+    timers(&mut s);
+    round_robin(&mut s);
+    native_ipc(&mut s);
+    rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
+    rt::poweroff(if s.failed == 0 { 0 } else { 1 })
+}
