@@ -142,6 +142,7 @@ fn main(boot: rt::Boot) -> ! {
         seed,
         hwcap: rt::cpuid(1).3 as u64,
         stdin_stream: config.stdin_stream,
+        memory: boot.info.total_memory,
     };
     let (mut process, regs) = match Process::spawn(&mut host, &spawn) {
         Ok(x) => x,

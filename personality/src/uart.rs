@@ -26,6 +26,9 @@ pub fn init() {
     outb(COM2 + LCR, 0x03); // 8N1
     outb(COM2 + FCR, 0xc7); // FIFO on, clear both, 14-byte threshold
     outb(COM2 + MCR, 0x03); // DTR, RTS; OUT2 off: no interrupts
+    // The FIFO reset above drops whatever arrived before; the host holds stdin
+    // back until it sees this.
+    send(sion_abi::console::up::READY, &[]);
 }
 
 pub fn put(b: u8) {

@@ -19,6 +19,9 @@ pub mod up {
     pub const EXIT: u8 = 3;
     /// A line for the host's log (shown with `--verbose`): unimplemented calls and such.
     pub const LOG: u8 = 4;
+    /// The node's console is set up: the host may send stdin from now on.
+    /// (Bytes sent earlier could be lost when the node resets its UART FIFO.)
+    pub const READY: u8 = 5;
 }
 
 /// Frames from the host to the node.

@@ -85,6 +85,9 @@ pub struct Spawn<'a> {
     pub hwcap: u64,
     /// stdin is a stream from the host; otherwise reads see end of file.
     pub stdin_stream: bool,
+    /// Bytes of memory the node has: one brk or writable private mmap larger
+    /// than this fails with ENOMEM, as under Linux's heuristic overcommit.
+    pub memory: u64,
 }
 
 /// The registers a new task starts with.
@@ -125,6 +128,8 @@ pub struct Process {
     pub unimplemented: BTreeMap<&'static str, u64>,
     /// Realtime at start, for stat times.
     start_realtime: u64,
+    /// See [`Spawn::memory`].
+    pub memory: u64,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -251,6 +256,7 @@ impl Process {
             pending: None,
             unimplemented: BTreeMap::new(),
             start_realtime,
+            memory: s.memory,
         };
         Ok((p, regs))
     }
@@ -464,7 +470,7 @@ impl Process {
                     nodename: "sion",
                     release: "6.1.0-sion",
                     version: "#1 SiON",
-                    machine: if abi == Abi::X86_64 || self.abi == Abi::X86_64 { "x86_64" } else { "i686" },
+                    machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
                     domainname: "(none)",
                 };
                 self.write_user(h, abi, a[0], &u.encode()).map(|_| 0)
@@ -959,7 +965,7 @@ impl Process {
         let Some(new_end) = page_up(want) else { return self.brk };
         let old_end = page_up(self.brk).unwrap_or(self.brk);
         if new_end > old_end {
-            if !self.vmas.is_free(old_end, new_end) {
+            if new_end - old_end > self.memory || !self.vmas.is_free(old_end, new_end) {
                 return self.brk;
             }
             let ok = if old_end == self.brk_start { self.vmas.insert(self.brk_start, new_end, 3, VmaKind::Brk) } else { self.vmas.resize(self.brk_start, new_end) };
@@ -990,7 +996,10 @@ impl Process {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let prot = prot & 7;
         let limit = self.limit(abi);
-        if len > limit {
+        const MAP_PRIVATE: u32 = 0x02;
+        const MAP_NORESERVE: u32 = 0x4000;
+        let accounted = prot & 2 != 0 && flags & MAP_TYPE == MAP_PRIVATE && flags & MAP_NORESERVE == 0;
+        if len > limit || (accounted && len > self.memory) {
             return Err(Errno::ENOMEM);
         }
         let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {

@@ -28,6 +28,7 @@ fn spawn() -> (Process, SimHost) {
         seed: [7; 32],
         hwcap: 0,
         stdin_stream: true,
+        memory: 1 << 30,
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
@@ -570,6 +571,6 @@ fn out_of_memory_at_spawn_is_an_error() {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     h.page_limit = Some(1);
-    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false };
+    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30 };
     assert!(Process::spawn(&mut h, &s).is_err());
 }

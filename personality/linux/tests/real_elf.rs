@@ -40,6 +40,7 @@ fn spawn_and_check(bytes: &[u8], abi: Abi) {
         seed: [1; 32],
         hwcap: 0x178bfbff,
         stdin_stream: false,
+        memory: 1 << 30,
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     assert_eq!(p.abi, abi);

@@ -119,7 +119,7 @@ pub fn pump_log(mut stream: impl Read, log: SharedLog) {
 /// Decodes the job console until the stream ends: stdout and stderr frames to
 /// `out` and `err` (flushed per frame so output streams), log frames to `log`,
 /// and the exit frame into `exit`.
-pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>) {
+pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<()>) {
     let mut decoder = Decoder::new();
     let mut buf = [0u8; 4096];
     let (mut out_ok, mut err_ok) = (true, true);
@@ -148,6 +148,9 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                         }
                     }
                     up::LOG => log.lock().unwrap().server_line(payload),
+                    up::READY => {
+                        let _ = ready.send(());
+                    }
                     up::EXIT => match Exit::decode(payload) {
                         Some(e) => {
                             tracing::debug!(?e, "job exit");
@@ -165,9 +168,13 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
     }
 }
 
-/// Sends `input` to the node as STDIN frames, then STDIN_EOF. A read error
-/// (stdin closed) counts as the end; a write error (node gone) stops quietly.
-pub fn pump_stdin(mut input: impl Read, mut to_node: impl Write) {
+/// Once the node says READY, sends `input` to it as STDIN frames, then
+/// STDIN_EOF. A read error (stdin closed) counts as the end; a write error
+/// (node gone) stops quietly.
+pub fn pump_stdin(mut input: impl Read, mut to_node: impl Write, ready: std::sync::mpsc::Receiver<()>) {
+    if ready.recv().is_err() {
+        return; // the node went away before its console was up
+    }
     let mut buf = vec![0u8; console::MAX_PAYLOAD];
     loop {
         let n = read_some(&mut input, &mut buf);
@@ -203,6 +210,13 @@ mod tests {
         }
     }
 
+    /// A READY signal that has already arrived.
+    fn ready() -> std::sync::mpsc::Receiver<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(()).unwrap();
+        rx
+    }
+
     fn frame(tag: u8, payload: &[u8]) -> Vec<u8> {
         [&console::frame_header(tag, payload.len())[..], payload].concat()
     }
@@ -234,7 +248,7 @@ mod tests {
             let (out, err, logf) = (Shared::default(), Shared::default(), Shared::default());
             let log = LogSink::new(Some(Box::new(logf.clone())), false).shared();
             let exit = Arc::new(Mutex::new(None));
-            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone());
+            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0);
             let mut want = b"hello ".to_vec();
             want.extend_from_slice(&all);
             assert_eq!(out.bytes(), want);
@@ -250,7 +264,7 @@ mod tests {
     fn stdin_becomes_frames_then_eof() {
         let input: Vec<u8> = (0..10000u32).map(|i| i as u8).collect();
         let sent = Shared::default();
-        pump_stdin(Dribble(input.clone(), 0, 100000), sent.clone());
+        pump_stdin(Dribble(input.clone(), 0, 100000), sent.clone(), ready());
         let bytes = sent.bytes();
         let mut d = Decoder::new();
         let mut got = Vec::new();
@@ -269,7 +283,7 @@ mod tests {
         assert_eq!(tags.iter().filter(|&&t| t == down::STDIN_EOF).count(), 1);
 
         let sent = Shared::default();
-        pump_stdin(io::empty(), sent.clone());
+        pump_stdin(io::empty(), sent.clone(), ready());
         assert_eq!(sent.bytes(), console::frame_header(down::STDIN_EOF, 0));
     }
 

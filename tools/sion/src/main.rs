@@ -220,16 +220,17 @@ fn exec(args: ExecArgs) -> i32 {
         std::thread::spawn(move || console::pump_log(log_stream, log))
     };
     let exit = Arc::new(Mutex::new(None));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let job_thread = {
         let (log, exit) = (log.clone(), exit.clone());
         let reader = match job_stream.try_clone() {
             Ok(r) => r,
             Err(e) => return failed(format!("job console: {e}")),
         };
-        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit))
+        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx))
     };
     // Detached: it may sit in a read of a terminal forever; exit never waits for it.
-    std::thread::spawn(move || console::pump_stdin(io::stdin(), job_stream));
+    std::thread::spawn(move || console::pump_stdin(io::stdin(), job_stream, ready_rx));
 
     // 7. Wait for the node to power off, a timeout or a signal.
     let timeout = args.timeout.map(Duration::from_secs);
