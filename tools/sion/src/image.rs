@@ -198,6 +198,7 @@ mod tests {
                 GuestFile { path: "/etc/hosts".into(), perm: 0o644, data: b"127.0.0.1 x\n".to_vec() },
                 GuestFile { path: "/data/run.sh".into(), perm: 0o755, data: b"#!".to_vec() },
             ],
+            ..Default::default()
         };
         let bytes = compose(b"PERSONALITY", &job).unwrap();
         let e = entries(&bytes);
