@@ -10,6 +10,7 @@
 mod build;
 mod compat;
 mod demo;
+mod kernel_tests;
 mod setup;
 mod util;
 
@@ -89,6 +90,24 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     let cargo_ok = util::run_status(&mut cmd)?;
     stages.push(("cargo test", if cargo_ok { "ok".into() } else { "FAILED".into() }));
 
+    util::banner("kernel self-test in QEMU");
+    // Each boot of the self-test counts as one test in the closing line.
+    let (mut kernel_passed, mut kernel_failed) = (0, 0);
+    if build_error.is_some() {
+        kernel_failed += 1;
+        stages.push(("kernel self-test", "FAILED (not built)".into()));
+    } else {
+        for run in kernel_tests::run()? {
+            eprintln!("  {}: {}", run.name, run.summary);
+            if run.passed {
+                kernel_passed += 1;
+            } else {
+                kernel_failed += 1;
+            }
+            stages.push(("kernel self-test", format!("{}: {}", run.name, run.summary)));
+        }
+    }
+
     util::banner("compat suite");
     let sion_unavailable = build_error.map(|e| format!("sion not built: {e}"));
     let summary = compat::run_suite(&args, verbose, sion_unavailable)?;
@@ -100,7 +119,8 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
         table.row(vec![stage.to_string(), result.clone()]);
     }
     print!("{}", table.render());
-    let all_ok = stages.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok();
-    println!("{}", summary.closing_line());
+    let all_ok = stages.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && kernel_failed == 0;
+    let total = compat::Summary { passed: summary.passed + kernel_passed, failed: summary.failed + kernel_failed, skipped: summary.skipped };
+    println!("{}", total.closing_line());
     Ok(all_ok)
 }
