@@ -34,7 +34,7 @@ impl Kernel {
                 Ret::Value(0)
             }
             Call::Exit => {
-                kprintln!("task {} exited ({})", self.task_id(cur).0, a[0] as i64);
+                kprintln!("task {:#x} exited ({})", self.task_id(cur).0, a[0] as i64);
                 let boot = self.tasks[cur].privileged;
                 self.kill(cur);
                 if boot {
