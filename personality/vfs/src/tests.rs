@@ -1,0 +1,291 @@
+use super::*;
+use alloc::vec;
+
+fn root() -> Cred {
+    Cred::root()
+}
+fn user() -> Cred {
+    Cred { uid: 1000, gid: 1000, groups: vec![] }
+}
+
+fn tree() -> Vfs {
+    let mut v = Vfs::new();
+    v.put_file(b"/a/b/file", b"hello".to_vec(), 0o644, 0, 0).unwrap();
+    v.mkdir_p(b"/tmp", 0, 0).unwrap();
+    v.node_mut(v.lookup(v.root, b"/tmp", true, &root()).unwrap()).perm = 0o1777;
+    v
+}
+
+#[test]
+fn resolution_basics() {
+    let v = tree();
+    let r = v.root;
+    let f = v.lookup(r, b"/a/b/file", true, &root()).unwrap();
+    assert_eq!(v.contents(f), Some(&b"hello"[..]));
+    assert_eq!(v.lookup(r, b"a/./b/../b//file", true, &root()), Ok(f));
+    assert_eq!(v.lookup(r, b"/../../a/b/file", true, &root()), Ok(f));
+    assert_eq!(v.lookup(r, b"/", true, &root()), Ok(r));
+    assert_eq!(v.lookup(r, b"", true, &root()), Err(Errno::ENOENT));
+    assert_eq!(v.lookup(r, b"/a/nope", true, &root()), Err(Errno::ENOENT));
+    assert_eq!(v.lookup(r, b"/a/nope/x", true, &root()), Err(Errno::ENOENT));
+    assert_eq!(v.lookup(r, b"/a/b/file/x", true, &root()), Err(Errno::ENOTDIR));
+    assert_eq!(v.lookup(r, b"/a/b/file/", true, &root()), Err(Errno::ENOTDIR));
+    assert_eq!(v.lookup(r, b"/a/b/file/.", true, &root()), Err(Errno::ENOTDIR));
+    let long = vec![b'x'; 256];
+    assert_eq!(v.lookup(r, &long, true, &root()), Err(Errno::ENAMETOOLONG));
+    assert_eq!(v.lookup(r, &vec![b'x'; 255], true, &root()), Err(Errno::ENOENT));
+    let mut huge = Vec::new();
+    while huge.len() < PATH_MAX {
+        huge.extend_from_slice(b"a/");
+    }
+    assert_eq!(v.lookup(r, &huge, true, &root()), Err(Errno::ENAMETOOLONG));
+    let b = v.lookup(r, b"/a/b", true, &root()).unwrap();
+    assert_eq!(v.lookup(b, b"file", true, &root()), Ok(f));
+    assert_eq!(v.lookup(b, b"../b/file", true, &root()), Ok(f));
+}
+
+#[test]
+fn symlinks() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    v.symlink(b"b/file", r, b"/a/rel", &c).unwrap();
+    v.symlink(b"/a/b", r, b"/abs", &c).unwrap();
+    v.symlink(b"loop2", r, b"/loop1", &c).unwrap();
+    v.symlink(b"loop1", r, b"/loop2", &c).unwrap();
+    v.symlink(b"/nowhere/x", r, b"/dangling", &c).unwrap();
+    let f = v.lookup(r, b"/a/b/file", true, &c).unwrap();
+    assert_eq!(v.lookup(r, b"/a/rel", true, &c), Ok(f));
+    let l = v.lookup(r, b"/a/rel", false, &c).unwrap();
+    assert!(v.node(l).is_symlink());
+    assert_eq!(v.lookup(r, b"/abs/file", false, &c), Ok(f));
+    assert_eq!(v.lookup(r, b"/abs/", false, &c), v.lookup(r, b"/a/b", false, &c));
+    assert_eq!(v.lookup(r, b"/loop1", true, &c), Err(Errno::ELOOP));
+    assert_eq!(v.lookup(r, b"/loop1/x", false, &c), Err(Errno::ELOOP));
+    assert!(v.lookup(r, b"/loop1", false, &c).is_ok());
+    assert_eq!(v.lookup(r, b"/dangling", true, &c), Err(Errno::ENOENT));
+    assert_eq!(v.readlink(r, b"/dangling", &c), Ok(b"/nowhere/x".to_vec()));
+    assert_eq!(v.readlink(r, b"/a", &c), Err(Errno::EINVAL));
+    assert_eq!(v.symlink(b"", r, b"/e", &c), Err(Errno::ENOENT));
+    assert_eq!(v.symlink(b"x", r, b"/abs", &c), Err(Errno::EEXIST));
+    // A dangling link's target is created through it (O_CREAT semantics).
+    v.symlink(b"/tmp/new", r, b"/tolink", &c).unwrap();
+    let fnd = v.walk(r, b"/tolink", true, &c).unwrap();
+    assert_eq!(fnd.name, b"new");
+    assert_eq!(fnd.ino, None);
+    // 40 links are fine, 41 are not.
+    for i in 0..41 {
+        let name = alloc::format!("/c{}", i + 1);
+        let target = alloc::format!("c{i}");
+        v.symlink(target.as_bytes(), r, name.as_bytes(), &c).unwrap();
+    }
+    v.put_file(b"/c0", b"end".to_vec(), 0o644, 0, 0).unwrap();
+    assert!(v.lookup(r, b"/c40", true, &c).is_ok());
+    assert_eq!(v.lookup(r, b"/c41", true, &c), Err(Errno::ELOOP));
+}
+
+#[test]
+fn mkdir_rmdir_unlink() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let d = v.mkdir(r, b"/tmp/d/", 0o755, &c).unwrap();
+    assert_eq!(v.node(d).nlink, 2);
+    let tmp = v.lookup(r, b"/tmp", true, &c).unwrap();
+    assert_eq!(v.node(tmp).nlink, 3);
+    assert_eq!(v.mkdir(r, b"/tmp/d", 0o755, &c), Err(Errno::EEXIST));
+    assert_eq!(v.mkdir(r, b"/tmp/x/y", 0o755, &c), Err(Errno::ENOENT));
+    assert_eq!(v.mkdir(r, b"/a/b/file/y", 0o755, &c), Err(Errno::ENOTDIR));
+    assert_eq!(v.mkdir(r, b"/tmp/.", 0o755, &c), Err(Errno::EEXIST));
+    assert_eq!(v.mkdir(r, b"/", 0o755, &c), Err(Errno::EEXIST));
+    v.put_file(b"/tmp/d/f", vec![], 0o644, 0, 0).unwrap();
+    assert_eq!(v.rmdir(r, b"/tmp/d", &c), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rmdir(r, b"/tmp/d/f", &c), Err(Errno::ENOTDIR));
+    assert_eq!(v.rmdir(r, b"/tmp/d/.", &c), Err(Errno::EINVAL));
+    assert_eq!(v.rmdir(r, b"/tmp/d/..", &c), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rmdir(r, b"/", &c), Err(Errno::EBUSY));
+    assert_eq!(v.unlink(r, b"/tmp/d", &c), Err(Errno::EISDIR));
+    assert_eq!(v.unlink(r, b"/tmp/d/f/", &c), Err(Errno::ENOTDIR));
+    assert_eq!(v.unlink(r, b"/tmp/d/nope", &c), Err(Errno::ENOENT));
+    v.unlink(r, b"/tmp/d/f", &c).unwrap();
+    v.rmdir(r, b"/tmp/d", &c).unwrap();
+    assert_eq!(v.node(tmp).nlink, 2);
+    assert_eq!(v.lookup(r, b"/tmp/d", true, &c), Err(Errno::ENOENT));
+}
+
+#[test]
+fn links_and_open_unlinked_files() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let f = v.lookup(r, b"/a/b/file", true, &c).unwrap();
+    v.link(f, r, b"/tmp/hard", &c).unwrap();
+    assert_eq!(v.node(f).nlink, 2);
+    assert_eq!(v.link(f, r, b"/tmp/hard", &c), Err(Errno::EEXIST));
+    let dir = v.lookup(r, b"/a", true, &c).unwrap();
+    assert_eq!(v.link(dir, r, b"/tmp/dl", &c), Err(Errno::EPERM));
+    v.unlink(r, b"/a/b/file", &c).unwrap();
+    assert_eq!(v.node(f).nlink, 1);
+    v.open_ref(f);
+    v.unlink(r, b"/tmp/hard", &c).unwrap();
+    assert_eq!(v.node(f).nlink, 0);
+    assert_eq!(v.contents(f), Some(&b"hello"[..]));
+    assert_eq!(v.path_of(f), None);
+    v.close_ref(f);
+    assert!(v.get(f).is_none());
+    assert_eq!(v.used(), 0);
+}
+
+#[test]
+fn rename_rules() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    v.mkdir(r, b"/tmp/d1", 0o755, &c).unwrap();
+    v.mkdir(r, b"/tmp/d2", 0o755, &c).unwrap();
+    v.put_file(b"/tmp/d2/x", vec![], 0o644, 0, 0).unwrap();
+    v.put_file(b"/tmp/f", b"F".to_vec(), 0o644, 0, 0).unwrap();
+    v.put_file(b"/tmp/g", b"G".to_vec(), 0o644, 0, 0).unwrap();
+    assert_eq!(v.rename(r, b"/tmp/f", r, b"/tmp/d1", 0, &c), Err(Errno::EISDIR));
+    assert_eq!(v.rename(r, b"/tmp/d1", r, b"/tmp/f", 0, &c), Err(Errno::ENOTDIR));
+    assert_eq!(v.rename(r, b"/tmp/d1", r, b"/tmp/d2", 0, &c), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rename(r, b"/tmp/d1", r, b"/tmp/d1/sub", 0, &c), Err(Errno::EINVAL));
+    assert_eq!(v.rename(r, b"/tmp/nope", r, b"/tmp/z", 0, &c), Err(Errno::ENOENT));
+    assert_eq!(v.rename(r, b"/tmp/f", r, b"/tmp/g", RENAME_NOREPLACE, &c), Err(Errno::EEXIST));
+    assert_eq!(v.rename(r, b"/tmp/f", r, b"/tmp/g", 4, &c), Err(Errno::EINVAL));
+    assert_eq!(v.rename(r, b"/tmp/.", r, b"/tmp/z", 0, &c), Err(Errno::EBUSY));
+    assert_eq!(v.rename(r, b"/tmp/f/", r, b"/tmp/z", 0, &c), Err(Errno::ENOTDIR));
+    v.rename(r, b"/tmp/f", r, b"/tmp/g", 0, &c).unwrap();
+    let g = v.lookup(r, b"/tmp/g", true, &c).unwrap();
+    assert_eq!(v.contents(g), Some(&b"F"[..]));
+    assert_eq!(v.lookup(r, b"/tmp/f", true, &c), Err(Errno::ENOENT));
+    v.rename(r, b"/tmp/d1", r, b"/tmp/d2/d1", 0, &c).unwrap();
+    let d2 = v.lookup(r, b"/tmp/d2", true, &c).unwrap();
+    assert_eq!(v.node(d2).nlink, 3);
+    assert_eq!(v.lookup(r, b"/tmp/d2/d1/..", true, &c), Ok(d2));
+    assert_eq!(v.path_of(v.lookup(r, b"/tmp/d2/d1", true, &c).unwrap()), Some(b"/tmp/d2/d1".to_vec()));
+    // Exchange.
+    v.put_file(b"/tmp/h", b"H".to_vec(), 0o644, 0, 0).unwrap();
+    v.rename(r, b"/tmp/g", r, b"/tmp/h", RENAME_EXCHANGE, &c).unwrap();
+    assert_eq!(v.contents(v.lookup(r, b"/tmp/h", true, &c).unwrap()), Some(&b"F"[..]));
+    assert_eq!(v.rename(r, b"/tmp/g", r, b"/tmp/none", RENAME_EXCHANGE, &c), Err(Errno::ENOENT));
+    // Across file systems.
+    let other = v.mkdir(r, b"/proc", 0o555, &c).unwrap();
+    v.node_mut(other).dev = 9;
+    assert_eq!(v.rename(r, b"/tmp/h", r, b"/proc/h", 0, &c), Err(Errno::EXDEV));
+    let h = v.lookup(r, b"/tmp/h", true, &c).unwrap();
+    assert_eq!(v.link(h, r, b"/proc/h", &c), Err(Errno::EXDEV));
+}
+
+#[test]
+fn permissions() {
+    let mut v = tree();
+    let r = v.root;
+    let u = user();
+    assert_eq!(v.mkdir(r, b"/a/x", 0o755, &u), Err(Errno::EACCES));
+    let d = v.mkdir(r, b"/tmp/mine", 0o700, &u).unwrap();
+    assert_eq!(v.node(d).uid, 1000);
+    v.put_file(b"/tmp/mine/f", vec![], 0o644, 1000, 1000).unwrap();
+    let other = Cred { uid: 1001, gid: 1001, groups: vec![] };
+    assert_eq!(v.lookup(r, b"/tmp/mine/f", true, &other), Err(Errno::EACCES));
+    assert!(v.lookup(r, b"/tmp/mine/f", true, &root()).is_ok());
+    // Sticky /tmp: another user may not remove u's directory.
+    assert_eq!(v.rename(r, b"/tmp/mine", r, b"/tmp/theirs", 0, &other), Err(Errno::EPERM));
+    assert_eq!(v.chmod(d, 0o777, &other), Err(Errno::EPERM));
+    v.chmod(d, 0o755, &u).unwrap();
+    assert!(v.lookup(r, b"/tmp/mine/f", true, &other).is_ok());
+    assert_eq!(v.chown(d, 0, u32::MAX, &u), Err(Errno::EPERM));
+    v.chown(d, 5, 5, &root()).unwrap();
+    assert_eq!((v.node(d).uid, v.node(d).gid), (5, 5));
+    let f = v.lookup(r, b"/a/b/file", true, &root()).unwrap();
+    assert!(v.may(f, R_OK, &u));
+    assert!(!v.may(f, W_OK, &u));
+    assert!(!v.may(f, X_OK, &root()));
+}
+
+#[test]
+fn data_and_space() {
+    let mut v = tree();
+    let c = root();
+    let f = v.lookup(v.root, b"/a/b/file", true, &c).unwrap();
+    assert_eq!(v.write_at(f, 8, b"!"), Ok(1));
+    assert_eq!(v.contents(f), Some(&b"hello\0\0\0!"[..]));
+    let mut buf = [0u8; 4];
+    assert_eq!(v.read_at(f, 7, &mut buf), Ok(2));
+    assert_eq!(v.read_at(f, 100, &mut buf), Ok(0));
+    v.truncate(f, 2).unwrap();
+    assert_eq!(v.contents(f), Some(&b"he"[..]));
+    assert_eq!(v.used(), 2);
+    v.capacity = 10;
+    assert_eq!(v.write_at(f, 0, &[0; 11]), Err(Errno::ENOSPC));
+    assert_eq!(v.truncate(f, u64::MAX), Err(Errno::EFBIG));
+    let d = v.lookup(v.root, b"/a", true, &c).unwrap();
+    assert_eq!(v.truncate(d, 0), Err(Errno::EISDIR));
+    let names: Vec<Vec<u8>> = v.readdir(d).unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, [b".".to_vec(), b"..".to_vec(), b"b".to_vec()]);
+    assert_eq!(v.readdir(f), Err(Errno::ENOTDIR));
+}
+
+/// A small deterministic random walk: lookups of random paths never panic and
+/// agree with a lexical normalisation when no symlinks are involved.
+#[test]
+fn random_paths_agree_with_lexical_resolution() {
+    let mut v = Vfs::new();
+    let names: [&[u8]; 3] = [b"a", b"b", b"c"];
+    for x in names {
+        for y in names {
+            let p = [b"/", x, b"/", y].concat();
+            v.mkdir_p(&p, 0, 0).unwrap();
+        }
+    }
+    let mut seed: u64 = 0x1234_5678;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..5000 {
+        let n = next() % 7;
+        let mut path = Vec::new();
+        let mut stack: Vec<&[u8]> = Vec::new();
+        let mut ok = true;
+        for _ in 0..=n {
+            let c: &[u8] = match next() % 6 {
+                0 => b".",
+                1 => b"..",
+                2 => b"a",
+                3 => b"b",
+                4 => b"c",
+                _ => b"zz",
+            };
+            path.push(b'/');
+            path.extend_from_slice(c);
+            match c {
+                b"." => {}
+                b".." => {
+                    stack.pop();
+                }
+                b"zz" => ok = false,
+                c => {
+                    if stack.len() >= 2 {
+                        ok = false;
+                    }
+                    if ok {
+                        stack.push(c);
+                    }
+                }
+            }
+            if !ok {
+                break;
+            }
+        }
+        let got = v.lookup(v.root, &path, true, &root());
+        if ok {
+            let canon: Vec<u8> = if stack.is_empty() { b"/".to_vec() } else { stack.iter().flat_map(|c| [&b"/"[..], c].concat()).collect() };
+            assert_eq!(got.map(|i| v.path_of(i).unwrap()), Ok(canon), "{:?}", core::str::from_utf8(&path));
+        } else {
+            assert_eq!(got, Err(Errno::ENOENT), "{:?}", core::str::from_utf8(&path));
+        }
+    }
+}
