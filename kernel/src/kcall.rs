@@ -144,6 +144,32 @@ impl Kernel {
                 }
                 Ret::Value(n as u64)
             }
+            Call::DevMap => self.k_dev_map(cur, a[0], a[1], a[2], a[3]),
+            Call::DmaAlloc => self.k_dma_alloc(cur, a[0], a[1], a[2]),
+            Call::IrqBind => {
+                let gsi = a[0] as u32;
+                match self.tasks[cur].irqs {
+                    Some((lo, hi)) if (lo..=hi).contains(&gsi) && gsi < crate::ioapic::MAX_GSI => {
+                        if !crate::ioapic::route(gsi) {
+                            return Ret::Err(Error::NoSuchObject);
+                        }
+                        self.irq_bindings[gsi as usize] = Some((self.task_id(cur).0, a[1]));
+                        Ret::Value(0)
+                    }
+                    _ => Ret::Err(Error::Denied),
+                }
+            }
+            Call::ServerLookup => {
+                let mut name = [0u8; 32];
+                let len = a[1] as usize;
+                if len > name.len() || !paging::read_user(self.pml4(cur), a[0], &mut name[..len]) {
+                    return Ret::Err(Error::Fault);
+                }
+                match self.servers.iter().flatten().find(|s| s.name[..s.len] == name[..len]) {
+                    Some(s) if self.task_slot(s.task as u64).is_some() => Ret::Value(s.task as u64),
+                    _ => Ret::Err(Error::NoSuchObject),
+                }
+            }
             Call::SpaceSetLimit => match self.controlled_space(cur, a[0]) {
                 Some(s) => {
                     self.spaces[s].limit_pages = a[1] / PAGE;
@@ -300,6 +326,57 @@ impl Kernel {
             }
         }
         Ret::Value(0)
+    }
+
+    fn k_dev_map(&mut self, cur: usize, id: u64, va: u64, pa: u64, len: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        let Some((base, size)) = self.tasks[cur].mmio else { return Ret::Err(Error::Denied) };
+        if !check_user_range(va, len) || pa % PAGE != 0 || pa < base || pa.saturating_add(len) > base + size {
+            return Ret::Err(Error::Invalid);
+        }
+        if (0..len / PAGE).any(|i| self.frames.is_ram(pa + i * PAGE)) {
+            return Ret::Err(Error::Denied);
+        }
+        let pml4 = self.spaces[s].pml4;
+        if (0..len / PAGE).any(|i| paging::translate(pml4, va + i * PAGE).is_some()) {
+            return Ret::Err(Error::Exists);
+        }
+        let flags = paging::user_flags(sion_abi::call::prot::READ | sion_abi::call::prot::WRITE) | pte::NO_CACHE | pte::WRITE_THROUGH | pte::BORROWED;
+        for i in 0..len / PAGE {
+            match paging::leaf(pml4, va + i * PAGE, Some(&mut self.frames)) {
+                Some(e) => *e = (pa + i * PAGE) | flags,
+                None => return Ret::Err(Error::NoMemory),
+            }
+        }
+        Ret::Value(0)
+    }
+
+    fn k_dma_alloc(&mut self, cur: usize, id: u64, va: u64, len: u64) -> Ret {
+        let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        if self.tasks[cur].mmio.is_none() && self.tasks[cur].irqs.is_none() {
+            return Ret::Err(Error::Denied);
+        }
+        if !check_user_range(va, len) {
+            return Ret::Err(Error::Invalid);
+        }
+        let pml4 = self.spaces[s].pml4;
+        let pages = len / PAGE;
+        if (0..pages).any(|i| paging::translate(pml4, va + i * PAGE).is_some()) {
+            return Ret::Err(Error::Exists);
+        }
+        if self.spaces[s].pages.saturating_add(pages) > self.spaces[s].limit_pages {
+            return Ret::Err(Error::NoMemory);
+        }
+        let Some(pa) = self.frames.alloc_contiguous(pages) else { return Ret::Err(Error::NoMemory) };
+        let flags = paging::user_flags(sion_abi::call::prot::READ | sion_abi::call::prot::WRITE);
+        for i in 0..pages {
+            match paging::leaf(pml4, va + i * PAGE, Some(&mut self.frames)) {
+                Some(e) => *e = (pa + i * PAGE) | flags,
+                None => return Ret::Err(Error::NoMemory),
+            }
+            self.spaces[s].pages += 1;
+        }
+        Ret::Value(pa)
     }
 
     fn k_task_create(&mut self, cur: usize, space: u64, kind: u64) -> Ret {

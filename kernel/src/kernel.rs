@@ -7,7 +7,7 @@ use crate::mem::Frames;
 use crate::paging::{self, KernelTables};
 use crate::task::{Outgoing, Space, State, Task, MAX_SPACES, MAX_TASKS, NONE};
 use crate::time::Clock;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use sion_abi::{SpaceId, TaskId};
 use sion_kerncore::runqueue::RunQueue;
 
@@ -16,6 +16,16 @@ pub const SLICE_NS: u64 = 10_000_000;
 
 /// Set by the timer interrupt when it arrives while the CPU idles in the kernel.
 pub static TIMER_FIRED: AtomicBool = AtomicBool::new(false);
+/// Device interrupt lines that fired while the CPU idled (bit n = GSI n).
+pub static PENDING_IRQS: AtomicU64 = AtomicU64::new(0);
+
+/// A boot server's name, for `server_lookup`.
+#[derive(Clone, Copy)]
+pub struct ServerName {
+    pub name: [u8; 32],
+    pub len: usize,
+    pub task: u32,
+}
 
 pub struct Kernel {
     pub frames: Frames,
@@ -35,6 +45,9 @@ pub struct Kernel {
     pub loaded_space: Option<usize>,
     pub hw_rng: (bool, bool),
     pub idle_tsc: u64,
+    /// Who receives each device interrupt line: (task id, notification bits).
+    pub irq_bindings: [Option<(u32, u64)>; crate::ioapic::MAX_GSI as usize],
+    pub servers: [Option<ServerName>; 8],
 }
 
 impl Kernel {
@@ -56,6 +69,8 @@ impl Kernel {
             loaded_space: None,
             hw_rng: (false, false),
             idle_tsc: 0,
+            irq_bindings: [None; crate::ioapic::MAX_GSI as usize],
+            servers: [None; 8],
         }
     }
 
@@ -275,11 +290,31 @@ impl Kernel {
         }
         self.clock.arm(self.earliest_timer());
         let t0 = cpu::rdtsc();
-        while !TIMER_FIRED.swap(false, Ordering::AcqRel) {
+        loop {
+            let timer = TIMER_FIRED.swap(false, Ordering::AcqRel);
+            let irqs = PENDING_IRQS.swap(0, Ordering::AcqRel);
+            if timer || irqs != 0 {
+                self.idle_tsc += cpu::rdtsc() - t0;
+                for gsi in 0..64 {
+                    if irqs & (1 << gsi) != 0 {
+                        self.device_interrupt(gsi);
+                    }
+                }
+                self.expire_timers();
+                return;
+            }
             cpu::idle_wait();
         }
-        self.idle_tsc += cpu::rdtsc() - t0;
-        self.expire_timers();
+    }
+
+    /// A device interrupt: a notification to the task bound to the line.
+    pub fn device_interrupt(&mut self, gsi: u32) {
+        if let Some(Some((task, bits))) = self.irq_bindings.get(gsi as usize).copied() {
+            match self.task_slot(task as u64) {
+                Some(t) => self.notify(t, bits),
+                None => self.irq_bindings[gsi as usize] = None, // its task died
+            }
+        }
     }
 
     fn save_current(&mut self) {

@@ -11,6 +11,7 @@ mod bootinfo;
 mod cpu;
 mod gdt;
 mod idt;
+mod ioapic;
 mod ipc;
 mod kcall;
 mod kernel;

@@ -79,6 +79,18 @@ impl Frames {
         Some(pa)
     }
 
+    /// `pages` physically contiguous zeroed frames (for device DMA), taken from
+    /// memory never handed out before.
+    pub fn alloc_contiguous(&mut self, pages: u64) -> Option<u64> {
+        let r = self.bump.free.as_mut_slice().iter_mut().find(|r| r.len() >= pages * PAGE)?;
+        let pa = r.start;
+        r.start += pages * PAGE;
+        for i in 0..pages {
+            frame_bytes(pa + i * PAGE).fill(0);
+        }
+        Some(pa)
+    }
+
     pub fn free(&mut self, pa: u64) {
         table(pa)[0] = self.free_head;
         self.free_head = pa;

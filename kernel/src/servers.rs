@@ -34,7 +34,7 @@ impl Kernel {
     }
 
     /// Load a server image into a new space and make it runnable.
-    pub fn start_server(&mut self, name: &str, image: &[u8], archive: Range, cmdline: &str, privileged: bool, io: Option<(u16, u16)>) -> Result<usize, LoadError> {
+    pub fn start_server(&mut self, name: &str, image: &[u8], archive: Range, cmdline: &str, privileged: bool, grants: Grants) -> Result<usize, LoadError> {
         let img = elf::parse(image).map_err(LoadError::Elf)?;
         let t = self.alloc_task().ok_or(LoadError::NoTask)?;
         let s = self.alloc_space(t as u16).ok_or(LoadError::NoMemory)?;
@@ -92,7 +92,9 @@ impl Kernel {
         task.space = s as u16;
         task.owner = t as u16;
         task.privileged = privileged;
-        task.io = io;
+        task.io = grants.io;
+        task.mmio = grants.mmio;
+        task.irqs = grants.irqs;
         task.frame.rip = img.entry;
         task.frame.rsp = boot::SERVER_STACK_TOP - 8;
         task.frame.rdi = boot::BOOT_INFO_ADDR;
@@ -100,13 +102,18 @@ impl Kernel {
         task.frame.ss = sion_abi::regs::selector::USER_DATA as u64;
         task.frame.rflags = 0x202;
         self.make_runnable(t);
-        crate::kprintln!("started server {} as task {:#x} ({} pages)", name, self.task_id(t).0, self.spaces[s].pages);
+        let id = self.task_id(t).0;
+        if let Some(slot) = self.servers.iter_mut().find(|s| s.is_none()) {
+            let mut n = crate::kernel::ServerName { name: [0; 32], len: name.len().min(32), task: id };
+            n.name[..n.len].copy_from_slice(&name.as_bytes()[..n.len]);
+            *slot = Some(n);
+        }
+        crate::kprintln!("started server {} as task {:#x} ({} pages){}", name, self.task_id(t).0, self.spaces[s].pages, if grants.mmio.is_some() || grants.irqs.is_some() { " with device grants" } else { "" });
         Ok(t)
     }
 
     /// Start every `servers/*` entry of every boot archive; the first is the boot server.
     pub fn start_servers(&mut self, modules: &[Range], cmdline: &str) -> usize {
-        let io = sion_abi::boot::cmdline_value(cmdline, "io").and_then(parse_io);
         let mut started = 0;
         for m in modules {
             let bytes = phys_slice(m.start, m.len() as usize);
@@ -120,7 +127,8 @@ impl Kernel {
                 };
                 let Some(name) = e.name.strip_prefix(boot::names::SERVERS) else { continue };
                 let first = started == 0;
-                match self.start_server(name, e.data, *m, cmdline, first, if first { io } else { None }) {
+                let grants = Grants::from_cmdline(cmdline, name, first);
+                match self.start_server(name, e.data, *m, cmdline, first, grants) {
                     Ok(_) => started += 1,
                     Err(err) => crate::kprintln!("server {} refused: {:?}", name, err),
                 }
@@ -130,10 +138,40 @@ impl Kernel {
     }
 }
 
-/// `0x2f8:8` -> ports 0x2f8..0x300.
-fn parse_io(v: &str) -> Option<(u16, u16)> {
-    let (base, count) = v.split_once(':')?;
-    let base = u16::from_str_radix(base.trim_start_matches("0x"), 16).ok()?;
-    let count: u16 = count.parse().ok()?;
-    Some((base, count))
+/// What a server may touch of the hardware, from the kernel command line:
+/// `io=BASE:COUNT` (the boot server's I/O ports), `NAME.io=BASE:COUNT`,
+/// `NAME.mmio=BASE:LEN` (hex), `NAME.irq=LO-HI`. The policy is the command
+/// line's (composed by the tools); the kernel only enforces it.
+#[derive(Clone, Copy, Default)]
+pub struct Grants {
+    pub io: Option<(u16, u16)>,
+    pub mmio: Option<(u64, u64)>,
+    pub irqs: Option<(u32, u32)>,
+}
+
+fn hex(v: &str) -> Option<u64> {
+    u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
+}
+
+impl Grants {
+    fn from_cmdline(cmdline: &str, name: &str, boot_server: bool) -> Grants {
+        let mut g = Grants::default();
+        for word in cmdline.split_ascii_whitespace() {
+            let Some((key, value)) = word.split_once('=') else { continue };
+            let field = match key.split_once('.') {
+                Some((server, field)) if server == name => field,
+                None if boot_server && key == "io" => "io",
+                _ => continue,
+            };
+            match field {
+                "io" => {
+                    g.io = value.split_once(':').and_then(|(b, c)| Some((hex(b)? as u16, c.parse().ok()?)));
+                }
+                "mmio" => g.mmio = value.split_once(':').and_then(|(b, l)| Some((hex(b)?, hex(l)?))),
+                "irq" => g.irqs = value.split_once('-').and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?))),
+                _ => {}
+            }
+        }
+        g
+    }
 }

@@ -62,6 +62,10 @@ pub struct Task {
     pub timer_deadline: u64,
     pub cpu_tsc: u64,
     pub io: Option<(u16, u16)>,
+    /// Device registers it may map (`dev_map`): physical base and length.
+    pub mmio: Option<(u64, u64)>,
+    /// Interrupt lines it may bind (`irq_bind`): first and last GSI.
+    pub irqs: Option<(u32, u32)>,
     /// May power the machine off (the boot server).
     pub privileged: bool,
 }
@@ -89,6 +93,8 @@ impl Task {
         timer_deadline: 0,
         cpu_tsc: 0,
         io: None,
+        mmio: None,
+        irqs: None,
         privileged: false,
     };
 

@@ -36,6 +36,10 @@ fn kernel_mode_trap(frame: &TrapFrame) {
             crate::time::eoi();
         }
         idt::VECTOR_SPURIOUS => {}
+        v if (crate::ioapic::IRQ_VECTOR_BASE..crate::ioapic::IRQ_VECTOR_BASE + crate::ioapic::MAX_GSI as u64).contains(&v) => {
+            crate::kernel::PENDING_IRQS.fetch_or(1 << (v - crate::ioapic::IRQ_VECTOR_BASE), Ordering::AcqRel);
+            crate::time::eoi();
+        }
         v => panic!("kernel fault: vector {} error {:#x} at rip {:#x} (cr2 {:#x}, rsp {:#x})", v, frame.error_code, frame.rip, cpu::read_cr2(), frame.rsp),
     }
 }
@@ -53,6 +57,10 @@ impl Kernel {
                 self.expire_timers();
             }
             (idt::VECTOR_SPURIOUS, _) => {}
+            (v, _) if (crate::ioapic::IRQ_VECTOR_BASE..crate::ioapic::IRQ_VECTOR_BASE + crate::ioapic::MAX_GSI as u64).contains(&v) => {
+                crate::time::eoi();
+                self.device_interrupt((v - crate::ioapic::IRQ_VECTOR_BASE) as u32);
+            }
             // int 0x40 from a Linux program: Linux has no such gate, so it is a #GP.
             (idt::VECTOR_NATIVE_CALL, TaskKind::Linux) => self.user_fault(cur, 13, (idt::VECTOR_NATIVE_CALL << 3) | 2),
             (idt::VECTOR_SYSCALL_COMPAT, _) => self.user_fault(cur, 6, 0),

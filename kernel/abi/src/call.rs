@@ -86,6 +86,21 @@ pub enum Call {
     HwRandom = 24,
     /// `space_set_limit(space, bytes)`: cap the memory mapped into a space.
     SpaceSetLimit = 25,
+    /// `dev_map(space, vaddr, paddr, len)`: map device registers (uncached)
+    /// at `vaddr`. Only inside the caller's device window (granted on the
+    /// kernel command line as `NAME.mmio=BASE:LEN`), never RAM.
+    DevMap = 26,
+    /// `dma_alloc(space, vaddr, len) -> paddr`: physically contiguous zeroed
+    /// memory for a device, mapped read-write at `vaddr`; returns its physical
+    /// address. Only for tasks with a device grant.
+    DmaAlloc = 27,
+    /// `irq_bind(gsi, bits)`: deliver interrupt line `gsi` to the caller as
+    /// notification `bits` (edge-triggered, active high). Only for lines granted
+    /// as `NAME.irq=LO-HI`.
+    IrqBind = 28,
+    /// `server_lookup(name_ptr, len) -> task`: the task of a boot server by its
+    /// archive name (`servers/NAME`).
+    ServerLookup = 29,
 }
 
 impl Call {
@@ -116,6 +131,10 @@ impl Call {
         Call::TaskInfo,
         Call::HwRandom,
         Call::SpaceSetLimit,
+        Call::DevMap,
+        Call::DmaAlloc,
+        Call::IrqBind,
+        Call::ServerLookup,
     ];
 
     pub fn from_u64(n: u64) -> Option<Call> {

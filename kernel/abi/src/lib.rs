@@ -22,6 +22,7 @@ pub mod bootfs;
 pub mod call;
 pub mod console;
 pub mod msg;
+pub mod net;
 pub mod regs;
 
 /// Identifies a task (a thread of execution). The low 16 bits are the slot in

@@ -203,3 +203,25 @@ pub fn space_set_limit(space: SpaceId, bytes: u64) -> Result<()> {
     call(Call::SpaceSetLimit, [space.0 as u64, bytes, 0, 0, 0, 0]).map(|_| ())
 }
 
+
+/// Map device registers (physical `paddr`, `len` bytes) uncached at `vaddr`
+/// in this server's space; the kernel checks them against its device grant.
+pub fn dev_map(vaddr: u64, paddr: u64, len: u64) -> Result<()> {
+    call(Call::DevMap, [crate::self_space().0 as u64, vaddr, paddr, len, 0, 0]).map(|_| ())
+}
+
+/// Physically contiguous zeroed memory for DMA at `vaddr` (in this server's
+/// space); returns its physical address.
+pub fn dma_alloc(vaddr: u64, len: u64) -> Result<u64> {
+    call(Call::DmaAlloc, [crate::self_space().0 as u64, vaddr, len, 0, 0, 0])
+}
+
+/// Receive interrupt line `gsi` as notification `bits`.
+pub fn irq_bind(gsi: u32, bits: u64) -> Result<()> {
+    call(Call::IrqBind, [gsi as u64, bits, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// The task of the boot server named `name` (its `servers/NAME` entry).
+pub fn server_lookup(name: &str) -> Result<TaskId> {
+    call(Call::ServerLookup, [name.as_ptr() as u64, name.len() as u64, 0, 0, 0, 0]).map(|t| TaskId(t as u32))
+}
