@@ -1,7 +1,7 @@
-//! The network stack server: virtio-net through `virtio-drivers`, smoltcp on
-//! top, sockets served over IPC to the personality and the group manager.
-//!
-//! Not written yet: issue #4 builds it. The crate exists so the workspace has
-//! its place in the layout; it contains no code that pretends to work.
+//! The network stack server's pure logic, tested on the host. The server
+//! itself (virtio-net, smoltcp, the socket service) is `main.rs`, built for
+//! SiON with `--target x86_64-unknown-none`.
 #![no_std]
 #![forbid(unsafe_code)]
+
+pub mod linklocal;

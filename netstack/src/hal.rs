@@ -1,0 +1,95 @@
+//! The `virtio_drivers::Hal` of the netstack: DMA memory from the kernel
+//! (`dma_alloc`: contiguous frames whose physical address we learn), device
+//! registers mapped with `dev_map`, and bounce buffers for the packets the
+//! driver shares with the device (our heap is not DMA memory, so `share`
+//! copies through a pool of DMA slots).
+//!
+//! This is driver code: the `unsafe` here is the contract `Hal` requires.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+use sion_rt as rt;
+use spin::Mutex;
+use virtio_drivers::{BufferDirection, Hal, PhysAddr};
+
+/// Where DMA memory goes in our space.
+const DMA_VA: u64 = 0x3000_0000_0000;
+/// Where the device window is mapped.
+pub const MMIO_VA: u64 = 0x3100_0000_0000;
+const SLOT: usize = 2048;
+const SLOTS: usize = 96;
+
+static NEXT_DMA: AtomicU64 = AtomicU64::new(DMA_VA);
+static MMIO_PHYS: AtomicU64 = AtomicU64::new(0);
+
+struct Pool {
+    va: u64,
+    pa: u64,
+    used: [bool; SLOTS],
+}
+
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+fn dma(len: u64) -> Option<(u64, u64)> {
+    let va = NEXT_DMA.fetch_add(len.next_multiple_of(4096), Ordering::Relaxed);
+    rt::dma_alloc(va, len.next_multiple_of(4096)).ok().map(|pa| (pa, va))
+}
+
+/// Map the device window and set up the bounce pool.
+pub fn init(mmio_phys: u64, mmio_len: u64) -> Result<(), &'static str> {
+    rt::dev_map(MMIO_VA, mmio_phys, mmio_len).map_err(|_| "dev_map of the virtio window refused")?;
+    MMIO_PHYS.store(mmio_phys, Ordering::Relaxed);
+    let (pa, va) = dma((SLOT * SLOTS) as u64).ok_or("no DMA memory for the bounce pool")?;
+    *POOL.lock() = Some(Pool { va, pa, used: [false; SLOTS] });
+    Ok(())
+}
+
+pub struct NetHal;
+
+// SAFETY: dma_alloc returns zeroed, contiguous, mapped memory that stays
+// mapped for the life of the server; share returns the physical address of a
+// pool slot that stays reserved until unshare.
+unsafe impl Hal for NetHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        match dma(pages as u64 * 4096) {
+            Some((pa, va)) => (pa, NonNull::new(va as *mut u8).unwrap()),
+            None => (0, NonNull::dangling()),
+        }
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, _vaddr: NonNull<u8>, _pages: usize) -> i32 {
+        // Queues live as long as the server; nothing to give back.
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new((MMIO_VA + (paddr - MMIO_PHYS.load(Ordering::Relaxed))) as *mut u8).unwrap()
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> PhysAddr {
+        let len = buffer.len();
+        assert!(len <= SLOT, "netstack: a {len}-byte DMA buffer exceeds the bounce slot");
+        let mut pool = POOL.lock();
+        let pool = pool.as_mut().expect("hal::init first");
+        let i = pool.used.iter().position(|u| !u).expect("netstack: bounce pool exhausted");
+        pool.used[i] = true;
+        let slot = (pool.va + (i * SLOT) as u64) as *mut u8;
+        if direction != BufferDirection::DeviceToDriver {
+            // SAFETY: the slot is SLOT bytes of our DMA memory; buffer is valid for len.
+            unsafe { core::ptr::copy_nonoverlapping(buffer.as_ptr() as *const u8, slot, len) };
+        }
+        pool.pa + (i * SLOT) as u64
+    }
+
+    unsafe fn unshare(paddr: PhysAddr, buffer: NonNull<[u8]>, direction: BufferDirection) {
+        let mut pool = POOL.lock();
+        let pool = pool.as_mut().expect("hal::init first");
+        let i = ((paddr - pool.pa) as usize) / SLOT;
+        if direction != BufferDirection::DriverToDevice {
+            let slot = (pool.va + (i * SLOT) as u64) as *const u8;
+            // SAFETY: as in share; the device has finished with the slot.
+            unsafe { core::ptr::copy_nonoverlapping(slot, buffer.as_ptr() as *mut u8, buffer.len()) };
+        }
+        pool.used[i] = false;
+    }
+}

@@ -1,0 +1,233 @@
+//! The netstack's event loop: device interrupts, timers and client requests.
+
+use crate::hal::{self, NetHal, MMIO_VA};
+use crate::nic::{self, Nic};
+use crate::sockets::Service;
+use alloc::collections::BTreeSet;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::ptr::NonNull;
+use sion_abi::boot::cmdline_value;
+use sion_abi::msg::{Header, Kind, NOTIFY_TIMER};
+use sion_abi::net::{Request, NOTIFY_NET};
+use sion_netstack::linklocal::{Action, LinkLocal};
+use sion_rt as rt;
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::socket::dhcpv4;
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use virtio_drivers::device::net::VirtIONet;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, Transport};
+
+sion_rt::entry!(main);
+
+/// Notification bit for the device's interrupt.
+const NOTIFY_IRQ: u64 = 1;
+/// How long DHCP may take before we fall back to a link-local address.
+const DHCP_WAIT_NS: u64 = 3_000_000_000;
+const VIRTIO_MMIO_SLOT: u64 = 512;
+
+fn now_ns(clock: &sion_abi::call::ClockInfo) -> u64 {
+    clock.tsc_to_ns(rt::rdtsc())
+}
+
+fn hex(v: &str) -> Option<u64> {
+    u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
+}
+
+/// The first virtio-net device in the granted MMIO window.
+fn find_device(window: u64) -> Option<MmioTransport<'static>> {
+    for slot in 0..window / VIRTIO_MMIO_SLOT {
+        let header = NonNull::new((MMIO_VA + slot * VIRTIO_MMIO_SLOT) as *mut VirtIOHeader)?;
+        // SAFETY: the slot lies inside the device window mapped by hal::init,
+        // and holds a virtio-mmio register block (QEMU fills every slot).
+        let Ok(t) = (unsafe { MmioTransport::new(header, VIRTIO_MMIO_SLOT as usize) }) else { continue };
+        if t.device_type() == DeviceType::Network {
+            rt::log!("netstack: virtio-net at slot {} ({:#x})", slot, MMIO_VA + slot * VIRTIO_MMIO_SLOT);
+            return Some(t);
+        }
+    }
+    None
+}
+
+fn main(boot: rt::Boot) -> ! {
+    let clock = rt::clock_info().expect("clock");
+    let window = cmdline_value(boot.cmdline, "netstack.mmio").and_then(|v| v.split_once(':')).and_then(|(b, l)| Some((hex(b)?, hex(l)?)));
+    let Some((base, len)) = window else {
+        rt::log!("netstack: no device window on the command line (netstack.mmio=BASE:LEN): no network");
+        idle_forever();
+    };
+    if let Err(e) = hal::init(base, len) {
+        rt::log!("netstack: {}", e);
+        idle_forever();
+    }
+    let Some(transport) = find_device(len) else {
+        rt::log!("netstack: no virtio-net device: no network");
+        idle_forever();
+    };
+    if let Some((lo, hi)) = cmdline_value(boot.cmdline, "netstack.irq").and_then(|v| v.split_once('-')).and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?))) {
+        // Which line the device uses depends on the slot; listen on all we were given.
+        for gsi in lo..=hi {
+            let _ = rt::irq_bind(gsi, NOTIFY_IRQ);
+        }
+    }
+    let net = match VirtIONet::<NetHal, _, 16>::new(transport, 2048) {
+        Ok(n) => n,
+        Err(e) => {
+            rt::log!("netstack: virtio-net init failed: {:?}", e);
+            idle_forever();
+        }
+    };
+    let mac = net.mac_address();
+    let mut nic = Nic { net: Rc::new(RefCell::new(net)), arp: Rc::new(RefCell::new(Vec::new())), rx_packets: 0, tx_packets: Rc::new(RefCell::new(0)) };
+    let mut seed = [0u8; 8];
+    let _ = rt::hw_random(&mut seed);
+    let seed = u64::from_le_bytes(seed) ^ rt::rdtsc();
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    config.random_seed = seed;
+    let start = now_ns(&clock);
+    let ts = |ns: u64| Instant::from_micros((ns / 1000) as i64);
+    let mut iface = Interface::new(config, &mut nic, ts(start));
+    let mut sockets = SocketSet::new(vec![]);
+    let dhcp = sockets.add(dhcpv4::Socket::new());
+    let mut linklocal: Option<LinkLocal> = None;
+    let mut configured_by = sion_abi::net::config::NONE;
+    let mut service = Service::default();
+    let mut clients: BTreeSet<u32> = BTreeSet::new();
+    rt::log!("netstack: MAC {:02x?}, asking DHCP", mac);
+
+    let mut buf = vec![0u8; Header::SIZE + Request::SIZE + sion_abi::net::MAX_DATA];
+    loop {
+        let now = now_ns(&clock);
+        let mut changed = iface.poll(ts(now), &mut nic, &mut sockets) == PollResult::SocketStateChanged;
+        service.reap(&mut sockets);
+
+        if let Some(event) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+            match event {
+                dhcpv4::Event::Configured(c) => {
+                    iface.update_ip_addrs(|a| {
+                        a.clear();
+                        let _ = a.push(IpCidr::Ipv4(c.address));
+                    });
+                    if let Some(router) = c.router {
+                        let _ = iface.routes_mut().add_default_ipv4_route(router);
+                    }
+                    linklocal = None;
+                    configured_by = sion_abi::net::config::DHCP;
+                    rt::log!("netstack: address {} by DHCP", c.address);
+                    changed = true;
+                }
+                dhcpv4::Event::Deconfigured => {
+                    if configured_by == sion_abi::net::config::DHCP {
+                        iface.update_ip_addrs(|a| a.clear());
+                        iface.routes_mut().remove_default_ipv4_route();
+                        configured_by = sion_abi::net::config::NONE;
+                        rt::log!("netstack: DHCP lease lost");
+                    }
+                }
+            }
+        }
+
+        // No DHCP answer in time: RFC 3927 link-local.
+        if configured_by == sion_abi::net::config::NONE && linklocal.is_none() && now - start >= DHCP_WAIT_NS {
+            rt::log!("netstack: no DHCP server; choosing a link-local address");
+            linklocal = Some(LinkLocal::new(mac, seed, now));
+        }
+        if let Some(ll) = linklocal.as_mut() {
+            let seen: Vec<_> = nic.arp.borrow_mut().drain(..).collect();
+            let mut actions: Vec<Action> = seen.iter().filter_map(|a| ll.on_arp(now, a)).collect();
+            while let Some(a) = ll.poll(now) {
+                actions.push(a);
+            }
+            for a in actions {
+                match a {
+                    Action::Probe(ip) => nic.send_raw(&nic::arp_frame(mac, [0; 4], ip)),
+                    Action::Announce(ip) => nic.send_raw(&nic::arp_frame(mac, ip, ip)),
+                    Action::Configure(ip) => {
+                        iface.update_ip_addrs(|a| {
+                            a.clear();
+                            let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Address::from(ip), 16)));
+                        });
+                        configured_by = sion_abi::net::config::LINK_LOCAL;
+                        rt::log!("netstack: address {}.{}.{}.{}/16 (link-local)", ip[0], ip[1], ip[2], ip[3]);
+                        changed = true;
+                    }
+                    Action::Deconfigure(ip) => {
+                        iface.update_ip_addrs(|a| a.clear());
+                        configured_by = sion_abi::net::config::NONE;
+                        rt::log!("netstack: lost {}.{}.{}.{} to a conflict; choosing again", ip[0], ip[1], ip[2], ip[3]);
+                    }
+                }
+            }
+        } else {
+            nic.arp.borrow_mut().clear();
+        }
+
+        if changed {
+            for &c in &clients {
+                let _ = rt::notify(sion_abi::TaskId(c), NOTIFY_NET);
+            }
+        }
+
+        // Sleep until smoltcp, the link-local logic or DHCP's deadline needs us,
+        // a packet arrives, or a client asks.
+        let now = now_ns(&clock);
+        let mut wake = iface.poll_delay(ts(now), &sockets).map(|d| now + d.total_micros() * 1000);
+        if let Some(d) = linklocal.as_ref().and_then(|l| l.deadline()) {
+            wake = Some(wake.map_or(d, |w| w.min(d)));
+        }
+        if configured_by == sion_abi::net::config::NONE && linklocal.is_none() {
+            let d = start + DHCP_WAIT_NS;
+            wake = Some(wake.map_or(d, |w| w.min(d)));
+        }
+        let _ = rt::timer_set(wake.map(|w| w.max(now + 1)).unwrap_or(0));
+        if nic.net.borrow().can_recv() {
+            continue; // more packets already waiting
+        }
+        let n = match rt::ipc_recv(&mut buf) {
+            Ok(n) => n,
+            Err(_) => continue,
+        };
+        let Some(h) = Header::decode(&buf[..n]) else { continue };
+        match h.kind() {
+            Some(Kind::Notification) => {
+                let bits = u64::from_le_bytes(buf[Header::SIZE..Header::SIZE + 8].try_into().unwrap());
+                if bits & NOTIFY_IRQ != 0 {
+                    nic.net.borrow_mut().ack_interrupt();
+                }
+                let _ = bits & NOTIFY_TIMER;
+            }
+            Some(Kind::Native) => {
+                let payload = &buf[Header::SIZE..n];
+                let client = h.sender;
+                clients.insert(client);
+                let (reply, data) = match Request::decode(payload) {
+                    Some(req) => {
+                        let data = &payload[Request::SIZE..];
+                        let out = service.handle(&mut iface, &mut sockets, client, &req, data);
+                        // Send what the client queued right away.
+                        let t = now_ns(&clock);
+                        iface.poll(ts(t), &mut nic, &mut sockets);
+                        out
+                    }
+                    None => (sion_abi::net::Reply::error(22), Vec::new()),
+                };
+                let mut out = Vec::with_capacity(sion_abi::net::Reply::SIZE + data.len());
+                out.extend_from_slice(&reply.encode());
+                out.extend_from_slice(&data);
+                let _ = rt::ipc_reply(h.sender(), &out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn idle_forever() -> ! {
+    let mut buf = [0u8; 64];
+    loop {
+        let _ = rt::ipc_recv(&mut buf);
+    }
+}
