@@ -27,6 +27,10 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
+    /// Make the program's TCP port GUESTPORT reachable at 127.0.0.1:HOSTPORT
+    /// on the host, like `docker run -p`. Repeatable.
+    #[arg(long = "publish", value_name = "HOSTPORT:GUESTPORT", value_parser = parse_publish)]
+    pub publish: Vec<(u16, u16)>,
     /// Copy a host file or directory (recursively) into the node at GUEST
     /// (default: the host path made absolute). Repeatable.
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
@@ -241,4 +245,11 @@ mod tests {
         assert_eq!(MemSize(256 * MIB).qemu_arg(), "256M");
         assert_eq!(MemSize(256 * MIB + 4096).qemu_arg(), "262148K");
     }
+}
+
+/// `8080:80` -> (8080, 80).
+fn parse_publish(s: &str) -> Result<(u16, u16), String> {
+    let (h, g) = s.split_once(':').ok_or_else(|| format!("{s:?}: expected HOSTPORT:GUESTPORT"))?;
+    let port = |p: &str| p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("{p:?} is not a port (1-65535)"));
+    Ok((port(h)?, port(g)?))
 }

@@ -82,8 +82,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     Ok(c)
 }
 
-/// The whole archive: the personality first (it is the boot server), then the job.
-pub fn compose(personality: &[u8], job: &Job) -> Result<Vec<u8>> {
+/// The whole archive: the servers in order (the first, the personality, is the
+/// boot server), then the job.
+pub fn compose(servers: &[(&str, &[u8])], job: &Job) -> Result<Vec<u8>> {
     let mut w = Writer::new();
     let mut add = |name: &str, mode: u32, data: &[u8]| -> Result<()> {
         if u32::try_from(data.len()).is_err() {
@@ -92,7 +93,9 @@ pub fn compose(personality: &[u8], job: &Job) -> Result<Vec<u8>> {
         w.add(name, mode, data);
         Ok(())
     };
-    add(&format!("{}personality", names::SERVERS), regular(0o755), personality)?;
+    for (name, image) in servers {
+        add(&format!("{}{name}", names::SERVERS), regular(0o755), image)?;
+    }
     add(names::JOB_PROGRAM, regular(0o755), &job.program)?;
     add(names::JOB_ARGV, regular(0o644), &nul_list(&job.argv)?)?;
     add(names::JOB_ENV, regular(0o644), &nul_list(&job.env)?)?;
@@ -200,7 +203,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let bytes = compose(b"PERSONALITY", &job).unwrap();
+        let bytes = compose(&[("personality", b"PERSONALITY")], &job).unwrap();
         let e = entries(&bytes);
         let names: Vec<_> = e.iter().map(|(n, _, _)| n.as_str()).collect();
         assert_eq!(
@@ -231,7 +234,7 @@ mod tests {
     #[test]
     fn empty_env_is_an_empty_entry() {
         let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), ..Default::default() };
-        let bytes = compose(b"", &job).unwrap();
+        let bytes = compose(&[("personality", b"")], &job).unwrap();
         assert_eq!(Reader::find(&bytes, names::JOB_ENV).unwrap().data, b"");
     }
 
@@ -280,7 +283,7 @@ mod tests {
             ]
         );
         let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), files, ..Default::default() };
-        let bytes = compose(b"", &job).unwrap();
+        let bytes = compose(&[("personality", b"")], &job).unwrap();
         let f = Reader::find(&bytes, "job/files/srv/d/sub/b.sh").unwrap();
         assert_eq!((f.mode, f.data), (0o100750, &b"B"[..]));
         assert!(Reader::find(&bytes, &format!("job/files{single}")).is_some());

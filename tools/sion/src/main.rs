@@ -140,17 +140,21 @@ fn exec(args: ExecArgs) -> i32 {
 
     // 2. The node image.
     let dir = image_dir();
-    let (kernel, personality) = (dir.join("sion-kernel"), dir.join("sion-personality"));
-    for p in [&kernel, &personality] {
-        if !p.is_file() {
-            return node_failed(format!("no node image at {} (run `cargo xtask build` first)", p.display()));
+    let kernel = dir.join("sion-kernel");
+    if !kernel.is_file() {
+        return node_failed(format!("no node image at {} (run `cargo xtask build` first)", kernel.display()));
+    }
+    // The servers, the personality first: it is the boot server.
+    let mut servers = Vec::new();
+    for name in ["personality", "netstack"] {
+        let path = dir.join(format!("sion-{name}"));
+        match std::fs::read(&path) {
+            Ok(b) => servers.push((name, b)),
+            Err(e) => return node_failed(format!("no node image at {}: {e} (run `cargo xtask build` first)", path.display())),
         }
     }
-    let personality = match std::fs::read(&personality) {
-        Ok(b) => b,
-        Err(e) => return node_failed(format!("{}: {e}", personality.display())),
-    };
-    let archive = match image::compose(&personality, &job) {
+    let servers: Vec<(&str, &[u8])> = servers.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let archive = match image::compose(&servers, &job) {
         Ok(a) => a,
         Err(e) => return failed(format!("{e:#}")),
     };
@@ -191,6 +195,7 @@ fn exec(args: ExecArgs) -> i32 {
         realtime_ns,
         log_socket: log_sock,
         job_socket: job_sock,
+        publish: args.publish.clone(),
     };
     let qemu_args = qemu::qemu_args(&config);
     tracing::debug!(args = ?qemu_args, "starting {}", qemu::QEMU);

@@ -32,14 +32,32 @@ pub struct NodeConfig {
     pub realtime_ns: u128,
     pub log_socket: PathBuf,
     pub job_socket: PathBuf,
+    /// TCP ports forwarded from 127.0.0.1 on the host into the node: (host, guest).
+    pub publish: Vec<(u16, u16)>,
 }
+
+/// Where microvm puts its virtio-mmio transports (24 slots of 512 bytes) and
+/// their interrupt lines (GSI 24-47, on the second I/O APIC): granted to the
+/// netstack server on the command line.
+pub const NETSTACK_GRANTS: &str = "netstack.mmio=feb00000:3000 netstack.irq=24-47";
 
 /// The kernel command line.
 pub fn kernel_cmdline(realtime_ns: u128) -> String {
-    format!("console=com1 io=0x2f8:8 realtime={realtime_ns}")
+    format!("console=com1 io=0x2f8:8 {NETSTACK_GRANTS} realtime={realtime_ns}")
 }
 
-/// The QEMU arguments (without the program name). No network device, ever.
+/// The node's network: QEMU user networking confined with `restrict=on` (the
+/// guest reaches nothing outside; its DHCP server gives 10.0.2.15), plus the
+/// published ports.
+pub fn network_args(publish: &[(u16, u16)]) -> Vec<OsString> {
+    let mut netdev = String::from("user,id=net0,restrict=on");
+    for (host, guest) in publish {
+        netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+    }
+    vec!["-netdev".into(), netdev.into(), "-device".into(), "virtio-net-device,netdev=net0".into()]
+}
+
+/// The QEMU arguments (without the program name).
 pub fn qemu_args(c: &NodeConfig) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
     let mut push = |s: &str| a.push(s.into());
@@ -57,6 +75,7 @@ pub fn qemu_args(c: &NodeConfig) -> Vec<OsString> {
     a.push("-append".into());
     a.push(kernel_cmdline(c.realtime_ns).into());
     a.extend(device_args(&c.log_socket, &c.job_socket));
+    a.extend(network_args(&c.publish));
     a
 }
 
@@ -207,6 +226,7 @@ mod tests {
             realtime_ns: 1_700_000_000_123_456_789,
             log_socket: "/tmp/x/log.sock".into(),
             job_socket: "/tmp/x/job.sock".into(),
+            publish: vec![(8080, 80)],
         }
     }
 
@@ -232,7 +252,7 @@ mod tests {
         }
         assert_eq!(values(&a, "-kernel"), ["/img/sion-kernel"]);
         assert_eq!(values(&a, "-initrd"), ["/tmp/x/boot.cpio"]);
-        assert_eq!(values(&a, "-append"), ["console=com1 io=0x2f8:8 realtime=1700000000123456789"]);
+        assert_eq!(values(&a, "-append"), [format!("console=com1 io=0x2f8:8 {NETSTACK_GRANTS} realtime=1700000000123456789")]);
         assert_eq!(
             values(&a, "-chardev"),
             ["socket,id=log,path=/tmp/x/log.sock", "socket,id=job,path=/tmp/x/job.sock"]
@@ -240,10 +260,10 @@ mod tests {
         assert_eq!(values(&a, "-serial"), ["chardev:log"]);
         assert_eq!(
             values(&a, "-device"),
-            ["isa-serial,chardev=job,iobase=0x2f8,irq=3", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+            ["isa-serial,chardev=job,iobase=0x2f8,irq=3", "isa-debug-exit,iobase=0xf4,iosize=0x04", "virtio-net-device,netdev=net0"]
         );
-        // Never any network.
-        assert!(!a.iter().any(|s| s.starts_with("-net") || s.contains("user") && s != "-no-user-config"));
+        // The only network is user networking confined with restrict=on.
+        assert_eq!(values(&a, "-netdev"), ["user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80"]);
 
         let mut kvm = config();
         kvm.accel = Accel::Kvm;

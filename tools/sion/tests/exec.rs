@@ -184,6 +184,7 @@ fn fake_images(dir: &Path, variant: &str) -> Option<PathBuf> {
     std::fs::create_dir_all(&images).unwrap();
     std::fs::copy(kernel, images.join("sion-kernel")).unwrap();
     std::fs::write(images.join("sion-personality"), b"\x7fELF stand-in").unwrap();
+    std::fs::write(images.join("sion-netstack"), b"\x7fELF stand-in").unwrap();
     Some(images)
 }
 
