@@ -11,7 +11,7 @@ use sion_abi::console::{down, up, Decoder, Event, Exit};
 use sion_abi::msg::{reply_flags, Fault, Header, Kind, LinuxReply, LinuxSyscall, NOTIFY_TIMER};
 use sion_abi::regs::TaskRegs;
 use sion_abi::{SpaceId, TaskId};
-use sion_linux::host::{Host, MapError};
+use sion_linux::host::{Host, MapError, NodeInfo};
 use sion_linux::job::{split_nul, JobConfig};
 use sion_linux::process::{Outcome, Process, Spawn};
 use sion_rt as rt;
@@ -71,6 +71,37 @@ impl Host for KernelHost {
         rt::log!("personality: {line}");
         uart::send(up::LOG, line.as_bytes());
     }
+    fn node_info(&mut self) -> NodeInfo {
+        let s = rt::sys_info().unwrap_or_default();
+        let t = self.task.and_then(|t| rt::task_info(t).ok()).unwrap_or_default();
+        let word = |r: u32| r.to_le_bytes();
+        let (_, b, c, d) = rt::cpuid(0);
+        let vendor: Vec<u8> = [word(b), word(d), word(c)].concat();
+        let mut model = Vec::new();
+        if rt::cpuid(0x8000_0000).0 >= 0x8000_0004 {
+            for leaf in 0x8000_0002..=0x8000_0004u32 {
+                let (a, b, c, d) = rt::cpuid(leaf);
+                for r in [a, b, c, d] {
+                    model.extend_from_slice(&word(r));
+                }
+            }
+        }
+        let clean = |v: Vec<u8>| String::from(String::from_utf8_lossy(&v).trim_matches(|c: char| c == '\0' || c == ' '));
+        NodeInfo {
+            total_bytes: s.total_frames * 4096,
+            free_bytes: s.free_frames * 4096,
+            uptime_ns: s.uptime_ns,
+            idle_ns: s.idle_ns,
+            realtime_ns: self.realtime_ns(),
+            tasks: s.tasks,
+            cpus: 1,
+            tsc_hz: self.clock.tsc_hz,
+            vendor: clean(vendor),
+            model: clean(model),
+            cpu_ns: t.cpu_ns,
+            space_bytes: t.space_bytes,
+        }
+    }
 }
 
 /// End the job: tell the host, then stop the machine.
@@ -100,8 +131,12 @@ fn main(boot: rt::Boot) -> ! {
     let argv = split_nul(file(names::JOB_ARGV).unwrap_or(b""));
     let envp = split_nul(file(names::JOB_ENV).unwrap_or(b""));
     let config = JobConfig::parse(core::str::from_utf8(file(names::JOB_CONFIG).unwrap_or(b"")).unwrap_or(""));
-    let inputs = Reader::new(archive).filter_map(Result::ok).filter(|e| e.name.starts_with(names::JOB_FILES)).count();
-    rt::log!("personality: job of {} bytes, {} args, {} env, {} input files (open: issue #3)", program.len(), argv.len(), envp.len(), inputs);
+    let inputs: Vec<(String, &[u8], u32)> = Reader::new(archive)
+        .filter_map(Result::ok)
+        .filter(|e| e.name.starts_with(names::JOB_FILES))
+        .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o7777))
+        .collect();
+    rt::log!("personality: job of {} bytes, {} args, {} env, {} input files", program.len(), argv.len(), envp.len(), inputs.len());
     for u in &config.unknown {
         rt::log!("personality: job/config line not understood: {u}");
     }
@@ -143,6 +178,8 @@ fn main(boot: rt::Boot) -> ! {
         hwcap: rt::cpuid(1).3 as u64,
         stdin_stream: config.stdin_stream,
         memory: boot.info.total_memory,
+        files: inputs,
+        cwd: config.cwd.clone(),
     };
     let (mut process, regs) = match Process::spawn(&mut host, &spawn) {
         Ok(x) => x,

@@ -30,6 +30,8 @@ errnos! {
 }
 
 impl Errno {
+    /// Another name of ENOTSUP.
+    pub const EOPNOTSUPP: Errno = Errno(95);
     /// The value for rax: `-errno` as an unsigned register.
     pub const fn as_ret(self) -> u64 {
         (-(self.0 as i64)) as u64

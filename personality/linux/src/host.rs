@@ -15,6 +15,24 @@ pub enum MapError {
     Other,
 }
 
+/// Figures of the node and of the process's task, for /proc and sysinfo.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+    pub uptime_ns: u64,
+    pub idle_ns: u64,
+    pub realtime_ns: u64,
+    pub tasks: u64,
+    pub cpus: u64,
+    pub tsc_hz: u64,
+    pub vendor: alloc::string::String,
+    pub model: alloc::string::String,
+    /// CPU time and mapped bytes of the process's task.
+    pub cpu_ns: u64,
+    pub space_bytes: u64,
+}
+
 /// The machine as one process sees it.
 pub trait Host {
     /// Back `[addr, addr+len)` (page aligned) with zeroed pages of protection `prot`.
@@ -42,4 +60,8 @@ pub trait Host {
     fn console_write(&mut self, tag: u8, bytes: &[u8]);
     /// A log line (kernel log and an `up::LOG` frame).
     fn log(&mut self, line: &str);
+    /// Figures of the node (the simulation reports a small fixed machine).
+    fn node_info(&mut self) -> NodeInfo {
+        NodeInfo { total_bytes: 256 << 20, free_bytes: 200 << 20, uptime_ns: self.now_ns(), realtime_ns: self.realtime_ns(), cpus: 1, tasks: 2, cpu_ns: self.cpu_ns(), ..Default::default() }
+    }
 }

@@ -6,9 +6,11 @@ use crate::errno::{Errno, SysResult};
 use crate::host::{Host, MapError};
 use crate::layout::*;
 use crate::stack::{self, StackParams, STACK_SIZE, STACK_TOP_32, STACK_TOP_64};
-use crate::syscalls::table::StatLayout;
 use crate::syscalls::{lookup, name_of, Sys};
 use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
+
+mod files;
+pub use files::{Files, Obj, OpenFile, Resolved};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -88,6 +90,10 @@ pub struct Spawn<'a> {
     /// Bytes of memory the node has: one brk or writable private mmap larger
     /// than this fails with ENOMEM, as under Linux's heuristic overcommit.
     pub memory: u64,
+    /// The job's input files: absolute path, contents, permission bits.
+    pub files: Vec<(String, &'a [u8], u32)>,
+    /// The working directory (created if missing).
+    pub cwd: String,
 }
 
 /// The registers a new task starts with.
@@ -130,6 +136,12 @@ pub struct Process {
     start_realtime: u64,
     /// See [`Spawn::memory`].
     pub memory: u64,
+    /// Descriptors and the file tree.
+    pub files: Files,
+    /// Figures of the node, refreshed when /proc files are opened.
+    pub node: crate::host::NodeInfo,
+    /// MAP_SHARED file mappings: (start, end, inode, file offset).
+    pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -232,6 +244,7 @@ impl Process {
         }
         let regs = initial_regs(abi, plan.entry, img.sp);
         let start_realtime = h.realtime_ns();
+        let files = files::build_tree(s, start_realtime, 2)?;
         let p = Process {
             abi,
             pid: 2,
@@ -257,6 +270,9 @@ impl Process {
             unimplemented: BTreeMap::new(),
             start_realtime,
             memory: s.memory,
+            files,
+            node: Default::default(),
+            shared: Vec::new(),
         };
         Ok((p, regs))
     }
@@ -442,28 +458,7 @@ impl Process {
             return Outcome::Reply(Errno::ENOSYS.as_ret());
         };
         let r: SysResult = match entry.sys {
-            Sys::Read => self.sys_read(h, abi, a[0], vec_one(a[1], a[2])),
-            Sys::Readv => match self.iovecs(h, abi, a[0], a[1], a[2], true) {
-                Ok(iov) => self.sys_read(h, abi, a[0], iov),
-                Err(e) => Err(e),
-            },
-            Sys::Write => self.sys_write(h, abi, a[0], vec_one(a[1], a[2])),
-            Sys::Writev => match self.iovecs(h, abi, a[0], a[1], a[2], false) {
-                Ok(iov) => self.sys_write(h, abi, a[0], iov),
-                Err(e) => Err(e),
-            },
-            Sys::Ioctl => self.sys_ioctl(h, abi, a[0] as i32, a[1] as u32, a[2]),
-            Sys::Fstat(l) => match stdio(a[0]) {
-                Some(_) => {
-                    let st = self.stat_fifo(a[0], l);
-                    self.write_user(h, abi, a[1], &st).map(|_| 0)
-                }
-                None => Err(Errno::EBADF),
-            },
-            Sys::Fstatat(l) => self.sys_fstatat(h, abi, a[0] as i32, a[1], a[3] as u32, |p, fd| p.stat_fifo(fd, l), a[2]),
-            Sys::Statx => self.sys_statx(h, abi, a),
-            Sys::Readlink => self.sys_readlink(h, abi, a[0], a[1], a[2]),
-            Sys::Readlinkat => self.sys_readlink(h, abi, a[1], a[2], a[3]),
+            Sys::File(fc) => return self.file_call(h, abi, fc, a),
             Sys::Uname => {
                 let u = Utsname {
                     sysname: "Linux",
@@ -563,7 +558,10 @@ impl Process {
                     }
                 }
             }
-            Sys::Exit | Sys::ExitGroup => return Outcome::Exit(Exit::Code(a[0] as u8)),
+            Sys::Exit | Sys::ExitGroup => {
+                self.at_exit(h);
+                return Outcome::Exit(Exit::Code(a[0] as u8));
+            }
             Sys::ArchPrctl => return self.sys_arch_prctl(h, abi, a[0] as u32, a[1]),
             Sys::SetTidAddress => {
                 self.clear_child_tid = a[0];
@@ -584,17 +582,17 @@ impl Process {
                 if a[5] % PAGE != 0 {
                     Err(Errno::EINVAL)
                 } else {
-                    self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32)
+                    self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32, a[5])
                 }
             }
-            Sys::Mmap2 => self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32),
+            Sys::Mmap2 => self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32, (a[5] & 0xffff_ffff) * PAGE),
             Sys::OldMmap => match self.read_user(h, abi, a[0], 24) {
                 Ok(b) => {
                     let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
                     if w(5) % PAGE != 0 {
                         Err(Errno::EINVAL)
                     } else {
-                        self.sys_mmap(h, abi, w(0), w(1), w(2), w(3) as u32, w(4) as i32)
+                        self.sys_mmap(h, abi, w(0), w(1), w(2), w(3) as u32, w(4) as i32, w(5))
                     }
                 }
                 Err(e) => Err(e),
@@ -634,32 +632,6 @@ impl Process {
             2 | 3 => h.cpu_ns(),
             _ => return Err(Errno::EINVAL),
         })
-    }
-
-    fn iovecs<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: u64, cnt: u64, read: bool) -> Result<Vec<(u64, u64)>, Errno> {
-        // The descriptor is checked first, as Linux does.
-        match (stdio(fd), read) {
-            (Some(0), true) | (Some(1 | 2), false) => {}
-            _ => return Err(Errno::EBADF),
-        }
-        let cnt = cnt as u32 as i32;
-        if cnt < 0 || cnt as u64 > UIO_MAXIOV {
-            return Err(Errno::EINVAL);
-        }
-        let sz = iovec_size(abi);
-        let raw = self.read_user(h, abi, iov, sz * cnt as usize)?;
-        let mut out = Vec::with_capacity(cnt as usize);
-        let mut total: u64 = 0;
-        for i in 0..cnt as usize {
-            let (base, len) = decode_iovec(abi, &raw[i * sz..]);
-            let signed_max = if abi == Abi::I386 { i32::MAX as u64 } else { i64::MAX as u64 };
-            if len > signed_max {
-                return Err(Errno::EINVAL);
-            }
-            total = total.checked_add(len).filter(|t| *t <= signed_max).ok_or(Errno::EINVAL)?;
-            out.push((base, len));
-        }
-        Ok(out)
     }
 
     fn sys_write<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
@@ -737,19 +709,6 @@ impl Process {
         Some(Ok(copied))
     }
 
-    fn sys_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, fd: i32, req: u32, arg: u64) -> SysResult {
-        if !(0..=2).contains(&fd) {
-            return Err(Errno::EBADF);
-        }
-        const FIONREAD: u32 = 0x541b;
-        if req == FIONREAD && fd == 0 {
-            let n = self.stdin.len() as u32;
-            return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
-        }
-        // TCGETS, TIOCGWINSZ and the rest: the console streams are pipes, not terminals.
-        Err(Errno::ENOTTY)
-    }
-
     fn stat_info(&self, fd: u64) -> StatInfo {
         let t = Timespec::from_ns(self.start_realtime);
         StatInfo {
@@ -765,62 +724,6 @@ impl Process {
             ctime: t,
             ..Default::default()
         }
-    }
-
-    fn stat_fifo(&self, fd: u64, l: StatLayout) -> Vec<u8> {
-        let s = self.stat_info(fd);
-        match l {
-            StatLayout::Stat64 => encode_stat_x86_64(&s),
-            StatLayout::I386Stat64 => encode_stat64_i386(&s),
-            StatLayout::I386Old => encode_stat_i386(&s),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn sys_fstatat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32, enc: impl Fn(&Self, u64) -> Vec<u8>, buf: u64) -> SysResult {
-        const AT_EMPTY_PATH: u32 = 0x1000;
-        if flags & !(0x100 | 0x800 | AT_EMPTY_PATH) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let p = self.read_path(h, abi, path)?;
-        if p.is_empty() {
-            if flags & AT_EMPTY_PATH == 0 {
-                return Err(Errno::ENOENT);
-            }
-            return match dirfd {
-                0..=2 => {
-                    let st = enc(self, dirfd as u64);
-                    self.write_user(h, abi, buf, &st).map(|_| 0)
-                }
-                -100 => Err(Errno::ENOENT),
-                _ => Err(Errno::EBADF),
-            };
-        }
-        Err(Errno::ENOENT)
-    }
-
-    fn sys_statx<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
-        let flags = a[2] as u32;
-        if flags & !(0x100 | 0x800 | 0x1000 | 0x6000) != 0 || flags & 0x6000 == 0x6000 || a[3] as u32 & 0x8000_0000 != 0 {
-            return Err(Errno::EINVAL);
-        }
-        self.sys_fstatat(h, abi, a[0] as i32, a[1], flags & !0x6000, |p, fd| encode_statx(&p.stat_info(fd)), a[4])
-    }
-
-    fn sys_readlink<H: Host>(&mut self, h: &mut H, abi: Abi, path: u64, buf: u64, size: u64) -> SysResult {
-        let size = size as u32 as i32;
-        if size <= 0 {
-            return Err(Errno::EINVAL);
-        }
-        let p = self.read_path(h, abi, path)?;
-        let own = format!("/proc/{}/exe", self.pid);
-        if p == b"/proc/self/exe" || p == b"/proc/thread-self/exe" || p == own.as_bytes() {
-            let exe = self.exe.clone().into_bytes();
-            let n = exe.len().min(size as usize);
-            self.write_user(h, abi, buf, &exe[..n])?;
-            return Ok(n as u64);
-        }
-        Err(Errno::ENOENT)
     }
 
     fn set_rlimit(&mut self, res: usize, (cur, max): (u64, u64)) -> Result<(), Errno> {
@@ -981,18 +884,40 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_mmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32) -> SysResult {
+    fn sys_mmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
         const MAP_TYPE: u32 = 0x03;
         const MAP_FIXED: u32 = 0x10;
         const MAP_ANONYMOUS: u32 = 0x20;
         const MAP_32BIT: u32 = 0x40;
         const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
-        if flags & MAP_ANONYMOUS == 0 {
-            return Err(if (0..=2).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
-        }
+        const MAP_SHARED: u32 = 0x01;
+        const MAP_SHARED_VALIDATE: u32 = 0x03;
         if len == 0 || flags & MAP_TYPE == 0 {
             return Err(Errno::EINVAL);
         }
+        let file = if flags & MAP_ANONYMOUS == 0 {
+            let f = self.file(fd as u32 as u64)?;
+            let (obj, fflags) = (f.borrow().obj, f.borrow().flags);
+            if fflags & files::O_PATH != 0 {
+                return Err(Errno::EBADF);
+            }
+            let Obj::Node(ino) = obj else { return Err(Errno::ENODEV) };
+            if !self.files.vfs.node(ino).is_reg() {
+                return Err(Errno::ENODEV);
+            }
+            if fflags & files::O_ACCMODE == files::O_WRONLY {
+                return Err(Errno::EACCES);
+            }
+            if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
+                return Err(Errno::EACCES);
+            }
+            if flags & MAP_TYPE == MAP_SHARED_VALIDATE && flags & !0x1f_ffff != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            Some(ino)
+        } else {
+            None
+        };
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let prot = prot & 7;
         let limit = self.limit(abi);
@@ -1034,7 +959,77 @@ impl Process {
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
+        if let Some(ino) = file {
+            // The file's bytes are copied in now; pages past its end are zero.
+            let data = self.files.vfs.contents(ino).unwrap_or(&[]);
+            let from = (offset as usize).min(data.len());
+            let to = (offset.saturating_add(len) as usize).min(data.len());
+            let bytes = data[from..to].to_vec();
+            if !bytes.is_empty() && prot != 0 {
+                let span = page_up(bytes.len() as u64).unwrap_or(len);
+                if h.mem_map(start, span, prot | 2).is_err() {
+                    self.vmas.remove_range(start, start + len);
+                    h.mem_unmap(start, span);
+                    return Err(Errno::ENOMEM);
+                }
+                if h.mem_write(start, &bytes) != bytes.len() {
+                    self.vmas.remove_range(start, start + len);
+                    h.mem_unmap(start, span);
+                    return Err(Errno::ENOMEM);
+                }
+                if prot & 2 == 0 {
+                    h.mem_protect(start, span, prot);
+                }
+            }
+            if flags & MAP_TYPE != MAP_PRIVATE {
+                let _ = MAP_SHARED;
+                self.files.vfs.open_ref(ino);
+                self.shared.push((start, start + len, ino, offset));
+            }
+        }
         Ok(start)
+    }
+
+    /// Write the pages of MAP_SHARED file mappings in `[start, end)` back to
+    /// their files (never past a file's end, as Linux).
+    pub fn shared_sync<H: Host>(&mut self, h: &mut H, start: u64, end: u64) {
+        let maps = self.shared.clone();
+        for (s, e, ino, off) in maps {
+            let (a, b) = (s.max(start), e.min(end));
+            if a >= b || self.files.vfs.get(ino).is_none() {
+                continue;
+            }
+            let size = self.files.vfs.node(ino).size();
+            let fo = off + (a - s);
+            if fo >= size {
+                continue;
+            }
+            let n = (b - a).min(size - fo) as usize;
+            let mut buf = alloc::vec![0u8; n];
+            let got = h.mem_read(a, &mut buf);
+            if got > 0 {
+                let _ = self.files.vfs.write_at(ino, fo, &buf[..got]);
+            }
+        }
+    }
+
+    /// Forget shared mappings wholly inside `[start, end)` after syncing them.
+    fn shared_unmap<H: Host>(&mut self, h: &mut H, start: u64, end: u64) {
+        self.shared_sync(h, start, end);
+        let mut keep = Vec::new();
+        for m in core::mem::take(&mut self.shared) {
+            if m.0 >= start && m.1 <= end {
+                self.files.vfs.close_ref(m.2);
+            } else {
+                keep.push(m);
+            }
+        }
+        self.shared = keep;
+    }
+
+    /// Before the process ends: shared mappings reach their files.
+    pub fn at_exit<H: Host>(&mut self, h: &mut H) {
+        self.shared_sync(h, 0, u64::MAX);
     }
 
     fn sys_munmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> SysResult {
@@ -1043,6 +1038,9 @@ impl Process {
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
         let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::EINVAL)?;
+        if !self.shared.is_empty() {
+            self.shared_unmap(h, addr, end);
+        }
         if !self.vmas.remove_range(addr, end).is_empty() {
             h.mem_unmap(addr, len);
         }
@@ -1112,10 +1110,6 @@ fn id16(id: u32, bits16: bool) -> u64 {
     } else {
         id as u64
     }
-}
-
-fn vec_one(base: u64, len: u64) -> Vec<(u64, u64)> {
-    alloc::vec![(base, len)]
 }
 
 /// Runs of consecutive pages with the same key.

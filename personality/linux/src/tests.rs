@@ -29,6 +29,8 @@ fn spawn() -> (Process, SimHost) {
         hwcap: 0,
         stdin_stream: true,
         memory: 1 << 30,
+        files: vec![],
+        cwd: "/".into(),
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
@@ -493,6 +495,8 @@ fn identity_and_system_info() {
     assert_eq!(c64(&mut p, &mut h, n64::READLINK, &[m + 0x400, m + 0x800, 0]), err(Errno::EINVAL));
     assert_eq!(c64(&mut p, &mut h, n64::READLINKAT, &[(-100i64) as u64, m + 0x400, m + 0x800, 100]), 15);
     p.write_user(&mut h, Abi::X86_64, m + 0x400, b"/etc/passwd\0").unwrap();
+    assert_eq!(c64(&mut p, &mut h, n64::READLINK, &[m + 0x400, m + 0x800, 100]), err(Errno::EINVAL));
+    p.write_user(&mut h, Abi::X86_64, m + 0x400, b"/etc/nope\0").unwrap();
     assert_eq!(c64(&mut p, &mut h, n64::READLINK, &[m + 0x400, m + 0x800, 100]), err(Errno::ENOENT));
     // A path running into unmapped memory without a NUL.
     p.write_user(&mut h, Abi::X86_64, m + 0xffc, b"abcd").unwrap();
@@ -571,6 +575,6 @@ fn out_of_memory_at_spawn_is_an_error() {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     h.page_limit = Some(1);
-    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30 };
+    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30, files: vec![], cwd: "/".into() };
     assert!(Process::spawn(&mut h, &s).is_err());
 }

@@ -41,6 +41,8 @@ fn spawn_and_check(bytes: &[u8], abi: Abi) {
         hwcap: 0x178bfbff,
         stdin_stream: false,
         memory: 1 << 30,
+        files: vec![],
+        cwd: "/".into(),
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     assert_eq!(p.abi, abi);

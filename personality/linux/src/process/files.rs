@@ -1,0 +1,2055 @@
+//! Files: the job's file tree, file descriptors and the file system calls.
+//!
+//! The model: a descriptor (`fds`) points at a shared open file description
+//! ([`OpenFile`]: what is open, the access mode and status flags, the offset),
+//! as `dup` and Linux do; the description points at a VFS inode or at one of
+//! the job console's streams (stdin, stdout, stderr, which behave as pipes).
+
+use super::*;
+use crate::syscalls::table::{FileCall as F, StatLayout};
+use alloc::rc::Rc;
+use alloc::vec;
+use core::cell::RefCell;
+use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
+
+pub const O_ACCMODE: u32 = 3;
+pub const O_WRONLY: u32 = 1;
+pub const O_RDWR: u32 = 2;
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_NOCTTY: u32 = 0o400;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_NONBLOCK: u32 = 0o4000;
+pub const O_DSYNC: u32 = 0o10000;
+pub const O_ASYNC: u32 = 0o20000;
+pub const O_DIRECT: u32 = 0o40000;
+pub const O_LARGEFILE: u32 = 0o100000;
+pub const O_DIRECTORY: u32 = 0o200000;
+pub const O_NOFOLLOW: u32 = 0o400000;
+pub const O_NOATIME: u32 = 0o1000000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_SYNC: u32 = 0o4010000;
+pub const O_PATH: u32 = 0o10000000;
+pub const O_TMPFILE: u32 = 0o20000000;
+const O_VALID: u32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | O_TMPFILE;
+/// Flags F_SETFL may change.
+const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub const AT_REMOVEDIR: u32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+pub const AT_NO_AUTOMOUNT: u32 = 0x800;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub const AT_EACCESS: u32 = 0x200;
+
+/// `st_dev` of the file systems.
+pub const DEV_ROOT: u64 = 0x1e;
+pub const DEV_PROC: u64 = 0x15;
+pub const DEV_DEV: u64 = 0x05;
+/// Device numbers (makedev) of the character devices.
+pub const RDEV_NULL: u64 = 0x103;
+pub const RDEV_ZERO: u64 = 0x105;
+pub const RDEV_FULL: u64 = 0x107;
+pub const RDEV_RANDOM: u64 = 0x108;
+pub const RDEV_URANDOM: u64 = 0x109;
+pub const RDEV_TTY: u64 = 0x500;
+
+/// Tags of generated /proc files.
+pub mod tag {
+    pub const CPUINFO: u32 = 1;
+    pub const MEMINFO: u32 = 2;
+    pub const UPTIME: u32 = 3;
+    pub const LOADAVG: u32 = 4;
+    pub const STAT: u32 = 5;
+    pub const SELF_MAPS: u32 = 10;
+    pub const SELF_STAT: u32 = 11;
+    pub const SELF_STATUS: u32 = 12;
+    pub const SELF_CMDLINE: u32 = 13;
+    pub const SELF_ENVIRON: u32 = 14;
+    pub const SELF_FD: u32 = 15;
+    pub const SELF_STATM: u32 = 16;
+    pub const FILESYSTEMS: u32 = 17;
+    pub const MOUNTS: u32 = 18;
+}
+
+/// What an open file description refers to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Obj {
+    Stdin,
+    Stdout,
+    Stderr,
+    Node(Ino),
+}
+
+#[derive(Debug)]
+pub struct OpenFile {
+    pub obj: Obj,
+    /// Access mode and status flags (O_*; not O_CLOEXEC).
+    pub flags: u32,
+    pub off: u64,
+    /// Contents of a generated file, taken at open.
+    pub snapshot: Option<Vec<u8>>,
+}
+
+impl OpenFile {
+    fn readable(&self) -> bool {
+        self.flags & O_PATH == 0 && self.flags & O_ACCMODE != O_WRONLY && self.flags & O_ACCMODE != 3
+    }
+    fn writable(&self) -> bool {
+        self.flags & O_PATH == 0 && matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FdEntry {
+    pub file: Rc<RefCell<OpenFile>>,
+    pub cloexec: bool,
+}
+
+/// The file state of a process.
+pub struct Files {
+    pub vfs: Vfs,
+    pub fds: BTreeMap<i32, FdEntry>,
+    pub cwd: Ino,
+    pub umask: u32,
+    pub cred: Cred,
+    /// /proc/<pid>/fd needs to be rebuilt.
+    pub fd_dirty: bool,
+    pub proc_fd_dir: Ino,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub hostname: Vec<u8>,
+}
+
+fn dirent_name_ok(name: &[u8]) -> bool {
+    !name.is_empty()
+}
+
+/// Build the job's file tree.
+pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
+    let mut v = Vfs::new();
+    v.now = now;
+    v.node_mut(v.root).dev = DEV_ROOT;
+    let (uid, gid) = (s.uid, s.gid);
+    let mkdir = |v: &mut Vfs, p: &str, perm: u32| -> Result<Ino, String> {
+        let d = v.mkdir_p(p.as_bytes(), 0, 0).map_err(|e| format!("{p}: errno {}", e.0))?;
+        v.node_mut(d).perm = perm;
+        Ok(d)
+    };
+    for d in ["/bin", "/usr/bin", "/home", "/root", "/var/tmp"] {
+        mkdir(&mut v, d, 0o755)?;
+    }
+    mkdir(&mut v, "/root", 0o700)?;
+    mkdir(&mut v, "/tmp", 0o1777)?;
+    mkdir(&mut v, "/var/tmp", 0o1777)?;
+    // /etc: enough for libc's lookups of the user and the host.
+    let user = if uid == 0 { String::from("root") } else { String::from("user") };
+    let home = if uid == 0 { String::from("/root") } else { String::from("/home/user") };
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\n");
+    if uid != 0 {
+        passwd += &format!("{user}:x:{uid}:{gid}:{user}:{home}:/bin/sh\n");
+    }
+    passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+    let mut group = String::from("root:x:0:\n");
+    if gid != 0 {
+        group += &format!("users:x:{gid}:{user}\n");
+    }
+    group += "nogroup:x:65534:\n";
+    let etc: [(&str, String); 6] = [
+        ("passwd", passwd),
+        ("group", group),
+        ("hostname", String::from("sion\n")),
+        ("hosts", String::from("127.0.0.1\tlocalhost\n127.0.1.1\tsion\n::1\tlocalhost ip6-localhost ip6-loopback\n")),
+        ("nsswitch.conf", String::from("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n")),
+        ("mtab", String::from("rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nudev /dev devtmpfs rw,nosuid 0 0\n")),
+    ];
+    for (name, text) in etc {
+        v.put_file(format!("/etc/{name}").as_bytes(), text.into_bytes(), 0o644, 0, 0).map_err(|e| format!("/etc/{name}: errno {}", e.0))?;
+    }
+    if uid != 0 {
+        let h = mkdir(&mut v, &home, 0o755)?;
+        v.node_mut(h).uid = uid;
+        v.node_mut(h).gid = gid;
+    }
+    // /dev
+    let dev = mkdir(&mut v, "/dev", 0o755)?;
+    v.node_mut(dev).dev = DEV_DEV;
+    for (name, rdev, perm) in [("null", RDEV_NULL, 0o666), ("zero", RDEV_ZERO, 0o666), ("full", RDEV_FULL, 0o666), ("random", RDEV_RANDOM, 0o666), ("urandom", RDEV_URANDOM, 0o666), ("tty", RDEV_TTY, 0o666)] {
+        v.add(dev, name.as_bytes(), Data::Chr(rdev), perm, 0, 0);
+    }
+    for (name, target) in [("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")] {
+        v.add(dev, name.as_bytes(), Data::Symlink(target.as_bytes().to_vec()), 0o777, 0, 0);
+    }
+    let shm = v.add(dev, b"shm", Data::Dir(BTreeMap::new()), 0o1777, 0, 0);
+    let _ = shm;
+    // /proc
+    let proc_ = mkdir(&mut v, "/proc", 0o555)?;
+    v.node_mut(proc_).dev = DEV_PROC;
+    let pidname = format!("{pid}");
+    v.add(proc_, b"self", Data::Symlink(pidname.clone().into_bytes()), 0o777, 0, 0);
+    v.add(proc_, b"thread-self", Data::Symlink(format!("{pid}/task/{pid}").into_bytes()), 0o777, 0, 0);
+    for (name, t) in [("cpuinfo", tag::CPUINFO), ("meminfo", tag::MEMINFO), ("uptime", tag::UPTIME), ("loadavg", tag::LOADAVG), ("stat", tag::STAT), ("filesystems", tag::FILESYSTEMS)] {
+        let i = v.add(proc_, name.as_bytes(), Data::Reg(Vec::new()), 0o444, 0, 0);
+        v.node_mut(i).tag = t;
+    }
+    v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
+    let pd = v.add(proc_, pidname.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let task = v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let mut proc_fd_dir = 0;
+    for d in [pd, v.add(task, pidname.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid)] {
+        for (name, t, perm) in [
+            ("maps", tag::SELF_MAPS, 0o444),
+            ("stat", tag::SELF_STAT, 0o444),
+            ("statm", tag::SELF_STATM, 0o444),
+            ("status", tag::SELF_STATUS, 0o444),
+            ("cmdline", tag::SELF_CMDLINE, 0o444),
+            ("environ", tag::SELF_ENVIRON, 0o400),
+            ("mounts", tag::MOUNTS, 0o444),
+        ] {
+            let i = v.add(d, name.as_bytes(), Data::Reg(Vec::new()), perm, uid, gid);
+            v.node_mut(i).tag = t;
+        }
+        v.add(d, b"exe", Data::Symlink(s.exe.as_bytes().to_vec()), 0o777, uid, gid);
+        let fdd = v.add(d, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
+        v.node_mut(fdd).tag = tag::SELF_FD;
+        if proc_fd_dir == 0 {
+            proc_fd_dir = fdd;
+        }
+    }
+    // The job's files, the program itself, then the working directory.
+    for (path, data, perm) in &s.files {
+        v.put_file(path.as_bytes(), data.to_vec(), *perm, uid, gid).map_err(|e| format!("{path}: errno {}", e.0))?;
+    }
+    if s.exe.starts_with('/') && v.lookup(v.root, s.exe.as_bytes(), true, &Cred::root()).is_err() {
+        v.put_file(s.exe.as_bytes(), s.program.to_vec(), 0o755, uid, gid).map_err(|e| format!("{}: errno {}", s.exe, e.0))?;
+    }
+    let cwd = match v.lookup(v.root, s.cwd.as_bytes(), true, &Cred::root()) {
+        Ok(i) if v.node(i).is_dir() => i,
+        _ => {
+            let d = v.mkdir_p(s.cwd.as_bytes(), uid, gid).map_err(|e| format!("cwd {}: errno {}", s.cwd, e.0))?;
+            d
+        }
+    };
+    // Directories created for the job belong to the job's user.
+    for p in [s.cwd.as_str()] {
+        if let Ok(i) = v.lookup(v.root, p.as_bytes(), true, &Cred::root()) {
+            if i != v.root {
+                v.node_mut(i).uid = uid;
+                v.node_mut(i).gid = gid;
+            }
+        }
+    }
+    let mut fds = BTreeMap::new();
+    for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
+        fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
+    }
+    Ok(Files {
+        vfs: v,
+        fds,
+        cwd,
+        umask: 0o022,
+        cred: Cred { uid, gid, groups: Vec::new() },
+        fd_dirty: true,
+        proc_fd_dir,
+        argv: s.argv.clone(),
+        envp: s.envp.clone(),
+        hostname: b"sion".to_vec(),
+    })
+}
+
+fn e(x: sion_vfs::Errno) -> Errno {
+    Errno(x.0)
+}
+
+trait VfsRes<T> {
+    fn ex(self) -> Result<T, Errno>;
+}
+impl<T> VfsRes<T> for Result<T, sion_vfs::Errno> {
+    fn ex(self) -> Result<T, Errno> {
+        self.map_err(e)
+    }
+}
+
+/// A 64-bit value passed as two 32-bit registers (i386), low first.
+fn lohi(lo: u64, hi: u64) -> u64 {
+    (lo & 0xffff_ffff) | (hi << 32)
+}
+
+fn stat_blocks(size: u64) -> u64 {
+    size.div_ceil(4096) * 8
+}
+
+impl Process {
+    // ----- descriptors -----
+
+    fn fd_get(&self, fd: u64) -> Result<FdEntry, Errno> {
+        let fd = fd as u32 as i32;
+        self.files.fds.get(&fd).cloned().ok_or(Errno::EBADF)
+    }
+
+    pub(super) fn file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
+        Ok(self.fd_get(fd)?.file)
+    }
+
+    /// A descriptor usable for I/O (not O_PATH).
+    fn io_file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
+        let f = self.file(fd)?;
+        if f.borrow().flags & O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        Ok(f)
+    }
+
+    fn nofile(&self) -> i32 {
+        self.rlimits[7].0.min(1 << 20) as i32
+    }
+
+    /// Install a description at the lowest free descriptor >= `min`.
+    fn fd_install(&mut self, file: Rc<RefCell<OpenFile>>, min: i32, cloexec: bool) -> Result<i32, Errno> {
+        let limit = self.nofile();
+        let mut fd = min;
+        for (&k, _) in self.files.fds.range(min..) {
+            if k != fd {
+                break;
+            }
+            fd += 1;
+        }
+        if fd >= limit {
+            return Err(Errno::EMFILE);
+        }
+        self.files.fds.insert(fd, FdEntry { file, cloexec });
+        self.files.fd_dirty = true;
+        Ok(fd)
+    }
+
+    fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
+        let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
+        self.files.fd_dirty = true;
+        self.release(ent.file);
+        Ok(())
+    }
+
+    fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
+        if Rc::strong_count(&file) == 1 {
+            if let Obj::Node(ino) = file.borrow().obj {
+                self.files.vfs.close_ref(ino);
+            }
+        }
+    }
+
+    fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
+        if let Obj::Node(ino) = obj {
+            self.files.vfs.open_ref(ino);
+        }
+        Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))
+    }
+
+    // ----- paths -----
+
+    /// Rebuild /proc/<pid>/fd when descriptors changed.
+    fn sync_proc(&mut self) {
+        if !self.files.fd_dirty {
+            return;
+        }
+        self.files.fd_dirty = false;
+        let dir = self.files.proc_fd_dir;
+        let old: Vec<Vec<u8>> = self.files.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+        for name in old {
+            let _ = self.files.vfs.unlink(dir, &name, &Cred::root());
+        }
+        let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
+        for (fd, obj) in entries {
+            let target = self.obj_path(obj);
+            let name = format!("{fd}");
+            self.files.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
+        }
+    }
+
+    fn obj_path(&self, obj: Obj) -> Vec<u8> {
+        match obj {
+            Obj::Stdin => b"pipe:[10]".to_vec(),
+            Obj::Stdout => b"pipe:[11]".to_vec(),
+            Obj::Stderr => b"pipe:[12]".to_vec(),
+            Obj::Node(ino) => match self.files.vfs.path_of(ino) {
+                Some(p) => p,
+                None => {
+                    let mut p = b"/".to_vec();
+                    p.extend_from_slice(b"(deleted)");
+                    p
+                }
+            },
+        }
+    }
+
+    /// The directory a relative path starts from.
+    fn at_dir(&self, dirfd: i32, path: &[u8]) -> Result<Ino, Errno> {
+        if path.first() == Some(&b'/') {
+            return Ok(self.files.vfs.root);
+        }
+        if dirfd == AT_FDCWD {
+            return Ok(self.files.cwd);
+        }
+        let f = self.file(dirfd as u32 as u64)?;
+        let obj = f.borrow().obj;
+        match obj {
+            Obj::Node(ino) if self.files.vfs.node(ino).is_dir() => Ok(ino),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn user_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+        let p = self.read_path(h, abi, addr)?;
+        self.files.vfs.now = h.realtime_ns();
+        if p.windows(4).any(|w| w == b"proc") || p.first() != Some(&b'/') {
+            self.sync_proc();
+        }
+        Ok(p)
+    }
+
+    /// Resolve `dirfd` + `path` (with AT_EMPTY_PATH: the fd itself) to an inode.
+    fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            if flags & AT_EMPTY_PATH == 0 {
+                return Err(Errno::ENOENT);
+            }
+            if dirfd == AT_FDCWD {
+                return Ok(Resolved::Node(self.files.cwd));
+            }
+            let f = self.file(dirfd as u32 as u64)?;
+            let obj = f.borrow().obj;
+            return Ok(match obj {
+                Obj::Node(i) => Resolved::Node(i),
+                o => Resolved::Console(o),
+            });
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        self.files.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
+    }
+
+    fn walk_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let f = self.files.vfs.walk(start, &p, follow, &self.files.cred).ex()?;
+        Ok((p, start, f))
+    }
+
+    // ----- open -----
+
+    fn sys_openat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
+        if flags & !O_VALID != 0 && flags & !O_VALID & !0o20 != 0 {
+            // Unknown bits are ignored by open (not by openat2).
+        }
+        if flags & O_TMPFILE == O_TMPFILE && flags & O_DIRECTORY != 0 {
+            if flags & O_ACCMODE == 0 {
+                return Err(Errno::EINVAL);
+            }
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let cred = self.files.cred.clone();
+        let creat = flags & O_CREAT != 0 && flags & O_PATH == 0;
+        let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
+        let f = self.files.vfs.walk(start, &p, follow, &cred).ex()?;
+        let acc = flags & O_ACCMODE;
+        let ino = match f.ino {
+            None => {
+                if !creat {
+                    return Err(Errno::ENOENT);
+                }
+                if f.trailing {
+                    return Err(Errno::EISDIR);
+                }
+                let perm = mode & 0o7777 & !self.files.umask;
+                let ino = self.files.vfs.create(&f, Data::Reg(Vec::new()), perm, &cred).ex()?;
+                // A new file may be opened for writing even if its mode forbids it.
+                return self.finish_open(ino, flags, true);
+            }
+            Some(i) => i,
+        };
+        if creat && flags & O_EXCL != 0 {
+            return Err(Errno::EEXIST);
+        }
+        let n = self.files.vfs.node(ino);
+        if n.is_symlink() {
+            if flags & O_PATH != 0 && flags & O_NOFOLLOW != 0 {
+                return self.finish_open(ino, flags, false);
+            }
+            return Err(Errno::ELOOP);
+        }
+        let is_dir = n.is_dir();
+        if (f.trailing || flags & O_DIRECTORY != 0) && !is_dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if flags & O_PATH != 0 {
+            return self.finish_open(ino, flags, false);
+        }
+        if is_dir && (acc != 0 || flags & (O_CREAT | O_TRUNC) != 0) {
+            return Err(Errno::EISDIR);
+        }
+        let want = match acc {
+            0 => R_OK,
+            1 => W_OK,
+            _ => R_OK | W_OK,
+        } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
+        if !self.files.vfs.may(ino, want, &cred) {
+            return Err(Errno::EACCES);
+        }
+        if let Data::Chr(RDEV_TTY) = n.data {
+            return Err(Errno::ENXIO);
+        }
+        if n.tag != 0 {
+            self.node = h.node_info();
+        }
+        if flags & O_TRUNC != 0 && n.is_reg() && acc != 0 {
+            self.files.vfs.truncate(ino, 0).ex()?;
+        }
+        self.finish_open(ino, flags, false)
+    }
+
+    fn finish_open(&mut self, ino: Ino, flags: u32, _created: bool) -> SysResult {
+        let mut fl = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+        if self.abi == Abi::X86_64 {
+            fl |= O_LARGEFILE;
+        }
+        if fl & O_PATH != 0 {
+            fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE;
+        }
+        let file = self.new_file(Obj::Node(ino), fl);
+        let tagv = self.files.vfs.node(ino).tag;
+        if tagv != 0 && flags & O_PATH == 0 && self.files.vfs.node(ino).is_reg() {
+            file.borrow_mut().snapshot = Some(self.generate(tagv));
+        }
+        match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
+            Ok(fd) => Ok(fd as u64),
+            Err(er) => {
+                self.release(file);
+                Err(er)
+            }
+        }
+    }
+
+    // ----- read and write -----
+
+    fn read_file<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+        let f = self.io_file(fd)?;
+        let obj = f.borrow().obj;
+        if !f.borrow().readable() {
+            return Err(Errno::EBADF);
+        }
+        for &(base, len) in &iov {
+            self.check_range(abi, base, len)?;
+        }
+        let ino = match obj {
+            Obj::Stdin => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                return self.sys_read(h, abi, 0, iov);
+            }
+            Obj::Stdout | Obj::Stderr => return Err(Errno::EBADF),
+            Obj::Node(i) => i,
+        };
+        self.files.vfs.now = h.realtime_ns();
+        let mut total = 0u64;
+        let chr = match self.files.vfs.node(ino).data {
+            Data::Dir(_) => return Err(Errno::EISDIR),
+            Data::Chr(r) => Some(r),
+            Data::Symlink(_) => return Err(Errno::EBADF),
+            Data::Reg(_) => None,
+        };
+        let mut off = at.unwrap_or(f.borrow().off);
+        let mut buf = vec![0u8; 0];
+        for (base, len) in iov {
+            let mut done = 0u64;
+            while done < len {
+                let n = (len - done).min(1 << 16) as usize;
+                buf.resize(n, 0);
+                let got = match chr {
+                    Some(RDEV_NULL) => 0,
+                    Some(RDEV_ZERO) | Some(RDEV_FULL) => {
+                        buf.fill(0);
+                        n
+                    }
+                    Some(RDEV_RANDOM) | Some(RDEV_URANDOM) => {
+                        self.random_bytes(&mut buf[..n]);
+                        n
+                    }
+                    Some(_) => return Err(Errno::EIO),
+                    None => {
+                        let snap = f.borrow().snapshot.clone();
+                        match snap {
+                            Some(s) => {
+                                let o = (off as usize).min(s.len());
+                                let k = n.min(s.len() - o);
+                                buf[..k].copy_from_slice(&s[o..o + k]);
+                                k
+                            }
+                            None => self.files.vfs.read_at(ino, off, &mut buf[..n]).ex()?,
+                        }
+                    }
+                };
+                if got == 0 {
+                    break;
+                }
+                let w = self.write_partial(h, base + done, &buf[..got]);
+                done += w as u64;
+                total += w as u64;
+                if chr.is_none() {
+                    off += w as u64;
+                }
+                if w < got {
+                    if total == 0 {
+                        return Err(Errno::EFAULT);
+                    }
+                    break;
+                }
+                if got < n {
+                    break;
+                }
+            }
+            if done < len {
+                break;
+            }
+        }
+        if at.is_none() && chr.is_none() {
+            f.borrow_mut().off = off;
+        }
+        Ok(total)
+    }
+
+    fn write_file<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+        let f = self.io_file(fd)?;
+        let obj = f.borrow().obj;
+        if !f.borrow().writable() {
+            return Err(Errno::EBADF);
+        }
+        let ino = match obj {
+            Obj::Stdout | Obj::Stderr => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                return self.sys_write(h, abi, if obj == Obj::Stdout { 1 } else { 2 }, iov);
+            }
+            Obj::Stdin => return Err(Errno::EBADF),
+            Obj::Node(i) => i,
+        };
+        self.files.vfs.now = h.realtime_ns();
+        let chr = match self.files.vfs.node(ino).data {
+            Data::Chr(r) => Some(r),
+            Data::Dir(_) => return Err(Errno::EISDIR),
+            _ => None,
+        };
+        let total_len: u64 = iov.iter().map(|x| x.1).sum();
+        match chr {
+            Some(RDEV_FULL) => return if total_len == 0 { Ok(0) } else { Err(Errno::ENOSPC) },
+            Some(_) => {
+                for &(base, len) in &iov {
+                    self.check_range(abi, base, len)?;
+                }
+                return Ok(total_len.min(MAX_RW));
+            }
+            None => {}
+        }
+        let append = f.borrow().flags & O_APPEND != 0;
+        let mut off = match at {
+            Some(o) => o,
+            None if append => self.files.vfs.node(ino).size(),
+            None => f.borrow().off,
+        };
+        if at.is_some() && append {
+            off = self.files.vfs.node(ino).size();
+        }
+        let fsize = self.rlimits[1].0;
+        let mut total = 0u64;
+        let mut buf = Vec::new();
+        'outer: for (base, len) in iov {
+            let mut done = 0u64;
+            while done < len {
+                let n = (len - done).min(1 << 16) as usize;
+                buf.resize(n, 0);
+                let got = if self.check_range(abi, base + done, n as u64).is_ok() { self.read_partial(h, base + done, &mut buf[..n]) } else { 0 };
+                if got == 0 {
+                    if total == 0 {
+                        return Err(Errno::EFAULT);
+                    }
+                    break 'outer;
+                }
+                if off + got as u64 > fsize {
+                    if total == 0 {
+                        return Err(Errno::EFBIG);
+                    }
+                    break 'outer;
+                }
+                match self.files.vfs.write_at(ino, off, &buf[..got]) {
+                    Ok(w) => {
+                        off += w as u64;
+                        total += w as u64;
+                        done += w as u64;
+                    }
+                    Err(er) => {
+                        if total == 0 {
+                            return Err(e(er));
+                        }
+                        break 'outer;
+                    }
+                }
+                if got < n {
+                    break 'outer;
+                }
+            }
+        }
+        if at.is_none() {
+            f.borrow_mut().off = off;
+        }
+        Ok(total)
+    }
+
+    fn iov_list<H: Host>(&mut self, h: &mut H, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
+        let cnt = cnt as u32 as i32;
+        if cnt < 0 || cnt as u64 > UIO_MAXIOV {
+            return Err(Errno::EINVAL);
+        }
+        let sz = iovec_size(abi);
+        let raw = self.read_user(h, abi, iov, sz * cnt as usize)?;
+        let mut out = Vec::with_capacity(cnt as usize);
+        let mut total: u64 = 0;
+        let signed_max = if abi == Abi::I386 { i32::MAX as u64 } else { i64::MAX as u64 };
+        for i in 0..cnt as usize {
+            let (base, len) = decode_iovec(abi, &raw[i * sz..]);
+            if len > signed_max {
+                return Err(Errno::EINVAL);
+            }
+            total = total.checked_add(len).filter(|t| *t <= signed_max).ok_or(Errno::EINVAL)?;
+            out.push((base, len));
+        }
+        Ok(out)
+    }
+
+    // ----- stat -----
+
+    fn stat_of(&self, r: Resolved) -> StatInfo {
+        match r {
+            Resolved::Console(o) => self.stat_info(match o {
+                Obj::Stdin => 0,
+                Obj::Stdout => 1,
+                _ => 2,
+            }),
+            Resolved::Node(ino) => {
+                let n = self.files.vfs.node(ino);
+                let ts = |ns: u64| Timespec::from_ns(ns);
+                let size = if n.tag != 0 { 0 } else { n.size() };
+                StatInfo {
+                    dev: n.dev,
+                    ino,
+                    mode: n.mode(),
+                    nlink: n.nlink,
+                    uid: n.uid,
+                    gid: n.gid,
+                    rdev: if let Data::Chr(r) = n.data { r } else { 0 },
+                    size: size as i64,
+                    blksize: 4096,
+                    blocks: if n.is_reg() || n.is_dir() { stat_blocks(size) } else { 0 },
+                    atime: ts(n.atime),
+                    mtime: ts(n.mtime),
+                    ctime: ts(n.ctime),
+                }
+            }
+        }
+    }
+
+    fn encode_stat(&self, r: Resolved, l: StatLayout) -> Result<Vec<u8>, Errno> {
+        let s = self.stat_of(r);
+        Ok(match l {
+            StatLayout::Stat64 => encode_stat_x86_64(&s),
+            StatLayout::I386Stat64 => encode_stat64_i386(&s),
+            StatLayout::I386Old => {
+                if s.size > i32::MAX as i64 || s.ino > u32::MAX as u64 {
+                    return Err(Errno::EOVERFLOW);
+                }
+                encode_stat_i386(&s)
+            }
+        })
+    }
+
+    fn fd_resolved(&self, fd: u64) -> Result<Resolved, Errno> {
+        let f = self.file(fd)?;
+        let obj = f.borrow().obj;
+        Ok(match obj {
+            Obj::Node(i) => Resolved::Node(i),
+            o => Resolved::Console(o),
+        })
+    }
+
+    // ----- directories -----
+
+    fn sys_getdents<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
+        let f = self.io_file(fd)?;
+        let ino = match f.borrow().obj {
+            Obj::Node(i) => i,
+            _ => return Err(Errno::ENOTDIR),
+        };
+        if !self.files.vfs.node(ino).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if ino == self.files.proc_fd_dir {
+            self.sync_proc();
+        }
+        let count = (count as u32).min(i32::MAX as u32) as usize;
+        self.check_range(abi, buf, count as u64)?;
+        let list = self.files.vfs.readdir(ino).ex()?;
+        let mut pos = f.borrow().off as usize;
+        let mut out: Vec<u8> = Vec::new();
+        let word = if d64 { 8 } else { abi.word() };
+        while pos < list.len() {
+            let ent = &list[pos];
+            if !dirent_name_ok(&ent.name) {
+                pos += 1;
+                continue;
+            }
+            let reclen = if d64 { (19 + ent.name.len() + 1).div_ceil(8) * 8 } else { (2 * word + 2 + ent.name.len() + 2).div_ceil(word) * word };
+            if out.len() + reclen > count {
+                if out.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                break;
+            }
+            let start = out.len();
+            out.resize(start + reclen, 0);
+            let r = &mut out[start..];
+            let next = (pos + 1) as u64;
+            if d64 {
+                r[0..8].copy_from_slice(&ent.ino.to_le_bytes());
+                r[8..16].copy_from_slice(&next.to_le_bytes());
+                r[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+                r[18] = ent.dtype;
+                r[19..19 + ent.name.len()].copy_from_slice(&ent.name);
+            } else {
+                if word == 4 && ent.ino > u32::MAX as u64 {
+                    return Err(Errno::EOVERFLOW);
+                }
+                r[..word].copy_from_slice(&ent.ino.to_le_bytes()[..word]);
+                r[word..2 * word].copy_from_slice(&next.to_le_bytes()[..word]);
+                r[2 * word..2 * word + 2].copy_from_slice(&(reclen as u16).to_le_bytes());
+                let s = 2 * word + 2;
+                r[s..s + ent.name.len()].copy_from_slice(&ent.name);
+                r[reclen - 1] = ent.dtype;
+            }
+            pos += 1;
+        }
+        self.write_user(h, abi, buf, &out)?;
+        f.borrow_mut().off = pos as u64;
+        Ok(out.len() as u64)
+    }
+
+    // ----- seek -----
+
+    fn do_lseek(&mut self, fd: u64, off: i64, whence: u32) -> Result<u64, Errno> {
+        let f = self.io_file(fd)?;
+        let obj = f.borrow().obj;
+        let ino = match obj {
+            Obj::Node(i) => i,
+            _ => return Err(Errno::ESPIPE),
+        };
+        let n = self.files.vfs.node(ino);
+        if matches!(n.data, Data::Chr(_)) {
+            if whence > 4 {
+                return Err(Errno::EINVAL);
+            }
+            f.borrow_mut().off = 0;
+            return Ok(0);
+        }
+        let size = match &f.borrow().snapshot {
+            Some(s) => s.len() as u64,
+            None => n.size(),
+        } as i64;
+        let cur = f.borrow().off as i64;
+        let new = match whence {
+            0 => off,
+            1 => cur.checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            2 => {
+                if n.is_dir() {
+                    return Err(Errno::EINVAL);
+                }
+                size.checked_add(off).ok_or(Errno::EOVERFLOW)?
+            }
+            3 | 4 => {
+                if n.is_dir() || off < 0 || off >= size {
+                    return Err(Errno::ENXIO);
+                }
+                if whence == 3 {
+                    off
+                } else {
+                    size
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        f.borrow_mut().off = new as u64;
+        Ok(new as u64)
+    }
+
+    // ----- the dispatcher -----
+
+    pub(super) fn file_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
+        self.files.vfs.now = h.realtime_ns();
+        let r: SysResult = match call {
+            F::Read => self.read_file(h, abi, a[0], vec![(a[1], a[2])], None),
+            F::Write => self.write_file(h, abi, a[0], vec![(a[1], a[2])], None),
+            F::Readv => self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])).and_then(|iov| self.read_file(h, abi, a[0], iov, None)),
+            F::Writev => self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])).and_then(|iov| self.write_file(h, abi, a[0], iov, None)),
+            F::Pread64 | F::Pwrite64 => {
+                let off = if abi == Abi::I386 { lohi(a[3], a[4]) } else { a[3] };
+                if (off as i64) < 0 {
+                    Err(Errno::EINVAL)
+                } else if call == F::Pread64 {
+                    self.read_file(h, abi, a[0], vec![(a[1], a[2])], Some(off))
+                } else {
+                    self.write_file(h, abi, a[0], vec![(a[1], a[2])], Some(off))
+                }
+            }
+            F::Preadv | F::Pwritev => {
+                let off = if abi == Abi::I386 { lohi(a[3], a[4]) } else { a[3] };
+                if (off as i64) < 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    match self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])) {
+                        Ok(iov) if call == F::Preadv => self.read_file(h, abi, a[0], iov, Some(off)),
+                        Ok(iov) => self.write_file(h, abi, a[0], iov, Some(off)),
+                        Err(x) => Err(x),
+                    }
+                }
+            }
+            F::Open => self.sys_openat(h, abi, AT_FDCWD, a[0], a[1] as u32, a[2] as u32),
+            F::Creat => self.sys_openat(h, abi, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1] as u32),
+            F::Openat => self.sys_openat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3] as u32),
+            F::Openat2 => self.sys_openat2(h, abi, a),
+            F::Close => self.fd_close(a[0] as u32 as i32).map(|_| 0),
+            F::CloseRange => self.sys_close_range(a[0] as u32, a[1] as u32, a[2] as u32),
+            F::Lseek => self.do_lseek(a[0], a[1] as i64, a[2] as u32).and_then(|o| if abi == Abi::I386 && o > i32::MAX as u64 { Err(Errno::EOVERFLOW) } else { Ok(o) }),
+            F::Llseek => {
+                let off = lohi(a[2], a[1]) as i64;
+                match self.do_lseek(a[0], off, a[4] as u32) {
+                    Ok(o) => self.write_user(h, abi, a[3], &o.to_le_bytes()).map(|_| 0),
+                    Err(x) => Err(x),
+                }
+            }
+            F::Fstat(l) => self.fd_resolved(a[0]).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[1], &b)).map(|_| 0),
+            F::Stat(l) | F::Lstat(l) => {
+                let fl = if matches!(call, F::Lstat(_)) { AT_SYMLINK_NOFOLLOW } else { 0 };
+                self.resolve_at(h, abi, AT_FDCWD, a[0], fl).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[1], &b)).map(|_| 0)
+            }
+            F::Fstatat(l) => {
+                let fl = a[3] as u32;
+                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[2], &b)).map(|_| 0)
+                }
+            }
+            F::Statx => {
+                let fl = a[2] as u32;
+                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 || fl & 0x6000 == 0x6000 || a[3] as u32 & 0x8000_0000 != 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| {
+                        let b = encode_statx(&self.stat_of(r));
+                        self.write_user(h, abi, a[4], &b).map(|_| 0)
+                    })
+                }
+            }
+            F::Getdents64 => self.sys_getdents(h, abi, a[0], a[1], a[2], true),
+            F::Getdents => self.sys_getdents(h, abi, a[0], a[1], a[2], false),
+            F::Dup => self.file(a[0]).and_then(|f| self.fd_install(f, 0, false)).map(|fd| fd as u64),
+            F::Dup2 => {
+                let (old, new) = (a[0] as u32 as i32, a[1] as u32 as i32);
+                match self.file(a[0]) {
+                    Ok(_) if old == new => Ok(new as u64),
+                    Ok(f) => self.dup_to(f, new, false),
+                    Err(x) => Err(x),
+                }
+            }
+            F::Dup3 => {
+                let (old, new, fl) = (a[0] as u32 as i32, a[1] as u32 as i32, a[2] as u32);
+                if fl & !O_CLOEXEC != 0 {
+                    Err(Errno::EINVAL)
+                } else if old == new {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.file(a[0]).and_then(|f| self.dup_to(f, new, fl != 0))
+                }
+            }
+            F::Fcntl => self.sys_fcntl(h, abi, a[0], a[1] as u32, a[2]),
+            F::Ioctl => self.sys_ioctl_fd(h, abi, a[0], a[1] as u32, a[2]),
+            F::Mkdir => self.sys_mkdirat(h, abi, AT_FDCWD, a[0], a[1] as u32),
+            F::Mkdirat => self.sys_mkdirat(h, abi, a[0] as i32, a[1], a[2] as u32),
+            F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.files.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
+            F::Unlink => self.sys_unlinkat(h, abi, AT_FDCWD, a[0], 0),
+            F::Unlinkat => self.sys_unlinkat(h, abi, a[0] as i32, a[1], a[2] as u32),
+            F::Rename => self.sys_renameat(h, abi, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            F::Renameat => self.sys_renameat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], 0),
+            F::Renameat2 => self.sys_renameat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            F::Link => self.sys_linkat(h, abi, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            F::Linkat => self.sys_linkat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            F::Symlink => self.sys_symlinkat(h, abi, a[0], AT_FDCWD, a[1]),
+            F::Symlinkat => self.sys_symlinkat(h, abi, a[0], a[1] as i32, a[2]),
+            F::Readlink => self.sys_readlinkat(h, abi, AT_FDCWD, a[0], a[1], a[2]),
+            F::Readlinkat => self.sys_readlinkat(h, abi, a[0] as i32, a[1], a[2], a[3]),
+            F::Chdir => match self.resolve_at(h, abi, AT_FDCWD, a[0], 0) {
+                Ok(Resolved::Node(i)) => self.chdir_to(i),
+                Ok(_) => Err(Errno::ENOTDIR),
+                Err(x) => Err(x),
+            },
+            F::Fchdir => match self.fd_resolved(a[0]) {
+                Ok(Resolved::Node(i)) => self.chdir_to(i),
+                Ok(_) => Err(Errno::ENOTDIR),
+                Err(x) => Err(x),
+            },
+            F::Getcwd => self.sys_getcwd(h, abi, a[0], a[1]),
+            F::Access => self.sys_faccessat(h, abi, AT_FDCWD, a[0], a[1] as u32, 0),
+            F::Faccessat => self.sys_faccessat(h, abi, a[0] as i32, a[1], a[2] as u32, 0),
+            F::Faccessat2 => self.sys_faccessat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3] as u32),
+            F::Chmod => self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.chmod_r(r, a[1] as u32)),
+            F::Fchmod => self.file(a[0]).and_then(|f| if f.borrow().flags & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }).and_then(|_| self.fd_resolved(a[0])).and_then(|r| self.chmod_r(r, a[1] as u32)),
+            F::Fchmodat => {
+                if a[3] as u32 & !AT_SYMLINK_NOFOLLOW != 0 {
+                    Err(Errno::EINVAL)
+                } else if a[3] as u32 & AT_SYMLINK_NOFOLLOW != 0 {
+                    Err(Errno::EOPNOTSUPP)
+                } else {
+                    self.resolve_at(h, abi, a[0] as i32, a[1], 0).and_then(|r| self.chmod_r(r, a[2] as u32))
+                }
+            }
+            F::Chown { bits16 } | F::Lchown { bits16 } => {
+                let fl = if matches!(call, F::Lchown { .. }) { AT_SYMLINK_NOFOLLOW } else { 0 };
+                self.resolve_at(h, abi, AT_FDCWD, a[0], fl).and_then(|r| self.chown_r(r, a[1], a[2], bits16))
+            }
+            F::Fchown { bits16 } => self.io_file(a[0]).and_then(|_| self.fd_resolved(a[0])).and_then(|r| self.chown_r(r, a[1], a[2], bits16)),
+            F::Fchownat => {
+                let fl = a[4] as u32;
+                if fl & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| self.chown_r(r, a[2], a[3], false))
+                }
+            }
+            F::Umask => {
+                let old = self.files.umask;
+                self.files.umask = a[0] as u32 & 0o777;
+                Ok(old as u64)
+            }
+            F::Truncate { split } => {
+                let len = if split { lohi(a[1], a[2]) } else { a[1] };
+                self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.truncate_path(r, len as i64))
+            }
+            F::Ftruncate { split } => {
+                let len = if split { lohi(a[1], a[2]) } else { a[1] };
+                self.sys_ftruncate(a[0], len as i64)
+            }
+            F::Fallocate => {
+                let (mode, off, len) = if abi == Abi::I386 { (a[1] as u32, lohi(a[2], a[3]) as i64, lohi(a[4], a[5]) as i64) } else { (a[1] as u32, a[2] as i64, a[3] as i64) };
+                self.sys_fallocate(a[0], mode, off, len)
+            }
+            F::Fsync => self.io_file(a[0]).map(|_| 0),
+            F::Sync => Ok(0),
+            F::Utimensat { bits } => self.sys_utimensat(h, abi, a[0] as i32, a[1], a[2], a[3] as u32, bits),
+            F::Statfs { sized } => {
+                let (buf, sz) = if sized { (a[2], a[1]) } else { (a[1], 0) };
+                self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.put_statfs(h, abi, r, buf, sized, sz))
+            }
+            F::Fstatfs { sized } => {
+                let (buf, sz) = if sized { (a[2], a[1]) } else { (a[1], 0) };
+                self.fd_resolved(a[0]).and_then(|r| self.put_statfs(h, abi, r, buf, sized, sz))
+            }
+            F::Sendfile { off64 } => self.sys_sendfile(h, abi, a[0], a[1], a[2], a[3], off64),
+            F::CopyFileRange => self.sys_copy_file_range(h, abi, a),
+            F::Poll => self.sys_poll(h, abi, a[0], a[1], a[2] as i32 as i64),
+            F::Ppoll { bits } => {
+                let timeout = if a[2] == 0 { Ok(-1) } else { self.read_timespec(h, abi, a[2], bits).map(|ns| (ns / 1_000_000) as i64) };
+                timeout.and_then(|t| self.sys_poll(h, abi, a[0], a[1], t))
+            }
+            F::Select => self.sys_select(h, abi, a[0] as i32, a[1], a[2], a[3], a[4], false),
+            F::OldSelect => match self.read_user(h, abi, a[0], 20) {
+                Ok(b) => {
+                    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
+                    self.sys_select(h, abi, w(0) as i32, w(1), w(2), w(3), w(4), false)
+                }
+                Err(x) => Err(x),
+            },
+            F::Pselect6 { bits } => {
+                let _ = bits;
+                self.sys_select(h, abi, a[0] as i32, a[1], a[2], a[3], a[4], true)
+            }
+            F::Flock => {
+                let op = a[1] as u32;
+                match self.io_file(a[0]) {
+                    Ok(_) if matches!(op & !4, 1 | 2 | 8) => Ok(0),
+                    Ok(_) => Err(Errno::EINVAL),
+                    Err(x) => Err(x),
+                }
+            }
+            F::Fadvise { split } => {
+                let adv = if split { a[5] } else { a[3] } as u32;
+                match self.file(a[0]) {
+                    Ok(f) if !matches!(f.borrow().obj, Obj::Node(_)) => Err(Errno::ESPIPE),
+                    Ok(_) if adv > 5 => Err(Errno::EINVAL),
+                    Ok(_) => Ok(0),
+                    Err(x) => Err(x),
+                }
+            }
+            F::MemfdCreate => self.sys_memfd_create(h, abi, a[0], a[1] as u32),
+        };
+        r.into()
+    }
+
+    fn dup_to(&mut self, f: Rc<RefCell<OpenFile>>, new: i32, cloexec: bool) -> SysResult {
+        if new < 0 || new >= self.nofile() {
+            return Err(Errno::EBADF);
+        }
+        if let Some(old) = self.files.fds.insert(new, FdEntry { file: f, cloexec }) {
+            self.release(old.file);
+        }
+        self.files.fd_dirty = true;
+        Ok(new as u64)
+    }
+
+    fn sys_openat2<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
+        let size = a[3];
+        if size < 24 {
+            return Err(Errno::EINVAL);
+        }
+        if size > 4096 {
+            return Err(Errno::E2BIG);
+        }
+        let b = self.read_user(h, abi, a[2], size as usize)?;
+        if b[24..].iter().any(|&x| x != 0) {
+            return Err(Errno::E2BIG);
+        }
+        let flags = u64::from_le_bytes(b[0..8].try_into().unwrap());
+        let mode = u64::from_le_bytes(b[8..16].try_into().unwrap());
+        let resolve = u64::from_le_bytes(b[16..24].try_into().unwrap());
+        if flags & !(O_VALID as u64) != 0 || resolve & !0x3f != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if mode & !0o7777 != 0 || (mode != 0 && flags as u32 & O_CREAT == 0) {
+            return Err(Errno::EINVAL);
+        }
+        if resolve != 0 {
+            // RESOLVE_NO_SYMLINKS, BENEATH and the rest are not enforced yet.
+            return Err(Errno::EINVAL);
+        }
+        self.sys_openat(h, abi, a[0] as i32, a[1], flags as u32, mode as u32)
+    }
+
+    fn sys_close_range(&mut self, first: u32, last: u32, flags: u32) -> SysResult {
+        const CLOSE_RANGE_CLOEXEC: u32 = 4;
+        const CLOSE_RANGE_UNSHARE: u32 = 2;
+        if flags & !(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 || first > last {
+            return Err(Errno::EINVAL);
+        }
+        let fds: Vec<i32> = self.files.fds.keys().copied().filter(|&f| f as u32 >= first && f as u32 <= last).collect();
+        for fd in fds {
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Some(e) = self.files.fds.get_mut(&fd) {
+                    e.cloexec = true;
+                }
+            } else {
+                let _ = self.fd_close(fd);
+            }
+        }
+        Ok(0)
+    }
+
+    fn sys_fcntl<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
+        const F_DUPFD: u32 = 0;
+        const F_GETFD: u32 = 1;
+        const F_SETFD: u32 = 2;
+        const F_GETFL: u32 = 3;
+        const F_SETFL: u32 = 4;
+        const F_GETLK: u32 = 5;
+        const F_SETLK: u32 = 6;
+        const F_SETLKW: u32 = 7;
+        const F_GETLK64: u32 = 12;
+        const F_SETLK64: u32 = 13;
+        const F_SETLKW64: u32 = 14;
+        const F_OFD_GETLK: u32 = 36;
+        const F_OFD_SETLK: u32 = 37;
+        const F_OFD_SETLKW: u32 = 38;
+        const F_DUPFD_CLOEXEC: u32 = 1030;
+        const F_GETPIPE_SZ: u32 = 1032;
+        let ent = self.fd_get(fd)?;
+        let is_path = ent.file.borrow().flags & O_PATH != 0;
+        match cmd {
+            F_DUPFD | F_DUPFD_CLOEXEC => {
+                let min = arg as u32 as i32;
+                if min < 0 || min >= self.nofile() {
+                    return Err(Errno::EINVAL);
+                }
+                self.fd_install(ent.file, min, cmd == F_DUPFD_CLOEXEC).map(|f| f as u64)
+            }
+            F_GETFD => Ok(ent.cloexec as u64),
+            F_SETFD => {
+                if let Some(e) = self.files.fds.get_mut(&(fd as u32 as i32)) {
+                    e.cloexec = arg & 1 != 0;
+                }
+                Ok(0)
+            }
+            F_GETFL => Ok(ent.file.borrow().flags as u64),
+            F_SETFL => {
+                if is_path {
+                    return Err(Errno::EBADF);
+                }
+                let mut f = ent.file.borrow_mut();
+                f.flags = (f.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
+                Ok(0)
+            }
+            F_GETLK | F_SETLK | F_SETLKW | F_GETLK64 | F_SETLK64 | F_SETLKW64 | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+                if is_path {
+                    return Err(Errno::EBADF);
+                }
+                // struct flock: l_type (short) first. One process holds every
+                // lock there is, so a lock is always granted and GETLK reports
+                // the range unlocked.
+                let size = match (abi, cmd) {
+                    (Abi::I386, F_GETLK | F_SETLK | F_SETLKW) => 16,
+                    (Abi::I386, _) => 24,
+                    _ => 32,
+                };
+                let mut b = self.read_user(h, abi, arg, size)?;
+                let ltype = u16::from_le_bytes([b[0], b[1]]);
+                if ltype > 2 {
+                    return Err(Errno::EINVAL);
+                }
+                let acc = ent.file.borrow().flags & O_ACCMODE;
+                if matches!(cmd, F_SETLK | F_SETLKW | F_SETLK64 | F_SETLKW64 | F_OFD_SETLK | F_OFD_SETLKW) {
+                    if (ltype == 0 && acc == O_WRONLY) || (ltype == 1 && acc == 0) {
+                        return Err(Errno::EBADF);
+                    }
+                    return Ok(0);
+                }
+                b[0..2].copy_from_slice(&2u16.to_le_bytes());
+                self.write_user(h, abi, arg, &b).map(|_| 0)
+            }
+            F_GETPIPE_SZ => match ent.file.borrow().obj {
+                Obj::Node(_) => Err(Errno::EBADF),
+                _ => Ok(65536),
+            },
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn sys_ioctl_fd<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
+        const FIONREAD: u32 = 0x541b;
+        const FIOCLEX: u32 = 0x5451;
+        const FIONCLEX: u32 = 0x5450;
+        const FIONBIO: u32 = 0x5421;
+        let ent = self.fd_get(fd)?;
+        if ent.file.borrow().flags & O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        let obj = ent.file.borrow().obj;
+        match req {
+            FIOCLEX | FIONCLEX => {
+                if let Some(e) = self.files.fds.get_mut(&(fd as u32 as i32)) {
+                    e.cloexec = req == FIOCLEX;
+                }
+                return Ok(0);
+            }
+            FIONBIO => {
+                let b = self.read_user(h, abi, arg, 4)?;
+                let on = u32::from_le_bytes(b.try_into().unwrap()) != 0;
+                let mut f = ent.file.borrow_mut();
+                if on {
+                    f.flags |= O_NONBLOCK
+                } else {
+                    f.flags &= !O_NONBLOCK
+                }
+                return Ok(0);
+            }
+            _ => {}
+        }
+        match obj {
+            Obj::Stdin | Obj::Stdout | Obj::Stderr => {
+                if req == FIONREAD {
+                    let n = if obj == Obj::Stdin { self.stdin_buffered() as u32 } else { 0 };
+                    return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
+                }
+                Err(Errno::ENOTTY)
+            }
+            Obj::Node(ino) => {
+                let n = self.files.vfs.node(ino);
+                if req == FIONREAD && n.is_reg() {
+                    let left = n.size().saturating_sub(ent.file.borrow().off) as u32;
+                    return self.write_user(h, abi, arg, &left.to_le_bytes()).map(|_| 0);
+                }
+                if n.is_dir() && req == FIONREAD {
+                    return Err(Errno::ENOTTY);
+                }
+                Err(Errno::ENOTTY)
+            }
+        }
+    }
+
+    fn sys_mkdirat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
+        let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
+        let perm = mode & 0o7777 & !self.files.umask & 0o1777;
+        self.files.vfs.mkdir(start, &p, perm, &self.files.cred).ex().map(|_| 0)
+    }
+
+    fn sys_unlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
+        if flags & !AT_REMOVEDIR != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
+        let cred = self.files.cred.clone();
+        if flags & AT_REMOVEDIR != 0 {
+            self.files.vfs.rmdir(start, &p, &cred).ex().map(|_| 0)
+        } else {
+            self.files.vfs.unlink(start, &p, &cred).ex().map(|_| 0)
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_renameat<H: Host>(&mut self, h: &mut H, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+        let op = self.user_path(h, abi, old)?;
+        let np = self.user_path(h, abi, new)?;
+        if op.is_empty() || np.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let os = self.at_dir(ofd, &op)?;
+        let ns = self.at_dir(nfd, &np)?;
+        let cred = self.files.cred.clone();
+        self.files.vfs.rename(os, &op, ns, &np, flags, &cred).ex().map(|_| 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_linkat<H: Host>(&mut self, h: &mut H, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+        if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let fl = if flags & AT_SYMLINK_FOLLOW != 0 { 0 } else { AT_SYMLINK_NOFOLLOW } | (flags & AT_EMPTY_PATH);
+        let r = self.resolve_at(h, abi, ofd, old, fl)?;
+        let Resolved::Node(ino) = r else { return Err(Errno::EXDEV) };
+        let np = self.user_path(h, abi, new)?;
+        if np.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let ns = self.at_dir(nfd, &np)?;
+        let cred = self.files.cred.clone();
+        self.files.vfs.link(ino, ns, &np, &cred).ex().map(|_| 0)
+    }
+
+    fn sys_symlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
+        let t = self.read_path(h, abi, target)?;
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let cred = self.files.cred.clone();
+        self.files.vfs.symlink(&t, start, &p, &cred).ex().map(|_| 0)
+    }
+
+    fn sys_readlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
+        let size = size as u32 as i32;
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            // readlinkat(fd, "") reads the link the O_PATH fd names.
+            let r = if dirfd == AT_FDCWD { Resolved::Node(self.files.cwd) } else { self.fd_resolved(dirfd as u32 as u64)? };
+            return match r {
+                Resolved::Node(i) if self.files.vfs.node(i).is_symlink() => {
+                    let Data::Symlink(t) = &self.files.vfs.node(i).data else { unreachable!() };
+                    let t = t.clone();
+                    if size <= 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    let n = t.len().min(size as usize);
+                    self.write_user(h, abi, buf, &t[..n]).map(|_| n as u64)
+                }
+                _ => Err(Errno::ENOENT),
+            };
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let t = self.files.vfs.readlink(start, &p, &self.files.cred).ex()?;
+        if size <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let n = t.len().min(size as usize);
+        self.write_user(h, abi, buf, &t[..n])?;
+        Ok(n as u64)
+    }
+
+    fn chdir_to(&mut self, ino: Ino) -> SysResult {
+        if !self.files.vfs.node(ino).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if !self.files.vfs.may(ino, X_OK, &self.files.cred) {
+            return Err(Errno::EACCES);
+        }
+        self.files.cwd = ino;
+        Ok(0)
+    }
+
+    fn sys_getcwd<H: Host>(&mut self, h: &mut H, abi: Abi, buf: u64, size: u64) -> SysResult {
+        let Some(mut p) = self.files.vfs.path_of(self.files.cwd) else { return Err(Errno::ENOENT) };
+        p.push(0);
+        if size == 0 && buf != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if (size as usize) < p.len() {
+            return Err(Errno::ERANGE);
+        }
+        self.write_user(h, abi, buf, &p)?;
+        Ok(p.len() as u64)
+    }
+
+    fn sys_faccessat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, mode: u32, flags: u32) -> SysResult {
+        if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let r = self.resolve_at(h, abi, dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))?;
+        let Resolved::Node(ino) = r else { return Ok(0) };
+        if mode == 0 || self.files.vfs.may(ino, mode, &self.files.cred) {
+            Ok(0)
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+
+    fn chmod_r(&mut self, r: Resolved, mode: u32) -> SysResult {
+        match r {
+            Resolved::Node(i) => self.files.vfs.chmod(i, mode, &self.files.cred).ex().map(|_| 0),
+            Resolved::Console(_) => Ok(0),
+        }
+    }
+
+    fn chown_r(&mut self, r: Resolved, uid: u64, gid: u64, bits16: bool) -> SysResult {
+        let conv = |x: u64| -> u32 {
+            if bits16 {
+                if x as u16 == 0xffff {
+                    u32::MAX
+                } else {
+                    x as u16 as u32
+                }
+            } else {
+                x as u32
+            }
+        };
+        match r {
+            Resolved::Node(i) => self.files.vfs.chown(i, conv(uid), conv(gid), &self.files.cred).ex().map(|_| 0),
+            Resolved::Console(_) => Ok(0),
+        }
+    }
+
+    fn truncate_path(&mut self, r: Resolved, len: i64) -> SysResult {
+        let Resolved::Node(ino) = r else { return Err(Errno::EINVAL) };
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let n = self.files.vfs.node(ino);
+        if n.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !n.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        if !self.files.vfs.may(ino, W_OK, &self.files.cred) {
+            return Err(Errno::EACCES);
+        }
+        if len as u64 > self.rlimits[1].0 {
+            return Err(Errno::EFBIG);
+        }
+        self.files.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+    }
+
+    fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
+        let f = self.io_file(fd)?;
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let obj = f.borrow().obj;
+        let Obj::Node(ino) = obj else { return Err(Errno::EINVAL) };
+        if !self.files.vfs.node(ino).is_reg() || !f.borrow().writable() {
+            return Err(Errno::EINVAL);
+        }
+        if f.borrow().flags & O_APPEND != 0 {
+            return Err(Errno::EPERM);
+        }
+        if len as u64 > self.rlimits[1].0 {
+            return Err(Errno::EFBIG);
+        }
+        self.files.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+    }
+
+    fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
+        let f = self.io_file(fd)?;
+        if off < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !f.borrow().writable() {
+            return Err(Errno::EBADF);
+        }
+        let obj = f.borrow().obj;
+        let Obj::Node(ino) = obj else { return Err(Errno::ESPIPE) };
+        let n = self.files.vfs.node(ino);
+        if n.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !n.is_reg() {
+            return Err(Errno::ENODEV);
+        }
+        const KEEP_SIZE: u32 = 1;
+        const PUNCH_HOLE: u32 = 2;
+        const ZERO_RANGE: u32 = 0x10;
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+        let size = n.size();
+        match mode {
+            0 | KEEP_SIZE => {
+                if mode == 0 && end > size {
+                    self.files.vfs.truncate(ino, end).ex()?;
+                }
+                Ok(0)
+            }
+            m if m == PUNCH_HOLE | KEEP_SIZE || m == ZERO_RANGE || m == ZERO_RANGE | KEEP_SIZE => {
+                let zend = if m & KEEP_SIZE != 0 { end.min(size) } else { end };
+                if zend > off as u64 {
+                    let zeros = vec![0u8; (zend - off as u64) as usize];
+                    self.files.vfs.write_at(ino, off as u64, &zeros).ex()?;
+                }
+                Ok(0)
+            }
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_utimensat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
+        const UTIME_NOW: i64 = (1 << 30) - 1;
+        const UTIME_OMIT: i64 = (1 << 30) - 2;
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let now = h.realtime_ns();
+        let mut t = [(0i64, UTIME_NOW); 2];
+        if times != 0 {
+            let sz = bits.size();
+            let b = self.read_user(h, abi, times, 2 * sz)?;
+            for (i, slot) in t.iter_mut().enumerate() {
+                let ts = Timespec::decode(bits, &b[i * sz..]);
+                if ts.nsec != UTIME_NOW && ts.nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&ts.nsec) {
+                    return Err(Errno::EINVAL);
+                }
+                *slot = (ts.sec, ts.nsec);
+            }
+        }
+        let r = if path == 0 {
+            if dirfd == AT_FDCWD {
+                return Err(Errno::EFAULT);
+            }
+            self.fd_resolved(dirfd as u32 as u64)?
+        } else {
+            self.resolve_at(h, abi, dirfd, path, flags)?
+        };
+        let Resolved::Node(ino) = r else { return Ok(0) };
+        let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
+        let n = self.files.vfs.node(ino);
+        let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
+        if explicit && !owner {
+            return Err(Errno::EPERM);
+        }
+        if !explicit && !owner && !self.files.vfs.may(ino, W_OK, &self.files.cred) {
+            return Err(Errno::EACCES);
+        }
+        let n = self.files.vfs.node_mut(ino);
+        for (i, (sec, nsec)) in t.into_iter().enumerate() {
+            let v = match nsec {
+                UTIME_OMIT => continue,
+                UTIME_NOW => now,
+                _ => (sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64),
+            };
+            if i == 0 {
+                n.atime = v;
+            } else {
+                n.mtime = v;
+            }
+        }
+        n.ctime = now;
+        Ok(0)
+    }
+
+    fn put_statfs<H: Host>(&mut self, h: &mut H, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
+        // tmpfs-like figures for the root, proc's for /proc.
+        let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
+            Resolved::Node(i) if self.files.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
+            Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
+            Resolved::Node(i) if self.files.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
+            _ => {
+                let total = self.memory / 4096 / 2;
+                let used = self.files.vfs.used().div_ceil(4096);
+                (0x01021994, total, total.saturating_sub(used), 65536, 65536 - (self.files.vfs.inode_count() as u64).min(65536))
+            }
+        };
+        let w64 = abi == Abi::X86_64 || sized;
+        let mut b = Vec::new();
+        let word = |b: &mut Vec<u8>, v: u64| push_word(abi, b, v);
+        if abi == Abi::X86_64 {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 255, 4096, 0x20] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.resize(120, 0);
+        } else if sized {
+            if size != 84 && size != 88 {
+                return Err(Errno::EINVAL);
+            }
+            b.extend_from_slice(&(ftype as u32).to_le_bytes());
+            b.extend_from_slice(&4096u32.to_le_bytes());
+            for v in [blocks, bfree, bfree, files, ffree] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.extend_from_slice(&[0u8; 8]);
+            for v in [255u32, 4096, 0x20] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.resize(size as usize, 0);
+        } else {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 0, 255, 4096, 0x20] {
+                word(&mut b, v);
+            }
+            b.resize(64, 0);
+        }
+        let _ = w64;
+        self.write_user(h, abi, buf, &b).map(|_| 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_sendfile<H: Host>(&mut self, h: &mut H, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
+        let inf = self.io_file(in_fd)?;
+        let outf = self.io_file(out_fd)?;
+        if !inf.borrow().readable() || !outf.borrow().writable() {
+            return Err(Errno::EBADF);
+        }
+        let in_ino = match inf.borrow().obj {
+            Obj::Node(i) if self.files.vfs.node(i).is_reg() => i,
+            Obj::Node(_) => return Err(Errno::EINVAL),
+            _ => return Err(Errno::EINVAL),
+        };
+        if outf.borrow().flags & O_APPEND != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let osz = if off64 || abi == Abi::X86_64 { 8 } else { 4 };
+        let mut off = if offp != 0 {
+            let b = self.read_user(h, abi, offp, osz)?;
+            let v = if osz == 8 { i64::from_le_bytes(b.try_into().unwrap()) } else { i32::from_le_bytes(b.try_into().unwrap()) as i64 };
+            if v < 0 {
+                return Err(Errno::EINVAL);
+            }
+            v as u64
+        } else {
+            inf.borrow().off
+        };
+        let count = count.min(MAX_RW);
+        let data = self.files.vfs.contents(in_ino).unwrap_or(&[]);
+        let start = (off as usize).min(data.len());
+        let end = (start + count as usize).min(data.len());
+        let chunk = data[start..end].to_vec();
+        let n = self.write_bytes(h, out_fd, &chunk)?;
+        off += n;
+        if offp != 0 {
+            let b = if osz == 8 { off.to_le_bytes().to_vec() } else { (off as u32).to_le_bytes().to_vec() };
+            self.write_user(h, abi, offp, &b)?;
+        } else {
+            inf.borrow_mut().off = off;
+        }
+        Ok(n)
+    }
+
+    /// Write server-held bytes to a descriptor (sendfile, copy_file_range).
+    fn write_bytes<H: Host>(&mut self, h: &mut H, fd: u64, data: &[u8]) -> SysResult {
+        let f = self.io_file(fd)?;
+        let obj = f.borrow().obj;
+        match obj {
+            Obj::Stdout => {
+                h.console_write(up::STDOUT, data);
+                Ok(data.len() as u64)
+            }
+            Obj::Stderr => {
+                h.console_write(up::STDERR, data);
+                Ok(data.len() as u64)
+            }
+            Obj::Stdin => Err(Errno::EBADF),
+            Obj::Node(ino) => match self.files.vfs.node(ino).data {
+                Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),
+                Data::Chr(_) => Ok(data.len() as u64),
+                _ => {
+                    let off = if f.borrow().flags & O_APPEND != 0 { self.files.vfs.node(ino).size() } else { f.borrow().off };
+                    let n = self.files.vfs.write_at(ino, off, data).ex()?;
+                    f.borrow_mut().off = off + n as u64;
+                    Ok(n as u64)
+                }
+            },
+        }
+    }
+
+    fn sys_copy_file_range<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
+        let (in_fd, in_off, out_fd, out_off, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5] as u32);
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inf = self.io_file(in_fd)?;
+        let outf = self.io_file(out_fd)?;
+        if !inf.borrow().readable() || !outf.borrow().writable() || outf.borrow().flags & O_APPEND != 0 {
+            return Err(Errno::EBADF);
+        }
+        let (Obj::Node(ii), Obj::Node(oi)) = (inf.borrow().obj, outf.borrow().obj) else { return Err(Errno::EINVAL) };
+        let (ni, no) = (self.files.vfs.node(ii), self.files.vfs.node(oi));
+        if ni.is_dir() || no.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !ni.is_reg() || !no.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        let read_off = |p: &mut Self, h: &mut H, at: u64, f: &Rc<RefCell<OpenFile>>| -> Result<u64, Errno> {
+            if at == 0 {
+                Ok(f.borrow().off)
+            } else {
+                let b = p.read_user(h, abi, at, 8)?;
+                let v = i64::from_le_bytes(b.try_into().unwrap());
+                if v < 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    Ok(v as u64)
+                }
+            }
+        };
+        let ro = read_off(self, h, in_off, &inf)?;
+        let wo = read_off(self, h, out_off, &outf)?;
+        if ii == oi && ro < wo + len && wo < ro + len {
+            return Err(Errno::EINVAL);
+        }
+        let data = self.files.vfs.contents(ii).unwrap_or(&[]);
+        let s = (ro as usize).min(data.len());
+        let e2 = (s + len.min(MAX_RW) as usize).min(data.len());
+        let chunk = data[s..e2].to_vec();
+        let n = self.files.vfs.write_at(oi, wo, &chunk).ex()? as u64;
+        if in_off == 0 {
+            inf.borrow_mut().off = ro + n;
+        } else {
+            self.write_user(h, abi, in_off, &(ro + n).to_le_bytes())?;
+        }
+        if out_off == 0 {
+            outf.borrow_mut().off = wo + n;
+        } else {
+            self.write_user(h, abi, out_off, &(wo + n).to_le_bytes())?;
+        }
+        Ok(n)
+    }
+
+    /// Readiness of a descriptor: (readable, writable), or None if not open.
+    fn ready(&self, fd: i32) -> Option<(bool, bool)> {
+        let e = self.files.fds.get(&fd)?;
+        let f = e.file.borrow();
+        Some(match f.obj {
+            Obj::Stdin => (self.stdin_buffered() > 0 || self.stdin_eof, false),
+            Obj::Stdout | Obj::Stderr => (false, true),
+            Obj::Node(_) => (true, true),
+        })
+    }
+
+    fn sys_poll<H: Host>(&mut self, h: &mut H, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+        if nfds > self.nofile() as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = self.read_user(h, abi, fds, 8 * nfds as usize)?;
+        let mut n = 0;
+        for i in 0..nfds as usize {
+            let r = &mut b[i * 8..i * 8 + 8];
+            let fd = i32::from_le_bytes(r[0..4].try_into().unwrap());
+            let events = u16::from_le_bytes([r[4], r[5]]);
+            let mut rev: u16 = 0;
+            if fd >= 0 {
+                match self.ready(fd) {
+                    None => rev = 0x20, // POLLNVAL
+                    Some((rd, wr)) => {
+                        if rd {
+                            rev |= events & (0x001 | 0x040); // POLLIN | POLLRDNORM
+                        }
+                        if wr {
+                            rev |= events & (0x004 | 0x100); // POLLOUT | POLLWRNORM
+                        }
+                    }
+                }
+            }
+            r[6..8].copy_from_slice(&rev.to_le_bytes());
+            if rev != 0 {
+                n += 1;
+            }
+        }
+        if n == 0 && timeout_ms != 0 {
+            // Only stdin can become ready later; waiting for it is not done yet.
+            if timeout_ms > 0 {
+                let deadline = h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000);
+                self.write_user(h, abi, fds, &b)?;
+                self.pending = Some(Pending::Sleep { deadline });
+                return Err(BLOCK);
+            }
+            return Err(Errno::EINVAL.min_block());
+        }
+        self.write_user(h, abi, fds, &b)?;
+        Ok(n)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_select<H: Host>(&mut self, h: &mut H, abi: Abi, nfds: i32, rd: u64, wr: u64, ex: u64, tv: u64, ts: bool) -> SysResult {
+        if nfds < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let nfds = nfds.min(self.nofile()) as usize;
+        let bytes = nfds.div_ceil(8 * abi.word()) * abi.word();
+        let get = |p: &mut Self, h: &mut H, a: u64| -> Result<Option<Vec<u8>>, Errno> { if a == 0 { Ok(None) } else { p.read_user(h, abi, a, bytes).map(Some) } };
+        let r = get(self, h, rd)?;
+        let w = get(self, h, wr)?;
+        let x = get(self, h, ex)?;
+        let timeout_ns: Option<u64> = if tv == 0 {
+            None
+        } else if ts {
+            Some(self.read_timespec(h, abi, tv, TimeBits::of(abi))?)
+        } else {
+            let b = self.read_user(h, abi, tv, 2 * abi.word())?;
+            let (s, us) = (get_word(abi, &b) as i64, get_word(abi, &b[abi.word()..]) as i64);
+            let (s, us) = if abi == Abi::I386 { (s as i32 as i64, us as i32 as i64) } else { (s, us) };
+            if s < 0 || !(0..1_000_000).contains(&us) {
+                return Err(Errno::EINVAL);
+            }
+            Some(s as u64 * 1_000_000_000 + us as u64 * 1000)
+        };
+        let mut outs = [vec![0u8; bytes], vec![0u8; bytes], vec![0u8; bytes]];
+        let mut n = 0;
+        for fd in 0..nfds {
+            let bit = |s: &Option<Vec<u8>>| s.as_ref().is_some_and(|v| v[fd / 8] & (1 << (fd % 8)) != 0);
+            let (br, bw, bx) = (bit(&r), bit(&w), bit(&x));
+            if !(br || bw || bx) {
+                continue;
+            }
+            let Some((cr, cw)) = self.ready(fd as i32) else { return Err(Errno::EBADF) };
+            if br && cr {
+                outs[0][fd / 8] |= 1 << (fd % 8);
+                n += 1;
+            }
+            if bw && cw {
+                outs[1][fd / 8] |= 1 << (fd % 8);
+                n += 1;
+            }
+        }
+        if n == 0 && timeout_ns != Some(0) {
+            if let Some(t) = timeout_ns {
+                for (a, o) in [(rd, &outs[0]), (wr, &outs[1]), (ex, &outs[2])] {
+                    if a != 0 {
+                        self.write_user(h, abi, a, o)?;
+                    }
+                }
+                self.pending = Some(Pending::Sleep { deadline: h.now_ns().saturating_add(t) });
+                return Err(BLOCK);
+            }
+            return Err(Errno::EINVAL.min_block());
+        }
+        for (a, o) in [(rd, &outs[0]), (wr, &outs[1]), (ex, &outs[2])] {
+            if a != 0 {
+                self.write_user(h, abi, a, o)?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn sys_memfd_create<H: Host>(&mut self, h: &mut H, abi: Abi, name: u64, flags: u32) -> SysResult {
+        const MFD_CLOEXEC: u32 = 1;
+        const MFD_ALLOW_SEALING: u32 = 2;
+        const MFD_NOEXEC_SEAL: u32 = 8;
+        const MFD_EXEC: u32 = 0x10;
+        if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let n = self.read_path(h, abi, name)?;
+        if n.len() > 249 {
+            return Err(Errno::EINVAL);
+        }
+        // An inode with no name: it lives while it is open.
+        let cred = Cred::root();
+        let tmp = self.files.vfs.lookup(self.files.vfs.root, b"/dev/shm", true, &cred).ex()?;
+        let mut tname = b".memfd:".to_vec();
+        tname.extend_from_slice(&n);
+        let mut k = 0u32;
+        let f = loop {
+            let mut nm = tname.clone();
+            nm.extend_from_slice(format!(".{k}").as_bytes());
+            let f = self.files.vfs.walk(tmp, &nm, false, &cred).ex()?;
+            if f.ino.is_none() {
+                break f;
+            }
+            k += 1;
+        };
+        let ino = self.files.vfs.create(&f, Data::Reg(Vec::new()), 0o777, &cred).ex()?;
+        self.files.vfs.node_mut(ino).uid = self.uid;
+        self.files.vfs.node_mut(ino).gid = self.gid;
+        let file = self.new_file(Obj::Node(ino), O_RDWR | if self.abi == Abi::X86_64 { O_LARGEFILE } else { 0 });
+        let _ = self.files.vfs.unlink(tmp, &f.name, &cred);
+        match self.fd_install(file.clone(), 0, flags & MFD_CLOEXEC != 0) {
+            Ok(fd) => Ok(fd as u64),
+            Err(x) => {
+                self.release(file);
+                Err(x)
+            }
+        }
+    }
+
+    // ----- /proc -----
+
+    fn generate(&mut self, t: u32) -> Vec<u8> {
+        let s: String = match t {
+            tag::CPUINFO => {
+                let mhz = self.node.tsc_hz / 1_000_000;
+                let mut s = String::new();
+                for cpu in 0..self.node.cpus.max(1) {
+                    s += &format!(
+                        "processor\t: {cpu}\nvendor_id\t: {}\nmodel name\t: {}\ncpu MHz\t\t: {mhz}.000\ncache size\t: 512 KB\nphysical id\t: 0\nsiblings\t: {}\ncore id\t\t: {cpu}\ncpu cores\t: {}\nfpu\t\t: yes\nflags\t\t: fpu tsc sse sse2\nbogomips\t: {}.00\n\n",
+                        self.node.vendor, self.node.model, self.node.cpus, self.node.cpus, mhz * 2
+                    );
+                }
+                s
+            }
+            tag::MEMINFO => {
+                let kb = |b: u64| b / 1024;
+                let (total, free) = (self.node.total_bytes, self.node.free_bytes);
+                format!(
+                    "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:         {:8} kB\nSwapCached:            0 kB\nShmem:          {:8} kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+                    kb(total),
+                    kb(free),
+                    kb(free),
+                    kb(self.files.vfs.used()),
+                    kb(self.files.vfs.used())
+                )
+            }
+            tag::UPTIME => {
+                let up = self.node.uptime_ns;
+                let idle = self.node.idle_ns;
+                format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, up / 10_000_000 % 100, idle / 1_000_000_000, idle / 10_000_000 % 100)
+            }
+            tag::LOADAVG => format!("0.00 0.00 0.00 1/{} {}\n", self.node.tasks.max(1), self.pid),
+            tag::STAT => {
+                let ticks = |ns: u64| ns / 10_000_000;
+                let busy = ticks(self.node.uptime_ns.saturating_sub(self.node.idle_ns));
+                let idle = ticks(self.node.idle_ns);
+                let boot = (self.node.realtime_ns.saturating_sub(self.node.uptime_ns)) / 1_000_000_000;
+                format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
+            }
+            tag::FILESYSTEMS => String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
+            tag::MOUNTS => String::from("rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nudev /dev devtmpfs rw,nosuid 0 0\n"),
+            tag::SELF_MAPS => {
+                let mut s = String::new();
+                for v in self.vmas.iter() {
+                    let p = |b: u64, c: char| if v.prot & b != 0 { c } else { '-' };
+                    let name = match v.kind {
+                        VmaKind::Stack => "[stack]",
+                        VmaKind::Brk => "[heap]",
+                        VmaKind::Image => self.exe.as_str(),
+                        _ => "",
+                    };
+                    s += &format!("{:08x}-{:08x} {}{}{}p 00000000 00:00 0", v.start, v.end, p(1, 'r'), p(2, 'w'), p(4, 'x'));
+                    if !name.is_empty() {
+                        s += &format!("                          {name}");
+                    }
+                    s += "\n";
+                }
+                s
+            }
+            tag::SELF_STAT => {
+                let comm = self.comm();
+                let cpu = self.node.cpu_ns / 10_000_000;
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                let start = self.node.uptime_ns.saturating_sub(self.node.cpu_ns.max(1)) / 10_000_000;
+                format!(
+                    "{} ({comm}) R 1 {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 1 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                    self.pid,
+                    self.pid,
+                    self.pid,
+                    self.node.space_bytes / 4096,
+                    u64::MAX
+                )
+            }
+            tag::SELF_STATM => {
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                format!("{} {} 0 0 0 0 0\n", vsize / 4096, self.node.space_bytes / 4096)
+            }
+            tag::SELF_STATUS => {
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                format!(
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t1\nTracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t1\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    self.comm(),
+                    self.files.umask,
+                    self.pid,
+                    self.pid,
+                    vsize / 1024,
+                    self.node.space_bytes / 1024,
+                    u = self.uid,
+                    g = self.gid
+                )
+            }
+            tag::SELF_CMDLINE => {
+                let mut v = Vec::new();
+                for a in &self.files.argv {
+                    v.extend_from_slice(a);
+                    v.push(0);
+                }
+                return v;
+            }
+            tag::SELF_ENVIRON => {
+                let mut v = Vec::new();
+                for a in &self.files.envp {
+                    v.extend_from_slice(a);
+                    v.push(0);
+                }
+                return v;
+            }
+            _ => String::new(),
+        };
+        s.into_bytes()
+    }
+
+    fn comm(&self) -> String {
+        let exe = self.exe.rsplit('/').next().unwrap_or("");
+        String::from(&exe[..exe.len().min(15)])
+    }
+}
+
+/// What a path or descriptor names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Resolved {
+    Node(Ino),
+    Console(Obj),
+}
+
+trait MinBlock {
+    fn min_block(self) -> Errno;
+}
+impl MinBlock for Errno {
+    /// An infinite wait on nothing that can become ready: block forever (the
+    /// job's timeout ends it), as Linux would.
+    fn min_block(self) -> Errno {
+        BLOCK
+    }
+}
