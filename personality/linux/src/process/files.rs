@@ -131,6 +131,8 @@ fn dirent_name_ok(name: &[u8]) -> bool {
 pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
     let mut v = Vfs::new();
     v.now = now;
+    // Files live in the server's memory: at most half the node's.
+    v.capacity = s.memory / 2;
     v.node_mut(v.root).dev = DEV_ROOT;
     let (uid, gid) = (s.uid, s.gid);
     let mkdir = |v: &mut Vfs, p: &str, perm: u32| -> Result<Ino, String> {
@@ -275,6 +277,15 @@ impl<T> VfsRes<T> for Result<T, sion_vfs::Errno> {
 /// A 64-bit value passed as two 32-bit registers (i386), low first.
 fn lohi(lo: u64, hi: u64) -> u64 {
     (lo & 0xffff_ffff) | (hi << 32)
+}
+
+/// A signed `long` argument: sign-extended from 32 bits on i386.
+fn sword(abi: Abi, v: u64) -> u64 {
+    if abi == Abi::I386 {
+        v as u32 as i32 as i64 as u64
+    } else {
+        v
+    }
 }
 
 fn stat_blocks(size: u64) -> u64 {
@@ -942,7 +953,7 @@ impl Process {
             F::Openat2 => self.sys_openat2(h, abi, a),
             F::Close => self.fd_close(a[0] as u32 as i32).map(|_| 0),
             F::CloseRange => self.sys_close_range(a[0] as u32, a[1] as u32, a[2] as u32),
-            F::Lseek => self.do_lseek(a[0], a[1] as i64, a[2] as u32).and_then(|o| if abi == Abi::I386 && o > i32::MAX as u64 { Err(Errno::EOVERFLOW) } else { Ok(o) }),
+            F::Lseek => self.do_lseek(a[0], sword(abi, a[1]) as i64, a[2] as u32).and_then(|o| if abi == Abi::I386 && o > i32::MAX as u64 { Err(Errno::EOVERFLOW) } else { Ok(o) }),
             F::Llseek => {
                 let off = lohi(a[2], a[1]) as i64;
                 match self.do_lseek(a[0], off, a[4] as u32) {
@@ -1055,11 +1066,11 @@ impl Process {
                 Ok(old as u64)
             }
             F::Truncate { split } => {
-                let len = if split { lohi(a[1], a[2]) } else { a[1] };
+                let len = if split { lohi(a[1], a[2]) } else { sword(abi, a[1]) };
                 self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.truncate_path(r, len as i64))
             }
             F::Ftruncate { split } => {
-                let len = if split { lohi(a[1], a[2]) } else { a[1] };
+                let len = if split { lohi(a[1], a[2]) } else { sword(abi, a[1]) };
                 self.sys_ftruncate(a[0], len as i64)
             }
             F::Fallocate => {
@@ -1487,9 +1498,6 @@ impl Process {
         let Obj::Node(ino) = obj else { return Err(Errno::EINVAL) };
         if !self.files.vfs.node(ino).is_reg() || !f.borrow().writable() {
             return Err(Errno::EINVAL);
-        }
-        if f.borrow().flags & O_APPEND != 0 {
-            return Err(Errno::EPERM);
         }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
