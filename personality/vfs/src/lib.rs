@@ -250,9 +250,11 @@ impl Vfs {
     }
 
     /// The inode (panics on a stale number: a bug of the caller).
+    #[track_caller]
     pub fn node(&self, ino: Ino) -> &Inode {
         &self.nodes[&ino]
     }
+    #[track_caller]
     pub fn node_mut(&mut self, ino: Ino) -> &mut Inode {
         self.nodes.get_mut(&ino).expect("stale inode")
     }

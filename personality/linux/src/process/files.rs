@@ -243,6 +243,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
             }
         }
     }
+    v.open_ref(cwd);
     let mut fds = BTreeMap::new();
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
@@ -968,7 +969,7 @@ impl Process {
             }
             F::Fstatat(l) => {
                 let fl = a[3] as u32;
-                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
+                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 {
                     Err(Errno::EINVAL)
                 } else {
                     self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[2], &b)).map(|_| 0)
@@ -1038,15 +1039,8 @@ impl Process {
             F::Faccessat2 => self.sys_faccessat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3] as u32),
             F::Chmod => self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.chmod_r(r, a[1] as u32)),
             F::Fchmod => self.file(a[0]).and_then(|f| if f.borrow().flags & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }).and_then(|_| self.fd_resolved(a[0])).and_then(|r| self.chmod_r(r, a[1] as u32)),
-            F::Fchmodat => {
-                if a[3] as u32 & !AT_SYMLINK_NOFOLLOW != 0 {
-                    Err(Errno::EINVAL)
-                } else if a[3] as u32 & AT_SYMLINK_NOFOLLOW != 0 {
-                    Err(Errno::EOPNOTSUPP)
-                } else {
-                    self.resolve_at(h, abi, a[0] as i32, a[1], 0).and_then(|r| self.chmod_r(r, a[2] as u32))
-                }
-            }
+            // fchmodat has no flags argument (libcs handle AT_SYMLINK_NOFOLLOW themselves).
+            F::Fchmodat => self.resolve_at(h, abi, a[0] as i32, a[1], 0).and_then(|r| self.chmod_r(r, a[2] as u32)),
             F::Chown { bits16 } | F::Lchown { bits16 } => {
                 let fl = if matches!(call, F::Lchown { .. }) { AT_SYMLINK_NOFOLLOW } else { 0 };
                 self.resolve_at(h, abi, AT_FDCWD, a[0], fl).and_then(|r| self.chown_r(r, a[1], a[2], bits16))
@@ -1413,7 +1407,10 @@ impl Process {
         if !self.files.vfs.may(ino, X_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
-        self.files.cwd = ino;
+        // The working directory holds its inode as an open file does.
+        self.files.vfs.open_ref(ino);
+        let old = core::mem::replace(&mut self.files.cwd, ino);
+        self.files.vfs.close_ref(old);
         Ok(0)
     }
 
