@@ -10,6 +10,7 @@ use crate::syscalls::{lookup, name_of, Sys};
 use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 
 mod files;
+mod misc;
 pub use files::{Files, Obj, OpenFile, Resolved};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -459,10 +460,11 @@ impl Process {
         };
         let r: SysResult = match entry.sys {
             Sys::File(fc) => return self.file_call(h, abi, fc, a),
+            Sys::Misc(mc) => return self.misc_call(h, abi, mc, a),
             Sys::Uname => {
                 let u = Utsname {
                     sysname: "Linux",
-                    nodename: "sion",
+                    nodename: core::str::from_utf8(&self.files.hostname).unwrap_or("sion"),
                     release: "6.1.0-sion",
                     version: "#1 SiON",
                     machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
@@ -901,12 +903,12 @@ impl Process {
             if fflags & files::O_PATH != 0 {
                 return Err(Errno::EBADF);
             }
+            if fflags & files::O_ACCMODE == files::O_WRONLY {
+                return Err(Errno::EACCES);
+            }
             let Obj::Node(ino) = obj else { return Err(Errno::ENODEV) };
             if !self.files.vfs.node(ino).is_reg() {
                 return Err(Errno::ENODEV);
-            }
-            if fflags & files::O_ACCMODE == files::O_WRONLY {
-                return Err(Errno::EACCES);
             }
             if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
                 return Err(Errno::EACCES);

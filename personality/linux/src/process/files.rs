@@ -1104,7 +1104,8 @@ impl Process {
             F::Flock => {
                 let op = a[1] as u32;
                 match self.io_file(a[0]) {
-                    Ok(_) if matches!(op & !4, 1 | 2 | 8) => Ok(0),
+                    // LOCK_MAND (32) is obsolete: Linux ignores it and succeeds.
+                    Ok(_) if matches!(op & !4, 1 | 2 | 8) || op & 32 != 0 => Ok(0),
                     Ok(_) => Err(Errno::EINVAL),
                     Err(x) => Err(x),
                 }
