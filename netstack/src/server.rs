@@ -100,6 +100,7 @@ fn main(boot: rt::Boot) -> ! {
     rt::log!("netstack: MAC {:02x?}, asking DHCP", mac);
 
     let mut buf = vec![0u8; Header::SIZE + Request::SIZE + sion_abi::net::MAX_DATA];
+    let (mut irqs, mut timers) = (0u64, 0u64);
     loop {
         let now = now_ns(&clock);
         let mut changed = iface.poll(ts(now), &mut nic, &mut sockets) == PollResult::SocketStateChanged;
@@ -197,8 +198,17 @@ fn main(boot: rt::Boot) -> ! {
                 let bits = u64::from_le_bytes(buf[Header::SIZE..Header::SIZE + 8].try_into().unwrap());
                 if bits & NOTIFY_IRQ != 0 {
                     nic.net.borrow_mut().ack_interrupt();
+                    irqs += 1;
+                    if irqs == 1 {
+                        rt::log!("netstack: first device interrupt");
+                    }
                 }
-                let _ = bits & NOTIFY_TIMER;
+                if bits & NOTIFY_TIMER != 0 {
+                    timers += 1;
+                }
+                if (irqs + timers) % 5000 == 0 {
+                    rt::log!("netstack: {} interrupts, {} timer wake-ups, {} packets in, {} out", irqs, timers, nic.rx_packets, nic.tx_packets.borrow());
+                }
             }
             Some(Kind::Native) => {
                 let payload = &buf[Header::SIZE..n];

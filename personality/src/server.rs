@@ -13,7 +13,7 @@ use sion_abi::regs::TaskRegs;
 use sion_abi::{SpaceId, TaskId};
 use sion_linux::host::{Host, MapError, NodeInfo};
 use sion_linux::job::{split_nul, JobConfig};
-use sion_linux::process::{Outcome, Process, Spawn};
+use sion_linux::process::{OutItem, Outcome, Process, Spawn};
 use sion_rt as rt;
 
 sion_rt::entry!(main);
@@ -210,7 +210,7 @@ fn main(boot: rt::Boot) -> ! {
             }
         }
         if let Some(o) = process.poll(&mut host) {
-            answer(&mut process, &mut host, task, o);
+            answer(&mut process, &mut host, task, o, &config.outs);
         }
         let now = host.now_ns();
         let want = process.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
@@ -232,13 +232,13 @@ fn main(boot: rt::Boot) -> ! {
             Some(Kind::LinuxSyscall) if h.sender() == task => {
                 if let Some(sc) = LinuxSyscall::decode(payload) {
                     let o = process.syscall(&mut host, &sc);
-                    answer(&mut process, &mut host, task, o);
+                    answer(&mut process, &mut host, task, o, &config.outs);
                 }
             }
             Some(Kind::Fault) if h.sender() == task => {
                 if let Some(f) = Fault::decode(payload) {
                     let o = process.handle_fault(&mut host, &f);
-                    answer(&mut process, &mut host, task, o);
+                    answer(&mut process, &mut host, task, o, &config.outs);
                 }
             }
             Some(Kind::Notification) => {
@@ -256,7 +256,36 @@ fn main(boot: rt::Boot) -> ! {
     }
 }
 
-fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome) {
+/// The `--out` files, before EXIT (see `sion_abi::console::up::OUT_DIR`).
+fn send_outs(process: &Process, outs: &[String]) {
+    for path in outs {
+        for item in process.collect_out(path) {
+            let head = |mode: u32, p: &[u8]| -> Vec<u8> {
+                let mut v = mode.to_le_bytes().to_vec();
+                v.extend_from_slice(p);
+                v
+            };
+            match item {
+                OutItem::Dir { path, mode } => uart::send(up::OUT_DIR, &head(mode, &path)),
+                OutItem::File { path, mode, data } => {
+                    uart::send(up::OUT_FILE, &head(mode, &path));
+                    for chunk in data.chunks(sion_abi::console::MAX_PAYLOAD) {
+                        uart::send(up::OUT_DATA, chunk);
+                    }
+                }
+                OutItem::Symlink { path, target } => {
+                    let mut v = path;
+                    v.push(0);
+                    v.extend_from_slice(&target);
+                    uart::send(up::OUT_SYMLINK, &v);
+                }
+                OutItem::Missing { path } => uart::send(up::OUT_MISSING, &path),
+            }
+        }
+    }
+}
+
+fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome, outs: &[String]) {
     let reply = match o {
         Outcome::Reply(rax) => LinuxReply { flags: 0, rax },
         Outcome::KeepRegs => LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 },
@@ -264,6 +293,8 @@ fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome
         Outcome::Exit(e) => {
             process.report_unimplemented(host);
             let _ = rt::task_kill(task);
+            process.at_exit(host);
+            send_outs(process, outs);
             finish(e)
         }
     };

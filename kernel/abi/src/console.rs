@@ -22,6 +22,20 @@ pub mod up {
     /// The node's console is set up: the host may send stdin from now on.
     /// (Bytes sent earlier could be lost when the node resets its UART FIFO.)
     pub const READY: u8 = 5;
+    /// `--out` files coming back, sent after the program ended and before
+    /// EXIT. A directory: payload `mode: u32` (little-endian) then its
+    /// absolute guest path.
+    pub const OUT_DIR: u8 = 6;
+    /// A regular file starts: `mode: u32` then its absolute guest path; its
+    /// bytes follow in `OUT_DATA` frames (none for an empty file).
+    pub const OUT_FILE: u8 = 7;
+    /// Bytes of the file last started by `OUT_FILE`.
+    pub const OUT_DATA: u8 = 8;
+    /// A symbolic link: the guest path, a NUL, then the link's target.
+    pub const OUT_SYMLINK: u8 = 9;
+    /// An `--out` path that does not exist on the node (or is not a file,
+    /// directory or link): payload its guest path.
+    pub const OUT_MISSING: u8 = 10;
 }
 
 /// Frames from the host to the node.

@@ -19,6 +19,9 @@
 
 pub mod call;
 pub mod io;
+pub mod net;
+
+extern crate alloc;
 
 mod heap;
 mod panic;

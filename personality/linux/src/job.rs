@@ -25,13 +25,15 @@ pub struct JobConfig {
     /// Extra CSPRNG seed from the host.
     pub seed: Option<[u8; 32]>,
     pub mem_limit: Option<u64>,
+    /// `--out` paths: absolute guest paths sent back to the host at the end.
+    pub outs: Vec<String>,
     /// Lines not understood, for the log.
     pub unknown: Vec<String>,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, unknown: Vec::new() }
+        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), unknown: Vec::new() }
     }
 }
 
@@ -74,6 +76,10 @@ impl JobConfig {
                 "gid" => v.parse().map(|x| c.gid = x).is_ok(),
                 "seed" => hex32(v).map(|x| c.seed = Some(x)).is_some(),
                 "mem_limit" => v.parse().map(|x| c.mem_limit = Some(x)).is_ok(),
+                "out" => {
+                    c.outs.push(v.into());
+                    v.starts_with('/')
+                }
                 _ => false,
             };
             if !ok {
@@ -99,7 +105,8 @@ mod tests {
     #[test]
     fn config() {
         let seed = "00".repeat(31) + "ff";
-        let c = JobConfig::parse(&alloc::format!("exe=/home/u/a.out\ncwd=/tmp\nstdin=stream\nuid=1000\ngid=100\nseed={seed}\nbogus\nx=1\n"));
+        let c = JobConfig::parse(&alloc::format!("exe=/home/u/a.out\ncwd=/tmp\nstdin=stream\nuid=1000\ngid=100\nseed={seed}\nout=/tmp/r\nbogus\nx=1\n"));
+        assert_eq!(c.outs, ["/tmp/r"]);
         assert_eq!(c.exe.as_deref(), Some("/home/u/a.out"));
         assert_eq!(c.cwd, "/tmp");
         assert!(c.stdin_stream);

@@ -11,7 +11,7 @@ use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 
 mod files;
 mod misc;
-pub use files::{Files, Obj, OpenFile, Resolved};
+pub use files::{Files, Obj, OpenFile, OutItem, Resolved};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;

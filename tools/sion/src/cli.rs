@@ -36,6 +36,18 @@ pub struct ExecArgs {
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
     pub files: Vec<FileSpec>,
 
+    /// The program's working directory on the node (default: the current
+    /// directory); created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// After the program exits, copy GUEST (a file or a whole directory; a
+    /// relative path is relative to the program's working directory) from the
+    /// node to HOST (default: GUEST, relative to the current directory).
+    /// Repeatable.
+    #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = parse_out_spec)]
+    pub outs: Vec<OutSpec>,
+
     /// Set an environment variable of the program; the program gets no other.
     /// Repeatable.
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
@@ -114,6 +126,24 @@ pub fn parse_file_spec(s: &str) -> Result<FileSpec, String> {
             }
             Ok(FileSpec { host: host.into(), guest: Some(guest.into()) })
         }
+    }
+}
+
+/// `--out GUEST[:HOST]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutSpec {
+    pub guest: PathBuf,
+    pub host: Option<PathBuf>,
+}
+
+/// Splits `GUEST[:HOST]` at the first `:`.
+pub fn parse_out_spec(s: &str) -> Result<OutSpec, String> {
+    match s.split_once(':') {
+        _ if s.is_empty() => Err("empty --out spec".into()),
+        None => Ok(OutSpec { guest: s.into(), host: None }),
+        Some((g, _)) if g.is_empty() => Err(format!("no guest path in {s:?}")),
+        Some((_, h)) if h.is_empty() => Err(format!("no host path in {s:?}")),
+        Some((g, h)) => Ok(OutSpec { guest: g.into(), host: Some(h.into()) }),
     }
 }
 

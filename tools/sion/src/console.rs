@@ -119,7 +119,8 @@ pub fn pump_log(mut stream: impl Read, log: SharedLog) {
 /// Decodes the job console until the stream ends: stdout and stderr frames to
 /// `out` and `err` (flushed per frame so output streams), log frames to `log`,
 /// and the exit frame into `exit`.
-pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<()>) {
+#[allow(clippy::too_many_arguments)]
+pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<()>, outs: Arc<Mutex<crate::outfiles::OutFiles>>) {
     let mut decoder = Decoder::new();
     let mut buf = [0u8; 4096];
     let (mut out_ok, mut err_ok) = (true, true);
@@ -158,6 +159,11 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                         }
                         None => log.lock().unwrap().server_line(b"sion: job console: bad EXIT frame"),
                     },
+                    up::OUT_DIR..=up::OUT_MISSING => {
+                        if !outs.lock().unwrap().frame(tag, payload) {
+                            log.lock().unwrap().server_line(b"sion: job console: malformed --out frame");
+                        }
+                    }
                     t => {
                         let msg = format!("sion: job console: unknown frame tag {t} ({} bytes)", payload.len());
                         log.lock().unwrap().server_line(msg.as_bytes());
@@ -248,7 +254,7 @@ mod tests {
             let (out, err, logf) = (Shared::default(), Shared::default(), Shared::default());
             let log = LogSink::new(Some(Box::new(logf.clone())), false).shared();
             let exit = Arc::new(Mutex::new(None));
-            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0);
+            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0, Default::default());
             let mut want = b"hello ".to_vec();
             want.extend_from_slice(&all);
             assert_eq!(out.bytes(), want);

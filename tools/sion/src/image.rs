@@ -34,6 +34,8 @@ pub struct Job {
     pub gid: u32,
     /// Host entropy mixed into the node's CSPRNG (the node may lack RDSEED).
     pub seed: [u8; 32],
+    /// `--out` guest paths (absolute) the node sends back at the end.
+    pub outs: Vec<PathBuf>,
 }
 
 /// A file to place in the node.
@@ -79,6 +81,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     c.extend_from_slice(format!("uid={}\ngid={}\n", job.uid, job.gid).as_bytes());
     let seed: String = job.seed.iter().map(|b| format!("{b:02x}")).collect();
     c.extend_from_slice(format!("seed={seed}\n").as_bytes());
+    for o in &job.outs {
+        c.extend(config_value("out", o)?);
+    }
     Ok(c)
 }
 

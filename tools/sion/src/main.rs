@@ -8,6 +8,7 @@ mod cli;
 mod console;
 mod elf_check;
 mod image;
+mod outfiles;
 mod qemu;
 
 use std::ffi::OsString;
@@ -136,7 +137,22 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(m) => (std::os::unix::fs::MetadataExt::uid(&m), std::os::unix::fs::MetadataExt::gid(&m)),
         Err(_) => (0, 0),
     };
-    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd, files, uid, gid, seed };
+    // The program's working directory, and the --out paths on both sides.
+    let guest_cwd = match &args.cwd {
+        Some(d) => image::normalize(d, &cwd),
+        None => cwd.clone(),
+    };
+    let out_specs: Vec<(String, PathBuf)> = args
+        .outs
+        .iter()
+        .map(|o| {
+            let g = image::normalize(&o.guest, &guest_cwd);
+            let h = image::normalize(o.host.as_deref().unwrap_or(&o.guest), &cwd);
+            (g.to_string_lossy().into_owned(), h)
+        })
+        .collect();
+    let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
+    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd: guest_cwd, files, uid, gid, seed, outs };
 
     // 2. The node image.
     let dir = image_dir();
@@ -225,6 +241,7 @@ fn exec(args: ExecArgs) -> i32 {
         std::thread::spawn(move || console::pump_log(log_stream, log))
     };
     let exit = Arc::new(Mutex::new(None));
+    let out_files = Arc::new(Mutex::new(outfiles::OutFiles::default()));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let job_thread = {
         let (log, exit) = (log.clone(), exit.clone());
@@ -232,7 +249,8 @@ fn exec(args: ExecArgs) -> i32 {
             Ok(r) => r,
             Err(e) => return failed(format!("job console: {e}")),
         };
-        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx))
+        let out_files = out_files.clone();
+        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files))
     };
     // Detached: it may sit in a read of a terminal forever; exit never waits for it.
     std::thread::spawn(move || console::pump_stdin(io::stdin(), job_stream, ready_rx));
@@ -277,6 +295,14 @@ fn exec(args: ExecArgs) -> i32 {
 
     // 8. The outcome.
     if let Some(e) = *exit.lock().unwrap() {
+        match out_files.lock().unwrap().write(&out_specs) {
+            Ok(missing) => {
+                for m in missing {
+                    eprintln!("sion: --out {m}: no such file or directory on the node");
+                }
+            }
+            Err(err) => eprintln!("sion: {err:#}"),
+        }
         return e.shell_status();
     }
     let reason = log.lock().unwrap().failure_reason();

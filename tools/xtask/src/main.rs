@@ -11,6 +11,7 @@ mod build;
 mod compat;
 mod demo;
 mod kernel_tests;
+mod net_tests;
 mod setup;
 mod util;
 
@@ -39,6 +40,8 @@ enum Cmd {
     Test(compat::SuiteArgs),
     /// Only the compat suite (no setup, no build): C tests on Linux and through `sion exec`.
     Compat(compat::SuiteArgs),
+    /// Only the network test (no setup, no build): echo and bulk transfer to a node.
+    Net,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,10 @@ fn main() -> ExitCode {
         Cmd::Demo => demo::demo(),
         Cmd::Test(args) => test(args, cli.verbose),
         Cmd::Compat(args) => compat::run_suite(&args, cli.verbose, None).map(|s| s.exit_ok()),
+        Cmd::Net => net_tests::run().map(|f| {
+            println!("TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
+            true
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -105,6 +112,26 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
                 kernel_failed += 1;
             }
             stages.push(("kernel self-test", format!("{}: {}", run.name, run.summary)));
+        }
+    }
+
+    util::banner("network test in QEMU (netstack + echo server)");
+    if build_error.is_some() {
+        kernel_failed += 1;
+        stages.push(("network", "FAILED (not built)".into()));
+    } else {
+        match net_tests::run() {
+            Ok(f) => {
+                kernel_passed += 1;
+                let s = format!("TCP echo ok, RTT {:.0} us; {} MiB bulk verified at {:.1} MB/s", f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
+                eprintln!("  {s}");
+                stages.push(("network", s));
+            }
+            Err(e) => {
+                kernel_failed += 1;
+                eprintln!("  network test FAILED: {e}");
+                stages.push(("network", format!("FAILED: {e}")));
+            }
         }
     }
 

@@ -2059,3 +2059,52 @@ impl MinBlock for Errno {
         BLOCK
     }
 }
+
+/// One thing `--out` brings back to the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutItem {
+    Dir { path: Vec<u8>, mode: u32 },
+    File { path: Vec<u8>, mode: u32, data: Vec<u8> },
+    Symlink { path: Vec<u8>, target: Vec<u8> },
+    Missing { path: Vec<u8> },
+}
+
+impl Process {
+    /// What `--out PATH` sends back: the file, link or directory (with
+    /// everything under it, parents before children) at the absolute guest
+    /// path, not following a final symbolic link.
+    pub fn collect_out(&self, path: &str) -> Vec<OutItem> {
+        let v = &self.files.vfs;
+        let mut out = Vec::new();
+        let p = path.as_bytes().to_vec();
+        match v.lookup(v.root, &p, false, &Cred::root()) {
+            Ok(ino) => self.collect_node(ino, p, &mut out, 0),
+            Err(_) => out.push(OutItem::Missing { path: p }),
+        }
+        out
+    }
+
+    fn collect_node(&self, ino: Ino, path: Vec<u8>, out: &mut Vec<OutItem>, depth: u32) {
+        let v = &self.files.vfs;
+        let n = v.node(ino);
+        match &n.data {
+            Data::Reg(d) => out.push(OutItem::File { path, mode: n.perm, data: if n.tag != 0 { Vec::new() } else { d.clone() } }),
+            Data::Symlink(t) => out.push(OutItem::Symlink { path, target: t.clone() }),
+            Data::Dir(entries) => {
+                out.push(OutItem::Dir { path: path.clone(), mode: n.perm });
+                if depth > 64 {
+                    return;
+                }
+                for (name, &child) in entries {
+                    let mut cp = path.clone();
+                    if cp.last() != Some(&b'/') {
+                        cp.push(b'/');
+                    }
+                    cp.extend_from_slice(name);
+                    self.collect_node(child, cp, out, depth + 1);
+                }
+            }
+            Data::Chr(_) => out.push(OutItem::Missing { path }),
+        }
+    }
+}

