@@ -1670,7 +1670,11 @@ impl Process {
             inf.borrow().off
         };
         let count = count.min(MAX_RW);
-        let data = self.files.vfs.contents(in_ino).unwrap_or(&[]);
+        let snap = inf.borrow().snapshot.clone();
+        let data = match &snap {
+            Some(s) => s.as_slice(),
+            None => self.files.vfs.contents(in_ino).unwrap_or(&[]),
+        };
         let start = (off as usize).min(data.len());
         let end = (start + count as usize).min(data.len());
         let chunk = data[start..end].to_vec();
