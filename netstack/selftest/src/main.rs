@@ -5,6 +5,12 @@
 //!   down its side (so the host can time a bulk transfer end to end);
 //! - TCP 1: any connection powers the node off (the test is over).
 //!
+//! With `nettest.lan=1` on the command line it also looks for peers: it
+//! broadcasts its address on UDP 9999 twice a second, and when it hears
+//! another node, opens a TCP connection to that node's echo port and logs
+//! `nettest: peer A.B.C.D answered over TCP` once it got its bytes back (the
+//! node with the lower address greets; the other logs `heard peer`).
+//!
 //! `cargo xtask test` drives it from the host through QEMU port forwarding.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![forbid(unsafe_code)]
@@ -37,7 +43,36 @@ mod server {
         done: bool,
     }
 
-    fn main(_boot: rt::Boot) -> ! {
+    fn ip(a: u32) -> alloc::string::String {
+        format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+    }
+
+    /// Wait for a netstack change or `ms` milliseconds.
+    fn wait(ms: u64) {
+        let c = rt::clock_info().unwrap();
+        let _ = rt::timer_set(c.tsc_to_ns(rt::rdtsc()) + ms * 1_000_000);
+        let mut b = [0u8; 64];
+        let _ = rt::ipc_recv(&mut b);
+    }
+
+    /// TCP to a peer's echo port and back.
+    fn greet(net: &Netstack, peer: u32) -> bool {
+        let Ok(s) = net.tcp() else { return false };
+        if s.connect(peer, 7).is_err() || s.send(b"ping", None).is_err() {
+            return false;
+        }
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            match s.recv(16) {
+                Ok((d, _, _)) if !d.is_empty() => got.extend_from_slice(&d),
+                _ => return false,
+            }
+        }
+        got == b"ping"
+    }
+
+    fn main(boot: rt::Boot) -> ! {
+        let lan = sion_abi::boot::cmdline_value(boot.cmdline, "nettest.lan") == Some("1");
         let net = Netstack::find().expect("no netstack server");
         // Wait for an address.
         loop {
@@ -63,9 +98,38 @@ mod server {
         let (echo, discard, quit) = (listen(7), listen(9), listen(1));
         let udp = net.udp().expect("udp");
         udp.bind(0, 7).expect("bind udp");
+        let (me, _, _) = net.info().unwrap_or((0, 0, 0));
+        let beacon = net.udp().expect("udp");
+        beacon.bind(0, 9999).expect("bind 9999");
+        let mut greeted: Vec<u32> = Vec::new();
+        let clock = rt::clock_info().unwrap();
+        let mut next_beacon = 0u64;
         let mut conns: Vec<Conn> = Vec::new();
         loop {
             let mut progress = false;
+            if lan {
+                let now = clock.tsc_to_ns(rt::rdtsc());
+                if now >= next_beacon {
+                    let _ = beacon.try_send(format!("sion-nettest {}", ip(me)).as_bytes(), Some((0xffff_ffff, 9999)));
+                    next_beacon = now + 500_000_000;
+                }
+                while let Ok((_, from, _)) = beacon.try_recv(256) {
+                    if from != me && !greeted.contains(&from) {
+                        greeted.push(from);
+                        // Only the lower address greets: two nodes greeting each
+                        // other from this single-threaded loop would each wait
+                        // for the other's echo.
+                        if from < me {
+                            rt::log!("nettest: heard peer {}", ip(from));
+                        } else if greet(&net, from) {
+                            rt::log!("nettest: peer {} answered over TCP", ip(from));
+                        } else {
+                            rt::log!("nettest: peer {} heard but TCP failed", ip(from));
+                            greeted.pop();
+                        }
+                    }
+                }
+            }
             if quit.try_accept().is_ok() {
                 rt::log!("nettest: quit");
                 rt::poweroff(0);
@@ -114,7 +178,11 @@ mod server {
             }
             conns.retain(|c| !c.done);
             if !progress {
-                wait_for_change();
+                if lan {
+                    wait(100);
+                } else {
+                    wait_for_change();
+                }
             }
         }
     }

@@ -13,6 +13,8 @@ pub const PACKAGES: &[&str] = &[
     "grub-common",
     "xorriso",
     "mtools",
+    "iproute2",     // ip netns / bridge / tuntap: the test LAN
+    "iputils-ping", // the test LAN's third party pings the nodes
 ];
 
 pub const RUST_TARGET: &str = "x86_64-unknown-none";
