@@ -77,6 +77,16 @@ pub struct Spec {
     pub cflags: Vec<String>,
     /// ABIs this test is built for (default: all three).
     pub abis: Vec<Abi>,
+    /// A program test (`programs/*.test`): the prebuilt binary to run
+    /// instead of a compiled C file.
+    pub program: Option<String>,
+    /// Files or directories under `compat-tests/data` staged into the
+    /// working directory (and passed to sion with `--file`).
+    pub files: Vec<String>,
+    /// Files or directories the program writes (relative to its working
+    /// directory): read back after the run (through `sion exec --out` on
+    /// SiON) and compared as part of stdout.
+    pub outs: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +226,9 @@ impl Spec {
                 "stdin" => spec.stdin.get_or_insert_with(Vec::new).extend(unescape(value)?),
                 "exit" => spec.expect = parse_expect(value)?,
                 "cflags" => spec.cflags.extend(split_words(value)?),
+                "program" => spec.program = Some(value.to_string()),
+                "files" => spec.files.extend(split_words(value)?),
+                "out" => spec.outs.extend(split_words(value)?),
                 "abis" => {
                     spec.abis = split_words(&value.replace(',', " "))?
                         .iter()
@@ -264,19 +277,39 @@ pub struct TestFile {
 }
 
 pub fn discover() -> Result<Vec<TestFile>> {
-    let dir = tests_dir().join("src");
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut tests = Vec::new();
-    for e in entries {
-        let path = e.map_err(|e| e.to_string())?.path();
-        if path.extension().and_then(|x| x.to_str()) != Some("c") {
+    // C tests in src/, program tests (a prebuilt binary, files staged in and
+    // out) in programs/.
+    for (sub, ext) in [("src", "c"), ("programs", "test")] {
+        let dir = tests_dir().join(sub);
+        if sub == "programs" && !dir.is_dir() {
             continue;
         }
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let spec = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))
-            .and_then(|s| Spec::parse(&s).map_err(|e| format!("{name}.c header: {e}")));
-        tests.push(TestFile { name, path, spec });
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for e in entries {
+            let path = e.map_err(|e| e.to_string())?.path();
+            if path.extension().and_then(|x| x.to_str()) != Some(ext) {
+                continue;
+            }
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let spec = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .and_then(|s| Spec::parse(&s).map_err(|e| format!("{name}.{ext} header: {e}")))
+                .and_then(|mut spec| {
+                    if ext == "test" {
+                        if spec.program.is_none() {
+                            return Err(format!("{name}.test: no `program:` line"));
+                        }
+                        // A prebuilt program is one binary: Debian's static
+                        // programs are glibc ones.
+                        if !std::fs::read_to_string(&path).unwrap_or_default().lines().any(|l| l.trim_start().starts_with("// abis:")) {
+                            spec.abis = vec![Abi::Glibc];
+                        }
+                    }
+                    Ok(spec)
+                });
+            tests.push(TestFile { name, path, spec });
+        }
     }
     tests.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tests)
@@ -288,6 +321,10 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 
 /// Build one test for one ABI into target/compat/ABI/NAME (if out of date).
 fn compile(t: &TestFile, spec: &Spec, abi: Abi) -> Result<PathBuf> {
+    if let Some(p) = &spec.program {
+        let p = PathBuf::from(p);
+        return if p.is_file() { Ok(p) } else { Err(format!("{}: not installed (run `cargo xtask setup`)", p.display())) };
+    }
     let out_dir = util::target_dir().join("compat").join(abi.name());
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let out = out_dir.join(&t.name);
@@ -440,6 +477,13 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
     // A scratch working directory per test and ABI (tests may create files).
     let scratch = util::target_dir().join("compat/run").join(format!("{}-{}", job.abi.name(), job.test.name));
     let _ = std::fs::create_dir_all(&scratch);
+    let staged = spec.program.is_some() || !spec.files.is_empty() || !spec.outs.is_empty();
+    if staged {
+        if let Err(e) = stage(&scratch, &spec.files) {
+            r.details = e;
+            return r;
+        }
+    }
 
     // Host: same argv (argv[0] = the path given to sion), env = the --env list.
     let mut host_cmd = Command::new(&binary);
@@ -449,7 +493,8 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         host_cmd.env(k, v);
     }
     no_core_dumps(&mut host_cmd);
-    let host = util::capture(&mut host_cmd, spec.stdin.as_deref(), HOST_TIMEOUT);
+    let mut host = util::capture(&mut host_cmd, spec.stdin.as_deref(), HOST_TIMEOUT);
+    host.stdout.extend(read_outs(&scratch, &spec.outs));
     r.host = show_outcome(&host);
     let host_ok = spec.expect.matches(&host.outcome);
     let mut details = Vec::new();
@@ -485,8 +530,30 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         for kv in &spec.env {
             cmd.arg("--env").arg(kv);
         }
+        if staged {
+            // The same starting point as the host run had: the data files
+            // staged beside the (emptied) working directory and placed at
+            // their paths in it with --file, so that only what --out brings
+            // back appears in it.
+            let inputs = scratch.with_extension("in");
+            if let Err(e) = stage(&inputs, &spec.files).and_then(|_| stage(&scratch, &[])) {
+                r.details = e;
+                return r;
+            }
+            for f in &spec.files {
+                let mut arg = inputs.join(f).into_os_string();
+                arg.push(":");
+                arg.push(scratch.join(f));
+                cmd.arg("--file").arg(arg);
+            }
+        }
+        for o in &spec.outs {
+            cmd.arg("--out").arg(o);
+        }
         cmd.arg(&binary).args(&spec.args).current_dir(&scratch);
-        util::capture(&mut cmd, spec.stdin.as_deref(), SION_WATCHDOG)
+        let mut c = util::capture(&mut cmd, spec.stdin.as_deref(), SION_WATCHDOG);
+        c.stdout.extend(read_outs(&scratch, &spec.outs));
+        c
     };
     r.sion = show_outcome(&sion_run);
 
@@ -541,6 +608,68 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
     r.elapsed = start.elapsed();
     r.details = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join("\n");
     r
+}
+
+/// Empty the scratch directory and copy the declared data files into it.
+fn stage(scratch: &Path, files: &[String]) -> Result<()> {
+    let _ = std::fs::remove_dir_all(scratch);
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    for f in files {
+        copy_tree(&tests_dir().join("data").join(f), &scratch.join(f))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let err = |e: std::io::Error| format!("staging {}: {e}", from.display());
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(err)?;
+        let mut entries: Vec<_> = std::fs::read_dir(from).map_err(err)?.filter_map(|e| e.ok()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).map_err(err)?;
+        }
+        std::fs::copy(from, to).map(|_| ()).map_err(err)
+    }
+}
+
+/// The declared output files after a run, as text appended to stdout:
+/// `== out NAME` then the bytes of each file (directories: every file under
+/// them, sorted), or `== out NAME: missing`.
+fn read_outs(scratch: &Path, outs: &[String]) -> Vec<u8> {
+    fn walk(base: &Path, rel: &str, out: &mut Vec<u8>) {
+        let p = base.join(rel);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {
+                out.extend(format!("== out {rel}/ (mode {:o})\n", std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777).as_bytes());
+                let mut names: Vec<String> = std::fs::read_dir(&p).map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+                names.sort();
+                for n in names {
+                    walk(base, &format!("{rel}/{n}"), out);
+                }
+            }
+            Ok(m) if m.file_type().is_symlink() => {
+                let t = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
+                out.extend(format!("== out {rel} -> {t}\n").as_bytes());
+            }
+            Ok(m) => {
+                out.extend(format!("== out {rel} (mode {:o}, {} bytes)\n", std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777, m.len()).as_bytes());
+                out.extend(std::fs::read(&p).unwrap_or_default());
+                out.push(b'\n');
+            }
+            Err(_) => out.extend(format!("== out {rel}: missing\n").as_bytes()),
+        }
+    }
+    let mut out = Vec::new();
+    for o in outs {
+        walk(scratch, o.trim_end_matches('/'), &mut out);
+    }
+    out
 }
 
 /// Host runs must not leave core files around (segv.c dies on purpose).

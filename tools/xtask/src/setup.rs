@@ -15,6 +15,7 @@ pub const PACKAGES: &[&str] = &[
     "mtools",
     "iproute2",     // ip netns / bridge / tuntap: the test LAN
     "iputils-ping", // the test LAN's third party pings the nodes
+    "busybox-static", // /bin/busybox: real programs in the compat suite (compat-tests/programs)
 ];
 
 pub const RUST_TARGET: &str = "x86_64-unknown-none";
