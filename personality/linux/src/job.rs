@@ -27,13 +27,15 @@ pub struct JobConfig {
     pub mem_limit: Option<u64>,
     /// `--out` paths: absolute guest paths sent back to the host at the end.
     pub outs: Vec<String>,
+    /// `trace=1`: one `up::TRACE` line per system call (`sion exec --trace`).
+    pub trace: bool,
     /// Lines not understood, for the log.
     pub unknown: Vec<String>,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), unknown: Vec::new() }
+        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, unknown: Vec::new() }
     }
 }
 
@@ -76,6 +78,10 @@ impl JobConfig {
                 "gid" => v.parse().map(|x| c.gid = x).is_ok(),
                 "seed" => hex32(v).map(|x| c.seed = Some(x)).is_some(),
                 "mem_limit" => v.parse().map(|x| c.mem_limit = Some(x)).is_ok(),
+                "trace" => {
+                    c.trace = v == "1";
+                    v == "1" || v == "0"
+                }
                 "out" => {
                     c.outs.push(v.into());
                     v.starts_with('/')
@@ -116,5 +122,7 @@ mod tests {
         let d = JobConfig::parse("");
         assert_eq!(d, JobConfig::default());
         assert!(JobConfig::parse("seed=zz").unknown.len() == 1);
+        assert!(JobConfig::parse("trace=1").trace && !c.trace);
+        assert!(!JobConfig::parse("trace=0").trace);
     }
 }

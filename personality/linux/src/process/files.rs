@@ -81,6 +81,8 @@ pub enum Obj {
     Stdout,
     Stderr,
     Node(Ino),
+    /// An epoll instance (its interest list is `Files::epolls[id]`).
+    Epoll(u32),
 }
 
 #[derive(Debug)]
@@ -121,6 +123,9 @@ pub struct Files {
     pub argv: Vec<Vec<u8>>,
     pub envp: Vec<Vec<u8>>,
     pub hostname: Vec<u8>,
+    /// Interest lists of epoll instances: fd -> (events, data).
+    pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
+    pub next_epoll: u32,
 }
 
 fn dirent_name_ok(name: &[u8]) -> bool {
@@ -259,6 +264,8 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
         argv: s.argv.clone(),
         envp: s.envp.clone(),
         hostname: b"sion".to_vec(),
+        epolls: BTreeMap::new(),
+        next_epoll: 1,
     })
 }
 
@@ -345,8 +352,12 @@ impl Process {
 
     fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
-            if let Obj::Node(ino) = file.borrow().obj {
-                self.files.vfs.close_ref(ino);
+            match file.borrow().obj {
+                Obj::Node(ino) => self.files.vfs.close_ref(ino),
+                Obj::Epoll(id) => {
+                    self.files.epolls.remove(&id);
+                }
+                _ => {}
             }
         }
     }
@@ -384,6 +395,7 @@ impl Process {
             Obj::Stdin => b"pipe:[10]".to_vec(),
             Obj::Stdout => b"pipe:[11]".to_vec(),
             Obj::Stderr => b"pipe:[12]".to_vec(),
+            Obj::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
             Obj::Node(ino) => match self.files.vfs.path_of(ino) {
                 Some(p) => p,
                 None => {
@@ -471,6 +483,9 @@ impl Process {
         if p.is_empty() {
             return Err(Errno::ENOENT);
         }
+        if let Some(fd) = self.magic_fd_link(&p) {
+            return self.reopen_fd(fd, flags);
+        }
         let start = self.at_dir(dirfd, &p)?;
         let cred = self.files.cred.clone();
         let creat = flags & O_CREAT != 0 && flags & O_PATH == 0;
@@ -532,6 +547,42 @@ impl Process {
         self.finish_open(ino, flags, false)
     }
 
+    /// `/dev/std{in,out,err}`, `/dev/fd/N`, `/proc/self/fd/N` and
+    /// `/proc/<pid>/fd/N` are Linux's magic links: opening one opens what the
+    /// descriptor refers to, even a pipe.
+    fn magic_fd_link(&self, p: &[u8]) -> Option<i32> {
+        let pid = format!("/proc/{}/fd/", self.pid);
+        let rest = match p {
+            b"/dev/stdin" => return Some(0),
+            b"/dev/stdout" => return Some(1),
+            b"/dev/stderr" => return Some(2),
+            _ => [&b"/dev/fd/"[..], b"/proc/self/fd/", b"/proc/thread-self/fd/", pid.as_bytes()].iter().find_map(|pre| p.strip_prefix(*pre))?,
+        };
+        let fd: i32 = core::str::from_utf8(rest).ok()?.parse().ok()?;
+        // Only for the console streams: files reopen through their path.
+        match self.files.fds.get(&fd)?.file.borrow().obj {
+            Obj::Node(_) => None,
+            _ => Some(fd),
+        }
+    }
+
+    fn reopen_fd(&mut self, fd: i32, flags: u32) -> SysResult {
+        let Some(ent) = self.files.fds.get(&fd).cloned() else { return Err(Errno::ENOENT) };
+        let obj = ent.file.borrow().obj;
+        let acc = flags & O_ACCMODE;
+        let ok = match obj {
+            // Linux opens a pipe read-write through its link too.
+            Obj::Stdin => acc != O_WRONLY,
+            Obj::Stdout | Obj::Stderr => acc != 0,
+            Obj::Node(_) | Obj::Epoll(_) => true,
+        };
+        if !ok {
+            return Err(Errno::EACCES);
+        }
+        let file = self.new_file(obj, flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
+        self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
+    }
+
     fn finish_open(&mut self, ino: Ino, flags: u32, _created: bool) -> SysResult {
         let mut fl = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
         if self.abi == Abi::X86_64 {
@@ -573,6 +624,7 @@ impl Process {
                 return self.sys_read(h, abi, 0, iov);
             }
             Obj::Stdout | Obj::Stderr => return Err(Errno::EBADF),
+            Obj::Epoll(_) => return Err(Errno::EINVAL),
             Obj::Node(i) => i,
         };
         self.files.vfs.now = h.realtime_ns();
@@ -657,6 +709,7 @@ impl Process {
                 return self.sys_write(h, abi, if obj == Obj::Stdout { 1 } else { 2 }, iov);
             }
             Obj::Stdin => return Err(Errno::EBADF),
+            Obj::Epoll(_) => return Err(Errno::EINVAL),
             Obj::Node(i) => i,
         };
         self.files.vfs.now = h.realtime_ns();
@@ -755,6 +808,7 @@ impl Process {
 
     fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
+            Resolved::Console(Obj::Epoll(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(o) => self.stat_info(match o {
                 Obj::Stdin => 0,
                 Obj::Stdout => 1,
@@ -1120,6 +1174,16 @@ impl Process {
                 }
             }
             F::MemfdCreate => self.sys_memfd_create(h, abi, a[0], a[1] as u32),
+            F::EpollCreate => {
+                if (a[0] as i32) <= 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.sys_epoll_create(0)
+                }
+            }
+            F::EpollCreate1 => self.sys_epoll_create(a[0] as u32),
+            F::EpollCtl => self.sys_epoll_ctl(h, abi, a[0], a[1] as u32, a[2] as i32, a[3]),
+            F::EpollWait => self.sys_epoll_wait(h, abi, a[0], a[1], a[2] as i32, a[3] as i32 as i64),
         };
         r.into()
     }
@@ -1298,6 +1362,7 @@ impl Process {
                 }
                 Err(Errno::ENOTTY)
             }
+            Obj::Epoll(_) => Err(Errno::ENOTTY),
             Obj::Node(ino) => {
                 let n = self.files.vfs.node(ino);
                 if req == FIONREAD && n.is_reg() {
@@ -1694,6 +1759,7 @@ impl Process {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         match obj {
+            Obj::Epoll(_) => Err(Errno::EINVAL),
             Obj::Stdout => {
                 h.console_write(up::STDOUT, data);
                 Ok(data.len() as u64)
@@ -1778,7 +1844,111 @@ impl Process {
             Obj::Stdin => (self.stdin_buffered() > 0 || self.stdin_eof, false),
             Obj::Stdout | Obj::Stderr => (false, true),
             Obj::Node(_) => (true, true),
+            Obj::Epoll(id) => (self.epoll_ready(id).next().is_some(), false),
         })
+    }
+
+    /// The ready entries of an epoll instance: (events, data), level-triggered.
+    fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.files.epolls.get(&id).into_iter().flat_map(move |list| {
+            list.iter().filter_map(move |(&fd, &(events, data))| {
+                let (r, w) = match self.files.fds.get(&fd) {
+                    Some(e) if matches!(e.file.borrow().obj, Obj::Epoll(x) if x == id) => (false, false),
+                    Some(_) => self.ready(fd)?,
+                    None => return None,
+                };
+                let mut rev = 0;
+                if r {
+                    rev |= events & 0x001; // EPOLLIN
+                }
+                if w {
+                    rev |= events & 0x004; // EPOLLOUT
+                }
+                (rev != 0).then_some((rev, data))
+            })
+        })
+    }
+
+    fn sys_epoll_create(&mut self, flags: u32) -> SysResult {
+        if flags & !O_CLOEXEC != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.files.next_epoll;
+        self.files.next_epoll += 1;
+        self.files.epolls.insert(id, BTreeMap::new());
+        let file = self.new_file(Obj::Epoll(id), O_RDWR);
+        self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
+    }
+
+    fn sys_epoll_ctl<H: Host>(&mut self, h: &mut H, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
+        const ADD: u32 = 1;
+        const DEL: u32 = 2;
+        const MOD: u32 = 3;
+        let ep = self.file(epfd)?;
+        let target = self.file(fd as u32 as u64)?;
+        let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
+        let tobj = target.borrow().obj;
+        if Rc::ptr_eq(&ep, &target) {
+            return Err(Errno::EINVAL);
+        }
+        if let Obj::Node(ino) = tobj {
+            // Regular files, directories, null, zero and full cannot be watched (no poll).
+            if matches!(self.files.vfs.node(ino).data, Data::Reg(_) | Data::Dir(_) | Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL)) {
+                return Err(Errno::EPERM);
+            }
+        }
+        let event = if op != DEL {
+            let b = self.read_user(h, abi, ev, 12)?;
+            Some((u32::from_le_bytes(b[0..4].try_into().unwrap()), u64::from_le_bytes(b[4..12].try_into().unwrap())))
+        } else {
+            None
+        };
+        let list = self.files.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
+        match op {
+            ADD => {
+                if list.contains_key(&fd) {
+                    return Err(Errno::EEXIST);
+                }
+                list.insert(fd, event.unwrap());
+            }
+            MOD => {
+                let e = list.get_mut(&fd).ok_or(Errno::ENOENT)?;
+                *e = event.unwrap();
+            }
+            DEL => {
+                list.remove(&fd).ok_or(Errno::ENOENT)?;
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        Ok(0)
+    }
+
+    fn sys_epoll_wait<H: Host>(&mut self, h: &mut H, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
+        let ep = self.file(epfd)?;
+        let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
+        if max <= 0 || max as u64 > (i32::MAX as u64) / 12 {
+            return Err(Errno::EINVAL);
+        }
+        self.check_range(abi, events, max as u64 * 12)?;
+        // Closed descriptors leave the interest list, as their last close does on Linux.
+        let open: Vec<i32> = self.files.fds.keys().copied().collect();
+        if let Some(list) = self.files.epolls.get_mut(&id) {
+            list.retain(|fd, _| open.contains(fd));
+        }
+        let ready: Vec<(u32, u64)> = self.epoll_ready(id).take(max as usize).collect();
+        if ready.is_empty() && timeout_ms != 0 {
+            if timeout_ms > 0 {
+                self.pending = Some(Pending::Sleep { deadline: h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000) });
+            }
+            return Err(BLOCK);
+        }
+        let mut out = Vec::with_capacity(ready.len() * 12);
+        for (ev, data) in &ready {
+            out.extend_from_slice(&ev.to_le_bytes());
+            out.extend_from_slice(&data.to_le_bytes());
+        }
+        self.write_user(h, abi, events, &out)?;
+        Ok(ready.len() as u64)
     }
 
     fn sys_poll<H: Host>(&mut self, h: &mut H, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {

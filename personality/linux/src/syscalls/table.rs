@@ -102,6 +102,11 @@ pub enum FileCall {
     /// `split`: i386 fadvise64_64 (offset and length in register pairs).
     Fadvise { split: bool },
     MemfdCreate,
+    EpollCreate,
+    EpollCreate1,
+    EpollCtl,
+    /// epoll_wait and epoll_pwait (the signal mask waits for signals, part 2).
+    EpollWait,
 }
 
 /// Memory extras, time and identity calls (`process/misc.rs`).
@@ -207,6 +212,7 @@ const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; terminal requests ENO
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
+const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; a wait sleeps for its timeout (stdin arrival does not wake it yet)";
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
@@ -302,6 +308,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::TIME, "time", Sys::Time, C),
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", Sys::Misc(M::SchedSetaffinity), P(ONE_CPU)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", Sys::Misc(M::SchedGetaffinity), P(ONE_CPU)),
+    e(n64::EPOLL_CREATE, "epoll_create", Sys::File(F::EpollCreate), P(EPOLL)),
     e(n64::GETDENTS64, "getdents64", Sys::File(F::Getdents64), C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", Sys::SetTidAddress, P("address stored; cleared on thread exit once threads exist")),
     e(n64::FADVISE64, "fadvise64", Sys::File(F::Fadvise { split: false }), P("advice accepted, nothing to do in memory")),
@@ -309,6 +316,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::CLOCK_GETRES, "clock_getres", Sys::ClockGetres(TimeBits::B64), C),
     e(n64::CLOCK_NANOSLEEP, "clock_nanosleep", Sys::ClockNanosleep(TimeBits::B64), P(SLEEP)),
     e(n64::EXIT_GROUP, "exit_group", Sys::ExitGroup, C),
+    e(n64::EPOLL_WAIT, "epoll_wait", Sys::File(F::EpollWait), P(EPOLL)),
+    e(n64::EPOLL_CTL, "epoll_ctl", Sys::File(F::EpollCtl), P(EPOLL)),
     e(n64::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
     e(n64::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
@@ -324,7 +333,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::PPOLL, "ppoll", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
     e(n64::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P("list stored; walked on thread exit once threads exist")),
     e(n64::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
+    e(n64::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n64::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n64::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n64::DUP3, "dup3", Sys::File(F::Dup3), C),
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
@@ -464,6 +475,9 @@ pub static I386: &[Entry] = &[
     e(n32::SET_THREAD_AREA, "set_thread_area", Sys::SetThreadArea, C),
     e(n32::FADVISE64, "fadvise64", Sys::File(F::Fadvise { split: false }), P("advice accepted, nothing to do in memory")),
     e(n32::EXIT_GROUP, "exit_group", Sys::ExitGroup, C),
+    e(n32::EPOLL_CREATE, "epoll_create", Sys::File(F::EpollCreate), P(EPOLL)),
+    e(n32::EPOLL_CTL, "epoll_ctl", Sys::File(F::EpollCtl), P(EPOLL)),
+    e(n32::EPOLL_WAIT, "epoll_wait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n32::SET_TID_ADDRESS, "set_tid_address", Sys::SetTidAddress, P("address stored; cleared on thread exit once threads exist")),
     e(n32::CLOCK_GETTIME, "clock_gettime", Sys::ClockGettime(TimeBits::B32), P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")),
     e(n32::CLOCK_GETRES, "clock_getres", Sys::ClockGetres(TimeBits::B32), C),
@@ -486,8 +500,10 @@ pub static I386: &[Entry] = &[
     e(n32::PPOLL, "ppoll", Sys::File(F::Ppoll { bits: TimeBits::B32 }), P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P("list stored; walked on thread exit once threads exist")),
     e(n32::GETCPU, "getcpu", Sys::Misc(M::Getcpu), P(ONE_CPU)),
+    e(n32::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B32 }), C),
     e(n32::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n32::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n32::DUP3, "dup3", Sys::File(F::Dup3), C),
     e(n32::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
