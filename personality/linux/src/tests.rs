@@ -579,3 +579,122 @@ fn out_of_memory_at_spawn_is_an_error() {
     let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30, files: vec![], cwd: "/".into() };
     assert!(Process::spawn(&mut h, &s).is_err());
 }
+
+fn spawn_with_files() -> (Process, SimHost) {
+    let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
+    let mut h = SimHost::new();
+    let data: &[u8] = b"line one\nline two\n";
+    let s = Spawn {
+        program: &prog,
+        argv: vec![b"prog".to_vec()],
+        envp: vec![],
+        exe: "/home/user/bin/prog".into(),
+        uid: 1000,
+        gid: 100,
+        seed: [1; 32],
+        hwcap: 0,
+        stdin_stream: false,
+        memory: 1 << 30,
+        files: vec![("/data/in.txt".into(), data, 0o640)],
+        cwd: "/work/dir".into(),
+    };
+    let (p, regs) = Process::spawn(&mut h, &s).unwrap();
+    h.regs = regs;
+    (p, h)
+}
+
+fn put_str(p: &mut Process, h: &mut SimHost, at: u64, s: &str) -> u64 {
+    let mut b = s.as_bytes().to_vec();
+    b.push(0);
+    p.write_user(h, Abi::X86_64, at, &b).unwrap();
+    at
+}
+
+#[test]
+fn job_tree_files_and_descriptors() {
+    let (mut p, mut h) = spawn_with_files();
+    let m = scratch(&mut p, &mut h, 0x4000);
+    let path = put_str(&mut p, &mut h, m, "/data/in.txt");
+    let buf = m + 0x1000;
+    // The job file, its mode and owner; the working directory was created.
+    let fd = c64(&mut p, &mut h, n64::OPEN, &[path, 0, 0]);
+    assert_eq!(fd, 3);
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[3, buf, 100]), 18);
+    assert_eq!(h.peek(buf, 18), b"line one\nline two\n");
+    assert_eq!(c64(&mut p, &mut h, n64::FSTAT, &[3, buf]), 0);
+    assert_eq!(u32::from_le_bytes(h.peek(buf + 24, 4).try_into().unwrap()), 0o100640);
+    assert_eq!(u32::from_le_bytes(h.peek(buf + 28, 4).try_into().unwrap()), 1000);
+    assert_eq!(c64(&mut p, &mut h, n64::GETCWD, &[buf, 100]), 10);
+    assert_eq!(h.peek(buf, 10), b"/work/dir\0");
+    // The program is at its path, /etc and /dev exist.
+    for path in ["/home/user/bin/prog", "/etc/passwd", "/etc/hostname", "/dev/null", "/tmp", "/proc/self/maps"] {
+        let a = put_str(&mut p, &mut h, m + 0x200, path);
+        assert_eq!(c64(&mut p, &mut h, n64::STAT, &[a, buf]), 0, "{path}");
+    }
+    // Write a new file relative to the cwd, read it back through a dup.
+    let name = put_str(&mut p, &mut h, m + 0x300, "out.txt");
+    let w = c64(&mut p, &mut h, n64::OPENAT, &[(-100i64) as u64, name, 0o1102, 0o666]);
+    assert_eq!(w, 4);
+    put_str(&mut p, &mut h, buf, "written");
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[4, buf, 7]), 7);
+    assert_eq!(c64(&mut p, &mut h, n64::DUP, &[4]), 5);
+    assert_eq!(c64(&mut p, &mut h, n64::LSEEK, &[5, 0, 0]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[4, buf + 0x100, 100]), 7);
+    assert_eq!(h.peek(buf + 0x100, 7), b"written");
+    assert_eq!(c64(&mut p, &mut h, n64::FSTAT, &[4, buf]), 0);
+    assert_eq!(u32::from_le_bytes(h.peek(buf + 24, 4).try_into().unwrap()), 0o100644, "umask 022");
+    assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[4]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[4]), err(Errno::EBADF));
+    // Errors: a path through a file, a missing file, a bad pointer.
+    let bad = put_str(&mut p, &mut h, m + 0x400, "/data/in.txt/x");
+    assert_eq!(c64(&mut p, &mut h, n64::OPEN, &[bad, 0, 0]), err(Errno::ENOTDIR));
+    let missing = put_str(&mut p, &mut h, m + 0x400, "/nope");
+    assert_eq!(c64(&mut p, &mut h, n64::OPEN, &[missing, 0, 0]), err(Errno::ENOENT));
+    assert_eq!(c64(&mut p, &mut h, n64::OPEN, &[8, 0, 0]), err(Errno::EFAULT));
+    // getdents64 of the cwd: ., .., out.txt.
+    let dot = put_str(&mut p, &mut h, m + 0x400, ".");
+    let d = c64(&mut p, &mut h, n64::OPEN, &[dot, 0o200000, 0]);
+    let n = c64(&mut p, &mut h, n64::GETDENTS64, &[d as u64, buf, 0x800]);
+    assert!(n > 0);
+    let raw = h.peek(buf, n as usize);
+    let mut names = Vec::new();
+    let mut off = 0;
+    while off < raw.len() {
+        let reclen = u16::from_le_bytes([raw[off + 16], raw[off + 17]]) as usize;
+        let name: Vec<u8> = raw[off + 19..off + reclen].iter().copied().take_while(|&b| b != 0).collect();
+        names.push(String::from_utf8(name).unwrap());
+        off += reclen;
+    }
+    assert_eq!(names, [".", "..", "out.txt"]);
+    assert_eq!(c64(&mut p, &mut h, n64::GETDENTS64, &[d as u64, buf, 0x800]), 0);
+    // /proc/self/fd lists the open descriptors.
+    let link = put_str(&mut p, &mut h, m + 0x400, "/proc/self/fd/3");
+    let r = c64(&mut p, &mut h, n64::READLINK, &[link, buf, 100]);
+    assert_eq!(h.peek(buf, r as usize), b"/data/in.txt");
+    // --out collects what the program wrote.
+    let items = p.collect_out("/work/dir");
+    assert_eq!(items.len(), 2);
+    assert!(matches!(&items[1], crate::process::OutItem::File { path, data, .. } if path == b"/work/dir/out.txt" && data == b"written"));
+    assert!(matches!(&p.collect_out("/none")[0], crate::process::OutItem::Missing { .. }));
+}
+
+#[test]
+fn file_mappings_private_and_shared() {
+    let (mut p, mut h) = spawn_with_files();
+    let m = scratch(&mut p, &mut h, 0x2000);
+    let path = put_str(&mut p, &mut h, m, "/data/in.txt");
+    let fd = c64(&mut p, &mut h, n64::OPEN, &[path, 2, 0]) as u64;
+    let a = c64(&mut p, &mut h, n64::MMAP, &[0, 0x1000, 1, 0x02, fd, 0]) as u64;
+    assert_eq!(h.peek(a, 8), b"line one");
+    assert_eq!(h.prot_of(a), Some(1));
+    let s = c64(&mut p, &mut h, n64::MMAP, &[0, 0x1000, 3, 0x01, fd, 0]) as u64;
+    h.poke(s, b"LINE");
+    assert_eq!(c64(&mut p, &mut h, n64::MSYNC, &[s, 0x1000, 4]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::PREAD64, &[fd, m + 0x100, 4, 0]), 4);
+    assert_eq!(h.peek(m + 0x100, 4), b"LINE");
+    // A read-only descriptor cannot back a shared writable mapping.
+    let ro = c64(&mut p, &mut h, n64::OPEN, &[path, 0, 0]) as u64;
+    assert_eq!(c64(&mut p, &mut h, n64::MMAP, &[0, 0x1000, 3, 0x01, ro, 0]), err(Errno::EACCES));
+    // Past the end of the file: zeros.
+    assert_eq!(h.peek(a + 18, 4), [0; 4]);
+}
