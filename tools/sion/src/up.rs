@@ -1,0 +1,205 @@
+//! `sion up` and `sion down`: a local group of SiON nodes in QEMU on a
+//! private test LAN, together with a `sion daemon` for this workstation.
+//!
+//! The LAN is a bridge inside a network namespace (`sion-up`) that `up`
+//! creates and `down` removes, so nothing touches the host's own interfaces.
+//! The nodes have no DHCP server there: they take IPv4 link-local addresses
+//! (RFC 3927) and find the group by broadcast; the workstation joins the
+//! same LAN as 169.254.250.1. Plain `sion nodes` then shows the group (the
+//! daemon uses the default control socket).
+//!
+//! The nodes get the group key on their kernel command line (readable by
+//! local users through `ps`: a test LAN on one machine, not a secret store).
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::cli::{parse_mem, Accel, MemSize};
+use crate::group;
+
+const NAMESPACE: &str = "sion-up";
+/// The workstation's address on the test LAN.
+const WORKSTATION_IP: &str = "169.254.250.1";
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// How many nodes.
+    #[arg(short = 'n', long = "nodes", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub nodes: u16,
+    /// Memory of each node, as a comma-separated list used in turn (e.g. 128M,512M).
+    #[arg(long, value_name = "SIZES", value_delimiter = ',', value_parser = parse_mem)]
+    pub mem: Vec<MemSize>,
+    /// The group key file (default ~/.config/sion/group.key, created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+    pub accel: Accel,
+    /// How long to wait for every node to join (seconds).
+    #[arg(long, default_value_t = 90)]
+    pub wait: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {}
+
+/// Where `up` keeps the logs, the image and the pids for `down`.
+fn state_dir() -> PathBuf {
+    group::default_control_path().parent().map(|p| p.join("up")).unwrap_or_else(|| PathBuf::from("/tmp/sion-up"))
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip").args(args).output().context("running ip (apt-get install iproute2)")?;
+    if !out.status.success() {
+        bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+fn node_archive(images: &Path) -> Result<Vec<u8>> {
+    let mut w = sion_abi::bootfs::Writer::new();
+    // The group server first: it is the boot server of these nodes.
+    for (name, file) in [("group", "sion-group-server"), ("netstack", "sion-netstack")] {
+        let path = images.join(file);
+        let bytes = std::fs::read(&path).with_context(|| format!("no node image at {} (run `cargo xtask build`)", path.display()))?;
+        w.add(&format!("servers/{name}"), sion_abi::bootfs::regular(0o755), &bytes);
+    }
+    Ok(w.finish())
+}
+
+pub fn up(args: UpArgs) -> i32 {
+    match try_up(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sion: up: {e:#}");
+            1
+        }
+    }
+}
+
+fn try_up(args: UpArgs) -> Result<()> {
+    let dir = state_dir();
+    if dir.join("pids").exists() {
+        bail!("a group is already up (state in {}); `sion down` first", dir.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let key = group::key::load_or_create(args.key_file.as_deref())?;
+    let images = crate::image_dir();
+    let kernel = images.join("sion-kernel");
+    if !kernel.is_file() {
+        bail!("no node image at {} (run `cargo xtask build`)", kernel.display());
+    }
+    let archive = dir.join("node.cpio");
+    std::fs::write(&archive, node_archive(&images)?)?;
+
+    ip(&["netns", "add", NAMESPACE]).context("creating the test LAN's network namespace (needs root)")?;
+    let mut pids: Vec<u32> = Vec::new();
+    let result = (|| -> Result<()> {
+        ip(&["-n", NAMESPACE, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", NAMESPACE, "link", "set", "br0", "up"])?;
+        ip(&["-n", NAMESPACE, "link", "set", "lo", "up"])?;
+        ip(&["-n", NAMESPACE, "addr", "add", &format!("{WORKSTATION_IP}/16"), "dev", "br0"])?;
+        let exe = std::env::current_exe()?;
+        let mut daemon = Command::new("ip");
+        daemon.args(["netns", "exec", NAMESPACE]).arg(&exe).args(["daemon", "--bind", WORKSTATION_IP, "--broadcast", "169.254.255.255"]);
+        if let Some(k) = &args.key_file {
+            daemon.arg("--key-file").arg(k);
+        }
+        pids.push(spawn_detached(&mut daemon, &dir.join("daemon.log"))?);
+        let realtime = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        for i in 0..args.nodes as usize {
+            let tap = format!("tap{i}");
+            ip(&["-n", NAMESPACE, "tuntap", "add", "dev", &tap, "mode", "tap"])?;
+            ip(&["-n", NAMESPACE, "link", "set", &tap, "master", "br0", "up"])?;
+            let mem = args.mem.get(i % args.mem.len().max(1)).copied().unwrap_or(MemSize(128 << 20));
+            let mut q = Command::new("ip");
+            q.args(["netns", "exec", NAMESPACE, crate::qemu::QEMU])
+                .args(["-machine", "microvm", "-cpu", "max", "-m", &mem.qemu_arg(), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
+                .args(["-accel", args.accel.qemu_name()])
+                .arg("-kernel")
+                .arg(&kernel)
+                .arg("-initrd")
+                .arg(&archive)
+                .arg("-append")
+                .arg(format!("console=com1 {} group.key={} realtime={realtime}", crate::qemu::NETSTACK_GRANTS, group::key::to_hex(&key)))
+                .arg("-serial")
+                .arg(format!("file:{}", dir.join(format!("node{i}.log")).display()))
+                .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+                .args(["-netdev", &format!("tap,id=net0,ifname={tap},script=no,downscript=no")])
+                .args(["-device", &format!("virtio-net-device,netdev=net0,mac=52:54:00:5e:01:{:02x}", i + 1)]);
+            pids.push(spawn_detached(&mut q, &dir.join(format!("qemu{i}.log")))?);
+        }
+        std::fs::write(dir.join("pids"), pids.iter().map(|p| format!("{p}\n")).collect::<String>())?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        stop(&pids);
+        let _ = ip(&["netns", "del", NAMESPACE]);
+        return Err(e);
+    }
+
+    // Wait until the daemon sees every node.
+    let control = group::default_control_path();
+    let deadline = Instant::now() + Duration::from_secs(args.wait);
+    let want = args.nodes as usize + 1;
+    let mut seen = 0;
+    let mut shown = usize::MAX;
+    while Instant::now() < deadline {
+        if let Ok(text) = group::client::ask(&control, "nodes") {
+            seen = group::client::parse_rows(&text).iter().filter(|r| r.state.starts_with("alive")).count();
+            if seen != shown {
+                eprint!("\rsion: up: {seen} of {want} members alive");
+                shown = seen;
+            }
+            if seen >= want {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!();
+    if seen < want {
+        bail!("only {seen} of {want} members joined in {} s (logs in {}); `sion down` stops what started", args.wait, dir.display());
+    }
+    let rows = group::client::parse_rows(&group::client::ask(&control, "nodes")?);
+    print!("{}", group::client::render_table(&rows));
+    eprintln!("sion: up: {} nodes on the test LAN ({NAMESPACE}); `sion nodes` shows the group, `sion down` stops it", args.nodes);
+    Ok(())
+}
+
+/// Start `cmd` in its own process group, output to `log`, and let it run on
+/// after we exit.
+fn spawn_detached(cmd: &mut Command, log: &Path) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::File::create(log)?;
+    let child = cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).process_group(0).spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    Ok(child.id())
+}
+
+fn stop(pids: &[u32]) {
+    for p in pids {
+        let _ = Command::new("kill").arg(p.to_string()).status();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for p in pids {
+        let _ = Command::new("kill").args(["-9", &p.to_string()]).stderr(Stdio::null()).status();
+    }
+}
+
+pub fn down(_args: DownArgs) -> i32 {
+    let dir = state_dir();
+    let pids: Vec<u32> = std::fs::read_to_string(dir.join("pids")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect();
+    stop(&pids);
+    let ns_gone = ip(&["netns", "del", NAMESPACE]).is_err();
+    let _ = std::fs::remove_file(dir.join("pids"));
+    if pids.is_empty() && ns_gone {
+        eprintln!("sion: down: no group was up");
+        return 1;
+    }
+    eprintln!("sion: down: stopped {} processes and removed the test LAN", pids.len());
+    0
+}
