@@ -16,6 +16,8 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",     // ip netns / bridge / tuntap: the test LAN
     "iputils-ping", // the test LAN's third party pings the nodes
     "busybox-static", // /bin/busybox: real programs in the compat suite (compat-tests/programs)
+    "liblua5.4-dev",  // static Lua library: compat-tests/src/lua.c
+    "libsqlite3-dev", // static SQLite library: compat-tests/src/sqlite.c
 ];
 
 pub const RUST_TARGET: &str = "x86_64-unknown-none";
