@@ -13,6 +13,7 @@ use sion_abi::regs::TaskRegs;
 use sion_abi::{SpaceId, TaskId};
 use sion_linux::host::{Host, MapError, NodeInfo};
 use sion_linux::job::{split_nul, JobConfig};
+use sion_linux::layout::Abi;
 use sion_linux::process::{OutItem, Outcome, Process, Spawn};
 use sion_rt as rt;
 
@@ -198,6 +199,8 @@ fn main(boot: rt::Boot) -> ! {
     let mut decoder = Decoder::new();
     let mut buf = alloc::vec![0u8; 512];
     let mut armed: u64 = 0;
+    // `trace=1`: the blocked call whose answer comes from `poll`.
+    let mut blocked_call: Option<(Abi, u64)> = None;
     loop {
         // The console first: stdin for the program.
         while let Some(b) = uart::get() {
@@ -210,6 +213,9 @@ fn main(boot: rt::Boot) -> ! {
             }
         }
         if let Some(o) = process.poll(&mut host) {
+            if let Some((abi, nr)) = blocked_call.take() {
+                trace(abi, nr, o);
+            }
             answer(&mut process, &mut host, task, o, &config.outs);
         }
         let now = host.now_ns();
@@ -232,6 +238,13 @@ fn main(boot: rt::Boot) -> ! {
             Some(Kind::LinuxSyscall) if h.sender() == task => {
                 if let Some(sc) = LinuxSyscall::decode(payload) {
                     let o = process.syscall(&mut host, &sc);
+                    if config.trace {
+                        let abi = Abi::from_wire(sc.abi());
+                        match o {
+                            Outcome::Blocked => blocked_call = Some((abi, sc.nr)),
+                            _ => trace(abi, sc.nr, o),
+                        }
+                    }
                     answer(&mut process, &mut host, task, o, &config.outs);
                 }
             }
@@ -254,6 +267,27 @@ fn main(boot: rt::Boot) -> ! {
             _ => rt::log!("personality: unexpected message kind {} from {}", h.kind, h.sender),
         }
     }
+}
+
+/// One `up::TRACE` line: `ABI NR NAME = RESULT` (see `sion_abi::console::up::TRACE`).
+fn trace(abi: Abi, nr: u64, o: Outcome) {
+    let name = sion_linux::syscalls::name_of(abi, nr).unwrap_or("unknown");
+    let abi = match abi {
+        Abi::X86_64 => "x86_64",
+        Abi::I386 => "i386",
+    };
+    let result = match o {
+        Outcome::Reply(rax) if (rax as i64) < 0 && (rax as i64) >= -4095 => {
+            let e = sion_linux::errno::Errno(-(rax as i64) as i32);
+            format!("-{} {}", e.0, e.name())
+        }
+        Outcome::Reply(rax) if rax < 0x10000 => format!("{rax}"),
+        Outcome::Reply(rax) => format!("{rax:#x}"),
+        Outcome::KeepRegs => String::from("regs"),
+        Outcome::Blocked => String::from("blocked"),
+        Outcome::Exit(_) => String::from("exit"),
+    };
+    uart::send(up::TRACE, format!("{abi} {nr} {name} = {result}").as_bytes());
 }
 
 /// The `--out` files, before EXIT (see `sion_abi::console::up::OUT_DIR`).

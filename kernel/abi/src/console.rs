@@ -36,6 +36,10 @@ pub mod up {
     /// An `--out` path that does not exist on the node (or is not a file,
     /// directory or link): payload its guest path.
     pub const OUT_MISSING: u8 = 10;
+    /// With `trace=1` in `job/config`: one line per system call of the
+    /// program, `ABI NR NAME = RESULT` (`x86_64 1 write = 6`,
+    /// `i386 2 fork = -38 ENOSYS`); `sion exec --trace FILE` writes them to FILE.
+    pub const TRACE: u8 = 11;
 }
 
 /// Frames from the host to the node.

@@ -69,6 +69,11 @@ pub struct ExecArgs {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
+    /// Write one line per system call of the program to FILE:
+    /// `ABI NR NAME = RESULT` (`x86_64 1 write = 6`, `x86_64 57 fork = -38 ENOSYS`).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
     /// QEMU accelerator. KVM needs a host whose KVM runs ring 3 properly.
     #[arg(long, value_enum, default_value_t = Accel::Tcg)]
     pub accel: Accel,

@@ -13,6 +13,8 @@ use sion_abi::console::{self, down, up, Decoder, Event, Exit};
 pub struct LogSink {
     file: Option<Box<dyn Write + Send>>,
     verbose: bool,
+    /// `--trace FILE`: where `up::TRACE` lines go.
+    pub trace: Option<Box<dyn Write + Send>>,
     pub panic_line: Option<String>,
     pub last_kernel_line: Option<String>,
     /// The panic line ended with `:` (Rust's "panicked at FILE:LINE:COL:"),
@@ -24,7 +26,7 @@ pub type SharedLog = Arc<Mutex<LogSink>>;
 
 impl LogSink {
     pub fn new(file: Option<Box<dyn Write + Send>>, verbose: bool) -> Self {
-        LogSink { file, verbose, panic_line: None, last_kernel_line: None, panic_continues: false }
+        LogSink { file, verbose, trace: None, panic_line: None, last_kernel_line: None, panic_continues: false }
     }
 
     pub fn shared(self) -> SharedLog {
@@ -71,6 +73,16 @@ impl LogSink {
     /// A `up::LOG` frame from the node's servers.
     pub fn server_line(&mut self, payload: &[u8]) {
         self.write(payload);
+    }
+
+    /// A `up::TRACE` frame: one system call, to the `--trace` file.
+    pub fn trace_line(&mut self, payload: &[u8]) {
+        if let Some(f) = &mut self.trace {
+            if f.write_all(payload).and_then(|_| f.write_all(b"\n")).and_then(|_| f.flush()).is_err() {
+                tracing::warn!("cannot write the trace file; dropping it");
+                self.trace = None;
+            }
+        }
     }
 
     /// The line that best explains why the node failed, if the log has one.
@@ -149,6 +161,7 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                         }
                     }
                     up::LOG => log.lock().unwrap().server_line(payload),
+                    up::TRACE => log.lock().unwrap().trace_line(payload),
                     up::READY => {
                         let _ = ready.send(());
                     }
@@ -245,6 +258,7 @@ mod tests {
         stream.extend(frame(up::STDOUT, b"hello "));
         stream.extend(frame(up::STDERR, b"warn\n"));
         stream.extend(frame(up::LOG, b"unimplemented: foo"));
+        stream.extend(frame(up::TRACE, b"x86_64 1 write = 6"));
         stream.extend(frame(up::STDOUT, &all[..4096]));
         stream.extend(frame(up::STDOUT, &all[4096..]));
         stream.extend(frame(up::STDOUT, b""));
@@ -252,7 +266,10 @@ mod tests {
         stream.extend(frame(up::EXIT, &Exit::Signal(9).encode()));
         for step in [1, 7, 4096] {
             let (out, err, logf) = (Shared::default(), Shared::default(), Shared::default());
-            let log = LogSink::new(Some(Box::new(logf.clone())), false).shared();
+            let tracef = Shared::default();
+            let mut sink = LogSink::new(Some(Box::new(logf.clone())), false);
+            sink.trace = Some(Box::new(tracef.clone()));
+            let log = sink.shared();
             let exit = Arc::new(Mutex::new(None));
             pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0, Default::default());
             let mut want = b"hello ".to_vec();
@@ -262,6 +279,7 @@ mod tests {
             let logged = String::from_utf8(logf.bytes()).unwrap();
             assert!(logged.starts_with("unimplemented: foo\n"), "{logged}");
             assert!(logged.contains("unknown frame tag 99"), "{logged}");
+            assert_eq!(tracef.bytes(), b"x86_64 1 write = 6\n");
             assert_eq!(*exit.lock().unwrap(), Some(Exit::Signal(9)));
         }
     }

@@ -36,6 +36,8 @@ pub struct Job {
     pub seed: [u8; 32],
     /// `--out` guest paths (absolute) the node sends back at the end.
     pub outs: Vec<PathBuf>,
+    /// Ask the personality for a trace of the system calls (`trace=1`).
+    pub trace: bool,
 }
 
 /// A file to place in the node.
@@ -83,6 +85,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     c.extend_from_slice(format!("seed={seed}\n").as_bytes());
     for o in &job.outs {
         c.extend(config_value("out", o)?);
+    }
+    if job.trace {
+        c.extend_from_slice(b"trace=1\n");
     }
     Ok(c)
 }
@@ -192,6 +197,12 @@ mod tests {
                 (e.name.to_string(), e.mode, e.data.to_vec())
             })
             .collect()
+    }
+
+    #[test]
+    fn trace_asks_the_personality() {
+        let job = Job { exe: "/p".into(), cwd: "/".into(), trace: true, ..Default::default() };
+        assert!(String::from_utf8(config(&job).unwrap()).unwrap().ends_with("trace=1\n"));
     }
 
     #[test]

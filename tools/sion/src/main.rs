@@ -152,7 +152,7 @@ fn exec(args: ExecArgs) -> i32 {
         })
         .collect();
     let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
-    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd: guest_cwd, files, uid, gid, seed, outs };
+    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd: guest_cwd, files, uid, gid, seed, outs, trace: args.trace.is_some() };
 
     // 2. The node image.
     let dir = image_dir();
@@ -192,7 +192,14 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return failed(format!("cannot create the log {}: {e}", log_path.display())),
     };
-    let log = LogSink::new(Some(Box::new(io::BufWriter::new(log_file))), args.verbose).shared();
+    let mut log = LogSink::new(Some(Box::new(io::BufWriter::new(log_file))), args.verbose);
+    if let Some(path) = &args.trace {
+        match File::create(path) {
+            Ok(f) => log.trace = Some(Box::new(io::BufWriter::new(f))),
+            Err(e) => return failed(format!("cannot create the trace {}: {e}", path.display())),
+        }
+    }
+    let log = log.shared();
 
     // 4. The serial sockets, listening before QEMU starts.
     let (log_sock, job_sock) = (tmp.path().join("log.sock"), tmp.path().join("job.sock"));
