@@ -214,6 +214,15 @@ fn native_ipc(s: &mut Suite) {
     rt::space_destroy(space).expect("destroy");
 }
 
+fn device_grants(s: &mut Suite) {
+    // The self-test has no device grant: the kernel must refuse every device call.
+    s.check("dev_map without a grant is refused", rt::dev_map(0x6000_0000, 0xfeb0_0000, PAGE) == Err(Error::Denied));
+    s.check("dma_alloc without a grant is refused", rt::dma_alloc(0x6000_0000, PAGE) == Err(Error::Denied));
+    s.check("irq_bind without a grant is refused", rt::irq_bind(47, 1) == Err(Error::Denied));
+    s.check("server_lookup finds this server by name", rt::server_lookup("selftest") == Ok(rt::self_task()));
+    s.check("server_lookup of an unknown name fails", rt::server_lookup("nosuch") == Err(Error::NoSuchObject));
+}
+
 fn main(_boot: rt::Boot) -> ! {
     let mut s = Suite { passed: 0, failed: 0 };
     trap_routing(&mut s);
@@ -223,6 +232,7 @@ fn main(_boot: rt::Boot) -> ! {
     timers(&mut s);
     round_robin(&mut s);
     native_ipc(&mut s);
+    device_grants(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
 }
