@@ -54,7 +54,8 @@ impl Kernel {
                 None => Ret::Err(Error::NoSuchObject),
             },
             Call::TimerSet => {
-                self.tasks[cur].timer_deadline = if a[0] == 0 { 0 } else { self.clock.ns_to_tsc(a[0]).max(1) };
+                let d = if a[0] == 0 { 0 } else { self.clock.ns_to_tsc(a[0]).max(1) };
+                self.timer_set(cur, d);
                 Ret::Value(0)
             }
             Call::ClockInfo => {

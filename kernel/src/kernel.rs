@@ -47,6 +47,8 @@ pub struct Kernel {
     pub idle_tsc: u64,
     /// Who receives each device interrupt line: (task id, notification bits).
     pub irq_bindings: [Option<(u32, u64)>; crate::ioapic::MAX_GSI as usize],
+    /// The earliest task timer deadline (TSC), or a lower bound of it; 0 = none.
+    pub next_timer: u64,
     pub servers: [Option<ServerName>; 8],
 }
 
@@ -70,6 +72,7 @@ impl Kernel {
             hw_rng: (false, false),
             idle_tsc: 0,
             irq_bindings: [None; crate::ioapic::MAX_GSI as usize],
+            next_timer: 0,
             servers: [None; 8],
         }
     }
@@ -234,23 +237,43 @@ impl Kernel {
         }
     }
 
-    /// Raise expired task timers.
+    /// A task's timer was set: keep `next_timer` a lower bound of all deadlines.
+    pub fn timer_set(&mut self, slot: usize, deadline_tsc: u64) {
+        self.tasks[slot].timer_deadline = deadline_tsc;
+        if deadline_tsc != 0 && (self.next_timer == 0 || deadline_tsc < self.next_timer) {
+            self.next_timer = deadline_tsc;
+        }
+    }
+
+    /// Raise expired task timers. The table is scanned only when the earliest
+    /// deadline has passed (not on every kernel entry).
     pub fn expire_timers(&mut self) {
         let now = cpu::rdtsc();
-        for s in 0..MAX_TASKS {
-            let d = self.tasks[s].timer_deadline;
-            if d != 0 && d <= now && self.tasks[s].state != State::Free {
-                self.tasks[s].timer_deadline = 0;
-                self.notify(s, sion_abi::msg::NOTIFY_TIMER);
+        if self.next_timer != 0 && self.next_timer <= now {
+            let mut earliest = 0;
+            for s in 0..MAX_TASKS {
+                let d = self.tasks[s].timer_deadline;
+                if d == 0 || self.tasks[s].state == State::Free {
+                    continue;
+                }
+                if d <= now {
+                    self.tasks[s].timer_deadline = 0;
+                    self.notify(s, sion_abi::msg::NOTIFY_TIMER);
+                } else if earliest == 0 || d < earliest {
+                    earliest = d;
+                }
             }
+            self.next_timer = earliest;
         }
         if self.has_current && now.saturating_sub(self.slice_start) >= self.clock.ns_to_tsc(SLICE_NS) - self.clock.info.tsc_at_boot {
             self.preempt = true;
         }
     }
 
+    /// A lower bound of the task timers' deadlines (an early wake-up only
+    /// rescans): exact after `expire_timers`.
     fn earliest_timer(&self) -> Option<u64> {
-        self.tasks.iter().filter(|t| t.state != State::Free && t.timer_deadline != 0).map(|t| t.timer_deadline).min()
+        (self.next_timer != 0).then_some(self.next_timer)
     }
 
     /// Choose the task to run next, idling until there is one, and load its
@@ -294,6 +317,9 @@ impl Kernel {
             let timer = TIMER_FIRED.swap(false, Ordering::AcqRel);
             let irqs = PENDING_IRQS.swap(0, Ordering::AcqRel);
             if timer || irqs != 0 {
+                if timer {
+                    self.clock.fired();
+                }
                 self.idle_tsc += cpu::rdtsc() - t0;
                 for gsi in 0..64 {
                     if irqs & (1 << gsi) != 0 {

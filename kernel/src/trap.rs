@@ -54,6 +54,7 @@ impl Kernel {
             (idt::VECTOR_LINUX_I386, TaskKind::Native) => self.tasks[cur].frame.rax = Error::NoSuchCall.as_ret(),
             (idt::VECTOR_TIMER, _) => {
                 crate::time::eoi();
+                self.clock.fired();
                 self.expire_timers();
             }
             (idt::VECTOR_SPURIOUS, _) => {}
