@@ -331,8 +331,12 @@ impl Kernel {
 
     fn k_dev_map(&mut self, cur: usize, id: u64, va: u64, pa: u64, len: u64) -> Ret {
         let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
-        let Some((base, size)) = self.tasks[cur].mmio else { return Ret::Err(Error::Denied) };
-        if !check_user_range(va, len) || pa % PAGE != 0 || pa < base || pa.saturating_add(len) > base + size {
+        let windows = self.tasks[cur].mmio;
+        if windows.iter().all(Option::is_none) {
+            return Ret::Err(Error::Denied);
+        }
+        let inside = windows.iter().flatten().any(|&(base, size)| pa >= base && pa.saturating_add(len) <= base + size);
+        if !check_user_range(va, len) || pa % PAGE != 0 || !inside {
             return Ret::Err(Error::Invalid);
         }
         if (0..len / PAGE).any(|i| self.frames.is_ram(pa + i * PAGE)) {
@@ -354,7 +358,7 @@ impl Kernel {
 
     fn k_dma_alloc(&mut self, cur: usize, id: u64, va: u64, len: u64) -> Ret {
         let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
-        if self.tasks[cur].mmio.is_none() && self.tasks[cur].irqs.is_none() {
+        if self.tasks[cur].mmio.iter().all(Option::is_none) && self.tasks[cur].irqs.is_none() {
             return Ret::Err(Error::Denied);
         }
         if !check_user_range(va, len) {

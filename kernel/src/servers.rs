@@ -108,7 +108,7 @@ impl Kernel {
             n.name[..n.len].copy_from_slice(&name.as_bytes()[..n.len]);
             *slot = Some(n);
         }
-        crate::kprintln!("started server {} as task {:#x} ({} pages){}", name, self.task_id(t).0, self.spaces[s].pages, if grants.mmio.is_some() || grants.irqs.is_some() { " with device grants" } else { "" });
+        crate::kprintln!("started server {} as task {:#x} ({} pages){}", name, self.task_id(t).0, self.spaces[s].pages, if grants.mmio.iter().any(Option::is_some) || grants.irqs.is_some() { " with device grants" } else { "" });
         Ok(t)
     }
 
@@ -140,12 +140,12 @@ impl Kernel {
 
 /// What a server may touch of the hardware, from the kernel command line:
 /// `io=BASE:COUNT` (the boot server's I/O ports), `NAME.io=BASE:COUNT`,
-/// `NAME.mmio=BASE:LEN` (hex), `NAME.irq=LO-HI`. The policy is the command
+/// `NAME.mmio=BASE:LEN[,BASE:LEN...]` (hex, up to four windows), `NAME.irq=LO-HI`. The policy is the command
 /// line's (composed by the tools); the kernel only enforces it.
 #[derive(Clone, Copy, Default)]
 pub struct Grants {
     pub io: Option<(u16, u16)>,
-    pub mmio: Option<(u64, u64)>,
+    pub mmio: [Option<(u64, u64)>; crate::task::MAX_MMIO_WINDOWS],
     pub irqs: Option<(u32, u32)>,
 }
 
@@ -167,7 +167,11 @@ impl Grants {
                 "io" => {
                     g.io = value.split_once(':').and_then(|(b, c)| Some((hex(b)? as u16, c.parse().ok()?)));
                 }
-                "mmio" => g.mmio = value.split_once(':').and_then(|(b, l)| Some((hex(b)?, hex(l)?))),
+                "mmio" => {
+                    for (slot, window) in g.mmio.iter_mut().zip(value.split(',')) {
+                        *slot = window.split_once(':').and_then(|(b, l)| Some((hex(b)?, hex(l)?)));
+                    }
+                }
                 "irq" => g.irqs = value.split_once('-').and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?))),
                 _ => {}
             }

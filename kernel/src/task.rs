@@ -10,6 +10,9 @@ pub const MAX_TASKS: usize = 256;
 pub const MAX_SPACES: usize = 128;
 /// "No task" in the u16 links below.
 pub const NONE: u16 = u16::MAX;
+/// Device register windows a server may be granted (PCI needs the
+/// configuration space and the BARs).
+pub const MAX_MMIO_WINDOWS: usize = 4;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum State {
@@ -62,8 +65,8 @@ pub struct Task {
     pub timer_deadline: u64,
     pub cpu_tsc: u64,
     pub io: Option<(u16, u16)>,
-    /// Device registers it may map (`dev_map`): physical base and length.
-    pub mmio: Option<(u64, u64)>,
+    /// Device register windows it may map (`dev_map`): physical base and length.
+    pub mmio: [Option<(u64, u64)>; MAX_MMIO_WINDOWS],
     /// Interrupt lines it may bind (`irq_bind`): first and last GSI.
     pub irqs: Option<(u32, u32)>,
     /// May power the machine off (the boot server).
@@ -93,7 +96,7 @@ impl Task {
         timer_deadline: 0,
         cpu_tsc: 0,
         io: None,
-        mmio: None,
+        mmio: [None; MAX_MMIO_WINDOWS],
         irqs: None,
         privileged: false,
     };

@@ -9,18 +9,38 @@
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 use sion_rt as rt;
+use alloc::vec::Vec;
 use spin::Mutex;
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 
 /// Where DMA memory goes in our space.
 const DMA_VA: u64 = 0x3000_0000_0000;
-/// Where the device window is mapped.
-pub const MMIO_VA: u64 = 0x3100_0000_0000;
+/// Where device registers get mapped.
+const MMIO_VA: u64 = 0x3100_0000_0000;
 const SLOT: usize = 2048;
 const SLOTS: usize = 96;
 
 static NEXT_DMA: AtomicU64 = AtomicU64::new(DMA_VA);
-static MMIO_PHYS: AtomicU64 = AtomicU64::new(0);
+
+/// Device register ranges mapped so far: (physical start, length, virtual start).
+static MMIO: Mutex<Vec<(u64, u64, u64)>> = Mutex::new(Vec::new());
+static NEXT_MMIO: AtomicU64 = AtomicU64::new(MMIO_VA);
+
+/// The virtual address of device registers at `phys` (`len` bytes), mapping
+/// them (uncached, through the kernel's grant check) on first use.
+pub fn map_mmio(phys: u64, len: u64) -> Option<u64> {
+    let mut maps = MMIO.lock();
+    if let Some(&(p, l, v)) = maps.iter().find(|&&(p, l, _)| phys >= p && phys + len <= p + l) {
+        let _ = l;
+        return Some(v + (phys - p));
+    }
+    let start = phys & !0xfff;
+    let size = (phys + len).next_multiple_of(4096) - start;
+    let va = NEXT_MMIO.fetch_add(size + 4096, Ordering::Relaxed);
+    rt::dev_map(va, start, size).ok()?;
+    maps.push((start, size, va));
+    Some(va + (phys - start))
+}
 
 struct Pool {
     va: u64,
@@ -35,10 +55,8 @@ fn dma(len: u64) -> Option<(u64, u64)> {
     rt::dma_alloc(va, len.next_multiple_of(4096)).ok().map(|pa| (pa, va))
 }
 
-/// Map the device window and set up the bounce pool.
-pub fn init(mmio_phys: u64, mmio_len: u64) -> Result<(), &'static str> {
-    rt::dev_map(MMIO_VA, mmio_phys, mmio_len).map_err(|_| "dev_map of the virtio window refused")?;
-    MMIO_PHYS.store(mmio_phys, Ordering::Relaxed);
+/// Set up the bounce pool.
+pub fn init() -> Result<(), &'static str> {
     let (pa, va) = dma((SLOT * SLOTS) as u64).ok_or("no DMA memory for the bounce pool")?;
     *POOL.lock() = Some(Pool { va, pa, used: [false; SLOTS] });
     Ok(())
@@ -62,8 +80,9 @@ unsafe impl Hal for NetHal {
         0
     }
 
-    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
-        NonNull::new((MMIO_VA + (paddr - MMIO_PHYS.load(Ordering::Relaxed))) as *mut u8).unwrap()
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, size: usize) -> NonNull<u8> {
+        let va = map_mmio(paddr, size as u64).expect("netstack: device registers outside the granted windows");
+        NonNull::new(va as *mut u8).unwrap()
     }
 
     unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> PhysAddr {

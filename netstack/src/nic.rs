@@ -9,9 +9,9 @@ use sion_netstack::linklocal::Arp;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::{RxBuffer, VirtIONet};
-use virtio_drivers::transport::mmio::MmioTransport;
+use virtio_drivers::transport::SomeTransport;
 
-pub type Net = VirtIONet<NetHal, MmioTransport<'static>, 16>;
+pub type Net = VirtIONet<NetHal, SomeTransport<'static>, 16>;
 
 pub struct Nic {
     pub net: Rc<RefCell<Net>>,

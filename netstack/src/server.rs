@@ -1,6 +1,6 @@
 //! The netstack's event loop: device interrupts, timers and client requests.
 
-use crate::hal::{self, NetHal, MMIO_VA};
+use crate::hal::{self, NetHal};
 use crate::nic::{self, Nic};
 use crate::sockets::Service;
 use alloc::collections::BTreeSet;
@@ -20,7 +20,9 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use virtio_drivers::device::net::VirtIONet;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, Transport};
+use virtio_drivers::transport::pci::bus::{Cam, Command, MmioCam, PciRoot};
+use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 
 sion_rt::entry!(main);
 
@@ -38,34 +40,62 @@ fn hex(v: &str) -> Option<u64> {
     u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
 }
 
-/// The first virtio-net device in the granted MMIO window.
-fn find_device(window: u64) -> Option<MmioTransport<'static>> {
-    for slot in 0..window / VIRTIO_MMIO_SLOT {
-        let header = NonNull::new((MMIO_VA + slot * VIRTIO_MMIO_SLOT) as *mut VirtIOHeader)?;
-        // SAFETY: the slot lies inside the device window mapped by hal::init,
-        // and holds a virtio-mmio register block (QEMU fills every slot).
+/// The first virtio-net device among the virtio-mmio slots at `base`
+/// (QEMU `microvm`).
+fn find_mmio_device(base: u64, len: u64) -> Option<SomeTransport<'static>> {
+    let va = hal::map_mmio(base, len)?;
+    for slot in 0..len / VIRTIO_MMIO_SLOT {
+        let header = NonNull::new((va + slot * VIRTIO_MMIO_SLOT) as *mut VirtIOHeader)?;
+        // SAFETY: the slot lies inside the device window just mapped, and
+        // holds a virtio-mmio register block (QEMU fills every slot).
         let Ok(t) = (unsafe { MmioTransport::new(header, VIRTIO_MMIO_SLOT as usize) }) else { continue };
         if t.device_type() == DeviceType::Network {
-            rt::log!("netstack: virtio-net at slot {} ({:#x})", slot, MMIO_VA + slot * VIRTIO_MMIO_SLOT);
-            return Some(t);
+            rt::log!("netstack: virtio-net on virtio-mmio slot {} ({:#x})", slot, base + slot * VIRTIO_MMIO_SLOT);
+            return Some(t.into());
         }
     }
     None
 }
 
+/// The first virtio-net device on PCI bus 0, through the ECAM at `ecam`
+/// (QEMU `q35`); the firmware has assigned its BARs.
+fn find_pci_device(ecam: u64) -> Option<SomeTransport<'static>> {
+    // Bus 0 only: 32 devices x 8 functions x 4 KiB.
+    let va = hal::map_mmio(ecam, 1 << 20)?;
+    // SAFETY: the first MiB of the ECAM is mapped at `va` for the server's life.
+    let mut root = PciRoot::new(unsafe { MmioCam::new(va as *mut u8, Cam::Ecam) });
+    let found = root.enumerate_bus(0).find(|(_, info)| virtio_device_type(info) == Some(DeviceType::Network));
+    let (df, _) = found?;
+    root.set_command(df, Command::MEMORY_SPACE | Command::BUS_MASTER);
+    match PciTransport::new::<NetHal, _>(&mut root, df) {
+        Ok(t) => {
+            rt::log!("netstack: virtio-net on PCI {}", df);
+            Some(t.into())
+        }
+        Err(e) => {
+            rt::log!("netstack: virtio-net on PCI {}: {:?}", df, e);
+            None
+        }
+    }
+}
+
 fn main(boot: rt::Boot) -> ! {
     let clock = rt::clock_info().expect("clock");
-    let window = cmdline_value(boot.cmdline, "netstack.mmio").and_then(|v| v.split_once(':')).and_then(|(b, l)| Some((hex(b)?, hex(l)?)));
-    let Some((base, len)) = window else {
-        rt::log!("netstack: no device window on the command line (netstack.mmio=BASE:LEN): no network");
-        idle_forever();
-    };
-    if let Err(e) = hal::init(base, len) {
+    if let Err(e) = hal::init() {
         rt::log!("netstack: {}", e);
         idle_forever();
     }
-    let Some(transport) = find_device(len) else {
-        rt::log!("netstack: no virtio-net device: no network");
+    // Where to look: `netstack.ecam=BASE` (PCI), else the first granted window
+    // holds virtio-mmio slots.
+    let ecam = cmdline_value(boot.cmdline, "netstack.ecam").and_then(hex);
+    let window = cmdline_value(boot.cmdline, "netstack.mmio").and_then(|v| v.split(',').next()?.split_once(':')).and_then(|(b, l)| Some((hex(b)?, hex(l)?)));
+    let transport = match (ecam, window) {
+        (Some(e), _) => find_pci_device(e),
+        (None, Some((base, len))) => find_mmio_device(base, len),
+        (None, None) => None,
+    };
+    let Some(transport) = transport else {
+        rt::log!("netstack: no virtio-net device (granted: {}): no network", cmdline_value(boot.cmdline, "netstack.mmio").unwrap_or("nothing"));
         idle_forever();
     };
     if let Some((lo, hi)) = cmdline_value(boot.cmdline, "netstack.irq").and_then(|v| v.split_once('-')).and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?))) {

@@ -68,10 +68,9 @@ fn main() -> ExitCode {
             println!("link-local addresses {} after {:.1} s; nodes met over broadcast and TCP; the LAN pinged and reached both", o.addresses.join(", "), o.seconds_to_addresses);
             true
         }),
-        Cmd::Net => net_tests::run().map(|f| {
-            println!("TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
-            true
-        }),
+        Cmd::Net => net_tests::Machine::ALL.iter().try_for_each(|&m| {
+            net_tests::run(m).map(|f| println!("{}: TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", m.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s))
+        }).map(|_| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -127,17 +126,19 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
         kernel_failed += 1;
         stages.push(("network", "FAILED (not built)".into()));
     } else {
-        match net_tests::run() {
-            Ok(f) => {
-                kernel_passed += 1;
-                let s = format!("TCP echo ok, RTT {:.0} us; {} MiB bulk verified at {:.1} MB/s", f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
-                eprintln!("  {s}");
-                stages.push(("network", s));
-            }
-            Err(e) => {
-                kernel_failed += 1;
-                eprintln!("  network test FAILED: {e}");
-                stages.push(("network", format!("FAILED: {e}")));
+        for machine in net_tests::Machine::ALL {
+            match net_tests::run(machine) {
+                Ok(f) => {
+                    kernel_passed += 1;
+                    let s = format!("{}: TCP echo ok, RTT {:.0} us; {} MiB bulk verified at {:.1} MB/s", machine.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
+                    eprintln!("  {s}");
+                    stages.push(("network", s));
+                }
+                Err(e) => {
+                    kernel_failed += 1;
+                    eprintln!("  network test ({}) FAILED: {e}", machine.name());
+                    stages.push(("network", format!("FAILED ({}): {e}", machine.name())));
+                }
             }
         }
     }

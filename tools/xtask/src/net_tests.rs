@@ -50,7 +50,36 @@ fn wait_for_echo(port: u16, deadline: Instant) -> Result<TcpStream> {
     Err(format!("the node's echo port never answered ({last})"))
 }
 
-pub fn run() -> Result<Figures> {
+/// The machine and its network device: microvm with virtio-mmio, or q35
+/// with virtio-pci (the netstack drives both).
+#[derive(Clone, Copy, Debug)]
+pub enum Machine {
+    MicrovmMmio,
+    Q35Pci,
+}
+
+impl Machine {
+    pub const ALL: [Machine; 2] = [Machine::MicrovmMmio, Machine::Q35Pci];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Machine::MicrovmMmio => "microvm, virtio-mmio",
+            Machine::Q35Pci => "q35, virtio-pci",
+        }
+    }
+
+    /// QEMU machine, device, and the netstack's grants on the command line.
+    fn settings(self) -> (&'static [&'static str], &'static str, &'static str) {
+        match self {
+            Machine::MicrovmMmio => (&["-machine", "microvm", "-nodefaults", "-no-user-config"], "virtio-net-device", "netstack.mmio=feb00000:3000 netstack.irq=24-47"),
+            // ECAM at 0xb0000000 (bus 0), BARs in the 32-bit PCI hole below the
+            // I/O APIC, PCI interrupts on GSI 16-23.
+            Machine::Q35Pci => (&["-machine", "q35", "-nodefaults", "-no-user-config"], "virtio-net-pci", "netstack.ecam=b0000000 netstack.mmio=b0000000:100000,c0000000:3ec00000 netstack.irq=16-23"),
+        }
+    }
+}
+
+pub fn run(machine: Machine) -> Result<Figures> {
     let dir = util::target_dir().join("net-tests");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut w = sion_abi::bootfs::Writer::new();
@@ -64,15 +93,18 @@ pub fn run() -> Result<Figures> {
     let log = dir.join("node.log");
     let netdev = format!("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{echo}-:7,hostfwd=tcp:127.0.0.1:{discard}-:9,hostfwd=tcp:127.0.0.1:{quit}-:1,hostfwd=udp:127.0.0.1:{udp}-:7");
     let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(["-machine", "microvm", "-cpu", "max", "-m", "256M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg"])
+    let (machine_args, device, grants) = machine.settings();
+    qemu.args(machine_args)
+        .args(["-cpu", "max", "-m", "256M", "-display", "none", "-no-reboot", "-accel", "tcg"])
         .arg("-kernel")
         .arg(images().join("sion-kernel"))
         .arg("-initrd")
         .arg(&cpio)
-        .args(["-append", "console=com1 netstack.mmio=feb00000:3000 netstack.irq=24-47"])
+        .arg("-append")
+        .arg(format!("console=com1 {grants}"))
         .arg("-serial")
         .arg(format!("file:{}", log.display()))
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev", &netdev, "-device", "virtio-net-device,netdev=net0"])
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev", &netdev, "-device", &format!("{device},netdev=net0")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
