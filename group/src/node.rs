@@ -41,6 +41,8 @@ pub struct Config {
     pub max_piggyback: usize,
     /// Allocation requests are answered within this or count as "no answer".
     pub alloc_timeout: u64,
+    /// How long an accepted allocation request holds a job slot.
+    pub reservation: u64,
     /// How many members (besides the local node) a placement asks.
     pub candidates: usize,
     pub admission: Admission,
@@ -65,6 +67,7 @@ impl Config {
             retransmit_mult: 3,
             max_piggyback: 8,
             alloc_timeout: 600,
+            reservation: 2_000,
             candidates: 4,
             admission: Admission::default(),
             tombstone_ttl: 120_000,
@@ -261,7 +264,8 @@ pub struct Node {
     next_gc: u64,
     pending: Vec<Pending>,
     next_req: u32,
-    reserved: Vec<u64>,
+    /// Job slots held for accepted allocation requests: (requester, request, expiry).
+    reserved: Vec<(NodeId, u32, u64)>,
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
     rng: Rng,
@@ -401,6 +405,13 @@ impl Node {
             self.last_status_gossip = self.now;
             let me = self.me();
             self.enqueue(me);
+        }
+    }
+
+    /// A job placed here has started (its slot now counts in the status's `jobs`).
+    pub fn job_started(&mut self) {
+        if !self.reserved.is_empty() {
+            self.reserved.remove(0);
         }
     }
 
@@ -700,11 +711,11 @@ impl Node {
             }
             Body::AllocRequest { req, need } => {
                 self.heard_from(h.sender, h.incarnation, from, None);
-                self.reserved.retain(|&t| t > now);
+                self.reserved.retain(|r| r.2 > now);
                 let verdict = admit(&self.cfg.admission, &self.status, self.reserved.len() as u16, &need);
-                if verdict.is_ok() {
-                    // Held for the job's arrival.
-                    self.reserved.push(now + 10 * self.cfg.alloc_timeout);
+                if verdict.is_ok() && !self.reserved.iter().any(|r| r.0 == h.sender && r.1 == req) {
+                    // Held for the job's arrival (or until the requester chose another node).
+                    self.reserved.push((h.sender, req, now + self.cfg.reservation));
                 }
                 self.events.push_back(Event::AllocRequested { from: h.sender, verdict: verdict.err() });
                 let code = match verdict {
@@ -713,6 +724,9 @@ impl Node {
                 };
                 let status = self.status.clone();
                 self.send(from, Body::AllocReply { req, verdict: code, status });
+            }
+            Body::AllocRelease { req } => {
+                self.reserved.retain(|r| !(r.0 == h.sender && r.1 == req));
             }
             Body::AllocReply { req, verdict, status } => {
                 self.heard_from(h.sender, h.incarnation, from, Some(&status));
@@ -1016,10 +1030,10 @@ impl Node {
             resent: false,
         };
         if r.include_local && allowed(local) {
-            self.reserved.retain(|&t| t > now);
+            self.reserved.retain(|r| r.2 > now);
             let v = admit(&self.cfg.admission, &self.status, self.reserved.len() as u16, &r.need);
             if v.is_ok() {
-                self.reserved.push(now + 10 * self.cfg.alloc_timeout);
+                self.reserved.push((local, req, now + self.cfg.reservation));
             }
             p.asked.push((local, self.cfg.addr));
             p.answers.insert(local, v.map(|_| self.status.clone()));
@@ -1071,6 +1085,14 @@ impl Node {
                 let ranking = rank(&accepting, self.cfg.id, &p.weights);
                 let node = ranking[0].0;
                 let addr = p.asked.iter().find(|(id, _)| *id == node).unwrap().1;
+                // The others may free the slots they held for us.
+                for (id, _) in &ranking[1..] {
+                    if *id == self.cfg.id {
+                        self.reserved.retain(|r| !(r.0 == self.cfg.id && r.1 == p.req));
+                    } else if let Some(a) = p.asked.iter().find(|(x, _)| x == id).map(|x| x.1) {
+                        self.send(a, Body::AllocRelease { req: p.req });
+                    }
+                }
                 Ok(Placement { node, addr, ranking, refusals })
             };
             self.events.push_back(Event::Placed { req: p.req, result });

@@ -73,6 +73,7 @@ pub enum Kind {
     PingReq = 5,
     AllocRequest = 6,
     AllocReply = 7,
+    AllocRelease = 8,
 }
 
 impl Kind {
@@ -85,6 +86,7 @@ impl Kind {
             5 => Kind::PingReq,
             6 => Kind::AllocRequest,
             7 => Kind::AllocReply,
+            8 => Kind::AllocRelease,
             _ => return None,
         })
     }
@@ -136,6 +138,8 @@ pub enum Body {
     AllocRequest { req: u32, need: JobNeed },
     /// `verdict` 0 = accept, otherwise a refusal code; the current status.
     AllocReply { req: u32, verdict: u8, status: Status },
+    /// The requester chose another node: the slot held for `req` is free.
+    AllocRelease { req: u32 },
 }
 
 impl Body {
@@ -148,6 +152,7 @@ impl Body {
             Body::PingReq { .. } => Kind::PingReq,
             Body::AllocRequest { .. } => Kind::AllocRequest,
             Body::AllocReply { .. } => Kind::AllocReply,
+            Body::AllocRelease { .. } => Kind::AllocRelease,
         }
     }
 }
@@ -387,6 +392,7 @@ fn put_body(w: &mut Writer, b: &Body) {
             w.u8(*verdict);
             put_status(w, status);
         }
+        Body::AllocRelease { req } => w.u32(*req),
     }
 }
 
@@ -413,6 +419,7 @@ fn get_body(kind: Kind, r: &mut Reader) -> Result<Body, DecodeError> {
         }
         Kind::AllocRequest => Body::AllocRequest { req: r.u32()?, need: JobNeed { mem_mib: r.u32()?, cpus: r.u16()? } },
         Kind::AllocReply => Body::AllocReply { req: r.u32()?, verdict: r.u8()?, status: get_status(r)? },
+        Kind::AllocRelease => Body::AllocRelease { req: r.u32()? },
     })
 }
 

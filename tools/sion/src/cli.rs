@@ -23,6 +23,19 @@ pub enum Command {
     /// node failed (QEMU missing, boot failure, panic, timeout), 126 if the
     /// program cannot run on SiON, 127 if it does not exist.
     Exec(ExecArgs),
+    /// Run the group manager: this workstation joins the group on the LAN
+    /// (found by broadcast) and runs jobs placed on it as local processes.
+    Daemon(crate::group::cli::DaemonArgs),
+    /// Show the group as the local daemon sees it.
+    Nodes(crate::group::cli::NodesArgs),
+    /// Run a static Linux program on the best node of the group, as if it ran
+    /// here (same stdout, stderr, stdin and exit status contract as `exec`).
+    Run(crate::group::cli::RunArgs),
+    /// Start N SiON nodes in QEMU on a private test LAN (a bridge in a network
+    /// namespace; needs root) with a daemon for this workstation.
+    Up(crate::up::UpArgs),
+    /// Stop what `sion up` started and remove its test LAN.
+    Down(crate::up::DownArgs),
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +232,7 @@ mod tests {
         v.extend_from_slice(args);
         match Cli::try_parse_from(v).unwrap().command {
             Command::Exec(a) => a,
+            _ => unreachable!(),
         }
     }
 

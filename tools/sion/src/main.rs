@@ -7,9 +7,11 @@
 mod cli;
 mod console;
 mod elf_check;
+mod group;
 mod image;
 mod outfiles;
 mod qemu;
+mod up;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -40,6 +42,11 @@ fn main() {
             init_tracing(args.verbose);
             exec(args)
         }
+        Command::Daemon(args) => group::daemon::main(args),
+        Command::Nodes(args) => group::client::nodes(args),
+        Command::Run(args) => group::client::run(args),
+        Command::Up(args) => up::up(args),
+        Command::Down(args) => up::down(args),
     };
     let _ = io::stdout().flush();
     std::process::exit(code);

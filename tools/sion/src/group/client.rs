@@ -1,0 +1,538 @@
+//! `sion nodes` and `sion run`: clients of the local daemon (control socket)
+//! and of the chosen node (job stream over TCP).
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use sion_group::{Key, Weights};
+
+use super::cli::{NodesArgs, RunArgs};
+use super::frame::{self, Dir, FrameError, Start};
+use crate::{elf_check, image};
+
+const EXIT_NODE_FAILED: i32 = 125;
+
+/// One request line to the daemon, the whole answer back.
+pub fn ask(control: &Path, line: &str) -> Result<String> {
+    let mut s = UnixStream::connect(control)
+        .with_context(|| format!("no daemon at {} (start one with `sion daemon`)", control.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))?;
+    s.write_all(format!("{line}\n").as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// A row of `sion nodes`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub addr: String,
+    pub state: String,
+    pub load: u32,
+    pub ncpus: u32,
+    pub free: u32,
+    pub total: u32,
+    pub speed: u32,
+    pub net: u32,
+    pub jobs: u32,
+    pub accepting: bool,
+    pub workstation: bool,
+    pub this: bool,
+}
+
+pub fn parse_rows(text: &str) -> Vec<Row> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f.len() < 14 {
+                return None;
+            }
+            let n = |i: usize| f[i].parse::<u32>().unwrap_or(0);
+            Some(Row {
+                id: f[0].into(),
+                name: f[1].into(),
+                addr: f[2].into(),
+                state: f[3].into(),
+                load: n(4),
+                ncpus: n(5),
+                free: n(6),
+                total: n(7),
+                speed: n(8),
+                net: n(9),
+                jobs: n(10),
+                accepting: f[11] == "1",
+                workstation: f[12] == "1",
+                this: f[13] == "1",
+            })
+        })
+        .collect()
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o += "\\\"",
+            '\\' => o += "\\\\",
+            c if (c as u32) < 0x20 => o += &format!("\\u{:04x}", c as u32),
+            c => o.push(c),
+        }
+    }
+    o + "\""
+}
+
+pub fn render_json(rows: &[Row]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"id\":{},\"name\":{},\"address\":{},\"state\":{},\"load\":{:.3},\"cpus\":{},\"free_mem_mib\":{},\"total_mem_mib\":{},\"cpu_speed\":{},\"net_mbps\":{},\"jobs\":{},\"accepting\":{},\"workstation\":{},\"self\":{}}}",
+                json_str(&r.id),
+                json_str(&r.name),
+                json_str(&r.addr),
+                json_str(&r.state),
+                r.load as f64 / 1000.0,
+                r.ncpus,
+                r.free,
+                r.total,
+                r.speed,
+                r.net,
+                r.jobs,
+                r.accepting,
+                r.workstation,
+                r.this
+            )
+        })
+        .collect();
+    format!("[{}]\n", items.join(",\n "))
+}
+
+/// The group as an aligned table (numbers right-aligned).
+pub fn render_table(rows: &[Row]) -> String {
+    let head = ["NODE", "NAME", "ADDRESS", "STATE", "LOAD", "CPUS", "FREE MEM", "CPU SPEED", "NET", "JOBS"];
+    let right = [false, false, false, false, true, true, true, true, true, true];
+    let mut cells: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
+    for r in rows {
+        let mut state = r.state.clone();
+        if !r.accepting && r.state == "alive" {
+            state += " (no jobs)";
+        }
+        cells.push(vec![
+            format!("{}{}", &r.id[..r.id.len().min(8)], if r.this { "*" } else { "" }),
+            r.name.clone(),
+            r.addr.clone(),
+            state,
+            format!("{}%", r.load / 10),
+            r.ncpus.to_string(),
+            format!("{} MiB", r.free),
+            r.speed.to_string(),
+            if r.net == 0 { "?".into() } else { format!("{} Mb/s", r.net) },
+            r.jobs.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..head.len()).map(|c| cells.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &cells {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line += "  ";
+            }
+            let pad = widths[c] - cell.chars().count();
+            if right[c] {
+                line += &" ".repeat(pad);
+                line += cell;
+            } else {
+                line += cell;
+                line += &" ".repeat(pad);
+            }
+        }
+        out += line.trim_end();
+        out += "\n";
+    }
+    out
+}
+
+pub fn nodes(args: NodesArgs) -> i32 {
+    let control = args.control.unwrap_or_else(super::default_control_path);
+    match ask(&control, "nodes") {
+        Ok(text) => {
+            let rows = parse_rows(&text);
+            let mut out = std::io::stdout().lock();
+            let _ = if args.json {
+                out.write_all(render_json(&rows).as_bytes())
+            } else {
+                out.write_all(render_table(&rows).as_bytes()).and_then(|_| writeln!(out, "(* this workstation; {} members)", rows.len()))
+            };
+            0
+        }
+        Err(e) => {
+            eprintln!("sion: {e:#}");
+            1
+        }
+    }
+}
+
+// ---- run ----------------------------------------------------------------
+
+/// Stdin, read once and kept, so a retried job gets all of it again.
+#[derive(Default)]
+struct Input {
+    chunks: Mutex<(Vec<Vec<u8>>, bool)>,
+    more: Condvar,
+}
+
+impl Input {
+    fn start_reader(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; frame::CHUNK];
+            loop {
+                let n = stdin.read(&mut buf).unwrap_or(0);
+                let mut g = me.chunks.lock().unwrap();
+                if n == 0 {
+                    g.1 = true;
+                } else {
+                    g.0.push(buf[..n].to_vec());
+                }
+                me.more.notify_all();
+                if n == 0 {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Chunk `i`, waiting for it; None at the end.
+    fn get(&self, i: usize, stop: &AtomicBool) -> Option<Vec<u8>> {
+        let mut g = self.chunks.lock().unwrap();
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(c) = g.0.get(i) {
+                return Some(c.clone());
+            }
+            if g.1 {
+                return None;
+            }
+            g = self.more.wait_timeout(g, Duration::from_millis(200)).unwrap().0;
+        }
+    }
+}
+
+enum Outcome {
+    /// The job ended: sion's exit status.
+    Exit(i32),
+    /// The node failed (died, connection lost): may retry elsewhere.
+    NodeFailed(String),
+    /// The node refused or could not start the job.
+    Refused(String),
+}
+
+struct Choice {
+    id: String,
+    addr: SocketAddr,
+    name: String,
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    super::init_logging(args.verbose, false);
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sion: {e:#}");
+            EXIT_NODE_FAILED
+        }
+    }
+}
+
+fn run_inner(args: RunArgs) -> Result<i32> {
+    let key = super::key::load_or_create(args.key_file.as_deref())?;
+    let control = args.control.clone().unwrap_or_else(super::default_control_path);
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let located = elf_check::locate(Path::new(&args.program), std::env::var_os("PATH").as_deref());
+    let program = match elf_check::check_file(&located) {
+        Ok((_, bytes)) => bytes,
+        Err(refusal) => {
+            eprintln!("sion: {}: {refusal}", Path::new(&args.program).display());
+            return Ok(refusal.exit_status());
+        }
+    };
+    let files = image::collect_files(&args.files, &cwd)?;
+    let mut argv: Vec<Vec<u8>> = vec![args.program.as_bytes().to_vec()];
+    argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
+    let start = Start {
+        argv,
+        env: args.env.iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
+        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        program_len: program.len() as u64,
+        files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.perm, f.data.len() as u64)).collect(),
+    };
+    let mut data: Vec<&[u8]> = vec![&program];
+    data.extend(files.iter().map(|f| f.data.as_slice()));
+
+    let only = match &args.node {
+        Some(n) => Some(resolve_node(&control, n)?),
+        None => None,
+    };
+    let weights = args.weights.unwrap_or_default();
+    let input = Arc::new(Input::default());
+    input.start_reader();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
+
+    let mut exclude: Vec<String> = Vec::new();
+    let mut attempt = 0;
+    loop {
+        let t0 = Instant::now();
+        let choice = match args.to {
+            Some(addr) => Choice { id: "-".into(), addr, name: addr.to_string() },
+            None => place(&control, &weights, args.need_mem, !args.no_local, only.as_deref(), &exclude)?,
+        };
+        tracing::info!("placed on {} ({} at {}) in {:?}", choice.name, choice.id, choice.addr, t0.elapsed());
+        match run_on(&choice, &key, &control, &start, &data, &input, &interrupted) {
+            Outcome::Exit(code) => return Ok(code),
+            Outcome::Refused(msg) => {
+                eprintln!("sion: node {} refused the job: {msg}", choice.name);
+                return Ok(EXIT_NODE_FAILED);
+            }
+            Outcome::NodeFailed(why) => {
+                if attempt < args.retries && only.is_none() && args.to.is_none() {
+                    attempt += 1;
+                    eprintln!(
+                        "sion: node {} ({}) failed mid-job: {why}; running the job again on another node (retry {attempt} of {})",
+                        choice.name, choice.id, args.retries
+                    );
+                    exclude.push(choice.id);
+                    continue;
+                }
+                eprintln!("sion: node failed: {} ({}): {why}", choice.name, choice.id);
+                return Ok(EXIT_NODE_FAILED);
+            }
+        }
+    }
+}
+
+fn resolve_node(control: &Path, n: &str) -> Result<String> {
+    let rows = parse_rows(&ask(control, "nodes")?);
+    let hits: Vec<&Row> = rows.iter().filter(|r| r.name == n || r.id == n).collect();
+    let hits = if hits.is_empty() { rows.iter().filter(|r| r.id.starts_with(&n.to_ascii_lowercase())).collect() } else { hits };
+    match hits.as_slice() {
+        [r] => Ok(r.id.clone()),
+        [] => bail!("no node {n:?} in the group (see `sion nodes`)"),
+        _ => bail!("{n:?} names several nodes; give more of the id"),
+    }
+}
+
+fn place(control: &Path, w: &Weights, need: u32, local: bool, only: Option<&str>, exclude: &[String]) -> Result<Choice> {
+    let line = format!(
+        "place {} {} {} {} {need} {} {} {}",
+        w.cpu,
+        w.mem,
+        w.speed,
+        w.net,
+        local as u8,
+        only.unwrap_or("-"),
+        if exclude.is_empty() { "-".to_string() } else { exclude.join(",") }
+    );
+    let answer = ask(control, &line)?;
+    let mut choice = None;
+    for l in answer.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        match f.as_slice() {
+            ["ok", id, addr, name] => {
+                choice = Some(Choice { id: id.to_string(), addr: addr.parse().context("bad address from the daemon")?, name: name.to_string() })
+            }
+            ["rank", id, score, name] => tracing::debug!("candidate {name} ({id}): score {score}"),
+            ["refused", id, why, name] => tracing::debug!("candidate {name} ({id}) refused: {why}"),
+            ["err", msg] => bail!("no node to run on: {msg}"),
+            _ => {}
+        }
+    }
+    choice.context("the daemon gave no answer")
+}
+
+type Writer = Arc<Mutex<(TcpStream, Dir)>>;
+
+fn send(w: &Writer, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    let mut g = w.lock().unwrap();
+    let (s, d) = &mut *g;
+    d.write(s, kind, payload)
+}
+
+fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], input: &Arc<Input>, interrupted: &Arc<AtomicBool>) -> Outcome {
+    let mut conn = match TcpStream::connect_timeout(&c.addr, Duration::from_secs(5)) {
+        Ok(s) => s,
+        Err(e) => return Outcome::NodeFailed(format!("cannot connect to {}: {e}", c.addr)),
+    };
+    let _ = conn.set_nodelay(true);
+    let (tx, mut rx) = match frame::handshake(&mut conn, key, false) {
+        Ok(x) => x,
+        Err(e) => return Outcome::NodeFailed(format!("handshake: {e}")),
+    };
+    let writer: Writer = Arc::new(Mutex::new((conn.try_clone().expect("socket clone"), tx)));
+    if let Err(e) = upload(&writer, start, data) {
+        return Outcome::NodeFailed(format!("sending the job: {e}"));
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(Mutex::new(None::<String>));
+    // Stdin to the job.
+    {
+        let (w, input, done) = (Arc::clone(&writer), Arc::clone(input), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while let Some(chunk) = input.get(i, &done) {
+                if send(&w, frame::STDIN, &chunk).is_err() {
+                    return;
+                }
+                i += 1;
+            }
+            if !done.load(Ordering::Relaxed) {
+                let _ = send(&w, frame::STDIN_EOF, &[]);
+            }
+        });
+    }
+    // Liveness: the group's verdict on the node (a node that powers off
+    // closes no connection), and ^C.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    {
+        let (w, done, failed, cancelled, interrupted) =
+            (Arc::clone(&writer), Arc::clone(&done), Arc::clone(&failed), Arc::clone(&cancelled), Arc::clone(interrupted));
+        let (control, id) = (control.to_path_buf(), c.id.clone());
+        let sock = conn.try_clone().expect("socket clone");
+        std::thread::spawn(move || watch(&control, &id, &sock, &w, &done, &failed, &cancelled, &interrupted));
+    }
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let mut running = false;
+    let result = loop {
+        match rx.read(&mut conn) {
+            Ok((frame::STDOUT, d)) => {
+                let _ = out.write_all(&d).and_then(|_| out.flush());
+            }
+            Ok((frame::STDERR, d)) => {
+                let _ = err.write_all(&d);
+            }
+            Ok((frame::RUNNING, _)) => {
+                running = true;
+                tracing::debug!("running on {}", c.name)
+            }
+            Ok((frame::EXIT, p)) => {
+                let mut d = frame::Dec(&p);
+                let (kind, code) = (d.u32().unwrap_or(0), d.u32().unwrap_or(125));
+                let status = if cancelled.load(Ordering::Relaxed) {
+                    130
+                } else if kind == 1 {
+                    128 + code as i32
+                } else {
+                    code as i32
+                };
+                break Outcome::Exit(status);
+            }
+            Ok((frame::ERROR, m)) => break Outcome::Refused(String::from_utf8_lossy(&m).into_owned()),
+            Ok((k, _)) => break Outcome::NodeFailed(format!("unexpected frame {k}")),
+            Err(FrameError::Auth) => break Outcome::NodeFailed("the node's reply failed authentication".into()),
+            Err(e) => {
+                let lost = if running {
+                    format!("connection lost ({e})")
+                } else {
+                    "the node closed the connection before starting the job (a different group key?)".to_string()
+                };
+                let why = failed.lock().unwrap().take().unwrap_or(lost);
+                break Outcome::NodeFailed(why);
+            }
+        }
+    };
+    done.store(true, Ordering::Relaxed);
+    let _ = conn.shutdown(Shutdown::Both);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn watch(
+    control: &Path,
+    id: &str,
+    sock: &TcpStream,
+    w: &Writer,
+    done: &AtomicBool,
+    failed: &Mutex<Option<String>>,
+    cancelled: &AtomicBool,
+    interrupted: &AtomicBool,
+) {
+    let mut last_check = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        if interrupted.load(Ordering::Relaxed) && !cancelled.swap(true, Ordering::Relaxed) {
+            let _ = send(w, frame::CANCEL, &[]);
+        }
+        if last_check.elapsed() >= Duration::from_millis(250) {
+            last_check = Instant::now();
+            if let Ok(state) = ask(control, &format!("state {id}")) {
+                let state = state.trim();
+                if state == "dead" || state == "left" {
+                    *failed.lock().unwrap() = Some(format!("the group declared it {state}"));
+                    let _ = sock.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn upload(w: &Writer, start: &Start, data: &[&[u8]]) -> std::io::Result<()> {
+    send(w, frame::START, &start.encode())?;
+    let total: usize = data.iter().map(|d| d.len()).sum();
+    let show = total >= 8 << 20 && std::io::stderr().is_terminal();
+    let mut sent = 0usize;
+    let t0 = Instant::now();
+    for d in data {
+        for chunk in d.chunks(frame::CHUNK) {
+            send(w, frame::DATA, chunk)?;
+            sent += chunk.len();
+            if show {
+                let pct = sent * 100 / total;
+                let bar = "#".repeat(pct / 4) + &" ".repeat(25 - pct / 4);
+                eprint!("\rsion: uploading [{bar}] {pct:3}% {} / {} MiB", sent >> 20, total >> 20);
+            }
+        }
+    }
+    if show {
+        eprintln!("\rsion: uploaded {} MiB in {:.1}s{}", total >> 20, t0.elapsed().as_secs_f64(), " ".repeat(30));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lines_up() {
+        let text = "00000000000000aa\tws\t127.0.0.2:7470\talive\t250\t2\t1000\t2000\t900\t10000\t1\t1\t1\t1\n\
+                    00000000000000bb\tnode-long-name\t127.0.0.3:7470\tsuspect\t0\t1\t64\t256\t1200\t0\t0\t1\t0\t0\n";
+        let rows = parse_rows(text);
+        assert_eq!(rows.len(), 2);
+        let t = render_table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        // Columns start at the same offsets.
+        let col = |l: &str, w: &str| l.find(w).unwrap();
+        assert_eq!(col(lines[0], "ADDRESS"), col(lines[1], "127.0.0.2"));
+        assert_eq!(col(lines[1], "127.0.0.2"), col(lines[2], "127.0.0.3"));
+        assert!(lines[1].starts_with("00000000* ") || lines[1].starts_with("00000000*"));
+        let j = render_json(&rows);
+        assert!(j.contains("\"name\":\"node-long-name\"") && j.contains("\"load\":0.250"));
+    }
+}
