@@ -59,7 +59,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     BOOT_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
     serial::init();
     let params = bootinfo::parse(magic, info as u64);
-    kprintln!("SiON kernel: booted by {}, cmdline \"{}\"", params.loader, params.cmdline());
+    kprintln!("SiON kernel: booted by {}, cmdline \"{}\"", params.loader, Redacted(params.cmdline()));
 
     let k = kernel();
     // SAFETY: linker-provided symbols; only their addresses are used.
@@ -111,6 +111,24 @@ fn enter_user(frame: &idt::TrapFrame) -> ! {
         let at = (top - core::mem::size_of::<idt::TrapFrame>() as u64) as *mut idt::TrapFrame;
         at.write(*frame);
         core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) at, options(noreturn));
+    }
+}
+
+/// The command line for the log, with secrets (`*.key=` values) left out.
+struct Redacted<'a>(&'a str);
+
+impl core::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, word) in self.0.split_ascii_whitespace().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            match word.split_once('=') {
+                Some((k, _)) if k.ends_with(".key") || k == "key" => write!(f, "{k}=(secret)")?,
+                _ => f.write_str(word)?,
+            }
+        }
+        Ok(())
     }
 }
 
