@@ -70,6 +70,8 @@ pub enum Pending {
     Read { iov: Vec<(u64, u64)> },
     /// Sleep until this monotonic time.
     Sleep { deadline: u64 },
+    /// poll/select/epoll_wait: until something is ready or the deadline.
+    Wait { call: files::WaitCall, deadline: Option<u64> },
 }
 
 /// What the process was started with.
@@ -308,6 +310,10 @@ impl Process {
                 }
                 Ok(0)
             }
+            Pending::Wait { call, deadline } => {
+                let (call, deadline) = (call.clone(), *deadline);
+                self.retry_wait(h, &call, deadline)?
+            }
         };
         self.pending = None;
         Some(r.into())
@@ -319,6 +325,7 @@ impl Process {
         match self.pending.as_ref()? {
             Pending::Read { .. } => Some(now + STDIN_POLL_NS),
             Pending::Sleep { deadline } => Some(*deadline),
+            Pending::Wait { deadline, .. } => Some(deadline.map_or(now + STDIN_POLL_NS, |d| d.min(now + STDIN_POLL_NS))),
         }
     }
 

@@ -1937,9 +1937,8 @@ impl Process {
         }
         let ready: Vec<(u32, u64)> = self.epoll_ready(id).take(max as usize).collect();
         if ready.is_empty() && timeout_ms != 0 {
-            if timeout_ms > 0 {
-                self.pending = Some(Pending::Sleep { deadline: h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000) });
-            }
+            let deadline = (timeout_ms > 0).then(|| h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000));
+            self.pending = Some(Pending::Wait { call: WaitCall::Epoll { abi, epfd, events, max }, deadline });
             return Err(BLOCK);
         }
         let mut out = Vec::with_capacity(ready.len() * 12);
@@ -1981,14 +1980,10 @@ impl Process {
             }
         }
         if n == 0 && timeout_ms != 0 {
-            // Only stdin can become ready later; waiting for it is not done yet.
-            if timeout_ms > 0 {
-                let deadline = h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000);
-                self.write_user(h, abi, fds, &b)?;
-                self.pending = Some(Pending::Sleep { deadline });
-                return Err(BLOCK);
-            }
-            return Err(Errno::EINVAL.min_block());
+            // Only stdin can become ready later: wait for it or the timeout.
+            let deadline = (timeout_ms > 0).then(|| h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000));
+            self.pending = Some(Pending::Wait { call: WaitCall::Poll { abi, fds, nfds }, deadline });
+            return Err(BLOCK);
         }
         self.write_user(h, abi, fds, &b)?;
         Ok(n)
@@ -2018,6 +2013,29 @@ impl Process {
             }
             Some(s as u64 * 1_000_000_000 + us as u64 * 1000)
         };
+        let sets = [r, w, x];
+        let (n, outs) = self.select_eval(nfds, bytes, &sets)?;
+        if n == 0 && timeout_ns != Some(0) {
+            let deadline = timeout_ns.map(|t| h.now_ns().saturating_add(t));
+            self.pending = Some(Pending::Wait { call: WaitCall::Select { abi, nfds, addrs: [rd, wr, ex], sets }, deadline });
+            return Err(BLOCK);
+        }
+        self.select_write(h, abi, [rd, wr, ex], &outs)?;
+        Ok(n)
+    }
+
+    fn select_write<H: Host>(&mut self, h: &mut H, abi: Abi, addrs: [u64; 3], outs: &[Vec<u8>; 3]) -> Result<(), Errno> {
+        for (a, o) in addrs.iter().zip(outs) {
+            if *a != 0 {
+                self.write_user(h, abi, *a, o)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which of the requested descriptors are ready: the count and the sets.
+    fn select_eval(&self, nfds: usize, bytes: usize, sets: &[Option<Vec<u8>>; 3]) -> Result<(u64, [Vec<u8>; 3]), Errno> {
+        let [r, w, x] = sets;
         let mut outs = [vec![0u8; bytes], vec![0u8; bytes], vec![0u8; bytes]];
         let mut n = 0;
         for fd in 0..nfds {
@@ -2036,24 +2054,35 @@ impl Process {
                 n += 1;
             }
         }
-        if n == 0 && timeout_ns != Some(0) {
-            if let Some(t) = timeout_ns {
-                for (a, o) in [(rd, &outs[0]), (wr, &outs[1]), (ex, &outs[2])] {
-                    if a != 0 {
-                        self.write_user(h, abi, a, o)?;
-                    }
+        Ok((n, outs))
+    }
+
+    /// Look again at a blocked poll, select or epoll_wait: `None` while
+    /// nothing is ready and the deadline has not passed.
+    pub(super) fn retry_wait<H: Host>(&mut self, h: &mut H, call: &WaitCall, deadline: Option<u64>) -> Option<SysResult> {
+        let expired = deadline.is_some_and(|d| h.now_ns() >= d);
+        let r = match call {
+            WaitCall::Poll { abi, fds, nfds } => {
+                // With no timeout the call never blocks; it rewrites revents.
+                let saved = self.pending.take();
+                let r = self.sys_poll(h, *abi, *fds, *nfds, 0);
+                self.pending = saved;
+                r
+            }
+            WaitCall::Select { abi, nfds, addrs, sets } => {
+                let bytes = sets.iter().flatten().map(|v| v.len()).next().unwrap_or(0);
+                match self.select_eval(*nfds, bytes, sets) {
+                    Ok((n, outs)) if n > 0 || expired => self.select_write(h, *abi, *addrs, &outs).map(|_| n),
+                    Ok(_) => Ok(0),
+                    Err(e) => Err(e),
                 }
-                self.pending = Some(Pending::Sleep { deadline: h.now_ns().saturating_add(t) });
-                return Err(BLOCK);
             }
-            return Err(Errno::EINVAL.min_block());
+            WaitCall::Epoll { abi, epfd, events, max } => self.sys_epoll_wait(h, *abi, *epfd, *events, *max, 0),
+        };
+        match r {
+            Ok(0) if !expired => None,
+            r => Some(r),
         }
-        for (a, o) in [(rd, &outs[0]), (wr, &outs[1]), (ex, &outs[2])] {
-            if a != 0 {
-                self.write_user(h, abi, a, o)?;
-            }
-        }
-        Ok(n)
     }
 
     fn sys_memfd_create<H: Host>(&mut self, h: &mut H, abi: Abi, name: u64, flags: u32) -> SysResult {
@@ -2223,15 +2252,13 @@ pub enum Resolved {
     Console(Obj),
 }
 
-trait MinBlock {
-    fn min_block(self) -> Errno;
-}
-impl MinBlock for Errno {
-    /// An infinite wait on nothing that can become ready: block forever (the
-    /// job's timeout ends it), as Linux would.
-    fn min_block(self) -> Errno {
-        BLOCK
-    }
+/// A blocked poll, select or epoll_wait, looked at again when stdin data
+/// arrives and at its deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitCall {
+    Poll { abi: Abi, fds: u64, nfds: u64 },
+    Select { abi: Abi, nfds: usize, addrs: [u64; 3], sets: [Option<Vec<u8>>; 3] },
+    Epoll { abi: Abi, epfd: u64, events: u64, max: i32 },
 }
 
 /// One thing `--out` brings back to the host.
