@@ -207,12 +207,12 @@ use Status::{Complete as C, Partial as P};
 
 const CONSOLE: &str = "files, devices and the job console; pipes and sockets come later";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
-const POLL: &str = "files and the job console; an empty wait sleeps for the timeout (stdin arrival does not wake it yet)";
+const POLL: &str = "files, devices and the job console (stdin wakes a waiting call); no pipes or sockets yet";
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
-const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; a wait sleeps for its timeout (stdin arrival does not wake it yet)";
+const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
