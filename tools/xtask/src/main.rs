@@ -10,6 +10,7 @@
 mod build;
 mod compat;
 mod demo;
+mod group_tests;
 mod iso;
 mod kernel_tests;
 mod lan_tests;
@@ -122,6 +123,14 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     cmd.arg("test").current_dir(util::root());
     let cargo_ok = util::run_status(&mut cmd)?;
     stages.push(("cargo test", if cargo_ok { "ok".into() } else { "FAILED".into() }));
+    // The host unit tests count as one test in the closing line (their own
+    // runner printed the details above).
+    let (mut host_passed, mut host_failed) = (0, 0);
+    if cargo_ok {
+        host_passed += 1;
+    } else {
+        host_failed += 1;
+    }
 
     util::banner("kernel self-test in QEMU");
     // Each boot of the self-test counts as one test in the closing line.
@@ -217,6 +226,30 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
         },
     }
 
+    util::banner("the group on a test LAN: sion up -n 3");
+    match lan_tests::available() {
+        Err(why) => {
+            lan_skipped += 1;
+            stages.push(("group (sion up)", format!("skipped: {why}")));
+        }
+        Ok(()) if build_error.is_some() => {
+            kernel_failed += 1;
+            stages.push(("group (sion up)", "FAILED (not built)".into()));
+        }
+        Ok(()) => match group_tests::run() {
+            Ok(g) => {
+                kernel_passed += 1;
+                eprintln!("  {}", g.summary);
+                stages.push(("group (sion up)", g.summary));
+            }
+            Err(e) => {
+                kernel_failed += 1;
+                eprintln!("  group FAILED: {e}");
+                stages.push(("group (sion up)", format!("FAILED: {e}")));
+            }
+        },
+    }
+
     util::banner("compat suite");
     let sion_unavailable = build_error.map(|e| format!("sion not built: {e}"));
     let summary = compat::run_suite(&args, verbose, sion_unavailable)?;
@@ -229,7 +262,7 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     }
     print!("{}", table.render());
     let all_ok = stages.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && kernel_failed == 0;
-    let total = compat::Summary { passed: summary.passed + kernel_passed, failed: summary.failed + kernel_failed, skipped: summary.skipped + lan_skipped };
+    let total = compat::Summary { passed: summary.passed + kernel_passed + host_passed, failed: summary.failed + kernel_failed + host_failed, skipped: summary.skipped + lan_skipped };
     println!("{}", total.closing_line());
     Ok(all_ok)
 }
