@@ -42,6 +42,10 @@ pub struct DaemonArgs {
     #[arg(long, default_value_t = 4)]
     pub max_jobs: u16,
 
+    /// Refuse jobs while the load average is above this share of all CPUs, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 300)]
+    pub max_load: u32,
+
     /// Offer at most this much memory (MiB) to the group.
     #[arg(long, value_name = "MIB")]
     pub mem_limit: Option<u32>,

@@ -127,6 +127,7 @@ fn run(args: DaemonArgs) -> Result<()> {
     let id = NodeId(key::random_u64());
     let mut cfg = Config::new(id, me, Addr { ip: brd.octets(), port: args.port }, key.clone());
     cfg.admission.max_jobs = args.max_jobs;
+    cfg.admission.max_load = (args.max_load.saturating_mul(10)).min(u16::MAX as u32) as u16;
     let mut node = Node::new(cfg, local.status(), now_ms(), key::random_u64());
     tracing::info!("member {id} ({}) at {me}, broadcast {brd}, CPU speed {}, network {} Mbit/s", local.name, local.cpu_speed, local.net_mbps);
 
