@@ -73,6 +73,8 @@ impl<const N: usize> WireField for [u64; N] {
     }
 }
 
+/// A fixed-layout structure of [`WireField`]s with `SIZE`, `encode` and
+/// `decode` (used here and in [`crate::net`]).
 macro_rules! wire_struct {
     ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
@@ -108,6 +110,8 @@ macro_rules! wire_struct {
         }
     };
 }
+
+pub(crate) use wire_struct;
 
 wire_struct! {
     /// Written at the start of the `recv` buffer.

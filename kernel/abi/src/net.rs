@@ -11,7 +11,7 @@
 //! A request is a [`Request`] followed by data (for `Send`); a reply is a
 //! [`Reply`] followed by data (for `Recv`). Addresses are IPv4, in host order.
 
-use crate::msg::WireField;
+use crate::msg::{wire_struct, WireField};
 
 /// Notification bit the netstack raises on its clients when sockets changed.
 pub const NOTIFY_NET: u64 = 1 << 62;
@@ -69,30 +69,7 @@ pub mod config {
     pub const LINK_LOCAL: u32 = 2;
 }
 
-macro_rules! net_wire {
-    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
-        impl $name {
-            pub const SIZE: usize = 0 $(+ <$ty as WireField>::SIZE)*;
-            pub fn encode(&self) -> [u8; Self::SIZE] {
-                let mut out = [0u8; Self::SIZE];
-                let mut _at = 0;
-                $( self.$field.put(&mut out[_at..]); _at += <$ty as WireField>::SIZE; )*
-                out
-            }
-            pub fn decode(b: &[u8]) -> Option<Self> {
-                if b.len() < Self::SIZE { return None; }
-                let mut _at = 0;
-                $( let $field = <$ty as WireField>::get(&b[_at..]); _at += <$ty as WireField>::SIZE; )*
-                Some($name { $($field),* })
-            }
-        }
-    };
-}
-
-net_wire! {
+wire_struct! {
     /// A request to the netstack.
     pub struct Request {
         pub op: u32,
@@ -104,7 +81,7 @@ net_wire! {
     }
 }
 
-net_wire! {
+wire_struct! {
     /// The netstack's answer.
     pub struct Reply {
         /// >= 0 on success (a count, or 0), else -errno.
