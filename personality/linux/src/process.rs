@@ -145,6 +145,11 @@ pub struct Process {
     pub node: crate::host::NodeInfo,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
     pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
+    /// Interval timers REAL, VIRTUAL, PROF: (deadline on their clock, 0 when
+    /// off; interval), in ns. Delivery waits for signals (part 2).
+    pub itimers: [(u64, u64); 3],
+    /// The name prctl(PR_SET_NAME) gave the process, if any.
+    pub name: Option<Vec<u8>>,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -276,6 +281,8 @@ impl Process {
             files,
             node: Default::default(),
             shared: Vec::new(),
+            itimers: [(0, 0); 3],
+            name: None,
         };
         Ok((p, regs))
     }

@@ -2239,7 +2239,10 @@ impl Process {
         s.into_bytes()
     }
 
-    fn comm(&self) -> String {
+    pub(super) fn comm(&self) -> String {
+        if let Some(n) = &self.name {
+            return String::from_utf8_lossy(n).into_owned();
+        }
         let exe = self.exe.rsplit('/').next().unwrap_or("");
         String::from(&exe[..exe.len().min(15)])
     }

@@ -7,6 +7,17 @@ use crate::syscalls::table::MiscCall as M;
 
 const NGROUPS_MAX: u64 = 65536;
 
+/// `struct itimerval` (interval, value), each a timeval of words.
+fn itimerval(abi: Abi, (interval, left): (u64, u64)) -> Vec<u8> {
+    let mut b = Vec::new();
+    for ns in [interval, left] {
+        push_word(abi, &mut b, ns / 1_000_000_000);
+        // Linux rounds a remaining time that is not zero up to 1 µs.
+        push_word(abi, &mut b, (ns % 1_000_000_000).div_ceil(1000));
+    }
+    b
+}
+
 impl Process {
     pub(super) fn misc_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: M, a: [u64; 6]) -> Outcome {
         let r: SysResult = match call {
@@ -186,6 +197,98 @@ impl Process {
                     }
                 }
             }
+            M::Getitimer => {
+                let which = a[0] as u32;
+                if which > 2 {
+                    Err(Errno::EINVAL)
+                } else {
+                    let v = self.itimer_now(h, which as usize);
+                    self.write_user(h, abi, a[1], &itimerval(abi, v)).map(|_| 0)
+                }
+            }
+            M::Setitimer => {
+                let which = a[0] as u32;
+                if which > 2 {
+                    Err(Errno::EINVAL)
+                } else {
+                    let w = abi.word();
+                    match if a[1] == 0 { Ok(alloc::vec![0u8; 4 * w]) } else { self.read_user(h, abi, a[1], 4 * w) } {
+                        Ok(b) => {
+                            let f = |i: usize| {
+                                let v = get_word(abi, &b[i * w..]);
+                                if abi == Abi::I386 {
+                                    v as u32 as i32 as i64
+                                } else {
+                                    v as i64
+                                }
+                            };
+                            let (isec, iusec, vsec, vusec) = (f(0), f(1), f(2), f(3));
+                            if isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec) {
+                                Err(Errno::EINVAL)
+                            } else {
+                                let old = self.itimer_now(h, which as usize);
+                                let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
+                                let value = ns(vsec, vusec);
+                                let now = self.itimer_clock(h, which as usize);
+                                self.itimers[which as usize] = (if value == 0 { 0 } else { now.saturating_add(value) }, ns(isec, iusec));
+                                if a[2] != 0 {
+                                    self.write_user(h, abi, a[2], &itimerval(abi, old)).map(|_| 0)
+                                } else {
+                                    Ok(0)
+                                }
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            M::Alarm => {
+                let (_, left) = self.itimer_now(h, 0);
+                let now = h.now_ns();
+                let secs = a[0] as u32 as u64;
+                self.itimers[0] = (if secs == 0 { 0 } else { now + secs * 1_000_000_000 }, 0);
+                // Seconds left of the previous alarm, rounded up as Linux does.
+                Ok(left.div_ceil(1_000_000_000))
+            }
+            M::Prctl => {
+                const PR_SET_NAME: u32 = 15;
+                const PR_GET_NAME: u32 = 16;
+                const PR_GET_DUMPABLE: u32 = 3;
+                match a[0] as u32 {
+                    PR_SET_NAME => match self.read_user_str(h, abi, a[1], 16) {
+                        Ok(mut n) => {
+                            n.truncate(15);
+                            self.name = Some(n);
+                            Ok(0)
+                        }
+                        Err(e) => Err(e),
+                    },
+                    PR_GET_NAME => {
+                        let mut n = self.comm().into_bytes();
+                        n.resize(16, 0);
+                        self.write_user(h, abi, a[1], &n).map(|_| 0)
+                    }
+                    PR_GET_DUMPABLE => Ok(1),
+                    _ => Err(Errno::EINVAL),
+                }
+            }
+            M::SchedGetscheduler | M::SchedGetparam => {
+                let pid = a[0] as i32;
+                if pid < 0 {
+                    Err(Errno::EINVAL)
+                } else if pid != 0 && pid as u32 != self.pid {
+                    Err(Errno::ESRCH)
+                } else if call == M::SchedGetparam {
+                    self.write_user(h, abi, a[1], &0u32.to_le_bytes()).map(|_| 0)
+                } else {
+                    Ok(0) // SCHED_OTHER
+                }
+            }
+            M::SchedGetPriorityMax | M::SchedGetPriorityMin => match a[0] as u32 {
+                0 | 3 | 5 => Ok(0),
+                1 | 2 => Ok(if call == M::SchedGetPriorityMax { 99 } else { 1 }),
+                _ => Err(Errno::EINVAL),
+            },
             M::Getpgrp => Ok(self.pid as u64),
             M::Getpgid | M::Getsid => {
                 let pid = a[0] as i32;
@@ -197,6 +300,48 @@ impl Process {
             }
         };
         r.into()
+    }
+
+    fn itimer_clock<H: Host>(&mut self, h: &mut H, which: usize) -> u64 {
+        if which == 0 {
+            h.now_ns()
+        } else {
+            h.cpu_ns()
+        }
+    }
+
+    /// (interval, time left) of an interval timer, rolling it over when it
+    /// has expired and repeats (the signal itself waits for part 2).
+    fn itimer_now<H: Host>(&mut self, h: &mut H, which: usize) -> (u64, u64) {
+        let now = self.itimer_clock(h, which);
+        let (deadline, interval) = self.itimers[which];
+        if deadline == 0 {
+            return (interval, 0);
+        }
+        if now >= deadline {
+            if interval == 0 {
+                self.itimers[which].0 = 0;
+                return (0, 0);
+            }
+            let periods = (now - deadline) / interval + 1;
+            let next = deadline + periods * interval;
+            self.itimers[which].0 = next;
+            return (interval, next - now);
+        }
+        (interval, deadline - now)
+    }
+
+    /// A NUL-terminated string of at most `max` bytes (without its NUL).
+    fn read_user_str<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        for i in 0..max as u64 {
+            let b = self.read_user(h, abi, addr + i, 1)?;
+            if b[0] == 0 {
+                break;
+            }
+            out.push(b[0]);
+        }
+        Ok(out)
     }
 
     /// setuid/setgid and friends: root may set any id; others only their own.

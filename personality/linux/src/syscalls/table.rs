@@ -137,6 +137,14 @@ pub enum MiscCall {
     Getpgrp,
     Getpgid,
     Getsid,
+    Getitimer,
+    Setitimer,
+    Alarm,
+    Prctl,
+    SchedGetscheduler,
+    SchedGetparam,
+    SchedGetPriorityMax,
+    SchedGetPriorityMin,
 }
 
 /// The handlers.
@@ -213,6 +221,7 @@ const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (on
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
 const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
+const TIMERS: &str = "timers are kept and report their time left; the signal at expiry is not delivered until signals exist (part 2)";
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
@@ -247,6 +256,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::DUP, "dup", Sys::File(F::Dup), C),
     e(n64::DUP2, "dup2", Sys::File(F::Dup2), C),
     e(n64::NANOSLEEP, "nanosleep", Sys::Nanosleep(TimeBits::B64), P(SLEEP)),
+    e(n64::GETITIMER, "getitimer", Sys::Misc(M::Getitimer), P(TIMERS)),
+    e(n64::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
+    e(n64::SETITIMER, "setitimer", Sys::Misc(M::Setitimer), P(TIMERS)),
     e(n64::GETPID, "getpid", Sys::Getpid, C),
     e(n64::SENDFILE, "sendfile", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
     e(n64::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
@@ -300,6 +312,11 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETSID, "getsid", Sys::Misc(M::Getsid), P("own process only")),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
+    e(n64::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
+    e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
+    e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", Sys::Misc(M::SchedGetPriorityMax), C),
+    e(n64::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", Sys::Misc(M::SchedGetPriorityMin), C),
+    e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
     e(n64::ARCH_PRCTL, "arch_prctl", Sys::ArchPrctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U64), P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", Sys::File(F::Sync), C),
@@ -371,6 +388,7 @@ pub static I386: &[Entry] = &[
     e(n32::GETPID, "getpid", Sys::Getpid, C),
     e(n32::SETUID, "setuid", Sys::Misc(M::Setuid { bits16: true }), P(IDS)),
     e(n32::GETUID, "getuid", Sys::Getuid { bits16: true }, C),
+    e(n32::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
     e(n32::ACCESS, "access", Sys::File(F::Access), C),
     e(n32::SYNC, "sync", Sys::File(F::Sync), C),
     e(n32::RENAME, "rename", Sys::File(F::Rename), C),
@@ -409,6 +427,8 @@ pub static I386: &[Entry] = &[
     e(n32::FCHOWN, "fchown", Sys::File(F::Fchown { bits16: true }), C),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
+    e(n32::SETITIMER, "setitimer", Sys::Misc(M::Setitimer), P(TIMERS)),
+    e(n32::GETITIMER, "getitimer", Sys::Misc(M::Getitimer), P(TIMERS)),
     e(n32::STAT, "stat", Sys::File(F::Stat(StatLayout::I386Old)), C),
     e(n32::LSTAT, "lstat", Sys::File(F::Lstat(StatLayout::I386Old)), C),
     e(n32::FSTAT, "fstat", Sys::File(F::Fstat(StatLayout::I386Old)), C),
@@ -427,7 +447,11 @@ pub static I386: &[Entry] = &[
     e(n32::WRITEV, "writev", Sys::File(F::Writev), P(CONSOLE)),
     e(n32::GETSID, "getsid", Sys::Misc(M::Getsid), P("own process only")),
     e(n32::FDATASYNC, "fdatasync", Sys::File(F::Fsync), C),
+    e(n32::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
+    e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n32::SCHED_YIELD, "sched_yield", Sys::Misc(M::SchedYield), C),
+    e(n32::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", Sys::Misc(M::SchedGetPriorityMax), C),
+    e(n32::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", Sys::Misc(M::SchedGetPriorityMin), C),
     e(n32::NANOSLEEP, "nanosleep", Sys::Nanosleep(TimeBits::B32), P(SLEEP)),
     e(n32::MREMAP, "mremap", Sys::Misc(M::Mremap), P("MAYMOVE and FIXED; DONTUNMAP EINVAL")),
     e(n32::SETRESUID, "setresuid", Sys::Misc(M::Setresuid { bits16: true }), P(IDS)),
@@ -435,6 +459,7 @@ pub static I386: &[Entry] = &[
     e(n32::POLL, "poll", Sys::File(F::Poll), P(POLL)),
     e(n32::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: true }), P(IDS)),
     e(n32::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: true }), C),
+    e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
     e(n32::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n32::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
     e(n32::CHOWN, "chown", Sys::File(F::Chown { bits16: true }), C),
