@@ -72,6 +72,9 @@ impl Host for KernelHost {
         rt::log!("personality: {line}");
         uart::send(up::LOG, line.as_bytes());
     }
+    fn free_memory(&mut self) -> u64 {
+        rt::sys_info().map(|s| s.free_frames * 4096).unwrap_or(0)
+    }
     fn node_info(&mut self) -> NodeInfo {
         let s = rt::sys_info().unwrap_or_default();
         let t = self.task.and_then(|t| rt::task_info(t).ok()).unwrap_or_default();

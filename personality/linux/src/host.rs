@@ -60,6 +60,10 @@ pub trait Host {
     fn console_write(&mut self, tag: u8, bytes: &[u8]);
     /// A log line (kernel log and an `up::LOG` frame).
     fn log(&mut self, line: &str);
+    /// Bytes of free memory on the node (file data lives in the server's heap).
+    fn free_memory(&mut self) -> u64 {
+        self.node_info().free_bytes
+    }
     /// Figures of the node (the simulation reports a small fixed machine).
     fn node_info(&mut self) -> NodeInfo {
         NodeInfo { total_bytes: 256 << 20, free_bytes: 200 << 20, uptime_ns: self.now_ns(), realtime_ns: self.realtime_ns(), cpus: 1, tasks: 2, cpu_ns: self.cpu_ns(), ..Default::default() }

@@ -150,6 +150,8 @@ pub struct Process {
     pub itimers: [(u64, u64); 3],
     /// The name prctl(PR_SET_NAME) gave the process, if any.
     pub name: Option<Vec<u8>>,
+    /// A page could not be had: the memory of the node is exhausted.
+    pub out_of_memory: bool,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -283,6 +285,7 @@ impl Process {
             shared: Vec::new(),
             itimers: [(0, 0); 3],
             name: None,
+            out_of_memory: false,
         };
         Ok((p, regs))
     }
@@ -340,8 +343,15 @@ impl Process {
 
     /// A fault of the task: map a lazily backed page, or kill the process.
     pub fn handle_fault<H: Host>(&mut self, h: &mut H, f: &Fault) -> Outcome {
+        self.out_of_memory = false;
         if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.fault_in(h, f.addr, access_of(f.error_code)) {
             return Outcome::KeepRegs;
+        }
+        if self.out_of_memory {
+            // As Linux's OOM killer: the process that cannot get a page dies
+            // of SIGKILL; the node goes on.
+            h.log(&format!("out of memory at {:#x}: killed by signal 9", f.addr));
+            return Outcome::Exit(Exit::Signal(9));
         }
         let sig = match f.vector {
             0 => SIGFPE,
@@ -366,7 +376,17 @@ impl Process {
             1 => v.prot != 0,
             n => v.prot & n == n,
         };
-        allowed && h.mem_map(page_down(addr), PAGE, v.prot).is_ok()
+        if !allowed {
+            return false;
+        }
+        match h.mem_map(page_down(addr), PAGE, v.prot) {
+            Ok(()) => true,
+            Err(MapError::NoMemory) => {
+                self.out_of_memory = true;
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     // ----- user memory -----
@@ -977,10 +997,7 @@ impl Process {
         }
         if let Some(ino) = file {
             // The file's bytes are copied in now; pages past its end are zero.
-            let data = self.files.vfs.contents(ino).unwrap_or(&[]);
-            let from = (offset as usize).min(data.len());
-            let to = (offset.saturating_add(len) as usize).min(data.len());
-            let bytes = data[from..to].to_vec();
+            let bytes = self.files.vfs.read_range(ino, offset, len as usize);
             if !bytes.is_empty() && prot != 0 {
                 let span = page_up(bytes.len() as u64).unwrap_or(len);
                 if h.mem_map(start, span, prot | 2).is_err() {

@@ -13,7 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use goblin::elf::header::{EM_X86_64, ET_EXEC};
 use sion_abi::console::{up, Exit};
-use sion_abi::msg::{Fault, LinuxAbi, LinuxSyscall};
+use sion_abi::msg::{pf, Fault, LinuxAbi, LinuxSyscall};
 
 fn spawn() -> (Process, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
@@ -697,4 +697,22 @@ fn file_mappings_private_and_shared() {
     assert_eq!(c64(&mut p, &mut h, n64::MMAP, &[0, 0x1000, 3, 0x01, ro, 0]), err(Errno::EACCES));
     // Past the end of the file: zeros.
     assert_eq!(h.peek(a + 18, 4), [0; 4]);
+}
+
+#[test]
+fn out_of_memory_is_sigkill_and_files_stop_at_enospc() {
+    let (mut p, mut h) = spawn_with_files();
+    let m = scratch(&mut p, &mut h, 0x1000);
+    let big = c64(&mut p, &mut h, n64::MMAP, &[0, 0x10_0000, 3, 0x22, u64::MAX, 0]) as u64;
+    h.page_limit = Some(h.pages.len());
+    let o = p.handle_fault(&mut h, &Fault { vector: 14, error_code: pf::WRITE, addr: big, rip: 0, rsp: 0 });
+    assert_eq!(o, Outcome::Exit(Exit::Signal(9)));
+    h.page_limit = None;
+    // Files: the node's free memory bounds them.
+    let path = put_str(&mut p, &mut h, m, "/tmp/f");
+    let fd = c64(&mut p, &mut h, n64::OPEN, &[path, 0o101, 0o644]) as u64;
+    assert_eq!(c64(&mut p, &mut h, n64::PWRITE64, &[fd, m, 16, 1 << 30]), 16, "a hole before it takes no memory");
+    assert_eq!(c64(&mut p, &mut h, n64::FTRUNCATE, &[fd, 1 << 31]), 0);
+    p.files.vfs.capacity = p.files.vfs.used();
+    assert_eq!(c64(&mut p, &mut h, n64::PWRITE64, &[fd, m, 16, 0]), err(Errno::ENOSPC));
 }

@@ -23,6 +23,9 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+mod filedata;
+pub use filedata::{FileData, CHUNK};
+
 #[cfg(test)]
 mod tests;
 
@@ -99,7 +102,7 @@ pub const X_OK: u32 = 1;
 /// What an inode holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
-    Reg(Vec<u8>),
+    Reg(FileData),
     /// Entries by name (never `.` or `..`), sorted.
     Dir(BTreeMap<Vec<u8>, Ino>),
     Symlink(Vec<u8>),
@@ -157,7 +160,8 @@ impl Inode {
     /// `st_size`.
     pub fn size(&self) -> u64 {
         match &self.data {
-            Data::Reg(v) | Data::Symlink(v) => v.len() as u64,
+            Data::Reg(f) => f.len(),
+            Data::Symlink(v) => v.len() as u64,
             Data::Dir(e) => 4096 * (1 + e.len() as u64 / 128),
             Data::Chr(_) => 0,
         }
@@ -422,8 +426,8 @@ impl Vfs {
     /// tool). Returns the inode.
     pub fn add(&mut self, dir: Ino, name: &[u8], data: Data, perm: u32, uid: u32, gid: u32) -> Ino {
         let is_dir = matches!(data, Data::Dir(_));
-        if let Data::Reg(v) = &data {
-            self.used += v.len() as u64;
+        if let Data::Reg(f) = &data {
+            self.used += f.allocated();
         }
         let dev = self.node(dir).dev;
         let ino = self.alloc(data, perm, uid, gid, dev);
@@ -472,7 +476,7 @@ impl Vfs {
                 return Err(Errno::EISDIR);
             }
         }
-        Ok(self.add(dir, name, Data::Reg(data), perm, uid, gid))
+        Ok(self.add(dir, name, Data::Reg(FileData::from(data)), perm, uid, gid))
     }
 
     /// Create a regular file, directory, symlink or device at a resolved,
@@ -580,8 +584,8 @@ impl Vfs {
     fn maybe_free(&mut self, ino: Ino) {
         let n = self.node(ino);
         if n.nlink == 0 && n.opens == 0 && ino != self.root {
-            if let Data::Reg(v) = &n.data {
-                self.used -= v.len() as u64;
+            if let Data::Reg(f) = &n.data {
+                self.used -= f.allocated();
             }
             self.nodes.remove(&ino);
         }
@@ -819,25 +823,29 @@ impl Vfs {
     pub fn read_at(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize> {
         let now = self.now;
         let n = self.node_mut(ino);
-        let Data::Reg(v) = &n.data else { return Err(Errno::EISDIR) };
-        if off >= v.len() as u64 {
-            return Ok(0);
-        }
-        let k = buf.len().min(v.len() - off as usize);
-        buf[..k].copy_from_slice(&v[off as usize..off as usize + k]);
+        let Data::Reg(f) = &n.data else { return Err(Errno::EISDIR) };
+        let k = f.read(off, buf);
         n.atime = now;
         Ok(k)
     }
 
-    /// The bytes of a regular file.
-    pub fn contents(&self, ino: Ino) -> Option<&[u8]> {
+    /// Up to `len` bytes of a regular file from `off` (empty for other inodes).
+    pub fn read_range(&self, ino: Ino, off: u64, len: usize) -> Vec<u8> {
         match &self.node(ino).data {
-            Data::Reg(v) => Some(v),
+            Data::Reg(f) => f.read_range(off, len),
+            _ => Vec::new(),
+        }
+    }
+
+    /// All the bytes of a regular file.
+    pub fn contents(&self, ino: Ino) -> Option<Vec<u8>> {
+        match &self.node(ino).data {
+            Data::Reg(f) => Some(f.to_vec()),
             _ => None,
         }
     }
 
-    /// Write at an offset of a regular file (extending it with zeros as needed).
+    /// Write at an offset of a regular file (extending it with a hole as needed).
     pub fn write_at(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<usize> {
         let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE {
@@ -846,46 +854,45 @@ impl Vfs {
         let now = self.now;
         let (cap, used) = (self.capacity, self.used);
         let n = self.node_mut(ino);
-        let Data::Reg(v) = &mut n.data else { return Err(Errno::EISDIR) };
-        let grow = end.saturating_sub(v.len() as u64);
+        let Data::Reg(f) = &mut n.data else { return Err(Errno::EISDIR) };
+        let grow = f.growth(off, data.len());
         if used + grow > cap {
             return Err(Errno::ENOSPC);
         }
         if data.is_empty() {
             return Ok(0);
         }
-        if grow > 0 {
-            v.resize(end as usize, 0);
-        }
-        v[off as usize..end as usize].copy_from_slice(data);
+        f.write(off, data);
         n.mtime = now;
         n.ctime = now;
         self.used += grow;
         Ok(data.len())
     }
 
-    /// Set the size of a regular file.
+    /// Bytes of memory a write of `n` bytes at `off` would add.
+    pub fn write_growth(&self, ino: Ino, off: u64, n: usize) -> u64 {
+        match &self.node(ino).data {
+            Data::Reg(f) => f.growth(off, n),
+            _ => 0,
+        }
+    }
+
+    /// Set the size of a regular file (growing it adds a hole: no memory).
     pub fn truncate(&mut self, ino: Ino, len: u64) -> Result<()> {
         if len > MAX_FILE {
             return Err(Errno::EFBIG);
         }
         let now = self.now;
-        let (cap, used) = (self.capacity, self.used);
         let n = self.node_mut(ino);
-        let Data::Reg(v) = &mut n.data else {
+        let Data::Reg(f) = &mut n.data else {
             return Err(if n.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         };
-        let old = v.len() as u64;
-        if len > old && used + (len - old) > cap {
-            return Err(Errno::ENOSPC);
-        }
-        v.resize(len as usize, 0);
-        if len < old / 2 {
-            v.shrink_to_fit();
-        }
+        let before = f.allocated();
+        f.truncate(len);
+        let after = f.allocated();
         n.mtime = now;
         n.ctime = now;
-        self.used = used + len - old;
+        self.used = self.used + after - before;
         Ok(())
     }
 

@@ -21,7 +21,7 @@ fn resolution_basics() {
     let v = tree();
     let r = v.root;
     let f = v.lookup(r, b"/a/b/file", true, &root()).unwrap();
-    assert_eq!(v.contents(f), Some(&b"hello"[..]));
+    assert_eq!(v.contents(f), Some(b"hello".to_vec()));
     assert_eq!(v.lookup(r, b"a/./b/../b//file", true, &root()), Ok(f));
     assert_eq!(v.lookup(r, b"/../../a/b/file", true, &root()), Ok(f));
     assert_eq!(v.lookup(r, b"/", true, &root()), Ok(r));
@@ -129,7 +129,7 @@ fn links_and_open_unlinked_files() {
     v.open_ref(f);
     v.unlink(r, b"/tmp/hard", &c).unwrap();
     assert_eq!(v.node(f).nlink, 0);
-    assert_eq!(v.contents(f), Some(&b"hello"[..]));
+    assert_eq!(v.contents(f), Some(b"hello".to_vec()));
     assert_eq!(v.path_of(f), None);
     v.close_ref(f);
     assert!(v.get(f).is_none());
@@ -157,7 +157,7 @@ fn rename_rules() {
     assert_eq!(v.rename(r, b"/tmp/f/", r, b"/tmp/z", 0, &c), Err(Errno::ENOTDIR));
     v.rename(r, b"/tmp/f", r, b"/tmp/g", 0, &c).unwrap();
     let g = v.lookup(r, b"/tmp/g", true, &c).unwrap();
-    assert_eq!(v.contents(g), Some(&b"F"[..]));
+    assert_eq!(v.contents(g), Some(b"F".to_vec()));
     assert_eq!(v.lookup(r, b"/tmp/f", true, &c), Err(Errno::ENOENT));
     v.rename(r, b"/tmp/d1", r, b"/tmp/d2/d1", 0, &c).unwrap();
     let d2 = v.lookup(r, b"/tmp/d2", true, &c).unwrap();
@@ -167,7 +167,7 @@ fn rename_rules() {
     // Exchange.
     v.put_file(b"/tmp/h", b"H".to_vec(), 0o644, 0, 0).unwrap();
     v.rename(r, b"/tmp/g", r, b"/tmp/h", RENAME_EXCHANGE, &c).unwrap();
-    assert_eq!(v.contents(v.lookup(r, b"/tmp/h", true, &c).unwrap()), Some(&b"F"[..]));
+    assert_eq!(v.contents(v.lookup(r, b"/tmp/h", true, &c).unwrap()), Some(b"F".to_vec()));
     assert_eq!(v.rename(r, b"/tmp/g", r, b"/tmp/none", RENAME_EXCHANGE, &c), Err(Errno::ENOENT));
     // Across file systems.
     let other = v.mkdir(r, b"/proc", 0o555, &c).unwrap();
@@ -209,15 +209,16 @@ fn data_and_space() {
     let c = root();
     let f = v.lookup(v.root, b"/a/b/file", true, &c).unwrap();
     assert_eq!(v.write_at(f, 8, b"!"), Ok(1));
-    assert_eq!(v.contents(f), Some(&b"hello\0\0\0!"[..]));
+    assert_eq!(v.contents(f), Some(b"hello\0\0\0!".to_vec()));
     let mut buf = [0u8; 4];
     assert_eq!(v.read_at(f, 7, &mut buf), Ok(2));
     assert_eq!(v.read_at(f, 100, &mut buf), Ok(0));
     v.truncate(f, 2).unwrap();
-    assert_eq!(v.contents(f), Some(&b"he"[..]));
-    assert_eq!(v.used(), 2);
-    v.capacity = 10;
-    assert_eq!(v.write_at(f, 0, &[0; 11]), Err(Errno::ENOSPC));
+    assert_eq!(v.contents(f), Some(b"he".to_vec()));
+    assert_eq!(v.used(), CHUNK as u64);
+    v.capacity = CHUNK as u64;
+    assert_eq!(v.write_at(f, CHUNK as u64, &[1]), Err(Errno::ENOSPC));
+    assert_eq!(v.write_at(f, 10, &[1]), Ok(1), "within an allocated chunk");
     assert_eq!(v.truncate(f, u64::MAX), Err(Errno::EFBIG));
     let d = v.lookup(v.root, b"/a", true, &c).unwrap();
     assert_eq!(v.truncate(d, 0), Err(Errno::EISDIR));

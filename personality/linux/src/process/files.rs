@@ -44,6 +44,9 @@ pub const AT_NO_AUTOMOUNT: u32 = 0x800;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_EACCESS: u32 = 0x200;
 
+/// Free memory the node keeps when files grow (ENOSPC below it).
+pub const FREE_RESERVE: u64 = 16 << 20;
+
 /// `st_dev` of the file systems.
 pub const DEV_ROOT: u64 = 0x1e;
 pub const DEV_PROC: u64 = 0x15;
@@ -198,7 +201,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
     v.add(proc_, b"self", Data::Symlink(pidname.clone().into_bytes()), 0o777, 0, 0);
     v.add(proc_, b"thread-self", Data::Symlink(format!("{pid}/task/{pid}").into_bytes()), 0o777, 0, 0);
     for (name, t) in [("cpuinfo", tag::CPUINFO), ("meminfo", tag::MEMINFO), ("uptime", tag::UPTIME), ("loadavg", tag::LOADAVG), ("stat", tag::STAT), ("filesystems", tag::FILESYSTEMS)] {
-        let i = v.add(proc_, name.as_bytes(), Data::Reg(Vec::new()), 0o444, 0, 0);
+        let i = v.add(proc_, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
         v.node_mut(i).tag = t;
     }
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
@@ -215,7 +218,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
             ("environ", tag::SELF_ENVIRON, 0o400),
             ("mounts", tag::MOUNTS, 0o444),
         ] {
-            let i = v.add(d, name.as_bytes(), Data::Reg(Vec::new()), perm, uid, gid);
+            let i = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, uid, gid);
             v.node_mut(i).tag = t;
         }
         v.add(d, b"exe", Data::Symlink(s.exe.as_bytes().to_vec()), 0o777, uid, gid);
@@ -501,7 +504,7 @@ impl Process {
                     return Err(Errno::EISDIR);
                 }
                 let perm = mode & 0o7777 & !self.files.umask;
-                let ino = self.files.vfs.create(&f, Data::Reg(Vec::new()), perm, &cred).ex()?;
+                let ino = self.files.vfs.create(&f, Data::Reg(Default::default()), perm, &cred).ex()?;
                 // A new file may be opened for writing even if its mode forbids it.
                 return self.finish_open(ino, flags, true);
             }
@@ -756,6 +759,15 @@ impl Process {
                 if off + got as u64 > fsize {
                     if total == 0 {
                         return Err(Errno::EFBIG);
+                    }
+                    break 'outer;
+                }
+                // File data lives in the server's memory: keep a reserve so
+                // that a growing file ends in ENOSPC, never in a dead node.
+                let grow = self.files.vfs.write_growth(ino, off, got);
+                if grow > 0 && h.free_memory() < grow + FREE_RESERVE {
+                    if total == 0 {
+                        return Err(Errno::ENOSPC);
                     }
                     break 'outer;
                 }
@@ -1736,13 +1748,13 @@ impl Process {
         };
         let count = count.min(MAX_RW);
         let snap = inf.borrow().snapshot.clone();
-        let data = match &snap {
-            Some(s) => s.as_slice(),
-            None => self.files.vfs.contents(in_ino).unwrap_or(&[]),
+        let chunk = match &snap {
+            Some(s) => {
+                let start = (off as usize).min(s.len());
+                s[start..(start + count as usize).min(s.len())].to_vec()
+            }
+            None => self.files.vfs.read_range(in_ino, off, count as usize),
         };
-        let start = (off as usize).min(data.len());
-        let end = (start + count as usize).min(data.len());
-        let chunk = data[start..end].to_vec();
         let n = self.write_bytes(h, out_fd, &chunk)?;
         off += n;
         if offp != 0 {
@@ -1818,10 +1830,7 @@ impl Process {
         if ii == oi && ro < wo + len && wo < ro + len {
             return Err(Errno::EINVAL);
         }
-        let data = self.files.vfs.contents(ii).unwrap_or(&[]);
-        let s = (ro as usize).min(data.len());
-        let e2 = (s + len.min(MAX_RW) as usize).min(data.len());
-        let chunk = data[s..e2].to_vec();
+        let chunk = self.files.vfs.read_range(ii, ro, len.min(MAX_RW) as usize);
         let n = self.files.vfs.write_at(oi, wo, &chunk).ex()? as u64;
         if in_off == 0 {
             inf.borrow_mut().off = ro + n;
@@ -2112,7 +2121,7 @@ impl Process {
             }
             k += 1;
         };
-        let ino = self.files.vfs.create(&f, Data::Reg(Vec::new()), 0o777, &cred).ex()?;
+        let ino = self.files.vfs.create(&f, Data::Reg(Default::default()), 0o777, &cred).ex()?;
         self.files.vfs.node_mut(ino).uid = self.uid;
         self.files.vfs.node_mut(ino).gid = self.gid;
         let file = self.new_file(Obj::Node(ino), O_RDWR | if self.abi == Abi::X86_64 { O_LARGEFILE } else { 0 });
@@ -2292,7 +2301,7 @@ impl Process {
         let v = &self.files.vfs;
         let n = v.node(ino);
         match &n.data {
-            Data::Reg(d) => out.push(OutItem::File { path, mode: n.perm, data: if n.tag != 0 { Vec::new() } else { d.clone() } }),
+            Data::Reg(d) => out.push(OutItem::File { path, mode: n.perm, data: if n.tag != 0 { Vec::new() } else { d.to_vec() } }),
             Data::Symlink(t) => out.push(OutItem::Symlink { path, target: t.clone() }),
             Data::Dir(entries) => {
                 out.push(OutItem::Dir { path: path.clone(), mode: n.perm });
