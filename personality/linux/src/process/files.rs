@@ -429,9 +429,8 @@ impl Process {
     fn user_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let p = self.read_path(h, abi, addr)?;
         self.files.vfs.now = h.realtime_ns();
-        if p.windows(4).any(|w| w == b"proc") || p.first() != Some(&b'/') {
-            self.sync_proc();
-        }
+        // /proc/self/fd is reachable through any path (/dev/fd, links, ..).
+        self.sync_proc();
         Ok(p)
     }
 
