@@ -34,6 +34,9 @@ pub struct Config {
     /// Announces at start (one per probe period); then, every `announce_interval`, with probability min(1, 10 / members).
     pub initial_announces: u32,
     pub announce_interval: u64,
+    /// Anti-entropy: every `push_interval` x max(1, members / 100), the full
+    /// view goes to one random member (repairs views that missed an announce).
+    pub push_interval: u64,
     /// Datagrams whose timestamp is further than this from our clock are refused.
     pub max_skew: u64,
     /// Each update is piggybacked `retransmit_mult * ceil(log10(members + 1))` times.
@@ -63,6 +66,7 @@ impl Config {
             suspicion_timeout: 2000,
             initial_announces: 3,
             announce_interval: 30_000,
+            push_interval: 30_000,
             max_skew: 120_000,
             retransmit_mult: 3,
             max_piggyback: 8,
@@ -262,6 +266,7 @@ pub struct Node {
     next_announce: u64,
     announces_left: u32,
     next_gc: u64,
+    next_push: u64,
     pending: Vec<Pending>,
     next_req: u32,
     /// Job slots held for accepted allocation requests: (requester, request, expiry).
@@ -271,6 +276,8 @@ pub struct Node {
     rng: Rng,
     stats: Stats,
     left: bool,
+    /// Members that sent us their view (a Sync of several members), up to 3.
+    welcomed_by: Vec<NodeId>,
 }
 
 fn ceil_log10(mut n: usize) -> u32 {
@@ -308,6 +315,7 @@ impl Node {
             next_announce: if announces_left > 0 { now } else { now + cfg.announce_interval },
             announces_left,
             next_gc: now + 10_000,
+            next_push: now + cfg.push_interval,
             pending: Vec::new(),
             next_req: 1,
             reserved: Vec::new(),
@@ -316,6 +324,7 @@ impl Node {
             rng,
             stats: Stats::default(),
             left: false,
+            welcomed_by: Vec::new(),
             cfg,
         }
     }
@@ -364,7 +373,7 @@ impl Node {
 
     /// When [`Node::tick`] must next be called.
     pub fn next_deadline(&self) -> u64 {
-        let mut d = self.next_probe.min(self.next_gc);
+        let mut d = self.next_probe.min(self.next_gc).min(self.next_push);
         if let Some(p) = &self.probe {
             if !p.acked && !p.indirect_sent {
                 d = d.min(p.start + self.cfg.probe_timeout);
@@ -525,7 +534,7 @@ impl Node {
         let me = self.me();
         self.enqueue(me.clone());
         if loudly {
-            self.broadcast(Body::Announce { me });
+            self.broadcast(Body::Announce { me, want_view: false });
         } else if let Some(a) = teller {
             self.send(a, Body::Sync { updates: alloc::vec![me] });
         }
@@ -656,8 +665,10 @@ impl Node {
         }
         self.stats.received += 1;
         match body {
-            Body::Announce { me } => {
-                let known = self.members.get(&h.sender).is_some_and(|m| !m.state.gone());
+            Body::Announce { me, want_view } => {
+                // A newcomer (unknown, or still without a view) gets views
+                // from about three members per announce.
+                let known = !want_view && self.members.get(&h.sender).is_some_and(|m| !m.state.gone());
                 if me.id() != h.sender {
                     return self.reject(from, Rejection::Malformed);
                 }
@@ -673,6 +684,9 @@ impl Node {
             }
             Body::Sync { updates } => {
                 self.heard_from(h.sender, h.incarnation, from, None);
+                if updates.len() > 1 && self.welcomed_by.len() < 3 && !self.welcomed_by.contains(&h.sender) {
+                    self.welcomed_by.push(h.sender);
+                }
                 for u in updates {
                     self.apply(u, Some(from));
                 }
@@ -865,7 +879,9 @@ impl Node {
             let n = self.live_members().max(1) as f64;
             if self.announces_left > 0 || self.rng.chance(10.0 / n) {
                 let me = self.me();
-                self.broadcast(Body::Announce { me });
+                // Views from three members: one lost datagram of one view does not leave a hole.
+                let want_view = self.welcomed_by.len() < 3;
+                self.broadcast(Body::Announce { me, want_view });
             }
             if self.announces_left > 0 {
                 self.announces_left -= 1;
@@ -875,6 +891,16 @@ impl Node {
             self.next_announce = now + base * 3 / 4 + self.rng.below(base / 2 + 1);
         }
         self.finish_placements(true);
+        if now >= self.next_push {
+            let live: Vec<Addr> = self.members.values().filter(|m| m.state == State::Alive).map(|m| m.addr).collect();
+            // In a group of n > 100, one push per interval in n / 100.
+            if !live.is_empty() && self.rng.chance(100.0 / (live.len().max(100) as f64)) {
+                let to = live[self.rng.below(live.len() as u64) as usize];
+                self.welcome(to);
+            }
+            let base = self.cfg.push_interval;
+            self.next_push = now + base * 3 / 4 + self.rng.below(base / 2 + 1);
+        }
         if now >= self.next_gc {
             self.next_gc = now + 10_000;
             self.replay.expire(now, self.cfg.max_skew);

@@ -374,6 +374,11 @@ impl Sim {
                 let mine: Vec<NodeId> =
                     s.node.members().filter(|m| !matches!(m.state, State::Dead | State::Left)).map(|m| m.id).collect();
                 let expect: Vec<NodeId> = live.iter().copied().filter(|&i| i != s.node.id()).collect();
+                if mine != expect && option_env!("SIM_DEBUG").is_some() {
+                    let extra: Vec<_> = mine.iter().filter(|i| !expect.contains(i)).map(|i| (i, s.node.member(*i).map(|m| (m.state, m.since)))).collect();
+                    let missing: Vec<_> = expect.iter().filter(|i| !mine.contains(i)).collect();
+                    panic!("node {} extra {:?} missing {:?}", s.node.id(), extra, missing);
+                }
                 mine != expect
             })
             .count();

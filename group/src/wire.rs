@@ -124,8 +124,9 @@ impl Update {
 /// Message bodies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
-    /// Broadcast by a node looking for its group: its own Alive update.
-    Announce { me: Update },
+    /// Broadcast by a node looking for its group: its own Alive update;
+    /// `want_view` while it has not received a view yet.
+    Announce { me: Update, want_view: bool },
     /// A batch of updates: a welcome (view transfer), a death notice, a refutation.
     Sync { updates: Vec<Update> },
     /// Are you alive? `target` is the node the sender means (a stale address is ignored).
@@ -368,7 +369,10 @@ fn get_updates(r: &mut Reader) -> Result<Vec<Update>, DecodeError> {
 
 fn put_body(w: &mut Writer, b: &Body) {
     match b {
-        Body::Announce { me } => put_update(w, me),
+        Body::Announce { me, want_view } => {
+            w.u8(*want_view as u8);
+            put_update(w, me)
+        }
         Body::Sync { updates } => put_updates(w, updates),
         Body::Ping { probe, target, status, updates } | Body::Ack { probe, target, status, updates } => {
             w.u32(*probe);
@@ -398,7 +402,10 @@ fn put_body(w: &mut Writer, b: &Body) {
 
 fn get_body(kind: Kind, r: &mut Reader) -> Result<Body, DecodeError> {
     Ok(match kind {
-        Kind::Announce => Body::Announce { me: get_update(r)? },
+        Kind::Announce => {
+            let want_view = r.u8()? & 1 != 0;
+            Body::Announce { me: get_update(r)?, want_view }
+        }
         Kind::Sync => Body::Sync { updates: get_updates(r)? },
         Kind::Ping | Kind::Ack => {
             let probe = r.u32()?;

@@ -16,6 +16,7 @@ mod kernel_tests;
 mod lan_tests;
 mod net_tests;
 mod setup;
+mod sim;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,15 @@ enum Cmd {
     Net,
     /// Only the test LAN (no setup, no build; needs root): two nodes, link-local, TCP.
     Lan,
+    /// The group protocol's simulations (10, 100, 1,000 nodes) as a table.
+    Sim {
+        /// Seed of the runs (the same seed gives the same table).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Skip the 1,000-node runs.
+        #[arg(long)]
+        quick: bool,
+    },
     /// A bootable GRUB ISO of a group node (kernel, group server, netstack; virtio-net PCI).
     Iso {
         /// The group key file (default: sion's, ~/.config/sion/group.key).
@@ -78,6 +88,7 @@ fn main() -> ExitCode {
         Cmd::Demo => demo::demo(),
         Cmd::Test(args) => test(args, cli.verbose),
         Cmd::Compat(args) => compat::run_suite(&args, cli.verbose, None).map(|s| s.exit_ok()),
+        Cmd::Sim { seed, quick } => Ok(sim::run(seed, quick)),
         Cmd::Iso { key_file, out, check } => iso::build(key_file.as_deref(), &out).and_then(|_| {
             println!("{}", out.display());
             if check {
