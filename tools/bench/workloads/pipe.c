@@ -19,11 +19,15 @@ int main(void)
     }
     char b[4] = "ping";
     if (pid == 0) {
+        close(down[1]); /* so the parent's close ends the loop */
+        close(up[0]);
         while (read(down[0], b, 4) == 4)
             if (write(up[1], b, 4) != 4)
                 break;
         _exit(0);
     }
+    close(down[0]);
+    close(up[1]);
     uint64_t v[BATCHES];
     for (int k = 0; k < BATCHES; k++) {
         uint64_t t0 = rdtsc();

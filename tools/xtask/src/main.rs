@@ -5,8 +5,10 @@
 //! - `build`  builds the bare-metal images and the `sion` host tool;
 //! - `demo`   setup + build + a static hello world run through `sion exec`;
 //! - `compat` builds and runs the differential compat suite (compat-tests/);
-//! - `test`   setup + build + `cargo test` + the compat suite.
+//! - `test`   setup + build + `cargo test` + the compat suite;
+//! - `bench`  SiON against Linux in the same QEMU (slow; not part of `test`).
 
+mod bench;
 mod build;
 mod compat;
 mod demo;
@@ -46,6 +48,8 @@ enum Cmd {
     Compat(compat::SuiteArgs),
     /// Only the network test (no setup, no build): echo and bulk transfer to a node.
     Net,
+    /// Benchmarks: SiON against Linux booted in the same QEMU; table, target/bench/results.json, SVG charts.
+    Bench(bench::BenchArgs),
     /// Only the test LAN (no setup, no build; needs root): two nodes, link-local, TCP.
     Lan,
     /// The group protocol's simulations (10, 100, 1,000 nodes) as a table.
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
             }
             Ok(true)
         }),
+        Cmd::Bench(args) => bench::bench(&args),
         Cmd::Lan => lan_tests::available().and_then(|_| lan_tests::run()).map(|o| {
             println!("link-local addresses {} after {:.1} s; nodes met over broadcast and TCP; the LAN pinged and reached both", o.addresses.join(", "), o.seconds_to_addresses);
             true

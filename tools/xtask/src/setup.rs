@@ -18,6 +18,7 @@ pub const PACKAGES: &[&str] = &[
     "busybox-static", // /bin/busybox: real programs in the compat suite (compat-tests/programs)
     "liblua5.4-dev",  // static Lua library: compat-tests/src/lua.c
     "libsqlite3-dev", // static SQLite library: compat-tests/src/sqlite.c
+    "linux-image-amd64", // cargo xtask bench: the Linux baseline kernel (/boot/vmlinuz-*)
 ];
 
 pub const RUST_TARGET: &str = "x86_64-unknown-none";

@@ -160,10 +160,11 @@ fn run(args: DaemonArgs) -> Result<()> {
         let key = key.clone();
         let jobs = Arc::clone(&local.jobs);
         let tx = tx.clone();
+        let accepting = local.accepting;
         std::thread::spawn(move || {
             for conn in jobs_listener.incoming().flatten() {
                 let (key, jobs, tx) = (key.clone(), Arc::clone(&jobs), tx.clone());
-                std::thread::spawn(move || serve_job(conn, key, jobs, tx));
+                std::thread::spawn(move || serve_job(conn, key, jobs, tx, accepting));
             }
         });
     }
@@ -407,7 +408,7 @@ fn send(w: &Writer, kind: u8, payload: &[u8]) -> std::io::Result<()> {
     d.write(s, kind, payload)
 }
 
-fn serve_job(mut conn: TcpStream, key: Key, jobs: Arc<AtomicU16>, events: Sender<Msg>) {
+fn serve_job(mut conn: TcpStream, key: Key, jobs: Arc<AtomicU16>, events: Sender<Msg>, accepting: bool) {
     let peer = conn.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = conn.set_nodelay(true);
     let (tx, mut rx) = match frame::handshake(&mut conn, &key, true) {
@@ -429,6 +430,11 @@ fn serve_job(mut conn: TcpStream, key: Key, jobs: Arc<AtomicU16>, events: Sender
         Ok(c) => Arc::new(Mutex::new((c, tx))),
         Err(_) => return,
     };
+    if !accepting {
+        tracing::warn!("refused a job from {peer}: this member takes no jobs (--no-jobs)");
+        let _ = send(&writer, frame::ERROR, b"this member takes no jobs");
+        return;
+    }
     jobs.fetch_add(1, Ordering::Relaxed);
     let _ = events.send(Msg::JobStarted);
     match run_job(&mut conn, rx, &writer, &start) {

@@ -1,0 +1,726 @@
+//! `cargo xtask bench`: SiON against Linux booted in the same QEMU.
+//!
+//! Both systems run under the same QEMU settings ([`Qemu`]: machine, CPU
+//! model, memory, accelerator). The workloads (tools/bench/workloads/*.c) are
+//! static musl programs that print `BENCH name value unit` lines:
+//!
+//! - on SiON each runs through `sion exec` (the Linux personality). `sion exec`
+//!   starts `qemu-system-x86_64` from PATH, so the bench puts a wrapper first
+//!   on PATH that adds the bench's extra QEMU arguments (`-icount`) and logs
+//!   the command line it ran;
+//! - the native IPC figures come from `sion-bench` (kernel/bench), booted with
+//!   the kernel alone;
+//! - on Linux, Debian's `linux-image-amd64` kernel boots an initramfs built
+//!   here: a static init (tools/bench/init/init.c) that runs the same binaries
+//!   from /bench/run and powers off.
+//!
+//! Two clocks, never mixed in one row:
+//! - **icount** (`-icount shift=0,sleep=off`): the guest's TSC and clocks count
+//!   virtual nanoseconds, one per guest instruction (an idle guest jumps to its
+//!   next timer). "cycles" then means guest instructions; figures repeat.
+//! - **wall**: plain TCG, the guest clock follows the host's; noisy, but what
+//!   a user waits for.
+//!
+//! Results: one table on stdout, target/bench/results.json (with the machine
+//! and the QEMU command lines) and SVG charts in target/bench/.
+
+mod chart;
+
+use crate::build::BARE_METAL_TARGET;
+use crate::util::{self, Outcome, Result};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The QEMU settings both systems share.
+pub struct Qemu {
+    pub machine: &'static str,
+    pub cpu: &'static str,
+    pub memory: &'static str,
+    pub accel: &'static str,
+    pub icount: &'static str,
+}
+
+pub const QEMU: Qemu = Qemu { machine: "microvm", cpu: "max", memory: "256M", accel: "tcg", icount: "shift=0,sleep=off" };
+
+/// The n of the n-th prime runs (the seed paper's table 2 goes to 50,000).
+pub const PRIMES: &[u64] = &[500, 1000, 5000, 10000, 50000];
+pub const PRIMES_QUICK: &[u64] = &[500, 1000, 5000];
+/// Message sizes of the IPC rows (the paper's table 3).
+pub const IPC_SIZES: &[u64] = &[4, 1024, 4096, 8192, 16384, 65500];
+/// The workload programs (tools/bench/workloads/NAME.c).
+pub const WORKLOADS: &[&str] = &["prime", "getppid", "unix_dgram", "pipe", "forkexec", "hello"];
+/// Why SiON has no figure for the fork-based workloads.
+const NO_FORK: &str = "n/a (no fork yet)";
+
+#[derive(clap::Args, Debug, Default)]
+pub struct BenchArgs {
+    /// Only the small primes (500 to 5,000) and no wall-clock pass.
+    #[arg(long)]
+    pub quick: bool,
+    /// Skip setup and the build of the node images and `sion` (use what is built).
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+/// Figures by name (`prime.500` -> 288114.0), as the workloads print them.
+pub type Figures = BTreeMap<String, f64>;
+
+/// Parse `BENCH name value unit` lines anywhere in `text`.
+pub fn parse_figures(text: &str) -> Figures {
+    let mut f = Figures::new();
+    for line in text.lines() {
+        let mut w = line.split_whitespace().skip_while(|w| *w != "BENCH");
+        if w.next() != Some("BENCH") {
+            continue;
+        }
+        if let (Some(name), Some(Ok(v))) = (w.next(), w.next().map(str::parse::<f64>)) {
+            f.insert(name.to_string(), v);
+        }
+    }
+    f
+}
+
+/// One cell: a number, or the reason there is none.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Value(f64),
+    Missing(String),
+}
+
+impl Cell {
+    fn of(f: &Figures, key: &str) -> Cell {
+        match f.get(key) {
+            Some(v) => Cell::Value(*v),
+            None => Cell::Missing("missing".into()),
+        }
+    }
+    fn na(why: &str) -> Cell {
+        Cell::Missing(why.into())
+    }
+    fn value(&self) -> Option<f64> {
+        match self {
+            Cell::Value(v) => Some(*v),
+            Cell::Missing(_) => None,
+        }
+    }
+    fn scaled(self, k: f64) -> Cell {
+        match self {
+            Cell::Value(v) => Cell::Value(v * k),
+            m => m,
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub workload: String,
+    /// "icount" (guest instructions / virtual time), "wall" or "size".
+    pub clock: &'static str,
+    pub sion: Cell,
+    pub linux: Cell,
+    pub unit: &'static str,
+}
+
+impl Row {
+    fn new(workload: impl Into<String>, clock: &'static str, sion: Cell, linux: Cell, unit: &'static str) -> Row {
+        Row { workload: workload.into(), clock, sion, linux, unit }
+    }
+
+    /// Linux / SiON: above 1 SiON is faster (or smaller).
+    pub fn ratio(&self) -> Option<f64> {
+        match (self.sion.value(), self.linux.value()) {
+            (Some(s), Some(l)) if s > 0.0 => Some(l / s),
+            _ => None,
+        }
+    }
+}
+
+/// A figure with thousands separators, one decimal below 100.
+pub fn fmt_num(v: f64) -> String {
+    if v.abs() < 100.0 && v.fract() != 0.0 {
+        return format!("{v:.2}");
+    }
+    let n = v.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn fmt_cell(c: &Cell) -> String {
+    match c {
+        Cell::Value(v) => fmt_num(*v),
+        Cell::Missing(why) => why.clone(),
+    }
+}
+
+/// The one table: workload, SiON, Linux, ratio (Linux/SiON), unit, clock.
+pub fn render_table(rows: &[Row]) -> String {
+    let mut t = util::Table::new(&["workload", "SiON", "Linux", "Linux/SiON", "unit", "clock"]);
+    for r in rows {
+        let ratio = r.ratio().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        t.row(vec![r.workload.clone(), fmt_cell(&r.sion), fmt_cell(&r.linux), ratio, r.unit.into(), r.clock.into()]);
+    }
+    t.render()
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_num(v: f64) -> String {
+    if v.is_finite() {
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            format!("{}", v as i64)
+        } else {
+            format!("{v}")
+        }
+    } else {
+        "null".into()
+    }
+}
+
+fn json_cell(c: &Cell) -> String {
+    match c {
+        Cell::Value(v) => json_num(*v),
+        Cell::Missing(_) => "null".into(),
+    }
+}
+
+fn json_figures(f: &Figures) -> String {
+    let items: Vec<String> = f.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_num(*v))).collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// results.json: settings beside the rows and the raw figures.
+pub fn render_json(settings: &[(&str, String)], rows: &[Row], raw: &[(&str, &Figures)]) -> String {
+    let mut o = String::from("{\n  \"settings\": {\n");
+    let s: Vec<String> = settings.iter().map(|(k, v)| format!("    {}: {}", json_str(k), json_str(v))).collect();
+    o.push_str(&s.join(",\n"));
+    o.push_str("\n  },\n  \"rows\": [\n");
+    let r: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let note = |c: &Cell| match c {
+                Cell::Missing(w) => json_str(w),
+                _ => "null".into(),
+            };
+            format!(
+                "    {{\"workload\": {}, \"clock\": {}, \"unit\": {}, \"sion\": {}, \"linux\": {}, \"ratio_linux_over_sion\": {}, \"sion_note\": {}, \"linux_note\": {}}}",
+                json_str(&r.workload),
+                json_str(r.clock),
+                json_str(r.unit),
+                json_cell(&r.sion),
+                json_cell(&r.linux),
+                r.ratio().map(json_num).unwrap_or_else(|| "null".into()),
+                note(&r.sion),
+                note(&r.linux)
+            )
+        })
+        .collect();
+    o.push_str(&r.join(",\n"));
+    o.push_str("\n  ],\n  \"raw\": {\n");
+    let r: Vec<String> = raw.iter().map(|(k, f)| format!("    {}: {}", json_str(k), json_figures(f))).collect();
+    o.push_str(&r.join(",\n"));
+    o.push_str("\n  }\n}\n");
+    o
+}
+
+// ---------------------------------------------------------------- running
+
+fn bench_dir() -> PathBuf {
+    util::target_dir().join("bench")
+}
+
+fn images() -> PathBuf {
+    util::target_dir().join(BARE_METAL_TARGET).join("release")
+}
+
+/// Build the workloads and the init with musl-gcc into target/bench/bin.
+fn build_workloads() -> Result<PathBuf> {
+    let src = util::root().join("tools/bench");
+    let bin = bench_dir().join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut jobs: Vec<(PathBuf, PathBuf)> = WORKLOADS.iter().map(|w| (src.join(format!("workloads/{w}.c")), bin.join(w))).collect();
+    jobs.push((src.join("init/init.c"), bin.join("init")));
+    for (c, out) in jobs {
+        let mut cmd = Command::new("musl-gcc");
+        cmd.args(["-static", "-O2", "-Wall", "-U_FORTIFY_SOURCE", "-o"]).arg(&out).arg(&c);
+        util::run(&mut cmd)?;
+    }
+    Ok(bin)
+}
+
+/// The newest Debian kernel under /boot.
+fn linux_kernel() -> Result<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/boot")
+        .map_err(|e| format!("/boot: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz-")))
+        .collect();
+    found.sort_by_key(|p| version_key(&p.to_string_lossy()));
+    found.pop().ok_or_else(|| "no /boot/vmlinuz-* (cargo xtask setup installs linux-image-amd64)".into())
+}
+
+/// Sort key for kernel versions: the numbers in the name, in order.
+fn version_key(s: &str) -> Vec<u64> {
+    s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect()
+}
+
+/// A cpio "newc" archive with directories, regular files and device nodes.
+#[derive(Default)]
+pub struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+}
+
+impl Cpio {
+    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
+        self.ino += 1;
+        let fields = [self.ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0];
+        self.out.extend_from_slice(b"070701");
+        for f in fields {
+            self.out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+        self.out.extend_from_slice(data);
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+    pub fn dir(&mut self, name: &str) {
+        self.entry(name, 0o040755, (0, 0), &[]);
+    }
+    pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+        self.entry(name, 0o100000 | perm, (0, 0), data);
+    }
+    pub fn chardev(&mut self, name: &str, major: u32, minor: u32) {
+        self.entry(name, 0o020666, (major, minor), &[]);
+    }
+    pub fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, (0, 0), &[]);
+        self.out
+    }
+}
+
+/// The Linux initramfs: /init, the workloads in /bench, /bench/run.
+fn linux_initramfs(bin: &Path, run: &[String], out: &Path) -> Result<()> {
+    let read = |n: &str| std::fs::read(bin.join(n)).map_err(|e| format!("{n}: {e}"));
+    let mut c = Cpio::default();
+    for d in ["bench", "proc", "dev"] {
+        c.dir(d);
+    }
+    c.chardev("dev/null", 1, 3);
+    c.file("init", 0o755, &read("init")?);
+    for w in WORKLOADS {
+        c.file(&format!("bench/{w}"), 0o755, &read(w)?);
+    }
+    c.file("bench/run", 0o644, (run.join("\n") + "\n").as_bytes());
+    std::fs::write(out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// The common QEMU arguments of both systems (as `sion exec` passes them).
+fn qemu_common(icount: bool) -> Vec<String> {
+    let mut a: Vec<String> = ["-machine", QEMU.machine, "-cpu", QEMU.cpu, "-m", QEMU.memory, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", QEMU.accel]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if icount {
+        a.extend(["-icount".to_string(), QEMU.icount.to_string()]);
+    }
+    a
+}
+
+/// A finished timed run: output, exit, and when the marker line arrived.
+struct Timed {
+    outcome: Outcome,
+    stdout: String,
+    stderr: String,
+    marker_after: Option<Duration>,
+}
+
+/// Run `cmd`, reading stdout line by line to time the first line that
+/// contains `marker` (host clock from spawn).
+fn run_timed(cmd: &mut Command, marker: &str, timeout: Duration) -> Timed {
+    use std::os::unix::process::CommandExt;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    tracing::debug!("$ {}", util::show(cmd));
+    let start = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Timed { outcome: Outcome::NotRun(format!("cannot start {}: {e}", cmd.get_program().to_string_lossy())), stdout: String::new(), stderr: String::new(), marker_after: None },
+    };
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let marker = marker.to_string();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut at = None;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if at.is_none() && line.contains(&marker) {
+                at = Some(start.elapsed());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        (text, at)
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Outcome::from_status(st),
+            Ok(None) if start.elapsed() > timeout => {
+                // SAFETY: kill() of the process group we created.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.wait();
+                break Outcome::TimedOut(timeout.as_secs());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => break Outcome::NotRun(format!("wait: {e}")),
+        }
+    };
+    let (stdout, marker_after) = out.join().unwrap_or_default();
+    Timed { outcome, stdout, stderr: err.join().unwrap_or_default(), marker_after }
+}
+
+/// The QEMU wrapper `sion exec` finds first on PATH: adds the bench's extra
+/// arguments (from SION_BENCH_QEMU_EXTRA) and logs each command line.
+fn qemu_wrapper() -> Result<(PathBuf, PathBuf)> {
+    let dir = bench_dir().join("qemu-wrapper");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let real = which("qemu-system-x86_64").ok_or("qemu-system-x86_64 not found (cargo xtask setup installs it)")?;
+    let log = dir.join("args.log");
+    let script = format!(
+        "#!/bin/sh\n# Written by cargo xtask bench: sion exec runs this QEMU.\nprintf '%s\\n' \"$*\" >> {}\nexec {} \"$@\" $SION_BENCH_QEMU_EXTRA\n",
+        util::quote(&log.to_string_lossy()),
+        util::quote(&real.to_string_lossy())
+    );
+    let path = dir.join("qemu-system-x86_64");
+    std::fs::write(&path, script).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&log);
+    Ok((dir, log))
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(prog)).find(|p| p.is_file() && !p.starts_with(bench_dir())))
+}
+
+/// One program on SiON through `sion exec`.
+fn sion_exec(wrapper: &Path, icount: bool, prog: &Path, args: &[String]) -> Result<(Figures, Option<Duration>, Duration)> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![wrapper.to_path_buf()];
+    paths.extend(std::env::split_paths(&path));
+    let mut cmd = Command::new(util::sion_binary());
+    cmd.env("PATH", std::env::join_paths(paths).map_err(|e| e.to_string())?)
+        .env("SION_BENCH_QEMU_EXTRA", if icount { format!("-icount {}", QEMU.icount) } else { String::new() })
+        .args(["exec", "--timeout", "900", "--mem", QEMU.memory])
+        .arg(prog)
+        .args(args);
+    let t = Instant::now();
+    let r = run_timed(&mut cmd, "", Duration::from_secs(1000));
+    let total = t.elapsed();
+    if r.outcome != Outcome::Exited(0) {
+        return Err(format!("sion exec {} {}: {} {}", prog.display(), args.join(" "), r.outcome.short(), r.stderr.trim()));
+    }
+    Ok((parse_figures(&r.stdout), r.marker_after, total))
+}
+
+/// One boot of Linux running `run` (lines of /bench/run).
+fn linux_boot(kernel: &Path, bin: &Path, run: &[String], icount: bool, tag: &str) -> Result<(Figures, Option<Duration>, Vec<String>)> {
+    let initrd = bench_dir().join(format!("linux-{tag}.cpio"));
+    linux_initramfs(bin, run, &initrd)?;
+    let mut args = qemu_common(icount);
+    args.extend(["-kernel".into(), kernel.to_string_lossy().into_owned(), "-initrd".into(), initrd.to_string_lossy().into_owned()]);
+    args.extend(["-append".into(), "console=ttyS0 quiet".into(), "-serial".into(), "stdio".into()]);
+    args.extend(["-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into()]);
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(&args);
+    let r = run_timed(&mut cmd, "BENCH boot.output", Duration::from_secs(900));
+    let log = bench_dir().join(format!("linux-{tag}.log"));
+    let _ = std::fs::write(&log, &r.stdout);
+    // isa-debug-exit: init's `out 0` ends QEMU with status 1.
+    if r.outcome != Outcome::Exited(1) || !r.stdout.contains("init: done") {
+        let last = r.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(format!("Linux boot ({tag}): {}; last line: {last} (log {})", r.outcome.short(), log.display()));
+    }
+    Ok((parse_figures(&r.stdout), r.marker_after, args))
+}
+
+/// The native bench server booted with the kernel alone.
+fn native_bench(icount: bool) -> Result<(Figures, Vec<String>)> {
+    let image = std::fs::read(images().join("sion-bench")).map_err(|e| format!("sion-bench: {e}"))?;
+    let mut w = sion_abi::bootfs::Writer::new();
+    w.add("servers/bench", sion_abi::bootfs::regular(0o755), &image);
+    w.add("servers/echo", sion_abi::bootfs::regular(0o755), &image);
+    let cpio = bench_dir().join("native.cpio");
+    std::fs::write(&cpio, w.finish()).map_err(|e| e.to_string())?;
+    let mut args = qemu_common(icount);
+    args.extend(["-kernel".into(), images().join("sion-kernel").to_string_lossy().into_owned(), "-initrd".into(), cpio.to_string_lossy().into_owned()]);
+    args.extend(["-append".into(), "console=com1".into(), "-serial".into(), "stdio".into(), "-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into()]);
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(&args);
+    let r = run_timed(&mut cmd, "", Duration::from_secs(600));
+    let _ = std::fs::write(bench_dir().join("native.log"), &r.stdout);
+    if r.outcome != Outcome::Exited(1) || !r.stdout.contains("bench: done") {
+        return Err(format!("native bench: {}: {}", r.outcome.short(), r.stdout.lines().last().unwrap_or("")));
+    }
+    Ok((parse_figures(&r.stdout), args))
+}
+
+fn file_size(p: &Path) -> Cell {
+    match std::fs::metadata(p) {
+        Ok(m) => Cell::Value(m.len() as f64 / 1024.0),
+        Err(_) => Cell::na("not built"),
+    }
+}
+
+fn command_output(prog: &str, args: &[&str]) -> String {
+    Command::new(prog).args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+fn host_cpu() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .unwrap_or_default()
+}
+
+pub fn bench(args: &BenchArgs) -> Result<bool> {
+    if !args.no_build {
+        crate::setup::setup()?;
+        crate::build::build()?;
+    }
+    util::banner("building sion-bench and the workloads");
+    let mut cmd = util::cargo();
+    cmd.current_dir(util::root()).args(["build", "--release", "--target", BARE_METAL_TARGET, "-p", "sion-bench"]);
+    util::run(&mut cmd)?;
+    let dir = bench_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let bin = build_workloads()?;
+    let kernel = linux_kernel()?;
+    let (wrapper, wrapper_log) = qemu_wrapper()?;
+    let primes = if args.quick { PRIMES_QUICK } else { PRIMES };
+    let prime_args: Vec<String> = primes.iter().map(|n| n.to_string()).collect();
+    let biggest = primes.last().unwrap().to_string();
+
+    // icount pass.
+    util::banner("SiON (sion exec, -icount): hello, getppid, n-th prime");
+    let mut sion = Figures::new();
+    let (f, first_output, hello_total) = sion_exec(&wrapper, true, &bin.join("hello"), &[])?;
+    sion.extend(f);
+    let _ = (first_output, hello_total);
+    sion.extend(sion_exec(&wrapper, true, &bin.join("getppid"), &[])?.0);
+    sion.extend(sion_exec(&wrapper, true, &bin.join("prime"), &prime_args)?.0);
+    util::banner("SiON native IPC (sion-bench, -icount)");
+    let (native, native_args) = native_bench(true)?;
+    sion.extend(native.iter().map(|(k, v)| (k.clone(), *v)));
+
+    util::banner(&format!("Linux ({}, -icount): the same workloads from an initramfs", kernel.display()));
+    let run: Vec<String> = vec![
+        format!("/bench/prime {}", prime_args.join(" ")),
+        "/bench/getppid".into(),
+        "/bench/unix_dgram".into(),
+        "/bench/pipe".into(),
+        "/bench/forkexec /bench/hello".into(),
+    ];
+    let (linux, _, linux_args) = linux_boot(&kernel, &bin, &run, true, "icount")?;
+
+    // Wall-clock pass: no icount, the guest clock follows the host's.
+    let mut sion_wall = Figures::new();
+    let mut linux_wall = Figures::new();
+    if !args.quick {
+        util::banner("wall-clock pass (no icount): SiON and Linux");
+        let (_, first, total) = sion_exec(&wrapper, false, &bin.join("hello"), &[])?;
+        if let Some(d) = first {
+            sion_wall.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
+        }
+        sion_wall.insert("wall.hello_total".into(), total.as_secs_f64() * 1e3);
+        sion_wall.extend(sion_exec(&wrapper, false, &bin.join("getppid"), &[])?.0);
+        sion_wall.extend(sion_exec(&wrapper, false, &bin.join("prime"), std::slice::from_ref(&biggest))?.0);
+        let run = vec![format!("/bench/prime {biggest}"), "/bench/getppid".into()];
+        let t = Instant::now();
+        let (f, first, _) = linux_boot(&kernel, &bin, &run, false, "wall")?;
+        let _ = t;
+        linux_wall = f;
+        if let Some(d) = first {
+            linux_wall.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
+        }
+    }
+
+    // The rows.
+    let mut rows = Vec::new();
+    for n in primes {
+        let k = format!("prime.{n}");
+        rows.push(Row::new(format!("n-th prime, n = {}", fmt_num(*n as f64)), "icount", Cell::of(&sion, &k), Cell::of(&linux, &k), "cycles"));
+    }
+    rows.push(Row::new("getppid round trip (forwarded on SiON)", "icount", Cell::of(&sion, "getppid"), Cell::of(&linux, "getppid"), "cycles"));
+    for s in IPC_SIZES {
+        rows.push(Row::new(format!("IPC {} B: SiON call+reply / Linux AF_UNIX dgram round trip", fmt_num(*s as f64)), "icount", Cell::of(&sion, &format!("ipc.{s}")), Cell::of(&linux, &format!("unix_dgram.{s}")), "cycles"));
+    }
+    rows.push(Row::new("AF_UNIX dgram send+recv 4 B, one process", "icount", Cell::na("n/a (no AF_UNIX yet)"), Cell::of(&linux, "unix_send_recv.4"), "cycles"));
+    rows.push(Row::new("pipe round trip 4 B, two processes", "icount", Cell::na(NO_FORK), Cell::of(&linux, "pipe"), "cycles"));
+    rows.push(Row::new("fork + exec + wait of a static hello", "icount", Cell::na(NO_FORK), Cell::of(&linux, "forkexec"), "cycles"));
+    rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("SiON: kernel part of a forwarded call", "icount", Cell::of(&sion, "linux_trap"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("boot: power-on to main of first program", "icount", Cell::of(&sion, "boot.main").scaled(1e-6), Cell::of(&linux, "boot.main").scaled(1e-6), "ms"));
+    rows.push(Row::new("boot: power-on to its first output", "icount", Cell::of(&sion, "boot.output").scaled(1e-6), Cell::of(&linux, "boot.output").scaled(1e-6), "ms"));
+    if !args.quick {
+        rows.push(Row::new("wall: start to first output (host clock)", "wall", Cell::of(&sion_wall, "wall.first_output"), Cell::of(&linux_wall, "wall.first_output"), "ms"));
+        rows.push(Row::new(format!("wall: n-th prime, n = {}", fmt_num(biggest.parse().unwrap_or(0.0))), "wall", Cell::of(&sion_wall, &format!("prime_ns.{biggest}")).scaled(1e-6), Cell::of(&linux_wall, &format!("prime_ns.{biggest}")).scaled(1e-6), "ms"));
+        rows.push(Row::new("wall: getppid round trip", "wall", Cell::of(&sion_wall, "getppid_ns"), Cell::of(&linux_wall, "getppid_ns"), "ns"));
+    }
+    // Sizes.
+    let img = images();
+    let servers = ["personality", "netstack"];
+    let mut w = sion_abi::bootfs::Writer::new();
+    for s in servers {
+        if let Ok(b) = std::fs::read(img.join(format!("sion-{s}"))) {
+            w.add(&format!("servers/{s}"), sion_abi::bootfs::regular(0o755), &b);
+        }
+    }
+    let archive = w.finish();
+    let kernel_kib = file_size(&img.join("sion-kernel"));
+    rows.push(Row::new("size: kernel (SiON ELF / Linux vmlinuz)", "size", kernel_kib.clone(), file_size(&kernel), "KiB"));
+    for s in servers {
+        rows.push(Row::new(format!("size: server {s}"), "size", file_size(&img.join(format!("sion-{s}"))), Cell::na("-"), "KiB"));
+    }
+    rows.push(Row::new("size: boot archive (servers, no job)", "size", Cell::Value(archive.len() as f64 / 1024.0), Cell::na("-"), "KiB"));
+    let total = kernel_kib.value().map(|k| Cell::Value(k + archive.len() as f64 / 1024.0)).unwrap_or(Cell::na("not built"));
+    rows.push(Row::new("size: kernel + boot archive (floppy: 1,440 KiB)", "size", total, Cell::na("-"), "KiB"));
+
+    let table = render_table(&rows);
+    println!();
+    print!("{table}");
+    println!("Linux/SiON above 1: SiON faster or smaller. icount: -icount {} (1 cycle = 1 guest instruction = 1 virtual ns); wall: host clock, plain TCG.", QEMU.icount);
+
+    // Settings and files.
+    let sion_args = std::fs::read_to_string(&wrapper_log).unwrap_or_default().lines().next().unwrap_or("").to_string();
+    let settings: Vec<(&str, String)> = vec![
+        ("date", command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])),
+        ("git_commit", command_output("git", &["-C", &util::root().to_string_lossy(), "rev-parse", "HEAD"])),
+        ("host_cpu", host_cpu()),
+        ("host_cpus", std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or_default()),
+        ("host_kernel", command_output("uname", &["-sr"])),
+        ("qemu_version", command_output("qemu-system-x86_64", &["--version"]).lines().next().unwrap_or("").to_string()),
+        ("machine", QEMU.machine.into()),
+        ("cpu", QEMU.cpu.into()),
+        ("memory", QEMU.memory.into()),
+        ("accel", QEMU.accel.into()),
+        ("icount", QEMU.icount.into()),
+        ("linux_kernel", kernel.display().to_string()),
+        ("qemu_sion_exec", format!("{sion_args} -icount {} (added by the bench's wrapper)", QEMU.icount)),
+        ("qemu_sion_native", native_args.join(" ")),
+        ("qemu_linux", linux_args.join(" ")),
+        ("ratio", "linux / sion: above 1 SiON is faster or smaller".into()),
+    ];
+    let json = render_json(&settings, &rows, &[("sion", &sion), ("linux", &linux), ("sion_wall", &sion_wall), ("linux_wall", &linux_wall)]);
+    let json_path = dir.join("results.json");
+    std::fs::write(&json_path, json).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("table.txt"), &table).map_err(|e| e.to_string())?;
+    let charts = chart::draw(&dir, primes, &sion, &linux)?;
+    println!("results: {}; table: {}; charts: {}", json_path.display(), dir.join("table.txt").display(), charts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_parse_from_noisy_output() {
+        let f = parse_figures("junk\nBENCH prime.500 288114.0 cycles\n[ 1.2] x BENCH getppid 359 cycles\nBENCH bad\n");
+        assert_eq!(f.get("prime.500"), Some(&288114.0));
+        assert_eq!(f.get("getppid"), Some(&359.0));
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn numbers_and_table() {
+        assert_eq!(fmt_num(1234567.0), "1,234,567");
+        assert_eq!(fmt_num(999.4), "999");
+        assert_eq!(fmt_num(0.288), "0.29");
+        let rows = vec![
+            Row::new("getppid", "icount", Cell::Value(2491.0), Cell::Value(359.0), "cycles"),
+            Row::new("pipe", "icount", Cell::na(NO_FORK), Cell::Value(2388.0), "cycles"),
+        ];
+        let t = render_table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "workload  SiON               Linux  Linux/SiON  unit    clock");
+        assert_eq!(lines[2], "getppid   2,491              359    0.14        cycles  icount");
+        assert_eq!(lines[3], "pipe      n/a (no fork yet)  2,388  -           cycles  icount");
+    }
+
+    #[test]
+    fn json_has_settings_rows_and_nulls() {
+        let rows = vec![Row::new("pipe \"4 B\"", "icount", Cell::na(NO_FORK), Cell::Value(2388.0), "cycles")];
+        let mut raw = Figures::new();
+        raw.insert("pipe".into(), 2388.0);
+        let j = render_json(&[("machine", "microvm".into())], &rows, &[("linux", &raw)]);
+        assert!(j.contains("\"machine\": \"microvm\""));
+        assert!(j.contains("\"workload\": \"pipe \\\"4 B\\\"\""));
+        assert!(j.contains("\"sion\": null"));
+        assert!(j.contains("\"linux\": 2388"));
+        assert!(j.contains("\"sion_note\": \"n/a (no fork yet)\""));
+        assert!(j.contains("\"linux\": {\"pipe\": 2388}"));
+    }
+
+    #[test]
+    fn cpio_is_newc() {
+        let mut c = Cpio::default();
+        c.dir("bench");
+        c.chardev("dev/null", 1, 3);
+        c.file("init", 0o755, b"abc");
+        let b = c.finish();
+        assert!(b.starts_with(b"070701"));
+        assert_eq!(b.len() % 4, 0);
+        let names: Vec<&str> = sion_abi::bootfs::Reader::new(&b).filter_map(|e| e.ok()).map(|e| e.name).collect();
+        assert_eq!(names, ["bench", "dev/null", "init"]);
+    }
+
+    #[test]
+    fn kernel_versions_sort_numerically() {
+        let mut v = ["/boot/vmlinuz-6.1.0-9-amd64", "/boot/vmlinuz-6.1.0-56-amd64", "/boot/vmlinuz-5.10.0-1-amd64"];
+        v.sort_by_key(|s| version_key(s));
+        assert_eq!(v[2], "/boot/vmlinuz-6.1.0-56-amd64");
+    }
+}
