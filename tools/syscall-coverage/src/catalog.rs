@@ -16,14 +16,6 @@ pub fn abi_name(abi: Abi) -> &'static str {
     }
 }
 
-pub fn abi_from_name(s: &str) -> Option<Abi> {
-    match s {
-        "x86_64" => Some(Abi::X86_64),
-        "i386" => Some(Abi::I386),
-        _ => None,
-    }
-}
-
 /// The category a call belongs to in the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -320,15 +312,6 @@ pub fn calls(abi: Abi) -> Vec<Call> {
             Call { nr, name, category: category(name), support }
         })
         .collect()
-}
-
-/// The number of a call by its Linux name.
-pub fn nr_of(abi: Abi, name: &str) -> Option<u32> {
-    let all: &[(u32, &str)] = match abi {
-        Abi::X86_64 => &names::x86_64::NAMES,
-        Abi::I386 => &names::i386::NAMES,
-    };
-    all.iter().find(|x| x.1 == name).map(|x| x.0)
 }
 
 #[cfg(test)]
