@@ -4,7 +4,7 @@ use crate::util::{self, Result};
 
 pub const BARE_METAL_TARGET: &str = "x86_64-unknown-none";
 /// Bare-metal packages built into target/x86_64-unknown-none/release/.
-pub const IMAGES: &[&str] = &["sion-kernel", "sion-personality", "sion-netstack", "sion-kernel-selftest", "sion-netstack-selftest"];
+pub const IMAGES: &[&str] = &["sion-kernel", "sion-personality", "sion-netstack", "sion-group-server", "sion-kernel-selftest", "sion-netstack-selftest"];
 
 pub fn build() -> Result<bool> {
     let root = util::root();
