@@ -613,16 +613,14 @@ impl Node {
         match self.members.get_mut(&id) {
             Some(m) => {
                 m.last_heard = now;
-                if m.state.gone() {
-                    if inc <= m.incarnation {
-                        // It does not know it was declared dead: tell it, it will refute.
-                        if m.state == State::Dead && now.saturating_sub(m.told) >= self.cfg.probe_interval {
-                            m.told = now;
-                            let u = Update::Dead { id, incarnation: m.incarnation };
-                            self.send(from, Body::Sync { updates: alloc::vec![u] });
-                        }
-                        return;
+                if m.state.gone() && inc <= m.incarnation {
+                    // It does not know it was declared dead: tell it, it will refute.
+                    if m.state == State::Dead && now.saturating_sub(m.told) >= self.cfg.probe_interval {
+                        m.told = now;
+                        let u = Update::Dead { id, incarnation: m.incarnation };
+                        self.send(from, Body::Sync { updates: alloc::vec![u] });
                     }
+                    return;
                 }
                 if let Some(s) = status {
                     if inc > m.incarnation || (inc == m.incarnation && m.state != State::Suspect && s.version > m.status.version) {
