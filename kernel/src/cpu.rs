@@ -123,6 +123,16 @@ impl FpuState {
     }
 }
 
+/// Make the next FPU/SSE instruction trap (#NM): the lazy FPU switch.
+pub fn set_ts() {
+    write_cr0(read_cr0() | (1 << 3));
+}
+
+pub fn clear_ts() {
+    // SAFETY: clts only clears CR0.TS.
+    unsafe { asm!("clts", options(nomem, nostack, preserves_flags)) }
+}
+
 /// Turn on SSE for user code and capture the clean FPU state new tasks start with.
 pub fn init_fpu(clean: &mut FpuState) {
     write_cr0((read_cr0() | (1 << 1)) & !((1 << 2) | (1 << 3))); // MP on, EM and TS off

@@ -46,6 +46,11 @@ impl Kernel {
             Call::IpcCall => self.call(cur, a[0], a[1], a[2], a[3], a[4]),
             Call::IpcRecv => self.recv(cur, a[0], a[1]),
             Call::IpcReply => self.reply(cur, a[0], a[1], a[2]),
+            Call::IpcReplyRecv => {
+                // A caller that died meanwhile is no reason not to receive.
+                let _ = self.reply(cur, a[0], a[1], a[2]);
+                self.recv(cur, a[3], a[4])
+            }
             Call::Notify => match self.task_slot(a[0]) {
                 Some(t) => {
                     self.notify(t, a[1]);

@@ -19,6 +19,19 @@ pub static TIMER_FIRED: AtomicBool = AtomicBool::new(false);
 /// Device interrupt lines that fired while the CPU idled (bit n = GSI n).
 pub static PENDING_IRQS: AtomicU64 = AtomicU64::new(0);
 
+/// What the CPU's FS/GS selectors, bases and TLS descriptors hold now.
+#[derive(Clone, Copy)]
+pub struct HwSegments {
+    pub fs_sel: u16,
+    pub gs_sel: u16,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    /// The bases are those of the last 64-bit task (a compat task's come
+    /// from its descriptors).
+    pub bases_known: bool,
+    pub tls: [u64; sion_abi::regs::TLS_SLOTS],
+}
+
 /// A boot server's name, for `server_lookup`.
 #[derive(Clone, Copy)]
 pub struct ServerName {
@@ -41,7 +54,15 @@ pub struct Kernel {
     pub run_start: u64,
     pub preempt: bool,
     pub clean_fpu: FpuState,
+    /// The task whose FPU/SSE state is in the registers. Switching sets CR0.TS
+    /// when another task runs; its first FPU instruction traps (#NM) and the
+    /// state moves then (servers, soft-float, never pay for it).
     pub fpu_owner: Option<usize>,
+    pub ts_set: bool,
+    /// The thread-pointer state the CPU holds now, to skip reloading it.
+    pub hw: HwSegments,
+    /// Length of a time slice in TSC ticks.
+    pub slice_tsc: u64,
     pub loaded_space: Option<usize>,
     pub hw_rng: (bool, bool),
     pub idle_tsc: u64,
@@ -68,6 +89,9 @@ impl Kernel {
             preempt: false,
             clean_fpu: FpuState::zeroed(),
             fpu_owner: None,
+            ts_set: false,
+            hw: HwSegments { fs_sel: 0, gs_sel: 0, fs_base: 0, gs_base: 0, bases_known: false, tls: [0; sion_abi::regs::TLS_SLOTS] },
+            slice_tsc: 0,
             loaded_space: None,
             hw_rng: (false, false),
             idle_tsc: 0,
@@ -265,7 +289,7 @@ impl Kernel {
             }
             self.next_timer = earliest;
         }
-        if self.has_current && now.saturating_sub(self.slice_start) >= self.clock.ns_to_tsc(SLICE_NS) - self.clock.info.tsc_at_boot {
+        if self.has_current && now.saturating_sub(self.slice_start) >= self.slice_tsc {
             self.preempt = true;
         }
     }
@@ -295,7 +319,7 @@ impl Kernel {
             }
         };
         self.preempt = false;
-        let slice_end = (!self.runq.is_empty()).then(|| self.slice_start + (self.clock.ns_to_tsc(SLICE_NS) - self.clock.info.tsc_at_boot));
+        let slice_end = (!self.runq.is_empty()).then(|| self.slice_start + self.slice_tsc);
         let deadline = match (slice_end, self.earliest_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -352,12 +376,36 @@ impl Kernel {
             return;
         }
         let (fs, gs) = gdt::read_user_selectors();
+        if (fs, gs) != (self.hw.fs_sel, self.hw.gs_sel) {
+            // The task loaded a selector itself: in 64-bit mode that reloads
+            // the base too, so read it back.
+            self.hw.fs_sel = fs;
+            self.hw.gs_sel = gs;
+            self.hw.bases_known = false;
+            if !t.is_compat() {
+                self.hw.fs_base = cpu::rdmsr(cpu::msr::FS_BASE);
+                self.hw.gs_base = cpu::rdmsr(cpu::msr::GS_BASE);
+                self.hw.bases_known = true;
+            }
+        }
         t.fs_sel = fs;
         t.gs_sel = gs;
-        if !t.is_compat() {
-            t.fs_base = cpu::rdmsr(cpu::msr::FS_BASE);
-            t.gs_base = cpu::rdmsr(cpu::msr::GS_BASE);
+        if !t.is_compat() && self.hw.bases_known {
+            t.fs_base = self.hw.fs_base;
+            t.gs_base = self.hw.gs_base;
         }
+    }
+
+    /// The task's first FPU instruction since it was switched in (#NM with
+    /// CR0.TS set): move the FPU state to it.
+    pub fn fpu_switch(&mut self, cur: usize) {
+        cpu::clear_ts();
+        self.ts_set = false;
+        if let Some(o) = self.fpu_owner {
+            self.tasks[o].fpu.save();
+        }
+        self.tasks[cur].fpu.restore();
+        self.fpu_owner = Some(cur);
     }
 
     fn switch_to(&mut self, next: usize) {
@@ -373,7 +421,11 @@ impl Kernel {
             self.loaded_space = Some(space);
         }
         let t = &self.tasks[next];
-        gdt::set_tls(&t.tls);
+        let tls_changed = t.tls != self.hw.tls;
+        if tls_changed {
+            gdt::set_tls(&t.tls);
+            self.hw.tls = t.tls;
+        }
         let usable = |sel: u16| -> u16 {
             let index = (sel >> 3) as usize;
             let first = sion_abi::regs::TLS_FIRST_GDT_INDEX;
@@ -383,18 +435,33 @@ impl Kernel {
                 sel
             }
         };
-        gdt::load_user_selectors(usable(t.fs_sel), usable(t.gs_sel));
+        let sels = (usable(t.fs_sel), usable(t.gs_sel));
+        if tls_changed || sels != (self.hw.fs_sel, self.hw.gs_sel) {
+            gdt::load_user_selectors(sels.0, sels.1);
+            self.hw.fs_sel = sels.0;
+            self.hw.gs_sel = sels.1;
+            self.hw.bases_known = false;
+        }
         if !t.is_compat() {
-            cpu::wrmsr(cpu::msr::FS_BASE, t.fs_base);
-            cpu::wrmsr(cpu::msr::GS_BASE, t.gs_base);
+            if !self.hw.bases_known || t.fs_base != self.hw.fs_base {
+                cpu::wrmsr(cpu::msr::FS_BASE, t.fs_base);
+            }
+            if !self.hw.bases_known || t.gs_base != self.hw.gs_base {
+                cpu::wrmsr(cpu::msr::GS_BASE, t.gs_base);
+            }
+            self.hw.fs_base = t.fs_base;
+            self.hw.gs_base = t.gs_base;
+            self.hw.bases_known = true;
         }
         gdt::set_io_ports(t.io);
-        if self.fpu_owner != Some(next) {
-            if let Some(o) = self.fpu_owner {
-                self.tasks[o].fpu.save();
+        let want_ts = self.fpu_owner != Some(next);
+        if want_ts != self.ts_set {
+            if want_ts {
+                cpu::set_ts();
+            } else {
+                cpu::clear_ts();
             }
-            self.tasks[next].fpu.restore();
-            self.fpu_owner = Some(next);
+            self.ts_set = want_ts;
         }
         self.current = next;
         self.has_current = true;

@@ -77,6 +77,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     cpu::init_fpu(&mut k.clean_fpu);
     let realtime = sion_abi::boot::cmdline_value(params.cmdline(), "realtime").and_then(|v| v.parse().ok());
     k.clock.init(realtime);
+    k.slice_tsc = k.clock.ns_to_tsc(kernel::SLICE_NS) - k.clock.info.tsc_at_boot;
     let features = raw_cpuid::CpuId::new();
     let rdseed = features.get_extended_feature_info().is_some_and(|f| f.has_rdseed());
     let rdrand = features.get_feature_info().is_some_and(|f| f.has_rdrand());

@@ -65,6 +65,7 @@ impl Kernel {
             // int 0x40 from a Linux program: Linux has no such gate, so it is a #GP.
             (idt::VECTOR_NATIVE_CALL, TaskKind::Linux) => self.user_fault(cur, 13, (idt::VECTOR_NATIVE_CALL << 3) | 2),
             (idt::VECTOR_SYSCALL_COMPAT, _) => self.user_fault(cur, 6, 0),
+            (7, _) if self.ts_set => self.fpu_switch(cur),
             (v, _) if v < 32 => self.user_fault(cur, v, error),
             (v, _) => kprintln!("unexpected vector {} from task {}", v, cur),
         }

@@ -101,6 +101,10 @@ pub enum Call {
     /// `server_lookup(name_ptr, len) -> task`: the task of a boot server by its
     /// archive name (`servers/NAME`).
     ServerLookup = 29,
+    /// `reply_recv(task, ptr, len, buf, cap) -> total_len`: `reply` then `recv`
+    /// in one kernel entry, the loop of every server. The receive happens even
+    /// if the reply finds its caller gone (killed meanwhile).
+    IpcReplyRecv = 30,
 }
 
 impl Call {
@@ -135,10 +139,12 @@ impl Call {
         Call::DmaAlloc,
         Call::IrqBind,
         Call::ServerLookup,
+        Call::IpcReplyRecv,
     ];
 
+    /// The call numbered `n` (calls are numbered densely, in `ALL` order).
     pub fn from_u64(n: u64) -> Option<Call> {
-        Call::ALL.iter().copied().find(|c| *c as u64 == n)
+        Call::ALL.get(usize::try_from(n).ok()?).copied()
     }
 }
 

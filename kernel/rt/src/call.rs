@@ -88,6 +88,12 @@ pub fn ipc_reply(task: TaskId, msg: &[u8]) -> Result<()> {
     call(Call::IpcReply, [task.0 as u64, msg.as_ptr() as u64, msg.len() as u64, 0, 0, 0]).map(|_| ())
 }
 
+/// Reply to `task` and receive the next message into `buf`, in one kernel
+/// entry (the receive happens even if `task` is gone).
+pub fn ipc_reply_recv(task: TaskId, msg: &[u8], buf: &mut [u8]) -> Result<usize> {
+    call(Call::IpcReplyRecv, [task.0 as u64, msg.as_ptr() as u64, msg.len() as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0]).map(|n| n as usize)
+}
+
 /// OR `bits` into `task`'s notification word.
 pub fn notify(task: TaskId, bits: u64) -> Result<()> {
     call(Call::Notify, [task.0 as u64, bits, 0, 0, 0, 0]).map(|_| ())
