@@ -214,6 +214,51 @@ fn native_ipc(s: &mut Suite) {
     rt::space_destroy(space).expect("destroy");
 }
 
+fn fpu_isolation(s: &mut Suite) {
+    // Each task keeps its own value in xmm0 across ~16M loop rounds while the
+    // two are preempted in turn; each reports 1 (kept) or 2 (lost) by syscall.
+    let code = [
+        0x66, 0x48, 0x0f, 0x6e, 0xc3, // movq xmm0, rbx
+        0xb9, 0x00, 0x00, 0x00, 0x01, // mov ecx, 0x1000000
+        0x66, 0x48, 0x0f, 0x7e, 0xc0, // loop: movq rax, xmm0
+        0x48, 0x39, 0xd8, // cmp rax, rbx
+        0x75, 0x0c, // jne bad
+        0x48, 0xff, 0xc9, // dec rcx
+        0x75, 0xf1, // jnz loop
+        0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x05, // mov eax, 1; syscall
+        0xb8, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x05, // bad: mov eax, 2; syscall
+        0x0f, 0x0b,
+    ];
+    let mut tasks = [(SpaceId(0), TaskId(0)); 2];
+    for (i, t) in tasks.iter_mut().enumerate() {
+        let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
+        // Stop it, give it the real code and its own value, run it again.
+        rt::task_kill(task).expect("kill");
+        let task = rt::task_create(space, TaskKind::Linux).expect("task");
+        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
+        rt::mem_write(space, CODE, &code).expect("code");
+        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+        let regs = TaskRegs { rip: CODE, rflags: 0x202, rbx: 0x1111_2222_3333_0000 + i as u64, mode: Mode::Long as u64, ..Default::default() };
+        rt::task_set_regs(task, &regs).expect("regs");
+        rt::task_start(task).expect("start");
+        *t = (space, task);
+    }
+    let mut buf = [0u8; 512];
+    let mut verdicts = [0u64; 2];
+    for _ in 0..2 {
+        let (h, p) = recv(&mut buf);
+        let m = LinuxSyscall::decode(p).unwrap_or_default();
+        if let Some(i) = tasks.iter().position(|t| t.1 == h.sender()) {
+            verdicts[i] = m.nr;
+        }
+    }
+    s.check("two tasks' SSE registers stay their own across preemption (lazy FPU)", verdicts == [1, 1]);
+    for (space, task) in tasks {
+        rt::task_kill(task).expect("kill");
+        rt::space_destroy(space).expect("destroy");
+    }
+}
+
 fn device_grants(s: &mut Suite) {
     // The self-test has no device grant: the kernel must refuse every device call.
     s.check("dev_map without a grant is refused", rt::dev_map(0x6000_0000, 0xfeb0_0000, PAGE) == Err(Error::Denied));
@@ -233,6 +278,7 @@ fn main(_boot: rt::Boot) -> ! {
     round_robin(&mut s);
     native_ipc(&mut s);
     device_grants(&mut s);
+    fpu_isolation(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
 }
