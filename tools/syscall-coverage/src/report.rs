@@ -191,7 +191,8 @@ pub fn coverage_text(c: &Coverage, md: bool) -> String {
                 let _ = writeln!(s, "  failed: {f}");
             }
             for (call, tests) in &cs.enosys {
-                let _ = writeln!(s, "  ENOSYS: {call} in {}", tests.join(" "));
+                let more = if tests.len() > 4 { format!(" and {} more", tests.len() - 4) } else { String::new() };
+                let _ = writeln!(s, "  ENOSYS: {call} in {}{more}", tests[..tests.len().min(4)].join(" "));
             }
         }
         None => {
@@ -234,7 +235,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
         }
     );
     let _ = write!(s, "<div class=abis>");
-    let (label_w, bar_w, row_h) = (90.0, 420.0, 30.0);
+    let (label_w, bar_w, row_h) = (90.0, 340.0, 30.0);
     for a in &c.abis {
         let h = row_h * (CATEGORIES.len() as f64 + 1.0) + 30.0;
         let _ = write!(s, "<div><h2>{} <small>{} complete, {} partial, {} absent of {}</small></h2>", a.abi, a.counts.complete, a.counts.partial, a.counts.absent, a.counts.total());
@@ -414,4 +415,95 @@ pub fn programs_html(ps: &[ProgramReport]) -> String {
 /// Names in `a` and not in `b`.
 pub fn minus(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Vec<String> {
     a.difference(b).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runs::{CompatRun, Use, Uses};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    fn sample() -> Coverage {
+        let mut calls = Uses::new();
+        calls.insert(("x86_64".into(), "write".into()), Use { count: 3, enosys: 0 });
+        calls.insert(("x86_64".into(), "fork".into()), Use { count: 1, enosys: 1 });
+        let runs = [CompatRun { test: "stdio".into(), build: "musl".into(), passed: true, verdict: "pass".into(), calls }];
+        coverage(Some(&runs))
+    }
+
+    #[test]
+    fn counts_and_proof_from_traces() {
+        let c = sample();
+        let x = &c.abis[0];
+        assert_eq!(x.abi, "x86_64");
+        assert_eq!(x.counts.total(), 362);
+        let write = x.calls.iter().find(|r| r.name == "write").unwrap();
+        assert_eq!(write.tests, ["musl/stdio"]);
+        assert!(write.proved);
+        let fork = x.calls.iter().find(|r| r.name == "fork").unwrap();
+        assert!(!fork.proved, "an absent call is never proved");
+        assert_eq!(x.counts.proved, 1);
+        assert_eq!(c.compat.as_ref().unwrap().enosys["x86_64 fork"], ["musl/stdio"]);
+        let md = coverage_text(&c, true);
+        assert!(md.contains("| x86_64 |") && md.contains("| 1 | write | files | partial | musl/stdio |"), "{md}");
+    }
+
+    fn chromium() -> Option<&'static str> {
+        ["chromium", "chromium-browser"].into_iter().find(|b| Command::new(b).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()))
+    }
+
+    /// Runs headless Chromium with `args` on `url`; its stdout.
+    fn headless(browser: &str, profile: &std::path::Path, args: &[String], url: &str) -> Vec<u8> {
+        let mut child = Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(args)
+            .arg(url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out, &mut v);
+            v
+        });
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                panic!("{browser} took over 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        reader.join().unwrap()
+    }
+
+    /// The page in a real browser: it parses into the chart and the tables,
+    /// and renders to a screenshot that is not blank.
+    #[test]
+    fn html_renders_in_headless_chromium() {
+        let Some(browser) = chromium() else {
+            eprintln!("skipped: no chromium in PATH (apt-get install chromium) to check the HTML report");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("coverage.html");
+        std::fs::write(&page, coverage_html(&sample(), "../compat-tests/src/")).unwrap();
+        let url = format!("file://{}", page.display());
+        let dom = String::from_utf8_lossy(&headless(browser, &dir.path().join("p1"), &["--dump-dom".into()], &url)).into_owned();
+        assert!(dom.contains("<svg"), "no chart in the DOM: {}", &dom[..dom.len().min(500)]);
+        // 8 bars (7 categories + all) per ABI, each of up to 3 segments and a proof tick.
+        assert!(dom.matches("<rect").count() >= 2 * 8 * 2, "too few bars");
+        assert!(dom.contains("href=\"../compat-tests/src/stdio.c\""), "no link to the compat test");
+        assert!(dom.contains("id=\"i386-set_thread_area\""), "no row per call");
+        let shot = dir.path().join("shot.png");
+        headless(browser, &dir.path().join("p2"), &[format!("--screenshot={}", shot.display()), "--window-size=1280,900".into()], &url);
+        let png = std::fs::read(&shot).expect("no screenshot written");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // A blank 1280x900 page compresses to a few KB; the chart and text do not.
+        assert!(png.len() > 20_000, "screenshot of {} bytes looks blank", png.len());
+    }
 }

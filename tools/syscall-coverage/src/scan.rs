@@ -570,3 +570,190 @@ impl Program {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    //! The resolver on real compiled code: small assembly and C programs
+    //! built by gcc and musl-gcc (skipped, saying so, when they are missing).
+    use super::*;
+    use std::process::Command;
+
+    /// Builds `source` (file name `name`, so `.S` or `.c`) with `cc args`;
+    /// None (and a printed reason) if the compiler is missing or fails.
+    fn build(cc: &str, args: &[&str], name: &str, source: &str) -> Option<Vec<u8>> {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join(name);
+        std::fs::write(&src, source).unwrap();
+        let out = dir.path().join("a.out");
+        match Command::new(cc).args(args).arg(&src).arg("-o").arg(&out).output() {
+            Ok(o) if o.status.success() => Some(std::fs::read(&out).unwrap()),
+            Ok(o) => {
+                eprintln!("skipped: {cc} {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: {cc} not available ({e})");
+                None
+            }
+        }
+    }
+
+    fn sites_of(bin: &[u8]) -> Vec<Site> {
+        Program::from_elf(bin).unwrap().sites()
+    }
+
+    fn site_in<'a>(sites: &'a [Site], function: &str) -> Vec<&'a Site> {
+        sites.iter().filter(|s| s.function.as_deref().is_some_and(|f| f == function || f.starts_with(&format!("{function}+")))).collect()
+    }
+
+    fn all_numbers(sites: &[Site]) -> BTreeSet<u64> {
+        sites.iter().flat_map(|s| s.numbers.iter().copied()).collect()
+    }
+
+    const ASM64: &str = r#"
+        .intel_syntax noprefix
+        .text
+        .globl _start
+    .type _start, @function
+    _start:
+        push 60
+        pop rax
+        syscall
+    .type branches, @function
+    branches:
+        test edi, edi
+        jz 1f
+        mov eax, 1
+        jmp 2f
+    1:  mov eax, 2
+    2:  syscall
+        ret
+    .type wrapper, @function
+    wrapper:
+        mov rax, rdi
+        mov rdi, rsi
+        syscall
+        ret
+    .type calls_wrapper, @function
+    calls_wrapper:
+        mov edi, 39
+        call wrapper
+        mov edi, 102
+        mov esi, 0
+        call wrapper
+        mov edx, 110
+        mov edi, edx
+        jmp wrapper
+    .type from_memory, @function
+    from_memory:
+        mov eax, [rip + value]
+        syscall
+        ret
+    .type moved, @function
+    moved:
+        mov ecx, 231
+        mov eax, ecx
+        xor edi, edi
+        syscall
+    .type zero, @function
+    zero:
+        xor eax, eax
+        syscall
+        ret
+        .data
+    value: .long 3
+    "#;
+
+    #[test]
+    fn constants_paths_and_wrappers_x86_64() {
+        let Some(bin) = build("gcc", &["-nostdlib", "-static", "-no-pie"], "a.S", ASM64) else { return };
+        let s = sites_of(&bin);
+        assert_eq!(s.len(), 6, "{s:#?}");
+        let n = |f: &str| site_in(&s, f).iter().flat_map(|x| x.numbers.iter().copied()).collect::<Vec<_>>();
+        assert_eq!(n("_start"), [60], "push imm; pop rax");
+        assert_eq!(n("branches"), [1, 2], "both paths");
+        assert_eq!(n("wrapper"), [39, 102, 110], "through the wrapper's callers, a tail call and a copy");
+        assert_eq!(n("moved"), [231], "mov eax, ecx");
+        assert_eq!(n("zero"), [0], "xor eax, eax");
+        let mem = site_in(&s, "from_memory");
+        assert!(mem[0].numbers.is_empty() && !mem[0].unresolved.is_empty(), "{mem:?}");
+        assert!(site_in(&s, "branches")[0].unresolved.is_empty());
+    }
+
+    const ASM32: &str = r#"
+        .intel_syntax noprefix
+        .text
+        .globl _start
+    .type _start, @function
+    _start:
+        push 20
+        call stack_wrapper
+        add esp, 4
+        mov eax, 102
+        mov ebx, 1
+        int 0x80
+        mov eax, 1
+        sysenter
+        mov eax, 224
+        call dword ptr gs:0x10
+        mov eax, offset trampoline
+        ret
+    .type stack_wrapper, @function
+    stack_wrapper:
+        push ebx
+        mov eax, [esp + 8]
+        int 0x80
+        pop ebx
+        ret
+    .type trampoline, @function
+    trampoline:
+        int 0x80
+        ret
+    "#;
+
+    #[test]
+    fn i386_stack_arguments_socketcall_and_trampolines() {
+        let Some(bin) = build("gcc", &["-m32", "-nostdlib", "-static", "-no-pie"], "a.S", ASM32) else { return };
+        let s = sites_of(&bin);
+        assert_eq!(s.len(), 5, "{s:#?}");
+        let w = site_in(&s, "stack_wrapper");
+        assert_eq!(w[0].numbers.iter().copied().collect::<Vec<_>>(), [20], "the caller's pushed argument");
+        let start = site_in(&s, "_start");
+        let kinds: Vec<SiteKind> = start.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, [SiteKind::Int80, SiteKind::Sysenter, SiteKind::GsCall]);
+        assert_eq!(start[0].subcalls.iter().cloned().collect::<Vec<_>>(), ["socket"]);
+        assert_eq!(start[2].numbers.iter().copied().collect::<Vec<_>>(), [224]);
+        let t = site_in(&s, "trampoline");
+        assert!(t[0].trampoline && t[0].unresolved.is_empty(), "{t:?}");
+    }
+
+    const C_RAW: &str = r#"
+        #include <unistd.h>
+        #include <sys/syscall.h>
+        int main(int argc, char **argv)
+        {
+            /* kcmp and pidfd_open: calls libc itself never makes. */
+            if (argc > 5)
+                syscall(SYS_kcmp, 1, 1, 0, 0, 0);
+            return syscall(SYS_pidfd_open, 1, 0) < 0;
+        }
+    "#;
+
+    fn c_finds(cc: &str, flags: &[&str], want: &[&str]) {
+        let Some(bin) = build(cc, flags, "a.c", C_RAW) else { return };
+        let p = Program::from_elf(&bin).unwrap();
+        let abi = if p.bits == 64 { Abi::X86_64 } else { Abi::I386 };
+        let names: BTreeSet<&str> = all_numbers(&p.sites()).iter().filter_map(|&n| sion_linux::syscalls::name_of(abi, n)).collect();
+        for w in want {
+            assert!(names.contains(w), "{cc} {flags:?}: {w} not found in {names:?}");
+        }
+    }
+
+    #[test]
+    fn through_libc_syscall_wrappers() {
+        // musl's syscall() and glibc's (x86_64: number in rdi; i386: on the stack).
+        c_finds("musl-gcc", &["-static", "-O1"], &["kcmp", "pidfd_open", "exit_group", "set_tid_address"]);
+        c_finds("gcc", &["-static", "-O1"], &["kcmp", "pidfd_open", "exit_group", "write"]);
+        c_finds("gcc", &["-m32", "-static", "-O1"], &["kcmp", "pidfd_open", "exit_group", "write", "set_thread_area"]);
+    }
+}

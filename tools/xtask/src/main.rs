@@ -11,6 +11,7 @@
 mod bench;
 mod build;
 mod compat;
+mod coverage_check;
 mod demo;
 mod group_tests;
 mod iso;
@@ -139,6 +140,9 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     cmd.arg("test").current_dir(util::root());
     let cargo_ok = util::run_status(&mut cmd)?;
     stages.push(("cargo test", if cargo_ok { "ok".into() } else { "FAILED".into() }));
+
+    util::banner("syscall coverage report against the dispatch tables");
+    stages.push(("syscall coverage", coverage_check::run()));
     // The host unit tests count as one test in the closing line (their own
     // runner printed the details above).
     let (mut host_passed, mut host_failed) = (0, 0);

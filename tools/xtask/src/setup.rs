@@ -16,6 +16,8 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",     // ip netns / bridge / tuntap: the test LAN
     "iputils-ping", // the test LAN's third party pings the nodes
     "busybox-static", // /bin/busybox: real programs in the compat suite (compat-tests/programs)
+    "bash-static",    // /bin/bash-static: syscall-coverage's accuracy check (tools/syscall-coverage/accuracy.sh)
+    "strace",         // what those programs really call, for that check
     "liblua5.4-dev",  // static Lua library: compat-tests/src/lua.c
     "libsqlite3-dev", // static SQLite library: compat-tests/src/sqlite.c
     "linux-image-amd64", // cargo xtask bench: the Linux baseline kernel (/boot/vmlinuz-*)
