@@ -44,6 +44,9 @@ pub const AT_NO_AUTOMOUNT: u32 = 0x800;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_EACCESS: u32 = 0x200;
 
+/// /proc/mounts and /etc/mtab: busybox df and libc's getmntent read them.
+const MOUNTS: &str = "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\n";
+
 /// Free memory the node keeps when files grow (ENOSPC below it).
 pub const FREE_RESERVE: u64 = 16 << 20;
 
@@ -173,7 +176,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
         ("hostname", String::from("sion\n")),
         ("hosts", String::from("127.0.0.1\tlocalhost\n127.0.1.1\tsion\n::1\tlocalhost ip6-localhost ip6-loopback\n")),
         ("nsswitch.conf", String::from("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n")),
-        ("mtab", String::from("rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nudev /dev devtmpfs rw,nosuid 0 0\n")),
+        ("mtab", String::from(MOUNTS)),
     ];
     for (name, text) in etc {
         v.put_file(format!("/etc/{name}").as_bytes(), text.into_bytes(), 0o644, 0, 0).map_err(|e| format!("/etc/{name}: errno {}", e.0))?;
@@ -2175,7 +2178,7 @@ impl Process {
                 format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
             }
             tag::FILESYSTEMS => String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
-            tag::MOUNTS => String::from("rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nudev /dev devtmpfs rw,nosuid 0 0\n"),
+            tag::MOUNTS => String::from(MOUNTS),
             tag::SELF_MAPS => {
                 let mut s = String::new();
                 for v in self.vmas.iter() {
