@@ -236,17 +236,7 @@ impl Kernel {
         if self.spaces[s].owner as usize != cur || s == self.tasks[cur].space as usize {
             return Ret::Err(Error::Denied);
         }
-        for t in 0..self.tasks.len() {
-            if self.tasks[t].state != State::Free && self.tasks[t].space as usize == s {
-                self.kill(t);
-            }
-        }
-        if self.loaded_space == Some(s) {
-            cpu::write_cr3(self.pml4(cur));
-            self.loaded_space = Some(self.tasks[cur].space as usize);
-        }
-        paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
-        self.spaces[s].in_use = false;
+        self.destroy_space(s);
         Ret::Value(0)
     }
 

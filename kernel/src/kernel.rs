@@ -185,12 +185,41 @@ impl Kernel {
         t.queue_head = NONE;
         t.queue_tail = NONE;
         t.timer_deadline = 0;
+        // Spaces it owned go with it (a personality's program spaces, a
+        // server's own space once nothing runs in it).
+        for sp in 0..MAX_SPACES {
+            if self.spaces[sp].in_use && self.spaces[sp].owner as usize == slot {
+                let empty = !self.tasks.iter().any(|t| t.state != State::Free && t.space as usize == sp);
+                if sp != self.tasks[slot].space as usize || empty {
+                    self.destroy_space(sp);
+                }
+            }
+        }
         if self.fpu_owner == Some(slot) {
             self.fpu_owner = None;
         }
         if self.has_current && self.current == slot {
             self.has_current = false;
         }
+    }
+
+    /// Kill every task of space `s` and free its frames and tables.
+    pub fn destroy_space(&mut self, s: usize) {
+        for t in 0..MAX_TASKS {
+            if self.tasks[t].state != State::Free && self.tasks[t].space as usize == s {
+                self.kill(t);
+            }
+        }
+        if !self.spaces[s].in_use {
+            return; // a task's death took it already
+        }
+        if self.loaded_space == Some(s) {
+            // Run on the kernel's own tables until the next switch loads a space.
+            cpu::write_cr3(self.tables.pml4);
+            self.loaded_space = None;
+        }
+        crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
+        self.spaces[s].in_use = false;
     }
 
     fn fail_waiter(&mut self, s: usize) {

@@ -259,6 +259,38 @@ fn fpu_isolation(s: &mut Suite) {
     }
 }
 
+fn owned_spaces_die_with_their_owner(s: &mut Suite) {
+    // A native task creates a space of its own and maps 1 MiB into it; when
+    // the task is killed, that space and its frames must go too.
+    let code = [
+        0xb8, 0x09, 0x00, 0x00, 0x00, 0x0f, 0x05, // mov eax, 9 (space_create); syscall
+        0x48, 0x89, 0xc7, // mov rdi, rax
+        0xbe, 0x00, 0x00, 0x00, 0x50, // mov esi, 0x50000000
+        0xba, 0x00, 0x00, 0x10, 0x00, // mov edx, 0x100000
+        0x41, 0xba, 0x03, 0x00, 0x00, 0x00, // mov r10d, 3
+        0xb8, 0x0b, 0x00, 0x00, 0x00, 0x0f, 0x05, // mov eax, 11 (mem_map); syscall
+        0xeb, 0xfe, // jmp $
+    ];
+    let before = rt::sys_info().expect("sysinfo").free_frames;
+    let space = rt::space_create().expect("space");
+    rt::mem_map(space, CODE, PAGE, prot::READ | prot::WRITE).expect("map");
+    rt::mem_write(space, CODE, &code).expect("code");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    let task = rt::task_create(space, TaskKind::Native).expect("task");
+    rt::task_set_regs(task, &TaskRegs { rip: CODE, rflags: 0x202, ..Default::default() }).expect("regs");
+    rt::task_start(task).expect("start");
+    let clock = rt::clock_info().expect("clock");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 20_000_000).expect("timer");
+    let mut buf = [0u8; 512];
+    recv(&mut buf);
+    let during = rt::sys_info().expect("sysinfo").free_frames;
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+    let after = rt::sys_info().expect("sysinfo").free_frames;
+    s.check("a task's own space holds what it mapped", before - during >= 256);
+    s.check("killing a task frees the spaces it created", after == before);
+}
+
 fn device_grants(s: &mut Suite) {
     // The self-test has no device grant: the kernel must refuse every device call.
     s.check("dev_map without a grant is refused", rt::dev_map(0x6000_0000, 0xfeb0_0000, PAGE) == Err(Error::Denied));
@@ -279,6 +311,7 @@ fn main(_boot: rt::Boot) -> ! {
     native_ipc(&mut s);
     device_grants(&mut s);
     fpu_isolation(&mut s);
+    owned_spaces_die_with_their_owner(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
 }
