@@ -331,7 +331,7 @@ impl Kernel {
             return Ret::Err(Error::Denied);
         }
         let inside = windows.iter().flatten().any(|&(base, size)| pa >= base && pa.saturating_add(len) <= base + size);
-        if !check_user_range(va, len) || pa % PAGE != 0 || !inside {
+        if !check_user_range(va, len) || !pa.is_multiple_of(PAGE) || !inside {
             return Ret::Err(Error::Invalid);
         }
         if (0..len / PAGE).any(|i| self.frames.is_ram(pa + i * PAGE)) {

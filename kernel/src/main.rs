@@ -84,7 +84,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     k.hw_rng = (rdseed, rdrand);
     kprintln!(
         "memory: {} MiB free of {} MiB RAM; TSC {} MHz (source {}), LAPIC timer {} MHz; NX {}; RDSEED {} RDRAND {}",
-        k.frames.free_frames() * 4096 >> 20,
+        (k.frames.free_frames() * 4096) >> 20,
         k.frames.ram.total() >> 20,
         k.clock.info.tsc_hz / 1_000_000,
         k.clock.info.source,

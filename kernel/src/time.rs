@@ -57,10 +57,7 @@ impl Clock {
         self.lapic_write(REG_DIVIDE, 0b1011); // divide by 1
         self.lapic_write(REG_LVT_TIMER, 1 << 16); // masked until armed
 
-        let (tsc_hz, source) = match cpuid_tsc_hz() {
-            Some(v) => v,
-            None => (0, 2),
-        };
+        let (tsc_hz, source) = cpuid_tsc_hz().unwrap_or((0, 2));
         // Measure the LAPIC (and the TSC, if CPUID was silent) against the PIT.
         self.lapic_write(REG_LVT_TIMER, crate::idt::VECTOR_TIMER as u32 | (1 << 16));
         self.lapic_write(REG_INITIAL_COUNT, u32::MAX);

@@ -56,7 +56,7 @@ pub fn user_allows(entry: u64, write: bool) -> bool {
 /// Page-aligned range check for user memory calls: `[va, va+len)` must be
 /// page aligned, non-empty and inside the user half.
 pub fn check_user_range(va: u64, len: u64) -> bool {
-    va % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && len > 0 && va.checked_add(len).is_some_and(|end| end <= sion_abi::USER_END)
+    va.is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE) && len > 0 && va.checked_add(len).is_some_and(|end| end <= sion_abi::USER_END)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub fn set_panic_hook(hook: fn()) {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     use core::fmt::Write as _;
     let mut b = crate::FixedBuf::<512>::default();
-    let _ = write!(b, "server panic: {}\n", info);
+    let _ = writeln!(b, "server panic: {}", info);
     crate::log(b.as_bytes());
     let h = HOOK.swap(0, Ordering::Relaxed);
     if h != 0 {
