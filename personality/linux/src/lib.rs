@@ -7,7 +7,8 @@
 //! - [`syscalls`]: call numbers and names per ABI (generated) and the dispatch tables;
 //! - [`process`]: a process and its system calls; [`vma`]: its memory map;
 //! - [`layout`]: structures whose layout differs per ABI; [`errno`];
-//! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host.
+//! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host;
+//! - [`socket`]: socket arguments and options per ABI (the pure half of sockets).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod job;
 pub mod layout;
 pub mod process;
 pub mod sim;
+pub mod socket;
 pub mod stack;
 pub mod syscalls;
 pub mod vma;
