@@ -9,8 +9,9 @@
 //!
 //! - `kcall.yield`: a kernel call that does nothing (yield with no other
 //!   runnable task): the cost of entering and leaving the kernel;
+//! - `kcall.clock_info`: a kernel call that writes a `ClockInfo` into the caller;
 //! - `ipc.SIZE`: a native call of SIZE bytes + a reply of SIZE bytes between
-//!   the two servers (two address-space switches, two copies);
+//!   the two servers (two address-space switches, two copies); `ipc.0` carries no bytes;
 //! - `linux_trap`: a Linux task's `syscall` forwarded as a message to this
 //!   server, which replies at once: the kernel's share of a forwarded Linux
 //!   system call, with no personality work at all.
@@ -98,9 +99,14 @@ fn linux_trap() -> u64 {
 
 fn client(server: TaskId) {
     report("kcall.yield", measure(5000, rt::yield_now));
+    // A kernel call that writes a small struct into the caller (a page-table walk).
+    report("kcall.clock_info", measure(5000, || {
+        rt::clock_info().expect("clock");
+    }));
     let msg = vec![0x5au8; MAX];
     let mut answer = vec![0u8; MAX];
-    for size in SIZES {
+    // An empty call + reply: the fixed cost without any payload copy.
+    for size in core::iter::once(0).chain(SIZES) {
         let n = if size > 8192 { 300 } else { 2000 };
         let cycles = measure(n, || {
             let got = rt::ipc_call(server, &msg[..size], &mut answer).expect("call");

@@ -23,6 +23,9 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         unsigned long n = strtoul(argv[i], 0, 10);
+        /* A line before and after: the host times the interval between them. */
+        printf("prime: start %lu\n", n);
+        fflush(stdout);
         uint64_t ns0 = now_ns(), t0 = rdtsc();
         unsigned long p = nth_prime(n);
         uint64_t t1 = rdtsc(), ns1 = now_ns();
@@ -32,6 +35,7 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "prime_ns.%lu", n);
         report(name, (double)(ns1 - ns0), "ns");
         printf("prime %lu = %lu\n", n, p);
+        fflush(stdout);
     }
     return 0;
 }

@@ -294,6 +294,34 @@ fn version_key(s: &str) -> Vec<u64> {
     s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect()
 }
 
+/// The uncompressed kernel inside a bzImage (its XZ payload, as the kernel's
+/// scripts/extract-vmlinux finds it): an ELF with a PVH note, so QEMU boots it
+/// the way it boots SiON, without the decompressor. Cached in target/bench.
+fn linux_vmlinux(kernel: &Path) -> Result<PathBuf> {
+    let name = kernel.file_name().and_then(|n| n.to_str()).unwrap_or("vmlinuz").replace("vmlinuz", "vmlinux");
+    let out = bench_dir().join(name);
+    if out.is_file() {
+        return Ok(out);
+    }
+    let image = std::fs::read(kernel).map_err(|e| format!("{}: {e}", kernel.display()))?;
+    let at = image.windows(6).position(|w| w == b"\xfd7zXZ\x00").ok_or_else(|| format!("{}: no XZ payload", kernel.display()))?;
+    let mut xz = Command::new("xz");
+    xz.args(["-dc", "--single-stream"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = xz.spawn().map_err(|e| format!("xz: {e}"))?;
+    let mut stdin = child.stdin.take().unwrap();
+    let payload = image[at..].to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &payload);
+    });
+    let o = child.wait_with_output().map_err(|e| format!("xz: {e}"))?;
+    let _ = feeder.join();
+    if !o.stdout.starts_with(b"\x7fELF") {
+        return Err(format!("{}: the XZ payload is not an ELF kernel", kernel.display()));
+    }
+    std::fs::write(&out, &o.stdout).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
 /// A cpio "newc" archive with directories, regular files and device nodes.
 #[derive(Default)]
 pub struct Cpio {
@@ -368,6 +396,16 @@ struct Timed {
     stdout: String,
     stderr: String,
     marker_after: Option<Duration>,
+    /// Every stdout line with the host time (from spawn) it arrived.
+    lines: Vec<(Duration, String)>,
+}
+
+/// Host time between the first line containing `from` and the first later
+/// line containing `to`.
+fn between(lines: &[(Duration, String)], from: &str, to: &str) -> Option<Duration> {
+    let i = lines.iter().position(|(_, l)| l.contains(from))?;
+    let j = lines[i..].iter().position(|(_, l)| l.contains(to))? + i;
+    Some(lines[j].0 - lines[i].0)
 }
 
 /// Run `cmd`, reading stdout line by line to time the first line that
@@ -379,7 +417,7 @@ fn run_timed(cmd: &mut Command, marker: &str, timeout: Duration) -> Timed {
     let start = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Timed { outcome: Outcome::NotRun(format!("cannot start {}: {e}", cmd.get_program().to_string_lossy())), stdout: String::new(), stderr: String::new(), marker_after: None },
+        Err(e) => return Timed { outcome: Outcome::NotRun(format!("cannot start {}: {e}", cmd.get_program().to_string_lossy())), stdout: String::new(), stderr: String::new(), marker_after: None, lines: Vec::new() },
     };
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -387,15 +425,18 @@ fn run_timed(cmd: &mut Command, marker: &str, timeout: Duration) -> Timed {
     let out = std::thread::spawn(move || {
         let mut text = String::new();
         let mut at = None;
+        let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            let t = start.elapsed();
             if at.is_none() && line.contains(&marker) {
-                at = Some(start.elapsed());
+                at = Some(t);
             }
             text.push_str(&line);
             text.push('\n');
+            lines.push((t, line));
         }
-        (text, at)
+        (text, at, lines)
     });
     let err = std::thread::spawn(move || {
         let mut s = String::new();
@@ -417,8 +458,8 @@ fn run_timed(cmd: &mut Command, marker: &str, timeout: Duration) -> Timed {
             Err(e) => break Outcome::NotRun(format!("wait: {e}")),
         }
     };
-    let (stdout, marker_after) = out.join().unwrap_or_default();
-    Timed { outcome, stdout, stderr: err.join().unwrap_or_default(), marker_after }
+    let (stdout, marker_after, lines) = out.join().unwrap_or_default();
+    Timed { outcome, stdout, stderr: err.join().unwrap_or_default(), marker_after, lines }
 }
 
 /// The QEMU wrapper `sion exec` finds first on PATH: adds the bench's extra
@@ -445,7 +486,21 @@ fn which(prog: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(prog)).find(|p| p.is_file() && !p.starts_with(bench_dir())))
 }
 
+/// `wall.prime.N` (ms): host time from `prime: start N` to its result line.
+fn wall_primes(lines: &[(Duration, String)], f: &mut Figures) {
+    for (_, l) in lines {
+        if let Some(n) = l.strip_prefix("prime: start ") {
+            if let Some(d) = between(lines, l, &format!("BENCH prime.{} ", n.trim())) {
+                f.insert(format!("wall.prime.{}", n.trim()), d.as_secs_f64() * 1e3);
+            }
+        }
+    }
+}
+
 /// One program on SiON through `sion exec`.
+/// One program on SiON through `sion exec`: its figures (plus `wall.prime.N`,
+/// the host time between a prime run's start and result lines), the host
+/// time to its first line, and the whole run.
 fn sion_exec(wrapper: &Path, icount: bool, prog: &Path, args: &[String]) -> Result<(Figures, Option<Duration>, Duration)> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![wrapper.to_path_buf()];
@@ -462,7 +517,9 @@ fn sion_exec(wrapper: &Path, icount: bool, prog: &Path, args: &[String]) -> Resu
     if r.outcome != Outcome::Exited(0) {
         return Err(format!("sion exec {} {}: {} {}", prog.display(), args.join(" "), r.outcome.short(), r.stderr.trim()));
     }
-    Ok((parse_figures(&r.stdout), r.marker_after, total))
+    let mut f = parse_figures(&r.stdout);
+    wall_primes(&r.lines, &mut f);
+    Ok((f, r.marker_after, total))
 }
 
 /// One boot of Linux running `run` (lines of /bench/run).
@@ -471,7 +528,13 @@ fn linux_boot(kernel: &Path, bin: &Path, run: &[String], icount: bool, tag: &str
     linux_initramfs(bin, run, &initrd)?;
     let mut args = qemu_common(icount);
     args.extend(["-kernel".into(), kernel.to_string_lossy().into_owned(), "-initrd".into(), initrd.to_string_lossy().into_owned()]);
-    args.extend(["-append".into(), "console=ttyS0 quiet".into(), "-serial".into(), "stdio".into()]);
+    let mut append = String::from("console=ttyS0 quiet");
+    if !icount {
+        if let Some(khz) = host_tsc_khz() {
+            append.push_str(&format!(" tsc_early_khz={khz} tsc=reliable"));
+        }
+    }
+    args.extend(["-append".into(), append, "-serial".into(), "stdio".into()]);
     args.extend(["-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into()]);
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(&args);
@@ -483,7 +546,9 @@ fn linux_boot(kernel: &Path, bin: &Path, run: &[String], icount: bool, tag: &str
         let last = r.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
         return Err(format!("Linux boot ({tag}): {}; last line: {last} (log {})", r.outcome.short(), log.display()));
     }
-    Ok((parse_figures(&r.stdout), r.marker_after, args))
+    let mut f = parse_figures(&r.stdout);
+    wall_primes(&r.lines, &mut f);
+    Ok((f, r.marker_after, args))
 }
 
 /// The native bench server booted with the kernel alone.
@@ -505,6 +570,34 @@ fn native_bench(icount: bool) -> Result<(Figures, Vec<String>)> {
         return Err(format!("native bench: {}: {}", r.outcome.short(), r.stdout.lines().last().unwrap_or("")));
     }
     Ok((parse_figures(&r.stdout), args))
+}
+
+/// The host's TSC rate in kHz (/proc/cpuinfo): without icount the guest's
+/// TSC runs at the host's, and Linux on microvm (no HPET, no ACPI PM timer)
+/// cannot calibrate it against the PIT on a busy host, so it is told.
+fn host_tsc_khz() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let mhz: f64 = s.lines().find(|l| l.starts_with("cpu MHz"))?.split(':').nth(1)?.trim().parse().ok()?;
+    Some((mhz * 1000.0) as u64)
+}
+
+/// The wall-clock pass: plain TCG, no icount. SiON: hello (host clock to its
+/// first line), getppid, the biggest prime; Linux: one boot with the same.
+fn wall_pass(wrapper: &Path, kernel: &Path, bin: &Path, biggest: &str) -> Result<(Figures, Figures)> {
+    let mut sion = Figures::new();
+    let (_, first, total) = sion_exec(wrapper, false, &bin.join("hello"), &[])?;
+    if let Some(d) = first {
+        sion.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
+    }
+    sion.insert("wall.hello_total".into(), total.as_secs_f64() * 1e3);
+    sion.extend(sion_exec(wrapper, false, &bin.join("getppid"), &[])?.0);
+    sion.extend(sion_exec(wrapper, false, &bin.join("prime"), &[biggest.to_string()])?.0);
+    let run = vec![format!("/bench/prime {biggest}"), "/bench/getppid".into()];
+    let (mut linux, first, _) = linux_boot(kernel, bin, &run, false, "wall")?;
+    if let Some(d) = first {
+        linux.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
+    }
+    Ok((sion, linux))
 }
 
 fn file_size(p: &Path) -> Cell {
@@ -563,29 +656,38 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         "/bench/pipe".into(),
         "/bench/forkexec /bench/hello".into(),
     ];
-    let (linux, _, linux_args) = linux_boot(&kernel, &bin, &run, true, "icount")?;
+    let (mut linux, _, linux_args) = linux_boot(&kernel, &bin, &run, true, "icount")?;
+    util::banner("Linux booted by PVH from the uncompressed kernel (-icount): boot only");
+    let vmlinux = linux_vmlinux(&kernel)?;
+    let (pvh, _, _) = linux_boot(&vmlinux, &bin, &[], true, "pvh")?;
+    for k in ["boot.main", "boot.output"] {
+        if let Some(v) = pvh.get(k) {
+            linux.insert(format!("pvh.{k}"), *v);
+        }
+    }
 
     // Wall-clock pass: no icount, the guest clock follows the host's.
     let mut sion_wall = Figures::new();
     let mut linux_wall = Figures::new();
+    let mut wall_note = String::from("not run (--quick)");
     if !args.quick {
         util::banner("wall-clock pass (no icount): SiON and Linux");
-        let (_, first, total) = sion_exec(&wrapper, false, &bin.join("hello"), &[])?;
-        if let Some(d) = first {
-            sion_wall.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
-        }
-        sion_wall.insert("wall.hello_total".into(), total.as_secs_f64() * 1e3);
-        sion_wall.extend(sion_exec(&wrapper, false, &bin.join("getppid"), &[])?.0);
-        sion_wall.extend(sion_exec(&wrapper, false, &bin.join("prime"), std::slice::from_ref(&biggest))?.0);
-        let run = vec![format!("/bench/prime {biggest}"), "/bench/getppid".into()];
-        let t = Instant::now();
-        let (f, first, _) = linux_boot(&kernel, &bin, &run, false, "wall")?;
-        let _ = t;
-        linux_wall = f;
-        if let Some(d) = first {
-            linux_wall.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
+        match wall_pass(&wrapper, &kernel, &bin, &biggest) {
+            Ok((s, l)) => {
+                sion_wall = s;
+                linux_wall = l;
+                wall_note = "missing".into();
+            }
+            Err(e) => {
+                tracing::error!("wall-clock pass: {e}");
+                wall_note = format!("failed: {e}");
+            }
         }
     }
+    let wall = |f: &Figures, k: &str| match f.get(k) {
+        Some(v) => Cell::Value(*v),
+        None => Cell::Missing(wall_note.clone()),
+    };
 
     // The rows.
     let mut rows = Vec::new();
@@ -601,13 +703,16 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     rows.push(Row::new("pipe round trip 4 B, two processes", "icount", Cell::na(NO_FORK), Cell::of(&linux, "pipe"), "cycles"));
     rows.push(Row::new("fork + exec + wait of a static hello", "icount", Cell::na(NO_FORK), Cell::of(&linux, "forkexec"), "cycles"));
     rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("SiON: kernel call writing a struct (clock_info)", "icount", Cell::of(&sion, "kcall.clock_info"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("SiON: empty call + reply (0 B)", "icount", Cell::of(&sion, "ipc.0"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: kernel part of a forwarded call", "icount", Cell::of(&sion, "linux_trap"), Cell::na("-"), "cycles"));
     rows.push(Row::new("boot: power-on to main of first program", "icount", Cell::of(&sion, "boot.main").scaled(1e-6), Cell::of(&linux, "boot.main").scaled(1e-6), "ms"));
     rows.push(Row::new("boot: power-on to its first output", "icount", Cell::of(&sion, "boot.output").scaled(1e-6), Cell::of(&linux, "boot.output").scaled(1e-6), "ms"));
+    rows.push(Row::new("boot: to first output, Linux by PVH (vmlinux, no XZ)", "icount", Cell::of(&sion, "boot.output").scaled(1e-6), Cell::of(&linux, "pvh.boot.output").scaled(1e-6), "ms"));
     if !args.quick {
-        rows.push(Row::new("wall: start to first output (host clock)", "wall", Cell::of(&sion_wall, "wall.first_output"), Cell::of(&linux_wall, "wall.first_output"), "ms"));
-        rows.push(Row::new(format!("wall: n-th prime, n = {}", fmt_num(biggest.parse().unwrap_or(0.0))), "wall", Cell::of(&sion_wall, &format!("prime_ns.{biggest}")).scaled(1e-6), Cell::of(&linux_wall, &format!("prime_ns.{biggest}")).scaled(1e-6), "ms"));
-        rows.push(Row::new("wall: getppid round trip", "wall", Cell::of(&sion_wall, "getppid_ns"), Cell::of(&linux_wall, "getppid_ns"), "ns"));
+        rows.push(Row::new("wall: start to first output (host clock)", "wall", wall(&sion_wall, "wall.first_output"), wall(&linux_wall, "wall.first_output"), "ms"));
+        rows.push(Row::new(format!("wall: n-th prime, n = {} (host clock)", fmt_num(biggest.parse().unwrap_or(0.0))), "wall", wall(&sion_wall, &format!("wall.prime.{biggest}")), wall(&linux_wall, &format!("wall.prime.{biggest}")), "ms"));
+        rows.push(Row::new("wall: getppid round trip (guest clock)", "wall", wall(&sion_wall, "getppid_ns"), wall(&linux_wall, "getppid_ns"), "ns"));
     }
     // Sizes.
     let img = images();
@@ -702,6 +807,16 @@ mod tests {
         assert!(j.contains("\"linux\": 2388"));
         assert!(j.contains("\"sion_note\": \"n/a (no fork yet)\""));
         assert!(j.contains("\"linux\": {\"pipe\": 2388}"));
+    }
+
+    #[test]
+    fn host_times_between_lines() {
+        let ms = Duration::from_millis;
+        let lines = vec![(ms(5), "prime: start 500".to_string()), (ms(9), "BENCH prime.500 1 cycles".into()), (ms(12), "prime: start 1000".into()), (ms(30), "BENCH prime.1000 2 cycles".into())];
+        let mut f = Figures::new();
+        wall_primes(&lines, &mut f);
+        assert_eq!(f.get("wall.prime.500"), Some(&4.0));
+        assert_eq!(f.get("wall.prime.1000"), Some(&18.0));
     }
 
     #[test]
