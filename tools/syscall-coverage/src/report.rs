@@ -362,9 +362,10 @@ pub fn program_text(p: &ProgramReport, md: bool) -> String {
     let mut s = String::new();
     let h = if md { "## " } else { "" };
     let _ = writeln!(s, "{h}{} ({}, {} instructions)", p.path, p.abi, p.instructions);
-    let _ = writeln!(s, "{}verdict: {}", if md { "**" } else { "" }, p.verdict);
     if md {
-        s = s.replacen(&format!("verdict: {}", p.verdict), &format!("verdict: {}**", p.verdict), 1);
+        let _ = writeln!(s, "\n**verdict: {}**\n", p.verdict);
+    } else {
+        let _ = writeln!(s, "verdict: {}", p.verdict);
     }
     let _ = writeln!(s, "sites: {} ({} resolved, {} trampolines, {} unresolved)", p.sites, p.resolved_sites, p.trampolines, p.unresolved.len());
     let list = |st: &str| -> Vec<String> { p.calls.iter().filter(|c| c.status == st).map(|c| c.name.clone()).collect() };
@@ -399,6 +400,16 @@ pub fn program_text(p: &ProgramReport, md: bool) -> String {
     }
     if let Some(st) = &p.strace {
         let _ = writeln!(s, "strace -f on the host, {} runs: {} distinct calls, {} in the static set; missed: {}", st.runs, st.seen, st.found, if st.missed.is_empty() { "none".into() } else { st.missed.join(" ") });
+    }
+    if md {
+        // A list, so that Markdown keeps the lines apart.
+        let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
+        for l in lines.iter_mut().skip(4) {
+            if !l.is_empty() {
+                *l = format!("- {l}");
+            }
+        }
+        s = lines.join("\n") + "\n";
     }
     s
 }

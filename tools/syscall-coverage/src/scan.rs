@@ -502,14 +502,15 @@ impl Program {
         self.memo.borrow_mut().insert((entry, loc), Values::default());
         let mut out = Values::default();
         let callers = self.callers.get(&entry).map(|v| v.as_slice()).unwrap_or(&[]);
-        let calls: Vec<usize> = callers.iter().copied().filter(|&c| self.insns[c].mnemonic() == Mnemonic::Call || self.entries.contains(&entry)).collect();
+        // Direct calls, and jumps to the entry (tail calls).
+        let calls = callers;
         if calls.is_empty() {
             out.indirect_entry = true;
             out.unknown.insert(format!("from the callers of {} (reached only through a pointer)", self.function_of(entry).unwrap_or_else(|| format!("{entry:#x}"))));
         } else if depth >= MAX_DEPTH {
             out.unknown.insert("wrappers nested too deep".into());
         } else {
-            for c in calls {
+            for &c in calls {
                 let at_call = match (self.insns[c].mnemonic(), loc) {
                     (Mnemonic::Call, Loc::Stack(0)) => {
                         out.unknown.insert("return address".into());
