@@ -294,7 +294,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
         }
         let _ = write!(s, "</table>");
     }
-    let _ = write!(s, "</body></html>\n");
+    s.push_str("</body></html>\n");
     s
 }
 
