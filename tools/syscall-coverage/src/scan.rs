@@ -184,6 +184,10 @@ impl Program {
         if file.architecture() != object::Architecture::X86_64 && file.architecture() != object::Architecture::I386 {
             bail!("not an x86 program ({:?})", file.architecture());
         }
+        if let Some(interp) = file.section_by_name(".interp") {
+            let path = interp.data().ok().map(|d| String::from_utf8_lossy(d).trim_end_matches('\0').to_string()).unwrap_or_default();
+            bail!("dynamically linked (interpreter {path}): its calls are made in shared libraries; SiON runs static programs only");
+        }
         let bits = if file.is_64() { 64 } else { 32 };
         let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
         for s in file.sections() {
@@ -748,6 +752,15 @@ mod tests {
         for w in want {
             assert!(names.contains(w), "{cc} {flags:?}: {w} not found in {names:?}");
         }
+    }
+
+    #[test]
+    fn dynamic_programs_are_refused_and_static_pie_is_read() {
+        if let Some(bin) = build("gcc", &["-O1"], "a.c", C_RAW) {
+            let err = Program::from_elf(&bin).err().expect("a dynamic program was analysed");
+            assert!(err.to_string().contains("dynamically linked"), "{err}");
+        }
+        c_finds("gcc", &["-static-pie", "-O1"], &["kcmp", "pidfd_open"]);
     }
 
     #[test]
