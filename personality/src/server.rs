@@ -204,6 +204,8 @@ fn main(boot: rt::Boot) -> ! {
     let mut armed: u64 = 0;
     // `trace=1`: the blocked call whose answer comes from `poll`.
     let mut blocked_call: Option<(Abi, u64)> = None;
+    // The reply owed to the program, sent with the next receive.
+    let mut reply: Option<LinuxReply> = None;
     loop {
         // The console first: stdin for the program.
         while let Some(b) = uart::get() {
@@ -219,7 +221,7 @@ fn main(boot: rt::Boot) -> ! {
             if let Some((abi, nr)) = blocked_call.take() {
                 trace(abi, nr, o);
             }
-            answer(&mut process, &mut host, task, o, &config.outs);
+            reply = answer(&mut process, &mut host, task, o, &config.outs);
         }
         let now = host.now_ns();
         let want = process.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
@@ -228,7 +230,13 @@ fn main(boot: rt::Boot) -> ! {
             armed = want;
         }
 
-        let n = match rt::ipc_recv(&mut buf) {
+        // The answer to the program goes with the next receive: one kernel
+        // entry instead of two per system call.
+        let received = match reply.take() {
+            Some(r) => rt::ipc_reply_recv(task, &r.encode(), &mut buf),
+            None => rt::ipc_recv(&mut buf),
+        };
+        let n = match received {
             Ok(n) => n,
             Err(e) => {
                 rt::log!("personality: recv: {e:?}");
@@ -248,13 +256,13 @@ fn main(boot: rt::Boot) -> ! {
                             _ => trace(abi, sc.nr, o),
                         }
                     }
-                    answer(&mut process, &mut host, task, o, &config.outs);
+                    reply = answer(&mut process, &mut host, task, o, &config.outs);
                 }
             }
             Some(Kind::Fault) if h.sender() == task => {
                 if let Some(f) = Fault::decode(payload) {
                     let o = process.handle_fault(&mut host, &f);
-                    answer(&mut process, &mut host, task, o, &config.outs);
+                    reply = answer(&mut process, &mut host, task, o, &config.outs);
                 }
             }
             Some(Kind::Notification) => {
@@ -322,11 +330,13 @@ fn send_outs(process: &Process, outs: &[String]) {
     }
 }
 
-fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome, outs: &[String]) {
-    let reply = match o {
-        Outcome::Reply(rax) => LinuxReply { flags: 0, rax },
-        Outcome::KeepRegs => LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 },
-        Outcome::Blocked => return,
+/// The reply an outcome calls for (sent by the loop with its next receive);
+/// an exit ends the job here.
+fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome, outs: &[String]) -> Option<LinuxReply> {
+    match o {
+        Outcome::Reply(rax) => Some(LinuxReply { flags: 0, rax }),
+        Outcome::KeepRegs => Some(LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 }),
+        Outcome::Blocked => None,
         Outcome::Exit(e) => {
             process.report_unimplemented(host);
             let _ = rt::task_kill(task);
@@ -334,8 +344,5 @@ fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome
             send_outs(process, outs);
             finish(e)
         }
-    };
-    if let Err(e) = rt::ipc_reply(task, &reply.encode()) {
-        rt::log!("personality: reply to the program: {e:?}");
     }
 }
