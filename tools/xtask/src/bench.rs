@@ -52,6 +52,17 @@ pub const PRIMES_QUICK: &[u64] = &[500, 1000, 5000];
 pub const IPC_SIZES: &[u64] = &[4, 1024, 4096, 8192, 16384, 65500];
 /// The workload programs (tools/bench/workloads/NAME.c).
 pub const WORKLOADS: &[&str] = &["prime", "getppid", "unix_dgram", "pipe", "forkexec", "hello"];
+/// Samples of the wall-clock pass; each figure is the smallest.
+const WALL_SAMPLES: usize = 3;
+
+/// Merge `new` into `best`, keeping the smaller value of each figure.
+fn keep_min(best: &mut Figures, new: Figures) {
+    for (k, v) in new {
+        let e = best.entry(k).or_insert(v);
+        *e = e.min(v);
+    }
+}
+
 /// Why SiON has no figure for the fork-based workloads.
 const NO_FORK: &str = "n/a (no fork yet)";
 
@@ -672,15 +683,19 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     let mut wall_note = String::from("not run (--quick)");
     if !args.quick {
         util::banner("wall-clock pass (no icount): SiON and Linux");
-        match wall_pass(&wrapper, &kernel, &bin, &biggest) {
-            Ok((s, l)) => {
-                sion_wall = s;
-                linux_wall = l;
-                wall_note = "missing".into();
-            }
-            Err(e) => {
-                tracing::error!("wall-clock pass: {e}");
-                wall_note = format!("failed: {e}");
+        // Best of WALL_SAMPLES: the host is shared, noise only adds time.
+        for _ in 0..WALL_SAMPLES {
+            match wall_pass(&wrapper, &kernel, &bin, &biggest) {
+                Ok((s, l)) => {
+                    keep_min(&mut sion_wall, s);
+                    keep_min(&mut linux_wall, l);
+                    wall_note = "missing".into();
+                }
+                Err(e) => {
+                    tracing::error!("wall-clock pass: {e}");
+                    wall_note = format!("failed: {e}");
+                    break;
+                }
             }
         }
     }
@@ -736,7 +751,7 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     let table = render_table(&rows);
     println!();
     print!("{table}");
-    println!("Linux/SiON above 1: SiON faster or smaller. icount: -icount {} (1 cycle = 1 guest instruction = 1 virtual ns); wall: host clock, plain TCG.", QEMU.icount);
+    println!("Linux/SiON above 1: SiON faster or smaller. icount: -icount {} (1 cycle = 1 guest instruction = 1 virtual ns); wall: plain TCG, best of {WALL_SAMPLES}.", QEMU.icount);
 
     // Settings and files.
     let sion_args = std::fs::read_to_string(&wrapper_log).unwrap_or_default().lines().next().unwrap_or("").to_string();
@@ -817,6 +832,16 @@ mod tests {
         wall_primes(&lines, &mut f);
         assert_eq!(f.get("wall.prime.500"), Some(&4.0));
         assert_eq!(f.get("wall.prime.1000"), Some(&18.0));
+    }
+
+    #[test]
+    fn best_of_samples() {
+        let mut best = Figures::new();
+        keep_min(&mut best, parse_figures("BENCH a 5 ms\nBENCH b 1 ms\n"));
+        keep_min(&mut best, parse_figures("BENCH a 3 ms\nBENCH b 2 ms\nBENCH c 7 ms\n"));
+        assert_eq!(best.get("a"), Some(&3.0));
+        assert_eq!(best.get("b"), Some(&1.0));
+        assert_eq!(best.get("c"), Some(&7.0));
     }
 
     #[test]
