@@ -720,7 +720,8 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: kernel call writing a struct (clock_info)", "icount", Cell::of(&sion, "kcall.clock_info"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: empty call + reply (0 B)", "icount", Cell::of(&sion, "ipc.0"), Cell::na("-"), "cycles"));
-    rows.push(Row::new("SiON: kernel part of a forwarded call", "icount", Cell::of(&sion, "linux_trap"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("SiON: kernel part of a forwarded call (reply_recv)", "icount", Cell::of(&sion, "linux_trap"), Cell::na("-"), "cycles"));
+    rows.push(Row::new("SiON: the same with reply, then recv", "icount", Cell::of(&sion, "linux_trap.reply_then_recv"), Cell::na("-"), "cycles"));
     rows.push(Row::new("boot: power-on to main of first program", "icount", Cell::of(&sion, "boot.main").scaled(1e-6), Cell::of(&linux, "boot.main").scaled(1e-6), "ms"));
     rows.push(Row::new("boot: power-on to its first output", "icount", Cell::of(&sion, "boot.output").scaled(1e-6), Cell::of(&linux, "boot.output").scaled(1e-6), "ms"));
     rows.push(Row::new("boot: to first output, Linux by PVH (vmlinux, no XZ)", "icount", Cell::of(&sion, "boot.output").scaled(1e-6), Cell::of(&linux, "pvh.boot.output").scaled(1e-6), "ms"));
