@@ -650,14 +650,12 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     // icount pass.
     util::banner("SiON (sion exec, -icount): hello, getppid, n-th prime");
     let mut sion = Figures::new();
-    let (f, first_output, hello_total) = sion_exec(&wrapper, true, &bin.join("hello"), &[])?;
-    sion.extend(f);
-    let _ = (first_output, hello_total);
+    sion.extend(sion_exec(&wrapper, true, &bin.join("hello"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("getppid"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("prime"), &prime_args)?.0);
     util::banner("SiON native IPC (sion-bench, -icount)");
     let (native, native_args) = native_bench(true)?;
-    sion.extend(native.iter().map(|(k, v)| (k.clone(), *v)));
+    sion.extend(native);
 
     util::banner(&format!("Linux ({}, -icount): the same workloads from an initramfs", kernel.display()));
     let run: Vec<String> = vec![
@@ -772,6 +770,8 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         ("qemu_sion_exec", format!("{sion_args} -icount {} (added by the bench's wrapper)", QEMU.icount)),
         ("qemu_sion_native", native_args.join(" ")),
         ("qemu_linux", linux_args.join(" ")),
+        ("qemu_linux_pvh", format!("the same with -kernel {} and an empty /bench/run", vmlinux.display())),
+        ("wall_linux_append", format!("console=ttyS0 quiet tsc_early_khz={} tsc=reliable (no -icount)", host_tsc_khz().unwrap_or(0))),
         ("ratio", "linux / sion: above 1 SiON is faster or smaller".into()),
     ];
     let json = render_json(&settings, &rows, &[("sion", &sion), ("linux", &linux), ("sion_wall", &sion_wall), ("linux_wall", &linux_wall)]);
