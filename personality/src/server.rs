@@ -24,6 +24,10 @@ struct KernelHost {
     space: SpaceId,
     task: Option<TaskId>,
     clock: ClockInfo,
+    /// The netstack server, found on first use (None: not looked up yet;
+    /// Some(None): the node has none).
+    netstack: Option<Option<TaskId>>,
+    net_reply: Vec<u8>,
 }
 
 impl Host for KernelHost {
@@ -75,6 +79,19 @@ impl Host for KernelHost {
     fn free_memory(&mut self) -> u64 {
         rt::sys_info().map(|s| s.free_frames * 4096).unwrap_or(0)
     }
+    fn net(&mut self, req: &sion_abi::net::Request, data: &[u8]) -> Option<(sion_abi::net::Reply, Vec<u8>)> {
+        let netstack = (*self.netstack.get_or_insert_with(|| rt::server_lookup("netstack").ok()))?;
+        let mut msg = Vec::with_capacity(sion_abi::net::Request::SIZE + data.len());
+        msg.extend_from_slice(&req.encode());
+        msg.extend_from_slice(data);
+        if self.net_reply.is_empty() {
+            self.net_reply = alloc::vec![0u8; sion_abi::net::Reply::SIZE + sion_abi::net::MAX_DATA];
+        }
+        let n = rt::ipc_call(netstack, &msg, &mut self.net_reply).ok()?;
+        let reply = sion_abi::net::Reply::decode(&self.net_reply[..n])?;
+        Some((reply, self.net_reply[sion_abi::net::Reply::SIZE..n].to_vec()))
+    }
+
     fn node_info(&mut self) -> NodeInfo {
         let s = rt::sys_info().unwrap_or_default();
         let t = self.task.and_then(|t| rt::task_info(t).ok()).unwrap_or_default();
@@ -168,7 +185,7 @@ fn main(boot: rt::Boot) -> ! {
     if let Some(limit) = config.mem_limit {
         let _ = rt::space_set_limit(space, limit);
     }
-    let mut host = KernelHost { space, task: None, clock };
+    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new() };
     let exe: String = config.exe.clone().unwrap_or_else(|| String::from("/job/program"));
     let argv: Vec<Vec<u8>> = if argv.is_empty() { alloc::vec![exe.clone().into_bytes()] } else { argv };
     let spawn = Spawn {
@@ -269,6 +286,9 @@ fn main(boot: rt::Boot) -> ! {
                 let bits = payload.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0);
                 if bits & NOTIFY_TIMER != 0 {
                     armed = 0;
+                }
+                if bits & sion_abi::net::NOTIFY_NET != 0 {
+                    process.net_changed();
                 }
             }
             Some(Kind::Native) => {

@@ -64,6 +64,11 @@ pub trait Host {
     fn free_memory(&mut self) -> u64 {
         self.node_info().free_bytes
     }
+    /// One request to the netstack server (`sion_abi::net`): its reply and
+    /// data, or `None` when the node has no network.
+    fn net(&mut self, _req: &sion_abi::net::Request, _data: &[u8]) -> Option<(sion_abi::net::Reply, alloc::vec::Vec<u8>)> {
+        None
+    }
     /// Figures of the node (the simulation reports a small fixed machine).
     fn node_info(&mut self) -> NodeInfo {
         NodeInfo { total_bytes: 256 << 20, free_bytes: 200 << 20, uptime_ns: self.now_ns(), realtime_ns: self.realtime_ns(), cpus: 1, tasks: 2, cpu_ns: self.cpu_ns(), ..Default::default() }

@@ -11,6 +11,7 @@ use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 
 mod files;
 mod misc;
+mod net;
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -72,6 +73,9 @@ pub enum Pending {
     Sleep { deadline: u64 },
     /// poll/select/epoll_wait: until something is ready or the deadline.
     Wait { call: files::WaitCall, deadline: Option<u64> },
+    /// A socket call that would block: run it again when the netstack says
+    /// something changed.
+    Net { call: LinuxSyscall },
 }
 
 /// What the process was started with.
@@ -133,6 +137,10 @@ pub struct Process {
     stdin: VecDeque<u8>,
     stdin_eof: bool,
     pub pending: Option<Pending>,
+    /// The system call being served (a blocked socket call runs it again).
+    last_call: LinuxSyscall,
+    /// The netstack signalled changes not looked at yet.
+    net_dirty: bool,
     /// Unimplemented calls seen: name -> count.
     pub unimplemented: BTreeMap<&'static str, u64>,
     /// Realtime at start, for stat times.
@@ -277,6 +285,8 @@ impl Process {
             stdin: VecDeque::new(),
             stdin_eof: !s.stdin_stream,
             pending: None,
+            last_call: LinuxSyscall::default(),
+            net_dirty: false,
             unimplemented: BTreeMap::new(),
             start_realtime,
             memory: s.memory,
@@ -309,7 +319,18 @@ impl Process {
     /// Finish a deferred reply if it can be: call after stdin data arrived or
     /// a timer fired.
     pub fn poll<H: Host>(&mut self, h: &mut H) -> Option<Outcome> {
+        if self.net_dirty && !self.files.sockets.is_empty() {
+            self.sync_sockets(h);
+        }
         let r = match self.pending.as_ref()? {
+            Pending::Net { call } => {
+                let call = *call;
+                self.pending = None;
+                return match self.syscall(h, &call) {
+                    Outcome::Blocked => None,
+                    o => Some(o),
+                };
+            }
             Pending::Read { iov } => {
                 let iov = iov.clone();
                 self.try_read_stdin(h, &iov)?
@@ -336,6 +357,9 @@ impl Process {
             Pending::Read { .. } => Some(now + STDIN_POLL_NS),
             Pending::Sleep { deadline } => Some(*deadline),
             Pending::Wait { deadline, .. } => Some(deadline.map_or(now + STDIN_POLL_NS, |d| d.min(now + STDIN_POLL_NS))),
+            // The netstack's notification wakes it; a slow look-again as well,
+            // in case a change came while nothing listened.
+            Pending::Net { .. } => Some(now + NET_RECHECK_NS),
         }
     }
 
@@ -483,6 +507,10 @@ impl Process {
     pub fn syscall<H: Host>(&mut self, h: &mut H, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         let a = call.args;
+        self.last_call = *call;
+        if !self.files.sockets_closed.is_empty() {
+            self.sync_sockets(h);
+        }
         let Some(entry) = lookup(abi, call.nr) else {
             let name = name_of(abi, call.nr).unwrap_or("unknown");
             let count = self.unimplemented.entry(name).or_insert(0);
@@ -494,6 +522,7 @@ impl Process {
         };
         let r: SysResult = match entry.sys {
             Sys::File(fc) => return self.file_call(h, abi, fc, a),
+            Sys::Net(nc) => return self.net_call(h, abi, nc, a).into(),
             Sys::Misc(mc) => return self.misc_call(h, abi, mc, a),
             Sys::Uname => {
                 let u = Utsname {
@@ -1100,6 +1129,8 @@ impl Process {
 
 /// A marker errno (never a real reply): the call blocked.
 const BLOCK: Errno = Errno(-1);
+/// How often a blocked socket call looks again without a netstack notification.
+const NET_RECHECK_NS: u64 = 50_000_000;
 
 impl From<Errno> for Outcome {
     fn from(e: Errno) -> Outcome {

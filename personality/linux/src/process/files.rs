@@ -89,6 +89,8 @@ pub enum Obj {
     Node(Ino),
     /// An epoll instance (its interest list is `Files::epolls[id]`).
     Epoll(u32),
+    /// A socket (its state is `Files::sockets[id]`, see `process/net.rs`).
+    Socket(u32),
 }
 
 #[derive(Debug)]
@@ -132,6 +134,12 @@ pub struct Files {
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
     pub next_epoll: u32,
+    /// Sockets: their netstack handle, options and last known readiness.
+    pub sockets: BTreeMap<u32, super::net::Sock>,
+    pub next_socket: u32,
+    /// Netstack handles of sockets whose last descriptor closed, to close
+    /// there at the next chance (closing needs the host).
+    pub sockets_closed: Vec<u32>,
 }
 
 fn dirent_name_ok(name: &[u8]) -> bool {
@@ -272,6 +280,9 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
         hostname: b"sion".to_vec(),
         epolls: BTreeMap::new(),
         next_epoll: 1,
+        sockets: BTreeMap::new(),
+        next_socket: 1,
+        sockets_closed: Vec::new(),
     })
 }
 
@@ -309,7 +320,7 @@ fn stat_blocks(size: u64) -> u64 {
 impl Process {
     // ----- descriptors -----
 
-    fn fd_get(&self, fd: u64) -> Result<FdEntry, Errno> {
+    pub(super) fn fd_get(&self, fd: u64) -> Result<FdEntry, Errno> {
         let fd = fd as u32 as i32;
         self.files.fds.get(&fd).cloned().ok_or(Errno::EBADF)
     }
@@ -319,7 +330,7 @@ impl Process {
     }
 
     /// A descriptor usable for I/O (not O_PATH).
-    fn io_file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
+    pub(super) fn io_file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
         let f = self.file(fd)?;
         if f.borrow().flags & O_PATH != 0 {
             return Err(Errno::EBADF);
@@ -332,7 +343,7 @@ impl Process {
     }
 
     /// Install a description at the lowest free descriptor >= `min`.
-    fn fd_install(&mut self, file: Rc<RefCell<OpenFile>>, min: i32, cloexec: bool) -> Result<i32, Errno> {
+    pub(super) fn fd_install(&mut self, file: Rc<RefCell<OpenFile>>, min: i32, cloexec: bool) -> Result<i32, Errno> {
         let limit = self.nofile();
         let mut fd = min;
         for (&k, _) in self.files.fds.range(min..) {
@@ -349,7 +360,7 @@ impl Process {
         Ok(fd)
     }
 
-    fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
+    pub(super) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
         self.files.fd_dirty = true;
         self.release(ent.file);
@@ -363,12 +374,17 @@ impl Process {
                 Obj::Epoll(id) => {
                     self.files.epolls.remove(&id);
                 }
+                Obj::Socket(id) => {
+                    if let Some(sock) = self.files.sockets.remove(&id) {
+                        self.files.sockets_closed.push(sock.handle);
+                    }
+                }
                 _ => {}
             }
         }
     }
 
-    fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
+    pub(super) fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
         if let Obj::Node(ino) = obj {
             self.files.vfs.open_ref(ino);
         }
@@ -402,6 +418,7 @@ impl Process {
             Obj::Stdout => b"pipe:[11]".to_vec(),
             Obj::Stderr => b"pipe:[12]".to_vec(),
             Obj::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+            Obj::Socket(id) => format!("socket:[{}]", 20000 + id).into_bytes(),
             Obj::Node(ino) => match self.files.vfs.path_of(ino) {
                 Some(p) => p,
                 None => {
@@ -580,6 +597,8 @@ impl Process {
             Obj::Stdin => acc != O_WRONLY,
             Obj::Stdout | Obj::Stderr => acc != 0,
             Obj::Node(_) | Obj::Epoll(_) => true,
+            // Linux cannot reopen a socket through /proc/self/fd.
+            Obj::Socket(_) => return Err(Errno::ENXIO),
         };
         if !ok {
             return Err(Errno::EACCES);
@@ -630,6 +649,13 @@ impl Process {
             }
             Obj::Stdout | Obj::Stderr => return Err(Errno::EBADF),
             Obj::Epoll(_) => return Err(Errno::EINVAL),
+            Obj::Socket(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.sock_read(h, abi, id, iov, nonblock);
+            }
             Obj::Node(i) => i,
         };
         self.files.vfs.now = h.realtime_ns();
@@ -715,6 +741,13 @@ impl Process {
             }
             Obj::Stdin => return Err(Errno::EBADF),
             Obj::Epoll(_) => return Err(Errno::EINVAL),
+            Obj::Socket(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.sock_write(h, abi, id, iov, nonblock);
+            }
             Obj::Node(i) => i,
         };
         self.files.vfs.now = h.realtime_ns();
@@ -823,6 +856,7 @@ impl Process {
     fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
             Resolved::Console(Obj::Epoll(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
+            Resolved::Console(Obj::Socket(id)) => StatInfo { dev: 0x8, ino: 20000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(o) => self.stat_info(match o {
                 Obj::Stdin => 0,
                 Obj::Stdout => 1,
@@ -1377,6 +1411,7 @@ impl Process {
                 Err(Errno::ENOTTY)
             }
             Obj::Epoll(_) => Err(Errno::ENOTTY),
+            Obj::Socket(id) => self.sock_ioctl(h, abi, id, req, arg),
             Obj::Node(ino) => {
                 let n = self.files.vfs.node(ino);
                 if req == FIONREAD && n.is_reg() {
@@ -1774,6 +1809,10 @@ impl Process {
         let obj = f.borrow().obj;
         match obj {
             Obj::Epoll(_) => Err(Errno::EINVAL),
+            Obj::Socket(id) => {
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                self.sock_send_bytes(h, id, data, nonblock)
+            }
             Obj::Stdout => {
                 h.console_write(up::STDOUT, data);
                 Ok(data.len() as u64)
@@ -1856,6 +1895,7 @@ impl Process {
             Obj::Stdout | Obj::Stderr => (false, true),
             Obj::Node(_) => (true, true),
             Obj::Epoll(id) => (self.epoll_ready(id).next().is_some(), false),
+            Obj::Socket(id) => self.sock_ready(id),
         })
     }
 

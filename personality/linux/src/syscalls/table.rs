@@ -7,6 +7,12 @@ use super::names::{i386 as n32, x86_64 as n64};
 use crate::layout::{Abi, RlimitLayout, TimeBits};
 use FileCall as F;
 use MiscCall as M;
+use NetCall as N;
+
+/// Sockets: what works.
+const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT; no loopback (127/8) yet";
+const INET_IO: &str = "AF_INET; MSG_PEEK, MSG_DONTWAIT; other flags ignored";
+const SOCKOPT: &str = "SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_LINGER, SO_TYPE, SO_ERROR, TCP_NODELAY (kept, read back); others ENOPROTOOPT";
 
 /// How a structure-returning variant of a call lays out its result.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -17,6 +23,26 @@ pub enum StatLayout {
     I386Stat64,
     /// i386 old `struct stat`.
     I386Old,
+}
+
+/// The socket calls (AF_INET stream and datagram, through the netstack).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NetCall {
+    Socket,
+    Bind,
+    Connect,
+    Listen,
+    Accept,
+    Accept4,
+    SendTo,
+    RecvFrom,
+    Shutdown,
+    GetSockName,
+    GetPeerName,
+    SetSockOpt,
+    GetSockOpt,
+    /// i386 `socketcall(call, args)`: the calls above through one entry.
+    SocketCall,
 }
 
 /// The file and descriptor calls.
@@ -150,6 +176,8 @@ pub enum MiscCall {
 /// The handlers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Sys {
+    /// Sockets (`process/net.rs`).
+    Net(NetCall),
     /// Memory extras, time and identity (`process/misc.rs`).
     Misc(MiscCall),
     /// Files and descriptors (`process/files.rs`).
@@ -261,6 +289,18 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETITIMER, "setitimer", Sys::Misc(M::Setitimer), P(TIMERS)),
     e(n64::GETPID, "getpid", Sys::Getpid, C),
     e(n64::SENDFILE, "sendfile", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
+    e(n64::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
+    e(n64::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
+    e(n64::ACCEPT, "accept", Sys::Net(N::Accept), P(INET)),
+    e(n64::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
+    e(n64::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
+    e(n64::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
+    e(n64::BIND, "bind", Sys::Net(N::Bind), P(INET)),
+    e(n64::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
+    e(n64::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
+    e(n64::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
+    e(n64::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
+    e(n64::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
     e(n64::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
     e(n64::UNAME, "uname", Sys::Uname, C),
     e(n64::FCNTL, "fcntl", Sys::File(F::Fcntl), P(FCNTL)),
@@ -352,6 +392,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n64::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n64::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
     e(n64::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n64::DUP3, "dup3", Sys::File(F::Dup3), C),
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
@@ -427,6 +468,7 @@ pub static I386: &[Entry] = &[
     e(n32::FCHOWN, "fchown", Sys::File(F::Fchown { bits16: true }), C),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
+    e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("socket, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name; others EINVAL or ENOSYS")),
     e(n32::SETITIMER, "setitimer", Sys::Misc(M::Setitimer), P(TIMERS)),
     e(n32::GETITIMER, "getitimer", Sys::Misc(M::Getitimer), P(TIMERS)),
     e(n32::STAT, "stat", Sys::File(F::Stat(StatLayout::I386Old)), C),
@@ -537,6 +579,18 @@ pub static I386: &[Entry] = &[
     e(n32::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n32::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n32::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
+    e(n32::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
+    e(n32::BIND, "bind", Sys::Net(N::Bind), P(INET)),
+    e(n32::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
+    e(n32::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
+    e(n32::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
+    e(n32::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
+    e(n32::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
+    e(n32::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
+    e(n32::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
+    e(n32::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
+    e(n32::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
+    e(n32::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n32::STATX, "statx", Sys::File(F::Statx), C),
     e(n32::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),

@@ -1,0 +1,499 @@
+//! Linux sockets: AF_INET stream (TCP) and datagram (UDP) sockets served by
+//! the netstack server over `sion_abi::net`. The netstack never blocks; a
+//! blocking socket call that would wait keeps its caller waiting (a deferred
+//! reply, `Pending::Net`) and is run again when the netstack says something
+//! changed (`NOTIFY_NET`, see [`Process::net_changed`]).
+//!
+//! Not yet: AF_UNIX, IPv6, loopback (127/8: the netstack has no loopback
+//! interface), sendmsg/recvmsg, SIGPIPE (a write to a closed connection
+//! answers EPIPE without the signal).
+
+use super::files::{Obj, O_NONBLOCK, O_RDWR};
+use super::{Pending, Process, BLOCK};
+use crate::errno::{Errno, SysResult};
+use crate::host::Host;
+use crate::layout::Abi;
+use crate::socket::{socket_kind, SockAddr, SockOpts, SocketCall, SocketKind, AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
+use crate::syscalls::table::NetCall as N;
+use alloc::vec::Vec;
+use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
+
+const MSG_PEEK: u64 = 2;
+const MSG_DONTWAIT: u64 = 0x40;
+const FIONREAD: u32 = 0x541b;
+
+/// Where a stream socket is in its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conn {
+    Idle,
+    /// connect() started; `blocking`: a blocked caller waits for it.
+    Connecting { blocking: bool },
+    Connected,
+    Listening,
+}
+
+/// A socket's state beside its netstack handle.
+#[derive(Clone, Debug)]
+pub struct Sock {
+    pub handle: u32,
+    pub kind: SocketKind,
+    pub opts: SockOpts,
+    /// Pending error (SO_ERROR), as a positive errno.
+    pub error: i32,
+    /// Readiness from the netstack's last STATUS (`sion_abi::net::events`).
+    pub events: u32,
+    pub conn: Conn,
+    pub bound: bool,
+}
+
+impl Process {
+    /// The netstack signalled a change: socket readiness is refreshed before
+    /// the next look at it.
+    pub fn net_changed(&mut self) {
+        self.net_dirty = true;
+    }
+
+    /// One request to the netstack; a negative answer is the errno.
+    fn net<H: Host>(&mut self, h: &mut H, req: Request, data: &[u8]) -> Result<(Reply, Vec<u8>), Errno> {
+        let Some((reply, data)) = h.net(&req, data) else { return Err(Errno::ENETDOWN) };
+        let r = reply.result();
+        if r < 0 {
+            return Err(Errno((-r) as i32));
+        }
+        Ok((reply, data))
+    }
+
+    /// Close what was closed, and refresh readiness, if the netstack changed.
+    pub(super) fn sync_sockets<H: Host>(&mut self, h: &mut H) {
+        for handle in core::mem::take(&mut self.files.sockets_closed) {
+            let _ = h.net(&Request { op: op::CLOSE, handle, ..Default::default() }, &[]);
+        }
+        if !self.net_dirty {
+            return;
+        }
+        self.net_dirty = false;
+        let ids: Vec<u32> = self.files.sockets.keys().copied().collect();
+        for id in ids {
+            self.refresh(h, id);
+        }
+    }
+
+    fn refresh<H: Host>(&mut self, h: &mut H, id: u32) {
+        let Some(handle) = self.files.sockets.get(&id).map(|s| s.handle) else { return };
+        if let Some((r, _)) = h.net(&Request { op: op::STATUS, handle, ..Default::default() }, &[]) {
+            let s = self.files.sockets.get_mut(&id).unwrap();
+            s.events = r.events;
+            if r.result() < 0 {
+                s.error = (-r.result()) as i32;
+            }
+        }
+    }
+
+    /// (readable, writable) as last known.
+    pub(super) fn sock_ready(&self, id: u32) -> (bool, bool) {
+        let Some(s) = self.files.sockets.get(&id) else { return (false, false) };
+        let e = s.events;
+        (e & (events::IN | events::HUP | events::ERR) != 0, e & (events::OUT | events::ERR | events::HUP) != 0)
+    }
+
+    /// Wait (deferred reply, run again on a netstack change) or answer EAGAIN.
+    fn would_block(&mut self, nonblock: bool) -> Errno {
+        if nonblock {
+            return Errno::EAGAIN;
+        }
+        self.pending = Some(Pending::Net { call: self.last_call });
+        BLOCK
+    }
+
+    /// The socket behind `fd` and whether its descriptor is non-blocking.
+    fn sock_fd(&self, fd: u64) -> Result<(u32, bool), Errno> {
+        let f = self.io_file(fd)?;
+        let f = f.borrow();
+        match f.obj {
+            Obj::Socket(id) => Ok((id, f.flags & O_NONBLOCK != 0)),
+            _ => Err(Errno::ENOTSOCK),
+        }
+    }
+
+    fn read_addr<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> Result<(u32, u16), Errno> {
+        let len = len as u32 as i32;
+        if !(0..=128).contains(&len) {
+            return Err(Errno::EINVAL);
+        }
+        let b = self.read_user(h, abi, addr, len as usize)?;
+        match SockAddr::decode(&b)? {
+            SockAddr::Inet { ip, port } => Ok((ip, port)),
+            SockAddr::Unix { .. } => Err(Errno::EAFNOSUPPORT),
+        }
+    }
+
+    /// Write a socket address the Linux way: `*lenp` in, truncated copy, the
+    /// full length out.
+    fn write_addr<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, ip: u32, port: u16) -> Result<(), Errno> {
+        if addrp == 0 {
+            return Ok(());
+        }
+        let lb = self.read_user(h, abi, lenp, 4)?;
+        let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
+        if room < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let bytes = SockAddr::Inet { ip, port }.encode();
+        let n = (room as usize).min(bytes.len());
+        self.write_user(h, abi, addrp, &bytes[..n])?;
+        self.write_user(h, abi, lenp, &(bytes.len() as u32).to_le_bytes())
+    }
+
+    fn new_socket_fd(&mut self, sock: Sock, nonblock: bool, cloexec: bool) -> SysResult {
+        let id = self.files.next_socket;
+        self.files.next_socket += 1;
+        let handle = sock.handle;
+        self.files.sockets.insert(id, sock);
+        let file = self.new_file(Obj::Socket(id), O_RDWR | if nonblock { O_NONBLOCK } else { 0 });
+        match self.fd_install(file, 0, cloexec) {
+            Ok(fd) => Ok(fd as u64),
+            Err(e) => {
+                self.files.sockets.remove(&id);
+                self.files.sockets_closed.push(handle);
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) fn net_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+        self.sync_sockets(h);
+        let r = self.net_call_inner(h, abi, call, a);
+        // Whatever we asked may have changed readiness (ours or a peer's in the node).
+        self.net_dirty = true;
+        r
+    }
+
+    fn net_call_inner<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+        match call {
+            N::Socket => self.sys_socket(h, a[0] as u32, a[1] as u32, a[2] as u32),
+            N::Bind => self.sys_bind(h, abi, a[0], a[1], a[2]),
+            N::Connect => self.sys_connect(h, abi, a[0], a[1], a[2]),
+            N::Listen => self.sys_listen(h, a[0], a[1] as u32 as i32),
+            N::Accept => self.sys_accept(h, abi, a[0], a[1], a[2], 0),
+            N::Accept4 => self.sys_accept(h, abi, a[0], a[1], a[2], a[3] as u32),
+            N::SendTo => self.sys_sendto(h, abi, a[0], a[1], a[2], a[3], a[4], a[5]),
+            N::RecvFrom => self.sys_recvfrom(h, abi, a[0], a[1], a[2], a[3], a[4], a[5]),
+            N::Shutdown => {
+                let (id, _) = self.sock_fd(a[0])?;
+                let how = a[1] as u32;
+                if how > 2 {
+                    return Err(Errno::EINVAL);
+                }
+                let handle = self.files.sockets[&id].handle;
+                self.net(h, Request { op: op::SHUTDOWN, handle, arg: how as u64, ..Default::default() }, &[]).map(|_| 0)
+            }
+            N::GetSockName | N::GetPeerName => {
+                let (id, _) = self.sock_fd(a[0])?;
+                let handle = self.files.sockets[&id].handle;
+                let (r, _) = self.net(h, Request { op: op::STATUS, handle, ..Default::default() }, &[])?;
+                let (ip, port) = if call == N::GetSockName { (r.local_addr, r.local_port) } else { (r.addr, r.port) };
+                if call == N::GetPeerName && port == 0 {
+                    return Err(Errno::ENOTCONN);
+                }
+                if a[1] == 0 {
+                    return Err(Errno::EFAULT);
+                }
+                self.write_addr(h, abi, a[1], a[2], ip, port as u16).map(|_| 0)
+            }
+            N::SetSockOpt => {
+                let (id, _) = self.sock_fd(a[0])?;
+                let len = a[4] as u32 as i32;
+                if len < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let v = self.read_user(h, abi, a[3], (len as usize).min(64))?;
+                self.files.sockets.get_mut(&id).unwrap().opts.set(a[1] as u32, a[2] as u32, &v).map(|_| 0)
+            }
+            N::GetSockOpt => {
+                let (id, _) = self.sock_fd(a[0])?;
+                self.refresh(h, id);
+                let lb = self.read_user(h, abi, a[4], 4)?;
+                let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
+                if room < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let s = self.files.sockets.get_mut(&id).unwrap();
+                let ty = s.kind.ty;
+                let mut err = s.error;
+                let v = s.opts.get(a[1] as u32, a[2] as u32, ty, &mut err)?;
+                s.error = err;
+                let n = (room as usize).min(v.len());
+                self.write_user(h, abi, a[3], &v[..n])?;
+                self.write_user(h, abi, a[4], &(n as u32).to_le_bytes()).map(|_| 0)
+            }
+            N::SocketCall => self.sys_socketcall(h, abi, a[0] as u32, a[1]),
+        }
+    }
+
+    fn sys_socketcall<H: Host>(&mut self, h: &mut H, abi: Abi, call: u32, args: u64) -> SysResult {
+        let (c, n) = SocketCall::decode(call)?;
+        let b = self.read_user(h, abi, args, n * 4)?;
+        let mut a = [0u64; 6];
+        for (i, w) in a.iter_mut().enumerate().take(n) {
+            *w = u32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().unwrap()) as u64;
+        }
+        let call = match c {
+            SocketCall::Socket => N::Socket,
+            SocketCall::Bind => N::Bind,
+            SocketCall::Connect => N::Connect,
+            SocketCall::Listen => N::Listen,
+            SocketCall::Accept => N::Accept,
+            SocketCall::Accept4 => N::Accept4,
+            SocketCall::GetSockName => N::GetSockName,
+            SocketCall::GetPeerName => N::GetPeerName,
+            SocketCall::SendTo => N::SendTo,
+            SocketCall::RecvFrom => N::RecvFrom,
+            // send/recv are sendto/recvfrom without an address.
+            SocketCall::Send => {
+                a[4] = 0;
+                a[5] = 0;
+                N::SendTo
+            }
+            SocketCall::Recv => {
+                a[4] = 0;
+                a[5] = 0;
+                N::RecvFrom
+            }
+            SocketCall::Shutdown => N::Shutdown,
+            SocketCall::SetSockOpt => N::SetSockOpt,
+            SocketCall::GetSockOpt => N::GetSockOpt,
+            SocketCall::SocketPair | SocketCall::SendMsg | SocketCall::RecvMsg | SocketCall::RecvMmsg | SocketCall::SendMmsg => return Err(Errno::ENOSYS),
+        };
+        self.net_call_inner(h, abi, call, a)
+    }
+
+    fn sys_socket<H: Host>(&mut self, h: &mut H, domain: u32, ty: u32, protocol: u32) -> SysResult {
+        let k = socket_kind(domain, ty, protocol)?;
+        if k.domain != AF_INET {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let (r, _) = self.net(h, Request { op: op::SOCKET, arg: if k.ty == SOCK_STREAM { kind::TCP } else { kind::UDP }, ..Default::default() }, &[])?;
+        let sock = Sock { handle: r.handle, kind: k, opts: SockOpts::default(), error: 0, events: if k.ty == SOCK_DGRAM { events::OUT } else { 0 }, conn: Conn::Idle, bound: false };
+        self.new_socket_fd(sock, ty & SOCK_NONBLOCK != 0, ty & SOCK_CLOEXEC != 0)
+    }
+
+    fn sys_bind<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
+        let (id, _) = self.sock_fd(fd)?;
+        let (ip, port) = self.read_addr(h, abi, addr, len)?;
+        if self.files.sockets[&id].bound {
+            return Err(Errno::EINVAL);
+        }
+        let handle = self.files.sockets[&id].handle;
+        self.net(h, Request { op: op::BIND, handle, addr: ip, port: port as u32, ..Default::default() }, &[])?;
+        self.files.sockets.get_mut(&id).unwrap().bound = true;
+        Ok(0)
+    }
+
+    fn sys_listen<H: Host>(&mut self, h: &mut H, fd: u64, backlog: i32) -> SysResult {
+        let (id, _) = self.sock_fd(fd)?;
+        let s = self.files.sockets[&id].clone();
+        if s.kind.ty != SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if matches!(s.conn, Conn::Connected | Conn::Connecting { .. }) {
+            return Err(Errno::EINVAL);
+        }
+        if !s.bound {
+            // Linux binds an ephemeral port.
+            self.net(h, Request { op: op::BIND, handle: s.handle, ..Default::default() }, &[])?;
+        }
+        self.net(h, Request { op: op::LISTEN, handle: s.handle, arg: backlog.clamp(1, 128) as u64, ..Default::default() }, &[])?;
+        let st = self.files.sockets.get_mut(&id).unwrap();
+        st.bound = true;
+        st.conn = Conn::Listening;
+        Ok(0)
+    }
+
+    fn sys_accept<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addrp: u64, lenp: u64, flags: u32) -> SysResult {
+        if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let s = self.files.sockets[&id].clone();
+        if s.kind.ty != SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if s.conn != Conn::Listening {
+            return Err(Errno::EINVAL);
+        }
+        let r = match self.net(h, Request { op: op::ACCEPT, handle: s.handle, ..Default::default() }, &[]) {
+            Ok((r, _)) => r,
+            Err(Errno::EAGAIN) => return Err(self.would_block(nonblock)),
+            Err(e) => return Err(e),
+        };
+        let sock = Sock { handle: r.handle, kind: SocketKind { nonblock: false, cloexec: false, ..s.kind }, opts: s.opts, error: 0, events: events::OUT, conn: Conn::Connected, bound: true };
+        let newfd = self.new_socket_fd(sock, flags & SOCK_NONBLOCK != 0, flags & SOCK_CLOEXEC != 0)?;
+        if let Err(e) = self.write_addr(h, abi, addrp, lenp, r.addr, r.port as u16) {
+            let _ = self.fd_close(newfd as i32);
+            return Err(e);
+        }
+        Ok(newfd)
+    }
+
+    fn sys_connect<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let s = self.files.sockets[&id].clone();
+        if s.kind.ty == SOCK_STREAM {
+            match s.conn {
+                Conn::Connected => return Err(Errno::EISCONN),
+                Conn::Listening => return Err(Errno::EISCONN),
+                Conn::Connecting { blocking } => {
+                    self.refresh(h, id);
+                    let st = self.files.sockets.get_mut(&id).unwrap();
+                    if st.error != 0 {
+                        let e = core::mem::take(&mut st.error);
+                        st.conn = Conn::Idle;
+                        return Err(Errno(e));
+                    }
+                    if st.events & events::OUT != 0 {
+                        st.conn = Conn::Connected;
+                        return if blocking { Ok(0) } else { Err(Errno::EISCONN) };
+                    }
+                    return Err(if blocking { self.would_block(false) } else { Errno::EALREADY });
+                }
+                Conn::Idle => {}
+            }
+        }
+        let (ip, port) = self.read_addr(h, abi, addr, len)?;
+        match self.net(h, Request { op: op::CONNECT, handle: s.handle, addr: ip, port: port as u32, ..Default::default() }, &[]) {
+            Ok(_) => {
+                let st = self.files.sockets.get_mut(&id).unwrap();
+                st.conn = Conn::Connected;
+                st.bound = true;
+                Ok(0)
+            }
+            Err(Errno::EINPROGRESS) => {
+                let st = self.files.sockets.get_mut(&id).unwrap();
+                st.conn = Conn::Connecting { blocking: !nonblock };
+                st.bound = true;
+                if nonblock {
+                    Err(Errno::EINPROGRESS)
+                } else {
+                    Err(self.would_block(false))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_sendto<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
+        let len = (len as usize).min(MAX_DATA);
+        let data = self.read_user(h, abi, buf, len)?;
+        let to = if addr != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, addr, alen)?) } else { None };
+        self.send_on(h, id, &data, to, nonblock)
+    }
+
+    fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool) -> SysResult {
+        let s = self.files.sockets[&id].clone();
+        if s.kind.ty == SOCK_STREAM && s.conn != Conn::Connected {
+            if let Conn::Connecting { .. } = s.conn {
+                return Err(self.would_block(nonblock));
+            }
+            return Err(Errno::ENOTCONN);
+        }
+        let (ip, port) = to.unwrap_or((0, 0));
+        match self.net(h, Request { op: op::SEND, handle: s.handle, addr: ip, port: port as u32, ..Default::default() }, data) {
+            Ok((r, _)) => Ok(r.result),
+            Err(Errno::EAGAIN) => Err(self.would_block(nonblock)),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sys_recvfrom<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addrp: u64, lenp: u64) -> SysResult {
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
+        let len = (len as usize).min(MAX_DATA);
+        self.check_range(abi, buf, len as u64)?;
+        let (data, ip, port) = self.recv_on(h, id, len, flags & MSG_PEEK != 0, nonblock)?;
+        self.write_user(h, abi, buf, &data)?;
+        if addrp != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM {
+            self.write_addr(h, abi, addrp, lenp, ip, port)?;
+        }
+        Ok(data.len() as u64)
+    }
+
+    fn recv_on<H: Host>(&mut self, h: &mut H, id: u32, len: usize, peek: bool, nonblock: bool) -> Result<(Vec<u8>, u32, u16), Errno> {
+        let s = self.files.sockets[&id].clone();
+        if s.kind.ty == SOCK_STREAM {
+            match s.conn {
+                Conn::Connected => {}
+                Conn::Connecting { .. } => return Err(self.would_block(nonblock)),
+                _ => return Err(Errno::ENOTCONN),
+            }
+        }
+        match self.net(h, Request { op: op::RECV, handle: s.handle, arg: len as u64, flags: peek as u64, ..Default::default() }, &[]) {
+            Ok((r, data)) => Ok((data, r.addr, r.port as u16)),
+            Err(Errno::EAGAIN) => Err(self.would_block(nonblock)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// read()/readv() on a socket.
+    pub(super) fn sock_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
+        self.sync_sockets(h);
+        let total: u64 = iov.iter().map(|&(_, l)| l).sum();
+        if total == 0 {
+            return Ok(0);
+        }
+        let (data, _, _) = self.recv_on(h, id, (total as usize).min(MAX_DATA), false, nonblock)?;
+        let mut at = 0;
+        for (base, l) in iov {
+            if at == data.len() {
+                break;
+            }
+            let n = (l as usize).min(data.len() - at);
+            self.write_user(h, abi, base, &data[at..at + n])?;
+            at += n;
+        }
+        self.net_dirty = true;
+        Ok(data.len() as u64)
+    }
+
+    /// write()/writev() on a socket.
+    pub(super) fn sock_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
+        self.sync_sockets(h);
+        let mut data = Vec::new();
+        for (base, l) in iov {
+            let room = MAX_DATA - data.len();
+            if room == 0 {
+                break;
+            }
+            data.extend_from_slice(&self.read_user(h, abi, base, (l as usize).min(room))?);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let r = self.send_on(h, id, &data, None, nonblock);
+        self.net_dirty = true;
+        r
+    }
+
+    /// Bytes the server already holds (sendfile into a socket).
+    pub(super) fn sock_send_bytes<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], nonblock: bool) -> SysResult {
+        self.sync_sockets(h);
+        let n = data.len().min(MAX_DATA);
+        self.send_on(h, id, &data[..n], None, nonblock)
+    }
+
+    pub(super) fn sock_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, req: u32, arg: u64) -> SysResult {
+        if req != FIONREAD {
+            return Err(Errno::ENOTTY);
+        }
+        // What a peek would return now, without waiting.
+        let n = match self.recv_on(h, id, MAX_DATA, true, true) {
+            Ok((d, _, _)) => d.len() as u32,
+            Err(Errno::EAGAIN) => 0,
+            Err(e) => return Err(e),
+        };
+        self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0)
+    }
+}
