@@ -64,6 +64,21 @@ static __attribute__((unused)) const char *errno_name(int e)
     case ELOOP: return "ELOOP";
     case EOVERFLOW: return "EOVERFLOW";
     case ENOTSOCK: return "ENOTSOCK";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case ENOTCONN: return "ENOTCONN";
+    case EISCONN: return "EISCONN";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EALREADY: return "EALREADY";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EMSGSIZE: return "EMSGSIZE";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ETIMEDOUT: return "ETIMEDOUT";
     default:
