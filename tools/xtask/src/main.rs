@@ -106,9 +106,11 @@ fn main() -> ExitCode {
             println!("link-local addresses {} after {:.1} s; nodes met over broadcast and TCP; the LAN pinged and reached both", o.addresses.join(", "), o.seconds_to_addresses);
             true
         }),
-        Cmd::Net => net_tests::Machine::ALL.iter().try_for_each(|&m| {
-            net_tests::run(m).map(|f| println!("{}: TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", m.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s))
-        }).map(|_| true),
+        Cmd::Net => net_tests::Machine::ALL
+            .iter()
+            .try_for_each(|&m| net_tests::run(m).map(|f| println!("{}: TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", m.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s)))
+            .and_then(|_| net_tests::published_server().map(|s| println!("{s}")))
+            .map(|_| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -188,6 +190,21 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
                     eprintln!("  network test ({}) FAILED: {e}", machine.name());
                     stages.push(("network", format!("FAILED ({}): {e}", machine.name())));
                 }
+            }
+        }
+    }
+
+    if build_error.is_none() {
+        match net_tests::published_server() {
+            Ok(s) => {
+                kernel_passed += 1;
+                eprintln!("  {s}");
+                stages.push(("network", s));
+            }
+            Err(e) => {
+                kernel_failed += 1;
+                eprintln!("  published server FAILED: {e}");
+                stages.push(("network", format!("FAILED (published Linux server): {e}")));
             }
         }
     }

@@ -177,3 +177,66 @@ fn measure(echo: u16, discard: u16, udp_port: u16) -> Result<Figures> {
     }
     Ok(Figures { tcp_rtt_us, tcp_mb_per_s: bytes as f64 / secs / 1e6, bytes })
 }
+
+/// A static Linux TCP server (compat-tests/servers/tcp_upper.c, built with
+/// musl-gcc and with gcc -m32) through `sion exec --publish`: the host sends
+/// lines and reads them back in upper case; the program's output and exit
+/// status come back as from a local run. Returns a summary per build.
+pub fn published_server() -> Result<String> {
+    let src = util::root().join("compat-tests/servers/tcp_upper.c");
+    let dir = util::target_dir().join("net-tests");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut summary = Vec::new();
+    for (name, cc, flags) in [("musl", "musl-gcc", &["-static", "-O1"][..]), ("i386", "gcc", &["-m32", "-static", "-O1"][..])] {
+        let bin = dir.join(format!("tcp_upper-{name}"));
+        let built = Command::new(cc).args(flags).arg(&src).arg("-o").arg(&bin).output().map_err(|e| format!("{cc}: {e}"))?;
+        if !built.status.success() {
+            return Err(format!("{cc} {}: {}", src.display(), String::from_utf8_lossy(&built.stderr)));
+        }
+        let port = free_port()?;
+        let mut sion = Command::new(util::sion_binary());
+        sion.args(["exec", "--timeout", "60", "--publish", &format!("{port}:7000")]).arg(&bin).arg("7000").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let child = sion.spawn().map_err(|e| format!("sion: {e}"))?;
+        let t = Instant::now();
+        let talk = (|| -> Result<()> {
+            let mut s = wait_for_upper(port, Instant::now() + Duration::from_secs(30))?;
+            s.write_all(b"second line\n").map_err(|e| e.to_string())?;
+            let mut b = [0u8; 12];
+            s.read_exact(&mut b).map_err(|e| e.to_string())?;
+            if &b != b"SECOND LINE\n" {
+                return Err(format!("the server answered {:?}", String::from_utf8_lossy(&b)));
+            }
+            s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+            let mut rest = Vec::new();
+            s.read_to_end(&mut rest).map_err(|e| e.to_string())?;
+            Ok(())
+        })();
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        talk.map_err(|e| format!("{name}: {e}; sion stderr: {}", String::from_utf8_lossy(&out.stderr).trim()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() != Some(0) || !stdout.contains("served 23 bytes") {
+            return Err(format!("{name}: sion exec ended {:?} with output {stdout:?}", out.status.code()));
+        }
+        summary.push(format!("{name} {:.1} s", t.elapsed().as_secs_f64()));
+    }
+    Ok(format!("a static TCP server ({}) served the host through --publish", summary.join(", ")))
+}
+
+/// Connect and send the first line until the server answers it (the forwarded
+/// port accepts before the program listens).
+fn wait_for_upper(port: u16, deadline: Instant) -> Result<TcpStream> {
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let mut b = [0u8; 11];
+            if s.write_all(b"hello sion\n").is_ok() && s.read_exact(&mut b).is_ok() {
+                if &b == b"HELLO SION\n" {
+                    return Ok(s);
+                }
+                return Err(format!("the server answered {:?}", String::from_utf8_lossy(&b)));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err("the published server never answered".into())
+}
