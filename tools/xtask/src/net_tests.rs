@@ -219,7 +219,47 @@ pub fn published_server() -> Result<String> {
         }
         summary.push(format!("{name} {:.1} s", t.elapsed().as_secs_f64()));
     }
-    Ok(format!("a static TCP server ({}) served the host through --publish", summary.join(", ")))
+    summary.push(busybox_nc()?);
+    Ok(format!("static TCP servers served the host through --publish: tcp_upper ({})", summary.join(", ")))
+}
+
+/// Debian's busybox-static `nc -l` (a program no one here wrote) through
+/// `sion exec --publish`: stdin goes to the connection, the connection's
+/// bytes come out on stdout, and it ends when the host closes.
+fn busybox_nc() -> Result<String> {
+    let busybox = "/bin/busybox";
+    if !std::path::Path::new(busybox).exists() {
+        return Err("no /bin/busybox (cargo xtask setup installs busybox-static)".into());
+    }
+    let port = free_port()?;
+    let mut sion = Command::new(util::sion_binary());
+    sion.args(["exec", "--timeout", "60", "--publish", &format!("{port}:7000"), busybox, "nc", "-l", "-p", "7000"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = sion.spawn().map_err(|e| format!("sion: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(b"from the node\n").map_err(|e| e.to_string())?;
+    }
+    let talk = (|| -> Result<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut b = [0u8; 14];
+                if s.read_exact(&mut b).is_ok() {
+                    s.write_all(b"from the host\n").map_err(|e| e.to_string())?;
+                    s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                    return Ok(b.to_vec());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err("nc -l never answered".into())
+    })();
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let got = talk.map_err(|e| format!("busybox nc: {e}; sion stderr: {}", String::from_utf8_lossy(&out.stderr).trim()))?;
+    if got != b"from the node\n" || out.stdout != b"from the host\n" || out.status.code() != Some(0) {
+        return Err(format!("busybox nc: the host got {:?}, the node printed {:?}, status {:?}", String::from_utf8_lossy(&got), String::from_utf8_lossy(&out.stdout), out.status.code()));
+    }
+    Ok("busybox nc -l both ways".into())
 }
 
 /// Connect and send the first line until the server answers it (the forwarded
