@@ -446,7 +446,10 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
             Err(FrameError::Auth) => break Outcome::NodeFailed("the node's reply failed authentication".into()),
             Err(e) => {
                 let lost = if running {
-                    format!("connection lost ({e})")
+                    match e {
+                        FrameError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "the connection closed mid-job".to_string(),
+                        e => format!("connection lost ({e})"),
+                    }
                 } else {
                     "the node closed the connection before starting the job (a different group key?)".to_string()
                 };
