@@ -224,6 +224,17 @@ fn a_group_forms_and_runs_jobs_like_local_programs() {
     assert_eq!((text(&o.stdout).as_str(), o.status.code()), ("line one\nline two\n", Some(7)));
     let o = g.run(2, &[p, "abort"], b"");
     assert_eq!(o.status.code(), Some(134));
+    // ^C: the job gets SIGINT on its node, and sion run ends as the program did.
+    let mut c = Command::new(SION);
+    c.arg("run").arg("--control").arg(&g.daemons[0].control).arg("--key-file").arg(g.key()).args([p, "sleep", "20"]);
+    let mut child = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = [0u8; 6];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    let t0 = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let o = wait_output(child, Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(t0.elapsed() < Duration::from_secs(3));
     // Not a static program: refused before placement, like `sion exec`.
     let o = g.run(0, &["/bin/sh", "-c", "true"], b"");
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));

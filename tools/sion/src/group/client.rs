@@ -432,9 +432,8 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
             Ok((frame::EXIT, p)) => {
                 let mut d = frame::Dec(&p);
                 let (kind, code) = (d.u32().unwrap_or(0), d.u32().unwrap_or(125));
-                let status = if cancelled.load(Ordering::Relaxed) {
-                    130
-                } else if kind == 1 {
+                // After ^C too: the program's own outcome (130 if SIGINT killed it).
+                let status = if kind == 1 {
                     128 + code as i32
                 } else {
                     code as i32

@@ -537,6 +537,8 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
     let mut rconn = conn.try_clone()?;
     let mut rdir = rx;
     let c = Arc::clone(&cancel);
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let i = Arc::clone(&interrupt);
     std::thread::spawn(move || loop {
         match rdir.read(&mut rconn) {
             Ok((frame::STDIN, d)) => {
@@ -547,7 +549,8 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
                 }
             }
             Ok((frame::STDIN_EOF, _)) => stdin = None,
-            Ok((frame::CANCEL, _)) | Ok(_) => {
+            Ok((frame::CANCEL, _)) => i.store(true, Ordering::Relaxed),
+            Ok(_) => {
                 c.store(true, Ordering::Relaxed);
                 return;
             }
@@ -560,6 +563,7 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
             }
         }
     });
+    let mut interrupted_at: Option<Instant> = None;
     let status = loop {
         if let Some(st) = child.try_wait()? {
             break st;
@@ -567,6 +571,14 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
         if cancel.load(Ordering::Relaxed) {
             let _ = child.kill();
             break child.wait()?;
+        }
+        // ^C on the client: SIGINT, as a terminal would; SIGKILL 2 s later.
+        if interrupt.load(Ordering::Relaxed) && interrupted_at.is_none() {
+            interrupt_process(child.id());
+            interrupted_at = Some(Instant::now());
+        }
+        if interrupted_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
+            let _ = child.kill();
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -578,7 +590,7 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
         (None, Some(s)) => (1, s as u32, format!("killed by signal {s}")),
         _ => (0, 125, "ended".to_string()),
     };
-    let text = if cancel.load(Ordering::Relaxed) { format!("{text} (cancelled)") } else { text };
+    let text = if cancel.load(Ordering::Relaxed) || interrupted_at.is_some() { format!("{text} (cancelled)") } else { text };
     let mut e = frame::Enc::default();
     e.u32(kind).u32(code);
     send(writer, frame::EXIT, &e.0)?;
@@ -593,6 +605,16 @@ trait FromBytesCompat {
 impl FromBytesCompat for std::ffi::OsStr {
     fn from_bytes_compat(b: &[u8]) -> &Self {
         std::os::unix::ffi::OsStrExt::from_bytes(b)
+    }
+}
+
+/// SIGINT to a job.
+#[allow(unsafe_code)]
+fn interrupt_process(pid: u32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
+    // child, not yet reaped (so not recycled).
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGINT);
     }
 }
 
