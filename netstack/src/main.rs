@@ -16,6 +16,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod hal;
 #[cfg(target_os = "none")]
+mod lo;
+#[cfg(target_os = "none")]
 mod nic;
 #[cfg(target_os = "none")]
 mod server;

@@ -2,7 +2,8 @@
 
 use crate::hal::{self, NetHal};
 use crate::nic::{self, Nic};
-use crate::sockets::Service;
+use crate::lo::Lo;
+use crate::sockets::{Nets, Service};
 use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::vec;
@@ -120,9 +121,14 @@ fn main(boot: rt::Boot) -> ! {
     config.random_seed = seed;
     let start = now_ns(&clock);
     let ts = |ns: u64| Instant::from_micros((ns / 1000) as i64);
-    let mut iface = Interface::new(config, &mut nic, ts(start));
-    let mut sockets = SocketSet::new(vec![]);
-    let dhcp = sockets.add(dhcpv4::Socket::new());
+    let eth = Interface::new(config, &mut nic, ts(start));
+    let mut lo_dev = Lo::default();
+    let mut lo = Interface::new(Config::new(HardwareAddress::Ip), &mut lo_dev, ts(start));
+    lo.update_ip_addrs(|a| {
+        let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)));
+    });
+    let mut nets = Nets { eth, eth_set: SocketSet::new(vec![]), lo, lo_set: SocketSet::new(vec![]) };
+    let dhcp = nets.eth_set.add(dhcpv4::Socket::new());
     let mut linklocal: Option<LinkLocal> = None;
     let mut configured_by = sion_abi::net::config::NONE;
     let mut service = Service::default();
@@ -133,18 +139,19 @@ fn main(boot: rt::Boot) -> ! {
     let (mut irqs, mut timers) = (0u64, 0u64);
     loop {
         let now = now_ns(&clock);
-        let mut changed = iface.poll(ts(now), &mut nic, &mut sockets) == PollResult::SocketStateChanged;
-        service.reap(&mut sockets);
+        let mut changed = nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
+        changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
+        service.reap(&mut nets);
 
-        if let Some(event) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+        if let Some(event) = nets.eth_set.get_mut::<dhcpv4::Socket>(dhcp).poll() {
             match event {
                 dhcpv4::Event::Configured(c) => {
-                    iface.update_ip_addrs(|a| {
+                    nets.eth.update_ip_addrs(|a| {
                         a.clear();
                         let _ = a.push(IpCidr::Ipv4(c.address));
                     });
                     if let Some(router) = c.router {
-                        let _ = iface.routes_mut().add_default_ipv4_route(router);
+                        let _ = nets.eth.routes_mut().add_default_ipv4_route(router);
                     }
                     linklocal = None;
                     configured_by = sion_abi::net::config::DHCP;
@@ -153,8 +160,8 @@ fn main(boot: rt::Boot) -> ! {
                 }
                 dhcpv4::Event::Deconfigured => {
                     if configured_by == sion_abi::net::config::DHCP {
-                        iface.update_ip_addrs(|a| a.clear());
-                        iface.routes_mut().remove_default_ipv4_route();
+                        nets.eth.update_ip_addrs(|a| a.clear());
+                        nets.eth.routes_mut().remove_default_ipv4_route();
                         configured_by = sion_abi::net::config::NONE;
                         rt::log!("netstack: DHCP lease lost");
                     }
@@ -178,7 +185,7 @@ fn main(boot: rt::Boot) -> ! {
                     Action::Probe(ip) => nic.send_raw(&nic::arp_frame(mac, [0; 4], ip)),
                     Action::Announce(ip) => nic.send_raw(&nic::arp_frame(mac, ip, ip)),
                     Action::Configure(ip) => {
-                        iface.update_ip_addrs(|a| {
+                        nets.eth.update_ip_addrs(|a| {
                             a.clear();
                             let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Address::from(ip), 16)));
                         });
@@ -187,7 +194,7 @@ fn main(boot: rt::Boot) -> ! {
                         changed = true;
                     }
                     Action::Deconfigure(ip) => {
-                        iface.update_ip_addrs(|a| a.clear());
+                        nets.eth.update_ip_addrs(|a| a.clear());
                         configured_by = sion_abi::net::config::NONE;
                         rt::log!("netstack: lost {}.{}.{}.{} to a conflict; choosing again", ip[0], ip[1], ip[2], ip[3]);
                     }
@@ -206,7 +213,11 @@ fn main(boot: rt::Boot) -> ! {
         // Sleep until smoltcp, the link-local logic or DHCP's deadline needs us,
         // a packet arrives, or a client asks.
         let now = now_ns(&clock);
-        let mut wake = iface.poll_delay(ts(now), &sockets).map(|d| now + d.total_micros() * 1000);
+        let mut wake = nets.eth.poll_delay(ts(now), &nets.eth_set).map(|d| now + d.total_micros() * 1000);
+        if let Some(d) = nets.lo.poll_delay(ts(now), &nets.lo_set) {
+            let d = now + d.total_micros() * 1000;
+            wake = Some(wake.map_or(d, |w| w.min(d)));
+        }
         if let Some(d) = linklocal.as_ref().and_then(|l| l.deadline()) {
             wake = Some(wake.map_or(d, |w| w.min(d)));
         }
@@ -247,10 +258,16 @@ fn main(boot: rt::Boot) -> ! {
                 let (reply, data) = match Request::decode(payload) {
                     Some(req) => {
                         let data = &payload[Request::SIZE..];
-                        let out = service.handle(&mut iface, &mut sockets, client, &req, data);
+                        let out = service.handle(&mut nets, client, &req, data);
                         // Send what the client queued right away.
                         let t = now_ns(&clock);
-                        iface.poll(ts(t), &mut nic, &mut sockets);
+                        nets.eth.poll(ts(t), &mut nic, &mut nets.eth_set);
+                        if poll_lo(&mut nets, &mut lo_dev, ts(t)) {
+                            // Both ends may be ours: tell clients at once.
+                            for &c in &clients {
+                                let _ = rt::notify(sion_abi::TaskId(c), NOTIFY_NET);
+                            }
+                        }
                         out
                     }
                     None => (sion_abi::net::Reply::error(22), Vec::new()),
@@ -263,6 +280,19 @@ fn main(boot: rt::Boot) -> ! {
             _ => {}
         }
     }
+}
+
+/// Run the loopback until its packets are all delivered (each poll sends,
+/// the next receives); true if any socket changed.
+fn poll_lo(nets: &mut Nets, dev: &mut Lo, now: Instant) -> bool {
+    let mut changed = false;
+    for _ in 0..64 {
+        changed |= nets.lo.poll(now, dev, &mut nets.lo_set) == PollResult::SocketStateChanged;
+        if !dev.pending() {
+            break;
+        }
+    }
+    changed
 }
 
 fn idle_forever() -> ! {

@@ -1,6 +1,11 @@
 //! The socket service: `sion_abi::net` requests on smoltcp sockets. Every
 //! operation answers at once (`-EAGAIN` when it would block); clients learn
 //! of changes from the `NOTIFY_NET` notification and retry.
+//!
+//! Two interfaces: the Ethernet one and the loopback (127.0.0.0/8), each with
+//! its own smoltcp socket set. A socket bound to any address listens or
+//! receives on both; a connection or a datagram goes through the interface
+//! of its destination.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -10,11 +15,66 @@ use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
+/// Which interface (and socket set) a smoltcp socket lives on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Net {
+    Eth,
+    Lo,
+}
+
+/// Both interfaces with their socket sets.
+pub struct Nets {
+    pub eth: Interface,
+    pub eth_set: SocketSet<'static>,
+    pub lo: Interface,
+    pub lo_set: SocketSet<'static>,
+}
+
+impl Nets {
+    fn set(&mut self, n: Net) -> &mut SocketSet<'static> {
+        match n {
+            Net::Eth => &mut self.eth_set,
+            Net::Lo => &mut self.lo_set,
+        }
+    }
+
+    fn set_ref(&self, n: Net) -> &SocketSet<'static> {
+        match n {
+            Net::Eth => &self.eth_set,
+            Net::Lo => &self.lo_set,
+        }
+    }
+
+    fn iface(&mut self, n: Net) -> &mut Interface {
+        match n {
+            Net::Eth => &mut self.eth,
+            Net::Lo => &mut self.lo,
+        }
+    }
+}
+
+/// The interface that reaches `addr` (host order).
+fn net_for(addr: u32) -> Net {
+    if addr >> 24 == 127 {
+        Net::Lo
+    } else {
+        Net::Eth
+    }
+}
+
+/// The interfaces a socket bound to `addr` listens on.
+fn nets_for_local(addr: Option<IpAddress>) -> &'static [Net] {
+    match addr {
+        None => &[Net::Eth, Net::Lo],
+        Some(a) if net_for(ip_u32(a)) == Net::Lo => &[Net::Lo],
+        Some(_) => &[Net::Eth],
+    }
+}
+
 mod errno {
     pub const EPIPE: i64 = 32;
     pub const EBADF: i64 = 9;
     pub const EAGAIN: i64 = 11;
-    pub const ENOMEM: i64 = 12;
     pub const EINVAL: i64 = 22;
     pub const EDESTADDRREQ: i64 = 89;
     pub const EMSGSIZE: i64 = 90;
@@ -37,9 +97,9 @@ const MAX_BACKLOG: u64 = 8;
 enum Kind {
     Tcp {
         /// The connection (None until connect, or while only listening).
-        conn: Option<SocketHandle>,
+        conn: Option<(Net, SocketHandle)>,
         /// Listening sockets (smoltcp takes one connection per socket).
-        listen: Vec<SocketHandle>,
+        listen: Vec<(Net, SocketHandle)>,
         /// Connected once (so a later Closed state means end, not "not yet").
         was_connected: bool,
         connecting: bool,
@@ -47,7 +107,9 @@ enum Kind {
         error: i64,
     },
     Udp {
-        socket: SocketHandle,
+        /// One smoltcp socket per interface, bound alike.
+        eth: SocketHandle,
+        lo: SocketHandle,
         peer: Option<IpEndpoint>,
     },
 }
@@ -64,7 +126,7 @@ pub struct Service {
     next_handle: u32,
     next_port: u16,
     /// Closed TCP connections still finishing (FIN exchange) before removal.
-    closing: Vec<SocketHandle>,
+    closing: Vec<(Net, SocketHandle)>,
 }
 
 fn to_ip(a: u32) -> IpAddress {
@@ -85,8 +147,18 @@ fn new_tcp() -> tcp::Socket<'static> {
     s
 }
 
+fn new_udp() -> udp::Socket<'static> {
+    let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BUFFER]);
+    let tx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BUFFER]);
+    udp::Socket::new(rx, tx)
+}
+
 fn ok(v: u64) -> Reply {
     Reply { result: v, ..Default::default() }
+}
+
+fn established(s: &tcp::Socket) -> bool {
+    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
 }
 
 impl Service {
@@ -102,28 +174,29 @@ impl Service {
     }
 
     /// Drop finished connections of closed sockets.
-    pub fn reap(&mut self, sockets: &mut SocketSet<'static>) {
-        self.closing.retain(|&h| {
-            let done = matches!(sockets.get::<tcp::Socket>(h).state(), tcp::State::Closed | tcp::State::TimeWait);
+    pub fn reap(&mut self, nets: &mut Nets) {
+        self.closing.retain(|&(n, h)| {
+            let done = matches!(nets.set_ref(n).get::<tcp::Socket>(h).state(), tcp::State::Closed | tcp::State::TimeWait);
             if done {
-                sockets.remove(h);
+                nets.set(n).remove(h);
             }
             !done
         });
     }
 
-    pub fn handle(&mut self, iface: &mut Interface, sockets: &mut SocketSet<'static>, client: u32, req: &Request, data: &[u8]) -> (Reply, Vec<u8>) {
+    pub fn handle(&mut self, nets: &mut Nets, client: u32, req: &Request, data: &[u8]) -> (Reply, Vec<u8>) {
         if req.op == op::SOCKET {
-            return (self.socket(sockets, client, req.arg), Vec::new());
+            return (self.socket(nets, client, req.arg), Vec::new());
         }
         if req.op == op::INFO {
             let mut r = ok(0);
-            if let Some(cidr) = iface.ip_addrs().first() {
+            if let Some(cidr) = nets.eth.ip_addrs().first() {
                 r.addr = ip_u32(cidr.address());
                 r.port = cidr.prefix_len() as u32;
             }
-            let mac = match iface.hardware_addr() {
+            let mac = match nets.eth.hardware_addr() {
                 smoltcp::wire::HardwareAddress::Ethernet(m) => m.0.to_vec(),
+                _ => Vec::new(),
             };
             return (r, mac);
         }
@@ -132,27 +205,23 @@ impl Service {
             return (Reply::error(errno::EBADF), Vec::new());
         }
         match req.op {
-            op::BIND => (self.bind(sockets, req), Vec::new()),
-            op::LISTEN => (self.listen(sockets, req), Vec::new()),
-            op::ACCEPT => (self.accept(sockets, client, req), Vec::new()),
-            op::CONNECT => (self.connect(iface, sockets, req), Vec::new()),
-            op::SEND => (self.send(sockets, req, data), Vec::new()),
-            op::RECV => self.recv(sockets, req),
-            op::STATUS => (self.status(sockets, req.handle), Vec::new()),
-            op::SHUTDOWN => (self.shutdown(sockets, req), Vec::new()),
-            op::CLOSE => (self.close(sockets, req.handle), Vec::new()),
+            op::BIND => (self.bind(nets, req), Vec::new()),
+            op::LISTEN => (self.listen(nets, req), Vec::new()),
+            op::ACCEPT => (self.accept(nets, client, req), Vec::new()),
+            op::CONNECT => (self.connect(nets, req), Vec::new()),
+            op::SEND => (self.send(nets, req, data), Vec::new()),
+            op::RECV => self.recv(nets, req),
+            op::STATUS => (self.status(nets, req.handle), Vec::new()),
+            op::SHUTDOWN => (self.shutdown(nets, req), Vec::new()),
+            op::CLOSE => (self.close(nets, req.handle), Vec::new()),
             _ => (Reply::error(errno::EINVAL), Vec::new()),
         }
     }
 
-    fn socket(&mut self, sockets: &mut SocketSet<'static>, client: u32, k: u64) -> Reply {
+    fn socket(&mut self, nets: &mut Nets, client: u32, k: u64) -> Reply {
         let kind = match k {
             kind::TCP => Kind::Tcp { conn: None, listen: Vec::new(), was_connected: false, connecting: false, error: 0 },
-            kind::UDP => {
-                let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BUFFER]);
-                let tx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BUFFER]);
-                Kind::Udp { socket: sockets.add(udp::Socket::new(rx, tx)), peer: None }
-            }
+            kind::UDP => Kind::Udp { eth: nets.eth_set.add(new_udp()), lo: nets.lo_set.add(new_udp()), peer: None },
             _ => return Reply::error(errno::EOPNOTSUPP),
         };
         self.next_handle += 1;
@@ -161,7 +230,13 @@ impl Service {
         Reply { result: 0, handle: h, ..Default::default() }
     }
 
-    fn bind(&mut self, sockets: &mut SocketSet<'static>, req: &Request) -> Reply {
+    fn bind_udp(nets: &mut Nets, eth: SocketHandle, lo: SocketHandle, local: IpListenEndpoint) -> bool {
+        let a = nets.eth_set.get_mut::<udp::Socket>(eth).bind(local).is_ok();
+        let b = nets.lo_set.get_mut::<udp::Socket>(lo).bind(local).is_ok();
+        a && b
+    }
+
+    fn bind(&mut self, nets: &mut Nets, req: &Request) -> Reply {
         let mut port = req.port as u16;
         if self.entries[&req.handle].local.port != 0 {
             return Reply::error(errno::EINVAL);
@@ -176,53 +251,52 @@ impl Service {
         let addr = (req.addr != 0).then(|| to_ip(req.addr));
         let e = self.entries.get_mut(&req.handle).unwrap();
         e.local = IpListenEndpoint { addr, port };
-        if let Kind::Udp { socket, .. } = e.kind {
-            if sockets.get_mut::<udp::Socket>(socket).bind(e.local).is_err() {
+        if let Kind::Udp { eth, lo, .. } = e.kind {
+            if !Self::bind_udp(nets, eth, lo, e.local) {
                 return Reply::error(errno::EINVAL);
             }
         }
         Reply { local_addr: req.addr, local_port: port as u32, ..ok(0) }
     }
 
-    fn listen(&mut self, sockets: &mut SocketSet<'static>, req: &Request) -> Reply {
+    fn listen(&mut self, nets: &mut Nets, req: &Request) -> Reply {
         let e = self.entries.get_mut(&req.handle).unwrap();
         let Kind::Tcp { conn: None, listen, .. } = &mut e.kind else { return Reply::error(errno::EOPNOTSUPP) };
         if e.local.port == 0 {
             return Reply::error(errno::EDESTADDRREQ);
         }
         let want = req.arg.clamp(1, MAX_BACKLOG) as usize;
-        while listen.len() < want {
-            let mut s = new_tcp();
-            if s.listen(e.local).is_err() {
-                return Reply::error(errno::EINVAL);
+        for &n in nets_for_local(e.local.addr) {
+            while listen.iter().filter(|(ln, _)| *ln == n).count() < want {
+                let mut s = new_tcp();
+                if s.listen(e.local).is_err() {
+                    return Reply::error(errno::EINVAL);
+                }
+                listen.push((n, nets.set(n).add(s)));
             }
-            listen.push(sockets.add(s));
         }
         ok(0)
     }
 
-    fn accept(&mut self, sockets: &mut SocketSet<'static>, client: u32, req: &Request) -> Reply {
+    fn accept(&mut self, nets: &mut Nets, client: u32, req: &Request) -> Reply {
         let local = self.entries[&req.handle].local;
         let Kind::Tcp { listen, .. } = &mut self.entries.get_mut(&req.handle).unwrap().kind else { return Reply::error(errno::EOPNOTSUPP) };
         if listen.is_empty() {
             return Reply::error(errno::EINVAL);
         }
-        let Some(i) = listen.iter().position(|&h| {
-            let s = sockets.get::<tcp::Socket>(h);
-            matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-        }) else {
+        let Some(i) = listen.iter().position(|&(n, h)| established(nets.set_ref(n).get::<tcp::Socket>(h))) else {
             return Reply::error(errno::EAGAIN);
         };
-        let conn = listen[i];
+        let (n, conn) = listen[i];
         let mut fresh = new_tcp();
         let _ = fresh.listen(local);
-        listen[i] = sockets.add(fresh);
-        let s = sockets.get::<tcp::Socket>(conn);
+        listen[i] = (n, nets.set(n).add(fresh));
+        let s = nets.set_ref(n).get::<tcp::Socket>(conn);
         let (peer, me) = (s.remote_endpoint(), s.local_endpoint());
         self.next_handle += 1;
         let h = self.next_handle;
         let me_l = me.map(|m| IpListenEndpoint { addr: Some(m.addr), port: m.port }).unwrap_or(local);
-        self.entries.insert(h, Entry { owner: client, kind: Kind::Tcp { conn: Some(conn), listen: Vec::new(), was_connected: true, connecting: false, error: 0 }, local: me_l });
+        self.entries.insert(h, Entry { owner: client, kind: Kind::Tcp { conn: Some((n, conn)), listen: Vec::new(), was_connected: true, connecting: false, error: 0 }, local: me_l });
         let mut r = Reply { handle: h, ..ok(0) };
         if let Some(p) = peer {
             r.addr = ip_u32(p.addr);
@@ -231,17 +305,17 @@ impl Service {
         r
     }
 
-    fn connect(&mut self, iface: &mut Interface, sockets: &mut SocketSet<'static>, req: &Request) -> Reply {
+    fn connect(&mut self, nets: &mut Nets, req: &Request) -> Reply {
         let remote = IpEndpoint::new(to_ip(req.addr), req.port as u16);
+        let net = net_for(req.addr);
         if self.entries[&req.handle].local.port == 0 {
             let p = self.ephemeral();
             self.entries.get_mut(&req.handle).unwrap().local.port = p;
         }
         let e = self.entries.get_mut(&req.handle).unwrap();
         match &mut e.kind {
-            Kind::Udp { socket, peer } => {
-                let s = sockets.get_mut::<udp::Socket>(*socket);
-                if !s.is_open() && s.bind(e.local).is_err() {
+            Kind::Udp { eth, lo, peer } => {
+                if !nets.eth_set.get::<udp::Socket>(*eth).is_open() && !Self::bind_udp(nets, *eth, *lo, e.local) {
                     return Reply::error(errno::EINVAL);
                 }
                 *peer = Some(remote);
@@ -251,8 +325,8 @@ impl Service {
                 if !listen.is_empty() {
                     return Reply::error(errno::EINVAL);
                 }
-                if let Some(h) = conn {
-                    let st = sockets.get::<tcp::Socket>(*h).state();
+                if let Some((n, h)) = conn {
+                    let st = nets.set_ref(*n).get::<tcp::Socket>(*h).state();
                     return match st {
                         tcp::State::SynSent => Reply::error(errno::EALREADY),
                         _ if *was_connected || st == tcp::State::Established => Reply::error(errno::EISCONN),
@@ -260,9 +334,10 @@ impl Service {
                     };
                 }
                 let mut s = new_tcp();
-                match s.connect(iface.context(), remote, e.local) {
+                let local = e.local;
+                match s.connect(nets.iface(net).context(), remote, local) {
                     Ok(()) => {
-                        *conn = Some(sockets.add(s));
+                        *conn = Some((net, nets.set(net).add(s)));
                         *connecting = true;
                         Reply::error(errno::EINPROGRESS)
                     }
@@ -274,9 +349,9 @@ impl Service {
     }
 
     /// Update a TCP socket's bookkeeping from smoltcp's state.
-    fn settle(entry: &mut Entry, sockets: &SocketSet<'static>) {
-        if let Kind::Tcp { conn: Some(h), connecting, was_connected, error, .. } = &mut entry.kind {
-            let st = sockets.get::<tcp::Socket>(*h).state();
+    fn settle(entry: &mut Entry, nets: &Nets) {
+        if let Kind::Tcp { conn: Some((n, h)), connecting, was_connected, error, .. } = &mut entry.kind {
+            let st = nets.set_ref(*n).get::<tcp::Socket>(*h).state();
             if *connecting {
                 match st {
                     tcp::State::SynSent => {}
@@ -293,37 +368,38 @@ impl Service {
         }
     }
 
-    fn send(&mut self, sockets: &mut SocketSet<'static>, req: &Request, data: &[u8]) -> Reply {
+    fn send(&mut self, nets: &mut Nets, req: &Request, data: &[u8]) -> Reply {
         let e = self.entries.get_mut(&req.handle).unwrap();
-        Self::settle(e, sockets);
+        Self::settle(e, nets);
         match &mut e.kind {
-            Kind::Udp { socket, peer } => {
+            Kind::Udp { eth, lo, peer } => {
                 let to = if req.port != 0 { Some(IpEndpoint::new(to_ip(req.addr), req.port as u16)) } else { *peer };
                 let Some(to) = to else { return Reply::error(errno::EDESTADDRREQ) };
                 if data.len() > UDP_BUFFER / 2 {
                     return Reply::error(errno::EMSGSIZE);
                 }
-                let s = sockets.get_mut::<udp::Socket>(*socket);
-                if !s.is_open() {
-                    let p = if e.local.port == 0 {
+                let (eth, lo) = (*eth, *lo);
+                if !nets.eth_set.get::<udp::Socket>(eth).is_open() {
+                    if e.local.port == 0 {
                         self.next_port = if self.next_port < 49152 { 49152 } else { self.next_port + 1 };
-                        self.next_port
-                    } else {
-                        e.local.port
-                    };
-                    e.local.port = p;
-                    if s.bind(e.local).is_err() {
+                        e.local.port = self.next_port;
+                    }
+                    if !Self::bind_udp(nets, eth, lo, e.local) {
                         return Reply::error(errno::EINVAL);
                     }
                 }
-                match s.send_slice(data, to) {
+                let (net, h) = match net_for(ip_u32(to.addr)) {
+                    Net::Lo => (Net::Lo, lo),
+                    Net::Eth => (Net::Eth, eth),
+                };
+                match nets.set(net).get_mut::<udp::Socket>(h).send_slice(data, to) {
                     Ok(()) => ok(data.len() as u64),
                     Err(udp::SendError::BufferFull) => Reply::error(errno::EAGAIN),
                     Err(udp::SendError::Unaddressable) => Reply::error(errno::ENETUNREACH),
                 }
             }
-            Kind::Tcp { conn: Some(h), .. } => {
-                let s = sockets.get_mut::<tcp::Socket>(*h);
+            Kind::Tcp { conn: Some((n, h)), .. } => {
+                let s = nets.set(*n).get_mut::<tcp::Socket>(*h);
                 if s.state() == tcp::State::SynSent {
                     return Reply::error(errno::EAGAIN);
                 }
@@ -342,31 +418,30 @@ impl Service {
         }
     }
 
-    fn recv(&mut self, sockets: &mut SocketSet<'static>, req: &Request) -> (Reply, Vec<u8>) {
+    fn recv(&mut self, nets: &mut Nets, req: &Request) -> (Reply, Vec<u8>) {
         let max = (req.arg as usize).min(MAX_DATA);
         let peek = req.flags & 1 != 0;
         let e = self.entries.get_mut(&req.handle).unwrap();
-        Self::settle(e, sockets);
+        Self::settle(e, nets);
         let mut buf = vec![0u8; max];
         match &mut e.kind {
-            Kind::Udp { socket, .. } => {
-                let s = sockets.get_mut::<udp::Socket>(*socket);
-                let got = if peek { s.peek_slice(&mut buf).map(|(n, m)| (n, m.endpoint)) } else { s.recv_slice(&mut buf).map(|(n, m)| (n, m.endpoint)) };
-                match got {
-                    Ok((n, from)) => {
+            Kind::Udp { eth, lo, .. } => {
+                for (net, h) in [(Net::Lo, *lo), (Net::Eth, *eth)] {
+                    let s = nets.set(net).get_mut::<udp::Socket>(h);
+                    let got = if peek { s.peek_slice(&mut buf).map(|(n, m)| (n, m.endpoint)) } else { s.recv_slice(&mut buf).map(|(n, m)| (n, m.endpoint)) };
+                    if let Ok((n, from)) = got {
                         buf.truncate(n);
-                        (Reply { addr: ip_u32(from.addr), port: from.port as u32, ..ok(n as u64) }, buf)
+                        return (Reply { addr: ip_u32(from.addr), port: from.port as u32, ..ok(n as u64) }, buf);
                     }
-                    Err(_) => (Reply::error(errno::EAGAIN), Vec::new()),
                 }
+                (Reply::error(errno::EAGAIN), Vec::new())
             }
-            Kind::Tcp { conn: Some(h), was_connected, .. } => {
-                let s = sockets.get_mut::<tcp::Socket>(*h);
+            Kind::Tcp { conn: Some((n, h)), was_connected, .. } => {
+                let s = nets.set(*n).get_mut::<tcp::Socket>(*h);
                 if s.can_recv() {
-                    let n = if peek { s.peek_slice(&mut buf).unwrap_or(0) } else { s.recv_slice(&mut buf).unwrap_or(0) };
-                    buf.truncate(n);
-                    let r = ok(n as u64);
-                    return (r, buf);
+                    let got = if peek { s.peek_slice(&mut buf).unwrap_or(0) } else { s.recv_slice(&mut buf).unwrap_or(0) };
+                    buf.truncate(got);
+                    return (ok(got as u64), buf);
                 }
                 if *was_connected && !s.may_recv() {
                     return (ok(0), Vec::new()); // end of stream
@@ -377,19 +452,19 @@ impl Service {
         }
     }
 
-    fn status(&mut self, sockets: &mut SocketSet<'static>, handle: u32) -> Reply {
+    fn status(&mut self, nets: &mut Nets, handle: u32) -> Reply {
         let e = self.entries.get_mut(&handle).unwrap();
-        Self::settle(e, sockets);
+        Self::settle(e, nets);
         let mut r = ok(0);
         r.local_addr = e.local.addr.map(ip_u32).unwrap_or(0);
         r.local_port = e.local.port as u32;
         match &mut e.kind {
-            Kind::Udp { socket, peer } => {
-                let s = sockets.get::<udp::Socket>(*socket);
-                if s.can_recv() {
+            Kind::Udp { eth, lo, peer } => {
+                let (a, b) = (nets.eth_set.get::<udp::Socket>(*eth), nets.lo_set.get::<udp::Socket>(*lo));
+                if a.can_recv() || b.can_recv() {
                     r.events |= events::IN;
                 }
-                if s.can_send() {
+                if a.can_send() && b.can_send() {
                     r.events |= events::OUT;
                 }
                 if let Some(p) = peer {
@@ -402,13 +477,13 @@ impl Service {
                     r.result = (-core::mem::take(error)) as u64;
                     r.events |= events::ERR | events::OUT | events::HUP;
                 }
-                for &h in listen.iter() {
-                    if matches!(sockets.get::<tcp::Socket>(h).state(), tcp::State::Established | tcp::State::CloseWait) {
+                for &(n, h) in listen.iter() {
+                    if established(nets.set_ref(n).get::<tcp::Socket>(h)) {
                         r.events |= events::IN;
                     }
                 }
-                if let Some(h) = conn {
-                    let s = sockets.get::<tcp::Socket>(*h);
+                if let Some((n, h)) = conn {
+                    let s = nets.set_ref(*n).get::<tcp::Socket>(*h);
                     if s.can_recv() || (*was_connected && !s.may_recv()) {
                         r.events |= events::IN;
                     }
@@ -432,12 +507,12 @@ impl Service {
         r
     }
 
-    fn shutdown(&mut self, sockets: &mut SocketSet<'static>, req: &Request) -> Reply {
+    fn shutdown(&mut self, nets: &mut Nets, req: &Request) -> Reply {
         let e = self.entries.get_mut(&req.handle).unwrap();
         match &e.kind {
-            Kind::Tcp { conn: Some(h), .. } => {
+            Kind::Tcp { conn: Some((n, h)), .. } => {
                 if req.arg >= 1 {
-                    sockets.get_mut::<tcp::Socket>(*h).close();
+                    nets.set(*n).get_mut::<tcp::Socket>(*h).close();
                 }
                 ok(0)
             }
@@ -446,36 +521,23 @@ impl Service {
         }
     }
 
-    fn close(&mut self, sockets: &mut SocketSet<'static>, handle: u32) -> Reply {
+    fn close(&mut self, nets: &mut Nets, handle: u32) -> Reply {
         let Some(e) = self.entries.remove(&handle) else { return Reply::error(errno::EBADF) };
         match e.kind {
-            Kind::Udp { socket, .. } => {
-                sockets.remove(socket);
+            Kind::Udp { eth, lo, .. } => {
+                nets.eth_set.remove(eth);
+                nets.lo_set.remove(lo);
             }
             Kind::Tcp { conn, listen, .. } => {
-                for h in listen {
-                    sockets.remove(h);
+                for (n, h) in listen {
+                    nets.set(n).remove(h);
                 }
-                if let Some(h) = conn {
-                    sockets.get_mut::<tcp::Socket>(h).close();
-                    self.closing.push(h);
+                if let Some((n, h)) = conn {
+                    nets.set(n).get_mut::<tcp::Socket>(h).close();
+                    self.closing.push((n, h));
                 }
             }
         }
         ok(0)
-    }
-
-    /// Every socket of a client that went away.
-    #[allow(dead_code)]
-    pub fn drop_client(&mut self, sockets: &mut SocketSet<'static>, client: u32) {
-        let mine: Vec<u32> = self.entries.iter().filter(|(_, e)| e.owner == client).map(|(&h, _)| h).collect();
-        for h in mine {
-            self.close(sockets, h);
-        }
-    }
-
-    #[allow(dead_code)]
-    pub fn out_of_memory() -> Reply {
-        Reply::error(errno::ENOMEM)
     }
 }

@@ -4,8 +4,7 @@
 //! reply, `Pending::Net`) and is run again when the netstack says something
 //! changed (`NOTIFY_NET`, see [`Process::net_changed`]).
 //!
-//! Not yet: AF_UNIX, IPv6, loopback (127/8: the netstack has no loopback
-//! interface), sendmsg/recvmsg, SIGPIPE (a write to a closed connection
+//! Not yet: AF_UNIX, IPv6, sendmsg/recvmsg, SIGPIPE (a write to a closed connection
 //! answers EPIPE without the signal).
 
 use super::files::{Obj, O_NONBLOCK, O_RDWR};
@@ -391,7 +390,25 @@ impl Process {
         self.send_on(h, id, &data, to, nonblock)
     }
 
+    /// A connect() in progress has finished (or failed) by now? Moves the
+    /// socket to Connected; a failure becomes the answer.
+    fn settle_connect<H: Host>(&mut self, h: &mut H, id: u32) -> Result<(), Errno> {
+        if let Conn::Connecting { .. } = self.files.sockets[&id].conn {
+            self.refresh(h, id);
+            let st = self.files.sockets.get_mut(&id).unwrap();
+            if st.error != 0 {
+                st.conn = Conn::Idle;
+                return Err(Errno(core::mem::take(&mut st.error)));
+            }
+            if st.events & events::OUT != 0 {
+                st.conn = Conn::Connected;
+            }
+        }
+        Ok(())
+    }
+
     fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool) -> SysResult {
+        self.settle_connect(h, id)?;
         let s = self.files.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM && s.conn != Conn::Connected {
             if let Conn::Connecting { .. } = s.conn {
@@ -422,6 +439,7 @@ impl Process {
     }
 
     fn recv_on<H: Host>(&mut self, h: &mut H, id: u32, len: usize, peek: bool, nonblock: bool) -> Result<(Vec<u8>, u32, u16), Errno> {
+        self.settle_connect(h, id)?;
         let s = self.files.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM {
             match s.conn {

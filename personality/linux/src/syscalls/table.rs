@@ -10,7 +10,7 @@ use MiscCall as M;
 use NetCall as N;
 
 /// Sockets: what works.
-const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT; no loopback (127/8) yet";
+const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT";
 const INET_IO: &str = "AF_INET; MSG_PEEK, MSG_DONTWAIT; other flags ignored";
 const SOCKOPT: &str = "SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_LINGER, SO_TYPE, SO_ERROR, TCP_NODELAY (kept, read back); others ENOPROTOOPT";
 
