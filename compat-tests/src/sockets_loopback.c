@@ -84,6 +84,19 @@ int main(void)
     EXPECT_RET(sendto(u1, "back", 4, 0, (struct sockaddr *)&from, len), 4);
     EXPECT_RET(recv(u2, buf, sizeof buf, 0), 4);
     check(memcmp(buf, "back", 4) == 0, "the answer to the sender's port");
+
+    // sendmsg from two pieces, recvmsg into two pieces with the sender's name.
+    struct iovec out[2] = { { "scatter/", 8 }, { "gather", 6 } };
+    struct msghdr sm = { .msg_name = &ua, .msg_namelen = sizeof ua, .msg_iov = out, .msg_iovlen = 2 };
+    EXPECT_RET(sendmsg(u2, &sm, 0), 14);
+    char p1[5] = { 0 }, p2[20] = { 0 };
+    struct iovec in[2] = { { p1, 4 }, { p2, sizeof p2 } };
+    struct sockaddr_in src;
+    struct msghdr rm = { .msg_name = &src, .msg_namelen = sizeof src, .msg_iov = in, .msg_iovlen = 2 };
+    EXPECT_RET(recvmsg(u1, &rm, 0), 14);
+    check(memcmp(p1, "scat", 4) == 0 && memcmp(p2, "ter/gather", 10) == 0, "recvmsg scattered the datagram");
+    check(rm.msg_namelen == sizeof src && src.sin_addr.s_addr == htonl(INADDR_LOOPBACK), "recvmsg named the sender");
+    check(rm.msg_controllen == 0 && rm.msg_flags == 0, "no control data, no flags");
     close(u1);
     close(u2);
     return finish();

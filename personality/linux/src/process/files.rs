@@ -830,7 +830,7 @@ impl Process {
         Ok(total)
     }
 
-    fn iov_list<H: Host>(&mut self, h: &mut H, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    pub(super) fn iov_list<H: Host>(&mut self, h: &mut H, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
         let cnt = cnt as u32 as i32;
         if cnt < 0 || cnt as u64 > UIO_MAXIOV {
             return Err(Errno::EINVAL);

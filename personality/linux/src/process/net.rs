@@ -12,7 +12,7 @@ use super::{Pending, Process, BLOCK};
 use crate::errno::{Errno, SysResult};
 use crate::host::Host;
 use crate::layout::Abi;
-use crate::socket::{socket_kind, SockAddr, SockOpts, SocketCall, SocketKind, AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
+use crate::socket::{socket_kind, MsgHdr, SockAddr, SockOpts, SocketCall, SocketKind, AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
 use crate::syscalls::table::NetCall as N;
 use alloc::vec::Vec;
 use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
@@ -225,8 +225,78 @@ impl Process {
                 self.write_user(h, abi, a[3], &v[..n])?;
                 self.write_user(h, abi, a[4], &(n as u32).to_le_bytes()).map(|_| 0)
             }
+            N::SendMsg => self.sys_sendmsg(h, abi, a[0], a[1], a[2]),
+            N::RecvMsg => self.sys_recvmsg(h, abi, a[0], a[1], a[2]),
+            N::SendMmsg => self.sys_sendmmsg(h, abi, a[0], a[1], a[2] as u32, a[3]),
             N::SocketCall => self.sys_socketcall(h, abi, a[0] as u32, a[1]),
         }
+    }
+
+    fn sys_sendmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
+        if m.controllen != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
+        let mut data = Vec::new();
+        for (base, l) in iov {
+            let room = MAX_DATA - data.len();
+            data.extend_from_slice(&self.read_user(h, abi, base, (l as usize).min(room))?);
+        }
+        let to = if m.name != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, m.name, m.namelen as u64)?) } else { None };
+        self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0)
+    }
+
+    fn sys_recvmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+        let (id, nonblock) = self.sock_fd(fd)?;
+        let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
+        let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
+        let total: u64 = iov.iter().map(|&(_, l)| l).sum();
+        let (data, ip, port) = self.recv_on(h, id, (total as usize).min(MAX_DATA), flags & MSG_PEEK != 0, nonblock || flags & MSG_DONTWAIT != 0)?;
+        let mut at = 0;
+        for (base, l) in iov {
+            if at == data.len() {
+                break;
+            }
+            let n = (l as usize).min(data.len() - at);
+            self.write_user(h, abi, base, &data[at..at + n])?;
+            at += n;
+        }
+        let (off_namelen, off_controllen, off_flags) = MsgHdr::out_offsets(abi);
+        if m.name != 0 {
+            let bytes = SockAddr::Inet { ip, port }.encode();
+            let n = (m.namelen as usize).min(bytes.len());
+            self.write_user(h, abi, m.name, &bytes[..n])?;
+            self.write_user(h, abi, msg + off_namelen as u64, &(bytes.len() as u32).to_le_bytes())?;
+        }
+        let zero = [0u8; 8];
+        self.write_user(h, abi, msg + off_controllen as u64, &zero[..abi.word()])?;
+        self.write_user(h, abi, msg + off_flags as u64, &0u32.to_le_bytes())?;
+        Ok(data.len() as u64)
+    }
+
+    /// sendmmsg: each message in turn; stops at the first failure (which it
+    /// answers only if nothing was sent).
+    fn sys_sendmmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
+        let entry = MsgHdr::size(abi) + if abi == Abi::X86_64 { 8 } else { 4 };
+        let mut sent = 0u64;
+        for i in 0..count.min(1024) as u64 {
+            let at = vec + i * entry as u64;
+            match self.sys_sendmsg(h, abi, fd, at, flags) {
+                Ok(n) => {
+                    self.write_user(h, abi, at + MsgHdr::size(abi) as u64, &(n as u32).to_le_bytes())?;
+                    sent += 1;
+                }
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => {
+                    // A blocked later message is not waited for: report what went.
+                    self.pending = None;
+                    break;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     fn sys_socketcall<H: Host>(&mut self, h: &mut H, abi: Abi, call: u32, args: u64) -> SysResult {
@@ -261,7 +331,10 @@ impl Process {
             SocketCall::Shutdown => N::Shutdown,
             SocketCall::SetSockOpt => N::SetSockOpt,
             SocketCall::GetSockOpt => N::GetSockOpt,
-            SocketCall::SocketPair | SocketCall::SendMsg | SocketCall::RecvMsg | SocketCall::RecvMmsg | SocketCall::SendMmsg => return Err(Errno::ENOSYS),
+            SocketCall::SendMsg => N::SendMsg,
+            SocketCall::RecvMsg => N::RecvMsg,
+            SocketCall::SendMmsg => N::SendMmsg,
+            SocketCall::SocketPair | SocketCall::RecvMmsg => return Err(Errno::ENOSYS),
         };
         self.net_call_inner(h, abi, call, a)
     }

@@ -12,6 +12,7 @@ use NetCall as N;
 /// Sockets: what works.
 const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT";
 const INET_IO: &str = "AF_INET; MSG_PEEK, MSG_DONTWAIT; other flags ignored";
+const MSG: &str = "AF_INET; the address and the iovec; control messages: EINVAL on send, none received";
 const SOCKOPT: &str = "SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_LINGER, SO_TYPE, SO_ERROR, TCP_NODELAY (kept, read back); others ENOPROTOOPT";
 
 /// How a structure-returning variant of a call lays out its result.
@@ -41,6 +42,9 @@ pub enum NetCall {
     GetPeerName,
     SetSockOpt,
     GetSockOpt,
+    SendMsg,
+    RecvMsg,
+    SendMmsg,
     /// i386 `socketcall(call, args)`: the calls above through one entry.
     SocketCall,
 }
@@ -294,6 +298,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::ACCEPT, "accept", Sys::Net(N::Accept), P(INET)),
     e(n64::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
     e(n64::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
+    e(n64::SENDMSG, "sendmsg", Sys::Net(N::SendMsg), P(MSG)),
+    e(n64::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
     e(n64::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
     e(n64::BIND, "bind", Sys::Net(N::Bind), P(INET)),
     e(n64::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
@@ -399,6 +405,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n64::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
+    e(n64::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
     e(n64::GETCPU, "getcpu", Sys::Misc(M::Getcpu), P(ONE_CPU)),
     e(n64::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", Sys::Getrandom, C),
@@ -576,6 +583,7 @@ pub static I386: &[Entry] = &[
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n32::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n32::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
+    e(n32::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
     e(n32::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n32::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n32::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
@@ -589,7 +597,9 @@ pub static I386: &[Entry] = &[
     e(n32::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
     e(n32::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
     e(n32::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
+    e(n32::SENDMSG, "sendmsg", Sys::Net(N::SendMsg), P(MSG)),
     e(n32::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
+    e(n32::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
     e(n32::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n32::STATX, "statx", Sys::File(F::Statx), C),
