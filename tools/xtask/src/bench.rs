@@ -289,7 +289,7 @@ fn build_workloads() -> Result<PathBuf> {
 }
 
 /// The newest Debian kernel under /boot.
-fn linux_kernel() -> Result<PathBuf> {
+pub(crate) fn linux_kernel() -> Result<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/boot")
         .map_err(|e| format!("/boot: {e}"))?
         .flatten()
@@ -308,7 +308,7 @@ fn version_key(s: &str) -> Vec<u64> {
 /// The uncompressed kernel inside a bzImage (its XZ payload, as the kernel's
 /// scripts/extract-vmlinux finds it): an ELF with a PVH note, so QEMU boots it
 /// the way it boots SiON, without the decompressor. Cached in target/bench.
-fn linux_vmlinux(kernel: &Path) -> Result<PathBuf> {
+pub(crate) fn linux_vmlinux(kernel: &Path) -> Result<PathBuf> {
     let name = kernel.file_name().and_then(|n| n.to_str()).unwrap_or("vmlinuz").replace("vmlinuz", "vmlinux");
     let out = bench_dir().join(name);
     if out.is_file() {

@@ -48,7 +48,11 @@ enum Cmd {
     /// Only the compat suite (no setup, no build): C tests on Linux and through `sion exec`.
     Compat(compat::SuiteArgs),
     /// Only the network test (no setup, no build): echo and bulk transfer to a node.
-    Net,
+    Net {
+        /// Also measure the same transfer to Debian's Linux in the same QEMU (q35, virtio-pci).
+        #[arg(long)]
+        vs_linux: bool,
+    },
     /// Benchmarks: SiON against Linux booted in the same QEMU; table, target/bench/results.json, SVG charts.
     Bench(bench::BenchArgs),
     /// Only the test LAN (no setup, no build; needs root): two nodes, link-local, TCP.
@@ -106,10 +110,21 @@ fn main() -> ExitCode {
             println!("link-local addresses {} after {:.1} s; nodes met over broadcast and TCP; the LAN pinged and reached both", o.addresses.join(", "), o.seconds_to_addresses);
             true
         }),
-        Cmd::Net => net_tests::Machine::ALL
+        Cmd::Net { vs_linux } => net_tests::Machine::ALL
             .iter()
             .try_for_each(|&m| net_tests::run(m).map(|f| println!("{}: TCP echo RTT {:.0} us, {} MiB bulk at {:.1} MB/s", m.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s)))
             .and_then(|_| net_tests::published_server().map(|s| println!("{s}")))
+            .and_then(|_| {
+                if vs_linux {
+                    let sion = net_tests::run(net_tests::Machine::Q35Pci)?;
+                    let linux = net_tests::linux_baseline()?;
+                    let mut t = util::Table::new(&["host to node, q35 + virtio-net PCI, TCG", "SiON", "Linux 6.1", "SiON advantage"]);
+                    t.row(vec!["TCP echo round trip, 32 B (median of 200)".into(), format!("{:.0} us", sion.tcp_rtt_us), format!("{:.0} us", linux.tcp_rtt_us), format!("{:.2}", linux.tcp_rtt_us / sion.tcp_rtt_us)]);
+                    t.row(vec![format!("TCP bulk, {} MiB verified", sion.bytes >> 20), format!("{:.1} MB/s", sion.tcp_mb_per_s), format!("{:.1} MB/s", linux.tcp_mb_per_s), format!("{:.2}", sion.tcp_mb_per_s / linux.tcp_mb_per_s)]);
+                    print!("{}", t.render());
+                }
+                Ok(())
+            })
             .map(|_| true),
     };
     match result {

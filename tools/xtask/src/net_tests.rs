@@ -280,3 +280,69 @@ fn wait_for_upper(port: u16, deadline: Instant) -> Result<TcpStream> {
     }
     Err("the published server never answered".into())
 }
+
+/// The same measurement against Debian's Linux in the same QEMU setup (q35,
+/// virtio-net PCI, user networking with restrict=on, the same forwarded
+/// ports): its kernel booted by PVH with an initramfs holding the bench's
+/// init, the virtio modules and `tools/bench/net/netserve.c`.
+pub fn linux_baseline() -> Result<Figures> {
+    let dir = util::target_dir().join("net-tests/linux");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let root = util::root();
+    for (src, out) in [("tools/bench/init/init.c", "init"), ("tools/bench/net/netserve.c", "netserve")] {
+        let o = Command::new("musl-gcc").args(["-static", "-O2"]).arg(root.join(src)).arg("-o").arg(dir.join(out)).output().map_err(|e| format!("musl-gcc: {e}"))?;
+        if !o.status.success() {
+            return Err(format!("musl-gcc {src}: {}", String::from_utf8_lossy(&o.stderr)));
+        }
+    }
+    let kernel = crate::bench::linux_kernel()?;
+    let version = kernel.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("vmlinuz-")).ok_or("kernel version")?.to_string();
+    let vmlinux = crate::bench::linux_vmlinux(&kernel)?;
+    let modules = std::path::Path::new("/lib/modules").join(&version).join("kernel");
+    let mut c = crate::bench::Cpio::default();
+    for d in ["bench", "proc", "dev", "modules"] {
+        c.dir(d);
+    }
+    c.chardev("dev/null", 1, 3);
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    c.file("init", 0o755, &read(&dir.join("init"))?);
+    c.file("bench/netserve", 0o755, &read(&dir.join("netserve"))?);
+    c.file("bench/run", 0o644, b"/bench/netserve\n");
+    for m in ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci", "net/core/failover", "drivers/net/net_failover", "drivers/net/virtio_net"] {
+        let p = modules.join(format!("{m}.ko"));
+        let name = m.rsplit('/').next().unwrap();
+        c.file(&format!("modules/{name}.ko"), 0o644, &read(&p)?);
+    }
+    let initrd = dir.join("initramfs.cpio");
+    std::fs::write(&initrd, c.finish()).map_err(|e| e.to_string())?;
+
+    let (echo, discard, quit) = (free_port()?, free_port()?, free_port()?);
+    let log = dir.join("linux.log");
+    let netdev = format!("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{echo}-:7,hostfwd=tcp:127.0.0.1:{discard}-:9,hostfwd=tcp:127.0.0.1:{quit}-:1");
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args(["-machine", "q35", "-nodefaults", "-no-user-config", "-cpu", "max", "-m", "256M", "-display", "none", "-no-reboot", "-accel", "tcg"])
+        .arg("-kernel")
+        .arg(&vmlinux)
+        .arg("-initrd")
+        .arg(&initrd)
+        .args(["-append", "console=ttyS0 quiet"])
+        .arg("-serial")
+        .arg(format!("file:{}", log.display()))
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev", &netdev, "-device", "virtio-net-pci,netdev=net0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = qemu.spawn().map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+    let result = measure(echo, discard, 0);
+    let _ = TcpStream::connect(("127.0.0.1", quit));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    result.map_err(|e| format!("Linux: {e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default().lines().rev().take(3).collect::<Vec<_>>().join(" | ")))
+}
