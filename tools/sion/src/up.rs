@@ -190,6 +190,26 @@ fn stop(pids: &[u32]) {
     }
 }
 
+/// `sion run` from outside the test LAN of `sion up`: the daemon (on the
+/// default control socket) lives in the namespace, and the nodes' addresses
+/// are reachable only from there, so the run goes on inside it, with this
+/// process's stdin, stdout, stderr and exit status. `None`: nothing to do.
+pub fn run_inside_lan() -> Option<i32> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::ExitStatusExt;
+    if !state_dir().join("pids").exists() {
+        return None;
+    }
+    let here = std::fs::metadata("/proc/self/ns/net").ok()?.ino();
+    let lan = std::fs::metadata(format!("/run/netns/{NAMESPACE}")).ok()?.ino();
+    if here == lan {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let status = Command::new("ip").args(["netns", "exec", NAMESPACE]).arg(exe).args(std::env::args_os().skip(1)).status().ok()?;
+    Some(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
 pub fn down(_args: DownArgs) -> i32 {
     let dir = state_dir();
     let pids: Vec<u32> = std::fs::read_to_string(dir.join("pids")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect();
