@@ -137,11 +137,50 @@ fn main() -> ExitCode {
     }
 }
 
-/// Everything: setup, build, host unit tests, compat suite.
+/// The stages of `cargo xtask test`: a row each for the table, and counts for
+/// the closing line (each QEMU test and the host unit tests count as one test
+/// beside the compat runs).
+#[derive(Default)]
+struct Stages {
+    rows: Vec<(&'static str, String)>,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Stages {
+    fn record(&mut self, name: &'static str, result: util::Result<String>) {
+        match result {
+            Ok(s) => {
+                self.passed += 1;
+                eprintln!("  {s}");
+                self.rows.push((name, s));
+            }
+            Err(e) => {
+                self.failed += 1;
+                eprintln!("  {name} FAILED: {e}");
+                self.rows.push((name, format!("FAILED: {e}")));
+            }
+        }
+    }
+
+    fn skip(&mut self, name: &'static str, why: String) {
+        self.skipped += 1;
+        eprintln!("  skipped: {why}");
+        self.rows.push((name, format!("skipped: {why}")));
+    }
+
+    /// A row that is not a test of its own (setup, build, the compat summary).
+    fn note(&mut self, name: &'static str, s: String) {
+        self.rows.push((name, s));
+    }
+}
+
+/// Everything: setup, build, host unit tests, the QEMU tests, the compat suite.
 fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
-    let mut stages: Vec<(&str, String)> = Vec::new();
+    let mut st = Stages::default();
     setup::setup()?;
-    stages.push(("setup", "ok".into()));
+    st.note("setup", "ok".into());
 
     let build_error = match build::build() {
         Ok(_) => None,
@@ -150,171 +189,86 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
             Some(e)
         }
     };
-    stages.push(("build", if build_error.is_some() { "FAILED".into() } else { "ok".into() }));
+    st.note("build", if build_error.is_some() { "FAILED".into() } else { "ok".into() });
+    let built = build_error.is_none();
+    let not_built = || Err::<String, String>("not built".into());
 
     util::banner("cargo test (host crates)");
     let mut cmd = util::cargo();
     cmd.arg("test").current_dir(util::root());
     let cargo_ok = util::run_status(&mut cmd)?;
-    stages.push(("cargo test", if cargo_ok { "ok".into() } else { "FAILED".into() }));
+    st.record("cargo test", if cargo_ok { Ok("ok".into()) } else { Err("see its output above".into()) });
 
     util::banner("syscall coverage report against the dispatch tables");
-    stages.push(("syscall coverage", coverage_check::run()));
-    // The host unit tests count as one test in the closing line (their own
-    // runner printed the details above).
-    let (mut host_passed, mut host_failed) = (0, 0);
-    if cargo_ok {
-        host_passed += 1;
-    } else {
-        host_failed += 1;
-    }
+    st.note("syscall coverage", coverage_check::run());
 
     util::banner("kernel self-test in QEMU");
-    // Each boot of the self-test counts as one test in the closing line.
-    let (mut kernel_passed, mut kernel_failed) = (0, 0);
-    if build_error.is_some() {
-        kernel_failed += 1;
-        stages.push(("kernel self-test", "FAILED (not built)".into()));
-    } else {
+    if built {
         for run in kernel_tests::run()? {
-            eprintln!("  {}: {}", run.name, run.summary);
-            if run.passed {
-                kernel_passed += 1;
-            } else {
-                kernel_failed += 1;
-            }
-            stages.push(("kernel self-test", format!("{}: {}", run.name, run.summary)));
+            let line = format!("{}: {}", run.name, run.summary);
+            st.record("kernel self-test", if run.passed { Ok(line) } else { Err(line) });
         }
+    } else {
+        st.record("kernel self-test", not_built());
     }
 
     util::banner("network test in QEMU (netstack + echo server)");
-    if build_error.is_some() {
-        kernel_failed += 1;
-        stages.push(("network", "FAILED (not built)".into()));
-    } else {
-        for machine in net_tests::Machine::ALL {
-            match net_tests::run(machine) {
-                Ok(f) => {
-                    kernel_passed += 1;
-                    let s = format!("{}: TCP echo ok, RTT {:.0} us; {} MiB bulk verified at {:.1} MB/s", machine.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s);
-                    eprintln!("  {s}");
-                    stages.push(("network", s));
-                }
-                Err(e) => {
-                    kernel_failed += 1;
-                    eprintln!("  network test ({}) FAILED: {e}", machine.name());
-                    stages.push(("network", format!("FAILED ({}): {e}", machine.name())));
-                }
-            }
-        }
+    for machine in net_tests::Machine::ALL {
+        let r = if built {
+            net_tests::run(machine)
+                .map(|f| format!("{}: TCP echo ok, RTT {:.0} us; {} MiB bulk verified at {:.1} MB/s", machine.name(), f.tcp_rtt_us, f.bytes >> 20, f.tcp_mb_per_s))
+                .map_err(|e| format!("{}: {e}", machine.name()))
+        } else {
+            not_built()
+        };
+        st.record("network", r);
     }
-
-    if build_error.is_none() {
-        match net_tests::published_server() {
-            Ok(s) => {
-                kernel_passed += 1;
-                eprintln!("  {s}");
-                stages.push(("network", s));
-            }
-            Err(e) => {
-                kernel_failed += 1;
-                eprintln!("  published server FAILED: {e}");
-                stages.push(("network", format!("FAILED (published Linux server): {e}")));
-            }
-        }
-    }
+    st.record("network", if built { net_tests::published_server() } else { not_built() });
 
     util::banner("bootable ISO of a group node (GRUB, q35, virtio-pci)");
-    if build_error.is_some() {
-        kernel_failed += 1;
-        stages.push(("node ISO", "FAILED (not built)".into()));
-    } else {
+    let iso = || {
         // A throwaway key: the test must not depend on (or create) the user's.
         let key_file = util::target_dir().join("iso/test-group.key");
         let iso = util::target_dir().join("iso/test-node.iso");
-        let r = std::fs::create_dir_all(util::target_dir().join("iso"))
+        std::fs::create_dir_all(util::target_dir().join("iso"))
             .map_err(|e| e.to_string())
             .and_then(|_| std::fs::write(&key_file, "5e".repeat(32)).map_err(|e| e.to_string()))
             .and_then(|_| iso::build(Some(&key_file), &iso))
-            .and_then(|_| iso::smoke_test(&iso));
-        match r {
-            Ok(s) => {
-                kernel_passed += 1;
-                eprintln!("  {s}");
-                stages.push(("node ISO", s));
-            }
-            Err(e) => {
-                kernel_failed += 1;
-                eprintln!("  node ISO FAILED: {e}");
-                stages.push(("node ISO", format!("FAILED: {e}")));
-            }
-        }
-    }
+            .and_then(|_| iso::smoke_test(&iso))
+    };
+    st.record("node ISO", if built { iso() } else { not_built() });
 
+    // The test LAN and the group need root (network namespaces, taps).
     util::banner("test LAN: two nodes in a network namespace");
-    let mut lan_skipped = 0;
     match lan_tests::available() {
-        Err(why) => {
-            lan_skipped += 1;
-            eprintln!("  skipped: {why}");
-            stages.push(("test LAN", format!("skipped: {why}")));
-        }
-        Ok(()) if build_error.is_some() => {
-            kernel_failed += 1;
-            stages.push(("test LAN", "FAILED (not built)".into()));
-        }
-        Ok(()) => match lan_tests::run() {
-            Ok(o) => {
-                kernel_passed += 1;
-                let s = format!("link-local {} in {:.1} s; broadcast, TCP between nodes, ping + TCP from the LAN ok", o.addresses.join(" and "), o.seconds_to_addresses);
-                eprintln!("  {s}");
-                stages.push(("test LAN", s));
-            }
-            Err(e) => {
-                kernel_failed += 1;
-                eprintln!("  test LAN FAILED: {e}");
-                stages.push(("test LAN", format!("FAILED: {e}")));
-            }
-        },
+        Err(why) => st.skip("test LAN", why),
+        Ok(()) if !built => st.record("test LAN", not_built()),
+        Ok(()) => st.record(
+            "test LAN",
+            lan_tests::run().map(|o| format!("link-local {} in {:.1} s; broadcast, TCP between nodes, ping + TCP from the LAN ok", o.addresses.join(" and "), o.seconds_to_addresses)),
+        ),
     }
 
     util::banner("the group on a test LAN: sion up -n 3");
     match lan_tests::available() {
-        Err(why) => {
-            lan_skipped += 1;
-            stages.push(("group (sion up)", format!("skipped: {why}")));
-        }
-        Ok(()) if build_error.is_some() => {
-            kernel_failed += 1;
-            stages.push(("group (sion up)", "FAILED (not built)".into()));
-        }
-        Ok(()) => match group_tests::run() {
-            Ok(g) => {
-                kernel_passed += 1;
-                eprintln!("  {}", g.summary);
-                stages.push(("group (sion up)", g.summary));
-            }
-            Err(e) => {
-                kernel_failed += 1;
-                eprintln!("  group FAILED: {e}");
-                stages.push(("group (sion up)", format!("FAILED: {e}")));
-            }
-        },
+        Err(why) => st.skip("group (sion up)", why),
+        Ok(()) if !built => st.record("group (sion up)", not_built()),
+        Ok(()) => st.record("group (sion up)", group_tests::run().map(|g| g.summary)),
     }
 
     util::banner("compat suite");
     let sion_unavailable = build_error.map(|e| format!("sion not built: {e}"));
     let summary = compat::run_suite(&args, verbose, sion_unavailable)?;
-    stages.push(("compat suite", summary.short()));
+    st.note("compat suite", summary.short());
 
     eprintln!();
     let mut table = util::Table::new(&["stage", "result"]);
-    for (stage, result) in &stages {
+    for (stage, result) in &st.rows {
         table.row(vec![stage.to_string(), result.clone()]);
     }
     print!("{}", table.render());
-    let all_ok = stages.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && kernel_failed == 0;
-    let total = compat::Summary { passed: summary.passed + kernel_passed + host_passed, failed: summary.failed + kernel_failed + host_failed, skipped: summary.skipped + lan_skipped };
+    let all_ok = st.rows.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && st.failed == 0;
+    let total = compat::Summary { passed: summary.passed + st.passed, failed: summary.failed + st.failed, skipped: summary.skipped + st.skipped };
     println!("{}", total.closing_line());
     Ok(all_ok)
 }

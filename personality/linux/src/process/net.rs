@@ -239,11 +239,7 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
-        let mut data = Vec::new();
-        for (base, l) in iov {
-            let room = MAX_DATA - data.len();
-            data.extend_from_slice(&self.read_user(h, abi, base, (l as usize).min(room))?);
-        }
+        let data = self.gather(h, abi, iov)?;
         let to = if m.name != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, m.name, m.namelen as u64)?) } else { None };
         self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0)
     }
@@ -254,15 +250,7 @@ impl Process {
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
         let total: u64 = iov.iter().map(|&(_, l)| l).sum();
         let (data, ip, port) = self.recv_on(h, id, (total as usize).min(MAX_DATA), flags & MSG_PEEK != 0, nonblock || flags & MSG_DONTWAIT != 0)?;
-        let mut at = 0;
-        for (base, l) in iov {
-            if at == data.len() {
-                break;
-            }
-            let n = (l as usize).min(data.len() - at);
-            self.write_user(h, abi, base, &data[at..at + n])?;
-            at += n;
-        }
+        self.scatter(h, abi, iov, &data)?;
         let (off_namelen, off_controllen, off_flags) = MsgHdr::out_offsets(abi);
         if m.name != 0 {
             let bytes = SockAddr::Inet { ip, port }.encode();
@@ -536,6 +524,38 @@ impl Process {
             return Ok(0);
         }
         let (data, _, _) = self.recv_on(h, id, (total as usize).min(MAX_DATA), false, nonblock)?;
+        self.scatter(h, abi, iov, &data)?;
+        self.net_dirty = true;
+        Ok(data.len() as u64)
+    }
+
+    /// write()/writev() on a socket.
+    pub(super) fn sock_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
+        self.sync_sockets(h);
+        let data = self.gather(h, abi, iov)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let r = self.send_on(h, id, &data, None, nonblock);
+        self.net_dirty = true;
+        r
+    }
+
+    /// The bytes of an iovec list, at most one netstack request's worth.
+    fn gather<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>) -> Result<Vec<u8>, Errno> {
+        let mut data = Vec::new();
+        for (base, l) in iov {
+            let room = MAX_DATA - data.len();
+            if room == 0 {
+                break;
+            }
+            data.extend_from_slice(&self.read_user(h, abi, base, (l as usize).min(room))?);
+        }
+        Ok(data)
+    }
+
+    /// Spread `data` over an iovec list, in order.
+    fn scatter<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>, data: &[u8]) -> Result<(), Errno> {
         let mut at = 0;
         for (base, l) in iov {
             if at == data.len() {
@@ -545,27 +565,7 @@ impl Process {
             self.write_user(h, abi, base, &data[at..at + n])?;
             at += n;
         }
-        self.net_dirty = true;
-        Ok(data.len() as u64)
-    }
-
-    /// write()/writev() on a socket.
-    pub(super) fn sock_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
-        self.sync_sockets(h);
-        let mut data = Vec::new();
-        for (base, l) in iov {
-            let room = MAX_DATA - data.len();
-            if room == 0 {
-                break;
-            }
-            data.extend_from_slice(&self.read_user(h, abi, base, (l as usize).min(room))?);
-        }
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let r = self.send_on(h, id, &data, None, nonblock);
-        self.net_dirty = true;
-        r
+        Ok(())
     }
 
     /// Bytes the server already holds (sendfile into a socket).
