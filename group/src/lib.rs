@@ -20,6 +20,7 @@
 
 extern crate alloc;
 
+pub mod job;
 pub mod node;
 pub mod replay;
 pub mod rng;

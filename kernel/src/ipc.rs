@@ -181,6 +181,12 @@ impl Kernel {
     }
 
     /// A Linux task trapped (system call or fault): a message to its handler.
+    /// Whether `cur` has a handler other than itself that is alive.
+    pub fn has_live_handler(&self, cur: usize) -> bool {
+        let h = self.tasks[cur].handler;
+        h != crate::task::NONE && h as usize != cur && self.tasks[h as usize].state != State::Free
+    }
+
     pub fn linux_trap(&mut self, cur: usize, outgoing: Outgoing) {
         let handler = self.tasks[cur].handler as usize;
         if self.tasks[cur].handler == crate::task::NONE || self.tasks[handler].state == State::Free {

@@ -75,6 +75,10 @@ impl Kernel {
         let addr = if vector == 14 { cpu::read_cr2() } else { 0 };
         match self.tasks[cur].kind {
             TaskKind::Linux => self.linux_trap(cur, Outgoing::Fault { vector, error, addr }),
+            // A server started by another (a job's personality, by the group
+            // server) has that one as its handler: it hears of the fault and
+            // decides (kill, report), as for a Linux program.
+            TaskKind::Native if self.has_live_handler(cur) => self.linux_trap(cur, Outgoing::Fault { vector, error, addr }),
             TaskKind::Native => {
                 let f = &self.tasks[cur].frame;
                 kprintln!("native task {:#x} faulted: vector {} error {:#x} addr {:#x} rip {:#x}: killed", self.task_id(cur).0, vector, error, addr, f.rip);

@@ -1,7 +1,8 @@
-//! The SiON Linux personality server: loads the boot job's static Linux
-//! program, answers its system calls and faults (all Linux logic is in the
+//! The SiON Linux personality server: loads a job's static Linux program,
+//! answers its system calls and faults (all Linux logic is in the
 //! `sion-linux` crate), and carries its stdin, stdout, stderr and exit status
-//! over the job console.
+//! over the job console: COM2 for the boot job of `sion exec`, IPC to the
+//! group server for a job offloaded with `sion run` (one personality per job).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,8 @@ fn main() {
 #[cfg(target_os = "none")]
 extern crate alloc;
 
+#[cfg(target_os = "none")]
+mod console;
 #[cfg(target_os = "none")]
 mod server;
 #[cfg(target_os = "none")]

@@ -1,6 +1,6 @@
 //! Boot, load and the event loop.
 
-use crate::uart;
+use crate::console;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -70,11 +70,11 @@ impl Host for KernelHost {
         self.task.and_then(|t| rt::task_info(t).ok()).map(|i| i.cpu_ns).unwrap_or(0)
     }
     fn console_write(&mut self, tag: u8, bytes: &[u8]) {
-        uart::send(tag, bytes);
+        console::send(tag, bytes);
     }
     fn log(&mut self, line: &str) {
         rt::log!("personality: {line}");
-        uart::send(up::LOG, line.as_bytes());
+        console::send(up::LOG, line.as_bytes());
     }
     fn free_memory(&mut self) -> u64 {
         rt::sys_info().map(|s| s.free_frames * 4096).unwrap_or(0)
@@ -125,26 +125,23 @@ impl Host for KernelHost {
     }
 }
 
-/// End the job: tell the host, then stop the machine.
 fn finish(exit: Exit) -> ! {
-    uart::send(up::EXIT, &exit.encode());
-    uart::flush();
-    rt::poweroff(0)
+    console::finish(exit)
 }
 
 fn fail(why: &str, code: u8) -> ! {
     rt::log!("personality: {why}");
-    uart::send(up::LOG, why.as_bytes());
+    console::send(up::LOG, why.as_bytes());
     finish(Exit::Code(code))
 }
 
 fn on_panic() {
-    uart::send(up::LOG, b"personality server panicked");
+    console::send(up::LOG, b"personality server panicked");
     finish(Exit::Signal(6))
 }
 
 fn main(boot: rt::Boot) -> ! {
-    uart::init();
+    console::init(boot.cmdline);
     rt::set_panic_hook(on_panic);
     let archive = boot.archive;
     let file = |name: &str| Reader::find(archive, name).map(|e| e.data);
@@ -223,9 +220,13 @@ fn main(boot: rt::Boot) -> ! {
     let mut blocked_call: Option<(Abi, u64)> = None;
     // The reply owed to the program, sent with the next receive.
     let mut reply: Option<LinuxReply> = None;
+    let mut input = alloc::vec![0u8; sion_abi::console::ipc::MAX_REPLY];
+    // The console server said it holds input (offloaded jobs).
+    let mut console_notified = false;
     loop {
         // The console first: stdin for the program.
-        while let Some(b) = uart::get() {
+        let got = console::read_input(&mut input, core::mem::take(&mut console_notified));
+        for &b in &input[..got] {
             match decoder.push(b) {
                 Event::Frame { tag: down::STDIN, payload } => process.stdin_data(payload),
                 Event::Frame { tag: down::STDIN_EOF, .. } => process.stdin_eof(),
@@ -290,6 +291,9 @@ fn main(boot: rt::Boot) -> ! {
                 if bits & sion_abi::net::NOTIFY_NET != 0 {
                     process.net_changed();
                 }
+                if bits & sion_abi::console::ipc::NOTIFY_CONSOLE != 0 {
+                    console_notified = true;
+                }
             }
             Some(Kind::Native) => {
                 // Nobody calls the personality yet: answer empty so the caller goes on.
@@ -318,7 +322,7 @@ fn trace(abi: Abi, nr: u64, o: Outcome) {
         Outcome::Blocked => String::from("blocked"),
         Outcome::Exit(_) => String::from("exit"),
     };
-    uart::send(up::TRACE, format!("{abi} {nr} {name} = {result}").as_bytes());
+    console::send(up::TRACE, format!("{abi} {nr} {name} = {result}").as_bytes());
 }
 
 /// The `--out` files, before EXIT (see `sion_abi::console::up::OUT_DIR`).
@@ -331,20 +335,20 @@ fn send_outs(process: &Process, outs: &[String]) {
                 v
             };
             match item {
-                OutItem::Dir { path, mode } => uart::send(up::OUT_DIR, &head(mode, &path)),
+                OutItem::Dir { path, mode } => console::send(up::OUT_DIR, &head(mode, &path)),
                 OutItem::File { path, mode, data } => {
-                    uart::send(up::OUT_FILE, &head(mode, &path));
+                    console::send(up::OUT_FILE, &head(mode, &path));
                     for chunk in data.chunks(sion_abi::console::MAX_PAYLOAD) {
-                        uart::send(up::OUT_DATA, chunk);
+                        console::send(up::OUT_DATA, chunk);
                     }
                 }
                 OutItem::Symlink { path, target } => {
                     let mut v = path;
                     v.push(0);
                     v.extend_from_slice(&target);
-                    uart::send(up::OUT_SYMLINK, &v);
+                    console::send(up::OUT_SYMLINK, &v);
                 }
-                OutItem::Missing { path } => uart::send(up::OUT_MISSING, &path),
+                OutItem::Missing { path } => console::send(up::OUT_MISSING, &path),
             }
         }
     }

@@ -7,9 +7,9 @@
 //! put there by the tool that composed the image); without one the node does
 //! not join, since it could prove nothing and should accept nothing.
 //!
-//! Running offloaded jobs on a SiON node needs the personality to take jobs
-//! from the group server; until then the node says so: it refuses allocation
-//! requests (`accepting: false`).
+//! Offloaded jobs arrive over TCP on the same port (`jobs`): each runs in a
+//! personality server of its own that this server starts and serves as its
+//! console.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![forbid(unsafe_code)]
 
@@ -22,12 +22,17 @@ fn main() {
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+mod jobs;
+
+#[cfg(target_os = "none")]
 mod server {
     use alloc::format;
     use alloc::string::String;
     use sion_abi::boot::cmdline_value;
+    use crate::jobs::Jobs;
     use sion_abi::call::ClockInfo;
-    use sion_group::{Addr, Config, Event, Key, Node, NodeId, Status};
+    use sion_abi::msg::{Fault, Header, Kind};
+    use sion_group::{Addr, Admission, Config, Event, Key, Node, NodeId, Status};
     use sion_rt as rt;
     use sion_rt::net::Netstack;
 
@@ -52,10 +57,15 @@ mod server {
         (clock.realtime_at_boot_ns + clock.tsc_to_ns(rt::rdtsc())) / 1_000_000
     }
 
-    fn sleep_until(clock: &ClockInfo, deadline_ms: u64) {
+    /// Arm the timer for `deadline_ms` (wall clock).
+    fn arm(clock: &ClockInfo, deadline_ms: u64) {
         let now = ms(clock);
         let delta_ns = deadline_ms.saturating_sub(now).max(1) * 1_000_000;
         let _ = rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + delta_ns);
+    }
+
+    fn sleep_until(clock: &ClockInfo, deadline_ms: u64) {
+        arm(clock, deadline_ms);
         let mut b = [0u8; 64];
         let _ = rt::ipc_recv(&mut b);
     }
@@ -103,7 +113,7 @@ mod server {
         }
     }
 
-    fn status(name: &str, speed: u32, load: u16, version: u32) -> Status {
+    fn status(name: &str, speed: u32, load: u16, version: u32, jobs: &Jobs) -> Status {
         let i = rt::sys_info().unwrap_or_default();
         Status {
             version,
@@ -113,8 +123,8 @@ mod server {
             free_mem_mib: ((i.free_frames * 4096) >> 20) as u32,
             total_mem_mib: ((i.total_frames * 4096) >> 20) as u32,
             net_mbps: 0,
-            jobs: 0,
-            accepting: false,
+            jobs: jobs.running() as u16,
+            accepting: jobs.can_run(),
             workstation: false,
             name: String::from(name),
         }
@@ -151,22 +161,49 @@ mod server {
         let mut load = Load { last_uptime: 0, last_idle: 0 };
         load.sample();
         let mut version = 1;
-        let mut node = Node::new(Config::new(id, me, brd, key), status(&name, speed, 0, version), ms(&clock), seed);
+        let mut jobs = Jobs::new(net, PORT, key.clone(), boot.archive);
+        let mut cfg = Config::new(id, me, brd, key);
+        // A node time-shares its jobs: it refuses by job count and memory, and
+        // the requesters' ranking by load spreads the work.
+        cfg.admission = Admission { max_load: 1000, ..Admission::default() };
+        let mut node = Node::new(cfg, status(&name, speed, 0, version, &jobs), ms(&clock), seed);
         let udp = net.udp().expect("udp socket");
         udp.bind(0, PORT).expect("bind the group port");
         rt::log!("group: member {} at {}:{} (broadcast {}), CPU speed {}", id, ip_str(me.ip), PORT, ip_str(brd.ip), speed);
+        // Job stream nonces must never repeat; they need not be secret.
+        let mut rng = sion_group::rng::Rng::new(seed ^ 0x6a6f_6273);
+        let mut nonce = move || {
+            let mut n = [0u8; 16];
+            if rt::hw_random(&mut n).unwrap_or(0) < 16 {
+                n[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+                n[8..].copy_from_slice(&(rng.next_u64() ^ rt::rdtsc()).to_le_bytes());
+            }
+            n
+        };
         let mut next_status = ms(&clock) + STATUS_EVERY_MS;
+        let mut running = 0;
+        let mut buf = alloc::vec![0u8; Header::SIZE + 1 + sion_abi::console::MAX_PAYLOAD + 64];
         loop {
             let now = ms(&clock);
             while let Ok((data, from, port)) = udp.try_recv(2048) {
                 node.handle_datagram(now, Addr { ip: from.to_be_bytes(), port }, &data);
             }
+            jobs.pump(now, &mut nonce);
+            for _ in 0..jobs.take_started() {
+                node.job_started();
+            }
             if now >= node.next_deadline() {
                 node.tick(now);
             }
-            if now >= next_status {
+            if now >= next_status || jobs.running() != running {
+                let changed = jobs.running() != running;
+                running = jobs.running();
+                let sampled = load.sample();
+                // Right after a job starts or ends, the last window says
+                // nothing of now: a running job keeps the one CPU busy.
+                let now_load = if changed { (running.min(1) * 1000) as u16 } else { sampled };
                 version += 1;
-                node.set_status(status(&name, speed, load.sample(), version));
+                node.set_status(status(&name, speed, now_load, version, &jobs));
                 next_status = now + STATUS_EVERY_MS;
             }
             while let Some(t) = node.poll_transmit() {
@@ -183,7 +220,25 @@ mod server {
                     Event::Placed { .. } => {}
                 }
             }
-            sleep_until(&clock, node.next_deadline().min(next_status));
+            // Wait for the next deadline, a socket change or a console call.
+            arm(&clock, node.next_deadline().min(next_status));
+            let Ok(n) = rt::ipc_recv(&mut buf) else { continue };
+            let Some(h) = Header::decode(&buf[..n]) else { continue };
+            let payload = &buf[Header::SIZE..n];
+            match h.kind() {
+                Some(Kind::Native) => {
+                    if !jobs.console_call(h.sender(), payload) {
+                        let _ = rt::ipc_reply(h.sender(), &[]);
+                    }
+                }
+                Some(Kind::Fault) => {
+                    if !jobs.fault(h.sender(), Fault::decode(payload)) {
+                        rt::log!("group: a fault message from task {:#x}, not a job's", h.sender().0);
+                    }
+                }
+                // The timer or a socket change: the loop looks at everything.
+                _ => {}
+            }
         }
     }
 }

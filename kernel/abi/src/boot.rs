@@ -27,6 +27,9 @@ pub mod names {
     /// Entries under this prefix are servers; the kernel starts each in archive
     /// order, the first being the boot server.
     pub const SERVERS: &str = "servers/";
+    /// Server images started on demand, not at boot: `images/personality` is
+    /// the personality a group server starts for each offloaded job.
+    pub const PERSONALITY_IMAGE: &str = "images/personality";
     /// The program of the boot job (a static Linux ELF).
     pub const JOB_PROGRAM: &str = "job/program";
     /// NUL-terminated arguments (argv[0] first).

@@ -111,44 +111,62 @@ pub const fn regular(perm: u32) -> u32 {
     0o100000 | (perm & 0o7777)
 }
 
-/// Builds an archive in memory.
-#[cfg(any(feature = "alloc", test))]
-#[derive(Default)]
-pub struct Writer {
-    out: alloc::vec::Vec<u8>,
+/// Builds an archive into any byte sink (a `Vec<u8>`; the kernel, which
+/// never writes archives, does not link `alloc` for it).
+pub struct Writer<O: Extend<u8>> {
+    out: O,
+    len: usize,
     ino: u32,
 }
 
 #[cfg(any(feature = "alloc", test))]
-impl Writer {
+impl Writer<alloc::vec::Vec<u8>> {
     pub fn new() -> Self {
-        Self::default()
+        Writer::to(alloc::vec::Vec::new())
+    }
+}
+
+#[cfg(any(feature = "alloc", test))]
+impl Default for Writer<alloc::vec::Vec<u8>> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<O: Extend<u8>> Writer<O> {
+    pub fn to(out: O) -> Self {
+        Writer { out, len: 0, ino: 0 }
+    }
+
+    fn put(&mut self, b: &[u8]) {
+        self.out.extend(b.iter().copied());
+        self.len += b.len();
     }
 
     pub fn add(&mut self, name: &str, mode: u32, data: &[u8]) {
-        use core::fmt::Write as _;
         self.ino += 1;
-        let mut h = alloc::string::String::with_capacity(HEADER_LEN);
         let fields = [self.ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name.len() as u32 + 1, 0];
-        h.push_str("070701");
-        for f in fields {
-            let _ = write!(h, "{:08x}", f);
+        let mut h = [0u8; HEADER_LEN];
+        h[..6].copy_from_slice(b"070701");
+        for (i, f) in fields.iter().enumerate() {
+            for d in 0..8 {
+                h[6 + i * 8 + d] = b"0123456789abcdef"[((f >> (28 - 4 * d)) & 0xf) as usize];
+            }
         }
-        self.out.extend_from_slice(h.as_bytes());
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
+        self.put(&h);
+        self.put(name.as_bytes());
+        self.put(&[0]);
         self.pad();
-        self.out.extend_from_slice(data);
+        self.put(data);
         self.pad();
     }
 
     fn pad(&mut self) {
-        while !self.out.len().is_multiple_of(4) {
-            self.out.push(0);
-        }
+        let n = (4 - self.len % 4) % 4;
+        self.put(&[0, 0, 0][..n]);
     }
 
-    pub fn finish(mut self) -> alloc::vec::Vec<u8> {
+    pub fn finish(mut self) -> O {
         self.add(TRAILER, 0, &[]);
         self.out
     }

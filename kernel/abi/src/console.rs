@@ -50,6 +50,28 @@ pub mod down {
     pub const STDIN_EOF: u8 = 2;
 }
 
+/// The job console over IPC: how a personality that a group server started
+/// for an offloaded job talks to that server instead of COM2. The frames and
+/// their meaning are the same as on the serial console.
+pub mod ipc {
+    /// Notification bit the console server raises on the personality when it
+    /// holds input (stdin bytes or its end) for the program.
+    pub const NOTIFY_CONSOLE: u64 = 1 << 61;
+    /// A request (an IPC call to the console server) is one `tag` byte and a
+    /// payload of at most [`super::MAX_PAYLOAD`]: an [`super::up`] frame, or
+    /// `FETCH` (no payload) to collect input. The reply to an up frame is
+    /// empty (the server may hold it back while its connection is full: flow
+    /// control); the reply to `FETCH` is the input held for the personality
+    /// so far as [`super::down`] frames, each encoded as on the serial line
+    /// ([`super::frame_header`] then the payload), at most `MAX_REPLY` bytes.
+    pub const FETCH: u8 = 0;
+    /// Largest reply: the personality's receive buffer.
+    pub const MAX_REPLY: usize = 16 * 1024;
+    /// The console server, on the command line of a personality it started
+    /// (`job.console=<task id in hex>`).
+    pub const CMDLINE_KEY: &str = "job.console";
+}
+
 /// How the job ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Exit {

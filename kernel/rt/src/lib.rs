@@ -20,6 +20,7 @@
 pub mod call;
 pub mod io;
 pub mod net;
+pub mod spawn;
 
 extern crate alloc;
 

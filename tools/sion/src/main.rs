@@ -44,10 +44,12 @@ fn main() {
         }
         Command::Daemon(args) => group::daemon::main(args),
         Command::Nodes(args) => group::client::nodes(args),
-        Command::Run(args) => match (args.control.is_none() && args.to.is_none()).then(up::run_inside_lan).flatten() {
-            Some(status) => status,
-            None => group::client::run(args),
-        },
+        Command::Run(args) => {
+            if args.control.is_none() && args.to.is_none() {
+                up::enter_lan();
+            }
+            group::client::run(args)
+        }
         Command::Up(args) => up::up(args),
         Command::Down(args) => up::down(args),
     };

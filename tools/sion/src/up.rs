@@ -62,11 +62,12 @@ fn ip(args: &[&str]) -> Result<()> {
 
 fn node_archive(images: &Path) -> Result<Vec<u8>> {
     let mut w = sion_abi::bootfs::Writer::new();
-    // The group server first: it is the boot server of these nodes.
-    for (name, file) in [("group", "sion-group-server"), ("netstack", "sion-netstack")] {
+    // The group server first: it is the boot server of these nodes; it starts
+    // a personality from `images/personality` for each job.
+    for (name, file) in [("servers/group", "sion-group-server"), ("servers/netstack", "sion-netstack"), (sion_abi::boot::names::PERSONALITY_IMAGE, "sion-personality")] {
         let path = images.join(file);
         let bytes = std::fs::read(&path).with_context(|| format!("no node image at {} (run `cargo xtask build`)", path.display()))?;
-        w.add(&format!("servers/{name}"), sion_abi::bootfs::regular(0o755), &bytes);
+        w.add(name, sion_abi::bootfs::regular(0o755), &bytes);
     }
     Ok(w.finish())
 }
@@ -192,22 +193,22 @@ fn stop(pids: &[u32]) {
 
 /// `sion run` from outside the test LAN of `sion up`: the daemon (on the
 /// default control socket) lives in the namespace, and the nodes' addresses
-/// are reachable only from there, so the run goes on inside it, with this
-/// process's stdin, stdout, stderr and exit status. `None`: nothing to do.
-pub fn run_inside_lan() -> Option<i32> {
+/// are reachable only from there, so this process moves into it (before it
+/// starts any thread), keeping its stdin, stdout, stderr and signals.
+pub fn enter_lan() {
     use std::os::unix::fs::MetadataExt;
-    use std::os::unix::process::ExitStatusExt;
     if !state_dir().join("pids").exists() {
-        return None;
+        return;
     }
-    let here = std::fs::metadata("/proc/self/ns/net").ok()?.ino();
-    let lan = std::fs::metadata(format!("/run/netns/{NAMESPACE}")).ok()?.ino();
-    if here == lan {
-        return None;
+    let path = format!("/run/netns/{NAMESPACE}");
+    let (Ok(here), Ok(lan)) = (std::fs::metadata("/proc/self/ns/net"), std::fs::metadata(&path)) else { return };
+    if here.ino() == lan.ino() {
+        return;
     }
-    let exe = std::env::current_exe().ok()?;
-    let status = Command::new("ip").args(["netns", "exec", NAMESPACE]).arg(exe).args(std::env::args_os().skip(1)).status().ok()?;
-    Some(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    let entered = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string()));
+    if let Err(e) = entered {
+        eprintln!("sion: a group is up but its test LAN ({path}) cannot be entered: {e}");
+    }
 }
 
 pub fn down(_args: DownArgs) -> i32 {

@@ -32,9 +32,9 @@ pub fn build(key_file: Option<&Path>, out: &Path) -> Result<()> {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("boot/grub")).map_err(|e| e.to_string())?;
     let mut w = sion_abi::bootfs::Writer::new();
-    for (name, file) in [("group", "sion-group-server"), ("netstack", "sion-netstack")] {
+    for (name, file) in [("servers/group", "sion-group-server"), ("servers/netstack", "sion-netstack"), (sion_abi::boot::names::PERSONALITY_IMAGE, "sion-personality")] {
         let bytes = std::fs::read(images.join(file)).map_err(|e| format!("{file}: {e} (run `cargo xtask build`)"))?;
-        w.add(&format!("servers/{name}"), sion_abi::bootfs::regular(0o755), &bytes);
+        w.add(name, sion_abi::bootfs::regular(0o755), &bytes);
     }
     std::fs::write(root.join("boot/node.cpio"), w.finish()).map_err(|e| e.to_string())?;
     std::fs::copy(images.join("sion-kernel"), root.join("boot/sion-kernel")).map_err(|e| e.to_string())?;

@@ -104,6 +104,11 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<OsString>,
 
+    /// Bring a file or directory back from the job when it ends (GUEST[:HOST],
+    /// relative paths from the working directory). Repeatable.
+    #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = crate::cli::parse_out_spec)]
+    pub outs: Vec<crate::cli::OutSpec>,
+
     /// The group key file (default ~/.config/sion/group.key).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,

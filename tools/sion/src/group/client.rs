@@ -16,6 +16,7 @@ use sion_group::{Key, Weights};
 
 use super::cli::{NodesArgs, RunArgs};
 use super::frame::{self, Dir, FrameError, Start};
+use crate::outfiles::OutFiles;
 use crate::{elf_check, image};
 
 const EXIT_NODE_FAILED: i32 = 125;
@@ -233,8 +234,8 @@ impl Input {
 }
 
 enum Outcome {
-    /// The job ended: sion's exit status.
-    Exit(i32),
+    /// The job ended: sion's exit status and the `--out` files that came back.
+    Exit(i32, OutFiles),
     /// The node failed (died, connection lost): may retry elsewhere.
     NodeFailed(String),
     /// The node refused or could not start the job.
@@ -273,12 +274,25 @@ fn run_inner(args: RunArgs) -> Result<i32> {
     let files = image::collect_files(&args.files, &cwd)?;
     let mut argv: Vec<Vec<u8>> = vec![args.program.as_bytes().to_vec()];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
+    // The --out paths on both sides, as `sion exec` takes them.
+    let out_specs: Vec<(String, std::path::PathBuf)> = args
+        .outs
+        .iter()
+        .map(|o| {
+            let g = image::normalize(&o.guest, &cwd);
+            let h = image::normalize(o.host.as_deref().unwrap_or(&o.guest), &cwd);
+            (g.to_string_lossy().into_owned(), h)
+        })
+        .collect();
+    let exe = std::fs::canonicalize(&located).unwrap_or_else(|_| image::normalize(&located, &cwd));
     let start = Start {
         argv,
         env: args.env.iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
         cwd: cwd.as_os_str().as_bytes().to_vec(),
         program_len: program.len() as u64,
         files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.perm, f.data.len() as u64)).collect(),
+        outs: out_specs.iter().map(|(g, _)| g.as_bytes().to_vec()).collect(),
+        exe: exe.as_os_str().as_bytes().to_vec(),
     };
     let mut data: Vec<&[u8]> = vec![&program];
     data.extend(files.iter().map(|f| f.data.as_slice()));
@@ -303,7 +317,17 @@ fn run_inner(args: RunArgs) -> Result<i32> {
         };
         tracing::info!("placed on {} ({} at {}) in {:?}", choice.name, choice.id, choice.addr, t0.elapsed());
         match run_on(&choice, &key, &control, &start, &data, &input, &interrupted) {
-            Outcome::Exit(code) => return Ok(code),
+            Outcome::Exit(code, outs) => {
+                match outs.write(&out_specs) {
+                    Ok(missing) => {
+                        for m in missing {
+                            eprintln!("sion: --out {m}: no such file or directory on the node");
+                        }
+                    }
+                    Err(err) => eprintln!("sion: {err:#}"),
+                }
+                return Ok(code);
+            }
             Outcome::Refused(msg) => {
                 eprintln!("sion: node {} refused the job: {msg}", choice.name);
                 return Ok(EXIT_NODE_FAILED);
@@ -417,6 +441,7 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let mut running = false;
+    let mut outs = OutFiles::default();
     let result = loop {
         match rx.read(&mut conn) {
             Ok((frame::STDOUT, d)) => {
@@ -424,6 +449,12 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
             }
             Ok((frame::STDERR, d)) => {
                 let _ = err.write_all(&d);
+            }
+            Ok((kind @ frame::OUT_DIR..=frame::OUT_MISSING, d)) => {
+                // The job stream's OUT_* frames carry the job console's payloads.
+                if !outs.frame(kind - frame::OUT_DIR + sion_abi::console::up::OUT_DIR, &d) {
+                    break Outcome::NodeFailed(format!("malformed --out frame {kind}"));
+                }
             }
             Ok((frame::RUNNING, _)) => {
                 running = true;
@@ -438,7 +469,7 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
                 } else {
                     code as i32
                 };
-                break Outcome::Exit(status);
+                break Outcome::Exit(status, std::mem::take(&mut outs));
             }
             Ok((frame::ERROR, m)) => break Outcome::Refused(String::from_utf8_lossy(&m).into_owned()),
             Ok((k, _)) => break Outcome::NodeFailed(format!("unexpected frame {k}")),

@@ -489,6 +489,39 @@ fn receive_files(conn: &mut TcpStream, rx: &mut Dir, start: &Start, dir: &Path) 
     Ok(exe)
 }
 
+/// One `--out` path (and all under it) as OUT_* frames, named by its guest path.
+fn send_out(writer: &Writer, local: &Path, guest: &str) -> std::io::Result<()> {
+    let head = |mode: u32, p: &str| -> Vec<u8> {
+        let mut v = mode.to_le_bytes().to_vec();
+        v.extend_from_slice(p.as_bytes());
+        v
+    };
+    let Ok(meta) = std::fs::symlink_metadata(local) else { return send(writer, frame::OUT_MISSING, guest.as_bytes()) };
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.file_type().is_symlink() {
+        let mut v = guest.as_bytes().to_vec();
+        v.push(0);
+        v.extend_from_slice(std::fs::read_link(local)?.as_os_str().as_encoded_bytes());
+        send(writer, frame::OUT_SYMLINK, &v)
+    } else if meta.is_dir() {
+        send(writer, frame::OUT_DIR, &head(mode, guest))?;
+        let mut names: Vec<_> = std::fs::read_dir(local)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        names.sort();
+        for n in names {
+            send_out(writer, &local.join(&n), &format!("{}/{}", guest.trim_end_matches('/'), n.to_string_lossy()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        send(writer, frame::OUT_FILE, &head(mode, guest))?;
+        for chunk in std::fs::read(local)?.chunks(frame::CHUNK) {
+            send(writer, frame::OUT_DATA, chunk)?;
+        }
+        Ok(())
+    } else {
+        send(writer, frame::OUT_MISSING, guest.as_bytes())
+    }
+}
+
 fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) -> Result<String> {
     let dir = tempfile::Builder::new().prefix("sion-job-").tempdir().context("creating the job directory")?;
     let exe = receive_files(conn, &mut rx, start, dir.path())?;
@@ -591,6 +624,14 @@ fn run_job(conn: &mut TcpStream, mut rx: Dir, writer: &Writer, start: &Start) ->
         _ => (0, 125, "ended".to_string()),
     };
     let text = if cancel.load(Ordering::Relaxed) || interrupted_at.is_some() { format!("{text} (cancelled)") } else { text };
+    let client_cwd = PathBuf::from(String::from_utf8_lossy(&start.cwd).into_owned());
+    for out in &start.outs {
+        let guest = String::from_utf8_lossy(out).into_owned();
+        match job_path(dir.path(), &client_cwd, Path::new(&guest)) {
+            Some(local) => send_out(writer, &local, &guest)?,
+            None => send(writer, frame::OUT_MISSING, guest.as_bytes())?,
+        }
+    }
     let mut e = frame::Enc::default();
     e.u32(kind).u32(code);
     send(writer, frame::EXIT, &e.0)?;
