@@ -45,7 +45,7 @@ fn main() {
         Command::Daemon(args) => group::daemon::main(args),
         Command::Nodes(args) => group::client::nodes(args),
         Command::Run(args) => {
-            if args.control.is_none() && args.to.is_none() {
+            if args.control.is_none() {
                 up::enter_lan();
             }
             group::client::run(args)

@@ -183,7 +183,7 @@ fn spawn_detached(cmd: &mut Command, log: &Path) -> Result<u32> {
 
 fn stop(pids: &[u32]) {
     for p in pids {
-        let _ = Command::new("kill").arg(p.to_string()).status();
+        let _ = Command::new("kill").arg(p.to_string()).stderr(Stdio::null()).status();
     }
     std::thread::sleep(Duration::from_millis(300));
     for p in pids {

@@ -2,16 +2,30 @@
 //! bridge in a network namespace, and a workstation daemon), then the group
 //! as `sion nodes --json` shows it: every member alive with the status
 //! vector it measured, with no configuration but the shared key; then
-//! `sion down`. Needs root, like the test LAN.
+//! `sion down`. In between, jobs offloaded with `sion run` to the SiON
+//! nodes, each compared with the same program run here: output, stdin, exit
+//! status, `--file`/`--out`, placement by the weights, a submission without
+//! the group key refused, ^C, and a node killed mid-job with `--retries 1`.
+//! Needs root, like the test LAN.
 
 use crate::util::{self, Outcome, Result};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+const BUSYBOX: &str = "/bin/busybox";
 
 pub struct Group {
     pub members: usize,
     pub nodes: usize,
+    pub jobs: Jobs,
     pub summary: String,
+}
+
+#[derive(Default)]
+pub struct Jobs {
+    /// Median time from `sion run` of a small program to its end, seconds.
+    pub hello_s: f64,
+    pub checks: Vec<&'static str>,
 }
 
 fn sion(args: &[&str], timeout: u64) -> util::Captured {
@@ -46,13 +60,191 @@ pub fn run() -> Result<Group> {
                 return Err(format!("a node reported no measurements: {l}"));
             }
         }
-        Ok(Group { members: members.len(), nodes: sion_nodes.len(), summary: String::new() })
+        let jobs = offload(&key_arg, &text)?;
+        Ok(Group { members: members.len(), nodes: sion_nodes.len(), jobs, summary: String::new() })
     })();
     let down = sion(&["down"], 30);
     let mut g = result?;
     if down.outcome != Outcome::Exited(0) {
         return Err(format!("sion down: {}", String::from_utf8_lossy(&down.stderr).trim()));
     }
-    g.summary = format!("sion up -n 3: {} members alive ({} SiON nodes + this workstation) with their measured status; sion down", g.members, g.nodes);
+    g.summary = format!(
+        "sion up -n 3: {} members alive ({} SiON nodes + this workstation); sion run on the nodes: {} ({:.2} s for a small job); sion down",
+        g.members,
+        g.nodes,
+        g.jobs.checks.join(", "),
+        g.jobs.hello_s
+    );
     Ok(g)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `sion run --no-local` (a SiON node, never this workstation).
+fn run_job(key: &str, extra: &[&str], program: &[&str], stdin: Option<&[u8]>, cwd: Option<&std::path::Path>) -> util::Captured {
+    let mut c = Command::new(util::sion_binary());
+    c.args(["run", "--no-local", "--key-file", key]).args(extra).args(program);
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
+    util::capture(&mut c, stdin, Duration::from_secs(120))
+}
+
+/// The same program here, for the comparison.
+fn run_here(program: &[&str], stdin: Option<&[u8]>) -> util::Captured {
+    let mut c = Command::new(program[0]);
+    c.args(&program[1..]).env_clear();
+    util::capture(&mut c, stdin, Duration::from_secs(60))
+}
+
+fn same(what: &str, node: &util::Captured, here: &util::Captured) -> Result<()> {
+    if node.outcome != here.outcome || node.stdout != here.stdout {
+        return Err(format!(
+            "{what}: on a node {} {:?} (stderr {:?}), here {} {:?}",
+            node.outcome.short(),
+            text(&node.stdout),
+            text(&node.stderr),
+            here.outcome.short(),
+            text(&here.stdout)
+        ));
+    }
+    Ok(())
+}
+
+fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
+    let mut jobs = Jobs::default();
+    if !std::path::Path::new(BUSYBOX).is_file() {
+        return Err(format!("{BUSYBOX} is missing (cargo xtask setup installs busybox-static)"));
+    }
+    // Output, arguments with spaces, the environment: as here.
+    let prog = [BUSYBOX, "printf", "%s|", "a", "b c", ""];
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let node = run_job(key, &[], &prog, None, None);
+        times.push(t.elapsed().as_secs_f64());
+        same("printf", &node, &run_here(&prog, None))?;
+    }
+    times.sort_by(f64::total_cmp);
+    jobs.hello_s = times[1];
+    let node = run_job(key, &["--env", "A=1", "--env", "B=two words"], &[BUSYBOX, "env"], None, None);
+    if node.outcome != Outcome::Exited(0) || text(&node.stdout) != "A=1\nB=two words\n" {
+        return Err(format!("env: {} {:?}", node.outcome.short(), text(&node.stdout)));
+    }
+    jobs.checks.push("output");
+    // Stdin: 1 MiB through sha256sum.
+    let input: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let prog = [BUSYBOX, "sha256sum"];
+    same("sha256sum of 1 MiB of stdin", &run_job(key, &[], &prog, Some(&input), None), &run_here(&prog, Some(&input)))?;
+    jobs.checks.push("1 MiB stdin");
+    // Exit statuses.
+    for code in ["0", "3", "255"] {
+        let prog = [BUSYBOX, "sh", "-c", &format!("exit {code}")];
+        same("exit status", &run_job(key, &[], &prog, None, None), &run_here(&prog, None))?;
+    }
+    jobs.checks.push("exit status");
+    // Input files in, output files back.
+    let dir = util::target_dir().join("group-tests/files");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("in.txt"), "carried there and back\n").map_err(|e| e.to_string())?;
+    let node = run_job(key, &["--file", "in.txt", "--out", "out.txt"], &[BUSYBOX, "cp", "in.txt", "out.txt"], None, Some(&dir));
+    let back = std::fs::read_to_string(dir.join("out.txt")).unwrap_or_default();
+    if node.outcome != Outcome::Exited(0) || back != "carried there and back\n" {
+        return Err(format!("--file/--out: {} {:?}, out.txt {:?}", node.outcome.short(), text(&node.stderr), back));
+    }
+    jobs.checks.push("--file/--out");
+    // Placement: a memory-only weighting picks the node with the most free memory.
+    let most_free = nodes_json
+        .lines()
+        .filter(|l| l.contains("\"workstation\":false"))
+        .filter_map(|l| {
+            let field = |k: &str| l.split(&format!("\"{k}\":")).nth(1).map(|r| r.split([',', '}']).next().unwrap_or("").trim_matches('"').to_string());
+            Some((field("free_mem_mib")?.parse::<u32>().ok()?, field("name")?))
+        })
+        .max();
+    let Some((_, best)) = most_free else { return Err(format!("no node in {nodes_json}")) };
+    let node = run_job(key, &["--verbose", "--weights", "cpu=0,mem=1,speed=0,net=0"], &[BUSYBOX, "true"], None, None);
+    let placed = text(&node.stderr).lines().find(|l| l.contains("placed on")).map(|l| l.split("placed on ").nth(1).unwrap_or("").split(' ').next().unwrap_or("").to_string());
+    if placed.as_deref() != Some(best.as_str()) {
+        return Err(format!("--weights mem=1 placed the job on {placed:?}, not on {best} (most free memory)"));
+    }
+    jobs.checks.push("placement by memory");
+    // Without the group key: refused, and the node says why.
+    let wrong = util::target_dir().join("group-tests/wrong.key");
+    std::fs::write(&wrong, "5a".repeat(32)).map_err(|e| e.to_string())?;
+    let first = nodes_json.lines().find(|l| l.contains("\"workstation\":false")).and_then(|l| l.split("\"address\":\"").nth(1)).and_then(|r| r.split('"').next()).unwrap_or("");
+    let mut c = Command::new(util::sion_binary());
+    c.args(["run", "--to", first, "--key-file"]).arg(&wrong).args([BUSYBOX, "true"]);
+    let refused = util::capture(&mut c, None, Duration::from_secs(60));
+    if refused.outcome != Outcome::Exited(125) {
+        return Err(format!("a job without the group key: {} {:?}", refused.outcome.short(), text(&refused.stderr)));
+    }
+    let logged = (0..3).any(|i| std::fs::read_to_string(util::sion_state_dir().join(format!("node{i}.log"))).is_ok_and(|l| l.contains("authentication failed")));
+    if !logged {
+        return Err("a job without the group key was not logged as refused on the node".into());
+    }
+    jobs.checks.push("wrong key refused");
+    // ^C: the job is cancelled on its node; sion ends as SIGINT would.
+    let mut c = Command::new(util::sion_binary());
+    c.args(["run", "--no-local", "--key-file", key, BUSYBOX, "sleep", "60"]).stdin(std::process::Stdio::null());
+    let mut child = c.spawn().map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let t = Instant::now();
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break Some(s);
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if status.and_then(|s| s.code()) != Some(130) {
+        return Err(format!("^C during a job: sion ended {status:?}, not 130"));
+    }
+    jobs.checks.push("^C");
+    // A node dies mid-job: with --retries 1 the job runs again elsewhere.
+    let marker = "group: job";
+    let before: Vec<usize> = (0..3).map(|i| std::fs::read_to_string(util::sion_state_dir().join(format!("node{i}.log"))).map(|l| l.matches(marker).count()).unwrap_or(0)).collect();
+    let mut c = Command::new(util::sion_binary());
+    c.args(["run", "--verbose", "--no-local", "--retries", "1", "--key-file", key, BUSYBOX, "sleep", "4"]);
+    c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = c.spawn().map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let victim = loop {
+        let now: Vec<usize> = (0..3).map(|i| std::fs::read_to_string(util::sion_state_dir().join(format!("node{i}.log"))).map(|l| l.matches(marker).count()).unwrap_or(0)).collect();
+        if let Some(i) = (0..3).find(|&i| now[i] > before[i]) {
+            break Some(i);
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let Some(victim) = victim else { return Err("the retried job never reached a node".into()) };
+    let pids = std::fs::read_to_string(util::sion_state_dir().join("pids")).unwrap_or_default();
+    let pid = pids.lines().nth(victim + 1).unwrap_or("").trim().to_string();
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    let mut child = child;
+    let t = Instant::now();
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if t.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            return Err(format!("a node killed mid-job (node {victim}) with --retries 1: sion run did not end within 90 s: {}", text(&out.stderr)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let err = text(&out.stderr);
+    if out.status.code() != Some(0) || !err.contains("running the job again") {
+        return Err(format!("a node killed mid-job with --retries 1: exit {:?}, stdout {:?}, stderr {:?}", out.status.code(), text(&out.stdout), err));
+    }
+    jobs.checks.push("node killed mid-job, retried");
+    Ok(jobs)
 }

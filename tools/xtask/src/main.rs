@@ -57,6 +57,8 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Only the test LAN (no setup, no build; needs root): two nodes, link-local, TCP.
     Lan,
+    /// Only the group test (no setup, no build; needs root): `sion up -n 3`, jobs offloaded with `sion run`, `sion down`.
+    Group,
     /// The group protocol's simulations (10, 100, 1,000 nodes) as a table.
     Sim {
         /// Seed of the runs (the same seed gives the same table).
@@ -108,6 +110,10 @@ fn main() -> ExitCode {
         Cmd::Bench(args) => bench::bench(&args),
         Cmd::Lan => lan_tests::available().and_then(|_| lan_tests::run()).map(|o| {
             println!("link-local addresses {} after {:.1} s; nodes met over broadcast and TCP; the LAN pinged and reached both", o.addresses.join(", "), o.seconds_to_addresses);
+            true
+        }),
+        Cmd::Group => lan_tests::available().and_then(|_| group_tests::run()).map(|g| {
+            println!("{}", g.summary);
             true
         }),
         Cmd::Net { vs_linux } => net_tests::Machine::ALL

@@ -29,6 +29,15 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The `sion` host binary built by `cargo xtask build`.
+/// Where `sion up` keeps its state (as tools/sion's `up::state_dir`).
+pub fn sion_state_dir() -> PathBuf {
+    let base = match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("sion"),
+        _ => PathBuf::from(format!("/tmp/sion-{}", std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0))),
+    };
+    base.join("up")
+}
+
 pub fn sion_binary() -> PathBuf {
     target_dir().join("release/sion")
 }

@@ -402,16 +402,31 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
         Err(e) => return Outcome::NodeFailed(format!("cannot connect to {}: {e}", c.addr)),
     };
     let _ = conn.set_nodelay(true);
+    // A node that dies before its hello must not hang us.
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let (tx, mut rx) = match frame::handshake(&mut conn, key, false) {
         Ok(x) => x,
         Err(e) => return Outcome::NodeFailed(format!("handshake: {e}")),
     };
+    let _ = conn.set_read_timeout(None);
     let writer: Writer = Arc::new(Mutex::new((conn.try_clone().expect("socket clone"), tx)));
-    if let Err(e) = upload(&writer, start, data) {
-        return Outcome::NodeFailed(format!("sending the job: {e}"));
-    }
     let done = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(Mutex::new(None::<String>));
+    // Liveness from the first byte of the upload on: the group's verdict on
+    // the node (a node that powers off closes no connection), and ^C.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    {
+        let (w, done, failed, cancelled, interrupted) =
+            (Arc::clone(&writer), Arc::clone(&done), Arc::clone(&failed), Arc::clone(&cancelled), Arc::clone(interrupted));
+        let (control, id) = (control.to_path_buf(), c.id.clone());
+        let sock = conn.try_clone().expect("socket clone");
+        std::thread::spawn(move || watch(&control, &id, &sock, &w, &done, &failed, &cancelled, &interrupted));
+    }
+    if let Err(e) = upload(&writer, start, data) {
+        done.store(true, Ordering::Relaxed);
+        let why = failed.lock().unwrap().take().unwrap_or_else(|| format!("sending the job: {e}"));
+        return Outcome::NodeFailed(why);
+    }
     // Stdin to the job.
     {
         let (w, input, done) = (Arc::clone(&writer), Arc::clone(input), Arc::clone(&done));
@@ -427,16 +442,6 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
                 let _ = send(&w, frame::STDIN_EOF, &[]);
             }
         });
-    }
-    // Liveness: the group's verdict on the node (a node that powers off
-    // closes no connection), and ^C.
-    let cancelled = Arc::new(AtomicBool::new(false));
-    {
-        let (w, done, failed, cancelled, interrupted) =
-            (Arc::clone(&writer), Arc::clone(&done), Arc::clone(&failed), Arc::clone(&cancelled), Arc::clone(interrupted));
-        let (control, id) = (control.to_path_buf(), c.id.clone());
-        let sock = conn.try_clone().expect("socket clone");
-        std::thread::spawn(move || watch(&control, &id, &sock, &w, &done, &failed, &cancelled, &interrupted));
     }
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
@@ -510,11 +515,13 @@ fn watch(
         if interrupted.load(Ordering::Relaxed) && !cancelled.swap(true, Ordering::Relaxed) {
             let _ = send(w, frame::CANCEL, &[]);
         }
-        if last_check.elapsed() >= Duration::from_millis(250) {
+        // (`--to ADDR` names no member: nothing to watch.)
+        if id != "-" && last_check.elapsed() >= Duration::from_millis(250) {
             last_check = Instant::now();
             if let Ok(state) = ask(control, &format!("state {id}")) {
                 let state = state.trim();
-                if state == "dead" || state == "left" {
+                // A dead member may already be gone from the view ("unknown").
+                if state == "dead" || state == "left" || state == "unknown" {
                     *failed.lock().unwrap() = Some(format!("the group declared it {state}"));
                     let _ = sock.shutdown(Shutdown::Both);
                     return;
