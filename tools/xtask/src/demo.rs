@@ -1,5 +1,7 @@
 //! `cargo xtask demo`: setup, build, then a static hello world (musl x86_64
-//! and glibc i386) runs on a fresh SiON node through `sion exec`.
+//! and glibc i386) runs on a fresh SiON node through `sion exec`; then (as
+//! root) `sion up` forms a group of two SiON nodes and this workstation on a
+//! private test LAN, and `sion run` offloads the program to the best node.
 
 use crate::util::{self, Result};
 use std::process::Command;
@@ -64,11 +66,62 @@ pub fn demo() -> Result<bool> {
             }
         }
     }
+    // The group: two SiON nodes and this workstation on a private test LAN,
+    // and the same program offloaded to the best node.
+    let group = match crate::lan_tests::available() {
+        Err(why) => {
+            println!("\n(the group demo is skipped: {why})");
+            None
+        }
+        Ok(()) => Some(group_demo(&sion, &dir.join("hello-musl"), &rel)),
+    };
+    if let Some(Err(e)) = &group {
+        println!("group demo: {e}");
+        all_ok = false;
+    }
     println!();
     if all_ok {
-        println!("demo: both programs ran on SiON and returned their exit status");
+        println!(
+            "demo: both programs ran on SiON and returned their exit status{}",
+            if group.is_some() { "; the group offloaded one to a SiON node" } else { "" }
+        );
     } else {
         println!("demo: FAILED (see above)");
     }
     Ok(all_ok)
+}
+
+fn group_demo(sion: &std::path::Path, exe: &std::path::Path, rel: &dyn Fn(&std::path::Path) -> String) -> Result<()> {
+    let key = util::target_dir().join("demo/group.key");
+    if !key.is_file() {
+        let mut k = [0u8; 32];
+        std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut k)).map_err(|e| e.to_string())?;
+        std::fs::write(&key, k.iter().map(|b| format!("{b:02x}")).collect::<String>()).map_err(|e| e.to_string())?;
+    }
+    // A group key is a secret: sion warns about one others can read.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
+    let key_arg = key.display().to_string();
+    let step = |args: &[&str]| -> Result<util::Outcome> {
+        println!("$ {} {}", rel(sion), args.iter().map(|a| util::quote(a)).collect::<Vec<_>>().join(" "));
+        let status = Command::new(sion).args(args).status().map_err(|e| format!("cannot run {}: {e}", sion.display()))?;
+        Ok(util::Outcome::from_status(status))
+    };
+    util::banner("the group: two SiON nodes and this workstation on a private test LAN");
+    let _ = Command::new(sion).arg("down").output();
+    if step(&["up", "-n", "2", "--mem", "128M,256M", "--key-file", &key_arg])? != util::Outcome::Exited(0) {
+        let _ = step(&["down"]);
+        return Err("sion up failed (see above)".into());
+    }
+    let result = (|| -> Result<()> {
+        step(&["nodes"])?;
+        let exe = rel(exe);
+        let ran = step(&["run", "--no-local", "--verbose", "--key-file", &key_arg, &exe, "one", "two words", "3"])?;
+        println!("exit status: {} (expected 3)", ran.shell_code().map_or(ran.short(), |c| c.to_string()));
+        if ran.shell_code() != Some(3) {
+            return Err("the offloaded program did not end as expected".into());
+        }
+        Ok(())
+    })();
+    step(&["down"])?;
+    result
 }

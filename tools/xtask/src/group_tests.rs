@@ -38,6 +38,7 @@ pub fn run() -> Result<Group> {
     let key = util::target_dir().join("group-tests/test-group.key");
     std::fs::create_dir_all(key.parent().unwrap()).map_err(|e| e.to_string())?;
     std::fs::write(&key, "3c".repeat(32)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
     // A group left over from an interrupted run would make `up` refuse.
     let _ = sion(&["down"], 30);
     let key_arg = key.to_string_lossy().into_owned();
@@ -175,6 +176,7 @@ fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
     // Without the group key: refused, and the node says why.
     let wrong = util::target_dir().join("group-tests/wrong.key");
     std::fs::write(&wrong, "5a".repeat(32)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
     let first = nodes_json.lines().find(|l| l.contains("\"workstation\":false")).and_then(|l| l.split("\"address\":\"").nth(1)).and_then(|r| r.split('"').next()).unwrap_or("");
     let mut c = Command::new(util::sion_binary());
     c.args(["run", "--to", first, "--key-file"]).arg(&wrong).args([BUSYBOX, "true"]);
