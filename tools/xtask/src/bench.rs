@@ -732,11 +732,19 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         rows.push(Row::new(format!("wall: n-th prime, n = {} (host clock)", fmt_num(biggest.parse().unwrap_or(0.0))), "wall", wall(&sion_wall, &format!("wall.prime.{biggest}")), wall(&linux_wall, &format!("wall.prime.{biggest}")), "ms"));
         rows.push(Row::new("wall: getppid round trip (guest clock)", "wall", wall(&sion_wall, "getppid_ns"), wall(&linux_wall, "getppid_ns"), "ns"));
     }
-    // The group (issue 8's last item): `sion up` forms one, but its SiON
-    // nodes do not accept jobs yet, so `sion run` has nowhere to go.
-    const NO_JOBS: &str = "n/a (nodes take no jobs yet)";
-    rows.push(Row::new("group: sion run of a hello to its output", "wall", Cell::na(NO_JOBS), Cell::na("-"), "ms"));
-    rows.push(Row::new("group: jobs per second across 3 nodes", "wall", Cell::na(NO_JOBS), Cell::na("-"), "jobs/s"));
+    // The group: `sion run` of a small job to a SiON node, beside the same
+    // job run by the workstation's own daemon (a local process), same run.
+    if args.quick {
+        rows.push(Row::new("group: sion run of a small job to its end (node / workstation)", "wall", Cell::na("not run (--quick)"), Cell::na("-"), "ms"));
+    } else {
+        match crate::group_tests::bench() {
+            Ok(g) => {
+                rows.push(Row::new("group: sion run of a small job to its end (node / workstation)", "wall", Cell::Value(g.node_ms), Cell::Value(g.workstation_ms), "ms"));
+                rows.push(Row::new("group: jobs per second across 3 nodes (12 jobs, 3 clients)", "wall", Cell::Value(g.jobs_per_s), Cell::na("-"), "jobs/s"));
+            }
+            Err(e) => rows.push(Row::new("group: sion run of a small job to its end (node / workstation)", "wall", Cell::na(&format!("not run: {e}")), Cell::na("-"), "ms")),
+        }
+    }
     // Sizes.
     let img = images();
     let servers = ["personality", "netstack"];

@@ -250,3 +250,91 @@ fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
     jobs.checks.push("node killed mid-job, retried");
     Ok(jobs)
 }
+
+/// Figures for `cargo xtask bench`: a small job's time to its end through
+/// `sion run` on a SiON node and, in the same run, on this workstation (the
+/// daemon runs it as a local process), and jobs per second across 3 nodes.
+pub struct Bench {
+    pub node_ms: f64,
+    pub workstation_ms: f64,
+    pub jobs_per_s: f64,
+}
+
+pub fn bench() -> Result<Bench> {
+    crate::lan_tests::available()?;
+    let key = util::target_dir().join("group-tests/test-group.key");
+    std::fs::create_dir_all(key.parent().unwrap()).map_err(|e| e.to_string())?;
+    std::fs::write(&key, "3c".repeat(32)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
+    let _ = sion(&["down"], 30);
+    let key = key.to_string_lossy().into_owned();
+    let up = sion(&["up", "-n", "3", "--key-file", &key, "--wait", "90"], 150);
+    let result = (|| {
+        if up.outcome != Outcome::Exited(0) {
+            return Err(format!("sion up: {}", up.outcome.short()));
+        }
+        let nodes = text(&sion(&["nodes", "--json"], 30).stdout);
+        let ws = nodes
+            .lines()
+            .find(|l| l.contains("\"workstation\":true"))
+            .and_then(|l| l.split("\"id\":\"").nth(1))
+            .and_then(|r| r.split('"').next())
+            .ok_or("no workstation in the group")?
+            .to_string();
+        let prog = [BUSYBOX, "printf", "hello\\n"];
+        let median = |extra: &[&str]| -> Result<f64> {
+            let mut t = Vec::new();
+            for _ in 0..7 {
+                let t0 = Instant::now();
+                let r = run_job(&key, extra, &prog, None, None);
+                if r.outcome != Outcome::Exited(0) {
+                    return Err(format!("sion run {extra:?}: {} {}", r.outcome.short(), text(&r.stderr)));
+                }
+                t.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            t.sort_by(f64::total_cmp);
+            Ok(t[t.len() / 2])
+        };
+        let node_ms = median(&[])?;
+        // `--no-local` is given by run_job; --node names the workstation itself.
+        let workstation_ms = {
+            let mut t = Vec::new();
+            for _ in 0..7 {
+                let t0 = Instant::now();
+                let mut c = Command::new(util::sion_binary());
+                c.args(["run", "--node", &ws, "--key-file", &key]).args(prog);
+                let r = util::capture(&mut c, None, Duration::from_secs(60));
+                if r.outcome != Outcome::Exited(0) {
+                    return Err(format!("sion run --node {ws}: {} {}", r.outcome.short(), text(&r.stderr)));
+                }
+                t.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        };
+        // Throughput: 12 jobs of ~0.2 s of CPU each, 3 clients at a time.
+        let jobs = 12;
+        let t0 = Instant::now();
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                let key = key.clone();
+                std::thread::spawn(move || -> Result<()> {
+                    for _ in 0..jobs / 3 {
+                        let r = run_job(&key, &[], &[BUSYBOX, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"], None, None);
+                        if r.outcome != Outcome::Exited(0) {
+                            return Err(format!("a throughput job: {} {}", r.outcome.short(), text(&r.stderr)));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| "a worker panicked".to_string())??;
+        }
+        let jobs_per_s = jobs as f64 / t0.elapsed().as_secs_f64();
+        Ok(Bench { node_ms, workstation_ms, jobs_per_s })
+    })();
+    let _ = sion(&["down"], 30);
+    result
+}
