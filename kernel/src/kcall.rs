@@ -73,6 +73,7 @@ impl Kernel {
                 None => Ret::Err(Error::NoMemory),
             },
             Call::SpaceDestroy => self.k_space_destroy(cur, a[0]),
+            Call::SpaceClone => self.k_space_clone(cur, a[0]),
             Call::MemMap => self.k_mem_map(cur, a[0], a[1], a[2], a[3]),
             Call::MemUnmap => self.k_mem_unmap(cur, a[0], a[1], a[2]),
             Call::MemProtect => self.k_mem_protect(cur, a[0], a[1], a[2], a[3]),
@@ -81,6 +82,7 @@ impl Kernel {
                 let (theirs, mine) = (self.spaces[s].pml4, self.spaces[self.tasks[cur].space as usize].pml4);
                 let len = a[3] as usize;
                 let n = if call == Call::MemWrite {
+                    self.unshare_range(s, a[1], a[3]);
                     paging::copy(Side::User { pml4: mine, va: a[2] }, Side::User { pml4: theirs, va: a[1] }, len)
                 } else {
                     paging::copy(Side::User { pml4: theirs, va: a[1] }, Side::User { pml4: mine, va: a[2] }, len)
@@ -263,7 +265,7 @@ impl Kernel {
                         true
                     }
                     None => {
-                        self.frames.free(frame);
+                        self.frames.release(frame);
                         false
                     }
                 },
@@ -288,11 +290,46 @@ impl Kernel {
                     *e = 0;
                     paging::flush(pml4, page);
                     if old & pte::BORROWED == 0 {
-                        self.frames.free(old & pte::ADDR_MASK);
+                        self.frames.release(old & pte::ADDR_MASK);
                     }
                     self.spaces[s].pages -= 1;
                 }
             }
+        }
+    }
+
+    fn k_space_clone(&mut self, cur: usize, id: u64) -> Ret {
+        let Some(src) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
+        if src == self.tasks[cur].space as usize {
+            return Ret::Err(Error::Denied);
+        }
+        let Some(dst) = self.alloc_space(cur as u16) else { return Ret::Err(Error::NoMemory) };
+        let (from, to) = (self.spaces[src].pml4, self.spaces[dst].pml4);
+        match paging::clone_user_half(&mut self.frames, from, to) {
+            Some(pages) => {
+                self.spaces[dst].pages = pages;
+                self.spaces[dst].limit_pages = self.spaces[src].limit_pages;
+                // The source lost write access to its pages: drop stale TLB entries.
+                if self.loaded_space == Some(src) {
+                    cpu::write_cr3(from);
+                }
+                Ret::Value(self.space_id(dst).0 as u64)
+            }
+            None => {
+                self.destroy_space(dst);
+                Ret::Err(Error::NoMemory)
+            }
+        }
+    }
+
+    /// Give space `s` its own copy of every copy-on-write page in the range
+    /// (before the kernel writes there on someone's behalf).
+    fn unshare_range(&mut self, s: usize, va: u64, len: u64) {
+        let Some(end) = va.checked_add(len) else { return };
+        let mut page = va & !(PAGE - 1);
+        while page < end && page < sion_abi::USER_END {
+            self.unshare_page(s, page);
+            page += PAGE;
         }
     }
 
@@ -316,7 +353,13 @@ impl Kernel {
             let page = va + i * PAGE;
             if let Some(e) = paging::leaf(pml4, page, None) {
                 if *e & pte::PRESENT != 0 {
-                    *e = (*e & (pte::ADDR_MASK | pte::BORROWED)) | flags;
+                    let pa = *e & pte::ADDR_MASK;
+                    let mut f = flags;
+                    // A shared frame stays write-protected: writable means copy-on-write.
+                    if f & pte::WRITABLE != 0 && *e & pte::BORROWED == 0 && self.frames.refs(pa) > 1 {
+                        f = (f & !pte::WRITABLE) | pte::COW;
+                    }
+                    *e = (*e & (pte::ADDR_MASK | pte::BORROWED)) | f;
                     paging::flush(pml4, page);
                 }
             }

@@ -203,6 +203,30 @@ impl Kernel {
         }
     }
 
+    /// If the page at `va` of space `s` is copy-on-write, make it the space's
+    /// own and writable: the last sharer keeps the frame, others get a copy.
+    /// `false` if it is not copy-on-write or no frame could be had.
+    pub fn unshare_page(&mut self, s: usize, va: u64) -> bool {
+        use sion_kerncore::paging::pte;
+        let pml4 = self.spaces[s].pml4;
+        let Some(e) = crate::paging::leaf(pml4, va, None) else { return false };
+        if *e & pte::PRESENT == 0 || *e & pte::COW == 0 {
+            return false;
+        }
+        let old = *e & pte::ADDR_MASK;
+        let flags = (*e & !(pte::ADDR_MASK | pte::COW)) | pte::WRITABLE;
+        if self.frames.refs(old) <= 1 {
+            *e = old | flags;
+        } else {
+            let Some(new) = self.frames.alloc() else { return false };
+            crate::mem::frame_bytes(new).copy_from_slice(crate::mem::frame_bytes(old));
+            self.frames.release(old);
+            *e = new | flags;
+        }
+        crate::paging::flush(pml4, va & !0xfff);
+        true
+    }
+
     /// Kill every task of space `s` and free its frames and tables.
     pub fn destroy_space(&mut self, s: usize) {
         for t in 0..MAX_TASKS {

@@ -72,6 +72,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     }
     k.frames.init(params.ram, &reserved);
     k.tables = paging::build_kernel_tables(&mut k.frames);
+    k.frames.init_refs();
     gdt::init(kstack, dfstack);
     idt::init();
     cpu::init_fpu(&mut k.clean_fpu);

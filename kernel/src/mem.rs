@@ -5,6 +5,8 @@
 //! frame — page tables, user pages while copying messages — without
 //! temporary mappings. Free frames are handed out lowest first from the boot
 //! memory map; freed frames go on a stack threaded through the frames.
+//! Frames of user pages carry a reference count so address spaces can share
+//! them copy-on-write after `space_clone`.
 
 use sion_kerncore::memmap::{Bump, Range, RangeSet};
 
@@ -45,11 +47,16 @@ pub struct Frames {
     pub ram_end: u64,
     /// The usable RAM ranges before reservations (to tell RAM from device holes).
     pub ram: RangeSet<64>,
+    /// References to each frame of RAM from user page tables (index pa / PAGE);
+    /// empty until [`Frames::init_refs`] runs on the direct map.
+    /// (A raw pointer: the kernel object starts zeroed, before memory is known.)
+    refs_ptr: *mut u16,
+    refs_len: usize,
 }
 
 impl Frames {
     pub const fn empty() -> Self {
-        Frames { bump: Bump { free: RangeSet::new() }, free_head: 0, free_count: 0, total: 0, ram_end: 0, ram: RangeSet::new() }
+        Frames { bump: Bump { free: RangeSet::new() }, free_head: 0, free_count: 0, total: 0, ram_end: 0, ram: RangeSet::new(), refs_ptr: core::ptr::null_mut(), refs_len: 0 }
     }
 
     pub fn init(&mut self, ram: RangeSet<64>, reserved: &[Range]) {
@@ -65,7 +72,25 @@ impl Frames {
         self.bump = Bump::new(free);
     }
 
-    /// A zeroed frame.
+    /// The reference-count table, taken from free memory once the direct
+    /// map exists.
+    pub fn init_refs(&mut self) {
+        let count = (self.ram_end / PAGE) as usize;
+        let pages = (count * 2).div_ceil(PAGE as usize) as u64;
+        let pa = self.alloc_contiguous(pages).expect("no memory for frame reference counts");
+        self.total -= pages;
+        self.refs_ptr = phys_to_virt(pa) as *mut u16;
+        self.refs_len = count;
+    }
+
+    fn ref_of(&mut self, pa: u64) -> Option<&mut u16> {
+        let i = (pa / PAGE) as usize;
+        // SAFETY: `refs_ptr` covers `refs_len` counters in frames taken for
+        // good by init_refs; `&mut self` makes this the only reference.
+        (i < self.refs_len).then(|| unsafe { &mut *self.refs_ptr.add(i) })
+    }
+
+    /// A zeroed frame (one reference).
     pub fn alloc(&mut self) -> Option<u64> {
         let pa = if self.free_head != 0 {
             let pa = self.free_head;
@@ -76,7 +101,34 @@ impl Frames {
             self.bump.take()?
         };
         frame_bytes(pa).fill(0);
+        if let Some(r) = self.ref_of(pa) {
+            *r = 1;
+        }
         Some(pa)
+    }
+
+    /// One more space maps the frame (copy-on-write sharing).
+    pub fn share(&mut self, pa: u64) {
+        if let Some(r) = self.ref_of(pa) {
+            *r = r.saturating_add(1);
+        }
+    }
+
+    /// How many spaces map the frame.
+    pub fn refs(&mut self, pa: u64) -> u16 {
+        self.ref_of(pa).map_or(1, |r| *r)
+    }
+
+    /// Drop one reference to a user frame; the last one frees it.
+    pub fn release(&mut self, pa: u64) {
+        if let Some(r) = self.ref_of(pa) {
+            if *r > 1 {
+                *r -= 1;
+                return;
+            }
+            *r = 0;
+        }
+        self.free(pa);
     }
 
     /// `pages` physically contiguous zeroed frames (for device DMA), taken from

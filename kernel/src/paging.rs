@@ -162,6 +162,41 @@ pub fn write_user(pml4: u64, va: u64, src: &[u8]) -> bool {
     copy(Side::KernelRo(src), Side::User { pml4, va }, src.len()) == src.len()
 }
 
+/// Make `to` (an empty user half) map every page `from` maps, sharing the
+/// frames: writable pages become copy-on-write in both. Returns the pages
+/// mapped, or `None` when tables could not be had (`to` is then partial).
+pub fn clone_user_half(frames: &mut Frames, from: u64, to: u64) -> Option<u64> {
+    fn level(frames: &mut Frames, src: u64, dst: u64, depth: usize, pages: &mut u64) -> Option<()> {
+        let limit = if depth == 0 { 256 } else { 512 };
+        for i in 0..limit {
+            let e = table(src)[i];
+            if e & pte::PRESENT == 0 {
+                continue;
+            }
+            if depth < 3 {
+                let t = frames.alloc()?;
+                table(dst)[i] = t | (e & !pte::ADDR_MASK);
+                level(frames, e & pte::ADDR_MASK, t, depth + 1, pages)?;
+            } else {
+                let mut leaf = e;
+                if e & pte::BORROWED == 0 {
+                    frames.share(e & pte::ADDR_MASK);
+                    if e & pte::WRITABLE != 0 {
+                        leaf = (e & !pte::WRITABLE) | pte::COW;
+                        table(src)[i] = leaf;
+                    }
+                }
+                table(dst)[i] = leaf;
+                *pages += 1;
+            }
+        }
+        Some(())
+    }
+    let mut pages = 0;
+    level(frames, from, to, 0, &mut pages)?;
+    Some(pages)
+}
+
 /// Free every user frame and table of a space, then its PML4.
 pub fn destroy_space(frames: &mut Frames, pml4: u64) {
     fn free_level(frames: &mut Frames, t: u64, level: usize) {
@@ -175,7 +210,7 @@ pub fn destroy_space(frames: &mut Frames, pml4: u64) {
                 free_level(frames, pa, level + 1);
                 frames.free(pa);
             } else if e & pte::BORROWED == 0 {
-                frames.free(pa);
+                frames.release(pa);
             }
         }
     }

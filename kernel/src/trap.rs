@@ -73,6 +73,11 @@ impl Kernel {
 
     fn user_fault(&mut self, cur: usize, vector: u64, error: u64) {
         let addr = if vector == 14 { cpu::read_cr2() } else { 0 };
+        // A write to a copy-on-write page: copy it and retry, unseen by the handler.
+        const PRESENT_USER_WRITE: u64 = 0b111;
+        if vector == 14 && error & PRESENT_USER_WRITE == PRESENT_USER_WRITE && self.unshare_page(self.tasks[cur].space as usize, addr) {
+            return;
+        }
         match self.tasks[cur].kind {
             TaskKind::Linux => self.linux_trap(cur, Outgoing::Fault { vector, error, addr }),
             // A server started by another (a job's personality, by the group

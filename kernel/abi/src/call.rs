@@ -105,6 +105,11 @@ pub enum Call {
     /// in one kernel entry, the loop of every server. The receive happens even
     /// if the reply finds its caller gone (killed meanwhile).
     IpcReplyRecv = 30,
+    /// `space_clone(space) -> new space`: a copy of a space the caller
+    /// controls, owned by the caller, sharing every frame copy-on-write (the
+    /// first write to a shared page, by a task or by `mem_write`, copies it).
+    /// How a fork is cheap.
+    SpaceClone = 31,
 }
 
 impl Call {
@@ -140,6 +145,7 @@ impl Call {
         Call::IrqBind,
         Call::ServerLookup,
         Call::IpcReplyRecv,
+        Call::SpaceClone,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).

@@ -17,6 +17,9 @@ pub mod pte {
     /// Software bit: the frame is not owned by the space (boot modules mapped
     /// read-only, device memory) and must not be freed with it.
     pub const BORROWED: u64 = 1 << 9;
+    /// Software bit: the page is writable for its space but shares its frame
+    /// with another space (after `space_clone`); the first write copies it.
+    pub const COW: u64 = 1 << 10;
     pub const NO_EXECUTE: u64 = 1 << 63;
     pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 }

@@ -114,6 +114,11 @@ pub fn space_create() -> Result<SpaceId> {
     call(Call::SpaceCreate, [0; 6]).map(|s| SpaceId(s as u32))
 }
 
+/// A copy-on-write copy of `space` (see `Call::SpaceClone`).
+pub fn space_clone(space: SpaceId) -> Result<SpaceId> {
+    call(Call::SpaceClone, [space.0 as u64, 0, 0, 0, 0, 0]).map(|s| SpaceId(s as u32))
+}
+
 pub fn space_destroy(space: SpaceId) -> Result<()> {
     if own(space) {
         return Err(Error::Denied);

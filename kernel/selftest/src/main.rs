@@ -136,6 +136,42 @@ fn memory_accounting(s: &mut Suite) {
     s.check("destroying the space gives every frame back", after == before);
 }
 
+fn copy_on_write(s: &mut Suite) {
+    let before = rt::sys_info().expect("sysinfo").free_frames;
+    // mov qword [0x50000000], 7; syscall; ud2
+    let code = [0x48, 0xc7, 0x04, 0x25, 0x00, 0x00, 0x00, 0x50, 0x07, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0f, 0x0b];
+    let parent = rt::space_create().expect("space");
+    rt::mem_map(parent, CODE, PAGE, prot::READ | prot::WRITE).expect("map code");
+    rt::mem_write(parent, CODE, &code).expect("code");
+    rt::mem_protect(parent, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    rt::mem_map(parent, DATA, 64 * PAGE, prot::READ | prot::WRITE).expect("map data");
+    rt::mem_write(parent, DATA, &1u64.to_le_bytes()).expect("write");
+    let mapped = rt::sys_info().expect("sysinfo").free_frames;
+    let child = rt::space_clone(parent).expect("clone");
+    let cloned = rt::sys_info().expect("sysinfo").free_frames;
+    s.check("space_clone shares frames (only page tables are new)", mapped - cloned < 8);
+    let read = |space| {
+        let mut b = [0u8; 8];
+        rt::mem_read(space, DATA, &mut b).expect("read");
+        u64::from_le_bytes(b)
+    };
+    s.check("a clone sees the source's memory", read(child) == 1);
+    s.check("mem_write into a copy-on-write page copies it", rt::mem_write(parent, DATA, &2u64.to_le_bytes()) == Ok(8) && read(parent) == 2 && read(child) == 1);
+    let task = rt::task_create(child, TaskKind::Linux).expect("task");
+    let regs = TaskRegs { rip: CODE, rsp: 0, rflags: 0x202, mode: Mode::Long as u64, ..Default::default() };
+    rt::task_set_regs(task, &regs).expect("regs");
+    rt::task_start(task).expect("start");
+    let mut buf = [0u8; 512];
+    let (h, _) = recv(&mut buf);
+    s.check("a task's write to a copy-on-write page is served by the kernel", h.kind() == Some(Kind::LinuxSyscall) && h.sender() == task);
+    s.check("the write went to the clone's own copy", read(child) == 7 && read(parent) == 2);
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(child).expect("destroy");
+    rt::space_destroy(parent).expect("destroy");
+    let after = rt::sys_info().expect("sysinfo").free_frames;
+    s.check("destroying both spaces gives every shared frame back", after == before);
+}
+
 fn timers(s: &mut Suite) {
     let clock = rt::clock_info().expect("clock");
     s.check("the TSC frequency is known", clock.tsc_hz > 1_000_000);
@@ -306,6 +342,7 @@ fn main(_boot: rt::Boot) -> ! {
     compat_mode(&mut s);
     demand_paging(&mut s);
     memory_accounting(&mut s);
+    copy_on_write(&mut s);
     timers(&mut s);
     round_robin(&mut s);
     native_ipc(&mut s);

@@ -47,6 +47,8 @@ enum Cmd {
     Test(compat::SuiteArgs),
     /// Only the compat suite (no setup, no build): C tests on Linux and through `sion exec`.
     Compat(compat::SuiteArgs),
+    /// Only the kernel self-test (no setup, no build): PVH and, with GRUB, multiboot2.
+    Selftest,
     /// Only the network test (no setup, no build): echo and bulk transfer to a node.
     Net {
         /// Also measure the same transfer to Debian's Linux in the same QEMU (q35, virtio-pci).
@@ -99,6 +101,12 @@ fn main() -> ExitCode {
         Cmd::Demo => demo::demo(),
         Cmd::Test(args) => test(args, cli.verbose),
         Cmd::Compat(args) => compat::run_suite(&args, cli.verbose, None).map(|s| s.exit_ok()),
+        Cmd::Selftest => kernel_tests::run().map(|runs| {
+            for r in &runs {
+                println!("{}: {}", r.name, r.summary);
+            }
+            runs.iter().all(|r| r.passed)
+        }),
         Cmd::Sim { seed, quick } => Ok(sim::run(seed, quick)),
         Cmd::Iso { key_file, out, check } => iso::build(key_file.as_deref(), &out).and_then(|_| {
             println!("{}", out.display());
