@@ -15,6 +15,7 @@ use sion_linux::host::{Host, MapError, NodeInfo};
 use sion_linux::job::{split_nul, JobConfig};
 use sion_linux::layout::Abi;
 use sion_linux::process::{OutItem, Outcome, Process, Spawn};
+use sion_linux::procs::{Answer, Procs};
 use sion_rt as rt;
 
 sion_rt::entry!(main);
@@ -28,6 +29,8 @@ struct KernelHost {
     /// Some(None): the node has none).
     netstack: Option<Option<TaskId>>,
     net_reply: Vec<u8>,
+    /// The job's memory limit, for every space it gets.
+    mem_limit: Option<u64>,
 }
 
 impl Host for KernelHost {
@@ -90,6 +93,41 @@ impl Host for KernelHost {
         let n = rt::ipc_call(netstack, &msg, &mut self.net_reply).ok()?;
         let reply = sion_abi::net::Reply::decode(&self.net_reply[..n])?;
         Some((reply, self.net_reply[sion_abi::net::Reply::SIZE..n].to_vec()))
+    }
+
+    fn space_fork(&mut self) -> Option<u64> {
+        match rt::space_clone(self.space) {
+            Ok(s) => Some(s.0 as u64),
+            Err(e) => {
+                rt::log!("personality: space_clone: {e:?}");
+                None
+            }
+        }
+    }
+    fn space_new(&mut self) -> Option<u64> {
+        let s = rt::space_create().ok()?;
+        if let Some(limit) = self.mem_limit {
+            let _ = rt::space_set_limit(s, limit);
+        }
+        Some(s.0 as u64)
+    }
+    fn space_drop(&mut self, space: u64) {
+        let _ = rt::space_destroy(SpaceId(space as u32));
+    }
+    fn task_start(&mut self, space: u64, regs: &TaskRegs) -> Option<u64> {
+        let t = rt::task_create(SpaceId(space as u32), TaskKind::Linux).ok()?;
+        if rt::task_set_regs(t, regs).and_then(|_| rt::task_start(t)).is_err() {
+            let _ = rt::task_kill(t);
+            return None;
+        }
+        Some(t.0 as u64)
+    }
+    fn task_kill(&mut self, task: u64) {
+        let _ = rt::task_kill(TaskId(task as u32));
+    }
+    fn select(&mut self, space: u64, task: u64) {
+        self.space = SpaceId(space as u32);
+        self.task = (task != 0).then_some(TaskId(task as u32));
     }
 
     fn node_info(&mut self) -> NodeInfo {
@@ -182,7 +220,7 @@ fn main(boot: rt::Boot) -> ! {
     if let Some(limit) = config.mem_limit {
         let _ = rt::space_set_limit(space, limit);
     }
-    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new() };
+    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new(), mem_limit: config.mem_limit };
     let exe: String = config.exe.clone().unwrap_or_else(|| String::from("/job/program"));
     let argv: Vec<Vec<u8>> = if argv.is_empty() { alloc::vec![exe.clone().into_bytes()] } else { argv };
     let spawn = Spawn {
@@ -199,27 +237,18 @@ fn main(boot: rt::Boot) -> ! {
         files: inputs,
         cwd: config.cwd.clone(),
     };
-    let (mut process, regs) = match Process::spawn(&mut host, &spawn) {
+    let (process, regs) = match Process::spawn(&mut host, &spawn) {
         Ok(x) => x,
         Err(why) => fail(&format!("cannot run the program: {why}"), 126),
     };
-    let task = match rt::task_create(space, TaskKind::Linux) {
-        Ok(t) => t,
-        Err(e) => fail(&format!("task_create: {e:?}"), 126),
-    };
-    host.task = Some(task);
-    if let Err(e) = rt::task_set_regs(task, &regs).and_then(|_| rt::task_start(task)) {
-        fail(&format!("starting the program: {e:?}"), 126);
-    }
-    rt::log!("personality: started {:?} program, entry {:#x}, sp {:#x}", process.abi, regs.rip, regs.rsp);
+    let abi = process.abi;
+    let Some(task) = host.task_start(space.0 as u64, &regs) else { fail("starting the program failed", 126) };
+    rt::log!("personality: started {:?} program, entry {:#x}, sp {:#x}", abi, regs.rip, regs.rsp);
+    let mut procs = Procs::new(process, space.0 as u64, task);
 
     let mut decoder = Decoder::new();
     let mut buf = alloc::vec![0u8; 512];
     let mut armed: u64 = 0;
-    // `trace=1`: the blocked call whose answer comes from `poll`.
-    let mut blocked_call: Option<(Abi, u64)> = None;
-    // The reply owed to the program, sent with the next receive.
-    let mut reply: Option<LinuxReply> = None;
     let mut input = alloc::vec![0u8; sion_abi::console::ipc::MAX_REPLY];
     // The console server said it holds input (offloaded jobs).
     let mut console_notified = false;
@@ -228,30 +257,42 @@ fn main(boot: rt::Boot) -> ! {
         let got = console::read_input(&mut input, core::mem::take(&mut console_notified));
         for &b in &input[..got] {
             match decoder.push(b) {
-                Event::Frame { tag: down::STDIN, payload } => process.stdin_data(payload),
-                Event::Frame { tag: down::STDIN_EOF, .. } => process.stdin_eof(),
+                Event::Frame { tag: down::STDIN, payload } => {
+                    procs.job().stdin_data(payload);
+                    procs.stdin_changed();
+                }
+                Event::Frame { tag: down::STDIN_EOF, .. } => {
+                    procs.job().stdin_eof();
+                    procs.stdin_changed();
+                }
                 Event::Frame { tag, .. } => rt::log!("personality: unknown console frame {tag}"),
                 Event::Malformed => rt::log!("personality: malformed console frame"),
                 Event::Pending => {}
             }
         }
-        if let Some(o) = process.poll(&mut host) {
-            if let Some((abi, nr)) = blocked_call.take() {
-                trace(abi, nr, o);
-            }
-            reply = answer(&mut process, &mut host, task, o, &config.outs);
+        procs.poll(&mut host);
+        if let Some(exit) = procs.ended {
+            end_job(&mut procs, &mut host, exit, &config.outs);
         }
         let now = host.now_ns();
-        let want = process.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
+        let want = procs.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
         if want != armed {
             let _ = rt::timer_set(want);
             armed = want;
         }
 
-        // The answer to the program goes with the next receive: one kernel
-        // entry instead of two per system call.
-        let received = match reply.take() {
-            Some(r) => rt::ipc_reply_recv(task, &r.encode(), &mut buf),
+        // Answers go out; the last one with the next receive (one kernel
+        // entry instead of two per system call).
+        let mut answers = core::mem::take(&mut procs.answers);
+        let last = answers.pop();
+        for a in answers {
+            send_answer(&a, config.trace, false);
+        }
+        let received = match last {
+            Some(a) => {
+                send_answer(&a, config.trace, true);
+                rt::ipc_reply_recv(TaskId(a.task as u32), &reply_of(a.outcome).encode(), &mut buf)
+            }
             None => rt::ipc_recv(&mut buf),
         };
         let n = match received {
@@ -263,24 +304,16 @@ fn main(boot: rt::Boot) -> ! {
         };
         let Some(h) = Header::decode(&buf[..n]) else { continue };
         let payload = &buf[Header::SIZE..n];
+        let sender = h.sender().0 as u64;
         match h.kind() {
-            Some(Kind::LinuxSyscall) if h.sender() == task => {
+            Some(Kind::LinuxSyscall) if procs.pid_of(sender).is_some() => {
                 if let Some(sc) = LinuxSyscall::decode(payload) {
-                    let o = process.syscall(&mut host, &sc);
-                    if config.trace {
-                        let abi = Abi::from_wire(sc.abi());
-                        match o {
-                            Outcome::Blocked => blocked_call = Some((abi, sc.nr)),
-                            _ => trace(abi, sc.nr, o),
-                        }
-                    }
-                    reply = answer(&mut process, &mut host, task, o, &config.outs);
+                    procs.syscall(&mut host, sender, &sc);
                 }
             }
-            Some(Kind::Fault) if h.sender() == task => {
+            Some(Kind::Fault) if procs.pid_of(sender).is_some() => {
                 if let Some(f) = Fault::decode(payload) {
-                    let o = process.handle_fault(&mut host, &f);
-                    reply = answer(&mut process, &mut host, task, o, &config.outs);
+                    procs.fault(&mut host, sender, &f);
                 }
             }
             Some(Kind::Notification) => {
@@ -289,7 +322,7 @@ fn main(boot: rt::Boot) -> ! {
                     armed = 0;
                 }
                 if bits & sion_abi::net::NOTIFY_NET != 0 {
-                    process.net_changed();
+                    procs.net_changed();
                 }
                 if bits & sion_abi::console::ipc::NOTIFY_CONSOLE != 0 {
                     console_notified = true;
@@ -300,6 +333,28 @@ fn main(boot: rt::Boot) -> ! {
                 let _ = rt::ipc_reply(h.sender(), &[]);
             }
             _ => rt::log!("personality: unexpected message kind {} from {}", h.kind, h.sender),
+        }
+    }
+}
+
+fn reply_of(o: Outcome) -> LinuxReply {
+    match o {
+        Outcome::KeepRegs => LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 },
+        Outcome::Reply(rax) => LinuxReply { flags: 0, rax },
+        // Never answered (the table keeps these).
+        Outcome::Blocked | Outcome::Exit(_) => LinuxReply { flags: 0, rax: 0 },
+    }
+}
+
+/// Trace an answer (`trace=1`) and, unless the loop sends it with its
+/// receive, send it.
+fn send_answer(a: &Answer, trace_on: bool, deferred: bool) {
+    if trace_on && a.call.1 != u64::MAX {
+        trace(a.call.0, a.call.1, a.outcome);
+    }
+    if !deferred {
+        if let Err(e) = rt::ipc_reply(TaskId(a.task as u32), &reply_of(a.outcome).encode()) {
+            rt::log!("personality: reply to {:#x}: {e:?}", a.task);
         }
     }
 }
@@ -354,19 +409,11 @@ fn send_outs(process: &Process, outs: &[String]) {
     }
 }
 
-/// The reply an outcome calls for (sent by the loop with its next receive);
-/// an exit ends the job here.
-fn answer(process: &mut Process, host: &mut KernelHost, task: TaskId, o: Outcome, outs: &[String]) -> Option<LinuxReply> {
-    match o {
-        Outcome::Reply(rax) => Some(LinuxReply { flags: 0, rax }),
-        Outcome::KeepRegs => Some(LinuxReply { flags: reply_flags::KEEP_REGS, rax: 0 }),
-        Outcome::Blocked => None,
-        Outcome::Exit(e) => {
-            process.report_unimplemented(host);
-            let _ = rt::task_kill(task);
-            process.at_exit(host);
-            send_outs(process, outs);
-            finish(e)
-        }
+/// The job's first process ended: report, send the `--out` files, stop.
+fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String]) -> ! {
+    if let Some(p) = procs.finished() {
+        p.report_unimplemented(host);
+        send_outs(p, outs);
     }
+    finish(exit)
 }

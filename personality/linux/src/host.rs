@@ -69,6 +69,25 @@ pub trait Host {
     fn net(&mut self, _req: &sion_abi::net::Request, _data: &[u8]) -> Option<(sion_abi::net::Reply, alloc::vec::Vec<u8>)> {
         None
     }
+    // Processes. Spaces and tasks are opaque handles; the calls above act on
+    // the space and task last given to `select`.
+
+    /// A copy-on-write copy of the selected space (fork).
+    fn space_fork(&mut self) -> Option<u64> {
+        None
+    }
+    /// A new, empty space (execve).
+    fn space_new(&mut self) -> Option<u64> {
+        None
+    }
+    fn space_drop(&mut self, _space: u64) {}
+    /// A running task in `space` with these registers.
+    fn task_start(&mut self, _space: u64, _regs: &TaskRegs) -> Option<u64> {
+        None
+    }
+    fn task_kill(&mut self, _task: u64) {}
+    /// Make `space` and `task` (0: none) the ones memory and register calls act on.
+    fn select(&mut self, _space: u64, _task: u64) {}
     /// Figures of the node (the simulation reports a small fixed machine).
     fn node_info(&mut self) -> NodeInfo {
         NodeInfo { total_bytes: 256 << 20, free_bytes: 200 << 20, uptime_ns: self.now_ns(), realtime_ns: self.realtime_ns(), cpus: 1, tasks: 2, cpu_ns: self.cpu_ns(), ..Default::default() }

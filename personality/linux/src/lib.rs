@@ -20,6 +20,8 @@ pub mod host;
 pub mod job;
 pub mod layout;
 pub mod process;
+pub mod procs;
+pub mod signal;
 pub mod sim;
 pub mod socket;
 pub mod stack;

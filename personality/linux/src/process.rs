@@ -8,11 +8,13 @@ use crate::layout::*;
 use crate::stack::{self, StackParams, STACK_SIZE, STACK_TOP_32, STACK_TOP_64};
 use crate::syscalls::{lookup, name_of, Sys};
 use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
+use crate::signal::Signals;
 
 mod files;
 mod misc;
 mod net;
-pub use files::{Files, Obj, OpenFile, OutItem, Resolved};
+pub mod pipe;
+pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -76,6 +78,9 @@ pub enum Pending {
     /// A socket call that would block: run it again when the netstack says
     /// something changed.
     Net { call: LinuxSyscall },
+    /// A call waiting on another process of the job (a pipe, a child): run
+    /// it again after anything in the job changed.
+    Retry { call: LinuxSyscall },
 }
 
 /// What the process was started with.
@@ -117,7 +122,162 @@ pub fn initial_regs(abi: Abi, entry: u64, sp: u64) -> TaskRegs {
     }
 }
 
+/// What the processes of a job share: the file tree, pipes, sockets, epoll
+/// instances, the console's stdin. The process table keeps it and lends it
+/// to the process it serves (`procs.rs`), so a process's calls reach it as
+/// `self.job`.
+pub struct JobState {
+    pub vfs: sion_vfs::Vfs,
+    pub hostname: Vec<u8>,
+    /// Interest lists of epoll instances: fd -> (events, data).
+    pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
+    pub next_epoll: u32,
+    /// Sockets: their netstack handle, options and last known readiness.
+    pub sockets: BTreeMap<u32, net::Sock>,
+    pub next_socket: u32,
+    /// Netstack handles of sockets whose last descriptor closed, to close
+    /// there at the next chance (closing needs the host).
+    pub sockets_closed: Vec<u32>,
+    pub pipes: BTreeMap<u32, pipe::Pipe>,
+    pub next_pipe: u32,
+    stdin: VecDeque<u8>,
+    stdin_eof: bool,
+    /// The netstack signalled changes not looked at yet.
+    net_dirty: bool,
+    /// Unimplemented calls seen: name -> count.
+    pub unimplemented: BTreeMap<&'static str, u64>,
+}
+
+impl Default for JobState {
+    fn default() -> Self {
+        JobState {
+            vfs: sion_vfs::Vfs::new(),
+            hostname: b"sion".to_vec(),
+            epolls: BTreeMap::new(),
+            next_epoll: 1,
+            sockets: BTreeMap::new(),
+            next_socket: 1,
+            sockets_closed: Vec::new(),
+            pipes: BTreeMap::new(),
+            next_pipe: 1,
+            stdin: VecDeque::new(),
+            stdin_eof: false,
+            net_dirty: false,
+            unimplemented: BTreeMap::new(),
+        }
+    }
+}
+
+impl JobState {
+    /// Bytes arrived for stdin.
+    pub fn stdin_data(&mut self, bytes: &[u8]) {
+        self.stdin.extend(bytes.iter().copied());
+    }
+    /// The host's stdin ended.
+    pub fn stdin_eof(&mut self) {
+        self.stdin_eof = true;
+    }
+    pub fn net_changed(&mut self) {
+        self.net_dirty = true;
+    }
+}
+
+/// The pid of a job's first process (its parent, pid 1, is the job itself).
+pub const FIRST_PID: u32 = 2;
+
+fn mmap_top(abi: Abi) -> u64 {
+    match abi {
+        Abi::X86_64 => MMAP_TOP_64,
+        Abi::I386 => MMAP_TOP_32,
+    }
+}
+
+/// A program loaded into a space: its memory map and first registers.
+struct Image {
+    abi: Abi,
+    vmas: VmaMap,
+    plan: LoadPlan,
+    stack_top: u64,
+    regs: TaskRegs,
+}
+
+/// Load a static program into the host's current (empty) space: its
+/// segments, and a stack with argv, envp and the aux vector.
+#[allow(clippy::too_many_arguments)]
+fn load_image<H: Host>(h: &mut H, program: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], uid: u32, gid: u32, hwcap: u64, rng: &mut ChaCha20Rng) -> Result<Image, String> {
+    let plan = elf::plan(program)?;
+    let abi = plan.abi;
+    let mut vmas = VmaMap::new();
+    // Final protection of every page of the image (segments may share a page).
+    let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
+    for seg in &plan.segments {
+        let (a, b) = seg.pages();
+        for p in (a..b).step_by(PAGE as usize) {
+            *prot.entry(p).or_insert(0) |= seg.prot;
+        }
+        if seg.filesz > 0 {
+            let fe = page_up(seg.vaddr + seg.filesz).unwrap_or(b);
+            for p in (a..fe).step_by(PAGE as usize) {
+                eager.insert(p, ());
+            }
+        }
+    }
+    // Runs of contiguous pages, mapped RW while the bytes are written.
+    for (start, end) in runs(eager.keys().copied(), |_| 0) {
+        h.mem_map(start, end - start, 3).map_err(map_err)?;
+    }
+    for seg in &plan.segments {
+        let bytes = &program[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+        if h.mem_write(seg.vaddr, bytes) != bytes.len() {
+            return Err(format!("could not write the segment at {:#x}", seg.vaddr));
+        }
+    }
+    for (start, end) in runs(eager.keys().copied(), |p| prot[&p]) {
+        h.mem_protect(start, end - start, prot[&start]);
+    }
+    for (start, end) in runs(prot.keys().copied(), |p| prot[&p]) {
+        vmas.insert(start, end, prot[&start], VmaKind::Image);
+    }
+    let mut random = [0u8; 16];
+    rng.fill_bytes(&mut random);
+    let top = match abi {
+        Abi::X86_64 => STACK_TOP_64,
+        Abi::I386 => STACK_TOP_32,
+    };
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
+    let img = stack::build(&StackParams {
+        abi,
+        top,
+        argv: &argv,
+        envp: &envp,
+        execfn,
+        random,
+        phdr: plan.phdr,
+        phent: plan.phent,
+        phnum: plan.phnum,
+        entry: plan.entry,
+        uid,
+        gid,
+        hwcap,
+    })
+    .ok_or("arguments and environment too large")?;
+    if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
+        return Err("the stack overlaps the program".into());
+    }
+    let low = page_down(img.sp);
+    h.mem_map(low, top - low, 3).map_err(map_err)?;
+    if h.mem_write(img.sp, &img.bytes) != img.bytes.len() {
+        return Err("could not write the stack".into());
+    }
+    let regs = initial_regs(abi, plan.entry, img.sp);
+    Ok(Image { abi, vmas, plan, stack_top: top, regs })
+}
+
 pub struct Process {
+    /// The job's shared state while this process is being served (see [`JobState`]).
+    pub job: JobState,
     pub abi: Abi,
     pub pid: u32,
     pub vmas: VmaMap,
@@ -128,21 +288,17 @@ pub struct Process {
     pub stack_top: u64,
     pub uid: u32,
     pub gid: u32,
+    /// AT_HWCAP for programs this process execs.
+    pub hwcap: u64,
     pub exe: String,
     /// (soft, hard) per resource.
     pub rlimits: [(u64, u64); 16],
     rng: ChaCha20Rng,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
-    stdin: VecDeque<u8>,
-    stdin_eof: bool,
     pub pending: Option<Pending>,
     /// The system call being served (a blocked socket call runs it again).
     last_call: LinuxSyscall,
-    /// The netstack signalled changes not looked at yet.
-    net_dirty: bool,
-    /// Unimplemented calls seen: name -> count.
-    pub unimplemented: BTreeMap<&'static str, u64>,
     /// Realtime at start, for stat times.
     start_realtime: u64,
     /// See [`Spawn::memory`].
@@ -160,6 +316,11 @@ pub struct Process {
     pub name: Option<Vec<u8>>,
     /// A page could not be had: the memory of the node is exhausted.
     pub out_of_memory: bool,
+    /// Bytes a blocked pipe write already wrote (it goes on from there).
+    pub partial_write: u64,
+    /// A signal the last call raised against the process itself (SIGPIPE).
+    pub raise: Option<u8>,
+    pub sig: Signals,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -192,102 +353,30 @@ impl Process {
     /// Load the program into the host's (empty) space and build its stack.
     /// Returns the process and the registers its task starts with.
     pub fn spawn<H: Host>(h: &mut H, s: &Spawn) -> Result<(Process, TaskRegs), String> {
-        let plan = elf::plan(s.program)?;
-        let abi = plan.abi;
-        let mut vmas = VmaMap::new();
-        // Final protection of every page of the image (segments may share a page).
-        let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
-        for seg in &plan.segments {
-            let (a, b) = seg.pages();
-            for p in (a..b).step_by(PAGE as usize) {
-                *prot.entry(p).or_insert(0) |= seg.prot;
-            }
-            if seg.filesz > 0 {
-                let fe = page_up(seg.vaddr + seg.filesz).unwrap_or(b);
-                for p in (a..fe).step_by(PAGE as usize) {
-                    eager.insert(p, ());
-                }
-            }
-        }
-        // Runs of contiguous pages, mapped RW while the bytes are written.
-        for (start, end) in runs(eager.keys().copied(), |_| 0) {
-            h.mem_map(start, end - start, 3).map_err(map_err)?;
-        }
-        for seg in &plan.segments {
-            let bytes = &s.program[seg.offset as usize..(seg.offset + seg.filesz) as usize];
-            if h.mem_write(seg.vaddr, bytes) != bytes.len() {
-                return Err(format!("could not write the segment at {:#x}", seg.vaddr));
-            }
-        }
-        for (start, end) in runs(eager.keys().copied(), |p| prot[&p]) {
-            h.mem_protect(start, end - start, prot[&start]);
-        }
-        for (start, end) in runs(prot.keys().copied(), |p| prot[&p]) {
-            vmas.insert(start, end, prot[&start], VmaKind::Image);
-        }
-
         let mut rng = ChaCha20Rng::from_seed(s.seed);
-        let mut random = [0u8; 16];
-        rng.fill_bytes(&mut random);
-        let top = match abi {
-            Abi::X86_64 => STACK_TOP_64,
-            Abi::I386 => STACK_TOP_32,
-        };
-        let argv: Vec<&[u8]> = s.argv.iter().map(|a| a.as_slice()).collect();
-        let envp: Vec<&[u8]> = s.envp.iter().map(|a| a.as_slice()).collect();
-        let img = stack::build(&StackParams {
-            abi,
-            top,
-            argv: &argv,
-            envp: &envp,
-            execfn: s.exe.as_bytes(),
-            random,
-            phdr: plan.phdr,
-            phent: plan.phent,
-            phnum: plan.phnum,
-            entry: plan.entry,
+        let img = load_image(h, s.program, &s.argv, &s.envp, s.exe.as_bytes(), s.uid, s.gid, s.hwcap, &mut rng)?;
+        let start_realtime = h.realtime_ns();
+        let (files, job) = files::build_tree(s, start_realtime, FIRST_PID)?;
+        let p = Process {
+            job,
+            abi: img.abi,
+            pid: FIRST_PID,
+            vmas: img.vmas,
+            brk_start: img.plan.brk_start,
+            brk: img.plan.brk_start,
+            plan: img.plan,
+            mmap_top: mmap_top(img.abi),
+            stack_top: img.stack_top,
             uid: s.uid,
             gid: s.gid,
             hwcap: s.hwcap,
-        })
-        .ok_or("arguments and environment too large")?;
-        if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
-            return Err("the stack overlaps the program".into());
-        }
-        let low = page_down(img.sp);
-        h.mem_map(low, top - low, 3).map_err(map_err)?;
-        if h.mem_write(img.sp, &img.bytes) != img.bytes.len() {
-            return Err("could not write the stack".into());
-        }
-        let regs = initial_regs(abi, plan.entry, img.sp);
-        let start_realtime = h.realtime_ns();
-        let files = files::build_tree(s, start_realtime, 2)?;
-        let p = Process {
-            abi,
-            pid: 2,
-            vmas,
-            brk_start: plan.brk_start,
-            brk: plan.brk_start,
-            plan,
-            mmap_top: match abi {
-                Abi::X86_64 => MMAP_TOP_64,
-                Abi::I386 => MMAP_TOP_32,
-            },
-            stack_top: top,
-            uid: s.uid,
-            gid: s.gid,
             exe: s.exe.clone(),
             rlimits: default_rlimits(),
             rng,
             clear_child_tid: 0,
             robust_list: (0, 0),
-            stdin: VecDeque::new(),
-            stdin_eof: !s.stdin_stream,
             pending: None,
             last_call: LinuxSyscall::default(),
-            net_dirty: false,
-            unimplemented: BTreeMap::new(),
             start_realtime,
             memory: s.memory,
             files,
@@ -296,22 +385,101 @@ impl Process {
             itimers: [(0, 0); 3],
             name: None,
             out_of_memory: false,
+            partial_write: 0,
+            raise: None,
+            sig: Signals::default(),
         };
-        Ok((p, regs))
+        Ok((p, img.regs))
+    }
+
+    /// The child of a fork: a copy of this process (whose memory the caller
+    /// copies), sharing its open file descriptions. The job's shared state
+    /// stays lent to `self`; the child gets an empty stand-in.
+    pub fn fork_child(&mut self, pid: u32) -> Process {
+        for &(_, _, ino, _) in &self.shared {
+            self.job.vfs.open_ref(ino);
+        }
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let mut sig = self.sig.clone();
+        sig.pending = 0;
+        Process {
+            job: JobState::default(),
+            abi: self.abi,
+            pid,
+            vmas: self.vmas.clone(),
+            plan: self.plan.clone(),
+            brk_start: self.brk_start,
+            brk: self.brk,
+            mmap_top: self.mmap_top,
+            stack_top: self.stack_top,
+            uid: self.uid,
+            gid: self.gid,
+            hwcap: self.hwcap,
+            exe: self.exe.clone(),
+            rlimits: self.rlimits,
+            rng: ChaCha20Rng::from_seed(seed),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            pending: None,
+            last_call: LinuxSyscall::default(),
+            start_realtime: self.start_realtime,
+            memory: self.memory,
+            files: self.files.fork(),
+            node: self.node.clone(),
+            shared: self.shared.clone(),
+            // Interval timers are not inherited.
+            itimers: [(0, 0); 3],
+            name: self.name.clone(),
+            out_of_memory: false,
+            partial_write: 0,
+            raise: None,
+            sig,
+        }
+    }
+
+    /// execve after the caller switched the host to a fresh, empty space:
+    /// load the program there and reset what an exec resets. On an error the
+    /// process is unchanged (the caller goes back to the old space).
+    pub fn exec<H: Host>(&mut self, h: &mut H, program: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], exe: String) -> Result<TaskRegs, String> {
+        let img = load_image(h, program, argv, envp, exe.as_bytes(), self.uid, self.gid, self.hwcap, &mut self.rng)?;
+        for (_, _, ino, _) in core::mem::take(&mut self.shared) {
+            self.job.vfs.close_ref(ino);
+        }
+        self.abi = img.abi;
+        self.vmas = img.vmas;
+        self.brk_start = img.plan.brk_start;
+        self.brk = img.plan.brk_start;
+        self.plan = img.plan;
+        self.mmap_top = mmap_top(img.abi);
+        self.stack_top = img.stack_top;
+        self.name = Some(exe.rsplit('/').next().unwrap_or("").as_bytes().iter().take(15).copied().collect());
+        self.exe = exe;
+        self.clear_child_tid = 0;
+        self.robust_list = (0, 0);
+        self.pending = None;
+        self.sig.reset_for_exec();
+        let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
+        for fd in cloexec {
+            let _ = self.fd_close(fd);
+        }
+        self.files.argv = argv.to_vec();
+        self.files.envp = envp.to_vec();
+        Ok(img.regs)
+    }
+
+    /// Close every descriptor (the process ends).
+    pub fn close_all(&mut self) {
+        let fds: Vec<i32> = self.files.fds.keys().copied().collect();
+        for fd in fds {
+            let _ = self.fd_close(fd);
+        }
     }
 
     // ----- stdin -----
 
-    /// Bytes arrived for stdin.
-    pub fn stdin_data(&mut self, bytes: &[u8]) {
-        self.stdin.extend(bytes.iter().copied());
-    }
-    /// The host's stdin ended.
-    pub fn stdin_eof(&mut self) {
-        self.stdin_eof = true;
-    }
     pub fn stdin_buffered(&self) -> usize {
-        self.stdin.len()
+        self.job.stdin.len()
     }
 
     // ----- deferred replies -----
@@ -319,10 +487,12 @@ impl Process {
     /// Finish a deferred reply if it can be: call after stdin data arrived or
     /// a timer fired.
     pub fn poll<H: Host>(&mut self, h: &mut H) -> Option<Outcome> {
-        if self.net_dirty && !self.files.sockets.is_empty() {
+        if self.job.net_dirty && !self.job.sockets.is_empty() {
             self.sync_sockets(h);
         }
         let r = match self.pending.as_ref()? {
+            // The process table runs these again (they may need other processes).
+            Pending::Retry { .. } => return None,
             Pending::Net { call } => {
                 let call = *call;
                 self.pending = None;
@@ -360,6 +530,7 @@ impl Process {
             // The netstack's notification wakes it; a slow look-again as well,
             // in case a change came while nothing listened.
             Pending::Net { .. } => Some(now + NET_RECHECK_NS),
+            Pending::Retry { .. } => None,
         }
     }
 
@@ -475,7 +646,7 @@ impl Process {
     }
 
     /// A NUL-terminated string of at most PATH_MAX bytes with its NUL.
-    fn read_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    pub(crate) fn read_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         let mut at = addr;
         loop {
@@ -508,12 +679,12 @@ impl Process {
         let abi = Abi::from_wire(call.abi());
         let a = call.args;
         self.last_call = *call;
-        if !self.files.sockets_closed.is_empty() {
+        if !self.job.sockets_closed.is_empty() {
             self.sync_sockets(h);
         }
         let Some(entry) = lookup(abi, call.nr) else {
             let name = name_of(abi, call.nr).unwrap_or("unknown");
-            let count = self.unimplemented.entry(name).or_insert(0);
+            let count = self.job.unimplemented.entry(name).or_insert(0);
             *count += 1;
             if *count == 1 {
                 h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
@@ -527,7 +698,7 @@ impl Process {
             Sys::Uname => {
                 let u = Utsname {
                     sysname: "Linux",
-                    nodename: core::str::from_utf8(&self.files.hostname).unwrap_or("sion"),
+                    nodename: core::str::from_utf8(&self.job.hostname).unwrap_or("sion"),
                     release: "6.1.0-sion",
                     version: "#1 SiON",
                     machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
@@ -536,7 +707,7 @@ impl Process {
                 self.write_user(h, abi, a[0], &u.encode()).map(|_| 0)
             }
             Sys::Getpid | Sys::Gettid => Ok(self.pid as u64),
-            Sys::Getppid => Ok(1),
+            Sys::Proc(_) => Err(Errno::ENOSYS), // served by the process table (procs.rs)
             Sys::Getuid { bits16 } | Sys::Geteuid { bits16 } => Ok(id16(self.uid, bits16)),
             Sys::Getgid { bits16 } | Sys::Getegid { bits16 } => Ok(id16(self.gid, bits16)),
             Sys::Prlimit64 => self.sys_prlimit64(h, abi, a[0] as i32, a[1] as u32, a[2], a[3]),
@@ -670,9 +841,23 @@ impl Process {
 
     /// Lines summing up the unimplemented calls, for the end of the job.
     pub fn report_unimplemented<H: Host>(&self, h: &mut H) {
-        for (name, n) in &self.unimplemented {
+        for (name, n) in &self.job.unimplemented {
             h.log(&format!("unimplemented syscall {name}: called {n} time(s)"));
         }
+    }
+
+    /// The call being served (or last served).
+    pub fn last_call(&self) -> LinuxSyscall {
+        self.last_call
+    }
+    pub fn set_last_call(&mut self, call: &LinuxSyscall) {
+        self.last_call = *call;
+    }
+
+    /// Block the current call; it runs again when something in the job changed.
+    pub(crate) fn block_retry(&mut self) -> SysResult {
+        self.pending = Some(Pending::Retry { call: self.last_call });
+        Err(BLOCK)
     }
 
     fn sleep_until<H: Host>(&mut self, h: &mut H, deadline: u64) -> Outcome {
@@ -750,24 +935,24 @@ impl Process {
 
     /// Serve a read from the stdin buffer: `None` while there is nothing yet.
     fn try_read_stdin<H: Host>(&mut self, h: &mut H, iov: &[(u64, u64)]) -> Option<SysResult> {
-        if self.stdin.is_empty() {
-            return if self.stdin_eof { Some(Ok(0)) } else { None };
+        if self.job.stdin.is_empty() {
+            return if self.job.stdin_eof { Some(Ok(0)) } else { None };
         }
         let mut copied = 0u64;
         for &(base, len) in iov {
             let len = len.min(MAX_RW - copied);
-            let n = (len as usize).min(self.stdin.len());
+            let n = (len as usize).min(self.job.stdin.len());
             if n == 0 {
                 continue;
             }
-            let chunk: Vec<u8> = self.stdin.iter().take(n).copied().collect();
+            let chunk: Vec<u8> = self.job.stdin.iter().take(n).copied().collect();
             let w = self.write_partial(h, base, &chunk);
-            self.stdin.drain(..w);
+            self.job.stdin.drain(..w);
             copied += w as u64;
             if w < n {
                 return Some(if copied > 0 { Ok(copied) } else { Err(Errno::EFAULT) });
             }
-            if self.stdin.is_empty() {
+            if self.job.stdin.is_empty() {
                 break;
             }
         }
@@ -970,7 +1155,7 @@ impl Process {
                 return Err(Errno::EACCES);
             }
             let Obj::Node(ino) = obj else { return Err(Errno::ENODEV) };
-            if !self.files.vfs.node(ino).is_reg() {
+            if !self.job.vfs.node(ino).is_reg() {
                 return Err(Errno::ENODEV);
             }
             if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
@@ -1026,7 +1211,7 @@ impl Process {
         }
         if let Some(ino) = file {
             // The file's bytes are copied in now; pages past its end are zero.
-            let bytes = self.files.vfs.read_range(ino, offset, len as usize);
+            let bytes = self.job.vfs.read_range(ino, offset, len as usize);
             if !bytes.is_empty() && prot != 0 {
                 let span = page_up(bytes.len() as u64).unwrap_or(len);
                 if h.mem_map(start, span, prot | 2).is_err() {
@@ -1045,7 +1230,7 @@ impl Process {
             }
             if flags & MAP_TYPE != MAP_PRIVATE {
                 let _ = MAP_SHARED;
-                self.files.vfs.open_ref(ino);
+                self.job.vfs.open_ref(ino);
                 self.shared.push((start, start + len, ino, offset));
             }
         }
@@ -1058,10 +1243,10 @@ impl Process {
         let maps = self.shared.clone();
         for (s, e, ino, off) in maps {
             let (a, b) = (s.max(start), e.min(end));
-            if a >= b || self.files.vfs.get(ino).is_none() {
+            if a >= b || self.job.vfs.get(ino).is_none() {
                 continue;
             }
-            let size = self.files.vfs.node(ino).size();
+            let size = self.job.vfs.node(ino).size();
             let fo = off + (a - s);
             if fo >= size {
                 continue;
@@ -1070,7 +1255,7 @@ impl Process {
             let mut buf = alloc::vec![0u8; n];
             let got = h.mem_read(a, &mut buf);
             if got > 0 {
-                let _ = self.files.vfs.write_at(ino, fo, &buf[..got]);
+                let _ = self.job.vfs.write_at(ino, fo, &buf[..got]);
             }
         }
     }
@@ -1081,7 +1266,7 @@ impl Process {
         let mut keep = Vec::new();
         for m in core::mem::take(&mut self.shared) {
             if m.0 >= start && m.1 <= end {
-                self.files.vfs.close_ref(m.2);
+                self.job.vfs.close_ref(m.2);
             } else {
                 keep.push(m);
             }

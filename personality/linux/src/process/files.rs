@@ -91,6 +91,8 @@ pub enum Obj {
     Epoll(u32),
     /// A socket (its state is `Files::sockets[id]`, see `process/net.rs`).
     Socket(u32),
+    /// One end of a pipe (`Files::pipes[id]`, see `process/pipe.rs`).
+    Pipe { id: u32, write: bool },
 }
 
 #[derive(Debug)]
@@ -120,7 +122,6 @@ pub struct FdEntry {
 
 /// The file state of a process.
 pub struct Files {
-    pub vfs: Vfs,
     pub fds: BTreeMap<i32, FdEntry>,
     pub cwd: Ino,
     pub umask: u32,
@@ -130,16 +131,22 @@ pub struct Files {
     pub proc_fd_dir: Ino,
     pub argv: Vec<Vec<u8>>,
     pub envp: Vec<Vec<u8>>,
-    pub hostname: Vec<u8>,
-    /// Interest lists of epoll instances: fd -> (events, data).
-    pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
-    pub next_epoll: u32,
-    /// Sockets: their netstack handle, options and last known readiness.
-    pub sockets: BTreeMap<u32, super::net::Sock>,
-    pub next_socket: u32,
-    /// Netstack handles of sockets whose last descriptor closed, to close
-    /// there at the next chance (closing needs the host).
-    pub sockets_closed: Vec<u32>,
+}
+
+impl Files {
+    /// The same descriptors (sharing their open file descriptions), as fork.
+    pub fn fork(&self) -> Files {
+        Files {
+            fds: self.fds.clone(),
+            cwd: self.cwd,
+            umask: self.umask,
+            cred: self.cred.clone(),
+            fd_dirty: true,
+            proc_fd_dir: self.proc_fd_dir,
+            argv: self.argv.clone(),
+            envp: self.envp.clone(),
+        }
+    }
 }
 
 fn dirent_name_ok(name: &[u8]) -> bool {
@@ -147,7 +154,7 @@ fn dirent_name_ok(name: &[u8]) -> bool {
 }
 
 /// Build the job's file tree.
-pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
+pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), String> {
     let mut v = Vfs::new();
     v.now = now;
     // Files live in the server's memory: at most half the node's.
@@ -267,8 +274,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
     }
-    Ok(Files {
-        vfs: v,
+    let files = Files {
         fds,
         cwd,
         umask: 0o022,
@@ -277,13 +283,9 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<Files, String> {
         proc_fd_dir,
         argv: s.argv.clone(),
         envp: s.envp.clone(),
-        hostname: b"sion".to_vec(),
-        epolls: BTreeMap::new(),
-        next_epoll: 1,
-        sockets: BTreeMap::new(),
-        next_socket: 1,
-        sockets_closed: Vec::new(),
-    })
+    };
+    let job = JobState { vfs: v, stdin_eof: !s.stdin_stream, ..JobState::default() };
+    Ok((files, job))
 }
 
 fn e(x: sion_vfs::Errno) -> Errno {
@@ -367,18 +369,19 @@ impl Process {
         Ok(())
     }
 
-    fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
+    pub(super) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
             match file.borrow().obj {
-                Obj::Node(ino) => self.files.vfs.close_ref(ino),
+                Obj::Node(ino) => self.job.vfs.close_ref(ino),
                 Obj::Epoll(id) => {
-                    self.files.epolls.remove(&id);
+                    self.job.epolls.remove(&id);
                 }
                 Obj::Socket(id) => {
-                    if let Some(sock) = self.files.sockets.remove(&id) {
-                        self.files.sockets_closed.push(sock.handle);
+                    if let Some(sock) = self.job.sockets.remove(&id) {
+                        self.job.sockets_closed.push(sock.handle);
                     }
                 }
+                Obj::Pipe { id, write } => self.pipe_end_closed(id, write),
                 _ => {}
             }
         }
@@ -386,7 +389,7 @@ impl Process {
 
     pub(super) fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
         if let Obj::Node(ino) = obj {
-            self.files.vfs.open_ref(ino);
+            self.job.vfs.open_ref(ino);
         }
         Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))
     }
@@ -400,15 +403,15 @@ impl Process {
         }
         self.files.fd_dirty = false;
         let dir = self.files.proc_fd_dir;
-        let old: Vec<Vec<u8>> = self.files.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+        let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
         for name in old {
-            let _ = self.files.vfs.unlink(dir, &name, &Cred::root());
+            let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
         }
         let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
         for (fd, obj) in entries {
             let target = self.obj_path(obj);
             let name = format!("{fd}");
-            self.files.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
+            self.job.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
         }
     }
 
@@ -419,7 +422,8 @@ impl Process {
             Obj::Stderr => b"pipe:[12]".to_vec(),
             Obj::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
             Obj::Socket(id) => format!("socket:[{}]", 20000 + id).into_bytes(),
-            Obj::Node(ino) => match self.files.vfs.path_of(ino) {
+            Obj::Pipe { id, .. } => format!("pipe:[{}]", 30000 + id).into_bytes(),
+            Obj::Node(ino) => match self.job.vfs.path_of(ino) {
                 Some(p) => p,
                 None => {
                     let mut p = b"/".to_vec();
@@ -433,7 +437,7 @@ impl Process {
     /// The directory a relative path starts from.
     fn at_dir(&self, dirfd: i32, path: &[u8]) -> Result<Ino, Errno> {
         if path.first() == Some(&b'/') {
-            return Ok(self.files.vfs.root);
+            return Ok(self.job.vfs.root);
         }
         if dirfd == AT_FDCWD {
             return Ok(self.files.cwd);
@@ -441,14 +445,14 @@ impl Process {
         let f = self.file(dirfd as u32 as u64)?;
         let obj = f.borrow().obj;
         match obj {
-            Obj::Node(ino) if self.files.vfs.node(ino).is_dir() => Ok(ino),
+            Obj::Node(ino) if self.job.vfs.node(ino).is_dir() => Ok(ino),
             _ => Err(Errno::ENOTDIR),
         }
     }
 
     fn user_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let p = self.read_path(h, abi, addr)?;
-        self.files.vfs.now = h.realtime_ns();
+        self.job.vfs.now = h.realtime_ns();
         // /proc/self/fd is reachable through any path (/dev/fd, links, ..).
         self.sync_proc();
         Ok(p)
@@ -473,7 +477,7 @@ impl Process {
         }
         let start = self.at_dir(dirfd, &p)?;
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-        self.files.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
+        self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
     }
 
     fn walk_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
@@ -482,8 +486,38 @@ impl Process {
             return Err(Errno::ENOENT);
         }
         let start = self.at_dir(dirfd, &p)?;
-        let f = self.files.vfs.walk(start, &p, follow, &self.files.cred).ex()?;
+        let f = self.job.vfs.walk(start, &p, follow, &self.files.cred).ex()?;
         Ok((p, start, f))
+    }
+
+    /// The bytes of a program to exec, and its absolute path: `dirfd` +
+    /// `path` (AT_EMPTY_PATH: the fd itself), which must be a regular file
+    /// the process may execute.
+    pub(crate) fn exec_file(&mut self, dirfd: i32, path: &[u8], flags: u32) -> Result<(Vec<u8>, String), Errno> {
+        let ino = if path.is_empty() {
+            if flags & AT_EMPTY_PATH == 0 {
+                return Err(Errno::ENOENT);
+            }
+            match self.file(dirfd as u32 as u64)?.borrow().obj {
+                Obj::Node(i) => i,
+                _ => return Err(Errno::EACCES),
+            }
+        } else {
+            self.sync_proc();
+            let start = self.at_dir(dirfd, path)?;
+            self.job.vfs.lookup(start, path, flags & AT_SYMLINK_NOFOLLOW == 0, &self.files.cred).ex()?
+        };
+        let node = self.job.vfs.node(ino);
+        if node.is_dir() {
+            return Err(Errno::EACCES);
+        }
+        if !node.is_reg() || !self.job.vfs.may(ino, X_OK, &self.files.cred) || node.mode() & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        let size = node.size() as usize;
+        let bytes = self.job.vfs.read_range(ino, 0, size);
+        let exe = self.job.vfs.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
+        Ok((bytes, exe))
     }
 
     // ----- open -----
@@ -512,7 +546,7 @@ impl Process {
         let cred = self.files.cred.clone();
         let creat = flags & O_CREAT != 0 && flags & O_PATH == 0;
         let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
-        let f = self.files.vfs.walk(start, &p, follow, &cred).ex()?;
+        let f = self.job.vfs.walk(start, &p, follow, &cred).ex()?;
         let acc = flags & O_ACCMODE;
         let ino = match f.ino {
             None => {
@@ -523,7 +557,7 @@ impl Process {
                     return Err(Errno::EISDIR);
                 }
                 let perm = mode & 0o7777 & !self.files.umask;
-                let ino = self.files.vfs.create(&f, Data::Reg(Default::default()), perm, &cred).ex()?;
+                let ino = self.job.vfs.create(&f, Data::Reg(Default::default()), perm, &cred).ex()?;
                 // A new file may be opened for writing even if its mode forbids it.
                 return self.finish_open(ino, flags, true);
             }
@@ -532,7 +566,7 @@ impl Process {
         if creat && flags & O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
-        let n = self.files.vfs.node(ino);
+        let n = self.job.vfs.node(ino);
         if n.is_symlink() {
             if flags & O_PATH != 0 && flags & O_NOFOLLOW != 0 {
                 return self.finish_open(ino, flags, false);
@@ -554,7 +588,7 @@ impl Process {
             1 => W_OK,
             _ => R_OK | W_OK,
         } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
-        if !self.files.vfs.may(ino, want, &cred) {
+        if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
         if let Data::Chr(RDEV_TTY) = n.data {
@@ -564,7 +598,7 @@ impl Process {
             self.node = h.node_info();
         }
         if flags & O_TRUNC != 0 && n.is_reg() && acc != 0 {
-            self.files.vfs.truncate(ino, 0).ex()?;
+            self.job.vfs.truncate(ino, 0).ex()?;
         }
         self.finish_open(ino, flags, false)
     }
@@ -599,6 +633,7 @@ impl Process {
             Obj::Node(_) | Obj::Epoll(_) => true,
             // Linux cannot reopen a socket through /proc/self/fd.
             Obj::Socket(_) => return Err(Errno::ENXIO),
+            Obj::Pipe { write, .. } => super::pipe::pipe_reopen_ok(write, flags),
         };
         if !ok {
             return Err(Errno::EACCES);
@@ -616,8 +651,8 @@ impl Process {
             fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE;
         }
         let file = self.new_file(Obj::Node(ino), fl);
-        let tagv = self.files.vfs.node(ino).tag;
-        if tagv != 0 && flags & O_PATH == 0 && self.files.vfs.node(ino).is_reg() {
+        let tagv = self.job.vfs.node(ino).tag;
+        if tagv != 0 && flags & O_PATH == 0 && self.job.vfs.node(ino).is_reg() {
             file.borrow_mut().snapshot = Some(self.generate(tagv));
         }
         match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
@@ -656,11 +691,18 @@ impl Process {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.sock_read(h, abi, id, iov, nonblock);
             }
+            Obj::Pipe { id, .. } => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.pipe_read(h, id, &iov, nonblock);
+            }
             Obj::Node(i) => i,
         };
-        self.files.vfs.now = h.realtime_ns();
+        self.job.vfs.now = h.realtime_ns();
         let mut total = 0u64;
-        let chr = match self.files.vfs.node(ino).data {
+        let chr = match self.job.vfs.node(ino).data {
             Data::Dir(_) => return Err(Errno::EISDIR),
             Data::Chr(r) => Some(r),
             Data::Symlink(_) => return Err(Errno::EBADF),
@@ -693,7 +735,7 @@ impl Process {
                                 buf[..k].copy_from_slice(&s[o..o + k]);
                                 k
                             }
-                            None => self.files.vfs.read_at(ino, off, &mut buf[..n]).ex()?,
+                            None => self.job.vfs.read_at(ino, off, &mut buf[..n]).ex()?,
                         }
                     }
                 };
@@ -748,10 +790,17 @@ impl Process {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.sock_write(h, abi, id, iov, nonblock);
             }
+            Obj::Pipe { id, .. } => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.pipe_write(h, abi, id, &iov, nonblock);
+            }
             Obj::Node(i) => i,
         };
-        self.files.vfs.now = h.realtime_ns();
-        let chr = match self.files.vfs.node(ino).data {
+        self.job.vfs.now = h.realtime_ns();
+        let chr = match self.job.vfs.node(ino).data {
             Data::Chr(r) => Some(r),
             Data::Dir(_) => return Err(Errno::EISDIR),
             _ => None,
@@ -770,11 +819,11 @@ impl Process {
         let append = f.borrow().flags & O_APPEND != 0;
         let mut off = match at {
             Some(o) => o,
-            None if append => self.files.vfs.node(ino).size(),
+            None if append => self.job.vfs.node(ino).size(),
             None => f.borrow().off,
         };
         if at.is_some() && append {
-            off = self.files.vfs.node(ino).size();
+            off = self.job.vfs.node(ino).size();
         }
         let fsize = self.rlimits[1].0;
         let mut total = 0u64;
@@ -799,14 +848,14 @@ impl Process {
                 }
                 // File data lives in the server's memory: keep a reserve so
                 // that a growing file ends in ENOSPC, never in a dead node.
-                let grow = self.files.vfs.write_growth(ino, off, got);
+                let grow = self.job.vfs.write_growth(ino, off, got);
                 if grow > 0 && h.free_memory() < grow + FREE_RESERVE {
                     if total == 0 {
                         return Err(Errno::ENOSPC);
                     }
                     break 'outer;
                 }
-                match self.files.vfs.write_at(ino, off, &buf[..got]) {
+                match self.job.vfs.write_at(ino, off, &buf[..got]) {
                     Ok(w) => {
                         off += w as u64;
                         total += w as u64;
@@ -856,6 +905,7 @@ impl Process {
     fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
             Resolved::Console(Obj::Epoll(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
+            Resolved::Console(Obj::Pipe { id, .. }) => StatInfo { dev: 0xc, ino: 30000 + id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Socket(id)) => StatInfo { dev: 0x8, ino: 20000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(o) => self.stat_info(match o {
                 Obj::Stdin => 0,
@@ -863,7 +913,7 @@ impl Process {
                 _ => 2,
             }),
             Resolved::Node(ino) => {
-                let n = self.files.vfs.node(ino);
+                let n = self.job.vfs.node(ino);
                 let ts = |ns: u64| Timespec::from_ns(ns);
                 let size = if n.tag != 0 { 0 } else { n.size() };
                 StatInfo {
@@ -916,7 +966,7 @@ impl Process {
             Obj::Node(i) => i,
             _ => return Err(Errno::ENOTDIR),
         };
-        if !self.files.vfs.node(ino).is_dir() {
+        if !self.job.vfs.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
         }
         if ino == self.files.proc_fd_dir {
@@ -924,7 +974,7 @@ impl Process {
         }
         let count = (count as u32).min(i32::MAX as u32) as usize;
         self.check_range(abi, buf, count as u64)?;
-        let list = self.files.vfs.readdir(ino).ex()?;
+        let list = self.job.vfs.readdir(ino).ex()?;
         let mut pos = f.borrow().off as usize;
         let mut out: Vec<u8> = Vec::new();
         let word = if d64 { 8 } else { abi.word() };
@@ -978,7 +1028,7 @@ impl Process {
             Obj::Node(i) => i,
             _ => return Err(Errno::ESPIPE),
         };
-        let n = self.files.vfs.node(ino);
+        let n = self.job.vfs.node(ino);
         if matches!(n.data, Data::Chr(_)) {
             if whence > 4 {
                 return Err(Errno::EINVAL);
@@ -1022,7 +1072,7 @@ impl Process {
     // ----- the dispatcher -----
 
     pub(super) fn file_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
-        self.files.vfs.now = h.realtime_ns();
+        self.job.vfs.now = h.realtime_ns();
         let r: SysResult = match call {
             F::Read => self.read_file(h, abi, a[0], vec![(a[1], a[2])], None),
             F::Write => self.write_file(h, abi, a[0], vec![(a[1], a[2])], None),
@@ -1113,7 +1163,7 @@ impl Process {
             F::Ioctl => self.sys_ioctl_fd(h, abi, a[0], a[1] as u32, a[2]),
             F::Mkdir => self.sys_mkdirat(h, abi, AT_FDCWD, a[0], a[1] as u32),
             F::Mkdirat => self.sys_mkdirat(h, abi, a[0] as i32, a[1], a[2] as u32),
-            F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.files.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
+            F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.job.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
             F::Unlink => self.sys_unlinkat(h, abi, AT_FDCWD, a[0], 0),
             F::Unlinkat => self.sys_unlinkat(h, abi, a[0] as i32, a[1], a[2] as u32),
             F::Rename => self.sys_renameat(h, abi, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
@@ -1186,6 +1236,8 @@ impl Process {
             }
             F::Sendfile { off64 } => self.sys_sendfile(h, abi, a[0], a[1], a[2], a[3], off64),
             F::CopyFileRange => self.sys_copy_file_range(h, abi, a),
+            F::Pipe => self.sys_pipe2(h, abi, a[0], 0),
+            F::Pipe2 => self.sys_pipe2(h, abi, a[0], a[1] as u32),
             F::Poll => self.sys_poll(h, abi, a[0], a[1], a[2] as i32 as i64),
             F::Ppoll { bits } => {
                 let timeout = if a[2] == 0 { Ok(-1) } else { self.read_timespec(h, abi, a[2], bits).map(|ns| (ns / 1_000_000) as i64) };
@@ -1311,6 +1363,7 @@ impl Process {
         const F_OFD_SETLKW: u32 = 38;
         const F_DUPFD_CLOEXEC: u32 = 1030;
         const F_GETPIPE_SZ: u32 = 1032;
+        const F_SETPIPE_SZ: u32 = 1031;
         let ent = self.fd_get(fd)?;
         let is_path = ent.file.borrow().flags & O_PATH != 0;
         match cmd {
@@ -1365,8 +1418,14 @@ impl Process {
                 self.write_user(h, abi, arg, &b).map(|_| 0)
             }
             F_GETPIPE_SZ => match ent.file.borrow().obj {
-                Obj::Node(_) => Err(Errno::EBADF),
-                _ => Ok(65536),
+                Obj::Pipe { id, .. } => Ok(self.pipe_get_size(id)),
+                Obj::Stdin | Obj::Stdout | Obj::Stderr => Ok(65536),
+                _ => Err(Errno::EBADF),
+            },
+            F_SETPIPE_SZ => match ent.file.borrow().obj {
+                Obj::Pipe { id, .. } => self.pipe_set_size(id, arg as u32 as u64),
+                Obj::Stdin | Obj::Stdout | Obj::Stderr => super::pipe::pipe_size_for(arg as u32 as u64),
+                _ => Err(Errno::EBADF),
             },
             _ => Err(Errno::EINVAL),
         }
@@ -1412,8 +1471,15 @@ impl Process {
             }
             Obj::Epoll(_) => Err(Errno::ENOTTY),
             Obj::Socket(id) => self.sock_ioctl(h, abi, id, req, arg),
+            Obj::Pipe { id, .. } => {
+                if req == FIONREAD {
+                    let n = self.pipe_fionread(id);
+                    return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
+                }
+                Err(Errno::ENOTTY)
+            }
             Obj::Node(ino) => {
-                let n = self.files.vfs.node(ino);
+                let n = self.job.vfs.node(ino);
                 if req == FIONREAD && n.is_reg() {
                     let left = n.size().saturating_sub(ent.file.borrow().off) as u32;
                     return self.write_user(h, abi, arg, &left.to_le_bytes()).map(|_| 0);
@@ -1429,7 +1495,7 @@ impl Process {
     fn sys_mkdirat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
         let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
         let perm = mode & 0o7777 & !self.files.umask & 0o1777;
-        self.files.vfs.mkdir(start, &p, perm, &self.files.cred).ex().map(|_| 0)
+        self.job.vfs.mkdir(start, &p, perm, &self.files.cred).ex().map(|_| 0)
     }
 
     fn sys_unlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
@@ -1439,9 +1505,9 @@ impl Process {
         let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
         let cred = self.files.cred.clone();
         if flags & AT_REMOVEDIR != 0 {
-            self.files.vfs.rmdir(start, &p, &cred).ex().map(|_| 0)
+            self.job.vfs.rmdir(start, &p, &cred).ex().map(|_| 0)
         } else {
-            self.files.vfs.unlink(start, &p, &cred).ex().map(|_| 0)
+            self.job.vfs.unlink(start, &p, &cred).ex().map(|_| 0)
         }
     }
 
@@ -1455,7 +1521,7 @@ impl Process {
         let os = self.at_dir(ofd, &op)?;
         let ns = self.at_dir(nfd, &np)?;
         let cred = self.files.cred.clone();
-        self.files.vfs.rename(os, &op, ns, &np, flags, &cred).ex().map(|_| 0)
+        self.job.vfs.rename(os, &op, ns, &np, flags, &cred).ex().map(|_| 0)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1472,7 +1538,7 @@ impl Process {
         }
         let ns = self.at_dir(nfd, &np)?;
         let cred = self.files.cred.clone();
-        self.files.vfs.link(ino, ns, &np, &cred).ex().map(|_| 0)
+        self.job.vfs.link(ino, ns, &np, &cred).ex().map(|_| 0)
     }
 
     fn sys_symlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
@@ -1483,7 +1549,7 @@ impl Process {
         }
         let start = self.at_dir(dirfd, &p)?;
         let cred = self.files.cred.clone();
-        self.files.vfs.symlink(&t, start, &p, &cred).ex().map(|_| 0)
+        self.job.vfs.symlink(&t, start, &p, &cred).ex().map(|_| 0)
     }
 
     fn sys_readlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
@@ -1493,8 +1559,8 @@ impl Process {
             // readlinkat(fd, "") reads the link the O_PATH fd names.
             let r = if dirfd == AT_FDCWD { Resolved::Node(self.files.cwd) } else { self.fd_resolved(dirfd as u32 as u64)? };
             return match r {
-                Resolved::Node(i) if self.files.vfs.node(i).is_symlink() => {
-                    let Data::Symlink(t) = &self.files.vfs.node(i).data else { unreachable!() };
+                Resolved::Node(i) if self.job.vfs.node(i).is_symlink() => {
+                    let Data::Symlink(t) = &self.job.vfs.node(i).data else { unreachable!() };
                     let t = t.clone();
                     if size <= 0 {
                         return Err(Errno::EINVAL);
@@ -1506,7 +1572,7 @@ impl Process {
             };
         }
         let start = self.at_dir(dirfd, &p)?;
-        let t = self.files.vfs.readlink(start, &p, &self.files.cred).ex()?;
+        let t = self.job.vfs.readlink(start, &p, &self.files.cred).ex()?;
         if size <= 0 {
             return Err(Errno::EINVAL);
         }
@@ -1516,21 +1582,21 @@ impl Process {
     }
 
     fn chdir_to(&mut self, ino: Ino) -> SysResult {
-        if !self.files.vfs.node(ino).is_dir() {
+        if !self.job.vfs.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        if !self.files.vfs.may(ino, X_OK, &self.files.cred) {
+        if !self.job.vfs.may(ino, X_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
         // The working directory holds its inode as an open file does.
-        self.files.vfs.open_ref(ino);
+        self.job.vfs.open_ref(ino);
         let old = core::mem::replace(&mut self.files.cwd, ino);
-        self.files.vfs.close_ref(old);
+        self.job.vfs.close_ref(old);
         Ok(0)
     }
 
     fn sys_getcwd<H: Host>(&mut self, h: &mut H, abi: Abi, buf: u64, size: u64) -> SysResult {
-        let Some(mut p) = self.files.vfs.path_of(self.files.cwd) else { return Err(Errno::ENOENT) };
+        let Some(mut p) = self.job.vfs.path_of(self.files.cwd) else { return Err(Errno::ENOENT) };
         p.push(0);
         if size == 0 && buf != 0 {
             return Err(Errno::EINVAL);
@@ -1548,7 +1614,7 @@ impl Process {
         }
         let r = self.resolve_at(h, abi, dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))?;
         let Resolved::Node(ino) = r else { return Ok(0) };
-        if mode == 0 || self.files.vfs.may(ino, mode, &self.files.cred) {
+        if mode == 0 || self.job.vfs.may(ino, mode, &self.files.cred) {
             Ok(0)
         } else {
             Err(Errno::EACCES)
@@ -1557,7 +1623,7 @@ impl Process {
 
     fn chmod_r(&mut self, r: Resolved, mode: u32) -> SysResult {
         match r {
-            Resolved::Node(i) => self.files.vfs.chmod(i, mode, &self.files.cred).ex().map(|_| 0),
+            Resolved::Node(i) => self.job.vfs.chmod(i, mode, &self.files.cred).ex().map(|_| 0),
             Resolved::Console(_) => Ok(0),
         }
     }
@@ -1575,7 +1641,7 @@ impl Process {
             }
         };
         match r {
-            Resolved::Node(i) => self.files.vfs.chown(i, conv(uid), conv(gid), &self.files.cred).ex().map(|_| 0),
+            Resolved::Node(i) => self.job.vfs.chown(i, conv(uid), conv(gid), &self.files.cred).ex().map(|_| 0),
             Resolved::Console(_) => Ok(0),
         }
     }
@@ -1585,20 +1651,20 @@ impl Process {
         if len < 0 {
             return Err(Errno::EINVAL);
         }
-        let n = self.files.vfs.node(ino);
+        let n = self.job.vfs.node(ino);
         if n.is_dir() {
             return Err(Errno::EISDIR);
         }
         if !n.is_reg() {
             return Err(Errno::EINVAL);
         }
-        if !self.files.vfs.may(ino, W_OK, &self.files.cred) {
+        if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
-        self.files.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
 
     fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
@@ -1608,13 +1674,13 @@ impl Process {
         }
         let obj = f.borrow().obj;
         let Obj::Node(ino) = obj else { return Err(Errno::EINVAL) };
-        if !self.files.vfs.node(ino).is_reg() || !f.borrow().writable() {
+        if !self.job.vfs.node(ino).is_reg() || !f.borrow().writable() {
             return Err(Errno::EINVAL);
         }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
-        self.files.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
 
     fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
@@ -1627,7 +1693,7 @@ impl Process {
         }
         let obj = f.borrow().obj;
         let Obj::Node(ino) = obj else { return Err(Errno::ESPIPE) };
-        let n = self.files.vfs.node(ino);
+        let n = self.job.vfs.node(ino);
         if n.is_dir() {
             return Err(Errno::EISDIR);
         }
@@ -1642,7 +1708,7 @@ impl Process {
         match mode {
             0 | KEEP_SIZE => {
                 if mode == 0 && end > size {
-                    self.files.vfs.truncate(ino, end).ex()?;
+                    self.job.vfs.truncate(ino, end).ex()?;
                 }
                 Ok(0)
             }
@@ -1650,7 +1716,7 @@ impl Process {
                 let zend = if m & KEEP_SIZE != 0 { end.min(size) } else { end };
                 if zend > off as u64 {
                     let zeros = vec![0u8; (zend - off as u64) as usize];
-                    self.files.vfs.write_at(ino, off as u64, &zeros).ex()?;
+                    self.job.vfs.write_at(ino, off as u64, &zeros).ex()?;
                 }
                 Ok(0)
             }
@@ -1688,15 +1754,15 @@ impl Process {
         };
         let Resolved::Node(ino) = r else { return Ok(0) };
         let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
-        let n = self.files.vfs.node(ino);
+        let n = self.job.vfs.node(ino);
         let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
         if explicit && !owner {
             return Err(Errno::EPERM);
         }
-        if !explicit && !owner && !self.files.vfs.may(ino, W_OK, &self.files.cred) {
+        if !explicit && !owner && !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
-        let n = self.files.vfs.node_mut(ino);
+        let n = self.job.vfs.node_mut(ino);
         for (i, (sec, nsec)) in t.into_iter().enumerate() {
             let v = match nsec {
                 UTIME_OMIT => continue,
@@ -1716,13 +1782,13 @@ impl Process {
     fn put_statfs<H: Host>(&mut self, h: &mut H, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
         // tmpfs-like figures for the root, proc's for /proc.
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
-            Resolved::Node(i) if self.files.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
-            Resolved::Node(i) if self.files.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
             _ => {
                 let total = self.memory / 4096 / 2;
-                let used = self.files.vfs.used().div_ceil(4096);
-                (0x01021994, total, total.saturating_sub(used), 65536, 65536 - (self.files.vfs.inode_count() as u64).min(65536))
+                let used = self.job.vfs.used().div_ceil(4096);
+                (0x01021994, total, total.saturating_sub(used), 65536, 65536 - (self.job.vfs.inode_count() as u64).min(65536))
             }
         };
         let w64 = abi == Abi::X86_64 || sized;
@@ -1765,7 +1831,7 @@ impl Process {
             return Err(Errno::EBADF);
         }
         let in_ino = match inf.borrow().obj {
-            Obj::Node(i) if self.files.vfs.node(i).is_reg() => i,
+            Obj::Node(i) if self.job.vfs.node(i).is_reg() => i,
             Obj::Node(_) => return Err(Errno::EINVAL),
             _ => return Err(Errno::EINVAL),
         };
@@ -1790,7 +1856,7 @@ impl Process {
                 let start = (off as usize).min(s.len());
                 s[start..(start + count as usize).min(s.len())].to_vec()
             }
-            None => self.files.vfs.read_range(in_ino, off, count as usize),
+            None => self.job.vfs.read_range(in_ino, off, count as usize),
         };
         let n = self.write_bytes(h, out_fd, &chunk)?;
         off += n;
@@ -1822,12 +1888,26 @@ impl Process {
                 Ok(data.len() as u64)
             }
             Obj::Stdin => Err(Errno::EBADF),
-            Obj::Node(ino) => match self.files.vfs.node(ino).data {
+            Obj::Pipe { id, .. } => {
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                let Some(p) = self.job.pipes.get_mut(&id) else { return Err(Errno::EPIPE) };
+                if p.readers == 0 {
+                    self.raise = Some(super::pipe::SIGPIPE);
+                    return Err(Errno::EPIPE);
+                }
+                let n = (p.capacity.saturating_sub(p.buf.len() as u64) as usize).min(data.len());
+                if n == 0 && !data.is_empty() {
+                    return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
+                }
+                p.buf.extend(data[..n].iter().copied());
+                Ok(n as u64)
+            }
+            Obj::Node(ino) => match self.job.vfs.node(ino).data {
                 Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),
                 Data::Chr(_) => Ok(data.len() as u64),
                 _ => {
-                    let off = if f.borrow().flags & O_APPEND != 0 { self.files.vfs.node(ino).size() } else { f.borrow().off };
-                    let n = self.files.vfs.write_at(ino, off, data).ex()?;
+                    let off = if f.borrow().flags & O_APPEND != 0 { self.job.vfs.node(ino).size() } else { f.borrow().off };
+                    let n = self.job.vfs.write_at(ino, off, data).ex()?;
                     f.borrow_mut().off = off + n as u64;
                     Ok(n as u64)
                 }
@@ -1846,7 +1926,7 @@ impl Process {
             return Err(Errno::EBADF);
         }
         let (Obj::Node(ii), Obj::Node(oi)) = (inf.borrow().obj, outf.borrow().obj) else { return Err(Errno::EINVAL) };
-        let (ni, no) = (self.files.vfs.node(ii), self.files.vfs.node(oi));
+        let (ni, no) = (self.job.vfs.node(ii), self.job.vfs.node(oi));
         if ni.is_dir() || no.is_dir() {
             return Err(Errno::EISDIR);
         }
@@ -1871,8 +1951,8 @@ impl Process {
         if ii == oi && ro < wo + len && wo < ro + len {
             return Err(Errno::EINVAL);
         }
-        let chunk = self.files.vfs.read_range(ii, ro, len.min(MAX_RW) as usize);
-        let n = self.files.vfs.write_at(oi, wo, &chunk).ex()? as u64;
+        let chunk = self.job.vfs.read_range(ii, ro, len.min(MAX_RW) as usize);
+        let n = self.job.vfs.write_at(oi, wo, &chunk).ex()? as u64;
         if in_off == 0 {
             inf.borrow_mut().off = ro + n;
         } else {
@@ -1891,17 +1971,21 @@ impl Process {
         let e = self.files.fds.get(&fd)?;
         let f = e.file.borrow();
         Some(match f.obj {
-            Obj::Stdin => (self.stdin_buffered() > 0 || self.stdin_eof, false),
+            Obj::Stdin => (self.stdin_buffered() > 0 || self.job.stdin_eof, false),
             Obj::Stdout | Obj::Stderr => (false, true),
             Obj::Node(_) => (true, true),
             Obj::Epoll(id) => (self.epoll_ready(id).next().is_some(), false),
             Obj::Socket(id) => self.sock_ready(id),
+            Obj::Pipe { id, write } => {
+                let (r, w, _) = self.pipe_ready(id, write);
+                (r, w)
+            }
         })
     }
 
     /// The ready entries of an epoll instance: (events, data), level-triggered.
     fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.files.epolls.get(&id).into_iter().flat_map(move |list| {
+        self.job.epolls.get(&id).into_iter().flat_map(move |list| {
             list.iter().filter_map(move |(&fd, &(events, data))| {
                 let (r, w) = match self.files.fds.get(&fd) {
                     Some(e) if matches!(e.file.borrow().obj, Obj::Epoll(x) if x == id) => (false, false),
@@ -1924,9 +2008,9 @@ impl Process {
         if flags & !O_CLOEXEC != 0 {
             return Err(Errno::EINVAL);
         }
-        let id = self.files.next_epoll;
-        self.files.next_epoll += 1;
-        self.files.epolls.insert(id, BTreeMap::new());
+        let id = self.job.next_epoll;
+        self.job.next_epoll += 1;
+        self.job.epolls.insert(id, BTreeMap::new());
         let file = self.new_file(Obj::Epoll(id), O_RDWR);
         self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
     }
@@ -1944,7 +2028,7 @@ impl Process {
         }
         if let Obj::Node(ino) = tobj {
             // Regular files, directories, null, zero and full cannot be watched (no poll).
-            if matches!(self.files.vfs.node(ino).data, Data::Reg(_) | Data::Dir(_) | Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL)) {
+            if matches!(self.job.vfs.node(ino).data, Data::Reg(_) | Data::Dir(_) | Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL)) {
                 return Err(Errno::EPERM);
             }
         }
@@ -1954,7 +2038,7 @@ impl Process {
         } else {
             None
         };
-        let list = self.files.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
+        let list = self.job.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
         match op {
             ADD => {
                 if list.contains_key(&fd) {
@@ -1983,7 +2067,7 @@ impl Process {
         self.check_range(abi, events, max as u64 * 12)?;
         // Closed descriptors leave the interest list, as their last close does on Linux.
         let open: Vec<i32> = self.files.fds.keys().copied().collect();
-        if let Some(list) = self.files.epolls.get_mut(&id) {
+        if let Some(list) = self.job.epolls.get_mut(&id) {
             list.retain(|fd, _| open.contains(fd));
         }
         let ready: Vec<(u32, u64)> = self.epoll_ready(id).take(max as usize).collect();
@@ -2150,24 +2234,24 @@ impl Process {
         }
         // An inode with no name: it lives while it is open.
         let cred = Cred::root();
-        let tmp = self.files.vfs.lookup(self.files.vfs.root, b"/dev/shm", true, &cred).ex()?;
+        let tmp = self.job.vfs.lookup(self.job.vfs.root, b"/dev/shm", true, &cred).ex()?;
         let mut tname = b".memfd:".to_vec();
         tname.extend_from_slice(&n);
         let mut k = 0u32;
         let f = loop {
             let mut nm = tname.clone();
             nm.extend_from_slice(format!(".{k}").as_bytes());
-            let f = self.files.vfs.walk(tmp, &nm, false, &cred).ex()?;
+            let f = self.job.vfs.walk(tmp, &nm, false, &cred).ex()?;
             if f.ino.is_none() {
                 break f;
             }
             k += 1;
         };
-        let ino = self.files.vfs.create(&f, Data::Reg(Default::default()), 0o777, &cred).ex()?;
-        self.files.vfs.node_mut(ino).uid = self.uid;
-        self.files.vfs.node_mut(ino).gid = self.gid;
+        let ino = self.job.vfs.create(&f, Data::Reg(Default::default()), 0o777, &cred).ex()?;
+        self.job.vfs.node_mut(ino).uid = self.uid;
+        self.job.vfs.node_mut(ino).gid = self.gid;
         let file = self.new_file(Obj::Node(ino), O_RDWR | if self.abi == Abi::X86_64 { O_LARGEFILE } else { 0 });
-        let _ = self.files.vfs.unlink(tmp, &f.name, &cred);
+        let _ = self.job.vfs.unlink(tmp, &f.name, &cred);
         match self.fd_install(file.clone(), 0, flags & MFD_CLOEXEC != 0) {
             Ok(fd) => Ok(fd as u64),
             Err(x) => {
@@ -2200,8 +2284,8 @@ impl Process {
                     kb(total),
                     kb(free),
                     kb(free),
-                    kb(self.files.vfs.used()),
-                    kb(self.files.vfs.used())
+                    kb(self.job.vfs.used()),
+                    kb(self.job.vfs.used())
                 )
             }
             tag::UPTIME => {
@@ -2329,7 +2413,7 @@ impl Process {
     /// everything under it, parents before children) at the absolute guest
     /// path, not following a final symbolic link.
     pub fn collect_out(&self, path: &str) -> Vec<OutItem> {
-        let v = &self.files.vfs;
+        let v = &self.job.vfs;
         let mut out = Vec::new();
         let p = path.as_bytes().to_vec();
         match v.lookup(v.root, &p, false, &Cred::root()) {
@@ -2340,7 +2424,7 @@ impl Process {
     }
 
     fn collect_node(&self, ino: Ino, path: Vec<u8>, out: &mut Vec<OutItem>, depth: u32) {
-        let v = &self.files.vfs;
+        let v = &self.job.vfs;
         let n = v.node(ino);
         match &n.data {
             Data::Reg(d) => out.push(OutItem::File { path, mode: n.perm, data: if n.tag != 0 { Vec::new() } else { d.to_vec() } }),

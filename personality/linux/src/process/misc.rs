@@ -69,7 +69,7 @@ impl Process {
                 let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 { 4096 } else { 1 };
                 push_word(abi, &mut b, n.total_bytes / unit);
                 push_word(abi, &mut b, n.free_bytes / unit);
-                push_word(abi, &mut b, self.files.vfs.used() / unit); // shared (tmpfs)
+                push_word(abi, &mut b, self.job.vfs.used() / unit); // shared (tmpfs)
                 push_word(abi, &mut b, 0); // buffers
                 push_word(abi, &mut b, 0); // total swap
                 push_word(abi, &mut b, 0); // free swap
@@ -190,7 +190,7 @@ impl Process {
                 } else {
                     match self.read_user(h, abi, a[0], len as usize) {
                         Ok(b) => {
-                            self.files.hostname = b;
+                            self.job.hostname = b;
                             Ok(0)
                         }
                         Err(e) => Err(e),
@@ -289,15 +289,6 @@ impl Process {
                 1 | 2 => Ok(if call == M::SchedGetPriorityMax { 99 } else { 1 }),
                 _ => Err(Errno::EINVAL),
             },
-            M::Getpgrp => Ok(self.pid as u64),
-            M::Getpgid | M::Getsid => {
-                let pid = a[0] as i32;
-                if pid == 0 || pid as u32 == self.pid {
-                    Ok(self.pid as u64)
-                } else {
-                    Err(Errno::ESRCH)
-                }
-            }
         };
         r.into()
     }

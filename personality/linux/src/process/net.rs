@@ -49,7 +49,7 @@ impl Process {
     /// The netstack signalled a change: socket readiness is refreshed before
     /// the next look at it.
     pub fn net_changed(&mut self) {
-        self.net_dirty = true;
+        self.job.net_dirty = true;
     }
 
     /// One request to the netstack; a negative answer is the errno.
@@ -64,23 +64,23 @@ impl Process {
 
     /// Close what was closed, and refresh readiness, if the netstack changed.
     pub(super) fn sync_sockets<H: Host>(&mut self, h: &mut H) {
-        for handle in core::mem::take(&mut self.files.sockets_closed) {
+        for handle in core::mem::take(&mut self.job.sockets_closed) {
             let _ = h.net(&Request { op: op::CLOSE, handle, ..Default::default() }, &[]);
         }
-        if !self.net_dirty {
+        if !self.job.net_dirty {
             return;
         }
-        self.net_dirty = false;
-        let ids: Vec<u32> = self.files.sockets.keys().copied().collect();
+        self.job.net_dirty = false;
+        let ids: Vec<u32> = self.job.sockets.keys().copied().collect();
         for id in ids {
             self.refresh(h, id);
         }
     }
 
     fn refresh<H: Host>(&mut self, h: &mut H, id: u32) {
-        let Some(handle) = self.files.sockets.get(&id).map(|s| s.handle) else { return };
+        let Some(handle) = self.job.sockets.get(&id).map(|s| s.handle) else { return };
         if let Some((r, _)) = h.net(&Request { op: op::STATUS, handle, ..Default::default() }, &[]) {
-            let s = self.files.sockets.get_mut(&id).unwrap();
+            let s = self.job.sockets.get_mut(&id).unwrap();
             s.events = r.events;
             if r.result() < 0 {
                 s.error = (-r.result()) as i32;
@@ -90,7 +90,7 @@ impl Process {
 
     /// (readable, writable) as last known.
     pub(super) fn sock_ready(&self, id: u32) -> (bool, bool) {
-        let Some(s) = self.files.sockets.get(&id) else { return (false, false) };
+        let Some(s) = self.job.sockets.get(&id) else { return (false, false) };
         let e = s.events;
         (e & (events::IN | events::HUP | events::ERR) != 0, e & (events::OUT | events::ERR | events::HUP) != 0)
     }
@@ -144,16 +144,16 @@ impl Process {
     }
 
     fn new_socket_fd(&mut self, sock: Sock, nonblock: bool, cloexec: bool) -> SysResult {
-        let id = self.files.next_socket;
-        self.files.next_socket += 1;
+        let id = self.job.next_socket;
+        self.job.next_socket += 1;
         let handle = sock.handle;
-        self.files.sockets.insert(id, sock);
+        self.job.sockets.insert(id, sock);
         let file = self.new_file(Obj::Socket(id), O_RDWR | if nonblock { O_NONBLOCK } else { 0 });
         match self.fd_install(file, 0, cloexec) {
             Ok(fd) => Ok(fd as u64),
             Err(e) => {
-                self.files.sockets.remove(&id);
-                self.files.sockets_closed.push(handle);
+                self.job.sockets.remove(&id);
+                self.job.sockets_closed.push(handle);
                 Err(e)
             }
         }
@@ -163,7 +163,7 @@ impl Process {
         self.sync_sockets(h);
         let r = self.net_call_inner(h, abi, call, a);
         // Whatever we asked may have changed readiness (ours or a peer's in the node).
-        self.net_dirty = true;
+        self.job.net_dirty = true;
         r
     }
 
@@ -183,12 +183,12 @@ impl Process {
                 if how > 2 {
                     return Err(Errno::EINVAL);
                 }
-                let handle = self.files.sockets[&id].handle;
+                let handle = self.job.sockets[&id].handle;
                 self.net(h, Request { op: op::SHUTDOWN, handle, arg: how as u64, ..Default::default() }, &[]).map(|_| 0)
             }
             N::GetSockName | N::GetPeerName => {
                 let (id, _) = self.sock_fd(a[0])?;
-                let handle = self.files.sockets[&id].handle;
+                let handle = self.job.sockets[&id].handle;
                 let (r, _) = self.net(h, Request { op: op::STATUS, handle, ..Default::default() }, &[])?;
                 let (ip, port) = if call == N::GetSockName { (r.local_addr, r.local_port) } else { (r.addr, r.port) };
                 if call == N::GetPeerName && port == 0 {
@@ -206,7 +206,7 @@ impl Process {
                     return Err(Errno::EINVAL);
                 }
                 let v = self.read_user(h, abi, a[3], (len as usize).min(64))?;
-                self.files.sockets.get_mut(&id).unwrap().opts.set(a[1] as u32, a[2] as u32, &v).map(|_| 0)
+                self.job.sockets.get_mut(&id).unwrap().opts.set(a[1] as u32, a[2] as u32, &v).map(|_| 0)
             }
             N::GetSockOpt => {
                 let (id, _) = self.sock_fd(a[0])?;
@@ -216,7 +216,7 @@ impl Process {
                 if room < 0 {
                     return Err(Errno::EINVAL);
                 }
-                let s = self.files.sockets.get_mut(&id).unwrap();
+                let s = self.job.sockets.get_mut(&id).unwrap();
                 let ty = s.kind.ty;
                 let mut err = s.error;
                 let v = s.opts.get(a[1] as u32, a[2] as u32, ty, &mut err)?;
@@ -240,7 +240,7 @@ impl Process {
         }
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
         let data = self.gather(h, abi, iov)?;
-        let to = if m.name != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, m.name, m.namelen as u64)?) } else { None };
+        let to = if m.name != 0 && self.job.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, m.name, m.namelen as u64)?) } else { None };
         self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0)
     }
 
@@ -340,18 +340,18 @@ impl Process {
     fn sys_bind<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
         let (id, _) = self.sock_fd(fd)?;
         let (ip, port) = self.read_addr(h, abi, addr, len)?;
-        if self.files.sockets[&id].bound {
+        if self.job.sockets[&id].bound {
             return Err(Errno::EINVAL);
         }
-        let handle = self.files.sockets[&id].handle;
+        let handle = self.job.sockets[&id].handle;
         self.net(h, Request { op: op::BIND, handle, addr: ip, port: port as u32, ..Default::default() }, &[])?;
-        self.files.sockets.get_mut(&id).unwrap().bound = true;
+        self.job.sockets.get_mut(&id).unwrap().bound = true;
         Ok(0)
     }
 
     fn sys_listen<H: Host>(&mut self, h: &mut H, fd: u64, backlog: i32) -> SysResult {
         let (id, _) = self.sock_fd(fd)?;
-        let s = self.files.sockets[&id].clone();
+        let s = self.job.sockets[&id].clone();
         if s.kind.ty != SOCK_STREAM {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -363,7 +363,7 @@ impl Process {
             self.net(h, Request { op: op::BIND, handle: s.handle, ..Default::default() }, &[])?;
         }
         self.net(h, Request { op: op::LISTEN, handle: s.handle, arg: backlog.clamp(1, 128) as u64, ..Default::default() }, &[])?;
-        let st = self.files.sockets.get_mut(&id).unwrap();
+        let st = self.job.sockets.get_mut(&id).unwrap();
         st.bound = true;
         st.conn = Conn::Listening;
         Ok(0)
@@ -374,7 +374,7 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         let (id, nonblock) = self.sock_fd(fd)?;
-        let s = self.files.sockets[&id].clone();
+        let s = self.job.sockets[&id].clone();
         if s.kind.ty != SOCK_STREAM {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -397,14 +397,14 @@ impl Process {
 
     fn sys_connect<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
         let (id, nonblock) = self.sock_fd(fd)?;
-        let s = self.files.sockets[&id].clone();
+        let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM {
             match s.conn {
                 Conn::Connected => return Err(Errno::EISCONN),
                 Conn::Listening => return Err(Errno::EISCONN),
                 Conn::Connecting { blocking } => {
                     self.refresh(h, id);
-                    let st = self.files.sockets.get_mut(&id).unwrap();
+                    let st = self.job.sockets.get_mut(&id).unwrap();
                     if st.error != 0 {
                         let e = core::mem::take(&mut st.error);
                         st.conn = Conn::Idle;
@@ -422,13 +422,13 @@ impl Process {
         let (ip, port) = self.read_addr(h, abi, addr, len)?;
         match self.net(h, Request { op: op::CONNECT, handle: s.handle, addr: ip, port: port as u32, ..Default::default() }, &[]) {
             Ok(_) => {
-                let st = self.files.sockets.get_mut(&id).unwrap();
+                let st = self.job.sockets.get_mut(&id).unwrap();
                 st.conn = Conn::Connected;
                 st.bound = true;
                 Ok(0)
             }
             Err(Errno::EINPROGRESS) => {
-                let st = self.files.sockets.get_mut(&id).unwrap();
+                let st = self.job.sockets.get_mut(&id).unwrap();
                 st.conn = Conn::Connecting { blocking: !nonblock };
                 st.bound = true;
                 if nonblock {
@@ -447,16 +447,16 @@ impl Process {
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
         let len = (len as usize).min(MAX_DATA);
         let data = self.read_user(h, abi, buf, len)?;
-        let to = if addr != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, addr, alen)?) } else { None };
+        let to = if addr != 0 && self.job.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, addr, alen)?) } else { None };
         self.send_on(h, id, &data, to, nonblock)
     }
 
     /// A connect() in progress has finished (or failed) by now? Moves the
     /// socket to Connected; a failure becomes the answer.
     fn settle_connect<H: Host>(&mut self, h: &mut H, id: u32) -> Result<(), Errno> {
-        if let Conn::Connecting { .. } = self.files.sockets[&id].conn {
+        if let Conn::Connecting { .. } = self.job.sockets[&id].conn {
             self.refresh(h, id);
-            let st = self.files.sockets.get_mut(&id).unwrap();
+            let st = self.job.sockets.get_mut(&id).unwrap();
             if st.error != 0 {
                 st.conn = Conn::Idle;
                 return Err(Errno(core::mem::take(&mut st.error)));
@@ -470,7 +470,7 @@ impl Process {
 
     fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool) -> SysResult {
         self.settle_connect(h, id)?;
-        let s = self.files.sockets[&id].clone();
+        let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM && s.conn != Conn::Connected {
             if let Conn::Connecting { .. } = s.conn {
                 return Err(self.would_block(nonblock));
@@ -493,7 +493,7 @@ impl Process {
         self.check_range(abi, buf, len as u64)?;
         let (data, ip, port) = self.recv_on(h, id, len, flags & MSG_PEEK != 0, nonblock)?;
         self.write_user(h, abi, buf, &data)?;
-        if addrp != 0 && self.files.sockets[&id].kind.ty == SOCK_DGRAM {
+        if addrp != 0 && self.job.sockets[&id].kind.ty == SOCK_DGRAM {
             self.write_addr(h, abi, addrp, lenp, ip, port)?;
         }
         Ok(data.len() as u64)
@@ -501,7 +501,7 @@ impl Process {
 
     fn recv_on<H: Host>(&mut self, h: &mut H, id: u32, len: usize, peek: bool, nonblock: bool) -> Result<(Vec<u8>, u32, u16), Errno> {
         self.settle_connect(h, id)?;
-        let s = self.files.sockets[&id].clone();
+        let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM {
             match s.conn {
                 Conn::Connected => {}
@@ -525,7 +525,7 @@ impl Process {
         }
         let (data, _, _) = self.recv_on(h, id, (total as usize).min(MAX_DATA), false, nonblock)?;
         self.scatter(h, abi, iov, &data)?;
-        self.net_dirty = true;
+        self.job.net_dirty = true;
         Ok(data.len() as u64)
     }
 
@@ -537,7 +537,7 @@ impl Process {
             return Ok(0);
         }
         let r = self.send_on(h, id, &data, None, nonblock);
-        self.net_dirty = true;
+        self.job.net_dirty = true;
         r
     }
 

@@ -8,6 +8,7 @@ use crate::layout::{Abi, RlimitLayout, TimeBits};
 use FileCall as F;
 use MiscCall as M;
 use NetCall as N;
+use ProcCall as Pr;
 
 /// Sockets: what works.
 const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT";
@@ -122,6 +123,8 @@ pub enum FileCall {
     /// `off64`: the offset pointer is 64-bit (x86_64, i386 sendfile64).
     Sendfile { off64: bool },
     CopyFileRange,
+    Pipe,
+    Pipe2,
     Poll,
     Ppoll { bits: TimeBits },
     Select,
@@ -140,6 +143,37 @@ pub enum FileCall {
 }
 
 /// Memory extras, time and identity calls (`process/misc.rs`).
+/// Calls that need the job's process table (`procs.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProcCall {
+    Fork,
+    Vfork,
+    Clone,
+    Clone3,
+    Execve,
+    Execveat,
+    Wait4,
+    Waitpid,
+    Waitid,
+    Kill,
+    Tkill,
+    Tgkill,
+    Getppid,
+    Getpgid,
+    Setpgid,
+    Getpgrp,
+    Getsid,
+    Setsid,
+    RtSigaction,
+    Sigaction,
+    Signal,
+    RtSigprocmask,
+    Sigprocmask,
+    RtSigpending,
+    Sigpending,
+    Sigaltstack,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MiscCall {
     Mremap,
@@ -164,9 +198,6 @@ pub enum MiscCall {
     Setresuid { bits16: bool },
     Setresgid { bits16: bool },
     Sethostname,
-    Getpgrp,
-    Getpgid,
-    Getsid,
     Getitimer,
     Setitimer,
     Alarm,
@@ -180,6 +211,8 @@ pub enum MiscCall {
 /// The handlers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Sys {
+    /// Processes and signals (`procs.rs`).
+    Proc(ProcCall),
     /// Sockets (`process/net.rs`).
     Net(NetCall),
     /// Memory extras, time and identity (`process/misc.rs`).
@@ -188,7 +221,6 @@ pub enum Sys {
     File(FileCall),
     Uname,
     Getpid,
-    Getppid,
     Gettid,
     /// `bits16`: the i386 16-bit-id variants (overflow ids above 65535).
     Getuid { bits16: bool },
@@ -245,9 +277,9 @@ const fn e(nr: u32, name: &'static str, sys: Sys, status: Status) -> Entry {
 
 use Status::{Complete as C, Partial as P};
 
-const CONSOLE: &str = "files, devices and the job console; pipes and sockets come later";
+const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
-const POLL: &str = "files, devices and the job console (stdin wakes a waiting call); no pipes or sockets yet";
+const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
@@ -256,6 +288,12 @@ const EPOLL: &str = "level-triggered readiness of the console streams and device
 const TIMERS: &str = "timers are kept and report their time left; the signal at expiry is not delivered until signals exist (part 2)";
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
+const FORK: &str = "a copy-on-write copy of the process";
+const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); CLONE_THREAD: ENOSYS (threads come later)";
+const EXEC: &str = "static ELF64/ELF32 programs and #! scripts from the job's file tree; dynamic ELF ENOENT (no interpreter), foreign ELF ENOEXEC";
+const WAIT: &str = "exited and killed children; stopped children are never reported (no job control yet)";
+const KILL: &str = "default actions (terminate, core as terminate, ignore); handlers are recorded, but delivery to a handler waits for signal frames: the signal stays pending";
+const SIGACT: &str = "handlers, flags and masks are kept and reported; see kill for delivery";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -273,12 +311,15 @@ pub static X86_64: &[Entry] = &[
     e(n64::MPROTECT, "mprotect", Sys::Mprotect, C),
     e(n64::MUNMAP, "munmap", Sys::Munmap, C),
     e(n64::BRK, "brk", Sys::Brk, C),
+    e(n64::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
+    e(n64::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
     e(n64::IOCTL, "ioctl", Sys::File(F::Ioctl), P(IOCTL)),
     e(n64::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n64::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
     e(n64::READV, "readv", Sys::File(F::Readv), P(CONSOLE)),
     e(n64::WRITEV, "writev", Sys::File(F::Writev), P(CONSOLE)),
     e(n64::ACCESS, "access", Sys::File(F::Access), C),
+    e(n64::PIPE, "pipe", Sys::File(F::Pipe), C),
     e(n64::SELECT, "select", Sys::File(F::Select), P(POLL)),
     e(n64::SCHED_YIELD, "sched_yield", Sys::Misc(M::SchedYield), C),
     e(n64::MREMAP, "mremap", Sys::Misc(M::Mremap), P("MAYMOVE and FIXED; DONTUNMAP EINVAL")),
@@ -307,7 +348,13 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
     e(n64::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
     e(n64::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
+    e(n64::CLONE, "clone", Sys::Proc(Pr::Clone), P(CLONE)),
+    e(n64::FORK, "fork", Sys::Proc(Pr::Fork), P(FORK)),
+    e(n64::VFORK, "vfork", Sys::Proc(Pr::Vfork), P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory, not the parent's")),
+    e(n64::EXECVE, "execve", Sys::Proc(Pr::Execve), P(EXEC)),
     e(n64::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
+    e(n64::WAIT4, "wait4", Sys::Proc(Pr::Wait4), P(WAIT)),
+    e(n64::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
     e(n64::UNAME, "uname", Sys::Uname, C),
     e(n64::FCNTL, "fcntl", Sys::File(F::Fcntl), P(FCNTL)),
     e(n64::FLOCK, "flock", Sys::File(F::Flock), P(LOCKS)),
@@ -344,8 +391,10 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETGID, "setgid", Sys::Misc(M::Setgid { bits16: false }), P(IDS)),
     e(n64::GETEUID, "geteuid", Sys::Geteuid { bits16: false }, C),
     e(n64::GETEGID, "getegid", Sys::Getegid { bits16: false }, C),
-    e(n64::GETPPID, "getppid", Sys::Getppid, C),
-    e(n64::GETPGRP, "getpgrp", Sys::Misc(M::Getpgrp), C),
+    e(n64::SETPGID, "setpgid", Sys::Proc(Pr::Setpgid), C),
+    e(n64::GETPPID, "getppid", Sys::Proc(Pr::Getppid), C),
+    e(n64::GETPGRP, "getpgrp", Sys::Proc(Pr::Getpgrp), C),
+    e(n64::SETSID, "setsid", Sys::Proc(Pr::Setsid), C),
     e(n64::SETREUID, "setreuid", Sys::Misc(M::Setreuid { bits16: false }), P(IDS)),
     e(n64::SETREGID, "setregid", Sys::Misc(M::Setregid { bits16: false }), P(IDS)),
     e(n64::GETGROUPS, "getgroups", Sys::Misc(M::Getgroups { bits16: false }), C),
@@ -354,8 +403,10 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETRESUID, "getresuid", Sys::Misc(M::Getresuid { bits16: false }), C),
     e(n64::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: false }), P(IDS)),
     e(n64::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: false }), C),
-    e(n64::GETPGID, "getpgid", Sys::Misc(M::Getpgid), P("own process only")),
-    e(n64::GETSID, "getsid", Sys::Misc(M::Getsid), P("own process only")),
+    e(n64::GETPGID, "getpgid", Sys::Proc(Pr::Getpgid), C),
+    e(n64::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
+    e(n64::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
+    e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
     e(n64::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
@@ -368,6 +419,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYNC, "sync", Sys::File(F::Sync), C),
     e(n64::SETHOSTNAME, "sethostname", Sys::Misc(M::Sethostname), C),
     e(n64::GETTID, "gettid", Sys::Gettid, C),
+    e(n64::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n64::TIME, "time", Sys::Time, C),
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", Sys::Misc(M::SchedSetaffinity), P(ONE_CPU)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", Sys::Misc(M::SchedGetaffinity), P(ONE_CPU)),
@@ -381,6 +433,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::EXIT_GROUP, "exit_group", Sys::ExitGroup, C),
     e(n64::EPOLL_WAIT, "epoll_wait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n64::EPOLL_CTL, "epoll_ctl", Sys::File(F::EpollCtl), P(EPOLL)),
+    e(n64::TGKILL, "tgkill", Sys::Proc(Pr::Tgkill), P(KILL)),
+    e(n64::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n64::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
     e(n64::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
@@ -401,6 +455,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
     e(n64::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n64::DUP3, "dup3", Sys::File(F::Dup3), C),
+    e(n64::PIPE2, "pipe2", Sys::File(F::Pipe2), P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n64::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
@@ -410,9 +465,11 @@ pub static X86_64: &[Entry] = &[
     e(n64::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
+    e(n64::EXECVEAT, "execveat", Sys::Proc(Pr::Execveat), P(EXEC)),
     e(n64::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n64::STATX, "statx", Sys::File(F::Statx), C),
     e(n64::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
+    e(n64::CLONE3, "clone3", Sys::Proc(Pr::Clone3), P(CLONE)),
     e(n64::CLOSE_RANGE, "close_range", Sys::File(F::CloseRange), C),
     e(n64::OPENAT2, "openat2", Sys::File(F::Openat2), P("resolve flags EINVAL")),
     e(n64::FACCESSAT2, "faccessat2", Sys::File(F::Faccessat2), C),
@@ -421,13 +478,16 @@ pub static X86_64: &[Entry] = &[
 /// The i386 table, sorted by number.
 pub static I386: &[Entry] = &[
     e(n32::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
+    e(n32::FORK, "fork", Sys::Proc(Pr::Fork), P(FORK)),
     e(n32::READ, "read", Sys::File(F::Read), P(CONSOLE)),
     e(n32::WRITE, "write", Sys::File(F::Write), P(CONSOLE)),
     e(n32::OPEN, "open", Sys::File(F::Open), P(OPEN)),
     e(n32::CLOSE, "close", Sys::File(F::Close), C),
+    e(n32::WAITPID, "waitpid", Sys::Proc(Pr::Waitpid), P(WAIT)),
     e(n32::CREAT, "creat", Sys::File(F::Creat), C),
     e(n32::LINK, "link", Sys::File(F::Link), C),
     e(n32::UNLINK, "unlink", Sys::File(F::Unlink), C),
+    e(n32::EXECVE, "execve", Sys::Proc(Pr::Execve), P(EXEC)),
     e(n32::CHDIR, "chdir", Sys::File(F::Chdir), C),
     e(n32::TIME, "time", Sys::Time, C),
     e(n32::CHMOD, "chmod", Sys::File(F::Chmod), C),
@@ -439,24 +499,31 @@ pub static I386: &[Entry] = &[
     e(n32::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
     e(n32::ACCESS, "access", Sys::File(F::Access), C),
     e(n32::SYNC, "sync", Sys::File(F::Sync), C),
+    e(n32::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
     e(n32::RENAME, "rename", Sys::File(F::Rename), C),
     e(n32::MKDIR, "mkdir", Sys::File(F::Mkdir), C),
     e(n32::RMDIR, "rmdir", Sys::File(F::Rmdir), C),
     e(n32::DUP, "dup", Sys::File(F::Dup), C),
+    e(n32::PIPE, "pipe", Sys::File(F::Pipe), C),
     e(n32::TIMES, "times", Sys::Misc(M::Times), P("user time is all the CPU time; no children")),
     e(n32::BRK, "brk", Sys::Brk, C),
     e(n32::SETGID, "setgid", Sys::Misc(M::Setgid { bits16: true }), P(IDS)),
     e(n32::GETGID, "getgid", Sys::Getgid { bits16: true }, C),
+    e(n32::SIGNAL, "signal", Sys::Proc(Pr::Signal), P(SIGACT)),
     e(n32::GETEUID, "geteuid", Sys::Geteuid { bits16: true }, C),
     e(n32::GETEGID, "getegid", Sys::Getegid { bits16: true }, C),
     e(n32::IOCTL, "ioctl", Sys::File(F::Ioctl), P(IOCTL)),
     e(n32::FCNTL, "fcntl", Sys::File(F::Fcntl), P(FCNTL)),
+    e(n32::SETPGID, "setpgid", Sys::Proc(Pr::Setpgid), C),
     e(n32::UMASK, "umask", Sys::File(F::Umask), C),
     e(n32::DUP2, "dup2", Sys::File(F::Dup2), C),
-    e(n32::GETPPID, "getppid", Sys::Getppid, C),
-    e(n32::GETPGRP, "getpgrp", Sys::Misc(M::Getpgrp), C),
+    e(n32::GETPPID, "getppid", Sys::Proc(Pr::Getppid), C),
+    e(n32::GETPGRP, "getpgrp", Sys::Proc(Pr::Getpgrp), C),
+    e(n32::SETSID, "setsid", Sys::Proc(Pr::Setsid), C),
+    e(n32::SIGACTION, "sigaction", Sys::Proc(Pr::Sigaction), P(SIGACT)),
     e(n32::SETREUID, "setreuid", Sys::Misc(M::Setreuid { bits16: true }), P(IDS)),
     e(n32::SETREGID, "setregid", Sys::Misc(M::Setregid { bits16: true }), P(IDS)),
+    e(n32::SIGPENDING, "sigpending", Sys::Proc(Pr::Sigpending), C),
     e(n32::SETHOSTNAME, "sethostname", Sys::Misc(M::Sethostname), C),
     e(n32::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U32), P("limits are stored and reported, not enforced")),
     e(n32::GETRLIMIT, "getrlimit", Sys::Getrlimit(RlimitLayout::OldU32), C),
@@ -481,11 +548,14 @@ pub static I386: &[Entry] = &[
     e(n32::STAT, "stat", Sys::File(F::Stat(StatLayout::I386Old)), C),
     e(n32::LSTAT, "lstat", Sys::File(F::Lstat(StatLayout::I386Old)), C),
     e(n32::FSTAT, "fstat", Sys::File(F::Fstat(StatLayout::I386Old)), C),
+    e(n32::WAIT4, "wait4", Sys::Proc(Pr::Wait4), P(WAIT)),
     e(n32::SYSINFO, "sysinfo", Sys::Misc(M::Sysinfo), P("loads 0, no swap")),
     e(n32::FSYNC, "fsync", Sys::File(F::Fsync), C),
+    e(n32::CLONE, "clone", Sys::Proc(Pr::Clone), P(CLONE)),
     e(n32::UNAME, "uname", Sys::Uname, C),
     e(n32::MPROTECT, "mprotect", Sys::Mprotect, C),
-    e(n32::GETPGID, "getpgid", Sys::Misc(M::Getpgid), P("own process only")),
+    e(n32::SIGPROCMASK, "sigprocmask", Sys::Proc(Pr::Sigprocmask), C),
+    e(n32::GETPGID, "getpgid", Sys::Proc(Pr::Getpgid), C),
     e(n32::FCHDIR, "fchdir", Sys::File(F::Fchdir), C),
     e(n32::_LLSEEK, "_llseek", Sys::File(F::Llseek), C),
     e(n32::GETDENTS, "getdents", Sys::File(F::Getdents), C),
@@ -494,7 +564,7 @@ pub static I386: &[Entry] = &[
     e(n32::MSYNC, "msync", Sys::Misc(M::Msync), C),
     e(n32::READV, "readv", Sys::File(F::Readv), P(CONSOLE)),
     e(n32::WRITEV, "writev", Sys::File(F::Writev), P(CONSOLE)),
-    e(n32::GETSID, "getsid", Sys::Misc(M::Getsid), P("own process only")),
+    e(n32::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
     e(n32::FDATASYNC, "fdatasync", Sys::File(F::Fsync), C),
     e(n32::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
     e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
@@ -509,11 +579,16 @@ pub static I386: &[Entry] = &[
     e(n32::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: true }), P(IDS)),
     e(n32::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: true }), C),
     e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n32::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
+    e(n32::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
+    e(n32::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
     e(n32::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n32::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
     e(n32::CHOWN, "chown", Sys::File(F::Chown { bits16: true }), C),
     e(n32::GETCWD, "getcwd", Sys::File(F::Getcwd), C),
+    e(n32::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
     e(n32::SENDFILE, "sendfile", Sys::File(F::Sendfile { off64: false }), P("from regular files")),
+    e(n32::VFORK, "vfork", Sys::Proc(Pr::Vfork), P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory")),
     e(n32::UGETRLIMIT, "ugetrlimit", Sys::Getrlimit(RlimitLayout::U32), C),
     e(n32::MMAP2, "mmap2", Sys::Mmap2, P(MMAP)),
     e(n32::TRUNCATE64, "truncate64", Sys::File(F::Truncate { split: true }), C),
@@ -543,6 +618,7 @@ pub static I386: &[Entry] = &[
     e(n32::GETDENTS64, "getdents64", Sys::File(F::Getdents64), C),
     e(n32::FCNTL64, "fcntl64", Sys::File(F::Fcntl), P(FCNTL)),
     e(n32::GETTID, "gettid", Sys::Gettid, C),
+    e(n32::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n32::SENDFILE64, "sendfile64", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
     e(n32::SCHED_SETAFFINITY, "sched_setaffinity", Sys::Misc(M::SchedSetaffinity), P(ONE_CPU)),
     e(n32::SCHED_GETAFFINITY, "sched_getaffinity", Sys::Misc(M::SchedGetaffinity), P(ONE_CPU)),
@@ -558,7 +634,9 @@ pub static I386: &[Entry] = &[
     e(n32::CLOCK_NANOSLEEP, "clock_nanosleep", Sys::ClockNanosleep(TimeBits::B32), P(SLEEP)),
     e(n32::STATFS64, "statfs64", Sys::File(F::Statfs { sized: true }), C),
     e(n32::FSTATFS64, "fstatfs64", Sys::File(F::Fstatfs { sized: true }), C),
+    e(n32::TGKILL, "tgkill", Sys::Proc(Pr::Tgkill), P(KILL)),
     e(n32::FADVISE64_64, "fadvise64_64", Sys::File(F::Fadvise { split: true }), P("advice accepted, nothing to do in memory")),
+    e(n32::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n32::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n32::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
     e(n32::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
@@ -579,6 +657,7 @@ pub static I386: &[Entry] = &[
     e(n32::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
     e(n32::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n32::DUP3, "dup3", Sys::File(F::Dup3), C),
+    e(n32::PIPE2, "pipe2", Sys::File(F::Pipe2), P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
     e(n32::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n32::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
@@ -587,6 +666,7 @@ pub static I386: &[Entry] = &[
     e(n32::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n32::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n32::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
+    e(n32::EXECVEAT, "execveat", Sys::Proc(Pr::Execveat), P(EXEC)),
     e(n32::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
     e(n32::BIND, "bind", Sys::Net(N::Bind), P(INET)),
     e(n32::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
@@ -610,6 +690,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
+    e(n32::CLONE3, "clone3", Sys::Proc(Pr::Clone3), P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", Sys::File(F::CloseRange), C),
     e(n32::OPENAT2, "openat2", Sys::File(F::Openat2), P("resolve flags EINVAL")),
     e(n32::FACCESSAT2, "faccessat2", Sys::File(F::Faccessat2), C),
@@ -665,8 +746,8 @@ mod tests {
         assert_eq!(lookup(Abi::I386, 90).unwrap().sys, Sys::OldMmap);
         assert_eq!(lookup(Abi::I386, 192).unwrap().sys, Sys::Mmap2);
         assert_eq!(lookup(Abi::I386, 243).unwrap().sys, Sys::SetThreadArea);
-        assert_eq!(name_of(Abi::X86_64, 57), Some("fork"));
-        assert_eq!(lookup(Abi::X86_64, 57), None);
+        assert_eq!(name_of(Abi::X86_64, 425), Some("io_uring_setup"));
+        assert_eq!(lookup(Abi::X86_64, 425), None);
         assert_eq!(name_of(Abi::X86_64, 100_000), None);
         assert_eq!(lookup(Abi::X86_64, u64::MAX), None);
         assert!(n32::NAMES.iter().any(|x| x.1 == "clock_gettime64"));

@@ -1,0 +1,222 @@
+//! Pipes: a byte queue shared by the processes of the job, with Linux's
+//! semantics (blocking and O_NONBLOCK, EOF once every writer is closed,
+//! EPIPE and SIGPIPE once every reader is closed, writes of up to PIPE_BUF
+//! bytes never interleaved, 64 KiB by default, F_SETPIPE_SZ).
+//!
+//! The two ends are open file descriptions (`Obj::Pipe`); `readers` and
+//! `writers` count the descriptions of each end still open anywhere in the job.
+
+use super::files::{Obj, O_ACCMODE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDWR, O_WRONLY};
+use super::*;
+use alloc::collections::VecDeque;
+use alloc::vec;
+
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: u64 = 4096;
+/// Capacity of a new pipe (Linux: 16 pages).
+pub const PIPE_DEFAULT: u64 = 65536;
+/// Largest F_SETPIPE_SZ for an unprivileged process (/proc/sys/fs/pipe-max-size).
+pub const PIPE_MAX: u64 = 1 << 20;
+pub const SIGPIPE: u8 = 13;
+
+#[derive(Debug, Default)]
+pub struct Pipe {
+    pub buf: VecDeque<u8>,
+    pub capacity: u64,
+    pub readers: u32,
+    pub writers: u32,
+}
+
+impl Pipe {
+    fn space(&self) -> u64 {
+        self.capacity.saturating_sub(self.buf.len() as u64)
+    }
+}
+
+/// F_SETPIPE_SZ rounds up to a power-of-two number of pages.
+pub fn pipe_size_for(want: u64) -> Result<u64, Errno> {
+    if want > PIPE_MAX {
+        return Err(Errno::EPERM);
+    }
+    Ok(want.max(PAGE).next_power_of_two())
+}
+
+impl Process {
+    pub(super) fn sys_pipe2<H: Host>(&mut self, h: &mut H, abi: Abi, fds: u64, flags: u32) -> SysResult {
+        if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.check_range(abi, fds, 8)?;
+        let id = self.job.next_pipe;
+        self.job.next_pipe += 1;
+        self.job.pipes.insert(id, Pipe { capacity: PIPE_DEFAULT, readers: 1, writers: 1, ..Default::default() });
+        let status = flags & (O_NONBLOCK | O_DIRECT);
+        let r = self.new_file(Obj::Pipe { id, write: false }, status);
+        let w = self.new_file(Obj::Pipe { id, write: true }, status | O_WRONLY);
+        let cloexec = flags & O_CLOEXEC != 0;
+        let rfd = match self.fd_install(r.clone(), 0, cloexec) {
+            Ok(fd) => fd,
+            Err(e) => {
+                self.release(r);
+                self.release(w);
+                return Err(e);
+            }
+        };
+        let wfd = match self.fd_install(w.clone(), 0, cloexec) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = self.fd_close(rfd);
+                self.release(w);
+                return Err(e);
+            }
+        };
+        let mut b = (rfd as u32).to_le_bytes().to_vec();
+        b.extend_from_slice(&(wfd as u32).to_le_bytes());
+        if let Err(e) = self.write_user(h, abi, fds, &b) {
+            let _ = self.fd_close(rfd);
+            let _ = self.fd_close(wfd);
+            return Err(e);
+        }
+        Ok(0)
+    }
+
+    /// The last description of one end closed.
+    pub(super) fn pipe_end_closed(&mut self, id: u32, write: bool) {
+        let Some(p) = self.job.pipes.get_mut(&id) else { return };
+        if write {
+            p.writers = p.writers.saturating_sub(1);
+        } else {
+            p.readers = p.readers.saturating_sub(1);
+        }
+        if p.readers == 0 && p.writers == 0 {
+            self.job.pipes.remove(&id);
+        }
+    }
+
+    pub(super) fn pipe_read<H: Host>(&mut self, h: &mut H, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+        let Some(p) = self.job.pipes.get(&id) else { return Ok(0) };
+        let want: u64 = iov.iter().map(|x| x.1).sum();
+        if want == 0 {
+            return Ok(0);
+        }
+        if p.buf.is_empty() {
+            return if p.writers == 0 {
+                Ok(0)
+            } else if nonblock {
+                Err(Errno::EAGAIN)
+            } else {
+                self.block_retry()
+            };
+        }
+        let mut total = 0u64;
+        for &(base, len) in iov {
+            let avail = self.job.pipes.get(&id).map_or(0, |p| p.buf.len() as u64);
+            let n = len.min(avail) as usize;
+            if n == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = self.job.pipes.get(&id).map(|p| p.buf.iter().take(n).copied().collect()).unwrap_or_default();
+            let w = self.write_partial(h, base, &chunk);
+            if let Some(p) = self.job.pipes.get_mut(&id) {
+                p.buf.drain(..w);
+            }
+            total += w as u64;
+            if w < n {
+                return if total > 0 { Ok(total) } else { Err(Errno::EFAULT) };
+            }
+        }
+        Ok(total)
+    }
+
+    pub(super) fn pipe_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+        let want: u64 = iov.iter().map(|x| x.1).sum::<u64>().min(MAX_RW);
+        // Bytes of this call already written by an earlier, blocked attempt.
+        let done_before = core::mem::take(&mut self.partial_write);
+        let Some(p) = self.job.pipes.get(&id) else { return Err(Errno::EPIPE) };
+        if p.readers == 0 {
+            self.raise = Some(SIGPIPE);
+            return if done_before > 0 { Ok(done_before) } else { Err(Errno::EPIPE) };
+        }
+        if want == 0 {
+            return Ok(0);
+        }
+        let space = p.space();
+        let left = want - done_before;
+        // Small writes go in whole or wait; large ones go in pieces.
+        let n = if want <= PIPE_BUF { if space >= left { left } else { 0 } } else { left.min(space) };
+        if n == 0 {
+            if nonblock {
+                return if done_before > 0 { Ok(done_before) } else { Err(Errno::EAGAIN) };
+            }
+            self.partial_write = done_before;
+            return self.block_retry();
+        }
+        // Gather bytes [done_before, done_before + n) of the iovec.
+        let mut data = Vec::with_capacity(n as usize);
+        let mut skip = done_before;
+        for &(base, len) in iov {
+            if data.len() as u64 >= n {
+                break;
+            }
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let take = (len - skip).min(n - data.len() as u64);
+            self.check_range(abi, base + skip, take)?;
+            let mut buf = vec![0u8; take as usize];
+            let got = self.read_partial(h, base + skip, &mut buf);
+            data.extend_from_slice(&buf[..got]);
+            if got < take as usize {
+                break;
+            }
+            skip = 0;
+        }
+        if data.is_empty() {
+            return if done_before > 0 { Ok(done_before) } else { Err(Errno::EFAULT) };
+        }
+        let short = (data.len() as u64) < n;
+        if let Some(p) = self.job.pipes.get_mut(&id) {
+            p.buf.extend(data.iter().copied());
+        }
+        let total = done_before + data.len() as u64;
+        if total < want && !short && !nonblock {
+            self.partial_write = total;
+            return self.block_retry();
+        }
+        Ok(total)
+    }
+
+    /// (readable, writable, hung up) of a pipe end.
+    pub(super) fn pipe_ready(&self, id: u32, write: bool) -> (bool, bool, bool) {
+        match self.job.pipes.get(&id) {
+            None => (!write, write, true),
+            Some(p) if write => (false, p.readers == 0 || p.space() >= PIPE_BUF.min(p.capacity), p.readers == 0),
+            Some(p) => (!p.buf.is_empty() || p.writers == 0, false, p.writers == 0),
+        }
+    }
+
+    pub(super) fn pipe_fionread(&self, id: u32) -> u32 {
+        self.job.pipes.get(&id).map_or(0, |p| p.buf.len() as u32)
+    }
+
+    pub(super) fn pipe_get_size(&self, id: u32) -> u64 {
+        self.job.pipes.get(&id).map_or(PIPE_DEFAULT, |p| p.capacity)
+    }
+
+    pub(super) fn pipe_set_size(&mut self, id: u32, want: u64) -> SysResult {
+        let size = pipe_size_for(want)?;
+        let p = self.job.pipes.get_mut(&id).ok_or(Errno::EBADF)?;
+        if (p.buf.len() as u64) > size {
+            return Err(Errno::EBUSY);
+        }
+        p.capacity = size;
+        Ok(size)
+    }
+}
+
+/// Access mode of a pipe end opened again through /proc/self/fd.
+pub fn pipe_reopen_ok(write: bool, flags: u32) -> bool {
+    let acc = flags & O_ACCMODE;
+    acc == O_RDWR || (acc == O_WRONLY) == write
+}

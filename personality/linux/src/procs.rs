@@ -1,0 +1,1053 @@
+//! The job's processes: the process table (running processes and zombies,
+//! parents, process groups, sessions) and the calls that involve more than
+//! one process: fork/vfork/clone, execve, exit and wait, kill, and the
+//! signal actions and masks that decide what a signal does.
+//!
+//! Everything else a process asks goes to its [`Process`], with the job's
+//! shared state ([`JobState`]: files, pipes, sockets, stdin) lent to it for
+//! the call. A call that must wait for another process (a pipe, a child)
+//! is a deferred reply: [`Procs::poll`] runs it again after a change.
+
+use crate::errno::Errno;
+use crate::host::Host;
+use crate::layout::Abi;
+use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
+use crate::signal::{self, bit, Disposition, SigAction, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
+use crate::syscalls::table::ProcCall as Pr;
+use crate::syscalls::{lookup, Sys};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::vec::Vec;
+use sion_abi::console::Exit;
+use sion_abi::msg::LinuxSyscall;
+
+/// Processes (running and zombie) a job may have at once: a fork bomb gets
+/// EAGAIN inside its job and the node goes on.
+pub const DEFAULT_MAX_PROCS: usize = 64;
+/// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
+const ARG_MAX: usize = 2 << 20;
+/// Nested `#!` interpreters followed at most (Linux: 4).
+const MAX_INTERP_DEPTH: usize = 4;
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_PARENT: u64 = 0x8000;
+const CLONE_THREAD: u64 = 0x1_0000;
+const CLONE_SETTLS: u64 = 0x8_0000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+/// New namespaces (and CLONE_NEWNS, CLONE_NEWCGROUP): not offered.
+const CLONE_NAMESPACES: u64 = 0x2_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000;
+
+const WNOHANG: u64 = 1;
+const WUNTRACED: u64 = 2;
+const WEXITED: u64 = 4;
+const WCONTINUED: u64 = 8;
+const WNOWAIT: u64 = 0x0100_0000;
+const W_LINUX_ONLY: u64 = 0xe000_0000;
+
+pub struct Member {
+    pub ppid: u32,
+    pub pgid: u32,
+    pub sid: u32,
+    pub life: Life,
+}
+
+pub enum Life {
+    Running { proc: Box<Process>, space: u64, task: u64 },
+    /// Ended, waiting for its parent's wait.
+    Zombie { exit: Exit },
+}
+
+/// A reply for the server to send to a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub task: u64,
+    pub outcome: Outcome,
+    /// The call answered (for tracing).
+    pub call: (Abi, u64),
+}
+
+pub struct Procs {
+    members: BTreeMap<u32, Member>,
+    by_task: BTreeMap<u64, u32>,
+    /// The job's shared state while no process is being served.
+    job: JobState,
+    next_pid: u32,
+    pub max_procs: usize,
+    /// Replies to send, in order.
+    pub answers: Vec<Answer>,
+    /// The first process ended: the job's exit status.
+    pub ended: Option<Exit>,
+    /// The first process after its end (its file tree is the job's output).
+    last: Option<Box<Process>>,
+    last_has_job: bool,
+    /// vfork parents waiting for their child's exec or exit: child -> parent.
+    vforks: BTreeMap<u32, u32>,
+    /// Something changed since blocked calls last ran.
+    changed: bool,
+    /// Unsupported requests already logged.
+    logged: Vec<&'static str>,
+}
+
+impl Procs {
+    /// The table of a job whose first process runs as `task` in `space`.
+    pub fn new(mut first: Process, space: u64, task: u64) -> Procs {
+        let job = core::mem::take(&mut first.job);
+        let mut members = BTreeMap::new();
+        // The first process's parent is the job itself (pid 1, never seen);
+        // it is not a group leader, as a program started by a shell script.
+        members.insert(first.pid, Member { ppid: 1, pgid: 1, sid: 1, life: Life::Running { proc: Box::new(first), space, task } });
+        let mut by_task = BTreeMap::new();
+        by_task.insert(task, FIRST_PID);
+        Procs {
+            members,
+            by_task,
+            job,
+            next_pid: FIRST_PID + 1,
+            max_procs: DEFAULT_MAX_PROCS,
+            answers: Vec::new(),
+            ended: None,
+            last: None,
+            last_has_job: false,
+            vforks: BTreeMap::new(),
+            changed: false,
+            logged: Vec::new(),
+        }
+    }
+
+    /// The job's shared state (stdin arrives here).
+    pub fn job(&mut self) -> &mut JobState {
+        &mut self.job
+    }
+
+    pub fn pid_of(&self, task: u64) -> Option<u32> {
+        self.by_task.get(&task).copied()
+    }
+
+    /// Running processes.
+    pub fn running(&self) -> usize {
+        self.members.values().filter(|m| matches!(m.life, Life::Running { .. })).count()
+    }
+
+    /// Run `f` on a running process with the host switched to it and the
+    /// job's state lent to it.
+    pub fn serve<H: Host, R>(&mut self, h: &mut H, pid: u32, f: impl FnOnce(&mut Process, &mut H) -> R) -> Option<R> {
+        let Some(Member { life: Life::Running { proc, space, task }, .. }) = self.members.get_mut(&pid) else { return None };
+        h.select(*space, *task);
+        core::mem::swap(&mut proc.job, &mut self.job);
+        let r = f(proc, h);
+        core::mem::swap(&mut proc.job, &mut self.job);
+        Some(r)
+    }
+
+    /// The first process once the job ended, with the job's state (for `--out`).
+    pub fn finished(&mut self) -> Option<&mut Process> {
+        let p = self.last.as_mut()?;
+        if !self.last_has_job {
+            core::mem::swap(&mut p.job, &mut self.job);
+            self.last_has_job = true;
+        }
+        Some(p)
+    }
+
+    fn log_once<H: Host>(&mut self, h: &mut H, what: &'static str) {
+        if !self.logged.contains(&what) {
+            self.logged.push(what);
+            h.log(what);
+        }
+    }
+
+    // ----- events -----
+
+    /// A system call of `task`.
+    pub fn syscall<H: Host>(&mut self, h: &mut H, task: u64, call: &LinuxSyscall) {
+        let Some(pid) = self.pid_of(task) else { return };
+        self.changed = true;
+        let o = self.dispatch(h, pid, call);
+        self.settle(h, pid, task, o, call);
+    }
+
+    /// A fault of `task`.
+    pub fn fault<H: Host>(&mut self, h: &mut H, task: u64, f: &sion_abi::msg::Fault) {
+        let Some(pid) = self.pid_of(task) else { return };
+        let Some(o) = self.serve(h, pid, |p, h| p.handle_fault(h, f)) else { return };
+        match o {
+            Outcome::Exit(e) => self.exit(h, pid, e),
+            o => self.answers.push(Answer { task, outcome: o, call: (Abi::X86_64, u64::MAX) }),
+        }
+    }
+
+    /// The netstack reported changes.
+    pub fn net_changed(&mut self) {
+        self.job.net_changed();
+        self.changed = true;
+    }
+
+    /// Stdin arrived or ended.
+    pub fn stdin_changed(&mut self) {
+        self.changed = true;
+    }
+
+    /// Finish the deferred replies that can be finished now.
+    pub fn poll<H: Host>(&mut self, h: &mut H) {
+        // A finished call may unblock another (a pipe write, a child's exit):
+        // go round until nothing moves.
+        for _ in 0..256 {
+            let mut progress = false;
+            let retry = core::mem::take(&mut self.changed);
+            let pids: Vec<u32> = self
+                .members
+                .iter()
+                .filter_map(|(&pid, m)| match &m.life {
+                    Life::Running { proc, .. } if proc.pending.is_some() => Some(pid),
+                    _ => None,
+                })
+                .collect();
+            for pid in pids {
+                if self.ended.is_some() {
+                    return;
+                }
+                let Some(task) = self.task_of(pid) else { continue };
+                let is_retry = matches!(self.proc_ref(pid).and_then(|p| p.pending.as_ref()), Some(Pending::Retry { .. }));
+                if is_retry {
+                    if !retry {
+                        continue;
+                    }
+                    let Some(Some(Pending::Retry { call })) = self.serve(h, pid, |p, _| p.pending.take()) else { continue };
+                    let o = self.dispatch(h, pid, &call);
+                    if o != Outcome::Blocked {
+                        progress = true;
+                        self.changed = true;
+                    }
+                    self.settle(h, pid, task, o, &call);
+                } else {
+                    let Some((Some(o), call)) = self.serve(h, pid, |p, h| (p.poll(h), p.last_call())) else { continue };
+                    progress = true;
+                    self.changed = true;
+                    self.settle(h, pid, task, o, &call);
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    /// When the server should next look (monotonic ns), if ever.
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        self.members
+            .values()
+            .filter_map(|m| match &m.life {
+                Life::Running { proc, .. } => proc.next_deadline(now),
+                _ => None,
+            })
+            .min()
+    }
+
+    fn proc_ref(&self, pid: u32) -> Option<&Process> {
+        match &self.members.get(&pid)?.life {
+            Life::Running { proc, .. } => Some(proc),
+            _ => None,
+        }
+    }
+
+    fn task_of(&self, pid: u32) -> Option<u64> {
+        match &self.members.get(&pid)?.life {
+            Life::Running { task, .. } => Some(*task),
+            _ => None,
+        }
+    }
+
+    /// Turn an outcome into an answer, an exit or nothing.
+    fn settle<H: Host>(&mut self, h: &mut H, pid: u32, task: u64, o: Outcome, call: &LinuxSyscall) {
+        let raised = self.serve(h, pid, |p, _| p.raise.take()).flatten();
+        match o {
+            Outcome::Exit(e) => return self.exit(h, pid, e),
+            Outcome::Blocked => {}
+            o => {
+                // The caller may have been replaced (execve) or have died.
+                if self.task_of(pid) == Some(task) {
+                    self.answers.push(Answer { task, outcome: o, call: (Abi::from_wire(call.abi()), call.nr) });
+                }
+            }
+        }
+        if let Some(sig) = raised {
+            self.signal(h, pid, sig);
+        }
+    }
+
+    fn dispatch<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
+        let abi = Abi::from_wire(call.abi());
+        match lookup(abi, call.nr).map(|e| e.sys) {
+            Some(Sys::Proc(pc)) => {
+                self.serve(h, pid, |p, _| p.set_last_call(call));
+                self.proc_call(h, pid, abi, pc, call)
+            }
+            _ => self.serve(h, pid, |p, h| p.syscall(h, call)).unwrap_or(Outcome::Blocked),
+        }
+    }
+
+    // ----- the process calls -----
+
+    fn proc_call<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, pc: Pr, call: &LinuxSyscall) -> Outcome {
+        let a = call.args;
+        let me = match self.members.get(&pid) {
+            Some(m) => (m.ppid, m.pgid, m.sid),
+            None => return Outcome::Blocked,
+        };
+        let r: Result<u64, Errno> = match pc {
+            Pr::Getppid => Ok(me.0 as u64),
+            Pr::Getpgrp => Ok(me.1 as u64),
+            Pr::Getpgid | Pr::Getsid => {
+                let target = if a[0] as i32 == 0 { pid } else { a[0] as u32 };
+                match self.members.get(&target) {
+                    _ if (a[0] as i32) < 0 => Err(Errno::ESRCH),
+                    Some(m) => Ok(if pc == Pr::Getpgid { m.pgid } else { m.sid } as u64),
+                    None => Err(Errno::ESRCH),
+                }
+            }
+            Pr::Setpgid => self.setpgid(pid, a[0] as i32, a[1] as i32),
+            Pr::Setsid => {
+                if me.1 == pid || self.members.values().any(|m| m.pgid == pid) {
+                    Err(Errno::EPERM)
+                } else {
+                    let m = self.members.get_mut(&pid).expect("caller");
+                    m.pgid = pid;
+                    m.sid = pid;
+                    Ok(pid as u64)
+                }
+            }
+            Pr::Fork => return self.fork(h, pid, abi, signal::SIGCHLD as u64, 0, 0, 0, 0),
+            Pr::Vfork => return self.fork(h, pid, abi, CLONE_VFORK | CLONE_VM | signal::SIGCHLD as u64, 0, 0, 0, 0),
+            Pr::Clone => {
+                // x86_64: flags, stack, parent_tid, child_tid, tls; i386: flags, stack, parent_tid, tls, child_tid.
+                let (ctid, tls) = if abi == Abi::X86_64 { (a[3], a[4]) } else { (a[4], a[3]) };
+                return self.fork(h, pid, abi, a[0], a[1], a[2], ctid, tls);
+            }
+            Pr::Clone3 => return self.clone3(h, pid, abi, a[0], a[1]),
+            Pr::Execve => return self.execve(h, pid, abi, crate::process::AT_FDCWD, a[0], a[1], a[2], 0),
+            Pr::Execveat => return self.execve(h, pid, abi, a[0] as i32, a[1], a[2], a[3], a[4] as u32),
+            Pr::Wait4 => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], a[3], call),
+            Pr::Waitpid => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], 0, call),
+            Pr::Waitid => return self.waitid(h, pid, abi, a[0] as u32, a[1] as i32, a[2], a[3], call),
+            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1]),
+            Pr::Tkill => {
+                if (a[0] as i32) <= 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    return self.kill(h, pid, a[0] as i32, a[1]);
+                }
+            }
+            Pr::Tgkill => {
+                if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
+                    Err(Errno::EINVAL)
+                } else if a[0] != a[1] {
+                    Err(Errno::ESRCH)
+                } else {
+                    return self.kill(h, pid, a[1] as i32, a[2]);
+                }
+            }
+            Pr::RtSigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], Some(a[3])),
+            Pr::Sigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], None),
+            Pr::Signal => self.signal_call(h, pid, a[0], a[1]),
+            Pr::RtSigprocmask => {
+                if a[3] != 8 {
+                    Err(Errno::EINVAL)
+                } else {
+                    return self.sigprocmask(h, pid, abi, a[0] as u32, a[1], a[2], 8);
+                }
+            }
+            Pr::Sigprocmask => return self.sigprocmask(h, pid, abi, a[0] as u32, a[1], a[2], 4),
+            Pr::RtSigpending | Pr::Sigpending => {
+                let size = if pc == Pr::Sigpending { 4 } else { a[1] };
+                if size > 8 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.serve(h, pid, |p, h| {
+                        let set = p.sig.pending;
+                        p.write_user(h, abi, a[0], &set.to_le_bytes()[..size as usize]).map(|_| 0)
+                    })
+                    .unwrap_or(Err(Errno::ESRCH))
+                }
+            }
+            Pr::Sigaltstack => self.sigaltstack(h, pid, abi, a[0], a[1]),
+        };
+        r.into()
+    }
+
+    fn setpgid(&mut self, pid: u32, target: i32, pgid: i32) -> Result<u64, Errno> {
+        if pgid < 0 || target < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let target = if target == 0 { pid } else { target as u32 };
+        let my_sid = self.members.get(&pid).map(|m| m.sid).unwrap_or(0);
+        let t = self.members.get(&target).ok_or(Errno::ESRCH)?;
+        if target != pid && t.ppid != pid {
+            return Err(Errno::ESRCH);
+        }
+        if t.sid != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if t.sid == target {
+            // A session leader keeps its group.
+            return Err(Errno::EPERM);
+        }
+        let pgid = if pgid == 0 { target } else { pgid as u32 };
+        if pgid != target && !self.members.values().any(|m| m.pgid == pgid && m.sid == my_sid) {
+            return Err(Errno::EPERM);
+        }
+        self.members.get_mut(&target).expect("checked").pgid = pgid;
+        Ok(0)
+    }
+
+    // ----- fork -----
+
+    #[allow(clippy::too_many_arguments)]
+    fn fork<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
+        if flags & CLONE_THREAD != 0 {
+            self.log_once(h, "clone with CLONE_THREAD: threads are not implemented yet: ENOSYS");
+            return Outcome::Reply(Errno::ENOSYS.as_ret());
+        }
+        if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        if flags & CLONE_NAMESPACES != 0 {
+            self.log_once(h, "clone with new namespaces: not offered: EPERM");
+            return Outcome::Reply(Errno::EPERM.as_ret());
+        }
+        if self.members.len() >= self.max_procs {
+            self.log_once(h, "fork: the job's process limit is reached: EAGAIN");
+            return Outcome::Reply(Errno::EAGAIN.as_ret());
+        }
+        let Some(Some(mut regs)) = self.serve(h, pid, |_, h| h.get_regs()) else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
+        let Some(Some(space)) = self.serve(h, pid, |_, h| h.space_fork()) else { return Outcome::Reply(Errno::ENOMEM.as_ret()) };
+        while self.members.contains_key(&self.next_pid) {
+            self.next_pid += 1;
+        }
+        let child_pid = self.next_pid;
+        self.next_pid += 1;
+        let mut child = match self.serve(h, pid, |p, _| p.fork_child(child_pid)) {
+            Some(c) => c,
+            None => return Outcome::Blocked,
+        };
+        regs.rax = 0;
+        if stack != 0 {
+            regs.rsp = stack;
+        }
+        if flags & CLONE_SETTLS != 0 && abi == Abi::X86_64 {
+            regs.fs_base = tls;
+        }
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            child.clear_child_tid = ctid;
+        }
+        let Some(task) = h.task_start(space, &regs) else {
+            h.space_drop(space);
+            return Outcome::Reply(Errno::EAGAIN.as_ret());
+        };
+        let (ppid, pgid, sid) = {
+            let m = &self.members[&pid];
+            (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
+        };
+        self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task } });
+        self.by_task.insert(task, child_pid);
+        let tid = (child_pid as u32).to_le_bytes();
+        if flags & CLONE_PARENT_SETTID != 0 {
+            let _ = self.serve(h, pid, |p, h| p.write_user(h, abi, ptid, &tid));
+        }
+        if flags & CLONE_CHILD_SETTID != 0 {
+            let _ = self.serve(h, child_pid, |p, h| p.write_user(h, abi, ctid, &tid));
+        }
+        self.changed = true;
+        if flags & CLONE_VFORK != 0 {
+            self.vforks.insert(child_pid, pid);
+            return Outcome::Blocked;
+        }
+        Outcome::Reply(child_pid as u64)
+    }
+
+    fn clone3<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
+        // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
+        // stack, stack_size, tls, set_tid, set_tid_size, cgroup (u64 each).
+        if !(64..=4096).contains(&size) {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let Some(raw) = self.serve(h, pid, |p, h| p.read_user(h, abi, args, size.min(88) as usize)) else { return Outcome::Blocked };
+        let raw = match raw {
+            Ok(r) => r,
+            Err(e) => return Outcome::Reply(e.as_ret()),
+        };
+        let w = |i: usize| raw.get(i * 8..i * 8 + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+        let (flags, ctid, ptid, exit_signal, stack, stack_size, tls) = (w(0), w(2), w(3), w(4), w(5), w(6), w(7));
+        if exit_signal > NSIG as u64 || (w(8) != 0 || w(9) != 0) || flags & 0x1000 != 0 || (stack == 0) != (stack_size == 0) {
+            // set_tid and pidfds are not offered.
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let top = if stack != 0 { stack + stack_size } else { 0 };
+        self.fork(h, pid, abi, flags | exit_signal, top, ptid, ctid, tls)
+    }
+
+    // ----- exec -----
+
+    #[allow(clippy::too_many_arguments)]
+    fn execve<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
+        let read = self.serve(h, pid, |p, h| -> Result<_, Errno> {
+            let path = p.read_path(h, abi, path)?;
+            let argv = read_strings(p, h, abi, argv)?;
+            let envp = read_strings(p, h, abi, envp)?;
+            Ok((path, argv, envp))
+        });
+        let (path, mut argv, envp) = match read {
+            Some(Ok(x)) => x,
+            Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+            None => return Outcome::Blocked,
+        };
+        if argv.iter().chain(envp.iter()).map(|a| a.len() + 1).sum::<usize>() > ARG_MAX {
+            return Outcome::Reply(Errno::E2BIG.as_ret());
+        }
+        let mut target = path;
+        let mut at = dirfd;
+        let mut fl = flags;
+        let mut depth = 0;
+        let (program, exe) = loop {
+            let got = self.serve(h, pid, |p, _| p.exec_file(at, &target, fl));
+            let (bytes, exe) = match got {
+                Some(Ok(x)) => x,
+                Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+                None => return Outcome::Blocked,
+            };
+            let Some((interp, arg)) = shebang(&bytes) else { break (bytes, exe) };
+            depth += 1;
+            if depth > MAX_INTERP_DEPTH {
+                return Outcome::Reply(Errno::ELOOP.as_ret());
+            }
+            // argv becomes: interpreter [arg] script original-argv[1..].
+            let mut new = alloc::vec![interp.clone()];
+            new.extend(arg);
+            new.push(exe.clone().into_bytes());
+            new.extend(argv.iter().skip(1).cloned());
+            argv = new;
+            target = interp;
+            at = crate::process::AT_FDCWD;
+            fl = 0;
+        };
+        if let Err(why) = crate::elf::plan(&program) {
+            let e = if why.starts_with("dynamically linked") { Errno::ENOENT } else { Errno::ENOEXEC };
+            self.log_once(h, "execve of a program that cannot run here (see the call's errno)");
+            return Outcome::Reply(e.as_ret());
+        }
+        let (old_space, old_task) = match &self.members[&pid].life {
+            Life::Running { space, task, .. } => (*space, *task),
+            _ => return Outcome::Blocked,
+        };
+        // Shared file mappings reach their files before the memory goes.
+        self.serve(h, pid, |p, h| p.at_exit(h));
+        let Some(space) = h.space_new() else { return Outcome::Reply(Errno::ENOMEM.as_ret()) };
+        let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return Outcome::Blocked };
+        h.select(space, 0);
+        core::mem::swap(&mut proc.job, &mut self.job);
+        let loaded = proc.exec(h, &program, &argv, &envp, exe);
+        core::mem::swap(&mut proc.job, &mut self.job);
+        let regs = match loaded {
+            Ok(r) => r,
+            Err(why) => {
+                h.log(&format!("execve: {why}"));
+                h.select(old_space, old_task);
+                h.space_drop(space);
+                return Outcome::Reply(Errno::ENOMEM.as_ret());
+            }
+        };
+        h.task_kill(old_task);
+        h.space_drop(old_space);
+        self.by_task.remove(&old_task);
+        let Some(task) = h.task_start(space, &regs) else {
+            h.space_drop(space);
+            self.exit(h, pid, Exit::Signal(SIGKILL));
+            return Outcome::Blocked;
+        };
+        if let Some(Member { life: Life::Running { space: s, task: t, .. }, .. }) = self.members.get_mut(&pid) {
+            *s = space;
+            *t = task;
+        }
+        self.by_task.insert(task, pid);
+        self.release_vfork_parent(pid);
+        self.changed = true;
+        // No reply: the new program starts afresh.
+        Outcome::Blocked
+    }
+
+    fn release_vfork_parent(&mut self, child: u32) {
+        if let Some(parent) = self.vforks.remove(&child) {
+            if let Some(task) = self.task_of(parent) {
+                let abi = self.proc_ref(parent).map_or(Abi::X86_64, |p| p.abi);
+                self.answers.push(Answer { task, outcome: Outcome::Reply(child as u64), call: (abi, u64::MAX) });
+            }
+        }
+    }
+
+    // ----- exit and wait -----
+
+    /// Process `pid` ends with `exit`: it becomes a zombie for its parent.
+    pub fn exit<H: Host>(&mut self, h: &mut H, pid: u32, exit: Exit) {
+        self.serve(h, pid, |p, h| {
+            p.at_exit(h);
+            p.close_all();
+        });
+        let Some(m) = self.members.get_mut(&pid) else { return };
+        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
+        let ppid = m.ppid;
+        h.task_kill(task);
+        h.space_drop(space);
+        self.by_task.remove(&task);
+        self.release_vfork_parent(pid);
+        self.vforks.retain(|_, parent| *parent != pid);
+        self.changed = true;
+        if pid == FIRST_PID {
+            self.last = Some(proc);
+            self.ended = Some(exit);
+            // The job ends with its first process: the rest go.
+            let others: Vec<u32> = self.members.keys().copied().filter(|&p| p != pid).collect();
+            for p in others {
+                if let Some(Member { life: Life::Running { space, task, .. }, .. }) = self.members.get(&p) {
+                    let (space, task) = (*space, *task);
+                    h.task_kill(task);
+                    h.space_drop(space);
+                    self.by_task.remove(&task);
+                }
+                self.members.remove(&p);
+            }
+            return;
+        }
+        // Orphans go to the job's first process.
+        for m in self.members.values_mut() {
+            if m.ppid == pid {
+                m.ppid = FIRST_PID;
+            }
+        }
+        let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
+        if reap_now {
+            self.members.remove(&pid);
+        }
+        self.signal(h, ppid, SIGCHLD);
+    }
+
+    /// The children of `pid` that `sel` (wait4's pid argument) names.
+    fn waitable(&self, pid: u32, sel: i32) -> impl Iterator<Item = (u32, &Member)> + '_ {
+        let my_pgid = self.members.get(&pid).map_or(0, |m| m.pgid);
+        self.members.iter().filter(move |(&cpid, m)| {
+            m.ppid == pid
+                && match sel {
+                    -1 => true,
+                    0 => m.pgid == my_pgid,
+                    s if s > 0 => cpid == s as u32,
+                    s => m.pgid == s.unsigned_abs(),
+                }
+        }).map(|(&p, m)| (p, m))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn wait4<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
+        if options & !(WNOHANG | WUNTRACED | WCONTINUED | W_LINUX_ONLY) != 0 || sel == i32::MIN {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let mut any = false;
+        let mut zombie = None;
+        for (cpid, m) in self.waitable(pid, sel) {
+            any = true;
+            if let Life::Zombie { exit } = m.life {
+                zombie = Some((cpid, exit));
+                break;
+            }
+        }
+        if !any {
+            return Outcome::Reply(Errno::ECHILD.as_ret());
+        }
+        if let Some((cpid, exit)) = zombie {
+            let st = signal::wait_status(exit, false);
+            let rusage_len = if abi == Abi::X86_64 { 144 } else { 72 };
+            let wrote = self.serve(h, pid, |p, h| -> Result<(), Errno> {
+                if status != 0 {
+                    p.write_user(h, abi, status, &st.to_le_bytes())?;
+                }
+                if rusage != 0 {
+                    p.write_user(h, abi, rusage, &alloc::vec![0u8; rusage_len])?;
+                }
+                Ok(())
+            });
+            // Linux reaps the child even when the status cannot be written.
+            self.members.remove(&cpid);
+            if let Some(Err(e)) = wrote {
+                return Outcome::Reply(e.as_ret());
+            }
+            return Outcome::Reply(cpid as u64);
+        }
+        if options & WNOHANG != 0 {
+            return Outcome::Reply(0);
+        }
+        self.block(h, pid, call)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn waitid<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, idtype: u32, id: i32, infop: u64, options: u64, call: &LinuxSyscall) -> Outcome {
+        if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | W_LINUX_ONLY) != 0 || options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let sel = match idtype {
+            0 => -1,
+            1 if id > 0 => id,
+            2 if id >= 0 => {
+                if id == 0 {
+                    0
+                } else {
+                    -id
+                }
+            }
+            _ => return Outcome::Reply(Errno::EINVAL.as_ret()),
+        };
+        let mut any = false;
+        let mut zombie = None;
+        for (cpid, m) in self.waitable(pid, sel) {
+            any = true;
+            if let Life::Zombie { exit } = m.life {
+                if options & WEXITED != 0 {
+                    zombie = Some((cpid, exit));
+                    break;
+                }
+            }
+        }
+        if !any {
+            return Outcome::Reply(Errno::ECHILD.as_ret());
+        }
+        let info = match zombie {
+            Some((cpid, exit)) => {
+                let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
+                Some(sigchld_info(abi, cpid, uid, exit))
+            }
+            None if options & WNOHANG != 0 => None,
+            None => return self.block(h, pid, call),
+        };
+        if infop != 0 {
+            let bytes = info.clone().unwrap_or_else(|| alloc::vec![0u8; 128]);
+            if let Some(Err(e)) = self.serve(h, pid, |p, h| p.write_user(h, abi, infop, &bytes)) {
+                return Outcome::Reply(e.as_ret());
+            }
+        }
+        if let (Some((cpid, _)), true) = (zombie, options & WNOWAIT == 0) {
+            self.members.remove(&cpid);
+        }
+        Outcome::Reply(0)
+    }
+
+    /// Keep the caller waiting; its call runs again after a change.
+    fn block<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
+        self.serve(h, pid, |p, _| p.pending = Some(Pending::Retry { call: *call }));
+        Outcome::Blocked
+    }
+
+    // ----- signals -----
+
+    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64) -> Outcome {
+        if sig > NSIG as u64 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let my_pgid = self.members.get(&pid).map_or(0, |m| m.pgid);
+        let targets: Vec<u32> = match sel {
+            s if s > 0 => match self.members.get(&(s as u32)) {
+                Some(_) => alloc::vec![s as u32],
+                None => return Outcome::Reply(Errno::ESRCH.as_ret()),
+            },
+            0 => self.members.iter().filter(|(_, m)| m.pgid == my_pgid).map(|(&p, _)| p).collect(),
+            -1 => self.members.keys().copied().filter(|&p| p != pid).collect(),
+            i32::MIN => return Outcome::Reply(Errno::ESRCH.as_ret()),
+            s => self.members.iter().filter(|(_, m)| m.pgid == s.unsigned_abs()).map(|(&p, _)| p).collect(),
+        };
+        if targets.is_empty() && sel != -1 {
+            return Outcome::Reply(Errno::ESRCH.as_ret());
+        }
+        if sig == 0 {
+            return Outcome::Reply(0);
+        }
+        let task = self.task_of(pid);
+        // The caller last: if it dies of the signal, nobody is answered.
+        for t in targets.iter().copied().filter(|&t| t != pid).chain(targets.iter().copied().filter(|&t| t == pid)) {
+            self.signal(h, t, sig as u8);
+        }
+        match (task, self.task_of(pid)) {
+            (Some(a), Some(b)) if a == b => Outcome::Reply(0),
+            _ => Outcome::Blocked,
+        }
+    }
+
+    /// Send `sig` to process `pid` (nothing if it is a zombie or unknown).
+    pub fn signal<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
+        let Some(p) = self.proc_ref(pid) else { return };
+        match p.sig.disposition(sig) {
+            Disposition::Discard | Disposition::Continue => {}
+            Disposition::Pending => {
+                let caught = p.sig.mask & bit(sig) == 0;
+                if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
+                    proc.sig.pending |= bit(sig);
+                }
+                if caught {
+                    self.log_once(h, "a signal with a handler stays pending: delivery to handlers is not implemented yet");
+                }
+            }
+            Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
+            Disposition::Stop => self.log_once(h, "stop signals are not implemented yet: ignored"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sigaction<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, sig: u64, act: u64, old: u64, setsize: Option<u64>) -> Result<u64, Errno> {
+        if setsize.is_some_and(|s| s != 8) || sig == 0 || sig > NSIG as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let sig = sig as u8;
+        if act != 0 && bit(sig) & UNBLOCKABLE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let rt = setsize.is_some();
+        let r = self.serve(h, pid, |p, h| -> Result<(), Errno> {
+            let new = if act != 0 {
+                let size = if rt { SigAction::size(abi) } else { 16 };
+                let b = p.read_user(h, abi, act, size)?;
+                Some(if rt { SigAction::decode(abi, &b) } else { SigAction::decode_old(&b) })
+            } else {
+                None
+            };
+            if old != 0 {
+                let cur = p.sig.action(sig);
+                let b = if rt { cur.encode(abi) } else { cur.encode_old() };
+                p.write_user(h, abi, old, &b)?;
+            }
+            if let Some(mut a) = new {
+                a.mask &= !UNBLOCKABLE;
+                p.sig.actions[sig as usize] = a;
+                if p.sig.ignored(sig) {
+                    p.sig.pending &= !bit(sig);
+                }
+            }
+            Ok(())
+        });
+        r.unwrap_or(Err(Errno::ESRCH)).map(|_| 0)
+    }
+
+    /// i386 signal(2): set a handler, return the old one.
+    fn signal_call<H: Host>(&mut self, h: &mut H, pid: u32, sig: u64, handler: u64) -> Result<u64, Errno> {
+        if sig == 0 || sig > NSIG as u64 || bit(sig as u8) & UNBLOCKABLE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.serve(h, pid, |p, _| {
+            let old = p.sig.actions[sig as usize].handler;
+            p.sig.actions[sig as usize] = SigAction { handler, flags: signal::SA_RESETHAND | signal::SA_NODEFER, restorer: 0, mask: 0 };
+            if p.sig.ignored(sig as u8) {
+                p.sig.pending &= !bit(sig as u8);
+            }
+            old
+        })
+        .ok_or(Errno::ESRCH)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sigprocmask<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, how: u32, set: u64, old: u64, size: usize) -> Outcome {
+        let r = self.serve(h, pid, |p, h| -> Result<u64, Errno> {
+            let new = if set != 0 {
+                let b = p.read_user(h, abi, set, size)?;
+                let mut w = [0u8; 8];
+                w[..size].copy_from_slice(&b);
+                let v = u64::from_le_bytes(w);
+                let keep_high = if size == 4 { p.sig.mask & !0xffff_ffff } else { 0 };
+                Some(match how {
+                    0 => p.sig.mask | v,
+                    1 => p.sig.mask & !v,
+                    2 => v | keep_high,
+                    _ => return Err(Errno::EINVAL),
+                })
+            } else if how > 2 && size == 8 {
+                return Err(Errno::EINVAL);
+            } else {
+                None
+            };
+            if old != 0 {
+                p.write_user(h, abi, old, &p.sig.mask.to_le_bytes()[..size])?;
+            }
+            if let Some(m) = new {
+                p.sig.mask = m & !UNBLOCKABLE;
+            }
+            Ok(p.sig.pending & !p.sig.mask)
+        });
+        let deliverable = match r {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+            None => return Outcome::Blocked,
+        };
+        // Signals just unblocked take effect now.
+        let task = self.task_of(pid);
+        for sig in 1..=NSIG {
+            if deliverable & bit(sig) != 0 {
+                if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
+                    if proc.sig.action(sig).handler == signal::SIG_DFL {
+                        proc.sig.pending &= !bit(sig);
+                    }
+                }
+                if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler == signal::SIG_DFL) {
+                    self.signal(h, pid, sig);
+                }
+            }
+        }
+        match (task, self.task_of(pid)) {
+            (Some(a), Some(b)) if a == b => Outcome::Reply(0),
+            _ => Outcome::Blocked,
+        }
+    }
+
+    fn sigaltstack<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
+        self.serve(h, pid, |p, h| -> Result<u64, Errno> {
+            let (sp, flags, size) = p.sig.altstack;
+            let new = if ss != 0 {
+                let b = p.read_user(h, abi, ss, if abi == Abi::X86_64 { 24 } else { 12 })?;
+                let w32 = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or([0; 4]));
+                let w64 = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+                let (nsp, nflags, nsize) = if abi == Abi::X86_64 { (w64(0), w32(8), w64(16)) } else { (w32(0) as u64, w32(4), w32(8) as u64) };
+                if nflags & !(SS_DISABLE | 1 << 31) != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if nflags & SS_DISABLE == 0 && nsize < signal::MINSIGSTKSZ {
+                    return Err(Errno::ENOMEM);
+                }
+                Some(if nflags & SS_DISABLE != 0 { (0, SS_DISABLE, 0) } else { (nsp, nflags, nsize) })
+            } else {
+                None
+            };
+            if old != 0 {
+                let mut b = Vec::new();
+                if abi == Abi::X86_64 {
+                    b.extend_from_slice(&sp.to_le_bytes());
+                    b.extend_from_slice(&flags.to_le_bytes());
+                    b.extend_from_slice(&[0; 4]);
+                    b.extend_from_slice(&size.to_le_bytes());
+                } else {
+                    b.extend_from_slice(&(sp as u32).to_le_bytes());
+                    b.extend_from_slice(&flags.to_le_bytes());
+                    b.extend_from_slice(&(size as u32).to_le_bytes());
+                }
+                p.write_user(h, abi, old, &b)?;
+            }
+            if let Some(n) = new {
+                p.sig.altstack = n;
+            }
+            Ok(0)
+        })
+        .unwrap_or(Err(Errno::ESRCH))
+    }
+}
+
+/// A NULL-terminated array of string pointers (argv, envp); NULL is empty.
+fn read_strings<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let word = abi.word();
+    let mut total = 0usize;
+    for i in 0.. {
+        let b = p.read_user(h, abi, addr + (i * word) as u64, word)?;
+        let ptr = if word == 8 { u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])) } else { u32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4])) as u64 };
+        if ptr == 0 {
+            break;
+        }
+        let s = read_arg(p, h, abi, ptr)?;
+        total += s.len() + 1 + word;
+        if total > ARG_MAX {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// One argument string (unlike a path, it may be longer than PATH_MAX).
+fn read_arg<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut at = addr;
+    loop {
+        let chunk = (4096 - at % 4096) as usize;
+        let b = p.read_user(h, abi, at, chunk)?;
+        if let Some(z) = b.iter().position(|&c| c == 0) {
+            out.extend_from_slice(&b[..z]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&b);
+        if out.len() > ARG_MAX {
+            return Err(Errno::E2BIG);
+        }
+        at += chunk as u64;
+    }
+}
+
+/// `#!interpreter [arg]` of a script: the interpreter and its one optional argument.
+pub fn shebang(bytes: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let rest = bytes.strip_prefix(b"#!")?;
+    let line = &rest[..rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len()).min(255)];
+    let line: &[u8] = trim(line);
+    if line.is_empty() {
+        return None;
+    }
+    let split = line.iter().position(|&c| c == b' ' || c == b'\t');
+    Some(match split {
+        None => (line.to_vec(), None),
+        Some(i) => {
+            let arg = trim(&line[i..]);
+            (line[..i].to_vec(), (!arg.is_empty()).then(|| arg.to_vec()))
+        }
+    })
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let ws = |c: &u8| *c == b' ' || *c == b'\t' || *c == b'\r';
+    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+/// The siginfo waitid writes for a child that ended.
+fn sigchld_info(abi: Abi, pid: u32, uid: u32, exit: Exit) -> Vec<u8> {
+    let mut b = alloc::vec![0u8; 128];
+    let (code, status) = match exit {
+        Exit::Code(c) => (1i32, c as i32),  // CLD_EXITED
+        Exit::Signal(s) => (2i32, s as i32), // CLD_KILLED
+    };
+    b[0..4].copy_from_slice(&(SIGCHLD as i32).to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
+    let base = if abi == Abi::X86_64 { 16 } else { 12 };
+    b[base..base + 4].copy_from_slice(&pid.to_le_bytes());
+    b[base + 4..base + 8].copy_from_slice(&uid.to_le_bytes());
+    b[base + 8..base + 12].copy_from_slice(&status.to_le_bytes());
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_lines() {
+        assert_eq!(shebang(b"#!/bin/sh\necho"), Some((b"/bin/sh".to_vec(), None)));
+        assert_eq!(shebang(b"#! /bin/busybox  sh -x \n"), Some((b"/bin/busybox".to_vec(), Some(b"sh -x".to_vec()))));
+        assert_eq!(shebang(b"#!\n"), None);
+        assert_eq!(shebang(b"\x7fELF"), None);
+    }
+
+    #[test]
+    fn sigchld_info_layouts() {
+        let b = sigchld_info(Abi::X86_64, 7, 1000, Exit::Code(3));
+        assert_eq!(&b[16..20], &7u32.to_le_bytes());
+        assert_eq!(&b[24..28], &3i32.to_le_bytes());
+        let b = sigchld_info(Abi::I386, 7, 1000, Exit::Signal(9));
+        assert_eq!(&b[8..12], &2i32.to_le_bytes());
+        assert_eq!(&b[20..24], &9i32.to_le_bytes());
+    }
+}
