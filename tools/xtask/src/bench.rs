@@ -64,6 +64,7 @@ fn keep_min(best: &mut Figures, new: Figures) {
 }
 
 /// Why SiON has no figure for the fork-based workloads.
+#[cfg(test)]
 const NO_FORK: &str = "n/a (no fork yet)";
 
 #[derive(clap::Args, Debug, Default)]
@@ -513,6 +514,11 @@ fn wall_primes(lines: &[(Duration, String)], f: &mut Figures) {
 /// the host time between a prime run's start and result lines), the host
 /// time to its first line, and the whole run.
 fn sion_exec(wrapper: &Path, icount: bool, prog: &Path, args: &[String]) -> Result<(Figures, Option<Duration>, Duration)> {
+    sion_exec_with(wrapper, icount, &[], prog, args)
+}
+
+/// As `sion_exec`, with more `sion exec` options (`--file`...).
+fn sion_exec_with(wrapper: &Path, icount: bool, opts: &[String], prog: &Path, args: &[String]) -> Result<(Figures, Option<Duration>, Duration)> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![wrapper.to_path_buf()];
     paths.extend(std::env::split_paths(&path));
@@ -520,6 +526,7 @@ fn sion_exec(wrapper: &Path, icount: bool, prog: &Path, args: &[String]) -> Resu
     cmd.env("PATH", std::env::join_paths(paths).map_err(|e| e.to_string())?)
         .env("SION_BENCH_QEMU_EXTRA", if icount { format!("-icount {}", QEMU.icount) } else { String::new() })
         .args(["exec", "--timeout", "900", "--mem", QEMU.memory])
+        .args(opts)
         .arg(prog)
         .args(args);
     let t = Instant::now();
@@ -657,6 +664,10 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     sion.extend(sion_exec(&wrapper, true, &bin.join("hello"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("getppid"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("prime"), &prime_args)?.0);
+    util::banner("SiON (sion exec, -icount): pipe round trip, fork + exec + wait");
+    sion.extend(sion_exec(&wrapper, true, &bin.join("pipe"), &[])?.0);
+    let hello = format!("{}:/bench/hello", bin.join("hello").display());
+    sion.extend(sion_exec_with(&wrapper, true, &["--file".into(), hello], &bin.join("forkexec"), &["/bench/hello".into()])?.0);
     util::banner("SiON native IPC (sion-bench, -icount)");
     let (native, native_args) = native_bench(true)?;
     sion.extend(native);
@@ -717,8 +728,8 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         rows.push(Row::new(format!("IPC {} B: SiON call+reply / Linux AF_UNIX dgram round trip", fmt_num(*s as f64)), "icount", Cell::of(&sion, &format!("ipc.{s}")), Cell::of(&linux, &format!("unix_dgram.{s}")), "cycles"));
     }
     rows.push(Row::new("AF_UNIX dgram send+recv 4 B, one process", "icount", Cell::na("n/a (no AF_UNIX yet)"), Cell::of(&linux, "unix_send_recv.4"), "cycles"));
-    rows.push(Row::new("pipe round trip 4 B, two processes", "icount", Cell::na(NO_FORK), Cell::of(&linux, "pipe"), "cycles"));
-    rows.push(Row::new("fork + exec + wait of a static hello", "icount", Cell::na(NO_FORK), Cell::of(&linux, "forkexec"), "cycles"));
+    rows.push(Row::new("pipe round trip 4 B, two processes", "icount", Cell::of(&sion, "pipe"), Cell::of(&linux, "pipe"), "cycles"));
+    rows.push(Row::new("fork + exec + wait of a static hello", "icount", Cell::of(&sion, "forkexec"), Cell::of(&linux, "forkexec"), "cycles"));
     rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: kernel call writing a struct (clock_info)", "icount", Cell::of(&sion, "kcall.clock_info"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: empty call + reply (0 B)", "icount", Cell::of(&sion, "ipc.0"), Cell::na("-"), "cycles"));
