@@ -38,11 +38,7 @@ pub const STDIN_POLL_NS: u64 = 1_000_000;
 const PATH_MAX: usize = 4096;
 const UIO_MAXIOV: u64 = 1024;
 
-pub const SIGILL: u8 = 4;
-pub const SIGTRAP: u8 = 5;
-pub const SIGBUS: u8 = 7;
-pub const SIGFPE: u8 = 8;
-pub const SIGSEGV: u8 = 11;
+pub use crate::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 
 /// What the server does with the trapped task after a system call or fault.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -403,6 +399,8 @@ impl Process {
         self.rng.fill_bytes(&mut seed);
         let mut sig = self.sig.clone();
         sig.pending = 0;
+        sig.info.clear();
+        sig.suspend_mask = None;
         Process {
             job: JobState::default(),
             abi: self.abi,
@@ -557,7 +555,7 @@ impl Process {
             _ => SIGSEGV,
         };
         h.log(&format!(
-            "killed by signal {sig}: vector {} error {:#x} addr {:#x} rip {:#x} rsp {:#x}",
+            "fault: signal {sig}: vector {} error {:#x} addr {:#x} rip {:#x} rsp {:#x}",
             f.vector, f.error_code, f.addr, f.rip, f.rsp
         ));
         Outcome::Exit(Exit::Signal(sig))

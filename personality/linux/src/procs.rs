@@ -12,7 +12,7 @@ use crate::errno::Errno;
 use crate::host::Host;
 use crate::layout::Abi;
 use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
-use crate::signal::{self, bit, Disposition, SigAction, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
+use crate::signal::{self, bit, Disposition, FrameKind, SigAction, SigInfo, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
 use crate::syscalls::table::ProcCall as Pr;
 use crate::syscalls::{lookup, Sys};
 use alloc::boxed::Box;
@@ -91,6 +91,9 @@ pub struct Procs {
     changed: bool,
     /// Unsupported requests already logged.
     logged: Vec<&'static str>,
+    /// Processes sent a signal their handler should see now: if blocked in
+    /// a call, the call is interrupted.
+    interrupt: Vec<u32>,
 }
 
 impl Procs {
@@ -116,6 +119,7 @@ impl Procs {
             vforks: BTreeMap::new(),
             changed: false,
             logged: Vec::new(),
+            interrupt: Vec::new(),
         }
     }
 
@@ -176,6 +180,19 @@ impl Procs {
         let Some(pid) = self.pid_of(task) else { return };
         let Some(o) = self.serve(h, pid, |p, h| p.handle_fault(h, f)) else { return };
         match o {
+            Outcome::Exit(Exit::Signal(sig)) if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler > signal::SIG_IGN && p.sig.mask & bit(sig) == 0) => {
+                // A handler for the fault (SIGSEGV for a guard page, ...).
+                let code = if f.vector == 14 && f.error_code & sion_abi::msg::pf::PRESENT != 0 { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
+                let info = SigInfo { signo: sig, code, addr: Some(if f.vector == 14 { f.addr } else { f.rip }), ..Default::default() };
+                self.serve(h, pid, |p, _| {
+                    p.sig.pending |= bit(sig);
+                    p.sig.info.insert(sig, info);
+                });
+                match self.deliver(h, pid, None) {
+                    Some(true) => self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (Abi::X86_64, u64::MAX) }),
+                    _ => self.exit(h, pid, Exit::Signal(sig)),
+                }
+            }
             Outcome::Exit(e) => self.exit(h, pid, e),
             o => self.answers.push(Answer { task, outcome: o, call: (Abi::X86_64, u64::MAX) }),
         }
@@ -194,6 +211,8 @@ impl Procs {
 
     /// Finish the deferred replies that can be finished now.
     pub fn poll<H: Host>(&mut self, h: &mut H) {
+        self.fire_timers(h);
+        self.interrupt_calls(h);
         // A finished call may unblock another (a pipe write, a child's exit):
         // go round until nothing moves.
         for _ in 0..256 {
@@ -242,10 +261,117 @@ impl Procs {
         self.members
             .values()
             .filter_map(|m| match &m.life {
-                Life::Running { proc, .. } => proc.next_deadline(now),
+                Life::Running { proc, .. } => {
+                    let alarm = (proc.itimers[0].0 != 0).then_some(proc.itimers[0].0);
+                    [proc.next_deadline(now), alarm].into_iter().flatten().min()
+                }
                 _ => None,
             })
             .min()
+    }
+
+    /// SIGALRM for the real-time interval timers (alarm, setitimer) that expired.
+    fn fire_timers<H: Host>(&mut self, h: &mut H) {
+        let now = h.now_ns();
+        let mut due = Vec::new();
+        for (&pid, m) in self.members.iter_mut() {
+            if let Life::Running { proc, .. } = &mut m.life {
+                let (deadline, interval) = proc.itimers[0];
+                if deadline != 0 && now >= deadline {
+                    proc.itimers[0].0 = if interval == 0 { 0 } else { deadline + ((now - deadline) / interval + 1) * interval };
+                    due.push(pid);
+                }
+            }
+        }
+        for pid in due {
+            self.send(h, pid, signal::SIGALRM, SigInfo { signo: signal::SIGALRM, code: signal::SI_KERNEL, ..Default::default() });
+        }
+    }
+
+    /// Calls blocked in processes that must run a handler now end: with
+    /// EINTR, or restarted after the handler (SA_RESTART).
+    fn interrupt_calls<H: Host>(&mut self, h: &mut H) {
+        for pid in core::mem::take(&mut self.interrupt) {
+            let Some(p) = self.proc_ref(pid) else { continue };
+            let Some(sig) = p.sig.deliverable() else { continue };
+            let Some(task) = self.task_of(pid) else { continue };
+            let retry = match &p.pending {
+                None => continue, // running: it sees the signal at its next call
+                Some(Pending::Retry { call }) => Some(*call),
+                Some(_) => None,
+            };
+            if let Some(call) = retry {
+                // It may be able to finish now (a wait4 for the child whose
+                // SIGCHLD this is): then it returns its result, then the handler runs.
+                self.serve(h, pid, |p, _| p.pending = None);
+                let o = self.dispatch(h, pid, &call);
+                if o != Outcome::Blocked {
+                    self.settle(h, pid, task, o, &call);
+                    continue;
+                }
+                self.serve(h, pid, |p, _| p.pending = None);
+            }
+            let Some(call) = self.serve(h, pid, |p, _| {
+                p.pending = None;
+                p.partial_write = 0;
+                p.last_call()
+            }) else {
+                continue;
+            };
+            let abi = Abi::from_wire(call.abi());
+            let restart = self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).flags & signal::SA_RESTART != 0) && restartable(abi, call.nr);
+            if restart {
+                self.serve(h, pid, |_, h| {
+                    if let Some(mut r) = h.get_regs() {
+                        r.rip = r.rip.wrapping_sub(2); // back onto `syscall` / `int 0x80`
+                        r.rax = call.nr;
+                        h.set_regs(&r);
+                    }
+                });
+                match self.deliver(h, pid, None) {
+                    Some(true) => self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (abi, call.nr) }),
+                    Some(false) => {}
+                    None => {}
+                }
+            } else {
+                self.settle(h, pid, task, Outcome::Reply(Errno::EINTR.as_ret()), &call);
+            }
+        }
+    }
+
+    /// Run the handler of a deliverable signal of `pid`, which is stopped
+    /// at a call (whose result `rax` is, if given) or a fault: write the
+    /// frame and point the task at the handler. `Some(false)`: nothing to
+    /// deliver; `None`: the frame could not be written and the process died.
+    fn deliver<H: Host>(&mut self, h: &mut H, pid: u32, rax: Option<u64>) -> Option<bool> {
+        let r = self.serve(h, pid, |p, h| -> Result<bool, u8> {
+            let Some(sig) = p.sig.deliverable() else { return Ok(false) };
+            let act = p.sig.action(sig);
+            let mut regs = h.get_regs().ok_or(signal::SIGSEGV)?;
+            if let Some(v) = rax {
+                regs.rax = v;
+            }
+            let info = p.sig.info.remove(&sig).unwrap_or(SigInfo { signo: sig, ..Default::default() });
+            let old = p.sig.suspend_mask.take().unwrap_or(p.sig.mask);
+            let f = signal::frame(p.abi, &regs, &act, &info, old, p.sig.altstack).ok_or(signal::SIGSEGV)?;
+            p.sig.pending &= !bit(sig);
+            p.write_user(h, p.abi, f.sp, &f.bytes).map_err(|_| signal::SIGSEGV)?;
+            if !h.set_regs(&f.regs) {
+                return Err(signal::SIGSEGV);
+            }
+            p.sig.mask |= (act.mask | if act.flags & signal::SA_NODEFER != 0 { 0 } else { bit(sig) }) & !UNBLOCKABLE;
+            if act.flags & signal::SA_RESETHAND != 0 {
+                p.sig.actions[sig as usize] = SigAction::default();
+            }
+            Ok(true)
+        })?;
+        match r {
+            Ok(d) => Some(d),
+            Err(sig) => {
+                self.exit(h, pid, Exit::Signal(sig));
+                None
+            }
+        }
     }
 
     fn proc_ref(&self, pid: u32) -> Option<&Process> {
@@ -269,10 +395,26 @@ impl Procs {
             Outcome::Exit(e) => return self.exit(h, pid, e),
             Outcome::Blocked => {}
             o => {
-                // The caller may have been replaced (execve) or have died.
-                if self.task_of(pid) == Some(task) {
-                    self.answers.push(Answer { task, outcome: o, call: (Abi::from_wire(call.abi()), call.nr) });
+                if let Some(sig) = raised {
+                    self.signal(h, pid, sig);
                 }
+                // The caller may have been replaced (execve) or have died.
+                if self.task_of(pid) != Some(task) {
+                    return;
+                }
+                // A handler to run: it starts now, with the result in the frame.
+                let o = if self.proc_ref(pid).is_some_and(|p| p.sig.deliverable().is_some()) {
+                    let rax = if let Outcome::Reply(v) = o { Some(v) } else { None };
+                    match self.deliver(h, pid, rax) {
+                        Some(true) => Outcome::KeepRegs,
+                        Some(false) => o,
+                        None => return,
+                    }
+                } else {
+                    o
+                };
+                self.answers.push(Answer { task, outcome: o, call: (Abi::from_wire(call.abi()), call.nr) });
+                return;
             }
         }
         if let Some(sig) = raised {
@@ -334,12 +476,12 @@ impl Procs {
             Pr::Wait4 => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], a[3], call),
             Pr::Waitpid => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], 0, call),
             Pr::Waitid => return self.waitid(h, pid, abi, a[0] as u32, a[1] as i32, a[2], a[3], call),
-            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1]),
+            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1], false),
             Pr::Tkill => {
                 if (a[0] as i32) <= 0 {
                     Err(Errno::EINVAL)
                 } else {
-                    return self.kill(h, pid, a[0] as i32, a[1]);
+                    return self.kill(h, pid, a[0] as i32, a[1], true);
                 }
             }
             Pr::Tgkill => {
@@ -348,7 +490,7 @@ impl Procs {
                 } else if a[0] != a[1] {
                     Err(Errno::ESRCH)
                 } else {
-                    return self.kill(h, pid, a[1] as i32, a[2]);
+                    return self.kill(h, pid, a[1] as i32, a[2], true);
                 }
             }
             Pr::RtSigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], Some(a[3])),
@@ -375,8 +517,57 @@ impl Procs {
                 }
             }
             Pr::Sigaltstack => self.sigaltstack(h, pid, abi, a[0], a[1]),
+            Pr::RtSigreturn => return self.sigreturn(h, pid, abi, FrameKind::Rt),
+            Pr::Sigreturn => return self.sigreturn(h, pid, abi, FrameKind::Plain32),
+            Pr::RtSigsuspend | Pr::Sigsuspend | Pr::Pause => {
+                let first = self.proc_ref(pid).is_some_and(|p| p.sig.suspend_mask.is_none());
+                let set = match pc {
+                    Pr::RtSigsuspend if a[1] != 8 => return Outcome::Reply(Errno::EINVAL.as_ret()),
+                    Pr::RtSigsuspend if first => match self.serve(h, pid, |p, h| p.read_user(h, abi, a[0], 8)) {
+                        Some(Ok(b)) => Some(u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]))),
+                        Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+                        None => return Outcome::Blocked,
+                    },
+                    // i386 sigsuspend(history0, history1, mask): the old 32-bit set.
+                    Pr::Sigsuspend if first => Some(a[2] & 0xffff_ffff),
+                    _ => None,
+                };
+                let ready = self.serve(h, pid, |p, _| {
+                    if let Some(m) = set {
+                        p.sig.suspend_mask = Some(p.sig.mask);
+                        p.sig.mask = m & !UNBLOCKABLE;
+                    }
+                    p.sig.deliverable().is_some()
+                });
+                if ready == Some(true) {
+                    Err(Errno::EINTR)
+                } else {
+                    return self.block(h, pid, call);
+                }
+            }
         };
         r.into()
+    }
+
+    fn sigreturn<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, kind: FrameKind) -> Outcome {
+        let r = self.serve(h, pid, |p, h| -> Result<(), Errno> {
+            let mut regs = h.get_regs().ok_or(Errno::EFAULT)?;
+            let (at, len) = signal::frame_at(abi, kind, regs.rsp);
+            let b = p.read_user(h, abi, at, len)?;
+            let mask = signal::restore(abi, kind, &b, &mut regs);
+            p.sig.mask = mask & !UNBLOCKABLE;
+            if h.set_regs(&regs) {
+                Ok(())
+            } else {
+                Err(Errno::EFAULT)
+            }
+        });
+        match r {
+            Some(Ok(())) => Outcome::KeepRegs,
+            // A frame that cannot be read: Linux kills with SIGSEGV.
+            Some(Err(_)) => Outcome::Exit(Exit::Signal(signal::SIGSEGV)),
+            None => Outcome::Blocked,
+        }
     }
 
     fn setpgid(&mut self, pid: u32, target: i32, pgid: i32) -> Result<u64, Errno> {
@@ -631,7 +822,12 @@ impl Procs {
         if reap_now {
             self.members.remove(&pid);
         }
-        self.signal(h, ppid, SIGCHLD);
+        let (code, status) = match exit {
+            Exit::Code(c) => (1, c as i32),
+            Exit::Signal(s) => (2, s as i32),
+        };
+        let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
+        self.send(h, ppid, SIGCHLD, SigInfo { signo: SIGCHLD, code, pid, uid, status: Some(status), ..Default::default() });
     }
 
     /// The children of `pid` that `sel` (wait4's pid argument) names.
@@ -749,7 +945,7 @@ impl Procs {
 
     // ----- signals -----
 
-    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64) -> Outcome {
+    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64, thread: bool) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -771,9 +967,11 @@ impl Procs {
             return Outcome::Reply(0);
         }
         let task = self.task_of(pid);
+        let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
+        let info = SigInfo { signo: sig as u8, code: if thread { signal::SI_TKILL } else { signal::SI_USER }, pid, uid, ..Default::default() };
         // The caller last: if it dies of the signal, nobody is answered.
         for t in targets.iter().copied().filter(|&t| t != pid).chain(targets.iter().copied().filter(|&t| t == pid)) {
-            self.signal(h, t, sig as u8);
+            self.send(h, t, sig as u8, info);
         }
         match (task, self.task_of(pid)) {
             (Some(a), Some(b)) if a == b => Outcome::Reply(0),
@@ -783,16 +981,25 @@ impl Procs {
 
     /// Send `sig` to process `pid` (nothing if it is a zombie or unknown).
     pub fn signal<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
+        self.send(h, pid, sig, SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() });
+    }
+
+    /// Send a signal with what its handler will be told.
+    fn send<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8, info: SigInfo) {
         let Some(p) = self.proc_ref(pid) else { return };
         match p.sig.disposition(sig) {
             Disposition::Discard | Disposition::Continue => {}
             Disposition::Pending => {
                 let caught = p.sig.mask & bit(sig) == 0;
                 if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
+                    if proc.sig.pending & bit(sig) == 0 {
+                        proc.sig.info.insert(sig, info);
+                    }
                     proc.sig.pending |= bit(sig);
                 }
                 if caught {
-                    self.log_once(h, "a signal with a handler stays pending: delivery to handlers is not implemented yet");
+                    self.interrupt.push(pid);
+                    self.changed = true;
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
@@ -943,6 +1150,14 @@ impl Procs {
         })
         .unwrap_or(Err(Errno::ESRCH))
     }
+}
+
+/// Calls SA_RESTART restarts after a handler (Linux never restarts these).
+fn restartable(abi: Abi, nr: u64) -> bool {
+    !matches!(
+        crate::syscalls::name_of(abi, nr),
+        Some("nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" | "ppoll" | "ppoll_time64" | "select" | "_newselect" | "pselect6" | "pselect6_time64" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "rt_sigsuspend" | "sigsuspend" | "pause" | "rt_sigtimedwait" | "rt_sigtimedwait_time64")
+    )
 }
 
 /// A NULL-terminated array of string pointers (argv, envp); NULL is empty.

@@ -2,11 +2,17 @@
 //! layouts of `struct sigaction` and `stack_t` per ABI.
 
 use crate::layout::Abi;
+use sion_abi::regs::TaskRegs;
 
 pub const SIGHUP: u8 = 1;
 pub const SIGINT: u8 = 2;
 pub const SIGQUIT: u8 = 3;
+pub const SIGILL: u8 = 4;
+pub const SIGTRAP: u8 = 5;
+pub const SIGBUS: u8 = 7;
+pub const SIGFPE: u8 = 8;
 pub const SIGKILL: u8 = 9;
+pub const SIGSEGV: u8 = 11;
 pub const SIGPIPE: u8 = 13;
 pub const SIGALRM: u8 = 14;
 pub const SIGTERM: u8 = 15;
@@ -47,7 +53,7 @@ pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
 
 /// What a signal does when its action is SIG_DFL.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Default {
+pub enum DefaultAction {
     Terminate,
     /// Terminate with a core dump (SiON writes none: as Terminate, reported as dumped).
     Core,
@@ -56,14 +62,14 @@ pub enum Default {
     Continue,
 }
 
-pub fn default_action(sig: u8) -> Default {
+pub fn default_action(sig: u8) -> DefaultAction {
     match sig {
-        SIGCHLD | SIGURG | SIGWINCH => Default::Ignore,
-        SIGCONT => Default::Continue,
-        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => Default::Stop,
+        SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGCONT => DefaultAction::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
         // SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGSEGV SIGXCPU SIGXFSZ SIGSYS
-        3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31 => Default::Core,
-        _ => Default::Terminate,
+        3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31 => DefaultAction::Core,
+        _ => DefaultAction::Terminate,
     }
 }
 
@@ -133,11 +139,15 @@ pub struct Signals {
     pub pending: u64,
     /// sigaltstack: (ss_sp, ss_flags, ss_size).
     pub altstack: (u64, u32, u64),
+    /// What the handler of each pending signal will be told.
+    pub info: alloc::collections::BTreeMap<u8, SigInfo>,
+    /// The mask before sigsuspend (restored after its handler).
+    pub suspend_mask: Option<u64>,
 }
 
 impl core::default::Default for Signals {
     fn default() -> Self {
-        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, altstack: (0, SS_DISABLE, 0) }
+        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, altstack: (0, SS_DISABLE, 0), info: alloc::collections::BTreeMap::new(), suspend_mask: None }
     }
 }
 
@@ -162,7 +172,7 @@ impl Signals {
     /// Is the signal ignored (explicitly, or by default)?
     pub fn ignored(&self, sig: u8) -> bool {
         let a = self.action(sig);
-        a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(sig) == Default::Ignore)
+        a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
     }
 
     /// What a signal arriving now does.
@@ -181,12 +191,18 @@ impl Signals {
             return Disposition::Pending;
         }
         match default_action(sig) {
-            Default::Terminate => Disposition::Terminate { core: false },
-            Default::Core => Disposition::Terminate { core: true },
-            Default::Ignore => Disposition::Discard,
-            Default::Stop => Disposition::Stop,
-            Default::Continue => Disposition::Continue,
+            DefaultAction::Terminate => Disposition::Terminate { core: false },
+            DefaultAction::Core => Disposition::Terminate { core: true },
+            DefaultAction::Ignore => Disposition::Discard,
+            DefaultAction::Stop => Disposition::Stop,
+            DefaultAction::Continue => Disposition::Continue,
         }
+    }
+
+    /// The lowest pending signal a handler should run for now.
+    pub fn deliverable(&self) -> Option<u8> {
+        let ready = self.pending & !self.mask;
+        (1..=NSIG).find(|&s| ready & bit(s) != 0 && self.action(s).handler != SIG_DFL && self.action(s).handler != SIG_IGN)
     }
 
     /// After execve: caught signals go back to their default action; ignored
@@ -250,5 +266,297 @@ mod tests {
         assert_eq!(wait_status(sion_abi::console::Exit::Code(3), false), 0x300);
         assert_eq!(wait_status(sion_abi::console::Exit::Signal(9), false), 9);
         assert_eq!(wait_status(sion_abi::console::Exit::Signal(11), true), 0x8b);
+    }
+}
+
+// ----- delivery: the frames a handler runs on, and sigreturn -----
+
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+
+/// What a handler learns of a signal (the fields of siginfo_t SiON fills).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, core::default::Default)]
+pub struct SigInfo {
+    pub signo: u8,
+    pub code: i32,
+    /// Sender (kill) or child (SIGCHLD).
+    pub pid: u32,
+    pub uid: u32,
+    /// The faulting address (SIGSEGV, SIGBUS, SIGILL, SIGFPE).
+    pub addr: Option<u64>,
+    /// SIGCHLD: exit code or signal.
+    pub status: Option<i32>,
+}
+
+impl SigInfo {
+    /// siginfo_t (128 bytes); the union starts at 16 (x86_64) or 12 (i386).
+    pub fn encode(&self, abi: Abi) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&(self.signo as i32).to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        let u = if abi == Abi::X86_64 { 16 } else { 12 };
+        match self.addr {
+            Some(a) if abi == Abi::X86_64 => b[u..u + 8].copy_from_slice(&a.to_le_bytes()),
+            Some(a) => b[u..u + 4].copy_from_slice(&(a as u32).to_le_bytes()),
+            None => {
+                b[u..u + 4].copy_from_slice(&self.pid.to_le_bytes());
+                b[u + 4..u + 8].copy_from_slice(&self.uid.to_le_bytes());
+                if let Some(s) = self.status {
+                    b[u + 8..u + 12].copy_from_slice(&s.to_le_bytes());
+                }
+            }
+        }
+        b
+    }
+}
+
+/// A frame to write at `sp` and the registers the handler starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub sp: u64,
+    pub bytes: alloc::vec::Vec<u8>,
+    pub regs: TaskRegs,
+}
+
+/// Which frame a handler got: it decides how sigreturn finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// x86_64 rt_sigframe, i386 rt_sigframe (SA_SIGINFO).
+    Rt,
+    /// i386 sigframe (no SA_SIGINFO), returned from by sigreturn(119).
+    Plain32,
+}
+
+const X64_FRAME: u64 = 8 + 304 + 128;
+const X64_UC: usize = 8;
+const X64_MCTX: usize = X64_UC + 40;
+const X64_MASK: usize = X64_UC + 296;
+const X64_INFO: usize = 312;
+const I386_RT_FRAME: u64 = 268;
+const I386_PLAIN_FRAME: u64 = 108;
+/// Arithmetic and control flags a frame may give back (Linux's FIX_EFLAGS).
+const FIX_EFLAGS: u64 = 0x40dd5;
+const USER_CS32: u64 = 0x1b;
+const USER_DS: u64 = 0x23;
+
+fn put(b: &mut [u8], at: usize, v: u64, size: usize) {
+    b[at..at + size].copy_from_slice(&v.to_le_bytes()[..size]);
+}
+
+fn get(b: &[u8], at: usize, size: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w[..size].copy_from_slice(&b[at..at + size]);
+    u64::from_le_bytes(w)
+}
+
+/// The stack a handler runs on: the alternate stack when asked for and not
+/// already on it, else below the interrupted stack (past x86_64's red zone).
+fn stack_top(abi: Abi, regs: &TaskRegs, act: &SigAction, alt: (u64, u32, u64)) -> u64 {
+    let sp = if abi == Abi::X86_64 { regs.rsp } else { regs.rsp & 0xffff_ffff };
+    let on_alt = alt.1 & SS_DISABLE == 0 && sp > alt.0 && sp <= alt.0 + alt.2;
+    if act.flags & SA_ONSTACK != 0 && alt.1 & SS_DISABLE == 0 && !on_alt {
+        return alt.0 + alt.2;
+    }
+    if abi == Abi::X86_64 {
+        sp - 128
+    } else {
+        sp
+    }
+}
+
+/// Build the frame for delivering `info.signo` with action `act` to a task
+/// stopped with `regs`; `old_mask` is the mask sigreturn restores. `None`
+/// when the stack would wrap (the caller kills the process with SIGSEGV).
+pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mask: u64, alt: (u64, u32, u64)) -> Option<Frame> {
+    let top = stack_top(abi, regs, act, alt);
+    let alt_flags = if alt.1 & SS_DISABLE != 0 { SS_DISABLE as u64 } else { 0 };
+    let mut r = *regs;
+    r.rflags &= !(0x400 | 0x100); // DF, TF
+    match abi {
+        Abi::X86_64 => {
+            let sp = (top.checked_sub(X64_FRAME)? & !15) - 8;
+            let mut b = alloc::vec![0u8; X64_FRAME as usize];
+            put(&mut b, 0, act.restorer, 8);
+            put(&mut b, X64_UC + 16, alt.0, 8);
+            put(&mut b, X64_UC + 24, alt_flags, 4);
+            put(&mut b, X64_UC + 32, alt.2, 8);
+            let words = [regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.rdi, regs.rsi, regs.rbp, regs.rbx, regs.rdx, regs.rax, regs.rcx, regs.rsp, regs.rip, regs.rflags, 0x2b | (USER_DS << 48)];
+            for (i, w) in words.iter().enumerate() {
+                put(&mut b, X64_MCTX + i * 8, *w, 8);
+            }
+            put(&mut b, X64_MCTX + 21 * 8, old_mask, 8); // oldmask
+            put(&mut b, X64_MCTX + 22 * 8, info.addr.unwrap_or(0), 8); // cr2
+            put(&mut b, X64_MASK, old_mask, 8);
+            b[X64_INFO..X64_INFO + 128].copy_from_slice(&info.encode(abi));
+            r.rip = act.handler;
+            r.rsp = sp;
+            r.rdi = info.signo as u64;
+            r.rsi = sp + X64_INFO as u64;
+            r.rdx = sp + X64_UC as u64;
+            r.rax = 0;
+            Some(Frame { sp, bytes: b, regs: r })
+        }
+        Abi::I386 if act.flags & SA_SIGINFO != 0 => {
+            let sp = (top.checked_sub(I386_RT_FRAME)? & !15) - 4;
+            let mut b = alloc::vec![0u8; I386_RT_FRAME as usize];
+            let pretcode = if act.flags & SA_RESTORER != 0 { act.restorer } else { sp + 260 };
+            put(&mut b, 0, pretcode, 4);
+            put(&mut b, 4, info.signo as u64, 4);
+            put(&mut b, 8, sp + 16, 4);
+            put(&mut b, 12, sp + 144, 4);
+            b[16..144].copy_from_slice(&info.encode(abi));
+            put(&mut b, 152, alt.0, 4);
+            put(&mut b, 156, alt_flags, 4);
+            put(&mut b, 160, alt.2, 4);
+            sigcontext32(&mut b[164..252], regs, old_mask, info);
+            put(&mut b, 252, old_mask, 8);
+            // movl $173, %eax; int $0x80
+            b[260..267].copy_from_slice(&[0xb8, 173, 0, 0, 0, 0xcd, 0x80]);
+            r.rip = act.handler;
+            r.rsp = sp;
+            r.rax = info.signo as u64;
+            r.rdx = sp + 16;
+            r.rcx = sp + 144;
+            Some(Frame { sp, bytes: b, regs: r })
+        }
+        Abi::I386 => {
+            let sp = (top.checked_sub(I386_PLAIN_FRAME)? & !15) - 4;
+            let mut b = alloc::vec![0u8; I386_PLAIN_FRAME as usize];
+            let pretcode = if act.flags & SA_RESTORER != 0 { act.restorer } else { sp + 100 };
+            put(&mut b, 0, pretcode, 4);
+            put(&mut b, 4, info.signo as u64, 4);
+            sigcontext32(&mut b[8..96], regs, old_mask, info);
+            put(&mut b, 96, old_mask >> 32, 4);
+            // popl %eax; movl $119, %eax; int $0x80
+            b[100..108].copy_from_slice(&[0x58, 0xb8, 119, 0, 0, 0, 0xcd, 0x80]);
+            r.rip = act.handler;
+            r.rsp = sp;
+            r.rax = info.signo as u64;
+            r.rdx = 0;
+            r.rcx = 0;
+            Some(Frame { sp, bytes: b, regs: r })
+        }
+    }
+}
+
+/// struct sigcontext of i386 (22 words).
+fn sigcontext32(b: &mut [u8], regs: &TaskRegs, old_mask: u64, info: &SigInfo) {
+    let words = [regs.gs_sel, regs.fs_sel, USER_DS, USER_DS, regs.rdi, regs.rsi, regs.rbp, regs.rsp, regs.rbx, regs.rdx, regs.rcx, regs.rax, 0, 0, regs.rip, USER_CS32, regs.rflags, regs.rsp, USER_DS, 0, old_mask & 0xffff_ffff, info.addr.unwrap_or(0)];
+    for (i, w) in words.iter().enumerate() {
+        put(b, i * 4, *w & 0xffff_ffff, 4);
+    }
+}
+
+/// Where sigreturn finds the frame, given the stack pointer at the call
+/// (the handler's return popped the return address; i386's plain restorer
+/// also popped the signal number), and how many bytes it spans.
+pub fn frame_at(abi: Abi, kind: FrameKind, sp: u64) -> (u64, usize) {
+    match (abi, kind) {
+        (Abi::X86_64, _) => (sp.wrapping_sub(8), X64_FRAME as usize),
+        (Abi::I386, FrameKind::Rt) => (sp.wrapping_sub(4) & 0xffff_ffff, I386_RT_FRAME as usize),
+        (Abi::I386, FrameKind::Plain32) => (sp.wrapping_sub(8) & 0xffff_ffff, I386_PLAIN_FRAME as usize),
+    }
+}
+
+/// Restore the registers a frame saved into `regs`; returns the signal mask
+/// to go back to.
+pub fn restore(abi: Abi, kind: FrameKind, b: &[u8], regs: &mut TaskRegs) -> u64 {
+    let flags = |saved: u64, cur: u64| (cur & !FIX_EFLAGS) | (saved & FIX_EFLAGS);
+    match abi {
+        Abi::X86_64 => {
+            let w = |i: usize| get(b, X64_MCTX + i * 8, 8);
+            regs.r8 = w(0);
+            regs.r9 = w(1);
+            regs.r10 = w(2);
+            regs.r11 = w(3);
+            regs.r12 = w(4);
+            regs.r13 = w(5);
+            regs.r14 = w(6);
+            regs.r15 = w(7);
+            regs.rdi = w(8);
+            regs.rsi = w(9);
+            regs.rbp = w(10);
+            regs.rbx = w(11);
+            regs.rdx = w(12);
+            regs.rax = w(13);
+            regs.rcx = w(14);
+            regs.rsp = w(15);
+            regs.rip = w(16);
+            regs.rflags = flags(w(17), regs.rflags);
+            get(b, X64_MASK, 8)
+        }
+        Abi::I386 => {
+            let (sc, mask) = match kind {
+                FrameKind::Rt => (164, get(b, 252, 8)),
+                FrameKind::Plain32 => (8, get(b, 8 + 20 * 4, 4) | get(b, 96, 4) << 32),
+            };
+            let w = |i: usize| get(b, sc + i * 4, 4);
+            regs.rdi = w(4);
+            regs.rsi = w(5);
+            regs.rbp = w(6);
+            regs.rsp = w(7);
+            regs.rbx = w(8);
+            regs.rdx = w(9);
+            regs.rcx = w(10);
+            regs.rax = w(11);
+            regs.rip = w(14);
+            regs.rflags = flags(w(16), regs.rflags);
+            mask
+        }
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    fn regs() -> TaskRegs {
+        TaskRegs { rax: 7, rbx: 1, rcx: 2, rdx: 3, rsi: 4, rdi: 5, rbp: 6, rsp: 0x7fff_0000_1008, r8: 8, r15: 15, rip: 0x401234, rflags: 0x246, ..core::default::Default::default() }
+    }
+
+    #[test]
+    fn x86_64_frame_round_trips() {
+        let act = SigAction { handler: 0x402000, flags: SA_SIGINFO | SA_RESTORER, restorer: 0x403000, mask: 0 };
+        let info = SigInfo { signo: SIGINT, code: SI_USER, pid: 2, uid: 0, ..core::default::Default::default() };
+        let f = frame(Abi::X86_64, &regs(), &act, &info, 0x55, (0, SS_DISABLE, 0)).unwrap();
+        assert_eq!(f.sp % 16, 8, "as after a call");
+        assert!(f.sp + X64_FRAME <= 0x7fff_0000_1008 - 128, "below the red zone");
+        assert_eq!((f.regs.rip, f.regs.rdi, f.regs.rsi - f.sp, f.regs.rdx - f.sp), (0x402000, 2, 312, 8));
+        assert_eq!(get(&f.bytes, 0, 8), 0x403000, "returns to the restorer");
+        // The handler returns (pops the restorer address) and calls rt_sigreturn.
+        let (at, len) = frame_at(Abi::X86_64, FrameKind::Rt, f.sp + 8);
+        assert_eq!((at, len), (f.sp, f.bytes.len()));
+        let mut back = f.regs;
+        assert_eq!(restore(Abi::X86_64, FrameKind::Rt, &f.bytes, &mut back), 0x55);
+        let r = regs();
+        assert_eq!((back.rax, back.rsp, back.rip, back.r15, back.rflags), (r.rax, r.rsp, r.rip, r.r15, r.rflags));
+    }
+
+    #[test]
+    fn i386_frames_round_trip() {
+        let mut r = regs();
+        r.rsp = 0xffff_d008;
+        for (flags, kind) in [(SA_SIGINFO | SA_RESTORER, FrameKind::Rt), (SA_RESTORER, FrameKind::Plain32), (0, FrameKind::Plain32)] {
+            let act = SigAction { handler: 0x8049000, flags, restorer: 0x8049100, mask: 0 };
+            let info = SigInfo { signo: SIGTERM, ..core::default::Default::default() };
+            let f = frame(Abi::I386, &r, &act, &info, (1 << 40) | 4, (0, SS_DISABLE, 0)).unwrap();
+            assert_eq!((f.sp + 4) % 16, 0);
+            let popped = if kind == FrameKind::Rt { f.sp + 4 } else { f.sp + 8 };
+            let (at, _) = frame_at(Abi::I386, kind, popped);
+            assert_eq!(at, f.sp);
+            let mut back = f.regs;
+            assert_eq!(restore(Abi::I386, kind, &f.bytes, &mut back), (1 << 40) | 4);
+            assert_eq!((back.rax, back.rsp, back.rip), (7, 0xffff_d008, 0x401234));
+        }
+    }
+
+    #[test]
+    fn alternate_stack_is_used_when_asked() {
+        let act = SigAction { handler: 1, flags: SA_ONSTACK | SA_RESTORER, restorer: 2, mask: 0 };
+        let f = frame(Abi::X86_64, &regs(), &act, &<SigInfo as core::default::Default>::default(), 0, (0x10_0000, 0, 0x4000)).unwrap();
+        assert!(f.sp > 0x10_0000 && f.sp < 0x10_4000);
     }
 }

@@ -17,7 +17,7 @@ pub const PIPE_BUF: u64 = 4096;
 pub const PIPE_DEFAULT: u64 = 65536;
 /// Largest F_SETPIPE_SZ for an unprivileged process (/proc/sys/fs/pipe-max-size).
 pub const PIPE_MAX: u64 = 1 << 20;
-pub const SIGPIPE: u8 = 13;
+pub use crate::signal::SIGPIPE;
 
 #[derive(Debug, Default)]
 pub struct Pipe {

@@ -172,6 +172,11 @@ pub enum ProcCall {
     RtSigpending,
     Sigpending,
     Sigaltstack,
+    RtSigreturn,
+    Sigreturn,
+    RtSigsuspend,
+    Sigsuspend,
+    Pause,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -292,8 +297,8 @@ const FORK: &str = "a copy-on-write copy of the process";
 const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); CLONE_THREAD: ENOSYS (threads come later)";
 const EXEC: &str = "static ELF64/ELF32 programs and #! scripts from the job's file tree; dynamic ELF ENOENT (no interpreter), foreign ELF ENOEXEC";
 const WAIT: &str = "exited and killed children; stopped children are never reported (no job control yet)";
-const KILL: &str = "default actions (terminate, core as terminate, ignore); handlers are recorded, but delivery to a handler waits for signal frames: the signal stays pending";
-const SIGACT: &str = "handlers, flags and masks are kept and reported; see kill for delivery";
+const KILL: &str = "default actions (terminate, core as terminate, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late; stop signals are ignored (no job control)";
+const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -313,6 +318,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::BRK, "brk", Sys::Brk, C),
     e(n64::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
     e(n64::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
+    e(n64::RT_SIGRETURN, "rt_sigreturn", Sys::Proc(Pr::RtSigreturn), C),
     e(n64::IOCTL, "ioctl", Sys::File(F::Ioctl), P(IOCTL)),
     e(n64::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n64::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
@@ -328,6 +334,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::MADVISE, "madvise", Sys::Misc(M::Madvise), P("DONTNEED drops private pages (they come back zero, file pages too); other advice accepted")),
     e(n64::DUP, "dup", Sys::File(F::Dup), C),
     e(n64::DUP2, "dup2", Sys::File(F::Dup2), C),
+    e(n64::PAUSE, "pause", Sys::Proc(Pr::Pause), C),
     e(n64::NANOSLEEP, "nanosleep", Sys::Nanosleep(TimeBits::B64), P(SLEEP)),
     e(n64::GETITIMER, "getitimer", Sys::Misc(M::Getitimer), P(TIMERS)),
     e(n64::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
@@ -406,6 +413,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETPGID, "getpgid", Sys::Proc(Pr::Getpgid), C),
     e(n64::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
     e(n64::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
+    e(n64::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
@@ -497,6 +505,7 @@ pub static I386: &[Entry] = &[
     e(n32::SETUID, "setuid", Sys::Misc(M::Setuid { bits16: true }), P(IDS)),
     e(n32::GETUID, "getuid", Sys::Getuid { bits16: true }, C),
     e(n32::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
+    e(n32::PAUSE, "pause", Sys::Proc(Pr::Pause), C),
     e(n32::ACCESS, "access", Sys::File(F::Access), C),
     e(n32::SYNC, "sync", Sys::File(F::Sync), C),
     e(n32::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
@@ -523,6 +532,7 @@ pub static I386: &[Entry] = &[
     e(n32::SIGACTION, "sigaction", Sys::Proc(Pr::Sigaction), P(SIGACT)),
     e(n32::SETREUID, "setreuid", Sys::Misc(M::Setreuid { bits16: true }), P(IDS)),
     e(n32::SETREGID, "setregid", Sys::Misc(M::Setregid { bits16: true }), P(IDS)),
+    e(n32::SIGSUSPEND, "sigsuspend", Sys::Proc(Pr::Sigsuspend), C),
     e(n32::SIGPENDING, "sigpending", Sys::Proc(Pr::Sigpending), C),
     e(n32::SETHOSTNAME, "sethostname", Sys::Misc(M::Sethostname), C),
     e(n32::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U32), P("limits are stored and reported, not enforced")),
@@ -551,6 +561,7 @@ pub static I386: &[Entry] = &[
     e(n32::WAIT4, "wait4", Sys::Proc(Pr::Wait4), P(WAIT)),
     e(n32::SYSINFO, "sysinfo", Sys::Misc(M::Sysinfo), P("loads 0, no swap")),
     e(n32::FSYNC, "fsync", Sys::File(F::Fsync), C),
+    e(n32::SIGRETURN, "sigreturn", Sys::Proc(Pr::Sigreturn), C),
     e(n32::CLONE, "clone", Sys::Proc(Pr::Clone), P(CLONE)),
     e(n32::UNAME, "uname", Sys::Uname, C),
     e(n32::MPROTECT, "mprotect", Sys::Mprotect, C),
@@ -579,9 +590,11 @@ pub static I386: &[Entry] = &[
     e(n32::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: true }), P(IDS)),
     e(n32::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: true }), C),
     e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n32::RT_SIGRETURN, "rt_sigreturn", Sys::Proc(Pr::RtSigreturn), C),
     e(n32::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
     e(n32::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
     e(n32::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
+    e(n32::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n32::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n32::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
     e(n32::CHOWN, "chown", Sys::File(F::Chown { bits16: true }), C),
