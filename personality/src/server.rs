@@ -283,11 +283,11 @@ fn main(boot: rt::Boot) -> ! {
 
         // Answers go out; the last one with the next receive (one kernel
         // entry instead of two per system call).
-        let mut answers = core::mem::take(&mut procs.answers);
-        let last = answers.pop();
-        for a in answers {
-            send_answer(&a, config.trace, false);
+        let last = procs.answers.pop();
+        for a in &procs.answers {
+            send_answer(a, config.trace, false);
         }
+        procs.answers.clear();
         let received = match last {
             Some(a) => {
                 send_answer(&a, config.trace, true);

@@ -212,7 +212,14 @@ impl Procs {
     /// Finish the deferred replies that can be finished now.
     pub fn poll<H: Host>(&mut self, h: &mut H) {
         self.fire_timers(h);
-        self.interrupt_calls(h);
+        if !self.interrupt.is_empty() {
+            self.interrupt_calls(h);
+        }
+        let waiting = self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.pending.is_some()));
+        if !waiting {
+            self.changed = false;
+            return;
+        }
         // A finished call may unblock another (a pipe write, a child's exit):
         // go round until nothing moves.
         for _ in 0..256 {
@@ -272,6 +279,9 @@ impl Procs {
 
     /// SIGALRM for the real-time interval timers (alarm, setitimer) that expired.
     fn fire_timers<H: Host>(&mut self, h: &mut H) {
+        if !self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.itimers[0].0 != 0)) {
+            return;
+        }
         let now = h.now_ns();
         let mut due = Vec::new();
         for (&pid, m) in self.members.iter_mut() {
