@@ -20,6 +20,9 @@ use sion_rt as rt;
 
 sion_rt::entry!(main);
 
+/// How often the serial console is read when nothing else wakes the server.
+const SERIAL_POLL_NS: u64 = 20_000_000;
+
 /// The machine as the program's process sees it, through kernel calls.
 struct KernelHost {
     space: SpaceId,
@@ -265,6 +268,11 @@ fn main(boot: rt::Boot) -> ! {
                     procs.job().stdin_eof();
                     procs.stdin_changed();
                 }
+                Event::Frame { tag: down::SIGNAL, payload } => {
+                    if let Some(&sig) = payload.first() {
+                        procs.signal_from_host(&mut host, sig);
+                    }
+                }
                 Event::Frame { tag, .. } => rt::log!("personality: unknown console frame {tag}"),
                 Event::Malformed => rt::log!("personality: malformed console frame"),
                 Event::Pending => {}
@@ -275,7 +283,13 @@ fn main(boot: rt::Boot) -> ! {
             end_job(&mut procs, &mut host, exit, &config.outs);
         }
         let now = host.now_ns();
-        let want = procs.next_deadline(now).map(|d| d.max(1)).unwrap_or(0);
+        let mut next = procs.next_deadline(now);
+        if !console::is_ipc() {
+            // The serial console has no interrupt here: look at it now and
+            // then, so a forwarded ^C reaches a job that sleeps or computes.
+            next = Some(next.map_or(now + SERIAL_POLL_NS, |d| d.min(now + SERIAL_POLL_NS)));
+        }
+        let want = next.map(|d| d.max(1)).unwrap_or(0);
         if want != armed {
             let _ = rt::timer_set(want);
             armed = want;

@@ -48,6 +48,9 @@ pub mod down {
     pub const STDIN: u8 = 1;
     /// The host's stdin ended: reads return 0 from now on.
     pub const STDIN_EOF: u8 = 2;
+    /// A signal for the job (one byte, its number): `sion exec` forwards
+    /// SIGINT and SIGTERM, as a terminal sends ^C to its foreground group.
+    pub const SIGNAL: u8 = 3;
 }
 
 /// The job console over IPC: how a personality that a group server started

@@ -989,6 +989,19 @@ impl Procs {
         }
     }
 
+    /// A signal from the host (`sion exec` forwarding ^C): to the first
+    /// process's group, as a terminal sends it to its foreground group.
+    pub fn signal_from_host<H: Host>(&mut self, h: &mut H, sig: u8) {
+        if sig == 0 || sig > NSIG {
+            return;
+        }
+        let group = self.members.get(&FIRST_PID).map_or(1, |m| m.pgid);
+        let targets: Vec<u32> = self.members.iter().filter(|(_, m)| m.pgid == group).map(|(&p, _)| p).collect();
+        for pid in targets {
+            self.send(h, pid, sig, SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() });
+        }
+    }
+
     /// Send `sig` to process `pid` (nothing if it is a zombie or unknown).
     pub fn signal<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
         self.send(h, pid, sig, SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() });

@@ -187,10 +187,29 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
     }
 }
 
+/// The job console's write side, shared by the stdin pump and the signal
+/// forwarder: each frame goes out whole under the lock.
+pub struct FrameWriter<W: Write>(pub Arc<Mutex<W>>);
+
+impl<W: Write> Clone for FrameWriter<W> {
+    fn clone(&self) -> Self {
+        FrameWriter(Arc::clone(&self.0))
+    }
+}
+
+impl<W: Write> FrameWriter<W> {
+    /// Send one frame; an error means the node is gone.
+    pub fn send(&self, tag: u8, payload: &[u8]) -> io::Result<()> {
+        let frame = [&console::frame_header(tag, payload.len())[..], payload].concat();
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        w.write_all(&frame).and_then(|_| w.flush())
+    }
+}
+
 /// Once the node says READY, sends `input` to it as STDIN frames, then
 /// STDIN_EOF. A read error (stdin closed) counts as the end; a write error
 /// (node gone) stops quietly.
-pub fn pump_stdin(mut input: impl Read, mut to_node: impl Write, ready: std::sync::mpsc::Receiver<()>) {
+pub fn pump_stdin<W: Write>(mut input: impl Read, to_node: FrameWriter<W>, ready: std::sync::mpsc::Receiver<()>) {
     if ready.recv().is_err() {
         return; // the node went away before its console was up
     }
@@ -200,12 +219,11 @@ pub fn pump_stdin(mut input: impl Read, mut to_node: impl Write, ready: std::syn
         if n == 0 {
             break;
         }
-        let frame = [&console::frame_header(down::STDIN, n)[..], &buf[..n]].concat();
-        if to_node.write_all(&frame).and_then(|_| to_node.flush()).is_err() {
+        if to_node.send(down::STDIN, &buf[..n]).is_err() {
             return;
         }
     }
-    let _ = to_node.write_all(&console::frame_header(down::STDIN_EOF, 0)).and_then(|_| to_node.flush());
+    let _ = to_node.send(down::STDIN_EOF, &[]);
 }
 
 #[cfg(test)]
@@ -288,7 +306,7 @@ mod tests {
     fn stdin_becomes_frames_then_eof() {
         let input: Vec<u8> = (0..10000u32).map(|i| i as u8).collect();
         let sent = Shared::default();
-        pump_stdin(Dribble(input.clone(), 0, 100000), sent.clone(), ready());
+        pump_stdin(Dribble(input.clone(), 0, 100000), FrameWriter(Arc::new(Mutex::new(sent.clone()))), ready());
         let bytes = sent.bytes();
         let mut d = Decoder::new();
         let mut got = Vec::new();
@@ -307,7 +325,7 @@ mod tests {
         assert_eq!(tags.iter().filter(|&&t| t == down::STDIN_EOF).count(), 1);
 
         let sent = Shared::default();
-        pump_stdin(io::empty(), sent.clone(), ready());
+        pump_stdin(io::empty(), FrameWriter(Arc::new(Mutex::new(sent.clone()))), ready());
         assert_eq!(sent.bytes(), console::frame_header(down::STDIN_EOF, 0));
     }
 

@@ -271,16 +271,32 @@ fn exec(args: ExecArgs) -> i32 {
         let out_files = out_files.clone();
         std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files))
     };
+    let to_node = console::FrameWriter(Arc::new(Mutex::new(job_stream)));
     // Detached: it may sit in a read of a terminal forever; exit never waits for it.
-    std::thread::spawn(move || console::pump_stdin(io::stdin(), job_stream, ready_rx));
+    {
+        let to_node = to_node.clone();
+        std::thread::spawn(move || console::pump_stdin(io::stdin(), to_node, ready_rx));
+    }
 
     // 7. Wait for the node to power off, a timeout or a signal.
     let timeout = args.timeout.map(Duration::from_secs);
     let mut exit_seen: Option<Instant> = None;
+    // ^C and SIGTERM go to the job, as a terminal's ^C goes to its
+    // foreground group: a job that catches it runs on; a second one stops
+    // the node.
+    let mut forwarded = false;
     let status = loop {
         if let Some(code) = signalled() {
-            node.kill();
-            return code;
+            let sig = if code == 130 { 2u8 } else { 15u8 };
+            if !forwarded && to_node.send(sion_abi::console::down::SIGNAL, &[sig]).is_ok() {
+                tracing::debug!(sig, "signal forwarded to the job");
+                forwarded = true;
+                interrupted.store(false, Ordering::Relaxed);
+                terminated.store(false, Ordering::Relaxed);
+            } else {
+                node.kill();
+                return code;
+            }
         }
         match node.try_wait() {
             Ok(Some(st)) => break Some(st),

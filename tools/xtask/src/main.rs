@@ -19,6 +19,7 @@ mod kernel_tests;
 mod lan_tests;
 mod net_tests;
 mod setup;
+mod signal_tests;
 mod sim;
 mod util;
 
@@ -49,6 +50,8 @@ enum Cmd {
     Compat(compat::SuiteArgs),
     /// Only the kernel self-test (no setup, no build): PVH and, with GRUB, multiboot2.
     Selftest,
+    /// Only the check that `sion exec` forwards SIGINT and SIGTERM to the job (no setup, no build).
+    Signals,
     /// Only the network test (no setup, no build): echo and bulk transfer to a node.
     Net {
         /// Also measure the same transfer to Debian's Linux in the same QEMU (q35, virtio-pci).
@@ -106,6 +109,10 @@ fn main() -> ExitCode {
                 println!("{}: {}", r.name, r.summary);
             }
             runs.iter().all(|r| r.passed)
+        }),
+        Cmd::Signals => signal_tests::run().map(|s| {
+            println!("{s}");
+            true
         }),
         Cmd::Sim { seed, quick } => Ok(sim::run(seed, quick)),
         Cmd::Iso { key_file, out, check } => iso::build(key_file.as_deref(), &out).and_then(|_| {
@@ -262,6 +269,9 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
             lan_tests::run().map(|o| format!("link-local {} in {:.1} s; broadcast, TCP between nodes, ping + TCP from the LAN ok", o.addresses.join(" and "), o.seconds_to_addresses)),
         ),
     }
+
+    util::banner("sion exec forwards SIGINT and SIGTERM to the job");
+    st.record("signals to a job", if built { signal_tests::run() } else { not_built() });
 
     util::banner("the group on a test LAN: sion up -n 3");
     match lan_tests::available() {
