@@ -848,9 +848,6 @@ impl Process {
     pub fn last_call(&self) -> LinuxSyscall {
         self.last_call
     }
-    pub fn set_last_call(&mut self, call: &LinuxSyscall) {
-        self.last_call = *call;
-    }
 
     /// Block the current call; it runs again when something in the job changed.
     pub(crate) fn block_retry(&mut self) -> SysResult {

@@ -243,7 +243,7 @@ impl Procs {
                     if !retry {
                         continue;
                     }
-                    let Some(Some(Pending::Retry { call })) = self.serve(h, pid, |p, _| p.pending.take()) else { continue };
+                    let Some(Some(Pending::Retry { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
                     let o = self.dispatch(h, pid, &call);
                     if o != Outcome::Blocked {
                         progress = true;
@@ -313,21 +313,21 @@ impl Procs {
             if let Some(call) = retry {
                 // It may be able to finish now (a wait4 for the child whose
                 // SIGCHLD this is): then it returns its result, then the handler runs.
-                self.serve(h, pid, |p, _| p.pending = None);
+                if let Some(p) = self.proc_mut(pid) {
+                    p.pending = None;
+                }
                 let o = self.dispatch(h, pid, &call);
                 if o != Outcome::Blocked {
                     self.settle(h, pid, task, o, &call);
                     continue;
                 }
-                self.serve(h, pid, |p, _| p.pending = None);
             }
-            let Some(call) = self.serve(h, pid, |p, _| {
-                p.pending = None;
-                p.partial_write = 0;
-                p.last_call()
-            }) else {
-                continue;
-            };
+            // Still blocked: the call ends here. A table call's own record
+            // is its Retry; a process call's is its last call.
+            let Some(p) = self.proc_mut(pid) else { continue };
+            p.pending = None;
+            p.partial_write = 0;
+            let call = retry.unwrap_or_else(|| p.last_call());
             let abi = Abi::from_wire(call.abi());
             let restart = self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).flags & signal::SA_RESTART != 0) && restartable(abi, call.nr);
             if restart {
@@ -338,10 +338,8 @@ impl Procs {
                         h.set_regs(&r);
                     }
                 });
-                match self.deliver(h, pid, None) {
-                    Some(true) => self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (abi, call.nr) }),
-                    Some(false) => {}
-                    None => {}
+                if self.deliver(h, pid, None) == Some(true) {
+                    self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (abi, call.nr) });
                 }
             } else {
                 self.settle(h, pid, task, Outcome::Reply(Errno::EINTR.as_ret()), &call);
@@ -384,6 +382,23 @@ impl Procs {
         }
     }
 
+    /// A running process, for what needs neither the host nor the job's state.
+    fn proc_mut(&mut self, pid: u32) -> Option<&mut Process> {
+        match &mut self.members.get_mut(&pid)?.life {
+            Life::Running { proc, .. } => Some(proc),
+            _ => None,
+        }
+    }
+
+    /// The answer to a call of `pid` that was made by `task`, unless the
+    /// call ended the process (or replaced its task).
+    fn if_alive(&self, pid: u32, task: Option<u64>, o: Outcome) -> Outcome {
+        match task {
+            Some(t) if self.task_of(pid) == Some(t) => o,
+            _ => Outcome::Blocked,
+        }
+    }
+
     fn proc_ref(&self, pid: u32) -> Option<&Process> {
         match &self.members.get(&pid)?.life {
             Life::Running { proc, .. } => Some(proc),
@@ -400,7 +415,7 @@ impl Procs {
 
     /// Turn an outcome into an answer, an exit or nothing.
     fn settle<H: Host>(&mut self, h: &mut H, pid: u32, task: u64, o: Outcome, call: &LinuxSyscall) {
-        let raised = self.serve(h, pid, |p, _| p.raise.take()).flatten();
+        let raised = self.proc_mut(pid).and_then(|p| p.raise.take());
         match o {
             Outcome::Exit(e) => return self.exit(h, pid, e),
             Outcome::Blocked => {}
@@ -435,10 +450,7 @@ impl Procs {
     fn dispatch<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         match lookup(abi, call.nr).map(|e| e.sys) {
-            Some(Sys::Proc(pc)) => {
-                self.serve(h, pid, |p, _| p.set_last_call(call));
-                self.proc_call(h, pid, abi, pc, call)
-            }
+            Some(Sys::Proc(pc)) => self.proc_call(h, pid, abi, pc, call),
             _ => self.serve(h, pid, |p, h| p.syscall(h, call)).unwrap_or(Outcome::Blocked),
         }
     }
@@ -552,7 +564,7 @@ impl Procs {
                 if ready == Some(true) {
                     Err(Errno::EINTR)
                 } else {
-                    return self.block(h, pid, call);
+                    return self.block(pid, call);
                 }
             }
         };
@@ -832,12 +844,8 @@ impl Procs {
         if reap_now {
             self.members.remove(&pid);
         }
-        let (code, status) = match exit {
-            Exit::Code(c) => (1, c as i32),
-            Exit::Signal(s) => (2, s as i32),
-        };
         let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
-        self.send(h, ppid, SIGCHLD, SigInfo { signo: SIGCHLD, code, pid, uid, status: Some(status), ..Default::default() });
+        self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));
     }
 
     /// The children of `pid` that `sel` (wait4's pid argument) names.
@@ -893,7 +901,7 @@ impl Procs {
         if options & WNOHANG != 0 {
             return Outcome::Reply(0);
         }
-        self.block(h, pid, call)
+        self.block(pid, call)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -930,10 +938,10 @@ impl Procs {
         let info = match zombie {
             Some((cpid, exit)) => {
                 let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
-                Some(sigchld_info(abi, cpid, uid, exit))
+                Some(SigInfo::child(cpid, uid, exit).encode(abi).to_vec())
             }
             None if options & WNOHANG != 0 => None,
-            None => return self.block(h, pid, call),
+            None => return self.block(pid, call),
         };
         if infop != 0 {
             let bytes = info.clone().unwrap_or_else(|| alloc::vec![0u8; 128]);
@@ -948,8 +956,10 @@ impl Procs {
     }
 
     /// Keep the caller waiting; its call runs again after a change.
-    fn block<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
-        self.serve(h, pid, |p, _| p.pending = Some(Pending::Retry { call: *call }));
+    fn block(&mut self, pid: u32, call: &LinuxSyscall) -> Outcome {
+        if let Some(p) = self.proc_mut(pid) {
+            p.pending = Some(Pending::Retry { call: *call });
+        }
         Outcome::Blocked
     }
 
@@ -983,10 +993,7 @@ impl Procs {
         for t in targets.iter().copied().filter(|&t| t != pid).chain(targets.iter().copied().filter(|&t| t == pid)) {
             self.send(h, t, sig as u8, info);
         }
-        match (task, self.task_of(pid)) {
-            (Some(a), Some(b)) if a == b => Outcome::Reply(0),
-            _ => Outcome::Blocked,
-        }
+        self.if_alive(pid, task, Outcome::Reply(0))
     }
 
     /// A signal from the host (`sion exec` forwarding ^C): to the first
@@ -1128,10 +1135,7 @@ impl Procs {
                 }
             }
         }
-        match (task, self.task_of(pid)) {
-            (Some(a), Some(b)) if a == b => Outcome::Reply(0),
-            _ => Outcome::Blocked,
-        }
+        self.if_alive(pid, task, Outcome::Reply(0))
     }
 
     fn sigaltstack<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
@@ -1251,22 +1255,6 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-/// The siginfo waitid writes for a child that ended.
-fn sigchld_info(abi: Abi, pid: u32, uid: u32, exit: Exit) -> Vec<u8> {
-    let mut b = alloc::vec![0u8; 128];
-    let (code, status) = match exit {
-        Exit::Code(c) => (1i32, c as i32),  // CLD_EXITED
-        Exit::Signal(s) => (2i32, s as i32), // CLD_KILLED
-    };
-    b[0..4].copy_from_slice(&(SIGCHLD as i32).to_le_bytes());
-    b[8..12].copy_from_slice(&code.to_le_bytes());
-    let base = if abi == Abi::X86_64 { 16 } else { 12 };
-    b[base..base + 4].copy_from_slice(&pid.to_le_bytes());
-    b[base + 4..base + 8].copy_from_slice(&uid.to_le_bytes());
-    b[base + 8..base + 12].copy_from_slice(&status.to_le_bytes());
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1277,15 +1265,5 @@ mod tests {
         assert_eq!(shebang(b"#! /bin/busybox  sh -x \n"), Some((b"/bin/busybox".to_vec(), Some(b"sh -x".to_vec()))));
         assert_eq!(shebang(b"#!\n"), None);
         assert_eq!(shebang(b"\x7fELF"), None);
-    }
-
-    #[test]
-    fn sigchld_info_layouts() {
-        let b = sigchld_info(Abi::X86_64, 7, 1000, Exit::Code(3));
-        assert_eq!(&b[16..20], &7u32.to_le_bytes());
-        assert_eq!(&b[24..28], &3i32.to_le_bytes());
-        let b = sigchld_info(Abi::I386, 7, 1000, Exit::Signal(9));
-        assert_eq!(&b[8..12], &2i32.to_le_bytes());
-        assert_eq!(&b[20..24], &9i32.to_le_bytes());
     }
 }

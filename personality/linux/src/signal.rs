@@ -276,6 +276,8 @@ pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
 
 /// What a handler learns of a signal (the fields of siginfo_t SiON fills).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, core::default::Default)]
@@ -292,6 +294,15 @@ pub struct SigInfo {
 }
 
 impl SigInfo {
+    /// SIGCHLD's siginfo for a child that ended (waitid writes the same).
+    pub fn child(pid: u32, uid: u32, exit: sion_abi::console::Exit) -> SigInfo {
+        let (code, status) = match exit {
+            sion_abi::console::Exit::Code(c) => (CLD_EXITED, c as i32),
+            sion_abi::console::Exit::Signal(s) => (CLD_KILLED, s as i32),
+        };
+        SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status) }
+    }
+
     /// siginfo_t (128 bytes); the union starts at 16 (x86_64) or 12 (i386).
     pub fn encode(&self, abi: Abi) -> [u8; 128] {
         let mut b = [0u8; 128];
@@ -551,6 +562,16 @@ mod frame_tests {
             assert_eq!(restore(Abi::I386, kind, &f.bytes, &mut back), (1 << 40) | 4);
             assert_eq!((back.rax, back.rsp, back.rip), (7, 0xffff_d008, 0x401234));
         }
+    }
+
+    #[test]
+    fn sigchld_info_layouts() {
+        let b = SigInfo::child(7, 1000, sion_abi::console::Exit::Code(3)).encode(Abi::X86_64);
+        assert_eq!(&b[16..20], &7u32.to_le_bytes());
+        assert_eq!(&b[24..28], &3i32.to_le_bytes());
+        let b = SigInfo::child(7, 1000, sion_abi::console::Exit::Signal(9)).encode(Abi::I386);
+        assert_eq!(&b[8..12], &2i32.to_le_bytes());
+        assert_eq!(&b[20..24], &9i32.to_le_bytes());
     }
 
     #[test]

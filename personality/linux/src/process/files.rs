@@ -1890,17 +1890,7 @@ impl Process {
             Obj::Stdin => Err(Errno::EBADF),
             Obj::Pipe { id, .. } => {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                let Some(p) = self.job.pipes.get_mut(&id) else { return Err(Errno::EPIPE) };
-                if p.readers == 0 {
-                    self.raise = Some(super::pipe::SIGPIPE);
-                    return Err(Errno::EPIPE);
-                }
-                let n = (p.capacity.saturating_sub(p.buf.len() as u64) as usize).min(data.len());
-                if n == 0 && !data.is_empty() {
-                    return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
-                }
-                p.buf.extend(data[..n].iter().copied());
-                Ok(n as u64)
+                self.pipe_push(id, data, nonblock)
             }
             Obj::Node(ino) => match self.job.vfs.node(ino).data {
                 Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),

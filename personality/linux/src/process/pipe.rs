@@ -187,6 +187,22 @@ impl Process {
         Ok(total)
     }
 
+    /// Bytes the server holds (sendfile, copy_file_range) into a pipe: as
+    /// many as fit, waiting (or EAGAIN) only when none do.
+    pub(super) fn pipe_push(&mut self, id: u32, data: &[u8], nonblock: bool) -> SysResult {
+        let Some(p) = self.job.pipes.get_mut(&id) else { return Err(Errno::EPIPE) };
+        if p.readers == 0 {
+            self.raise = Some(SIGPIPE);
+            return Err(Errno::EPIPE);
+        }
+        let n = (p.space() as usize).min(data.len());
+        if n == 0 && !data.is_empty() {
+            return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
+        }
+        p.buf.extend(data[..n].iter().copied());
+        Ok(n as u64)
+    }
+
     /// (readable, writable, hung up) of a pipe end.
     pub(super) fn pipe_ready(&self, id: u32, write: bool) -> (bool, bool, bool) {
         match self.job.pipes.get(&id) {
