@@ -16,6 +16,7 @@ extern crate alloc;
 
 pub mod elf;
 pub mod errno;
+pub mod futex;
 pub mod host;
 pub mod job;
 pub mod layout;

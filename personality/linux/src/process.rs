@@ -14,6 +14,8 @@ mod files;
 mod misc;
 mod net;
 pub mod pipe;
+mod thread;
+pub use thread::Thread;
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -77,6 +79,26 @@ pub enum Pending {
     /// A call waiting on another process of the job (a pipe, a child): run
     /// it again after anything in the job changed.
     Retry { call: LinuxSyscall },
+    /// futex wait on `addr` until a wake whose bitset meets `bitset`, or the
+    /// deadline (ETIMEDOUT). `seq` orders the waiters (woken first come, first served).
+    Futex { addr: u64, bitset: u32, seq: u64, deadline: Option<u64> },
+}
+
+impl Pending {
+    /// When the server should look at this call again (monotonic ns), if ever
+    /// on its own.
+    pub fn deadline(&self, now: u64) -> Option<u64> {
+        match self {
+            Pending::Read { .. } => Some(now + STDIN_POLL_NS),
+            Pending::Sleep { deadline } => Some(*deadline),
+            Pending::Wait { deadline, .. } => Some(deadline.map_or(now + STDIN_POLL_NS, |d| d.min(now + STDIN_POLL_NS))),
+            // The netstack's notification wakes it; a slow look-again as well,
+            // in case a change came while nothing listened.
+            Pending::Net { .. } => Some(now + NET_RECHECK_NS),
+            Pending::Retry { .. } => None,
+            Pending::Futex { deadline, .. } => *deadline,
+        }
+    }
 }
 
 /// What the process was started with.
@@ -276,6 +298,11 @@ pub struct Process {
     pub job: JobState,
     pub abi: Abi,
     pub pid: u32,
+    /// The thread being served (its per-thread state is in the fields below;
+    /// see [`Thread`]).
+    pub tid: u32,
+    /// The process's other threads, parked.
+    pub threads: Vec<Thread>,
     pub vmas: VmaMap,
     pub plan: LoadPlan,
     pub brk_start: u64,
@@ -357,6 +384,8 @@ impl Process {
             job,
             abi: img.abi,
             pid: FIRST_PID,
+            tid: FIRST_PID,
+            threads: Vec::new(),
             vmas: img.vmas,
             brk_start: img.plan.brk_start,
             brk: img.plan.brk_start,
@@ -399,12 +428,15 @@ impl Process {
         self.rng.fill_bytes(&mut seed);
         let mut sig = self.sig.clone();
         sig.pending = 0;
+        sig.private = 0;
         sig.info.clear();
         sig.suspend_mask = None;
         Process {
             job: JobState::default(),
             abi: self.abi,
             pid,
+            tid: pid,
+            threads: Vec::new(),
             vmas: self.vmas.clone(),
             plan: self.plan.clone(),
             brk_start: self.brk_start,
@@ -513,6 +545,13 @@ impl Process {
                 let (call, deadline) = (call.clone(), *deadline);
                 self.retry_wait(h, &call, deadline)?
             }
+            // A wake answers it (the process table); here only the timeout.
+            Pending::Futex { deadline, .. } => {
+                if deadline.is_none_or(|d| h.now_ns() < d) {
+                    return None;
+                }
+                Err(Errno::ETIMEDOUT)
+            }
         };
         self.pending = None;
         Some(r.into())
@@ -521,15 +560,7 @@ impl Process {
     /// When the server should next look at this process (monotonic ns), if
     /// something is pending.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        match self.pending.as_ref()? {
-            Pending::Read { .. } => Some(now + STDIN_POLL_NS),
-            Pending::Sleep { deadline } => Some(*deadline),
-            Pending::Wait { deadline, .. } => Some(deadline.map_or(now + STDIN_POLL_NS, |d| d.min(now + STDIN_POLL_NS))),
-            // The netstack's notification wakes it; a slow look-again as well,
-            // in case a change came while nothing listened.
-            Pending::Net { .. } => Some(now + NET_RECHECK_NS),
-            Pending::Retry { .. } => None,
-        }
+        self.pendings().filter_map(|(_, p)| p.and_then(|p| p.deadline(now))).min()
     }
 
     // ----- faults -----
@@ -704,7 +735,8 @@ impl Process {
                 };
                 self.write_user(h, abi, a[0], &u.encode()).map(|_| 0)
             }
-            Sys::Getpid | Sys::Gettid => Ok(self.pid as u64),
+            Sys::Getpid => Ok(self.pid as u64),
+            Sys::Gettid => Ok(self.tid as u64),
             Sys::Proc(_) => Err(Errno::ENOSYS), // served by the process table (procs.rs)
             Sys::Getuid { bits16 } | Sys::Geteuid { bits16 } => Ok(id16(self.uid, bits16)),
             Sys::Getgid { bits16 } | Sys::Getegid { bits16 } => Ok(id16(self.gid, bits16)),
@@ -792,14 +824,14 @@ impl Process {
                     }
                 }
             }
-            Sys::Exit | Sys::ExitGroup => {
+            Sys::ExitGroup => {
                 self.at_exit(h);
                 return Outcome::Exit(Exit::Code(a[0] as u8));
             }
             Sys::ArchPrctl => return self.sys_arch_prctl(h, abi, a[0] as u32, a[1]),
             Sys::SetTidAddress => {
                 self.clear_child_tid = a[0];
-                Ok(self.pid as u64)
+                Ok(self.tid as u64)
             }
             Sys::SetThreadArea => self.sys_set_thread_area(h, abi, a[0]),
             Sys::SetRobustList => {
@@ -849,6 +881,11 @@ impl Process {
         self.last_call
     }
 
+    /// Record the call being served (for calls the process table serves).
+    pub fn set_last_call(&mut self, call: &LinuxSyscall) {
+        self.last_call = *call;
+    }
+
     /// Block the current call; it runs again when something in the job changed.
     pub(crate) fn block_retry(&mut self) -> SysResult {
         self.pending = Some(Pending::Retry { call: self.last_call });
@@ -863,7 +900,7 @@ impl Process {
         Outcome::Blocked
     }
 
-    fn read_timespec<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, bits: TimeBits) -> Result<u64, Errno> {
+    pub(crate) fn read_timespec<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, bits: TimeBits) -> Result<u64, Errno> {
         let b = self.read_user(h, abi, addr, bits.size())?;
         Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
     }
@@ -1078,16 +1115,27 @@ impl Process {
     }
 
     fn sys_set_thread_area<H: Host>(&mut self, h: &mut H, abi: Abi, uinfo: u64) -> SysResult {
+        let mut regs = h.get_regs().ok_or(Errno::EIO)?;
+        self.install_tls(h, abi, uinfo, &mut regs, true)?;
+        if !h.set_regs(&regs) {
+            return Err(Errno::EIO);
+        }
+        Ok(0)
+    }
+
+    /// Put the `user_desc` at `uinfo` into `regs`' TLS descriptors
+    /// (set_thread_area, and clone's CLONE_SETTLS for i386). Only
+    /// set_thread_area may pick a free entry (entry_number -1).
+    pub(crate) fn install_tls<H: Host>(&mut self, h: &mut H, abi: Abi, uinfo: u64, regs: &mut TaskRegs, can_allocate: bool) -> Result<(), Errno> {
         let raw = self.read_user(h, abi, uinfo, UserDesc::SIZE)?;
         let d = UserDesc::decode(&raw);
         let empty = d.is_empty();
         if !empty && (!d.seg_32bit || d.contents > 1) {
             return Err(Errno::EINVAL);
         }
-        let mut regs = h.get_regs().ok_or(Errno::EIO)?;
         let first = regs::TLS_FIRST_GDT_INDEX as u32;
         let mut idx = d.entry_number;
-        if idx == u32::MAX {
+        if idx == u32::MAX && can_allocate {
             let free = regs.tls.iter().position(|&t| t == 0).ok_or(Errno::ESRCH)?;
             idx = first + free as u32;
             self.write_user(h, abi, uinfo, &idx.to_le_bytes())?;
@@ -1100,10 +1148,7 @@ impl Process {
         } else {
             regs::tls_descriptor(d.base_addr, d.limit, d.seg_32bit, d.contents, d.read_exec_only, d.limit_in_pages, d.seg_not_present)
         };
-        if !h.set_regs(&regs) {
-            return Err(Errno::EIO);
-        }
-        Ok(0)
+        Ok(())
     }
 
     fn sys_brk<H: Host>(&mut self, h: &mut H, want: u64) -> u64 {

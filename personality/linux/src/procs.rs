@@ -22,8 +22,10 @@ use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
-/// Processes (running and zombie) a job may have at once: a fork bomb gets
-/// EAGAIN inside its job and the node goes on.
+mod threads;
+
+/// Processes (running and zombie) and threads a job may have at once: a
+/// fork bomb gets EAGAIN inside its job and the node goes on.
 pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
@@ -57,6 +59,8 @@ pub struct Member {
 }
 
 pub enum Life {
+    /// `task` is the task of the thread being served (`proc.tid`); the
+    /// other threads' tasks are in their [`Thread`]s.
     Running { proc: Box<Process>, space: u64, task: u64 },
     /// Ended, waiting for its parent's wait.
     Zombie { exit: Exit },
@@ -73,7 +77,8 @@ pub struct Answer {
 
 pub struct Procs {
     members: BTreeMap<u32, Member>,
-    by_task: BTreeMap<u64, u32>,
+    /// Task -> (pid, tid).
+    by_task: BTreeMap<u64, (u32, u32)>,
     /// The job's shared state while no process is being served.
     job: JobState,
     next_pid: u32,
@@ -85,15 +90,17 @@ pub struct Procs {
     /// The first process after its end (its file tree is the job's output).
     last: Option<Box<Process>>,
     last_has_job: bool,
-    /// vfork parents waiting for their child's exec or exit: child -> parent.
-    vforks: BTreeMap<u32, u32>,
+    /// vfork parents waiting for their child's exec or exit: child -> (parent, its thread).
+    vforks: BTreeMap<u32, (u32, u32)>,
     /// Something changed since blocked calls last ran.
     changed: bool,
     /// Unsupported requests already logged.
     logged: Vec<&'static str>,
-    /// Processes sent a signal their handler should see now: if blocked in
-    /// a call, the call is interrupted.
-    interrupt: Vec<u32>,
+    /// Processes (or one thread of theirs) sent a signal their handler
+    /// should see now: if blocked in a call, the call is interrupted.
+    interrupt: Vec<(u32, Option<u32>)>,
+    /// Orders futex waiters.
+    futex_seq: u64,
 }
 
 impl Procs {
@@ -105,7 +112,7 @@ impl Procs {
         // it is not a group leader, as a program started by a shell script.
         members.insert(first.pid, Member { ppid: 1, pgid: 1, sid: 1, life: Life::Running { proc: Box::new(first), space, task } });
         let mut by_task = BTreeMap::new();
-        by_task.insert(task, FIRST_PID);
+        by_task.insert(task, (FIRST_PID, FIRST_PID));
         Procs {
             members,
             by_task,
@@ -120,6 +127,7 @@ impl Procs {
             changed: false,
             logged: Vec::new(),
             interrupt: Vec::new(),
+            futex_seq: 0,
         }
     }
 
@@ -129,7 +137,7 @@ impl Procs {
     }
 
     pub fn pid_of(&self, task: u64) -> Option<u32> {
-        self.by_task.get(&task).copied()
+        self.by_task.get(&task).map(|&(pid, _)| pid)
     }
 
     /// Running processes.
@@ -169,7 +177,7 @@ impl Procs {
 
     /// A system call of `task`.
     pub fn syscall<H: Host>(&mut self, h: &mut H, task: u64, call: &LinuxSyscall) {
-        let Some(pid) = self.pid_of(task) else { return };
+        let Some(pid) = self.enter(task) else { return };
         self.changed = true;
         let o = self.dispatch(h, pid, call);
         self.settle(h, pid, task, o, call);
@@ -177,7 +185,7 @@ impl Procs {
 
     /// A fault of `task`.
     pub fn fault<H: Host>(&mut self, h: &mut H, task: u64, f: &sion_abi::msg::Fault) {
-        let Some(pid) = self.pid_of(task) else { return };
+        let Some(pid) = self.enter(task) else { return };
         let Some(o) = self.serve(h, pid, |p, h| p.handle_fault(h, f)) else { return };
         match o {
             Outcome::Exit(Exit::Signal(sig)) if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler > signal::SIG_IGN && p.sig.mask & bit(sig) == 0) => {
@@ -185,7 +193,7 @@ impl Procs {
                 let code = if f.vector == 14 && f.error_code & sion_abi::msg::pf::PRESENT != 0 { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
                 let info = SigInfo { signo: sig, code, addr: Some(if f.vector == 14 { f.addr } else { f.rip }), ..Default::default() };
                 self.serve(h, pid, |p, _| {
-                    p.sig.pending |= bit(sig);
+                    p.sig.private |= bit(sig);
                     p.sig.info.insert(sig, info);
                 });
                 match self.deliver(h, pid, None) {
@@ -215,7 +223,7 @@ impl Procs {
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
         }
-        let waiting = self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.pending.is_some()));
+        let waiting = self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.pendings().any(|(_, p)| p.is_some())));
         if !waiting {
             self.changed = false;
             return;
@@ -225,17 +233,20 @@ impl Procs {
         for _ in 0..256 {
             let mut progress = false;
             let retry = core::mem::take(&mut self.changed);
-            let pids: Vec<u32> = self
+            let waiters: Vec<(u32, u32)> = self
                 .members
                 .iter()
-                .filter_map(|(&pid, m)| match &m.life {
-                    Life::Running { proc, .. } if proc.pending.is_some() => Some(pid),
-                    _ => None,
+                .flat_map(|(&pid, m)| match &m.life {
+                    Life::Running { proc, .. } => proc.pendings().filter(|(_, p)| p.is_some()).map(|(tid, _)| (pid, tid)).collect(),
+                    _ => Vec::new(),
                 })
                 .collect();
-            for pid in pids {
+            for (pid, tid) in waiters {
                 if self.ended.is_some() {
                     return;
+                }
+                if !self.activate(pid, tid) {
+                    continue;
                 }
                 let Some(task) = self.task_of(pid) else { continue };
                 let is_retry = matches!(self.proc_ref(pid).and_then(|p| p.pending.as_ref()), Some(Pending::Retry { .. }));
@@ -301,7 +312,13 @@ impl Procs {
     /// Calls blocked in processes that must run a handler now end: with
     /// EINTR, or restarted after the handler (SA_RESTART).
     fn interrupt_calls<H: Host>(&mut self, h: &mut H) {
-        for pid in core::mem::take(&mut self.interrupt) {
+        for (pid, tid) in core::mem::take(&mut self.interrupt) {
+            // The thread to interrupt: the one named, or one blocked in a
+            // call that can take the signal.
+            let Some(tid) = tid.or_else(|| self.proc_ref(pid).and_then(|p| p.taker(true))) else { continue };
+            if !self.activate(pid, tid) {
+                continue;
+            }
             let Some(p) = self.proc_ref(pid) else { continue };
             let Some(sig) = p.sig.deliverable() else { continue };
             let Some(task) = self.task_of(pid) else { continue };
@@ -362,7 +379,7 @@ impl Procs {
             let info = p.sig.info.remove(&sig).unwrap_or(SigInfo { signo: sig, ..Default::default() });
             let old = p.sig.suspend_mask.take().unwrap_or(p.sig.mask);
             let f = signal::frame(p.abi, &regs, &act, &info, old, p.sig.altstack).ok_or(signal::SIGSEGV)?;
-            p.sig.pending &= !bit(sig);
+            p.sig.take(sig);
             p.write_user(h, p.abi, f.sp, &f.bytes).map_err(|_| signal::SIGSEGV)?;
             if !h.set_regs(&f.regs) {
                 return Err(signal::SIGSEGV);
@@ -450,7 +467,12 @@ impl Procs {
     fn dispatch<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         match lookup(abi, call.nr).map(|e| e.sys) {
-            Some(Sys::Proc(pc)) => self.proc_call(h, pid, abi, pc, call),
+            Some(Sys::Proc(pc)) => {
+                if let Some(p) = self.proc_mut(pid) {
+                    p.set_last_call(call);
+                }
+                self.proc_call(h, pid, abi, pc, call)
+            }
             _ => self.serve(h, pid, |p, h| p.syscall(h, call)).unwrap_or(Outcome::Blocked),
         }
     }
@@ -498,23 +520,24 @@ impl Procs {
             Pr::Wait4 => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], a[3], call),
             Pr::Waitpid => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], 0, call),
             Pr::Waitid => return self.waitid(h, pid, abi, a[0] as u32, a[1] as i32, a[2], a[3], call),
-            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1], false),
+            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1]),
             Pr::Tkill => {
                 if (a[0] as i32) <= 0 {
                     Err(Errno::EINVAL)
                 } else {
-                    return self.kill(h, pid, a[0] as i32, a[1], true);
+                    return self.kill_thread(h, pid, None, a[0] as u32, a[1]);
                 }
             }
             Pr::Tgkill => {
                 if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
                     Err(Errno::EINVAL)
-                } else if a[0] != a[1] {
-                    Err(Errno::ESRCH)
                 } else {
-                    return self.kill(h, pid, a[1] as i32, a[2], true);
+                    return self.kill_thread(h, pid, Some(a[0] as u32), a[1] as u32, a[2]);
                 }
             }
+            Pr::Exit => return self.thread_exit(h, pid, a[0] as u8),
+            Pr::Futex(bits) => return self.futex(h, pid, abi, bits, call),
+            Pr::GetRobustList => self.get_robust_list(h, pid, abi, a[0] as i32, a[1], a[2]),
             Pr::RtSigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], Some(a[3])),
             Pr::Sigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], None),
             Pr::Signal => self.signal_call(h, pid, a[0], a[1]),
@@ -532,7 +555,7 @@ impl Procs {
                     Err(Errno::EINVAL)
                 } else {
                     self.serve(h, pid, |p, h| {
-                        let set = p.sig.pending;
+                        let set = p.sig.pending | p.sig.private;
                         p.write_user(h, abi, a[0], &set.to_le_bytes()[..size as usize]).map(|_| 0)
                     })
                     .unwrap_or(Err(Errno::ESRCH))
@@ -621,28 +644,23 @@ impl Procs {
 
     #[allow(clippy::too_many_arguments)]
     fn fork<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
-        if flags & CLONE_THREAD != 0 {
-            self.log_once(h, "clone with CLONE_THREAD: threads are not implemented yet: ENOSYS");
-            return Outcome::Reply(Errno::ENOSYS.as_ret());
-        }
         if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        if flags & CLONE_THREAD != 0 {
+            return self.new_thread(h, pid, abi, flags, stack, ptid, ctid, tls);
         }
         if flags & CLONE_NAMESPACES != 0 {
             self.log_once(h, "clone with new namespaces: not offered: EPERM");
             return Outcome::Reply(Errno::EPERM.as_ret());
         }
-        if self.members.len() >= self.max_procs {
-            self.log_once(h, "fork: the job's process limit is reached: EAGAIN");
+        if self.population() >= self.max_procs {
+            self.log_once(h, "fork: the job's limit of processes and threads is reached: EAGAIN");
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         }
         let Some(Some(mut regs)) = self.serve(h, pid, |_, h| h.get_regs()) else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
         let Some(Some(space)) = self.serve(h, pid, |_, h| h.space_fork()) else { return Outcome::Reply(Errno::ENOMEM.as_ret()) };
-        while self.members.contains_key(&self.next_pid) {
-            self.next_pid += 1;
-        }
-        let child_pid = self.next_pid;
-        self.next_pid += 1;
+        let child_pid = self.new_id();
         let mut child = match self.serve(h, pid, |p, _| p.fork_child(child_pid)) {
             Some(c) => c,
             None => return Outcome::Blocked,
@@ -666,7 +684,7 @@ impl Procs {
             (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
         };
         self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task } });
-        self.by_task.insert(task, child_pid);
+        self.by_task.insert(task, (child_pid, child_pid));
         let tid = (child_pid as u32).to_le_bytes();
         if flags & CLONE_PARENT_SETTID != 0 {
             let _ = self.serve(h, pid, |p, h| p.write_user(h, abi, ptid, &tid));
@@ -676,7 +694,8 @@ impl Procs {
         }
         self.changed = true;
         if flags & CLONE_VFORK != 0 {
-            self.vforks.insert(child_pid, pid);
+            let tid = self.proc_ref(pid).map_or(pid, |p| p.tid);
+            self.vforks.insert(child_pid, (pid, tid));
             return Outcome::Blocked;
         }
         Outcome::Reply(child_pid as u64)
@@ -756,7 +775,9 @@ impl Procs {
             Life::Running { space, task, .. } => (*space, *task),
             _ => return Outcome::Blocked,
         };
-        // Shared file mappings reach their files before the memory goes.
+        // The other threads go; the caller becomes the process's only
+        // thread. Shared file mappings reach their files before the memory goes.
+        self.end_other_threads(h, pid);
         self.serve(h, pid, |p, h| p.at_exit(h));
         let Some(space) = h.space_new() else { return Outcome::Reply(Errno::ENOMEM.as_ret()) };
         let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return Outcome::Blocked };
@@ -785,7 +806,7 @@ impl Procs {
             *s = space;
             *t = task;
         }
-        self.by_task.insert(task, pid);
+        self.by_task.insert(task, (pid, pid));
         self.release_vfork_parent(pid);
         self.changed = true;
         // No reply: the new program starts afresh.
@@ -793,8 +814,8 @@ impl Procs {
     }
 
     fn release_vfork_parent(&mut self, child: u32) {
-        if let Some(parent) = self.vforks.remove(&child) {
-            if let Some(task) = self.task_of(parent) {
+        if let Some((parent, tid)) = self.vforks.remove(&child) {
+            if let Some(task) = self.thread_task(parent, tid) {
                 let abi = self.proc_ref(parent).map_or(Abi::X86_64, |p| p.abi);
                 self.answers.push(Answer { task, outcome: Outcome::Reply(child as u64), call: (abi, u64::MAX) });
             }
@@ -815,8 +836,11 @@ impl Procs {
         h.task_kill(task);
         h.space_drop(space);
         self.by_task.remove(&task);
+        for t in &proc.threads {
+            self.by_task.remove(&t.task);
+        }
         self.release_vfork_parent(pid);
-        self.vforks.retain(|_, parent| *parent != pid);
+        self.vforks.retain(|_, (parent, _)| *parent != pid);
         self.changed = true;
         if pid == FIRST_PID {
             self.last = Some(proc);
@@ -824,11 +848,15 @@ impl Procs {
             // The job ends with its first process: the rest go.
             let others: Vec<u32> = self.members.keys().copied().filter(|&p| p != pid).collect();
             for p in others {
-                if let Some(Member { life: Life::Running { space, task, .. }, .. }) = self.members.get(&p) {
+                if let Some(Member { life: Life::Running { space, task, proc }, .. }) = self.members.get(&p) {
                     let (space, task) = (*space, *task);
+                    let tasks: Vec<u64> = proc.threads.iter().map(|t| t.task).collect();
                     h.task_kill(task);
                     h.space_drop(space);
                     self.by_task.remove(&task);
+                    for t in tasks {
+                        self.by_task.remove(&t);
+                    }
                 }
                 self.members.remove(&p);
             }
@@ -965,7 +993,7 @@ impl Procs {
 
     // ----- signals -----
 
-    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64, thread: bool) -> Outcome {
+    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -988,7 +1016,7 @@ impl Procs {
         }
         let task = self.task_of(pid);
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
-        let info = SigInfo { signo: sig as u8, code: if thread { signal::SI_TKILL } else { signal::SI_USER }, pid, uid, ..Default::default() };
+        let info = SigInfo { signo: sig as u8, code: signal::SI_USER, pid, uid, ..Default::default() };
         // The caller last: if it dies of the signal, nobody is answered.
         for t in targets.iter().copied().filter(|&t| t != pid).chain(targets.iter().copied().filter(|&t| t == pid)) {
             self.send(h, t, sig as u8, info);
@@ -1017,10 +1045,12 @@ impl Procs {
     /// Send a signal with what its handler will be told.
     fn send<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8, info: SigInfo) {
         let Some(p) = self.proc_ref(pid) else { return };
-        match p.sig.disposition(sig) {
+        // Blocked only if every thread blocks it.
+        let blocked_by_all = p.masks().fold(u64::MAX, |acc, (_, m, _)| acc & m);
+        match p.sig.disposition_masked(sig, blocked_by_all) {
             Disposition::Discard | Disposition::Continue => {}
             Disposition::Pending => {
-                let caught = p.sig.mask & bit(sig) == 0;
+                let caught = blocked_by_all & bit(sig) == 0;
                 if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
                     if proc.sig.pending & bit(sig) == 0 {
                         proc.sig.info.insert(sig, info);
@@ -1028,7 +1058,7 @@ impl Procs {
                     proc.sig.pending |= bit(sig);
                 }
                 if caught {
-                    self.interrupt.push(pid);
+                    self.interrupt.push((pid, None));
                     self.changed = true;
                 }
             }
@@ -1114,7 +1144,7 @@ impl Procs {
             if let Some(m) = new {
                 p.sig.mask = m & !UNBLOCKABLE;
             }
-            Ok(p.sig.pending & !p.sig.mask)
+            Ok((p.sig.pending | p.sig.private) & !p.sig.mask)
         });
         let deliverable = match r {
             Some(Ok(d)) => d,
@@ -1127,7 +1157,7 @@ impl Procs {
             if deliverable & bit(sig) != 0 {
                 if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
                     if proc.sig.action(sig).handler == signal::SIG_DFL {
-                        proc.sig.pending &= !bit(sig);
+                        proc.sig.take(sig);
                     }
                 }
                 if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler == signal::SIG_DFL) {
@@ -1183,7 +1213,7 @@ impl Procs {
 fn restartable(abi: Abi, nr: u64) -> bool {
     !matches!(
         crate::syscalls::name_of(abi, nr),
-        Some("nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" | "ppoll" | "ppoll_time64" | "select" | "_newselect" | "pselect6" | "pselect6_time64" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "rt_sigsuspend" | "sigsuspend" | "pause" | "rt_sigtimedwait" | "rt_sigtimedwait_time64")
+        Some("nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" | "ppoll" | "ppoll_time64" | "select" | "_newselect" | "pselect6" | "pselect6_time64" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "rt_sigsuspend" | "sigsuspend" | "pause" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" | "futex" | "futex_time64")
     )
 }
 

@@ -135,8 +135,12 @@ impl SigAction {
 pub struct Signals {
     /// Index = signal number (0 unused).
     pub actions: [SigAction; NSIG as usize + 1],
+    /// The served thread's mask.
     pub mask: u64,
+    /// Sent to the process (any thread that does not block them takes them).
     pub pending: u64,
+    /// Sent to the served thread alone (tkill, tgkill).
+    pub private: u64,
     /// sigaltstack: (ss_sp, ss_flags, ss_size).
     pub altstack: (u64, u32, u64),
     /// What the handler of each pending signal will be told.
@@ -147,7 +151,7 @@ pub struct Signals {
 
 impl core::default::Default for Signals {
     fn default() -> Self {
-        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, altstack: (0, SS_DISABLE, 0), info: alloc::collections::BTreeMap::new(), suspend_mask: None }
+        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, private: 0, altstack: (0, SS_DISABLE, 0), info: alloc::collections::BTreeMap::new(), suspend_mask: None }
     }
 }
 
@@ -177,6 +181,12 @@ impl Signals {
 
     /// What a signal arriving now does.
     pub fn disposition(&self, sig: u8) -> Disposition {
+        self.disposition_masked(sig, self.mask)
+    }
+
+    /// What a signal arriving now does when `mask` blocks signals (for a
+    /// process: what every thread blocks).
+    pub fn disposition_masked(&self, sig: u8, mask: u64) -> Disposition {
         if sig == SIGKILL {
             return Disposition::Terminate { core: false };
         }
@@ -187,7 +197,7 @@ impl Signals {
             // SIGCONT continues even when ignored.
             return if sig == SIGCONT { Disposition::Continue } else { Disposition::Discard };
         }
-        if self.mask & bit(sig) != 0 || self.action(sig).handler != SIG_DFL {
+        if mask & bit(sig) != 0 || self.action(sig).handler != SIG_DFL {
             return Disposition::Pending;
         }
         match default_action(sig) {
@@ -201,8 +211,23 @@ impl Signals {
 
     /// The lowest pending signal a handler should run for now.
     pub fn deliverable(&self) -> Option<u8> {
-        let ready = self.pending & !self.mask;
+        self.deliverable_to(self.mask, self.private)
+    }
+
+    /// The lowest pending signal a thread with `mask` and its own pending
+    /// set `private` should run a handler for.
+    pub fn deliverable_to(&self, mask: u64, private: u64) -> Option<u8> {
+        let ready = (self.pending | private) & !mask;
         (1..=NSIG).find(|&s| ready & bit(s) != 0 && self.action(s).handler != SIG_DFL && self.action(s).handler != SIG_IGN)
+    }
+
+    /// Take `sig` off the pending sets (the thread's own first).
+    pub fn take(&mut self, sig: u8) {
+        if self.private & bit(sig) != 0 {
+            self.private &= !bit(sig);
+        } else {
+            self.pending &= !bit(sig);
+        }
     }
 
     /// After execve: caught signals go back to their default action; ignored

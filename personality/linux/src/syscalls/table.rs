@@ -177,6 +177,11 @@ pub enum ProcCall {
     RtSigsuspend,
     Sigsuspend,
     Pause,
+    /// futex and i386 futex_time64: the timeout's layout.
+    Futex(TimeBits),
+    /// exit of one thread (the process ends with its last thread).
+    Exit,
+    GetRobustList,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,7 +247,6 @@ pub enum Sys {
     Time,
     Nanosleep(TimeBits),
     ClockNanosleep(TimeBits),
-    Exit,
     ExitGroup,
     ArchPrctl,
     SetTidAddress,
@@ -294,9 +298,12 @@ const TIMERS: &str = "timers are kept and report their time left; the signal at 
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
 const FORK: &str = "a copy-on-write copy of the process";
-const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); CLONE_THREAD: ENOSYS (threads come later)";
+const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); no namespaces";
 const EXEC: &str = "static ELF64/ELF32 programs and #! scripts from the job's file tree; dynamic ELF ENOENT (no interpreter), foreign ELF ENOEXEC";
 const WAIT: &str = "exited and killed children; stopped children are never reported (no job control yet)";
+const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
+const ROBUST: &str = "walked when a thread ends: futexes it holds get FUTEX_OWNER_DIED and a waiter is woken";
+const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private or not (keyed by process and address: no futexes shared between processes), timeouts; the PI operations: ENOSYS";
 const KILL: &str = "default actions (terminate, core as terminate, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late; stop signals are ignored (no job control)";
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
@@ -359,7 +366,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::FORK, "fork", Sys::Proc(Pr::Fork), P(FORK)),
     e(n64::VFORK, "vfork", Sys::Proc(Pr::Vfork), P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory, not the parent's")),
     e(n64::EXECVE, "execve", Sys::Proc(Pr::Execve), P(EXEC)),
-    e(n64::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
+    e(n64::EXIT, "exit", Sys::Proc(Pr::Exit), P(EXIT)),
     e(n64::WAIT4, "wait4", Sys::Proc(Pr::Wait4), P(WAIT)),
     e(n64::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
     e(n64::UNAME, "uname", Sys::Uname, C),
@@ -429,6 +436,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETTID, "gettid", Sys::Gettid, C),
     e(n64::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n64::TIME, "time", Sys::Time, C),
+    e(n64::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", Sys::Misc(M::SchedSetaffinity), P(ONE_CPU)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", Sys::Misc(M::SchedGetaffinity), P(ONE_CPU)),
     e(n64::EPOLL_CREATE, "epoll_create", Sys::File(F::EpollCreate), P(EPOLL)),
@@ -456,7 +464,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::FACCESSAT, "faccessat", Sys::File(F::Faccessat), C),
     e(n64::PSELECT6, "pselect6", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n64::PPOLL, "ppoll", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
-    e(n64::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P("list stored; walked on thread exit once threads exist")),
+    e(n64::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P(ROBUST)),
+    e(n64::GET_ROBUST_LIST, "get_robust_list", Sys::Proc(Pr::GetRobustList), C),
     e(n64::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n64::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
@@ -485,7 +494,7 @@ pub static X86_64: &[Entry] = &[
 
 /// The i386 table, sorted by number.
 pub static I386: &[Entry] = &[
-    e(n32::EXIT, "exit", Sys::Exit, P("single-threaded processes: ends the process")),
+    e(n32::EXIT, "exit", Sys::Proc(Pr::Exit), P(EXIT)),
     e(n32::FORK, "fork", Sys::Proc(Pr::Fork), P(FORK)),
     e(n32::READ, "read", Sys::File(F::Read), P(CONSOLE)),
     e(n32::WRITE, "write", Sys::File(F::Write), P(CONSOLE)),
@@ -633,6 +642,7 @@ pub static I386: &[Entry] = &[
     e(n32::GETTID, "gettid", Sys::Gettid, C),
     e(n32::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n32::SENDFILE64, "sendfile64", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
+    e(n32::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B32)), P(FUTEX)),
     e(n32::SCHED_SETAFFINITY, "sched_setaffinity", Sys::Misc(M::SchedSetaffinity), P(ONE_CPU)),
     e(n32::SCHED_GETAFFINITY, "sched_getaffinity", Sys::Misc(M::SchedGetaffinity), P(ONE_CPU)),
     e(n32::SET_THREAD_AREA, "set_thread_area", Sys::SetThreadArea, C),
@@ -663,7 +673,8 @@ pub static I386: &[Entry] = &[
     e(n32::FACCESSAT, "faccessat", Sys::File(F::Faccessat), C),
     e(n32::PSELECT6, "pselect6", Sys::File(F::Pselect6 { bits: TimeBits::B32 }), P(POLL)),
     e(n32::PPOLL, "ppoll", Sys::File(F::Ppoll { bits: TimeBits::B32 }), P(POLL)),
-    e(n32::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P("list stored; walked on thread exit once threads exist")),
+    e(n32::SET_ROBUST_LIST, "set_robust_list", Sys::SetRobustList, P(ROBUST)),
+    e(n32::GET_ROBUST_LIST, "get_robust_list", Sys::Proc(Pr::GetRobustList), C),
     e(n32::GETCPU, "getcpu", Sys::Misc(M::Getcpu), P(ONE_CPU)),
     e(n32::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B32 }), C),
@@ -703,6 +714,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
+    e(n32::FUTEX_TIME64, "futex_time64", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
     e(n32::CLONE3, "clone3", Sys::Proc(Pr::Clone3), P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", Sys::File(F::CloseRange), C),
     e(n32::OPENAT2, "openat2", Sys::File(F::Openat2), P("resolve flags EINVAL")),

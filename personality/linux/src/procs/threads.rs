@@ -1,0 +1,449 @@
+//! Threads in the process table: creating one (clone with CLONE_THREAD),
+//! serving the right one, a thread's end (clear_child_tid, robust futexes),
+//! signals to one thread, and futexes.
+//!
+//! A futex waiter is a thread whose pending call is [`Pending::Futex`]: the
+//! wait queue of an address is the set of those threads, in `seq` order.
+//! Waits and wakes are serialised by the server, so checking the word and
+//! queueing the waiter cannot race a wake. Keys are (process, address):
+//! futexes in memory shared between processes are not matched across them.
+
+use super::{Answer, Life, Member, Procs, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_VM};
+use crate::errno::Errno;
+use crate::futex::{self, Op, FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_OWNER_DIED, FUTEX_PRIVATE_FLAG, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT};
+use crate::host::Host;
+use crate::layout::{Abi, TimeBits};
+use crate::process::{Outcome, Pending, Thread};
+use crate::signal::{self, bit, Disposition, SigInfo, NSIG};
+use alloc::vec::Vec;
+use sion_abi::console::Exit;
+use sion_abi::msg::LinuxSyscall;
+
+impl Procs {
+    /// The process of `task`, with that task's thread made the served one.
+    pub(super) fn enter(&mut self, task: u64) -> Option<u32> {
+        let &(pid, tid) = self.by_task.get(&task)?;
+        self.activate(pid, tid).then_some(pid)
+    }
+
+    /// Make thread `tid` of `pid` the served one (false if there is none).
+    pub(super) fn activate(&mut self, pid: u32, tid: u32) -> bool {
+        let Some(Member { life: Life::Running { proc, task, .. }, .. }) = self.members.get_mut(&pid) else { return false };
+        if proc.tid == tid {
+            return true;
+        }
+        let Some(i) = proc.threads.iter().position(|t| t.tid == tid) else { return false };
+        let mut t = proc.threads.swap_remove(i);
+        proc.swap_thread(&mut t);
+        core::mem::swap(task, &mut t.task);
+        proc.threads.push(t);
+        true
+    }
+
+    /// The task of thread `tid` of `pid`.
+    pub(super) fn thread_task(&self, pid: u32, tid: u32) -> Option<u64> {
+        match &self.members.get(&pid)?.life {
+            Life::Running { proc, task, .. } if proc.tid == tid => Some(*task),
+            Life::Running { proc, .. } => proc.threads.iter().find(|t| t.tid == tid).map(|t| t.task),
+            _ => None,
+        }
+    }
+
+    /// Processes and threads of the job, for its limit.
+    pub(super) fn population(&self) -> usize {
+        self.members.len() + self.by_task.values().filter(|&&(pid, tid)| pid != tid).count()
+    }
+
+    /// A fresh id for a process or thread (pids and tids share one space).
+    pub(super) fn new_id(&mut self) -> u32 {
+        loop {
+            let id = self.next_pid;
+            self.next_pid += 1;
+            if !self.members.contains_key(&id) && !self.by_task.values().any(|&(_, t)| t == id) {
+                return id;
+            }
+        }
+    }
+
+    /// The process that has thread `tid`.
+    fn owner_of(&self, tid: u32) -> Option<u32> {
+        self.by_task.values().find(|&&(_, t)| t == tid).map(|&(pid, _)| pid)
+    }
+
+    // ----- creation and end -----
+
+    /// clone with CLONE_THREAD: a new task in the caller's space.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new_thread<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
+        if flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        if self.population() >= self.max_procs {
+            self.log_once(h, "clone: the job's limit of processes and threads is reached: EAGAIN");
+            return Outcome::Reply(Errno::EAGAIN.as_ret());
+        }
+        let regs = self.serve(h, pid, |p, h| -> Result<_, Errno> {
+            let mut regs = h.get_regs().ok_or(Errno::EAGAIN)?;
+            regs.rax = 0;
+            if stack != 0 {
+                regs.rsp = stack;
+            }
+            if flags & CLONE_SETTLS != 0 {
+                match abi {
+                    Abi::X86_64 => regs.fs_base = tls,
+                    Abi::I386 => p.install_tls(h, abi, tls, &mut regs, false)?,
+                }
+            }
+            Ok(regs)
+        });
+        let regs = match regs {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+            None => return Outcome::Blocked,
+        };
+        let Some(&Member { life: Life::Running { space, .. }, .. }) = self.members.get(&pid) else { return Outcome::Blocked };
+        let tid = self.new_id();
+        let Some(task) = h.task_start(space, &regs) else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
+        self.by_task.insert(task, (pid, tid));
+        let tid_bytes = tid.to_le_bytes();
+        let wrote = self.serve(h, pid, |p, h| -> Result<(), Errno> {
+            let clear = if flags & CLONE_CHILD_CLEARTID != 0 { ctid } else { 0 };
+            p.threads.push(Thread::new(tid, task, p.sig.mask, clear));
+            if flags & CLONE_PARENT_SETTID != 0 {
+                p.write_user(h, abi, ptid, &tid_bytes)?;
+            }
+            if flags & CLONE_CHILD_SETTID != 0 {
+                p.write_user(h, abi, ctid, &tid_bytes)?;
+            }
+            Ok(())
+        });
+        self.changed = true;
+        match wrote {
+            Some(Err(e)) => Outcome::Reply(e.as_ret()),
+            _ => Outcome::Reply(tid as u64),
+        }
+    }
+
+    /// exit(2): the calling thread ends; the process with its last thread.
+    pub(super) fn thread_exit<H: Host>(&mut self, h: &mut H, pid: u32, code: u8) -> Outcome {
+        if self.proc_ref(pid).is_some_and(|p| p.threads.is_empty()) {
+            self.serve(h, pid, |p, h| p.at_exit(h));
+            return Outcome::Exit(Exit::Code(code));
+        }
+        self.thread_death(h, pid);
+        let Some(Member { life: Life::Running { proc, task, .. }, .. }) = self.members.get_mut(&pid) else { return Outcome::Blocked };
+        let Some(mut next) = proc.threads.pop() else { return Outcome::Blocked };
+        let dead = *task;
+        proc.swap_thread(&mut next);
+        *task = next.task;
+        h.task_kill(dead);
+        self.by_task.remove(&dead);
+        self.changed = true;
+        Outcome::Blocked
+    }
+
+    /// What Linux does as the served thread of `pid` ends: its robust
+    /// futexes are marked FUTEX_OWNER_DIED (a waiter woken), and its
+    /// clear_child_tid word is zeroed and woken (pthread_join waits on it).
+    fn thread_death<H: Host>(&mut self, h: &mut H, pid: u32) {
+        let Some(wake) = self.serve(h, pid, |p, h| {
+            let abi = p.abi;
+            let mut wake = release_robust(p, h, abi);
+            if p.clear_child_tid != 0 && p.write_user(h, abi, p.clear_child_tid, &0u32.to_le_bytes()).is_ok() {
+                wake.push(p.clear_child_tid);
+            }
+            wake
+        }) else {
+            return;
+        };
+        for addr in wake {
+            self.futex_wake(pid, addr, FUTEX_BITSET_MATCH_ANY, 1);
+        }
+    }
+
+    /// Before an exec: every thread but the caller ends; the caller takes
+    /// the process's id as its thread id.
+    pub(super) fn end_other_threads<H: Host>(&mut self, h: &mut H, pid: u32) {
+        let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return };
+        let others = core::mem::take(&mut proc.threads);
+        proc.tid = pid;
+        for t in others {
+            h.task_kill(t.task);
+            self.by_task.remove(&t.task);
+        }
+        if let Some(Member { life: Life::Running { task, .. }, .. }) = self.members.get(&pid) {
+            let task = *task;
+            self.by_task.insert(task, (pid, pid));
+        }
+    }
+
+    pub(super) fn get_robust_list<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, who: i32, head: u64, len: u64) -> Result<u64, Errno> {
+        let target = if who == 0 { self.proc_ref(pid).map(|p| p.tid) } else { Some(who as u32) };
+        let owner = target.and_then(|t| self.owner_of(t)).ok_or(Errno::ESRCH)?;
+        if owner != pid {
+            return Err(Errno::EPERM);
+        }
+        let tid = target.unwrap_or(pid);
+        let list = match self.proc_ref(pid) {
+            Some(p) if p.tid == tid => p.robust_list.0,
+            Some(p) => p.threads.iter().find(|t| t.tid == tid).map_or(0, |t| t.robust_list.0),
+            None => 0,
+        };
+        let w = abi.word();
+        self.serve(h, pid, |p, h| -> Result<u64, Errno> {
+            p.write_user(h, abi, head, &list.to_le_bytes()[..w])?;
+            p.write_user(h, abi, len, &((3 * w) as u64).to_le_bytes()[..w])?;
+            Ok(0)
+        })
+        .unwrap_or(Err(Errno::ESRCH))
+    }
+
+    // ----- signals to one thread -----
+
+    /// tkill (`tgid` None) and tgkill.
+    pub(super) fn kill_thread<H: Host>(&mut self, h: &mut H, pid: u32, tgid: Option<u32>, tid: u32, sig: u64) -> Outcome {
+        if sig > NSIG as u64 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let Some(owner) = self.owner_of(tid) else { return Outcome::Reply(Errno::ESRCH.as_ret()) };
+        if tgid.is_some_and(|g| g != owner) {
+            return Outcome::Reply(Errno::ESRCH.as_ret());
+        }
+        if sig == 0 {
+            return Outcome::Reply(0);
+        }
+        let task = self.task_of(pid);
+        let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
+        let sig = sig as u8;
+        let info = SigInfo { signo: sig, code: signal::SI_TKILL, pid, uid, ..Default::default() };
+        let Some(p) = self.proc_ref(owner) else { return Outcome::Reply(Errno::ESRCH.as_ret()) };
+        let mask = p.masks().find(|&(t, _, _)| t == tid).map_or(0, |(_, m, _)| m);
+        match p.sig.disposition_masked(sig, mask) {
+            Disposition::Discard | Disposition::Continue => {}
+            Disposition::Pending => {
+                if let Some(p) = self.proc_mut(owner) {
+                    if (p.sig.pending | p.sig.private) & bit(sig) == 0 {
+                        p.sig.info.insert(sig, info);
+                    }
+                    p.add_private(tid, sig);
+                }
+                if mask & bit(sig) == 0 {
+                    self.interrupt.push((owner, Some(tid)));
+                    self.changed = true;
+                }
+            }
+            Disposition::Terminate { .. } => self.exit(h, owner, Exit::Signal(sig)),
+            Disposition::Stop => self.log_once(h, "stop signals are not implemented yet: ignored"),
+        }
+        self.if_alive(pid, task, Outcome::Reply(0))
+    }
+
+    // ----- futex -----
+
+    pub(super) fn futex<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
+        let a = call.args;
+        let (addr, op, val) = (a[0], a[1] as u32, a[2] as u32);
+        let r = match futex::decode(op) {
+            Err(e) => Err(e),
+            Ok(Op::Unsupported) => {
+                self.log_once(h, "futex: priority-inheritance operations and FUTEX_FD are not offered: ENOSYS");
+                Err(Errno::ENOSYS)
+            }
+            Ok(_) if addr % 4 != 0 => Err(Errno::EINVAL),
+            Ok(o @ (Op::Wait | Op::WaitBitset)) => {
+                let bitset = if o == Op::WaitBitset { a[5] as u32 } else { FUTEX_BITSET_MATCH_ANY };
+                return self.futex_wait(h, pid, abi, bits, addr, val, a[3], bitset, o == Op::WaitBitset, op & FUTEX_CLOCK_REALTIME != 0);
+            }
+            Ok(o @ (Op::Wake | Op::WakeBitset)) => {
+                let bitset = if o == Op::WakeBitset { a[5] as u32 } else { FUTEX_BITSET_MATCH_ANY };
+                if bitset == 0 {
+                    Err(Errno::EINVAL)
+                } else if op & FUTEX_PRIVATE_FLAG == 0 && self.read_word(h, pid, abi, addr).is_err() {
+                    // A shared futex's key needs its page.
+                    Err(Errno::EFAULT)
+                } else {
+                    Ok(self.futex_wake(pid, addr, bitset, futex::wake_count(a[2])))
+                }
+            }
+            Ok(Op::Requeue { cmp }) => self.futex_requeue(h, pid, abi, addr, a[2], a[3], a[4], cmp.then_some(a[5] as u32)),
+            Ok(Op::WakeOp) => self.futex_wake_op(h, pid, abi, addr, a[2], a[3], a[4], a[5] as u32),
+        };
+        r.into()
+    }
+
+    fn read_word<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64) -> Result<u32, Errno> {
+        let b = self.serve(h, pid, |p, h| p.read_user(h, abi, addr, 4)).ok_or(Errno::ESRCH)??;
+        Ok(u32::from_le_bytes(b[..4].try_into().map_err(|_| Errno::EFAULT)?))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn futex_wait<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, addr: u64, val: u32, timeout: u64, bitset: u32, absolute: bool, realtime: bool) -> Outcome {
+        if bitset == 0 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let deadline = if timeout == 0 {
+            None
+        } else {
+            match self.serve(h, pid, |p, h| p.read_timespec(h, abi, timeout, bits)) {
+                Some(Ok(ns)) => {
+                    let now = h.now_ns();
+                    Some(if !absolute {
+                        now.saturating_add(ns)
+                    } else if realtime {
+                        ns.saturating_sub(h.realtime_ns().saturating_sub(now))
+                    } else {
+                        ns
+                    })
+                }
+                Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+                None => return Outcome::Blocked,
+            }
+        };
+        match self.read_word(h, pid, abi, addr) {
+            Err(e) => return Outcome::Reply(e.as_ret()),
+            Ok(w) if w != val => return Outcome::Reply(Errno::EAGAIN.as_ret()),
+            Ok(_) => {}
+        }
+        if deadline.is_some_and(|d| d <= h.now_ns()) {
+            return Outcome::Reply(Errno::ETIMEDOUT.as_ret());
+        }
+        self.futex_seq += 1;
+        let seq = self.futex_seq;
+        if let Some(p) = self.proc_mut(pid) {
+            p.pending = Some(Pending::Futex { addr, bitset, seq, deadline });
+        }
+        Outcome::Blocked
+    }
+
+    /// The threads of `pid` waiting on `addr` whose bitset meets `bitset`,
+    /// first come first.
+    fn waiters(&self, pid: u32, addr: u64, bitset: u32) -> Vec<u32> {
+        let Some(p) = self.proc_ref(pid) else { return Vec::new() };
+        let mut w: Vec<(u64, u32)> = p
+            .pendings()
+            .filter_map(|(tid, pend)| match pend {
+                Some(&Pending::Futex { addr: a, bitset: b, seq, .. }) if a == addr && b & bitset != 0 => Some((seq, tid)),
+                _ => None,
+            })
+            .collect();
+        w.sort_unstable();
+        w.into_iter().map(|(_, tid)| tid).collect()
+    }
+
+    /// Wake up to `n` waiters of `addr`; how many woke.
+    pub(super) fn futex_wake(&mut self, pid: u32, addr: u64, bitset: u32, n: usize) -> u64 {
+        let woken: Vec<u32> = self.waiters(pid, addr, bitset).into_iter().take(n).collect();
+        for &tid in &woken {
+            self.answer_waiter(pid, tid, 0);
+        }
+        woken.len() as u64
+    }
+
+    /// End thread `tid`'s futex wait with `rax`.
+    fn answer_waiter(&mut self, pid: u32, tid: u32, rax: u64) {
+        let Some(task) = self.thread_task(pid, tid) else { return };
+        let Some(p) = self.proc_mut(pid) else { return };
+        let abi = p.abi;
+        if let Some(slot) = p.pending_of(tid) {
+            *slot = None;
+        }
+        self.answers.push(Answer { task, outcome: Outcome::Reply(rax), call: (abi, u64::MAX) });
+        self.changed = true;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn futex_requeue<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64, nr_wake: u64, nr_requeue: u64, addr2: u64, expect: Option<u32>) -> Result<u64, Errno> {
+        let (nr_wake, nr_requeue) = (nr_wake as u32 as i32, nr_requeue as u32 as i32);
+        if nr_wake < 0 || nr_requeue < 0 || addr2 % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(v) = expect {
+            if self.read_word(h, pid, abi, addr)? != v {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        let all = self.waiters(pid, addr, FUTEX_BITSET_MATCH_ANY);
+        let (wake, rest) = all.split_at((nr_wake as usize).min(all.len()));
+        for &tid in wake {
+            self.answer_waiter(pid, tid, 0);
+        }
+        let moved: Vec<u32> = rest.iter().copied().take(nr_requeue as usize).collect();
+        if let Some(p) = self.proc_mut(pid) {
+            for &tid in &moved {
+                if let Some(Some(Pending::Futex { addr: a, .. })) = p.pending_of(tid) {
+                    *a = addr2;
+                }
+            }
+        }
+        Ok((wake.len() + moved.len()) as u64)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn futex_wake_op<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64, nr_wake: u64, nr_wake2: u64, addr2: u64, encoded: u32) -> Result<u64, Errno> {
+        if addr2 % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old = self.read_word(h, pid, abi, addr2)?;
+        let (new, wake2) = futex::wake_op(encoded, old)?;
+        self.serve(h, pid, |p, h| p.write_user(h, abi, addr2, &new.to_le_bytes())).ok_or(Errno::ESRCH)??;
+        let mut n = self.futex_wake(pid, addr, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake));
+        if wake2 {
+            n += self.futex_wake(pid, addr2, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake2));
+        }
+        Ok(n)
+    }
+}
+
+/// Walk the served thread's robust list (set_robust_list): every futex it
+/// still holds gets FUTEX_OWNER_DIED; returns the addresses with waiters
+/// to wake. A list that cannot be read ends the walk, as on Linux.
+fn release_robust<H: Host>(p: &mut crate::process::Process, h: &mut H, abi: Abi) -> Vec<u64> {
+    let (head, _) = p.robust_list;
+    let mut wake = Vec::new();
+    if head == 0 {
+        return wake;
+    }
+    let w = abi.word();
+    let word = |p: &mut crate::process::Process, h: &mut H, at: u64| -> Option<u64> {
+        let b = p.read_user(h, abi, at, w).ok()?;
+        let mut v = [0u8; 8];
+        v[..w].copy_from_slice(&b[..w]);
+        Some(u64::from_le_bytes(v))
+    };
+    let Some(first) = word(p, h, head) else { return wake };
+    let Some(offset) = word(p, h, head + w as u64) else { return wake };
+    let Some(pending) = word(p, h, head + 2 * w as u64) else { return wake };
+    // futex_offset is a signed long.
+    let offset = if w == 4 { offset as u32 as i32 as i64 } else { offset as i64 };
+    let tid = p.tid;
+    let release = |p: &mut crate::process::Process, h: &mut H, entry: u64, wake: &mut Vec<u64>| {
+        let uaddr = (entry as i64).wrapping_add(offset) as u64;
+        let uaddr = if w == 4 { uaddr & 0xffff_ffff } else { uaddr };
+        let Ok(b) = p.read_user(h, abi, uaddr, 4) else { return };
+        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if v & FUTEX_TID_MASK != tid {
+            return;
+        }
+        let new = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if p.write_user(h, abi, uaddr, &new.to_le_bytes()).is_ok() && v & FUTEX_WAITERS != 0 {
+            wake.push(uaddr);
+        }
+    };
+    // Bit 0 of an entry marks a PI futex; the address is the rest.
+    let mut entry = first & !1;
+    let pending = pending & !1;
+    let mut n = 0;
+    while entry != head && entry != 0 && n < ROBUST_LIST_LIMIT {
+        let next = word(p, h, entry);
+        if entry != pending {
+            release(p, h, entry, &mut wake);
+        }
+        let Some(next) = next else { break };
+        entry = next & !1;
+        n += 1;
+    }
+    if pending != 0 {
+        release(p, h, pending, &mut wake);
+    }
+    wake
+}
