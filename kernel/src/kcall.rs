@@ -244,7 +244,7 @@ impl Kernel {
 
     fn k_mem_map(&mut self, cur: usize, id: u64, va: u64, len: u64, prot: u64) -> Ret {
         let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
-        if !check_user_range(va, len) || prot & !7 != 0 {
+        if !check_user_range(va, len) || prot & !sion_abi::call::prot::ALL != 0 {
             return Ret::Err(Error::Invalid);
         }
         let pml4 = self.spaces[s].pml4;
@@ -344,7 +344,7 @@ impl Kernel {
 
     fn k_mem_protect(&mut self, cur: usize, id: u64, va: u64, len: u64, prot: u64) -> Ret {
         let Some(s) = self.controlled_space(cur, id) else { return Ret::Err(Error::Denied) };
-        if !check_user_range(va, len) || prot & !7 != 0 {
+        if !check_user_range(va, len) || prot & !sion_abi::call::prot::ALL != 0 {
             return Ret::Err(Error::Invalid);
         }
         let pml4 = self.spaces[s].pml4;
@@ -354,9 +354,10 @@ impl Kernel {
             if let Some(e) = paging::leaf(pml4, page, None) {
                 if *e & pte::PRESENT != 0 {
                     let pa = *e & pte::ADDR_MASK;
-                    let mut f = flags;
-                    // A shared frame stays write-protected: writable means copy-on-write.
-                    if f & pte::WRITABLE != 0 && *e & pte::BORROWED == 0 && self.frames.refs(pa) > 1 {
+                    // Shared memory stays shared whatever the new protection.
+                    let mut f = flags | (*e & pte::SHARED);
+                    // A frame shared copy-on-write stays write-protected: writable means copy-on-write.
+                    if f & pte::WRITABLE != 0 && f & pte::SHARED == 0 && *e & pte::BORROWED == 0 && self.frames.refs(pa) > 1 {
                         f = (f & !pte::WRITABLE) | pte::COW;
                     }
                     *e = (*e & (pte::ADDR_MASK | pte::BORROWED)) | f;

@@ -181,7 +181,7 @@ pub fn clone_user_half(frames: &mut Frames, from: u64, to: u64) -> Option<u64> {
                 let mut leaf = e;
                 if e & pte::BORROWED == 0 {
                     frames.share(e & pte::ADDR_MASK);
-                    if e & pte::WRITABLE != 0 {
+                    if e & pte::WRITABLE != 0 && e & pte::SHARED == 0 {
                         leaf = (e & !pte::WRITABLE) | pte::COW;
                         table(src)[i] = leaf;
                     }

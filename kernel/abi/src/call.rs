@@ -203,6 +203,11 @@ pub mod prot {
     pub const READ: u64 = 1;
     pub const WRITE: u64 = 2;
     pub const EXEC: u64 = 4;
+    /// The pages stay shared with clones of the space (MAP_SHARED memory):
+    /// `space_clone` shares their frames writable instead of copy-on-write.
+    pub const SHARED: u64 = 8;
+    /// Every bit a caller may give.
+    pub const ALL: u64 = READ | WRITE | EXEC | SHARED;
 }
 
 /// Kind of a task, given at `task_create`.

@@ -20,6 +20,9 @@ pub mod pte {
     /// Software bit: the page is writable for its space but shares its frame
     /// with another space (after `space_clone`); the first write copies it.
     pub const COW: u64 = 1 << 10;
+    /// Software bit: the page is shared memory (`prot::SHARED`): clones of
+    /// the space share the frame writable, never copy-on-write.
+    pub const SHARED: u64 = 1 << 11;
     pub const NO_EXECUTE: u64 = 1 << 63;
     pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 }
@@ -47,6 +50,9 @@ pub fn user_leaf_flags(p: u64) -> u64 {
     }
     if p & prot::EXEC == 0 {
         f |= pte::NO_EXECUTE;
+    }
+    if p & prot::SHARED != 0 {
+        f |= pte::SHARED;
     }
     f
 }

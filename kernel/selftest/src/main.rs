@@ -146,6 +146,8 @@ fn copy_on_write(s: &mut Suite) {
     rt::mem_protect(parent, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
     rt::mem_map(parent, DATA, 64 * PAGE, prot::READ | prot::WRITE).expect("map data");
     rt::mem_write(parent, DATA, &1u64.to_le_bytes()).expect("write");
+    let shm = DATA + 64 * PAGE;
+    rt::mem_map(parent, shm, PAGE, prot::READ | prot::WRITE | prot::SHARED).expect("map shared");
     let mapped = rt::sys_info().expect("sysinfo").free_frames;
     let child = rt::space_clone(parent).expect("clone");
     let cloned = rt::sys_info().expect("sysinfo").free_frames;
@@ -157,6 +159,13 @@ fn copy_on_write(s: &mut Suite) {
     };
     s.check("a clone sees the source's memory", read(child) == 1);
     s.check("mem_write into a copy-on-write page copies it", rt::mem_write(parent, DATA, &2u64.to_le_bytes()) == Ok(8) && read(parent) == 2 && read(child) == 1);
+    let word = |space| {
+        let mut b = [0u8; 8];
+        rt::mem_read(space, shm, &mut b).expect("read");
+        u64::from_le_bytes(b)
+    };
+    rt::mem_protect(child, shm, PAGE, prot::READ | prot::WRITE).expect("protect shared");
+    s.check("shared memory stays shared after a clone (and an mprotect)", rt::mem_write(child, shm, &9u64.to_le_bytes()) == Ok(8) && word(parent) == 9);
     let task = rt::task_create(child, TaskKind::Linux).expect("task");
     let regs = TaskRegs { rip: CODE, rsp: 0, rflags: 0x202, mode: Mode::Long as u64, ..Default::default() };
     rt::task_set_regs(task, &regs).expect("regs");

@@ -80,8 +80,10 @@ pub enum Pending {
     /// it again after anything in the job changed.
     Retry { call: LinuxSyscall },
     /// futex wait on `addr` until a wake whose bitset meets `bitset`, or the
-    /// deadline (ETIMEDOUT). `seq` orders the waiters (woken first come, first served).
-    Futex { addr: u64, bitset: u32, seq: u64, deadline: Option<u64> },
+    /// deadline (ETIMEDOUT). `seq` orders the waiters (woken first come, first
+    /// served). Private and shared waits on one address are different
+    /// futexes, as on Linux.
+    Futex { addr: u64, private: bool, bitset: u32, seq: u64, deadline: Option<u64> },
 }
 
 impl Pending {
@@ -158,6 +160,8 @@ pub struct JobState {
     pub sockets_closed: Vec<u32>,
     pub pipes: BTreeMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
+    /// Names of shared anonymous mappings (see [`Process::shm`]).
+    pub next_shm: u64,
     stdin: VecDeque<u8>,
     stdin_eof: bool,
     /// The netstack signalled changes not looked at yet.
@@ -175,6 +179,7 @@ impl Default for JobState {
             next_epoll: 1,
             sockets: BTreeMap::new(),
             next_socket: 1,
+            next_shm: 1,
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
@@ -330,6 +335,9 @@ pub struct Process {
     pub files: Files,
     /// Figures of the node, refreshed when /proc files are opened.
     pub node: crate::host::NodeInfo,
+    /// Shared anonymous mappings (MAP_SHARED|MAP_ANONYMOUS, kept by fork):
+    /// (start, end, name). Shared futexes in them are keyed by (name, offset).
+    pub shm: Vec<(u64, u64, u64)>,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
     pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
     /// Interval timers REAL, VIRTUAL, PROF: (deadline on their clock, 0 when
@@ -407,6 +415,7 @@ impl Process {
             files,
             node: Default::default(),
             shared: Vec::new(),
+            shm: Vec::new(),
             itimers: [(0, 0); 3],
             name: None,
             out_of_memory: false,
@@ -458,6 +467,7 @@ impl Process {
             files: self.files.fork(),
             node: self.node.clone(),
             shared: self.shared.clone(),
+            shm: self.shm.clone(),
             // Interval timers are not inherited.
             itimers: [(0, 0); 3],
             name: self.name.clone(),
@@ -476,6 +486,7 @@ impl Process {
         for (_, _, ino, _) in core::mem::take(&mut self.shared) {
             self.job.vfs.close_ref(ino);
         }
+        self.shm.clear();
         self.abi = img.abi;
         self.vmas = img.vmas;
         self.brk_start = img.plan.brk_start;
@@ -881,6 +892,16 @@ impl Process {
         self.last_call
     }
 
+    /// The shared anonymous mapping holding `addr`: (its name, the offset in it).
+    pub fn shm_key(&self, addr: u64) -> Option<(u64, u64)> {
+        self.shm.iter().find(|&&(s, e, _)| (s..e).contains(&addr)).map(|&(s, _, name)| (name, addr - s))
+    }
+
+    /// Where this process maps offset `off` of shared mapping `name`.
+    pub fn shm_addr(&self, name: u64, off: u64) -> Option<u64> {
+        self.shm.iter().find(|&&(s, e, n)| n == name && s + off < e).map(|&(s, _, _)| s + off)
+    }
+
     /// Record the call being served (for calls the process table serves).
     pub fn set_last_call(&mut self, call: &LinuxSyscall) {
         self.last_call = *call;
@@ -1246,8 +1267,20 @@ impl Process {
                 self.vmas.find_free_top_down(len, floor, ceiling).ok_or(Errno::ENOMEM)?
             }
         };
+        self.shm.retain(|&(s, e, _)| e <= start || s >= start + len);
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
+        }
+        if file.is_none() && flags & MAP_TYPE != MAP_PRIVATE {
+            // Shared anonymous memory is backed now, as shared pages: a fork
+            // then shares the frames instead of copying them.
+            if h.mem_map(start, len, prot | sion_abi::call::prot::SHARED).is_err() {
+                self.vmas.remove_range(start, start + len);
+                return Err(Errno::ENOMEM);
+            }
+            let name = self.job.next_shm;
+            self.job.next_shm += 1;
+            self.shm.push((start, start + len, name));
         }
         if let Some(ino) = file {
             // The file's bytes are copied in now; pages past its end are zero.
@@ -1328,6 +1361,7 @@ impl Process {
         if !self.shared.is_empty() {
             self.shared_unmap(h, addr, end);
         }
+        self.shm.retain(|&(s, e, _)| e <= addr || s >= end);
         if !self.vmas.remove_range(addr, end).is_empty() {
             h.mem_unmap(addr, len);
         }

@@ -5,8 +5,10 @@
 //! A futex waiter is a thread whose pending call is [`Pending::Futex`]: the
 //! wait queue of an address is the set of those threads, in `seq` order.
 //! Waits and wakes are serialised by the server, so checking the word and
-//! queueing the waiter cannot race a wake. Keys are (process, address):
-//! futexes in memory shared between processes are not matched across them.
+//! queueing the waiter cannot race a wake. A futex is (process, address,
+//! private or not), except a shared one in shared anonymous memory
+//! (MAP_SHARED|MAP_ANONYMOUS, kept across fork), which is (mapping, offset)
+//! and so reaches waiters in every process that maps it.
 
 use super::{Answer, Life, Member, Procs, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_VM};
 use crate::errno::Errno;
@@ -18,6 +20,21 @@ use crate::signal::{self, bit, Disposition, SigInfo, NSIG};
 use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
+
+/// Where a futex's waiters are: in one process, or in any process that
+/// maps the same shared memory (name, offset).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scope {
+    Process(u32, Key),
+    Shm(u64, u64),
+}
+
+/// A futex: its address in the process, and whether it was named private.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Key {
+    addr: u64,
+    private: bool,
+}
 
 impl Procs {
     /// The process of `task`, with that task's thread made the served one.
@@ -156,8 +173,10 @@ impl Procs {
         }) else {
             return;
         };
+        // Linux wakes these as shared futexes (robust mutexes may be shared).
         for addr in wake {
-            self.futex_wake(pid, addr, FUTEX_BITSET_MATCH_ANY, 1);
+            self.futex_wake(pid, Key { addr, private: false }, FUTEX_BITSET_MATCH_ANY, 1);
+            self.futex_wake(pid, Key { addr, private: true }, FUTEX_BITSET_MATCH_ANY, 1);
         }
     }
 
@@ -243,6 +262,8 @@ impl Procs {
     pub(super) fn futex<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
         let a = call.args;
         let (addr, op, val) = (a[0], a[1] as u32, a[2] as u32);
+        let private = op & FUTEX_PRIVATE_FLAG != 0;
+        let key = Key { addr, private };
         let r = match futex::decode(op) {
             Err(e) => Err(e),
             Ok(Op::Unsupported) => {
@@ -252,21 +273,21 @@ impl Procs {
             Ok(_) if addr % 4 != 0 => Err(Errno::EINVAL),
             Ok(o @ (Op::Wait | Op::WaitBitset)) => {
                 let bitset = if o == Op::WaitBitset { a[5] as u32 } else { FUTEX_BITSET_MATCH_ANY };
-                return self.futex_wait(h, pid, abi, bits, addr, val, a[3], bitset, o == Op::WaitBitset, op & FUTEX_CLOCK_REALTIME != 0);
+                return self.futex_wait(h, pid, abi, bits, Key { addr, private }, val, a[3], bitset, o == Op::WaitBitset, op & FUTEX_CLOCK_REALTIME != 0);
             }
             Ok(o @ (Op::Wake | Op::WakeBitset)) => {
                 let bitset = if o == Op::WakeBitset { a[5] as u32 } else { FUTEX_BITSET_MATCH_ANY };
                 if bitset == 0 {
                     Err(Errno::EINVAL)
-                } else if op & FUTEX_PRIVATE_FLAG == 0 && self.read_word(h, pid, abi, addr).is_err() {
+                } else if !private && self.read_word(h, pid, abi, addr).is_err() {
                     // A shared futex's key needs its page.
                     Err(Errno::EFAULT)
                 } else {
-                    Ok(self.futex_wake(pid, addr, bitset, futex::wake_count(a[2])))
+                    Ok(self.futex_wake(pid, key, bitset, futex::wake_count(a[2])))
                 }
             }
-            Ok(Op::Requeue { cmp }) => self.futex_requeue(h, pid, abi, addr, a[2], a[3], a[4], cmp.then_some(a[5] as u32)),
-            Ok(Op::WakeOp) => self.futex_wake_op(h, pid, abi, addr, a[2], a[3], a[4], a[5] as u32),
+            Ok(Op::Requeue { cmp }) => self.futex_requeue(h, pid, abi, key, a[2], a[3], a[4], cmp.then_some(a[5] as u32)),
+            Ok(Op::WakeOp) => self.futex_wake_op(h, pid, abi, key, a[2], a[3], a[4], a[5] as u32),
         };
         r.into()
     }
@@ -277,7 +298,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_wait<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, addr: u64, val: u32, timeout: u64, bitset: u32, absolute: bool, realtime: bool) -> Outcome {
+    fn futex_wait<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, key: Key, val: u32, timeout: u64, bitset: u32, absolute: bool, realtime: bool) -> Outcome {
         if bitset == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -299,7 +320,7 @@ impl Procs {
                 None => return Outcome::Blocked,
             }
         };
-        match self.read_word(h, pid, abi, addr) {
+        match self.read_word(h, pid, abi, key.addr) {
             Err(e) => return Outcome::Reply(e.as_ret()),
             Ok(w) if w != val => return Outcome::Reply(Errno::EAGAIN.as_ret()),
             Ok(_) => {}
@@ -310,31 +331,50 @@ impl Procs {
         self.futex_seq += 1;
         let seq = self.futex_seq;
         if let Some(p) = self.proc_mut(pid) {
-            p.pending = Some(Pending::Futex { addr, bitset, seq, deadline });
+            p.pending = Some(Pending::Futex { addr: key.addr, private: key.private, bitset, seq, deadline });
         }
         Outcome::Blocked
     }
 
-    /// The threads of `pid` waiting on `addr` whose bitset meets `bitset`,
-    /// first come first.
-    fn waiters(&self, pid: u32, addr: u64, bitset: u32) -> Vec<u32> {
-        let Some(p) = self.proc_ref(pid) else { return Vec::new() };
-        let mut w: Vec<(u64, u32)> = p
-            .pendings()
-            .filter_map(|(tid, pend)| match pend {
-                Some(&Pending::Futex { addr: a, bitset: b, seq, .. }) if a == addr && b & bitset != 0 => Some((seq, tid)),
-                _ => None,
-            })
-            .collect();
-        w.sort_unstable();
-        w.into_iter().map(|(_, tid)| tid).collect()
+    /// Where the waiters of a futex named by `pid` are.
+    fn scope(&self, pid: u32, key: Key) -> Scope {
+        if !key.private {
+            if let Some((name, off)) = self.proc_ref(pid).and_then(|p| p.shm_key(key.addr)) {
+                return Scope::Shm(name, off);
+            }
+        }
+        Scope::Process(pid, key)
     }
 
-    /// Wake up to `n` waiters of `addr`; how many woke.
-    pub(super) fn futex_wake(&mut self, pid: u32, addr: u64, bitset: u32, n: usize) -> u64 {
-        let woken: Vec<u32> = self.waiters(pid, addr, bitset).into_iter().take(n).collect();
-        for &tid in &woken {
-            self.answer_waiter(pid, tid, 0);
+    /// The threads (pid, tid) waiting on a futex whose bitset meets
+    /// `bitset`, first come first.
+    fn waiters(&self, scope: Scope, bitset: u32) -> Vec<(u32, u32)> {
+        let mut w: Vec<(u64, u32, u32)> = Vec::new();
+        for (&pid, m) in &self.members {
+            let Life::Running { proc, .. } = &m.life else { continue };
+            if matches!(scope, Scope::Process(p, _) if p != pid) {
+                continue;
+            }
+            for (tid, pend) in proc.pendings() {
+                let Some(&Pending::Futex { addr, private, bitset: b, seq, .. }) = pend else { continue };
+                let same = match scope {
+                    Scope::Process(_, key) => Key { addr, private } == key,
+                    Scope::Shm(name, off) => !private && proc.shm_key(addr) == Some((name, off)),
+                };
+                if same && b & bitset != 0 {
+                    w.push((seq, pid, tid));
+                }
+            }
+        }
+        w.sort_unstable();
+        w.into_iter().map(|(_, pid, tid)| (pid, tid)).collect()
+    }
+
+    /// Wake up to `n` waiters of the futex `pid` names by `key`; how many woke.
+    pub(super) fn futex_wake(&mut self, pid: u32, key: Key, bitset: u32, n: usize) -> u64 {
+        let woken: Vec<(u32, u32)> = self.waiters(self.scope(pid, key), bitset).into_iter().take(n).collect();
+        for &(wpid, tid) in &woken {
+            self.answer_waiter(wpid, tid, 0);
         }
         woken.len() as u64
     }
@@ -352,43 +392,48 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_requeue<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64, nr_wake: u64, nr_requeue: u64, addr2: u64, expect: Option<u32>) -> Result<u64, Errno> {
+    fn futex_requeue<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_requeue: u64, addr2: u64, expect: Option<u32>) -> Result<u64, Errno> {
         let (nr_wake, nr_requeue) = (nr_wake as u32 as i32, nr_requeue as u32 as i32);
         if nr_wake < 0 || nr_requeue < 0 || addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
         }
         if let Some(v) = expect {
-            if self.read_word(h, pid, abi, addr)? != v {
+            if self.read_word(h, pid, abi, key.addr)? != v {
                 return Err(Errno::EAGAIN);
             }
         }
-        let all = self.waiters(pid, addr, FUTEX_BITSET_MATCH_ANY);
+        let all = self.waiters(self.scope(pid, key), FUTEX_BITSET_MATCH_ANY);
         let (wake, rest) = all.split_at((nr_wake as usize).min(all.len()));
-        for &tid in wake {
-            self.answer_waiter(pid, tid, 0);
+        for &(wpid, tid) in wake {
+            self.answer_waiter(wpid, tid, 0);
         }
-        let moved: Vec<u32> = rest.iter().copied().take(nr_requeue as usize).collect();
-        if let Some(p) = self.proc_mut(pid) {
-            for &tid in &moved {
-                if let Some(Some(Pending::Futex { addr: a, .. })) = p.pending_of(tid) {
-                    *a = addr2;
-                }
+        let moved: Vec<(u32, u32)> = rest.iter().copied().take(nr_requeue as usize).collect();
+        let target = self.scope(pid, Key { addr: addr2, ..key });
+        for &(wpid, tid) in &moved {
+            let Some(p) = self.proc_mut(wpid) else { continue };
+            // The second futex as the waiter's process maps it.
+            let at = match target {
+                Scope::Process(_, k) => Some(k.addr),
+                Scope::Shm(name, off) => p.shm_addr(name, off),
+            };
+            if let (Some(at), Some(Some(Pending::Futex { addr: a, .. }))) = (at, p.pending_of(tid)) {
+                *a = at;
             }
         }
         Ok((wake.len() + moved.len()) as u64)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_wake_op<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64, nr_wake: u64, nr_wake2: u64, addr2: u64, encoded: u32) -> Result<u64, Errno> {
+    fn futex_wake_op<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_wake2: u64, addr2: u64, encoded: u32) -> Result<u64, Errno> {
         if addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
         }
         let old = self.read_word(h, pid, abi, addr2)?;
         let (new, wake2) = futex::wake_op(encoded, old)?;
         self.serve(h, pid, |p, h| p.write_user(h, abi, addr2, &new.to_le_bytes())).ok_or(Errno::ESRCH)??;
-        let mut n = self.futex_wake(pid, addr, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake));
+        let mut n = self.futex_wake(pid, key, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake));
         if wake2 {
-            n += self.futex_wake(pid, addr2, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake2));
+            n += self.futex_wake(pid, Key { addr: addr2, ..key }, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake2));
         }
         Ok(n)
     }
