@@ -81,6 +81,10 @@ static __attribute__((unused)) const char *errno_name(int e)
     case EMSGSIZE: return "EMSGSIZE";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNABORTED: return "ECONNABORTED";
+    case EPROTOTYPE: return "EPROTOTYPE";
+    case EOWNERDEAD: return "EOWNERDEAD";
+    case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
     default:
         snprintf(unknown, sizeof unknown, "E?%d", e);
         return unknown;
