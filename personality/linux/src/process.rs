@@ -16,6 +16,8 @@ mod net;
 pub mod pipe;
 mod thread;
 pub use thread::Thread;
+mod eventfd;
+mod signalfd;
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -84,6 +86,9 @@ pub enum Pending {
     /// served). Private and shared waits on one address are different
     /// futexes, as on Linux.
     Futex { addr: u64, private: bool, bitset: u32, seq: u64, deadline: Option<u64> },
+    /// rt_sigtimedwait: a signal of `set` (its siginfo to `info`), or EAGAIN
+    /// at the deadline.
+    SigWait { set: u64, info: u64, deadline: Option<u64> },
 }
 
 impl Pending {
@@ -98,7 +103,7 @@ impl Pending {
             // in case a change came while nothing listened.
             Pending::Net { .. } => Some(now + NET_RECHECK_NS),
             Pending::Retry { .. } => None,
-            Pending::Futex { deadline, .. } => *deadline,
+            Pending::Futex { deadline, .. } | Pending::SigWait { deadline, .. } => *deadline,
         }
     }
 }
@@ -160,6 +165,11 @@ pub struct JobState {
     pub sockets_closed: Vec<u32>,
     pub pipes: BTreeMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
+    pub eventfds: BTreeMap<u32, eventfd::EventFd>,
+    pub next_eventfd: u32,
+    /// signalfd descriptors: their signal sets.
+    pub signalfds: BTreeMap<u32, u64>,
+    pub next_signalfd: u32,
     /// Names of shared anonymous mappings (see [`Process::shm`]).
     pub next_shm: u64,
     stdin: VecDeque<u8>,
@@ -180,6 +190,10 @@ impl Default for JobState {
             sockets: BTreeMap::new(),
             next_socket: 1,
             next_shm: 1,
+            eventfds: BTreeMap::new(),
+            next_eventfd: 1,
+            signalfds: BTreeMap::new(),
+            next_signalfd: 1,
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
@@ -556,6 +570,7 @@ impl Process {
                 let (call, deadline) = (call.clone(), *deadline);
                 self.retry_wait(h, &call, deadline)?
             }
+            Pending::SigWait { .. } => return self.sigwait_poll(h),
             // A wake answers it (the process table); here only the timeout.
             Pending::Futex { deadline, .. } => {
                 if deadline.is_none_or(|d| h.now_ns() < d) {
@@ -840,6 +855,7 @@ impl Process {
                 return Outcome::Exit(Exit::Code(a[0] as u8));
             }
             Sys::ArchPrctl => return self.sys_arch_prctl(h, abi, a[0] as u32, a[1]),
+            Sys::RtSigtimedwait(bits) => return self.sys_rt_sigtimedwait(h, abi, a, bits),
             Sys::SetTidAddress => {
                 self.clear_child_tid = a[0];
                 Ok(self.tid as u64)

@@ -193,8 +193,8 @@ impl Procs {
                 let code = if f.vector == 14 && f.error_code & sion_abi::msg::pf::PRESENT != 0 { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
                 let info = SigInfo { signo: sig, code, addr: Some(if f.vector == 14 { f.addr } else { f.rip }), ..Default::default() };
                 self.serve(h, pid, |p, _| {
+                    p.sig.record(sig, info, false);
                     p.sig.private |= bit(sig);
-                    p.sig.info.insert(sig, info);
                 });
                 match self.deliver(h, pid, None) {
                     Some(true) => self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (Abi::X86_64, u64::MAX) }),
@@ -376,10 +376,9 @@ impl Procs {
             if let Some(v) = rax {
                 regs.rax = v;
             }
-            let info = p.sig.info.remove(&sig).unwrap_or(SigInfo { signo: sig, ..Default::default() });
+            let info = p.sig.take(sig);
             let old = p.sig.suspend_mask.take().unwrap_or(p.sig.mask);
             let f = signal::frame(p.abi, &regs, &act, &info, old, p.sig.altstack).ok_or(signal::SIGSEGV)?;
-            p.sig.take(sig);
             p.write_user(h, p.abi, f.sp, &f.bytes).map_err(|_| signal::SIGSEGV)?;
             if !h.set_regs(&f.regs) {
                 return Err(signal::SIGSEGV);
@@ -525,17 +524,19 @@ impl Procs {
                 if (a[0] as i32) <= 0 {
                     Err(Errno::EINVAL)
                 } else {
-                    return self.kill_thread(h, pid, None, a[0] as u32, a[1]);
+                    return self.kill_thread(h, pid, None, a[0] as u32, a[1], None);
                 }
             }
             Pr::Tgkill => {
                 if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
                     Err(Errno::EINVAL)
                 } else {
-                    return self.kill_thread(h, pid, Some(a[0] as u32), a[1] as u32, a[2]);
+                    return self.kill_thread(h, pid, Some(a[0] as u32), a[1] as u32, a[2], None);
                 }
             }
             Pr::Exit => return self.thread_exit(h, pid, a[0] as u8),
+            Pr::SigQueueInfo => return self.sigqueueinfo(h, pid, abi, a[0] as i32, None, a[1], a[2]),
+            Pr::TgSigQueueInfo => return self.sigqueueinfo(h, pid, abi, a[0] as i32, Some(a[1] as i32), a[2], a[3]),
             Pr::Futex(bits) => return self.futex(h, pid, abi, bits, call),
             Pr::GetRobustList => self.get_robust_list(h, pid, abi, a[0] as i32, a[1], a[2]),
             Pr::RtSigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], Some(a[3])),
@@ -1052,14 +1053,14 @@ impl Procs {
             Disposition::Pending => {
                 let caught = blocked_by_all & bit(sig) == 0;
                 if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
-                    if proc.sig.pending & bit(sig) == 0 {
-                        proc.sig.info.insert(sig, info);
-                    }
+                    let was = proc.sig.pending & bit(sig) != 0;
+                    proc.sig.record(sig, info, was);
                     proc.sig.pending |= bit(sig);
                 }
+                // A blocked one may be what a sigtimedwait or signalfd waits for.
+                self.changed = true;
                 if caught {
                     self.interrupt.push((pid, None));
-                    self.changed = true;
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
@@ -1095,6 +1096,7 @@ impl Procs {
                 p.sig.actions[sig as usize] = a;
                 if p.sig.ignored(sig) {
                     p.sig.pending &= !bit(sig);
+                    p.sig.info.remove(&sig);
                 }
             }
             Ok(())
@@ -1112,6 +1114,7 @@ impl Procs {
             p.sig.actions[sig as usize] = SigAction { handler, flags: signal::SA_RESETHAND | signal::SA_NODEFER, restorer: 0, mask: 0 };
             if p.sig.ignored(sig as u8) {
                 p.sig.pending &= !bit(sig as u8);
+                p.sig.info.remove(&(sig as u8));
             }
             old
         })
@@ -1157,7 +1160,7 @@ impl Procs {
             if deliverable & bit(sig) != 0 {
                 if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
                     if proc.sig.action(sig).handler == signal::SIG_DFL {
-                        proc.sig.take(sig);
+                        let _ = proc.sig.take(sig);
                     }
                 }
                 if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler == signal::SIG_DFL) {

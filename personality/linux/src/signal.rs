@@ -144,7 +144,8 @@ pub struct Signals {
     /// sigaltstack: (ss_sp, ss_flags, ss_size).
     pub altstack: (u64, u32, u64),
     /// What the handler of each pending signal will be told.
-    pub info: alloc::collections::BTreeMap<u8, SigInfo>,
+    /// (Real-time signals queue every instance; a standard one keeps its first.)
+    pub info: alloc::collections::BTreeMap<u8, alloc::collections::VecDeque<SigInfo>>,
     /// The mask before sigsuspend (restored after its handler).
     pub suspend_mask: Option<u64>,
 }
@@ -221,13 +222,40 @@ impl Signals {
         (1..=NSIG).find(|&s| ready & bit(s) != 0 && self.action(s).handler != SIG_DFL && self.action(s).handler != SIG_IGN)
     }
 
-    /// Take `sig` off the pending sets (the thread's own first).
-    pub fn take(&mut self, sig: u8) {
-        if self.private & bit(sig) != 0 {
-            self.private &= !bit(sig);
-        } else {
-            self.pending &= !bit(sig);
+    /// Take the lowest pending signal of `set` (the thread's own first) and
+    /// what its receiver is told.
+    pub fn dequeue(&mut self, set: u64) -> Option<(u8, SigInfo)> {
+        let ready = (self.pending | self.private) & set;
+        let sig = (1..=NSIG).find(|&s| ready & bit(s) != 0)?;
+        Some((sig, self.take(sig)))
+    }
+
+    /// Record what the receiver of `sig` will be told, `was_pending` if it
+    /// already was: real-time signals queue every instance, a standard
+    /// signal keeps its first.
+    pub fn record(&mut self, sig: u8, info: SigInfo, was_pending: bool) {
+        let q = self.info.entry(sig).or_default();
+        if sig >= SIGRTMIN {
+            q.push_back(info);
+        } else if !was_pending || q.is_empty() {
+            q.clear();
+            q.push_back(info);
         }
+    }
+
+    /// Take one instance of `sig` (the thread's own first) and what its
+    /// receiver is told; it stays pending while real-time instances remain.
+    pub fn take(&mut self, sig: u8) -> SigInfo {
+        let info = self.info.get_mut(&sig).and_then(|q| q.pop_front()).unwrap_or(SigInfo { signo: sig, ..Default::default() });
+        if self.info.get(&sig).is_none_or(|q| q.is_empty()) {
+            self.info.remove(&sig);
+            if self.private & bit(sig) != 0 {
+                self.private &= !bit(sig);
+            } else {
+                self.pending &= !bit(sig);
+            }
+        }
+        info
     }
 
     /// After execve: caught signals go back to their default action; ignored
@@ -299,6 +327,9 @@ mod tests {
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
+pub const SI_QUEUE: i32 = -1;
+/// The first real-time signal (the kernel's; libcs keep two or three).
+pub const SIGRTMIN: u8 = 32;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
@@ -316,6 +347,8 @@ pub struct SigInfo {
     pub addr: Option<u64>,
     /// SIGCHLD: exit code or signal.
     pub status: Option<i32>,
+    /// sigqueue's value (si_value).
+    pub value: Option<u64>,
 }
 
 impl SigInfo {
@@ -325,7 +358,15 @@ impl SigInfo {
             sion_abi::console::Exit::Code(c) => (CLD_EXITED, c as i32),
             sion_abi::console::Exit::Signal(s) => (CLD_KILLED, s as i32),
         };
-        SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status) }
+        SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status), value: None }
+    }
+
+    /// What a program put in the siginfo_t it gave rt_sigqueueinfo.
+    pub fn decode_queued(abi: Abi, signo: u8, b: &[u8]) -> SigInfo {
+        let w = |i: usize| u32::from_le_bytes(b.get(i..i + 4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]));
+        let u = if abi == Abi::X86_64 { 16 } else { 12 };
+        let value = if abi == Abi::X86_64 { w(u + 8) as u64 | (w(u + 12) as u64) << 32 } else { w(u + 8) as u64 };
+        SigInfo { signo, code: w(8) as i32, pid: w(u), uid: w(u + 4), addr: None, status: None, value: Some(value) }
     }
 
     /// siginfo_t (128 bytes); the union starts at 16 (x86_64) or 12 (i386).
@@ -342,6 +383,11 @@ impl SigInfo {
                 b[u + 4..u + 8].copy_from_slice(&self.uid.to_le_bytes());
                 if let Some(s) = self.status {
                     b[u + 8..u + 12].copy_from_slice(&s.to_le_bytes());
+                }
+                match self.value {
+                    Some(v) if abi == Abi::X86_64 => b[u + 8..u + 16].copy_from_slice(&v.to_le_bytes()),
+                    Some(v) => b[u + 8..u + 12].copy_from_slice(&(v as u32).to_le_bytes()),
+                    None => {}
                 }
             }
         }

@@ -93,6 +93,10 @@ pub enum Obj {
     Socket(u32),
     /// One end of a pipe (`Files::pipes[id]`, see `process/pipe.rs`).
     Pipe { id: u32, write: bool },
+    /// An eventfd counter (`JobState::eventfds[id]`, see `process/eventfd.rs`).
+    EventFd(u32),
+    /// A signalfd (`JobState::signalfds[id]`, see `process/signalfd.rs`).
+    SignalFd(u32),
 }
 
 #[derive(Debug)]
@@ -382,6 +386,12 @@ impl Process {
                     }
                 }
                 Obj::Pipe { id, write } => self.pipe_end_closed(id, write),
+                Obj::EventFd(id) => {
+                    self.job.eventfds.remove(&id);
+                }
+                Obj::SignalFd(id) => {
+                    self.job.signalfds.remove(&id);
+                }
                 _ => {}
             }
         }
@@ -421,6 +431,8 @@ impl Process {
             Obj::Stdout => b"pipe:[11]".to_vec(),
             Obj::Stderr => b"pipe:[12]".to_vec(),
             Obj::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+            Obj::EventFd(_) => b"anon_inode:[eventfd]".to_vec(),
+            Obj::SignalFd(_) => b"anon_inode:[signalfd]".to_vec(),
             Obj::Socket(id) => format!("socket:[{}]", 20000 + id).into_bytes(),
             Obj::Pipe { id, .. } => format!("pipe:[{}]", 30000 + id).into_bytes(),
             Obj::Node(ino) => match self.job.vfs.path_of(ino) {
@@ -630,7 +642,7 @@ impl Process {
             // Linux opens a pipe read-write through its link too.
             Obj::Stdin => acc != O_WRONLY,
             Obj::Stdout | Obj::Stderr => acc != 0,
-            Obj::Node(_) | Obj::Epoll(_) => true,
+            Obj::Node(_) | Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => true,
             // Linux cannot reopen a socket through /proc/self/fd.
             Obj::Socket(_) => return Err(Errno::ENXIO),
             Obj::Pipe { write, .. } => super::pipe::pipe_reopen_ok(write, flags),
@@ -697,6 +709,20 @@ impl Process {
                 }
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.pipe_read(h, id, &iov, nonblock);
+            }
+            Obj::EventFd(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.eventfd_read(h, abi, id, &iov, nonblock);
+            }
+            Obj::SignalFd(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.signalfd_read(h, abi, id, &iov, nonblock);
             }
             Obj::Node(i) => i,
         };
@@ -797,6 +823,14 @@ impl Process {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.pipe_write(h, abi, id, &iov, nonblock);
             }
+            Obj::EventFd(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.eventfd_write(h, abi, id, &iov, nonblock);
+            }
+            Obj::SignalFd(_) => return Err(Errno::EINVAL),
             Obj::Node(i) => i,
         };
         self.job.vfs.now = h.realtime_ns();
@@ -904,7 +938,7 @@ impl Process {
 
     fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
-            Resolved::Console(Obj::Epoll(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
+            Resolved::Console(Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Pipe { id, .. }) => StatInfo { dev: 0xc, ino: 30000 + id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Socket(id)) => StatInfo { dev: 0x8, ino: 20000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(o) => self.stat_info(match o {
@@ -1238,6 +1272,10 @@ impl Process {
             F::CopyFileRange => self.sys_copy_file_range(h, abi, a),
             F::Pipe => self.sys_pipe2(h, abi, a[0], 0),
             F::Pipe2 => self.sys_pipe2(h, abi, a[0], a[1] as u32),
+            F::Eventfd => self.sys_eventfd2(a[0] as u32, 0),
+            F::Eventfd2 => self.sys_eventfd2(a[0] as u32, a[1] as u32),
+            F::Signalfd => self.sys_signalfd4(h, abi, a[0] as i32, a[1], a[2], 0),
+            F::Signalfd4 => self.sys_signalfd4(h, abi, a[0] as i32, a[1], a[2], a[3] as u32),
             F::Poll => self.sys_poll(h, abi, a[0], a[1], a[2] as i32 as i64),
             F::Ppoll { bits } => {
                 let timeout = if a[2] == 0 { Ok(-1) } else { self.read_timespec(h, abi, a[2], bits).map(|ns| (ns / 1_000_000) as i64) };
@@ -1469,7 +1507,7 @@ impl Process {
                 }
                 Err(Errno::ENOTTY)
             }
-            Obj::Epoll(_) => Err(Errno::ENOTTY),
+            Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => Err(Errno::ENOTTY),
             Obj::Socket(id) => self.sock_ioctl(h, abi, id, req, arg),
             Obj::Pipe { id, .. } => {
                 if req == FIONREAD {
@@ -1874,7 +1912,7 @@ impl Process {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         match obj {
-            Obj::Epoll(_) => Err(Errno::EINVAL),
+            Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => Err(Errno::EINVAL),
             Obj::Socket(id) => {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 self.sock_send_bytes(h, id, data, nonblock)
@@ -1970,6 +2008,8 @@ impl Process {
                 let (r, w, _) = self.pipe_ready(id, write);
                 (r, w)
             }
+            Obj::EventFd(id) => self.eventfd_ready(id),
+            Obj::SignalFd(id) => (self.signalfd_ready(id), false),
         })
     }
 

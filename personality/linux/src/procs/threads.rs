@@ -220,7 +220,7 @@ impl Procs {
     // ----- signals to one thread -----
 
     /// tkill (`tgid` None) and tgkill.
-    pub(super) fn kill_thread<H: Host>(&mut self, h: &mut H, pid: u32, tgid: Option<u32>, tid: u32, sig: u64) -> Outcome {
+    pub(super) fn kill_thread<H: Host>(&mut self, h: &mut H, pid: u32, tgid: Option<u32>, tid: u32, sig: u64, queued: Option<SigInfo>) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -234,27 +234,59 @@ impl Procs {
         let task = self.task_of(pid);
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
         let sig = sig as u8;
-        let info = SigInfo { signo: sig, code: signal::SI_TKILL, pid, uid, ..Default::default() };
+        let info = queued.unwrap_or(SigInfo { signo: sig, code: signal::SI_TKILL, pid, uid, ..Default::default() });
         let Some(p) = self.proc_ref(owner) else { return Outcome::Reply(Errno::ESRCH.as_ret()) };
         let mask = p.masks().find(|&(t, _, _)| t == tid).map_or(0, |(_, m, _)| m);
         match p.sig.disposition_masked(sig, mask) {
             Disposition::Discard | Disposition::Continue => {}
             Disposition::Pending => {
                 if let Some(p) = self.proc_mut(owner) {
-                    if (p.sig.pending | p.sig.private) & bit(sig) == 0 {
-                        p.sig.info.insert(sig, info);
-                    }
+                    let was = p.masks().any(|(t, _, private)| t == tid && private & bit(sig) != 0);
+                    p.sig.record(sig, info, was);
                     p.add_private(tid, sig);
                 }
+                self.changed = true;
                 if mask & bit(sig) == 0 {
                     self.interrupt.push((owner, Some(tid)));
-                    self.changed = true;
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, owner, Exit::Signal(sig)),
             Disposition::Stop => self.log_once(h, "stop signals are not implemented yet: ignored"),
         }
         self.if_alive(pid, task, Outcome::Reply(0))
+    }
+
+    /// rt_sigqueueinfo (`tid` None) and rt_tgsigqueueinfo: a signal with
+    /// the caller's siginfo. Only to itself may a process claim a code of
+    /// the kernel's (>= 0) or of tkill.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn sigqueueinfo<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> Outcome {
+        if sig == 0 || sig > NSIG as u64 {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        let b = match self.serve(h, pid, |p, h| p.read_user(h, abi, uinfo, 128)) {
+            Some(Ok(b)) => b,
+            Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+            None => return Outcome::Blocked,
+        };
+        let info = SigInfo::decode_queued(abi, sig as u8, &b);
+        if tgid <= 0 || tid.is_some_and(|t| t <= 0) {
+            return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        if tgid as u32 != pid && (info.code >= 0 || info.code == signal::SI_TKILL) {
+            return Outcome::Reply(Errno::EPERM.as_ret());
+        }
+        match tid {
+            Some(t) => self.kill_thread(h, pid, Some(tgid as u32), t as u32, sig, Some(info)),
+            None => {
+                if !self.members.get(&(tgid as u32)).is_some_and(|m| matches!(m.life, Life::Running { .. })) {
+                    return Outcome::Reply(Errno::ESRCH.as_ret());
+                }
+                let task = self.task_of(pid);
+                self.send(h, tgid as u32, sig as u8, info);
+                self.if_alive(pid, task, Outcome::Reply(0))
+            }
+        }
     }
 
     // ----- futex -----

@@ -125,6 +125,10 @@ pub enum FileCall {
     CopyFileRange,
     Pipe,
     Pipe2,
+    Eventfd,
+    Eventfd2,
+    Signalfd,
+    Signalfd4,
     Poll,
     Ppoll { bits: TimeBits },
     Select,
@@ -182,6 +186,8 @@ pub enum ProcCall {
     /// exit of one thread (the process ends with its last thread).
     Exit,
     GetRobustList,
+    SigQueueInfo,
+    TgSigQueueInfo,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -248,6 +254,8 @@ pub enum Sys {
     Nanosleep(TimeBits),
     ClockNanosleep(TimeBits),
     ExitGroup,
+    /// rt_sigtimedwait: the timeout's layout.
+    RtSigtimedwait(TimeBits),
     ArchPrctl,
     SetTidAddress,
     SetThreadArea,
@@ -304,6 +312,7 @@ const WAIT: &str = "exited and killed children; stopped children are never repor
 const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
 const ROBUST: &str = "walked when a thread ends: futexes it holds get FUTEX_OWNER_DIED and a waiter is woken";
 const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private or not (keyed by process and address: no futexes shared between processes), timeouts; the PI operations: ENOSYS";
+const SIGNALFD: &str = "reads signalfd_siginfo records of the pending signals in its set (signo, code, pid, uid, status, addr)";
 const KILL: &str = "default actions (terminate, core as terminate, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late; stop signals are ignored (no job control)";
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
@@ -420,6 +429,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETPGID, "getpgid", Sys::Proc(Pr::Getpgid), C),
     e(n64::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
     e(n64::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
+    e(n64::RT_SIGTIMEDWAIT, "rt_sigtimedwait", Sys::RtSigtimedwait(TimeBits::B64), C),
+    e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", Sys::Proc(Pr::SigQueueInfo), C),
     e(n64::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
@@ -468,13 +479,18 @@ pub static X86_64: &[Entry] = &[
     e(n64::GET_ROBUST_LIST, "get_robust_list", Sys::Proc(Pr::GetRobustList), C),
     e(n64::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
+    e(n64::SIGNALFD, "signalfd", Sys::File(F::Signalfd), P(SIGNALFD)),
+    e(n64::EVENTFD, "eventfd", Sys::File(F::Eventfd), C),
     e(n64::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
     e(n64::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
+    e(n64::SIGNALFD4, "signalfd4", Sys::File(F::Signalfd4), P(SIGNALFD)),
+    e(n64::EVENTFD2, "eventfd2", Sys::File(F::Eventfd2), C),
     e(n64::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n64::DUP3, "dup3", Sys::File(F::Dup3), C),
     e(n64::PIPE2, "pipe2", Sys::File(F::Pipe2), P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
+    e(n64::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Proc(Pr::TgSigQueueInfo), C),
     e(n64::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
     e(n64::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
@@ -603,6 +619,8 @@ pub static I386: &[Entry] = &[
     e(n32::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
     e(n32::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
     e(n32::RT_SIGPENDING, "rt_sigpending", Sys::Proc(Pr::RtSigpending), C),
+    e(n32::RT_SIGTIMEDWAIT, "rt_sigtimedwait", Sys::RtSigtimedwait(TimeBits::B32), C),
+    e(n32::RT_SIGQUEUEINFO, "rt_sigqueueinfo", Sys::Proc(Pr::SigQueueInfo), C),
     e(n32::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n32::PREAD64, "pread64", Sys::File(F::Pread64), C),
     e(n32::PWRITE64, "pwrite64", Sys::File(F::Pwrite64), C),
@@ -678,12 +696,17 @@ pub static I386: &[Entry] = &[
     e(n32::GETCPU, "getcpu", Sys::Misc(M::Getcpu), P(ONE_CPU)),
     e(n32::EPOLL_PWAIT, "epoll_pwait", Sys::File(F::EpollWait), P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", Sys::File(F::Utimensat { bits: TimeBits::B32 }), C),
+    e(n32::SIGNALFD, "signalfd", Sys::File(F::Signalfd), P(SIGNALFD)),
+    e(n32::EVENTFD, "eventfd", Sys::File(F::Eventfd), C),
     e(n32::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n32::SIGNALFD4, "signalfd4", Sys::File(F::Signalfd4), P(SIGNALFD)),
+    e(n32::EVENTFD2, "eventfd2", Sys::File(F::Eventfd2), C),
     e(n32::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
     e(n32::DUP3, "dup3", Sys::File(F::Dup3), C),
     e(n32::PIPE2, "pipe2", Sys::File(F::Pipe2), P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
     e(n32::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
+    e(n32::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Proc(Pr::TgSigQueueInfo), C),
     e(n32::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n32::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
     e(n32::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
@@ -714,6 +737,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
+    e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", Sys::RtSigtimedwait(TimeBits::B64), C),
     e(n32::FUTEX_TIME64, "futex_time64", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
     e(n32::CLONE3, "clone3", Sys::Proc(Pr::Clone3), P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", Sys::File(F::CloseRange), C),

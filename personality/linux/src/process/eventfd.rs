@@ -1,0 +1,75 @@
+//! eventfd: a 64-bit counter shared by the job's processes. A write adds
+//! (waiting while the sum would pass 2^64 - 2), a read takes the whole count
+//! (or one, with EFD_SEMAPHORE), waiting while it is zero.
+
+use super::files::{Obj, O_CLOEXEC, O_NONBLOCK, O_RDWR};
+use super::*;
+
+const EFD_SEMAPHORE: u32 = 1;
+/// The largest count (Linux: ULLONG_MAX - 1).
+const MAX: u64 = u64::MAX - 1;
+
+#[derive(Debug, Default)]
+pub struct EventFd {
+    pub count: u64,
+    pub semaphore: bool,
+}
+
+impl Process {
+    pub(super) fn sys_eventfd2(&mut self, count: u32, flags: u32) -> SysResult {
+        if flags & !(EFD_SEMAPHORE | O_CLOEXEC | O_NONBLOCK) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.job.next_eventfd;
+        self.job.next_eventfd += 1;
+        self.job.eventfds.insert(id, EventFd { count: count as u64, semaphore: flags & EFD_SEMAPHORE != 0 });
+        let f = self.new_file(Obj::EventFd(id), O_RDWR | (flags & O_NONBLOCK));
+        match self.fd_install(f.clone(), 0, flags & O_CLOEXEC != 0) {
+            Ok(fd) => Ok(fd as u64),
+            Err(e) => {
+                self.release(f);
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) fn eventfd_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+        let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
+        if iov.iter().map(|x| x.1).sum::<u64>() < 8 || len < 8 {
+            return Err(Errno::EINVAL);
+        }
+        let e = self.job.eventfds.get(&id).ok_or(Errno::EBADF)?;
+        if e.count == 0 {
+            return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
+        }
+        let v = if e.semaphore { 1 } else { e.count };
+        self.write_user(h, abi, base, &v.to_le_bytes())?;
+        if let Some(e) = self.job.eventfds.get_mut(&id) {
+            e.count -= v;
+        }
+        Ok(8)
+    }
+
+    pub(super) fn eventfd_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+        let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
+        if iov.iter().map(|x| x.1).sum::<u64>() < 8 || len < 8 {
+            return Err(Errno::EINVAL);
+        }
+        let b = self.read_user(h, abi, base, 8)?;
+        let v = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        if v == u64::MAX {
+            return Err(Errno::EINVAL);
+        }
+        let e = self.job.eventfds.get_mut(&id).ok_or(Errno::EBADF)?;
+        if MAX - e.count < v {
+            return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
+        }
+        e.count += v;
+        Ok(8)
+    }
+
+    /// (readable, writable).
+    pub(super) fn eventfd_ready(&self, id: u32) -> (bool, bool) {
+        self.job.eventfds.get(&id).map_or((false, false), |e| (e.count > 0, e.count < MAX))
+    }
+}
