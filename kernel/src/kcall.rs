@@ -100,6 +100,20 @@ impl Kernel {
                 Ok(_) => Ret::Err(Error::BadState),
                 Err(e) => Ret::Err(e),
             },
+            Call::TaskHold => match self.owned_task(cur, a[0]) {
+                Ok(t) if t == cur => Ret::Err(Error::BadState),
+                Ok(t) => {
+                    let held = a[1] != 0;
+                    self.tasks[t].held = held;
+                    if held {
+                        self.runq.remove(t);
+                    } else if self.tasks[t].state == State::Runnable {
+                        self.runq.push(t);
+                    }
+                    Ret::Value(0)
+                }
+                Err(e) => Ret::Err(e),
+            },
             Call::TaskKill => match self.owned_task(cur, a[0]) {
                 Ok(t) => {
                     self.kill(t);

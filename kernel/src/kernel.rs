@@ -149,7 +149,7 @@ impl Kernel {
 
     pub fn make_runnable(&mut self, slot: usize) {
         self.tasks[slot].state = State::Runnable;
-        if !(self.has_current && self.current == slot) {
+        if !self.tasks[slot].held && !(self.has_current && self.current == slot) {
             self.runq.push(slot);
         }
     }

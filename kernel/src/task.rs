@@ -71,6 +71,8 @@ pub struct Task {
     pub irqs: Option<(u32, u32)>,
     /// May power the machine off (the boot server).
     pub privileged: bool,
+    /// Held off the CPU by its owner (`task_hold`): never in the run queue.
+    pub held: bool,
 }
 
 impl Task {
@@ -99,6 +101,7 @@ impl Task {
         mmio: [None; MAX_MMIO_WINDOWS],
         irqs: None,
         privileged: false,
+        held: false,
     };
 
     pub fn is_compat(&self) -> bool {

@@ -128,6 +128,11 @@ impl Host for KernelHost {
     fn task_kill(&mut self, task: u64) {
         let _ = rt::task_kill(TaskId(task as u32));
     }
+    fn task_hold(&mut self, task: u64, held: bool) {
+        if let Err(e) = rt::task_hold(TaskId(task as u32), held) {
+            rt::log!("personality: task_hold {task:#x}: {e:?}");
+        }
+    }
     fn select(&mut self, space: u64, task: u64) {
         self.space = SpaceId(space as u32);
         self.task = (task != 0).then_some(TaskId(task as u32));

@@ -110,6 +110,11 @@ pub enum Call {
     /// first write to a shared page, by a task or by `mem_write`, copies it).
     /// How a fork is cheap.
     SpaceClone = 31,
+    /// `task_hold(task, held)`: with `held` 1, the task is not scheduled
+    /// until released with 0, whatever happens to it meanwhile (a reply
+    /// makes it ready, not running). Not for the caller itself. How a Linux
+    /// process is stopped (SIGSTOP) while its threads compute.
+    TaskHold = 32,
 }
 
 impl Call {
@@ -146,6 +151,7 @@ impl Call {
         Call::ServerLookup,
         Call::IpcReplyRecv,
         Call::SpaceClone,
+        Call::TaskHold,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).

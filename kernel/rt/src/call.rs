@@ -119,6 +119,11 @@ pub fn space_clone(space: SpaceId) -> Result<SpaceId> {
     call(Call::SpaceClone, [space.0 as u64, 0, 0, 0, 0, 0]).map(|s| SpaceId(s as u32))
 }
 
+/// Hold a task off the CPU, or release it (see `Call::TaskHold`).
+pub fn task_hold(task: TaskId, held: bool) -> Result<()> {
+    call(Call::TaskHold, [task.0 as u64, held as u64, 0, 0, 0, 0]).map(|_| ())
+}
+
 pub fn space_destroy(space: SpaceId) -> Result<()> {
     if own(space) {
         return Err(Error::Denied);

@@ -207,6 +207,17 @@ fn round_robin(s: &mut Suite) {
     rt::log!("selftest: two spinning tasks got {} ms and {} ms of 100 ms", c1 / 1_000_000, c2 / 1_000_000);
     s.check("a sleeping server wakes while others spin", h.kind() == Some(Kind::Notification));
     s.check("two spinning tasks share the CPU round-robin", c1 >= 20_000_000 && c2 >= 20_000_000);
+    // A held task is not scheduled; released, it runs again.
+    rt::task_hold(t1, true).expect("hold");
+    let cpu = |t| rt::task_info(t).map(|i| i.cpu_ns).unwrap_or(0);
+    let (h1, h2) = (cpu(t1), cpu(t2));
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 50_000_000).expect("timer");
+    let _ = recv(&mut buf);
+    s.check("a held task gets no CPU while the others run", cpu(t1) == h1 && cpu(t2) > h2 + 20_000_000);
+    rt::task_hold(t1, false).expect("release");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 50_000_000).expect("timer");
+    let _ = recv(&mut buf);
+    s.check("a released task runs again", cpu(t1) > h1 + 10_000_000);
     for (space, task) in [(s1, t1), (s2, t2)] {
         rt::task_kill(task).expect("kill");
         rt::space_destroy(space).expect("destroy");

@@ -86,6 +86,8 @@ pub trait Host {
         None
     }
     fn task_kill(&mut self, _task: u64) {}
+    /// Hold a task off the CPU (a stopped process), or release it.
+    fn task_hold(&mut self, _task: u64, _held: bool) {}
     /// Make `space` and `task` (0: none) the ones memory and register calls act on.
     fn select(&mut self, _space: u64, _task: u64) {}
     /// Figures of the node (the simulation reports a small fixed machine).

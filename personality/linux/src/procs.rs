@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
+mod stop;
 mod threads;
 
 /// Processes (running and zombie) and threads a job may have at once: a
@@ -56,6 +57,10 @@ pub struct Member {
     pub pgid: u32,
     pub sid: u32,
     pub life: Life,
+    /// Stopped by a stop signal (its tasks are held off the CPU).
+    pub stopped: bool,
+    /// A stop or continue its parent's wait has not seen yet (WUNTRACED, WCONTINUED).
+    pub report: Option<stop::Report>,
 }
 
 pub enum Life {
@@ -110,7 +115,7 @@ impl Procs {
         let mut members = BTreeMap::new();
         // The first process's parent is the job itself (pid 1, never seen);
         // it is not a group leader, as a program started by a shell script.
-        members.insert(first.pid, Member { ppid: 1, pgid: 1, sid: 1, life: Life::Running { proc: Box::new(first), space, task } });
+        members.insert(first.pid, Member { ppid: 1, pgid: 1, sid: 1, life: Life::Running { proc: Box::new(first), space, task }, stopped: false, report: None });
         let mut by_task = BTreeMap::new();
         by_task.insert(task, (FIRST_PID, FIRST_PID));
         Procs {
@@ -684,7 +689,7 @@ impl Procs {
             let m = &self.members[&pid];
             (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
         };
-        self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task } });
+        self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task }, stopped: false, report: None });
         self.by_task.insert(task, (child_pid, child_pid));
         let tid = (child_pid as u32).to_le_bytes();
         if flags & CLONE_PARENT_SETTID != 0 {
@@ -927,6 +932,16 @@ impl Procs {
             }
             return Outcome::Reply(cpid as u64);
         }
+        if let Some((cpid, r)) = self.reported(pid, sel, options & WUNTRACED != 0, options & WCONTINUED != 0) {
+            let st = r.wait_status();
+            if let Some(Err(e)) = self.serve(h, pid, |p, h| if status != 0 { p.write_user(h, abi, status, &st.to_le_bytes()) } else { Ok(()) }) {
+                return Outcome::Reply(e.as_ret());
+            }
+            if let Some(m) = self.members.get_mut(&cpid) {
+                m.report = None;
+            }
+            return Outcome::Reply(cpid as u64);
+        }
         if options & WNOHANG != 0 {
             return Outcome::Reply(0);
         }
@@ -964,13 +979,20 @@ impl Procs {
         if !any {
             return Outcome::Reply(Errno::ECHILD.as_ret());
         }
-        let info = match zombie {
-            Some((cpid, exit)) => {
-                let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
-                Some(SigInfo::child(cpid, uid, exit).encode(abi).to_vec())
+        let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
+        let report = if zombie.is_none() { self.reported(pid, sel, options & WUNTRACED != 0, options & WCONTINUED != 0) } else { None };
+        let info = match (zombie, report) {
+            (Some((cpid, exit)), _) => Some(SigInfo::child(cpid, uid, exit).encode(abi).to_vec()),
+            (None, Some((cpid, r))) => {
+                if options & WNOWAIT == 0 {
+                    if let Some(m) = self.members.get_mut(&cpid) {
+                        m.report = None;
+                    }
+                }
+                Some(r.info(cpid, uid).encode(abi).to_vec())
             }
-            None if options & WNOHANG != 0 => None,
-            None => return self.block(pid, call),
+            (None, None) if options & WNOHANG != 0 => None,
+            (None, None) => return self.block(pid, call),
         };
         if infop != 0 {
             let bytes = info.clone().unwrap_or_else(|| alloc::vec![0u8; 128]);
@@ -1045,6 +1067,10 @@ impl Procs {
 
     /// Send a signal with what its handler will be told.
     fn send<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8, info: SigInfo) {
+        if sig == signal::SIGCONT {
+            // SIGCONT continues a stopped process whatever its action.
+            self.resume(h, pid);
+        }
         let Some(p) = self.proc_ref(pid) else { return };
         // Blocked only if every thread blocks it.
         let blocked_by_all = p.masks().fold(u64::MAX, |acc, (_, m, _)| acc & m);
@@ -1064,7 +1090,7 @@ impl Procs {
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
-            Disposition::Stop => self.log_once(h, "stop signals are not implemented yet: ignored"),
+            Disposition::Stop => self.stop(h, pid, sig),
         }
     }
 

@@ -334,6 +334,8 @@ pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
 
 /// What a handler learns of a signal (the fields of siginfo_t SiON fills).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, core::default::Default)]

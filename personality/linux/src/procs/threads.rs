@@ -234,6 +234,9 @@ impl Procs {
         let task = self.task_of(pid);
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
         let sig = sig as u8;
+        if sig == signal::SIGCONT {
+            self.resume(h, owner);
+        }
         let info = queued.unwrap_or(SigInfo { signo: sig, code: signal::SI_TKILL, pid, uid, ..Default::default() });
         let Some(p) = self.proc_ref(owner) else { return Outcome::Reply(Errno::ESRCH.as_ret()) };
         let mask = p.masks().find(|&(t, _, _)| t == tid).map_or(0, |(_, m, _)| m);
@@ -251,7 +254,7 @@ impl Procs {
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, owner, Exit::Signal(sig)),
-            Disposition::Stop => self.log_once(h, "stop signals are not implemented yet: ignored"),
+            Disposition::Stop => self.stop(h, owner, sig),
         }
         self.if_alive(pid, task, Outcome::Reply(0))
     }

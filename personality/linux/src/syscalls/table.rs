@@ -308,12 +308,12 @@ const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are co
 const FORK: &str = "a copy-on-write copy of the process";
 const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); no namespaces";
 const EXEC: &str = "static ELF64/ELF32 programs and #! scripts from the job's file tree; dynamic ELF ENOENT (no interpreter), foreign ELF ENOEXEC";
-const WAIT: &str = "exited and killed children; stopped children are never reported (no job control yet)";
+const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones";
 const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
 const ROBUST: &str = "walked when a thread ends: futexes it holds get FUTEX_OWNER_DIED and a waiter is woken";
 const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private or not (keyed by process and address: no futexes shared between processes), timeouts; the PI operations: ENOSYS";
 const SIGNALFD: &str = "reads signalfd_siginfo records of the pending signals in its set (signo, code, pid, uid, status, addr)";
-const KILL: &str = "default actions (terminate, core as terminate, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late; stop signals are ignored (no job control)";
+const KILL: &str = "default actions (terminate, core as terminate, stop and continue, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late";
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
