@@ -68,10 +68,25 @@ impl Kernel {
                 let words = [c.tsc_hz, c.tsc_at_boot, c.realtime_at_boot_ns, c.source];
                 self.put_words(cur, a[0], &words)
             }
-            Call::SpaceCreate => match self.alloc_space(cur as u16) {
-                Some(s) => Ret::Value(self.space_id(s).0 as u64),
-                None => Ret::Err(Error::NoMemory),
-            },
+            Call::SpaceCreate => {
+                // a[0]: a space whose memory account the new one shares (0: its own).
+                let like = match a[0] {
+                    0 => None,
+                    id => match self.controlled_space(cur, id) {
+                        Some(s) => Some(s),
+                        None => return Ret::Err(Error::Denied),
+                    },
+                };
+                match self.alloc_space(cur as u16) {
+                    Some(s) => {
+                        if let Some(l) = like {
+                            self.share_account(s, l);
+                        }
+                        Ret::Value(self.space_id(s).0 as u64)
+                    }
+                    None => Ret::Err(Error::NoMemory),
+                }
+            }
             Call::SpaceDestroy => self.k_space_destroy(cur, a[0]),
             Call::SpaceClone => self.k_space_clone(cur, a[0]),
             Call::MemMap => self.k_mem_map(cur, a[0], a[1], a[2], a[3]),
@@ -194,7 +209,7 @@ impl Kernel {
             }
             Call::SpaceSetLimit => match self.controlled_space(cur, a[0]) {
                 Some(s) => {
-                    self.spaces[s].limit_pages = a[1] / PAGE;
+                    self.accounts[self.spaces[s].account as usize].limit_pages = a[1] / PAGE;
                     Ret::Value(0)
                 }
                 None => Ret::Err(Error::Denied),
@@ -266,7 +281,7 @@ impl Kernel {
         if (0..pages).any(|i| paging::translate(pml4, va + i * PAGE).is_some()) {
             return Ret::Err(Error::Exists);
         }
-        if self.spaces[s].pages.saturating_add(pages) > self.spaces[s].limit_pages || pages > self.free_frames() {
+        if pages > self.free_frames() || !self.charge(s, pages) {
             return Ret::Err(Error::NoMemory);
         }
         let flags = paging::user_flags(prot);
@@ -286,10 +301,10 @@ impl Kernel {
                 None => false,
             };
             if !ok {
+                self.uncharge(s, pages - i);
                 self.unmap_range(s, va, i * PAGE);
                 return Ret::Err(Error::NoMemory);
             }
-            self.spaces[s].pages += 1;
         }
         Ret::Value(0)
     }
@@ -306,7 +321,7 @@ impl Kernel {
                     if old & pte::BORROWED == 0 {
                         self.frames.release(old & pte::ADDR_MASK);
                     }
-                    self.spaces[s].pages -= 1;
+                    self.uncharge(s, 1);
                 }
             }
         }
@@ -321,11 +336,16 @@ impl Kernel {
         let (from, to) = (self.spaces[src].pml4, self.spaces[dst].pml4);
         match paging::clone_user_half(&mut self.frames, from, to) {
             Some(pages) => {
-                self.spaces[dst].pages = pages;
-                self.spaces[dst].limit_pages = self.spaces[src].limit_pages;
                 // The source lost write access to its pages: drop stale TLB entries.
                 if self.loaded_space == Some(src) {
                     cpu::write_cr3(from);
+                }
+                // The clone is charged to the source's account: a job's
+                // processes share one limit.
+                self.share_account(dst, src);
+                if !self.charge(dst, pages) {
+                    self.destroy_space(dst);
+                    return Ret::Err(Error::NoMemory);
                 }
                 Ret::Value(self.space_id(dst).0 as u64)
             }
@@ -422,17 +442,22 @@ impl Kernel {
         if (0..pages).any(|i| paging::translate(pml4, va + i * PAGE).is_some()) {
             return Ret::Err(Error::Exists);
         }
-        if self.spaces[s].pages.saturating_add(pages) > self.spaces[s].limit_pages {
+        if !self.charge(s, pages) {
             return Ret::Err(Error::NoMemory);
         }
-        let Some(pa) = self.frames.alloc_contiguous(pages) else { return Ret::Err(Error::NoMemory) };
+        let Some(pa) = self.frames.alloc_contiguous(pages) else {
+            self.uncharge(s, pages);
+            return Ret::Err(Error::NoMemory);
+        };
         let flags = paging::user_flags(sion_abi::call::prot::READ | sion_abi::call::prot::WRITE);
         for i in 0..pages {
             match paging::leaf(pml4, va + i * PAGE, Some(&mut self.frames)) {
                 Some(e) => *e = (pa + i * PAGE) | flags,
-                None => return Ret::Err(Error::NoMemory),
+                None => {
+                    self.uncharge(s, pages - i);
+                    return Ret::Err(Error::NoMemory);
+                }
             }
-            self.spaces[s].pages += 1;
         }
         Ret::Value(pa)
     }

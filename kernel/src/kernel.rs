@@ -5,7 +5,7 @@ use crate::cpu::{self, FpuState};
 use crate::gdt;
 use crate::mem::Frames;
 use crate::paging::{self, KernelTables};
-use crate::task::{Outgoing, Space, State, Task, MAX_SPACES, MAX_TASKS, NONE};
+use crate::task::{Account, Outgoing, Space, State, Task, MAX_SPACES, MAX_TASKS, NONE};
 use crate::time::Clock;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use sion_abi::{SpaceId, TaskId};
@@ -46,6 +46,8 @@ pub struct Kernel {
     pub clock: Clock,
     pub tasks: [Task; MAX_TASKS],
     pub spaces: [Space; MAX_SPACES],
+    /// Memory accounts (at most one per space).
+    pub accounts: [Account; MAX_SPACES],
     pub runq: RunQueue<MAX_TASKS>,
     /// The task whose state is on the CPU (valid when `has_current`).
     pub current: usize,
@@ -81,6 +83,7 @@ impl Kernel {
             clock: Clock::empty(),
             tasks: [Task::EMPTY; MAX_TASKS],
             spaces: [Space::EMPTY; MAX_SPACES],
+            accounts: [Account::EMPTY; MAX_SPACES],
             runq: RunQueue::new(),
             current: 0,
             has_current: false,
@@ -136,15 +139,46 @@ impl Kernel {
 
     pub fn alloc_space(&mut self, owner: u16) -> Option<usize> {
         let slot = (0..MAX_SPACES).find(|&s| !self.spaces[s].in_use)?;
+        // As many accounts as spaces, each live space holding one: one is free.
+        let account = (0..MAX_SPACES).find(|&a| self.accounts[a].refs == 0)?;
         let pml4 = paging::new_space(&mut self.frames, &self.tables)?;
+        self.accounts[account] = Account { pages: 0, limit_pages: u64::MAX, refs: 1 };
         let s = &mut self.spaces[slot];
         s.generation = s.generation.wrapping_add(1).max(1);
         s.in_use = true;
         s.pml4 = pml4;
         s.owner = owner;
         s.pages = 0;
-        s.limit_pages = u64::MAX;
+        s.account = account as u16;
         Some(slot)
+    }
+
+    /// Charge space `s` with `pages` more pages to its account's limit now
+    /// (false, charging nothing, if they do not fit).
+    pub fn charge(&mut self, s: usize, pages: u64) -> bool {
+        let a = &mut self.accounts[self.spaces[s].account as usize];
+        if a.pages.saturating_add(pages) > a.limit_pages {
+            return false;
+        }
+        a.pages += pages;
+        self.spaces[s].pages += pages;
+        true
+    }
+
+    pub fn uncharge(&mut self, s: usize, pages: u64) {
+        let a = &mut self.accounts[self.spaces[s].account as usize];
+        a.pages = a.pages.saturating_sub(pages);
+        self.spaces[s].pages = self.spaces[s].pages.saturating_sub(pages);
+    }
+
+    /// Charge space `s` to the account of space `like` from now on (it has
+    /// no pages yet).
+    pub fn share_account(&mut self, s: usize, like: usize) {
+        let own = self.spaces[s].account as usize;
+        self.accounts[own].refs -= 1;
+        let shared = self.spaces[like].account;
+        self.accounts[shared as usize].refs += 1;
+        self.spaces[s].account = shared;
     }
 
     pub fn make_runnable(&mut self, slot: usize) {
@@ -243,6 +277,9 @@ impl Kernel {
             self.loaded_space = None;
         }
         crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
+        let pages = self.spaces[s].pages;
+        self.uncharge(s, pages);
+        self.accounts[self.spaces[s].account as usize].refs -= 1;
         self.spaces[s].in_use = false;
     }
 

@@ -114,10 +114,27 @@ pub struct Space {
     pub in_use: bool,
     pub pml4: u64,
     pub owner: u16,
+    /// Pages mapped in this space.
     pub pages: u64,
-    pub limit_pages: u64,
+    /// The memory account it is charged to (see [`Account`]).
+    pub account: u16,
 }
 
 impl Space {
-    pub const EMPTY: Space = Space { generation: 0, in_use: false, pml4: 0, owner: NONE, pages: 0, limit_pages: u64::MAX };
+    pub const EMPTY: Space = Space { generation: 0, in_use: false, pml4: 0, owner: NONE, pages: 0, account: 0 };
+}
+
+/// Pages charged to the spaces that share it, against a limit. A space gets
+/// its own; clones and spaces created "like" another share it, so a job's
+/// processes have one memory limit between them.
+#[derive(Clone, Copy)]
+pub struct Account {
+    pub pages: u64,
+    pub limit_pages: u64,
+    /// Spaces charged to it (0: free).
+    pub refs: u16,
+}
+
+impl Account {
+    pub const EMPTY: Account = Account { pages: 0, limit_pages: u64::MAX, refs: 0 };
 }

@@ -32,8 +32,6 @@ struct KernelHost {
     /// Some(None): the node has none).
     netstack: Option<Option<TaskId>>,
     net_reply: Vec<u8>,
-    /// The job's memory limit, for every space it gets.
-    mem_limit: Option<u64>,
 }
 
 impl Host for KernelHost {
@@ -107,11 +105,11 @@ impl Host for KernelHost {
             }
         }
     }
+    /// A space for an exec, charged to the job's memory account (that of
+    /// the selected space: every space of the job shares the first one's,
+    /// so `--mem` limits the job as a whole).
     fn space_new(&mut self) -> Option<u64> {
-        let s = rt::space_create().ok()?;
-        if let Some(limit) = self.mem_limit {
-            let _ = rt::space_set_limit(s, limit);
-        }
+        let s = rt::space_create_like(self.space).ok()?;
         Some(s.0 as u64)
     }
     fn space_drop(&mut self, space: u64) {
@@ -186,6 +184,10 @@ fn on_panic() {
     finish(Exit::Signal(6))
 }
 
+/// Memory kept back from a job with no configured limit, at least (a
+/// sixteenth of what is free if that is more).
+const JOB_MEMORY_RESERVE: u64 = 16 << 20;
+
 fn main(boot: rt::Boot) -> ! {
     console::init(boot.cmdline);
     rt::set_panic_hook(on_panic);
@@ -225,10 +227,16 @@ fn main(boot: rt::Boot) -> ! {
         Ok(s) => s,
         Err(e) => fail(&format!("space_create: {e:?}"), 126),
     };
-    if let Some(limit) = config.mem_limit {
+    // One memory limit for the whole job (its processes' spaces share this
+    // one's account): the configured one, or what is free now less a
+    // reserve, so a job that eats memory fails inside itself and the node's
+    // servers keep theirs.
+    let free = rt::sys_info().map(|i| i.free_frames * 4096).unwrap_or(0);
+    let limit = config.mem_limit.unwrap_or(free.saturating_sub((free / 16).max(JOB_MEMORY_RESERVE)));
+    if limit > 0 {
         let _ = rt::space_set_limit(space, limit);
     }
-    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new(), mem_limit: config.mem_limit };
+    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new() };
     let exe: String = config.exe.clone().unwrap_or_else(|| String::from("/job/program"));
     let argv: Vec<Vec<u8>> = if argv.is_empty() { alloc::vec![exe.clone().into_bytes()] } else { argv };
     let spawn = Spawn {

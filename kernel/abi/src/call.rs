@@ -42,7 +42,9 @@ pub enum Call {
     TimerSet = 7,
     /// `clock_info(ptr)`: fill a [`ClockInfo`].
     ClockInfo = 8,
-    /// `space_create() -> space`: a new, empty user address space owned by the caller.
+    /// `space_create(like) -> space`: a new, empty user address space owned by
+    /// the caller; with `like` (a space the caller controls, 0 for none) it
+    /// is charged to the same memory account (one limit for a job's spaces).
     SpaceCreate = 9,
     /// `space_destroy(space)`: free a space, its frames, and kill its tasks.
     SpaceDestroy = 10,
@@ -84,7 +86,8 @@ pub enum Call {
     /// `random(ptr, len) -> n`: hardware entropy (RDSEED/RDRAND) for seeding a
     /// CSPRNG; returns 0 bytes when the CPU has none.
     HwRandom = 24,
-    /// `space_set_limit(space, bytes)`: cap the memory mapped into a space.
+    /// `space_set_limit(space, bytes)`: cap the memory mapped into a space and
+    /// every space sharing its account (its clones, spaces created like it).
     SpaceSetLimit = 25,
     /// `dev_map(space, vaddr, paddr, len)`: map device registers (uncached)
     /// at `vaddr`. Only inside the caller's device window (granted on the

@@ -114,6 +114,11 @@ pub fn space_create() -> Result<SpaceId> {
     call(Call::SpaceCreate, [0; 6]).map(|s| SpaceId(s as u32))
 }
 
+/// A new space charged to the memory account of `like` (see `Call::SpaceCreate`).
+pub fn space_create_like(like: SpaceId) -> Result<SpaceId> {
+    call(Call::SpaceCreate, [like.0 as u64, 0, 0, 0, 0, 0]).map(|s| SpaceId(s as u32))
+}
+
 /// A copy-on-write copy of `space` (see `Call::SpaceClone`).
 pub fn space_clone(space: SpaceId) -> Result<SpaceId> {
     call(Call::SpaceClone, [space.0 as u64, 0, 0, 0, 0, 0]).map(|s| SpaceId(s as u32))

@@ -176,6 +176,14 @@ fn copy_on_write(s: &mut Suite) {
     s.check("the write went to the clone's own copy", read(child) == 7 && read(parent) == 2);
     rt::task_kill(task).expect("kill");
     rt::space_destroy(child).expect("destroy");
+    // One memory account for a space, its clones and spaces created like it
+    // (the parent holds 66 pages: code, 64 of data, 1 shared).
+    rt::space_set_limit(parent, 76 * PAGE).expect("limit");
+    let like = rt::space_create_like(parent).expect("space like");
+    let over = rt::mem_map(like, DATA, 16 * PAGE, prot::READ | prot::WRITE);
+    let fits = rt::mem_map(like, DATA, 4 * PAGE, prot::READ | prot::WRITE);
+    s.check("a clone and a space created like it share the source's memory limit", over.is_err() && fits.is_ok() && rt::space_clone(parent).is_err());
+    rt::space_destroy(like).expect("destroy");
     rt::space_destroy(parent).expect("destroy");
     let after = rt::sys_info().expect("sysinfo").free_frames;
     s.check("destroying both spaces gives every shared frame back", after == before);
