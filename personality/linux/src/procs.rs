@@ -854,15 +854,12 @@ impl Procs {
             // The job ends with its first process: the rest go.
             let others: Vec<u32> = self.members.keys().copied().filter(|&p| p != pid).collect();
             for p in others {
-                if let Some(Member { life: Life::Running { space, task, proc }, .. }) = self.members.get(&p) {
-                    let (space, task) = (*space, *task);
-                    let tasks: Vec<u64> = proc.threads.iter().map(|t| t.task).collect();
-                    h.task_kill(task);
-                    h.space_drop(space);
-                    self.by_task.remove(&task);
-                    for t in tasks {
+                if let Some(&Member { life: Life::Running { space, .. }, .. }) = self.members.get(&p) {
+                    // The space's death takes its tasks.
+                    for t in self.tasks_of(p) {
                         self.by_task.remove(&t);
                     }
+                    h.space_drop(space);
                 }
                 self.members.remove(&p);
             }
@@ -1067,26 +1064,36 @@ impl Procs {
 
     /// Send a signal with what its handler will be told.
     fn send<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8, info: SigInfo) {
+        self.send_to(h, pid, None, sig, info);
+    }
+
+    /// Send a signal to process `pid`, or to its thread `tid` alone.
+    fn send_to<H: Host>(&mut self, h: &mut H, pid: u32, tid: Option<u32>, sig: u8, info: SigInfo) {
         if sig == signal::SIGCONT {
             // SIGCONT continues a stopped process whatever its action.
             self.resume(h, pid);
         }
         let Some(p) = self.proc_ref(pid) else { return };
-        // Blocked only if every thread blocks it.
-        let blocked_by_all = p.masks().fold(u64::MAX, |acc, (_, m, _)| acc & m);
-        match p.sig.disposition_masked(sig, blocked_by_all) {
+        // Blocked by the thread named, or for the process only if every thread blocks it.
+        let mask = p.masks().filter(|&(t, _, _)| tid.is_none_or(|want| want == t)).fold(u64::MAX, |acc, (_, m, _)| acc & m);
+        match p.sig.disposition_masked(sig, mask) {
             Disposition::Discard | Disposition::Continue => {}
             Disposition::Pending => {
-                let caught = blocked_by_all & bit(sig) == 0;
-                if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
-                    let was = proc.sig.pending & bit(sig) != 0;
-                    proc.sig.record(sig, info, was);
-                    proc.sig.pending |= bit(sig);
+                if let Some(p) = self.proc_mut(pid) {
+                    let was = match tid {
+                        Some(want) => p.masks().any(|(t, _, private)| t == want && private & bit(sig) != 0),
+                        None => p.sig.pending & bit(sig) != 0,
+                    };
+                    p.sig.record(sig, info, was);
+                    match tid {
+                        Some(t) => p.add_private(t, sig),
+                        None => p.sig.pending |= bit(sig),
+                    }
                 }
                 // A blocked one may be what a sigtimedwait or signalfd waits for.
                 self.changed = true;
-                if caught {
-                    self.interrupt.push((pid, None));
+                if mask & bit(sig) == 0 {
+                    self.interrupt.push((pid, tid));
                 }
             }
             Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),

@@ -34,10 +34,7 @@ impl Process {
     }
 
     pub(super) fn eventfd_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
-        let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
-        if iov.iter().map(|x| x.1).sum::<u64>() < 8 || len < 8 {
-            return Err(Errno::EINVAL);
-        }
+        let base = record_buffer(iov, 8)?.0;
         let e = self.job.eventfds.get(&id).ok_or(Errno::EBADF)?;
         if e.count == 0 {
             return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
@@ -51,10 +48,7 @@ impl Process {
     }
 
     pub(super) fn eventfd_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
-        let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
-        if iov.iter().map(|x| x.1).sum::<u64>() < 8 || len < 8 {
-            return Err(Errno::EINVAL);
-        }
+        let base = record_buffer(iov, 8)?.0;
         let b = self.read_user(h, abi, base, 8)?;
         let v = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
         if v == u64::MAX {
@@ -72,4 +66,15 @@ impl Process {
     pub(super) fn eventfd_ready(&self, id: u32) -> (bool, bool) {
         self.job.eventfds.get(&id).map_or((false, false), |e| (e.count > 0, e.count < MAX))
     }
+}
+
+/// The buffer a fixed-size record (an eventfd count, a signalfd_siginfo) is
+/// read into or taken from: the first non-empty one of `iov`, which must
+/// hold at least `size` bytes (EINVAL otherwise, as on Linux).
+pub(super) fn record_buffer(iov: &[(u64, u64)], size: u64) -> Result<(u64, u64), Errno> {
+    let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
+    if len < size {
+        return Err(Errno::EINVAL);
+    }
+    Ok((base, len))
 }

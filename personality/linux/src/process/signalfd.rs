@@ -39,10 +39,7 @@ impl Process {
 
     /// A read: as many `signalfd_siginfo` records as fit and are pending.
     pub(super) fn signalfd_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
-        let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((0, 0));
-        if len < SIGNALFD_INFO {
-            return Err(Errno::EINVAL);
-        }
+        let (base, len) = super::eventfd::record_buffer(iov, SIGNALFD_INFO)?;
         let set = self.job.signalfds.get(&id).copied().ok_or(Errno::EBADF)?;
         let mut done = 0;
         while done + SIGNALFD_INFO <= len {

@@ -34,14 +34,6 @@ impl Report {
 }
 
 impl Procs {
-    /// Every task of `pid`.
-    fn tasks_of(&self, pid: u32) -> alloc::vec::Vec<u64> {
-        match self.members.get(&pid).map(|m| &m.life) {
-            Some(Life::Running { proc, task, .. }) => core::iter::once(*task).chain(proc.threads.iter().map(|t| t.task)).collect(),
-            _ => alloc::vec::Vec::new(),
-        }
-    }
-
     /// A stop signal's default action.
     pub(super) fn stop<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
         match self.members.get_mut(&pid) {

@@ -16,7 +16,7 @@ use crate::futex::{self, Op, FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX
 use crate::host::Host;
 use crate::layout::{Abi, TimeBits};
 use crate::process::{Outcome, Pending, Thread};
-use crate::signal::{self, bit, Disposition, SigInfo, NSIG};
+use crate::signal::{self, SigInfo, NSIG};
 use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
@@ -63,6 +63,14 @@ impl Procs {
             Life::Running { proc, task, .. } if proc.tid == tid => Some(*task),
             Life::Running { proc, .. } => proc.threads.iter().find(|t| t.tid == tid).map(|t| t.task),
             _ => None,
+        }
+    }
+
+    /// Every task of `pid`.
+    pub(super) fn tasks_of(&self, pid: u32) -> alloc::vec::Vec<u64> {
+        match self.members.get(&pid).map(|m| &m.life) {
+            Some(Life::Running { proc, task, .. }) => core::iter::once(*task).chain(proc.threads.iter().map(|t| t.task)).collect(),
+            _ => alloc::vec::Vec::new(),
         }
     }
 
@@ -234,28 +242,8 @@ impl Procs {
         let task = self.task_of(pid);
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
         let sig = sig as u8;
-        if sig == signal::SIGCONT {
-            self.resume(h, owner);
-        }
         let info = queued.unwrap_or(SigInfo { signo: sig, code: signal::SI_TKILL, pid, uid, ..Default::default() });
-        let Some(p) = self.proc_ref(owner) else { return Outcome::Reply(Errno::ESRCH.as_ret()) };
-        let mask = p.masks().find(|&(t, _, _)| t == tid).map_or(0, |(_, m, _)| m);
-        match p.sig.disposition_masked(sig, mask) {
-            Disposition::Discard | Disposition::Continue => {}
-            Disposition::Pending => {
-                if let Some(p) = self.proc_mut(owner) {
-                    let was = p.masks().any(|(t, _, private)| t == tid && private & bit(sig) != 0);
-                    p.sig.record(sig, info, was);
-                    p.add_private(tid, sig);
-                }
-                self.changed = true;
-                if mask & bit(sig) == 0 {
-                    self.interrupt.push((owner, Some(tid)));
-                }
-            }
-            Disposition::Terminate { .. } => self.exit(h, owner, Exit::Signal(sig)),
-            Disposition::Stop => self.stop(h, owner, sig),
-        }
+        self.send_to(h, owner, Some(tid), sig, info);
         self.if_alive(pid, task, Outcome::Reply(0))
     }
 
