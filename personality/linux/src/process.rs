@@ -17,6 +17,7 @@ pub mod pipe;
 mod thread;
 pub use thread::Thread;
 mod eventfd;
+mod unix;
 mod signalfd;
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
@@ -165,6 +166,13 @@ pub struct JobState {
     pub sockets_closed: Vec<u32>,
     pub pipes: BTreeMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
+    /// AF_UNIX sockets (see `process/unix.rs`), their abstract names and the
+    /// inodes of their path names.
+    pub unix: BTreeMap<u32, unix::UnixSock>,
+    pub next_unix: u32,
+    pub unix_names: BTreeMap<Vec<u8>, u32>,
+    pub unix_paths: BTreeMap<sion_vfs::Ino, u32>,
+    pub next_autobind: u32,
     pub eventfds: BTreeMap<u32, eventfd::EventFd>,
     pub next_eventfd: u32,
     /// signalfd descriptors: their signal sets.
@@ -197,6 +205,11 @@ impl Default for JobState {
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
+            unix: BTreeMap::new(),
+            next_unix: 1,
+            unix_names: BTreeMap::new(),
+            unix_paths: BTreeMap::new(),
+            next_autobind: 0,
             stdin: VecDeque::new(),
             stdin_eof: false,
             net_dirty: false,

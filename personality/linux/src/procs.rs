@@ -260,8 +260,11 @@ impl Procs {
                         continue;
                     }
                     let Some(Some(Pending::Retry { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
+                    let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
-                    if o != Outcome::Blocked {
+                    // A long write that put some bytes in and waits again moved too.
+                    let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
+                    if o != Outcome::Blocked || moved {
                         progress = true;
                         self.changed = true;
                     }

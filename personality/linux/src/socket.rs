@@ -14,11 +14,20 @@ pub const AF_UNIX: u16 = 1;
 pub const AF_INET: u16 = 2;
 pub const SOCK_STREAM: u32 = 1;
 pub const SOCK_DGRAM: u32 = 2;
+pub const SOCK_RAW: u32 = 3;
+pub const SOCK_SEQPACKET: u32 = 5;
 pub const SOCK_NONBLOCK: u32 = 0o4000;
 pub const SOCK_CLOEXEC: u32 = 0o2000000;
 pub const IPPROTO_TCP: u32 = 6;
 pub const IPPROTO_UDP: u32 = 17;
 pub const SOL_SOCKET: u32 = 1;
+/// `send`/`recv` flags.
+pub const MSG_PEEK: u64 = 0x2;
+pub const MSG_CTRUNC: u32 = 0x8;
+pub const MSG_TRUNC: u64 = 0x20;
+pub const MSG_DONTWAIT: u64 = 0x40;
+pub const MSG_NOSIGNAL: u64 = 0x4000;
+pub const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
 /// `sun_path` length.
 pub const UNIX_PATH_MAX: usize = 108;
 
@@ -97,22 +106,29 @@ pub fn socket_kind(domain: u32, ty: u32, protocol: u32) -> Result<SocketKind, Er
     if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let base = ty & 0xf;
+    let mut base = ty & 0xf;
     let domain = match domain {
         1 => AF_UNIX,
         2 => AF_INET,
         // IPv6 (10) and the rest: not on SiON's network.
         _ => return Err(Errno::EAFNOSUPPORT),
     };
-    match base {
-        SOCK_STREAM | SOCK_DGRAM => {}
-        3..=5 | 10 => return Err(Errno::ESOCKTNOSUPPORT), // raw, rdm, seqpacket, packet
-        _ => return Err(Errno::EINVAL),
+    if base > 10 {
+        return Err(Errno::EINVAL);
+    }
+    if domain == AF_UNIX && protocol != 0 && protocol != AF_UNIX as u32 {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    match (domain, base) {
+        (_, SOCK_STREAM | SOCK_DGRAM) | (AF_UNIX, SOCK_SEQPACKET) => {}
+        // Linux takes SOCK_RAW for AF_UNIX as SOCK_DGRAM.
+        (AF_UNIX, SOCK_RAW) => base = SOCK_DGRAM,
+        _ => return Err(Errno::ESOCKTNOSUPPORT), // rdm, packet; raw and seqpacket over IP
     }
     let ok_protocol = match (domain, base) {
         (AF_INET, SOCK_STREAM) => protocol == 0 || protocol == IPPROTO_TCP,
         (AF_INET, SOCK_DGRAM) => protocol == 0 || protocol == IPPROTO_UDP,
-        _ => protocol == 0,
+        _ => true,
     };
     if !ok_protocol {
         return Err(Errno::EPROTONOSUPPORT);
@@ -206,6 +222,11 @@ pub const SO_SNDBUF: u32 = 7;
 pub const SO_RCVBUF: u32 = 8;
 pub const SO_KEEPALIVE: u32 = 9;
 pub const SO_LINGER: u32 = 13;
+pub const SO_PASSCRED: u32 = 16;
+pub const SO_PEERCRED: u32 = 17;
+pub const SO_ACCEPTCONN: u32 = 30;
+pub const SO_PROTOCOL: u32 = 38;
+pub const SO_DOMAIN: u32 = 39;
 pub const TCP_NODELAY: u32 = 1;
 
 /// Size of an option's value, for both ABIs (all are `int` but SO_LINGER).
@@ -343,6 +364,12 @@ mod tests {
         assert_eq!(socket_kind(2, 0x100000 | SOCK_STREAM, 0), Err(Errno::EINVAL));
         assert_eq!(socket_kind(2, 3, 0), Err(Errno::ESOCKTNOSUPPORT));
         assert!(socket_kind(1, SOCK_DGRAM | SOCK_CLOEXEC, 0).unwrap().cloexec);
+        assert_eq!(socket_kind(1, SOCK_SEQPACKET, 0).unwrap().ty, SOCK_SEQPACKET);
+        assert_eq!(socket_kind(1, SOCK_RAW, 0).unwrap().ty, SOCK_DGRAM);
+        assert_eq!(socket_kind(1, SOCK_STREAM, 1).unwrap().ty, SOCK_STREAM);
+        assert_eq!(socket_kind(1, SOCK_STREAM, 6), Err(Errno::EPROTONOSUPPORT));
+        assert_eq!(socket_kind(2, SOCK_SEQPACKET, 0), Err(Errno::ESOCKTNOSUPPORT));
+        assert_eq!(socket_kind(1, 11, 0), Err(Errno::EINVAL));
     }
 
     #[test]

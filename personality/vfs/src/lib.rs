@@ -72,6 +72,7 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFSOCK: u32 = 0o140000;
 
 /// `rename` flags.
 pub const RENAME_NOREPLACE: u32 = 1;
@@ -108,6 +109,9 @@ pub enum Data {
     Symlink(Vec<u8>),
     /// A character device: its device number (`makedev`).
     Chr(u64),
+    /// A name an AF_UNIX socket is bound to (the socket itself lives in
+    /// the Linux personality, which maps the inode to it).
+    Sock,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +155,7 @@ impl Inode {
             Data::Dir(_) => S_IFDIR,
             Data::Symlink(_) => S_IFLNK,
             Data::Chr(_) => S_IFCHR,
+            Data::Sock => S_IFSOCK,
         }
     }
     /// `st_mode`.
@@ -163,7 +168,7 @@ impl Inode {
             Data::Reg(f) => f.len(),
             Data::Symlink(v) => v.len() as u64,
             Data::Dir(e) => 4096 * (1 + e.len() as u64 / 128),
-            Data::Chr(_) => 0,
+            Data::Chr(_) | Data::Sock => 0,
         }
     }
     /// `d_type` of getdents.
@@ -173,6 +178,7 @@ impl Inode {
             Data::Dir(_) => 4,
             Data::Symlink(_) => 10,
             Data::Chr(_) => 2,
+            Data::Sock => 12,
         }
     }
 }

@@ -91,6 +91,8 @@ pub enum Obj {
     Epoll(u32),
     /// A socket (its state is `Files::sockets[id]`, see `process/net.rs`).
     Socket(u32),
+    /// An AF_UNIX socket (`JobState::unix[id]`, see `process/unix.rs`).
+    Unix(u32),
     /// One end of a pipe (`Files::pipes[id]`, see `process/pipe.rs`).
     Pipe { id: u32, write: bool },
     /// An eventfd counter (`JobState::eventfds[id]`, see `process/eventfd.rs`).
@@ -296,7 +298,7 @@ fn e(x: sion_vfs::Errno) -> Errno {
     Errno(x.0)
 }
 
-trait VfsRes<T> {
+pub(super) trait VfsRes<T> {
     fn ex(self) -> Result<T, Errno>;
 }
 impl<T> VfsRes<T> for Result<T, sion_vfs::Errno> {
@@ -386,6 +388,7 @@ impl Process {
                     }
                 }
                 Obj::Pipe { id, write } => self.pipe_end_closed(id, write),
+                Obj::Unix(id) => self.unix_closed(id),
                 Obj::EventFd(id) => {
                     self.job.eventfds.remove(&id);
                 }
@@ -434,6 +437,7 @@ impl Process {
             Obj::EventFd(_) => b"anon_inode:[eventfd]".to_vec(),
             Obj::SignalFd(_) => b"anon_inode:[signalfd]".to_vec(),
             Obj::Socket(id) => format!("socket:[{}]", 20000 + id).into_bytes(),
+            Obj::Unix(id) => format!("socket:[{}]", 40000 + id).into_bytes(),
             Obj::Pipe { id, .. } => format!("pipe:[{}]", 30000 + id).into_bytes(),
             Obj::Node(ino) => match self.job.vfs.path_of(ino) {
                 Some(p) => p,
@@ -447,7 +451,7 @@ impl Process {
     }
 
     /// The directory a relative path starts from.
-    fn at_dir(&self, dirfd: i32, path: &[u8]) -> Result<Ino, Errno> {
+    pub(super) fn at_dir(&self, dirfd: i32, path: &[u8]) -> Result<Ino, Errno> {
         if path.first() == Some(&b'/') {
             return Ok(self.job.vfs.root);
         }
@@ -603,7 +607,8 @@ impl Process {
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
-        if let Data::Chr(RDEV_TTY) = n.data {
+        if matches!(n.data, Data::Chr(RDEV_TTY) | Data::Sock) {
+            // No controlling terminal; a socket's name is for connect, not open.
             return Err(Errno::ENXIO);
         }
         if n.tag != 0 {
@@ -644,7 +649,7 @@ impl Process {
             Obj::Stdout | Obj::Stderr => acc != 0,
             Obj::Node(_) | Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => true,
             // Linux cannot reopen a socket through /proc/self/fd.
-            Obj::Socket(_) => return Err(Errno::ENXIO),
+            Obj::Socket(_) | Obj::Unix(_) => return Err(Errno::ENXIO),
             Obj::Pipe { write, .. } => super::pipe::pipe_reopen_ok(write, flags),
         };
         if !ok {
@@ -703,6 +708,13 @@ impl Process {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.sock_read(h, abi, id, iov, nonblock);
             }
+            Obj::Unix(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.unix_read(h, abi, id, &iov, nonblock);
+            }
             Obj::Pipe { id, .. } => {
                 if at.is_some() {
                     return Err(Errno::ESPIPE);
@@ -731,7 +743,7 @@ impl Process {
         let chr = match self.job.vfs.node(ino).data {
             Data::Dir(_) => return Err(Errno::EISDIR),
             Data::Chr(r) => Some(r),
-            Data::Symlink(_) => return Err(Errno::EBADF),
+            Data::Symlink(_) | Data::Sock => return Err(Errno::EBADF),
             Data::Reg(_) => None,
         };
         let mut off = at.unwrap_or(f.borrow().off);
@@ -815,6 +827,13 @@ impl Process {
                 }
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 return self.sock_write(h, abi, id, iov, nonblock);
+            }
+            Obj::Unix(id) => {
+                if at.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                return self.unix_write(h, abi, id, &iov, nonblock);
             }
             Obj::Pipe { id, .. } => {
                 if at.is_some() {
@@ -941,6 +960,7 @@ impl Process {
             Resolved::Console(Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Pipe { id, .. }) => StatInfo { dev: 0xc, ino: 30000 + id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Socket(id)) => StatInfo { dev: 0x8, ino: 20000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
+            Resolved::Console(Obj::Unix(id)) => StatInfo { dev: 0x8, ino: 40000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(o) => self.stat_info(match o {
                 Obj::Stdin => 0,
                 Obj::Stdout => 1,
@@ -1509,6 +1529,13 @@ impl Process {
             }
             Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => Err(Errno::ENOTTY),
             Obj::Socket(id) => self.sock_ioctl(h, abi, id, req, arg),
+            Obj::Unix(id) => {
+                if req != 0x541b {
+                    return Err(Errno::ENOTTY); // only FIONREAD
+                }
+                let n = self.unix_fionread(id)?;
+                self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0)
+            }
             Obj::Pipe { id, .. } => {
                 if req == FIONREAD {
                     let n = self.pipe_fionread(id);
@@ -1917,6 +1944,10 @@ impl Process {
                 let nonblock = f.borrow().flags & O_NONBLOCK != 0;
                 self.sock_send_bytes(h, id, data, nonblock)
             }
+            Obj::Unix(id) => {
+                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
+                self.unix_send_bytes(h, Abi::X86_64, id, data, nonblock)
+            }
             Obj::Stdout => {
                 h.console_write(up::STDOUT, data);
                 Ok(data.len() as u64)
@@ -2004,6 +2035,10 @@ impl Process {
             Obj::Node(_) => (true, true),
             Obj::Epoll(id) => (self.epoll_ready(id).next().is_some(), false),
             Obj::Socket(id) => self.sock_ready(id),
+            Obj::Unix(id) => {
+                let (r, w, _) = self.unix_ready(id);
+                (r, w)
+            }
             Obj::Pipe { id, write } => {
                 let (r, w, _) = self.pipe_ready(id, write);
                 (r, w)
@@ -2011,6 +2046,22 @@ impl Process {
             Obj::EventFd(id) => self.eventfd_ready(id),
             Obj::SignalFd(id) => (self.signalfd_ready(id), false),
         })
+    }
+
+    /// POLLHUP (0x10) and POLLERR (0x08) of a descriptor: poll and epoll
+    /// report them whatever was asked.
+    fn hangup(&self, fd: i32) -> u16 {
+        let Some(e) = self.files.fds.get(&fd) else { return 0 };
+        let obj = e.file.borrow().obj;
+        match obj {
+            Obj::Unix(id) => self.unix_ready(id).2,
+            Obj::Pipe { id, write } => match self.pipe_ready(id, write) {
+                (_, _, true) if write => 0x08,
+                (_, _, true) => 0x10,
+                _ => 0,
+            },
+            _ => 0,
+        }
     }
 
     /// The ready entries of an epoll instance: (events, data), level-triggered.
@@ -2022,7 +2073,7 @@ impl Process {
                     Some(_) => self.ready(fd)?,
                     None => return None,
                 };
-                let mut rev = 0;
+                let mut rev = self.hangup(fd) as u32;
                 if r {
                     rev |= events & 0x001; // EPOLLIN
                 }
@@ -2130,6 +2181,7 @@ impl Process {
                 match self.ready(fd) {
                     None => rev = 0x20, // POLLNVAL
                     Some((rd, wr)) => {
+                        rev |= self.hangup(fd);
                         if rd {
                             rev |= events & (0x001 | 0x040); // POLLIN | POLLRDNORM
                         }
@@ -2473,7 +2525,7 @@ impl Process {
                     self.collect_node(child, cp, out, depth + 1);
                 }
             }
-            Data::Chr(_) => out.push(OutItem::Missing { path }),
+            Data::Chr(_) | Data::Sock => out.push(OutItem::Missing { path }),
         }
     }
 }

@@ -4,21 +4,19 @@
 //! reply, `Pending::Net`) and is run again when the netstack says something
 //! changed (`NOTIFY_NET`, see [`Process::net_changed`]).
 //!
-//! Not yet: AF_UNIX, IPv6, sendmsg/recvmsg, SIGPIPE (a write to a closed connection
-//! answers EPIPE without the signal).
+//! AF_UNIX sockets are `process/unix.rs`; the calls here hand them over.
+//! Not yet: IPv6, control messages on AF_INET.
 
 use super::files::{Obj, O_NONBLOCK, O_RDWR};
 use super::{Pending, Process, BLOCK};
 use crate::errno::{Errno, SysResult};
 use crate::host::Host;
 use crate::layout::Abi;
-use crate::socket::{socket_kind, MsgHdr, SockAddr, SockOpts, SocketCall, SocketKind, AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
+use crate::socket::{MSG_DONTWAIT, MSG_PEEK, socket_kind, MsgHdr, SockAddr, SockOpts, SocketCall, SocketKind, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
 use crate::syscalls::table::NetCall as N;
 use alloc::vec::Vec;
 use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
 
-const MSG_PEEK: u64 = 2;
-const MSG_DONTWAIT: u64 = 0x40;
 const FIONREAD: u32 = 0x541b;
 
 /// Where a stream socket is in its connection.
@@ -169,6 +167,16 @@ impl Process {
 
     fn net_call_inner<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
         match call {
+            N::Socket | N::SocketCall | N::SocketPair | N::SendMmsg | N::RecvMmsg => {}
+            _ => {
+                if let Some((id, nonblock)) = self.unix_fd(a[0])? {
+                    return self.unix_call(h, abi, call, id, nonblock, a);
+                }
+            }
+        }
+        match call {
+            N::SocketPair => self.sys_socketpair(h, abi, a[0] as u32, a[1] as u32, a[2] as u32, a[3]),
+            N::RecvMmsg => self.sys_recvmmsg(h, abi, a[0], a[1], a[2] as u32, a[3]),
             N::Socket => self.sys_socket(h, a[0] as u32, a[1] as u32, a[2] as u32),
             N::Bind => self.sys_bind(h, abi, a[0], a[1], a[2]),
             N::Connect => self.sys_connect(h, abi, a[0], a[1], a[2]),
@@ -233,6 +241,9 @@ impl Process {
     }
 
     fn sys_sendmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+        if let Some((id, nonblock)) = self.unix_fd(fd)? {
+            return self.unix_call(h, abi, N::SendMsg, id, nonblock, [fd, msg, flags, 0, 0, 0]);
+        }
         let (id, nonblock) = self.sock_fd(fd)?;
         let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
         if m.controllen != 0 {
@@ -241,10 +252,13 @@ impl Process {
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
         let data = self.gather(h, abi, iov)?;
         let to = if m.name != 0 && self.job.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, m.name, m.namelen as u64)?) } else { None };
-        self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0)
+        self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0, flags)
     }
 
     fn sys_recvmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+        if let Some((id, nonblock)) = self.unix_fd(fd)? {
+            return self.unix_call(h, abi, N::RecvMsg, id, nonblock, [fd, msg, flags, 0, 0, 0]);
+        }
         let (id, nonblock) = self.sock_fd(fd)?;
         let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
@@ -287,6 +301,27 @@ impl Process {
         Ok(sent)
     }
 
+    /// recvmmsg: the first message as recvmsg would (waiting if it may), then
+    /// as many more as are there without waiting. The timeout is not applied.
+    fn sys_recvmmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
+        const MSG_WAITFORONE: u64 = 0x10000;
+        let entry = MsgHdr::size(abi) + if abi == Abi::X86_64 { 8 } else { 4 };
+        let mut got = 0u64;
+        for i in 0..count.min(1024) as u64 {
+            let at = vec + i * entry as u64;
+            let flags = if got > 0 { (flags & !MSG_WAITFORONE) | MSG_DONTWAIT } else { flags & !MSG_WAITFORONE };
+            match self.sys_recvmsg(h, abi, fd, at, flags) {
+                Ok(n) => {
+                    self.write_user(h, abi, at + MsgHdr::size(abi) as u64, &(n as u32).to_le_bytes())?;
+                    got += 1;
+                }
+                Err(e) if got == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(got)
+    }
+
     fn sys_socketcall<H: Host>(&mut self, h: &mut H, abi: Abi, call: u32, args: u64) -> SysResult {
         let (c, n) = SocketCall::decode(call)?;
         let b = self.read_user(h, abi, args, n * 4)?;
@@ -322,15 +357,16 @@ impl Process {
             SocketCall::SendMsg => N::SendMsg,
             SocketCall::RecvMsg => N::RecvMsg,
             SocketCall::SendMmsg => N::SendMmsg,
-            SocketCall::SocketPair | SocketCall::RecvMmsg => return Err(Errno::ENOSYS),
+            SocketCall::SocketPair => N::SocketPair,
+            SocketCall::RecvMmsg => N::RecvMmsg,
         };
         self.net_call_inner(h, abi, call, a)
     }
 
     fn sys_socket<H: Host>(&mut self, h: &mut H, domain: u32, ty: u32, protocol: u32) -> SysResult {
         let k = socket_kind(domain, ty, protocol)?;
-        if k.domain != AF_INET {
-            return Err(Errno::EAFNOSUPPORT);
+        if k.domain == AF_UNIX {
+            return self.unix_socket(k);
         }
         let (r, _) = self.net(h, Request { op: op::SOCKET, arg: if k.ty == SOCK_STREAM { kind::TCP } else { kind::UDP }, ..Default::default() }, &[])?;
         let sock = Sock { handle: r.handle, kind: k, opts: SockOpts::default(), error: 0, events: if k.ty == SOCK_DGRAM { events::OUT } else { 0 }, conn: Conn::Idle, bound: false };
@@ -448,7 +484,7 @@ impl Process {
         let len = (len as usize).min(MAX_DATA);
         let data = self.read_user(h, abi, buf, len)?;
         let to = if addr != 0 && self.job.sockets[&id].kind.ty == SOCK_DGRAM { Some(self.read_addr(h, abi, addr, alen)?) } else { None };
-        self.send_on(h, id, &data, to, nonblock)
+        self.send_on(h, id, &data, to, nonblock, flags)
     }
 
     /// A connect() in progress has finished (or failed) by now? Moves the
@@ -468,7 +504,8 @@ impl Process {
         Ok(())
     }
 
-    fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool) -> SysResult {
+    /// `flags`: MSG_NOSIGNAL spares the caller SIGPIPE on a broken connection.
+    fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool, flags: u64) -> SysResult {
         self.settle_connect(h, id)?;
         let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM && s.conn != Conn::Connected {
@@ -481,6 +518,7 @@ impl Process {
         match self.net(h, Request { op: op::SEND, handle: s.handle, addr: ip, port: port as u32, ..Default::default() }, data) {
             Ok((r, _)) => Ok(r.result),
             Err(Errno::EAGAIN) => Err(self.would_block(nonblock)),
+            Err(Errno::EPIPE) => Err(self.broken_pipe(flags)),
             Err(e) => Err(e),
         }
     }
@@ -536,7 +574,7 @@ impl Process {
         if data.is_empty() {
             return Ok(0);
         }
-        let r = self.send_on(h, id, &data, None, nonblock);
+        let r = self.send_on(h, id, &data, None, nonblock, 0);
         self.job.net_dirty = true;
         r
     }
@@ -555,7 +593,7 @@ impl Process {
     }
 
     /// Spread `data` over an iovec list, in order.
-    fn scatter<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>, data: &[u8]) -> Result<(), Errno> {
+    pub(super) fn scatter<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>, data: &[u8]) -> Result<(), Errno> {
         let mut at = 0;
         for (base, l) in iov {
             if at == data.len() {
@@ -572,7 +610,7 @@ impl Process {
     pub(super) fn sock_send_bytes<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], nonblock: bool) -> SysResult {
         self.sync_sockets(h);
         let n = data.len().min(MAX_DATA);
-        self.send_on(h, id, &data[..n], None, nonblock)
+        self.send_on(h, id, &data[..n], None, nonblock, 0)
     }
 
     pub(super) fn sock_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, req: u32, arg: u64) -> SysResult {

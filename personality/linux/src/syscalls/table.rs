@@ -11,9 +11,9 @@ use NetCall as N;
 use ProcCall as Pr;
 
 /// Sockets: what works.
-const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX and IPv6: EAFNOSUPPORT";
-const INET_IO: &str = "AF_INET; MSG_PEEK, MSG_DONTWAIT; other flags ignored";
-const MSG: &str = "AF_INET; the address and the iovec; control messages: EINVAL on send, none received";
+const INET: &str = "AF_INET stream (TCP) and datagram (UDP) through the netstack; AF_UNIX stream, datagram and seqpacket within the job; IPv6: EAFNOSUPPORT";
+const INET_IO: &str = "MSG_PEEK, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC (AF_UNIX); MSG_WAITALL and other flags ignored";
+const MSG: &str = "the address and the iovec; SCM_RIGHTS on AF_UNIX (SCM_CREDENTIALS accepted on send, never received); control messages on AF_INET: EINVAL";
 const SOCKOPT: &str = "SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_LINGER, SO_TYPE, SO_ERROR, TCP_NODELAY (kept, read back); others ENOPROTOOPT";
 
 /// How a structure-returning variant of a call lays out its result.
@@ -46,6 +46,8 @@ pub enum NetCall {
     SendMsg,
     RecvMsg,
     SendMmsg,
+    SocketPair,
+    RecvMmsg,
     /// i386 `socketcall(call, args)`: the calls above through one entry.
     SocketCall,
 }
@@ -369,6 +371,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
     e(n64::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
     e(n64::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
+    e(n64::SOCKETPAIR, "socketpair", Sys::Net(N::SocketPair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
     e(n64::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
     e(n64::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
     e(n64::CLONE, "clone", Sys::Proc(Pr::Clone), P(CLONE)),
@@ -491,6 +494,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n64::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Proc(Pr::TgSigQueueInfo), C),
+    e(n64::RECVMMSG, "recvmmsg", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n64::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
     e(n64::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
@@ -577,7 +581,7 @@ pub static I386: &[Entry] = &[
     e(n32::FCHOWN, "fchown", Sys::File(F::Fchown { bits16: true }), C),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
-    e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("socket, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name; others EINVAL or ENOSYS")),
+    e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
     e(n32::SETITIMER, "setitimer", Sys::Misc(M::Setitimer), P(TIMERS)),
     e(n32::GETITIMER, "getitimer", Sys::Misc(M::Getitimer), P(TIMERS)),
     e(n32::STAT, "stat", Sys::File(F::Stat(StatLayout::I386Old)), C),
@@ -707,6 +711,7 @@ pub static I386: &[Entry] = &[
     e(n32::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n32::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Proc(Pr::TgSigQueueInfo), C),
+    e(n32::RECVMMSG, "recvmmsg", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::PRLIMIT64, "prlimit64", Sys::Prlimit64, P("own process only; limits stored, not enforced")),
     e(n32::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
     e(n32::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
@@ -715,6 +720,7 @@ pub static I386: &[Entry] = &[
     e(n32::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
     e(n32::EXECVEAT, "execveat", Sys::Proc(Pr::Execveat), P(EXEC)),
     e(n32::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
+    e(n32::SOCKETPAIR, "socketpair", Sys::Net(N::SocketPair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
     e(n32::BIND, "bind", Sys::Net(N::Bind), P(INET)),
     e(n32::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
     e(n32::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
@@ -737,6 +743,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
+    e(n32::RECVMMSG_TIME64, "recvmmsg_time64", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", Sys::RtSigtimedwait(TimeBits::B64), C),
     e(n32::FUTEX_TIME64, "futex_time64", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
     e(n32::CLONE3, "clone3", Sys::Proc(Pr::Clone3), P(CLONE)),
