@@ -220,6 +220,7 @@ pub fn published_server() -> Result<String> {
         summary.push(format!("{name} {:.1} s", t.elapsed().as_secs_f64()));
     }
     summary.push(busybox_nc()?);
+    summary.push(busybox_httpd()?);
     Ok(format!("static TCP servers served the host through --publish: tcp_upper ({})", summary.join(", ")))
 }
 
@@ -260,6 +261,68 @@ fn busybox_nc() -> Result<String> {
         return Err(format!("busybox nc: the host got {:?}, the node printed {:?}, status {:?}", String::from_utf8_lossy(&got), String::from_utf8_lossy(&out.stdout), out.status.code()));
     }
     Ok("busybox nc -l both ways".into())
+}
+
+/// Debian's busybox-static `httpd` (forks a process per connection) through
+/// `sion exec --publish`, serving a directory staged with `--file`, fetched
+/// from the host with curl: a page, a 1 MiB file byte for byte, a 404, and
+/// four fetches at once. SIGTERM then stops the node, as ^C would.
+fn busybox_httpd() -> Result<String> {
+    let busybox = "/bin/busybox";
+    if !std::path::Path::new(busybox).exists() {
+        return Err("no /bin/busybox (cargo xtask setup installs busybox-static)".into());
+    }
+    let www = util::target_dir().join("net-tests/www");
+    let _ = std::fs::remove_dir_all(&www);
+    std::fs::create_dir_all(&www).map_err(|e| e.to_string())?;
+    let page = "<h1>busybox httpd on a SiON node</h1>\n";
+    let blob: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(www.join("index.html"), page).map_err(|e| e.to_string())?;
+    std::fs::write(www.join("blob.bin"), &blob).map_err(|e| e.to_string())?;
+    let port = free_port()?;
+    let mut sion = Command::new(util::sion_binary());
+    sion.args(["exec", "--timeout", "120", "--publish", &format!("{port}:8080"), "--file"])
+        .arg(format!("{}:/www", www.display()))
+        .args([busybox, "httpd", "-f", "-p", "8080", "-h", "/www"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = sion.spawn().map_err(|e| format!("sion: {e}"))?;
+    let url = |path: &str| format!("http://127.0.0.1:{port}/{path}");
+    let curl = |args: &[&str]| Command::new("curl").args(["-s", "-m", "20"]).args(args).output().map_err(|e| format!("curl: {e} (cargo xtask setup installs it)"));
+    let t = Instant::now();
+    let fetched = (|| -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let out = curl(&[&url("index.html")])?;
+            if out.status.success() && out.stdout == page.as_bytes() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("GET /index.html never answered the page (last: {:?})", String::from_utf8_lossy(&out.stdout)));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let got = curl(&[&url("blob.bin")])?;
+        if got.stdout != blob {
+            return Err(format!("GET /blob.bin: {} bytes, not the 1 MiB staged", got.stdout.len()));
+        }
+        let missing = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url("missing.html")])?;
+        if missing.stdout != b"404" {
+            return Err(format!("GET /missing.html answered {:?}, not 404", String::from_utf8_lossy(&missing.stdout)));
+        }
+        let several: Vec<_> = (0..4).map(|_| Command::new("curl").args(["-s", "-m", "30", &url("blob.bin")]).stdout(Stdio::piped()).spawn()).collect();
+        for c in several {
+            let out = c.map_err(|e| e.to_string())?.wait_with_output().map_err(|e| e.to_string())?;
+            if out.stdout != blob {
+                return Err(format!("one of four fetches at once got {} bytes", out.stdout.len()));
+            }
+        }
+        Ok(format!("busybox httpd: page, 1 MiB, 404, 4 at once ({:.1} s)", t.elapsed().as_secs_f64()))
+    })();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    fetched.map_err(|e| format!("{e}; sion stderr: {}", String::from_utf8_lossy(&out.stderr).trim()))
 }
 
 /// Connect and send the first line until the server answers it (the forwarded

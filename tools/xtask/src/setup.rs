@@ -15,6 +15,7 @@ pub const PACKAGES: &[&str] = &[
     "mtools",
     "iproute2",     // ip netns / bridge / tuntap: the test LAN
     "iputils-ping", // the test LAN's third party pings the nodes
+    "curl",         // fetches from busybox httpd through `sion exec --publish`
     "busybox-static", // /bin/busybox: real programs in the compat suite (compat-tests/programs)
     "bash-static",    // /bin/bash-static: syscall-coverage's accuracy check (tools/syscall-coverage/accuracy.sh)
     "strace",         // what those programs really call, for that check
