@@ -1,6 +1,7 @@
-// tcp_upper.c - a static TCP server for the network test: it listens on the
-// port in argv[1], takes one connection, sends back what it reads in upper
-// case until the client shuts its side, and exits 0. `cargo xtask test` runs
+// tcp_upper.c - a static TCP server for the network tests: it listens on the
+// port in argv[1], takes argv[2] connections (default 1) one after another,
+// sends back what it reads on each in upper case until the client shuts its
+// side, and exits 0. `cargo xtask test` runs
 // it through `sion exec --publish` and talks to it from the host.
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +23,23 @@ int main(int argc, char **argv) {
     struct sockaddr_in me; socklen_t ml = sizeof me;
     getsockname(s, (struct sockaddr *)&me, &ml);
     printf("listening on port %d\n", ntohs(me.sin_port)); fflush(stdout);
-    struct sockaddr_in peer; socklen_t pl = sizeof peer;
-    int c = accept(s, (struct sockaddr *)&peer, &pl);
-    if (c < 0) { perror("accept"); return 1; }
-    printf("accepted a connection (addrlen %d)\n", pl); fflush(stdout);
-    char buf[4096]; long total = 0; ssize_t n;
-    while ((n = read(c, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n; i++) buf[i] = toupper((unsigned char)buf[i]);
-        if (write(c, buf, n) != n) { perror("write"); return 1; }
-        total += n;
+    int conns = argc > 2 ? atoi(argv[2]) : 1;
+    long total = 0;
+    for (int k = 0; k < conns; k++) {
+        struct sockaddr_in peer; socklen_t pl = sizeof peer;
+        int c = accept(s, (struct sockaddr *)&peer, &pl);
+        if (c < 0) { perror("accept"); return 1; }
+        printf("accepted a connection (addrlen %d)\n", pl); fflush(stdout);
+        char buf[4096]; ssize_t n;
+        while ((n = read(c, buf, sizeof buf)) > 0) {
+            for (ssize_t i = 0; i < n; i++) buf[i] = toupper((unsigned char)buf[i]);
+            if (write(c, buf, n) != n) { perror("write"); return 1; }
+            total += n;
+        }
+        if (n < 0) perror("read");
+        close(c);
     }
-    if (n < 0) perror("read");
-    close(c); close(s);
+    close(s);
     printf("served %ld bytes\n", total);
     return 0;
 }

@@ -61,7 +61,10 @@ pub fn run() -> Result<Group> {
                 return Err(format!("a node reported no measurements: {l}"));
             }
         }
-        let jobs = offload(&key_arg, &text)?;
+        // Before offload(), which kills a node on purpose.
+        let across = across_nodes(&key_arg, &text)?;
+        let mut jobs = offload(&key_arg, &text)?;
+        jobs.checks.push(across);
         Ok(Group { members: members.len(), nodes: sion_nodes.len(), jobs, summary: String::new() })
     })();
     let down = sion(&["down"], 30);
@@ -91,6 +94,64 @@ fn run_job(key: &str, extra: &[&str], program: &[&str], stdin: Option<&[u8]>, cw
         c.current_dir(d);
     }
     util::capture(&mut c, stdin, Duration::from_secs(120))
+}
+
+/// Static Linux programs talking TCP across the test LAN: `tcp_upper` (a
+/// server, compat-tests/servers) runs on one node, `tcp_client` on another
+/// connects to it by its link-local address; a third party on the host's
+/// side of the LAN (the namespace of `sion up`) reaches that server and a
+/// second one on the other node.
+fn across_nodes(key: &str, nodes_json: &str) -> Result<&'static str> {
+    // (name, address) of each SiON node; jobs go through the daemon (`--node`),
+    // which is on the LAN, where this process is not.
+    let field = |l: &str, k: &str| l.split(&format!("\"{k}\":\"")).nth(1).and_then(|r| r.split('"').next()).map(str::to_string);
+    let nodes: Vec<(String, String)> = nodes_json.lines().filter(|l| l.contains("\"workstation\":false")).filter_map(|l| Some((field(l, "name")?, field(l, "address")?))).collect();
+    let [(name_a, a), (name_b, b), ..] = &nodes[..] else { return Err(format!("two SiON nodes needed: {nodes_json}")) };
+    let ip_of = |addr: &str| addr.rsplit_once(':').map(|(ip, _)| ip.to_string()).unwrap_or_default();
+    let dir = util::target_dir().join("group-tests");
+    let mut bins = Vec::new();
+    for name in ["tcp_upper", "tcp_client"] {
+        let bin = dir.join(name);
+        let src = util::root().join(format!("compat-tests/servers/{name}.c"));
+        let built = Command::new("musl-gcc").args(["-static", "-O1"]).arg(&src).arg("-o").arg(&bin).output().map_err(|e| format!("musl-gcc: {e}"))?;
+        if !built.status.success() {
+            return Err(format!("musl-gcc {name}.c: {}", text(&built.stderr)));
+        }
+        bins.push(bin.to_string_lossy().into_owned());
+    }
+    let (upper, client) = (bins[0].clone(), bins[1].clone());
+    // Servers: on A for two connections (node B's client, then the LAN), on B for one (the LAN).
+    let serve = |to: &str, port: &'static str, conns: &'static str| {
+        let (key, to, upper) = (key.to_string(), to.to_string(), upper.clone());
+        std::thread::spawn(move || run_job(&key, &["--node", &to], &[&upper, port, conns], None, None))
+    };
+    let server_a = serve(name_a, "7100", "2");
+    let server_b = serve(name_b, "7101", "1");
+    let from_b = run_job(key, &["--node", name_b], &[&client, &ip_of(a), "7100", "hello from node b"], None, None);
+    let lan = |ip: String, port: &str, what: &str| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", "sion-up", &client, &ip, port, what]);
+        util::capture(&mut c, None, Duration::from_secs(60))
+    };
+    let lan_a = lan(ip_of(a), "7100", "the lan to a");
+    let lan_b = lan(ip_of(b), "7101", "the lan to b");
+    let (done_a, done_b) = (server_a.join().map_err(|_| "server thread")?, server_b.join().map_err(|_| "server thread")?);
+    let expect = [
+        ("node B's client to node A", &from_b, "HELLO FROM NODE B\n"),
+        ("the LAN to node A", &lan_a, "THE LAN TO A\n"),
+        ("the LAN to node B", &lan_b, "THE LAN TO B\n"),
+    ];
+    for (what, got, want) in expect {
+        if got.outcome != Outcome::Exited(0) || text(&got.stdout) != want {
+            return Err(format!("{what}: {} {:?} (stderr {:?})", got.outcome.short(), text(&got.stdout), text(&got.stderr)));
+        }
+    }
+    for (what, done, bytes) in [("node A", &done_a, 29), ("node B", &done_b, 12)] {
+        if done.outcome != Outcome::Exited(0) || !text(&done.stdout).contains(&format!("served {bytes} bytes")) {
+            return Err(format!("the server on {what}: {} {:?} (stderr {:?})", done.outcome.short(), text(&done.stdout), text(&done.stderr)));
+        }
+    }
+    Ok("TCP between static programs on two nodes, and from the LAN to both")
 }
 
 /// The same program here, for the comparison.
