@@ -666,6 +666,8 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     sion.extend(sion_exec(&wrapper, true, &bin.join("prime"), &prime_args)?.0);
     util::banner("SiON (sion exec, -icount): pipe round trip, fork + exec + wait");
     sion.extend(sion_exec(&wrapper, true, &bin.join("pipe"), &[])?.0);
+    util::banner("SiON (sion exec, -icount): AF_UNIX datagrams");
+    sion.extend(sion_exec(&wrapper, true, &bin.join("unix_dgram"), &[])?.0);
     let hello = format!("{}:/bench/hello", bin.join("hello").display());
     sion.extend(sion_exec_with(&wrapper, true, &["--file".into(), hello], &bin.join("forkexec"), &["/bench/hello".into()])?.0);
     util::banner("SiON native IPC (sion-bench, -icount)");
@@ -727,7 +729,10 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     for s in IPC_SIZES {
         rows.push(Row::new(format!("IPC {} B: SiON call+reply / Linux AF_UNIX dgram round trip", fmt_num(*s as f64)), "icount", Cell::of(&sion, &format!("ipc.{s}")), Cell::of(&linux, &format!("unix_dgram.{s}")), "cycles"));
     }
-    rows.push(Row::new("AF_UNIX dgram send+recv 4 B, one process", "icount", Cell::na("n/a (no AF_UNIX yet)"), Cell::of(&linux, "unix_send_recv.4"), "cycles"));
+    rows.push(Row::new("AF_UNIX dgram send+recv 4 B, one process", "icount", Cell::of(&sion, "unix_send_recv.4"), Cell::of(&linux, "unix_send_recv.4"), "cycles"));
+    for s in IPC_SIZES {
+        rows.push(Row::new(format!("AF_UNIX dgram round trip {} B, two processes", fmt_num(*s as f64)), "icount", Cell::of(&sion, &format!("unix_dgram.{s}")), Cell::of(&linux, &format!("unix_dgram.{s}")), "cycles"));
+    }
     rows.push(Row::new("pipe round trip 4 B, two processes", "icount", Cell::of(&sion, "pipe"), Cell::of(&linux, "pipe"), "cycles"));
     rows.push(Row::new("fork + exec + wait of a static hello", "icount", Cell::of(&sion, "forkexec"), Cell::of(&linux, "forkexec"), "cycles"));
     rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
