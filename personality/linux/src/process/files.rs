@@ -400,6 +400,36 @@ impl Process {
         }
     }
 
+    /// Install two new descriptions and write their descriptors, two ints,
+    /// at `out` (pipe2, socketpair): both or neither.
+    pub(super) fn install_pair<H: Host>(&mut self, h: &mut H, abi: Abi, pair: [Rc<RefCell<OpenFile>>; 2], cloexec: bool, out: u64) -> SysResult {
+        let [a, b] = pair;
+        let fa = match self.fd_install(a.clone(), 0, cloexec) {
+            Ok(fd) => fd,
+            Err(e) => {
+                self.release(a);
+                self.release(b);
+                return Err(e);
+            }
+        };
+        let fb = match self.fd_install(b.clone(), 0, cloexec) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = self.fd_close(fa);
+                self.release(b);
+                return Err(e);
+            }
+        };
+        let mut bytes = (fa as u32).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&(fb as u32).to_le_bytes());
+        if let Err(e) = self.write_user(h, abi, out, &bytes) {
+            let _ = self.fd_close(fa);
+            let _ = self.fd_close(fb);
+            return Err(e);
+        }
+        Ok(0)
+    }
+
     pub(super) fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
         if let Obj::Node(ino) = obj {
             self.job.vfs.open_ref(ino);

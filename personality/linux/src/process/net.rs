@@ -127,18 +127,41 @@ impl Process {
     /// Write a socket address the Linux way: `*lenp` in, truncated copy, the
     /// full length out.
     fn write_addr<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, ip: u32, port: u16) -> Result<(), Errno> {
+        self.put_sockaddr(h, abi, addrp, lenp, &SockAddr::Inet { ip, port }.encode())
+    }
+
+    /// The `int` at `lenp` that bounds what a call writes back; negative is EINVAL.
+    fn room_at<H: Host>(&mut self, h: &mut H, abi: Abi, lenp: u64) -> Result<usize, Errno> {
+        let lb = self.read_user(h, abi, lenp, 4)?;
+        let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
+        usize::try_from(room).map_err(|_| Errno::EINVAL)
+    }
+
+    /// Write an encoded socket address back (either family): `*lenp` in, a
+    /// truncated copy, the full length out. Nothing when `addrp` is null.
+    pub(super) fn put_sockaddr<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
         if addrp == 0 {
             return Ok(());
         }
-        let lb = self.read_user(h, abi, lenp, 4)?;
-        let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
-        if room < 0 {
-            return Err(Errno::EINVAL);
-        }
-        let bytes = SockAddr::Inet { ip, port }.encode();
-        let n = (room as usize).min(bytes.len());
+        let n = self.room_at(h, abi, lenp)?.min(bytes.len());
         self.write_user(h, abi, addrp, &bytes[..n])?;
         self.write_user(h, abi, lenp, &(bytes.len() as u32).to_le_bytes())
+    }
+
+    /// setsockopt's value bytes (no option is longer than 64).
+    pub(super) fn sockopt_in<H: Host>(&mut self, h: &mut H, abi: Abi, valp: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        let len = usize::try_from(len as u32 as i32).map_err(|_| Errno::EINVAL)?;
+        self.read_user(h, abi, valp, len.min(64))
+    }
+
+    /// getsockopt's answer: `*lenp` is checked before `value` runs (reading
+    /// SO_ERROR clears it), then a truncated copy and the length written.
+    pub(super) fn sockopt_out<H: Host>(&mut self, h: &mut H, abi: Abi, valp: u64, lenp: u64, value: impl FnOnce(&mut Self) -> Result<Vec<u8>, Errno>) -> SysResult {
+        let room = self.room_at(h, abi, lenp)?;
+        let v = value(self)?;
+        let n = room.min(v.len());
+        self.write_user(h, abi, valp, &v[..n])?;
+        self.write_user(h, abi, lenp, &(n as u32).to_le_bytes()).map(|_| 0)
     }
 
     fn new_socket_fd(&mut self, sock: Sock, nonblock: bool, cloexec: bool) -> SysResult {
@@ -158,6 +181,10 @@ impl Process {
     }
 
     pub(super) fn net_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+        // AF_UNIX sockets never touch the netstack: no sync before, no refresh after.
+        if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
+            return self.unix_call(h, abi, call, id, nonblock, a);
+        }
         self.sync_sockets(h);
         let r = self.net_call_inner(h, abi, call, a);
         // Whatever we asked may have changed readiness (ours or a peer's in the node).
@@ -165,14 +192,18 @@ impl Process {
         r
     }
 
-    fn net_call_inner<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+    /// The AF_UNIX socket a call on descriptor `fd` is for, if it is one.
+    fn unix_target(&self, call: N, fd: u64) -> Result<Option<(u32, bool)>, Errno> {
         match call {
-            N::Socket | N::SocketCall | N::SocketPair | N::SendMmsg | N::RecvMmsg => {}
-            _ => {
-                if let Some((id, nonblock)) = self.unix_fd(a[0])? {
-                    return self.unix_call(h, abi, call, id, nonblock, a);
-                }
-            }
+            N::Socket | N::SocketCall | N::SocketPair | N::SendMmsg | N::RecvMmsg => Ok(None),
+            _ => self.unix_fd(fd),
+        }
+    }
+
+    fn net_call_inner<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+        // i386 socketcall comes here directly.
+        if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
+            return self.unix_call(h, abi, call, id, nonblock, a);
         }
         match call {
             N::SocketPair => self.sys_socketpair(h, abi, a[0] as u32, a[1] as u32, a[2] as u32, a[3]),
@@ -209,29 +240,20 @@ impl Process {
             }
             N::SetSockOpt => {
                 let (id, _) = self.sock_fd(a[0])?;
-                let len = a[4] as u32 as i32;
-                if len < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let v = self.read_user(h, abi, a[3], (len as usize).min(64))?;
+                let v = self.sockopt_in(h, abi, a[3], a[4])?;
                 self.job.sockets.get_mut(&id).unwrap().opts.set(a[1] as u32, a[2] as u32, &v).map(|_| 0)
             }
             N::GetSockOpt => {
                 let (id, _) = self.sock_fd(a[0])?;
                 self.refresh(h, id);
-                let lb = self.read_user(h, abi, a[4], 4)?;
-                let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
-                if room < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let s = self.job.sockets.get_mut(&id).unwrap();
-                let ty = s.kind.ty;
-                let mut err = s.error;
-                let v = s.opts.get(a[1] as u32, a[2] as u32, ty, &mut err)?;
-                s.error = err;
-                let n = (room as usize).min(v.len());
-                self.write_user(h, abi, a[3], &v[..n])?;
-                self.write_user(h, abi, a[4], &(n as u32).to_le_bytes()).map(|_| 0)
+                self.sockopt_out(h, abi, a[3], a[4], |p| {
+                    let s = p.job.sockets.get_mut(&id).unwrap();
+                    let ty = s.kind.ty;
+                    let mut err = s.error;
+                    let v = s.opts.get(a[1] as u32, a[2] as u32, ty, &mut err)?;
+                    s.error = err;
+                    Ok(v)
+                })
             }
             N::SendMsg => self.sys_sendmsg(h, abi, a[0], a[1], a[2]),
             N::RecvMsg => self.sys_recvmsg(h, abi, a[0], a[1], a[2]),

@@ -53,31 +53,7 @@ impl Process {
         let status = flags & (O_NONBLOCK | O_DIRECT);
         let r = self.new_file(Obj::Pipe { id, write: false }, status);
         let w = self.new_file(Obj::Pipe { id, write: true }, status | O_WRONLY);
-        let cloexec = flags & O_CLOEXEC != 0;
-        let rfd = match self.fd_install(r.clone(), 0, cloexec) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.release(r);
-                self.release(w);
-                return Err(e);
-            }
-        };
-        let wfd = match self.fd_install(w.clone(), 0, cloexec) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = self.fd_close(rfd);
-                self.release(w);
-                return Err(e);
-            }
-        };
-        let mut b = (rfd as u32).to_le_bytes().to_vec();
-        b.extend_from_slice(&(wfd as u32).to_le_bytes());
-        if let Err(e) = self.write_user(h, abi, fds, &b) {
-            let _ = self.fd_close(rfd);
-            let _ = self.fd_close(wfd);
-            return Err(e);
-        }
-        Ok(0)
+        self.install_pair(h, abi, [r, w], flags & O_CLOEXEC != 0, fds)
     }
 
     /// The last description of one end closed.

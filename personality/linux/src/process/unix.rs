@@ -218,28 +218,9 @@ impl Process {
             s.peer = Some(other);
             s.peer_cred = Some(cred);
         }
-        let fa = match self.unix_install(a, k.nonblock, k.cloexec) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.unix_closed(b);
-                return Err(e);
-            }
-        };
-        let fb = match self.unix_install(b, k.nonblock, k.cloexec) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = self.fd_close(fa);
-                return Err(e);
-            }
-        };
-        let mut out = (fa as u32).to_le_bytes().to_vec();
-        out.extend_from_slice(&(fb as u32).to_le_bytes());
-        if let Err(e) = self.write_user(h, abi, sv, &out) {
-            let _ = self.fd_close(fa);
-            let _ = self.fd_close(fb);
-            return Err(e);
-        }
-        Ok(0)
+        let status = O_RDWR | if k.nonblock { O_NONBLOCK } else { 0 };
+        let files = [a, b].map(|id| self.new_file(Obj::Unix(id), status));
+        self.install_pair(h, abi, files, k.cloexec, sv)
     }
 
     /// The last description of a socket closed: the peer sees EOF (and
@@ -311,22 +292,6 @@ impl Process {
         }
     }
 
-    /// Write an address back the Linux way: `*lenp` in, truncated copy, the
-    /// full length out.
-    fn unix_addr_out<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
-        if addrp == 0 {
-            return Ok(());
-        }
-        let lb = self.read_user(h, abi, lenp, 4)?;
-        let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
-        if room < 0 {
-            return Err(Errno::EINVAL);
-        }
-        let n = (room as usize).min(bytes.len());
-        self.write_user(h, abi, addrp, &bytes[..n])?;
-        self.write_user(h, abi, lenp, &(bytes.len() as u32).to_le_bytes())
-    }
-
     pub(super) fn unix_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, id: u32, nonblock: bool, a: [u64; 6]) -> SysResult {
         match call {
             N::Bind => self.unix_bind(h, abi, id, a[1], a[2]),
@@ -345,7 +310,7 @@ impl Process {
                 let got = self.unix_recv(h, abi, id, &iov, a[3], nonblock)?;
                 if a[4] != 0 {
                     let from = got.from.map(|n| encode_name(Some(&n))).unwrap_or_default();
-                    self.unix_addr_out(h, abi, a[4], a[5], &from)?;
+                    self.put_sockaddr(h, abi, a[4], a[5], &from)?;
                 }
                 for f in got.rights {
                     self.release(f);
@@ -376,7 +341,7 @@ impl Process {
                 if a[1] == 0 {
                     return Err(Errno::EFAULT);
                 }
-                self.unix_addr_out(h, abi, a[1], a[2], &bytes).map(|_| 0)
+                self.put_sockaddr(h, abi, a[1], a[2], &bytes).map(|_| 0)
             }
             N::GetPeerName => {
                 let s = self.usock(id)?;
@@ -385,14 +350,10 @@ impl Process {
                 if a[1] == 0 {
                     return Err(Errno::EFAULT);
                 }
-                self.unix_addr_out(h, abi, a[1], a[2], &bytes).map(|_| 0)
+                self.put_sockaddr(h, abi, a[1], a[2], &bytes).map(|_| 0)
             }
             N::SetSockOpt => {
-                let len = a[4] as u32 as i32;
-                if len < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let v = self.read_user(h, abi, a[3], (len as usize).min(64))?;
+                let v = self.sockopt_in(h, abi, a[3], a[4])?;
                 let (level, name) = (a[1] as u32, a[2] as u32);
                 if level == SOL_SOCKET && name == crate::socket::SO_PASSCRED {
                     // Credentials are not attached to messages; accepted so servers start.
@@ -402,29 +363,23 @@ impl Process {
             }
             N::GetSockOpt => {
                 use crate::socket::{SO_ACCEPTCONN, SO_DOMAIN, SO_PEERCRED, SO_PROTOCOL};
-                let lb = self.read_user(h, abi, a[4], 4)?;
-                let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
-                if room < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let s = self.usock_mut(id)?;
-                let int = |v: u32| v.to_le_bytes().to_vec();
-                let v = match (a[1] as u32, a[2] as u32) {
-                    (SOL_SOCKET, SO_PEERCRED) => s.peer_cred.unwrap_or(Ucred { pid: 0, uid: 65534, gid: 65534 }).bytes(),
-                    (SOL_SOCKET, SO_ACCEPTCONN) => int(matches!(s.state, State::Listening { .. }) as u32),
-                    (SOL_SOCKET, SO_DOMAIN) => int(AF_UNIX as u32),
-                    (SOL_SOCKET, SO_PROTOCOL) => int(0),
-                    (level, name) => {
-                        let ty = s.ty;
-                        let mut err = s.error;
-                        let v = s.opts.get(level, name, ty, &mut err)?;
-                        s.error = err;
-                        v
-                    }
-                };
-                let n = (room as usize).min(v.len());
-                self.write_user(h, abi, a[3], &v[..n])?;
-                self.write_user(h, abi, a[4], &(n as u32).to_le_bytes()).map(|_| 0)
+                self.sockopt_out(h, abi, a[3], a[4], |p| {
+                    let s = p.usock_mut(id)?;
+                    let int = |v: u32| v.to_le_bytes().to_vec();
+                    Ok(match (a[1] as u32, a[2] as u32) {
+                        (SOL_SOCKET, SO_PEERCRED) => s.peer_cred.unwrap_or(Ucred { pid: 0, uid: 65534, gid: 65534 }).bytes(),
+                        (SOL_SOCKET, SO_ACCEPTCONN) => int(matches!(s.state, State::Listening { .. }) as u32),
+                        (SOL_SOCKET, SO_DOMAIN) => int(AF_UNIX as u32),
+                        (SOL_SOCKET, SO_PROTOCOL) => int(0),
+                        (level, name) => {
+                            let ty = s.ty;
+                            let mut err = s.error;
+                            let v = s.opts.get(level, name, ty, &mut err)?;
+                            s.error = err;
+                            v
+                        }
+                    })
+                })
             }
             N::SendMsg => self.unix_sendmsg(h, abi, id, a[1], a[2], nonblock),
             N::RecvMsg => self.unix_recvmsg(h, abi, id, a[1], a[2], nonblock),
@@ -563,7 +518,7 @@ impl Process {
         let client = self.job.unix.get(&server).and_then(|s| s.peer);
         let peer_name = encode_name(client.and_then(|c| self.job.unix.get(&c)).and_then(|c| c.name.as_ref()));
         let fd = self.unix_install(server, flags & SOCK_NONBLOCK != 0, flags & SOCK_CLOEXEC != 0)?;
-        if let Err(e) = self.unix_addr_out(h, abi, addrp, lenp, &peer_name) {
+        if let Err(e) = self.put_sockaddr(h, abi, addrp, lenp, &peer_name) {
             let _ = self.fd_close(fd);
             return Err(e);
         }
