@@ -259,11 +259,13 @@ fn main(boot: rt::Boot) -> ! {
                     Some(req) => {
                         let data = &payload[Request::SIZE..];
                         let out = service.handle(&mut nets, client, &req, data);
-                        // Send what the client queued right away.
+                        // Send what the client queued right away. This poll may
+                        // also take in packets that arrived meanwhile: their
+                        // sockets' owners must hear of them now, as the poll at
+                        // the top of the loop will find nothing new.
                         let t = now_ns(&clock);
-                        nets.eth.poll(ts(t), &mut nic, &mut nets.eth_set);
-                        if poll_lo(&mut nets, &mut lo_dev, ts(t)) {
-                            // Both ends may be ours: tell clients at once.
+                        let eth_changed = nets.eth.poll(ts(t), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
+                        if poll_lo(&mut nets, &mut lo_dev, ts(t)) | eth_changed {
                             for &c in &clients {
                                 let _ = rt::notify(sion_abi::TaskId(c), NOTIFY_NET);
                             }
