@@ -49,7 +49,7 @@ pub struct LinkLocal {
 }
 
 /// An ARP packet as the caller parsed it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arp {
     pub sender_mac: [u8; 6],
     pub sender_ip: [u8; 4],

@@ -1,7 +1,7 @@
 //! The netstack's event loop: device interrupts, timers and client requests.
 
 use crate::hal::{self, NetHal};
-use crate::nic::{self, Nic};
+use crate::nic::Nic;
 use crate::lo::Lo;
 use crate::sockets::{Nets, Service};
 use alloc::collections::BTreeSet;
@@ -13,7 +13,9 @@ use core::ptr::NonNull;
 use sion_abi::boot::cmdline_value;
 use sion_abi::msg::{Header, Kind, NOTIFY_TIMER};
 use sion_abi::net::{Request, NOTIFY_NET};
+use sion_netstack::ether;
 use sion_netstack::linklocal::{Action, LinkLocal};
+use sion_netstack::neighbors::Neighbors;
 use sion_rt as rt;
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::socket::dhcpv4;
@@ -113,7 +115,8 @@ fn main(boot: rt::Boot) -> ! {
         }
     };
     let mac = net.mac_address();
-    let mut nic = Nic { net: Rc::new(RefCell::new(net)), arp: Rc::new(RefCell::new(Vec::new())), rx_packets: 0, tx_packets: Rc::new(RefCell::new(0)) };
+    let neighbors = Rc::new(RefCell::new(Neighbors::new(mac)));
+    let mut nic = Nic { net: Rc::new(RefCell::new(net)), arp: Rc::new(RefCell::new(Vec::new())), neighbors: neighbors.clone(), rx_packets: 0, tx_packets: Rc::new(RefCell::new(0)) };
     let mut seed = [0u8; 8];
     let _ = rt::hw_random(&mut seed);
     let seed = u64::from_le_bytes(seed) ^ rt::rdtsc();
@@ -143,30 +146,29 @@ fn main(boot: rt::Boot) -> ! {
         changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
         service.reap(&mut nets);
 
-        if let Some(event) = nets.eth_set.get_mut::<dhcpv4::Socket>(dhcp).poll() {
-            match event {
-                dhcpv4::Event::Configured(c) => {
-                    nets.eth.update_ip_addrs(|a| {
-                        a.clear();
-                        let _ = a.push(IpCidr::Ipv4(c.address));
-                    });
-                    if let Some(router) = c.router {
-                        let _ = nets.eth.routes_mut().add_default_ipv4_route(router);
-                    }
-                    linklocal = None;
-                    configured_by = sion_abi::net::config::DHCP;
-                    rt::log!("netstack: address {} by DHCP", c.address);
-                    changed = true;
+        // The event borrows the socket set: keep what we need of it.
+        let lease = nets.eth_set.get_mut::<dhcpv4::Socket>(dhcp).poll().map(|e| match e {
+            dhcpv4::Event::Configured(c) => Some((c.address, c.router)),
+            dhcpv4::Event::Deconfigured => None,
+        });
+        match lease {
+            Some(Some((address, router))) => {
+                set_address(&mut nets, &neighbors, Some(address), now);
+                if let Some(router) = router {
+                    let _ = nets.eth.routes_mut().add_default_ipv4_route(router);
                 }
-                dhcpv4::Event::Deconfigured => {
-                    if configured_by == sion_abi::net::config::DHCP {
-                        nets.eth.update_ip_addrs(|a| a.clear());
-                        nets.eth.routes_mut().remove_default_ipv4_route();
-                        configured_by = sion_abi::net::config::NONE;
-                        rt::log!("netstack: DHCP lease lost");
-                    }
-                }
+                linklocal = None;
+                configured_by = sion_abi::net::config::DHCP;
+                rt::log!("netstack: address {} by DHCP", address);
+                changed = true;
             }
+            Some(None) if configured_by == sion_abi::net::config::DHCP => {
+                set_address(&mut nets, &neighbors, None, now);
+                nets.eth.routes_mut().remove_default_ipv4_route();
+                configured_by = sion_abi::net::config::NONE;
+                rt::log!("netstack: DHCP lease lost");
+            }
+            _ => {}
         }
 
         // No DHCP answer in time: RFC 3927 link-local.
@@ -182,19 +184,16 @@ fn main(boot: rt::Boot) -> ! {
             }
             for a in actions {
                 match a {
-                    Action::Probe(ip) => nic.send_raw(&nic::arp_frame(mac, [0; 4], ip)),
-                    Action::Announce(ip) => nic.send_raw(&nic::arp_frame(mac, ip, ip)),
+                    Action::Probe(ip) => nic.send_raw(&ether::arp_request(mac, [0; 4], ip)),
+                    Action::Announce(ip) => nic.send_raw(&ether::arp_request(mac, ip, ip)),
                     Action::Configure(ip) => {
-                        nets.eth.update_ip_addrs(|a| {
-                            a.clear();
-                            let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Address::from(ip), 16)));
-                        });
+                        set_address(&mut nets, &neighbors, Some(Ipv4Cidr::new(Ipv4Address::from(ip), 16)), now);
                         configured_by = sion_abi::net::config::LINK_LOCAL;
                         rt::log!("netstack: address {}.{}.{}.{}/16 (link-local)", ip[0], ip[1], ip[2], ip[3]);
                         changed = true;
                     }
                     Action::Deconfigure(ip) => {
-                        nets.eth.update_ip_addrs(|a| a.clear());
+                        set_address(&mut nets, &neighbors, None, now);
                         configured_by = sion_abi::net::config::NONE;
                         rt::log!("netstack: lost {}.{}.{}.{} to a conflict; choosing again", ip[0], ip[1], ip[2], ip[3]);
                     }
@@ -282,6 +281,17 @@ fn main(boot: rt::Boot) -> ! {
             _ => {}
         }
     }
+}
+
+/// Our IPv4 address, or none: smoltcp's and the neighbour table's at once.
+fn set_address(nets: &mut Nets, neighbors: &RefCell<Neighbors>, cidr: Option<Ipv4Cidr>, now_ns: u64) {
+    nets.eth.update_ip_addrs(|a| {
+        a.clear();
+        if let Some(c) = cidr {
+            let _ = a.push(IpCidr::Ipv4(c));
+        }
+    });
+    neighbors.borrow_mut().set_address(cidr.map(|c| (c.address().octets(), c.prefix_len())), now_ns);
 }
 
 /// Run the loopback until its packets are all delivered (each poll sends,
