@@ -141,9 +141,11 @@ fn across_nodes(key: &str, nodes_json: &str) -> Result<&'static str> {
         ("the LAN to node A", &lan_a, "THE LAN TO A\n"),
         ("the LAN to node B", &lan_b, "THE LAN TO B\n"),
     ];
+    // A client that found no server says little by itself: say how the servers' jobs went too.
+    let servers = || format!("; server on A: {} {:?}, on B: {} {:?}", done_a.outcome.short(), text(&done_a.stderr), done_b.outcome.short(), text(&done_b.stderr));
     for (what, got, want) in expect {
         if got.outcome != Outcome::Exited(0) || text(&got.stdout) != want {
-            return Err(format!("{what}: {} {:?} (stderr {:?})", got.outcome.short(), text(&got.stdout), text(&got.stderr)));
+            return Err(format!("{what}: {} {:?} (stderr {:?}){}", got.outcome.short(), text(&got.stdout), text(&got.stderr), servers()));
         }
     }
     for (what, done, bytes) in [("node A", &done_a, 29), ("node B", &done_b, 12)] {
