@@ -1,7 +1,9 @@
 // proc_exec.c - execve of the test itself with new argv and envp, close-on-exec,
-// #! scripts, and the errors of execve (ENOENT, EACCES, ENOEXEC, EFAULT).
+// #! scripts, signals across execve (mask and pending kept, handlers reset),
+// and the errors of execve (ENOENT, EACCES, ENOEXEC, EFAULT).
 #include "compat.h"
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -33,6 +35,21 @@ int main(int argc, char **argv, char **envp)
         printf("fd %s after exec: %s\n", argv[3], r < 0 ? errno_name(errno) : "open");
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "pending") == 0) {
+        /* Exec'd with SIGUSR1 blocked and pending, its handler gone. */
+        sigset_t now, mask;
+        sigpending(&now);
+        sigprocmask(SIG_BLOCK, NULL, &mask);
+        struct sigaction sa;
+        sigaction(SIGUSR1, NULL, &sa);
+        printf("after exec: SIGUSR1 pending %d, blocked %d, handler %s\n", sigismember(&now, SIGUSR1), sigismember(&mask, SIGUSR1),
+               sa.sa_handler == SIG_DFL ? "SIG_DFL" : "kept");
+        fflush(stdout);
+        /* Its default action now: the process ends here. */
+        sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        printf("still alive after unblocking\n");
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "script") == 0) {
         printf("via script: argc %d, last %s\n", argc, argv[argc - 1]);
         return 0;
@@ -53,6 +70,31 @@ int main(int argc, char **argv, char **envp)
     char *a2[] = {"prog", "child", NULL};
     char *e2[] = {NULL};
     check(run(a2, e2) == 11, "empty environment");
+
+    /* A caught signal blocked and pending at execve: still pending and
+       blocked after it, with the default action, which kills on unblocking. */
+    {
+        fflush(stdout);
+        pid_t c = fork();
+        if (c == 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = (void (*)(int))exit;
+            sigaction(SIGUSR1, &sa, NULL);
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &set, NULL);
+            raise(SIGUSR1);
+            char *a[] = {"prog", "pending", NULL};
+            execve(self, a, e2);
+            _exit(100 + errno);
+    }
+    int pst = 0;
+    waitpid(c, &pst, 0);
+    printf("exec'd with SIGUSR1 pending: %s %d\n", WIFSIGNALED(pst) ? "killed by signal" : "exited", WIFSIGNALED(pst) ? WTERMSIG(pst) : WEXITSTATUS(pst));
+    check(WIFSIGNALED(pst) && WTERMSIG(pst) == SIGUSR1, "the pending signal's default action after exec");
+    }
 
     /* Close-on-exec: one descriptor with FD_CLOEXEC goes, one without stays. */
     int keep = open("/dev/null", O_RDONLY);

@@ -163,9 +163,11 @@ static volatile pid_t target_tids[3];
 static void on_sig(int sig)
 {
     (void)sig;
-    sig_hits++;
+    /* The count last: the main thread reads the others once it sees it. */
     sig_ran_on = pthread_self();
     sig_ran_tid = gettid();
+    __sync_synchronize();
+    sig_hits++;
 }
 static void *target(void *arg)
 {

@@ -818,6 +818,12 @@ impl Procs {
         self.by_task.insert(task, (pid, pid));
         self.release_vfork_parent(pid);
         self.changed = true;
+        // A signal caught by the old program and not yet delivered now has
+        // its default action (a ^C during the exec ends the new program).
+        if let Some(p) = self.proc_ref(pid) {
+            let ready = (p.sig.pending | p.sig.private) & !p.sig.mask;
+            self.act_on_unhandled(h, pid, ready);
+        }
         // No reply: the new program starts afresh.
         Outcome::Blocked
     }
@@ -1192,19 +1198,25 @@ impl Procs {
         };
         // Signals just unblocked take effect now.
         let task = self.task_of(pid);
+        self.act_on_unhandled(h, pid, deliverable);
+        self.if_alive(pid, task, Outcome::Reply(0))
+    }
+
+    /// Pending signals among `ready` that `pid` has no handler for take their
+    /// default action now (terminate, stop, or nothing). Linux does it on the
+    /// way back to user space; here after the calls that can leave such a
+    /// signal pending: sigprocmask unblocking it, execve resetting its handler.
+    fn act_on_unhandled<H: Host>(&mut self, h: &mut H, pid: u32, ready: u64) {
         for sig in 1..=NSIG {
-            if deliverable & bit(sig) != 0 {
-                if let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) {
-                    if proc.sig.action(sig).handler == signal::SIG_DFL {
-                        let _ = proc.sig.take(sig);
-                    }
-                }
-                if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler == signal::SIG_DFL) {
-                    self.signal(h, pid, sig);
-                }
+            if ready & bit(sig) == 0 {
+                continue;
+            }
+            let Some(p) = self.proc_mut(pid) else { return };
+            if p.sig.action(sig).handler == signal::SIG_DFL {
+                let _ = p.sig.take(sig);
+                self.signal(h, pid, sig);
             }
         }
-        self.if_alive(pid, task, Outcome::Reply(0))
     }
 
     fn sigaltstack<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
