@@ -315,6 +315,7 @@ pub(crate) fn linux_vmlinux(kernel: &Path) -> Result<PathBuf> {
     if out.is_file() {
         return Ok(out);
     }
+    std::fs::create_dir_all(bench_dir()).map_err(|e| format!("{}: {e}", bench_dir().display()))?;
     let image = std::fs::read(kernel).map_err(|e| format!("{}: {e}", kernel.display()))?;
     let at = image.windows(6).position(|w| w == b"\xfd7zXZ\x00").ok_or_else(|| format!("{}: no XZ payload", kernel.display()))?;
     let mut xz = Command::new("xz");
