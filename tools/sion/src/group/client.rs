@@ -360,7 +360,31 @@ fn resolve_node(control: &Path, n: &str) -> Result<String> {
     }
 }
 
+/// Placements asked in all when no candidate answers in time.
+const PLACE_TRIES: u32 = 3;
+
 fn place(control: &Path, w: &Weights, need: u32, local: bool, only: Option<&str>, exclude: &[String]) -> Result<Choice> {
+    let mut tries = 1;
+    loop {
+        match place_once(control, w, need, local, only, exclude)? {
+            Placed::Chosen(c) => return Ok(c),
+            Placed::Unanswered(msg) if tries < PLACE_TRIES => {
+                tracing::info!("placement {tries} of {PLACE_TRIES}: {msg}; asking again");
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Placed::Unanswered(msg) => bail!("no node to run on: {msg} ({PLACE_TRIES} times)"),
+        }
+    }
+}
+
+enum Placed {
+    Chosen(Choice),
+    /// No candidate answered in time.
+    Unanswered(String),
+}
+
+fn place_once(control: &Path, w: &Weights, need: u32, local: bool, only: Option<&str>, exclude: &[String]) -> Result<Placed> {
     let line = format!(
         "place {} {} {} {} {need} {} {} {}",
         w.cpu,
@@ -382,10 +406,11 @@ fn place(control: &Path, w: &Weights, need: u32, local: bool, only: Option<&str>
             ["rank", id, score, name] => tracing::debug!("candidate {name} ({id}): score {score}"),
             ["refused", id, why, name] => tracing::debug!("candidate {name} ({id}) refused: {why}"),
             ["err", msg] => bail!("no node to run on: {msg}"),
+            ["unanswered", msg] => return Ok(Placed::Unanswered(msg.to_string())),
             _ => {}
         }
     }
-    choice.context("the daemon gave no answer")
+    choice.map(Placed::Chosen).context("the daemon gave no answer")
 }
 
 type Writer = Arc<Mutex<(TcpStream, Dir)>>;

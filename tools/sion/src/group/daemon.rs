@@ -369,7 +369,9 @@ fn format_placement(node: &Node, r: Result<sion_group::Placement, PlaceError>) -
         Err(PlaceError::NoCandidates) => "err\tno node in the group can take jobs\n".into(),
         Err(PlaceError::AllRefused(v)) => {
             let why: Vec<String> = v.iter().map(|(id, r)| format!("{} {}", member_name_or_self(node, *id), r.describe())).collect();
-            format!("err\tevery candidate refused: {}\n", why.join(", "))
+            // Nobody answered in time: worth asking again (a busy or briefly unreachable node).
+            let tag = if v.iter().all(|(_, r)| *r == sion_group::Refusal::NoAnswer) { "unanswered" } else { "err" };
+            format!("{tag}\tevery candidate refused: {}\n", why.join(", "))
         }
     }
 }
@@ -689,5 +691,17 @@ mod tests {
         assert_eq!(job_path(d, cwd, Path::new("/etc/a")), Some("/tmp/j/etc/a".into()));
         assert_eq!(job_path(d, cwd, Path::new("/etc/../../x")), None);
         assert_eq!(job_path(d, cwd, Path::new("/")), None);
+    }
+
+    #[test]
+    fn a_placement_nobody_answered_is_worth_asking_again() {
+        use sion_group::Refusal;
+        let addr = Addr { ip: [169, 254, 250, 1], port: 7470 };
+        let node = Node::new(Config::new(NodeId(1), addr, addr, Key([7; 32])), Status::default(), 0, 1);
+        let all_silent = PlaceError::AllRefused(vec![(NodeId(2), Refusal::NoAnswer), (NodeId(3), Refusal::NoAnswer)]);
+        assert!(format_placement(&node, Err(all_silent)).starts_with("unanswered\tevery candidate refused: "));
+        let one_said_no = PlaceError::AllRefused(vec![(NodeId(2), Refusal::NoAnswer), (NodeId(3), Refusal::TooManyJobs)]);
+        assert!(format_placement(&node, Err(one_said_no)).starts_with("err\t"));
+        assert!(format_placement(&node, Err(PlaceError::NoCandidates)).starts_with("err\t"));
     }
 }
