@@ -178,6 +178,8 @@ mod tests {
     const PEER: [u8; 6] = [0x52, 0x54, 0, 0x5e, 1, 2];
     const MY_IP: [u8; 4] = [169, 254, 10, 1];
     const PEER_IP: [u8; 4] = [169, 254, 20, 2];
+    /// What smoltcp is fed for the peer.
+    const PEER_TO_ME: Arp = Arp { sender_mac: PEER, sender_ip: PEER_IP, target_ip: MY_IP };
 
     fn ipv4_frame(src_mac: [u8; 6], src_ip: [u8; 4]) -> [u8; 60] {
         let mut f = [0u8; 60];
@@ -205,14 +207,7 @@ mod tests {
     fn a_datagram_from_a_peer_feeds_smoltcp_its_address() {
         let mut n = configured();
         n.observe(SEC, &ipv4_frame(PEER, PEER_IP));
-        assert_eq!(
-            feeds(&mut n),
-            [Arp {
-                sender_mac: PEER,
-                sender_ip: PEER_IP,
-                target_ip: MY_IP
-            }]
-        );
+        assert_eq!(feeds(&mut n), [PEER_TO_ME]);
         // The frame is a reply aimed at our MAC, as smoltcp needs.
         n.observe(2 * SEC, &ipv4_frame([0x52, 0x54, 0, 0, 0, 9], PEER_IP));
         let f = n.next_feed().unwrap();
@@ -273,14 +268,7 @@ mod tests {
         n.observe(SEC, &ipv4_frame(PEER, PEER_IP));
         assert!(feeds(&mut n).is_empty(), "nothing to aim a reply at yet");
         n.set_address(Some((MY_IP, 16)), 2 * SEC);
-        assert_eq!(
-            feeds(&mut n),
-            [Arp {
-                sender_mac: PEER,
-                sender_ip: PEER_IP,
-                target_ip: MY_IP
-            }]
-        );
+        assert_eq!(feeds(&mut n), [PEER_TO_ME]);
         // A new address (a conflict lost) makes smoltcp forget: fed again, to the new address.
         n.observe(3 * SEC, &ipv4_frame(PEER, PEER_IP));
         assert!(feeds(&mut n).is_empty());
