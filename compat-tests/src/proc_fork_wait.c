@@ -26,9 +26,10 @@ int main(void)
         fflush(stdout);
         _exit(getppid() == me ? 7 : 1);
     }
-    check(c > 0, "fork returned a pid");
+    /* Nothing printed before the wait: the child's lines and ours would race. */
     int st = 0;
     pid_t w = waitpid(c, &st, 0);
+    check(c > 0, "fork returned a pid");
     check(w == c, "waitpid returned the child");
     printf("exited: %d, code %d\n", WIFEXITED(st), WEXITSTATUS(st));
     check(WIFEXITED(st) && WEXITSTATUS(st) == 7, "child exit code 7");
