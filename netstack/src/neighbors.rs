@@ -9,11 +9,15 @@
 //! after smoltcp's 60 s) silenced the node for up to a second: allocation
 //! requests went unanswered and probes late. Any frame a peer sends tells
 //! us its MAC address; this table turns it into an ARP reply for smoltcp
-//! (see `nic.rs`), so smoltcp rarely needs to ask. Addresses nobody has sent
-//! from are still resolved by smoltcp itself.
+//! (see `nic.rs`), so smoltcp rarely needs to ask. For an address nobody
+//! has sent from lately, the server asks itself before smoltcp would
+//! ([`Neighbors::want`]): its request is not held to smoltcp's one per
+//! second, and the reply, aimed at us, fills smoltcp's cache, which frees a
+//! socket waiting on that neighbour within a round trip.
 //!
-//! Sans-IO: the caller passes every received frame and the time, and
-//! injects the frames [`Neighbors::next_feed`] returns.
+//! Sans-IO: the caller passes every received frame and the time, injects
+//! the frames [`Neighbors::next_feed`] returns, and sends those
+//! [`Neighbors::want`] returns.
 
 use crate::ether::{self, ARP_FRAME_LEN};
 use alloc::collections::{BTreeMap, VecDeque};
@@ -25,6 +29,10 @@ pub const REFEED_NS: u64 = 20_000_000_000;
 pub const CAPACITY: usize = 1024;
 /// Feeds waiting to be injected; beyond this a frame teaches nothing.
 pub const MAX_QUEUED: usize = 64;
+/// smoltcp's entry is trusted this long after we fed it (it keeps it 60 s).
+pub const TRUSTED_NS: u64 = 55_000_000_000;
+/// An address is asked for again no sooner than this.
+pub const ASK_AGAIN_NS: u64 = 200_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Local {
@@ -45,6 +53,8 @@ pub struct Neighbors {
     local: Option<Local>,
     known: BTreeMap<[u8; 4], Known>,
     queued: VecDeque<[u8; ARP_FRAME_LEN]>,
+    /// When we last sent an ARP request for an address.
+    asked: BTreeMap<[u8; 4], u64>,
 }
 
 impl Neighbors {
@@ -54,6 +64,7 @@ impl Neighbors {
             local: None,
             known: BTreeMap::new(),
             queued: VecDeque::new(),
+            asked: BTreeMap::new(),
         }
     }
 
@@ -62,6 +73,7 @@ impl Neighbors {
     /// are fed again at once.
     pub fn set_address(&mut self, addr: Option<([u8; 4], u8)>, now: u64) {
         self.queued.clear();
+        self.asked.clear();
         self.local = addr.map(|(ip, prefix)| Local {
             mac: self.mac,
             ip,
@@ -83,6 +95,28 @@ impl Neighbors {
         } else if let Some((mac, ip)) = ether::ipv4_sender(frame) {
             self.teach(now, mac, ip);
         }
+    }
+
+    /// We are about to send to `ip`: an ARP request to send first, unless
+    /// smoltcp knows it (we fed it lately), it is not on our network, or we
+    /// asked lately.
+    pub fn want(&mut self, now: u64, ip: [u8; 4]) -> Option<[u8; ARP_FRAME_LEN]> {
+        let me = self.local?;
+        if !on_our_network(&me, ip) {
+            return None;
+        }
+        let trusted = self.known.get(&ip).is_some_and(|k| k.fed_at.is_some_and(|t| now.saturating_sub(t) < TRUSTED_NS));
+        if trusted || self.asked.get(&ip).is_some_and(|&t| now.saturating_sub(t) < ASK_AGAIN_NS) {
+            return None;
+        }
+        if self.asked.len() >= CAPACITY {
+            self.asked.retain(|_, t| now.saturating_sub(*t) < ASK_AGAIN_NS);
+            if self.asked.len() >= CAPACITY {
+                return None;
+            }
+        }
+        self.asked.insert(ip, now);
+        Some(ether::arp_request(me.mac, me.ip, ip))
     }
 
     /// The next ARP reply to give smoltcp as if received.
@@ -158,14 +192,14 @@ fn unicast_mac(mac: [u8; 6]) -> bool {
 /// A unicast host on our network other than us: what smoltcp would take an
 /// ARP entry for.
 fn on_link(me: &Local, mac: [u8; 6], ip: [u8; 4]) -> bool {
+    unicast_mac(mac) && mac != me.mac && on_our_network(me, ip)
+}
+
+/// A host address of our network, not ours (not the network's nor its broadcast).
+fn on_our_network(me: &Local, ip: [u8; 4]) -> bool {
     let (a, m) = (u32::from_be_bytes(ip), u32::from_be_bytes(me.ip));
     let host = a & !me.mask;
-    unicast_mac(mac)
-        && mac != me.mac
-        && ip != me.ip
-        && a & me.mask == m & me.mask
-        && host != 0
-        && host != !me.mask
+    ip != me.ip && a & me.mask == m & me.mask && host != 0 && host != !me.mask
 }
 
 #[cfg(test)]
@@ -277,6 +311,33 @@ mod tests {
         n.set_address(None, 5 * SEC);
         n.observe(6 * SEC, &ipv4_frame(PEER, PEER_IP));
         assert!(feeds(&mut n).is_empty());
+    }
+
+    #[test]
+    fn an_address_nobody_sent_from_is_asked_for_at_most_every_200_ms() {
+        let mut n = configured();
+        let ms = SEC / 1000;
+        let ask = n.want(SEC, PEER_IP).expect("unknown: ask");
+        assert_eq!(ask[0..6], [0xff; 6], "broadcast");
+        assert_eq!(ether::parse_arp(&ask), Some(Arp { sender_mac: ME, sender_ip: MY_IP, target_ip: PEER_IP }));
+        assert_eq!(n.want(SEC + 150 * ms, PEER_IP), None, "asked 150 ms ago");
+        assert!(n.want(SEC + 200 * ms, PEER_IP).is_some(), "asked 200 ms ago: again");
+        // The reply teaches the table; smoltcp is fed and trusted for 55 s.
+        n.observe(SEC + 201 * ms, &ether::arp_reply((PEER, PEER_IP), (ME, MY_IP)));
+        assert_eq!(feeds(&mut n), [PEER_TO_ME]);
+        assert_eq!(n.want(SEC + 300 * ms, PEER_IP), None);
+        assert_eq!(n.want(SEC + 201 * ms + TRUSTED_NS - 1, PEER_IP), None);
+        assert!(n.want(SEC + 201 * ms + TRUSTED_NS, PEER_IP).is_some(), "quiet for 55 s: asked before smoltcp forgets");
+    }
+
+    #[test]
+    fn only_hosts_of_our_network_are_asked_for() {
+        let mut n = Neighbors::new(ME);
+        assert_eq!(n.want(SEC, PEER_IP), None, "no address of our own yet");
+        n.set_address(Some((MY_IP, 16)), SEC);
+        for ip in [[10, 0, 0, 5], [169, 254, 255, 255], [169, 254, 0, 0], MY_IP, [255; 4]] {
+            assert_eq!(n.want(SEC, ip), None, "{ip:?}");
+        }
     }
 
     #[test]

@@ -258,11 +258,17 @@ fn main(boot: rt::Boot) -> ! {
                     Some(req) => {
                         let data = &payload[Request::SIZE..];
                         let out = service.handle(&mut nets, client, &req, data);
+                        // Ask for a LAN neighbour ourselves before smoltcp would.
+                        let t = now_ns(&clock);
+                        for ip in service.wanted.drain(..) {
+                            if let Some(frame) = neighbors.borrow_mut().want(t, ip.to_be_bytes()) {
+                                nic.send_raw(&frame);
+                            }
+                        }
                         // Send what the client queued right away. This poll may
                         // also take in packets that arrived meanwhile: their
                         // sockets' owners must hear of them now, as the poll at
                         // the top of the loop will find nothing new.
-                        let t = now_ns(&clock);
                         let eth_changed = nets.eth.poll(ts(t), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
                         if poll_lo(&mut nets, &mut lo_dev, ts(t)) | eth_changed {
                             for &c in &clients {

@@ -127,6 +127,8 @@ pub struct Service {
     next_port: u16,
     /// Closed TCP connections still finishing (FIN exchange) before removal.
     closing: Vec<(Net, SocketHandle)>,
+    /// LAN addresses the last request sends to (for the neighbour table).
+    pub wanted: Vec<u32>,
 }
 
 fn to_ip(a: u32) -> IpAddress {
@@ -335,6 +337,9 @@ impl Service {
                 }
                 let mut s = new_tcp();
                 let local = e.local;
+                if net == Net::Eth {
+                    self.wanted.push(req.addr);
+                }
                 match s.connect(nets.iface(net).context(), remote, local) {
                     Ok(()) => {
                         *conn = Some((net, nets.set(net).add(s)));
@@ -390,7 +395,10 @@ impl Service {
                 }
                 let (net, h) = match net_for(ip_u32(to.addr)) {
                     Net::Lo => (Net::Lo, lo),
-                    Net::Eth => (Net::Eth, eth),
+                    Net::Eth => {
+                        self.wanted.push(ip_u32(to.addr));
+                        (Net::Eth, eth)
+                    }
                 };
                 match nets.set(net).get_mut::<udp::Socket>(h).send_slice(data, to) {
                     Ok(()) => ok(data.len() as u64),
