@@ -175,10 +175,10 @@ fn abi_of_name(abi: Abi) -> &'static str {
     catalog::abi_name(abi)
 }
 
-/// Splits `--run` text into words like a shell (quotes, no expansion).
-fn words(s: &str) -> Vec<String> {
-    // The compat header syntax is the same.
-    runs::Spec::parse(&format!("// args: {s}\n")).args
+/// Splits `--run` text into words like a shell (quotes, no expansion), as
+/// a compat test's `// args:` line.
+fn words(s: &str) -> Result<Vec<String>> {
+    sion_compat_spec::split_words(s).map_err(|e| anyhow::anyhow!("--run {s:?}: {e}"))
 }
 
 fn program(cli: &Cli, sion: &Path, path: &Path) -> Result<report::ProgramReport> {
@@ -221,7 +221,7 @@ fn program(cli: &Cli, sion: &Path, path: &Path) -> Result<report::ProgramReport>
     let trampolines = sites.iter().filter(|s| s.trampoline).count();
     let resolved = sites.iter().filter(|s| s.unresolved.is_empty() && !s.trampoline).count();
 
-    let arg_sets: Vec<Vec<String>> = if cli.run.is_empty() { vec![vec![]] } else { cli.run.iter().map(|r| words(r)).collect() };
+    let arg_sets: Vec<Vec<String>> = if cli.run.is_empty() { vec![vec![]] } else { cli.run.iter().map(|r| words(r)).collect::<Result<_>>()? };
     let mut dyn_runs = Vec::new();
     if !cli.run.is_empty() && !cli.no_sion {
         for args in &arg_sets {
@@ -275,7 +275,7 @@ fn accuracy(cli: &Cli, build: &str) -> Result<()> {
         if !bin.is_file() || (!cli.tests.is_empty() && !cli.tests.iter().any(|t| name.contains(t.as_str()))) {
             continue;
         }
-        let spec = runs::Spec::parse(&std::fs::read_to_string(&src)?);
+        let spec = runs::Spec::parse(&std::fs::read_to_string(&src)?).map_err(|e| anyhow::anyhow!("{}: {e}", src.display()))?;
         let code = scan::Program::from_elf(&std::fs::read(&bin)?)?;
         let main_abi = if code.bits == 64 { Abi::X86_64 } else { Abi::I386 };
         let static_names: BTreeSet<String> = code

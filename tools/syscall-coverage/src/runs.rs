@@ -172,110 +172,7 @@ pub fn strace(program: &Path, args: &[String], env: Option<&[String]>, stdin: Op
 
 // ----- the compat suite -----
 
-/// What a compat test's header declares (see docs/testing.md).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Spec {
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub stdin: Option<Vec<u8>>,
-    /// Expected host status (128+N for signal N).
-    pub exit: i32,
-    pub abis: Vec<String>,
-}
-
-fn split_words(s: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\'' => {
-                in_word = true;
-                while let Some(d) = chars.next() {
-                    if d == c {
-                        break;
-                    }
-                    if c == '"' && d == '\\' {
-                        cur.extend(chars.next());
-                    } else {
-                        cur.push(d);
-                    }
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
-}
-
-fn unescape(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' || i + 1 >= b.len() {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        i += 2;
-        out.push(match b[i - 1] {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'r' => b'\r',
-            b'0' => 0,
-            b'x' => {
-                let v = s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(b'?');
-                i += 2;
-                v
-            }
-            other => other,
-        });
-    }
-    out
-}
-
-const SIGNALS: &[(&str, i32)] = &[("SIGABRT", 6), ("SIGBUS", 7), ("SIGFPE", 8), ("SIGKILL", 9), ("SIGSEGV", 11), ("SIGPIPE", 13), ("SIGALRM", 14), ("SIGTERM", 15), ("SIGILL", 4), ("SIGTRAP", 5)];
-
-impl Spec {
-    pub fn parse(source: &str) -> Spec {
-        let mut spec = Spec { abis: vec!["musl".into(), "glibc".into(), "i386".into()], ..Spec::default() };
-        for line in source.lines() {
-            let Some(text) = line.strip_prefix("//") else { break };
-            let Some((key, value)) = text.trim().split_once(':') else { continue };
-            let value = value.trim();
-            match key.trim() {
-                "args" => spec.args.extend(split_words(value)),
-                "env" => spec.env.extend(split_words(value)),
-                "stdin" => spec.stdin.get_or_insert_with(Vec::new).extend(unescape(value)),
-                "exit" => {
-                    let v = value.strip_prefix("signal").map(str::trim).unwrap_or(value);
-                    spec.exit = match v.parse::<i32>() {
-                        Ok(n) if value.starts_with("signal") => 128 + n,
-                        Ok(n) => n,
-                        Err(_) => SIGNALS.iter().find(|s| s.0 == v).map(|s| 128 + s.1).unwrap_or(0),
-                    };
-                }
-                "abis" => spec.abis = value.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect(),
-                _ => {}
-            }
-        }
-        spec
-    }
-}
+pub use sion_compat_spec::Spec;
 
 /// One compat test run through `sion exec --trace`, judged as the runner does.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -336,12 +233,12 @@ pub fn run_compat(sion: &Path, filter: &[String], jobs: usize) -> Result<Vec<Com
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let spec = Spec::parse(&std::fs::read_to_string(&path)?);
+        let spec = Spec::parse(&std::fs::read_to_string(&path)?).map_err(|e| anyhow::anyhow!("{name}.c header: {e}"))?;
         for build in ["musl", "glibc", "i386"] {
             let bin = root.join("target/compat").join(build).join(&name);
-            if spec.abis.iter().any(|a| a == build) && bin.is_file() && std::fs::metadata(&bin)?.modified()? >= std::fs::metadata(&path)?.modified()? {
+            if spec.abis.iter().any(|a| a.name() == build) && bin.is_file() && std::fs::metadata(&bin)?.modified()? >= std::fs::metadata(&path)?.modified()? {
                 work.push((name.clone(), build, bin, spec.clone()));
-            } else if spec.abis.iter().any(|a| a == build) {
+            } else if spec.abis.iter().any(|a| a.name() == build) {
                 eprintln!("syscall-coverage: {build}/{name} not built or older than its source: run `cargo xtask compat --host-only` first");
             }
         }
@@ -393,8 +290,8 @@ fn run_one(sion: &Path, root: &Path, name: &str, build: &str, bin: &Path, spec: 
         }
     };
     r.calls = calls;
-    r.verdict = if host.status != spec.exit {
-        format!("FAIL (host): exit {} instead of {}", host.status, spec.exit)
+    r.verdict = if host.status != spec.expect.shell_status() {
+        format!("FAIL (host): exit {} instead of {}", host.status, spec.expect.shell_status())
     } else if on_sion.status != host.status {
         format!("FAIL: exit {} on SiON, {} on Linux", on_sion.status, host.status)
     } else if on_sion.stdout != host.stdout || on_sion.stderr != host.stderr {
@@ -420,16 +317,5 @@ mod tests {
         // A child that runs another program: its execve counts, the rest is the other program's.
         let s = parse_strace("1 execve(\"/p\") = 0\n1 clone(x) = 2\n2 execve(\"/bin/ls\") = 0\n2 openat(x) = 3\n1 wait4(2) = 2\n3 execve(\"/nope\") = -1 ENOENT\n3 exit_group(127) = ?\n");
         assert_eq!(s.into_iter().collect::<Vec<_>>(), ["clone", "execve", "exit_group", "wait4"]);
-    }
-
-    #[test]
-    fn compat_headers_parse() {
-        let s = Spec::parse("// x.c - test\n// args: a \"b c\"\n// env: K=V\n// stdin: hi\\n\n// exit: signal 11\n// abis: musl, i386\n#include <x>\n// args: no\n");
-        assert_eq!(s.args, ["a", "b c"]);
-        assert_eq!(s.env, ["K=V"]);
-        assert_eq!(s.stdin.as_deref(), Some(&b"hi\n"[..]));
-        assert_eq!(s.exit, 139);
-        assert_eq!(s.abis, ["musl", "i386"]);
-        assert_eq!(Spec::parse("// exit: SIGABRT\n").exit, 134);
     }
 }
