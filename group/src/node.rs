@@ -1034,7 +1034,9 @@ impl Node {
         let mut view: Vec<(NodeId, Status)> = self
             .members
             .values()
-            .filter(|m| m.state == State::Alive && m.status.accepting && allowed(m.id))
+            // A member named by the request is asked while merely suspected:
+            // it may be alive (a busy node), and its answer will tell.
+            .filter(|m| (m.state == State::Alive || (m.state == State::Suspect && r.node == Some(m.id))) && m.status.accepting && allowed(m.id))
             .map(|m| (m.id, m.status.clone()))
             .collect();
         let ranked = rank(&view, local, &r.weights);

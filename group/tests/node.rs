@@ -179,6 +179,26 @@ fn placement_asks_candidates_and_follows_the_weights() {
 }
 
 #[test]
+fn a_named_member_under_suspicion_is_still_asked() {
+    let key = Key([1; 32]);
+    let mut nodes: Vec<Node> = (1..=3).map(|i| node(i, &key, 100)).collect();
+    run(&mut nodes, T0, T0 + 3_000, &|_, _| false);
+    // Node 3 is cut off until node 1 suspects it, then heard again.
+    let mut t = T0 + 3_000;
+    loop {
+        let ev = run(&mut nodes, t, t + 100, &|a, b| a == 2 || b == 2);
+        t += 100;
+        if ev.iter().any(|(i, e)| *i == 0 && matches!(e, Event::Suspect { id: NodeId(3), .. })) {
+            break;
+        }
+        assert!(t < T0 + 20_000, "node 3 never suspected");
+    }
+    let req = nodes[0].place(t, PlaceRequest { node: Some(NodeId(3)), ..Default::default() });
+    let ev = run(&mut nodes, t, t + 1_000, &|_, _| false);
+    assert!(ev.iter().any(|(_, e)| matches!(e, Event::Placed { req: r, result: Ok(p) } if *r == req && p.node == NodeId(3))), "{ev:?}");
+}
+
+#[test]
 fn a_leaving_member_is_gone_at_once() {
     let key = Key([1; 32]);
     let mut nodes: Vec<Node> = (1..=3).map(|i| node(i, &key, 100)).collect();
