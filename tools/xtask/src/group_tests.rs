@@ -5,7 +5,8 @@
 //! `sion down`. In between, jobs offloaded with `sion run` to the SiON
 //! nodes, each compared with the same program run here: output, stdin, exit
 //! status, `--file`/`--out`, placement by the weights, a submission without
-//! the group key refused, ^C, and a node killed mid-job with `--retries 1`.
+//! the group key refused, ^C, a node frozen for 0.9 s during a placement,
+//! and a node killed mid-job with `--retries 1`.
 //! Needs root, like the test LAN.
 
 use crate::util::{self, Outcome, Result};
@@ -273,6 +274,7 @@ fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
         return Err(format!("^C during a job: sion ended {status:?}, not 130"));
     }
     jobs.checks.push("^C");
+    jobs.checks.push(frozen_node(key)?);
     // A node dies mid-job: with --retries 1 the job runs again elsewhere.
     let marker = "group: job";
     let before: Vec<usize> = (0..3).map(|i| std::fs::read_to_string(util::sion_state_dir().join(format!("node{i}.log"))).map(|l| l.matches(marker).count()).unwrap_or(0)).collect();
@@ -312,6 +314,32 @@ fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
     }
     jobs.checks.push("node killed mid-job, retried");
     Ok(jobs)
+}
+
+/// A node whose QEMU is stopped (SIGSTOP) for 0.9 s when a job is placed
+/// on it by name: the first placement goes unanswered, `sion run` asks
+/// again, and the job runs there once the node is back.
+fn frozen_node(key: &str) -> Result<&'static str> {
+    let log = std::fs::read_to_string(util::sion_state_dir().join("node0.log")).map_err(|e| e.to_string())?;
+    let ip = log.split("netstack: address ").nth(1).and_then(|r| r.split('/').next()).ok_or("node 0 has no address in its log")?;
+    let name = format!("sion-{ip}");
+    let pids = std::fs::read_to_string(util::sion_state_dir().join("pids")).unwrap_or_default();
+    let pid = pids.lines().nth(1).unwrap_or("").trim().to_string();
+    let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().map(|s| s.success()).unwrap_or(false);
+    if !signal("-STOP") {
+        return Err(format!("could not stop node 0's QEMU (pid {pid:?})"));
+    }
+    let thaw = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(900));
+        let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    });
+    let out = run_job(key, &["--verbose", "--node", &name], &[BUSYBOX, "echo", "back again"], None, None);
+    let _ = thaw.join();
+    let err = text(&out.stderr);
+    if out.outcome != Outcome::Exited(0) || text(&out.stdout) != "back again\n" || !err.contains("asking again") {
+        return Err(format!("a job placed on a node frozen for 0.9 s: {} {:?}, stderr {:?}", out.outcome.short(), text(&out.stdout), err.lines().filter(|l| !l.contains("DEBUG")).collect::<Vec<_>>()));
+    }
+    Ok("a node frozen for 0.9 s asked again")
 }
 
 /// Figures for `cargo xtask bench`: a small job's time to its end through
