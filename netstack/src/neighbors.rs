@@ -105,8 +105,7 @@ impl Neighbors {
         if !on_our_network(&me, ip) {
             return None;
         }
-        let trusted = self.known.get(&ip).is_some_and(|k| k.fed_at.is_some_and(|t| now.saturating_sub(t) < TRUSTED_NS));
-        if trusted || self.asked.get(&ip).is_some_and(|&t| now.saturating_sub(t) < ASK_AGAIN_NS) {
+        if self.trusted(now, ip) || self.asked.get(&ip).is_some_and(|&t| now.saturating_sub(t) < ASK_AGAIN_NS) {
             return None;
         }
         if self.asked.len() >= CAPACITY {
@@ -117,6 +116,14 @@ impl Neighbors {
         }
         self.asked.insert(ip, now);
         Some(ether::arp_request(me.mac, me.ip, ip))
+    }
+
+    /// Whether smoltcp can send to `ip` without waiting for ARP (as far as
+    /// we can tell): somewhere not on our network (a router or broadcast,
+    /// smoltcp's business), or a neighbour we fed lately.
+    pub fn trusted(&self, now: u64, ip: [u8; 4]) -> bool {
+        let Some(me) = self.local else { return true };
+        !on_our_network(&me, ip) || self.known.get(&ip).is_some_and(|k| k.fed_at.is_some_and(|t| now.saturating_sub(t) < TRUSTED_NS))
     }
 
     /// The next ARP reply to give smoltcp as if received.
@@ -326,6 +333,8 @@ mod tests {
         n.observe(SEC + 201 * ms, &ether::arp_reply((PEER, PEER_IP), (ME, MY_IP)));
         assert_eq!(feeds(&mut n), [PEER_TO_ME]);
         assert_eq!(n.want(SEC + 300 * ms, PEER_IP), None);
+        assert!(n.trusted(SEC + 300 * ms, PEER_IP) && !n.trusted(SEC + 201 * ms + TRUSTED_NS, PEER_IP));
+        assert!(n.trusted(SEC, [10, 0, 0, 5]) && n.trusted(SEC, [169, 254, 255, 255]), "not ours to resolve");
         assert_eq!(n.want(SEC + 201 * ms + TRUSTED_NS - 1, PEER_IP), None);
         assert!(n.want(SEC + 201 * ms + TRUSTED_NS, PEER_IP).is_some(), "quiet for 55 s: asked before smoltcp forgets");
     }

@@ -134,7 +134,7 @@ fn main(boot: rt::Boot) -> ! {
     let dhcp = nets.eth_set.add(dhcpv4::Socket::new());
     let mut linklocal: Option<LinkLocal> = None;
     let mut configured_by = sion_abi::net::config::NONE;
-    let mut service = Service::default();
+    let mut service = Service::new(neighbors.clone());
     let mut clients: BTreeSet<u32> = BTreeSet::new();
     rt::log!("netstack: MAC {:02x?}, asking DHCP", mac);
 
@@ -145,6 +145,9 @@ fn main(boot: rt::Boot) -> ! {
         let mut changed = nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
         changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
         service.reap(&mut nets);
+        if service.release_held(&mut nets, now) {
+            nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set);
+        }
 
         // The event borrows the socket set: keep what we need of it.
         let lease = nets.eth_set.get_mut::<dhcpv4::Socket>(dhcp).poll().map(|e| match e {
@@ -257,9 +260,9 @@ fn main(boot: rt::Boot) -> ! {
                 let (reply, data) = match Request::decode(payload) {
                     Some(req) => {
                         let data = &payload[Request::SIZE..];
-                        let out = service.handle(&mut nets, client, &req, data);
-                        // Ask for a LAN neighbour ourselves before smoltcp would.
                         let t = now_ns(&clock);
+                        let out = service.handle(&mut nets, client, &req, data, t);
+                        // Ask for a LAN neighbour ourselves before smoltcp would.
                         for ip in service.wanted.drain(..) {
                             if let Some(frame) = neighbors.borrow_mut().want(t, ip.to_be_bytes()) {
                                 nic.send_raw(&frame);

@@ -8,8 +8,11 @@
 //! of its destination.
 
 use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::RefCell;
+use sion_netstack::neighbors::Neighbors;
 use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
@@ -120,7 +123,21 @@ struct Entry {
     local: IpListenEndpoint,
 }
 
-#[derive(Default)]
+/// A datagram for a LAN neighbour smoltcp may not know yet, held here and
+/// not in the socket: smoltcp would hold every later datagram of the socket
+/// behind it (the group server's, to every member) until ARP answered.
+struct Held {
+    handle: u32,
+    to: IpEndpoint,
+    data: Vec<u8>,
+    since_ns: u64,
+}
+
+/// Datagrams held for unresolved neighbours (then the oldest go, as Linux's
+/// neighbour queue), and for how long.
+const MAX_HELD: usize = 64;
+const HOLD_NS: u64 = 1_000_000_000;
+
 pub struct Service {
     entries: BTreeMap<u32, Entry>,
     next_handle: u32,
@@ -129,6 +146,8 @@ pub struct Service {
     closing: Vec<(Net, SocketHandle)>,
     /// LAN addresses the last request sends to (for the neighbour table).
     pub wanted: Vec<u32>,
+    neighbors: Rc<RefCell<Neighbors>>,
+    held: Vec<Held>,
 }
 
 fn to_ip(a: u32) -> IpAddress {
@@ -186,7 +205,37 @@ impl Service {
         });
     }
 
-    pub fn handle(&mut self, nets: &mut Nets, client: u32, req: &Request, data: &[u8]) -> (Reply, Vec<u8>) {
+    pub fn new(neighbors: Rc<RefCell<Neighbors>>) -> Service {
+        Service { entries: BTreeMap::new(), next_handle: 0, next_port: 0, closing: Vec::new(), wanted: Vec::new(), neighbors, held: Vec::new() }
+    }
+
+    /// Give smoltcp the held datagrams whose neighbour is now known (true if
+    /// any: a poll sends them); drop those whose neighbour did not answer in
+    /// time (UDP promises no delivery).
+    pub fn release_held(&mut self, nets: &mut Nets, now_ns: u64) -> bool {
+        if self.held.is_empty() {
+            return false;
+        }
+        let mut released = false;
+        let neighbors = self.neighbors.borrow();
+        let mut keep = Vec::new();
+        for h in core::mem::take(&mut self.held) {
+            if neighbors.trusted(now_ns, ip_u32(h.to.addr).to_be_bytes()) {
+                if let Some(Entry { kind: Kind::Udp { eth, .. }, .. }) = self.entries.get(&h.handle) {
+                    match nets.eth_set.get_mut::<udp::Socket>(*eth).send_slice(&h.data, h.to) {
+                        Err(udp::SendError::BufferFull) => keep.push(h),
+                        r => released |= r.is_ok(),
+                    }
+                }
+            } else if now_ns.saturating_sub(h.since_ns) < HOLD_NS {
+                keep.push(h);
+            }
+        }
+        self.held = keep;
+        released
+    }
+
+    pub fn handle(&mut self, nets: &mut Nets, client: u32, req: &Request, data: &[u8], now_ns: u64) -> (Reply, Vec<u8>) {
         if req.op == op::SOCKET {
             return (self.socket(nets, client, req.arg), Vec::new());
         }
@@ -211,7 +260,7 @@ impl Service {
             op::LISTEN => (self.listen(nets, req), Vec::new()),
             op::ACCEPT => (self.accept(nets, client, req), Vec::new()),
             op::CONNECT => (self.connect(nets, req), Vec::new()),
-            op::SEND => (self.send(nets, req, data), Vec::new()),
+            op::SEND => (self.send(nets, req, data, now_ns), Vec::new()),
             op::RECV => self.recv(nets, req),
             op::STATUS => (self.status(nets, req.handle), Vec::new()),
             op::SHUTDOWN => (self.shutdown(nets, req), Vec::new()),
@@ -373,7 +422,7 @@ impl Service {
         }
     }
 
-    fn send(&mut self, nets: &mut Nets, req: &Request, data: &[u8]) -> Reply {
+    fn send(&mut self, nets: &mut Nets, req: &Request, data: &[u8], now_ns: u64) -> Reply {
         let e = self.entries.get_mut(&req.handle).unwrap();
         Self::settle(e, nets);
         match &mut e.kind {
@@ -397,6 +446,13 @@ impl Service {
                     Net::Lo => (Net::Lo, lo),
                     Net::Eth => {
                         self.wanted.push(ip_u32(to.addr));
+                        if !self.neighbors.borrow().trusted(now_ns, ip_u32(to.addr).to_be_bytes()) {
+                            if self.held.len() >= MAX_HELD {
+                                self.held.remove(0);
+                            }
+                            self.held.push(Held { handle: req.handle, to, data: data.to_vec(), since_ns: now_ns });
+                            return ok(data.len() as u64);
+                        }
                         (Net::Eth, eth)
                     }
                 };
