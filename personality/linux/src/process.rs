@@ -644,6 +644,9 @@ impl Process {
         }
         match h.mem_map(page_down(addr), PAGE, v.prot) {
             Ok(()) => true,
+            // Another thread's fault mapped it meanwhile (with the VMA's
+            // rights): the access simply goes on.
+            Err(MapError::Exists) => true,
             Err(MapError::NoMemory) => {
                 self.out_of_memory = true;
                 false
@@ -664,25 +667,29 @@ impl Process {
     /// Copy from user memory, faulting pages in; the count copied.
     fn read_partial<H: Host>(&mut self, h: &mut H, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
+        let mut faulted = None;
         while done < buf.len() {
-            let a = addr + done as u64;
-            let n = h.mem_read(a, &mut buf[done..]);
-            done += n;
-            if done < buf.len() && !self.fault_in(h, addr + done as u64, 1) {
+            done += h.mem_read(addr + done as u64, &mut buf[done..]);
+            let at = addr + done as u64;
+            // A page faulted in that still cannot be read ends the copy.
+            if done == buf.len() || faulted == Some(at) || !self.fault_in(h, at, 1) {
                 break;
             }
+            faulted = Some(at);
         }
         done
     }
 
     fn write_partial<H: Host>(&mut self, h: &mut H, addr: u64, data: &[u8]) -> usize {
         let mut done = 0;
+        let mut faulted = None;
         while done < data.len() {
-            let n = h.mem_write(addr + done as u64, &data[done..]);
-            done += n;
-            if done < data.len() && !self.fault_in(h, addr + done as u64, 2) {
+            done += h.mem_write(addr + done as u64, &data[done..]);
+            let at = addr + done as u64;
+            if done == data.len() || faulted == Some(at) || !self.fault_in(h, at, 2) {
                 break;
             }
+            faulted = Some(at);
         }
         done
     }
