@@ -129,6 +129,9 @@ impl Kernel {
                 }
                 Err(e) => Ret::Err(e),
             },
+            Call::TaskInterrupt => self.k_task_interrupt(cur, a[0]),
+            Call::TaskGetFpu => self.k_task_get_fpu(cur, a[0], a[1]),
+            Call::TaskSetFpu => self.k_task_set_fpu(cur, a[0], a[1]),
             Call::TaskKill => match self.owned_task(cur, a[0]) {
                 Ok(t) => {
                     self.kill(t);
@@ -489,6 +492,58 @@ impl Kernel {
             State::Reply { from } => from as usize == cur,
             _ => false,
         }
+    }
+
+    /// A runnable Linux task leaves the run queue as if it had faulted
+    /// where it stands; its handler hears of it with `VECTOR_INTERRUPT`.
+    fn k_task_interrupt(&mut self, cur: usize, id: u64) -> Ret {
+        let t = match self.owned_task(cur, id) {
+            Ok(t) => t,
+            Err(e) => return Ret::Err(e),
+        };
+        let task = &self.tasks[t];
+        if task.kind != TaskKind::Linux {
+            return Ret::Err(Error::Invalid);
+        }
+        if t == cur || task.state != State::Runnable || task.held {
+            return Ret::Err(Error::BadState);
+        }
+        self.runq.remove(t);
+        self.linux_trap(t, crate::task::Outgoing::Fault { vector: sion_abi::msg::VECTOR_INTERRUPT, error: 0, addr: 0 });
+        Ret::Value(0)
+    }
+
+    fn k_task_get_fpu(&mut self, cur: usize, id: u64, ptr: u64) -> Ret {
+        let t = match self.owned_task(cur, id) {
+            Ok(t) => t,
+            Err(e) => return Ret::Err(e),
+        };
+        self.fpu_flush(t);
+        if paging::write_user(self.pml4(cur), ptr, &self.tasks[t].fpu.0) {
+            Ret::Value(0)
+        } else {
+            Ret::Err(Error::Fault)
+        }
+    }
+
+    fn k_task_set_fpu(&mut self, cur: usize, id: u64, ptr: u64) -> Ret {
+        let t = match self.owned_task(cur, id) {
+            Ok(t) => t,
+            Err(e) => return Ret::Err(e),
+        };
+        if !self.settable(cur, t) {
+            return Ret::Err(Error::BadState);
+        }
+        let mut b = [0u8; sion_abi::call::FPU_STATE_SIZE];
+        if !paging::read_user(self.pml4(cur), ptr, &mut b) {
+            return Ret::Err(Error::Fault);
+        }
+        // fxrstor faults on MXCSR bits the CPU lacks: keep only real ones.
+        let mxcsr = u32::from_le_bytes([b[24], b[25], b[26], b[27]]) & self.mxcsr_mask();
+        b[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        self.fpu_flush(t);
+        self.tasks[t].fpu.0 = b;
+        Ret::Value(0)
     }
 
     fn k_task_set_regs(&mut self, cur: usize, id: u64, ptr: u64) -> Ret {

@@ -498,6 +498,29 @@ impl Kernel {
         self.fpu_owner = Some(cur);
     }
 
+    /// Bring task `t`'s FPU state out of the CPU into its save area when it
+    /// is the lazy owner (not the caller), so the area can be read or
+    /// replaced; the next FPU instruction of the running task traps as usual.
+    pub fn fpu_flush(&mut self, t: usize) {
+        if self.fpu_owner == Some(t) && !(self.has_current && self.current == t) {
+            cpu::clear_ts();
+            self.tasks[t].fpu.save();
+            cpu::set_ts();
+            self.ts_set = true;
+            self.fpu_owner = None;
+        }
+    }
+
+    /// MXCSR bits this CPU has (from the boot FXSAVE; 0 there means the
+    /// architectural default 0xffbf): loading any other one faults.
+    pub fn mxcsr_mask(&self) -> u32 {
+        let b = &self.clean_fpu.0;
+        match u32::from_le_bytes([b[28], b[29], b[30], b[31]]) {
+            0 => 0xffbf,
+            m => m,
+        }
+    }
+
     fn switch_to(&mut self, next: usize) {
         if self.has_current && self.current == next {
             return;

@@ -131,6 +131,15 @@ impl Host for KernelHost {
             rt::log!("personality: task_hold {task:#x}: {e:?}");
         }
     }
+    fn task_interrupt(&mut self, task: u64) -> bool {
+        rt::task_interrupt(TaskId(task as u32)).is_ok()
+    }
+    fn get_fpu(&mut self) -> Option<[u8; sion_linux::signal::FPU_SIZE]> {
+        rt::task_get_fpu(self.task?).ok()
+    }
+    fn set_fpu(&mut self, state: &[u8; sion_linux::signal::FPU_SIZE]) -> bool {
+        self.task.is_some_and(|t| rt::task_set_fpu(t, state).is_ok())
+    }
     fn select(&mut self, space: u64, task: u64) {
         self.space = SpaceId(space as u32);
         self.task = (task != 0).then_some(TaskId(task as u32));

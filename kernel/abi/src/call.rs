@@ -118,7 +118,24 @@ pub enum Call {
     /// makes it ready, not running). Not for the caller itself. How a Linux
     /// process is stopped (SIGSTOP) while its threads compute.
     TaskHold = 32,
+    /// `task_interrupt(task)`: stop a runnable Linux task the caller handles
+    /// where it is, in user code, and send the caller a [`crate::msg::Fault`]
+    /// with vector [`crate::msg::VECTOR_INTERRUPT`] for it, answered like a
+    /// fault. How a signal reaches a thread computing without system calls.
+    /// `BadState` when the task is not runnable (blocked in a call or fault,
+    /// stopped, held) or is the caller.
+    TaskInterrupt = 33,
+    /// `task_get_fpu(task, ptr)`: the task's x87/SSE state, the 512-byte
+    /// FXSAVE image ([`FPU_STATE_SIZE`]), for a signal frame.
+    TaskGetFpu = 34,
+    /// `task_set_fpu(task, ptr)`: load a 512-byte FXSAVE image into the task
+    /// (MXCSR bits the CPU does not have are cleared); only while it is
+    /// stopped or waiting for the caller, as `task_set_regs`.
+    TaskSetFpu = 35,
 }
+
+/// Bytes of a task's FPU state as `task_get_fpu`/`task_set_fpu` carry it.
+pub const FPU_STATE_SIZE: usize = 512;
 
 impl Call {
     pub const ALL: &'static [Call] = &[
@@ -155,6 +172,9 @@ impl Call {
         Call::IpcReplyRecv,
         Call::SpaceClone,
         Call::TaskHold,
+        Call::TaskInterrupt,
+        Call::TaskGetFpu,
+        Call::TaskSetFpu,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).

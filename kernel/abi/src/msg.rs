@@ -188,6 +188,10 @@ wire_struct! {
     }
 }
 
+/// [`Fault::vector`] of a task its handler stopped with `task_interrupt`:
+/// not an exception; the registers are where the task was computing.
+pub const VECTOR_INTERRUPT: u64 = 256;
+
 /// Page-fault error code bits.
 pub mod pf {
     pub const PRESENT: u64 = 1;

@@ -5,7 +5,7 @@
 //! value in rdx; rcx and r11 are clobbered.
 
 use core::arch::asm;
-use sion_abi::call::{Call, ClockInfo, Error, SysInfo, TaskInfo, TaskKind};
+use sion_abi::call::{Call, ClockInfo, Error, SysInfo, TaskInfo, TaskKind, FPU_STATE_SIZE};
 use sion_abi::regs::TaskRegs;
 use sion_abi::{SpaceId, TaskId};
 
@@ -127,6 +127,24 @@ pub fn space_clone(space: SpaceId) -> Result<SpaceId> {
 /// Hold a task off the CPU, or release it (see `Call::TaskHold`).
 pub fn task_hold(task: TaskId, held: bool) -> Result<()> {
     call(Call::TaskHold, [task.0 as u64, held as u64, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Stop a runnable Linux task where it is and hear of it as a fault
+/// (see `Call::TaskInterrupt`).
+pub fn task_interrupt(task: TaskId) -> Result<()> {
+    call(Call::TaskInterrupt, [task.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// The task's FXSAVE image.
+pub fn task_get_fpu(task: TaskId) -> Result<[u8; FPU_STATE_SIZE]> {
+    let mut b = [0u8; FPU_STATE_SIZE];
+    call(Call::TaskGetFpu, [task.0 as u64, b.as_mut_ptr() as u64, 0, 0, 0, 0])?;
+    Ok(b)
+}
+
+/// Load an FXSAVE image into a stopped or waiting task.
+pub fn task_set_fpu(task: TaskId, state: &[u8; FPU_STATE_SIZE]) -> Result<()> {
+    call(Call::TaskSetFpu, [task.0 as u64, state.as_ptr() as u64, 0, 0, 0, 0]).map(|_| ())
 }
 
 pub fn space_destroy(space: SpaceId) -> Result<()> {

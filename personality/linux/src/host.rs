@@ -88,6 +88,19 @@ pub trait Host {
     fn task_kill(&mut self, _task: u64) {}
     /// Hold a task off the CPU (a stopped process), or release it.
     fn task_hold(&mut self, _task: u64, _held: bool) {}
+    /// Stop a runnable task where it computes: the server then hears of it
+    /// as a fault with vector `VECTOR_INTERRUPT` (a signal for a thread
+    /// making no calls). False when it is not runnable (in a call, held).
+    fn task_interrupt(&mut self, _task: u64) -> bool {
+        false
+    }
+    /// The selected task's FPU state (FXSAVE image), for a signal frame.
+    fn get_fpu(&mut self) -> Option<[u8; crate::signal::FPU_SIZE]> {
+        None
+    }
+    fn set_fpu(&mut self, _state: &[u8; crate::signal::FPU_SIZE]) -> bool {
+        false
+    }
     /// Make `space` and `task` (0: none) the ones memory and register calls act on.
     fn select(&mut self, _space: u64, _task: u64) {}
     /// Figures of the node (the simulation reports a small fixed machine).

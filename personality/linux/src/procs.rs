@@ -191,6 +191,14 @@ impl Procs {
     /// A fault of `task`.
     pub fn fault<H: Host>(&mut self, h: &mut H, task: u64, f: &sion_abi::msg::Fault) {
         let Some(pid) = self.enter(task) else { return };
+        if f.vector == sion_abi::msg::VECTOR_INTERRUPT {
+            // Stopped by us where it computed (`task_interrupt`) for a signal:
+            // its handler runs now, or it simply goes on.
+            if self.deliver(h, pid, None).is_some() {
+                self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (Abi::X86_64, u64::MAX) });
+            }
+            return;
+        }
         let Some(o) = self.serve(h, pid, |p, h| p.handle_fault(h, f)) else { return };
         match o {
             Outcome::Exit(Exit::Signal(sig)) if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler > signal::SIG_IGN && p.sig.mask & bit(sig) == 0) => {
@@ -322,8 +330,8 @@ impl Procs {
     fn interrupt_calls<H: Host>(&mut self, h: &mut H) {
         for (pid, tid) in core::mem::take(&mut self.interrupt) {
             // The thread to interrupt: the one named, or one blocked in a
-            // call that can take the signal.
-            let Some(tid) = tid.or_else(|| self.proc_ref(pid).and_then(|p| p.taker(true))) else { continue };
+            // call that can take the signal, or else one computing.
+            let Some(tid) = tid.or_else(|| self.proc_ref(pid).and_then(|p| p.taker(true).or_else(|| p.taker(false)))) else { continue };
             if !self.activate(pid, tid) {
                 continue;
             }
@@ -331,7 +339,13 @@ impl Procs {
             let Some(sig) = p.sig.deliverable() else { continue };
             let Some(task) = self.task_of(pid) else { continue };
             let retry = match &p.pending {
-                None => continue, // running: it sees the signal at its next call
+                None => {
+                    // Running: stop it where it computes (it then comes to us
+                    // as a fault); if it is on its way here with a call or a
+                    // fault, that call's answer delivers the signal.
+                    h.task_interrupt(task);
+                    continue;
+                }
                 Some(Pending::Retry { call }) => Some(*call),
                 Some(_) => None,
             };
@@ -386,7 +400,8 @@ impl Procs {
             }
             let info = p.sig.take(sig);
             let old = p.sig.suspend_mask.take().unwrap_or(p.sig.mask);
-            let f = signal::frame(p.abi, &regs, &act, &info, old, p.sig.altstack).ok_or(signal::SIGSEGV)?;
+            let fpu = h.get_fpu();
+            let f = signal::frame(p.abi, &regs, &act, &info, old, p.sig.altstack, fpu.as_ref()).ok_or(signal::SIGSEGV)?;
             p.write_user(h, p.abi, f.sp, &f.bytes).map_err(|_| signal::SIGSEGV)?;
             if !h.set_regs(&f.regs) {
                 return Err(signal::SIGSEGV);
@@ -609,6 +624,14 @@ impl Procs {
             let (at, len) = signal::frame_at(abi, kind, regs.rsp);
             let b = p.read_user(h, abi, at, len)?;
             let mask = signal::restore(abi, kind, &b, &mut regs);
+            // The FPU state the frame points at (a handler may have changed it).
+            let fx = signal::fxsave_at(abi, kind, &b);
+            if fx != 0 {
+                let state = p.read_user(h, abi, fx, signal::FPU_SIZE)?;
+                let mut img = [0u8; signal::FPU_SIZE];
+                img.copy_from_slice(&state);
+                h.set_fpu(&img);
+            }
             p.sig.mask = mask & !UNBLOCKABLE;
             if h.set_regs(&regs) {
                 Ok(())

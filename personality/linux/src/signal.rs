@@ -454,8 +454,78 @@ fn stack_top(abi: Abi, regs: &TaskRegs, act: &SigAction, alt: (u64, u32, u64)) -
 /// Build the frame for delivering `info.signo` with action `act` to a task
 /// stopped with `regs`; `old_mask` is the mask sigreturn restores. `None`
 /// when the stack would wrap (the caller kills the process with SIGSEGV).
-pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mask: u64, alt: (u64, u32, u64)) -> Option<Frame> {
+///
+/// `fpu`, the task's FXSAVE image, goes above the frame (64-byte aligned, as
+/// Linux places it) and the frame's `fpstate` points at it, so a handler
+/// that interrupted floating-point code gives it back intact at sigreturn.
+pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mask: u64, alt: (u64, u32, u64), fpu: Option<&[u8; FPU_SIZE]>) -> Option<Frame> {
     let top = stack_top(abi, regs, act, alt);
+    let Some(fpu) = fpu else { return frame_below(abi, top, regs, act, info, old_mask, alt, 0) };
+    let fp = top.checked_sub(fpstate_size(abi))? & !63;
+    let mut f = frame_below(abi, fp, regs, act, info, old_mask, alt, fp)?;
+    let at = (fp - f.sp) as usize;
+    f.bytes.resize(at + fpstate_size(abi) as usize, 0);
+    match abi {
+        Abi::X86_64 => f.bytes[at..].copy_from_slice(fpu),
+        Abi::I386 => fpstate32(&mut f.bytes[at..], fpu),
+    }
+    Some(f)
+}
+
+/// Bytes of the FXSAVE image the kernel gives (`task_get_fpu`).
+pub const FPU_SIZE: usize = 512;
+/// Where the FXSAVE image starts in i386's `struct _fpstate_32` (after the
+/// legacy FSAVE-format header, `status` and `magic`).
+const FPSTATE32_FXSAVE: u64 = 112;
+
+fn fpstate_size(abi: Abi) -> u64 {
+    match abi {
+        Abi::X86_64 => FPU_SIZE as u64,
+        Abi::I386 => FPSTATE32_FXSAVE + FPU_SIZE as u64,
+    }
+}
+
+/// i386's `struct _fpstate_32`: the FSAVE-format environment and registers
+/// (converted from the FXSAVE image as Linux's `convert_from_fxsr` does),
+/// `magic` 0 (FXSR data follows), then the FXSAVE image itself.
+fn fpstate32(out: &mut [u8], fx: &[u8; FPU_SIZE]) {
+    let w = |at: usize, n: usize| get(fx, at, n);
+    let (fcw, fsw, ftw, fop) = (w(0, 2), w(2, 2), w(4, 1), w(6, 2));
+    let top = (fsw >> 11) & 7;
+    let mut tag = 0u64;
+    for phys in 0..8u64 {
+        let st = ((phys + 8 - top) & 7) as usize;
+        let reg = &fx[32 + st * 16..32 + st * 16 + 10];
+        let t = if ftw & (1 << phys) == 0 {
+            3 // empty
+        } else {
+            let exp = get(reg, 8, 2) & 0x7fff;
+            let mant = get(reg, 0, 8);
+            match exp {
+                0x7fff => 2,
+                0 if mant == 0 => 1,
+                0 => 2,
+                _ if mant >> 63 == 0 => 2,
+                _ => 0,
+            }
+        };
+        tag |= t << (phys * 2);
+    }
+    let words = [fcw | 0xffff_0000, fsw | 0xffff_0000, tag | 0xffff_0000, w(8, 4), w(12, 2) | fop << 16, w(16, 4), w(20, 2) | 0xffff_0000];
+    for (i, v) in words.iter().enumerate() {
+        put(out, i * 4, *v, 4);
+    }
+    for st in 0..8 {
+        out[28 + st * 10..38 + st * 10].copy_from_slice(&fx[32 + st * 16..42 + st * 16]);
+    }
+    put(out, 108, fsw, 2); // status
+    put(out, 110, 0, 2); // magic: X86_FXSR_MAGIC
+    out[FPSTATE32_FXSAVE as usize..].copy_from_slice(fx);
+}
+
+/// The frame proper, below `top`; `fpstate` is what its sigcontext points at.
+#[allow(clippy::too_many_arguments)]
+fn frame_below(abi: Abi, top: u64, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mask: u64, alt: (u64, u32, u64), fpstate: u64) -> Option<Frame> {
     let alt_flags = if alt.1 & SS_DISABLE != 0 { SS_DISABLE as u64 } else { 0 };
     let mut r = *regs;
     r.rflags &= !(0x400 | 0x100); // DF, TF
@@ -473,6 +543,7 @@ pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mas
             }
             put(&mut b, X64_MCTX + 21 * 8, old_mask, 8); // oldmask
             put(&mut b, X64_MCTX + 22 * 8, info.addr.unwrap_or(0), 8); // cr2
+            put(&mut b, X64_MCTX + 23 * 8, fpstate, 8);
             put(&mut b, X64_MASK, old_mask, 8);
             b[X64_INFO..X64_INFO + 128].copy_from_slice(&info.encode(abi));
             r.rip = act.handler;
@@ -495,7 +566,7 @@ pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mas
             put(&mut b, 152, alt.0, 4);
             put(&mut b, 156, alt_flags, 4);
             put(&mut b, 160, alt.2, 4);
-            sigcontext32(&mut b[164..252], regs, old_mask, info);
+            sigcontext32(&mut b[164..252], regs, old_mask, info, fpstate);
             put(&mut b, 252, old_mask, 8);
             // movl $173, %eax; int $0x80
             b[260..267].copy_from_slice(&[0xb8, 173, 0, 0, 0, 0xcd, 0x80]);
@@ -512,7 +583,7 @@ pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mas
             let pretcode = if act.flags & SA_RESTORER != 0 { act.restorer } else { sp + 100 };
             put(&mut b, 0, pretcode, 4);
             put(&mut b, 4, info.signo as u64, 4);
-            sigcontext32(&mut b[8..96], regs, old_mask, info);
+            sigcontext32(&mut b[8..96], regs, old_mask, info, fpstate);
             put(&mut b, 96, old_mask >> 32, 4);
             // popl %eax; movl $119, %eax; int $0x80
             b[100..108].copy_from_slice(&[0x58, 0xb8, 119, 0, 0, 0, 0xcd, 0x80]);
@@ -527,8 +598,8 @@ pub fn frame(abi: Abi, regs: &TaskRegs, act: &SigAction, info: &SigInfo, old_mas
 }
 
 /// struct sigcontext of i386 (22 words).
-fn sigcontext32(b: &mut [u8], regs: &TaskRegs, old_mask: u64, info: &SigInfo) {
-    let words = [regs.gs_sel, regs.fs_sel, USER_DS, USER_DS, regs.rdi, regs.rsi, regs.rbp, regs.rsp, regs.rbx, regs.rdx, regs.rcx, regs.rax, 0, 0, regs.rip, USER_CS32, regs.rflags, regs.rsp, USER_DS, 0, old_mask & 0xffff_ffff, info.addr.unwrap_or(0)];
+fn sigcontext32(b: &mut [u8], regs: &TaskRegs, old_mask: u64, info: &SigInfo, fpstate: u64) {
+    let words = [regs.gs_sel, regs.fs_sel, USER_DS, USER_DS, regs.rdi, regs.rsi, regs.rbp, regs.rsp, regs.rbx, regs.rdx, regs.rcx, regs.rax, 0, 0, regs.rip, USER_CS32, regs.rflags, regs.rsp, USER_DS, fpstate, old_mask & 0xffff_ffff, info.addr.unwrap_or(0)];
     for (i, w) in words.iter().enumerate() {
         put(b, i * 4, *w & 0xffff_ffff, 4);
     }
@@ -542,6 +613,21 @@ pub fn frame_at(abi: Abi, kind: FrameKind, sp: u64) -> (u64, usize) {
         (Abi::X86_64, _) => (sp.wrapping_sub(8), X64_FRAME as usize),
         (Abi::I386, FrameKind::Rt) => (sp.wrapping_sub(4) & 0xffff_ffff, I386_RT_FRAME as usize),
         (Abi::I386, FrameKind::Plain32) => (sp.wrapping_sub(8) & 0xffff_ffff, I386_PLAIN_FRAME as usize),
+    }
+}
+
+/// Where the FXSAVE image a frame points at is (0: the frame has none),
+/// as sigreturn finds it in the frame's bytes.
+pub fn fxsave_at(abi: Abi, kind: FrameKind, b: &[u8]) -> u64 {
+    let p = match (abi, kind) {
+        (Abi::X86_64, _) => get(b, X64_MCTX + 23 * 8, 8),
+        (Abi::I386, FrameKind::Rt) => get(b, 164 + 19 * 4, 4),
+        (Abi::I386, FrameKind::Plain32) => get(b, 8 + 19 * 4, 4),
+    };
+    match (abi, p) {
+        (_, 0) => 0,
+        (Abi::X86_64, p) => p,
+        (Abi::I386, p) => (p + FPSTATE32_FXSAVE) & 0xffff_ffff,
     }
 }
 
@@ -605,7 +691,7 @@ mod frame_tests {
     fn x86_64_frame_round_trips() {
         let act = SigAction { handler: 0x402000, flags: SA_SIGINFO | SA_RESTORER, restorer: 0x403000, mask: 0 };
         let info = SigInfo { signo: SIGINT, code: SI_USER, pid: 2, uid: 0, ..core::default::Default::default() };
-        let f = frame(Abi::X86_64, &regs(), &act, &info, 0x55, (0, SS_DISABLE, 0)).unwrap();
+        let f = frame(Abi::X86_64, &regs(), &act, &info, 0x55, (0, SS_DISABLE, 0), None).unwrap();
         assert_eq!(f.sp % 16, 8, "as after a call");
         assert!(f.sp + X64_FRAME <= 0x7fff_0000_1008 - 128, "below the red zone");
         assert_eq!((f.regs.rip, f.regs.rdi, f.regs.rsi - f.sp, f.regs.rdx - f.sp), (0x402000, 2, 312, 8));
@@ -626,7 +712,7 @@ mod frame_tests {
         for (flags, kind) in [(SA_SIGINFO | SA_RESTORER, FrameKind::Rt), (SA_RESTORER, FrameKind::Plain32), (0, FrameKind::Plain32)] {
             let act = SigAction { handler: 0x8049000, flags, restorer: 0x8049100, mask: 0 };
             let info = SigInfo { signo: SIGTERM, ..core::default::Default::default() };
-            let f = frame(Abi::I386, &r, &act, &info, (1 << 40) | 4, (0, SS_DISABLE, 0)).unwrap();
+            let f = frame(Abi::I386, &r, &act, &info, (1 << 40) | 4, (0, SS_DISABLE, 0), None).unwrap();
             assert_eq!((f.sp + 4) % 16, 0);
             let popped = if kind == FrameKind::Rt { f.sp + 4 } else { f.sp + 8 };
             let (at, _) = frame_at(Abi::I386, kind, popped);
@@ -635,6 +721,44 @@ mod frame_tests {
             assert_eq!(restore(Abi::I386, kind, &f.bytes, &mut back), (1 << 40) | 4);
             assert_eq!((back.rax, back.rsp, back.rip), (7, 0xffff_d008, 0x401234));
         }
+    }
+
+    #[test]
+    fn fpu_state_rides_above_the_frame() {
+        let mut fx = [0u8; FPU_SIZE];
+        put(&mut fx, 0, 0x37f, 2); // fcw
+        put(&mut fx, 2, 6 << 11, 2); // fsw: top 6
+        fx[4] = 1 << 6; // physical register 6 (st0) valid
+        put(&mut fx, 32 + 8, 0x3fff, 2); // st0 = 1.0: exponent 0x3fff,
+        put(&mut fx, 32, 1 << 63, 8); // explicit integer bit
+        put(&mut fx, 24, 0x1f80, 4);
+        fx[160] = 0xab; // xmm0
+        let act = SigAction { handler: 0x402000, flags: SA_SIGINFO | SA_RESTORER, restorer: 0x403000, mask: 0 };
+        let info = SigInfo { signo: SIGURG, ..core::default::Default::default() };
+        let f = frame(Abi::X86_64, &regs(), &act, &info, 0, (0, SS_DISABLE, 0), Some(&fx)).unwrap();
+        let at = fxsave_at(Abi::X86_64, FrameKind::Rt, &f.bytes);
+        assert_eq!(at % 64, 0, "64-byte aligned");
+        assert!(at >= f.sp + X64_FRAME && at + 512 <= 0x7fff_0000_1008 - 128, "between the frame and the red zone");
+        let off = (at - f.sp) as usize;
+        assert_eq!(&f.bytes[off..off + 512], &fx[..]);
+        let mut r = regs();
+        r.rsp = 0xffff_d008;
+        for (flags, kind) in [(SA_SIGINFO | SA_RESTORER, FrameKind::Rt), (SA_RESTORER, FrameKind::Plain32)] {
+            let act = SigAction { handler: 0x8049000, flags, restorer: 0x8049100, mask: 0 };
+            let f = frame(Abi::I386, &r, &act, &info, 0, (0, SS_DISABLE, 0), Some(&fx)).unwrap();
+            let at = fxsave_at(Abi::I386, kind, &f.bytes);
+            let base = (at - FPSTATE32_FXSAVE - f.sp) as usize;
+            assert_eq!((at - FPSTATE32_FXSAVE) % 64, 0);
+            assert_eq!(&f.bytes[base + 112..base + 624], &fx[..], "the FXSAVE image after the legacy header");
+            assert_eq!(get(&f.bytes, base, 4), 0xffff_037f, "cw");
+            // Physical 6 valid (00), the rest empty (11).
+            assert_eq!(get(&f.bytes, base + 8, 4) & 0xffff, 0xffff & !(3 << 12), "tag word");
+            assert_eq!(get(&f.bytes, base + 28 + 8, 2), 0x3fff, "st0's exponent");
+            assert_eq!(get(&f.bytes, base + 110, 2), 0, "FXSR magic");
+            assert!(at + 512 <= 0xffff_d008);
+        }
+        let f = frame(Abi::X86_64, &regs(), &act, &info, 0, (0, SS_DISABLE, 0), None).unwrap();
+        assert_eq!(fxsave_at(Abi::X86_64, FrameKind::Rt, &f.bytes), 0, "no state, no pointer");
     }
 
     #[test]
@@ -650,7 +774,7 @@ mod frame_tests {
     #[test]
     fn alternate_stack_is_used_when_asked() {
         let act = SigAction { handler: 1, flags: SA_ONSTACK | SA_RESTORER, restorer: 2, mask: 0 };
-        let f = frame(Abi::X86_64, &regs(), &act, &<SigInfo as core::default::Default>::default(), 0, (0x10_0000, 0, 0x4000)).unwrap();
+        let f = frame(Abi::X86_64, &regs(), &act, &<SigInfo as core::default::Default>::default(), 0, (0x10_0000, 0, 0x4000), None).unwrap();
         assert!(f.sp > 0x10_0000 && f.sp < 0x10_4000);
     }
 }

@@ -25,6 +25,11 @@ pub struct SimHost {
     pub map_calls: usize,
     /// Fail mem_map with NoMemory once this many pages are mapped.
     pub page_limit: Option<usize>,
+    /// The selected task's FPU state (`None`: the host offers none).
+    pub fpu: Option<[u8; crate::signal::FPU_SIZE]>,
+    /// Tasks `task_interrupt` stopped (it succeeds when `computing` holds them).
+    pub interrupted: Vec<u64>,
+    pub computing: Vec<u64>,
 }
 
 impl SimHost {
@@ -131,6 +136,20 @@ impl Host for SimHost {
     fn set_regs(&mut self, regs: &TaskRegs) -> bool {
         self.regs = *regs;
         true
+    }
+    fn get_fpu(&mut self) -> Option<[u8; crate::signal::FPU_SIZE]> {
+        self.fpu
+    }
+    fn set_fpu(&mut self, state: &[u8; crate::signal::FPU_SIZE]) -> bool {
+        self.fpu = Some(*state);
+        true
+    }
+    fn task_interrupt(&mut self, task: u64) -> bool {
+        let ok = self.computing.contains(&task);
+        if ok {
+            self.interrupted.push(task);
+        }
+        ok
     }
     fn now_ns(&mut self) -> u64 {
         self.now
