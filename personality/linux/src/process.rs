@@ -19,7 +19,7 @@ pub use thread::Thread;
 mod eventfd;
 mod unix;
 mod signalfd;
-pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
+pub use files::{add_proc_dir, add_task_dir, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -186,6 +186,9 @@ pub struct JobState {
     net_dirty: bool,
     /// Unimplemented calls seen: name -> count.
     pub unimplemented: BTreeMap<&'static str, u64>,
+    /// Another process's /proc files just opened, for the process table to
+    /// generate from that process: (the open file, its pid, the file's kind).
+    pub proc_reads: Vec<(alloc::rc::Rc<core::cell::RefCell<files::OpenFile>>, u32, u32)>,
 }
 
 impl Default for JobState {
@@ -214,6 +217,7 @@ impl Default for JobState {
             stdin_eof: false,
             net_dirty: false,
             unimplemented: BTreeMap::new(),
+            proc_reads: Vec::new(),
         }
     }
 }
@@ -379,6 +383,9 @@ pub struct Process {
     /// A signal the last call raised against the process itself (SIGPIPE).
     pub raise: Option<u8>,
     pub sig: Signals,
+    /// (parent, process group, session) as the process table knew them when
+    /// it last lent the job to this process (for /proc/<pid>/stat, status).
+    pub family: (u32, u32, u32),
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -449,6 +456,7 @@ impl Process {
             partial_write: 0,
             raise: None,
             sig: Signals::default(),
+            family: (1, 1, 1),
         };
         Ok((p, img.regs))
     }
@@ -502,6 +510,7 @@ impl Process {
             partial_write: 0,
             raise: None,
             sig,
+            family: self.family,
         }
     }
 
@@ -522,6 +531,7 @@ impl Process {
         self.mmap_top = mmap_top(img.abi);
         self.stack_top = img.stack_top;
         self.name = Some(exe.rsplit('/').next().unwrap_or("").as_bytes().iter().take(15).copied().collect());
+        files::set_proc_link(&mut self.job.vfs, self.pid, b"exe", exe.as_bytes());
         self.exe = exe;
         self.clear_child_tid = 0;
         self.robust_list = (0, 0);

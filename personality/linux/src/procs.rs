@@ -153,8 +153,11 @@ impl Procs {
     /// Run `f` on a running process with the host switched to it and the
     /// job's state lent to it.
     pub fn serve<H: Host, R>(&mut self, h: &mut H, pid: u32, f: impl FnOnce(&mut Process, &mut H) -> R) -> Option<R> {
-        let Some(Member { life: Life::Running { proc, space, task }, .. }) = self.members.get_mut(&pid) else { return None };
+        let Some(Member { life: Life::Running { proc, space, task }, ppid, pgid, sid, .. }) = self.members.get_mut(&pid) else { return None };
         h.select(*space, *task);
+        proc.family = (*ppid, *pgid, *sid);
+        // Paths resolve for this thread (/proc/self, /proc/thread-self).
+        self.job.vfs.asker = (pid, proc.tid);
         core::mem::swap(&mut proc.job, &mut self.job);
         let r = f(proc, h);
         core::mem::swap(&mut proc.job, &mut self.job);
@@ -185,7 +188,23 @@ impl Procs {
         let Some(pid) = self.enter(task) else { return };
         self.changed = true;
         let o = self.dispatch(h, pid, call);
+        if !self.job.proc_reads.is_empty() {
+            self.generate_proc_reads(h);
+        }
         self.settle(h, pid, task, o, call);
+    }
+
+    /// /proc/<pid> files of other processes the last call opened: their
+    /// text comes from process `pid` itself (as Linux generates them from
+    /// the task they describe), before the opener can read them.
+    fn generate_proc_reads<H: Host>(&mut self, h: &mut H) {
+        for (file, owner, kind) in core::mem::take(&mut self.job.proc_reads) {
+            let text = self.serve(h, owner, |p, h| {
+                p.node = h.node_info();
+                p.generate(kind)
+            });
+            file.borrow_mut().snapshot = Some(text.unwrap_or_default());
+        }
     }
 
     /// A fault of `task`.
@@ -711,6 +730,9 @@ impl Procs {
             h.space_drop(space);
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         };
+        let cwd = self.job.vfs.path_of(child.files.cwd).unwrap_or_else(|| b"/".to_vec());
+        child.files.proc_fd_dir = crate::process::add_proc_dir(&mut self.job.vfs, child_pid, (child.uid, child.gid), child.exe.as_bytes(), &cwd);
+        child.files.fd_dirty = true;
         let (ppid, pgid, sid) = {
             let m = &self.members[&pid];
             (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
@@ -772,6 +794,9 @@ impl Procs {
         if argv.iter().chain(envp.iter()).map(|a| a.len() + 1).sum::<usize>() > ARG_MAX {
             return Outcome::Reply(Errno::E2BIG.as_ret());
         }
+        // The new program's name (comm) is the basename execve was given,
+        // as Linux's (a script's, not its interpreter's; "exe" for /proc/self/exe).
+        let comm: Vec<u8> = path.rsplit(|&b| b == b'/').next().unwrap_or_default().iter().take(15).copied().collect();
         let mut target = path;
         let mut at = dirfd;
         let mut fl = flags;
@@ -826,6 +851,9 @@ impl Procs {
                 return Outcome::Reply(Errno::ENOMEM.as_ret());
             }
         };
+        if let Some(p) = self.proc_mut(pid) {
+            p.name = Some(comm);
+        }
         h.task_kill(old_task);
         h.space_drop(old_space);
         self.by_task.remove(&old_task);
@@ -870,6 +898,7 @@ impl Procs {
         });
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
+        crate::process::remove_proc_dir(&mut self.job.vfs, pid);
         let ppid = m.ppid;
         h.task_kill(task);
         h.space_drop(space);

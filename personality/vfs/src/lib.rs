@@ -14,7 +14,9 @@
 //! away stays alive while it is open ([`Vfs::open_ref`]/[`Vfs::close_ref`]).
 //!
 //! The caller sets [`Vfs::now`] (nanoseconds since the epoch) before
-//! operations that stamp times.
+//! operations that stamp times, and [`Vfs::asker`] (the process and thread
+//! on whose behalf paths resolve) for the links whose target is who asks
+//! ([`TAG_SELF_LINK`], [`TAG_THREAD_SELF_LINK`]: `/proc/self`, `/proc/thread-self`).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -99,6 +101,12 @@ impl Cred {
 pub const R_OK: u32 = 4;
 pub const W_OK: u32 = 2;
 pub const X_OK: u32 = 1;
+
+/// [`Inode::tag`] of a symbolic link whose target is the asking process's
+/// id (`/proc/self`), whatever its stored target says.
+pub const TAG_SELF_LINK: u32 = u32::MAX;
+/// [`Inode::tag`] of a link to `PID/task/TID` of the asker (`/proc/thread-self`).
+pub const TAG_THREAD_SELF_LINK: u32 = u32::MAX - 1;
 
 /// What an inode holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +230,8 @@ pub struct Vfs {
     /// Bytes the regular files may hold in all (ENOSPC beyond).
     pub capacity: u64,
     used: u64,
+    /// The process and thread paths are resolved for (set by the caller).
+    pub asker: (u32, u32),
 }
 
 impl Default for Vfs {
@@ -240,7 +250,7 @@ fn valid_name(name: &[u8]) -> Result<()> {
 impl Vfs {
     /// A file system with an empty root directory (mode 0755, owned by root, dev 1).
     pub fn new() -> Vfs {
-        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0 };
+        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0, asker: (1, 1) };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
         v.node_mut(root).nlink = 2;
@@ -378,8 +388,21 @@ impl Vfs {
         if *links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
-        let Data::Symlink(target) = &self.node(link).data else { unreachable!() };
-        self.walk_inner(dir, target, true, cred, links)
+        let target = self.link_target(link);
+        self.walk_inner(dir, &target, true, cred, links)
+    }
+
+    /// The target of symbolic link `ino`: what it holds, or for the links
+    /// that name the asker, its process (and thread).
+    pub fn link_target(&self, ino: Ino) -> Vec<u8> {
+        let n = self.node(ino);
+        let (pid, tid) = self.asker;
+        match (&n.data, n.tag) {
+            (Data::Symlink(_), TAG_SELF_LINK) => alloc::format!("{pid}").into_bytes(),
+            (Data::Symlink(_), TAG_THREAD_SELF_LINK) => alloc::format!("{pid}/task/{tid}").into_bytes(),
+            (Data::Symlink(t), _) => t.clone(),
+            _ => Vec::new(),
+        }
     }
 
     /// Resolve a path to an existing inode.
@@ -526,7 +549,7 @@ impl Vfs {
     pub fn readlink(&self, start: Ino, path: &[u8], cred: &Cred) -> Result<Vec<u8>> {
         let ino = self.lookup(start, path, false, cred)?;
         match &self.node(ino).data {
-            Data::Symlink(t) => Ok(t.clone()),
+            Data::Symlink(_) => Ok(self.link_target(ino)),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -649,6 +672,23 @@ impl Vfs {
         }
         self.remove_name(f.dir, &f.name);
         Ok(())
+    }
+
+    /// Remove `name` in `dir` and, if it is a directory, everything under
+    /// it, whatever the permissions (the owner's tool: /proc entries of a
+    /// process that ended). Open inodes live on until closed.
+    pub fn remove_tree(&mut self, dir: Ino, name: &[u8]) {
+        if name == b"." || name == b".." {
+            return;
+        }
+        let Ok(Some(ino)) = self.child(dir, name) else { return };
+        if let Ok(entries) = self.entries(ino) {
+            let names: Vec<Vec<u8>> = entries.keys().cloned().collect();
+            for n in names {
+                self.remove_tree(ino, &n);
+            }
+        }
+        self.remove_name(dir, name);
     }
 
     /// `link(old, new)`: `old` already resolved (linkat follows it only with

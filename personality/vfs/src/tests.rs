@@ -290,3 +290,33 @@ fn random_paths_agree_with_lexical_resolution() {
         }
     }
 }
+
+#[test]
+fn links_that_name_the_asker() {
+    let mut v = tree();
+    let r = v.root;
+    let proc_ = v.mkdir_p(b"/proc", 0, 0).unwrap();
+    for pid in [7u32, 9] {
+        let d = v.mkdir_p(alloc::format!("/proc/{pid}/task/{pid}").as_bytes(), 0, 0).unwrap();
+        v.add(d, b"who", Data::Symlink(alloc::format!("/pid{pid}").into_bytes()), 0o777, 0, 0);
+    }
+    let s = v.add(proc_, b"self", Data::Symlink(b"7".to_vec()), 0o777, 0, 0);
+    v.node_mut(s).tag = TAG_SELF_LINK;
+    let t = v.add(proc_, b"thread-self", Data::Symlink(Vec::new()), 0o777, 0, 0);
+    v.node_mut(t).tag = TAG_THREAD_SELF_LINK;
+    v.asker = (9, 9);
+    assert_eq!(v.readlink(r, b"/proc/self", &root()), Ok(b"9".to_vec()), "the asker, not what was stored");
+    assert_eq!(v.readlink(r, b"/proc/thread-self", &root()), Ok(b"9/task/9".to_vec()));
+    assert_eq!(v.readlink(r, b"/proc/self/task/9/who", &root()), Ok(b"/pid9".to_vec()));
+    assert_eq!(v.readlink(r, b"/proc/thread-self/who", &root()), Ok(b"/pid9".to_vec()));
+    v.asker = (7, 7);
+    assert_eq!(v.readlink(r, b"/proc/self/task/7/who", &root()), Ok(b"/pid7".to_vec()));
+    // A process that ended: its directory goes, with everything in it.
+    let before = v.inode_count();
+    v.remove_tree(proc_, b"9");
+    assert_eq!(v.inode_count(), before - 4);
+    assert_eq!(v.lookup(r, b"/proc/9", true, &root()), Err(Errno::ENOENT));
+    v.asker = (9, 9);
+    assert_eq!(v.lookup(r, b"/proc/self/task", true, &root()), Err(Errno::ENOENT));
+    assert_eq!(v.node(proc_).nlink, 3, "/proc's link count lost the directory");
+}

@@ -62,8 +62,20 @@ pub const RDEV_RANDOM: u64 = 0x108;
 pub const RDEV_URANDOM: u64 = 0x109;
 pub const RDEV_TTY: u64 = 0x500;
 
-/// Tags of generated /proc files.
+/// Tags of generated /proc files. A process's own files (`SELF_*`) carry
+/// its pid too ([`tag::of`]): `/proc/<pid>/stat` is generated from process
+/// `pid`, whoever opens it.
 pub mod tag {
+    /// The tag of kind `kind` for process `pid`.
+    pub const fn of(kind: u32, pid: u32) -> u32 {
+        kind | pid << 8
+    }
+    pub const fn kind(tag: u32) -> u32 {
+        tag & 0xff
+    }
+    pub const fn pid(tag: u32) -> u32 {
+        tag >> 8
+    }
     pub const CPUINFO: u32 = 1;
     pub const MEMINFO: u32 = 2;
     pub const UPTIME: u32 = 3;
@@ -218,40 +230,19 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     }
     let shm = v.add(dev, b"shm", Data::Dir(BTreeMap::new()), 0o1777, 0, 0);
     let _ = shm;
-    // /proc
+    // /proc: the node's files; /proc/<pid> for each process (see add_proc_dir).
     let proc_ = mkdir(&mut v, "/proc", 0o555)?;
     v.node_mut(proc_).dev = DEV_PROC;
-    let pidname = format!("{pid}");
-    v.add(proc_, b"self", Data::Symlink(pidname.clone().into_bytes()), 0o777, 0, 0);
-    v.add(proc_, b"thread-self", Data::Symlink(format!("{pid}/task/{pid}").into_bytes()), 0o777, 0, 0);
+    let me = v.add(proc_, b"self", Data::Symlink(Vec::new()), 0o777, 0, 0);
+    v.node_mut(me).tag = sion_vfs::TAG_SELF_LINK;
+    let me = v.add(proc_, b"thread-self", Data::Symlink(Vec::new()), 0o777, 0, 0);
+    v.node_mut(me).tag = sion_vfs::TAG_THREAD_SELF_LINK;
     for (name, t) in [("cpuinfo", tag::CPUINFO), ("meminfo", tag::MEMINFO), ("uptime", tag::UPTIME), ("loadavg", tag::LOADAVG), ("stat", tag::STAT), ("filesystems", tag::FILESYSTEMS)] {
         let i = v.add(proc_, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
         v.node_mut(i).tag = t;
     }
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
-    let pd = v.add(proc_, pidname.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
-    let task = v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
-    let mut proc_fd_dir = 0;
-    for d in [pd, v.add(task, pidname.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid)] {
-        for (name, t, perm) in [
-            ("maps", tag::SELF_MAPS, 0o444),
-            ("stat", tag::SELF_STAT, 0o444),
-            ("statm", tag::SELF_STATM, 0o444),
-            ("status", tag::SELF_STATUS, 0o444),
-            ("cmdline", tag::SELF_CMDLINE, 0o444),
-            ("environ", tag::SELF_ENVIRON, 0o400),
-            ("mounts", tag::MOUNTS, 0o444),
-        ] {
-            let i = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, uid, gid);
-            v.node_mut(i).tag = t;
-        }
-        v.add(d, b"exe", Data::Symlink(s.exe.as_bytes().to_vec()), 0o777, uid, gid);
-        let fdd = v.add(d, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
-        v.node_mut(fdd).tag = tag::SELF_FD;
-        if proc_fd_dir == 0 {
-            proc_fd_dir = fdd;
-        }
-    }
+    v.asker = (pid, pid);
     // The job's files, the program itself, then the working directory.
     for (path, data, perm) in &s.files {
         v.put_file(path.as_bytes(), data.to_vec(), *perm, uid, gid).map_err(|e| format!("{path}: errno {}", e.0))?;
@@ -276,6 +267,8 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         }
     }
     v.open_ref(cwd);
+    let cwd_path = v.path_of(cwd).unwrap_or_else(|| b"/".to_vec());
+    let proc_fd_dir = add_proc_dir(&mut v, pid, (uid, gid), s.exe.as_bytes(), &cwd_path);
     let mut fds = BTreeMap::new();
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
@@ -292,6 +285,88 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     };
     let job = JobState { vfs: v, stdin_eof: !s.stdin_stream, ..JobState::default() };
     Ok((files, job))
+}
+
+/// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
+/// view is its process's; its `fd` is a link to the process's).
+const PROC_FILES: [(&str, u32, u32); 7] = [
+    ("maps", tag::SELF_MAPS, 0o444),
+    ("stat", tag::SELF_STAT, 0o444),
+    ("statm", tag::SELF_STATM, 0o444),
+    ("status", tag::SELF_STATUS, 0o444),
+    ("cmdline", tag::SELF_CMDLINE, 0o444),
+    ("environ", tag::SELF_ENVIRON, 0o400),
+    ("mounts", tag::MOUNTS, 0o444),
+];
+
+fn proc_dir(v: &Vfs) -> Ino {
+    v.child(v.root, b"proc").ok().flatten().unwrap_or(v.root)
+}
+
+/// Make /proc/<pid> for a new process (the job's first, or a fork's child)
+/// with `exe`, `cwd`, `fd/`, the generated files and `task/<pid>/`; the
+/// owner is the process's (uid, gid). Returns its `fd` directory.
+pub fn add_proc_dir(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32), exe: &[u8], cwd: &[u8]) -> Ino {
+    let proc_ = proc_dir(v);
+    let name = format!("{pid}");
+    v.remove_tree(proc_, name.as_bytes());
+    let pd = v.add(proc_, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    proc_files(v, pd, pid, (uid, gid), exe, cwd);
+    let fdd = v.add(pd, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
+    v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
+    v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    add_task_dir(v, pid, pid, exe, cwd);
+    fdd
+}
+
+fn proc_files(v: &mut Vfs, dir: Ino, pid: u32, (uid, gid): (u32, u32), exe: &[u8], cwd: &[u8]) {
+    for (name, kind, perm) in PROC_FILES {
+        let i = v.add(dir, name.as_bytes(), Data::Reg(Default::default()), perm, uid, gid);
+        v.node_mut(i).tag = tag::of(kind, pid);
+    }
+    v.add(dir, b"exe", Data::Symlink(exe.to_vec()), 0o777, uid, gid);
+    v.add(dir, b"cwd", Data::Symlink(cwd.to_vec()), 0o777, uid, gid);
+}
+
+/// /proc/<pid>/task/<tid> for a thread of process `pid`.
+pub fn add_task_dir(v: &mut Vfs, pid: u32, tid: u32, exe: &[u8], cwd: &[u8]) {
+    let Ok(task) = v.lookup(v.root, format!("/proc/{pid}/task").as_bytes(), false, &Cred::root()) else { return };
+    let (uid, gid) = (v.node(task).uid, v.node(task).gid);
+    let name = format!("{tid}");
+    v.remove_tree(task, name.as_bytes());
+    let td = v.add(task, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    proc_files(v, td, pid, (uid, gid), exe, cwd);
+    v.add(td, b"fd", Data::Symlink(b"../../fd".to_vec()), 0o777, uid, gid);
+}
+
+/// A thread ended: its /proc/<pid>/task/<tid> goes.
+pub fn remove_task_dir(v: &mut Vfs, pid: u32, tid: u32) {
+    if let Ok(task) = v.lookup(v.root, format!("/proc/{pid}/task").as_bytes(), false, &Cred::root()) {
+        v.remove_tree(task, format!("{tid}").as_bytes());
+    }
+}
+
+/// A process ended: /proc/<pid> goes (files open in it live on).
+pub fn remove_proc_dir(v: &mut Vfs, pid: u32) {
+    let proc_ = proc_dir(v);
+    v.remove_tree(proc_, format!("{pid}").as_bytes());
+}
+
+/// Point the links named `name` (`exe`, `cwd`) of /proc/<pid> and of each
+/// of its threads at `target`.
+pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
+    let Ok(pd) = v.lookup(v.root, format!("/proc/{pid}").as_bytes(), false, &Cred::root()) else { return };
+    let mut dirs = alloc::vec![pd];
+    if let Ok(Some(task)) = v.child(pd, b"task") {
+        dirs.extend(v.readdir(task).unwrap_or_default().into_iter().skip(2).map(|e| e.ino));
+    }
+    for d in dirs {
+        if let Ok(Some(l)) = v.child(d, name) {
+            if let Data::Symlink(t) = &mut v.node_mut(l).data {
+                *t = target.to_vec();
+            }
+        }
+    }
 }
 
 fn e(x: sion_vfs::Errno) -> Errno {
@@ -521,8 +596,14 @@ impl Process {
                 o => Resolved::Console(o),
             });
         }
-        let start = self.at_dir(dirfd, &p)?;
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        if follow {
+            // /dev/fd/N of a pipe or socket: what the descriptor refers to.
+            if let Some(fd) = self.magic_fd_link(&p) {
+                return self.fd_resolved(fd as u32 as u64);
+            }
+        }
+        let start = self.at_dir(dirfd, &p)?;
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
     }
 
@@ -700,7 +781,15 @@ impl Process {
         let file = self.new_file(Obj::Node(ino), fl);
         let tagv = self.job.vfs.node(ino).tag;
         if tagv != 0 && flags & O_PATH == 0 && self.job.vfs.node(ino).is_reg() {
-            file.borrow_mut().snapshot = Some(self.generate(tagv));
+            match tag::pid(tagv) {
+                // Another process's file: the process table generates it
+                // from that process before the call is answered.
+                owner if owner != 0 && owner != self.pid => {
+                    file.borrow_mut().snapshot = Some(Vec::new());
+                    self.job.proc_reads.push((file.clone(), owner, tag::kind(tagv)));
+                }
+                _ => file.borrow_mut().snapshot = Some(self.generate(tag::kind(tagv))),
+            }
         }
         match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
             Ok(fd) => Ok(fd as u64),
@@ -1655,8 +1744,7 @@ impl Process {
             let r = if dirfd == AT_FDCWD { Resolved::Node(self.files.cwd) } else { self.fd_resolved(dirfd as u32 as u64)? };
             return match r {
                 Resolved::Node(i) if self.job.vfs.node(i).is_symlink() => {
-                    let Data::Symlink(t) = &self.job.vfs.node(i).data else { unreachable!() };
-                    let t = t.clone();
+                    let t = self.job.vfs.link_target(i);
                     if size <= 0 {
                         return Err(Errno::EINVAL);
                     }
@@ -1687,6 +1775,8 @@ impl Process {
         self.job.vfs.open_ref(ino);
         let old = core::mem::replace(&mut self.files.cwd, ino);
         self.job.vfs.close_ref(old);
+        let path = self.job.vfs.path_of(ino).unwrap_or_else(|| b"/".to_vec());
+        set_proc_link(&mut self.job.vfs, self.pid, b"cwd", &path);
         Ok(0)
     }
 
@@ -2375,7 +2465,8 @@ impl Process {
 
     // ----- /proc -----
 
-    fn generate(&mut self, t: u32) -> Vec<u8> {
+    /// The text of the generated /proc file of kind `t`, for this process.
+    pub fn generate(&mut self, t: u32) -> Vec<u8> {
         let s: String = match t {
             tag::CPUINFO => {
                 let mhz = self.node.tsc_hz / 1_000_000;
@@ -2438,11 +2529,12 @@ impl Process {
                 let cpu = self.node.cpu_ns / 10_000_000;
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 let start = self.node.uptime_ns.saturating_sub(self.node.cpu_ns.max(1)) / 10_000_000;
+                let (ppid, pgid, sid) = self.family;
                 format!(
-                    "{} ({comm}) R 1 {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 1 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                    "{} ({comm}) {} {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {} 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                     self.pid,
-                    self.pid,
-                    self.pid,
+                    self.state_letter(),
+                    self.threads.len() + 1,
                     self.node.space_bytes / 4096,
                     u64::MAX
                 )
@@ -2454,13 +2546,16 @@ impl Process {
             tag::SELF_STATUS => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!(
-                    "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t1\nTracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t1\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
                     self.comm(),
                     self.files.umask,
+                    if self.state_letter() == 'R' { "R (running)" } else { "S (sleeping)" },
                     self.pid,
                     self.pid,
+                    self.family.0,
                     vsize / 1024,
                     self.node.space_bytes / 1024,
+                    self.threads.len() + 1,
                     u = self.uid,
                     g = self.gid
                 )
@@ -2484,6 +2579,16 @@ impl Process {
             _ => String::new(),
         };
         s.into_bytes()
+    }
+
+    /// `R` when the process is being served or computing, `S` when its
+    /// thread waits in a call (as Linux's interruptible sleep).
+    fn state_letter(&self) -> char {
+        if self.pending.is_some() {
+            'S'
+        } else {
+            'R'
+        }
     }
 
     pub(super) fn comm(&self) -> String {

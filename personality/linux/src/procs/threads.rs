@@ -143,6 +143,11 @@ impl Procs {
             Ok(())
         });
         self.changed = true;
+        if let Some(p) = self.proc_ref(pid) {
+            let exe = p.exe.clone();
+            let cwd = self.job.vfs.path_of(p.files.cwd).unwrap_or_else(|| b"/".to_vec());
+            crate::process::add_task_dir(&mut self.job.vfs, pid, tid, exe.as_bytes(), &cwd);
+        }
         match wrote {
             Some(Err(e)) => Outcome::Reply(e.as_ret()),
             _ => Outcome::Reply(tid as u64),
@@ -158,6 +163,7 @@ impl Procs {
         self.thread_death(h, pid);
         let Some(Member { life: Life::Running { proc, task, .. }, .. }) = self.members.get_mut(&pid) else { return Outcome::Blocked };
         let Some(mut next) = proc.threads.pop() else { return Outcome::Blocked };
+        crate::process::remove_task_dir(&mut self.job.vfs, pid, proc.tid);
         let dead = *task;
         proc.swap_thread(&mut next);
         *task = next.task;
@@ -193,10 +199,16 @@ impl Procs {
     pub(super) fn end_other_threads<H: Host>(&mut self, h: &mut H, pid: u32) {
         let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return };
         let others = core::mem::take(&mut proc.threads);
-        proc.tid = pid;
+        let caller = core::mem::replace(&mut proc.tid, pid);
+        let (exe, cwd) = (proc.exe.clone(), self.job.vfs.path_of(proc.files.cwd).unwrap_or_else(|| b"/".to_vec()));
         for t in others {
             h.task_kill(t.task);
             self.by_task.remove(&t.task);
+            crate::process::remove_task_dir(&mut self.job.vfs, pid, t.tid);
+        }
+        if caller != pid {
+            crate::process::remove_task_dir(&mut self.job.vfs, pid, caller);
+            crate::process::add_task_dir(&mut self.job.vfs, pid, pid, exe.as_bytes(), &cwd);
         }
         if let Some(Member { life: Life::Running { task, .. }, .. }) = self.members.get(&pid) {
             let task = *task;
