@@ -59,10 +59,10 @@ pub struct TestFile {
 pub fn discover() -> Result<Vec<TestFile>> {
     let mut tests = Vec::new();
     // C tests in src/, program tests (a prebuilt binary, files staged in and
-    // out) in programs/.
-    for (sub, ext) in [("src", "c"), ("programs", "test")] {
+    // out) in programs/, Go programs in go/.
+    for (sub, ext) in [("src", "c"), ("programs", "test"), ("go", "go")] {
         let dir = tests_dir().join(sub);
-        if sub == "programs" && !dir.is_dir() {
+        if sub != "src" && !dir.is_dir() {
             continue;
         }
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -85,6 +85,11 @@ pub fn discover() -> Result<Vec<TestFile>> {
                         if !std::fs::read_to_string(&path).unwrap_or_default().lines().any(|l| l.trim_start().starts_with("// abis:")) {
                             spec.abis = vec![Abi::Glibc];
                         }
+                    }
+                    if ext == "go" {
+                        // Go links no libc: its amd64 build runs in the musl
+                        // column (x86_64 `syscall`), its 386 build in i386's.
+                        spec.abis.retain(|a| *a != Abi::Glibc);
                     }
                     Ok(spec)
                 });
@@ -115,6 +120,9 @@ fn compile(t: &TestFile, spec: &Spec, abi: Abi) -> Result<PathBuf> {
             return Ok(out);
         }
     }
+    if t.path.extension().and_then(|x| x.to_str()) == Some("go") {
+        return compile_go(t, abi, &out);
+    }
     let (cc, flags) = abi.compiler();
     let mut cmd = Command::new(cc);
     cmd.args(flags)
@@ -135,6 +143,35 @@ fn compile(t: &TestFile, spec: &Spec, abi: Abi) -> Result<PathBuf> {
         ));
     }
     Ok(out)
+}
+
+/// A Go test: `go build` with CGO_ENABLED=0 (a static program, as Go
+/// builds it by default), GOARCH amd64 for the musl column, 386 for i386's.
+fn compile_go(t: &TestFile, abi: Abi, out: &Path) -> Result<PathBuf> {
+    let goarch = match abi {
+        Abi::Musl => "amd64",
+        Abi::I386 => "386",
+        Abi::Glibc => return Err(format!("{}: a Go program has no glibc build", t.name)),
+    };
+    let cache = util::target_dir().join("compat/go-cache");
+    let mut cmd = Command::new("go");
+    cmd.args(["build", "-o"])
+        .arg(out)
+        .arg(&t.path)
+        .env("CGO_ENABLED", "0")
+        .env("GOARCH", goarch)
+        .env("GOOS", "linux")
+        .env("GOCACHE", &cache)
+        .env("GOPATH", cache.join("gopath"))
+        .env("GOFLAGS", "-trimpath")
+        .env("GOTOOLCHAIN", "local");
+    tracing::debug!("$ {}", util::show(&cmd));
+    let res = cmd.output().map_err(|e| format!("cannot run go: {e} (run `cargo xtask setup`, which installs golang-go)"))?;
+    if !res.status.success() {
+        let _ = std::fs::remove_file(out);
+        return Err(format!("{} failed:\n{}", util::show(&cmd), String::from_utf8_lossy(&res.stderr).trim_end()));
+    }
+    Ok(out.to_path_buf())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

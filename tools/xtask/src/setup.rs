@@ -21,6 +21,7 @@ pub const PACKAGES: &[&str] = &[
     "strace",         // what those programs really call, for that check
     "liblua5.4-dev",  // static Lua library: compat-tests/src/lua.c
     "libsqlite3-dev", // static SQLite library: compat-tests/src/sqlite.c
+    "golang-go",      // Go programs in the compat suite (compat-tests/go)
     "linux-image-amd64", // cargo xtask bench: the Linux baseline kernel (/boot/vmlinuz-*)
 ];
 
