@@ -1,14 +1,17 @@
 // signals_compute.c - a caught signal reaches a thread that computes without
 // making system calls (Go preempts goroutines so, with SIGURG and tgkill): a
 // timer's SIGALRM interrupts the main thread's loop, pthread_kill reaches a
-// spinning thread again and again, and the interrupted floating-point work
+// spinning thread again and again, a signal sent to a stopped process that
+// spins runs its handler once SIGCONT comes, and the interrupted floating-point work
 // goes on intact although every handler wipes the x87 and SSE registers (the
 // FPU state rides in the signal frame and comes back at sigreturn).
 #include "compat.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* Spins give up after this many rounds (seconds on Linux, minutes in QEMU):
@@ -74,6 +77,17 @@ static void *spinner(void *arg)
     return NULL;
 }
 
+static int usr1_pipe = -1;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    wipe_fpu();
+    if (write(usr1_pipe, "h", 1) != 1)
+        _exit(4);
+    stop = 1;
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -116,5 +130,32 @@ int main(void)
     EXPECT_RET(pthread_join(t, NULL), 0);
     check(spun.n < LIMIT, "the spinning thread stopped when told");
     check(spun.a == 2 * spun.b && spun.b == (double)spun.n, "its floating-point registers came back intact 5 times");
+
+    /* A signal for a stopped process that computes: its handler runs once it continues. */
+    int p[2];
+    EXPECT_RET(pipe(p), 0);
+    stop = 0;
+    pid_t c = fork();
+    if (c == 0) {
+        usr1_pipe = p[1];
+        struct sigaction su = { 0 };
+        su.sa_handler = on_usr1;
+        sigaction(SIGUSR1, &su, NULL);
+        if (write(p[1], "r", 1) != 1)
+            _exit(3);
+        struct spin s2 = spin_until(&stop);
+        _exit(s2.n < LIMIT && s2.a == 2 * s2.b ? 0 : 5);
+    }
+    char got = 0;
+    EXPECT_RET(read(p[0], &got, 1), 1);
+    EXPECT_RET(kill(c, SIGSTOP), 0);
+    int st = 0;
+    check(waitpid(c, &st, WUNTRACED) == c && WIFSTOPPED(st), "the spinning child stopped");
+    EXPECT_RET(kill(c, SIGUSR1), 0);
+    struct pollfd pf = { p[0], POLLIN, 0 };
+    check(poll(&pf, 1, 200) == 0, "no handler runs while it is stopped");
+    EXPECT_RET(kill(c, SIGCONT), 0);
+    check(poll(&pf, 1, 10000) == 1 && read(p[0], &got, 1) == 1 && got == 'h', "its handler ran once SIGCONT came, while it spun");
+    check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "it stopped spinning and exited 0, registers intact");
     return finish();
 }

@@ -70,6 +70,11 @@ impl Procs {
             let stops = [signal::SIGSTOP, signal::SIGTSTP, signal::SIGTTIN, signal::SIGTTOU].iter().fold(0, |m, &s| m | signal::bit(s));
             p.sig.pending &= !stops;
         }
+        // Handlers that waited while the process was held run now, in a
+        // thread computing or blocked in a call alike.
+        if self.proc_ref(pid).is_some_and(|p| p.taker(false).is_some()) {
+            self.interrupt.push((pid, None));
+        }
         self.tell_parent(h, pid, Report::Continued);
     }
 
