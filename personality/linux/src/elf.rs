@@ -1,8 +1,11 @@
-//! The load plan of a static Linux ELF program: which bytes go where with which
-//! protection, the entry point and the figures the aux vector needs.
+//! The load plan of a Linux ELF program: which bytes go where with which
+//! protection, the entry point, the interpreter it names and the figures the
+//! aux vector needs.
 //!
-//! Accepted: static ELF64 x86_64 (`ET_EXEC` and static-PIE `ET_DYN` without an
-//! interpreter) and static ELF32 i386. Anything else is refused with a reason.
+//! Accepted: ELF64 x86_64 and ELF32 i386, `ET_EXEC` or position-independent
+//! `ET_DYN`, static or dynamically linked (`PT_INTERP`: the caller loads the
+//! interpreter with [`plan_interp`], as Linux's binfmt_elf does). Anything
+//! else is refused with a reason.
 
 use crate::layout::Abi;
 use crate::vma::{page_down, page_up, PAGE};
@@ -53,6 +56,30 @@ pub struct LoadPlan {
     pub phnum: u64,
     /// First page after the image: where brk starts.
     pub brk_start: u64,
+    /// The program interpreter `PT_INTERP` names (the dynamic loader).
+    pub interp: Option<Vec<u8>>,
+}
+
+impl LoadPlan {
+    /// Bytes from the lowest segment's page to the end of the highest.
+    pub fn span(&self) -> u64 {
+        let lo = self.segments.first().map_or(0, |s| page_down(s.vaddr));
+        self.brk_start - lo
+    }
+}
+
+/// The plan of an interpreter (`ld-linux-x86-64.so.2`, `ld-musl-*.so.1`):
+/// position independent, loaded with its lowest page at `base`; it must not
+/// name an interpreter itself and must be of the program's ABI.
+pub fn plan_interp(bytes: &[u8], abi: Abi, base: u64) -> Result<LoadPlan, PlanError> {
+    let p = plan_with(bytes, Some(base))?;
+    if p.interp.is_some() {
+        return Err("the interpreter names an interpreter itself".into());
+    }
+    if p.abi != abi {
+        return Err("the interpreter is not of the program's architecture".into());
+    }
+    Ok(p)
 }
 
 fn prot_of(flags: u32) -> u64 {
@@ -74,6 +101,13 @@ pub type PlanError = String;
 
 /// Make the load plan of `bytes`.
 pub fn plan(bytes: &[u8]) -> Result<LoadPlan, PlanError> {
+    plan_with(bytes, None)
+}
+
+/// `base`: where a position-independent image's lowest page goes (an
+/// interpreter); `None`: the program's own place (`ET_EXEC`'s addresses,
+/// Linux's `ELF_ET_DYN_BASE` for a PIE).
+fn plan_with(bytes: &[u8], base: Option<u64>) -> Result<LoadPlan, PlanError> {
     if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
         return Err("not an ELF file".into());
     }
@@ -86,28 +120,41 @@ pub fn plan(bytes: &[u8]) -> Result<LoadPlan, PlanError> {
     if !elf.little_endian {
         return Err("big-endian ELF".into());
     }
-    if elf.program_headers.iter().any(|p| p.p_type == PT_INTERP) {
-        return Err("dynamically linked (has an interpreter): only static programs run here".into());
-    }
+    let interp = match elf.program_headers.iter().find(|p| p.p_type == PT_INTERP) {
+        None => None,
+        Some(ph) => {
+            let start = ph.p_offset as usize;
+            let raw = start.checked_add(ph.p_filesz as usize).and_then(|end| bytes.get(start..end)).ok_or("the interpreter's name runs past the end of the file")?;
+            let name: Vec<u8> = raw.iter().copied().take_while(|&b| b != 0).collect();
+            if name.is_empty() || name.len() >= 4096 {
+                return Err("an empty or overlong interpreter name".into());
+            }
+            Some(name)
+        }
+    };
     let pie = match elf.header.e_type {
         ET_EXEC => false,
         ET_DYN => true,
         t => return Err(format!("ELF type {t} is not an executable")),
     };
-    if !pie && elf.program_headers.iter().any(|p| p.p_type == PT_DYNAMIC) && elf.dynamic.as_ref().is_some_and(|d| d.info.needed_count > 0) {
-        return Err("needs shared libraries".into());
+    if base.is_some() && !pie {
+        return Err("the interpreter is not position independent".into());
+    }
+    if interp.is_none() && elf.program_headers.iter().any(|p| p.p_type == PT_DYNAMIC) && elf.dynamic.as_ref().is_some_and(|d| d.info.needed_count > 0) {
+        return Err("needs shared libraries but names no interpreter".into());
     }
     let limit = match abi {
         Abi::X86_64 => sion_abi::USER_END,
         Abi::I386 => LIMIT_32,
     };
-    let bias = if pie {
-        match abi {
+    let lowest = elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0).map(|p| page_down(p.p_vaddr)).min().unwrap_or(0);
+    let bias = match (pie, base) {
+        (false, _) => 0,
+        (true, Some(b)) => b.checked_sub(lowest).ok_or("the image's first segment lies above its load address")?,
+        (true, None) => match abi {
             Abi::X86_64 => PIE_BASE_64,
             Abi::I386 => PIE_BASE_32,
-        }
-    } else {
-        0
+        },
     };
     let mut segments = Vec::new();
     for ph in elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD) {
@@ -166,6 +213,7 @@ pub fn plan(bytes: &[u8]) -> Result<LoadPlan, PlanError> {
         phent: elf.header.e_phentsize as u64,
         phnum: elf.header.e_phnum as u64,
         brk_start,
+        interp,
     })
 }
 
@@ -223,7 +271,9 @@ pub(crate) mod tests {
     #[test]
     fn refusals_have_reasons() {
         assert!(plan(b"hello").unwrap_err().contains("not an ELF"));
-        assert!(plan(&tiny_elf64(ET_EXEC, EM_X86_64, true)).unwrap_err().contains("dynamically linked"));
+        let mut t = tiny_elf64(ET_EXEC, EM_X86_64, true);
+        t[120 + 32..120 + 40].copy_from_slice(&0x100000u64.to_le_bytes());
+        assert!(plan(&t).unwrap_err().contains("interpreter's name"), "a PT_INTERP past the end");
         assert!(plan(&tiny_elf64(ET_EXEC, 183, false)).unwrap_err().contains("unsupported machine"));
         assert!(plan(&tiny_elf64(1, EM_X86_64, false)).unwrap_err().contains("not an executable"));
         let mut t = tiny_elf64(ET_EXEC, EM_X86_64, false);
@@ -239,6 +289,24 @@ pub(crate) mod tests {
         let mut g = alloc::vec![0xffu8; 200];
         g[..4].copy_from_slice(b"\x7fELF");
         assert!(plan(&g).is_err());
+    }
+
+    #[test]
+    fn dynamic_programs_name_their_interpreter() {
+        let mut t = tiny_elf64(ET_EXEC, EM_X86_64, true);
+        t[0x1000..0x1008].copy_from_slice(b"/lib/ld\0");
+        let p = plan(&t).unwrap();
+        assert_eq!(p.interp.as_deref(), Some(&b"/lib/ld"[..]));
+        // The interpreter itself: position independent, at the base given.
+        let mut i = tiny_elf64(ET_DYN, EM_X86_64, false);
+        i[24..32].copy_from_slice(&0x1000u64.to_le_bytes());
+        i[64 + 16..64 + 24].copy_from_slice(&0u64.to_le_bytes());
+        let ip = plan_interp(&i, Abi::X86_64, 0x7fff_f000_0000).unwrap();
+        assert_eq!((ip.bias, ip.entry, ip.segments[0].vaddr), (0x7fff_f000_0000, 0x7fff_f000_1000, 0x7fff_f000_0000));
+        assert_eq!(ip.span(), 0x3000);
+        assert!(plan_interp(&i, Abi::I386, 0x7fff_f000_0000).unwrap_err().contains("architecture"));
+        assert!(plan_interp(&tiny_elf64(ET_EXEC, EM_X86_64, false), Abi::X86_64, 0x1000_0000).unwrap_err().contains("position independent"));
+        assert!(plan_interp(&t, Abi::X86_64, 0x1000_0000).is_err(), "an interpreter with an interpreter");
     }
 
     #[test]

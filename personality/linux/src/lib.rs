@@ -14,6 +14,7 @@
 
 extern crate alloc;
 
+pub mod binfmt;
 pub mod elf;
 pub mod errno;
 pub mod futex;

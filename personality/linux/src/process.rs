@@ -252,16 +252,79 @@ struct Image {
     vmas: VmaMap,
     plan: LoadPlan,
     stack_top: u64,
+    /// Where mmap starts looking down from (below the interpreter).
+    mmap_top: u64,
     regs: TaskRegs,
 }
 
-/// Load a static program into the host's current (empty) space: its
-/// segments, and a stack with argv, envp and the aux vector.
+/// Load a program into the host's current (empty) space: its segments, its
+/// interpreter's if it is dynamically linked (`interp`: the bytes of the file
+/// its `PT_INTERP` names, read from the job's tree by the caller), and a
+/// stack with argv, envp and the aux vector. As Linux's binfmt_elf: the
+/// interpreter goes at the top of the mmap area, the task starts at its entry,
+/// and AT_BASE/AT_ENTRY/AT_PHDR tell it where it and the program are.
 #[allow(clippy::too_many_arguments)]
-fn load_image<H: Host>(h: &mut H, program: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], uid: u32, gid: u32, hwcap: u64, rng: &mut ChaCha20Rng) -> Result<Image, String> {
+fn load_image<H: Host>(h: &mut H, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], uid: u32, gid: u32, hwcap: u64, rng: &mut ChaCha20Rng) -> Result<Image, String> {
     let plan = elf::plan(program)?;
     let abi = plan.abi;
     let mut vmas = VmaMap::new();
+    map_segments(h, &plan, program, &mut vmas, VmaKind::Image)?;
+    let mut top_of_mmap = mmap_top(abi);
+    let (start, base) = match (&plan.interp, interp) {
+        (None, _) => (plan.entry, 0),
+        (Some(name), None) => return Err(format!("the interpreter {} was not given", String::from_utf8_lossy(name))),
+        (Some(_), Some(ib)) => {
+            let span = elf::plan_interp(ib, abi, 0x1000_0000).map_err(|e| format!("interpreter: {e}"))?.span();
+            let base = top_of_mmap.checked_sub(page_up(span).ok_or("interpreter too large")?).ok_or("interpreter too large")?;
+            let ip = elf::plan_interp(ib, abi, base).map_err(|e| format!("interpreter: {e}"))?;
+            if ip.segments.iter().any(|s| vmas.lookup(s.vaddr).is_some()) || base < plan.brk_start {
+                return Err("the interpreter overlaps the program".into());
+            }
+            map_segments(h, &ip, ib, &mut vmas, VmaKind::Interp)?;
+            top_of_mmap = base;
+            (ip.entry, base)
+        }
+    };
+    let mut random = [0u8; 16];
+    rng.fill_bytes(&mut random);
+    let top = match abi {
+        Abi::X86_64 => STACK_TOP_64,
+        Abi::I386 => STACK_TOP_32,
+    };
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
+    let img = stack::build(&StackParams {
+        abi,
+        top,
+        argv: &argv,
+        envp: &envp,
+        execfn,
+        random,
+        phdr: plan.phdr,
+        phent: plan.phent,
+        phnum: plan.phnum,
+        entry: plan.entry,
+        base,
+        uid,
+        gid,
+        hwcap,
+    })
+    .ok_or("arguments and environment too large")?;
+    if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
+        return Err("the stack overlaps the program".into());
+    }
+    let low = page_down(img.sp);
+    h.mem_map(low, top - low, 3).map_err(map_err)?;
+    if h.mem_write(img.sp, &img.bytes) != img.bytes.len() {
+        return Err("could not write the stack".into());
+    }
+    let regs = initial_regs(abi, start, img.sp);
+    Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs })
+}
+
+/// Map the segments of `plan` (the file's bytes written, the rest zero and
+/// mapped lazily) and record them in `vmas` as `kind`.
+fn map_segments<H: Host>(h: &mut H, plan: &LoadPlan, program: &[u8], vmas: &mut VmaMap, kind: VmaKind) -> Result<(), String> {
     // Final protection of every page of the image (segments may share a page).
     let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
     let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
@@ -291,42 +354,9 @@ fn load_image<H: Host>(h: &mut H, program: &[u8], argv: &[Vec<u8>], envp: &[Vec<
         h.mem_protect(start, end - start, prot[&start]);
     }
     for (start, end) in runs(prot.keys().copied(), |p| prot[&p]) {
-        vmas.insert(start, end, prot[&start], VmaKind::Image);
+        vmas.insert(start, end, prot[&start], kind);
     }
-    let mut random = [0u8; 16];
-    rng.fill_bytes(&mut random);
-    let top = match abi {
-        Abi::X86_64 => STACK_TOP_64,
-        Abi::I386 => STACK_TOP_32,
-    };
-    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
-    let img = stack::build(&StackParams {
-        abi,
-        top,
-        argv: &argv,
-        envp: &envp,
-        execfn,
-        random,
-        phdr: plan.phdr,
-        phent: plan.phent,
-        phnum: plan.phnum,
-        entry: plan.entry,
-        uid,
-        gid,
-        hwcap,
-    })
-    .ok_or("arguments and environment too large")?;
-    if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
-        return Err("the stack overlaps the program".into());
-    }
-    let low = page_down(img.sp);
-    h.mem_map(low, top - low, 3).map_err(map_err)?;
-    if h.mem_write(img.sp, &img.bytes) != img.bytes.len() {
-        return Err("could not write the stack".into());
-    }
-    let regs = initial_regs(abi, plan.entry, img.sp);
-    Ok(Image { abi, vmas, plan, stack_top: top, regs })
+    Ok(())
 }
 
 pub struct Process {
@@ -419,9 +449,26 @@ impl Process {
     /// Returns the process and the registers its task starts with.
     pub fn spawn<H: Host>(h: &mut H, s: &Spawn) -> Result<(Process, TaskRegs), String> {
         let mut rng = ChaCha20Rng::from_seed(s.seed);
-        let img = load_image(h, s.program, &s.argv, &s.envp, s.exe.as_bytes(), s.uid, s.gid, s.hwcap, &mut rng)?;
         let start_realtime = h.realtime_ns();
-        let (files, job) = files::build_tree(s, start_realtime, FIRST_PID)?;
+        let (mut files, mut job) = files::build_tree(s, start_realtime, FIRST_PID)?;
+        // A script runs its interpreter and a dynamic program its loader,
+        // both from the job's tree, as execve would.
+        let read = |name: &[u8]| files::read_executable(&job.vfs, files.cwd, name, &files.cred);
+        let prog = crate::binfmt::resolve((s.program.to_vec(), s.exe.clone()), s.argv.clone(), read).map_err(|e| match e {
+            Errno::ENOEXEC => match elf::plan(s.program) {
+                Err(why) => why,
+                Ok(_) => String::from("a `#!` line that names no interpreter"),
+            },
+            Errno::ELIBBAD => String::from("its interpreter is not a loadable ELF program of its kind"),
+            Errno::ELOOP => String::from("`#!` scripts nested too deep"),
+            e => {
+                let named = elf::plan(s.program).ok().and_then(|p| p.interp).or_else(|| crate::binfmt::shebang(s.program).map(|(i, _)| i));
+                format!("its interpreter {}: {}", String::from_utf8_lossy(&named.unwrap_or_default()), e.name())
+            }
+        })?;
+        let img = load_image(h, &prog.bytes, prog.interp.as_deref(), &prog.argv, &s.envp, prog.exe.as_bytes(), s.uid, s.gid, s.hwcap, &mut rng)?;
+        files::set_proc_link(&mut job.vfs, FIRST_PID, b"exe", prog.exe.as_bytes());
+        files.argv = prog.argv.clone();
         let p = Process {
             job,
             abi: img.abi,
@@ -432,12 +479,12 @@ impl Process {
             brk_start: img.plan.brk_start,
             brk: img.plan.brk_start,
             plan: img.plan,
-            mmap_top: mmap_top(img.abi),
+            mmap_top: img.mmap_top,
             stack_top: img.stack_top,
             uid: s.uid,
             gid: s.gid,
             hwcap: s.hwcap,
-            exe: s.exe.clone(),
+            exe: prog.exe.clone(),
             rlimits: default_rlimits(),
             rng,
             clear_child_tid: 0,
@@ -517,8 +564,9 @@ impl Process {
     /// execve after the caller switched the host to a fresh, empty space:
     /// load the program there and reset what an exec resets. On an error the
     /// process is unchanged (the caller goes back to the old space).
-    pub fn exec<H: Host>(&mut self, h: &mut H, program: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], exe: String) -> Result<TaskRegs, String> {
-        let img = load_image(h, program, argv, envp, exe.as_bytes(), self.uid, self.gid, self.hwcap, &mut self.rng)?;
+    #[allow(clippy::too_many_arguments)]
+    pub fn exec<H: Host>(&mut self, h: &mut H, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], exe: String) -> Result<TaskRegs, String> {
+        let img = load_image(h, program, interp, argv, envp, exe.as_bytes(), self.uid, self.gid, self.hwcap, &mut self.rng)?;
         for (_, _, ino, _) in core::mem::take(&mut self.shared) {
             self.job.vfs.close_ref(ino);
         }
@@ -528,7 +576,7 @@ impl Process {
         self.brk_start = img.plan.brk_start;
         self.brk = img.plan.brk_start;
         self.plan = img.plan;
-        self.mmap_top = mmap_top(img.abi);
+        self.mmap_top = img.mmap_top;
         self.stack_top = img.stack_top;
         self.name = Some(exe.rsplit('/').next().unwrap_or("").as_bytes().iter().take(15).copied().collect());
         files::set_proc_link(&mut self.job.vfs, self.pid, b"exe", exe.as_bytes());

@@ -8,6 +8,7 @@
 //! the call. A call that must wait for another process (a pipe, a child)
 //! is a deferred reply: [`Procs::poll`] runs it again after a change.
 
+use crate::binfmt;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::layout::Abi;
@@ -30,8 +31,6 @@ mod threads;
 pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
-/// Nested `#!` interpreters followed at most (Linux: 4).
-const MAX_INTERP_DEPTH: usize = 4;
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_SIGHAND: u64 = 0x800;
@@ -786,7 +785,7 @@ impl Procs {
             let envp = read_strings(p, h, abi, envp)?;
             Ok((path, argv, envp))
         });
-        let (path, mut argv, envp) = match read {
+        let (path, argv, envp) = match read {
             Some(Ok(x)) => x,
             Some(Err(e)) => return Outcome::Reply(e.as_ret()),
             None => return Outcome::Blocked,
@@ -797,36 +796,27 @@ impl Procs {
         // The new program's name (comm) is the basename execve was given,
         // as Linux's (a script's, not its interpreter's; "exe" for /proc/self/exe).
         let comm: Vec<u8> = path.rsplit(|&b| b == b'/').next().unwrap_or_default().iter().take(15).copied().collect();
-        let mut target = path;
-        let mut at = dirfd;
-        let mut fl = flags;
-        let mut depth = 0;
-        let (program, exe) = loop {
-            let got = self.serve(h, pid, |p, _| p.exec_file(at, &target, fl));
-            let (bytes, exe) = match got {
-                Some(Ok(x)) => x,
-                Some(Err(e)) => return Outcome::Reply(e.as_ret()),
-                None => return Outcome::Blocked,
-            };
-            let Some((interp, arg)) = shebang(&bytes) else { break (bytes, exe) };
-            depth += 1;
-            if depth > MAX_INTERP_DEPTH {
-                return Outcome::Reply(Errno::ELOOP.as_ret());
-            }
-            // argv becomes: interpreter [arg] script original-argv[1..].
-            let mut new = alloc::vec![interp.clone()];
-            new.extend(arg);
-            new.push(exe.clone().into_bytes());
-            new.extend(argv.iter().skip(1).cloned());
-            argv = new;
-            target = interp;
-            at = crate::process::AT_FDCWD;
-            fl = 0;
+        // The file, then what it makes run (a script's interpreter, a
+        // dynamic program's loader), each read from the job's tree with
+        // execve's checks.
+        let file = match self.serve(h, pid, |p, _| p.exec_file(dirfd, &path, flags)) {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+            None => return Outcome::Blocked,
         };
-        if let Err(why) = crate::elf::plan(&program) {
-            let e = if why.starts_with("dynamically linked") { Errno::ENOENT } else { Errno::ENOEXEC };
-            self.log_once(h, "execve of a program that cannot run here (see the call's errno)");
-            return Outcome::Reply(e.as_ret());
+        let resolved = self.serve(h, pid, |p, _| binfmt::resolve(file, argv, |name| p.exec_file(crate::process::AT_FDCWD, name, 0)));
+        let prog = match resolved {
+            Some(Ok(x)) => x,
+            Some(Err(e)) => {
+                if e == Errno::ENOEXEC || e == Errno::ELIBBAD {
+                    self.log_once(h, "execve of a file that cannot run here (see the call's errno)");
+                }
+                return Outcome::Reply(e.as_ret());
+            }
+            None => return Outcome::Blocked,
+        };
+        if prog.argv.iter().chain(envp.iter()).map(|a| a.len() + 1).sum::<usize>() > ARG_MAX {
+            return Outcome::Reply(Errno::E2BIG.as_ret());
         }
         let (old_space, old_task) = match &self.members[&pid].life {
             Life::Running { space, task, .. } => (*space, *task),
@@ -840,7 +830,7 @@ impl Procs {
         let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return Outcome::Blocked };
         h.select(space, 0);
         core::mem::swap(&mut proc.job, &mut self.job);
-        let loaded = proc.exec(h, &program, &argv, &envp, exe);
+        let loaded = proc.exec(h, &prog.bytes, prog.interp.as_deref(), &prog.argv, &envp, prog.exe);
         core::mem::swap(&mut proc.job, &mut self.job);
         let regs = match loaded {
             Ok(r) => r,
@@ -1363,40 +1353,3 @@ fn read_arg<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Result<
     }
 }
 
-/// `#!interpreter [arg]` of a script: the interpreter and its one optional argument.
-pub fn shebang(bytes: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
-    let rest = bytes.strip_prefix(b"#!")?;
-    let line = &rest[..rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len()).min(255)];
-    let line: &[u8] = trim(line);
-    if line.is_empty() {
-        return None;
-    }
-    let split = line.iter().position(|&c| c == b' ' || c == b'\t');
-    Some(match split {
-        None => (line.to_vec(), None),
-        Some(i) => {
-            let arg = trim(&line[i..]);
-            (line[..i].to_vec(), (!arg.is_empty()).then(|| arg.to_vec()))
-        }
-    })
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    let ws = |c: &u8| *c == b' ' || *c == b'\t' || *c == b'\r';
-    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
-    &b[start..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shebang_lines() {
-        assert_eq!(shebang(b"#!/bin/sh\necho"), Some((b"/bin/sh".to_vec(), None)));
-        assert_eq!(shebang(b"#! /bin/busybox  sh -x \n"), Some((b"/bin/busybox".to_vec(), Some(b"sh -x".to_vec()))));
-        assert_eq!(shebang(b"#!\n"), None);
-        assert_eq!(shebang(b"\x7fELF"), None);
-    }
-}

@@ -23,8 +23,14 @@ pub mod at {
     pub const CLKTCK: u64 = 17;
     pub const SECURE: u64 = 23;
     pub const RANDOM: u64 = 25;
+    pub const HWCAP2: u64 = 26;
     pub const EXECFN: u64 = 31;
+    pub const MINSIGSTKSZ: u64 = 51;
 }
+
+/// AT_MINSIGSTKSZ: a signal frame with its FXSAVE image (under 1.2 KiB on
+/// either ABI) plus the red zone, rounded up to the traditional MINSIGSTKSZ.
+pub const MIN_SIGSTACK: u64 = 2048;
 
 /// Top of the stack (one past its highest byte) of a 64-bit program.
 pub const STACK_TOP_64: u64 = 0x7fff_ffff_f000;
@@ -48,6 +54,8 @@ pub struct StackParams<'a> {
     pub phent: u64,
     pub phnum: u64,
     pub entry: u64,
+    /// AT_BASE: where the interpreter was loaded (0 for a static program).
+    pub base: u64,
     pub uid: u32,
     pub gid: u32,
     pub hwcap: u64,
@@ -112,14 +120,16 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
     let random_addr = pos;
     pos &= !15;
 
-    let auxv: [(u64, u64); 19] = [
+    let auxv: [(u64, u64); 21] = [
         (at::HWCAP, p.hwcap),
+        (at::HWCAP2, 0),
+        (at::MINSIGSTKSZ, MIN_SIGSTACK),
         (at::PAGESZ, 4096),
         (at::CLKTCK, 100),
         (at::PHDR, p.phdr),
         (at::PHENT, p.phent),
         (at::PHNUM, p.phnum),
-        (at::BASE, 0),
+        (at::BASE, p.base),
         (at::FLAGS, 0),
         (at::ENTRY, p.entry),
         (at::UID, p.uid as u64),
@@ -133,7 +143,7 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         (at::NULL, 0),
         (at::NULL, 0),
     ];
-    let auxv = &auxv[..18];
+    let auxv = &auxv[..20];
     let items = 1 + (p.argv.len() as u64 + 1) + (p.envp.len() as u64 + 1) + 2 * auxv.len() as u64;
     let sp = (pos - items * w) & !15;
 
@@ -181,6 +191,7 @@ mod tests {
             phent: 56,
             phnum: 9,
             entry: 0x401000,
+            base: 0,
             uid: 1000,
             gid: 100,
             hwcap: 0x178bfbff,
@@ -266,11 +277,11 @@ mod tests {
         // Align 16 -> top-32; "x86_64\0" at top-39; random at top-55; align -> top-64.
         assert_eq!(img.platform_addr, top - 39);
         assert_eq!(img.random_addr, top - 55);
-        // items: argc + 2 (argv) + 1 (envp) + 36 (18 aux pairs) = 40 words = 320 bytes.
-        assert_eq!(img.sp, top - 64 - 320);
+        // items: argc + 2 (argv) + 1 (envp) + 40 (20 aux pairs) = 44 words = 352 bytes.
+        assert_eq!(img.sp, top - 64 - 352);
         let mut want: Vec<u64> = vec![1, argv0, 0, 0];
         want.extend_from_slice(&[
-            16, 0x178bfbff, 6, 4096, 17, 100, 3, 0x400040, 4, 56, 5, 9, 7, 0, 8, 0, 9, 0x401000, 11, 1000, 12, 1000,
+            16, 0x178bfbff, 26, 0, 51, MIN_SIGSTACK, 6, 4096, 17, 100, 3, 0x400040, 4, 56, 5, 9, 7, 0, 8, 0, 9, 0x401000, 11, 1000, 12, 1000,
             13, 100, 14, 100, 23, 0, 25, top - 55, 31, top - 19, 15, top - 39, 0, 0,
         ]);
         let got: Vec<u64> = (0..want.len()).map(|i| get_word(Abi::X86_64, &img.bytes[i * 8..])).collect();
@@ -290,7 +301,7 @@ mod tests {
         let (a, e, aux) = walk(Abi::I386, &img);
         assert_eq!(a, [b"prog".to_vec(), b"-x".to_vec(), vec![]]);
         assert_eq!(e.len(), 2);
-        assert_eq!(aux.len(), 18);
+        assert_eq!(aux.len(), 20);
         let plat = aux.iter().find(|x| x.0 == at::PLATFORM).unwrap().1;
         assert_eq!(cstr(&img, plat), b"i686");
         // 4-byte words: argc then argv[0] pointer.

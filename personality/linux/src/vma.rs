@@ -25,6 +25,8 @@ pub const fn page_up(a: u64) -> Option<u64> {
 pub enum VmaKind {
     /// A segment of the program image.
     Image,
+    /// A segment of its interpreter (the dynamic loader).
+    Interp,
     /// The heap grown by brk.
     Brk,
     /// The main thread's stack.

@@ -28,7 +28,21 @@ fn build(name: &str, cc: &str, flags: &[&str]) -> Option<Vec<u8>> {
     }
 }
 
+/// The host's copy of the interpreter a dynamic program names, staged at
+/// the same path in the job's tree.
+fn interp_of(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    match plan(bytes).unwrap().interp {
+        None => vec![],
+        Some(name) => {
+            let path = String::from_utf8(name).unwrap();
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            vec![(path, data)]
+        }
+    }
+}
+
 fn spawn_and_check(bytes: &[u8], abi: Abi) {
+    let staged = interp_of(bytes);
     let mut h = SimHost::new();
     let s = Spawn {
         program: bytes,
@@ -41,12 +55,30 @@ fn spawn_and_check(bytes: &[u8], abi: Abi) {
         hwcap: 0x178bfbff,
         stdin_stream: false,
         memory: 1 << 30,
-        files: vec![],
+        files: staged.iter().map(|(p, d)| (p.clone(), d.as_slice(), 0o755)).collect(),
         cwd: "/".into(),
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     assert_eq!(p.abi, abi);
-    assert_eq!(regs.rip, p.plan.entry);
+    match staged.first() {
+        None => assert_eq!(regs.rip, p.plan.entry),
+        Some((_, ld)) => {
+            // As binfmt_elf: the interpreter at the top of the mmap area, the
+            // task starting at its entry, mmap going on below it.
+            let ip = sion_linux::elf::plan_interp(ld, abi, p.mmap_top).unwrap();
+            assert_eq!(regs.rip, ip.entry, "starts in the interpreter");
+            assert!(ip.brk_start <= if abi == Abi::X86_64 { sion_linux::process::MMAP_TOP_64 } else { sion_linux::process::MMAP_TOP_32 });
+            for seg in &ip.segments {
+                let want = &ld[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+                assert_eq!(h.peek(seg.vaddr, want.len()), want, "interpreter segment at {:#x}", seg.vaddr);
+            }
+            // AT_BASE on the stack says where.
+            let w = if abi == Abi::X86_64 { 8 } else { 4 };
+            let words: Vec<u64> = h.peek(regs.rsp, 4096).chunks(w).map(|c| c.iter().rev().fold(0u64, |a, &b| a << 8 | b as u64)).collect();
+            assert!(words.windows(2).any(|x| x[0] == 7 && x[1] == p.mmap_top), "AT_BASE");
+            assert!(words.windows(2).any(|x| x[0] == 9 && x[1] == p.plan.entry), "AT_ENTRY is the program's");
+        }
+    }
     let top = if abi == Abi::X86_64 { STACK_TOP_64 } else { STACK_TOP_32 };
     assert!(regs.rsp < top && regs.rsp % 16 == 0);
     // Every file byte of every segment is in memory where the plan says.
@@ -101,15 +133,11 @@ fn musl_static_x86_64() {
 #[test]
 fn musl_static_pie_x86_64() {
     let Some(b) = build("musl64pie", "musl-gcc", &["-static-pie", "-fPIE", "-O1"]) else { return };
-    // Debian's musl-gcc wrapper links -static-pie with an interpreter; that
-    // is a dynamic program and must be refused as such.
-    match plan(&b) {
-        Ok(p) => {
-            assert!(p.pie);
-            spawn_and_check(&b, Abi::X86_64);
-        }
-        Err(e) => assert!(e.contains("dynamically linked"), "{e}"),
-    }
+    // Debian's musl-gcc wrapper links -static-pie with an interpreter (musl's
+    // libc.so): then it is started through it, as Linux does.
+    let p = plan(&b).unwrap();
+    assert!(p.pie);
+    spawn_and_check(&b, Abi::X86_64);
 }
 
 #[test]
@@ -132,10 +160,41 @@ fn glibc_static_pie_i386() {
 }
 
 #[test]
-fn dynamic_programs_refused() {
+fn dynamic_glibc_x86_64() {
     let Some(b) = build("dyn64", "gcc", &["-O1"]) else { return };
-    let e = plan(&b).unwrap_err();
-    assert!(e.contains("dynamically linked"), "{e}");
+    let p = plan(&b).unwrap();
+    assert_eq!(p.interp.as_deref(), Some(&b"/lib64/ld-linux-x86-64.so.2"[..]));
+    spawn_and_check(&b, Abi::X86_64);
+}
+
+#[test]
+fn dynamic_glibc_i386() {
+    let Some(b) = build("dyn32", "gcc", &["-m32", "-O1"]) else { return };
+    let p = plan(&b).unwrap();
+    assert_eq!(p.interp.as_deref(), Some(&b"/lib/ld-linux.so.2"[..]));
+    spawn_and_check(&b, Abi::I386);
+}
+
+#[test]
+fn dynamic_without_its_interpreter() {
+    let Some(b) = build("dyn64m", "gcc", &["-O1"]) else { return };
+    let mut h = SimHost::new();
+    let s = Spawn {
+        program: &b,
+        argv: vec![b"hello".to_vec()],
+        envp: vec![],
+        exe: "/tmp/hello".into(),
+        uid: 0,
+        gid: 0,
+        seed: [1; 32],
+        hwcap: 0,
+        stdin_stream: false,
+        memory: 1 << 30,
+        files: vec![],
+        cwd: "/".into(),
+    };
+    let e = Process::spawn(&mut h, &s).err().unwrap();
+    assert!(e.contains("ENOENT"), "{e}");
 }
 
 #[test]

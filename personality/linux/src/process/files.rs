@@ -369,6 +369,29 @@ pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
     }
 }
 
+/// The bytes and absolute path of the file at `path` (from `cwd` when
+/// relative), which must be a regular file `cred` may execute: how the first
+/// program's interpreter is found, with execve's errnos.
+pub fn read_executable(v: &Vfs, cwd: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, String), Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let ino = v.lookup(cwd, path, true, cred).ex()?;
+    executable(v, ino, path, cred)
+}
+
+/// Inode `ino` (reached by `path`) as a program: EACCES unless a regular
+/// file that `cred` may execute and someone may.
+fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, String), Errno> {
+    let node = v.node(ino);
+    if !node.is_reg() || !v.may(ino, X_OK, cred) || node.mode() & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let bytes = v.read_range(ino, 0, node.size() as usize);
+    let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
+    Ok((bytes, exe))
+}
+
 fn e(x: sion_vfs::Errno) -> Errno {
     Errno(x.0)
 }
@@ -634,17 +657,7 @@ impl Process {
             let start = self.at_dir(dirfd, path)?;
             self.job.vfs.lookup(start, path, flags & AT_SYMLINK_NOFOLLOW == 0, &self.files.cred).ex()?
         };
-        let node = self.job.vfs.node(ino);
-        if node.is_dir() {
-            return Err(Errno::EACCES);
-        }
-        if !node.is_reg() || !self.job.vfs.may(ino, X_OK, &self.files.cred) || node.mode() & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-        let size = node.size() as usize;
-        let bytes = self.job.vfs.read_range(ino, 0, size);
-        let exe = self.job.vfs.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
-        Ok((bytes, exe))
+        executable(&self.job.vfs, ino, path, &self.files.cred)
     }
 
     // ----- open -----
@@ -2514,6 +2527,7 @@ impl Process {
                         VmaKind::Stack => "[stack]",
                         VmaKind::Brk => "[heap]",
                         VmaKind::Image => self.exe.as_str(),
+                        VmaKind::Interp => core::str::from_utf8(self.plan.interp.as_deref().unwrap_or_default()).unwrap_or(""),
                         _ => "",
                     };
                     s += &format!("{:08x}-{:08x} {}{}{}p 00000000 00:00 0", v.start, v.end, p(1, 'r'), p(2, 'w'), p(4, 'x'));
