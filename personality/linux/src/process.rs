@@ -30,7 +30,8 @@ use sion_abi::console::{up, Exit};
 use sion_abi::msg::{pf, Fault, LinuxSyscall};
 use sion_abi::regs::{self, Mode, TaskRegs};
 
-/// Linux's `mmap_min_addr`.
+/// Linux's `vm.mmap_min_addr` (Debian's 65536): mappings below it need
+/// root (CAP_SYS_RAWIO).
 pub const MMAP_MIN: u64 = 0x10000;
 /// Top of the mmap area of a 64-bit process (Linux's mmap_base without randomisation).
 pub const MMAP_TOP_64: u64 = 0x7fff_f7ff_f000;
@@ -1279,7 +1280,9 @@ impl Process {
                 return Err(Errno::EINVAL);
             }
             let end = addr.checked_add(len).filter(|e| *e <= limit).ok_or(Errno::ENOMEM)?;
-            if addr < MMAP_MIN {
+            // Below vm.mmap_min_addr only with CAP_SYS_RAWIO (root), as
+            // Linux (qemu-user, DOS emulators and wine map page 0).
+            if addr < MMAP_MIN && self.uid != 0 {
                 return Err(Errno::EPERM);
             }
             if !self.vmas.is_free(addr, end) {

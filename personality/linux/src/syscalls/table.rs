@@ -198,6 +198,11 @@ pub enum MiscCall {
     Madvise,
     Msync,
     Mincore,
+    Mlock,
+    Mlock2,
+    Munlock,
+    Mlockall,
+    Munlockall,
     Times,
     Getrusage,
     Sysinfo,
@@ -317,6 +322,8 @@ const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAK
 const SIGNALFD: &str = "reads signalfd_siginfo records of the pending signals in its set (signo, code, pid, uid, status, addr)";
 const KILL: &str = "default actions (terminate, core as terminate, stop and continue, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late";
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
+const MLOCK: &str = "ranges checked as Linux (ENOMEM for unmapped or, without MLOCK_ONFAULT, PROT_NONE pages); SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) bounds one call, not the sum of locked pages";
+const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) against the mapped total for MCL_CURRENT, not applied to later mappings for MCL_FUTURE";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -442,6 +449,10 @@ pub static X86_64: &[Entry] = &[
     e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", Sys::Misc(M::SchedGetPriorityMax), C),
     e(n64::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", Sys::Misc(M::SchedGetPriorityMin), C),
+    e(n64::MLOCK, "mlock", Sys::Misc(M::Mlock), P(MLOCK)),
+    e(n64::MUNLOCK, "munlock", Sys::Misc(M::Munlock), P(MLOCK)),
+    e(n64::MLOCKALL, "mlockall", Sys::Misc(M::Mlockall), P(MLOCKALL)),
+    e(n64::MUNLOCKALL, "munlockall", Sys::Misc(M::Munlockall), C),
     e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
     e(n64::ARCH_PRCTL, "arch_prctl", Sys::ArchPrctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U64), P("limits are stored and reported, not enforced")),
@@ -503,6 +514,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
     e(n64::EXECVEAT, "execveat", Sys::Proc(Pr::Execveat), P(EXEC)),
+    e(n64::MLOCK2, "mlock2", Sys::Misc(M::Mlock2), P(MLOCK)),
     e(n64::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n64::STATX, "statx", Sys::File(F::Statx), C),
     e(n64::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
@@ -606,6 +618,10 @@ pub static I386: &[Entry] = &[
     e(n32::WRITEV, "writev", Sys::File(F::Writev), P(CONSOLE)),
     e(n32::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
     e(n32::FDATASYNC, "fdatasync", Sys::File(F::Fsync), C),
+    e(n32::MLOCK, "mlock", Sys::Misc(M::Mlock), P(MLOCK)),
+    e(n32::MUNLOCK, "munlock", Sys::Misc(M::Munlock), P(MLOCK)),
+    e(n32::MLOCKALL, "mlockall", Sys::Misc(M::Mlockall), P(MLOCKALL)),
+    e(n32::MUNLOCKALL, "munlockall", Sys::Misc(M::Munlockall), C),
     e(n32::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
     e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n32::SCHED_YIELD, "sched_yield", Sys::Misc(M::SchedYield), C),
@@ -734,6 +750,7 @@ pub static I386: &[Entry] = &[
     e(n32::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
     e(n32::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
     e(n32::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
+    e(n32::MLOCK2, "mlock2", Sys::Misc(M::Mlock2), P(MLOCK)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n32::STATX, "statx", Sys::File(F::Statx), C),
     e(n32::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
