@@ -380,6 +380,12 @@ pub struct Process {
     /// A signal the last call raised against the process itself (SIGPIPE).
     pub raise: Option<u8>,
     pub sig: Signals,
+    /// prctl(PR_SET_PDEATHSIG): the signal this process gets when its
+    /// parent ends (0: none). Cleared in a fork's child and when an id
+    /// changes; kept across execve.
+    pub pdeathsig: u8,
+    /// The nice value (-20..=19) of getpriority/setpriority.
+    pub nice: i32,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -450,6 +456,8 @@ impl Process {
             partial_write: 0,
             raise: None,
             sig: Signals::default(),
+            pdeathsig: 0,
+            nice: 0,
         };
         Ok((p, img.regs))
     }
@@ -503,6 +511,8 @@ impl Process {
             partial_write: 0,
             raise: None,
             sig,
+            pdeathsig: 0,
+            nice: self.nice,
         }
     }
 

@@ -260,6 +260,8 @@ impl Process {
                 const PR_SET_NAME: u32 = 15;
                 const PR_GET_NAME: u32 = 16;
                 const PR_GET_DUMPABLE: u32 = 3;
+                const PR_SET_PDEATHSIG: u32 = 1;
+                const PR_GET_PDEATHSIG: u32 = 2;
                 match a[0] as u32 {
                     PR_SET_NAME => match self.read_user_str(h, abi, a[1], 16) {
                         Ok(mut n) => {
@@ -275,6 +277,15 @@ impl Process {
                         self.write_user(h, abi, a[1], &n).map(|_| 0)
                     }
                     PR_GET_DUMPABLE => Ok(1),
+                    PR_SET_PDEATHSIG => {
+                        if a[1] > crate::signal::NSIG as u64 {
+                            Err(Errno::EINVAL)
+                        } else {
+                            self.pdeathsig = a[1] as u8;
+                            Ok(0)
+                        }
+                    }
+                    PR_GET_PDEATHSIG => self.write_user(h, abi, a[1], &(self.pdeathsig as u32).to_le_bytes()).map(|_| 0),
                     _ => Err(Errno::EINVAL),
                 }
             }
@@ -351,6 +362,10 @@ impl Process {
             return Err(Errno::EPERM);
         }
         if let Some(&id) = ids.last() {
+            if id != cur && id != u32::MAX {
+                // Linux clears the parent-death signal when credentials change.
+                self.pdeathsig = 0;
+            }
             if user {
                 self.uid = id;
                 self.files.cred.uid = id;

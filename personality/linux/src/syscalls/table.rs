@@ -190,6 +190,10 @@ pub enum ProcCall {
     GetRobustList,
     SigQueueInfo,
     TgSigQueueInfo,
+    Getpriority,
+    Setpriority,
+    /// i386 `nice(inc)`.
+    Nice,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -324,6 +328,8 @@ const KILL: &str = "default actions (terminate, core as terminate, stop and cont
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
 const MLOCK: &str = "ranges checked as Linux (ENOMEM for unmapped or, without MLOCK_ONFAULT, PROT_NONE pages); SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) bounds one call, not the sum of locked pages";
 const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) against the mapped total for MCL_CURRENT, not applied to later mappings for MCL_FUTURE";
+const PRIO: &str = "per process (a thread id names its process), PRIO_PROCESS, PRIO_PGRP, PRIO_USER, RLIMIT_NICE and the owner rules; kept and reported, the scheduler has one priority";
+const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread); other options EINVAL";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -445,6 +451,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
+    e(n64::GETPRIORITY, "getpriority", Sys::Proc(Pr::Getpriority), P(PRIO)),
+    e(n64::SETPRIORITY, "setpriority", Sys::Proc(Pr::Setpriority), P(PRIO)),
     e(n64::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
     e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", Sys::Misc(M::SchedGetPriorityMax), C),
@@ -453,7 +461,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::MUNLOCK, "munlock", Sys::Misc(M::Munlock), P(MLOCK)),
     e(n64::MLOCKALL, "mlockall", Sys::Misc(M::Mlockall), P(MLOCKALL)),
     e(n64::MUNLOCKALL, "munlockall", Sys::Misc(M::Munlockall), C),
-    e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P(PRCTL)),
     e(n64::ARCH_PRCTL, "arch_prctl", Sys::ArchPrctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U64), P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", Sys::File(F::Sync), C),
@@ -548,6 +556,7 @@ pub static I386: &[Entry] = &[
     e(n32::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
     e(n32::PAUSE, "pause", Sys::Proc(Pr::Pause), C),
     e(n32::ACCESS, "access", Sys::File(F::Access), C),
+    e(n32::NICE, "nice", Sys::Proc(Pr::Nice), P(PRIO)),
     e(n32::SYNC, "sync", Sys::File(F::Sync), C),
     e(n32::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
     e(n32::RENAME, "rename", Sys::File(F::Rename), C),
@@ -591,6 +600,8 @@ pub static I386: &[Entry] = &[
     e(n32::FTRUNCATE, "ftruncate", Sys::File(F::Ftruncate { split: false }), C),
     e(n32::FCHMOD, "fchmod", Sys::File(F::Fchmod), C),
     e(n32::FCHOWN, "fchown", Sys::File(F::Fchown { bits16: true }), C),
+    e(n32::GETPRIORITY, "getpriority", Sys::Proc(Pr::Getpriority), P(PRIO)),
+    e(n32::SETPRIORITY, "setpriority", Sys::Proc(Pr::Setpriority), P(PRIO)),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
     e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
@@ -634,7 +645,7 @@ pub static I386: &[Entry] = &[
     e(n32::POLL, "poll", Sys::File(F::Poll), P(POLL)),
     e(n32::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: true }), P(IDS)),
     e(n32::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: true }), C),
-    e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P(PRCTL)),
     e(n32::RT_SIGRETURN, "rt_sigreturn", Sys::Proc(Pr::RtSigreturn), C),
     e(n32::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
     e(n32::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
