@@ -19,6 +19,8 @@ pub use thread::Thread;
 mod eventfd;
 mod unix;
 mod signalfd;
+mod fifo;
+pub use fifo::{Fifo, FifoWait};
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -167,6 +169,11 @@ pub struct JobState {
     pub sockets_closed: Vec<u32>,
     pub pipes: BTreeMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
+    /// FIFO inodes and their pipes; opens of FIFOs waiting for the other
+    /// side, by (pid, tid) (see `process/fifo.rs`).
+    pub fifos: BTreeMap<sion_vfs::Ino, Fifo>,
+    pub fifo_waits: BTreeMap<(u32, u32), FifoWait>,
+    pub fifo_pipes: BTreeMap<u32, sion_vfs::Ino>,
     /// AF_UNIX sockets (see `process/unix.rs`), their abstract names and the
     /// inodes of their path names.
     pub unix: BTreeMap<u32, unix::UnixSock>,
@@ -206,6 +213,9 @@ impl Default for JobState {
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
+            fifos: BTreeMap::new(),
+            fifo_waits: BTreeMap::new(),
+            fifo_pipes: BTreeMap::new(),
             unix: BTreeMap::new(),
             next_unix: 1,
             unix_names: BTreeMap::new(),

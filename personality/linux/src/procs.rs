@@ -364,6 +364,8 @@ impl Procs {
             }
             // Still blocked: the call ends here. A table call's own record
             // is its Retry; a process call's is its last call.
+            // A FIFO open waiting for the other side gives its end back.
+            self.job.fifo_cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -872,6 +874,7 @@ impl Procs {
             p.at_exit(h);
             p.close_all();
         });
+        self.job.fifo_cancel(pid, None);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         let ppid = m.ppid;

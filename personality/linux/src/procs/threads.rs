@@ -197,6 +197,7 @@ impl Procs {
         for t in others {
             h.task_kill(t.task);
             self.by_task.remove(&t.task);
+            self.job.fifo_cancel(pid, Some(t.tid));
         }
         if let Some(Member { life: Life::Running { task, .. }, .. }) = self.members.get(&pid) {
             let task = *task;

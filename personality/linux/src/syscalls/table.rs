@@ -86,6 +86,8 @@ pub enum FileCall {
     Ioctl,
     Mkdir,
     Mkdirat,
+    Mknod,
+    Mknodat,
     Rmdir,
     Unlink,
     Unlinkat,
@@ -330,6 +332,7 @@ const MLOCK: &str = "ranges checked as Linux (ENOMEM for unmapped or, without ML
 const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) against the mapped total for MCL_CURRENT, not applied to later mappings for MCL_FUTURE";
 const PRIO: &str = "per process (a thread id names its process), PRIO_PROCESS, PRIO_PGRP, PRIO_USER, RLIMIT_NICE and the owner rules; kept and reported, the scheduler has one priority";
 const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread); other options EINVAL";
+const MKNOD: &str = "regular files, FIFOs (named pipes: opens wait for the other side as Linux) and socket names; character and block devices for root only (EPERM otherwise), opened as SiON's own devices when the number is null, zero, full, random or urandom, ENXIO otherwise";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -449,6 +452,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", Sys::Proc(Pr::SigQueueInfo), C),
     e(n64::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
+    e(n64::MKNOD, "mknod", Sys::File(F::Mknod), P(MKNOD)),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
     e(n64::GETPRIORITY, "getpriority", Sys::Proc(Pr::Getpriority), P(PRIO)),
@@ -486,6 +490,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n64::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
+    e(n64::MKNODAT, "mknodat", Sys::File(F::Mknodat), P(MKNOD)),
     e(n64::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
     e(n64::NEWFSTATAT, "newfstatat", Sys::File(F::Fstatat(StatLayout::Stat64)), C),
     e(n64::UNLINKAT, "unlinkat", Sys::File(F::Unlinkat), C),
@@ -547,6 +552,7 @@ pub static I386: &[Entry] = &[
     e(n32::EXECVE, "execve", Sys::Proc(Pr::Execve), P(EXEC)),
     e(n32::CHDIR, "chdir", Sys::File(F::Chdir), C),
     e(n32::TIME, "time", Sys::Time, C),
+    e(n32::MKNOD, "mknod", Sys::File(F::Mknod), P(MKNOD)),
     e(n32::CHMOD, "chmod", Sys::File(F::Chmod), C),
     e(n32::LCHOWN, "lchown", Sys::File(F::Lchown { bits16: true }), C),
     e(n32::LSEEK, "lseek", Sys::File(F::Lseek), C),
@@ -711,6 +717,7 @@ pub static I386: &[Entry] = &[
     e(n32::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n32::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n32::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
+    e(n32::MKNODAT, "mknodat", Sys::File(F::Mknodat), P(MKNOD)),
     e(n32::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
     e(n32::FSTATAT64, "fstatat64", Sys::File(F::Fstatat(StatLayout::I386Stat64)), C),
     e(n32::UNLINKAT, "unlinkat", Sys::File(F::Unlinkat), C),
