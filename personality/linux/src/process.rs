@@ -20,6 +20,7 @@ mod eventfd;
 mod unix;
 mod signalfd;
 mod fifo;
+mod xattr;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};

@@ -510,7 +510,7 @@ impl Process {
     }
 
     /// Resolve `dirfd` + `path` (with AT_EMPTY_PATH: the fd itself) to an inode.
-    fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
+    pub(super) fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
@@ -1258,6 +1258,7 @@ impl Process {
             F::Ioctl => self.sys_ioctl_fd(h, abi, a[0], a[1] as u32, a[2]),
             F::Mkdir => self.sys_mkdirat(h, abi, AT_FDCWD, a[0], a[1] as u32),
             F::Mkdirat => self.sys_mkdirat(h, abi, a[0] as i32, a[1], a[2] as u32),
+            F::Xattr(op, on) => self.sys_xattr(h, abi, op, on, a),
             F::Mknod => self.sys_mknodat(h, abi, AT_FDCWD, a[0], a[1] as u32, a[2]),
             F::Mknodat => self.sys_mknodat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3]),
             F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.job.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
@@ -1587,6 +1588,9 @@ impl Process {
                 Err(Errno::ENOTTY)
             }
             Obj::Node(ino) => {
+                if let Some(r) = self.inode_flags_ioctl(h, abi, ino, req, arg) {
+                    return r;
+                }
                 let n = self.job.vfs.node(ino);
                 if req == FIONREAD && n.is_reg() {
                     let left = n.size().saturating_sub(ent.file.borrow().off) as u32;

@@ -52,6 +52,24 @@ pub enum NetCall {
     SocketCall,
 }
 
+/// What an extended-attribute call does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum XattrOp {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+/// What it names: a path (following a final symlink), a path (not
+/// following it: the l* calls) or a descriptor (the f* calls).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum XattrOn {
+    Path,
+    Link,
+    Fd,
+}
+
 /// The file and descriptor calls.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FileCall {
@@ -88,6 +106,8 @@ pub enum FileCall {
     Mkdirat,
     Mknod,
     Mknodat,
+    /// The extended-attribute calls.
+    Xattr(XattrOp, XattrOn),
     Rmdir,
     Unlink,
     Unlinkat,
@@ -310,7 +330,7 @@ use Status::{Complete as C, Partial as P};
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
-const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; terminal requests ENOTTY (no terminals)";
+const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
@@ -333,6 +353,10 @@ const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done
 const PRIO: &str = "per process (a thread id names its process), PRIO_PROCESS, PRIO_PGRP, PRIO_USER, RLIMIT_NICE and the owner rules; kept and reported, the scheduler has one priority";
 const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread); other options EINVAL";
 const MKNOD: &str = "regular files, FIFOs (named pipes: opens wait for the other side as Linux) and socket names; character and block devices for root only (EPERM otherwise), opened as SiON's own devices when the number is null, zero, full, random or urandom, ENXIO otherwise";
+const XATTR_GET: &str = "the file tree stores no extended attributes: ENODATA for user., trusted., security. and the ACL names, EOPNOTSUPP for others; name, path and permission errors as Linux";
+const XATTR_SET: &str = "the file tree stores no extended attributes: EOPNOTSUPP after Linux's checks (flags, name, size, path, permissions)";
+const XATTR_LIST: &str = "the file tree stores no extended attributes: always an empty list";
+const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -471,6 +495,18 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYNC, "sync", Sys::File(F::Sync), C),
     e(n64::SETHOSTNAME, "sethostname", Sys::Misc(M::Sethostname), C),
     e(n64::GETTID, "gettid", Sys::Gettid, C),
+    e(n64::SETXATTR, "setxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Path)), P(XATTR_SET)),
+    e(n64::LSETXATTR, "lsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Link)), P(XATTR_SET)),
+    e(n64::FSETXATTR, "fsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Fd)), P(XATTR_SET)),
+    e(n64::GETXATTR, "getxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Path)), P(XATTR_GET)),
+    e(n64::LGETXATTR, "lgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Link)), P(XATTR_GET)),
+    e(n64::FGETXATTR, "fgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Fd)), P(XATTR_GET)),
+    e(n64::LISTXATTR, "listxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Path)), P(XATTR_LIST)),
+    e(n64::LLISTXATTR, "llistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Link)), P(XATTR_LIST)),
+    e(n64::FLISTXATTR, "flistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Fd)), P(XATTR_LIST)),
+    e(n64::REMOVEXATTR, "removexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Path)), P(XATTR_REMOVE)),
+    e(n64::LREMOVEXATTR, "lremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Link)), P(XATTR_REMOVE)),
+    e(n64::FREMOVEXATTR, "fremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Fd)), P(XATTR_REMOVE)),
     e(n64::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n64::TIME, "time", Sys::Time, C),
     e(n64::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
@@ -695,6 +731,18 @@ pub static I386: &[Entry] = &[
     e(n32::GETDENTS64, "getdents64", Sys::File(F::Getdents64), C),
     e(n32::FCNTL64, "fcntl64", Sys::File(F::Fcntl), P(FCNTL)),
     e(n32::GETTID, "gettid", Sys::Gettid, C),
+    e(n32::SETXATTR, "setxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Path)), P(XATTR_SET)),
+    e(n32::LSETXATTR, "lsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Link)), P(XATTR_SET)),
+    e(n32::FSETXATTR, "fsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Fd)), P(XATTR_SET)),
+    e(n32::GETXATTR, "getxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Path)), P(XATTR_GET)),
+    e(n32::LGETXATTR, "lgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Link)), P(XATTR_GET)),
+    e(n32::FGETXATTR, "fgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Fd)), P(XATTR_GET)),
+    e(n32::LISTXATTR, "listxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Path)), P(XATTR_LIST)),
+    e(n32::LLISTXATTR, "llistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Link)), P(XATTR_LIST)),
+    e(n32::FLISTXATTR, "flistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Fd)), P(XATTR_LIST)),
+    e(n32::REMOVEXATTR, "removexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Path)), P(XATTR_REMOVE)),
+    e(n32::LREMOVEXATTR, "lremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Link)), P(XATTR_REMOVE)),
+    e(n32::FREMOVEXATTR, "fremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Fd)), P(XATTR_REMOVE)),
     e(n32::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n32::SENDFILE64, "sendfile64", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
     e(n32::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B32)), P(FUTEX)),
