@@ -57,6 +57,7 @@ static __attribute__((unused)) const char *errno_name(int e)
     case EPIPE: return "EPIPE";
     case EDOM: return "EDOM";
     case ERANGE: return "ERANGE";
+    case ENODATA: return "ENODATA";
     case EDEADLK: return "EDEADLK";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";

@@ -19,6 +19,9 @@ pub use thread::Thread;
 mod eventfd;
 mod unix;
 mod signalfd;
+mod fifo;
+mod xattr;
+pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_task_dir, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -30,7 +33,8 @@ use sion_abi::console::{up, Exit};
 use sion_abi::msg::{pf, Fault, LinuxSyscall};
 use sion_abi::regs::{self, Mode, TaskRegs};
 
-/// Linux's `mmap_min_addr`.
+/// Linux's `vm.mmap_min_addr` (Debian's 65536): mappings below it need
+/// root (CAP_SYS_RAWIO).
 pub const MMAP_MIN: u64 = 0x10000;
 /// Top of the mmap area of a 64-bit process (Linux's mmap_base without randomisation).
 pub const MMAP_TOP_64: u64 = 0x7fff_f7ff_f000;
@@ -166,6 +170,11 @@ pub struct JobState {
     pub sockets_closed: Vec<u32>,
     pub pipes: BTreeMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
+    /// FIFO inodes and their pipes; opens of FIFOs waiting for the other
+    /// side, by (pid, tid) (see `process/fifo.rs`).
+    pub fifos: BTreeMap<sion_vfs::Ino, Fifo>,
+    pub fifo_waits: BTreeMap<(u32, u32), FifoWait>,
+    pub fifo_pipes: BTreeMap<u32, sion_vfs::Ino>,
     /// AF_UNIX sockets (see `process/unix.rs`), their abstract names and the
     /// inodes of their path names.
     pub unix: BTreeMap<u32, unix::UnixSock>,
@@ -208,6 +217,9 @@ impl Default for JobState {
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
+            fifos: BTreeMap::new(),
+            fifo_waits: BTreeMap::new(),
+            fifo_pipes: BTreeMap::new(),
             unix: BTreeMap::new(),
             next_unix: 1,
             unix_names: BTreeMap::new(),
@@ -416,6 +428,12 @@ pub struct Process {
     /// (parent, process group, session) as the process table knew them when
     /// it last lent the job to this process (for /proc/<pid>/stat, status).
     pub family: (u32, u32, u32),
+    /// prctl(PR_SET_PDEATHSIG): the signal this process gets when its
+    /// parent ends (0: none). Cleared in a fork's child and when an id
+    /// changes; kept across execve.
+    pub pdeathsig: u8,
+    /// The nice value (-20..=19) of getpriority/setpriority.
+    pub nice: i32,
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -504,6 +522,8 @@ impl Process {
             raise: None,
             sig: Signals::default(),
             family: (1, 1, 1),
+            pdeathsig: 0,
+            nice: 0,
         };
         Ok((p, img.regs))
     }
@@ -558,6 +578,8 @@ impl Process {
             raise: None,
             sig,
             family: self.family,
+            pdeathsig: 0,
+            nice: self.nice,
         }
     }
 
@@ -1337,7 +1359,9 @@ impl Process {
                 return Err(Errno::EINVAL);
             }
             let end = addr.checked_add(len).filter(|e| *e <= limit).ok_or(Errno::ENOMEM)?;
-            if addr < MMAP_MIN {
+            // Below vm.mmap_min_addr only with CAP_SYS_RAWIO (root), as
+            // Linux (qemu-user, DOS emulators and wine map page 0).
+            if addr < MMAP_MIN && self.uid != 0 {
                 return Err(Errno::EPERM);
             }
             if !self.vmas.is_free(addr, end) {

@@ -23,6 +23,7 @@ use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
+mod prio;
 mod stop;
 mod threads;
 
@@ -381,6 +382,8 @@ impl Procs {
             }
             // Still blocked: the call ends here. A table call's own record
             // is its Retry; a process call's is its last call.
+            // A FIFO open waiting for the other side gives its end back.
+            self.job.fifo_cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -537,6 +540,9 @@ impl Procs {
                 }
             }
             Pr::Setpgid => self.setpgid(pid, a[0] as i32, a[1] as i32),
+            Pr::Getpriority => self.getpriority(pid, a[0] as i32, a[1] as i32),
+            Pr::Setpriority => self.setpriority(pid, a[0] as i32, a[1] as i32, a[2] as i32),
+            Pr::Nice => self.nice(pid, a[0] as i32),
             Pr::Setsid => {
                 if me.1 == pid || self.members.values().any(|m| m.pgid == pid) {
                     Err(Errno::EPERM)
@@ -886,6 +892,7 @@ impl Procs {
             p.at_exit(h);
             p.close_all();
         });
+        self.job.fifo_cancel(pid, None);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
@@ -916,11 +923,23 @@ impl Procs {
             }
             return;
         }
-        // Orphans go to the job's first process.
-        for m in self.members.values_mut() {
+        // Orphans go to the job's first process; those that asked for a
+        // parent-death signal (prctl PR_SET_PDEATHSIG) get it, as from the
+        // parent (SI_USER).
+        let mut orphans = Vec::new();
+        for (&cpid, m) in self.members.iter_mut() {
             if m.ppid == pid {
                 m.ppid = FIRST_PID;
+                if let Life::Running { proc, .. } = &m.life {
+                    if proc.pdeathsig != 0 {
+                        orphans.push((cpid, proc.pdeathsig));
+                    }
+                }
             }
+        }
+        let dead_uid = proc.uid;
+        for (cpid, sig) in orphans {
+            self.send(h, cpid, sig, SigInfo { signo: sig, code: signal::SI_USER, pid, uid: dead_uid, ..Default::default() });
         }
         let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
         if reap_now {

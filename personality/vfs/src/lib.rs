@@ -74,6 +74,7 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFBLK: u32 = 0o060000;
 pub const S_IFSOCK: u32 = 0o140000;
 
 /// `rename` flags.
@@ -120,6 +121,11 @@ pub enum Data {
     /// A name an AF_UNIX socket is bound to (the socket itself lives in
     /// the Linux personality, which maps the inode to it).
     Sock,
+    /// A named pipe (mkfifo): its data lives in the Linux personality's
+    /// pipes while it is open.
+    Fifo,
+    /// A block device: its device number (`makedev`).
+    Blk(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +170,15 @@ impl Inode {
             Data::Symlink(_) => S_IFLNK,
             Data::Chr(_) => S_IFCHR,
             Data::Sock => S_IFSOCK,
+            Data::Fifo => S_IFIFO,
+            Data::Blk(_) => S_IFBLK,
+        }
+    }
+    /// The device number of a device inode (`st_rdev`), 0 for others.
+    pub fn rdev(&self) -> u64 {
+        match self.data {
+            Data::Chr(r) | Data::Blk(r) => r,
+            _ => 0,
         }
     }
     /// `st_mode`.
@@ -176,7 +191,7 @@ impl Inode {
             Data::Reg(f) => f.len(),
             Data::Symlink(v) => v.len() as u64,
             Data::Dir(e) => 4096 * (1 + e.len() as u64 / 128),
-            Data::Chr(_) | Data::Sock => 0,
+            Data::Chr(_) | Data::Sock | Data::Fifo | Data::Blk(_) => 0,
         }
     }
     /// `d_type` of getdents.
@@ -187,6 +202,8 @@ impl Inode {
             Data::Symlink(_) => 10,
             Data::Chr(_) => 2,
             Data::Sock => 12,
+            Data::Fifo => 1,
+            Data::Blk(_) => 6,
         }
     }
 }
@@ -508,8 +525,8 @@ impl Vfs {
         Ok(self.add(dir, name, Data::Reg(FileData::from(data)), perm, uid, gid))
     }
 
-    /// Create a regular file, directory, symlink or device at a resolved,
-    /// non-existing name.
+    /// Create a regular file, directory, symlink, device, FIFO or socket
+    /// name at a resolved, non-existing name.
     pub fn create(&mut self, f: &Found, data: Data, perm: u32, cred: &Cred) -> Result<Ino> {
         if f.is_dot() {
             return Err(Errno::EEXIST);

@@ -320,3 +320,20 @@ fn links_that_name_the_asker() {
     assert_eq!(v.lookup(r, b"/proc/self/task", true, &root()), Err(Errno::ENOENT));
     assert_eq!(v.node(proc_).nlink, 3, "/proc's link count lost the directory");
 }
+
+#[test]
+fn fifos_and_devices() {
+    let mut v = tree();
+    let f = v.walk(v.root, b"/tmp/p", false, &user()).unwrap();
+    let p = v.create(&f, Data::Fifo, 0o640, &user()).unwrap();
+    assert_eq!(v.node(p).mode(), S_IFIFO | 0o640);
+    assert_eq!((v.node(p).size(), v.node(p).rdev(), v.node(p).dtype()), (0, 0, 1));
+    let f = v.walk(v.root, b"/tmp/b", false, &root()).unwrap();
+    let b = v.create(&f, Data::Blk(0x7c8), 0o600, &root()).unwrap();
+    assert_eq!(v.node(b).mode(), S_IFBLK | 0o600);
+    assert_eq!((v.node(b).rdev(), v.node(b).dtype()), (0x7c8, 6));
+    let f = v.walk(v.root, b"/tmp/p", false, &user()).unwrap();
+    assert_eq!(v.create(&f, Data::Fifo, 0o600, &user()), Err(Errno::EEXIST));
+    v.unlink(v.root, b"/tmp/p", &user()).unwrap();
+    assert_eq!(v.lookup(v.root, b"/tmp/p", false, &user()), Err(Errno::ENOENT));
+}

@@ -475,6 +475,11 @@ impl Process {
 
     pub(super) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
+            let (obj, flags) = (file.borrow().obj, file.borrow().flags);
+            if let Some(ino) = self.fifo_of(obj) {
+                self.fifo_closed(ino, flags);
+                return;
+            }
             match file.borrow().obj {
                 Obj::Node(ino) => self.job.vfs.close_ref(ino),
                 Obj::Epoll(id) => {
@@ -603,7 +608,7 @@ impl Process {
     }
 
     /// Resolve `dirfd` + `path` (with AT_EMPTY_PATH: the fd itself) to an inode.
-    fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
+    pub(super) fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
@@ -614,9 +619,10 @@ impl Process {
             }
             let f = self.file(dirfd as u32 as u64)?;
             let obj = f.borrow().obj;
-            return Ok(match obj {
-                Obj::Node(i) => Resolved::Node(i),
-                o => Resolved::Console(o),
+            let fifo = self.fifo_of(obj);
+            return Ok(match (obj, fifo) {
+                (_, Some(i)) | (Obj::Node(i), _) => Resolved::Node(i),
+                (o, None) => Resolved::Console(o),
             });
         }
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
@@ -630,7 +636,7 @@ impl Process {
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
     }
 
-    fn walk_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
+    pub(super) fn walk_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             return Err(Errno::ENOENT);
@@ -731,9 +737,13 @@ impl Process {
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
-        if matches!(n.data, Data::Chr(RDEV_TTY) | Data::Sock) {
-            // No controlling terminal; a socket's name is for connect, not open.
-            return Err(Errno::ENXIO);
+        match n.data {
+            // No controlling terminal; a socket's name is for connect, not
+            // open; a device without a driver here (root's mknod) is ENXIO.
+            Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL | RDEV_RANDOM | RDEV_URANDOM) => {}
+            Data::Chr(_) | Data::Blk(_) | Data::Sock => return Err(Errno::ENXIO),
+            Data::Fifo => return self.fifo_open(ino, flags),
+            _ => {}
         }
         if n.tag != 0 {
             self.node = h.node_info();
@@ -875,7 +885,7 @@ impl Process {
         let chr = match self.job.vfs.node(ino).data {
             Data::Dir(_) => return Err(Errno::EISDIR),
             Data::Chr(r) => Some(r),
-            Data::Symlink(_) | Data::Sock => return Err(Errno::EBADF),
+            Data::Symlink(_) | Data::Sock | Data::Fifo | Data::Blk(_) => return Err(Errno::EBADF),
             Data::Reg(_) => None,
         };
         let mut off = at.unwrap_or(f.borrow().off);
@@ -1109,7 +1119,7 @@ impl Process {
                     nlink: n.nlink,
                     uid: n.uid,
                     gid: n.gid,
-                    rdev: if let Data::Chr(r) = n.data { r } else { 0 },
+                    rdev: n.rdev(),
                     size: size as i64,
                     blksize: 4096,
                     blocks: if n.is_reg() || n.is_dir() { stat_blocks(size) } else { 0 },
@@ -1138,9 +1148,10 @@ impl Process {
     fn fd_resolved(&self, fd: u64) -> Result<Resolved, Errno> {
         let f = self.file(fd)?;
         let obj = f.borrow().obj;
-        Ok(match obj {
-            Obj::Node(i) => Resolved::Node(i),
-            o => Resolved::Console(o),
+        let fifo = self.fifo_of(obj);
+        Ok(match (obj, fifo) {
+            (_, Some(i)) | (Obj::Node(i), _) => Resolved::Node(i),
+            (o, None) => Resolved::Console(o),
         })
     }
 
@@ -1349,6 +1360,9 @@ impl Process {
             F::Ioctl => self.sys_ioctl_fd(h, abi, a[0], a[1] as u32, a[2]),
             F::Mkdir => self.sys_mkdirat(h, abi, AT_FDCWD, a[0], a[1] as u32),
             F::Mkdirat => self.sys_mkdirat(h, abi, a[0] as i32, a[1], a[2] as u32),
+            F::Xattr(op, on) => self.sys_xattr(h, abi, op, on, a),
+            F::Mknod => self.sys_mknodat(h, abi, AT_FDCWD, a[0], a[1] as u32, a[2]),
+            F::Mknodat => self.sys_mknodat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3]),
             F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.job.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
             F::Unlink => self.sys_unlinkat(h, abi, AT_FDCWD, a[0], 0),
             F::Unlinkat => self.sys_unlinkat(h, abi, a[0] as i32, a[1], a[2] as u32),
@@ -1676,6 +1690,9 @@ impl Process {
                 Err(Errno::ENOTTY)
             }
             Obj::Node(ino) => {
+                if let Some(r) = self.inode_flags_ioctl(h, abi, ino, req, arg) {
+                    return r;
+                }
                 let n = self.job.vfs.node(ino);
                 if req == FIONREAD && n.is_reg() {
                     let left = n.size().saturating_sub(ent.file.borrow().off) as u32;
@@ -2172,6 +2189,7 @@ impl Process {
                 let (r, w, _) = self.unix_ready(id);
                 (r, w)
             }
+            Obj::Pipe { id, .. } if f.flags & O_ACCMODE == O_RDWR => (self.pipe_ready(id, false).0, self.pipe_ready(id, true).1),
             Obj::Pipe { id, write } => {
                 let (r, w, _) = self.pipe_ready(id, write);
                 (r, w)
@@ -2674,7 +2692,7 @@ impl Process {
                     self.collect_node(child, cp, out, depth + 1);
                 }
             }
-            Data::Chr(_) | Data::Sock => out.push(OutItem::Missing { path }),
+            Data::Chr(_) | Data::Sock | Data::Fifo | Data::Blk(_) => out.push(OutItem::Missing { path }),
         }
     }
 }

@@ -6,6 +6,7 @@ use super::*;
 use crate::syscalls::table::MiscCall as M;
 
 const NGROUPS_MAX: u64 = 65536;
+const RLIMIT_MEMLOCK: usize = 8;
 
 /// `struct itimerval` (interval, value), each a timeval of words.
 fn itimerval(abi: Abi, (interval, left): (u64, u64)) -> Vec<u8> {
@@ -25,6 +26,11 @@ impl Process {
             M::Madvise => self.sys_madvise(h, abi, a[0], a[1], a[2] as u32),
             M::Msync => self.sys_msync(h, abi, a[0], a[1], a[2] as u32),
             M::Mincore => self.sys_mincore(h, abi, a[0], a[1], a[2]),
+            M::Mlock => self.sys_mlock(abi, a[0], a[1], 0, true),
+            M::Mlock2 => self.sys_mlock(abi, a[0], a[1], a[2] as u32, true),
+            M::Munlock => self.sys_mlock(abi, a[0], a[1], 0, false),
+            M::Mlockall => self.sys_mlockall(a[0] as u32),
+            M::Munlockall => Ok(0),
             M::Times => {
                 let ticks = h.cpu_ns() / 10_000_000;
                 if a[0] != 0 {
@@ -254,6 +260,8 @@ impl Process {
                 const PR_SET_NAME: u32 = 15;
                 const PR_GET_NAME: u32 = 16;
                 const PR_GET_DUMPABLE: u32 = 3;
+                const PR_SET_PDEATHSIG: u32 = 1;
+                const PR_GET_PDEATHSIG: u32 = 2;
                 match a[0] as u32 {
                     PR_SET_NAME => match self.read_user_str(h, abi, a[1], 16) {
                         Ok(mut n) => {
@@ -269,6 +277,15 @@ impl Process {
                         self.write_user(h, abi, a[1], &n).map(|_| 0)
                     }
                     PR_GET_DUMPABLE => Ok(1),
+                    PR_SET_PDEATHSIG => {
+                        if a[1] > crate::signal::NSIG as u64 {
+                            Err(Errno::EINVAL)
+                        } else {
+                            self.pdeathsig = a[1] as u8;
+                            Ok(0)
+                        }
+                    }
+                    PR_GET_PDEATHSIG => self.write_user(h, abi, a[1], &(self.pdeathsig as u32).to_le_bytes()).map(|_| 0),
                     _ => Err(Errno::EINVAL),
                 }
             }
@@ -345,6 +362,10 @@ impl Process {
             return Err(Errno::EPERM);
         }
         if let Some(&id) = ids.last() {
+            if id != cur && id != u32::MAX {
+                // Linux clears the parent-death signal when credentials change.
+                self.pdeathsig = 0;
+            }
             if user {
                 self.uid = id;
                 self.files.cred.uid = id;
@@ -405,6 +426,9 @@ impl Process {
             }
             if new_addr < old + old_len && old < new_addr + new_len {
                 return Err(Errno::EINVAL);
+            }
+            if new_addr < MMAP_MIN && self.uid != 0 {
+                return Err(Errno::EPERM);
             }
             self.vmas.remove_range(new_addr, new_addr + new_len);
             h.mem_unmap(new_addr, new_len);
@@ -476,6 +500,57 @@ impl Process {
             return Err(Errno::ENOMEM);
         }
         self.shared_sync(h, addr, end);
+        Ok(0)
+    }
+
+    /// mlock, mlock2 (`lock`) and munlock: the range must be mapped (and,
+    /// for mlock without MLOCK_ONFAULT, accessible, as Linux faults it in).
+    /// SiON never swaps, so every page is as resident as a locked one and
+    /// nothing else is done. Without CAP_IPC_LOCK (root), RLIMIT_MEMLOCK
+    /// bounds one call's range (Linux bounds the sum of locked pages).
+    fn sys_mlock(&mut self, abi: Abi, addr: u64, len: u64, flags: u32, lock: bool) -> SysResult {
+        const MLOCK_ONFAULT: u32 = 1;
+        if flags & !MLOCK_ONFAULT != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let limit = self.rlimits[RLIMIT_MEMLOCK].0;
+        if lock && self.uid != 0 && limit == 0 {
+            return Err(Errno::EPERM);
+        }
+        let start = page_down(addr);
+        let len = (len.wrapping_add(addr - start)).wrapping_add(PAGE - 1) & !(PAGE - 1);
+        if lock && self.uid != 0 && len > limit {
+            return Err(Errno::ENOMEM);
+        }
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end == start {
+            return Ok(0);
+        }
+        if end > self.limit(abi) || !self.vmas.is_covered(start, end) {
+            return Err(Errno::ENOMEM);
+        }
+        if lock && flags & MLOCK_ONFAULT == 0 && self.vmas.iter().any(|v| v.start < end && v.end > start && v.prot == 0) {
+            // Linux's mlock cannot fault PROT_NONE pages in: ENOMEM.
+            return Err(Errno::ENOMEM);
+        }
+        Ok(0)
+    }
+
+    fn sys_mlockall(&mut self, flags: u32) -> SysResult {
+        const MCL_CURRENT: u32 = 1;
+        const MCL_FUTURE: u32 = 2;
+        const MCL_ONFAULT: u32 = 4;
+        if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+            return Err(Errno::EINVAL);
+        }
+        let limit = self.rlimits[RLIMIT_MEMLOCK].0;
+        if self.uid != 0 && limit == 0 {
+            return Err(Errno::EPERM);
+        }
+        let total: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+        if flags & MCL_CURRENT != 0 && self.uid != 0 && total > limit {
+            return Err(Errno::ENOMEM);
+        }
         Ok(0)
     }
 

@@ -205,6 +205,7 @@ impl Procs {
             h.task_kill(t.task);
             self.by_task.remove(&t.task);
             crate::process::remove_task_dir(&mut self.job.vfs, pid, t.tid);
+            self.job.fifo_cancel(pid, Some(t.tid));
         }
         if caller != pid {
             crate::process::remove_task_dir(&mut self.job.vfs, pid, caller);

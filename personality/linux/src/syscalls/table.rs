@@ -52,6 +52,24 @@ pub enum NetCall {
     SocketCall,
 }
 
+/// What an extended-attribute call does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum XattrOp {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+/// What it names: a path (following a final symlink), a path (not
+/// following it: the l* calls) or a descriptor (the f* calls).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum XattrOn {
+    Path,
+    Link,
+    Fd,
+}
+
 /// The file and descriptor calls.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FileCall {
@@ -86,6 +104,10 @@ pub enum FileCall {
     Ioctl,
     Mkdir,
     Mkdirat,
+    Mknod,
+    Mknodat,
+    /// The extended-attribute calls.
+    Xattr(XattrOp, XattrOn),
     Rmdir,
     Unlink,
     Unlinkat,
@@ -190,6 +212,10 @@ pub enum ProcCall {
     GetRobustList,
     SigQueueInfo,
     TgSigQueueInfo,
+    Getpriority,
+    Setpriority,
+    /// i386 `nice(inc)`.
+    Nice,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -198,6 +224,11 @@ pub enum MiscCall {
     Madvise,
     Msync,
     Mincore,
+    Mlock,
+    Mlock2,
+    Munlock,
+    Mlockall,
+    Munlockall,
     Times,
     Getrusage,
     Sysinfo,
@@ -299,7 +330,7 @@ use Status::{Complete as C, Partial as P};
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
-const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; terminal requests ENOTTY (no terminals)";
+const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
@@ -317,6 +348,15 @@ const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAK
 const SIGNALFD: &str = "reads signalfd_siginfo records of the pending signals in its set (signo, code, pid, uid, status, addr)";
 const KILL: &str = "default actions (terminate, core as terminate, stop and continue, ignore) and handlers (x86_64 and i386 frames, SA_SIGINFO, SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND); a handler runs when the process next enters the kernel (a call or a fault), so a process spinning in user space sees it late";
 const SIGACT: &str = "all flags kept; the FPU state is not saved in the frame (handlers run at system-call boundaries, where no SSE register is live under the C ABIs)";
+const MLOCK: &str = "ranges checked as Linux (ENOMEM for unmapped or, without MLOCK_ONFAULT, PROT_NONE pages); SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) bounds one call, not the sum of locked pages";
+const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) against the mapped total for MCL_CURRENT, not applied to later mappings for MCL_FUTURE";
+const PRIO: &str = "per process (a thread id names its process), PRIO_PROCESS, PRIO_PGRP, PRIO_USER, RLIMIT_NICE and the owner rules; kept and reported, the scheduler has one priority";
+const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread); other options EINVAL";
+const MKNOD: &str = "regular files, FIFOs (named pipes: opens wait for the other side as Linux) and socket names; character and block devices for root only (EPERM otherwise), opened as SiON's own devices when the number is null, zero, full, random or urandom, ENXIO otherwise";
+const XATTR_GET: &str = "the file tree stores no extended attributes: ENODATA for user., trusted., security. and the ACL names, EOPNOTSUPP for others; name, path and permission errors as Linux";
+const XATTR_SET: &str = "the file tree stores no extended attributes: EOPNOTSUPP after Linux's checks (flags, name, size, path, permissions)";
+const XATTR_LIST: &str = "the file tree stores no extended attributes: always an empty list";
+const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const SLEEP: &str = "no signals yet, so never interrupted and the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -436,18 +476,37 @@ pub static X86_64: &[Entry] = &[
     e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", Sys::Proc(Pr::SigQueueInfo), C),
     e(n64::RT_SIGSUSPEND, "rt_sigsuspend", Sys::Proc(Pr::RtSigsuspend), C),
     e(n64::SIGALTSTACK, "sigaltstack", Sys::Proc(Pr::Sigaltstack), C),
+    e(n64::MKNOD, "mknod", Sys::File(F::Mknod), P(MKNOD)),
     e(n64::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n64::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
+    e(n64::GETPRIORITY, "getpriority", Sys::Proc(Pr::Getpriority), P(PRIO)),
+    e(n64::SETPRIORITY, "setpriority", Sys::Proc(Pr::Setpriority), P(PRIO)),
     e(n64::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
     e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", Sys::Misc(M::SchedGetPriorityMax), C),
     e(n64::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", Sys::Misc(M::SchedGetPriorityMin), C),
-    e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n64::MLOCK, "mlock", Sys::Misc(M::Mlock), P(MLOCK)),
+    e(n64::MUNLOCK, "munlock", Sys::Misc(M::Munlock), P(MLOCK)),
+    e(n64::MLOCKALL, "mlockall", Sys::Misc(M::Mlockall), P(MLOCKALL)),
+    e(n64::MUNLOCKALL, "munlockall", Sys::Misc(M::Munlockall), C),
+    e(n64::PRCTL, "prctl", Sys::Misc(M::Prctl), P(PRCTL)),
     e(n64::ARCH_PRCTL, "arch_prctl", Sys::ArchPrctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::SETRLIMIT, "setrlimit", Sys::Setrlimit(RlimitLayout::U64), P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", Sys::File(F::Sync), C),
     e(n64::SETHOSTNAME, "sethostname", Sys::Misc(M::Sethostname), C),
     e(n64::GETTID, "gettid", Sys::Gettid, C),
+    e(n64::SETXATTR, "setxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Path)), P(XATTR_SET)),
+    e(n64::LSETXATTR, "lsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Link)), P(XATTR_SET)),
+    e(n64::FSETXATTR, "fsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Fd)), P(XATTR_SET)),
+    e(n64::GETXATTR, "getxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Path)), P(XATTR_GET)),
+    e(n64::LGETXATTR, "lgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Link)), P(XATTR_GET)),
+    e(n64::FGETXATTR, "fgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Fd)), P(XATTR_GET)),
+    e(n64::LISTXATTR, "listxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Path)), P(XATTR_LIST)),
+    e(n64::LLISTXATTR, "llistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Link)), P(XATTR_LIST)),
+    e(n64::FLISTXATTR, "flistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Fd)), P(XATTR_LIST)),
+    e(n64::REMOVEXATTR, "removexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Path)), P(XATTR_REMOVE)),
+    e(n64::LREMOVEXATTR, "lremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Link)), P(XATTR_REMOVE)),
+    e(n64::FREMOVEXATTR, "fremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Fd)), P(XATTR_REMOVE)),
     e(n64::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n64::TIME, "time", Sys::Time, C),
     e(n64::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B64)), P(FUTEX)),
@@ -467,6 +526,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n64::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
+    e(n64::MKNODAT, "mknodat", Sys::File(F::Mknodat), P(MKNOD)),
     e(n64::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
     e(n64::NEWFSTATAT, "newfstatat", Sys::File(F::Fstatat(StatLayout::Stat64)), C),
     e(n64::UNLINKAT, "unlinkat", Sys::File(F::Unlinkat), C),
@@ -503,6 +563,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETRANDOM, "getrandom", Sys::Getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
     e(n64::EXECVEAT, "execveat", Sys::Proc(Pr::Execveat), P(EXEC)),
+    e(n64::MLOCK2, "mlock2", Sys::Misc(M::Mlock2), P(MLOCK)),
     e(n64::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n64::STATX, "statx", Sys::File(F::Statx), C),
     e(n64::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
@@ -527,6 +588,7 @@ pub static I386: &[Entry] = &[
     e(n32::EXECVE, "execve", Sys::Proc(Pr::Execve), P(EXEC)),
     e(n32::CHDIR, "chdir", Sys::File(F::Chdir), C),
     e(n32::TIME, "time", Sys::Time, C),
+    e(n32::MKNOD, "mknod", Sys::File(F::Mknod), P(MKNOD)),
     e(n32::CHMOD, "chmod", Sys::File(F::Chmod), C),
     e(n32::LCHOWN, "lchown", Sys::File(F::Lchown { bits16: true }), C),
     e(n32::LSEEK, "lseek", Sys::File(F::Lseek), C),
@@ -536,6 +598,7 @@ pub static I386: &[Entry] = &[
     e(n32::ALARM, "alarm", Sys::Misc(M::Alarm), P(TIMERS)),
     e(n32::PAUSE, "pause", Sys::Proc(Pr::Pause), C),
     e(n32::ACCESS, "access", Sys::File(F::Access), C),
+    e(n32::NICE, "nice", Sys::Proc(Pr::Nice), P(PRIO)),
     e(n32::SYNC, "sync", Sys::File(F::Sync), C),
     e(n32::KILL, "kill", Sys::Proc(Pr::Kill), P(KILL)),
     e(n32::RENAME, "rename", Sys::File(F::Rename), C),
@@ -579,6 +642,8 @@ pub static I386: &[Entry] = &[
     e(n32::FTRUNCATE, "ftruncate", Sys::File(F::Ftruncate { split: false }), C),
     e(n32::FCHMOD, "fchmod", Sys::File(F::Fchmod), C),
     e(n32::FCHOWN, "fchown", Sys::File(F::Fchown { bits16: true }), C),
+    e(n32::GETPRIORITY, "getpriority", Sys::Proc(Pr::Getpriority), P(PRIO)),
+    e(n32::SETPRIORITY, "setpriority", Sys::Proc(Pr::Setpriority), P(PRIO)),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
     e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
@@ -606,6 +671,10 @@ pub static I386: &[Entry] = &[
     e(n32::WRITEV, "writev", Sys::File(F::Writev), P(CONSOLE)),
     e(n32::GETSID, "getsid", Sys::Proc(Pr::Getsid), C),
     e(n32::FDATASYNC, "fdatasync", Sys::File(F::Fsync), C),
+    e(n32::MLOCK, "mlock", Sys::Misc(M::Mlock), P(MLOCK)),
+    e(n32::MUNLOCK, "munlock", Sys::Misc(M::Munlock), P(MLOCK)),
+    e(n32::MLOCKALL, "mlockall", Sys::Misc(M::Mlockall), P(MLOCKALL)),
+    e(n32::MUNLOCKALL, "munlockall", Sys::Misc(M::Munlockall), C),
     e(n32::SCHED_GETPARAM, "sched_getparam", Sys::Misc(M::SchedGetparam), P("own process: priority 0")),
     e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", Sys::Misc(M::SchedGetscheduler), P("own process: SCHED_OTHER")),
     e(n32::SCHED_YIELD, "sched_yield", Sys::Misc(M::SchedYield), C),
@@ -618,7 +687,7 @@ pub static I386: &[Entry] = &[
     e(n32::POLL, "poll", Sys::File(F::Poll), P(POLL)),
     e(n32::SETRESGID, "setresgid", Sys::Misc(M::Setresgid { bits16: true }), P(IDS)),
     e(n32::GETRESGID, "getresgid", Sys::Misc(M::Getresgid { bits16: true }), C),
-    e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE; other options EINVAL")),
+    e(n32::PRCTL, "prctl", Sys::Misc(M::Prctl), P(PRCTL)),
     e(n32::RT_SIGRETURN, "rt_sigreturn", Sys::Proc(Pr::RtSigreturn), C),
     e(n32::RT_SIGACTION, "rt_sigaction", Sys::Proc(Pr::RtSigaction), P(SIGACT)),
     e(n32::RT_SIGPROCMASK, "rt_sigprocmask", Sys::Proc(Pr::RtSigprocmask), C),
@@ -662,6 +731,18 @@ pub static I386: &[Entry] = &[
     e(n32::GETDENTS64, "getdents64", Sys::File(F::Getdents64), C),
     e(n32::FCNTL64, "fcntl64", Sys::File(F::Fcntl), P(FCNTL)),
     e(n32::GETTID, "gettid", Sys::Gettid, C),
+    e(n32::SETXATTR, "setxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Path)), P(XATTR_SET)),
+    e(n32::LSETXATTR, "lsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Link)), P(XATTR_SET)),
+    e(n32::FSETXATTR, "fsetxattr", Sys::File(F::Xattr(XattrOp::Set, XattrOn::Fd)), P(XATTR_SET)),
+    e(n32::GETXATTR, "getxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Path)), P(XATTR_GET)),
+    e(n32::LGETXATTR, "lgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Link)), P(XATTR_GET)),
+    e(n32::FGETXATTR, "fgetxattr", Sys::File(F::Xattr(XattrOp::Get, XattrOn::Fd)), P(XATTR_GET)),
+    e(n32::LISTXATTR, "listxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Path)), P(XATTR_LIST)),
+    e(n32::LLISTXATTR, "llistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Link)), P(XATTR_LIST)),
+    e(n32::FLISTXATTR, "flistxattr", Sys::File(F::Xattr(XattrOp::List, XattrOn::Fd)), P(XATTR_LIST)),
+    e(n32::REMOVEXATTR, "removexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Path)), P(XATTR_REMOVE)),
+    e(n32::LREMOVEXATTR, "lremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Link)), P(XATTR_REMOVE)),
+    e(n32::FREMOVEXATTR, "fremovexattr", Sys::File(F::Xattr(XattrOp::Remove, XattrOn::Fd)), P(XATTR_REMOVE)),
     e(n32::TKILL, "tkill", Sys::Proc(Pr::Tkill), P(KILL)),
     e(n32::SENDFILE64, "sendfile64", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
     e(n32::FUTEX, "futex", Sys::Proc(Pr::Futex(TimeBits::B32)), P(FUTEX)),
@@ -684,6 +765,7 @@ pub static I386: &[Entry] = &[
     e(n32::WAITID, "waitid", Sys::Proc(Pr::Waitid), P(WAIT)),
     e(n32::OPENAT, "openat", Sys::File(F::Openat), P(OPEN)),
     e(n32::MKDIRAT, "mkdirat", Sys::File(F::Mkdirat), C),
+    e(n32::MKNODAT, "mknodat", Sys::File(F::Mknodat), P(MKNOD)),
     e(n32::FCHOWNAT, "fchownat", Sys::File(F::Fchownat), C),
     e(n32::FSTATAT64, "fstatat64", Sys::File(F::Fstatat(StatLayout::I386Stat64)), C),
     e(n32::UNLINKAT, "unlinkat", Sys::File(F::Unlinkat), C),
@@ -734,6 +816,7 @@ pub static I386: &[Entry] = &[
     e(n32::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
     e(n32::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
     e(n32::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
+    e(n32::MLOCK2, "mlock2", Sys::Misc(M::Mlock2), P(MLOCK)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n32::STATX, "statx", Sys::File(F::Statx), C),
     e(n32::RSEQ, "rseq", Sys::Rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
