@@ -234,7 +234,14 @@ impl Procs {
                 }
             }
             Outcome::Exit(e) => self.exit(h, pid, e),
-            o => self.answers.push(Answer { task, outcome: o, call: (Abi::X86_64, u64::MAX) }),
+            o => {
+                // A signal that came while the fault was on its way here (the
+                // thread could not be stopped then) runs its handler now.
+                if self.proc_ref(pid).is_some_and(|p| p.sig.deliverable().is_some()) && self.deliver(h, pid, None).is_none() {
+                    return;
+                }
+                self.answers.push(Answer { task, outcome: o, call: (Abi::X86_64, u64::MAX) })
+            }
         }
     }
 
@@ -478,7 +485,16 @@ impl Procs {
         let raised = self.proc_mut(pid).and_then(|p| p.raise.take());
         match o {
             Outcome::Exit(e) => return self.exit(h, pid, e),
-            Outcome::Blocked => {}
+            Outcome::Blocked => {
+                // A signal that came while the call was on its way here
+                // (the thread could not be stopped then): the wait it just
+                // began ends for it, as Linux checks before sleeping.
+                if let Some(p) = self.proc_ref(pid) {
+                    if p.pending.is_some() && self.task_of(pid) == Some(task) && p.sig.deliverable().is_some() {
+                        self.interrupt.push((pid, Some(p.tid)));
+                    }
+                }
+            }
             o => {
                 if let Some(sig) = raised {
                     self.signal(h, pid, sig);
