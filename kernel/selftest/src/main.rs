@@ -323,6 +323,49 @@ fn fpu_isolation(s: &mut Suite) {
     }
 }
 
+fn interrupt_and_fpu_state(s: &mut Suite) {
+    // movq xmm0, rbx; spin: jmp spin; movq rax, xmm0; syscall; ud2
+    let code = [0x66, 0x48, 0x0f, 0x6e, 0xc3, 0xeb, 0xfe, 0x66, 0x48, 0x0f, 0x7e, 0xc0, 0x0f, 0x05, 0x0f, 0x0b];
+    let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
+    rt::task_kill(task).expect("kill");
+    let task = rt::task_create(space, TaskKind::Linux).expect("task");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
+    rt::mem_write(space, CODE, &code).expect("code");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    let regs = TaskRegs { rip: CODE, rflags: 0x202, rbx: 0xabcd_ef01_2345_6789, mode: Mode::Long as u64, ..Default::default() };
+    rt::task_set_regs(task, &regs).expect("regs");
+    rt::task_start(task).expect("start");
+    // Let it reach its loop (it owns the FPU state now), then stop it there.
+    let mut buf = [0u8; 512];
+    rt::timer_set(rt::clock_info().map(|c| c.tsc_to_ns(rt::rdtsc())).unwrap_or(0) + 20_000_000).expect("timer");
+    let (h, _) = recv(&mut buf);
+    s.check("a computing task got the CPU meanwhile", h.kind() == Some(Kind::Notification));
+    s.check("task_interrupt stops a runnable Linux task", rt::task_interrupt(task) == Ok(()));
+    let (h, p) = recv(&mut buf);
+    let f = msg::Fault::decode(p).unwrap_or_default();
+    s.check("... which reaches its handler as a VECTOR_INTERRUPT fault where it was", h.kind() == Some(Kind::Fault) && h.sender() == task && f.vector == msg::VECTOR_INTERRUPT && f.rip == CODE + 5);
+    s.check("a task waiting for its handler cannot be interrupted", rt::task_interrupt(task) == Err(Error::BadState));
+    let fx = rt::task_get_fpu(task).unwrap_or([0; 512]);
+    s.check("task_get_fpu gives the task's live SSE state (xmm0 it loaded)", fx[160..168] == 0xabcd_ef01_2345_6789u64.to_le_bytes() && fx[24..28] == 0x1f80u32.to_le_bytes());
+    let mut new = fx;
+    new[160..168].copy_from_slice(&0x1234u64.to_le_bytes());
+    new[24..28].copy_from_slice(&u32::MAX.to_le_bytes()); // MXCSR with reserved bits
+    s.check("task_set_fpu loads a state", rt::task_set_fpu(task, &new) == Ok(()));
+    let back = rt::task_get_fpu(task).unwrap_or([0; 512]);
+    let mask = u32::from_le_bytes([fx[28], fx[29], fx[30], fx[31]]);
+    let mask = if mask == 0 { 0xffbf } else { mask };
+    s.check("... with the MXCSR bits the CPU lacks cleared", u32::from_le_bytes([back[24], back[25], back[26], back[27]]) == mask);
+    let mut r = rt::task_get_regs(task).unwrap_or_default();
+    r.rip = CODE + 7;
+    rt::task_set_regs(task, &r).expect("regs");
+    reply(task, msg::reply_flags::KEEP_REGS, 0);
+    let (h, p) = recv(&mut buf);
+    let m = LinuxSyscall::decode(p).unwrap_or_default();
+    s.check("the task resumed with the state set (xmm0 read back by the task)", h.kind() == Some(Kind::LinuxSyscall) && h.sender() == task && m.nr == 0x1234);
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+}
+
 fn owned_spaces_die_with_their_owner(s: &mut Suite) {
     // A native task creates a space of its own and maps 1 MiB into it; when
     // the task is killed, that space and its frames must go too.
@@ -376,6 +419,7 @@ fn main(_boot: rt::Boot) -> ! {
     native_ipc(&mut s);
     device_grants(&mut s);
     fpu_isolation(&mut s);
+    interrupt_and_fpu_state(&mut s);
     owned_spaces_die_with_their_owner(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
