@@ -209,7 +209,8 @@ fn main(boot: rt::Boot) -> ! {
     let inputs: Vec<(String, &[u8], u32)> = Reader::new(archive)
         .filter_map(Result::ok)
         .filter(|e| e.name.starts_with(names::JOB_FILES))
-        .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o7777))
+        // The type bits stay: a symbolic link is S_IFLNK with its target as data.
+        .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o177777))
         .collect();
     rt::log!("personality: job of {} bytes, {} args, {} env, {} input files", program.len(), argv.len(), envp.len(), inputs.len());
     for u in &config.unknown {

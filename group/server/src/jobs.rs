@@ -483,7 +483,10 @@ fn job_archive(start: &Start, data: &[u8]) -> Vec<u8> {
             rt::log!("group: job file {:?} skipped (not a plain absolute path)", p);
             continue;
         }
-        w.add(&format!("{}{}", names::JOB_FILES, p), regular(*perm & 0o7777), bytes);
+        // A symbolic link (`sion run --file` keeps them) is S_IFLNK with its
+        // target as data, as cpio and `sion exec` store links.
+        let mode = if *perm & 0o170000 == 0o120000 { 0o120777 } else { regular(*perm & 0o7777) };
+        w.add(&format!("{}{}", names::JOB_FILES, p), mode, bytes);
     }
     w.finish()
 }

@@ -128,7 +128,8 @@ pub struct Spawn<'a> {
     /// Bytes of memory the node has: one brk or writable private mmap larger
     /// than this fails with ENOMEM, as under Linux's heuristic overcommit.
     pub memory: u64,
-    /// The job's input files: absolute path, contents, permission bits.
+    /// The job's input files: absolute path, contents, mode (permission
+    /// bits; with `S_IFLNK` type bits a symbolic link, the contents its target).
     pub files: Vec<(String, &'a [u8], u32)>,
     /// The working directory (created if missing).
     pub cwd: String,

@@ -45,7 +45,9 @@ pub struct ExecArgs {
     #[arg(long = "publish", value_name = "HOSTPORT:GUESTPORT", value_parser = parse_publish)]
     pub publish: Vec<(u16, u16)>,
     /// Copy a host file or directory (recursively) into the node at GUEST
-    /// (default: the host path made absolute). Repeatable.
+    /// (default: the host path made absolute). Symbolic links inside a
+    /// directory stay links (target unchanged, dangling or not); a named link
+    /// is followed. Repeatable.
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
     pub files: Vec<FileSpec>,
 

@@ -47,7 +47,44 @@ pub struct GuestFile {
     pub path: String,
     /// Permission bits.
     pub perm: u32,
+    /// The file's bytes, or a symbolic link's target, as it was written.
     pub data: Vec<u8>,
+    /// A symbolic link (kept as one, dangling or not), not a regular file.
+    pub symlink: bool,
+}
+
+/// `S_IFLNK`: the type bits of a symbolic link in a file mode.
+pub const S_IFLNK: u32 = 0o120000;
+
+impl GuestFile {
+    pub fn file(path: impl Into<String>, perm: u32, data: impl Into<Vec<u8>>) -> GuestFile {
+        GuestFile { path: path.into(), perm, data: data.into(), symlink: false }
+    }
+
+    pub fn link(path: impl Into<String>, target: impl Into<Vec<u8>>) -> GuestFile {
+        GuestFile { path: path.into(), perm: 0o777, data: target.into(), symlink: true }
+    }
+
+    /// Its mode in the job archive (a cpio mode): a regular file with its
+    /// permissions, or `S_IFLNK | 0777` with the target as its data, as cpio
+    /// stores links.
+    pub fn archive_mode(&self) -> u32 {
+        if self.symlink {
+            S_IFLNK | 0o777
+        } else {
+            regular(self.perm)
+        }
+    }
+
+    /// The mode `sion run` announces for it: the permission bits of a file
+    /// (as before links were carried), `S_IFLNK | 0777` for a link.
+    pub fn wire_mode(&self) -> u32 {
+        if self.symlink {
+            S_IFLNK | 0o777
+        } else {
+            self.perm
+        }
+    }
 }
 
 /// NUL-terminates each string and concatenates them.
@@ -112,7 +149,7 @@ pub fn compose(servers: &[(&str, &[u8])], job: &Job) -> Result<Vec<u8>> {
     add(names::JOB_CONFIG, regular(0o644), &config(job)?)?;
     for f in &job.files {
         let rel = f.path.trim_start_matches('/');
-        add(&format!("{}{rel}", names::JOB_FILES), regular(f.perm), &f.data)?;
+        add(&format!("{}{rel}", names::JOB_FILES), f.archive_mode(), &f.data)?;
     }
     Ok(w.finish())
 }
@@ -141,17 +178,23 @@ fn guest_string(p: &Path) -> Result<String> {
     }
 }
 
-/// Nesting limit for `--file` directories (also stops symlink loops).
+/// Nesting limit for `--file` directories.
 const MAX_DEPTH: usize = 32;
 
-/// Reads the `--file` arguments from the host: a file, or every file under a
-/// directory (recursively, symlinks followed, permissions kept).
+/// Reads the `--file` arguments from the host: a file, or everything under a
+/// directory (recursively, permissions kept). A path named by `--file` is
+/// followed when it is a symbolic link (as `cp` copies the file a named link
+/// points to); the links found inside a directory are kept as links, with
+/// their target text unchanged, whether it exists or not (as `cp -a` and
+/// `tar` keep them), so a dangling link does not stop the job and a link
+/// stays a link on the node. A named link that loops or dangles is refused
+/// with the reason.
 pub fn collect_files(specs: &[FileSpec], cwd: &Path) -> Result<Vec<GuestFile>> {
     let mut out = Vec::new();
     for spec in specs {
         let host = if spec.host.is_absolute() { spec.host.clone() } else { cwd.join(&spec.host) };
         let guest = normalize(spec.guest.as_deref().unwrap_or(&spec.host), cwd);
-        add_path(&host, &guest, 0, &mut out)
+        add_path(&host, &guest, 0, true, &mut out)
             .with_context(|| format!("--file {}", spec.host.display()))?;
     }
     // A later --file for the same guest path wins.
@@ -161,11 +204,27 @@ pub fn collect_files(specs: &[FileSpec], cwd: &Path) -> Result<Vec<GuestFile>> {
     Ok(dedup)
 }
 
-fn add_path(host: &Path, guest: &Path, depth: usize, out: &mut Vec<GuestFile>) -> Result<()> {
-    let meta = std::fs::metadata(host).with_context(|| format!("{}", host.display()))?;
-    if meta.is_dir() {
+fn add_path(host: &Path, guest: &Path, depth: usize, follow: bool, out: &mut Vec<GuestFile>) -> Result<()> {
+    let meta = if follow {
+        std::fs::metadata(host).map_err(|e| match e.raw_os_error() {
+            Some(40) => anyhow::anyhow!("{}: a symbolic link loop (too many levels of links)", host.display()),
+            Some(2) if std::fs::symlink_metadata(host).is_ok() => anyhow::anyhow!(
+                "{}: a dangling symbolic link (to {})",
+                host.display(),
+                std::fs::read_link(host).map(|t| t.display().to_string()).unwrap_or_default()
+            ),
+            _ => anyhow::Error::new(e).context(host.display().to_string()),
+        })?
+    } else {
+        std::fs::symlink_metadata(host).with_context(|| format!("{}", host.display()))?
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(host).with_context(|| format!("{}", host.display()))?;
+        out.push(GuestFile::link(guest_string(guest)?, target.as_os_str().as_bytes()));
+        Ok(())
+    } else if meta.is_dir() {
         if depth >= MAX_DEPTH {
-            bail!("{}: directories nested deeper than {MAX_DEPTH} (a symlink loop?)", host.display());
+            bail!("{}: directories nested deeper than {MAX_DEPTH}", host.display());
         }
         let mut entries: Vec<_> = std::fs::read_dir(host)
             .with_context(|| format!("{}", host.display()))?
@@ -173,15 +232,15 @@ fn add_path(host: &Path, guest: &Path, depth: usize, out: &mut Vec<GuestFile>) -
             .with_context(|| format!("{}", host.display()))?;
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            add_path(&e.path(), &guest.join(e.file_name()), depth + 1, out)?;
+            add_path(&e.path(), &guest.join(e.file_name()), depth + 1, false, out)?;
         }
         Ok(())
     } else if meta.is_file() {
         let data = std::fs::read(host).with_context(|| format!("{}", host.display()))?;
-        out.push(GuestFile { path: guest_string(guest)?, perm: meta.permissions().mode() & 0o7777, data });
+        out.push(GuestFile::file(guest_string(guest)?, meta.permissions().mode() & 0o7777, data));
         Ok(())
     } else {
-        bail!("{}: not a regular file or directory", host.display())
+        bail!("{}: not a regular file, directory or symbolic link", host.display())
     }
 }
 
@@ -214,8 +273,8 @@ mod tests {
             exe: "/home/u/prog".into(),
             cwd: "/home/u".into(),
             files: vec![
-                GuestFile { path: "/etc/hosts".into(), perm: 0o644, data: b"127.0.0.1 x\n".to_vec() },
-                GuestFile { path: "/data/run.sh".into(), perm: 0o755, data: b"#!".to_vec() },
+                GuestFile::file("/etc/hosts", 0o644, b"127.0.0.1 x\n".to_vec()),
+                GuestFile::file("/data/run.sh", 0o755, b"#!".to_vec()),
             ],
             ..Default::default()
         };
@@ -307,5 +366,63 @@ mod tests {
         let missing = [FileSpec { host: root.join("nope"), guest: None }];
         let err = format!("{:#}", collect_files(&missing, root).unwrap_err());
         assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn links_inside_a_directory_stay_links() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("d/sub")).unwrap();
+        std::fs::write(root.join("d/real.txt"), b"real").unwrap();
+        symlink("real.txt", root.join("d/valid")).unwrap();
+        symlink("/nonexistent/target", root.join("d/dangling")).unwrap();
+        symlink("sub", root.join("d/dirlink")).unwrap();
+        symlink("loop", root.join("d/loop")).unwrap();
+        symlink("..", root.join("d/sub/up")).unwrap();
+        let specs = [FileSpec { host: root.join("d"), guest: Some("/w".into()) }];
+        let files = collect_files(&specs, root).unwrap_or_else(|e| panic!("{e:#}"));
+        let got: Vec<_> = files.iter().map(|f| (f.path.as_str(), f.symlink, f.data.as_slice())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/w/dangling", true, &b"/nonexistent/target"[..]),
+                ("/w/dirlink", true, b"sub"),
+                ("/w/loop", true, b"loop"),
+                ("/w/real.txt", false, b"real"),
+                ("/w/sub/up", true, b".."),
+                ("/w/valid", true, b"real.txt"),
+            ]
+        );
+        // In the archive: cpio's way, S_IFLNK with the target as data.
+        let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), files, ..Default::default() };
+        let bytes = compose(&[("personality", b"")], &job).unwrap();
+        let l = Reader::find(&bytes, "job/files/w/dangling").unwrap();
+        assert_eq!((l.mode, l.data), (0o120777, &b"/nonexistent/target"[..]));
+        assert_eq!(Reader::find(&bytes, "job/files/w/real.txt").unwrap().mode, 0o100644);
+    }
+
+    #[test]
+    fn a_named_link_is_followed_and_a_bad_one_refused() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::write(root.join("d/f"), b"F").unwrap();
+        symlink("d/f", root.join("to-file")).unwrap();
+        symlink("d", root.join("to-dir")).unwrap();
+        symlink("nowhere", root.join("dangling")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        let ok = [
+            FileSpec { host: "to-file".into(), guest: Some("/x".into()) },
+            FileSpec { host: "to-dir".into(), guest: Some("/y".into()) },
+        ];
+        let files = collect_files(&ok, root).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(files, [GuestFile::file("/x", 0o644, b"F".to_vec()), GuestFile::file("/y/f", 0o644, b"F".to_vec())]);
+        let err = |name: &str| format!("{:#}", collect_files(&[FileSpec { host: name.into(), guest: Some("/z".into()) }], root).unwrap_err());
+        let e = err("dangling");
+        assert!(e.contains("dangling symbolic link (to nowhere)"), "{e}");
+        let e = err("loop");
+        assert!(e.contains("symbolic link loop"), "{e}");
     }
 }

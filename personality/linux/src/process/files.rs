@@ -160,6 +160,25 @@ fn dirent_name_ok(name: &[u8]) -> bool {
 }
 
 /// Build the job's file tree.
+/// A staged symbolic link (`--file` keeps them), its target unchanged,
+/// dangling or not; the directories above it are created as for files.
+fn put_symlink(v: &mut Vfs, path: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<Ino, sion_vfs::Errno> {
+    let (dirpath, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    if name.is_empty() || target.is_empty() {
+        return Err(sion_vfs::Errno::ENOENT);
+    }
+    let dir = v.mkdir_p(dirpath, uid, gid)?;
+    if let Some(old) = v.child(dir, name)? {
+        if v.node(old).is_dir() {
+            return Err(sion_vfs::Errno::EISDIR);
+        }
+    }
+    Ok(v.add(dir, name, Data::Symlink(target.to_vec()), 0o777, uid, gid))
+}
+
 pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), String> {
     let mut v = Vfs::new();
     v.now = now;
@@ -253,8 +272,19 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         }
     }
     // The job's files, the program itself, then the working directory.
-    for (path, data, perm) in &s.files {
-        v.put_file(path.as_bytes(), data.to_vec(), *perm, uid, gid).map_err(|e| format!("{path}: errno {}", e.0))?;
+    for (path, data, mode) in &s.files {
+        // Checked before copying: past the file space the copy could exhaust
+        // the server's heap.
+        let need = (data.len() as u64).div_ceil(sion_vfs::CHUNK as u64) * sion_vfs::CHUNK as u64;
+        if v.used() + need > v.capacity {
+            return Err(format!("the job's files do not fit in the node's memory (at most {} MiB of files, half of the node's): {path}", v.capacity >> 20));
+        }
+        let staged = if mode & 0o170000 == 0o120000 {
+            put_symlink(&mut v, path.as_bytes(), data, uid, gid)
+        } else {
+            v.put_file(path.as_bytes(), data.to_vec(), mode & 0o7777, uid, gid)
+        };
+        staged.map_err(|e| format!("{path}: errno {}", e.0))?;
     }
     if s.exe.starts_with('/') && v.lookup(v.root, s.exe.as_bytes(), true, &Cred::root()).is_err() {
         v.put_file(s.exe.as_bytes(), s.program.to_vec(), 0o755, uid, gid).map_err(|e| format!("{}: errno {}", s.exe, e.0))?;
