@@ -63,10 +63,16 @@ pub struct ExecArgs {
     #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = parse_out_spec)]
     pub outs: Vec<OutSpec>,
 
-    /// Set an environment variable of the program; the program gets no other.
-    /// Repeatable.
+    /// Set an environment variable of the program. Repeatable. The program
+    /// gets these and, unless they set PATH, a login shell's
+    /// PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin;
+    /// nothing of sion's own environment.
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<OsString>,
+
+    /// The program gets exactly the --env variables: no default PATH.
+    #[arg(long)]
+    pub clear_env: bool,
 
     /// Kill the node after SECS seconds (exit 125).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]

@@ -49,6 +49,14 @@ impl LogSink {
         }
     }
 
+    /// A new boot of the node (KVM gave up, TCG next): forget what explained
+    /// the last one.
+    pub fn restart(&mut self) {
+        self.panic_line = None;
+        self.last_kernel_line = None;
+        self.panic_continues = false;
+    }
+
     /// A line of the kernel log (COM1).
     pub fn kernel_line(&mut self, line: &[u8]) {
         self.write(line);

@@ -87,6 +87,20 @@ impl GuestFile {
     }
 }
 
+/// The PATH a job gets unless `--env PATH=...` gives one: a login shell's.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A job's environment: the `--env` entries, in order, then `PATH` (the
+/// default) when they set none, unless `clear` (`--clear-env`: exactly the
+/// `--env` entries).
+pub fn job_env(env: &[OsString], clear: bool) -> Vec<OsString> {
+    let mut out = env.to_vec();
+    if !clear && !env.iter().any(|kv| kv.as_bytes().starts_with(b"PATH=")) {
+        out.push(format!("PATH={DEFAULT_PATH}").into());
+    }
+    out
+}
+
 /// NUL-terminates each string and concatenates them.
 pub fn nul_list(items: &[OsString]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -311,6 +325,19 @@ mod tests {
         let job = Job { argv: vec!["p".into()], exe: "/p".into(), cwd: "/".into(), ..Default::default() };
         let bytes = compose(&[("personality", b"")], &job).unwrap();
         assert_eq!(Reader::find(&bytes, names::JOB_ENV).unwrap().data, b"");
+    }
+
+    #[test]
+    fn a_job_gets_a_path_unless_told_otherwise() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let path = format!("PATH={DEFAULT_PATH}");
+        assert_eq!(job_env(&[], false), os(&[&path]));
+        assert_eq!(job_env(&os(&["A=1"]), false), os(&["A=1", &path]));
+        assert_eq!(job_env(&os(&["PATH=/x", "A=1"]), false), os(&["PATH=/x", "A=1"]));
+        assert_eq!(job_env(&os(&["PATHX=1"]), false), os(&["PATHX=1", &path]));
+        assert_eq!(job_env(&os(&["PATH="]), false), os(&["PATH="]));
+        assert_eq!(job_env(&os(&["A=1"]), true), os(&["A=1"]));
+        assert!(job_env(&[], true).is_empty());
     }
 
     #[test]

@@ -306,7 +306,9 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         }
     } else {
         let mut cmd = Command::new(&sion);
-        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string());
+        // `env:` is the whole environment on both sides: the host run
+        // starts from env_clear(), the SiON run without sion's default PATH.
+        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env");
         for kv in &spec.env {
             cmd.arg("--env").arg(kv);
         }

@@ -287,7 +287,7 @@ fn run_inner(args: RunArgs) -> Result<i32> {
     let exe = std::fs::canonicalize(&located).unwrap_or_else(|_| image::normalize(&located, &cwd));
     let start = Start {
         argv,
-        env: args.env.iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
+        env: image::job_env(&args.env, args.clear_env).iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
         cwd: cwd.as_os_str().as_bytes().to_vec(),
         program_len: program.len() as u64,
         files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.wire_mode(), f.data.len() as u64)).collect(),
