@@ -212,6 +212,14 @@ impl Jobs {
             up::OUT_SYMLINK => j.send(job::OUT_SYMLINK, payload),
             up::OUT_MISSING => j.send(job::OUT_MISSING, payload),
             up::LOG => rt::log!("group: job {}: {}", j.id, core::str::from_utf8(payload).unwrap_or("(not UTF-8)")),
+            up::FAILED => {
+                // The personality server failed (not the program): the job
+                // fails with its reason, as for a fault of the server.
+                if let Some((_, space)) = j.personality.take() {
+                    let _ = rt::space_destroy(space);
+                }
+                j.error(&String::from_utf8_lossy(payload));
+            }
             up::EXIT => {
                 let (signal, code) = match Exit::decode(payload) {
                     Some(Exit::Code(c)) => (false, c as u32),

@@ -19,7 +19,7 @@ pub use thread::Thread;
 mod eventfd;
 mod unix;
 mod signalfd;
-pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
+pub use files::{Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -615,6 +615,7 @@ impl Process {
             // As Linux's OOM killer: the process that cannot get a page dies
             // of SIGKILL; the node goes on.
             h.log(&format!("out of memory at {:#x}: killed by signal 9", f.addr));
+            h.oom_kill();
             return Outcome::Exit(Exit::Signal(9));
         }
         let sig = match f.vector {

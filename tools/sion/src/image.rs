@@ -168,6 +168,37 @@ pub fn compose(servers: &[(&str, &[u8])], job: &Job) -> Result<Vec<u8>> {
     Ok(w.finish())
 }
 
+/// Memory a node needs besides the boot archive and the files (kernel,
+/// servers, the program's first pages); the node's figure is about 4 MiB.
+const NODE_OVERHEAD: u64 = 8 << 20;
+/// The node's file space keeps a regular file in blocks of this size
+/// (`sion_vfs::CHUNK`): a 1-byte file takes 64 KiB.
+const FILE_BLOCK: u64 = 64 << 10;
+const MIB: u64 = 1 << 20;
+
+/// Whether the `--file`s fit in a node of `mem` bytes whose boot archive is
+/// `archive_len` bytes: the node keeps its files in the personality's heap,
+/// at most half of the memory the archive leaves (`build_tree`). A tree that
+/// cannot fit is refused here, before booting, with the memory that would do.
+pub fn check_fits(files: &[GuestFile], archive_len: u64, mem: u64) -> Result<()> {
+    let need: u64 = files.iter().filter(|f| !f.symlink).map(|f| (f.data.len() as u64).div_ceil(FILE_BLOCK) * FILE_BLOCK).sum();
+    let room = mem.saturating_sub(archive_len).saturating_sub(NODE_OVERHEAD) / 2;
+    if need > room {
+        let want = (need * 2 + archive_len + NODE_OVERHEAD).div_ceil(256 * MIB) * 256;
+        bail!(
+            "the --file tree does not fit in the node's memory: its {} file{} need {} MiB there (a file takes 64 KiB blocks), \
+             and a node of {} MiB holds {} MiB of files (half of what its {} MiB boot archive leaves); try --mem {want}M",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            need.div_ceil(MIB),
+            mem / MIB,
+            room / MIB,
+            archive_len.div_ceil(MIB)
+        );
+    }
+    Ok(())
+}
+
 /// Makes `p` absolute against `cwd` and resolves `.` and `..` lexically.
 pub fn normalize(p: &Path, cwd: &Path) -> PathBuf {
     let joined = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
@@ -451,5 +482,21 @@ mod tests {
         assert!(e.contains("dangling symbolic link (to nowhere)"), "{e}");
         let e = err("loop");
         assert!(e.contains("symbolic link loop"), "{e}");
+    }
+
+    #[test]
+    fn a_tree_past_the_node_memory_is_refused_before_booting() {
+        let big = vec![GuestFile::file("/t/f", 0o644, vec![0u8; 100 << 20])];
+        // 256 MiB: the 100 MiB archive leaves ~148, half of it for files.
+        let e = format!("{:#}", check_fits(&big, 101 << 20, 256 << 20).unwrap_err());
+        assert!(e.contains("need 100 MiB") && e.contains("holds 73 MiB") && e.contains("try --mem 512M"), "{e}");
+        assert!(check_fits(&big, 101 << 20, 512 << 20).is_ok());
+        // Small files take a 64 KiB block each; links take none.
+        let small: Vec<_> = (0..2000).map(|i| GuestFile::file(format!("/s/{i}"), 0o644, b"x".to_vec())).collect();
+        let e = format!("{:#}", check_fits(&small, 1 << 20, 256 << 20).unwrap_err());
+        assert!(e.contains("2000 files need 125 MiB"), "{e}");
+        let links: Vec<_> = (0..2000).map(|i| GuestFile::link(format!("/s/{i}"), b"x".to_vec())).collect();
+        assert!(check_fits(&links, 1 << 20, 256 << 20).is_ok());
+        assert!(check_fits(&[], 1 << 20, 32 << 20).is_ok());
     }
 }

@@ -186,6 +186,10 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(a) => a,
         Err(e) => return failed(format!("{e:#}")),
     };
+    let mem = args.mem.unwrap_or_else(cli::default_mem);
+    if let Err(e) = image::check_fits(&job.files, archive.len() as u64, mem.0) {
+        return failed(format!("{e:#}"));
+    }
     drop(job);
     let tmp = match tempfile::Builder::new().prefix("sion-").tempdir() {
         Ok(t) => t,
@@ -213,7 +217,6 @@ fn exec(args: ExecArgs) -> i32 {
     }
     let log = log.shared();
 
-    let mem = args.mem;
     let realtime_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let mut accel = args.accel;
     let started = Instant::now();
@@ -372,6 +375,9 @@ fn exec(args: ExecArgs) -> i32 {
             }
             Err(err) => eprintln!("sion: {err:#}"),
         }
+        if let (sion_abi::console::Exit::Signal(9), Some(limit)) = (e, log.lock().unwrap().oom_limit) {
+            eprintln!("{}", oom_message(mem.0, limit));
+        }
         return e.shell_status();
     }
     let reason = log.lock().unwrap().failure_reason();
@@ -385,6 +391,16 @@ fn exec(args: ExecArgs) -> i32 {
         }
     });
     node_failed(reason)
+}
+
+/// What sion says when the job was killed for memory, as Linux's OOM killer
+/// logs it (the status stays 137).
+pub fn oom_message(node_mem: u64, job_limit: u64) -> String {
+    format!(
+        "sion: the program was killed: out of memory (node memory {} MiB, {} MiB for the job; try --mem)",
+        node_mem >> 20,
+        job_limit >> 20
+    )
 }
 
 /// How long a node under KVM may take to bring its first server's console

@@ -160,6 +160,9 @@ fn dirent_name_ok(name: &[u8]) -> bool {
 }
 
 /// Build the job's file tree.
+/// How a job whose `--file`s exceed the file space fails to start.
+pub const FILES_DO_NOT_FIT: &str = "the job's files do not fit in the node's memory";
+
 /// A staged symbolic link (`--file` keeps them), its target unchanged,
 /// dangling or not; the directories above it are created as for files.
 fn put_symlink(v: &mut Vfs, path: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<Ino, sion_vfs::Errno> {
@@ -277,7 +280,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         // the server's heap.
         let need = (data.len() as u64).div_ceil(sion_vfs::CHUNK as u64) * sion_vfs::CHUNK as u64;
         if v.used() + need > v.capacity {
-            return Err(format!("the job's files do not fit in the node's memory (at most {} MiB of files, half of the node's): {path}", v.capacity >> 20));
+            return Err(format!("{FILES_DO_NOT_FIT} (at most {} MiB of files, half of what the boot archive leaves): {path}", v.capacity >> 20));
         }
         let staged = if mode & 0o170000 == 0o120000 {
             put_symlink(&mut v, path.as_bytes(), data, uid, gid)
