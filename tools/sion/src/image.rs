@@ -169,25 +169,35 @@ pub fn compose(servers: &[(&str, &[u8])], job: &Job) -> Result<Vec<u8>> {
 }
 
 /// Memory a node needs besides the boot archive and the files (kernel,
-/// servers, the program's first pages); the node's figure is about 4 MiB.
+/// servers); the node's figure is about 4 MiB.
 const NODE_OVERHEAD: u64 = 8 << 20;
+/// What the node keeps for the job itself when staging files: 32 MiB or an
+/// eighth of its memory (`STAGING_RESERVE` in the personality's `build_tree`).
+const JOB_RESERVE: u64 = 32 << 20;
 /// The node's file space keeps a regular file in blocks of this size
 /// (`sion_vfs::CHUNK`): a 1-byte file takes 64 KiB.
 const FILE_BLOCK: u64 = 64 << 10;
 const MIB: u64 = 1 << 20;
 
+/// Room for files in a node of `mem` bytes whose boot archive (in its
+/// memory too) is `archive_len` bytes.
+fn file_room(archive_len: u64, mem: u64) -> u64 {
+    let left = mem.saturating_sub(archive_len).saturating_sub(NODE_OVERHEAD);
+    left.saturating_sub((left / 8).max(JOB_RESERVE))
+}
+
 /// Whether the `--file`s fit in a node of `mem` bytes whose boot archive is
-/// `archive_len` bytes: the node keeps its files in the personality's heap,
-/// at most half of the memory the archive leaves (`build_tree`). A tree that
-/// cannot fit is refused here, before booting, with the memory that would do.
+/// `archive_len` bytes: the node copies them into the personality's heap
+/// (`build_tree`), keeping a reserve for the job. A tree that cannot fit is
+/// refused here, before booting, with the memory that would do.
 pub fn check_fits(files: &[GuestFile], archive_len: u64, mem: u64) -> Result<()> {
     let need: u64 = files.iter().filter(|f| !f.symlink).map(|f| (f.data.len() as u64).div_ceil(FILE_BLOCK) * FILE_BLOCK).sum();
-    let room = mem.saturating_sub(archive_len).saturating_sub(NODE_OVERHEAD) / 2;
+    let room = file_room(archive_len, mem);
     if need > room {
-        let want = (need * 2 + archive_len + NODE_OVERHEAD).div_ceil(256 * MIB) * 256;
+        let want = (256..).step_by(256).find(|m| file_room(archive_len, m * MIB) >= need).unwrap_or(0);
         bail!(
             "the --file tree does not fit in the node's memory: its {} file{} need {} MiB there (a file takes 64 KiB blocks), \
-             and a node of {} MiB holds {} MiB of files (half of what its {} MiB boot archive leaves); try --mem {want}M",
+             and a node of {} MiB holds {} MiB of files besides its {} MiB boot archive; try --mem {want}M",
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             need.div_ceil(MIB),
@@ -486,16 +496,19 @@ mod tests {
 
     #[test]
     fn a_tree_past_the_node_memory_is_refused_before_booting() {
-        let big = vec![GuestFile::file("/t/f", 0o644, vec![0u8; 100 << 20])];
-        // 256 MiB: the 100 MiB archive leaves ~148, half of it for files.
-        let e = format!("{:#}", check_fits(&big, 101 << 20, 256 << 20).unwrap_err());
-        assert!(e.contains("need 100 MiB") && e.contains("holds 73 MiB") && e.contains("try --mem 512M"), "{e}");
-        assert!(check_fits(&big, 101 << 20, 512 << 20).is_ok());
+        let big = vec![GuestFile::file("/t/f", 0o644, vec![0u8; 150 << 20])];
+        // 256 MiB: the 151 MiB archive leaves 97, less 32 for the job.
+        let e = format!("{:#}", check_fits(&big, 151 << 20, 256 << 20).unwrap_err());
+        assert!(e.contains("1 file need 150 MiB") && e.contains("holds 65 MiB") && e.contains("try --mem 512M"), "{e}");
+        assert!(check_fits(&big, 151 << 20, 512 << 20).is_ok());
+        let ok = vec![GuestFile::file("/t/f", 0o644, vec![0u8; 100 << 20])];
+        assert!(check_fits(&ok, 101 << 20, 256 << 20).is_ok());
         // Small files take a 64 KiB block each; links take none.
-        let small: Vec<_> = (0..2000).map(|i| GuestFile::file(format!("/s/{i}"), 0o644, b"x".to_vec())).collect();
+        let small: Vec<_> = (0..4000).map(|i| GuestFile::file(format!("/s/{i}"), 0o644, b"x".to_vec())).collect();
         let e = format!("{:#}", check_fits(&small, 1 << 20, 256 << 20).unwrap_err());
-        assert!(e.contains("2000 files need 125 MiB"), "{e}");
-        let links: Vec<_> = (0..2000).map(|i| GuestFile::link(format!("/s/{i}"), b"x".to_vec())).collect();
+        assert!(e.contains("4000 files need 250 MiB"), "{e}");
+        assert!(check_fits(&small[..2500], 1 << 20, 256 << 20).is_ok());
+        let links: Vec<_> = (0..4000).map(|i| GuestFile::link(format!("/s/{i}"), b"x".to_vec())).collect();
         assert!(check_fits(&links, 1 << 20, 256 << 20).is_ok());
         assert!(check_fits(&[], 1 << 20, 32 << 20).is_ok());
     }
