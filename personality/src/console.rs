@@ -70,6 +70,17 @@ pub fn read_input(buf: &mut [u8], notified: bool) -> usize {
     }
 }
 
+/// The node failed (not the program): tell the host why, then stop as
+/// `finish` does, with no EXIT.
+pub fn fail(why: &[u8]) -> ! {
+    send(up::FAILED, &why[..why.len().min(MAX_PAYLOAD)]);
+    if is_ipc() {
+        rt::exit(134)
+    }
+    uart::flush();
+    rt::poweroff(134)
+}
+
 /// End the job: tell the host, then stop the machine (a boot job) or this
 /// server (an offloaded job; the group server frees what is left).
 pub fn finish(exit: Exit) -> ! {

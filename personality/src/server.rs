@@ -32,6 +32,9 @@ struct KernelHost {
     /// Some(None): the node has none).
     netstack: Option<Option<TaskId>>,
     net_reply: Vec<u8>,
+    /// Processes killed for want of a page, and the job's memory limit.
+    oom_kills: u32,
+    mem_limit: u64,
 }
 
 impl Host for KernelHost {
@@ -79,6 +82,9 @@ impl Host for KernelHost {
     fn log(&mut self, line: &str) {
         rt::log!("personality: {line}");
         console::send(up::LOG, line.as_bytes());
+    }
+    fn oom_kill(&mut self) {
+        self.oom_kills += 1;
     }
     fn free_memory(&mut self) -> u64 {
         rt::sys_info().map(|s| s.free_frames * 4096).unwrap_or(0)
@@ -182,15 +188,45 @@ fn finish(exit: Exit) -> ! {
     console::finish(exit)
 }
 
+/// The job cannot start: the reason on the job's stderr (the program never
+/// ran, so nothing of its own is there) as `sion: ...`, and `code` (126,
+/// 127, as a shell's).
 fn fail(why: &str, code: u8) -> ! {
     rt::log!("personality: {why}");
     console::send(up::LOG, why.as_bytes());
+    console::send(up::STDERR, format!("sion: {why}\n").as_bytes());
     finish(Exit::Code(code))
 }
 
-fn on_panic() {
-    console::send(up::LOG, b"personality server panicked");
-    finish(Exit::Signal(6))
+/// The personality server itself failed (a bug, or its heap ran out: more
+/// files than the node's memory holds): a node failure with the panic's
+/// message, not a program killed by SIGABRT.
+fn on_panic(message: &[u8]) {
+    // No allocation here: the heap may be what ran out.
+    let message = message.strip_prefix(b"server panic: ").unwrap_or(message);
+    let mut why = [0u8; 512];
+    let prefix = b"the personality server failed: ";
+    why[..prefix.len()].copy_from_slice(prefix);
+    let mut n = prefix.len();
+    let mut space = false;
+    for &b in message {
+        if n == why.len() {
+            break;
+        }
+        // One line: the newline after Rust's "panicked at FILE:LINE:COL:" becomes a space.
+        if b == b'\n' || b == b'\r' || b == b' ' {
+            space = n > prefix.len();
+            continue;
+        }
+        if space && n + 1 < why.len() {
+            why[n] = b' ';
+            n += 1;
+        }
+        space = false;
+        why[n] = b;
+        n += 1;
+    }
+    console::fail(&why[..n])
 }
 
 /// Memory kept back from a job with no configured limit, at least (a
@@ -209,7 +245,8 @@ fn main(boot: rt::Boot) -> ! {
     let inputs: Vec<(String, &[u8], u32)> = Reader::new(archive)
         .filter_map(Result::ok)
         .filter(|e| e.name.starts_with(names::JOB_FILES))
-        .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o7777))
+        // The type bits stay: a symbolic link is S_IFLNK with its target as data.
+        .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o177777))
         .collect();
     rt::log!("personality: job of {} bytes, {} args, {} env, {} input files", program.len(), argv.len(), envp.len(), inputs.len());
     for u in &config.unknown {
@@ -245,7 +282,7 @@ fn main(boot: rt::Boot) -> ! {
     if limit > 0 {
         let _ = rt::space_set_limit(space, limit);
     }
-    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new() };
+    let mut host = KernelHost { space, task: None, clock, netstack: None, net_reply: Vec::new(), oom_kills: 0, mem_limit: limit };
     let exe: String = config.exe.clone().unwrap_or_else(|| String::from("/job/program"));
     let argv: Vec<Vec<u8>> = if argv.is_empty() { alloc::vec![exe.clone().into_bytes()] } else { argv };
     let spawn = Spawn {
@@ -264,6 +301,8 @@ fn main(boot: rt::Boot) -> ! {
     };
     let (process, regs) = match Process::spawn(&mut host, &spawn) {
         Ok(x) => x,
+        // Files past the node's memory: a node failure (125), not the program's.
+        Err(why) if why.contains(sion_linux::process::FILES_DO_NOT_FIT) => console::fail(why.as_bytes()),
         Err(why) => fail(&format!("cannot run the program: {why}"), 126),
     };
     let abi = process.abi;
@@ -450,6 +489,10 @@ fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String]
     if let Some(p) = procs.finished() {
         p.report_unimplemented(host);
         send_outs(p, outs);
+    }
+    if exit == Exit::Signal(9) && host.oom_kills > 0 {
+        // The host says so on its stderr, as Linux's OOM killer logs it.
+        console::send(up::OOM_KILLED, &host.mem_limit.to_le_bytes());
     }
     finish(exit)
 }

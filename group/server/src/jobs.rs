@@ -212,6 +212,14 @@ impl Jobs {
             up::OUT_SYMLINK => j.send(job::OUT_SYMLINK, payload),
             up::OUT_MISSING => j.send(job::OUT_MISSING, payload),
             up::LOG => rt::log!("group: job {}: {}", j.id, core::str::from_utf8(payload).unwrap_or("(not UTF-8)")),
+            up::FAILED => {
+                // The personality server failed (not the program): the job
+                // fails with its reason, as for a fault of the server.
+                if let Some((_, space)) = j.personality.take() {
+                    let _ = rt::space_destroy(space);
+                }
+                j.error(&String::from_utf8_lossy(payload));
+            }
             up::EXIT => {
                 let (signal, code) = match Exit::decode(payload) {
                     Some(Exit::Code(c)) => (false, c as u32),
@@ -483,7 +491,10 @@ fn job_archive(start: &Start, data: &[u8]) -> Vec<u8> {
             rt::log!("group: job file {:?} skipped (not a plain absolute path)", p);
             continue;
         }
-        w.add(&format!("{}{}", names::JOB_FILES, p), regular(*perm & 0o7777), bytes);
+        // A symbolic link (`sion run --file` keeps them) is S_IFLNK with its
+        // target as data, as cpio and `sion exec` store links.
+        let mode = if *perm & 0o170000 == 0o120000 { 0o120777 } else { regular(*perm & 0o7777) };
+        w.add(&format!("{}{}", names::JOB_FILES, p), mode, bytes);
     }
     w.finish()
 }

@@ -40,6 +40,14 @@ pub mod up {
     /// program, `ABI NR NAME = RESULT` (`x86_64 1 write = 6`,
     /// `i386 2 fork = -38 ENOSYS`); `sion exec --trace FILE` writes them to FILE.
     pub const TRACE: u8 = 11;
+    /// The node failed, not the program (the personality server panicked,
+    /// e.g. its heap ran out): payload a one-line reason. No EXIT follows;
+    /// `sion` reports a node failure (exit 125) with the reason.
+    pub const FAILED: u8 = 12;
+    /// Sent before EXIT when the job ends killed by SIGKILL because a
+    /// process of it could not get a page (Linux's OOM killer): payload the
+    /// job's memory limit in bytes (`u64`, little-endian).
+    pub const OOM_KILLED: u8 = 13;
 }
 
 /// Frames from the host to the node.

@@ -5,8 +5,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static HOOK: AtomicUsize = AtomicUsize::new(0);
 
-/// Run `hook` (after logging) when the server panics; it may power off.
-pub fn set_panic_hook(hook: fn()) {
+/// Run `hook` (after logging) with the logged message (`server panic: ...`)
+/// when the server panics; it may power off.
+pub fn set_panic_hook(hook: fn(&[u8])) {
     HOOK.store(hook as usize, Ordering::Relaxed);
 }
 
@@ -19,10 +20,11 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::log(b.as_bytes());
     let h = HOOK.swap(0, Ordering::Relaxed);
     if h != 0 {
-        // SAFETY: HOOK only ever holds 0 or a `fn()` stored by set_panic_hook;
-        // swapping to 0 first means a panic inside the hook does not loop.
-        let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(h) };
-        f();
+        // SAFETY: HOOK only ever holds 0 or a `fn(&[u8])` stored by
+        // set_panic_hook; swapping to 0 first means a panic inside the hook
+        // does not loop.
+        let f: fn(&[u8]) = unsafe { core::mem::transmute::<usize, fn(&[u8])>(h) };
+        f(b.as_bytes());
     }
     crate::exit(134)
 }

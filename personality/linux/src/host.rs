@@ -60,6 +60,9 @@ pub trait Host {
     fn console_write(&mut self, tag: u8, bytes: &[u8]);
     /// A log line (kernel log and an `up::LOG` frame).
     fn log(&mut self, line: &str);
+    /// A process of the job is killed because it could not get a page (as
+    /// by Linux's OOM killer); the server tells the host when the job ends.
+    fn oom_kill(&mut self) {}
     /// Bytes of free memory on the node (file data lives in the server's heap).
     fn free_memory(&mut self) -> u64 {
         self.node_info().free_bytes

@@ -22,7 +22,7 @@ mod signalfd;
 mod fifo;
 mod xattr;
 pub use fifo::{Fifo, FifoWait};
-pub use files::{add_proc_dir, add_task_dir, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD};
+pub use files::{add_proc_dir, add_task_dir, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -132,7 +132,8 @@ pub struct Spawn<'a> {
     /// Bytes of memory the node has: one brk or writable private mmap larger
     /// than this fails with ENOMEM, as under Linux's heuristic overcommit.
     pub memory: u64,
-    /// The job's input files: absolute path, contents, permission bits.
+    /// The job's input files: absolute path, contents, mode (permission
+    /// bits; with `S_IFLNK` type bits a symbolic link, the contents its target).
     pub files: Vec<(String, &'a [u8], u32)>,
     /// The working directory (created if missing).
     pub cwd: String,
@@ -694,6 +695,7 @@ impl Process {
             // As Linux's OOM killer: the process that cannot get a page dies
             // of SIGKILL; the node goes on.
             h.log(&format!("out of memory at {:#x}: killed by signal 9", f.addr));
+            h.oom_kill();
             return Outcome::Exit(Exit::Signal(9));
         }
         let sig = match f.vector {

@@ -581,6 +581,53 @@ fn out_of_memory_at_spawn_is_an_error() {
     assert!(Process::spawn(&mut h, &s).is_err());
 }
 
+#[test]
+fn staged_symlinks_stay_links_and_files_must_fit() {
+    let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
+    let mut h = SimHost::new();
+    let s = Spawn {
+        program: &prog,
+        argv: vec![b"prog".to_vec()],
+        envp: vec![],
+        exe: "/bin/prog".into(),
+        uid: 0,
+        gid: 0,
+        seed: [1; 32],
+        hwcap: 0,
+        stdin_stream: false,
+        memory: 1 << 30,
+        files: vec![
+            ("/w/real.txt".into(), &b"real"[..], 0o100644),
+            ("/w/valid".into(), &b"real.txt"[..], 0o120777),
+            ("/w/sub/dangling".into(), &b"/nonexistent/x"[..], 0o120777),
+        ],
+        cwd: "/w".into(),
+    };
+    let (mut p, regs) = Process::spawn(&mut h, &s).unwrap();
+    h.regs = regs;
+    let m = scratch(&mut p, &mut h, 0x4000);
+    let buf = m + 0x1000;
+    for (path, target) in [("/w/valid", &b"real.txt"[..]), ("/w/sub/dangling", b"/nonexistent/x")] {
+        let a = put_str(&mut p, &mut h, m, path);
+        let r = c64(&mut p, &mut h, n64::READLINK, &[a, buf, 100]);
+        assert_eq!(h.peek(buf, r.max(0) as usize), target, "{path}");
+        assert_eq!(c64(&mut p, &mut h, n64::LSTAT, &[a, buf]), 0);
+        assert_eq!(u32::from_le_bytes(h.peek(buf + 24, 4).try_into().unwrap()) & 0o170000, 0o120000, "{path} is a link");
+    }
+    // The valid one leads to the file, the dangling one nowhere.
+    let a = put_str(&mut p, &mut h, m, "/w/valid");
+    assert_eq!(c64(&mut p, &mut h, n64::OPEN, &[a, 0, 0]), 3);
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[3, buf, 100]), 4);
+    let a = put_str(&mut p, &mut h, m, "/w/sub/dangling");
+    assert_eq!(c64(&mut p, &mut h, n64::OPEN, &[a, 0, 0]), err(Errno::ENOENT));
+    // Files past what the node holds (less a reserve for the job) are
+    // refused before they are copied.
+    let big = vec![0u8; 300 << 10];
+    let s = Spawn { memory: 32 << 20, files: vec![("/big".into(), &big[..], 0o644)], ..s };
+    let why = Process::spawn(&mut SimHost::new(), &s).err().expect("refused");
+    assert!(why.contains("do not fit"), "{why}");
+}
+
 fn spawn_with_files() -> (Process, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();

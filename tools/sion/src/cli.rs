@@ -45,7 +45,9 @@ pub struct ExecArgs {
     #[arg(long = "publish", value_name = "HOSTPORT:GUESTPORT", value_parser = parse_publish)]
     pub publish: Vec<(u16, u16)>,
     /// Copy a host file or directory (recursively) into the node at GUEST
-    /// (default: the host path made absolute). Repeatable.
+    /// (default: the host path made absolute). Symbolic links inside a
+    /// directory stay links (target unchanged, dangling or not); a named link
+    /// is followed. Repeatable.
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
     pub files: Vec<FileSpec>,
 
@@ -61,18 +63,27 @@ pub struct ExecArgs {
     #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = parse_out_spec)]
     pub outs: Vec<OutSpec>,
 
-    /// Set an environment variable of the program; the program gets no other.
-    /// Repeatable.
+    /// Set an environment variable of the program. Repeatable. The program
+    /// gets these and, unless they set PATH, a login shell's
+    /// PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin;
+    /// nothing of sion's own environment.
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<OsString>,
+
+    /// The program gets exactly the --env variables: no default PATH.
+    #[arg(long)]
+    pub clear_env: bool,
 
     /// Kill the node after SECS seconds (exit 125).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
     /// Memory of the node, QEMU-style (256M, 1G; a bare number is MiB).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_mem)]
-    pub mem: MemSize,
+    /// Default: a quarter of this host's available memory (MemAvailable),
+    /// at least 256M and at most 4G. The job's files take at most half of
+    /// what the boot archive leaves.
+    #[arg(long, value_name = "SIZE", value_parser = parse_mem)]
+    pub mem: Option<MemSize>,
 
     /// Show the kernel and server logs (and sion's own) on stderr.
     #[arg(long)]
@@ -193,6 +204,27 @@ impl MemSize {
     }
 }
 
+/// The default node memory: a quarter of what the host has available, at
+/// least 256 MiB, at most 4 GiB, in whole MiB (QEMU only touches the pages
+/// the node uses).
+pub fn default_mem_for(available: u64) -> MemSize {
+    MemSize((available / 4).clamp(DEFAULT_MEM_MIN, DEFAULT_MEM_MAX) / MIB * MIB)
+}
+
+pub const DEFAULT_MEM_MIN: u64 = 256 * MIB;
+pub const DEFAULT_MEM_MAX: u64 = 4 << 30;
+
+/// [`default_mem_for`] this host's `MemAvailable` (256 MiB if unknown).
+pub fn default_mem() -> MemSize {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kib = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    default_mem_for(kib * 1024)
+}
+
 /// QEMU-style size: a number with an optional suffix K, M, G or T (any case,
 /// optionally followed by `B` or `iB`); no suffix means MiB, as for `-m`.
 pub fn parse_mem(s: &str) -> Result<MemSize, String> {
@@ -243,7 +275,7 @@ mod tests {
         assert_eq!(a.env, vec![OsString::from("A=1")]);
         assert_eq!(a.program, OsString::from("./prog"));
         assert_eq!(a.args, ["-x", "--verbose", "--env", "B=2"].map(OsString::from));
-        assert_eq!(a.mem, MemSize(256 * MIB));
+        assert_eq!(a.mem, None);
         assert_eq!(a.accel, Accel::Tcg);
         assert_eq!(a.timeout, None);
     }
@@ -254,7 +286,7 @@ mod tests {
         assert_eq!(a.files[0], FileSpec { host: "/nonexistent/a".into(), guest: Some("/etc/a".into()) });
         assert_eq!(a.files[1], FileSpec { host: "rel".into(), guest: None });
         assert_eq!(a.timeout, Some(5));
-        assert_eq!(a.mem, MemSize(1 << 30));
+        assert_eq!(a.mem, Some(MemSize(1 << 30)));
         assert_eq!(a.accel, Accel::Kvm);
         assert_eq!(a.log, Some(PathBuf::from("/tmp/l")));
         assert!(a.args.is_empty());
@@ -276,6 +308,17 @@ mod tests {
             v.extend_from_slice(bad);
             assert!(Cli::try_parse_from(&v).is_err(), "{v:?} accepted");
         }
+    }
+
+    #[test]
+    fn default_memory_is_a_quarter_of_what_is_available() {
+        assert_eq!(default_mem_for(0), MemSize(256 * MIB));
+        assert_eq!(default_mem_for(900 * MIB), MemSize(256 * MIB));
+        assert_eq!(default_mem_for(4 << 30), MemSize(1 << 30));
+        assert_eq!(default_mem_for((6 << 30) + 12345), MemSize(1536 * MIB));
+        assert_eq!(default_mem_for(64 << 30), MemSize(4 << 30));
+        let here = default_mem();
+        assert!((256 * MIB..=4 << 30).contains(&here.0) && here.0 % MIB == 0, "{here:?}");
     }
 
     #[test]

@@ -20,13 +20,17 @@ pub struct LogSink {
     /// The panic line ended with `:` (Rust's "panicked at FILE:LINE:COL:"),
     /// so its message is on the next line.
     panic_continues: bool,
+    /// The node's own report of its failure (`up::FAILED`).
+    pub node_failure: Option<String>,
+    /// The job was killed for want of memory (`up::OOM_KILLED`): its limit in bytes.
+    pub oom_limit: Option<u64>,
 }
 
 pub type SharedLog = Arc<Mutex<LogSink>>;
 
 impl LogSink {
     pub fn new(file: Option<Box<dyn Write + Send>>, verbose: bool) -> Self {
-        LogSink { file, verbose, trace: None, panic_line: None, last_kernel_line: None, panic_continues: false }
+        LogSink { file, verbose, trace: None, panic_line: None, last_kernel_line: None, panic_continues: false, node_failure: None, oom_limit: None }
     }
 
     pub fn shared(self) -> SharedLog {
@@ -47,6 +51,16 @@ impl LogSink {
         if self.verbose {
             let _ = io::stderr().lock().write_all(&l);
         }
+    }
+
+    /// A new boot of the node (KVM gave up, TCG next): forget what explained
+    /// the last one.
+    pub fn restart(&mut self) {
+        self.panic_line = None;
+        self.last_kernel_line = None;
+        self.panic_continues = false;
+        self.node_failure = None;
+        self.oom_limit = None;
     }
 
     /// A line of the kernel log (COM1).
@@ -87,7 +101,7 @@ impl LogSink {
 
     /// The line that best explains why the node failed, if the log has one.
     pub fn failure_reason(&self) -> Option<String> {
-        self.panic_line.clone().or_else(|| self.last_kernel_line.clone())
+        self.node_failure.clone().or_else(|| self.panic_line.clone()).or_else(|| self.last_kernel_line.clone())
     }
 }
 
@@ -162,6 +176,16 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                     }
                     up::LOG => log.lock().unwrap().server_line(payload),
                     up::TRACE => log.lock().unwrap().trace_line(payload),
+                    up::FAILED => {
+                        let mut l = log.lock().unwrap();
+                        l.server_line(payload);
+                        let why = String::from_utf8_lossy(payload).trim().replace('\n', " ");
+                        l.node_failure = Some(why);
+                    }
+                    up::OOM_KILLED => {
+                        let limit = payload.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).unwrap_or(0);
+                        log.lock().unwrap().oom_limit = Some(limit);
+                    }
                     up::READY => {
                         let _ = ready.send(());
                     }
@@ -347,5 +371,30 @@ mod tests {
         let quiet = LogSink::new(None, false).shared();
         pump_log(&b"one\ntwo\n\n"[..], quiet.clone());
         assert_eq!(quiet.lock().unwrap().failure_reason().as_deref(), Some("two"));
+    }
+
+    #[test]
+    fn a_failed_node_and_an_oom_kill_are_remembered() {
+        let mut stream = Vec::new();
+        stream.extend(frame(up::STDOUT, b"partial"));
+        stream.extend(frame(up::FAILED, b"the personality server failed: memory allocation of 65536 bytes failed"));
+        let log = LogSink::new(None, false).shared();
+        log.lock().unwrap().kernel_line(b"SiON kernel: booted by PVH");
+        let (out, err) = (Shared::default(), Shared::default());
+        let exit = Arc::new(Mutex::new(None));
+        let (tx, _rx) = std::sync::mpsc::channel();
+        pump_job(&stream[..], out.clone(), err.clone(), log.clone(), exit.clone(), tx, Default::default());
+        assert_eq!(*exit.lock().unwrap(), None, "no EXIT: a node failure");
+        assert_eq!(log.lock().unwrap().failure_reason().as_deref(), Some("the personality server failed: memory allocation of 65536 bytes failed"));
+        assert_eq!(out.bytes(), b"partial");
+
+        let mut stream = frame(up::OOM_KILLED, &(224u64 << 20).to_le_bytes());
+        stream.extend(frame(up::EXIT, &Exit::Signal(9).encode()));
+        let log = LogSink::new(None, false).shared();
+        let (tx, _rx) = std::sync::mpsc::channel();
+        pump_job(&stream[..], Shared::default(), err.clone(), log.clone(), exit.clone(), tx, Default::default());
+        assert_eq!(*exit.lock().unwrap(), Some(Exit::Signal(9)));
+        assert_eq!(log.lock().unwrap().oom_limit, Some(224 << 20));
+        assert!(err.bytes().is_empty(), "the job's stderr stays the job's");
     }
 }

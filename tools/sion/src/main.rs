@@ -164,7 +164,7 @@ fn exec(args: ExecArgs) -> i32 {
         })
         .collect();
     let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
-    let job = image::Job { program, argv, env: args.env.clone(), exe, cwd: guest_cwd, files, uid, gid, seed, outs, trace: args.trace.is_some() };
+    let job = image::Job { program, argv, env: image::job_env(&args.env, args.clear_env), exe, cwd: guest_cwd, files, uid, gid, seed, outs, trace: args.trace.is_some() };
 
     // 2. The node image.
     let dir = image_dir();
@@ -186,6 +186,10 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(a) => a,
         Err(e) => return failed(format!("{e:#}")),
     };
+    let mem = args.mem.unwrap_or_else(cli::default_mem);
+    if let Err(e) = image::check_fits(&job.files, archive.len() as u64, mem.0) {
+        return failed(format!("{e:#}"));
+    }
     drop(job);
     let tmp = match tempfile::Builder::new().prefix("sion-").tempdir() {
         Ok(t) => t,
@@ -213,70 +217,103 @@ fn exec(args: ExecArgs) -> i32 {
     }
     let log = log.shared();
 
-    // 4. The serial sockets, listening before QEMU starts.
-    let (log_sock, job_sock) = (tmp.path().join("log.sock"), tmp.path().join("job.sock"));
-    let listeners = match (UnixListener::bind(&log_sock), UnixListener::bind(&job_sock)) {
-        (Ok(a), Ok(b)) => [a, b],
-        (Err(e), _) | (_, Err(e)) => return failed(format!("cannot listen on {}: {e}", tmp.path().display())),
-    };
-
-    // 5. QEMU.
     let realtime_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let config = NodeConfig {
-        kernel,
-        initrd,
-        mem: args.mem,
-        accel: args.accel,
-        realtime_ns,
-        log_socket: log_sock,
-        job_socket: job_sock,
-        publish: args.publish.clone(),
-    };
-    let qemu_args = qemu::qemu_args(&config);
-    tracing::debug!(args = ?qemu_args, "starting {}", qemu::QEMU);
-    if let Some(code) = signalled() {
-        return code;
-    }
+    let mut accel = args.accel;
     let started = Instant::now();
-    let mut node = match Qemu::spawn(qemu::QEMU, &qemu_args) {
-        Ok(q) => q,
-        Err(SpawnError::NotFound) => {
-            return node_failed(format!("{} not found (apt-get install qemu-system-x86)", qemu::QEMU))
-        }
-        Err(SpawnError::Other(e)) => return node_failed(format!("cannot start {}: {e}", qemu::QEMU)),
-    };
-    tracing::debug!(pid = node.id(), "QEMU started");
-
-    let [log_stream, job_stream] = match accept_both(&listeners, &mut node, &signalled) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    drop(listeners);
-    tracing::debug!(elapsed = ?started.elapsed(), "QEMU connected");
-
-    // 6. The pumps.
-    let log_thread = {
-        let log = log.clone();
-        std::thread::spawn(move || console::pump_log(log_stream, log))
-    };
-    let exit = Arc::new(Mutex::new(None));
-    let out_files = Arc::new(Mutex::new(outfiles::OutFiles::default()));
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let job_thread = {
-        let (log, exit) = (log.clone(), exit.clone());
-        let reader = match job_stream.try_clone() {
-            Ok(r) => r,
-            Err(e) => return failed(format!("job console: {e}")),
+    // Booted once, or twice when KVM cannot run the node: then again with TCG.
+    let (mut node, log_thread, job_thread, exit, out_files, to_node) = loop {
+        // 4. The serial sockets, listening before QEMU starts.
+        let (log_sock, job_sock) = (tmp.path().join("log.sock"), tmp.path().join("job.sock"));
+        let _ = (std::fs::remove_file(&log_sock), std::fs::remove_file(&job_sock));
+        let listeners = match (UnixListener::bind(&log_sock), UnixListener::bind(&job_sock)) {
+            (Ok(a), Ok(b)) => [a, b],
+            (Err(e), _) | (_, Err(e)) => return failed(format!("cannot listen on {}: {e}", tmp.path().display())),
         };
-        let out_files = out_files.clone();
-        std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files))
+
+        // 5. QEMU.
+        let config = NodeConfig {
+            kernel: kernel.clone(),
+            initrd: initrd.clone(),
+            mem,
+            accel,
+            realtime_ns,
+            log_socket: log_sock,
+            job_socket: job_sock,
+            publish: args.publish.clone(),
+        };
+        let qemu_args = qemu::qemu_args(&config);
+        tracing::debug!(args = ?qemu_args, "starting {}", qemu::QEMU);
+        if let Some(code) = signalled() {
+            return code;
+        }
+        let mut node = match Qemu::spawn(qemu::QEMU, &qemu_args) {
+            Ok(q) => q,
+            Err(SpawnError::NotFound) => {
+                return node_failed(format!("{} not found (apt-get install qemu-system-x86)", qemu::QEMU))
+            }
+            Err(SpawnError::Other(e)) => return node_failed(format!("cannot start {}: {e}", qemu::QEMU)),
+        };
+        tracing::debug!(pid = node.id(), "QEMU started");
+
+        let [log_stream, job_stream] = match accept_both(&listeners, &mut node, &signalled) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        drop(listeners);
+        tracing::debug!(elapsed = ?started.elapsed(), "QEMU connected");
+
+        // 6. The pumps.
+        let log_thread = {
+            let log = log.clone();
+            std::thread::spawn(move || console::pump_log(log_stream, log))
+        };
+        let exit = Arc::new(Mutex::new(None));
+        let out_files = Arc::new(Mutex::new(outfiles::OutFiles::default()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let job_thread = {
+            let (log, exit) = (log.clone(), exit.clone());
+            let reader = match job_stream.try_clone() {
+                Ok(r) => r,
+                Err(e) => return failed(format!("job console: {e}")),
+            };
+            let out_files = out_files.clone();
+            std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files))
+        };
+        let to_node = console::FrameWriter(Arc::new(Mutex::new(job_stream)));
+        // Under KVM, the node must show progress (its first server's console
+        // up) soon: a host whose KVM cannot run ring 3 properly hangs it
+        // right after boot. Then the job runs under TCG instead.
+        let ready_rx = if accel == cli::Accel::Kvm {
+            match wait_ready(&ready_rx, &mut node, KVM_PROGRESS, &signalled) {
+                Ready::Yes => {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let _ = tx.send(());
+                    rx
+                }
+                Ready::Signalled(code) => {
+                    node.kill();
+                    return code;
+                }
+                Ready::No(why) => {
+                    node.kill();
+                    node.finish_output();
+                    let _ = (job_thread.join(), log_thread.join());
+                    eprintln!("sion: warning: --accel kvm: {why}; KVM cannot run the node on this host, running it with TCG");
+                    log.lock().unwrap().restart();
+                    accel = cli::Accel::Tcg;
+                    continue;
+                }
+            }
+        } else {
+            ready_rx
+        };
+        // Detached: it may sit in a read of a terminal forever; exit never waits for it.
+        {
+            let to_node = to_node.clone();
+            std::thread::spawn(move || console::pump_stdin(io::stdin(), to_node, ready_rx));
+        }
+        break (node, log_thread, job_thread, exit, out_files, to_node);
     };
-    let to_node = console::FrameWriter(Arc::new(Mutex::new(job_stream)));
-    // Detached: it may sit in a read of a terminal forever; exit never waits for it.
-    {
-        let to_node = to_node.clone();
-        std::thread::spawn(move || console::pump_stdin(io::stdin(), to_node, ready_rx));
-    }
 
     // 7. Wait for the node to power off, a timeout or a signal.
     let timeout = args.timeout.map(Duration::from_secs);
@@ -338,6 +375,9 @@ fn exec(args: ExecArgs) -> i32 {
             }
             Err(err) => eprintln!("sion: {err:#}"),
         }
+        if let (sion_abi::console::Exit::Signal(9), Some(limit)) = (e, log.lock().unwrap().oom_limit) {
+            eprintln!("{}", oom_message(mem.0, limit));
+        }
         return e.shell_status();
     }
     let reason = log.lock().unwrap().failure_reason();
@@ -351,6 +391,53 @@ fn exec(args: ExecArgs) -> i32 {
         }
     });
     node_failed(reason)
+}
+
+/// What sion says when the job was killed for memory, as Linux's OOM killer
+/// logs it (the status stays 137).
+pub fn oom_message(node_mem: u64, job_limit: u64) -> String {
+    format!(
+        "sion: the program was killed: out of memory (node memory {} MiB, {} MiB for the job; try --mem)",
+        node_mem >> 20,
+        job_limit >> 20
+    )
+}
+
+/// How long a node under KVM may take to bring its first server's console
+/// up (READY) before sion concludes KVM cannot run it; a working KVM boot
+/// takes milliseconds.
+const KVM_PROGRESS: Duration = Duration::from_secs(5);
+
+enum Ready {
+    Yes,
+    /// No READY: why.
+    No(String),
+    Signalled(i32),
+}
+
+/// Waits for the node's READY (from the job pump), QEMU's end, a signal or
+/// the deadline.
+fn wait_ready(ready: &std::sync::mpsc::Receiver<()>, node: &mut Qemu, deadline: Duration, signalled: &dyn Fn() -> Option<i32>) -> Ready {
+    let t0 = Instant::now();
+    loop {
+        match ready.recv_timeout(POLL) {
+            Ok(()) => return Ready::Yes,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Some(code) = signalled() {
+            return Ready::Signalled(code);
+        }
+        if let Ok(Some(st)) = node.try_wait() {
+            node.finish_output();
+            let out = node.output();
+            let last = out.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("").to_string();
+            return Ready::No(if last.is_empty() { format!("QEMU ended ({st}) before the node was up") } else { format!("QEMU ended ({st}): {last}") });
+        }
+        if t0.elapsed() >= deadline {
+            return Ready::No(format!("the node made no progress in {} s after boot", deadline.as_secs()));
+        }
+    }
 }
 
 /// Accepts QEMU's connections to the log and job sockets (in that order of the

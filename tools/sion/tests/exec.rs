@@ -252,3 +252,29 @@ fn a_crashing_node_reports_its_panic() {
     assert!(o.stdout.is_empty());
     assert_eq!(stderr(&o), "sion: node failed: kernel panic: fake node crashed\n");
 }
+
+#[test]
+fn a_node_kvm_cannot_run_falls_back_to_tcg() {
+    let d = tempfile::tempdir().unwrap();
+    let Some(images) = fake_images(d.path(), "") else { return };
+    let prog = images.join("sion-kernel");
+    // A QEMU whose KVM hangs the guest: asked for KVM, it starts the node
+    // but never runs it (-S), as a host where ring 3 faults under KVM.
+    let wrap = d.path().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let real = String::from_utf8(Command::new("sh").args(["-c", "command -v qemu-system-x86_64"]).output().unwrap().stdout).unwrap();
+    let qemu = wrap.join("qemu-system-x86_64");
+    let script = format!("#!/bin/sh\nhang=\nfor a; do shift; if [ \"$a\" = kvm ]; then a=tcg; hang=-S; fi; set -- \"$@\" \"$a\"; done\nexec {} $hang \"$@\"\n", real.trim());
+    std::fs::write(&qemu, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&qemu, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrap.display(), std::env::var("PATH").unwrap_or_default());
+    let started = Instant::now();
+    let o = sion(&["exec", "--accel", "kvm", prog.to_str().unwrap()], &images, Some(b"through stdin"), &[("PATH", &path)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(7), "{err}");
+    assert_eq!(o.stdout, b"through stdin", "{err}");
+    assert!(err.starts_with("sion: warning: --accel kvm: the node made no progress in 5 s after boot;") && err.contains("running it with TCG\n"), "{err}");
+    assert!(err.ends_with("\nerr\n"), "one warning line, then the job's stderr: {err:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

@@ -95,7 +95,8 @@ pub fn sion_traced(sion: &Path, program: &Path, args: &[String], env: &[String],
     let dir = tempfile::tempdir()?;
     let trace = dir.path().join("trace");
     let mut cmd = Command::new(sion);
-    cmd.arg("exec").arg("--timeout").arg("120").arg("--trace").arg(&trace);
+    // As the compat runner: the declared environment, no default PATH.
+    cmd.arg("exec").arg("--timeout").arg("120").arg("--trace").arg(&trace).arg("--clear-env");
     for kv in env {
         cmd.arg("--env").arg(kv);
     }

@@ -343,7 +343,9 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         }
     } else {
         let mut cmd = Command::new(&sion);
-        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string());
+        // `env:` is the whole environment on both sides: the host run
+        // starts from env_clear(), the SiON run without sion's default PATH.
+        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env");
         for kv in &spec.env {
             cmd.arg("--env").arg(kv);
         }
@@ -439,7 +441,16 @@ fn stage(scratch: &Path, files: &[String]) -> Result<()> {
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     let err = |e: std::io::Error| format!("staging {}: {e}", from.display());
-    if from.is_dir() {
+    let link = std::fs::symlink_metadata(from).map_err(err)?.file_type().is_symlink();
+    if link {
+        // Links stay links, dangling or not (as `sion exec --file DIR` keeps them).
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).map_err(err)?;
+        }
+        let target = std::fs::read_link(from).map_err(err)?;
+        let _ = std::fs::remove_file(to);
+        std::os::unix::fs::symlink(target, to).map_err(err)
+    } else if from.is_dir() {
         std::fs::create_dir_all(to).map_err(err)?;
         let mut entries: Vec<_> = std::fs::read_dir(from).map_err(err)?.filter_map(|e| e.ok()).collect();
         entries.sort_by_key(|e| e.file_name());

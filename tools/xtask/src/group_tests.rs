@@ -194,9 +194,14 @@ fn offload(key: &str, nodes_json: &str) -> Result<Jobs> {
     }
     times.sort_by(f64::total_cmp);
     jobs.hello_s = times[1];
+    // The --env entries, then a login shell's PATH (sion's default), or exactly them with --clear-env.
     let node = run_job(key, &["--env", "A=1", "--env", "B=two words"], &[BUSYBOX, "env"], None, None);
-    if node.outcome != Outcome::Exited(0) || text(&node.stdout) != "A=1\nB=two words\n" {
+    if node.outcome != Outcome::Exited(0) || text(&node.stdout) != "A=1\nB=two words\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" {
         return Err(format!("env: {} {:?}", node.outcome.short(), text(&node.stdout)));
+    }
+    let node = run_job(key, &["--clear-env", "--env", "A=1"], &[BUSYBOX, "env"], None, None);
+    if node.outcome != Outcome::Exited(0) || text(&node.stdout) != "A=1\n" {
+        return Err(format!("env --clear-env: {} {:?}", node.outcome.short(), text(&node.stdout)));
     }
     jobs.checks.push("output");
     // Stdin: 1 MiB through sha256sum.

@@ -172,6 +172,44 @@ fn dirent_name_ok(name: &[u8]) -> bool {
 }
 
 /// Build the job's file tree.
+/// How a job whose `--file`s exceed the file space fails to start.
+pub const FILES_DO_NOT_FIT: &str = "the job's files do not fit in the node's memory";
+
+/// Memory kept for the job itself when staging its files (or an eighth of
+/// the node's, if more); `sion exec` refuses a tree past it before booting.
+pub const STAGING_RESERVE: u64 = 32 << 20;
+
+/// A staged regular file, its bytes copied once, straight into the file's
+/// blocks (no whole copy in between: a large file would need twice its size).
+fn put_staged(v: &mut Vfs, path: &[u8], data: &[u8], perm: u32, uid: u32, gid: u32) -> Result<Ino, sion_vfs::Errno> {
+    let i = v.put_file(path, Vec::new(), perm, uid, gid)?;
+    // Staging is bounded by the caller's check, not by the file space (the
+    // job's own writes are).
+    let cap = core::mem::replace(&mut v.capacity, u64::MAX);
+    let written = v.write_at(i, 0, data);
+    v.capacity = cap;
+    written.map(|_| i)
+}
+
+/// A staged symbolic link (`--file` keeps them), its target unchanged,
+/// dangling or not; the directories above it are created as for files.
+fn put_symlink(v: &mut Vfs, path: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<Ino, sion_vfs::Errno> {
+    let (dirpath, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    if name.is_empty() || target.is_empty() {
+        return Err(sion_vfs::Errno::ENOENT);
+    }
+    let dir = v.mkdir_p(dirpath, uid, gid)?;
+    if let Some(old) = v.child(dir, name)? {
+        if v.node(old).is_dir() {
+            return Err(sion_vfs::Errno::EISDIR);
+        }
+    }
+    Ok(v.add(dir, name, Data::Symlink(target.to_vec()), 0o777, uid, gid))
+}
+
 pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), String> {
     let mut v = Vfs::new();
     v.now = now;
@@ -244,8 +282,20 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
     v.asker = (pid, pid);
     // The job's files, the program itself, then the working directory.
-    for (path, data, perm) in &s.files {
-        v.put_file(path.as_bytes(), data.to_vec(), *perm, uid, gid).map_err(|e| format!("{path}: errno {}", e.0))?;
+    for (path, data, mode) in &s.files {
+        // Checked before copying: past what the node holds the copy would
+        // exhaust the server's heap. The job keeps a reserve for itself.
+        let need = (data.len() as u64).div_ceil(sion_vfs::CHUNK as u64) * sion_vfs::CHUNK as u64;
+        let room = s.memory.saturating_sub((s.memory / 8).max(STAGING_RESERVE));
+        if v.used() + need > room {
+            return Err(format!("{FILES_DO_NOT_FIT} (at most {} MiB of files in {} MiB): {path}", room >> 20, s.memory >> 20));
+        }
+        let staged = if mode & 0o170000 == 0o120000 {
+            put_symlink(&mut v, path.as_bytes(), data, uid, gid)
+        } else {
+            put_staged(&mut v, path.as_bytes(), data, mode & 0o7777, uid, gid)
+        };
+        staged.map_err(|e| format!("{path}: errno {}", e.0))?;
     }
     if s.exe.starts_with('/') && v.lookup(v.root, s.exe.as_bytes(), true, &Cred::root()).is_err() {
         v.put_file(s.exe.as_bytes(), s.program.to_vec(), 0o755, uid, gid).map_err(|e| format!("{}: errno {}", s.exe, e.0))?;

@@ -100,9 +100,14 @@ pub struct RunArgs {
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
     pub files: Vec<FileSpec>,
 
-    /// Set an environment variable of the program; it gets no other. Repeatable.
+    /// Set an environment variable of the program. Repeatable. It gets these
+    /// and, unless they set PATH, a login shell's PATH (as `sion exec`).
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<OsString>,
+
+    /// The program gets exactly the --env variables: no default PATH.
+    #[arg(long)]
+    pub clear_env: bool,
 
     /// Bring a file or directory back from the job when it ends (GUEST[:HOST],
     /// relative paths from the working directory). Repeatable.

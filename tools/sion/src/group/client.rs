@@ -287,10 +287,10 @@ fn run_inner(args: RunArgs) -> Result<i32> {
     let exe = std::fs::canonicalize(&located).unwrap_or_else(|_| image::normalize(&located, &cwd));
     let start = Start {
         argv,
-        env: args.env.iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
+        env: image::job_env(&args.env, args.clear_env).iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
         cwd: cwd.as_os_str().as_bytes().to_vec(),
         program_len: program.len() as u64,
-        files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.perm, f.data.len() as u64)).collect(),
+        files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.wire_mode(), f.data.len() as u64)).collect(),
         outs: out_specs.iter().map(|(g, _)| g.as_bytes().to_vec()).collect(),
         exe: exe.as_os_str().as_bytes().to_vec(),
     };

@@ -478,17 +478,58 @@ fn receive_files(conn: &mut TcpStream, rx: &mut Dir, start: &Start, dir: &Path) 
     std::fs::write(&exe, program)?;
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
     let cwd = PathBuf::from(String::from_utf8_lossy(&start.cwd).into_owned());
+    let mut files = Vec::new();
     for (path, perm, len) in &start.files {
-        let data = take(*len, &mut buf)?;
+        files.push((path.as_slice(), *perm, take(*len, &mut buf)?));
+    }
+    stage_files(dir, &cwd, files)?;
+    Ok(exe)
+}
+
+/// Writes a job's files under `dir` (`job_path`): regular files first,
+/// symbolic links (mode `S_IFLNK`, the target as data) last, and never
+/// through a link, so a staged link cannot send a file outside `dir`.
+fn stage_files(dir: &Path, cwd: &Path, files: Vec<(&[u8], u32, Vec<u8>)>) -> Result<()> {
+    let mut links = Vec::new();
+    for (path, perm, data) in files {
         let guest = PathBuf::from(String::from_utf8_lossy(path).into_owned());
-        let Some(target) = job_path(dir, &cwd, &guest) else { bail!("bad file path {}", guest.display()) };
-        if let Some(p) = target.parent() {
-            std::fs::create_dir_all(p)?;
+        let Some(target) = job_path(dir, cwd, &guest) else { bail!("bad file path {}", guest.display()) };
+        if perm & S_IFMT == S_IFLNK {
+            links.push((target, data));
+            continue;
         }
+        make_parents(dir, &target)?;
         std::fs::write(&target, data)?;
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(perm & 0o7777))?;
     }
-    Ok(exe)
+    for (target, link) in links {
+        make_parents(dir, &target)?;
+        let _ = std::fs::remove_file(&target);
+        std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes_compat(&link), &target)
+            .with_context(|| format!("symbolic link {}", target.display()))?;
+    }
+    Ok(())
+}
+
+const S_IFMT: u32 = 0o170000;
+const S_IFLNK: u32 = 0o120000;
+
+/// Creates the directories above `target` (inside `dir`), refusing to go
+/// through a symbolic link.
+fn make_parents(dir: &Path, target: &Path) -> Result<()> {
+    let Some(parent) = target.parent() else { return Ok(()) };
+    let rel = parent.strip_prefix(dir).context("a job file outside the job's directory")?;
+    let mut at = dir.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => bail!("{} is a symbolic link: not followed when staging", at.display()),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("{} is not a directory", at.display()),
+            Err(_) => std::fs::create_dir(&at).with_context(|| format!("{}", at.display()))?,
+        }
+    }
+    Ok(())
 }
 
 /// One `--out` path (and all under it) as OUT_* frames, named by its guest path.
@@ -681,6 +722,30 @@ fn die_with_this_thread(cmd: &mut Command) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staged_links_stay_links_and_are_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, outside) = (tmp.path().join("job"), tmp.path().join("outside"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let cwd = Path::new("/home/u");
+        let files: Vec<(&[u8], u32, Vec<u8>)> = vec![
+            (b"/home/u/w/valid", 0o120777, b"real.txt".to_vec()),
+            (b"/home/u/w/dangling", 0o120777, b"/nonexistent".to_vec()),
+            (b"/home/u/w/real.txt", 0o640, b"real".to_vec()),
+        ];
+        stage_files(&d, cwd, files).unwrap();
+        assert_eq!(std::fs::read_link(d.join("w/valid")).unwrap(), Path::new("real.txt"));
+        assert_eq!(std::fs::read_link(d.join("w/dangling")).unwrap(), Path::new("/nonexistent"));
+        assert_eq!(std::fs::read(d.join("w/valid")).unwrap(), b"real");
+        assert_eq!(std::fs::metadata(d.join("w/real.txt")).unwrap().permissions().mode() & 0o777, 0o640);
+        // A link to a directory outside, then a link under it: refused, nothing written outside.
+        let o = outside.as_os_str().as_encoded_bytes().to_vec();
+        let files: Vec<(&[u8], u32, Vec<u8>)> = vec![(b"/home/u/esc", 0o120777, o), (b"/home/u/esc/x", 0o120777, b"y".to_vec())];
+        assert!(stage_files(&d, cwd, files).is_err());
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    }
 
     #[test]
     fn job_paths_stay_inside_the_scratch_directory() {
