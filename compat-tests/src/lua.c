@@ -1,7 +1,7 @@
 // lua.c - a real program no one here wrote: the Lua 5.4 interpreter
 // (Debian's liblua5.4-dev, static glibc) runs a script that reads and sorts
 // lines, writes and rereads a file, formats numbers and handles an error.
-// abis: glibc
+// abis: glibc, glibc-dyn
 // cflags: -I/usr/include/lua5.4 -Wl,--whole-archive -llua5.4 -Wl,--no-whole-archive -lm
 // env: HOME=/home/user
 #include "compat.h"

@@ -1,7 +1,7 @@
 // sqlite.c - a real program no one here wrote: SQLite 3 (Debian's
 // libsqlite3-dev, static glibc) creates a database file in the working
 // directory (locks, pread/pwrite, fsync, journal files), queries it, reopens it.
-// abis: glibc
+// abis: glibc, glibc-dyn
 // cflags: -Wl,--whole-archive -lsqlite3 -Wl,--no-whole-archive -lm
 #include "compat.h"
 #include <sqlite3.h>

@@ -6,22 +6,25 @@
 
 pub type Result<T> = std::result::Result<T, String>;
 
-/// How a C test is built: musl, glibc, and glibc for i386.
+/// How a C test is built: musl, glibc, and glibc for i386, all static; and
+/// glibc dynamically linked (the way most programs on a workstation are).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abi {
     Musl,
     Glibc,
     I386,
+    GlibcDyn,
 }
 
 impl Abi {
-    pub const ALL: [Abi; 3] = [Abi::Musl, Abi::Glibc, Abi::I386];
+    pub const ALL: [Abi; 4] = [Abi::Musl, Abi::Glibc, Abi::I386, Abi::GlibcDyn];
 
     pub fn name(self) -> &'static str {
         match self {
             Abi::Musl => "musl",
             Abi::Glibc => "glibc",
             Abi::I386 => "i386",
+            Abi::GlibcDyn => "glibc-dyn",
         }
     }
 
@@ -29,12 +32,14 @@ impl Abi {
         Abi::ALL.into_iter().find(|a| a.name() == s)
     }
 
-    /// Compiler and flags: `musl-gcc -static -O1`, `gcc -static -O1`, `gcc -m32 -static -O1`.
+    /// Compiler and flags: `musl-gcc -static -O1`, `gcc -static -O1`,
+    /// `gcc -m32 -static -O1`, `gcc -O1` (a dynamically linked PIE).
     pub fn compiler(self) -> (&'static str, &'static [&'static str]) {
         match self {
             Abi::Musl => ("musl-gcc", &["-static", "-O1"]),
             Abi::Glibc => ("gcc", &["-static", "-O1"]),
             Abi::I386 => ("gcc", &["-m32", "-static", "-O1"]),
+            Abi::GlibcDyn => ("gcc", &["-O1"]),
         }
     }
 }
@@ -42,7 +47,7 @@ impl Abi {
 impl std::str::FromStr for Abi {
     type Err = String;
     fn from_str(s: &str) -> Result<Abi> {
-        Abi::parse(s).ok_or_else(|| format!("unknown abi {s:?} (musl, glibc, i386)"))
+        Abi::parse(s).ok_or_else(|| format!("unknown abi {s:?} (musl, glibc, i386, glibc-dyn)"))
     }
 }
 
@@ -56,7 +61,7 @@ pub struct Spec {
     /// Expected host outcome (default: exit 0).
     pub expect: Expect,
     pub cflags: Vec<String>,
-    /// ABIs this test is built for (default: all three).
+    /// ABIs this test is built for (default: all four).
     pub abis: Vec<Abi>,
     /// A program test (`programs/*.test`): the prebuilt binary to run
     /// instead of a compiled C file.

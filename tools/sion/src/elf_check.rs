@@ -1,6 +1,7 @@
-//! Decides, before booting anything, whether SiON can run a program: a static
-//! ELF64 x86_64 (ET_EXEC, or ET_DYN without PT_INTERP: static-PIE) or a static
-//! ELF32 i386. Everything else is refused with a one-line reason.
+//! Decides, before booting anything, whether SiON can run a program: an
+//! ELF64 x86_64 or ELF32 i386 executable (ET_EXEC or ET_DYN, static or
+//! dynamically linked: `deps` finds what a dynamic one needs) or a `#!`
+//! script. Everything else is refused with a one-line reason.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -14,11 +15,15 @@ use goblin::elf::Elf;
 use goblin::elf::program_header::{self, ProgramHeader};
 
 /// What kind of program was accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     X86_64,
     X86_64Pie,
     I386,
+    /// Dynamically linked: started through this interpreter (its loader).
+    Dynamic { interpreter: String },
+    /// A `#!` script.
+    Script,
 }
 
 /// Why a program cannot run. `Display` is the one-line reason.
@@ -30,7 +35,6 @@ pub enum Refusal {
     Unreadable(String),
     NotExecutable,
     NotElf,
-    Dynamic { interpreter: String },
     WrongMachine { machine: String },
     WrongType { what: String },
     Malformed(String),
@@ -52,11 +56,7 @@ impl fmt::Display for Refusal {
             Refusal::Missing => write!(f, "No such file or directory"),
             Refusal::Unreadable(e) => write!(f, "cannot read: {e}"),
             Refusal::NotExecutable => write!(f, "Permission denied (not executable)"),
-            Refusal::NotElf => write!(f, "not an ELF executable (SiON runs static Linux ELF programs)"),
-            Refusal::Dynamic { interpreter } => write!(
-                f,
-                "dynamically linked (interpreter {interpreter}); SiON runs statically linked programs only (link with -static)"
-            ),
+            Refusal::NotElf => write!(f, "not an ELF executable or a `#!` script"),
             Refusal::WrongMachine { machine } => {
                 write!(f, "ELF for {machine}; SiON runs x86_64 and i386 programs only")
             }
@@ -97,6 +97,9 @@ pub fn check_file(path: &Path) -> Result<(Kind, Vec<u8>), Refusal> {
         return Err(Refusal::NotExecutable);
     }
     let bytes = std::fs::read(path).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    if bytes.starts_with(b"#!") {
+        return Ok((Kind::Script, bytes));
+    }
     let kind = check_bytes(&bytes)?;
     Ok((kind, bytes))
 }
@@ -177,7 +180,10 @@ fn check_elf(bytes: &[u8]) -> Result<Kind, Refusal> {
             .get(start..end)
             .ok_or_else(|| Refusal::Malformed("PT_INTERP outside the file".into()))?;
         let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
-        return Err(Refusal::Dynamic { interpreter: String::from_utf8_lossy(raw).into_owned() });
+        if raw.is_empty() {
+            return Err(Refusal::Malformed("an empty PT_INTERP".into()));
+        }
+        return Ok(Kind::Dynamic { interpreter: String::from_utf8_lossy(raw).into_owned() });
     }
     if !phdrs.iter().any(|p| p.p_type == program_header::PT_LOAD) {
         return Err(Refusal::Malformed("no loadable segment".into()));
@@ -258,7 +264,7 @@ mod tests {
     #[test]
     fn garbage_gets_a_reason_never_a_panic() {
         assert_eq!(check_bytes(b""), Err(Refusal::NotElf));
-        assert_eq!(check_bytes(b"#!/bin/sh\necho hi\n"), Err(Refusal::NotElf));
+        assert_eq!(check_bytes(b"echo hi\n"), Err(Refusal::NotElf));
         let good = tiny_elf64(header::EM_X86_64, header::ET_EXEC);
         // Every truncation and a pile of single-byte corruptions.
         for n in 0..good.len() {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod console;
+mod deps;
 mod elf_check;
 mod group;
 mod image;
@@ -134,10 +135,22 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return failed(format!("{}: {e}", located.display())),
     };
-    let files = match image::collect_files(&args.files, &cwd) {
+    let mut files = match image::collect_files(&args.files, &cwd) {
         Ok(f) => f,
         Err(e) => return failed(format!("{e:#}")),
     };
+    // A script's interpreter, a dynamic program's loader and libraries.
+    match deps::stage(&located, &mut files) {
+        Ok(warnings) => {
+            for w in warnings {
+                eprintln!("sion: warning: {w}");
+            }
+        }
+        Err(e) => {
+            eprintln!("sion: {e}");
+            return e.exit_status();
+        }
+    }
     let mut argv: Vec<OsString> = vec![args.program.clone()];
     argv.extend(args.args.iter().cloned());
     let mut seed = [0u8; 32];

@@ -235,8 +235,12 @@ fn a_group_forms_and_runs_jobs_like_local_programs() {
     let o = wait_output(child, Duration::from_secs(10));
     assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
     assert!(t0.elapsed() < Duration::from_secs(3));
-    // Not a static program: refused before placement, like `sion exec`.
-    let o = g.run(0, &["/bin/sh", "-c", "true"], b"");
+    // A dynamically linked program runs too (on a workstation daemon with
+    // that machine's own libraries; its loader and libraries travel along).
+    let o = g.run(0, &["/bin/sh", "-c", "echo dynamic; exit 3"], b"");
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(3), "dynamic\n"), "{}", text(&o.stderr));
+    // Not a program at all: refused before placement, like `sion exec`.
+    let o = g.run(0, &["/etc/hostname"], b"");
     assert_eq!(o.status.code(), Some(126), "{}", text(&o.stderr));
 
     // Placement by weights: memory-heavy weights pick the 300 MiB daemon,

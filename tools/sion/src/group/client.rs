@@ -271,7 +271,19 @@ fn run_inner(args: RunArgs) -> Result<i32> {
             return Ok(refusal.exit_status());
         }
     };
-    let files = image::collect_files(&args.files, &cwd)?;
+    let mut files = image::collect_files(&args.files, &cwd)?;
+    // A script's interpreter, a dynamic program's loader and libraries.
+    match crate::deps::stage(&located, &mut files) {
+        Ok(warnings) => {
+            for w in warnings {
+                eprintln!("sion: warning: {w}");
+            }
+        }
+        Err(e) => {
+            eprintln!("sion: {e}");
+            return Ok(e.exit_status());
+        }
+    }
     let mut argv: Vec<Vec<u8>> = vec![args.program.as_bytes().to_vec()];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
     // The --out paths on both sides, as `sion exec` takes them.
