@@ -144,8 +144,7 @@ fn main(boot: rt::Boot) -> ! {
         let now = now_ns(&clock);
         let mut changed = nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
         changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
-        service.reap(&mut nets);
-        if service.release_held(&mut nets, now) {
+        if service.reap(&mut nets) | service.release_held(&mut nets, now) {
             nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set);
         }
 

@@ -194,15 +194,29 @@ impl Service {
         self.entries.values().any(|e| e.local.port == port && matches!(e.kind, Kind::Tcp { .. }) == tcp)
     }
 
-    /// Drop finished connections of closed sockets.
-    pub fn reap(&mut self, nets: &mut Nets) {
+    /// Drop finished connections of closed sockets; reset those the peer
+    /// goes on sending to (nobody will read it: Linux answers with RST).
+    /// True if it reset any (a poll sends the RST).
+    pub fn reap(&mut self, nets: &mut Nets) -> bool {
+        let mut reset = false;
         self.closing.retain(|&(n, h)| {
-            let done = matches!(nets.set_ref(n).get::<tcp::Socket>(h).state(), tcp::State::Closed | tcp::State::TimeWait);
+            let s = nets.set(n).get_mut::<tcp::Socket>(h);
+            if s.recv_queue() > 0 && s.state() != tcp::State::Closed {
+                s.abort();
+                reset = true;
+            }
+            // An aborted socket keeps its peer until its RST went out.
+            let done = match s.state() {
+                tcp::State::Closed => s.remote_endpoint().is_none(),
+                tcp::State::TimeWait => true,
+                _ => false,
+            };
             if done {
                 nets.set(n).remove(h);
             }
             !done
         });
+        reset
     }
 
     pub fn new(neighbors: Rc<RefCell<Neighbors>>) -> Service {
@@ -597,7 +611,15 @@ impl Service {
                     nets.set(n).remove(h);
                 }
                 if let Some((n, h)) = conn {
-                    nets.set(n).get_mut::<tcp::Socket>(h).close();
+                    let s = nets.set(n).get_mut::<tcp::Socket>(h);
+                    // As Linux: closing with unread data resets the
+                    // connection, so a peer still sending learns of it
+                    // instead of waiting on a window that never opens.
+                    if s.recv_queue() > 0 {
+                        s.abort();
+                    } else {
+                        s.close();
+                    }
                     self.closing.push((n, h));
                 }
             }
