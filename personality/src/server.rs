@@ -313,21 +313,31 @@ fn main(boot: rt::Boot) -> ! {
     let mut decoder = Decoder::new();
     let mut buf = alloc::vec![0u8; 512];
     let mut armed: u64 = 0;
-    let mut input = alloc::vec![0u8; sion_abi::console::ipc::MAX_REPLY];
-    // The console server said it holds input (offloaded jobs).
+    let mut input = Vec::new();
+    // The console said it holds input (its interrupt, or the console
+    // server's notification for offloaded jobs).
     let mut console_notified = false;
+    // Stdin flow control: bytes received, and the count of taken bytes last
+    // reported to the host.
+    let (mut stdin_received, mut stdin_reported) = (0u64, 0u64);
     loop {
         // The console first: stdin for the program.
-        let got = console::read_input(&mut input, core::mem::take(&mut console_notified));
-        for &b in &input[..got] {
-            match decoder.push(b) {
+        input.clear();
+        console::read_input(&mut input, core::mem::take(&mut console_notified));
+        let mut rest = &input[..];
+        let mut stdin_moved = false;
+        while !rest.is_empty() {
+            let (used, event) = decoder.push_slice(rest);
+            rest = &rest[used..];
+            match event {
                 Event::Frame { tag: down::STDIN, payload } => {
+                    stdin_received += payload.len() as u64;
                     procs.job().stdin_data(payload);
-                    procs.stdin_changed();
+                    stdin_moved = true;
                 }
                 Event::Frame { tag: down::STDIN_EOF, .. } => {
                     procs.job().stdin_eof();
-                    procs.stdin_changed();
+                    stdin_moved = true;
                 }
                 Event::Frame { tag: down::SIGNAL, payload } => {
                     if let Some(&sig) = payload.first() {
@@ -339,13 +349,25 @@ fn main(boot: rt::Boot) -> ! {
                 Event::Pending => {}
             }
         }
+        if stdin_moved {
+            procs.stdin_changed();
+        }
         procs.poll(&mut host);
         if let Some(exit) = procs.ended {
             end_job(&mut procs, &mut host, exit, &config.outs);
         }
+        if console::flow_controlled() {
+            // Tell the host what the program took once a quarter of the
+            // window has gone, so its sending never stalls on us.
+            let taken = stdin_received - procs.job().stdin_buffered() as u64;
+            if taken - stdin_reported >= console::STDIN_WINDOW / 4 {
+                console::send(up::STDIN_TAKEN, &taken.to_le_bytes());
+                stdin_reported = taken;
+            }
+        }
         let now = host.now_ns();
         let mut next = procs.next_deadline(now);
-        if !console::is_ipc() {
+        if !console::notifies() {
             // The serial console has no interrupt here: look at it now and
             // then, so a forwarded ^C reaches a job that sleeps or computes.
             next = Some(next.map_or(now + SERIAL_POLL_NS, |d| d.min(now + SERIAL_POLL_NS)));
@@ -363,6 +385,8 @@ fn main(boot: rt::Boot) -> ! {
             send_answer(a, config.trace, false);
         }
         procs.answers.clear();
+        // Output waiting in the console's buffer goes before the server waits.
+        console::flush();
         let received = match last {
             Some(a) => {
                 send_answer(&a, config.trace, true);

@@ -1,5 +1,6 @@
-//! The job console: the protocol on the node's second serial port (COM2)
-//! between the node's personality server and the host's `sion`.
+//! The job console: the protocol between the node's personality server and
+//! the host's `sion` on the job's byte stream (for `sion exec` a virtio
+//! serial port, see `sion_virtio::console`; COM2 where there is none).
 //!
 //! One byte stream each way carries several channels, so the program's stdout,
 //! stderr and exit status stay apart and exact, whatever bytes they contain.
@@ -21,6 +22,10 @@ pub mod up {
     pub const LOG: u8 = 4;
     /// The node's console is set up: the host may send stdin from now on.
     /// (Bytes sent earlier could be lost when the node resets its UART FIFO.)
+    /// An empty payload: no flow control, send freely. A `u32` (little-endian)
+    /// payload: the stdin window; the host keeps at most that many STDIN
+    /// bytes sent beyond the count of the last [`STDIN_TAKEN`], so the node
+    /// never holds more than the window and always has room for SIGNAL frames.
     pub const READY: u8 = 5;
     /// `--out` files coming back, sent after the program ended and before
     /// EXIT. A directory: payload `mode: u32` (little-endian) then its
@@ -48,6 +53,9 @@ pub mod up {
     /// process of it could not get a page (Linux's OOM killer): payload the
     /// job's memory limit in bytes (`u64`, little-endian).
     pub const OOM_KILLED: u8 = 13;
+    /// Flow control of stdin (when READY gave a window): payload `u64`
+    /// (little-endian), how many stdin bytes the program has taken so far.
+    pub const STDIN_TAKEN: u8 = 14;
 }
 
 /// Frames from the host to the node.
@@ -161,6 +169,26 @@ impl Decoder {
         Decoder { state: State::Tag, tag: 0, len: 0, got: 0, buf: [0; MAX_PAYLOAD] }
     }
 
+    /// Feed bytes from the start of `input`: how many were used and what
+    /// they completed. Payload bytes are copied in bulk; call again with the
+    /// rest (`&input[used..]`) until it is empty.
+    pub fn push_slice(&mut self, input: &[u8]) -> (usize, Event<'_>) {
+        if self.state != State::Payload {
+            return match input.first() {
+                Some(&b) => (1, self.push(b)),
+                None => (0, Event::Pending),
+            };
+        }
+        let n = (self.len - self.got).min(input.len());
+        self.buf[self.got..self.got + n].copy_from_slice(&input[..n]);
+        self.got += n;
+        if self.got == self.len {
+            self.state = State::Tag;
+            return (n, Event::Frame { tag: self.tag, payload: &self.buf[..self.len] });
+        }
+        (n, Event::Pending)
+    }
+
     pub fn push(&mut self, byte: u8) -> Event<'_> {
         match self.state {
             State::Tag => {
@@ -222,6 +250,39 @@ mod tests {
         assert_eq!(frames[0], (up::STDOUT, data));
         assert_eq!(Exit::decode(&frames[1].1), Some(Exit::Signal(11)));
         assert_eq!(Exit::Signal(11).shell_status(), 139);
+    }
+
+    #[test]
+    fn push_slice_matches_push() {
+        let mut stream = Vec::new();
+        for (i, len) in [0usize, 1, 4096, 17, 3000].into_iter().enumerate() {
+            let data: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            stream.extend_from_slice(&frame_header(i as u8, len));
+            stream.extend_from_slice(&data);
+        }
+        let mut want = Vec::new();
+        let mut d = Decoder::new();
+        for &b in &stream {
+            if let Event::Frame { tag, payload } = d.push(b) {
+                want.push((tag, payload.to_vec()));
+            }
+        }
+        for step in [1, 2, 5, 4099, 100000] {
+            let mut d = Decoder::new();
+            let mut got = Vec::new();
+            for chunk in stream.chunks(step) {
+                let mut rest = chunk;
+                while !rest.is_empty() {
+                    let (n, ev) = d.push_slice(rest);
+                    assert!(n > 0);
+                    if let Event::Frame { tag, payload } = ev {
+                        got.push((tag, payload.to_vec()));
+                    }
+                    rest = &rest[n..];
+                }
+            }
+            assert_eq!(got, want, "step {step}");
+        }
     }
 
     #[test]

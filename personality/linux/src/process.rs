@@ -238,7 +238,12 @@ impl Default for JobState {
 impl JobState {
     /// Bytes arrived for stdin.
     pub fn stdin_data(&mut self, bytes: &[u8]) {
-        self.stdin.extend(bytes.iter().copied());
+        self.stdin.extend(bytes);
+    }
+    /// Stdin bytes arrived and not yet read by the program (the job
+    /// console's flow control counts what was taken).
+    pub fn stdin_buffered(&self) -> usize {
+        self.stdin.len()
     }
     /// The host's stdin ended.
     pub fn stdin_eof(&mut self) {
@@ -1116,7 +1121,8 @@ impl Process {
             if n == 0 {
                 continue;
             }
-            let chunk: Vec<u8> = self.job.stdin.iter().take(n).copied().collect();
+            let (a, b) = self.job.stdin.as_slices();
+            let chunk: Vec<u8> = if a.len() >= n { a[..n].to_vec() } else { [a, &b[..n - a.len()]].concat() };
             let w = self.write_partial(h, base, &chunk);
             self.job.stdin.drain(..w);
             copied += w as u64;

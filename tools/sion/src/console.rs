@@ -1,6 +1,6 @@
-//! The pumps between the node's serial ports and sion's stdio:
-//! the kernel log (COM1), the job console (COM2, framed by `sion_abi::console`)
-//! and sion's stdin.
+//! The pumps between the node's ports and sion's stdio:
+//! the kernel log (COM1), the job console (a virtio serial port, framed by
+//! `sion_abi::console`) and sion's stdin.
 #![forbid(unsafe_code)]
 
 use std::io::{self, ErrorKind, Read, Write};
@@ -142,34 +142,57 @@ pub fn pump_log(mut stream: impl Read, log: SharedLog) {
     }
 }
 
+/// What the job console's reader tells the stdin pump: the node is ready
+/// (with its stdin window, if it flow-controls stdin), or how many stdin
+/// bytes the program has taken so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Ready(Option<u64>),
+    Taken(u64),
+}
+
 /// Decodes the job console until the stream ends: stdout and stderr frames to
-/// `out` and `err` (flushed per frame so output streams), log frames to `log`,
-/// and the exit frame into `exit`.
+/// `out` and `err` (flushed after each read from the node, and before the
+/// other stream is written, so output streams in order), log frames to
+/// `log`, the exit frame into `exit`, READY and STDIN_TAKEN to the stdin pump.
 #[allow(clippy::too_many_arguments)]
-pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<()>, outs: Arc<Mutex<crate::outfiles::OutFiles>>) {
+pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<Flow>, outs: Arc<Mutex<crate::outfiles::OutFiles>>) {
     let mut decoder = Decoder::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = vec![0u8; 64 * 1024];
     let (mut out_ok, mut err_ok) = (true, true);
+    let mut out_dirty = false;
+    let flush_out = |out: &mut dyn Write, out_ok: &mut bool, dirty: &mut bool| {
+        if *dirty && *out_ok && out.flush().is_err() {
+            tracing::debug!("stdout closed; discarding further output");
+            *out_ok = false;
+        }
+        *dirty = false;
+    };
     loop {
         let n = read_some(&mut stream, &mut buf);
         if n == 0 {
             break;
         }
-        for &b in &buf[..n] {
-            match decoder.push(b) {
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let (used, event) = decoder.push_slice(rest);
+            rest = &rest[used..];
+            match event {
                 Event::Pending => {}
                 Event::Malformed => {
                     log.lock().unwrap().server_line(b"sion: job console: malformed frame (length over MAX_PAYLOAD)");
                 }
                 Event::Frame { tag, payload } => match tag {
                     up::STDOUT => {
-                        if out_ok && out.write_all(payload).and_then(|_| out.flush()).is_err() {
+                        if out_ok && out.write_all(payload).is_err() {
                             // The reader went away (e.g. `| head`): drop the rest.
                             tracing::debug!("stdout closed; discarding further output");
                             out_ok = false;
                         }
+                        out_dirty = true;
                     }
                     up::STDERR => {
+                        flush_out(&mut out, &mut out_ok, &mut out_dirty);
                         if err_ok && err.write_all(payload).and_then(|_| err.flush()).is_err() {
                             err_ok = false;
                         }
@@ -187,15 +210,24 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                         log.lock().unwrap().oom_limit = Some(limit);
                     }
                     up::READY => {
-                        let _ = ready.send(());
+                        let window = <[u8; 4]>::try_from(payload).ok().map(|w| u32::from_le_bytes(w) as u64);
+                        let _ = ready.send(Flow::Ready(window));
                     }
-                    up::EXIT => match Exit::decode(payload) {
-                        Some(e) => {
-                            tracing::debug!(?e, "job exit");
-                            *exit.lock().unwrap() = Some(e);
+                    up::STDIN_TAKEN => {
+                        if let Ok(t) = <[u8; 8]>::try_from(payload) {
+                            let _ = ready.send(Flow::Taken(u64::from_le_bytes(t)));
                         }
-                        None => log.lock().unwrap().server_line(b"sion: job console: bad EXIT frame"),
-                    },
+                    }
+                    up::EXIT => {
+                        flush_out(&mut out, &mut out_ok, &mut out_dirty);
+                        match Exit::decode(payload) {
+                            Some(e) => {
+                                tracing::debug!(?e, "job exit");
+                                *exit.lock().unwrap() = Some(e);
+                            }
+                            None => log.lock().unwrap().server_line(b"sion: job console: bad EXIT frame"),
+                        }
+                    }
                     up::OUT_DIR..=up::OUT_MISSING => {
                         if !outs.lock().unwrap().frame(tag, payload) {
                             log.lock().unwrap().server_line(b"sion: job console: malformed --out frame");
@@ -208,6 +240,7 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                 },
             }
         }
+        flush_out(&mut out, &mut out_ok, &mut out_dirty);
     }
 }
 
@@ -230,22 +263,61 @@ impl<W: Write> FrameWriter<W> {
     }
 }
 
-/// Once the node says READY, sends `input` to it as STDIN frames, then
-/// STDIN_EOF. A read error (stdin closed) counts as the end; a write error
-/// (node gone) stops quietly.
-pub fn pump_stdin<W: Write>(mut input: impl Read, to_node: FrameWriter<W>, ready: std::sync::mpsc::Receiver<()>) {
-    if ready.recv().is_err() {
-        return; // the node went away before its console was up
+impl<W: Write> FrameWriter<W> {
+    /// Send `bytes` as frames of `tag` (at most MAX_PAYLOAD each) in one write.
+    pub fn send_all(&self, tag: u8, bytes: &[u8]) -> io::Result<()> {
+        let mut frames = Vec::with_capacity(bytes.len() + bytes.len() / console::MAX_PAYLOAD * 3 + 3);
+        for chunk in bytes.chunks(console::MAX_PAYLOAD) {
+            frames.extend_from_slice(&console::frame_header(tag, chunk.len()));
+            frames.extend_from_slice(chunk);
+        }
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        w.write_all(&frames).and_then(|_| w.flush())
     }
-    let mut buf = vec![0u8; console::MAX_PAYLOAD];
+}
+
+/// Once the node says READY, sends `input` to it as STDIN frames, then
+/// STDIN_EOF. When the node gave a window, at most that many bytes go beyond
+/// what it reported taken (`Flow::Taken`). A read error (stdin closed) counts
+/// as the end; a write error (node gone) stops quietly.
+pub fn pump_stdin<W: Write>(mut input: impl Read, to_node: FrameWriter<W>, flow: std::sync::mpsc::Receiver<Flow>) {
+    let window = loop {
+        match flow.recv() {
+            Ok(Flow::Ready(w)) => break w,
+            Ok(Flow::Taken(_)) => {}
+            Err(_) => return, // the node went away before its console was up
+        }
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut sent, mut taken) = (0u64, 0u64);
     loop {
-        let n = read_some(&mut input, &mut buf);
+        let want = match window {
+            Some(w) => {
+                while let Ok(f) = flow.try_recv() {
+                    if let Flow::Taken(t) = f {
+                        taken = taken.max(t);
+                    }
+                }
+                // Wait for room: at least a frame's worth, or all of it.
+                while sent - taken.min(sent) + console::MAX_PAYLOAD as u64 > w {
+                    match flow.recv() {
+                        Ok(Flow::Taken(t)) => taken = taken.max(t),
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+                ((w - (sent - taken.min(sent))) as usize).min(buf.len())
+            }
+            None => buf.len(),
+        };
+        let n = read_some(&mut input, &mut buf[..want]);
         if n == 0 {
             break;
         }
-        if to_node.send(down::STDIN, &buf[..n]).is_err() {
+        if to_node.send_all(down::STDIN, &buf[..n]).is_err() {
             return;
         }
+        sent += n as u64;
     }
     let _ = to_node.send(down::STDIN_EOF, &[]);
 }
@@ -272,9 +344,9 @@ mod tests {
     }
 
     /// A READY signal that has already arrived.
-    fn ready() -> std::sync::mpsc::Receiver<()> {
+    fn ready() -> std::sync::mpsc::Receiver<Flow> {
         let (tx, rx) = std::sync::mpsc::channel();
-        tx.send(()).unwrap();
+        tx.send(Flow::Ready(None)).unwrap();
         rx
     }
 

@@ -298,9 +298,17 @@ fn exec(args: ExecArgs) -> i32 {
         // right after boot. Then the job runs under TCG instead.
         let ready_rx = if accel == cli::Accel::Kvm {
             match wait_ready(&ready_rx, &mut node, KVM_PROGRESS, &signalled) {
-                Ready::Yes => {
+                Ready::Yes(first) => {
+                    // The stdin pump gets the READY taken here, then the rest.
                     let (tx, rx) = std::sync::mpsc::channel();
-                    let _ = tx.send(());
+                    let _ = tx.send(first);
+                    std::thread::spawn(move || {
+                        for f in ready_rx {
+                            if tx.send(f).is_err() {
+                                return;
+                            }
+                        }
+                    });
                     rx
                 }
                 Ready::Signalled(code) => {
@@ -422,7 +430,8 @@ pub fn oom_message(node_mem: u64, job_limit: u64) -> String {
 const KVM_PROGRESS: Duration = Duration::from_secs(5);
 
 enum Ready {
-    Yes,
+    /// READY came (the message, for the stdin pump).
+    Yes(console::Flow),
     /// No READY: why.
     No(String),
     Signalled(i32),
@@ -430,11 +439,12 @@ enum Ready {
 
 /// Waits for the node's READY (from the job pump), QEMU's end, a signal or
 /// the deadline.
-fn wait_ready(ready: &std::sync::mpsc::Receiver<()>, node: &mut Qemu, deadline: Duration, signalled: &dyn Fn() -> Option<i32>) -> Ready {
+fn wait_ready(ready: &std::sync::mpsc::Receiver<console::Flow>, node: &mut Qemu, deadline: Duration, signalled: &dyn Fn() -> Option<i32>) -> Ready {
     let t0 = Instant::now();
     loop {
         match ready.recv_timeout(POLL) {
-            Ok(()) => return Ready::Yes,
+            Ok(f @ console::Flow::Ready(_)) => return Ready::Yes(f),
+            Ok(console::Flow::Taken(_)) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }

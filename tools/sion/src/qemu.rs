@@ -1,11 +1,13 @@
 //! The QEMU command line of a node, and the QEMU process.
 //!
-//! The node is `-machine microvm` with two ISA serial ports and isa-debug-exit:
+//! The node is `-machine microvm` with a serial port, a virtio serial port and isa-debug-exit:
 //! - COM1 (0x3f8, IRQ 4, microvm's built-in port, `-serial chardev:log`): the kernel log;
-//! - COM2 (0x2f8, IRQ 3, `-device isa-serial`): the job console (`sion_abi::console`);
+//! - `virtio-serial-device` (virtio-mmio, the last of microvm's 24 slots,
+//!   GSI 47) with a `virtserialport` at port 1: the job console
+//!   (`sion_abi::console`), driven by the personality (`sion_virtio::console`);
 //! - isa-debug-exit at 0xf4 (4 ports): a guest `out` of v ends QEMU with status `(v << 1) | 1`.
 //!
-//! Both serial ports are Unix sockets that sion listens on before QEMU starts;
+//! Both chardevs are Unix sockets that sion listens on before QEMU starts;
 //! QEMU connects to them as a client during start-up, so nothing is lost.
 
 use std::ffi::OsString;
@@ -41,9 +43,16 @@ pub struct NodeConfig {
 /// netstack server on the command line.
 pub const NETSTACK_GRANTS: &str = "netstack.mmio=feb00000:3000 netstack.irq=24-47";
 
+/// The grants of a `sion exec` node: the job console's virtio-mmio device
+/// is created first, so it takes the last slot (0xfeb02e00, GSI 47); the
+/// personality may map the page of slots 16-23 (it probes them for the
+/// console) and binds GSI 47; the netstack keeps every slot (it looks for a
+/// network device and skips the console) and the other 23 lines.
+pub const EXEC_GRANTS: &str = "personality.mmio=feb02000:1000 personality.irq=47-47 netstack.mmio=feb00000:3000 netstack.irq=24-46";
+
 /// The kernel command line.
 pub fn kernel_cmdline(realtime_ns: u128) -> String {
-    format!("console=com1 io=0x2f8:8 {NETSTACK_GRANTS} realtime={realtime_ns}")
+    format!("console=com1 {EXEC_GRANTS} realtime={realtime_ns}")
 }
 
 /// The node's network: QEMU user networking confined with `restrict=on` (the
@@ -79,7 +88,11 @@ pub fn qemu_args(c: &NodeConfig) -> Vec<OsString> {
     a
 }
 
-/// The chardevs and devices: the two serial ports and isa-debug-exit.
+/// The chardevs and devices: the log's serial port, the job console's
+/// virtio serial port (before any other virtio device: see [`EXEC_GRANTS`])
+/// and isa-debug-exit. A `virtserialport`, not a `virtconsole`: QEMU drops
+/// what a console port cannot write at once, and holds a serial port's
+/// buffers until the host reads them (flow control).
 pub fn device_args(log_socket: &Path, job_socket: &Path) -> Vec<OsString> {
     let chardev = |id: &str, path: &Path| {
         let mut s = OsString::from(format!("socket,id={id},path="));
@@ -95,7 +108,9 @@ pub fn device_args(log_socket: &Path, job_socket: &Path) -> Vec<OsString> {
         "-serial".into(),
         "chardev:log".into(),
         "-device".into(),
-        "isa-serial,chardev=job,iobase=0x2f8,irq=3".into(),
+        "virtio-serial-device,max_ports=2".into(),
+        "-device".into(),
+        "virtserialport,chardev=job,nr=1,name=sion.job".into(),
         "-device".into(),
         "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
     ]
@@ -252,7 +267,7 @@ mod tests {
         }
         assert_eq!(values(&a, "-kernel"), ["/img/sion-kernel"]);
         assert_eq!(values(&a, "-initrd"), ["/tmp/x/boot.cpio"]);
-        assert_eq!(values(&a, "-append"), [format!("console=com1 io=0x2f8:8 {NETSTACK_GRANTS} realtime=1700000000123456789")]);
+        assert_eq!(values(&a, "-append"), [format!("console=com1 {EXEC_GRANTS} realtime=1700000000123456789")]);
         assert_eq!(
             values(&a, "-chardev"),
             ["socket,id=log,path=/tmp/x/log.sock", "socket,id=job,path=/tmp/x/job.sock"]
@@ -260,7 +275,7 @@ mod tests {
         assert_eq!(values(&a, "-serial"), ["chardev:log"]);
         assert_eq!(
             values(&a, "-device"),
-            ["isa-serial,chardev=job,iobase=0x2f8,irq=3", "isa-debug-exit,iobase=0xf4,iosize=0x04", "virtio-net-device,netdev=net0"]
+            ["virtio-serial-device,max_ports=2", "virtserialport,chardev=job,nr=1,name=sion.job", "isa-debug-exit,iobase=0xf4,iosize=0x04", "virtio-net-device,netdev=net0"]
         );
         // The only network is user networking confined with restrict=on.
         assert_eq!(values(&a, "-netdev"), ["user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80"]);
