@@ -39,7 +39,8 @@ fn compile(dir: &Path, name: &str, cc: &str, flags: &[&str], source: &str, ext: 
 /// Runs sion with the node images in `images` and `input` on its stdin.
 fn sion(args: &[&str], images: &Path, input: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(SION);
-    cmd.args(args).env("SION_IMAGE_DIR", images).env_remove("RUST_LOG");
+    // The fake node speaks the job console on COM2.
+    cmd.args(args).env("SION_IMAGE_DIR", images).env("SION_JOB_CONSOLE", "com2").env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -224,6 +225,7 @@ fn end_to_end_with_a_fake_node() {
     let mut child = Command::new(SION)
         .args(["exec", "--timeout", "1", prog])
         .env("SION_IMAGE_DIR", &images)
+        .env("SION_JOB_CONSOLE", "com2")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -641,6 +641,84 @@ fn host_cpu() -> String {
         .unwrap_or_default()
 }
 
+/// Runs `cmd` with `feed` zero bytes on its stdin (none: stdin closed) and
+/// counts its stdout: (bytes out, seconds from start to its end).
+fn pipe_run(cmd: &mut Command, feed: u64) -> Option<(u64, f64)> {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let mut child = cmd.stdin(if feed > 0 { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let feeder = child.stdin.take().map(|mut w| {
+        std::thread::spawn(move || {
+            let zeros = vec![0u8; 64 * 1024];
+            let mut left = feed;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                if w.write_all(&zeros[..n]).is_err() {
+                    break;
+                }
+                left -= n as u64;
+            }
+        })
+    });
+    let mut out = child.stdout.take()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    while let Ok(n) = out.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    let _ = child.wait();
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    Some((total, start.elapsed().as_secs_f64()))
+}
+
+/// MB/s (10^6 bytes) of a run that must move `bytes`, counted by `counted`
+/// (what came out, or parsed from it).
+fn rate(bytes: u64, run: Option<(u64, f64)>, counted: impl Fn(u64) -> bool) -> Cell {
+    match run {
+        Some((out, secs)) if counted(out) && secs > 0.0 => Cell::Value(bytes as f64 / 1e6 / secs),
+        Some((out, _)) => Cell::na(&format!("wrong count ({out} bytes out)")),
+        None => Cell::na("could not run"),
+    }
+}
+
+/// `sion exec` stdin and stdout throughput (wall clock, start-up included)
+/// beside the host's `cat` moving the same bytes through two pipes.
+fn console_rows(bytes: u64) -> Vec<Row> {
+    util::banner("job console throughput");
+    let sion = util::sion_binary();
+    let busybox = Path::new("/bin/busybox");
+    let host_cat = rate(bytes, pipe_run(&mut Command::new("cat"), bytes), |o| o == bytes);
+    let mb = fmt_num(bytes as f64 / 1e6);
+    let mut rows = Vec::new();
+    let mut row = |what: String, sion_cell: Cell| rows.push(Row::new(what, "wall", sion_cell, host_cat.clone(), "MB/s"));
+    if !busybox.exists() {
+        row(format!("sion exec stdin/stdout, {mb} MB (host: cat)"), Cell::na("no /bin/busybox (busybox-static)"));
+        return rows;
+    }
+    let exec = |args: &[&str]| {
+        let mut c = Command::new(&sion);
+        c.arg("exec").arg(busybox).args(args);
+        c
+    };
+    // stdin: `cat > /dev/null` reads 64 KiB at a time; `wc -c` 4 KiB and prints the count.
+    let run = pipe_run(&mut exec(&["sh", "-c", "cat > /dev/null; echo done"]), bytes);
+    row(format!("sion exec stdin: {mb} MB into busybox cat > /dev/null (host: cat)"), rate(bytes, run, |o| o == 5));
+    let wc = pipe_run(&mut exec(&["wc", "-c"]), bytes);
+    row(format!("sion exec stdin: {mb} MB into busybox wc -c, 4 KiB reads (host: cat)"), rate(bytes, wc, |o| o == format!("{bytes}\n").len() as u64));
+    let count = (bytes / (1 << 20)).to_string();
+    let run = pipe_run(&mut exec(&["dd", "if=/dev/zero", "bs=1M", &format!("count={count}")]), 0);
+    let dd_bytes = bytes / (1 << 20) * (1 << 20);
+    row(format!("sion exec stdout: {} MB from busybox dd bs=1M (host: cat)", fmt_num(dd_bytes as f64 / 1e6)), rate(dd_bytes, run, |o| o == dd_bytes));
+    let run = pipe_run(&mut exec(&["head", "-c", &bytes.to_string(), "/dev/zero"]), 0);
+    row(format!("sion exec stdout: {mb} MB from busybox head -c, 4 KiB writes (host: cat)"), rate(bytes, run, |o| o == bytes));
+    rows
+}
+
 pub fn bench(args: &BenchArgs) -> Result<bool> {
     if !args.no_build {
         crate::setup::setup()?;
@@ -762,6 +840,10 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
             Err(e) => rows.push(Row::new("group: sion run of a small job to its end (node / workstation)", "wall", Cell::na(&format!("not run: {e}")), Cell::na("-"), "ms")),
         }
     }
+    // The job console of `sion exec` (a virtio serial port): bytes through
+    // stdin and stdout, beside the host's own `cat`.
+    let console_bytes: u64 = if args.quick { 50_000_000 } else { 200_000_000 };
+    rows.extend(console_rows(console_bytes));
     // Sizes.
     let img = images();
     let servers = ["personality", "netstack"];
