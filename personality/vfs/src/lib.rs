@@ -48,6 +48,10 @@ impl Errno {
     pub const EFBIG: Errno = Errno(27);
     pub const ENOSPC: Errno = Errno(28);
     pub const EROFS: Errno = Errno(30);
+    /// Not an errno of Linux's: what the call needs is on the workstation
+    /// and not here yet ([`Vfs::take_missing`] says which inode). The caller
+    /// fetches it and runs the operation again.
+    pub const FETCH: Errno = Errno(4000);
     pub const EMLINK: Errno = Errno(31);
     pub const ENAMETOOLONG: Errno = Errno(36);
     pub const ENOTEMPTY: Errno = Errno(39);
@@ -150,6 +154,10 @@ pub struct Inode {
     pub opens: u32,
     /// Read-only file system (writes and new names fail with EROFS... or EACCES).
     pub readonly: bool,
+    /// Its contents are on the workstation and not here yet: a directory's
+    /// entries (those here already win over the workstation's), a regular
+    /// file's bytes (its size is known: the file is a hole until fetched).
+    pub remote: bool,
 }
 
 impl Inode {
@@ -249,6 +257,27 @@ pub struct Vfs {
     used: u64,
     /// The process and thread paths are resolved for (set by the caller).
     pub asker: (u32, u32),
+    /// The remote inode the last operation that failed with `FETCH` needed.
+    missing: core::cell::Cell<Option<Ino>>,
+}
+
+/// One entry of a workstation directory, as [`Vfs::fill_dir`] takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteEntry {
+    pub name: Vec<u8>,
+    pub kind: RemoteKind,
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Nanoseconds since the epoch.
+    pub mtime: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteKind {
+    Dir,
+    File { size: u64 },
+    Symlink(Vec<u8>),
 }
 
 impl Default for Vfs {
@@ -267,7 +296,7 @@ fn valid_name(name: &[u8]) -> Result<()> {
 impl Vfs {
     /// A file system with an empty root directory (mode 0755, owned by root, dev 1).
     pub fn new() -> Vfs {
-        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0, asker: (1, 1) };
+        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0, asker: (1, 1), missing: core::cell::Cell::new(None) };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
         v.node_mut(root).nlink = 2;
@@ -281,7 +310,7 @@ impl Vfs {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false },
+            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false },
         );
         ino
     }
@@ -339,14 +368,92 @@ impl Vfs {
         }
     }
 
-    /// The entry `name` of directory `dir` (`.` and `..` included).
+    /// The entry `name` of directory `dir` (`.` and `..` included). A name
+    /// not here in a directory whose entries are on the workstation is
+    /// `FETCH` (the directory).
     pub fn child(&self, dir: Ino, name: &[u8]) -> Result<Option<Ino>> {
         let e = self.entries(dir)?;
-        Ok(match name {
+        let found = match name {
             b"." => Some(dir),
             b".." => Some(self.node(dir).parent),
             n => e.get(n).copied(),
-        })
+        };
+        if found.is_none() && self.node(dir).remote {
+            return Err(self.fetch(dir));
+        }
+        Ok(found)
+    }
+
+    fn fetch(&self, ino: Ino) -> Errno {
+        self.missing.set(Some(ino));
+        Errno::FETCH
+    }
+
+    /// The inode the last `FETCH` failure needs from the workstation.
+    pub fn take_missing(&self) -> Option<Ino> {
+        self.missing.take()
+    }
+
+    /// `FETCH` unless the bytes of `ino` are here (before opening a file).
+    pub fn need_content(&self, ino: Ino) -> Result<()> {
+        if self.node(ino).remote && self.node(ino).is_reg() {
+            return Err(self.fetch(ino));
+        }
+        Ok(())
+    }
+
+    /// The workstation's entries of remote directory `dir` arrived: each
+    /// name not here already is added (directories and files remote, their
+    /// contents to come; links whole), owned and dated as there.
+    pub fn fill_dir(&mut self, dir: Ino, entries: Vec<RemoteEntry>) {
+        if !self.node(dir).is_dir() {
+            return;
+        }
+        for e in entries {
+            if e.name.is_empty() || e.name == b"." || e.name == b".." || e.name.contains(&b'/') || self.entries(dir).is_ok_and(|m| m.contains_key(&e.name)) {
+                continue;
+            }
+            let (data, remote, size) = match e.kind {
+                RemoteKind::Dir => (Data::Dir(BTreeMap::new()), true, 0),
+                RemoteKind::File { size } => (Data::Reg(FileData::default()), size > 0, size),
+                RemoteKind::Symlink(t) => (Data::Symlink(t), false, 0),
+            };
+            let ino = self.add(dir, &e.name, data, e.perm, e.uid, e.gid);
+            if size > 0 {
+                // A hole of the file's size until its bytes come: no memory.
+                let _ = self.truncate(ino, size.min(MAX_FILE));
+            }
+            let n = self.node_mut(ino);
+            n.remote = remote;
+            (n.mtime, n.ctime, n.atime) = (e.mtime, e.mtime, e.mtime);
+        }
+        self.node_mut(dir).remote = false;
+    }
+
+    /// The bytes of remote file `ino` arrived.
+    pub fn fill_file(&mut self, ino: Ino, bytes: Vec<u8>) -> Result<()> {
+        let n = self.node(ino);
+        if !n.is_reg() || !n.remote {
+            return Ok(());
+        }
+        let mtime = n.mtime;
+        let new = FileData::from(bytes);
+        if self.used - self.allocated_of(ino) + new.allocated() > self.capacity {
+            return Err(Errno::ENOSPC);
+        }
+        self.used = self.used - self.allocated_of(ino) + new.allocated();
+        let n = self.node_mut(ino);
+        n.data = Data::Reg(new);
+        n.remote = false;
+        (n.mtime, n.ctime) = (mtime, mtime);
+        Ok(())
+    }
+
+    fn allocated_of(&self, ino: Ino) -> u64 {
+        match &self.node(ino).data {
+            Data::Reg(f) => f.allocated(),
+            _ => 0,
+        }
     }
 
     /// Resolve `path` from directory `start` up to its last component, which
@@ -870,6 +977,9 @@ impl Vfs {
     /// The entries of a directory as getdents lists them: `.`, `..`, then by name.
     pub fn readdir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let e = self.entries(dir)?;
+        if self.node(dir).remote {
+            return Err(self.fetch(dir));
+        }
         let mut out = Vec::with_capacity(e.len() + 2);
         out.push(DirEntry { name: b".".to_vec(), ino: dir, dtype: 4 });
         if self.node(dir).nlink == 0 {

@@ -337,3 +337,35 @@ fn fifos_and_devices() {
     v.unlink(v.root, b"/tmp/p", &user()).unwrap();
     assert_eq!(v.lookup(v.root, b"/tmp/p", false, &user()), Err(Errno::ENOENT));
 }
+
+#[test]
+fn workstation_directories_and_files_come_on_demand() {
+    let mut v = tree();
+    let r = v.root;
+    let usr = v.mkdir_p(b"/usr", 0, 0).unwrap();
+    v.put_file(b"/usr/local.txt", b"mine".to_vec(), 0o644, 0, 0).unwrap();
+    v.node_mut(usr).remote = true;
+    // A name already here wins; another is FETCH of the directory.
+    assert!(v.lookup(r, b"/usr/local.txt", true, &root()).is_ok());
+    assert_eq!(v.lookup(r, b"/usr/bin/ls", true, &root()), Err(Errno::FETCH));
+    assert_eq!(v.take_missing(), Some(usr));
+    assert_eq!(v.readdir(usr).map(|_| ()), Err(Errno::FETCH));
+    let e = |name: &str, kind| RemoteEntry { name: name.as_bytes().to_vec(), kind, perm: 0o755, uid: 0, gid: 0, mtime: 7 };
+    v.fill_dir(usr, vec![e("bin", RemoteKind::Dir), e("local.txt", RemoteKind::File { size: 99 }), e("big", RemoteKind::File { size: 1 << 30 }), e("sbin", RemoteKind::Symlink(b"bin".to_vec()))]);
+    assert_eq!(v.contents(v.lookup(r, b"/usr/local.txt", true, &root()).unwrap()), Some(b"mine".to_vec()), "ours stays");
+    let used = v.used();
+    let big = v.lookup(r, b"/usr/big", true, &root()).unwrap();
+    assert_eq!((v.node(big).size(), v.node(big).mtime, v.used()), (1 << 30, 7, used), "a remote file is a hole of its size");
+    assert_eq!(v.need_content(big), Err(Errno::FETCH));
+    assert_eq!(v.take_missing(), Some(big));
+    v.fill_file(big, b"hello".to_vec()).unwrap();
+    assert_eq!((v.need_content(big), v.contents(big)), (Ok(()), Some(b"hello".to_vec())));
+    // The subdirectory is remote in its turn; the link resolves through it.
+    assert_eq!(v.lookup(r, b"/usr/sbin/x", true, &root()), Err(Errno::FETCH));
+    let bin = v.take_missing().unwrap();
+    assert_eq!(v.path_of(bin), Some(b"/usr/bin".to_vec()));
+    v.fill_dir(bin, vec![e("x", RemoteKind::File { size: 0 })]);
+    let x = v.lookup(r, b"/usr/sbin/x", true, &root()).unwrap();
+    assert_eq!(v.need_content(x), Ok(()), "an empty file needs nothing");
+    assert_eq!(v.readdir(usr).unwrap().len(), 2 + 4);
+}
