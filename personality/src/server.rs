@@ -298,6 +298,7 @@ fn main(boot: rt::Boot) -> ! {
         memory: boot.info.total_memory,
         files: inputs,
         cwd: config.cwd.clone(),
+        shares: config.shares.clone(),
     };
     let (process, regs) = match Process::spawn(&mut host, &spawn) {
         Ok(x) => x,
@@ -344,6 +345,13 @@ fn main(boot: rt::Boot) -> ! {
                         procs.signal_from_host(&mut host, sig);
                     }
                 }
+                Event::Frame { tag: down::FS_DATA, payload } if payload.len() >= 4 => {
+                    procs.fs_data(u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]), &payload[4..]);
+                }
+                Event::Frame { tag: down::FS_END, payload } if payload.len() >= 8 => {
+                    let word = |i: usize| [payload[i], payload[i + 1], payload[i + 2], payload[i + 3]];
+                    procs.fs_end(&mut host, u32::from_le_bytes(word(0)), i32::from_le_bytes(word(4)));
+                }
                 Event::Frame { tag, .. } => rt::log!("personality: unknown console frame {tag}"),
                 Event::Malformed => rt::log!("personality: malformed console frame"),
                 Event::Pending => {}
@@ -353,6 +361,12 @@ fn main(boot: rt::Boot) -> ! {
             procs.stdin_changed();
         }
         procs.poll(&mut host);
+        // Ask the workstation for what calls wait on.
+        for (id, dir, path) in core::mem::take(&mut procs.fs_out) {
+            let mut p = id.to_le_bytes().to_vec();
+            p.extend_from_slice(&path);
+            console::send(if dir { up::FS_LIST } else { up::FS_READ }, &p);
+        }
         if let Some(exit) = procs.ended {
             end_job(&mut procs, &mut host, exit, &config.outs);
         }

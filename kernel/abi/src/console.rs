@@ -56,6 +56,11 @@ pub mod up {
     /// Flow control of stdin (when READY gave a window): payload `u64`
     /// (little-endian), how many stdin bytes the program has taken so far.
     pub const STDIN_TAKEN: u8 = 14;
+    /// The workstation's files on demand ([`super::fs`]): the entries of a
+    /// directory. Payload: request id (`u32`) then the absolute path.
+    pub const FS_LIST: u8 = 15;
+    /// The same for the bytes of a regular file.
+    pub const FS_READ: u8 = 16;
 }
 
 /// Frames from the host to the node.
@@ -67,6 +72,99 @@ pub mod down {
     /// A signal for the job (one byte, its number): `sion exec` forwards
     /// SIGINT and SIGTERM, as a terminal sends ^C to its foreground group.
     pub const SIGNAL: u8 = 3;
+    /// Part of the answer to an `up::FS_LIST`/`FS_READ`: request id (`u32`)
+    /// then bytes (a file's, or encoded [`super::fs::Entry`]s), in order.
+    pub const FS_DATA: u8 = 4;
+    /// The answer is complete: request id (`u32`) then a status (`i32`): 0,
+    /// or the Linux errno the host met (the path vanished, is not shared...).
+    pub const FS_END: u8 = 5;
+}
+
+/// The workstation's files on demand: a node asks for what its job's tree
+/// does not hold (a directory's entries, a file's bytes) by absolute path,
+/// and `sion` answers from the workstation, only inside what it shares. One
+/// round trip per directory and per file; the node keeps what came.
+pub mod fs {
+    pub const DIR: u8 = 0;
+    pub const FILE: u8 = 1;
+    pub const SYMLINK: u8 = 2;
+    /// Bytes of an encoded entry before its name and link target: kind (1),
+    /// permission bits, uid, gid (4 each), mtime in ns, size, 512-byte
+    /// blocks (8 each), name and target lengths (2 each).
+    pub const ENTRY_HEAD: usize = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + 2;
+
+    /// One directory entry of an answer to `FS_LIST`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Entry<'a> {
+        pub kind: u8,
+        pub perm: u32,
+        pub uid: u32,
+        pub gid: u32,
+        pub mtime_ns: u64,
+        pub size: u64,
+        /// `st_blocks` there (what `ls -s`, `du` show).
+        pub blocks: u64,
+        pub name: &'a [u8],
+        /// A symbolic link's target (empty otherwise).
+        pub target: &'a [u8],
+    }
+
+    impl Entry<'_> {
+        /// Encoded length.
+        pub fn len(&self) -> usize {
+            ENTRY_HEAD + self.name.len() + self.target.len()
+        }
+        pub fn is_empty(&self) -> bool {
+            false
+        }
+        /// Encode into `out` (at least [`Entry::len`] bytes); names and
+        /// targets are at most 65,535 bytes (Linux allows 255 and 4,095).
+        pub fn encode(&self, out: &mut [u8]) -> usize {
+            out[0] = self.kind;
+            out[1..5].copy_from_slice(&self.perm.to_le_bytes());
+            out[5..9].copy_from_slice(&self.uid.to_le_bytes());
+            out[9..13].copy_from_slice(&self.gid.to_le_bytes());
+            out[13..21].copy_from_slice(&self.mtime_ns.to_le_bytes());
+            out[21..29].copy_from_slice(&self.size.to_le_bytes());
+            out[29..37].copy_from_slice(&self.blocks.to_le_bytes());
+            out[37..39].copy_from_slice(&(self.name.len() as u16).to_le_bytes());
+            out[39..41].copy_from_slice(&(self.target.len() as u16).to_le_bytes());
+            out[ENTRY_HEAD..ENTRY_HEAD + self.name.len()].copy_from_slice(self.name);
+            out[ENTRY_HEAD + self.name.len()..self.len()].copy_from_slice(self.target);
+            self.len()
+        }
+    }
+
+    /// The first entry of `bytes` and the rest, or `None` if `bytes` does
+    /// not start with a whole entry.
+    pub fn next_entry(bytes: &[u8]) -> Option<(Entry<'_>, &[u8])> {
+        let h = bytes.get(..ENTRY_HEAD)?;
+        let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let u64_at = |i: usize| u64::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3], h[i + 4], h[i + 5], h[i + 6], h[i + 7]]);
+        let (nl, tl) = (u16::from_le_bytes([h[37], h[38]]) as usize, u16::from_le_bytes([h[39], h[40]]) as usize);
+        let name = bytes.get(ENTRY_HEAD..ENTRY_HEAD + nl)?;
+        let target = bytes.get(ENTRY_HEAD + nl..ENTRY_HEAD + nl + tl)?;
+        let e = Entry { kind: h[0], perm: u32_at(1), uid: u32_at(5), gid: u32_at(9), mtime_ns: u64_at(13), size: u64_at(21), blocks: u64_at(29), name, target };
+        Some((e, &bytes[ENTRY_HEAD + nl + tl..]))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn entries_round_trip() {
+            let a = Entry { kind: SYMLINK, perm: 0o777, uid: 1, gid: 2, mtime_ns: 3, size: 4, blocks: 0, name: b"sbin", target: b"usr/sbin" };
+            let b = Entry { kind: FILE, perm: 0o644, uid: 0, gid: 0, mtime_ns: 9, size: 1 << 40, blocks: 8, name: b"f", target: b"" };
+            let mut buf = [0u8; 128];
+            let n = a.encode(&mut buf);
+            let m = b.encode(&mut buf[n..]);
+            let (x, rest) = next_entry(&buf[..n + m]).unwrap();
+            let (y, rest) = next_entry(rest).unwrap();
+            assert_eq!((x, y, rest.len()), (a, b, 0));
+            assert!(next_entry(&buf[..n - 1]).is_none(), "a truncated entry");
+        }
+    }
 }
 
 /// The job console over IPC: how a personality that a group server started

@@ -29,13 +29,17 @@ pub struct JobConfig {
     pub outs: Vec<String>,
     /// `trace=1`: one `up::TRACE` line per system call (`sion exec --trace`).
     pub trace: bool,
+    /// `share=PATH`: paths of the workstation the job sees, on demand
+    /// (`sion_abi::console::fs`): everything under them, and the
+    /// directories on the way to them.
+    pub shares: Vec<String>,
     /// Lines not understood, for the log.
     pub unknown: Vec<String>,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, unknown: Vec::new() }
+        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, shares: Vec::new(), unknown: Vec::new() }
     }
 }
 
@@ -85,6 +89,10 @@ impl JobConfig {
                 "out" => {
                     c.outs.push(v.into());
                     v.starts_with('/')
+                }
+                "share" if v.starts_with('/') => {
+                    c.shares.push(v.into());
+                    true
                 }
                 _ => false,
             };

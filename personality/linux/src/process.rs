@@ -137,6 +137,8 @@ pub struct Spawn<'a> {
     pub files: Vec<(String, &'a [u8], u32)>,
     /// The working directory (created if missing).
     pub cwd: String,
+    /// Paths of the workstation the job sees on demand (`share=`).
+    pub shares: Vec<String>,
 }
 
 /// The registers a new task starts with.

@@ -19,6 +19,7 @@ use crate::syscalls::{lookup, Sys};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
@@ -106,6 +107,12 @@ pub struct Procs {
     interrupt: Vec<(u32, Option<u32>)>,
     /// Orders futex waiters.
     futex_seq: u64,
+    /// The workstation's files on demand: requests for the server to send
+    /// (id, a directory's entries (true) or a file's bytes, the path) ...
+    pub fs_out: Vec<(u32, bool, Vec<u8>)>,
+    /// ... and those in flight: id -> (the inode, a directory?, bytes so far).
+    fs_wait: BTreeMap<u32, (sion_vfs::Ino, bool, Vec<u8>)>,
+    fs_next: u32,
 }
 
 impl Procs {
@@ -132,7 +139,7 @@ impl Procs {
             changed: false,
             logged: Vec::new(),
             interrupt: Vec::new(),
-            futex_seq: 0,
+            futex_seq: 0, fs_out: Vec::new(), fs_wait: BTreeMap::new(), fs_next: 1,
         }
     }
 
@@ -188,10 +195,78 @@ impl Procs {
         let Some(pid) = self.enter(task) else { return };
         self.changed = true;
         let o = self.dispatch(h, pid, call);
+        let o = self.fetch_if_needed(pid, call, o);
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
         self.settle(h, pid, task, o, call);
+    }
+
+    /// A call that needs the workstation's files waits for them: the
+    /// directory or file is asked for (once), and the call runs again when
+    /// it is here (a deferred reply; the server goes on serving others).
+    fn fetch_if_needed(&mut self, pid: u32, call: &LinuxSyscall, o: Outcome) -> Outcome {
+        if o != Outcome::Reply(Errno(sion_vfs::Errno::FETCH.0).as_ret()) {
+            return o;
+        }
+        let Some(ino) = self.job.vfs.take_missing() else { return Outcome::Reply(Errno::EIO.as_ret()) };
+        if !self.fs_wait.values().any(|w| w.0 == ino) {
+            match self.job.vfs.path_of(ino) {
+                Some(path) => {
+                    let id = self.fs_next;
+                    self.fs_next = self.fs_next.wrapping_add(1);
+                    let dir = self.job.vfs.node(ino).is_dir();
+                    self.fs_out.push((id, dir, path));
+                    self.fs_wait.insert(id, (ino, dir, Vec::new()));
+                }
+                // Unlinked meanwhile: nothing to ask; it is ours as it is.
+                None => self.job.vfs.node_mut(ino).remote = false,
+            }
+        }
+        self.block(pid, call)
+    }
+
+    /// Part of the workstation's answer to request `id`.
+    pub fn fs_data(&mut self, id: u32, bytes: &[u8]) {
+        if let Some(w) = self.fs_wait.get_mut(&id) {
+            w.2.extend_from_slice(bytes);
+        }
+    }
+
+    /// The workstation's answer to request `id` is complete (`status` 0, or
+    /// the errno it met): the directory's entries or the file's bytes join
+    /// the tree, and the calls waiting for them run again.
+    pub fn fs_end<H: Host>(&mut self, h: &mut H, id: u32, status: i32) {
+        let Some((ino, dir, data)) = self.fs_wait.remove(&id) else { return };
+        self.changed = true;
+        if self.job.vfs.get(ino).is_none() {
+            return;
+        }
+        if dir {
+            let mut entries = Vec::new();
+            let mut rest = &data[..];
+            while let Some((e, r)) = sion_abi::console::fs::next_entry(rest) {
+                let kind = match e.kind {
+                    sion_abi::console::fs::DIR => sion_vfs::RemoteKind::Dir,
+                    sion_abi::console::fs::SYMLINK => sion_vfs::RemoteKind::Symlink(e.target.to_vec()),
+                    _ => sion_vfs::RemoteKind::File { size: e.size },
+                };
+                entries.push(sion_vfs::RemoteEntry { name: e.name.to_vec(), kind, perm: e.perm & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime_ns, size: e.size, blocks: e.blocks });
+                rest = r;
+            }
+            if status != 0 {
+                h.log(&format!("workstation: listing {}: errno {status}", String::from_utf8_lossy(&self.job.vfs.path_of(ino).unwrap_or_default())));
+            }
+            self.job.vfs.fill_dir(ino, entries);
+            return;
+        }
+        let path = self.job.vfs.path_of(ino).unwrap_or_default();
+        let filled = if status == 0 { self.job.vfs.fill_file(ino, data).map_err(|e| e.0) } else { Err(status) };
+        if let Err(e) = filled {
+            // Gone or unreadable there, or no room here: it is not in the tree.
+            h.log(&format!("workstation: reading {}: errno {e}", String::from_utf8_lossy(&path)));
+            let _ = self.job.vfs.unlink(self.job.vfs.root, &path, &sion_vfs::Cred::root());
+        }
     }
 
     /// /proc/<pid> files of other processes the last call opened: their
@@ -296,6 +371,7 @@ impl Procs {
                     let Some(Some(Pending::Retry { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
+                    let o = self.fetch_if_needed(pid, &call, o);
                     // A long write that put some bytes in and waits again moved too.
                     let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
                     if o != Outcome::Blocked || moved {
@@ -382,6 +458,7 @@ impl Procs {
                     p.pending = None;
                 }
                 let o = self.dispatch(h, pid, &call);
+                let o = self.fetch_if_needed(pid, &call, o);
                 if o != Outcome::Blocked {
                     self.settle(h, pid, task, o, &call);
                     continue;

@@ -31,6 +31,7 @@ fn spawn() -> (Process, SimHost) {
         memory: 1 << 30,
         files: vec![],
         cwd: "/".into(),
+        shares: vec![],
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
@@ -577,7 +578,7 @@ fn out_of_memory_at_spawn_is_an_error() {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     h.page_limit = Some(1);
-    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30, files: vec![], cwd: "/".into() };
+    let s = Spawn { program: &prog, argv: vec![], envp: vec![], exe: String::new(), uid: 0, gid: 0, seed: [0; 32], hwcap: 0, stdin_stream: false, memory: 1 << 30, files: vec![], cwd: "/".into(), shares: vec![] };
     assert!(Process::spawn(&mut h, &s).is_err());
 }
 
@@ -602,6 +603,7 @@ fn staged_symlinks_stay_links_and_files_must_fit() {
             ("/w/sub/dangling".into(), &b"/nonexistent/x"[..], 0o120777),
         ],
         cwd: "/w".into(),
+        shares: vec![],
     };
     let (mut p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
@@ -645,6 +647,7 @@ fn spawn_with_files() -> (Process, SimHost) {
         memory: 1 << 30,
         files: vec![("/data/in.txt".into(), data, 0o640)],
         cwd: "/work/dir".into(),
+        shares: vec![],
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;

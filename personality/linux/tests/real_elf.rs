@@ -57,6 +57,7 @@ fn spawn_and_check(bytes: &[u8], abi: Abi) {
         memory: 1 << 30,
         files: staged.iter().map(|(p, d)| (p.clone(), d.as_slice(), 0o755)).collect(),
         cwd: "/".into(),
+        shares: vec![],
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     assert_eq!(p.abi, abi);
@@ -192,6 +193,7 @@ fn dynamic_without_its_interpreter() {
         memory: 1 << 30,
         files: vec![],
         cwd: "/".into(),
+        shares: vec![],
     };
     let e = Process::spawn(&mut h, &s).err().unwrap();
     assert!(e.contains("ENOENT"), "{e}");

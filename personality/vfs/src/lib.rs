@@ -158,6 +158,9 @@ pub struct Inode {
     /// entries (those here already win over the workstation's), a regular
     /// file's bytes (its size is known: the file is a hole until fetched).
     pub remote: bool,
+    /// The workstation's figures for it while it is as it came from there:
+    /// (size, 512-byte blocks) for `stat` (a directory's size, `du`).
+    pub host: Option<(u64, u64)>,
 }
 
 impl Inode {
@@ -271,6 +274,9 @@ pub struct RemoteEntry {
     pub gid: u32,
     /// Nanoseconds since the epoch.
     pub mtime: u64,
+    /// The workstation's `st_size` (a directory's too) and `st_blocks`.
+    pub size: u64,
+    pub blocks: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,7 +316,7 @@ impl Vfs {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false },
+            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false, host: None },
         );
         ino
     }
@@ -409,6 +415,8 @@ impl Vfs {
         if !self.node(dir).is_dir() {
             return;
         }
+        // The directory keeps the workstation's times and figures.
+        let (mtime, ctime, host) = (self.node(dir).mtime, self.node(dir).ctime, self.node(dir).host);
         for e in entries {
             if e.name.is_empty() || e.name == b"." || e.name == b".." || e.name.contains(&b'/') || self.entries(dir).is_ok_and(|m| m.contains_key(&e.name)) {
                 continue;
@@ -426,8 +434,11 @@ impl Vfs {
             let n = self.node_mut(ino);
             n.remote = remote;
             (n.mtime, n.ctime, n.atime) = (e.mtime, e.mtime, e.mtime);
+            n.host = Some((e.size, e.blocks));
         }
-        self.node_mut(dir).remote = false;
+        let d = self.node_mut(dir);
+        d.remote = false;
+        (d.mtime, d.ctime, d.host) = (mtime, ctime, host);
     }
 
     /// The bytes of remote file `ino` arrived.
@@ -558,6 +569,7 @@ impl Vfs {
     }
 
     fn insert_entry(&mut self, dir: Ino, name: &[u8], ino: Ino) {
+        self.node_mut(dir).host = None;
         let now = self.now;
         self.entries_mut(dir).expect("dir").insert(name.to_vec(), ino);
         let d = self.node_mut(dir);
@@ -718,6 +730,7 @@ impl Vfs {
     }
 
     fn remove_name(&mut self, dir: Ino, name: &[u8]) {
+        self.node_mut(dir).host = None;
         let ino = self.entries_mut(dir).expect("dir").remove(name).expect("entry");
         let now = self.now;
         let d = self.node_mut(dir);
@@ -1036,6 +1049,7 @@ impl Vfs {
             return Ok(0);
         }
         f.write(off, data);
+        n.host = None;
         n.mtime = now;
         n.ctime = now;
         self.used += grow;
@@ -1055,6 +1069,14 @@ impl Vfs {
         if len > MAX_FILE {
             return Err(Errno::EFBIG);
         }
+        // A workstation file cut to nothing needs none of its bytes; cut
+        // to a length, it needs them first.
+        if self.node(ino).remote && self.node(ino).is_reg() {
+            if len > 0 {
+                return Err(self.fetch(ino));
+            }
+            self.node_mut(ino).remote = false;
+        }
         let now = self.now;
         let n = self.node_mut(ino);
         let Data::Reg(f) = &mut n.data else {
@@ -1063,6 +1085,7 @@ impl Vfs {
         let before = f.allocated();
         f.truncate(len);
         let after = f.allocated();
+        n.host = None;
         n.mtime = now;
         n.ctime = now;
         self.used = self.used + after - before;

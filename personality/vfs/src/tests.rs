@@ -350,7 +350,7 @@ fn workstation_directories_and_files_come_on_demand() {
     assert_eq!(v.lookup(r, b"/usr/bin/ls", true, &root()), Err(Errno::FETCH));
     assert_eq!(v.take_missing(), Some(usr));
     assert_eq!(v.readdir(usr).map(|_| ()), Err(Errno::FETCH));
-    let e = |name: &str, kind| RemoteEntry { name: name.as_bytes().to_vec(), kind, perm: 0o755, uid: 0, gid: 0, mtime: 7 };
+    let e = |name: &str, kind| RemoteEntry { name: name.as_bytes().to_vec(), kind, perm: 0o755, uid: 0, gid: 0, mtime: 7, size: 4096, blocks: 8 };
     v.fill_dir(usr, vec![e("bin", RemoteKind::Dir), e("local.txt", RemoteKind::File { size: 99 }), e("big", RemoteKind::File { size: 1 << 30 }), e("sbin", RemoteKind::Symlink(b"bin".to_vec()))]);
     assert_eq!(v.contents(v.lookup(r, b"/usr/local.txt", true, &root()).unwrap()), Some(b"mine".to_vec()), "ours stays");
     let used = v.used();

@@ -156,7 +156,8 @@ pub enum Flow {
 /// other stream is written, so output streams in order), log frames to
 /// `log`, the exit frame into `exit`, READY and STDIN_TAKEN to the stdin pump.
 #[allow(clippy::too_many_arguments)]
-pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<Flow>, outs: Arc<Mutex<crate::outfiles::OutFiles>>) {
+#[allow(clippy::too_many_arguments)]
+pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write, log: SharedLog, exit: Arc<Mutex<Option<Exit>>>, ready: std::sync::mpsc::Sender<Flow>, outs: Arc<Mutex<crate::outfiles::OutFiles>>, fs: Option<std::sync::mpsc::Sender<(u8, Vec<u8>)>>) {
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let (mut out_ok, mut err_ok) = (true, true);
@@ -228,6 +229,14 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                             None => log.lock().unwrap().server_line(b"sion: job console: bad EXIT frame"),
                         }
                     }
+                    up::FS_LIST | up::FS_READ => match &fs {
+                        // The workstation's files are served apart, so a big
+                        // file does not hold the program's output back.
+                        Some(tx) => {
+                            let _ = tx.send((tag, payload.to_vec()));
+                        }
+                        None => log.lock().unwrap().server_line(b"sion: job console: a file request, but nothing is shared"),
+                    },
                     up::OUT_DIR..=up::OUT_MISSING => {
                         if !outs.lock().unwrap().frame(tag, payload) {
                             log.lock().unwrap().server_line(b"sion: job console: malformed --out frame");
@@ -264,6 +273,12 @@ impl<W: Write> FrameWriter<W> {
 }
 
 impl<W: Write> FrameWriter<W> {
+    /// Bytes already framed, in one write.
+    pub fn write_raw(&self, frames: &[u8]) -> io::Result<()> {
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        w.write_all(frames).and_then(|_| w.flush())
+    }
+
     /// Send `bytes` as frames of `tag` (at most MAX_PAYLOAD each) in one write.
     pub fn send_all(&self, tag: u8, bytes: &[u8]) -> io::Result<()> {
         let mut frames = Vec::with_capacity(bytes.len() + bytes.len() / console::MAX_PAYLOAD * 3 + 3);
@@ -385,7 +400,7 @@ mod tests {
             sink.trace = Some(Box::new(tracef.clone()));
             let log = sink.shared();
             let exit = Arc::new(Mutex::new(None));
-            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0, Default::default());
+            pump_job(Dribble(stream.clone(), 0, step), out.clone(), err.clone(), log, exit.clone(), std::sync::mpsc::channel().0, Default::default(), None);
             let mut want = b"hello ".to_vec();
             want.extend_from_slice(&all);
             assert_eq!(out.bytes(), want);
@@ -455,7 +470,7 @@ mod tests {
         let (out, err) = (Shared::default(), Shared::default());
         let exit = Arc::new(Mutex::new(None));
         let (tx, _rx) = std::sync::mpsc::channel();
-        pump_job(&stream[..], out.clone(), err.clone(), log.clone(), exit.clone(), tx, Default::default());
+        pump_job(&stream[..], out.clone(), err.clone(), log.clone(), exit.clone(), tx, Default::default(), None);
         assert_eq!(*exit.lock().unwrap(), None, "no EXIT: a node failure");
         assert_eq!(log.lock().unwrap().failure_reason().as_deref(), Some("the personality server failed: memory allocation of 65536 bytes failed"));
         assert_eq!(out.bytes(), b"partial");
@@ -464,7 +479,7 @@ mod tests {
         stream.extend(frame(up::EXIT, &Exit::Signal(9).encode()));
         let log = LogSink::new(None, false).shared();
         let (tx, _rx) = std::sync::mpsc::channel();
-        pump_job(&stream[..], Shared::default(), err.clone(), log.clone(), exit.clone(), tx, Default::default());
+        pump_job(&stream[..], Shared::default(), err.clone(), log.clone(), exit.clone(), tx, Default::default(), None);
         assert_eq!(*exit.lock().unwrap(), Some(Exit::Signal(9)));
         assert_eq!(log.lock().unwrap().oom_limit, Some(224 << 20));
         assert!(err.bytes().is_empty(), "the job's stderr stays the job's");

@@ -38,6 +38,8 @@ pub struct Job {
     pub outs: Vec<PathBuf>,
     /// Ask the personality for a trace of the system calls (`trace=1`).
     pub trace: bool,
+    /// Paths of this machine the job sees on demand (`share=`).
+    pub shares: Vec<PathBuf>,
 }
 
 /// A file to place in the node.
@@ -139,6 +141,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     }
     if job.trace {
         c.extend_from_slice(b"trace=1\n");
+    }
+    for p in &job.shares {
+        c.extend(config_value("share", p)?);
     }
     Ok(c)
 }

@@ -12,6 +12,7 @@ mod group;
 mod image;
 mod outfiles;
 mod qemu;
+mod share;
 mod up;
 
 use std::ffi::OsString;
@@ -177,7 +178,39 @@ fn exec(args: ExecArgs) -> i32 {
         })
         .collect();
     let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
-    let job = image::Job { program, argv, env: image::job_env(&args.env, args.clear_env), exe, cwd: guest_cwd, files, uid, gid, seed, outs, trace: args.trace.is_some() };
+    // What the job sees of this machine, on demand.
+    let shares = if args.no_share {
+        share::Shares::default()
+    } else {
+        let mut paths: Vec<PathBuf> = share::SYSTEM.iter().map(PathBuf::from).collect();
+        if args.cwd.is_none() {
+            paths.push(cwd.clone());
+        }
+        // Paths the arguments name, as the program would open them.
+        for a in &args.args {
+            let p = image::normalize(Path::new(a), &cwd);
+            if a.as_encoded_bytes().first().is_some_and(|&b| b == b'/' || b == b'.') || std::fs::symlink_metadata(&p).is_ok() {
+                paths.push(p);
+            }
+        }
+        paths.extend(args.shares.iter().map(|p| image::normalize(p, &cwd)));
+        share::Shares::new(paths)
+    };
+    let job = image::Job {
+        program,
+        argv,
+        env: image::job_env(&args.env, args.clear_env),
+        exe,
+        cwd: guest_cwd,
+        files,
+        uid,
+        gid,
+        seed,
+        outs,
+        trace: args.trace.is_some(),
+        shares: shares.paths().to_vec(),
+    };
+    let shares = Arc::new(shares);
 
     // 2. The node image.
     let dir = image_dir();
@@ -283,6 +316,7 @@ fn exec(args: ExecArgs) -> i32 {
         let exit = Arc::new(Mutex::new(None));
         let out_files = Arc::new(Mutex::new(outfiles::OutFiles::default()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (fs_tx, fs_rx) = std::sync::mpsc::channel::<(u8, Vec<u8>)>();
         let job_thread = {
             let (log, exit) = (log.clone(), exit.clone());
             let reader = match job_stream.try_clone() {
@@ -290,9 +324,20 @@ fn exec(args: ExecArgs) -> i32 {
                 Err(e) => return failed(format!("job console: {e}")),
             };
             let out_files = out_files.clone();
-            std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files))
+            std::thread::spawn(move || console::pump_job(reader, io::stdout(), io::stderr(), log, exit, ready_tx, out_files, Some(fs_tx)))
         };
         let to_node = console::FrameWriter(Arc::new(Mutex::new(job_stream)));
+        // The workstation's files, as the node asks for them.
+        {
+            let (to_node, shares) = (to_node.clone(), Arc::clone(&shares));
+            std::thread::spawn(move || {
+                for (tag, payload) in fs_rx {
+                    if shares.answer(tag, &payload, &to_node).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         // Under KVM, the node must show progress (its first server's console
         // up) soon: a host whose KVM cannot run ring 3 properly hangs it
         // right after boot. Then the job runs under TCG instead.

@@ -250,6 +250,11 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         ("mtab", String::from(MOUNTS)),
     ];
     for (name, text) in etc {
+        // With the workstation's /etc shared, its hosts file names hosts as
+        // the program would see them there; the job's identity stays ours.
+        if name == "hosts" && shared(b"/etc/hosts", &s.shares) {
+            continue;
+        }
         v.put_file(format!("/etc/{name}").as_bytes(), text.into_bytes(), 0o644, 0, 0).map_err(|e| format!("/etc/{name}: errno {}", e.0))?;
     }
     if uid != 0 {
@@ -317,6 +322,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         }
     }
     v.open_ref(cwd);
+    mark_shared(&mut v, &s.shares);
     let cwd_path = v.path_of(cwd).unwrap_or_else(|| b"/".to_vec());
     let proc_fd_dir = add_proc_dir(&mut v, pid, (uid, gid), s.exe.as_bytes(), &cwd_path);
     let mut fds = BTreeMap::new();
@@ -335,6 +341,36 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     };
     let job = JobState { vfs: v, stdin_eof: !s.stdin_stream, ..JobState::default() };
     Ok((files, job))
+}
+
+/// Whether `path` is under a shared path or on the way to one.
+pub fn shared(path: &[u8], shares: &[String]) -> bool {
+    let under = |root: &[u8], p: &[u8]| root == b"/" || p == root || (p.starts_with(root) && p.get(root.len()) == Some(&b'/'));
+    shares.iter().any(|s| under(s.as_bytes(), path) || under(path, s.as_bytes()))
+}
+
+/// Every directory of the job's tree that the workstation shares (or that
+/// leads to what it shares) gets the workstation's entries merged under its
+/// own on first need: it becomes remote. /proc and /dev stay the node's.
+fn mark_shared(v: &mut Vfs, shares: &[String]) {
+    if shares.is_empty() {
+        return;
+    }
+    let mut todo = alloc::vec![(v.root, b"/".to_vec())];
+    while let Some((dir, path)) = todo.pop() {
+        if path == b"/proc" || path == b"/dev" || !shared(&path, shares) {
+            continue;
+        }
+        for e in v.readdir(dir).unwrap_or_default().into_iter().skip(2) {
+            if v.node(e.ino).is_dir() {
+                let mut p = if path == b"/" { Vec::new() } else { path.clone() };
+                p.push(b'/');
+                p.extend_from_slice(&e.name);
+                todo.push((e.ino, p));
+            }
+        }
+        v.node_mut(dir).remote = true;
+    }
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
@@ -437,6 +473,7 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
     if !node.is_reg() || !v.may(ino, X_OK, cred) || node.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    v.need_content(ino).ex()?;
     let bytes = v.read_range(ino, 0, node.size() as usize);
     let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
     Ok((bytes, exe))
@@ -798,7 +835,12 @@ impl Process {
         if n.tag != 0 {
             self.node = h.node_info();
         }
-        if flags & O_TRUNC != 0 && n.is_reg() && acc != 0 {
+        let truncating = flags & O_TRUNC != 0 && n.is_reg() && acc != 0;
+        if !truncating {
+            // A workstation file's bytes come before it opens.
+            self.job.vfs.need_content(ino).ex()?;
+        }
+        if truncating {
             self.job.vfs.truncate(ino, 0).ex()?;
         }
         self.finish_open(ino, flags, false)
@@ -1161,7 +1203,12 @@ impl Process {
             Resolved::Node(ino) => {
                 let n = self.job.vfs.node(ino);
                 let ts = |ns: u64| Timespec::from_ns(ns);
-                let size = if n.tag != 0 { 0 } else { n.size() };
+                // As the workstation has it, while it is as it came from there.
+                let size = match (n.tag, n.host) {
+                    (0, Some((size, _))) if n.is_dir() => size,
+                    (0, _) => n.size(),
+                    _ => 0,
+                };
                 StatInfo {
                     dev: n.dev,
                     ino,
@@ -1172,7 +1219,11 @@ impl Process {
                     rdev: n.rdev(),
                     size: size as i64,
                     blksize: 4096,
-                    blocks: if n.is_reg() || n.is_dir() { stat_blocks(size) } else { 0 },
+                    blocks: match n.host {
+                        Some((_, blocks)) => blocks,
+                        None if n.is_reg() || n.is_dir() => stat_blocks(size),
+                        None => 0,
+                    },
                     atime: ts(n.atime),
                     mtime: ts(n.mtime),
                     ctime: ts(n.ctime),
