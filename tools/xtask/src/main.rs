@@ -20,6 +20,7 @@ mod lan_tests;
 mod net_tests;
 mod setup;
 mod signal_tests;
+mod workstation_tests;
 mod sim;
 mod util;
 
@@ -52,6 +53,8 @@ enum Cmd {
     Selftest,
     /// Only the check that `sion exec` forwards SIGINT and SIGTERM to the job (no setup, no build).
     Signals,
+    /// Only the workstation's own programs (dynamic, scripts, files on demand) through `sion exec` (no setup, no build).
+    Workstation,
     /// Only the network test (no setup, no build): echo and bulk transfer to a node.
     Net {
         /// Also measure the same transfer to Debian's Linux in the same QEMU (q35, virtio-pci).
@@ -111,6 +114,10 @@ fn main() -> ExitCode {
             runs.iter().all(|r| r.passed)
         }),
         Cmd::Signals => signal_tests::run().map(|s| {
+            println!("{s}");
+            true
+        }),
+        Cmd::Workstation => workstation_tests::run().map(|s| {
             println!("{s}");
             true
         }),
@@ -272,6 +279,9 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
 
     util::banner("sion exec forwards SIGINT and SIGTERM to the job");
     st.record("signals to a job", if built { signal_tests::run() } else { not_built() });
+
+    util::banner("the workstation's own programs through sion exec, with no flags");
+    st.record("workstation programs", if built { workstation_tests::run() } else { not_built() });
 
     util::banner("the group on a test LAN: sion up -n 3");
     match lan_tests::available() {
