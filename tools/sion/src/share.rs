@@ -157,7 +157,7 @@ impl Shares {
             up::FS_LIST => self.list(path),
             _ => self.read(path),
         };
-        tracing::debug!(path = %path.display(), list = tag == up::FS_LIST, ok = got.is_ok(), "workstation file asked for");
+        tracing::debug!(path = %path.display(), list = tag == up::FS_LIST, bytes = got.as_ref().map_or(0, Vec::len), "workstation file asked for");
         let status = match got {
             Ok(bytes) => {
                 let mut frames = Vec::with_capacity(bytes.len() + bytes.len() / (MAX_PAYLOAD - 4) * 7 + 16);
