@@ -14,7 +14,7 @@ use sion_abi::{SpaceId, TaskId};
 use sion_linux::host::{Host, MapError, NodeInfo};
 use sion_linux::job::{split_nul, JobConfig};
 use sion_linux::layout::Abi;
-use sion_linux::process::{OutItem, Outcome, Process, Spawn};
+use sion_linux::process::{OutItem, Outcome, Process, Spawn, WriteBack};
 use sion_linux::procs::{Answer, Procs};
 use sion_rt as rt;
 
@@ -368,7 +368,7 @@ fn main(boot: rt::Boot) -> ! {
             console::send(if dir { up::FS_LIST } else { up::FS_READ }, &p);
         }
         if let Some(exit) = procs.ended {
-            end_job(&mut procs, &mut host, exit, &config.outs);
+            end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref());
         }
         if console::flow_controlled() {
             // Tell the host what the program took once a quarter of the
@@ -494,6 +494,31 @@ fn trace(abi: Abi, nr: u64, o: Outcome) {
 }
 
 /// The `--out` files, before EXIT (see `sion_abi::console::up::OUT_DIR`).
+/// What the job made or changed under its shared working directory.
+fn send_write_back(process: &Process, dir: &str) {
+    for item in process.collect_write_back(dir) {
+        match item {
+            WriteBack::Dir { path, mode } => {
+                let mut v = mode.to_le_bytes().to_vec();
+                v.extend_from_slice(&path);
+                console::send(up::WB_DIR, &v);
+            }
+            WriteBack::File { path, mode, origin, data } => {
+                let mut v = mode.to_le_bytes().to_vec();
+                v.push(origin.is_some() as u8);
+                let (size, mtime) = origin.unwrap_or((0, 0));
+                v.extend_from_slice(&size.to_le_bytes());
+                v.extend_from_slice(&mtime.to_le_bytes());
+                v.extend_from_slice(&path);
+                console::send(up::WB_FILE, &v);
+                for chunk in data.chunks(sion_abi::console::MAX_PAYLOAD) {
+                    console::send(up::OUT_DATA, chunk);
+                }
+            }
+        }
+    }
+}
+
 fn send_outs(process: &Process, outs: &[String]) {
     for path in outs {
         for item in process.collect_out(path) {
@@ -523,10 +548,13 @@ fn send_outs(process: &Process, outs: &[String]) {
 }
 
 /// The job's first process ended: report, send the `--out` files, stop.
-fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String]) -> ! {
+fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String], writeback: Option<&str>) -> ! {
     if let Some(p) = procs.finished() {
         p.report_unimplemented(host);
         send_outs(p, outs);
+        if let Some(dir) = writeback {
+            send_write_back(p, dir);
+        }
     }
     if exit == Exit::Signal(9) && host.oom_kills > 0 {
         // The host says so on its stderr, as Linux's OOM killer logs it.

@@ -61,6 +61,15 @@ pub mod up {
     pub const FS_LIST: u8 = 15;
     /// The same for the bytes of a regular file.
     pub const FS_READ: u8 = 16;
+    /// Write-back (after the `--out` frames, before EXIT): a directory the
+    /// job made under its shared working directory. Payload: mode (`u32`),
+    /// then the path.
+    pub const WB_DIR: u8 = 17;
+    /// A file the job made or changed there; its bytes follow as `OUT_DATA`
+    /// frames. Payload: mode (`u32`), whether the workstation had it when the
+    /// job first saw it (`u8`), its size and mtime in ns then (`u64` each),
+    /// then the path.
+    pub const WB_FILE: u8 = 18;
 }
 
 /// Frames from the host to the node.

@@ -33,13 +33,16 @@ pub struct JobConfig {
     /// (`sion_abi::console::fs`): everything under them, and the
     /// directories on the way to them.
     pub shares: Vec<String>,
+    /// `writeback=DIR`: what the job made or changed under DIR (its shared
+    /// working directory) goes back to the workstation at the end.
+    pub writeback: Option<String>,
     /// Lines not understood, for the log.
     pub unknown: Vec<String>,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, shares: Vec::new(), unknown: Vec::new() }
+        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, shares: Vec::new(), writeback: None, unknown: Vec::new() }
     }
 }
 
@@ -89,6 +92,10 @@ impl JobConfig {
                 "out" => {
                     c.outs.push(v.into());
                     v.starts_with('/')
+                }
+                "writeback" if v.starts_with('/') => {
+                    c.writeback = Some(v.into());
+                    true
                 }
                 "share" if v.starts_with('/') => {
                     c.shares.push(v.into());

@@ -161,6 +161,10 @@ pub struct Inode {
     /// The workstation's figures for it while it is as it came from there:
     /// (size, 512-byte blocks) for `stat` (a directory's size, `du`).
     pub host: Option<(u64, u64)>,
+    /// What it was on the workstation when the job first saw it (size,
+    /// mtime in ns), kept when the job changes it: a write-back leaves alone
+    /// a file the workstation changed meanwhile.
+    pub origin: Option<(u64, u64)>,
 }
 
 impl Inode {
@@ -316,7 +320,7 @@ impl Vfs {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false, host: None },
+            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false, host: None, origin: None },
         );
         ino
     }
@@ -435,6 +439,7 @@ impl Vfs {
             n.remote = remote;
             (n.mtime, n.ctime, n.atime) = (e.mtime, e.mtime, e.mtime);
             n.host = Some((e.size, e.blocks));
+            n.origin = Some((e.size, e.mtime));
         }
         let d = self.node_mut(dir);
         d.remote = false;

@@ -61,6 +61,12 @@ pub struct ExecArgs {
     #[arg(long, conflicts_with = "shares")]
     pub no_share: bool,
 
+    /// Leave the working directory alone: what the job makes or changes
+    /// there stays in the node (by default it is written back when the job
+    /// ends).
+    #[arg(long)]
+    pub no_write_back: bool,
+
     /// The program's working directory on the node (default: the current
     /// directory); created if missing.
     #[arg(long, value_name = "DIR")]

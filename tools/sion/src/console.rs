@@ -237,7 +237,7 @@ pub fn pump_job(mut stream: impl Read, mut out: impl Write, mut err: impl Write,
                         }
                         None => log.lock().unwrap().server_line(b"sion: job console: a file request, but nothing is shared"),
                     },
-                    up::OUT_DIR..=up::OUT_MISSING => {
+                    up::OUT_DIR..=up::OUT_MISSING | up::WB_DIR | up::WB_FILE => {
                         if !outs.lock().unwrap().frame(tag, payload) {
                             log.lock().unwrap().server_line(b"sion: job console: malformed --out frame");
                         }

@@ -40,6 +40,8 @@ pub struct Job {
     pub trace: bool,
     /// Paths of this machine the job sees on demand (`share=`).
     pub shares: Vec<PathBuf>,
+    /// The shared working directory whose changes come back (`writeback=`).
+    pub write_back: Option<PathBuf>,
 }
 
 /// A file to place in the node.
@@ -144,6 +146,9 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     }
     for p in &job.shares {
         c.extend(config_value("share", p)?);
+    }
+    if let Some(d) = &job.write_back {
+        c.extend(config_value("writeback", d)?);
     }
     Ok(c)
 }

@@ -209,7 +209,10 @@ fn exec(args: ExecArgs) -> i32 {
         outs,
         trace: args.trace.is_some(),
         shares: shares.paths().to_vec(),
+        // The working directory is written back when it is this one, shared.
+        write_back: (!args.no_write_back && !args.no_share && args.cwd.is_none()).then(|| cwd.clone()),
     };
+    let write_back_dir = job.write_back.clone();
     let shares = Arc::new(shares);
 
     // 2. The node image.
@@ -440,6 +443,13 @@ fn exec(args: ExecArgs) -> i32 {
                 }
             }
             Err(err) => eprintln!("sion: {err:#}"),
+        }
+        if let Some(dir) = &write_back_dir {
+            let (notes, written) = out_files.lock().unwrap().write_back(dir);
+            tracing::debug!(written, "written back to {}", dir.display());
+            for n in notes {
+                eprintln!("sion: write-back: {n}");
+            }
         }
         if let (sion_abi::console::Exit::Signal(9), Some(limit)) = (e, log.lock().unwrap().oom_limit) {
             eprintln!("{}", oom_message(mem.0, limit));

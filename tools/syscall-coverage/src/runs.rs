@@ -96,7 +96,7 @@ pub fn sion_traced(sion: &Path, program: &Path, args: &[String], env: &[String],
     let trace = dir.path().join("trace");
     let mut cmd = Command::new(sion);
     // As the compat runner: the declared environment, no default PATH.
-    cmd.arg("exec").arg("--timeout").arg("120").arg("--trace").arg(&trace).arg("--clear-env");
+    cmd.arg("exec").arg("--timeout").arg("120").arg("--trace").arg(&trace).arg("--clear-env").arg("--no-write-back");
     for kv in env {
         cmd.arg("--env").arg(kv);
     }

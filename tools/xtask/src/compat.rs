@@ -295,7 +295,8 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
     };
     // A scratch working directory per test and ABI (tests may create files).
     let scratch = util::target_dir().join("compat/run").join(format!("{}-{}", job.abi.name(), job.test.name));
-    let _ = std::fs::create_dir_all(&scratch);
+    // Empty at the start of each run, on the host as on SiON.
+    let _ = stage(&scratch, &[]);
     let staged = spec.program.is_some() || !spec.files.is_empty() || !spec.outs.is_empty();
     if staged {
         if let Err(e) = stage(&scratch, &spec.files) {
@@ -347,9 +348,18 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         let mut cmd = Command::new(&sion);
         // `env:` is the whole environment on both sides: the host run
         // starts from env_clear(), the SiON run without sion's default PATH.
-        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env");
+        // No write-back: the outcome is compared, the working directory
+        // (the workstation's, seen on demand) is not changed by the node.
+        cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env").arg("--no-write-back");
         for kv in &spec.env {
             cmd.arg("--env").arg(kv);
+        }
+        if !staged {
+            // The node sees the working directory as the host run began in it.
+            if let Err(e) = stage(&scratch, &[]) {
+                r.details = e;
+                return r;
+            }
         }
         if staged {
             // The same starting point as the host run had: the data files

@@ -3,7 +3,8 @@
 //! the same. Dynamically linked programs from Debian (ls, sort, sha256sum,
 //! gzip, python3, gcc with cc1 and as), a `#!/bin/sh` script running a
 //! pipeline of them, files of the working directory and of /usr read on
-//! demand; and what a job must not see: a file outside what is shared.
+//! demand, what the job writes there written back; and what a job must not
+//! see: a file outside what is shared.
 
 use crate::util::{self, Outcome, Result};
 use std::path::{Path, PathBuf};
@@ -74,7 +75,8 @@ pub fn run() -> Result<String> {
         let took = same(&dir, &["/usr/bin/python3", "-c", PYTHON])?;
         done.push(format!("python3 ({:.1} s)", took.as_secs_f64()));
     }
-    // gcc execs cc1 and as: the object comes back (with --out) byte for byte.
+    // gcc execs cc1 and as: the object comes back (written back into the
+    // working directory, as if gcc had run here) byte for byte.
     if Path::new("/usr/bin/gcc").exists() {
         let local = dir.join("local.o");
         let st = Command::new("gcc").args(["-c", "hello.c", "-o"]).arg(&local).current_dir(&dir).status().map_err(|e| e.to_string())?;
@@ -82,7 +84,7 @@ pub fn run() -> Result<String> {
             return Err("gcc -c here failed".into());
         }
         let t0 = Instant::now();
-        let r = util::capture(Command::new(util::sion_binary()).args(["exec", "--timeout", "120", "--out", "hello.o:node.o", "/usr/bin/gcc", "-c", "hello.c", "-o", "hello.o"]).current_dir(&dir), None, Duration::from_secs(180));
+        let r = util::capture(Command::new(util::sion_binary()).args(["exec", "--timeout", "120", "/usr/bin/gcc", "-c", "hello.c", "-o", "node.o"]).current_dir(&dir), None, Duration::from_secs(180));
         if r.outcome != Outcome::Exited(0) {
             return Err(format!("gcc -c on SiON: {} {:?}", r.outcome.short(), String::from_utf8_lossy(&r.stderr)));
         }

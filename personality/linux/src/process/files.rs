@@ -2749,6 +2749,17 @@ pub enum WaitCall {
     Epoll { abi: Abi, epfd: u64, events: u64, max: i32 },
 }
 
+/// What the job changed under its working directory (shared from the
+/// workstation), written back there when the job ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteBack {
+    /// A directory the job made.
+    Dir { path: Vec<u8>, mode: u32 },
+    /// A file the job made or changed; `origin`: (size, mtime in ns) of the
+    /// workstation's file when the job first saw it.
+    File { path: Vec<u8>, mode: u32, origin: Option<(u64, u64)>, data: Vec<u8> },
+}
+
 /// One thing `--out` brings back to the host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutItem {
@@ -2773,10 +2784,49 @@ impl Process {
         out
     }
 
+    /// The directories and files under `dir` the job made or changed (not
+    /// those it only read, nor links), parents first.
+    pub fn collect_write_back(&self, dir: &str) -> Vec<WriteBack> {
+        let v = &self.job.vfs;
+        let mut out = Vec::new();
+        if let Ok(ino) = v.lookup(v.root, dir.as_bytes(), false, &Cred::root()) {
+            self.write_back_node(ino, dir.as_bytes().to_vec(), &mut out, 0);
+        }
+        out
+    }
+
+    fn write_back_node(&self, dir: Ino, path: Vec<u8>, out: &mut Vec<WriteBack>, depth: u32) {
+        let v = &self.job.vfs;
+        let Data::Dir(entries) = &v.node(dir).data else { return };
+        if depth > 64 {
+            return;
+        }
+        for (name, &child) in entries {
+            let mut cp = path.clone();
+            if cp.last() != Some(&b'/') {
+                cp.push(b'/');
+            }
+            cp.extend_from_slice(name);
+            let n = v.node(child);
+            match &n.data {
+                Data::Reg(d) if !n.remote && n.host.is_none() && n.tag == 0 => out.push(WriteBack::File { path: cp, mode: n.perm, origin: n.origin, data: d.to_vec() }),
+                Data::Dir(_) if !n.remote => {
+                    if n.origin.is_none() {
+                        out.push(WriteBack::Dir { path: cp.clone(), mode: n.perm });
+                    }
+                    self.write_back_node(child, cp, out, depth + 1);
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn collect_node(&self, ino: Ino, path: Vec<u8>, out: &mut Vec<OutItem>, depth: u32) {
         let v = &self.job.vfs;
         let n = v.node(ino);
         match &n.data {
+            // The workstation has a shared file the job never opened.
+            Data::Reg(_) if n.remote => {}
             Data::Reg(d) => out.push(OutItem::File { path, mode: n.perm, data: if n.tag != 0 { Vec::new() } else { d.to_vec() } }),
             Data::Symlink(t) => out.push(OutItem::Symlink { path, target: t.clone() }),
             Data::Dir(entries) => {
