@@ -194,7 +194,8 @@ fn exec(args: ExecArgs) -> i32 {
             }
         }
         paths.extend(args.shares.iter().map(|p| image::normalize(p, &cwd)));
-        share::Shares::new(paths)
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        share::Shares::new(paths).hiding(share::secrets(home.as_deref(), &group::key::default_path()))
     };
     let job = image::Job {
         program,

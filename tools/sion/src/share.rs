@@ -33,6 +33,25 @@ const EINVAL: i32 = 22;
 pub struct Shares {
     /// As given (absolute, normalized) and as the file system resolves them.
     roots: Vec<PathBuf>,
+    /// Never seen through a share that merely contains them (the user's keys,
+    /// even when the working directory is `$HOME` or `/`): only a share at
+    /// or below one of them opens it.
+    hidden: Vec<PathBuf>,
+}
+
+/// The user's secrets a job never sees unless they are shared by name:
+/// `~/.ssh`, `~/.gnupg`, the group key's directory, and the like.
+pub fn secrets(home: Option<&Path>, group_key: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(h) = home {
+        for d in [".ssh", ".gnupg", ".config/sion", ".aws", ".netrc", ".docker", ".kube", ".password-store", ".local/share/keyrings"] {
+            v.push(h.join(d));
+        }
+    }
+    if let Some(d) = group_key.parent() {
+        v.push(d.to_path_buf());
+    }
+    v
 }
 
 impl Shares {
@@ -53,7 +72,22 @@ impl Shares {
                 roots.push(p);
             }
         }
-        Shares { roots }
+        Shares { roots, hidden: Vec::new() }
+    }
+
+    /// Keep `secrets` out of sight unless a share lies at or below one of them.
+    pub fn hiding(mut self, secrets: Vec<PathBuf>) -> Shares {
+        for s in secrets {
+            let s = std::fs::canonicalize(&s).unwrap_or(s);
+            if !self.roots.iter().any(|r| r.starts_with(&s)) {
+                self.hidden.push(s);
+            }
+        }
+        self
+    }
+
+    fn secret(&self, p: &Path) -> bool {
+        self.hidden.iter().any(|h| p.starts_with(h))
     }
 
     /// The paths for the job's config (`share=`).
@@ -62,11 +96,11 @@ impl Shares {
     }
 
     fn under(&self, p: &Path) -> bool {
-        self.roots.iter().any(|r| p.starts_with(r))
+        !self.secret(p) && self.roots.iter().any(|r| p.starts_with(r))
     }
 
     fn visible(&self, p: &Path) -> bool {
-        self.under(p) || self.roots.iter().any(|r| r.starts_with(p))
+        !self.secret(p) && (self.under(p) || self.roots.iter().any(|r| r.starts_with(p)))
     }
 
     /// The entries of directory `path` a job may see, encoded.
@@ -80,7 +114,7 @@ impl Shares {
         let mut out = Vec::new();
         for e in rd.flatten() {
             let child = path.join(e.file_name());
-            if !all && !self.visible(&child) {
+            if (!all && !self.visible(&child)) || self.secret(&child) {
                 continue;
             }
             let Ok(m) = std::fs::symlink_metadata(&child) else { continue };
@@ -217,5 +251,13 @@ mod tests {
         assert_eq!(s.read(&d.join("home/u/work/../.ssh/id")), Err(EINVAL));
         assert_eq!(s.read(Path::new("relative")), Err(EINVAL));
         assert_eq!(s.read(&d.join("home/u/work")), Err(EISDIR));
+        // The working directory is the home: its keys stay out of sight.
+        let s = Shares::new([d.join("home/u")]).hiding(secrets(Some(&d.join("home/u")), &d.join("home/u/.config/sion/group.key")));
+        assert_eq!(entries(&s.list(&d.join("home/u")).unwrap()), [("work".to_string(), fs::DIR)]);
+        assert_eq!(s.read(&d.join("home/u/.ssh/id")), Err(ENOENT));
+        assert_eq!(s.list(&d.join("home/u/.ssh")), Err(ENOENT));
+        // Unless shared by name.
+        let s = Shares::new([d.join("home/u"), d.join("home/u/.ssh")]).hiding(secrets(Some(&d.join("home/u")), Path::new("/x/y")));
+        assert_eq!(s.read(&d.join("home/u/.ssh/id")).unwrap(), b"secret");
     }
 }

@@ -109,6 +109,15 @@ pub fn run() -> Result<String> {
     if out.contains("do not read") || !out.contains("not-there") {
         return Err(format!("a file outside the shares was readable from a job: {out:?}"));
     }
+    // Even from the home directory (shared as the working directory), the
+    // user's keys stay out of sight.
+    std::fs::create_dir_all(dir.join(".ssh")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(".ssh/id_test"), "private key").map_err(|e| e.to_string())?;
+    let r = util::capture(Command::new(util::sion_binary()).args(["exec", "/bin/sh", "-c", "cat .ssh/id_test || echo not-there; ls -a"]).current_dir(&dir).env("HOME", &dir), None, Duration::from_secs(60));
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    if out.contains("private key") || !out.contains("not-there") || out.lines().any(|l| l == ".ssh") {
+        return Err(format!("~/.ssh was visible from a job run in the home directory: {out:?}"));
+    }
     let mean = timed.iter().map(Duration::as_secs_f64).sum::<f64>() / timed.len().max(1) as f64;
-    Ok(format!("{} as here (mean {mean:.1} s each); a missing interpreter 126; a file outside the shares unseen", done.join(", ")))
+    Ok(format!("{} as here (mean {mean:.1} s each); a missing interpreter 126; a file outside the shares and ~/.ssh unseen", done.join(", ")))
 }
