@@ -351,6 +351,8 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         // No write-back: the outcome is compared, the working directory
         // (the workstation's, seen on demand) is not changed by the node.
         cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env").arg("--no-write-back");
+        // The node's log beside the scratch directory, kept for a failure.
+        cmd.arg("--log").arg(scratch.with_extension("node.log"));
         for kv in &spec.env {
             cmd.arg("--env").arg(kv);
         }
@@ -416,6 +418,10 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         if let Outcome::Exited(_) | Outcome::TimedOut(_) = sion_run.outcome {
             details.push(excerpt("sion stderr", &sion_run.stderr));
         }
+        // What the node said last (its kernel and servers' log).
+        let log = std::fs::read(scratch.with_extension("node.log")).unwrap_or_default();
+        let tail: Vec<&[u8]> = log.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        details.push(excerpt("node log, last lines", &tail[tail.len().saturating_sub(12)..].join(&b'\n')));
         Verdict::SionError
     } else if same_status && same_out && same_err {
         Verdict::Pass
