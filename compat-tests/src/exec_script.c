@@ -99,5 +99,10 @@ int main(int argc, char **argv)
     check(run("./noexec", b) == -EACCES, "a script without execute permission is EACCES");
     script("noexecinterp", "#!/etc/passwd\n", 0755);
     check(run("./noexecinterp", b) == -EACCES, "an interpreter without execute permission is EACCES");
+    const char *made[] = { "s0", "n0", "n1", "n2", "n3", "n4", "n5", "missing", "empty", "text", "noexec", "noexecinterp" };
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        unlink(made[i]);
+    if (chdir("/") == 0)
+        rmdir(dir);
     return finish();
 }

@@ -22,18 +22,24 @@ static long link_number(const char *path)
     return strtol(buf, NULL, 10);
 }
 
+/* Up to size-1 bytes of a file, NUL-terminated; the count, or -1. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    int n = (int)read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n > 0 ? n : -1;
+}
+
 /* Field `field` (1-based) of a /proc/<pid>/stat text, after "(comm)". */
 static long stat_field(const char *path, int field, char *comm, size_t commsz)
 {
     char buf[1024];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    if (read_text(path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
     if (!open_ || !close_)
         return -1;
@@ -57,27 +63,12 @@ static long stat_field(const char *path, int field, char *comm, size_t commsz)
 static long status_value(const char *path, const char *key)
 {
     char buf[4096];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    if (read_text(path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     char *p = strstr(buf, key);
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
-static int read_text(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int n = (int)read(fd, buf, size);
-    close(fd);
-    return n;
-}
 
 static void *in_thread(void *arg)
 {

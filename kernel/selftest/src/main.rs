@@ -59,6 +59,21 @@ fn linux_task(code: &[u8], mode: Mode) -> (SpaceId, TaskId) {
     (space, task)
 }
 
+/// A 64-bit Linux task running `code` with `rbx` set (its own value to keep).
+fn linux_task_with_rbx(code: &[u8], rbx: u64) -> (SpaceId, TaskId) {
+    let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
+    // Stop it, give it the real code and the value, run it again.
+    rt::task_kill(task).expect("kill");
+    let task = rt::task_create(space, TaskKind::Linux).expect("task");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
+    rt::mem_write(space, CODE, code).expect("code");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    let regs = TaskRegs { rip: CODE, rflags: 0x202, rbx, mode: Mode::Long as u64, ..Default::default() };
+    rt::task_set_regs(task, &regs).expect("regs");
+    rt::task_start(task).expect("start");
+    (space, task)
+}
+
 fn trap_routing(s: &mut Suite) {
     // mov eax,39; syscall; mov ebx,eax; mov eax,20; int 0x80; ud2
     let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc3, 0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0x0f, 0x0b];
@@ -295,17 +310,7 @@ fn fpu_isolation(s: &mut Suite) {
     ];
     let mut tasks = [(SpaceId(0), TaskId(0)); 2];
     for (i, t) in tasks.iter_mut().enumerate() {
-        let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
-        // Stop it, give it the real code and its own value, run it again.
-        rt::task_kill(task).expect("kill");
-        let task = rt::task_create(space, TaskKind::Linux).expect("task");
-        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
-        rt::mem_write(space, CODE, &code).expect("code");
-        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
-        let regs = TaskRegs { rip: CODE, rflags: 0x202, rbx: 0x1111_2222_3333_0000 + i as u64, mode: Mode::Long as u64, ..Default::default() };
-        rt::task_set_regs(task, &regs).expect("regs");
-        rt::task_start(task).expect("start");
-        *t = (space, task);
+        *t = linux_task_with_rbx(&code, 0x1111_2222_3333_0000 + i as u64);
     }
     let mut buf = [0u8; 512];
     let mut verdicts = [0u64; 2];
@@ -326,15 +331,7 @@ fn fpu_isolation(s: &mut Suite) {
 fn interrupt_and_fpu_state(s: &mut Suite) {
     // movq xmm0, rbx; spin: jmp spin; movq rax, xmm0; syscall; ud2
     let code = [0x66, 0x48, 0x0f, 0x6e, 0xc3, 0xeb, 0xfe, 0x66, 0x48, 0x0f, 0x7e, 0xc0, 0x0f, 0x05, 0x0f, 0x0b];
-    let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
-    rt::task_kill(task).expect("kill");
-    let task = rt::task_create(space, TaskKind::Linux).expect("task");
-    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
-    rt::mem_write(space, CODE, &code).expect("code");
-    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
-    let regs = TaskRegs { rip: CODE, rflags: 0x202, rbx: 0xabcd_ef01_2345_6789, mode: Mode::Long as u64, ..Default::default() };
-    rt::task_set_regs(task, &regs).expect("regs");
-    rt::task_start(task).expect("start");
+    let (space, task) = linux_task_with_rbx(&code, 0xabcd_ef01_2345_6789);
     // Let it reach its loop (it owns the FPU state now), then stop it there.
     let mut buf = [0u8; 512];
     rt::timer_set(rt::clock_info().map(|c| c.tsc_to_ns(rt::rdtsc())).unwrap_or(0) + 20_000_000).expect("timer");

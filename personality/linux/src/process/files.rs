@@ -2749,6 +2749,16 @@ pub enum WaitCall {
     Epoll { abi: Abi, epfd: u64, events: u64, max: i32 },
 }
 
+/// `dir/name` of a directory's path and an entry's name.
+fn child_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = dir.to_vec();
+    if p.last() != Some(&b'/') {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
+}
+
 /// What the job changed under its working directory (shared from the
 /// workstation), written back there when the job ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -2802,11 +2812,7 @@ impl Process {
             return;
         }
         for (name, &child) in entries {
-            let mut cp = path.clone();
-            if cp.last() != Some(&b'/') {
-                cp.push(b'/');
-            }
-            cp.extend_from_slice(name);
+            let cp = child_path(&path, name);
             let n = v.node(child);
             match &n.data {
                 Data::Reg(d) if !n.remote && n.host.is_none() && n.tag == 0 => out.push(WriteBack::File { path: cp, mode: n.perm, origin: n.origin, data: d.to_vec() }),
@@ -2835,12 +2841,7 @@ impl Process {
                     return;
                 }
                 for (name, &child) in entries {
-                    let mut cp = path.clone();
-                    if cp.last() != Some(&b'/') {
-                        cp.push(b'/');
-                    }
-                    cp.extend_from_slice(name);
-                    self.collect_node(child, cp, out, depth + 1);
+                    self.collect_node(child, child_path(&path, name), out, depth + 1);
                 }
             }
             Data::Chr(_) | Data::Sock | Data::Fifo | Data::Blk(_) => out.push(OutItem::Missing { path }),
