@@ -29,6 +29,15 @@ pub const DATA: u8 = 2;
 pub const STDIN: u8 = 3;
 pub const STDIN_EOF: u8 = 4;
 pub const CANCEL: u8 = 5;
+/// Part of the answer to an FS_LIST/FS_READ: the job console's
+/// `down::FS_DATA` payload (request id, bytes), in chunks of up to `CHUNK`.
+pub const FS_DATA: u8 = 6;
+/// The answer is complete: request id (`u32`), status (`i32`: 0, an errno,
+/// or [`UNCHANGED`]), then the SHA-256 of the whole answer (32 bytes; absent
+/// for an error).
+pub const FS_END: u8 = 7;
+/// FS_END's status for a listing that is still the one the node has.
+pub const UNCHANGED: i32 = -1;
 // Node to client.
 pub const RUNNING: u8 = 10;
 pub const STDOUT: u8 = 11;
@@ -46,6 +55,20 @@ pub const OUT_FILE: u8 = 16;
 pub const OUT_DATA: u8 = 17;
 pub const OUT_SYMLINK: u8 = 18;
 pub const OUT_MISSING: u8 = 19;
+/// The workstation's files on demand (the job console's `up::FS_LIST` and
+/// `up::FS_READ`). FS_LIST's payload is the digest of the listing the node
+/// holds (32 bytes, zeros for none) then the console's request; FS_READ's
+/// is the console's request (`sion_abi::console::fs::Request`).
+pub const FS_LIST: u8 = 20;
+pub const FS_READ: u8 = 21;
+/// Write-back (the job console's `up::WB_DIR`, `up::WB_FILE`; a file's bytes
+/// follow as OUT_DATA), after the OUT_* frames and before EXIT.
+pub const WB_DIR: u8 = 22;
+pub const WB_FILE: u8 = 23;
+/// The answer to a START that carries digests: which of its items (the
+/// program, then each file) the node lacks, one byte each (1: send it).
+/// Only those follow as DATA, in order.
+pub const NEED: u8 = 24;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameError {
@@ -244,6 +267,15 @@ pub struct Start {
     pub outs: Vec<Vec<u8>>,
     /// The program's absolute path on the client (`/proc/self/exe` on a node).
     pub exe: Vec<u8>,
+    /// What of the client's file tree the job sees on demand (absolute
+    /// paths; none: its staged files alone).
+    pub shares: Vec<Vec<u8>>,
+    /// The client's directory that files the job makes or changes under it
+    /// go back to when it ends (empty: none).
+    pub write_back: Vec<u8>,
+    /// SHA-256 of each item's bytes, the program then each file (empty: the
+    /// client sends every item without waiting for NEED).
+    pub digests: Vec<[u8; 32]>,
 }
 
 impl Start {
@@ -253,7 +285,11 @@ impl Start {
         for (p, perm, len) in &self.files {
             e.bytes(p).u32(*perm).u64(*len);
         }
-        e.list(&self.outs).bytes(&self.exe);
+        e.list(&self.outs).bytes(&self.exe).list(&self.shares).bytes(&self.write_back);
+        e.u32(self.digests.len() as u32);
+        for d in &self.digests {
+            e.0.extend_from_slice(d);
+        }
         e.0
     }
 
@@ -274,7 +310,27 @@ impl Start {
         // Older clients send neither the out list nor the program's path.
         let outs = if d.0.is_empty() { Vec::new() } else { d.list()? };
         let exe = if d.0.is_empty() { Vec::new() } else { d.bytes()? };
-        Ok(Start { argv, env, cwd, program_len, files, outs, exe })
+        let shares = if d.0.is_empty() { Vec::new() } else { d.list()? };
+        let write_back = if d.0.is_empty() { Vec::new() } else { d.bytes()? };
+        let mut digests = Vec::new();
+        if !d.0.is_empty() {
+            let n = d.u32()? as usize;
+            if n != 1 + files.len() {
+                return Err(Malformed);
+            }
+            for _ in 0..n {
+                let b = d.take(32)?;
+                let mut x = [0u8; 32];
+                x.copy_from_slice(b);
+                digests.push(x);
+            }
+        }
+        Ok(Start { argv, env, cwd, program_len, files, outs, exe, shares, write_back, digests })
+    }
+
+    /// The length of each item, the program then each file.
+    pub fn item_lens(&self) -> impl Iterator<Item = u64> + '_ {
+        core::iter::once(self.program_len).chain(self.files.iter().map(|f| f.2))
     }
 
     /// Bytes of the DATA frames that follow.
@@ -354,6 +410,9 @@ mod tests {
             files: alloc::vec![(b"/home/x".to_vec(), 0o644, 3)],
             outs: alloc::vec![b"/home/out".to_vec()],
             exe: b"/home/p".to_vec(),
+            shares: alloc::vec![b"/usr".to_vec(), b"/home".to_vec()],
+            write_back: b"/home".to_vec(),
+            digests: alloc::vec![[1; 32], [2; 32]],
         };
         let e = s.encode();
         assert_eq!(Start::decode(&e), Ok(s.clone()));
@@ -361,9 +420,14 @@ mod tests {
         // Cut anywhere: an error or (before the optional out list) a job without outs, never a panic.
         for cut in 0..e.len() {
             if let Ok(d) = Start::decode(&e[..cut]) {
-                assert!(d.exe.is_empty() && d.files == s.files, "cut at {cut}");
+                assert!(d.digests.is_empty() && d.files == s.files, "cut at {cut}");
             }
         }
+        // Digests must be one per item.
+        let mut bad = s.clone();
+        bad.digests.pop();
+        assert_eq!(Start::decode(&bad.encode()), Err(Malformed));
+        assert_eq!(s.item_lens().collect::<Vec<_>>(), [10, 3]);
         let mut d = Dec(&exit_payload(true, 9));
         assert_eq!((d.u32(), d.u32()), (Ok(1), Ok(9)));
     }

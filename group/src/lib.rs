@@ -14,12 +14,15 @@
 //!   incarnation numbers, piggybacked gossip, death notices, graceful leave)
 //!   and placement (allocation requests, admission, weighted ranking);
 //! - [`status`]: the status vector, admission and the placement score;
+//! - [`job`]: the job stream between `sion run` and a node;
+//! - [`cache`]: a node's cache of workstations' files, shared by its jobs;
 //! - [`sim`]: a deterministic network simulator for tests and `cargo xtask sim`.
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod cache;
 pub mod job;
 pub mod node;
 pub mod replay;

@@ -362,10 +362,11 @@ fn main(boot: rt::Boot) -> ! {
         }
         procs.poll(&mut host);
         // Ask the workstation for what calls wait on.
-        for (id, dir, path) in core::mem::take(&mut procs.fs_out) {
-            let mut p = id.to_le_bytes().to_vec();
-            p.extend_from_slice(&path);
-            console::send(if dir { up::FS_LIST } else { up::FS_READ }, &p);
+        for r in core::mem::take(&mut procs.fs_out) {
+            let req = sion_abi::console::fs::Request { id: r.id, size: r.size, mtime_ns: r.mtime_ns, path: &r.path };
+            let mut p = alloc::vec![0u8; req.len()];
+            req.encode(&mut p);
+            console::send(if r.dir { up::FS_LIST } else { up::FS_READ }, &p);
         }
         if let Some(exit) = procs.ended {
             end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref());

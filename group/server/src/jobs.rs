@@ -8,16 +8,23 @@
 //! and answers the personalities' console calls. A personality writing faster
 //! than the connection drains waits for the answer to its call (flow
 //! control); stdin is held here until the personality fetches it.
+//!
+//! The workstation's files on demand pass through here both ways (the
+//! console's `FS_LIST`/`FS_READ` up, the client's answers down), and so do
+//! the job's items: what this node already holds in its cache
+//! (`sion_group::cache`, shared by all its jobs) is answered from there.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use sion_abi::boot::names;
 use sion_abi::bootfs::{regular, Reader, Writer};
-use sion_abi::console::{down, frame_header, ipc, up, Exit, MAX_PAYLOAD};
+use sion_abi::console::{down, frame_header, fs, ipc, up, Exit, MAX_PAYLOAD};
 use sion_abi::msg::Fault;
 use sion_abi::{SpaceId, TaskId};
+use sion_group::cache::{self, Bytes, Cache, Digest};
 use sion_group::job::{self, Dir, Start};
 use sion_group::Key;
 use sion_rt as rt;
@@ -32,6 +39,9 @@ const IN_HIGH: usize = 256 * 1024;
 const UPLOAD_SHARE: u64 = 3;
 /// A connection that has not sent its job after this long is dropped.
 const SETUP_TIMEOUT_MS: u64 = 30_000;
+/// The file cache's share of the node's memory at start (1/N). The group
+/// server's heap keeps what it once held, so this is memory jobs lose.
+const CACHE_SHARE: u64 = 4;
 
 enum Phase {
     /// Waiting for the client's hello.
@@ -58,8 +68,21 @@ struct Job {
     /// Sealed frames not yet taken by the netstack.
     outbuf: VecDeque<u8>,
     start: Option<Start>,
-    data: Vec<u8>,
+    /// The job's items (the program, then each file) as they arrive or
+    /// come from the cache; the ones still to come, in order.
+    items: Vec<Option<Bytes>>,
+    to_come: VecDeque<usize>,
+    /// The item being received.
+    receiving: Vec<u8>,
     personality: Option<(TaskId, SpaceId)>,
+    /// The client's address (the cache keeps each workstation's files apart).
+    peer_ip: u32,
+    /// Digest of the job's shares (listings are cached per view).
+    view: Digest,
+    /// File requests forwarded to the client, by id.
+    asked: BTreeMap<u32, Asked>,
+    /// Answers from the cache still to go to the personality: (request id, bytes, sent so far).
+    serving: VecDeque<(u32, Bytes, usize)>,
     /// Console input for the personality: encoded `down` frames.
     input: Vec<u8>,
     /// A personality whose console call waits for room in `outbuf`.
@@ -70,8 +93,21 @@ struct Job {
     since_ms: u64,
 }
 
+/// A file request of the personality forwarded to the client.
+struct Asked {
+    list: bool,
+    path: Vec<u8>,
+    size: u64,
+    mtime_ns: u64,
+    /// The answer so far, for the cache.
+    bytes: Vec<u8>,
+    /// The listing the node holds (offered to the client as its digest).
+    have: Option<(Digest, Bytes)>,
+}
+
 pub struct Jobs {
     listener: Socket,
+    cache: Cache,
     key: Key,
     next_id: u32,
     jobs: Vec<Job>,
@@ -97,7 +133,10 @@ impl Jobs {
         if image.is_none() {
             rt::log!("group: no {} in the node's archive: this node takes no jobs", names::PERSONALITY_IMAGE);
         }
-        Jobs { listener, key, next_id: 1, jobs: Vec::new(), image }
+        let free = rt::sys_info().map(|i| i.free_frames * 4096).unwrap_or(0);
+        let cache = Cache::new(free / CACHE_SHARE);
+        rt::log!("group: file cache of up to {} MiB", cache.budget() >> 20);
+        Jobs { listener, cache, key, next_id: 1, jobs: Vec::new(), image }
     }
 
     /// Whether this node can run jobs at all.
@@ -125,6 +164,7 @@ impl Jobs {
         loop {
             match self.listener.try_accept() {
                 Ok((sock, addr, port)) => {
+                    let peer_ip = addr;
                     let n = nonce();
                     let mut j = Job {
                         id: self.next_id,
@@ -137,8 +177,14 @@ impl Jobs {
                         inbuf: Vec::new(),
                         outbuf: VecDeque::new(),
                         start: None,
-                        data: Vec::new(),
+                        items: Vec::new(),
+                        to_come: VecDeque::new(),
+                        receiving: Vec::new(),
                         personality: None,
+                        peer_ip,
+                        view: [0; 32],
+                        asked: BTreeMap::new(),
+                        serving: VecDeque::new(),
                         input: Vec::new(),
                         held: None,
                         gone: false,
@@ -160,7 +206,8 @@ impl Jobs {
         let key = self.key.clone();
         for j in &mut self.jobs {
             j.read();
-            j.advance(&key, image, now_ms);
+            j.advance(&key, image, now_ms, &mut self.cache);
+            j.feed();
             j.write();
         }
         self.jobs.retain_mut(|j| {
@@ -181,13 +228,15 @@ impl Jobs {
 
     /// A console call from a personality we started; false if it is not ours.
     pub fn console_call(&mut self, from: TaskId, msg: &[u8]) -> bool {
-        let Some(j) = self.jobs.iter_mut().find(|j| j.personality.is_some_and(|(t, _)| t == from)) else { return false };
+        let Jobs { jobs, cache, .. } = self;
+        let Some(j) = jobs.iter_mut().find(|j| j.personality.is_some_and(|(t, _)| t == from)) else { return false };
         let (tag, payload) = match msg.split_first() {
             Some((t, p)) => (*t, p),
             None => (ipc::FETCH, &[][..]),
         };
         match tag {
             ipc::FETCH => {
+                j.feed();
                 // Whole frames only, up to what the personality can take.
                 let mut n = 0;
                 while n + 3 <= j.input.len() {
@@ -211,6 +260,9 @@ impl Jobs {
             up::OUT_DATA => j.send(job::OUT_DATA, payload),
             up::OUT_SYMLINK => j.send(job::OUT_SYMLINK, payload),
             up::OUT_MISSING => j.send(job::OUT_MISSING, payload),
+            up::WB_DIR => j.send(job::WB_DIR, payload),
+            up::WB_FILE => j.send(job::WB_FILE, payload),
+            up::FS_LIST | up::FS_READ => j.file_request(tag == up::FS_LIST, payload, cache),
             up::LOG => rt::log!("group: job {}: {}", j.id, core::str::from_utf8(payload).unwrap_or("(not UTF-8)")),
             up::FAILED => {
                 // The personality server failed (not the program): the job
@@ -330,7 +382,7 @@ impl Job {
         }
     }
 
-    fn advance(&mut self, key: &Key, image: Option<&[u8]>, now_ms: u64) {
+    fn advance(&mut self, key: &Key, image: Option<&[u8]>, now_ms: u64, cache: &mut Cache) {
         if matches!(self.phase, Phase::Hello | Phase::Start | Phase::Data) && now_ms.saturating_sub(self.since_ms) > SETUP_TIMEOUT_MS {
             rt::log!("group: job connection from {}: no job after {} s, dropped", self.peer, SETUP_TIMEOUT_MS / 1000);
             self.gone = true;
@@ -369,11 +421,11 @@ impl Job {
                     return;
                 }
             };
-            self.frame(frame, image);
+            self.frame(frame, image, cache);
         }
     }
 
-    fn frame(&mut self, (kind, payload): (u8, Vec<u8>), image: Option<&[u8]>) {
+    fn frame(&mut self, (kind, payload): (u8, Vec<u8>), image: Option<&[u8]>, cache: &mut Cache) {
         match (&self.phase, kind) {
             (Phase::Start, job::START) => {
                 let start = match Start::decode(&payload) {
@@ -389,18 +441,88 @@ impl Job {
                 if start.total() > free / UPLOAD_SHARE {
                     return self.error(&format!("refused: the job's {} MiB do not fit in this node's {} MiB of free memory", start.total() >> 20, free >> 20));
                 }
-                self.data = Vec::with_capacity(start.total() as usize);
+                // The items the cache holds need not come (the client waits
+                // for NEED when it sent digests); the others come in order.
+                let lens: Vec<u64> = start.item_lens().collect();
+                self.items = Vec::with_capacity(lens.len());
+                for (i, _) in lens.iter().enumerate() {
+                    let cached = start.digests.get(i).and_then(|d| cache.by_digest(self.peer_ip, d));
+                    if cached.is_none() {
+                        self.to_come.push_back(i);
+                    }
+                    self.items.push(cached);
+                }
+                if !start.digests.is_empty() {
+                    let need: Vec<u8> = self.items.iter().map(|i| i.is_none() as u8).collect();
+                    let cached: u64 = self.items.iter().flatten().map(|b| b.len() as u64).sum();
+                    rt::log!("group: job {}: {} of {} items ({} KiB) from the cache", self.id, lens.len() - self.to_come.len(), lens.len(), cached >> 10);
+                    self.send(job::NEED, &need);
+                }
+                self.view = cache::view_of(&start.shares);
                 self.start = Some(start);
                 self.phase = Phase::Data;
+                self.next_item(cache);
                 self.maybe_spawn(image);
             }
             (Phase::Data, job::DATA) => {
-                let total = self.start.as_ref().map(|s| s.total()).unwrap_or(0);
-                if self.data.len() as u64 + payload.len() as u64 > total {
+                let Some(&i) = self.to_come.front() else { return self.error("refused: more data than the job announced") };
+                let len = self.start.as_ref().and_then(|s| s.item_lens().nth(i)).unwrap_or(0) as usize;
+                if self.receiving.len() + payload.len() > len {
                     return self.error("refused: more data than the job announced");
                 }
-                self.data.extend_from_slice(&payload);
+                if self.receiving.capacity() < len {
+                    self.receiving.reserve_exact(len - self.receiving.len());
+                }
+                self.receiving.extend_from_slice(&payload);
+                self.next_item(cache);
                 self.maybe_spawn(image);
+            }
+            (Phase::Running, job::FS_DATA) if payload.len() >= 4 => {
+                let id = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                if let Some(a) = self.asked.get_mut(&id) {
+                    // Kept for the cache unless it could never fit.
+                    if (a.bytes.len() + payload.len() - 4) as u64 <= cache.budget() {
+                        if a.bytes.is_empty() && !a.list {
+                            a.bytes.reserve_exact(a.size as usize);
+                        }
+                        a.bytes.extend_from_slice(&payload[4..]);
+                    }
+                    for chunk in payload[4..].chunks(MAX_PAYLOAD - 4) {
+                        self.input.extend_from_slice(&frame_header(down::FS_DATA, chunk.len() + 4));
+                        self.input.extend_from_slice(&payload[..4]);
+                        self.input.extend_from_slice(chunk);
+                    }
+                    self.poke();
+                }
+            }
+            (Phase::Running, job::FS_END) if payload.len() >= 8 => {
+                let id = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                let status = i32::from_le_bytes([payload[4], payload[5], payload[6], payload[7]]);
+                let Some(a) = self.asked.remove(&id) else { return };
+                if status == job::UNCHANGED {
+                    if let Some((_, bytes)) = a.have {
+                        cache.listing_used(&bytes);
+                        self.serving.push_back((id, bytes, 0));
+                        self.feed();
+                        return;
+                    }
+                }
+                if status == 0 && payload.len() >= 8 + 32 {
+                    let mut digest = [0u8; 32];
+                    digest.copy_from_slice(&payload[8..40]);
+                    let bytes = Rc::new(a.bytes);
+                    if a.list {
+                        cache.put_listing(self.peer_ip, &self.view, &a.path, digest, bytes);
+                    } else {
+                        cache.put_file(self.peer_ip, &a.path, a.size, a.mtime_ns, digest, bytes);
+                    }
+                }
+                let mut end = [0u8; 8];
+                end[..4].copy_from_slice(&id.to_le_bytes());
+                end[4..].copy_from_slice(&(if status == job::UNCHANGED { 5 /* EIO */ } else { status }).to_le_bytes());
+                self.input.extend_from_slice(&frame_header(down::FS_END, 8));
+                self.input.extend_from_slice(&end);
+                self.poke();
             }
             (Phase::Running, job::STDIN) => {
                 for chunk in payload.chunks(MAX_PAYLOAD) {
@@ -428,14 +550,83 @@ impl Job {
         }
     }
 
+    /// The item being received is complete (or has nothing to receive):
+    /// it joins the job and the cache, and the next is awaited.
+    fn next_item(&mut self, cache: &mut Cache) {
+        let Some(start) = &self.start else { return };
+        while let Some(&i) = self.to_come.front() {
+            let len = start.item_lens().nth(i).unwrap_or(0) as usize;
+            if self.receiving.len() < len {
+                return;
+            }
+            let bytes = Rc::new(core::mem::take(&mut self.receiving));
+            if let Some(d) = start.digests.get(i) {
+                cache.put(self.peer_ip, *d, bytes.clone());
+            }
+            self.items[i] = Some(bytes);
+            self.to_come.pop_front();
+        }
+    }
+
+    /// A file request of the personality: from the cache when it holds the
+    /// file as the listing describes it, else from the client (a listing
+    /// with the digest of the copy held here, which the client may confirm).
+    fn file_request(&mut self, list: bool, payload: &[u8], cache: &mut Cache) {
+        let Some(req) = fs::Request::decode(payload) else { return };
+        if !list {
+            if let Some(bytes) = cache.file(self.peer_ip, req.path, req.size, req.mtime_ns) {
+                self.serving.push_back((req.id, bytes, 0));
+                self.feed();
+                return;
+            }
+        }
+        let have = if list { cache.listing(self.peer_ip, &self.view, req.path) } else { None };
+        let asked = Asked { list, path: req.path.to_vec(), size: req.size, mtime_ns: req.mtime_ns, bytes: Vec::new(), have };
+        if list {
+            let mut p = asked.have.as_ref().map_or([0u8; 32], |h| h.0).to_vec();
+            p.extend_from_slice(payload);
+            self.send(job::FS_LIST, &p);
+        } else {
+            self.send(job::FS_READ, payload);
+        }
+        self.asked.insert(req.id, asked);
+    }
+
+    /// Move answers from the cache into the personality's input while it
+    /// has room: data chunks, then the end.
+    fn feed(&mut self) {
+        let mut fed = false;
+        while self.input.len() < IN_HIGH {
+            let Some((id, bytes, at)) = self.serving.front_mut() else { break };
+            let id = id.to_le_bytes();
+            if *at < bytes.len() {
+                let n = (bytes.len() - *at).min(MAX_PAYLOAD - 4);
+                self.input.extend_from_slice(&frame_header(down::FS_DATA, n + 4));
+                self.input.extend_from_slice(&id);
+                self.input.extend_from_slice(&bytes[*at..*at + n]);
+                *at += n;
+            } else {
+                self.input.extend_from_slice(&frame_header(down::FS_END, 8));
+                self.input.extend_from_slice(&id);
+                self.input.extend_from_slice(&0i32.to_le_bytes());
+                self.serving.pop_front();
+            }
+            fed = true;
+        }
+        if fed {
+            self.poke();
+        }
+    }
+
     /// Once the whole job is here: its archive, its personality.
     fn maybe_spawn(&mut self, image: Option<&[u8]>) {
         let Some(start) = &self.start else { return };
-        if (self.data.len() as u64) < start.total() {
+        if !self.to_come.is_empty() || !matches!(self.phase, Phase::Data) {
             return;
         }
-        let archive = job_archive(start, &self.data);
-        self.data = Vec::new();
+        let items: Vec<Bytes> = self.items.drain(..).map(|i| i.unwrap_or_default()).collect();
+        let archive = job_archive(start, &items);
+        drop(items);
         let cmdline = format!("{}={:x}", ipc::CMDLINE_KEY, rt::self_task().0);
         let spec = rt::spawn::Start { archive: &archive, cmdline: &cmdline, mem_limit: 0 };
         match rt::spawn::start_server(image.unwrap_or(&[]), &spec) {
@@ -455,10 +646,9 @@ impl Job {
 
 /// The archive a job's personality reads (`sion_abi::boot::names`), as
 /// `sion exec` composes it for a boot job.
-fn job_archive(start: &Start, data: &[u8]) -> Vec<u8> {
+fn job_archive(start: &Start, items: &[Bytes]) -> Vec<u8> {
     let mut w = Writer::to(Vec::new());
-    let (program, mut rest) = data.split_at(start.program_len as usize);
-    w.add(names::JOB_PROGRAM, regular(0o755), program);
+    w.add(names::JOB_PROGRAM, regular(0o755), &items[0]);
     let nul_list = |items: &[Vec<u8>]| -> Vec<u8> {
         let mut v = Vec::new();
         for i in items {
@@ -481,10 +671,14 @@ fn job_archive(start: &Start, data: &[u8]) -> Vec<u8> {
     for o in &start.outs {
         config += &format!("out={}\n", text(o));
     }
+    for p in &start.shares {
+        config += &format!("share={}\n", text(p));
+    }
+    if !start.write_back.is_empty() {
+        config += &format!("writeback={}\n", text(&start.write_back));
+    }
     w.add(names::JOB_CONFIG, regular(0o644), config.as_bytes());
-    for (path, perm, len) in &start.files {
-        let (bytes, tail) = rest.split_at(*len as usize);
-        rest = tail;
+    for ((path, perm, _), bytes) in start.files.iter().zip(&items[1..]) {
         let p = text(path);
         let p = p.trim_start_matches('/');
         if p.is_empty() || p.split('/').any(|c| c == "..") {

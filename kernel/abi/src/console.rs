@@ -57,9 +57,11 @@ pub mod up {
     /// (little-endian), how many stdin bytes the program has taken so far.
     pub const STDIN_TAKEN: u8 = 14;
     /// The workstation's files on demand ([`super::fs`]): the entries of a
-    /// directory. Payload: request id (`u32`) then the absolute path.
+    /// directory. Payload: a [`super::fs::Request`].
     pub const FS_LIST: u8 = 15;
-    /// The same for the bytes of a regular file.
+    /// The same for the bytes of a regular file; the request carries the
+    /// size and mtime its directory's listing gave (what a node's cache
+    /// checks its copy against).
     pub const FS_READ: u8 = 16;
     /// Write-back (after the `--out` frames, before EXIT): a directory the
     /// job made under its shared working directory. Payload: mode (`u32`),
@@ -86,6 +88,8 @@ pub mod down {
     pub const FS_DATA: u8 = 4;
     /// The answer is complete: request id (`u32`) then a status (`i32`): 0,
     /// or the Linux errno the host met (the path vanished, is not shared...).
+    /// Over `sion run`'s job stream a digest follows (SHA-256 of the whole
+    /// answer, 32 bytes) for the node's cache; the personality ignores it.
     pub const FS_END: u8 = 5;
 }
 
@@ -101,6 +105,44 @@ pub mod fs {
     /// permission bits, uid, gid (4 each), mtime in ns, size, 512-byte
     /// blocks (8 each), name and target lengths (2 each).
     pub const ENTRY_HEAD: usize = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + 2;
+
+    /// A request for a directory's entries or a file's bytes: `id` names
+    /// the answer; `size` and `mtime_ns` are what the node knows of the
+    /// path from its directory's listing (0 when it knows nothing).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Request<'a> {
+        pub id: u32,
+        pub size: u64,
+        pub mtime_ns: u64,
+        pub path: &'a [u8],
+    }
+
+    /// Bytes of an encoded request before its path.
+    pub const REQUEST_HEAD: usize = 4 + 8 + 8;
+
+    impl<'a> Request<'a> {
+        /// Encoded length.
+        pub fn len(&self) -> usize {
+            REQUEST_HEAD + self.path.len()
+        }
+        pub fn is_empty(&self) -> bool {
+            false
+        }
+        /// Encode into `out` (at least [`Request::len`] bytes).
+        pub fn encode(&self, out: &mut [u8]) -> usize {
+            out[..4].copy_from_slice(&self.id.to_le_bytes());
+            out[4..12].copy_from_slice(&self.size.to_le_bytes());
+            out[12..20].copy_from_slice(&self.mtime_ns.to_le_bytes());
+            out[REQUEST_HEAD..self.len()].copy_from_slice(self.path);
+            self.len()
+        }
+
+        pub fn decode(bytes: &'a [u8]) -> Option<Request<'a>> {
+            let h = bytes.get(..REQUEST_HEAD)?;
+            let u64_at = |i: usize| u64::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3], h[i + 4], h[i + 5], h[i + 6], h[i + 7]]);
+            Some(Request { id: u32::from_le_bytes([h[0], h[1], h[2], h[3]]), size: u64_at(4), mtime_ns: u64_at(12), path: &bytes[REQUEST_HEAD..] })
+        }
+    }
 
     /// One directory entry of an answer to `FS_LIST`.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +214,15 @@ pub mod fs {
             let (y, rest) = next_entry(rest).unwrap();
             assert_eq!((x, y, rest.len()), (a, b, 0));
             assert!(next_entry(&buf[..n - 1]).is_none(), "a truncated entry");
+        }
+
+        #[test]
+        fn requests_round_trip() {
+            let r = Request { id: 7, size: 1 << 33, mtime_ns: 5, path: b"/usr/lib/libc.so.6" };
+            let mut buf = [0u8; 64];
+            let n = r.encode(&mut buf);
+            assert_eq!(Request::decode(&buf[..n]), Some(r));
+            assert!(Request::decode(&buf[..REQUEST_HEAD - 1]).is_none());
         }
     }
 }

@@ -81,6 +81,17 @@ pub struct Answer {
     pub call: (Abi, u64),
 }
 
+/// A request for the workstation's files (`sion_abi::console::fs::Request`):
+/// a directory's entries or a file's bytes, with what its listing said of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsRequest {
+    pub id: u32,
+    pub dir: bool,
+    pub size: u64,
+    pub mtime_ns: u64,
+    pub path: Vec<u8>,
+}
+
 pub struct Procs {
     members: BTreeMap<u32, Member>,
     /// Task -> (pid, tid).
@@ -107,9 +118,8 @@ pub struct Procs {
     interrupt: Vec<(u32, Option<u32>)>,
     /// Orders futex waiters.
     futex_seq: u64,
-    /// The workstation's files on demand: requests for the server to send
-    /// (id, a directory's entries (true) or a file's bytes, the path) ...
-    pub fs_out: Vec<(u32, bool, Vec<u8>)>,
+    /// The workstation's files on demand: requests for the server to send ...
+    pub fs_out: Vec<FsRequest>,
     /// ... and those in flight: id -> (the inode, a directory?, bytes so far).
     fs_wait: BTreeMap<u32, (sion_vfs::Ino, bool, Vec<u8>)>,
     fs_next: u32,
@@ -215,8 +225,11 @@ impl Procs {
                 Some(path) => {
                     let id = self.fs_next;
                     self.fs_next = self.fs_next.wrapping_add(1);
-                    let dir = self.job.vfs.node(ino).is_dir();
-                    self.fs_out.push((id, dir, path));
+                    let node = self.job.vfs.node(ino);
+                    let dir = node.is_dir();
+                    // What the listing said of it: a node's cache checks its copy against it.
+                    let (size, mtime_ns) = node.origin.unwrap_or((0, 0));
+                    self.fs_out.push(FsRequest { id, dir, size, mtime_ns, path });
                     self.fs_wait.insert(id, (ino, dir, Vec::new()));
                 }
                 // Unlinked meanwhile: nothing to ask; it is ours as it is.

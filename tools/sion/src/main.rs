@@ -179,24 +179,7 @@ fn exec(args: ExecArgs) -> i32 {
         .collect();
     let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
     // What the job sees of this machine, on demand.
-    let shares = if args.no_share {
-        share::Shares::default()
-    } else {
-        let mut paths: Vec<PathBuf> = share::SYSTEM.iter().map(PathBuf::from).collect();
-        if args.cwd.is_none() {
-            paths.push(cwd.clone());
-        }
-        // Paths the arguments name, as the program would open them.
-        for a in &args.args {
-            let p = image::normalize(Path::new(a), &cwd);
-            if a.as_encoded_bytes().first().is_some_and(|&b| b == b'/' || b == b'.') || std::fs::symlink_metadata(&p).is_ok() {
-                paths.push(p);
-            }
-        }
-        paths.extend(args.shares.iter().map(|p| image::normalize(p, &cwd)));
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        share::Shares::new(paths).hiding(share::secrets(home.as_deref(), &group::key::default_path()))
-    };
+    let shares = if args.no_share { share::Shares::default() } else { share::for_job(&cwd, args.cwd.is_none(), &args.args, &args.shares) };
     let job = image::Job {
         program,
         argv,
@@ -336,7 +319,7 @@ fn exec(args: ExecArgs) -> i32 {
             let (to_node, shares) = (to_node.clone(), Arc::clone(&shares));
             std::thread::spawn(move || {
                 for (tag, payload) in fs_rx {
-                    if shares.answer(tag, &payload, &to_node).is_err() {
+                    if shares.answer_console(tag, &payload, &to_node).is_err() {
                         return;
                     }
                 }

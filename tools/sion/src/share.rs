@@ -54,6 +54,26 @@ pub fn secrets(home: Option<&Path>, group_key: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// What a job run from `cwd` sees by default: the system's tree, the
+/// working directory (when it is the job's: `cwd_shared`), the paths its
+/// arguments name (those that exist, or start with `/` or `.`), and `extra`
+/// (`--share`); the user's secrets hidden. `--no-share` is `Shares::default()`.
+pub fn for_job(cwd: &Path, cwd_shared: bool, args: &[std::ffi::OsString], extra: &[PathBuf]) -> Shares {
+    let mut paths: Vec<PathBuf> = SYSTEM.iter().map(PathBuf::from).collect();
+    if cwd_shared {
+        paths.push(cwd.to_path_buf());
+    }
+    for a in args {
+        let p = crate::image::normalize(Path::new(a), cwd);
+        if a.as_encoded_bytes().first().is_some_and(|&b| b == b'/' || b == b'.') || std::fs::symlink_metadata(&p).is_ok() {
+            paths.push(p);
+        }
+    }
+    paths.extend(extra.iter().map(|p| crate::image::normalize(p, cwd)));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    Shares::new(paths).hiding(secrets(home.as_deref(), &crate::group::key::default_path()))
+}
+
 impl Shares {
     /// `paths` that exist here (absolute ones as they are; links among them
     /// are shared as links and where they lead).
@@ -183,21 +203,30 @@ impl Shares {
         Ok(path.to_path_buf())
     }
 
-    /// Answer one request frame (`up::FS_LIST`/`FS_READ`: id then path).
-    pub fn answer<W: Write>(&self, tag: u8, payload: &[u8], to_node: &FrameWriter<W>) -> std::io::Result<()> {
-        let Some((id, path)) = payload.split_first_chunk::<4>() else { return Ok(()) };
-        let path = Path::new(std::ffi::OsStr::from_bytes(path));
+    /// The answer to one request frame (`up::FS_LIST`/`FS_READ`, a
+    /// `fs::Request`): its id and the bytes, or the errno met. None for a
+    /// malformed request.
+    pub fn answer(&self, tag: u8, payload: &[u8]) -> Option<(u32, Result<Vec<u8>, i32>)> {
+        let req = fs::Request::decode(payload)?;
+        let path = Path::new(std::ffi::OsStr::from_bytes(req.path));
         let got = match tag {
             up::FS_LIST => self.list(path),
             _ => self.read(path),
         };
         tracing::debug!(path = %path.display(), list = tag == up::FS_LIST, bytes = got.as_ref().map_or(0, Vec::len), "workstation file asked for");
+        Some((req.id, got))
+    }
+
+    /// Answer one request on the job console (`sion exec`).
+    pub fn answer_console<W: Write>(&self, tag: u8, payload: &[u8], to_node: &FrameWriter<W>) -> std::io::Result<()> {
+        let Some((id, got)) = self.answer(tag, payload) else { return Ok(()) };
+        let id = id.to_le_bytes();
         let status = match got {
             Ok(bytes) => {
                 let mut frames = Vec::with_capacity(bytes.len() + bytes.len() / (MAX_PAYLOAD - 4) * 7 + 16);
                 for chunk in bytes.chunks(MAX_PAYLOAD - 4) {
                     frames.extend_from_slice(&sion_abi::console::frame_header(down::FS_DATA, chunk.len() + 4));
-                    frames.extend_from_slice(id);
+                    frames.extend_from_slice(&id);
                     frames.extend_from_slice(chunk);
                 }
                 to_node.write_raw(&frames)?;

@@ -17,6 +17,7 @@ use sion_group::{Key, Weights};
 use super::cli::{NodesArgs, RunArgs};
 use super::frame::{self, Dir, FrameError, Start};
 use crate::outfiles::OutFiles;
+use crate::share::Shares;
 use crate::{elf_check, image};
 
 const EXIT_NODE_FAILED: i32 = 125;
@@ -297,6 +298,13 @@ fn run_inner(args: RunArgs) -> Result<i32> {
         })
         .collect();
     let exe = std::fs::canonicalize(&located).unwrap_or_else(|_| image::normalize(&located, &cwd));
+    // What the job sees of this machine, on demand, and where its results go.
+    let shares = Arc::new(if args.no_share { Shares::default() } else { crate::share::for_job(&cwd, true, &args.args, &args.shares) });
+    let write_back = (!args.no_write_back && !args.no_share).then(|| cwd.clone());
+    let mut data: Vec<&[u8]> = vec![&program];
+    data.extend(files.iter().map(|f| f.data.as_slice()));
+    // The items by content: a node that holds one already is not sent it.
+    let digests = data.iter().map(|d| sion_group::cache::sha256(d)).collect();
     let start = Start {
         argv,
         env: image::job_env(&args.env, args.clear_env).iter().map(|e: &OsString| e.as_bytes().to_vec()).collect(),
@@ -305,9 +313,10 @@ fn run_inner(args: RunArgs) -> Result<i32> {
         files: files.iter().map(|f| (f.path.as_bytes().to_vec(), f.wire_mode(), f.data.len() as u64)).collect(),
         outs: out_specs.iter().map(|(g, _)| g.as_bytes().to_vec()).collect(),
         exe: exe.as_os_str().as_bytes().to_vec(),
+        shares: shares.paths().iter().map(|p| p.as_os_str().as_bytes().to_vec()).collect(),
+        write_back: write_back.as_ref().map(|d| d.as_os_str().as_bytes().to_vec()).unwrap_or_default(),
+        digests,
     };
-    let mut data: Vec<&[u8]> = vec![&program];
-    data.extend(files.iter().map(|f| f.data.as_slice()));
 
     let only = match &args.node {
         Some(n) => Some(resolve_node(&control, n)?),
@@ -328,7 +337,10 @@ fn run_inner(args: RunArgs) -> Result<i32> {
             None => place(&control, &weights, args.need_mem, !args.no_local, only.as_deref(), &exclude)?,
         };
         tracing::info!("placed on {} ({} at {}) in {:?}", choice.name, choice.id, choice.addr, t0.elapsed());
-        match run_on(&choice, &key, &control, &start, &data, &input, &interrupted) {
+        let stats = Arc::new(Stats::default());
+        let outcome = run_on(&choice, &key, &control, &start, &data, &input, &interrupted, &shares, &stats);
+        stats.report(t0.elapsed());
+        match outcome {
             Outcome::Exit(code, outs) => {
                 match outs.write(&out_specs) {
                     Ok(missing) => {
@@ -337,6 +349,13 @@ fn run_inner(args: RunArgs) -> Result<i32> {
                         }
                     }
                     Err(err) => eprintln!("sion: {err:#}"),
+                }
+                if let Some(dir) = &write_back {
+                    let (notes, written) = outs.write_back(dir);
+                    tracing::debug!(written, "written back to {}", dir.display());
+                    for n in notes {
+                        eprintln!("sion: write-back: {n}");
+                    }
                 }
                 return Ok(code);
             }
@@ -427,13 +446,55 @@ fn place_once(control: &Path, w: &Weights, need: u32, local: bool, only: Option<
 
 type Writer = Arc<Mutex<(TcpStream, Dir)>>;
 
+/// What crossed the job stream for one attempt (`--verbose` shows it).
+#[derive(Default)]
+struct Stats {
+    /// The job's items: bytes in all, and bytes sent (the node had the rest).
+    items_total: std::sync::atomic::AtomicU64,
+    items_sent: std::sync::atomic::AtomicU64,
+    /// File requests of the node, those a listing answered "unchanged", bytes sent for them.
+    requests: std::sync::atomic::AtomicU64,
+    unchanged: std::sync::atomic::AtomicU64,
+    file_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Stats {
+    fn add(c: &std::sync::atomic::AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn report(&self, took: Duration) {
+        let g = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        tracing::info!(
+            "job stream: {:.2} s; items {} of {} bytes sent (the node's cache had the rest); {} file requests ({} listings unchanged), {} bytes sent for them",
+            took.as_secs_f64(),
+            g(&self.items_sent),
+            g(&self.items_total),
+            g(&self.requests),
+            g(&self.unchanged),
+            g(&self.file_bytes)
+        );
+    }
+}
+
 fn send(w: &Writer, kind: u8, payload: &[u8]) -> std::io::Result<()> {
     let mut g = w.lock().unwrap();
     let (s, d) = &mut *g;
     d.write(s, kind, payload)
 }
 
-fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], input: &Arc<Input>, interrupted: &Arc<AtomicBool>) -> Outcome {
+#[allow(clippy::too_many_arguments)]
+fn run_on(
+    c: &Choice,
+    key: &Key,
+    control: &Path,
+    start: &Start,
+    data: &[&[u8]],
+    input: &Arc<Input>,
+    interrupted: &Arc<AtomicBool>,
+    shares: &Arc<Shares>,
+    stats: &Arc<Stats>,
+) -> Outcome {
     let mut conn = match TcpStream::connect_timeout(&c.addr, Duration::from_secs(5)) {
         Ok(s) => s,
         Err(e) => return Outcome::NodeFailed(format!("cannot connect to {}: {e}", c.addr)),
@@ -459,10 +520,52 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
         let sock = conn.try_clone().expect("socket clone");
         std::thread::spawn(move || watch(&control, &id, &sock, &w, &done, &failed, &cancelled, &interrupted));
     }
-    if let Err(e) = upload(&writer, start, data) {
+    // START, then (when it carries digests) the node's NEED, then the items it lacks.
+    if let Err(e) = send(&writer, frame::START, &start.encode()) {
         done.store(true, Ordering::Relaxed);
         let why = failed.lock().unwrap().take().unwrap_or_else(|| format!("sending the job: {e}"));
         return Outcome::NodeFailed(why);
+    }
+    let need = if start.digests.is_empty() {
+        vec![1u8; data.len()]
+    } else {
+        match rx.read(&mut conn) {
+            Ok((frame::NEED, n)) if n.len() == data.len() => n,
+            Ok((frame::ERROR, m)) => {
+                done.store(true, Ordering::Relaxed);
+                return Outcome::Refused(String::from_utf8_lossy(&m).into_owned());
+            }
+            Ok((k, _)) => {
+                done.store(true, Ordering::Relaxed);
+                return Outcome::NodeFailed(format!("unexpected frame {k} instead of NEED"));
+            }
+            Err(e) => {
+                done.store(true, Ordering::Relaxed);
+                let why = failed.lock().unwrap().take().unwrap_or_else(|| format!("the node closed the connection before starting the job ({e}; a different group key?)"));
+                return Outcome::NodeFailed(why);
+            }
+        }
+    };
+    let wanted: Vec<&[u8]> = data.iter().zip(&need).filter(|(_, &n)| n != 0).map(|(d, _)| *d).collect();
+    Stats::add(&stats.items_total, data.iter().map(|d| d.len() as u64).sum());
+    Stats::add(&stats.items_sent, wanted.iter().map(|d| d.len() as u64).sum());
+    if let Err(e) = upload(&writer, &wanted) {
+        done.store(true, Ordering::Relaxed);
+        let why = failed.lock().unwrap().take().unwrap_or_else(|| format!("sending the job: {e}"));
+        return Outcome::NodeFailed(why);
+    }
+    // The workstation's files, as the node asks for them: served apart, so
+    // a big file does not hold the program's output back.
+    let (fs_tx, fs_rx) = std::sync::mpsc::channel::<(u8, Vec<u8>)>();
+    {
+        let (w, shares, stats) = (Arc::clone(&writer), Arc::clone(shares), Arc::clone(stats));
+        std::thread::spawn(move || {
+            for (kind, payload) in fs_rx {
+                if answer(&w, &shares, &stats, kind, &payload).is_err() {
+                    return;
+                }
+            }
+        });
     }
     // Stdin to the job.
     {
@@ -497,6 +600,15 @@ fn run_on(c: &Choice, key: &Key, control: &Path, start: &Start, data: &[&[u8]], 
                 if !outs.frame(kind - frame::OUT_DIR + sion_abi::console::up::OUT_DIR, &d) {
                     break Outcome::NodeFailed(format!("malformed --out frame {kind}"));
                 }
+            }
+            Ok((kind @ (frame::WB_DIR | frame::WB_FILE), d)) => {
+                let tag = if kind == frame::WB_DIR { sion_abi::console::up::WB_DIR } else { sion_abi::console::up::WB_FILE };
+                if !outs.frame(tag, &d) {
+                    break Outcome::NodeFailed(format!("malformed write-back frame {kind}"));
+                }
+            }
+            Ok((kind @ (frame::FS_LIST | frame::FS_READ), d)) => {
+                let _ = fs_tx.send((kind, d));
             }
             Ok((frame::RUNNING, _)) => {
                 running = true;
@@ -568,8 +680,8 @@ fn watch(
     }
 }
 
-fn upload(w: &Writer, start: &Start, data: &[&[u8]]) -> std::io::Result<()> {
-    send(w, frame::START, &start.encode())?;
+/// The job's items the node lacks, in order, in chunks.
+fn upload(w: &Writer, data: &[&[u8]]) -> std::io::Result<()> {
     let total: usize = data.iter().map(|d| d.len()).sum();
     let show = total >= 8 << 20 && std::io::stderr().is_terminal();
     let mut sent = 0usize;
@@ -589,6 +701,47 @@ fn upload(w: &Writer, start: &Start, data: &[&[u8]]) -> std::io::Result<()> {
         eprintln!("\rsion: uploaded {} MiB in {:.1}s{}", total >> 20, t0.elapsed().as_secs_f64(), " ".repeat(30));
     }
     Ok(())
+}
+
+/// Answer one file request of the node (FS_LIST: the digest of the
+/// listing it holds, then the request; FS_READ: the request): the bytes in
+/// FS_DATA chunks, then FS_END with the status and the bytes' digest (a
+/// listing the node holds already is answered "unchanged", without them).
+fn answer(w: &Writer, shares: &Shares, stats: &Stats, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    let (have, req) = if kind == frame::FS_LIST {
+        if payload.len() < 32 {
+            return Ok(());
+        }
+        (Some(&payload[..32]), &payload[32..])
+    } else {
+        (None, payload)
+    };
+    let tag = if kind == frame::FS_LIST { sion_abi::console::up::FS_LIST } else { sion_abi::console::up::FS_READ };
+    let Some((id, got)) = shares.answer(tag, req) else { return Ok(()) };
+    Stats::add(&stats.requests, 1);
+    let id = id.to_le_bytes();
+    let mut end = id.to_vec();
+    match got {
+        Ok(bytes) => {
+            let digest = sion_group::cache::sha256(&bytes);
+            if have == Some(&digest[..]) {
+                Stats::add(&stats.unchanged, 1);
+                end.extend_from_slice(&frame::UNCHANGED.to_le_bytes());
+            } else {
+                for chunk in bytes.chunks(frame::CHUNK) {
+                    let mut p = Vec::with_capacity(4 + chunk.len());
+                    p.extend_from_slice(&id);
+                    p.extend_from_slice(chunk);
+                    send(w, frame::FS_DATA, &p)?;
+                }
+                Stats::add(&stats.file_bytes, bytes.len() as u64);
+                end.extend_from_slice(&0i32.to_le_bytes());
+            }
+            end.extend_from_slice(&digest);
+        }
+        Err(errno) => end.extend_from_slice(&errno.to_le_bytes()),
+    }
+    send(w, frame::FS_END, &end)
 }
 
 #[cfg(test)]

@@ -437,6 +437,10 @@ fn serve_job(mut conn: TcpStream, key: Key, jobs: Arc<AtomicU16>, events: Sender
         let _ = send(&writer, frame::ERROR, b"this member takes no jobs");
         return;
     }
+    // This machine keeps no cache of other workstations' files: every item comes.
+    if !start.digests.is_empty() && send(&writer, frame::NEED, &vec![1u8; start.digests.len()]).is_err() {
+        return;
+    }
     jobs.fetch_add(1, Ordering::Relaxed);
     let _ = events.send(Msg::JobStarted);
     match run_job(&mut conn, rx, &writer, &start) {

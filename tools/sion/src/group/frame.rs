@@ -5,7 +5,10 @@
 use std::io::{self, Read, Write};
 
 use sion_group::job;
-pub use sion_group::job::{Dec, Enc, Start, CANCEL, CHUNK, DATA, ERROR, EXIT, OUT_DATA, OUT_DIR, OUT_FILE, OUT_MISSING, OUT_SYMLINK, RUNNING, START, STDERR, STDIN, STDIN_EOF, STDOUT};
+pub use sion_group::job::{
+    Dec, Enc, Start, CANCEL, CHUNK, DATA, ERROR, EXIT, FS_DATA, FS_END, FS_LIST, FS_READ, NEED, OUT_DATA, OUT_DIR, OUT_FILE, OUT_MISSING, OUT_SYMLINK, RUNNING, START, STDERR, STDIN, STDIN_EOF,
+    STDOUT, UNCHANGED, WB_DIR, WB_FILE,
+};
 use sion_group::Key;
 
 #[derive(Debug)]
