@@ -20,6 +20,8 @@ pub struct Group {
     pub nodes: usize,
     pub jobs: Jobs,
     pub summary: String,
+    /// The workstation's programs through `sion run`, cold and warm.
+    pub programs: String,
 }
 
 #[derive(Default)]
@@ -64,9 +66,10 @@ pub fn run() -> Result<Group> {
         }
         // Before offload(), which kills a node on purpose.
         let across = across_nodes(&key_arg, &text)?;
+        let programs = crate::workstation_tests::through_run(&key_arg, &by_memory(&text))?;
         let mut jobs = offload(&key_arg, &text)?;
         jobs.checks.push(across);
-        Ok(Group { members: members.len(), nodes: sion_nodes.len(), jobs, summary: String::new() })
+        Ok(Group { members: members.len(), nodes: sion_nodes.len(), jobs, summary: String::new(), programs })
     })();
     let down = sion(&["down"], 30);
     let mut g = result?;
@@ -74,13 +77,26 @@ pub fn run() -> Result<Group> {
         return Err(format!("sion down: {}", String::from_utf8_lossy(&down.stderr).trim()));
     }
     g.summary = format!(
-        "sion up -n 3: {} members alive ({} SiON nodes + this workstation); sion run on the nodes: {} ({:.2} s for a small job); sion down",
+        "sion up -n 3: {} members alive ({} SiON nodes + this workstation); sion run on the nodes: {} ({:.2} s for a small job); the workstation's programs: {}; sion down",
         g.members,
         g.nodes,
         g.jobs.checks.join(", "),
-        g.jobs.hello_s
+        g.jobs.hello_s,
+        g.programs
     );
     Ok(g)
+}
+
+/// The SiON nodes' names in `sion nodes --json`, the one with least memory first.
+fn by_memory(nodes_json: &str) -> Vec<String> {
+    let field = |l: &str, k: &str| l.split(&format!("\"{k}\":")).nth(1).map(|r| r.trim_start_matches('"').split(['"', ',', '}']).next().unwrap_or("").to_string());
+    let mut nodes: Vec<(u64, String)> = nodes_json
+        .lines()
+        .filter(|l| l.contains("\"workstation\":false"))
+        .filter_map(|l| Some((field(l, "total_mem_mib")?.parse().ok()?, field(l, "name")?)))
+        .collect();
+    nodes.sort();
+    nodes.into_iter().map(|(_, n)| n).collect()
 }
 
 fn text(b: &[u8]) -> String {
