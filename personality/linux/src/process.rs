@@ -421,6 +421,9 @@ pub struct Process {
     pub shm: Vec<(u64, u64, u64)>,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
     pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
+    /// The pages of file mappings wholly past their file's end (start,
+    /// end): an access there is SIGBUS (BUS_ADRERR), as on Linux, not zeros.
+    pub past_eof: Vec<(u64, u64)>,
     /// Interval timers REAL, VIRTUAL, PROF: (deadline on their clock, 0 when
     /// off; interval), in ns. Delivery waits for signals (part 2).
     pub itimers: [(u64, u64); 3],
@@ -523,6 +526,7 @@ impl Process {
             node: Default::default(),
             shared: Vec::new(),
             shm: Vec::new(),
+            past_eof: Vec::new(),
             itimers: [(0, 0); 3],
             name: None,
             out_of_memory: false,
@@ -578,6 +582,7 @@ impl Process {
             node: self.node.clone(),
             shared: self.shared.clone(),
             shm: self.shm.clone(),
+            past_eof: self.past_eof.clone(),
             // Interval timers are not inherited.
             itimers: [(0, 0); 3],
             name: self.name.clone(),
@@ -601,6 +606,7 @@ impl Process {
             self.job.vfs.close_ref(ino);
         }
         self.shm.clear();
+        self.past_eof.clear();
         self.abi = img.abi;
         self.vmas = img.vmas;
         self.brk_start = img.plan.brk_start;
@@ -693,8 +699,29 @@ impl Process {
     // ----- faults -----
 
     /// A fault of the task: map a lazily backed page, or kill the process.
+    /// `[start, end)` is unmapped or mapped anew: no longer past a file's end.
+    fn forget_past_eof(&mut self, start: u64, end: u64) {
+        if self.past_eof.is_empty() {
+            return;
+        }
+        let mut kept = Vec::new();
+        for &(s, e) in &self.past_eof {
+            if s < start {
+                kept.push((s, e.min(start)));
+            }
+            if e > end {
+                kept.push((s.max(end), e));
+            }
+        }
+        self.past_eof = kept;
+    }
+
     pub fn handle_fault<H: Host>(&mut self, h: &mut H, f: &Fault) -> Outcome {
         self.out_of_memory = false;
+        if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.past_eof.iter().any(|&(s, e)| (s..e).contains(&f.addr)) && self.vmas.lookup(f.addr).is_some() {
+            h.log(&format!("fault: signal {SIGBUS}: {:#x} is past the end of a mapped file (rip {:#x})", f.addr, f.rip));
+            return Outcome::Exit(Exit::Signal(SIGBUS));
+        }
         if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.fault_in(h, f.addr, access_of(f.error_code)) {
             return Outcome::KeepRegs;
         }
@@ -1396,6 +1423,7 @@ impl Process {
             }
         };
         self.shm.retain(|&(s, e, _)| e <= start || s >= start + len);
+        self.forget_past_eof(start, start + len);
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
@@ -1411,8 +1439,13 @@ impl Process {
             self.shm.push((start, start + len, name));
         }
         if let Some(ino) = file {
-            // The file's bytes are copied in now; pages past its end are zero.
+            // The file's bytes are copied in now; the rest of the last page
+            // is zero, and the pages after it are SIGBUS.
             let bytes = self.job.vfs.read_range(ino, offset, len as usize);
+            let eof = page_up(bytes.len() as u64).unwrap_or(len);
+            if eof < len {
+                self.past_eof.push((start + eof, start + len));
+            }
             if !bytes.is_empty() && prot != 0 {
                 let span = page_up(bytes.len() as u64).unwrap_or(len);
                 if h.mem_map(start, span, prot | 2).is_err() {
@@ -1490,6 +1523,7 @@ impl Process {
             self.shared_unmap(h, addr, end);
         }
         self.shm.retain(|&(s, e, _)| e <= addr || s >= end);
+        self.forget_past_eof(addr, end);
         if !self.vmas.remove_range(addr, end).is_empty() {
             h.mem_unmap(addr, len);
         }

@@ -310,7 +310,13 @@ impl Procs {
         match o {
             Outcome::Exit(Exit::Signal(sig)) if self.proc_ref(pid).is_some_and(|p| p.sig.action(sig).handler > signal::SIG_IGN && p.sig.mask & bit(sig) == 0) => {
                 // A handler for the fault (SIGSEGV for a guard page, ...).
-                let code = if f.vector == 14 && f.error_code & sion_abi::msg::pf::PRESENT != 0 { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
+                let code = if sig == signal::SIGBUS {
+                    signal::BUS_ADRERR
+                } else if f.vector == 14 && f.error_code & sion_abi::msg::pf::PRESENT != 0 {
+                    signal::SEGV_ACCERR
+                } else {
+                    signal::SEGV_MAPERR
+                };
                 let info = SigInfo { signo: sig, code, addr: Some(if f.vector == 14 { f.addr } else { f.rip }), ..Default::default() };
                 self.serve(h, pid, |p, _| {
                     p.sig.record(sig, info, false);

@@ -73,7 +73,48 @@ fn workdir(name: &str) -> Result<PathBuf> {
     write("pipe.sh", SCRIPT, 0o755)?;
     write("hello.c", "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n", 0o644)?;
     write("noshell.sh", "#!/no/such/shell\necho never\n", 0o755)?;
+    // Corrupt libraries found first through LD_LIBRARY_PATH: garbage, and a
+    // real libc cut short (the loader maps past its end: SIGBUS).
+    write("corrupt.sh", CORRUPT, 0o755)?;
+    std::fs::create_dir_all(dir.join("badlib")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir.join("cutlib")).map_err(|e| e.to_string())?;
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(dir.join("badlib/libc.so.6"), garbage).map_err(|e| e.to_string())?;
+    let libc = std::fs::read("/lib/x86_64-linux-gnu/libc.so.6").unwrap_or_default();
+    std::fs::write(dir.join("cutlib/libc.so.6"), &libc[..libc.len().min(3000)]).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+const CORRUPT: &str = "#!/bin/sh\nLD_LIBRARY_PATH=./badlib sort fruits.txt; echo \"garbage: $?\"\nLD_LIBRARY_PATH=./cutlib sort fruits.txt; echo \"cut short: $?\"\nsort fruits.txt | head -1\n";
+
+/// A job that reads a file of the working directory again and again while
+/// it is rewritten here, with other sizes: nothing may break (the job keeps
+/// the copy it fetched first, or sees a newer one whole).
+fn changing_file(dir: &Path, via: &[&str]) -> Result<()> {
+    let path = dir.join("changing.txt");
+    std::fs::write(&path, "first\n").map_err(|e| e.to_string())?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let _ = std::fs::write(&path, "x".repeat((i % 50) as usize * 100 + 1));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let script = "for i in 1 2 3 4 5 6; do wc -c < changing.txt; sleep 0.3; done";
+    let r = util::capture(Command::new(util::sion_binary()).args(via).args(["/bin/sh", "-c", script]).current_dir(dir), None, Duration::from_secs(120));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = writer.join();
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    let sizes_ok = out.lines().count() == 6 && out.lines().all(|l| l.trim().parse::<u64>().is_ok());
+    if r.outcome != Outcome::Exited(0) || !sizes_ok {
+        return Err(format!("a job reading a file rewritten meanwhile: {} {:?} {:?}", r.outcome.short(), out, String::from_utf8_lossy(&r.stderr)));
+    }
+    Ok(())
 }
 
 /// The small programs of the issue, where this machine has them.
@@ -83,6 +124,7 @@ const SMALL: &[&[&str]] = &[
     &["/usr/bin/sha256sum", "fruits.txt", "nums.txt"],
     &["/bin/gzip", "-c", "-n", "fruits.txt"],
     &["./pipe.sh"],
+    &["./corrupt.sh"],
 ];
 
 /// The figures `sion run --verbose` gives at the end: (items sent, items
@@ -168,6 +210,7 @@ pub fn through_run(key: &str, nodes: &[String]) -> Result<String> {
         same_via(&dir, &v, argv)?;
         done.push(argv[0].rsplit('/').next().unwrap_or(argv[0]).to_string());
     }
+    changing_file(&dir, &v)?;
     // Bad input: a missing interpreter is named; a file outside the shares is not there.
     let r = util::capture(Command::new(util::sion_binary()).args(&v).arg("./noshell.sh").current_dir(&dir), None, Duration::from_secs(60));
     if r.outcome != Outcome::Exited(126) || !String::from_utf8_lossy(&r.stderr).contains("/no/such/shell") {
@@ -182,7 +225,7 @@ pub fn through_run(key: &str, nodes: &[String]) -> Result<String> {
     if out.contains("do not read") || !out.contains("not-there") {
         return Err(format!("a file outside the shares was readable from a sion run job: {out:?}"));
     }
-    Ok(format!("{} as here; {}; a missing interpreter 126; a file outside the shares unseen", done.join(", "), figures.join("; ")))
+    Ok(format!("{} as here; {}; a file rewritten mid-job; a missing interpreter 126; a file outside the shares unseen", done.join(", "), figures.join("; ")))
 }
 
 pub fn run() -> Result<String> {
@@ -219,6 +262,7 @@ pub fn run() -> Result<String> {
         }
         done.push(format!("gcc -c ({:.1} s)", t0.elapsed().as_secs_f64()));
     }
+    changing_file(&dir, &["exec"])?;
     // A missing interpreter, as a shell says it.
     let r = util::capture(Command::new(util::sion_binary()).args(["exec", "./noshell.sh"]).current_dir(&dir), None, Duration::from_secs(60));
     if r.outcome != Outcome::Exited(126) || !String::from_utf8_lossy(&r.stderr).contains("/no/such/shell") {
@@ -245,5 +289,5 @@ pub fn run() -> Result<String> {
         return Err(format!("~/.ssh was visible from a job run in the home directory: {out:?}"));
     }
     let mean = timed.iter().map(Duration::as_secs_f64).sum::<f64>() / timed.len().max(1) as f64;
-    Ok(format!("{} as here (mean {mean:.1} s each); a missing interpreter 126; a file outside the shares and ~/.ssh unseen", done.join(", ")))
+    Ok(format!("{} as here (mean {mean:.1} s each); corrupt libraries fail their program only; a file rewritten mid-job; a missing interpreter 126; a file outside the shares and ~/.ssh unseen", done.join(", ")))
 }
