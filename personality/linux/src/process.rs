@@ -284,7 +284,7 @@ struct Image {
 /// interpreter goes at the top of the mmap area, the task starts at its entry,
 /// and AT_BASE/AT_ENTRY/AT_PHDR tell it where it and the program are.
 #[allow(clippy::too_many_arguments)]
-fn load_image<H: Host>(h: &mut H, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], uid: u32, gid: u32, hwcap: u64, rng: &mut ChaCha20Rng) -> Result<Image, String> {
+fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], uid: u32, gid: u32, hwcap: u64, rng: &mut ChaCha20Rng) -> Result<Image, String> {
     let plan = elf::plan(program)?;
     let abi = plan.abi;
     let mut vmas = VmaMap::new();
@@ -344,7 +344,7 @@ fn load_image<H: Host>(h: &mut H, program: &[u8], interp: Option<&[u8]>, argv: &
 
 /// Map the segments of `plan` (the file's bytes written, the rest zero and
 /// mapped lazily) and record them in `vmas` as `kind`.
-fn map_segments<H: Host>(h: &mut H, plan: &LoadPlan, program: &[u8], vmas: &mut VmaMap, kind: VmaKind) -> Result<(), String> {
+fn map_segments(h: &mut dyn Host, plan: &LoadPlan, program: &[u8], vmas: &mut VmaMap, kind: VmaKind) -> Result<(), String> {
     // Final protection of every page of the image (segments may share a page).
     let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
     let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
@@ -476,7 +476,7 @@ fn map_err(e: MapError) -> String {
 impl Process {
     /// Load the program into the host's (empty) space and build its stack.
     /// Returns the process and the registers its task starts with.
-    pub fn spawn<H: Host>(h: &mut H, s: &Spawn) -> Result<(Process, TaskRegs), String> {
+    pub fn spawn(h: &mut dyn Host, s: &Spawn) -> Result<(Process, TaskRegs), String> {
         let mut rng = ChaCha20Rng::from_seed(s.seed);
         let start_realtime = h.realtime_ns();
         let (mut files, mut job) = files::build_tree(s, start_realtime, FIRST_PID)?;
@@ -600,7 +600,7 @@ impl Process {
     /// load the program there and reset what an exec resets. On an error the
     /// process is unchanged (the caller goes back to the old space).
     #[allow(clippy::too_many_arguments)]
-    pub fn exec<H: Host>(&mut self, h: &mut H, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], exe: String) -> Result<TaskRegs, String> {
+    pub fn exec(&mut self, h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[Vec<u8>], envp: &[Vec<u8>], exe: String) -> Result<TaskRegs, String> {
         let img = load_image(h, program, interp, argv, envp, exe.as_bytes(), self.uid, self.gid, self.hwcap, &mut self.rng)?;
         for (_, _, ino, _) in core::mem::take(&mut self.shared) {
             self.job.vfs.close_ref(ino);
@@ -648,7 +648,7 @@ impl Process {
 
     /// Finish a deferred reply if it can be: call after stdin data arrived or
     /// a timer fired.
-    pub fn poll<H: Host>(&mut self, h: &mut H) -> Option<Outcome> {
+    pub fn poll(&mut self, h: &mut dyn Host) -> Option<Outcome> {
         if self.job.net_dirty && !self.job.sockets.is_empty() {
             self.sync_sockets(h);
         }
@@ -716,7 +716,7 @@ impl Process {
         self.past_eof = kept;
     }
 
-    pub fn handle_fault<H: Host>(&mut self, h: &mut H, f: &Fault) -> Outcome {
+    pub fn handle_fault(&mut self, h: &mut dyn Host, f: &Fault) -> Outcome {
         self.out_of_memory = false;
         if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.past_eof.iter().any(|&(s, e)| (s..e).contains(&f.addr)) && self.vmas.lookup(f.addr).is_some() {
             h.log(&format!("fault: signal {SIGBUS}: {:#x} is past the end of a mapped file (rip {:#x})", f.addr, f.rip));
@@ -749,7 +749,7 @@ impl Process {
 
     /// Map the page holding `addr` if a VMA allows `need` (1 read, 2 write,
     /// 4 execute) there.
-    fn fault_in<H: Host>(&mut self, h: &mut H, addr: u64, need: u64) -> bool {
+    fn fault_in(&mut self, h: &mut dyn Host, addr: u64, need: u64) -> bool {
         let Some(v) = self.vmas.lookup(addr) else { return false };
         let allowed = match need {
             1 => v.prot != 0,
@@ -781,7 +781,7 @@ impl Process {
     }
 
     /// Copy from user memory, faulting pages in; the count copied.
-    fn read_partial<H: Host>(&mut self, h: &mut H, addr: u64, buf: &mut [u8]) -> usize {
+    fn read_partial(&mut self, h: &mut dyn Host, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         let mut faulted = None;
         while done < buf.len() {
@@ -796,7 +796,7 @@ impl Process {
         done
     }
 
-    fn write_partial<H: Host>(&mut self, h: &mut H, addr: u64, data: &[u8]) -> usize {
+    fn write_partial(&mut self, h: &mut dyn Host, addr: u64, data: &[u8]) -> usize {
         let mut done = 0;
         let mut faulted = None;
         while done < data.len() {
@@ -818,7 +818,7 @@ impl Process {
     }
 
     /// Read exactly `len` bytes of user memory or fail with EFAULT.
-    pub fn read_user<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    pub fn read_user(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
         self.check_range(abi, addr, len as u64)?;
         let mut v = alloc::vec![0u8; len];
         if self.read_partial(h, addr, &mut v) != len {
@@ -828,7 +828,7 @@ impl Process {
     }
 
     /// Write all of `data` to user memory or fail with EFAULT.
-    pub fn write_user<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    pub fn write_user(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.check_range(abi, addr, data.len() as u64)?;
         if self.write_partial(h, addr, data) != data.len() {
             return Err(Errno::EFAULT);
@@ -837,7 +837,7 @@ impl Process {
     }
 
     /// A NUL-terminated string of at most PATH_MAX bytes with its NUL.
-    pub(crate) fn read_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    pub(crate) fn read_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         let mut at = addr;
         loop {
@@ -866,7 +866,7 @@ impl Process {
     // ----- system calls -----
 
     /// Handle one system call.
-    pub fn syscall<H: Host>(&mut self, h: &mut H, call: &LinuxSyscall) -> Outcome {
+    pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         let a = call.args;
         self.last_call = *call;
@@ -1033,7 +1033,7 @@ impl Process {
     }
 
     /// Lines summing up the unimplemented calls, for the end of the job.
-    pub fn report_unimplemented<H: Host>(&self, h: &mut H) {
+    pub fn report_unimplemented(&self, h: &mut dyn Host) {
         for (name, n) in &self.job.unimplemented {
             h.log(&format!("unimplemented syscall {name}: called {n} time(s)"));
         }
@@ -1065,7 +1065,7 @@ impl Process {
         Err(BLOCK)
     }
 
-    fn sleep_until<H: Host>(&mut self, h: &mut H, deadline: u64) -> Outcome {
+    fn sleep_until(&mut self, h: &mut dyn Host, deadline: u64) -> Outcome {
         if deadline <= h.now_ns() {
             return Outcome::Reply(0);
         }
@@ -1073,12 +1073,12 @@ impl Process {
         Outcome::Blocked
     }
 
-    pub(crate) fn read_timespec<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, bits: TimeBits) -> Result<u64, Errno> {
+    pub(crate) fn read_timespec(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, bits: TimeBits) -> Result<u64, Errno> {
         let b = self.read_user(h, abi, addr, bits.size())?;
         Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
     }
 
-    fn clock_now<H: Host>(&mut self, h: &mut H, clock: i32) -> Result<u64, Errno> {
+    fn clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
         Ok(match clock {
             0 | 8 | 11 => h.realtime_ns(),
             5 => h.realtime_ns() / COARSE_NS * COARSE_NS,
@@ -1089,7 +1089,7 @@ impl Process {
         })
     }
 
-    fn sys_write<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
+    fn sys_write(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
         let tag = match stdio(fd) {
             Some(1) => up::STDOUT,
             Some(2) => up::STDERR,
@@ -1116,7 +1116,7 @@ impl Process {
         Ok(written)
     }
 
-    fn sys_read<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
+    fn sys_read(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>) -> SysResult {
         if stdio(fd) != Some(0) {
             return Err(Errno::EBADF);
         }
@@ -1139,7 +1139,7 @@ impl Process {
     }
 
     /// Serve a read from the stdin buffer: `None` while there is nothing yet.
-    fn try_read_stdin<H: Host>(&mut self, h: &mut H, iov: &[(u64, u64)]) -> Option<SysResult> {
+    fn try_read_stdin(&mut self, h: &mut dyn Host, iov: &[(u64, u64)]) -> Option<SysResult> {
         if self.job.stdin.is_empty() {
             return if self.job.stdin_eof { Some(Ok(0)) } else { None };
         }
@@ -1197,7 +1197,7 @@ impl Process {
         Ok(())
     }
 
-    fn sys_prlimit64<H: Host>(&mut self, h: &mut H, abi: Abi, pid: i32, res: u32, new: u64, old: u64) -> SysResult {
+    fn sys_prlimit64(&mut self, h: &mut dyn Host, abi: Abi, pid: i32, res: u32, new: u64, old: u64) -> SysResult {
         if pid != 0 && pid as u32 != self.pid {
             return Err(Errno::ESRCH);
         }
@@ -1216,7 +1216,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_getrandom<H: Host>(&mut self, h: &mut H, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
+    fn sys_getrandom(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
         const NONBLOCK: u32 = 1;
         const RANDOM: u32 = 2;
         const INSECURE: u32 = 4;
@@ -1249,7 +1249,7 @@ impl Process {
         self.rng.fill_bytes(out);
     }
 
-    fn sys_arch_prctl<H: Host>(&mut self, h: &mut H, abi: Abi, code: u32, addr: u64) -> Outcome {
+    fn sys_arch_prctl(&mut self, h: &mut dyn Host, abi: Abi, code: u32, addr: u64) -> Outcome {
         const SET_GS: u32 = 0x1001;
         const SET_FS: u32 = 0x1002;
         const GET_FS: u32 = 0x1003;
@@ -1288,7 +1288,7 @@ impl Process {
         r.into()
     }
 
-    fn sys_set_thread_area<H: Host>(&mut self, h: &mut H, abi: Abi, uinfo: u64) -> SysResult {
+    fn sys_set_thread_area(&mut self, h: &mut dyn Host, abi: Abi, uinfo: u64) -> SysResult {
         let mut regs = h.get_regs().ok_or(Errno::EIO)?;
         self.install_tls(h, abi, uinfo, &mut regs, true)?;
         if !h.set_regs(&regs) {
@@ -1300,7 +1300,7 @@ impl Process {
     /// Put the `user_desc` at `uinfo` into `regs`' TLS descriptors
     /// (set_thread_area, and clone's CLONE_SETTLS for i386). Only
     /// set_thread_area may pick a free entry (entry_number -1).
-    pub(crate) fn install_tls<H: Host>(&mut self, h: &mut H, abi: Abi, uinfo: u64, regs: &mut TaskRegs, can_allocate: bool) -> Result<(), Errno> {
+    pub(crate) fn install_tls(&mut self, h: &mut dyn Host, abi: Abi, uinfo: u64, regs: &mut TaskRegs, can_allocate: bool) -> Result<(), Errno> {
         let raw = self.read_user(h, abi, uinfo, UserDesc::SIZE)?;
         let d = UserDesc::decode(&raw);
         let empty = d.is_empty();
@@ -1325,7 +1325,7 @@ impl Process {
         Ok(())
     }
 
-    fn sys_brk<H: Host>(&mut self, h: &mut H, want: u64) -> u64 {
+    fn sys_brk(&mut self, h: &mut dyn Host, want: u64) -> u64 {
         if want < self.brk_start || want >= self.mmap_top {
             return self.brk;
         }
@@ -1348,7 +1348,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_mmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
+    fn sys_mmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
         const MAP_TYPE: u32 = 0x03;
         const MAP_FIXED: u32 = 0x10;
         const MAP_ANONYMOUS: u32 = 0x20;
@@ -1473,7 +1473,7 @@ impl Process {
 
     /// Write the pages of MAP_SHARED file mappings in `[start, end)` back to
     /// their files (never past a file's end, as Linux).
-    pub fn shared_sync<H: Host>(&mut self, h: &mut H, start: u64, end: u64) {
+    pub fn shared_sync(&mut self, h: &mut dyn Host, start: u64, end: u64) {
         let maps = self.shared.clone();
         for (s, e, ino, off) in maps {
             let (a, b) = (s.max(start), e.min(end));
@@ -1495,7 +1495,7 @@ impl Process {
     }
 
     /// Forget shared mappings wholly inside `[start, end)` after syncing them.
-    fn shared_unmap<H: Host>(&mut self, h: &mut H, start: u64, end: u64) {
+    fn shared_unmap(&mut self, h: &mut dyn Host, start: u64, end: u64) {
         self.shared_sync(h, start, end);
         let mut keep = Vec::new();
         for m in core::mem::take(&mut self.shared) {
@@ -1509,11 +1509,11 @@ impl Process {
     }
 
     /// Before the process ends: shared mappings reach their files.
-    pub fn at_exit<H: Host>(&mut self, h: &mut H) {
+    pub fn at_exit(&mut self, h: &mut dyn Host) {
         self.shared_sync(h, 0, u64::MAX);
     }
 
-    fn sys_munmap<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> SysResult {
+    fn sys_munmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64) -> SysResult {
         if addr % PAGE != 0 || len == 0 {
             return Err(Errno::EINVAL);
         }
@@ -1530,7 +1530,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_mprotect<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
+    fn sys_mprotect(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
         const GROWS: u64 = 0x0100_0000 | 0x0200_0000;
         if addr % PAGE != 0 || prot & !(7 | GROWS) != 0 || prot & GROWS == GROWS {
             return Err(Errno::EINVAL);

@@ -169,7 +169,7 @@ impl Procs {
 
     /// Run `f` on a running process with the host switched to it and the
     /// job's state lent to it.
-    pub fn serve<H: Host, R>(&mut self, h: &mut H, pid: u32, f: impl FnOnce(&mut Process, &mut H) -> R) -> Option<R> {
+    pub fn serve<R>(&mut self, h: &mut dyn Host, pid: u32, f: impl FnOnce(&mut Process, &mut dyn Host) -> R) -> Option<R> {
         let Some(Member { life: Life::Running { proc, space, task }, ppid, pgid, sid, .. }) = self.members.get_mut(&pid) else { return None };
         h.select(*space, *task);
         proc.family = (*ppid, *pgid, *sid);
@@ -191,7 +191,7 @@ impl Procs {
         Some(p)
     }
 
-    fn log_once<H: Host>(&mut self, h: &mut H, what: &'static str) {
+    fn log_once(&mut self, h: &mut dyn Host, what: &'static str) {
         if !self.logged.contains(&what) {
             self.logged.push(what);
             h.log(what);
@@ -201,7 +201,7 @@ impl Procs {
     // ----- events -----
 
     /// A system call of `task`.
-    pub fn syscall<H: Host>(&mut self, h: &mut H, task: u64, call: &LinuxSyscall) {
+    pub fn syscall(&mut self, h: &mut dyn Host, task: u64, call: &LinuxSyscall) {
         let Some(pid) = self.enter(task) else { return };
         self.changed = true;
         let o = self.dispatch(h, pid, call);
@@ -249,7 +249,7 @@ impl Procs {
     /// The workstation's answer to request `id` is complete (`status` 0, or
     /// the errno it met): the directory's entries or the file's bytes join
     /// the tree, and the calls waiting for them run again.
-    pub fn fs_end<H: Host>(&mut self, h: &mut H, id: u32, status: i32) {
+    pub fn fs_end(&mut self, h: &mut dyn Host, id: u32, status: i32) {
         let Some((ino, dir, data)) = self.fs_wait.remove(&id) else { return };
         self.changed = true;
         if self.job.vfs.get(ino).is_none() {
@@ -285,7 +285,7 @@ impl Procs {
     /// /proc/<pid> files of other processes the last call opened: their
     /// text comes from process `pid` itself (as Linux generates them from
     /// the task they describe), before the opener can read them.
-    fn generate_proc_reads<H: Host>(&mut self, h: &mut H) {
+    fn generate_proc_reads(&mut self, h: &mut dyn Host) {
         for (file, owner, kind) in core::mem::take(&mut self.job.proc_reads) {
             let text = self.serve(h, owner, |p, h| {
                 p.node = h.node_info();
@@ -296,7 +296,7 @@ impl Procs {
     }
 
     /// A fault of `task`.
-    pub fn fault<H: Host>(&mut self, h: &mut H, task: u64, f: &sion_abi::msg::Fault) {
+    pub fn fault(&mut self, h: &mut dyn Host, task: u64, f: &sion_abi::msg::Fault) {
         let Some(pid) = self.enter(task) else { return };
         if f.vector == sion_abi::msg::VECTOR_INTERRUPT {
             // Stopped by us where it computed (`task_interrupt`) for a signal:
@@ -351,7 +351,7 @@ impl Procs {
     }
 
     /// Finish the deferred replies that can be finished now.
-    pub fn poll<H: Host>(&mut self, h: &mut H) {
+    pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
@@ -426,7 +426,7 @@ impl Procs {
     }
 
     /// SIGALRM for the real-time interval timers (alarm, setitimer) that expired.
-    fn fire_timers<H: Host>(&mut self, h: &mut H) {
+    fn fire_timers(&mut self, h: &mut dyn Host) {
         if !self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.itimers[0].0 != 0)) {
             return;
         }
@@ -448,7 +448,7 @@ impl Procs {
 
     /// Calls blocked in processes that must run a handler now end: with
     /// EINTR, or restarted after the handler (SA_RESTART).
-    fn interrupt_calls<H: Host>(&mut self, h: &mut H) {
+    fn interrupt_calls(&mut self, h: &mut dyn Host) {
         for (pid, tid) in core::mem::take(&mut self.interrupt) {
             // The thread to interrupt: the one named, or one blocked in a
             // call that can take the signal, or else one computing.
@@ -514,7 +514,7 @@ impl Procs {
     /// at a call (whose result `rax` is, if given) or a fault: write the
     /// frame and point the task at the handler. `Some(false)`: nothing to
     /// deliver; `None`: the frame could not be written and the process died.
-    fn deliver<H: Host>(&mut self, h: &mut H, pid: u32, rax: Option<u64>) -> Option<bool> {
+    fn deliver(&mut self, h: &mut dyn Host, pid: u32, rax: Option<u64>) -> Option<bool> {
         let r = self.serve(h, pid, |p, h| -> Result<bool, u8> {
             let Some(sig) = p.sig.deliverable() else { return Ok(false) };
             let act = p.sig.action(sig);
@@ -577,7 +577,7 @@ impl Procs {
     }
 
     /// Turn an outcome into an answer, an exit or nothing.
-    fn settle<H: Host>(&mut self, h: &mut H, pid: u32, task: u64, o: Outcome, call: &LinuxSyscall) {
+    fn settle(&mut self, h: &mut dyn Host, pid: u32, task: u64, o: Outcome, call: &LinuxSyscall) {
         let raised = self.proc_mut(pid).and_then(|p| p.raise.take());
         match o {
             Outcome::Exit(e) => return self.exit(h, pid, e),
@@ -619,7 +619,7 @@ impl Procs {
         }
     }
 
-    fn dispatch<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall) -> Outcome {
+    fn dispatch(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         match lookup(abi, call.nr).map(|e| e.sys) {
             Some(Sys::Proc(pc)) => {
@@ -634,7 +634,7 @@ impl Procs {
 
     // ----- the process calls -----
 
-    fn proc_call<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, pc: Pr, call: &LinuxSyscall) -> Outcome {
+    fn proc_call(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, pc: Pr, call: &LinuxSyscall) -> Outcome {
         let a = call.args;
         let me = match self.members.get(&pid) {
             Some(m) => (m.ppid, m.pgid, m.sid),
@@ -754,7 +754,7 @@ impl Procs {
         r.into()
     }
 
-    fn sigreturn<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, kind: FrameKind) -> Outcome {
+    fn sigreturn(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, kind: FrameKind) -> Outcome {
         let r = self.serve(h, pid, |p, h| -> Result<(), Errno> {
             let mut regs = h.get_regs().ok_or(Errno::EFAULT)?;
             let (at, len) = signal::frame_at(abi, kind, regs.rsp);
@@ -811,7 +811,7 @@ impl Procs {
     // ----- fork -----
 
     #[allow(clippy::too_many_arguments)]
-    fn fork<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
+    fn fork(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
         if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -872,7 +872,7 @@ impl Procs {
         Outcome::Reply(child_pid as u64)
     }
 
-    fn clone3<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
+    fn clone3(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
         // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
         // stack, stack_size, tls, set_tid, set_tid_size, cgroup (u64 each).
         if !(64..=4096).contains(&size) {
@@ -896,7 +896,7 @@ impl Procs {
     // ----- exec -----
 
     #[allow(clippy::too_many_arguments)]
-    fn execve<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
+    fn execve(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
         let read = self.serve(h, pid, |p, h| -> Result<_, Errno> {
             let path = p.read_path(h, abi, path)?;
             let argv = read_strings(p, h, abi, argv)?;
@@ -999,7 +999,7 @@ impl Procs {
     // ----- exit and wait -----
 
     /// Process `pid` ends with `exit`: it becomes a zombie for its parent.
-    pub fn exit<H: Host>(&mut self, h: &mut H, pid: u32, exit: Exit) {
+    pub fn exit(&mut self, h: &mut dyn Host, pid: u32, exit: Exit) {
         self.serve(h, pid, |p, h| {
             p.at_exit(h);
             p.close_all();
@@ -1076,7 +1076,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn wait4<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
+    fn wait4(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
         if options & !(WNOHANG | WUNTRACED | WCONTINUED | W_LINUX_ONLY) != 0 || sel == i32::MIN {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1128,7 +1128,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn waitid<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, idtype: u32, id: i32, infop: u64, options: u64, call: &LinuxSyscall) -> Outcome {
+    fn waitid(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, idtype: u32, id: i32, infop: u64, options: u64, call: &LinuxSyscall) -> Outcome {
         if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | W_LINUX_ONLY) != 0 || options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1195,7 +1195,7 @@ impl Procs {
 
     // ----- signals -----
 
-    fn kill<H: Host>(&mut self, h: &mut H, pid: u32, sel: i32, sig: u64) -> Outcome {
+    fn kill(&mut self, h: &mut dyn Host, pid: u32, sel: i32, sig: u64) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1228,7 +1228,7 @@ impl Procs {
 
     /// A signal from the host (`sion exec` forwarding ^C): to the first
     /// process's group, as a terminal sends it to its foreground group.
-    pub fn signal_from_host<H: Host>(&mut self, h: &mut H, sig: u8) {
+    pub fn signal_from_host(&mut self, h: &mut dyn Host, sig: u8) {
         if sig == 0 || sig > NSIG {
             return;
         }
@@ -1240,17 +1240,17 @@ impl Procs {
     }
 
     /// Send `sig` to process `pid` (nothing if it is a zombie or unknown).
-    pub fn signal<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
+    pub fn signal(&mut self, h: &mut dyn Host, pid: u32, sig: u8) {
         self.send(h, pid, sig, SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() });
     }
 
     /// Send a signal with what its handler will be told.
-    fn send<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8, info: SigInfo) {
+    fn send(&mut self, h: &mut dyn Host, pid: u32, sig: u8, info: SigInfo) {
         self.send_to(h, pid, None, sig, info);
     }
 
     /// Send a signal to process `pid`, or to its thread `tid` alone.
-    fn send_to<H: Host>(&mut self, h: &mut H, pid: u32, tid: Option<u32>, sig: u8, info: SigInfo) {
+    fn send_to(&mut self, h: &mut dyn Host, pid: u32, tid: Option<u32>, sig: u8, info: SigInfo) {
         if sig == signal::SIGCONT {
             // SIGCONT continues a stopped process whatever its action.
             self.resume(h, pid);
@@ -1284,7 +1284,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sigaction<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, sig: u64, act: u64, old: u64, setsize: Option<u64>) -> Result<u64, Errno> {
+    fn sigaction(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sig: u64, act: u64, old: u64, setsize: Option<u64>) -> Result<u64, Errno> {
         if setsize.is_some_and(|s| s != 8) || sig == 0 || sig > NSIG as u64 {
             return Err(Errno::EINVAL);
         }
@@ -1320,7 +1320,7 @@ impl Procs {
     }
 
     /// i386 signal(2): set a handler, return the old one.
-    fn signal_call<H: Host>(&mut self, h: &mut H, pid: u32, sig: u64, handler: u64) -> Result<u64, Errno> {
+    fn signal_call(&mut self, h: &mut dyn Host, pid: u32, sig: u64, handler: u64) -> Result<u64, Errno> {
         if sig == 0 || sig > NSIG as u64 || bit(sig as u8) & UNBLOCKABLE != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1337,7 +1337,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sigprocmask<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, how: u32, set: u64, old: u64, size: usize) -> Outcome {
+    fn sigprocmask(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, how: u32, set: u64, old: u64, size: usize) -> Outcome {
         let r = self.serve(h, pid, |p, h| -> Result<u64, Errno> {
             let new = if set != 0 {
                 let b = p.read_user(h, abi, set, size)?;
@@ -1379,7 +1379,7 @@ impl Procs {
     /// default action now (terminate, stop, or nothing). Linux does it on the
     /// way back to user space; here after the calls that can leave such a
     /// signal pending: sigprocmask unblocking it, execve resetting its handler.
-    fn act_on_unhandled<H: Host>(&mut self, h: &mut H, pid: u32, ready: u64) {
+    fn act_on_unhandled(&mut self, h: &mut dyn Host, pid: u32, ready: u64) {
         for sig in 1..=NSIG {
             if ready & bit(sig) == 0 {
                 continue;
@@ -1392,7 +1392,7 @@ impl Procs {
         }
     }
 
-    fn sigaltstack<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
+    fn sigaltstack(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
         self.serve(h, pid, |p, h| -> Result<u64, Errno> {
             let (sp, flags, size) = p.sig.altstack;
             let new = if ss != 0 {
@@ -1442,7 +1442,7 @@ fn restartable(abi: Abi, nr: u64) -> bool {
 }
 
 /// A NULL-terminated array of string pointers (argv, envp); NULL is empty.
-fn read_strings<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+fn read_strings(p: &mut Process, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     if addr == 0 {
         return Ok(out);
@@ -1466,7 +1466,7 @@ fn read_strings<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Res
 }
 
 /// One argument string (unlike a path, it may be longer than PATH_MAX).
-fn read_arg<H: Host>(p: &mut Process, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+fn read_arg(p: &mut Process, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
     let mut at = addr;
     loop {

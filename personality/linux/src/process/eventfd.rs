@@ -33,7 +33,7 @@ impl Process {
         }
     }
 
-    pub(super) fn eventfd_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn eventfd_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let base = record_buffer(iov, 8)?.0;
         let e = self.job.eventfds.get(&id).ok_or(Errno::EBADF)?;
         if e.count == 0 {
@@ -47,7 +47,7 @@ impl Process {
         Ok(8)
     }
 
-    pub(super) fn eventfd_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn eventfd_write(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let base = record_buffer(iov, 8)?.0;
         let b = self.read_user(h, abi, base, 8)?;
         let v = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);

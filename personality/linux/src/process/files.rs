@@ -592,7 +592,7 @@ impl Process {
 
     /// Install two new descriptions and write their descriptors, two ints,
     /// at `out` (pipe2, socketpair): both or neither.
-    pub(super) fn install_pair<H: Host>(&mut self, h: &mut H, abi: Abi, pair: [Rc<RefCell<OpenFile>>; 2], cloexec: bool, out: u64) -> SysResult {
+    pub(super) fn install_pair(&mut self, h: &mut dyn Host, abi: Abi, pair: [Rc<RefCell<OpenFile>>; 2], cloexec: bool, out: u64) -> SysResult {
         let [a, b] = pair;
         let fa = match self.fd_install(a.clone(), 0, cloexec) {
             Ok(fd) => fd,
@@ -686,7 +686,7 @@ impl Process {
         }
     }
 
-    fn user_path<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    fn user_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let p = self.read_path(h, abi, addr)?;
         self.job.vfs.now = h.realtime_ns();
         // /proc/self/fd is reachable through any path (/dev/fd, links, ..).
@@ -695,7 +695,7 @@ impl Process {
     }
 
     /// Resolve `dirfd` + `path` (with AT_EMPTY_PATH: the fd itself) to an inode.
-    pub(super) fn resolve_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
+    pub(super) fn resolve_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
@@ -723,7 +723,7 @@ impl Process {
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
     }
 
-    pub(super) fn walk_at<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
+    pub(super) fn walk_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             return Err(Errno::ENOENT);
@@ -755,7 +755,7 @@ impl Process {
 
     // ----- open -----
 
-    fn sys_openat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
+    fn sys_openat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
         if flags & !O_VALID != 0 && flags & !O_VALID & !0o20 != 0 {
             // Unknown bits are ignored by open (not by openat2).
         }
@@ -917,7 +917,7 @@ impl Process {
 
     // ----- read and write -----
 
-    fn read_file<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+    fn read_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         if !f.borrow().readable() {
@@ -1040,7 +1040,7 @@ impl Process {
         Ok(total)
     }
 
-    fn write_file<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+    fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         if !f.borrow().writable() {
@@ -1166,7 +1166,7 @@ impl Process {
         Ok(total)
     }
 
-    pub(super) fn iov_list<H: Host>(&mut self, h: &mut H, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    pub(super) fn iov_list(&mut self, h: &mut dyn Host, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
         let cnt = cnt as u32 as i32;
         if cnt < 0 || cnt as u64 > UIO_MAXIOV {
             return Err(Errno::EINVAL);
@@ -1258,7 +1258,7 @@ impl Process {
 
     // ----- directories -----
 
-    fn sys_getdents<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
+    fn sys_getdents(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
         let f = self.io_file(fd)?;
         let ino = match f.borrow().obj {
             Obj::Node(i) => i,
@@ -1369,7 +1369,7 @@ impl Process {
 
     // ----- the dispatcher -----
 
-    pub(super) fn file_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
+    pub(super) fn file_call(&mut self, h: &mut dyn Host, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
         self.job.vfs.now = h.realtime_ns();
         let r: SysResult = match call {
             F::Read => self.read_file(h, abi, a[0], vec![(a[1], a[2])], None),
@@ -1604,7 +1604,7 @@ impl Process {
         Ok(new as u64)
     }
 
-    fn sys_openat2<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
+    fn sys_openat2(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
         let size = a[3];
         if size < 24 {
             return Err(Errno::EINVAL);
@@ -1651,7 +1651,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_fcntl<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
+    fn sys_fcntl(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
         const F_DUPFD: u32 = 0;
         const F_GETFD: u32 = 1;
         const F_SETFD: u32 = 2;
@@ -1736,7 +1736,7 @@ impl Process {
         }
     }
 
-    fn sys_ioctl_fd<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
+    fn sys_ioctl_fd(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
         const FIONREAD: u32 = 0x541b;
         const FIOCLEX: u32 = 0x5451;
         const FIONCLEX: u32 = 0x5450;
@@ -1807,13 +1807,13 @@ impl Process {
         }
     }
 
-    fn sys_mkdirat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
+    fn sys_mkdirat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
         let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
         let perm = mode & 0o7777 & !self.files.umask & 0o1777;
         self.job.vfs.mkdir(start, &p, perm, &self.files.cred).ex().map(|_| 0)
     }
 
-    fn sys_unlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
+    fn sys_unlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
         if flags & !AT_REMOVEDIR != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1827,7 +1827,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_renameat<H: Host>(&mut self, h: &mut H, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+    fn sys_renameat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
         let op = self.user_path(h, abi, old)?;
         let np = self.user_path(h, abi, new)?;
         if op.is_empty() || np.is_empty() {
@@ -1840,7 +1840,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_linkat<H: Host>(&mut self, h: &mut H, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+    fn sys_linkat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
         if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1856,7 +1856,7 @@ impl Process {
         self.job.vfs.link(ino, ns, &np, &cred).ex().map(|_| 0)
     }
 
-    fn sys_symlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
+    fn sys_symlinkat(&mut self, h: &mut dyn Host, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
         let t = self.read_path(h, abi, target)?;
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
@@ -1867,7 +1867,7 @@ impl Process {
         self.job.vfs.symlink(&t, start, &p, &cred).ex().map(|_| 0)
     }
 
-    fn sys_readlinkat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
+    fn sys_readlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
         let size = size as u32 as i32;
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
@@ -1911,7 +1911,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_getcwd<H: Host>(&mut self, h: &mut H, abi: Abi, buf: u64, size: u64) -> SysResult {
+    fn sys_getcwd(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, size: u64) -> SysResult {
         let Some(mut p) = self.job.vfs.path_of(self.files.cwd) else { return Err(Errno::ENOENT) };
         p.push(0);
         if size == 0 && buf != 0 {
@@ -1924,7 +1924,7 @@ impl Process {
         Ok(p.len() as u64)
     }
 
-    fn sys_faccessat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, mode: u32, flags: u32) -> SysResult {
+    fn sys_faccessat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32, flags: u32) -> SysResult {
         if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -2041,7 +2041,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_utimensat<H: Host>(&mut self, h: &mut H, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
+    fn sys_utimensat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
         const UTIME_NOW: i64 = (1 << 30) - 1;
         const UTIME_OMIT: i64 = (1 << 30) - 2;
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
@@ -2095,7 +2095,7 @@ impl Process {
         Ok(0)
     }
 
-    fn put_statfs<H: Host>(&mut self, h: &mut H, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
+    fn put_statfs(&mut self, h: &mut dyn Host, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
         // tmpfs-like figures for the root, proc's for /proc.
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
@@ -2140,7 +2140,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_sendfile<H: Host>(&mut self, h: &mut H, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
+    fn sys_sendfile(&mut self, h: &mut dyn Host, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
         let inf = self.io_file(in_fd)?;
         let outf = self.io_file(out_fd)?;
         if !inf.borrow().readable() || !outf.borrow().writable() {
@@ -2186,7 +2186,7 @@ impl Process {
     }
 
     /// Write server-held bytes to a descriptor (sendfile, copy_file_range).
-    fn write_bytes<H: Host>(&mut self, h: &mut H, fd: u64, data: &[u8]) -> SysResult {
+    fn write_bytes(&mut self, h: &mut dyn Host, fd: u64, data: &[u8]) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         match obj {
@@ -2225,7 +2225,7 @@ impl Process {
         }
     }
 
-    fn sys_copy_file_range<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6]) -> SysResult {
+    fn sys_copy_file_range(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
         let (in_fd, in_off, out_fd, out_off, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5] as u32);
         if flags != 0 {
             return Err(Errno::EINVAL);
@@ -2243,7 +2243,7 @@ impl Process {
         if !ni.is_reg() || !no.is_reg() {
             return Err(Errno::EINVAL);
         }
-        let read_off = |p: &mut Self, h: &mut H, at: u64, f: &Rc<RefCell<OpenFile>>| -> Result<u64, Errno> {
+        let read_off = |p: &mut Self, h: &mut dyn Host, at: u64, f: &Rc<RefCell<OpenFile>>| -> Result<u64, Errno> {
             if at == 0 {
                 Ok(f.borrow().off)
             } else {
@@ -2348,7 +2348,7 @@ impl Process {
         self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
     }
 
-    fn sys_epoll_ctl<H: Host>(&mut self, h: &mut H, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
+    fn sys_epoll_ctl(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
         const ADD: u32 = 1;
         const DEL: u32 = 2;
         const MOD: u32 = 3;
@@ -2391,7 +2391,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_epoll_wait<H: Host>(&mut self, h: &mut H, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
+    fn sys_epoll_wait(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
         let ep = self.file(epfd)?;
         let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
         if max <= 0 || max as u64 > (i32::MAX as u64) / 12 {
@@ -2418,7 +2418,7 @@ impl Process {
         Ok(ready.len() as u64)
     }
 
-    fn sys_poll<H: Host>(&mut self, h: &mut H, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+    fn sys_poll(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
         if nfds > self.nofile() as u64 {
             return Err(Errno::EINVAL);
         }
@@ -2459,13 +2459,13 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_select<H: Host>(&mut self, h: &mut H, abi: Abi, nfds: i32, rd: u64, wr: u64, ex: u64, tv: u64, ts: bool) -> SysResult {
+    fn sys_select(&mut self, h: &mut dyn Host, abi: Abi, nfds: i32, rd: u64, wr: u64, ex: u64, tv: u64, ts: bool) -> SysResult {
         if nfds < 0 {
             return Err(Errno::EINVAL);
         }
         let nfds = nfds.min(self.nofile()) as usize;
         let bytes = nfds.div_ceil(8 * abi.word()) * abi.word();
-        let get = |p: &mut Self, h: &mut H, a: u64| -> Result<Option<Vec<u8>>, Errno> { if a == 0 { Ok(None) } else { p.read_user(h, abi, a, bytes).map(Some) } };
+        let get = |p: &mut Self, h: &mut dyn Host, a: u64| -> Result<Option<Vec<u8>>, Errno> { if a == 0 { Ok(None) } else { p.read_user(h, abi, a, bytes).map(Some) } };
         let r = get(self, h, rd)?;
         let w = get(self, h, wr)?;
         let x = get(self, h, ex)?;
@@ -2493,7 +2493,7 @@ impl Process {
         Ok(n)
     }
 
-    fn select_write<H: Host>(&mut self, h: &mut H, abi: Abi, addrs: [u64; 3], outs: &[Vec<u8>; 3]) -> Result<(), Errno> {
+    fn select_write(&mut self, h: &mut dyn Host, abi: Abi, addrs: [u64; 3], outs: &[Vec<u8>; 3]) -> Result<(), Errno> {
         for (a, o) in addrs.iter().zip(outs) {
             if *a != 0 {
                 self.write_user(h, abi, *a, o)?;
@@ -2528,7 +2528,7 @@ impl Process {
 
     /// Look again at a blocked poll, select or epoll_wait: `None` while
     /// nothing is ready and the deadline has not passed.
-    pub(super) fn retry_wait<H: Host>(&mut self, h: &mut H, call: &WaitCall, deadline: Option<u64>) -> Option<SysResult> {
+    pub(super) fn retry_wait(&mut self, h: &mut dyn Host, call: &WaitCall, deadline: Option<u64>) -> Option<SysResult> {
         let expired = deadline.is_some_and(|d| h.now_ns() >= d);
         let r = match call {
             WaitCall::Poll { abi, fds, nfds } => {
@@ -2554,7 +2554,7 @@ impl Process {
         }
     }
 
-    fn sys_memfd_create<H: Host>(&mut self, h: &mut H, abi: Abi, name: u64, flags: u32) -> SysResult {
+    fn sys_memfd_create(&mut self, h: &mut dyn Host, abi: Abi, name: u64, flags: u32) -> SysResult {
         const MFD_CLOEXEC: u32 = 1;
         const MFD_ALLOW_SEALING: u32 = 2;
         const MFD_NOEXEC_SEAL: u32 = 8;

@@ -20,7 +20,7 @@ fn itimerval(abi: Abi, (interval, left): (u64, u64)) -> Vec<u8> {
 }
 
 impl Process {
-    pub(super) fn misc_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: M, a: [u64; 6]) -> Outcome {
+    pub(super) fn misc_call(&mut self, h: &mut dyn Host, abi: Abi, call: M, a: [u64; 6]) -> Outcome {
         let r: SysResult = match call {
             M::Mremap => self.sys_mremap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4]),
             M::Madvise => self.sys_madvise(h, abi, a[0], a[1], a[2] as u32),
@@ -310,7 +310,7 @@ impl Process {
         r.into()
     }
 
-    fn itimer_clock<H: Host>(&mut self, h: &mut H, which: usize) -> u64 {
+    fn itimer_clock(&mut self, h: &mut dyn Host, which: usize) -> u64 {
         if which == 0 {
             h.now_ns()
         } else {
@@ -320,7 +320,7 @@ impl Process {
 
     /// (interval, time left) of an interval timer, rolling it over when it
     /// has expired and repeats (the signal itself waits for part 2).
-    fn itimer_now<H: Host>(&mut self, h: &mut H, which: usize) -> (u64, u64) {
+    fn itimer_now(&mut self, h: &mut dyn Host, which: usize) -> (u64, u64) {
         let now = self.itimer_clock(h, which);
         let (deadline, interval) = self.itimers[which];
         if deadline == 0 {
@@ -340,7 +340,7 @@ impl Process {
     }
 
     /// A NUL-terminated string of at most `max` bytes (without its NUL).
-    fn read_user_str<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    fn read_user_str(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         for i in 0..max as u64 {
             let b = self.read_user(h, abi, addr + i, 1)?;
@@ -378,7 +378,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_mremap<H: Host>(&mut self, h: &mut H, abi: Abi, old: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> SysResult {
+    fn sys_mremap(&mut self, h: &mut dyn Host, abi: Abi, old: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> SysResult {
         const MAYMOVE: u32 = 1;
         const FIXED: u32 = 2;
         const DONTUNMAP: u32 = 4;
@@ -465,7 +465,7 @@ impl Process {
         Ok(dest)
     }
 
-    fn sys_madvise<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, advice: u32) -> SysResult {
+    fn sys_madvise(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, advice: u32) -> SysResult {
         const DONTNEED: u32 = 4;
         let known = matches!(advice, 0..=4 | 8..=23 | 100 | 101);
         if addr % PAGE != 0 || !known {
@@ -487,7 +487,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_msync<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, flags: u32) -> SysResult {
+    fn sys_msync(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, flags: u32) -> SysResult {
         const ASYNC: u32 = 1;
         const INVALIDATE: u32 = 2;
         const SYNC: u32 = 4;
@@ -554,7 +554,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_mincore<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64, vec: u64) -> SysResult {
+    fn sys_mincore(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, vec: u64) -> SysResult {
         if addr % PAGE != 0 {
             return Err(Errno::EINVAL);
         }

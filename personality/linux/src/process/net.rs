@@ -51,7 +51,7 @@ impl Process {
     }
 
     /// One request to the netstack; a negative answer is the errno.
-    fn net<H: Host>(&mut self, h: &mut H, req: Request, data: &[u8]) -> Result<(Reply, Vec<u8>), Errno> {
+    fn net(&mut self, h: &mut dyn Host, req: Request, data: &[u8]) -> Result<(Reply, Vec<u8>), Errno> {
         let Some((reply, data)) = h.net(&req, data) else { return Err(Errno::ENETDOWN) };
         let r = reply.result();
         if r < 0 {
@@ -61,7 +61,7 @@ impl Process {
     }
 
     /// Close what was closed, and refresh readiness, if the netstack changed.
-    pub(super) fn sync_sockets<H: Host>(&mut self, h: &mut H) {
+    pub(super) fn sync_sockets(&mut self, h: &mut dyn Host) {
         for handle in core::mem::take(&mut self.job.sockets_closed) {
             let _ = h.net(&Request { op: op::CLOSE, handle, ..Default::default() }, &[]);
         }
@@ -75,7 +75,7 @@ impl Process {
         }
     }
 
-    fn refresh<H: Host>(&mut self, h: &mut H, id: u32) {
+    fn refresh(&mut self, h: &mut dyn Host, id: u32) {
         let Some(handle) = self.job.sockets.get(&id).map(|s| s.handle) else { return };
         if let Some((r, _)) = h.net(&Request { op: op::STATUS, handle, ..Default::default() }, &[]) {
             let s = self.job.sockets.get_mut(&id).unwrap();
@@ -112,7 +112,7 @@ impl Process {
         }
     }
 
-    fn read_addr<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> Result<(u32, u16), Errno> {
+    fn read_addr(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64) -> Result<(u32, u16), Errno> {
         let len = len as u32 as i32;
         if !(0..=128).contains(&len) {
             return Err(Errno::EINVAL);
@@ -126,12 +126,12 @@ impl Process {
 
     /// Write a socket address the Linux way: `*lenp` in, truncated copy, the
     /// full length out.
-    fn write_addr<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, ip: u32, port: u16) -> Result<(), Errno> {
+    fn write_addr(&mut self, h: &mut dyn Host, abi: Abi, addrp: u64, lenp: u64, ip: u32, port: u16) -> Result<(), Errno> {
         self.put_sockaddr(h, abi, addrp, lenp, &SockAddr::Inet { ip, port }.encode())
     }
 
     /// The `int` at `lenp` that bounds what a call writes back; negative is EINVAL.
-    fn room_at<H: Host>(&mut self, h: &mut H, abi: Abi, lenp: u64) -> Result<usize, Errno> {
+    fn room_at(&mut self, h: &mut dyn Host, abi: Abi, lenp: u64) -> Result<usize, Errno> {
         let lb = self.read_user(h, abi, lenp, 4)?;
         let room = i32::from_le_bytes(lb[..4].try_into().unwrap());
         usize::try_from(room).map_err(|_| Errno::EINVAL)
@@ -139,7 +139,7 @@ impl Process {
 
     /// Write an encoded socket address back (either family): `*lenp` in, a
     /// truncated copy, the full length out. Nothing when `addrp` is null.
-    pub(super) fn put_sockaddr<H: Host>(&mut self, h: &mut H, abi: Abi, addrp: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
+    pub(super) fn put_sockaddr(&mut self, h: &mut dyn Host, abi: Abi, addrp: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
         if addrp == 0 {
             return Ok(());
         }
@@ -149,14 +149,14 @@ impl Process {
     }
 
     /// setsockopt's value bytes (no option is longer than 64).
-    pub(super) fn sockopt_in<H: Host>(&mut self, h: &mut H, abi: Abi, valp: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    pub(super) fn sockopt_in(&mut self, h: &mut dyn Host, abi: Abi, valp: u64, len: u64) -> Result<Vec<u8>, Errno> {
         let len = usize::try_from(len as u32 as i32).map_err(|_| Errno::EINVAL)?;
         self.read_user(h, abi, valp, len.min(64))
     }
 
     /// getsockopt's answer: `*lenp` is checked before `value` runs (reading
     /// SO_ERROR clears it), then a truncated copy and the length written.
-    pub(super) fn sockopt_out<H: Host>(&mut self, h: &mut H, abi: Abi, valp: u64, lenp: u64, value: impl FnOnce(&mut Self) -> Result<Vec<u8>, Errno>) -> SysResult {
+    pub(super) fn sockopt_out(&mut self, h: &mut dyn Host, abi: Abi, valp: u64, lenp: u64, value: impl FnOnce(&mut Self) -> Result<Vec<u8>, Errno>) -> SysResult {
         let room = self.room_at(h, abi, lenp)?;
         let v = value(self)?;
         let n = room.min(v.len());
@@ -180,7 +180,7 @@ impl Process {
         }
     }
 
-    pub(super) fn net_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+    pub(super) fn net_call(&mut self, h: &mut dyn Host, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
         // AF_UNIX sockets never touch the netstack: no sync before, no refresh after.
         if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
             return self.unix_call(h, abi, call, id, nonblock, a);
@@ -200,7 +200,7 @@ impl Process {
         }
     }
 
-    fn net_call_inner<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+    fn net_call_inner(&mut self, h: &mut dyn Host, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
         // i386 socketcall comes here directly.
         if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
             return self.unix_call(h, abi, call, id, nonblock, a);
@@ -262,7 +262,7 @@ impl Process {
         }
     }
 
-    fn sys_sendmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+    fn sys_sendmsg(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
         if let Some((id, nonblock)) = self.unix_fd(fd)? {
             return self.unix_call(h, abi, N::SendMsg, id, nonblock, [fd, msg, flags, 0, 0, 0]);
         }
@@ -277,7 +277,7 @@ impl Process {
         self.send_on(h, id, &data, to, nonblock || flags & MSG_DONTWAIT != 0, flags)
     }
 
-    fn sys_recvmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
+    fn sys_recvmsg(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, msg: u64, flags: u64) -> SysResult {
         if let Some((id, nonblock)) = self.unix_fd(fd)? {
             return self.unix_call(h, abi, N::RecvMsg, id, nonblock, [fd, msg, flags, 0, 0, 0]);
         }
@@ -302,7 +302,7 @@ impl Process {
 
     /// sendmmsg: each message in turn; stops at the first failure (which it
     /// answers only if nothing was sent).
-    fn sys_sendmmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
+    fn sys_sendmmsg(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
         let entry = MsgHdr::size(abi) + if abi == Abi::X86_64 { 8 } else { 4 };
         let mut sent = 0u64;
         for i in 0..count.min(1024) as u64 {
@@ -325,7 +325,7 @@ impl Process {
 
     /// recvmmsg: the first message as recvmsg would (waiting if it may), then
     /// as many more as are there without waiting. The timeout is not applied.
-    fn sys_recvmmsg<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
+    fn sys_recvmmsg(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, vec: u64, count: u32, flags: u64) -> SysResult {
         const MSG_WAITFORONE: u64 = 0x10000;
         let entry = MsgHdr::size(abi) + if abi == Abi::X86_64 { 8 } else { 4 };
         let mut got = 0u64;
@@ -344,7 +344,7 @@ impl Process {
         Ok(got)
     }
 
-    fn sys_socketcall<H: Host>(&mut self, h: &mut H, abi: Abi, call: u32, args: u64) -> SysResult {
+    fn sys_socketcall(&mut self, h: &mut dyn Host, abi: Abi, call: u32, args: u64) -> SysResult {
         let (c, n) = SocketCall::decode(call)?;
         let b = self.read_user(h, abi, args, n * 4)?;
         let mut a = [0u64; 6];
@@ -385,7 +385,7 @@ impl Process {
         self.net_call_inner(h, abi, call, a)
     }
 
-    fn sys_socket<H: Host>(&mut self, h: &mut H, domain: u32, ty: u32, protocol: u32) -> SysResult {
+    fn sys_socket(&mut self, h: &mut dyn Host, domain: u32, ty: u32, protocol: u32) -> SysResult {
         let k = socket_kind(domain, ty, protocol)?;
         if k.domain == AF_UNIX {
             return self.unix_socket(k);
@@ -395,7 +395,7 @@ impl Process {
         self.new_socket_fd(sock, ty & SOCK_NONBLOCK != 0, ty & SOCK_CLOEXEC != 0)
     }
 
-    fn sys_bind<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
+    fn sys_bind(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
         let (id, _) = self.sock_fd(fd)?;
         let (ip, port) = self.read_addr(h, abi, addr, len)?;
         if self.job.sockets[&id].bound {
@@ -407,7 +407,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_listen<H: Host>(&mut self, h: &mut H, fd: u64, backlog: i32) -> SysResult {
+    fn sys_listen(&mut self, h: &mut dyn Host, fd: u64, backlog: i32) -> SysResult {
         let (id, _) = self.sock_fd(fd)?;
         let s = self.job.sockets[&id].clone();
         if s.kind.ty != SOCK_STREAM {
@@ -427,7 +427,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_accept<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addrp: u64, lenp: u64, flags: u32) -> SysResult {
+    fn sys_accept(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, addrp: u64, lenp: u64, flags: u32) -> SysResult {
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -453,7 +453,7 @@ impl Process {
         Ok(newfd)
     }
 
-    fn sys_connect<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
+    fn sys_connect(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, addr: u64, len: u64) -> SysResult {
         let (id, nonblock) = self.sock_fd(fd)?;
         let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM {
@@ -500,7 +500,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_sendto<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
+    fn sys_sendto(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
         let (id, nonblock) = self.sock_fd(fd)?;
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
         let len = (len as usize).min(MAX_DATA);
@@ -511,7 +511,7 @@ impl Process {
 
     /// A connect() in progress has finished (or failed) by now? Moves the
     /// socket to Connected; a failure becomes the answer.
-    fn settle_connect<H: Host>(&mut self, h: &mut H, id: u32) -> Result<(), Errno> {
+    fn settle_connect(&mut self, h: &mut dyn Host, id: u32) -> Result<(), Errno> {
         if let Conn::Connecting { .. } = self.job.sockets[&id].conn {
             self.refresh(h, id);
             let st = self.job.sockets.get_mut(&id).unwrap();
@@ -527,7 +527,7 @@ impl Process {
     }
 
     /// `flags`: MSG_NOSIGNAL spares the caller SIGPIPE on a broken connection.
-    fn send_on<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool, flags: u64) -> SysResult {
+    fn send_on(&mut self, h: &mut dyn Host, id: u32, data: &[u8], to: Option<(u32, u16)>, nonblock: bool, flags: u64) -> SysResult {
         self.settle_connect(h, id)?;
         let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM && s.conn != Conn::Connected {
@@ -546,7 +546,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_recvfrom<H: Host>(&mut self, h: &mut H, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addrp: u64, lenp: u64) -> SysResult {
+    fn sys_recvfrom(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, len: u64, flags: u64, addrp: u64, lenp: u64) -> SysResult {
         let (id, nonblock) = self.sock_fd(fd)?;
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
         let len = (len as usize).min(MAX_DATA);
@@ -559,7 +559,7 @@ impl Process {
         Ok(data.len() as u64)
     }
 
-    fn recv_on<H: Host>(&mut self, h: &mut H, id: u32, len: usize, peek: bool, nonblock: bool) -> Result<(Vec<u8>, u32, u16), Errno> {
+    fn recv_on(&mut self, h: &mut dyn Host, id: u32, len: usize, peek: bool, nonblock: bool) -> Result<(Vec<u8>, u32, u16), Errno> {
         self.settle_connect(h, id)?;
         let s = self.job.sockets[&id].clone();
         if s.kind.ty == SOCK_STREAM {
@@ -577,7 +577,7 @@ impl Process {
     }
 
     /// read()/readv() on a socket.
-    pub(super) fn sock_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
+    pub(super) fn sock_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
         self.sync_sockets(h);
         let total: u64 = iov.iter().map(|&(_, l)| l).sum();
         if total == 0 {
@@ -590,7 +590,7 @@ impl Process {
     }
 
     /// write()/writev() on a socket.
-    pub(super) fn sock_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
+    pub(super) fn sock_write(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: Vec<(u64, u64)>, nonblock: bool) -> SysResult {
         self.sync_sockets(h);
         let data = self.gather(h, abi, iov)?;
         if data.is_empty() {
@@ -602,7 +602,7 @@ impl Process {
     }
 
     /// The bytes of an iovec list, at most one netstack request's worth.
-    fn gather<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>) -> Result<Vec<u8>, Errno> {
+    fn gather(&mut self, h: &mut dyn Host, abi: Abi, iov: Vec<(u64, u64)>) -> Result<Vec<u8>, Errno> {
         let mut data = Vec::new();
         for (base, l) in iov {
             let room = MAX_DATA - data.len();
@@ -615,7 +615,7 @@ impl Process {
     }
 
     /// Spread `data` over an iovec list, in order.
-    pub(super) fn scatter<H: Host>(&mut self, h: &mut H, abi: Abi, iov: Vec<(u64, u64)>, data: &[u8]) -> Result<(), Errno> {
+    pub(super) fn scatter(&mut self, h: &mut dyn Host, abi: Abi, iov: Vec<(u64, u64)>, data: &[u8]) -> Result<(), Errno> {
         let mut at = 0;
         for (base, l) in iov {
             if at == data.len() {
@@ -629,13 +629,13 @@ impl Process {
     }
 
     /// Bytes the server already holds (sendfile into a socket).
-    pub(super) fn sock_send_bytes<H: Host>(&mut self, h: &mut H, id: u32, data: &[u8], nonblock: bool) -> SysResult {
+    pub(super) fn sock_send_bytes(&mut self, h: &mut dyn Host, id: u32, data: &[u8], nonblock: bool) -> SysResult {
         self.sync_sockets(h);
         let n = data.len().min(MAX_DATA);
         self.send_on(h, id, &data[..n], None, nonblock, 0)
     }
 
-    pub(super) fn sock_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, req: u32, arg: u64) -> SysResult {
+    pub(super) fn sock_ioctl(&mut self, h: &mut dyn Host, abi: Abi, id: u32, req: u32, arg: u64) -> SysResult {
         if req != FIONREAD {
             return Err(Errno::ENOTTY);
         }

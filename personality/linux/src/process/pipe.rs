@@ -42,7 +42,7 @@ pub fn pipe_size_for(want: u64) -> Result<u64, Errno> {
 }
 
 impl Process {
-    pub(super) fn sys_pipe2<H: Host>(&mut self, h: &mut H, abi: Abi, fds: u64, flags: u32) -> SysResult {
+    pub(super) fn sys_pipe2(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, flags: u32) -> SysResult {
         if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -69,7 +69,7 @@ impl Process {
         }
     }
 
-    pub(super) fn pipe_read<H: Host>(&mut self, h: &mut H, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn pipe_read(&mut self, h: &mut dyn Host, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let Some(p) = self.job.pipes.get(&id) else { return Ok(0) };
         let want: u64 = iov.iter().map(|x| x.1).sum();
         if want == 0 {
@@ -104,7 +104,7 @@ impl Process {
         Ok(total)
     }
 
-    pub(super) fn pipe_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn pipe_write(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let want: u64 = iov.iter().map(|x| x.1).sum::<u64>().min(MAX_RW);
         // Bytes of this call already written by an earlier, blocked attempt.
         let done_before = core::mem::take(&mut self.partial_write);

@@ -12,7 +12,7 @@ pub const SIGNALFD_INFO: u64 = 128;
 impl Process {
     /// signalfd4 (and signalfd with `flags` 0): a new descriptor, or a new
     /// set for an existing one.
-    pub(super) fn sys_signalfd4<H: Host>(&mut self, h: &mut H, abi: Abi, fd: i32, mask: u64, size: u64, flags: u32) -> SysResult {
+    pub(super) fn sys_signalfd4(&mut self, h: &mut dyn Host, abi: Abi, fd: i32, mask: u64, size: u64, flags: u32) -> SysResult {
         if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 || size != 8 {
             return Err(Errno::EINVAL);
         }
@@ -38,7 +38,7 @@ impl Process {
     }
 
     /// A read: as many `signalfd_siginfo` records as fit and are pending.
-    pub(super) fn signalfd_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn signalfd_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let (base, len) = super::eventfd::record_buffer(iov, SIGNALFD_INFO)?;
         let set = self.job.signalfds.get(&id).copied().ok_or(Errno::EBADF)?;
         let mut done = 0;
@@ -64,7 +64,7 @@ impl Process {
 
     /// rt_sigtimedwait(set, info, timeout, sigsetsize): a pending signal of
     /// `set`, waiting up to the timeout (EAGAIN) for one.
-    pub(super) fn sys_rt_sigtimedwait<H: Host>(&mut self, h: &mut H, abi: Abi, a: [u64; 6], bits: TimeBits) -> Outcome {
+    pub(super) fn sys_rt_sigtimedwait(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6], bits: TimeBits) -> Outcome {
         if a[3] != 8 {
             return Errno::EINVAL.into();
         }
@@ -88,7 +88,7 @@ impl Process {
     }
 
     /// A waiting rt_sigtimedwait: its signal, its timeout, or nothing yet.
-    pub(super) fn sigwait_poll<H: Host>(&mut self, h: &mut H) -> Option<Outcome> {
+    pub(super) fn sigwait_poll(&mut self, h: &mut dyn Host) -> Option<Outcome> {
         let Some(Pending::SigWait { set, info, deadline }) = self.pending else { return None };
         let r = match self.sig.dequeue(set) {
             Some((sig, si)) => {

@@ -204,7 +204,7 @@ impl Process {
         self.unix_install(id, k.nonblock, k.cloexec).map(|fd| fd as u64)
     }
 
-    pub(super) fn sys_socketpair<H: Host>(&mut self, h: &mut H, abi: Abi, domain: u32, ty: u32, protocol: u32, sv: u64) -> SysResult {
+    pub(super) fn sys_socketpair(&mut self, h: &mut dyn Host, abi: Abi, domain: u32, ty: u32, protocol: u32, sv: u64) -> SysResult {
         let k = socket_kind(domain, ty, protocol)?;
         if k.domain != AF_UNIX {
             return Err(Errno::EOPNOTSUPP);
@@ -277,7 +277,7 @@ impl Process {
     }
 
     /// A `struct sockaddr_un` from the caller: the name (empty: the family alone).
-    fn unix_addr_in<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    fn unix_addr_in(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
         let len = len as u32 as i32;
         if !(2..=110).contains(&len) {
             return Err(Errno::EINVAL);
@@ -292,7 +292,7 @@ impl Process {
         }
     }
 
-    pub(super) fn unix_call<H: Host>(&mut self, h: &mut H, abi: Abi, call: N, id: u32, nonblock: bool, a: [u64; 6]) -> SysResult {
+    pub(super) fn unix_call(&mut self, h: &mut dyn Host, abi: Abi, call: N, id: u32, nonblock: bool, a: [u64; 6]) -> SysResult {
         match call {
             N::Bind => self.unix_bind(h, abi, id, a[1], a[2]),
             N::Connect => self.unix_connect(h, abi, id, a[1], a[2], nonblock),
@@ -387,7 +387,7 @@ impl Process {
         }
     }
 
-    fn unix_bind<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, addr: u64, len: u64) -> SysResult {
+    fn unix_bind(&mut self, h: &mut dyn Host, abi: Abi, id: u32, addr: u64, len: u64) -> SysResult {
         let name = self.unix_addr_in(h, abi, addr, len)?;
         if self.usock(id)?.name.is_some() {
             return Err(Errno::EINVAL);
@@ -447,7 +447,7 @@ impl Process {
         Ok(0)
     }
 
-    fn unix_connect<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, addr: u64, len: u64, nonblock: bool) -> SysResult {
+    fn unix_connect(&mut self, h: &mut dyn Host, abi: Abi, id: u32, addr: u64, len: u64, nonblock: bool) -> SysResult {
         let ty = self.usock(id)?.ty;
         if ty == SOCK_DGRAM {
             // AF_UNSPEC dissolves the association.
@@ -501,7 +501,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn unix_accept<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, addrp: u64, lenp: u64, flags: u32, nonblock: bool) -> SysResult {
+    fn unix_accept(&mut self, h: &mut dyn Host, abi: Abi, id: u32, addrp: u64, lenp: u64, flags: u32, nonblock: bool) -> SysResult {
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -526,7 +526,7 @@ impl Process {
     }
 
     /// The bytes `[skip, skip + n)` of a send's source.
-    fn source_bytes<H: Host>(&mut self, h: &mut H, abi: Abi, src: &Source, skip: u64, n: u64) -> Result<Vec<u8>, Errno> {
+    fn source_bytes(&mut self, h: &mut dyn Host, abi: Abi, src: &Source, skip: u64, n: u64) -> Result<Vec<u8>, Errno> {
         match src {
             Source::Held(b) => Ok(b[skip as usize..(skip + n) as usize].to_vec()),
             Source::User(iov) => {
@@ -560,7 +560,7 @@ impl Process {
     /// One send: a stream goes in pieces as room frees (a blocking caller
     /// waits until all of it went), a datagram or a record goes whole.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn unix_send<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, src: Source, to: Option<Vec<u8>>, rights: Vec<Rc<RefCell<OpenFile>>>, flags: u64, nonblock: bool) -> SysResult {
+    pub(super) fn unix_send(&mut self, h: &mut dyn Host, abi: Abi, id: u32, src: Source, to: Option<Vec<u8>>, rights: Vec<Rc<RefCell<OpenFile>>>, flags: u64, nonblock: bool) -> SysResult {
         let r = self.unix_send_inner(h, abi, id, &src, to, rights, flags, nonblock || flags & MSG_DONTWAIT != 0);
         if matches!(r, Err(e) if e != BLOCK) {
             self.partial_write = 0;
@@ -569,7 +569,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn unix_send_inner<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, src: &Source, to: Option<Vec<u8>>, mut rights: Vec<Rc<RefCell<OpenFile>>>, flags: u64, nonblock: bool) -> SysResult {
+    fn unix_send_inner(&mut self, h: &mut dyn Host, abi: Abi, id: u32, src: &Source, to: Option<Vec<u8>>, mut rights: Vec<Rc<RefCell<OpenFile>>>, flags: u64, nonblock: bool) -> SysResult {
         let s = self.usock(id)?;
         let ty = s.ty;
         let total = src.len();
@@ -666,7 +666,7 @@ impl Process {
     /// One receive into `iov`. A stream reads across sends up to a message
     /// that carries descriptions; a datagram or a record is taken whole (the
     /// rest of it is lost, MSG_TRUNC says so).
-    pub(super) fn unix_recv<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], flags: u64, nonblock: bool) -> Result<Received, Errno> {
+    pub(super) fn unix_recv(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], flags: u64, nonblock: bool) -> Result<Received, Errno> {
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
         let peek = flags & MSG_PEEK != 0;
         let s = self.usock_mut(id)?;
@@ -745,7 +745,7 @@ impl Process {
         Ok(got)
     }
 
-    pub(super) fn unix_read<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn unix_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let got = self.unix_recv(h, abi, id, iov, 0, nonblock)?;
         for f in got.rights {
             self.release(f);
@@ -753,12 +753,12 @@ impl Process {
         Ok(got.result)
     }
 
-    pub(super) fn unix_write<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
+    pub(super) fn unix_write(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         self.unix_send(h, abi, id, Source::User(iov), None, Vec::new(), 0, nonblock)
     }
 
     /// The descriptions of a sendmsg's SCM_RIGHTS messages.
-    fn unix_rights_in<H: Host>(&mut self, h: &mut H, abi: Abi, control: u64, len: u64) -> Result<Vec<Rc<RefCell<OpenFile>>>, Errno> {
+    fn unix_rights_in(&mut self, h: &mut dyn Host, abi: Abi, control: u64, len: u64) -> Result<Vec<Rc<RefCell<OpenFile>>>, Errno> {
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -795,7 +795,7 @@ impl Process {
         Ok(rights)
     }
 
-    fn unix_sendmsg<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, msg: u64, flags: u64, nonblock: bool) -> SysResult {
+    fn unix_sendmsg(&mut self, h: &mut dyn Host, abi: Abi, id: u32, msg: u64, flags: u64, nonblock: bool) -> SysResult {
         let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
         let to = if m.name != 0 && m.namelen != 0 { Some(self.unix_addr_in(h, abi, m.name, m.namelen as u64)?) } else { None };
@@ -803,7 +803,7 @@ impl Process {
         self.unix_send(h, abi, id, Source::User(&iov), to, rights, flags, nonblock)
     }
 
-    fn unix_recvmsg<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, msg: u64, flags: u64, nonblock: bool) -> SysResult {
+    fn unix_recvmsg(&mut self, h: &mut dyn Host, abi: Abi, id: u32, msg: u64, flags: u64, nonblock: bool) -> SysResult {
         let m = MsgHdr::decode(abi, &self.read_user(h, abi, msg, MsgHdr::size(abi))?).ok_or(Errno::EFAULT)?;
         let iov = self.iov_list(h, abi, m.iov, m.iovlen)?;
         let got = self.unix_recv(h, abi, id, &iov, flags, nonblock)?;
@@ -827,7 +827,7 @@ impl Process {
 
     /// Install received descriptions and describe them in one SCM_RIGHTS
     /// message: (control bytes used, truncated). What does not fit is closed.
-    fn unix_rights_out<H: Host>(&mut self, h: &mut H, abi: Abi, control: u64, room: u64, rights: Vec<Rc<RefCell<OpenFile>>>, cloexec: bool) -> Result<(usize, bool), Errno> {
+    fn unix_rights_out(&mut self, h: &mut dyn Host, abi: Abi, control: u64, room: u64, rights: Vec<Rc<RefCell<OpenFile>>>, cloexec: bool) -> Result<(usize, bool), Errno> {
         if rights.is_empty() {
             return Ok((0, false));
         }
@@ -903,7 +903,7 @@ impl Process {
     }
 
     /// sendfile into a socket.
-    pub(super) fn unix_send_bytes<H: Host>(&mut self, h: &mut H, abi: Abi, id: u32, data: &[u8], nonblock: bool) -> SysResult {
+    pub(super) fn unix_send_bytes(&mut self, h: &mut dyn Host, abi: Abi, id: u32, data: &[u8], nonblock: bool) -> SysResult {
         self.unix_send(h, abi, id, Source::Held(data), None, Vec::new(), 0, nonblock)
     }
 }

@@ -22,7 +22,7 @@ enum Target {
 }
 
 impl Process {
-    pub(super) fn sys_xattr<H: Host>(&mut self, h: &mut H, abi: Abi, op: XattrOp, on: XattrOn, a: [u64; 6]) -> SysResult {
+    pub(super) fn sys_xattr(&mut self, h: &mut dyn Host, abi: Abi, op: XattrOp, on: XattrOn, a: [u64; 6]) -> SysResult {
         // Copy-in first, as Linux: flags, name, value.
         let name = match op {
             XattrOp::List => Vec::new(),
@@ -89,7 +89,7 @@ impl Process {
     }
 
     /// The attribute name: at most 255 bytes and not empty (ERANGE).
-    fn xattr_name<H: Host>(&mut self, h: &mut H, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    fn xattr_name(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         let mut at = addr;
         while out.len() <= XATTR_NAME_MAX {
@@ -144,7 +144,7 @@ impl Process {
     /// FS_IOC_GETFLAGS / FS_IOC_SETFLAGS on a file-tree inode (`set`), as
     /// tmpfs without flags: none are reported, "none" may be set by the
     /// owner (or root), others are EOPNOTSUPP. None: not such a request.
-    pub(super) fn inode_flags_ioctl<H: Host>(&mut self, h: &mut H, abi: Abi, ino: Ino, req: u32, arg: u64) -> Option<SysResult> {
+    pub(super) fn inode_flags_ioctl(&mut self, h: &mut dyn Host, abi: Abi, ino: Ino, req: u32, arg: u64) -> Option<SysResult> {
         let (get, set) = match abi {
             Abi::X86_64 => (0x8008_6601, 0x4008_6602),
             Abi::I386 => (0x8004_6601, 0x4004_6602),

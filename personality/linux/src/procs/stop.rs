@@ -35,7 +35,7 @@ impl Report {
 
 impl Procs {
     /// A stop signal's default action.
-    pub(super) fn stop<H: Host>(&mut self, h: &mut H, pid: u32, sig: u8) {
+    pub(super) fn stop(&mut self, h: &mut dyn Host, pid: u32, sig: u8) {
         match self.members.get_mut(&pid) {
             Some(m) if !m.stopped && matches!(m.life, Life::Running { .. }) => {
                 m.stopped = true;
@@ -54,7 +54,7 @@ impl Procs {
     }
 
     /// SIGCONT: a stopped process runs again.
-    pub(super) fn resume<H: Host>(&mut self, h: &mut H, pid: u32) {
+    pub(super) fn resume(&mut self, h: &mut dyn Host, pid: u32) {
         match self.members.get_mut(&pid) {
             Some(m) if m.stopped => {
                 m.stopped = false;
@@ -78,7 +78,7 @@ impl Procs {
         self.tell_parent(h, pid, Report::Continued);
     }
 
-    fn tell_parent<H: Host>(&mut self, h: &mut H, pid: u32, r: Report) {
+    fn tell_parent(&mut self, h: &mut dyn Host, pid: u32, r: Report) {
         self.changed = true;
         let Some(ppid) = self.members.get(&pid).map(|m| m.ppid) else { return };
         let Some(parent) = self.proc_ref(ppid) else { return };

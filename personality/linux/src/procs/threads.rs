@@ -99,7 +99,7 @@ impl Procs {
 
     /// clone with CLONE_THREAD: a new task in the caller's space.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn new_thread<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
+    pub(super) fn new_thread(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
         if flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -155,7 +155,7 @@ impl Procs {
     }
 
     /// exit(2): the calling thread ends; the process with its last thread.
-    pub(super) fn thread_exit<H: Host>(&mut self, h: &mut H, pid: u32, code: u8) -> Outcome {
+    pub(super) fn thread_exit(&mut self, h: &mut dyn Host, pid: u32, code: u8) -> Outcome {
         if self.proc_ref(pid).is_some_and(|p| p.threads.is_empty()) {
             self.serve(h, pid, |p, h| p.at_exit(h));
             return Outcome::Exit(Exit::Code(code));
@@ -176,7 +176,7 @@ impl Procs {
     /// What Linux does as the served thread of `pid` ends: its robust
     /// futexes are marked FUTEX_OWNER_DIED (a waiter woken), and its
     /// clear_child_tid word is zeroed and woken (pthread_join waits on it).
-    fn thread_death<H: Host>(&mut self, h: &mut H, pid: u32) {
+    fn thread_death(&mut self, h: &mut dyn Host, pid: u32) {
         let Some(wake) = self.serve(h, pid, |p, h| {
             let abi = p.abi;
             let mut wake = release_robust(p, h, abi);
@@ -196,7 +196,7 @@ impl Procs {
 
     /// Before an exec: every thread but the caller ends; the caller takes
     /// the process's id as its thread id.
-    pub(super) fn end_other_threads<H: Host>(&mut self, h: &mut H, pid: u32) {
+    pub(super) fn end_other_threads(&mut self, h: &mut dyn Host, pid: u32) {
         let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&pid) else { return };
         let others = core::mem::take(&mut proc.threads);
         let caller = core::mem::replace(&mut proc.tid, pid);
@@ -217,7 +217,7 @@ impl Procs {
         }
     }
 
-    pub(super) fn get_robust_list<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, who: i32, head: u64, len: u64) -> Result<u64, Errno> {
+    pub(super) fn get_robust_list(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, who: i32, head: u64, len: u64) -> Result<u64, Errno> {
         let target = if who == 0 { self.proc_ref(pid).map(|p| p.tid) } else { Some(who as u32) };
         let owner = target.and_then(|t| self.owner_of(t)).ok_or(Errno::ESRCH)?;
         if owner != pid {
@@ -241,7 +241,7 @@ impl Procs {
     // ----- signals to one thread -----
 
     /// tkill (`tgid` None) and tgkill.
-    pub(super) fn kill_thread<H: Host>(&mut self, h: &mut H, pid: u32, tgid: Option<u32>, tid: u32, sig: u64, queued: Option<SigInfo>) -> Outcome {
+    pub(super) fn kill_thread(&mut self, h: &mut dyn Host, pid: u32, tgid: Option<u32>, tid: u32, sig: u64, queued: Option<SigInfo>) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -264,7 +264,7 @@ impl Procs {
     /// the caller's siginfo. Only to itself may a process claim a code of
     /// the kernel's (>= 0) or of tkill.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn sigqueueinfo<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> Outcome {
+    pub(super) fn sigqueueinfo(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> Outcome {
         if sig == 0 || sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -295,7 +295,7 @@ impl Procs {
 
     // ----- futex -----
 
-    pub(super) fn futex<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
+    pub(super) fn futex(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
         let a = call.args;
         let (addr, op, val) = (a[0], a[1] as u32, a[2] as u32);
         let private = op & FUTEX_PRIVATE_FLAG != 0;
@@ -328,13 +328,13 @@ impl Procs {
         r.into()
     }
 
-    fn read_word<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, addr: u64) -> Result<u32, Errno> {
+    fn read_word(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, addr: u64) -> Result<u32, Errno> {
         let b = self.serve(h, pid, |p, h| p.read_user(h, abi, addr, 4)).ok_or(Errno::ESRCH)??;
         Ok(u32::from_le_bytes(b[..4].try_into().map_err(|_| Errno::EFAULT)?))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_wait<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, bits: TimeBits, key: Key, val: u32, timeout: u64, bitset: u32, absolute: bool, realtime: bool) -> Outcome {
+    fn futex_wait(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, bits: TimeBits, key: Key, val: u32, timeout: u64, bitset: u32, absolute: bool, realtime: bool) -> Outcome {
         if bitset == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -428,7 +428,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_requeue<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_requeue: u64, addr2: u64, expect: Option<u32>) -> Result<u64, Errno> {
+    fn futex_requeue(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_requeue: u64, addr2: u64, expect: Option<u32>) -> Result<u64, Errno> {
         let (nr_wake, nr_requeue) = (nr_wake as u32 as i32, nr_requeue as u32 as i32);
         if nr_wake < 0 || nr_requeue < 0 || addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
@@ -460,7 +460,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn futex_wake_op<H: Host>(&mut self, h: &mut H, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_wake2: u64, addr2: u64, encoded: u32) -> Result<u64, Errno> {
+    fn futex_wake_op(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, key: Key, nr_wake: u64, nr_wake2: u64, addr2: u64, encoded: u32) -> Result<u64, Errno> {
         if addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
         }
@@ -478,14 +478,14 @@ impl Procs {
 /// Walk the served thread's robust list (set_robust_list): every futex it
 /// still holds gets FUTEX_OWNER_DIED; returns the addresses with waiters
 /// to wake. A list that cannot be read ends the walk, as on Linux.
-fn release_robust<H: Host>(p: &mut crate::process::Process, h: &mut H, abi: Abi) -> Vec<u64> {
+fn release_robust(p: &mut crate::process::Process, h: &mut dyn Host, abi: Abi) -> Vec<u64> {
     let (head, _) = p.robust_list;
     let mut wake = Vec::new();
     if head == 0 {
         return wake;
     }
     let w = abi.word();
-    let word = |p: &mut crate::process::Process, h: &mut H, at: u64| -> Option<u64> {
+    let word = |p: &mut crate::process::Process, h: &mut dyn Host, at: u64| -> Option<u64> {
         let b = p.read_user(h, abi, at, w).ok()?;
         let mut v = [0u8; 8];
         v[..w].copy_from_slice(&b[..w]);
@@ -497,7 +497,7 @@ fn release_robust<H: Host>(p: &mut crate::process::Process, h: &mut H, abi: Abi)
     // futex_offset is a signed long.
     let offset = if w == 4 { offset as u32 as i32 as i64 } else { offset as i64 };
     let tid = p.tid;
-    let release = |p: &mut crate::process::Process, h: &mut H, entry: u64, wake: &mut Vec<u64>| {
+    let release = |p: &mut crate::process::Process, h: &mut dyn Host, entry: u64, wake: &mut Vec<u64>| {
         let uaddr = (entry as i64).wrapping_add(offset) as u64;
         let uaddr = if w == 4 { uaddr & 0xffff_ffff } else { uaddr };
         let Ok(b) = p.read_user(h, abi, uaddr, 4) else { return };
