@@ -5,6 +5,7 @@
 //! - [`elf`]: the load plan of static ELF64/ELF32 programs;
 //! - [`stack`]: the initial stack and aux vector;
 //! - [`syscalls`]: call numbers and names per ABI (generated) and the dispatch tables;
+//! - [`sys`]: the handlers the tables name, one file per family of calls;
 //! - [`process`]: a process and its system calls; [`vma`]: its memory map;
 //! - [`layout`]: structures whose layout differs per ABI; [`errno`];
 //! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host;
@@ -27,6 +28,7 @@ pub mod signal;
 pub mod sim;
 pub mod socket;
 pub mod stack;
+pub mod sys;
 pub mod syscalls;
 pub mod vma;
 

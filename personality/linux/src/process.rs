@@ -866,170 +866,41 @@ impl Process {
     // ----- system calls -----
 
     /// Handle one system call.
-    pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
-        let abi = Abi::from_wire(call.abi());
-        let a = call.args;
+    /// What every call served here starts with: the call is recorded (a
+    /// call that blocks runs again from it), sockets closed elsewhere are
+    /// closed in the netstack, and the file tree's clock is set.
+    pub(crate) fn before_call(&mut self, h: &mut dyn Host, call: &LinuxSyscall) {
         self.last_call = *call;
         if !self.job.sockets_closed.is_empty() {
             self.sync_sockets(h);
         }
-        let Some(entry) = lookup(abi, call.nr) else {
-            let name = name_of(abi, call.nr).unwrap_or("unknown");
-            let count = self.job.unimplemented.entry(name).or_insert(0);
-            *count += 1;
-            if *count == 1 {
-                h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
-            }
-            return Outcome::Reply(Errno::ENOSYS.as_ret());
-        };
-        let r: SysResult = match entry.sys {
-            Sys::File(fc) => return self.file_call(h, abi, fc, a),
-            Sys::Net(nc) => return self.net_call(h, abi, nc, a).into(),
-            Sys::Misc(mc) => return self.misc_call(h, abi, mc, a),
-            Sys::Uname => {
-                let u = Utsname {
-                    sysname: "Linux",
-                    nodename: core::str::from_utf8(&self.job.hostname).unwrap_or("sion"),
-                    release: "6.1.0-sion",
-                    version: "#1 SiON",
-                    machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
-                    domainname: "(none)",
-                };
-                self.write_user(h, abi, a[0], &u.encode()).map(|_| 0)
-            }
-            Sys::Getpid => Ok(self.pid as u64),
-            Sys::Gettid => Ok(self.tid as u64),
-            Sys::Proc(_) => Err(Errno::ENOSYS), // served by the process table (procs.rs)
-            Sys::Getuid { bits16 } | Sys::Geteuid { bits16 } => Ok(id16(self.uid, bits16)),
-            Sys::Getgid { bits16 } | Sys::Getegid { bits16 } => Ok(id16(self.gid, bits16)),
-            Sys::Prlimit64 => self.sys_prlimit64(h, abi, a[0] as i32, a[1] as u32, a[2], a[3]),
-            Sys::Getrlimit(l) => {
-                let res = a[0] as u32 as usize;
-                if res >= 16 {
-                    Err(Errno::EINVAL)
-                } else {
-                    let (c, m) = self.rlimits[res];
-                    self.write_user(h, abi, a[1], &l.encode(c, m)).map(|_| 0)
-                }
-            }
-            Sys::Setrlimit(l) => {
-                let res = a[0] as u32 as usize;
-                if res >= 16 {
-                    Err(Errno::EINVAL)
-                } else {
-                    match self.read_user(h, abi, a[1], l.size()) {
-                        Ok(b) => self.set_rlimit(res, l.decode(&b)).map(|_| 0),
-                        Err(e) => Err(e),
-                    }
-                }
-            }
-            Sys::Getrandom => self.sys_getrandom(h, abi, a[0], a[1], a[2] as u32),
-            Sys::ClockGettime(bits) => match self.clock_now(h, a[0] as i32) {
-                Ok(ns) => self.write_user(h, abi, a[1], &Timespec::from_ns(ns).encode(bits)).map(|_| 0),
-                Err(e) => Err(e),
-            },
-            Sys::ClockGetres(bits) => match clock_res(a[0] as i32) {
-                Ok(res) if a[1] != 0 => self.write_user(h, abi, a[1], &Timespec::from_ns(res).encode(bits)).map(|_| 0),
-                Ok(_) => Ok(0),
-                Err(e) => Err(e),
-            },
-            Sys::Gettimeofday => {
-                let now = h.realtime_ns();
-                let mut r = Ok(0);
-                if a[0] != 0 {
-                    let tv = Timespec { sec: (now / 1_000_000_000) as i64, nsec: ((now % 1_000_000_000) / 1000) as i64 };
-                    r = self.write_user(h, abi, a[0], &tv.encode(TimeBits::of(abi))).map(|_| 0);
-                }
-                if r.is_ok() && a[1] != 0 {
-                    r = self.write_user(h, abi, a[1], &[0u8; 8]).map(|_| 0);
-                }
-                r
-            }
-            Sys::Time => {
-                let t = h.realtime_ns() / 1_000_000_000;
-                let mut b = Vec::new();
-                push_word(abi, &mut b, t);
-                if a[0] != 0 {
-                    self.write_user(h, abi, a[0], &b).map(|_| t)
-                } else {
-                    Ok(t)
-                }
-            }
-            Sys::Nanosleep(bits) => match self.read_timespec(h, abi, a[0], bits) {
-                Ok(ns) => {
-                    let deadline = h.now_ns().saturating_add(ns);
-                    return self.sleep_until(h, deadline);
-                }
-                Err(e) => Err(e),
-            },
-            Sys::ClockNanosleep(bits) => {
-                let clock = a[0] as i32;
-                if !matches!(clock, 0 | 1 | 7 | 11) {
-                    Err(Errno::EINVAL)
-                } else {
-                    match self.read_timespec(h, abi, a[2], bits) {
-                        Ok(ns) => {
-                            let now = h.now_ns();
-                            let deadline = if a[1] as u32 & 1 != 0 {
-                                if clock == 0 || clock == 11 {
-                                    let offset = h.realtime_ns().saturating_sub(now);
-                                    ns.saturating_sub(offset)
-                                } else {
-                                    ns
-                                }
-                            } else {
-                                now.saturating_add(ns)
-                            };
-                            return self.sleep_until(h, deadline);
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-            }
-            Sys::ExitGroup => {
-                self.at_exit(h);
-                return Outcome::Exit(Exit::Code(a[0] as u8));
-            }
-            Sys::ArchPrctl => return self.sys_arch_prctl(h, abi, a[0] as u32, a[1]),
-            Sys::RtSigtimedwait(bits) => return self.sys_rt_sigtimedwait(h, abi, a, bits),
-            Sys::SetTidAddress => {
-                self.clear_child_tid = a[0];
-                Ok(self.tid as u64)
-            }
-            Sys::SetThreadArea => self.sys_set_thread_area(h, abi, a[0]),
-            Sys::SetRobustList => {
-                if a[1] != 3 * abi.word() as u64 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.robust_list = (a[0], a[1]);
-                    Ok(0)
-                }
-            }
-            Sys::Rseq => Err(Errno::ENOSYS),
-            Sys::Brk => Ok(self.sys_brk(h, a[0])),
-            Sys::Mmap => {
-                if a[5] % PAGE != 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32, a[5])
-                }
-            }
-            Sys::Mmap2 => self.sys_mmap(h, abi, a[0], a[1], a[2], a[3] as u32, a[4] as i32, (a[5] & 0xffff_ffff) * PAGE),
-            Sys::OldMmap => match self.read_user(h, abi, a[0], 24) {
-                Ok(b) => {
-                    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
-                    if w(5) % PAGE != 0 {
-                        Err(Errno::EINVAL)
-                    } else {
-                        self.sys_mmap(h, abi, w(0), w(1), w(2), w(3) as u32, w(4) as i32, w(5))
-                    }
-                }
-                Err(e) => Err(e),
-            },
-            Sys::Munmap => self.sys_munmap(h, abi, a[0], a[1]),
-            Sys::Mprotect => self.sys_mprotect(h, abi, a[0], a[1], a[2]),
-        };
-        r.into()
+        self.job.vfs.now = h.realtime_ns();
+    }
+
+    /// A call the tables do not have: ENOSYS, logged the first time by name.
+    pub(crate) fn unimplemented(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
+        let abi = Abi::from_wire(call.abi());
+        self.last_call = *call;
+        let name = name_of(abi, call.nr).unwrap_or("unknown");
+        let count = self.job.unimplemented.entry(name).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
+        }
+        Outcome::Reply(Errno::ENOSYS.as_ret())
+    }
+
+    /// A call of the older per-family dispatchers (files, sockets, misc).
+    pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
+        let abi = Abi::from_wire(call.abi());
+        let a = call.args;
+        self.before_call(h, call);
+        match lookup(abi, call.nr).map(|e| e.sys) {
+            Some(Sys::File(fc)) => self.file_call(h, abi, fc, a),
+            Some(Sys::Net(nc)) => self.net_call(h, abi, nc, a).into(),
+            Some(Sys::Misc(mc)) => self.misc_call(h, abi, mc, a),
+            Some(Sys::Fn(_)) | None => self.unimplemented(h, call),
+        }
     }
 
     /// Lines summing up the unimplemented calls, for the end of the job.
@@ -1065,7 +936,7 @@ impl Process {
         Err(BLOCK)
     }
 
-    fn sleep_until(&mut self, h: &mut dyn Host, deadline: u64) -> Outcome {
+    pub(crate) fn sleep_until(&mut self, h: &mut dyn Host, deadline: u64) -> Outcome {
         if deadline <= h.now_ns() {
             return Outcome::Reply(0);
         }
@@ -1078,7 +949,7 @@ impl Process {
         Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
     }
 
-    fn clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
+    pub(crate) fn clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
         Ok(match clock {
             0 | 8 | 11 => h.realtime_ns(),
             5 => h.realtime_ns() / COARSE_NS * COARSE_NS,
@@ -1182,7 +1053,7 @@ impl Process {
         }
     }
 
-    fn set_rlimit(&mut self, res: usize, (cur, max): (u64, u64)) -> Result<(), Errno> {
+    pub(crate) fn set_rlimit(&mut self, res: usize, (cur, max): (u64, u64)) -> Result<(), Errno> {
         if cur > max {
             return Err(Errno::EINVAL);
         }
@@ -1197,7 +1068,7 @@ impl Process {
         Ok(())
     }
 
-    fn sys_prlimit64(&mut self, h: &mut dyn Host, abi: Abi, pid: i32, res: u32, new: u64, old: u64) -> SysResult {
+    pub(crate) fn sys_prlimit64(&mut self, h: &mut dyn Host, abi: Abi, pid: i32, res: u32, new: u64, old: u64) -> SysResult {
         if pid != 0 && pid as u32 != self.pid {
             return Err(Errno::ESRCH);
         }
@@ -1216,7 +1087,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_getrandom(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_getrandom(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
         const NONBLOCK: u32 = 1;
         const RANDOM: u32 = 2;
         const INSECURE: u32 = 4;
@@ -1249,7 +1120,7 @@ impl Process {
         self.rng.fill_bytes(out);
     }
 
-    fn sys_arch_prctl(&mut self, h: &mut dyn Host, abi: Abi, code: u32, addr: u64) -> Outcome {
+    pub(crate) fn sys_arch_prctl(&mut self, h: &mut dyn Host, abi: Abi, code: u32, addr: u64) -> Outcome {
         const SET_GS: u32 = 0x1001;
         const SET_FS: u32 = 0x1002;
         const GET_FS: u32 = 0x1003;
@@ -1288,7 +1159,7 @@ impl Process {
         r.into()
     }
 
-    fn sys_set_thread_area(&mut self, h: &mut dyn Host, abi: Abi, uinfo: u64) -> SysResult {
+    pub(crate) fn sys_set_thread_area(&mut self, h: &mut dyn Host, abi: Abi, uinfo: u64) -> SysResult {
         let mut regs = h.get_regs().ok_or(Errno::EIO)?;
         self.install_tls(h, abi, uinfo, &mut regs, true)?;
         if !h.set_regs(&regs) {
@@ -1325,7 +1196,7 @@ impl Process {
         Ok(())
     }
 
-    fn sys_brk(&mut self, h: &mut dyn Host, want: u64) -> u64 {
+    pub(crate) fn sys_brk(&mut self, h: &mut dyn Host, want: u64) -> u64 {
         if want < self.brk_start || want >= self.mmap_top {
             return self.brk;
         }
@@ -1348,7 +1219,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_mmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
+    pub(crate) fn sys_mmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
         const MAP_TYPE: u32 = 0x03;
         const MAP_FIXED: u32 = 0x10;
         const MAP_ANONYMOUS: u32 = 0x20;
@@ -1513,7 +1384,7 @@ impl Process {
         self.shared_sync(h, 0, u64::MAX);
     }
 
-    fn sys_munmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64) -> SysResult {
+    pub(crate) fn sys_munmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64) -> SysResult {
         if addr % PAGE != 0 || len == 0 {
             return Err(Errno::EINVAL);
         }
@@ -1530,7 +1401,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_mprotect(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
+    pub(crate) fn sys_mprotect(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
         const GROWS: u64 = 0x0100_0000 | 0x0200_0000;
         if addr % PAGE != 0 || prot & !(7 | GROWS) != 0 || prot & GROWS == GROWS {
             return Err(Errno::EINVAL);
@@ -1566,7 +1437,7 @@ impl From<Errno> for Outcome {
 /// Resolution of the coarse clocks (a 250 Hz tick, as Debian's kernels).
 const COARSE_NS: u64 = 4_000_000;
 
-fn clock_res(clock: i32) -> Result<u64, Errno> {
+pub(crate) fn clock_res(clock: i32) -> Result<u64, Errno> {
     match clock {
         0 | 1 | 2 | 3 | 4 | 7 | 8 | 9 | 11 => Ok(1),
         5 | 6 => Ok(COARSE_NS),

@@ -14,7 +14,6 @@ use crate::host::Host;
 use crate::layout::Abi;
 use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
 use crate::signal::{self, bit, Disposition, FrameKind, SigAction, SigInfo, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
-use crate::syscalls::table::ProcCall as Pr;
 use crate::syscalls::{lookup, Sys};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -34,9 +33,9 @@ pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
 
-const CLONE_VM: u64 = 0x100;
+pub(crate) const CLONE_VM: u64 = 0x100;
 const CLONE_SIGHAND: u64 = 0x800;
-const CLONE_VFORK: u64 = 0x4000;
+pub(crate) const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x1_0000;
 const CLONE_SETTLS: u64 = 0x8_0000;
@@ -179,6 +178,21 @@ impl Procs {
         let r = f(proc, h);
         core::mem::swap(&mut proc.job, &mut self.job);
         Some(r)
+    }
+
+    /// The job's first process back, with the job's state, as [`Procs::new`]
+    /// took it (host tests run its calls one at a time this way).
+    pub fn into_first(mut self) -> Option<Process> {
+        let m = self.members.remove(&FIRST_PID)?;
+        let Life::Running { mut proc, .. } = m.life else { return None };
+        proc.job = core::mem::take(&mut self.job);
+        Some(*proc)
+    }
+
+    /// One call of process `pid`, looked up and run as [`Procs::syscall`]
+    /// does, its outcome returned instead of answered (host tests).
+    pub fn call(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall) -> Outcome {
+        self.dispatch(h, pid, call)
     }
 
     /// The first process once the job ended, with the job's state (for `--out`).
@@ -619,142 +633,48 @@ impl Procs {
         }
     }
 
+    /// Look the call up once and run its handler; an unknown call is
+    /// ENOSYS, logged once per name.
     fn dispatch(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
-        match lookup(abi, call.nr).map(|e| e.sys) {
-            Some(Sys::Proc(pc)) => {
+        let Some(entry) = lookup(abi, call.nr) else {
+            return self.serve(h, pid, |p, h| p.unimplemented(h, call)).unwrap_or(Outcome::Blocked);
+        };
+        match entry.sys {
+            Sys::Fn(handler) => {
                 if let Some(p) = self.proc_mut(pid) {
                     p.set_last_call(call);
                 }
-                self.proc_call(h, pid, abi, pc, call)
+                let mut cx = crate::sys::Ctx { procs: self, h, pid, call };
+                handler(&mut cx, crate::sys::Args::new(abi, call.args))
             }
             _ => self.serve(h, pid, |p, h| p.syscall(h, call)).unwrap_or(Outcome::Blocked),
         }
     }
 
-    // ----- the process calls -----
-
-    fn proc_call(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, pc: Pr, call: &LinuxSyscall) -> Outcome {
-        let a = call.args;
-        let me = match self.members.get(&pid) {
-            Some(m) => (m.ppid, m.pgid, m.sid),
-            None => return Outcome::Blocked,
-        };
-        let r: Result<u64, Errno> = match pc {
-            Pr::Getppid => Ok(me.0 as u64),
-            Pr::Getpgrp => Ok(me.1 as u64),
-            Pr::Getpgid | Pr::Getsid => {
-                let target = if a[0] as i32 == 0 { pid } else { a[0] as u32 };
-                match self.members.get(&target) {
-                    _ if (a[0] as i32) < 0 => Err(Errno::ESRCH),
-                    Some(m) => Ok(if pc == Pr::Getpgid { m.pgid } else { m.sid } as u64),
-                    None => Err(Errno::ESRCH),
-                }
-            }
-            Pr::Setpgid => self.setpgid(pid, a[0] as i32, a[1] as i32),
-            Pr::Getpriority => self.getpriority(pid, a[0] as i32, a[1] as i32),
-            Pr::Setpriority => self.setpriority(pid, a[0] as i32, a[1] as i32, a[2] as i32),
-            Pr::Nice => self.nice(pid, a[0] as i32),
-            Pr::Setsid => {
-                if me.1 == pid || self.members.values().any(|m| m.pgid == pid) {
-                    Err(Errno::EPERM)
-                } else {
-                    let m = self.members.get_mut(&pid).expect("caller");
-                    m.pgid = pid;
-                    m.sid = pid;
-                    Ok(pid as u64)
-                }
-            }
-            Pr::Fork => return self.fork(h, pid, abi, signal::SIGCHLD as u64, 0, 0, 0, 0),
-            Pr::Vfork => return self.fork(h, pid, abi, CLONE_VFORK | CLONE_VM | signal::SIGCHLD as u64, 0, 0, 0, 0),
-            Pr::Clone => {
-                // x86_64: flags, stack, parent_tid, child_tid, tls; i386: flags, stack, parent_tid, tls, child_tid.
-                let (ctid, tls) = if abi == Abi::X86_64 { (a[3], a[4]) } else { (a[4], a[3]) };
-                return self.fork(h, pid, abi, a[0], a[1], a[2], ctid, tls);
-            }
-            Pr::Clone3 => return self.clone3(h, pid, abi, a[0], a[1]),
-            Pr::Execve => return self.execve(h, pid, abi, crate::process::AT_FDCWD, a[0], a[1], a[2], 0),
-            Pr::Execveat => return self.execve(h, pid, abi, a[0] as i32, a[1], a[2], a[3], a[4] as u32),
-            Pr::Wait4 => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], a[3], call),
-            Pr::Waitpid => return self.wait4(h, pid, abi, a[0] as i32, a[1], a[2], 0, call),
-            Pr::Waitid => return self.waitid(h, pid, abi, a[0] as u32, a[1] as i32, a[2], a[3], call),
-            Pr::Kill => return self.kill(h, pid, a[0] as i32, a[1]),
-            Pr::Tkill => {
-                if (a[0] as i32) <= 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    return self.kill_thread(h, pid, None, a[0] as u32, a[1], None);
-                }
-            }
-            Pr::Tgkill => {
-                if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    return self.kill_thread(h, pid, Some(a[0] as u32), a[1] as u32, a[2], None);
-                }
-            }
-            Pr::Exit => return self.thread_exit(h, pid, a[0] as u8),
-            Pr::SigQueueInfo => return self.sigqueueinfo(h, pid, abi, a[0] as i32, None, a[1], a[2]),
-            Pr::TgSigQueueInfo => return self.sigqueueinfo(h, pid, abi, a[0] as i32, Some(a[1] as i32), a[2], a[3]),
-            Pr::Futex(bits) => return self.futex(h, pid, abi, bits, call),
-            Pr::GetRobustList => self.get_robust_list(h, pid, abi, a[0] as i32, a[1], a[2]),
-            Pr::RtSigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], Some(a[3])),
-            Pr::Sigaction => self.sigaction(h, pid, abi, a[0], a[1], a[2], None),
-            Pr::Signal => self.signal_call(h, pid, a[0], a[1]),
-            Pr::RtSigprocmask => {
-                if a[3] != 8 {
-                    Err(Errno::EINVAL)
-                } else {
-                    return self.sigprocmask(h, pid, abi, a[0] as u32, a[1], a[2], 8);
-                }
-            }
-            Pr::Sigprocmask => return self.sigprocmask(h, pid, abi, a[0] as u32, a[1], a[2], 4),
-            Pr::RtSigpending | Pr::Sigpending => {
-                let size = if pc == Pr::Sigpending { 4 } else { a[1] };
-                if size > 8 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.serve(h, pid, |p, h| {
-                        let set = p.sig.pending | p.sig.private;
-                        p.write_user(h, abi, a[0], &set.to_le_bytes()[..size as usize]).map(|_| 0)
-                    })
-                    .unwrap_or(Err(Errno::ESRCH))
-                }
-            }
-            Pr::Sigaltstack => self.sigaltstack(h, pid, abi, a[0], a[1]),
-            Pr::RtSigreturn => return self.sigreturn(h, pid, abi, FrameKind::Rt),
-            Pr::Sigreturn => return self.sigreturn(h, pid, abi, FrameKind::Plain32),
-            Pr::RtSigsuspend | Pr::Sigsuspend | Pr::Pause => {
-                let first = self.proc_ref(pid).is_some_and(|p| p.sig.suspend_mask.is_none());
-                let set = match pc {
-                    Pr::RtSigsuspend if a[1] != 8 => return Outcome::Reply(Errno::EINVAL.as_ret()),
-                    Pr::RtSigsuspend if first => match self.serve(h, pid, |p, h| p.read_user(h, abi, a[0], 8)) {
-                        Some(Ok(b)) => Some(u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]))),
-                        Some(Err(e)) => return Outcome::Reply(e.as_ret()),
-                        None => return Outcome::Blocked,
-                    },
-                    // i386 sigsuspend(history0, history1, mask): the old 32-bit set.
-                    Pr::Sigsuspend if first => Some(a[2] & 0xffff_ffff),
-                    _ => None,
-                };
-                let ready = self.serve(h, pid, |p, _| {
-                    if let Some(m) = set {
-                        p.sig.suspend_mask = Some(p.sig.mask);
-                        p.sig.mask = m & !UNBLOCKABLE;
-                    }
-                    p.sig.deliverable().is_some()
-                });
-                if ready == Some(true) {
-                    Err(Errno::EINTR)
-                } else {
-                    return self.block(pid, call);
-                }
-            }
-        };
-        r.into()
+    /// The parent, process group and session of `pid`.
+    pub(crate) fn family(&self, pid: u32) -> Option<(u32, u32, u32)> {
+        self.members.get(&pid).map(|m| (m.ppid, m.pgid, m.sid))
     }
 
-    fn sigreturn(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, kind: FrameKind) -> Outcome {
+    /// setsid: a new session and group led by the caller, unless it leads a group.
+    pub(crate) fn setsid(&mut self, pid: u32) -> Result<u64, Errno> {
+        let (_, pgid, _) = self.family(pid).ok_or(Errno::ESRCH)?;
+        if pgid == pid || self.members.values().any(|m| m.pgid == pid) {
+            return Err(Errno::EPERM);
+        }
+        let m = self.members.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        m.pgid = pid;
+        m.sid = pid;
+        Ok(pid as u64)
+    }
+
+    /// A running process, for what needs neither the host nor the job's state.
+    pub(crate) fn process_ref(&self, pid: u32) -> Option<&Process> {
+        self.proc_ref(pid)
+    }
+
+    pub(crate) fn sigreturn(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, kind: FrameKind) -> Outcome {
         let r = self.serve(h, pid, |p, h| -> Result<(), Errno> {
             let mut regs = h.get_regs().ok_or(Errno::EFAULT)?;
             let (at, len) = signal::frame_at(abi, kind, regs.rsp);
@@ -783,7 +703,7 @@ impl Procs {
         }
     }
 
-    fn setpgid(&mut self, pid: u32, target: i32, pgid: i32) -> Result<u64, Errno> {
+    pub(crate) fn setpgid(&mut self, pid: u32, target: i32, pgid: i32) -> Result<u64, Errno> {
         if pgid < 0 || target < 0 {
             return Err(Errno::EINVAL);
         }
@@ -811,7 +731,7 @@ impl Procs {
     // ----- fork -----
 
     #[allow(clippy::too_many_arguments)]
-    fn fork(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
+    pub(crate) fn fork(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
         if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -872,7 +792,7 @@ impl Procs {
         Outcome::Reply(child_pid as u64)
     }
 
-    fn clone3(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
+    pub(crate) fn clone3(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
         // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
         // stack, stack_size, tls, set_tid, set_tid_size, cgroup (u64 each).
         if !(64..=4096).contains(&size) {
@@ -896,7 +816,7 @@ impl Procs {
     // ----- exec -----
 
     #[allow(clippy::too_many_arguments)]
-    fn execve(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
+    pub(crate) fn execve(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
         let read = self.serve(h, pid, |p, h| -> Result<_, Errno> {
             let path = p.read_path(h, abi, path)?;
             let argv = read_strings(p, h, abi, argv)?;
@@ -1076,7 +996,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn wait4(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
+    pub(crate) fn wait4(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
         if options & !(WNOHANG | WUNTRACED | WCONTINUED | W_LINUX_ONLY) != 0 || sel == i32::MIN {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1128,7 +1048,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn waitid(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, idtype: u32, id: i32, infop: u64, options: u64, call: &LinuxSyscall) -> Outcome {
+    pub(crate) fn waitid(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, idtype: u32, id: i32, infop: u64, options: u64, call: &LinuxSyscall) -> Outcome {
         if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | W_LINUX_ONLY) != 0 || options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1186,7 +1106,7 @@ impl Procs {
     }
 
     /// Keep the caller waiting; its call runs again after a change.
-    fn block(&mut self, pid: u32, call: &LinuxSyscall) -> Outcome {
+    pub(crate) fn block(&mut self, pid: u32, call: &LinuxSyscall) -> Outcome {
         if let Some(p) = self.proc_mut(pid) {
             p.pending = Some(Pending::Retry { call: *call });
         }
@@ -1195,7 +1115,7 @@ impl Procs {
 
     // ----- signals -----
 
-    fn kill(&mut self, h: &mut dyn Host, pid: u32, sel: i32, sig: u64) -> Outcome {
+    pub(crate) fn kill(&mut self, h: &mut dyn Host, pid: u32, sel: i32, sig: u64) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -1284,7 +1204,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sigaction(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sig: u64, act: u64, old: u64, setsize: Option<u64>) -> Result<u64, Errno> {
+    pub(crate) fn sigaction(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sig: u64, act: u64, old: u64, setsize: Option<u64>) -> Result<u64, Errno> {
         if setsize.is_some_and(|s| s != 8) || sig == 0 || sig > NSIG as u64 {
             return Err(Errno::EINVAL);
         }
@@ -1320,7 +1240,7 @@ impl Procs {
     }
 
     /// i386 signal(2): set a handler, return the old one.
-    fn signal_call(&mut self, h: &mut dyn Host, pid: u32, sig: u64, handler: u64) -> Result<u64, Errno> {
+    pub(crate) fn signal_call(&mut self, h: &mut dyn Host, pid: u32, sig: u64, handler: u64) -> Result<u64, Errno> {
         if sig == 0 || sig > NSIG as u64 || bit(sig as u8) & UNBLOCKABLE != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1337,7 +1257,7 @@ impl Procs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sigprocmask(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, how: u32, set: u64, old: u64, size: usize) -> Outcome {
+    pub(crate) fn sigprocmask(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, how: u32, set: u64, old: u64, size: usize) -> Outcome {
         let r = self.serve(h, pid, |p, h| -> Result<u64, Errno> {
             let new = if set != 0 {
                 let b = p.read_user(h, abi, set, size)?;
@@ -1392,7 +1312,7 @@ impl Procs {
         }
     }
 
-    fn sigaltstack(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
+    pub(crate) fn sigaltstack(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, ss: u64, old: u64) -> Result<u64, Errno> {
         self.serve(h, pid, |p, h| -> Result<u64, Errno> {
             let (sp, flags, size) = p.sig.altstack;
             let new = if ss != 0 {

@@ -4,6 +4,7 @@ use crate::elf::tests::tiny_elf64;
 use crate::errno::Errno;
 use crate::layout::Abi;
 use crate::process::{Outcome, Process, Spawn, MMAP_TOP_64};
+use crate::procs::Procs;
 use crate::sim::SimHost;
 use crate::stack::{STACK_SIZE, STACK_TOP_64};
 use crate::syscalls::names::{i386 as n32, x86_64 as n64};
@@ -15,7 +16,24 @@ use goblin::elf::header::{EM_X86_64, ET_EXEC};
 use sion_abi::console::{up, Exit};
 use sion_abi::msg::{pf, Fault, LinuxAbi, LinuxSyscall};
 
-fn spawn() -> (Process, SimHost) {
+/// A process of its own for a test: its calls go through a process table
+/// made for each call (as the server runs them), its state stays at hand.
+struct Proc(Option<Process>);
+
+impl core::ops::Deref for Proc {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        self.0.as_ref().expect("the process")
+    }
+}
+
+impl core::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Process {
+        self.0.as_mut().expect("the process")
+    }
+}
+
+fn spawn() -> (Proc, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     let s = Spawn {
@@ -35,17 +53,22 @@ fn spawn() -> (Process, SimHost) {
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
-    (p, h)
+    (Proc(Some(p)), h)
 }
 
-fn sys(p: &mut Process, h: &mut SimHost, abi: Abi, nr: u32, args: &[u64]) -> Outcome {
+fn sys(p: &mut Proc, h: &mut SimHost, abi: Abi, nr: u32, args: &[u64]) -> Outcome {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     let abi = match abi {
         Abi::X86_64 => LinuxAbi::X86_64,
         Abi::I386 => LinuxAbi::I386,
     };
-    p.syscall(h, &LinuxSyscall { abi: abi as u32, reserved: 0, nr: nr as u64, args: a, rip: 0, rsp: 0 })
+    let call = LinuxSyscall { abi: abi as u32, reserved: 0, nr: nr as u64, args: a, rip: 0, rsp: 0 };
+    let pid = p.pid;
+    let mut procs = Procs::new(p.0.take().expect("the process"), 0, 0);
+    let o = procs.call(h, pid, &call);
+    p.0 = procs.into_first();
+    o
 }
 
 fn ret(o: Outcome) -> i64 {
@@ -55,10 +78,10 @@ fn ret(o: Outcome) -> i64 {
     }
 }
 
-fn c64(p: &mut Process, h: &mut SimHost, nr: u32, args: &[u64]) -> i64 {
+fn c64(p: &mut Proc, h: &mut SimHost, nr: u32, args: &[u64]) -> i64 {
     ret(sys(p, h, Abi::X86_64, nr, args))
 }
-fn c32(p: &mut Process, h: &mut SimHost, nr: u32, args: &[u64]) -> i64 {
+fn c32(p: &mut Proc, h: &mut SimHost, nr: u32, args: &[u64]) -> i64 {
     ret(sys(p, h, Abi::I386, nr, args))
 }
 fn err(e: Errno) -> i64 {
@@ -66,7 +89,7 @@ fn err(e: Errno) -> i64 {
 }
 
 /// An anonymous RW mapping to put test data in.
-fn scratch(p: &mut Process, h: &mut SimHost, len: u64) -> u64 {
+fn scratch(p: &mut Proc, h: &mut SimHost, len: u64) -> u64 {
     c64(p, h, n64::MMAP, &[0, len, 3, 0x22, u64::MAX, 0]) as u64
 }
 
@@ -605,7 +628,8 @@ fn staged_symlinks_stay_links_and_files_must_fit() {
         cwd: "/w".into(),
         shares: vec![],
     };
-    let (mut p, regs) = Process::spawn(&mut h, &s).unwrap();
+    let (p, regs) = Process::spawn(&mut h, &s).unwrap();
+    let mut p = Proc(Some(p));
     h.regs = regs;
     let m = scratch(&mut p, &mut h, 0x4000);
     let buf = m + 0x1000;
@@ -630,7 +654,7 @@ fn staged_symlinks_stay_links_and_files_must_fit() {
     assert!(why.contains("do not fit"), "{why}");
 }
 
-fn spawn_with_files() -> (Process, SimHost) {
+fn spawn_with_files() -> (Proc, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     let data: &[u8] = b"line one\nline two\n";
@@ -651,10 +675,10 @@ fn spawn_with_files() -> (Process, SimHost) {
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
-    (p, h)
+    (Proc(Some(p)), h)
 }
 
-fn put_str(p: &mut Process, h: &mut SimHost, at: u64, s: &str) -> u64 {
+fn put_str(p: &mut Proc, h: &mut SimHost, at: u64, s: &str) -> u64 {
     let mut b = s.as_bytes().to_vec();
     b.push(0);
     p.write_user(h, Abi::X86_64, at, &b).unwrap();

@@ -1370,7 +1370,6 @@ impl Process {
     // ----- the dispatcher -----
 
     pub(super) fn file_call(&mut self, h: &mut dyn Host, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
-        self.job.vfs.now = h.realtime_ns();
         let r: SysResult = match call {
             F::Read => self.read_file(h, abi, a[0], vec![(a[1], a[2])], None),
             F::Write => self.write_file(h, abi, a[0], vec![(a[1], a[2])], None),

@@ -64,7 +64,7 @@ impl Process {
 
     /// rt_sigtimedwait(set, info, timeout, sigsetsize): a pending signal of
     /// `set`, waiting up to the timeout (EAGAIN) for one.
-    pub(super) fn sys_rt_sigtimedwait(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6], bits: TimeBits) -> Outcome {
+    pub(crate) fn sys_rt_sigtimedwait(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6], bits: TimeBits) -> Outcome {
         if a[3] != 8 {
             return Errno::EINVAL.into();
         }

@@ -45,7 +45,7 @@ impl Procs {
 
     /// getpriority: `20 - nice` of the highest-priority target, as the
     /// raw Linux call returns it (the libcs turn it back into a nice value).
-    pub(super) fn getpriority(&self, pid: u32, which: i32, who: i32) -> Result<u64, Errno> {
+    pub(crate) fn getpriority(&self, pid: u32, which: i32, who: i32) -> Result<u64, Errno> {
         let t = self.prio_targets(pid, which, who)?;
         let best = t.iter().filter_map(|&p| self.proc_ref(p)).map(|p| 20 - p.nice).max().unwrap_or(0);
         Ok(best as u64)
@@ -54,7 +54,7 @@ impl Procs {
     /// setpriority: EPERM for a target of another user (without root),
     /// EACCES for lowering a nice value below what RLIMIT_NICE allows
     /// (without root); the last error wins, as Linux's loop does.
-    pub(super) fn setpriority(&mut self, pid: u32, which: i32, who: i32, nice: i32) -> Result<u64, Errno> {
+    pub(crate) fn setpriority(&mut self, pid: u32, which: i32, who: i32, nice: i32) -> Result<u64, Errno> {
         let nice = nice.clamp(MIN_NICE, MAX_NICE);
         let t = self.prio_targets(pid, which, who)?;
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
@@ -76,7 +76,7 @@ impl Procs {
     }
 
     /// The i386 `nice(inc)` call: EPERM (not EACCES) when not allowed.
-    pub(super) fn nice(&mut self, pid: u32, inc: i32) -> Result<u64, Errno> {
+    pub(crate) fn nice(&mut self, pid: u32, inc: i32) -> Result<u64, Errno> {
         let inc = inc.clamp(-40, 40);
         let Some(p) = self.proc_mut(pid) else { return Err(Errno::ESRCH) };
         let nice = (p.nice + inc).clamp(MIN_NICE, MAX_NICE);

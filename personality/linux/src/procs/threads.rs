@@ -155,7 +155,7 @@ impl Procs {
     }
 
     /// exit(2): the calling thread ends; the process with its last thread.
-    pub(super) fn thread_exit(&mut self, h: &mut dyn Host, pid: u32, code: u8) -> Outcome {
+    pub(crate) fn thread_exit(&mut self, h: &mut dyn Host, pid: u32, code: u8) -> Outcome {
         if self.proc_ref(pid).is_some_and(|p| p.threads.is_empty()) {
             self.serve(h, pid, |p, h| p.at_exit(h));
             return Outcome::Exit(Exit::Code(code));
@@ -217,7 +217,7 @@ impl Procs {
         }
     }
 
-    pub(super) fn get_robust_list(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, who: i32, head: u64, len: u64) -> Result<u64, Errno> {
+    pub(crate) fn get_robust_list(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, who: i32, head: u64, len: u64) -> Result<u64, Errno> {
         let target = if who == 0 { self.proc_ref(pid).map(|p| p.tid) } else { Some(who as u32) };
         let owner = target.and_then(|t| self.owner_of(t)).ok_or(Errno::ESRCH)?;
         if owner != pid {
@@ -241,7 +241,7 @@ impl Procs {
     // ----- signals to one thread -----
 
     /// tkill (`tgid` None) and tgkill.
-    pub(super) fn kill_thread(&mut self, h: &mut dyn Host, pid: u32, tgid: Option<u32>, tid: u32, sig: u64, queued: Option<SigInfo>) -> Outcome {
+    pub(crate) fn kill_thread(&mut self, h: &mut dyn Host, pid: u32, tgid: Option<u32>, tid: u32, sig: u64, queued: Option<SigInfo>) -> Outcome {
         if sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -264,7 +264,7 @@ impl Procs {
     /// the caller's siginfo. Only to itself may a process claim a code of
     /// the kernel's (>= 0) or of tkill.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn sigqueueinfo(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> Outcome {
+    pub(crate) fn sigqueueinfo(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> Outcome {
         if sig == 0 || sig > NSIG as u64 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
@@ -295,7 +295,7 @@ impl Procs {
 
     // ----- futex -----
 
-    pub(super) fn futex(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
+    pub(crate) fn futex(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, bits: TimeBits, call: &LinuxSyscall) -> Outcome {
         let a = call.args;
         let (addr, op, val) = (a[0], a[1] as u32, a[2] as u32);
         let private = op & FUTEX_PRIVATE_FLAG != 0;

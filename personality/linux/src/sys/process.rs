@@ -1,0 +1,147 @@
+//! Processes and threads: fork, clone, exec, wait, exit, process groups and
+//! sessions, priorities, and what a thread registers with the kernel (its
+//! TLS, its tid address, its robust-futex list). The work is in the process
+//! table (`procs.rs`, `procs/*.rs`) and in `Process`.
+
+use super::{reply, Args, Ctx};
+use crate::errno::Errno;
+use crate::layout::Abi;
+use crate::process::{Outcome, AT_FDCWD};
+use sion_abi::console::Exit;
+use crate::procs::{CLONE_VFORK, CLONE_VM};
+use crate::signal;
+
+pub fn fork(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.fork(cx.h, cx.pid, a.abi, signal::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+pub fn vfork(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.fork(cx.h, cx.pid, a.abi, CLONE_VFORK | CLONE_VM | signal::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// x86_64: flags, stack, parent_tid, child_tid, tls; i386: flags, stack, parent_tid, tls, child_tid.
+pub fn clone(cx: &mut Ctx, a: Args) -> Outcome {
+    let (ctid, tls) = if a.abi == Abi::X86_64 { (a.ptr(3), a.u64(4)) } else { (a.ptr(4), a.u64(3)) };
+    cx.procs.fork(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), ctid, tls)
+}
+
+pub fn clone3(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.clone3(cx.h, cx.pid, a.abi, a.ptr(0), a.u64(1))
+}
+
+pub fn execve(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.execve(cx.h, cx.pid, a.abi, AT_FDCWD, a.ptr(0), a.ptr(1), a.ptr(2), 0)
+}
+
+pub fn execveat(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.execve(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.u32(4))
+}
+
+pub fn wait4(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.wait4(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.u64(2), a.ptr(3), cx.call)
+}
+
+/// i386 `waitpid(pid, status, options)`.
+pub fn waitpid(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.wait4(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.u64(2), 0, cx.call)
+}
+
+pub fn waitid(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.waitid(cx.h, cx.pid, a.abi, a.u32(0), a.i32(1), a.ptr(2), a.u64(3), cx.call)
+}
+
+/// Ends the calling thread; the process ends with its last one.
+pub fn exit(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.thread_exit(cx.h, cx.pid, a.u64(0) as u8)
+}
+
+pub fn exit_group(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process_outcome(|p, h| {
+        p.at_exit(h);
+        Outcome::Exit(Exit::Code(a.u64(0) as u8))
+    })
+}
+
+pub fn getppid(cx: &mut Ctx, _a: Args) -> Outcome {
+    cx.procs.family(cx.pid).map_or(Outcome::Blocked, |f| Outcome::Reply(f.0 as u64))
+}
+
+pub fn getpgrp(cx: &mut Ctx, _a: Args) -> Outcome {
+    cx.procs.family(cx.pid).map_or(Outcome::Blocked, |f| Outcome::Reply(f.1 as u64))
+}
+
+/// The process group (`pgid`) or session of `pid` (0: the caller).
+fn group_of(cx: &mut Ctx, a: Args, session: bool) -> Outcome {
+    if a.i32(0) < 0 {
+        return Errno::ESRCH.into();
+    }
+    let target = if a.i32(0) == 0 { cx.pid } else { a.u32(0) };
+    match cx.procs.family(target) {
+        Some((_, pgid, sid)) => Outcome::Reply(if session { sid } else { pgid } as u64),
+        None => Errno::ESRCH.into(),
+    }
+}
+
+pub fn getpgid(cx: &mut Ctx, a: Args) -> Outcome {
+    group_of(cx, a, false)
+}
+
+pub fn getsid(cx: &mut Ctx, a: Args) -> Outcome {
+    group_of(cx, a, true)
+}
+
+pub fn setpgid(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.setpgid(cx.pid, a.i32(0), a.i32(1)))
+}
+
+pub fn setsid(cx: &mut Ctx, _a: Args) -> Outcome {
+    reply(cx.procs.setsid(cx.pid))
+}
+
+pub fn getpriority(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.getpriority(cx.pid, a.i32(0), a.i32(1)))
+}
+
+pub fn setpriority(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.setpriority(cx.pid, a.i32(0), a.i32(1), a.i32(2)))
+}
+
+/// i386 `nice(inc)`.
+pub fn nice(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.nice(cx.pid, a.i32(0)))
+}
+
+pub fn set_tid_address(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| {
+        p.clear_child_tid = a.ptr(0);
+        Ok(p.tid as u64)
+    })
+}
+
+pub fn set_robust_list(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| {
+        if a.u64(1) != 3 * a.abi.word() as u64 {
+            return Err(Errno::EINVAL);
+        }
+        p.robust_list = (a.ptr(0), a.u64(1));
+        Ok(0)
+    })
+}
+
+pub fn get_robust_list(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.get_robust_list(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.ptr(2)))
+}
+
+pub fn arch_prctl(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process_outcome(|p, h| p.sys_arch_prctl(h, a.abi, a.u32(0), a.u64(1)))
+}
+
+/// i386 `set_thread_area(u_info)`: a TLS descriptor.
+pub fn set_thread_area(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_set_thread_area(h, a.abi, a.ptr(0)))
+}
+
+/// No restartable sequences: the libcs carry on without them.
+pub fn rseq(_cx: &mut Ctx, _a: Args) -> Outcome {
+    Errno::ENOSYS.into()
+}
