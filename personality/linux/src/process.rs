@@ -890,7 +890,7 @@ impl Process {
         Outcome::Reply(Errno::ENOSYS.as_ret())
     }
 
-    /// A call of the older per-family dispatchers (files, sockets, misc).
+    /// A call of the older per-family dispatchers (files and sockets).
     pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         let a = call.args;
@@ -898,7 +898,6 @@ impl Process {
         match lookup(abi, call.nr).map(|e| e.sys) {
             Some(Sys::File(fc)) => self.file_call(h, abi, fc, a),
             Some(Sys::Net(nc)) => self.net_call(h, abi, nc, a).into(),
-            Some(Sys::Misc(mc)) => self.misc_call(h, abi, mc, a),
             Some(Sys::Fn(_)) | None => self.unimplemented(h, call),
         }
     }
@@ -1458,14 +1457,6 @@ fn access_of(error_code: u64) -> u64 {
 fn stdio(fd: u64) -> Option<u64> {
     let fd = fd as u32 as i32;
     (0..=2).contains(&fd).then_some(fd as u64)
-}
-
-fn id16(id: u32, bits16: bool) -> u64 {
-    if bits16 && id > 0xffff {
-        65534
-    } else {
-        id as u64
-    }
 }
 
 /// Runs of consecutive pages with the same key.

@@ -2723,7 +2723,7 @@ impl Process {
         }
     }
 
-    pub(super) fn comm(&self) -> String {
+    pub(crate) fn comm(&self) -> String {
         if let Some(n) = &self.name {
             return String::from_utf8_lossy(n).into_owned();
         }

@@ -2,8 +2,12 @@
 //! variants report ids above 65535 as the overflow id 65534).
 
 use super::{Args, Ctx};
+use crate::errno::Errno;
 use crate::layout::Abi;
 use crate::process::Outcome;
+use alloc::vec::Vec;
+
+const NGROUPS_MAX: u64 = 65536;
 
 pub fn getpid(cx: &mut Ctx, _a: Args) -> Outcome {
     cx.process(|p, _| Ok(p.pid as u64))
@@ -50,4 +54,152 @@ pub fn getuid32(cx: &mut Ctx, _a: Args) -> Outcome {
 
 pub fn getgid32(cx: &mut Ctx, _a: Args) -> Outcome {
     cx.process(|p, _| Ok(p.gid as u64))
+}
+
+fn getgroups_as(cx: &mut Ctx, a: Args, bits16: bool) -> Outcome {
+    cx.process(|p, h| {
+        let size = a.i32(0);
+        let n = p.files.cred.groups.len() as i32;
+        if size < 0 {
+            return Err(Errno::EINVAL);
+        } else if size == 0 {
+            return Ok(n as u64);
+        } else if size < n {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = Vec::new();
+        for &g in &p.files.cred.groups {
+            if bits16 {
+                b.extend_from_slice(&(id(g, true) as u16).to_le_bytes());
+            } else {
+                b.extend_from_slice(&g.to_le_bytes());
+            }
+        }
+        p.write_user(h, a.abi, a.ptr(1), &b).map(|_| n as u64)
+    })
+}
+
+pub fn getgroups(cx: &mut Ctx, a: Args) -> Outcome {
+    getgroups_as(cx, a, old16(a))
+}
+
+pub fn getgroups32(cx: &mut Ctx, a: Args) -> Outcome {
+    getgroups_as(cx, a, false)
+}
+
+fn setgroups_as(cx: &mut Ctx, a: Args, bits16: bool) -> Outcome {
+    let size = a.i32(0);
+    if size < 0 || size as u64 > NGROUPS_MAX {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        if p.uid != 0 {
+            return Err(Errno::EPERM);
+        }
+        let w = if bits16 { 2 } else { 4 };
+        let b = p.read_user(h, a.abi, a.ptr(1), size as usize * w)?;
+        let mut g: Vec<u32> = b.chunks(w).map(|c| if bits16 { u16::from_le_bytes([c[0], c[1]]) as u32 } else { u32::from_le_bytes([c[0], c[1], c[2], c[3]]) }).collect();
+        g.sort_unstable();
+        g.dedup();
+        p.files.cred.groups = g;
+        Ok(0)
+    })
+}
+
+pub fn setgroups(cx: &mut Ctx, a: Args) -> Outcome {
+    setgroups_as(cx, a, old16(a))
+}
+
+pub fn setgroups32(cx: &mut Ctx, a: Args) -> Outcome {
+    setgroups_as(cx, a, false)
+}
+
+/// getresuid/getresgid: the one id (real, effective and saved are the same) three times.
+fn getres(cx: &mut Ctx, a: Args, user: bool, bits16: bool) -> Outcome {
+    cx.process(|p, h| {
+        let v = if user { p.uid } else { p.gid };
+        for at in [a.ptr(0), a.ptr(1), a.ptr(2)] {
+            if bits16 {
+                p.write_user(h, a.abi, at, &(id(v, true) as u16).to_le_bytes())?;
+            } else {
+                p.write_user(h, a.abi, at, &v.to_le_bytes())?;
+            }
+        }
+        Ok(0)
+    })
+}
+
+pub fn getresuid(cx: &mut Ctx, a: Args) -> Outcome {
+    getres(cx, a, true, old16(a))
+}
+
+pub fn getresgid(cx: &mut Ctx, a: Args) -> Outcome {
+    getres(cx, a, false, old16(a))
+}
+
+pub fn getresuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    getres(cx, a, true, false)
+}
+
+pub fn getresgid32(cx: &mut Ctx, a: Args) -> Outcome {
+    getres(cx, a, false, false)
+}
+
+/// The set*id calls: the `n` ids given (-1, or 0xffff for the 16-bit calls,
+/// leaves one as it is).
+fn set_ids(cx: &mut Ctx, a: Args, user: bool, n: usize, bits16: bool) -> Outcome {
+    let ids: Vec<u32> = a.raw[..n]
+        .iter()
+        .map(|&x| if bits16 { if x as u16 == 0xffff { u32::MAX } else { x as u16 as u32 } } else { x as u32 })
+        .filter(|&x| x != u32::MAX)
+        .collect();
+    cx.process(|p, _| p.set_ids(user, &ids))
+}
+
+pub fn setuid(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.set_ids(true, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
+}
+
+pub fn setgid(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.set_ids(false, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
+}
+
+pub fn setuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.set_ids(true, &[a.u32(0)]))
+}
+
+pub fn setgid32(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.set_ids(false, &[a.u32(0)]))
+}
+
+pub fn setreuid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, true, 2, old16(a))
+}
+
+pub fn setregid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, false, 2, old16(a))
+}
+
+pub fn setresuid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, true, 3, old16(a))
+}
+
+pub fn setresgid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, false, 3, old16(a))
+}
+
+pub fn setreuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, true, 2, false)
+}
+
+pub fn setregid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, false, 2, false)
+}
+
+pub fn setresuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, true, 3, false)
+}
+
+pub fn setresgid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_ids(cx, a, false, 3, false)
 }

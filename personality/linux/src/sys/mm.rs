@@ -41,3 +41,40 @@ pub fn munmap(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn mprotect(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_mprotect(h, a.abi, a.ptr(0), a.u64(1), a.u64(2)))
 }
+
+pub fn mremap(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mremap(h, a.abi, a.ptr(0), a.u64(1), a.u64(2), a.u32(3), a.ptr(4)))
+}
+
+pub fn madvise(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_madvise(h, a.abi, a.ptr(0), a.u64(1), a.u32(2)))
+}
+
+pub fn msync(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_msync(h, a.abi, a.ptr(0), a.u64(1), a.u32(2)))
+}
+
+pub fn mincore(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mincore(h, a.abi, a.ptr(0), a.u64(1), a.ptr(2)))
+}
+
+pub fn mlock(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.sys_mlock(a.abi, a.ptr(0), a.u64(1), 0, true))
+}
+
+pub fn mlock2(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.sys_mlock(a.abi, a.ptr(0), a.u64(1), a.u32(2), true))
+}
+
+pub fn munlock(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.sys_mlock(a.abi, a.ptr(0), a.u64(1), 0, false))
+}
+
+pub fn mlockall(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| p.sys_mlockall(a.u32(0)))
+}
+
+/// SiON never swaps: nothing is locked, nothing to unlock.
+pub fn munlockall(_cx: &mut Ctx, _a: Args) -> Outcome {
+    Outcome::Reply(0)
+}

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod mm;
 pub mod process;
 pub mod resource;
+pub mod sched;
 pub mod signal;
 pub mod system;
 pub mod time;

@@ -1,8 +1,9 @@
-//! Resource limits.
+//! Resource limits and usage.
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
-use crate::layout::{Abi, RlimitLayout};
+use crate::layout::{push_word, Abi, RlimitLayout};
+use alloc::vec::Vec;
 use crate::process::Outcome;
 
 pub fn prlimit64(cx: &mut Ctx, a: Args) -> Outcome {
@@ -39,5 +40,45 @@ pub fn setrlimit(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let b = p.read_user(h, a.abi, a.ptr(1), layout.size())?;
         p.set_rlimit(res, layout.decode(&b)).map(|_| 0)
+    })
+}
+
+/// All the CPU time counts as user time; no children are counted.
+pub fn times(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        let ticks = h.cpu_ns() / 10_000_000;
+        if a.ptr(0) != 0 {
+            let mut b = Vec::new();
+            for v in [ticks, 0, 0, 0] {
+                push_word(a.abi, &mut b, v);
+            }
+            p.write_user(h, a.abi, a.ptr(0), &b)?;
+        }
+        // Clock ticks since boot (the value Linux returns, offset as Linux does).
+        let t = h.now_ns() / 10_000_000;
+        Ok(if a.abi == Abi::I386 { t & 0xffff_ffff } else { t })
+    })
+}
+
+/// CPU time (as user time) and the maximum resident size; the rest 0.
+pub fn getrusage(cx: &mut Ctx, a: Args) -> Outcome {
+    let who = a.i32(0);
+    if !matches!(who, 0 | -1 | 1) {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        let abi = a.abi;
+        let cpu = if who == -1 { 0 } else { h.cpu_ns() };
+        let mut b = Vec::new();
+        push_word(abi, &mut b, cpu / 1_000_000_000);
+        push_word(abi, &mut b, cpu % 1_000_000_000 / 1000);
+        push_word(abi, &mut b, 0);
+        push_word(abi, &mut b, 0);
+        let maxrss = if who == -1 { 0 } else { h.node_info().space_bytes / 1024 };
+        push_word(abi, &mut b, maxrss);
+        for _ in 0..13 {
+            push_word(abi, &mut b, 0);
+        }
+        p.write_user(h, abi, a.ptr(1), &b).map(|_| 0)
     })
 }

@@ -1,7 +1,10 @@
-//! The system as a program sees it: its name, randomness.
+//! The system as a program sees it: its name and figures, randomness, and
+//! prctl's process attributes.
 
 use super::{Args, Ctx};
-use crate::layout::Utsname;
+use crate::errno::Errno;
+use crate::layout::{push_word, Abi, Utsname};
+use alloc::vec::Vec;
 use crate::process::Outcome;
 
 pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
@@ -21,4 +24,78 @@ pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
 
 pub fn getrandom(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_getrandom(h, a.abi, a.ptr(0), a.u64(1), a.u32(2)))
+}
+
+pub fn sysinfo(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        let abi = a.abi;
+        let n = h.node_info();
+        let mut b = Vec::new();
+        push_word(abi, &mut b, n.uptime_ns / 1_000_000_000);
+        for _ in 0..3 {
+            push_word(abi, &mut b, 0); // loads
+        }
+        let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 { 4096 } else { 1 };
+        push_word(abi, &mut b, n.total_bytes / unit);
+        push_word(abi, &mut b, n.free_bytes / unit);
+        push_word(abi, &mut b, p.job.vfs.used() / unit); // shared (tmpfs)
+        push_word(abi, &mut b, 0); // buffers
+        push_word(abi, &mut b, 0); // total swap
+        push_word(abi, &mut b, 0); // free swap
+        b.extend_from_slice(&(n.tasks.max(1) as u16).to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        if abi == Abi::X86_64 {
+            b.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        push_word(abi, &mut b, 0); // total high
+        push_word(abi, &mut b, 0); // free high
+        b.extend_from_slice(&(unit as u32).to_le_bytes());
+        b.resize(if abi == Abi::X86_64 { 112 } else { 64 }, 0);
+        p.write_user(h, abi, a.ptr(0), &b).map(|_| 0)
+    })
+}
+
+pub fn sethostname(cx: &mut Ctx, a: Args) -> Outcome {
+    let len = a.i32(1);
+    if !(0..=64).contains(&len) {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        if p.uid != 0 {
+            return Err(Errno::EPERM);
+        }
+        p.job.hostname = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        Ok(0)
+    })
+}
+
+pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
+    const PR_SET_PDEATHSIG: u32 = 1;
+    const PR_GET_PDEATHSIG: u32 = 2;
+    const PR_GET_DUMPABLE: u32 = 3;
+    const PR_SET_NAME: u32 = 15;
+    const PR_GET_NAME: u32 = 16;
+    cx.process(|p, h| match a.u32(0) {
+        PR_SET_NAME => {
+            let mut n = p.read_user_str(h, a.abi, a.ptr(1), 16)?;
+            n.truncate(15);
+            p.name = Some(n);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut n = p.comm().into_bytes();
+            n.resize(16, 0);
+            p.write_user(h, a.abi, a.ptr(1), &n).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_PDEATHSIG => {
+            if a.u64(1) > crate::signal::NSIG as u64 {
+                return Err(Errno::EINVAL);
+            }
+            p.pdeathsig = a.u64(1) as u8;
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => p.write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes()).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    })
 }

@@ -1,9 +1,9 @@
-//! Clocks and sleeping. The `*_time64` calls of i386 take 64-bit timespecs;
+//! Clocks, sleeping and interval timers. The `*_time64` calls of i386 take 64-bit timespecs;
 //! the others the ABI's own width.
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
-use crate::layout::{push_word, TimeBits, Timespec};
+use crate::layout::{get_word, push_word, Abi, TimeBits, Timespec};
 use crate::process::{clock_res, Outcome};
 use alloc::vec::Vec;
 
@@ -109,3 +109,68 @@ pub fn clock_nanosleep_time64(cx: &mut Ctx, a: Args) -> Outcome {
     clock_nanosleep_as(cx, a, TimeBits::B64)
 }
 
+
+/// `struct itimerval` (interval, value), each a timeval of words.
+fn itimerval(abi: Abi, (interval, left): (u64, u64)) -> Vec<u8> {
+    let mut b = Vec::new();
+    for ns in [interval, left] {
+        push_word(abi, &mut b, ns / 1_000_000_000);
+        // Linux rounds a remaining time that is not zero up to 1 µs.
+        push_word(abi, &mut b, (ns % 1_000_000_000).div_ceil(1000));
+    }
+    b
+}
+
+pub fn getitimer(cx: &mut Ctx, a: Args) -> Outcome {
+    let which = a.u32(0);
+    if which > 2 {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        let v = p.itimer_now(h, which as usize);
+        p.write_user(h, a.abi, a.ptr(1), &itimerval(a.abi, v)).map(|_| 0)
+    })
+}
+
+pub fn setitimer(cx: &mut Ctx, a: Args) -> Outcome {
+    let which = a.u32(0) as usize;
+    if which > 2 {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        let (abi, w) = (a.abi, a.abi.word());
+        let b = if a.ptr(1) == 0 { alloc::vec![0u8; 4 * w] } else { p.read_user(h, abi, a.ptr(1), 4 * w)? };
+        let f = |i: usize| {
+            let v = get_word(abi, &b[i * w..]);
+            if abi == Abi::I386 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        let (isec, iusec, vsec, vusec) = (f(0), f(1), f(2), f(3));
+        if isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec) {
+            return Err(Errno::EINVAL);
+        }
+        let old = p.itimer_now(h, which);
+        let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
+        let value = ns(vsec, vusec);
+        let now = p.itimer_clock(h, which);
+        p.itimers[which] = (if value == 0 { 0 } else { now.saturating_add(value) }, ns(isec, iusec));
+        if a.ptr(2) != 0 {
+            p.write_user(h, abi, a.ptr(2), &itimerval(abi, old))?;
+        }
+        Ok(0)
+    })
+}
+
+pub fn alarm(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        let (_, left) = p.itimer_now(h, 0);
+        let now = h.now_ns();
+        let secs = a.u32(0) as u64;
+        p.itimers[0] = (if secs == 0 { 0 } else { now + secs * 1_000_000_000 }, 0);
+        // Seconds left of the previous alarm, rounded up as Linux does.
+        Ok(left.div_ceil(1_000_000_000))
+    })
+}
