@@ -82,7 +82,7 @@ pub enum Pending {
     Wait { call: files::WaitCall, deadline: Option<u64> },
     /// A socket call that would block: run it again when the netstack says
     /// something changed.
-    Net { call: LinuxSyscall },
+    Net { call: LinuxSyscall, op: crate::socket::SocketOp },
     /// A call waiting on another process of the job (a pipe, a child): run
     /// it again after anything in the job changed.
     Retry { call: LinuxSyscall },
@@ -408,6 +408,8 @@ pub struct Process {
     pub pending: Option<Pending>,
     /// The system call being served (a blocked socket call runs it again).
     last_call: LinuxSyscall,
+    /// The socket operation being served (a call that waits for the netstack runs it again).
+    pub(crate) socket_op: crate::socket::SocketOp,
     /// Realtime at start, for stat times.
     start_realtime: u64,
     /// See [`Spawn::memory`].
@@ -520,6 +522,7 @@ impl Process {
             robust_list: (0, 0),
             pending: None,
             last_call: LinuxSyscall::default(),
+            socket_op: crate::socket::SocketOp::Socket,
             start_realtime,
             memory: s.memory,
             files,
@@ -576,6 +579,7 @@ impl Process {
             robust_list: (0, 0),
             pending: None,
             last_call: LinuxSyscall::default(),
+            socket_op: crate::socket::SocketOp::Socket,
             start_realtime: self.start_realtime,
             memory: self.memory,
             files: self.files.fork(),
@@ -655,10 +659,11 @@ impl Process {
         let r = match self.pending.as_ref()? {
             // The process table runs these again (they may need other processes).
             Pending::Retry { .. } => return None,
-            Pending::Net { call } => {
-                let call = *call;
+            Pending::Net { call, op } => {
+                let (call, op) = (*call, *op);
                 self.pending = None;
-                return match self.syscall(h, &call) {
+                self.before_call(h, &call);
+                return match Outcome::from(self.net_call(h, Abi::from_wire(call.abi()), op, call.args)) {
                     Outcome::Blocked => None,
                     o => Some(o),
                 };
@@ -890,14 +895,13 @@ impl Process {
         Outcome::Reply(Errno::ENOSYS.as_ret())
     }
 
-    /// A call of the older per-family dispatchers (files and sockets).
+    /// A call of the older file dispatcher (`process/files.rs`).
     pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
         let abi = Abi::from_wire(call.abi());
         let a = call.args;
         self.before_call(h, call);
         match lookup(abi, call.nr).map(|e| e.sys) {
             Some(Sys::File(fc)) => self.file_call(h, abi, fc, a),
-            Some(Sys::Net(nc)) => self.net_call(h, abi, nc, a).into(),
             Some(Sys::Fn(_)) | None => self.unimplemented(h, call),
         }
     }

@@ -414,3 +414,30 @@ mod tests {
         assert!(MsgHdr::decode(Abi::I386, &c[..27]).is_none());
     }
 }
+
+/// The socket calls, as one value: AF_UNIX and AF_INET sockets route them
+/// apart (`process/unix.rs`, `process/net.rs`), and i386 `socketcall` names
+/// them by number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SocketOp {
+    Socket,
+    Bind,
+    Connect,
+    Listen,
+    Accept,
+    Accept4,
+    SendTo,
+    RecvFrom,
+    Shutdown,
+    GetSockName,
+    GetPeerName,
+    SetSockOpt,
+    GetSockOpt,
+    SendMsg,
+    RecvMsg,
+    SendMmsg,
+    SocketPair,
+    RecvMmsg,
+    /// i386 `socketcall(call, args)`: the calls above through one entry.
+    SocketCall,
+}

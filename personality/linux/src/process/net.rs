@@ -13,7 +13,7 @@ use crate::errno::{Errno, SysResult};
 use crate::host::Host;
 use crate::layout::Abi;
 use crate::socket::{MSG_DONTWAIT, MSG_PEEK, socket_kind, MsgHdr, SockAddr, SockOpts, SocketCall, SocketKind, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
-use crate::syscalls::table::NetCall as N;
+use crate::socket::SocketOp as N;
 use alloc::vec::Vec;
 use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
 
@@ -98,7 +98,7 @@ impl Process {
         if nonblock {
             return Errno::EAGAIN;
         }
-        self.pending = Some(Pending::Net { call: self.last_call });
+        self.pending = Some(Pending::Net { call: self.last_call, op: self.socket_op });
         BLOCK
     }
 
@@ -180,7 +180,8 @@ impl Process {
         }
     }
 
-    pub(super) fn net_call(&mut self, h: &mut dyn Host, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+    pub(crate) fn net_call(&mut self, h: &mut dyn Host, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
+        self.socket_op = call;
         // AF_UNIX sockets never touch the netstack: no sync before, no refresh after.
         if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
             return self.unix_call(h, abi, call, id, nonblock, a);

@@ -12,7 +12,7 @@
 use super::files::{Obj, OpenFile, VfsRes, O_NONBLOCK, O_RDWR};
 use super::*;
 use crate::socket::{socket_kind, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MsgHdr, SockAddr, SockOpts, SocketKind, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET};
-use crate::syscalls::table::NetCall as N;
+use crate::socket::SocketOp as N;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 use sion_vfs::{Data, Ino};

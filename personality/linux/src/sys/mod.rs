@@ -24,6 +24,7 @@ pub mod process;
 pub mod resource;
 pub mod sched;
 pub mod signal;
+pub mod socket;
 pub mod system;
 pub mod time;
 

@@ -6,7 +6,6 @@
 use super::names::{i386 as n32, x86_64 as n64};
 use crate::layout::{Abi, TimeBits};
 use FileCall as F;
-use NetCall as N;
 use crate::sys;
 
 /// Sockets: what works.
@@ -24,31 +23,6 @@ pub enum StatLayout {
     I386Stat64,
     /// i386 old `struct stat`.
     I386Old,
-}
-
-/// The socket calls (AF_INET stream and datagram, through the netstack).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum NetCall {
-    Socket,
-    Bind,
-    Connect,
-    Listen,
-    Accept,
-    Accept4,
-    SendTo,
-    RecvFrom,
-    Shutdown,
-    GetSockName,
-    GetPeerName,
-    SetSockOpt,
-    GetSockOpt,
-    SendMsg,
-    RecvMsg,
-    SendMmsg,
-    SocketPair,
-    RecvMmsg,
-    /// i386 `socketcall(call, args)`: the calls above through one entry.
-    SocketCall,
 }
 
 /// What an extended-attribute call does.
@@ -175,8 +149,6 @@ pub enum FileCall {
 pub enum Sys {
     /// A handler of `sys/` (the shape every call is moving to).
     Fn(crate::sys::Handler),
-    /// Sockets (`process/net.rs`).
-    Net(NetCall),
     /// Files and descriptors (`process/files.rs`).
     File(FileCall),
 }
@@ -185,7 +157,6 @@ impl core::fmt::Debug for Sys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Sys::Fn(_) => f.write_str("Fn"),
-            Sys::Net(c) => write!(f, "Net({c:?})"),
             Sys::File(c) => write!(f, "File({c:?})"),
         }
     }
@@ -285,21 +256,21 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETITIMER, "setitimer", Sys::Fn(sys::time::setitimer), P(TIMERS)),
     e(n64::GETPID, "getpid", Sys::Fn(sys::ids::getpid), C),
     e(n64::SENDFILE, "sendfile", Sys::File(F::Sendfile { off64: true }), P("from regular files")),
-    e(n64::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
-    e(n64::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
-    e(n64::ACCEPT, "accept", Sys::Net(N::Accept), P(INET)),
-    e(n64::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
-    e(n64::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
-    e(n64::SENDMSG, "sendmsg", Sys::Net(N::SendMsg), P(MSG)),
-    e(n64::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
-    e(n64::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
-    e(n64::BIND, "bind", Sys::Net(N::Bind), P(INET)),
-    e(n64::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
-    e(n64::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
-    e(n64::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
-    e(n64::SOCKETPAIR, "socketpair", Sys::Net(N::SocketPair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
-    e(n64::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
-    e(n64::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
+    e(n64::SOCKET, "socket", Sys::Fn(sys::socket::socket), P(INET)),
+    e(n64::CONNECT, "connect", Sys::Fn(sys::socket::connect), P(INET)),
+    e(n64::ACCEPT, "accept", Sys::Fn(sys::socket::accept), P(INET)),
+    e(n64::SENDTO, "sendto", Sys::Fn(sys::socket::sendto), P(INET_IO)),
+    e(n64::RECVFROM, "recvfrom", Sys::Fn(sys::socket::recvfrom), P(INET_IO)),
+    e(n64::SENDMSG, "sendmsg", Sys::Fn(sys::socket::sendmsg), P(MSG)),
+    e(n64::RECVMSG, "recvmsg", Sys::Fn(sys::socket::recvmsg), P(MSG)),
+    e(n64::SHUTDOWN, "shutdown", Sys::Fn(sys::socket::shutdown), P(INET)),
+    e(n64::BIND, "bind", Sys::Fn(sys::socket::bind), P(INET)),
+    e(n64::LISTEN, "listen", Sys::Fn(sys::socket::listen), P(INET)),
+    e(n64::GETSOCKNAME, "getsockname", Sys::Fn(sys::socket::getsockname), P(INET)),
+    e(n64::GETPEERNAME, "getpeername", Sys::Fn(sys::socket::getpeername), P(INET)),
+    e(n64::SOCKETPAIR, "socketpair", Sys::Fn(sys::socket::socketpair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
+    e(n64::SETSOCKOPT, "setsockopt", Sys::Fn(sys::socket::setsockopt), P(SOCKOPT)),
+    e(n64::GETSOCKOPT, "getsockopt", Sys::Fn(sys::socket::getsockopt), P(SOCKOPT)),
     e(n64::CLONE, "clone", Sys::Fn(sys::process::clone), P(CLONE)),
     e(n64::FORK, "fork", Sys::Fn(sys::process::fork), P(FORK)),
     e(n64::VFORK, "vfork", Sys::Fn(sys::process::vfork), P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory, not the parent's")),
@@ -431,7 +402,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SIGNALFD, "signalfd", Sys::File(F::Signalfd), P(SIGNALFD)),
     e(n64::EVENTFD, "eventfd", Sys::File(F::Eventfd), C),
     e(n64::FALLOCATE, "fallocate", Sys::File(F::Fallocate), P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
-    e(n64::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
+    e(n64::ACCEPT4, "accept4", Sys::Fn(sys::socket::accept4), P(INET)),
     e(n64::SIGNALFD4, "signalfd4", Sys::File(F::Signalfd4), P(SIGNALFD)),
     e(n64::EVENTFD2, "eventfd2", Sys::File(F::Eventfd2), C),
     e(n64::EPOLL_CREATE1, "epoll_create1", Sys::File(F::EpollCreate1), P(EPOLL)),
@@ -440,10 +411,10 @@ pub static X86_64: &[Entry] = &[
     e(n64::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n64::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n64::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Fn(sys::signal::rt_tgsigqueueinfo), C),
-    e(n64::RECVMMSG, "recvmmsg", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
+    e(n64::RECVMMSG, "recvmmsg", Sys::Fn(sys::socket::recvmmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n64::PRLIMIT64, "prlimit64", Sys::Fn(sys::resource::prlimit64), P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
-    e(n64::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
+    e(n64::SENDMMSG, "sendmmsg", Sys::Fn(sys::socket::sendmmsg), P(MSG)),
     e(n64::GETCPU, "getcpu", Sys::Fn(sys::sched::getcpu), P(ONE_CPU)),
     e(n64::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", Sys::Fn(sys::system::getrandom), C),
@@ -532,7 +503,7 @@ pub static I386: &[Entry] = &[
     e(n32::SETPRIORITY, "setpriority", Sys::Fn(sys::process::setpriority), P(PRIO)),
     e(n32::STATFS, "statfs", Sys::File(F::Statfs { sized: false }), C),
     e(n32::FSTATFS, "fstatfs", Sys::File(F::Fstatfs { sized: false }), C),
-    e(n32::SOCKETCALL, "socketcall", Sys::Net(N::SocketCall), P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
+    e(n32::SOCKETCALL, "socketcall", Sys::Fn(sys::socket::socketcall), P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
     e(n32::SETITIMER, "setitimer", Sys::Fn(sys::time::setitimer), P(TIMERS)),
     e(n32::GETITIMER, "getitimer", Sys::Fn(sys::time::getitimer), P(TIMERS)),
     e(n32::STAT, "stat", Sys::File(F::Stat(StatLayout::I386Old)), C),
@@ -679,29 +650,29 @@ pub static I386: &[Entry] = &[
     e(n32::PREADV, "preadv", Sys::File(F::Preadv), C),
     e(n32::PWRITEV, "pwritev", Sys::File(F::Pwritev), C),
     e(n32::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", Sys::Fn(sys::signal::rt_tgsigqueueinfo), C),
-    e(n32::RECVMMSG, "recvmmsg", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
+    e(n32::RECVMMSG, "recvmmsg", Sys::Fn(sys::socket::recvmmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::PRLIMIT64, "prlimit64", Sys::Fn(sys::resource::prlimit64), P("own process only; limits stored, not enforced")),
     e(n32::SYNCFS, "syncfs", Sys::File(F::Fsync), C),
-    e(n32::SENDMMSG, "sendmmsg", Sys::Net(N::SendMmsg), P(MSG)),
+    e(n32::SENDMMSG, "sendmmsg", Sys::Fn(sys::socket::sendmmsg), P(MSG)),
     e(n32::RENAMEAT2, "renameat2", Sys::File(F::Renameat2), P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n32::GETRANDOM, "getrandom", Sys::Fn(sys::system::getrandom), C),
     e(n32::MEMFD_CREATE, "memfd_create", Sys::File(F::MemfdCreate), P("no seals")),
     e(n32::EXECVEAT, "execveat", Sys::Fn(sys::process::execveat), P(EXEC)),
-    e(n32::SOCKET, "socket", Sys::Net(N::Socket), P(INET)),
-    e(n32::SOCKETPAIR, "socketpair", Sys::Net(N::SocketPair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
-    e(n32::BIND, "bind", Sys::Net(N::Bind), P(INET)),
-    e(n32::CONNECT, "connect", Sys::Net(N::Connect), P(INET)),
-    e(n32::LISTEN, "listen", Sys::Net(N::Listen), P(INET)),
-    e(n32::ACCEPT4, "accept4", Sys::Net(N::Accept4), P(INET)),
-    e(n32::GETSOCKOPT, "getsockopt", Sys::Net(N::GetSockOpt), P(SOCKOPT)),
-    e(n32::SETSOCKOPT, "setsockopt", Sys::Net(N::SetSockOpt), P(SOCKOPT)),
-    e(n32::GETSOCKNAME, "getsockname", Sys::Net(N::GetSockName), P(INET)),
-    e(n32::GETPEERNAME, "getpeername", Sys::Net(N::GetPeerName), P(INET)),
-    e(n32::SENDTO, "sendto", Sys::Net(N::SendTo), P(INET_IO)),
-    e(n32::SENDMSG, "sendmsg", Sys::Net(N::SendMsg), P(MSG)),
-    e(n32::RECVFROM, "recvfrom", Sys::Net(N::RecvFrom), P(INET_IO)),
-    e(n32::RECVMSG, "recvmsg", Sys::Net(N::RecvMsg), P(MSG)),
-    e(n32::SHUTDOWN, "shutdown", Sys::Net(N::Shutdown), P(INET)),
+    e(n32::SOCKET, "socket", Sys::Fn(sys::socket::socket), P(INET)),
+    e(n32::SOCKETPAIR, "socketpair", Sys::Fn(sys::socket::socketpair), P("AF_UNIX (AF_INET: EOPNOTSUPP)")),
+    e(n32::BIND, "bind", Sys::Fn(sys::socket::bind), P(INET)),
+    e(n32::CONNECT, "connect", Sys::Fn(sys::socket::connect), P(INET)),
+    e(n32::LISTEN, "listen", Sys::Fn(sys::socket::listen), P(INET)),
+    e(n32::ACCEPT4, "accept4", Sys::Fn(sys::socket::accept4), P(INET)),
+    e(n32::GETSOCKOPT, "getsockopt", Sys::Fn(sys::socket::getsockopt), P(SOCKOPT)),
+    e(n32::SETSOCKOPT, "setsockopt", Sys::Fn(sys::socket::setsockopt), P(SOCKOPT)),
+    e(n32::GETSOCKNAME, "getsockname", Sys::Fn(sys::socket::getsockname), P(INET)),
+    e(n32::GETPEERNAME, "getpeername", Sys::Fn(sys::socket::getpeername), P(INET)),
+    e(n32::SENDTO, "sendto", Sys::Fn(sys::socket::sendto), P(INET_IO)),
+    e(n32::SENDMSG, "sendmsg", Sys::Fn(sys::socket::sendmsg), P(MSG)),
+    e(n32::RECVFROM, "recvfrom", Sys::Fn(sys::socket::recvfrom), P(INET_IO)),
+    e(n32::RECVMSG, "recvmsg", Sys::Fn(sys::socket::recvmsg), P(MSG)),
+    e(n32::SHUTDOWN, "shutdown", Sys::Fn(sys::socket::shutdown), P(INET)),
     e(n32::MLOCK2, "mlock2", Sys::Fn(sys::mm::mlock2), P(MLOCK)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", Sys::File(F::CopyFileRange), C),
     e(n32::STATX, "statx", Sys::File(F::Statx), C),
@@ -712,7 +683,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", Sys::File(F::Utimensat { bits: TimeBits::B64 }), C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", Sys::File(F::Pselect6 { bits: TimeBits::B64 }), P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", Sys::File(F::Ppoll { bits: TimeBits::B64 }), P(POLL)),
-    e(n32::RECVMMSG_TIME64, "recvmmsg_time64", Sys::Net(N::RecvMmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
+    e(n32::RECVMMSG_TIME64, "recvmmsg_time64", Sys::Fn(sys::socket::recvmmsg), P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", Sys::Fn(sys::signal::rt_sigtimedwait_time64), C),
     e(n32::FUTEX_TIME64, "futex_time64", Sys::Fn(sys::futex::futex_time64), P(FUTEX)),
     e(n32::CLONE3, "clone3", Sys::Fn(sys::process::clone3), P(CLONE)),
