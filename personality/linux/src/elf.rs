@@ -306,7 +306,7 @@ fn machine_name(m: u16) -> String {
         header::EM_386 => "i386".into(),
         header::EM_X86_64 => "x86_64".into(),
         m => match header::machine_to_str(m) {
-            "UNKNOWN_MACHINE" => format!("machine {m}"),
+            "EM_UNKNOWN" => format!("machine {m}"),
             s => s.into(),
         },
     }
@@ -394,6 +394,7 @@ pub(crate) mod tests {
         assert_eq!(plan(b"").unwrap_err(), "not an ELF executable or a `#!` script");
         assert_eq!(plan(b"echo hi\n").unwrap_err(), "not an ELF executable or a `#!` script");
         assert_eq!(plan(&tiny_elf64(ET_EXEC, EM_AARCH64, false)).unwrap_err(), "ELF for aarch64 (64-bit); SiON runs x86_64 and i386 programs only");
+        assert_eq!(plan(&tiny_elf64(ET_EXEC, 0xbeef, false)).unwrap_err(), "ELF for machine 48879 (64-bit); SiON runs x86_64 and i386 programs only");
         let mut x32 = tiny_elf64(ET_EXEC, EM_X86_64, false);
         x32[4] = 1; // ELFCLASS32
         assert_eq!(plan(&x32).unwrap_err(), "ELF for x86_64 x32 ABI (ELF32); SiON runs x86_64 and i386 programs only");
