@@ -36,10 +36,18 @@ pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 // SAFETY: every field of Kernel is valid when zeroed (see task.rs and kernel.rs).
 static mut KERNEL: Kernel = unsafe { core::mem::zeroed() };
 
-/// The kernel state. Single CPU, interrupts off whenever this is used (the
-/// idle loop's interrupt path touches only atomics), so one `&mut` at a time.
-pub fn kernel() -> &'static mut Kernel {
-    // SAFETY: see above; each kernel entry takes it once.
+/// The kernel state.
+///
+/// # Safety
+/// The caller must hold the only reference to it while the one it gets lives:
+/// take it once per kernel entry (the boot path, `trap_entry`), with
+/// interrupts off, and not call this again before the last use. This holds
+/// because the kernel runs on one CPU and is not preemptible: the only code
+/// that runs with interrupts on (the idle loop's interrupt path) never calls
+/// this and touches only atomics.
+pub unsafe fn kernel() -> &'static mut Kernel {
+    // SAFETY: a raw pointer to the static (no reference to a `static mut` is
+    // made but this one), unique by the caller's contract.
     unsafe { &mut *addr_of_mut!(KERNEL) }
 }
 
@@ -61,7 +69,9 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     let params = bootinfo::parse(magic, info as u64);
     kprintln!("SiON kernel: booted by {}, cmdline \"{}\"", params.loader, Redacted(params.cmdline()));
 
-    let k = kernel();
+    // SAFETY: the boot path is the first kernel entry, interrupts are off, and
+    // `k` is last used before `enter_user`, so no other reference exists.
+    let k = unsafe { kernel() };
     // SAFETY: linker-provided symbols; only their addresses are used.
     let (kstart, kend, kstack, dfstack) = unsafe {
         (addr_of_symbol(&boot::__kernel_phys_start), addr_of_symbol(&boot::__kernel_phys_end), addr_of_symbol(&boot::kernel_stack_top), addr_of_symbol(&boot::double_fault_stack_top))

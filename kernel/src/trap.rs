@@ -19,7 +19,9 @@ extern "C" fn trap_entry(frame: &mut TrapFrame) {
         kernel_mode_trap(frame);
         return;
     }
-    let k = crate::kernel();
+    // SAFETY: one kernel entry (interrupts off, single CPU, not preemptible):
+    // this is the only reference until the frame is returned below.
+    let k = unsafe { crate::kernel() };
     let cur = k.current;
     k.tasks[cur].frame = *frame;
     k.route(cur, frame.vector, frame.error_code);

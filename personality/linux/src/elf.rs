@@ -5,15 +5,18 @@
 //! Accepted: ELF64 x86_64 and ELF32 i386, `ET_EXEC` or position-independent
 //! `ET_DYN`, static or dynamically linked (`PT_INTERP`: the caller loads the
 //! interpreter with [`plan_interp`], as Linux's binfmt_elf does). Anything
-//! else is refused with a reason.
+//! else is refused with a one-line reason, the one the workstation's `sion`
+//! also gives when it refuses a program before booting a node (it checks
+//! programs with [`plan`]).
 
 use crate::layout::Abi;
 use crate::vma::{page_down, page_up, PAGE};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use goblin::elf::header::{EM_386, EM_X86_64, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_PHDR};
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::header::{self, EM_386, EM_X86_64, ET_DYN, ET_EXEC};
+use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_PHDR};
 use goblin::elf::Elf;
 
 /// Where Linux puts a 64-bit static-PIE (`ELF_ET_DYN_BASE` without randomisation).
@@ -108,35 +111,8 @@ pub fn plan(bytes: &[u8]) -> Result<LoadPlan, PlanError> {
 /// interpreter); `None`: the program's own place (`ET_EXEC`'s addresses,
 /// Linux's `ELF_ET_DYN_BASE` for a PIE).
 fn plan_with(bytes: &[u8], base: Option<u64>) -> Result<LoadPlan, PlanError> {
-    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
-        return Err("not an ELF file".into());
-    }
+    let Class { abi, pie, interp } = classify(bytes)?;
     let elf = Elf::parse(bytes).map_err(|e| format!("malformed ELF: {e}"))?;
-    let abi = match (elf.is_64, elf.header.e_machine) {
-        (true, EM_X86_64) => Abi::X86_64,
-        (false, EM_386) => Abi::I386,
-        (is64, m) => return Err(format!("unsupported machine {m} for a {}-bit ELF (need x86_64 or i386)", if is64 { 64 } else { 32 })),
-    };
-    if !elf.little_endian {
-        return Err("big-endian ELF".into());
-    }
-    let interp = match elf.program_headers.iter().find(|p| p.p_type == PT_INTERP) {
-        None => None,
-        Some(ph) => {
-            let start = ph.p_offset as usize;
-            let raw = start.checked_add(ph.p_filesz as usize).and_then(|end| bytes.get(start..end)).ok_or("the interpreter's name runs past the end of the file")?;
-            let name: Vec<u8> = raw.iter().copied().take_while(|&b| b != 0).collect();
-            if name.is_empty() || name.len() >= 4096 {
-                return Err("an empty or overlong interpreter name".into());
-            }
-            Some(name)
-        }
-    };
-    let pie = match elf.header.e_type {
-        ET_EXEC => false,
-        ET_DYN => true,
-        t => return Err(format!("ELF type {t} is not an executable")),
-    };
     if base.is_some() && !pie {
         return Err("the interpreter is not position independent".into());
     }
@@ -217,6 +193,125 @@ fn plan_with(bytes: &[u8], base: Option<u64>) -> Result<LoadPlan, PlanError> {
     })
 }
 
+/// What the ELF header and program headers say a file is.
+struct Class {
+    abi: Abi,
+    /// `ET_DYN`.
+    pie: bool,
+    /// What `PT_INTERP` names.
+    interp: Option<Vec<u8>>,
+}
+
+/// Is `bytes` a program of an ABI this personality runs, by its header and
+/// program headers alone? Never panics, whatever the bytes.
+fn classify(bytes: &[u8]) -> Result<Class, PlanError> {
+    let malformed = |why: &str| format!("malformed ELF: {why}");
+    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+        return Err("not an ELF executable or a `#!` script".into());
+    }
+    let h = Elf::parse_header(bytes).map_err(|e| malformed(&format!("{e}")))?;
+    let class = h.e_ident[header::EI_CLASS];
+    let abi = match (abi_of(class, h.e_machine), class, h.e_machine) {
+        (Some(abi), _, _) => abi,
+        (None, header::ELFCLASS32, EM_X86_64) => return Err(wrong_machine("x86_64 x32 ABI (ELF32)")),
+        (None, header::ELFCLASS64 | header::ELFCLASS32, m) => {
+            let bits = if class == header::ELFCLASS64 { 64 } else { 32 };
+            return Err(wrong_machine(&format!("{} ({bits}-bit)", machine_name(m))));
+        }
+        (None, c, _) => return Err(malformed(&format!("unknown ELF class {c}"))),
+    };
+    let container = match abi {
+        Abi::X86_64 => Container::Big,
+        Abi::I386 => Container::Little,
+    };
+    if h.e_ident[header::EI_DATA] != header::ELFDATA2LSB {
+        return Err(malformed("big-endian ELF for an x86 machine"));
+    }
+    let not_a_program = |what: &str| format!("{what}, not a program");
+    let pie = match h.e_type {
+        ET_EXEC => false,
+        ET_DYN => true,
+        header::ET_REL => return Err(not_a_program("a relocatable object file")),
+        header::ET_CORE => return Err(not_a_program("a core dump")),
+        t => return Err(not_a_program(&format!("an ELF of type {t}"))),
+    };
+    let phnum = h.e_phnum as usize;
+    let phentsize = match container {
+        Container::Big => goblin::elf64::program_header::SIZEOF_PHDR,
+        Container::Little => goblin::elf32::program_header::SIZEOF_PHDR,
+    };
+    if phnum == 0 {
+        return Err(malformed("no program headers"));
+    }
+    if h.e_phentsize as usize != phentsize {
+        return Err(malformed(&format!("program header size {} (expected {phentsize})", h.e_phentsize)));
+    }
+    let ph_end = (h.e_phoff as u128) + (phnum as u128) * (phentsize as u128);
+    if ph_end > bytes.len() as u128 {
+        return Err(malformed(&format!("truncated: program headers end at byte {ph_end}, the file has {}", bytes.len())));
+    }
+    let phdrs = ProgramHeader::parse(bytes, h.e_phoff as usize, phnum, Ctx::new(container, Endian::Little)).map_err(|e| malformed(&format!("program headers: {e}")))?;
+    for (i, ph) in phdrs.iter().enumerate() {
+        let end = ph.p_offset as u128 + ph.p_filesz as u128;
+        if ph.p_type == PT_LOAD && end > bytes.len() as u128 {
+            return Err(malformed(&format!("truncated: segment {i} ends at byte {end}, the file has {}", bytes.len())));
+        }
+    }
+    if let Some(ph) = phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+        let start = ph.p_offset as usize;
+        let raw = bytes.get(start..start.saturating_add(ph.p_filesz as usize)).ok_or_else(|| malformed("PT_INTERP outside the file"))?;
+        let name: Vec<u8> = raw.iter().copied().take_while(|&b| b != 0).collect();
+        if name.is_empty() {
+            return Err(malformed("an empty PT_INTERP"));
+        }
+        if name.len() >= 4096 {
+            return Err(malformed("a PT_INTERP longer than a path"));
+        }
+        return Ok(Class { abi, pie, interp: Some(name) });
+    }
+    if !phdrs.iter().any(|p| p.p_type == PT_LOAD) {
+        return Err(malformed("no loadable segment"));
+    }
+    if pie && h.e_entry == 0 {
+        return Err(not_a_program("a shared library"));
+    }
+    Ok(Class { abi, pie, interp: None })
+}
+
+/// The ABI of an ELF of this class (`EI_CLASS`) and machine (`e_machine`),
+/// if it is one this personality runs.
+pub fn abi_of(class: u8, machine: u16) -> Option<Abi> {
+    match (class, machine) {
+        (header::ELFCLASS64, EM_X86_64) => Some(Abi::X86_64),
+        (header::ELFCLASS32, EM_386) => Some(Abi::I386),
+        _ => None,
+    }
+}
+
+fn wrong_machine(machine: &str) -> PlanError {
+    format!("ELF for {machine}; SiON runs x86_64 and i386 programs only")
+}
+
+fn machine_name(m: u16) -> String {
+    match m {
+        header::EM_AARCH64 => "aarch64".into(),
+        header::EM_ARM => "arm".into(),
+        header::EM_RISCV => "riscv".into(),
+        header::EM_PPC64 => "ppc64".into(),
+        header::EM_PPC => "ppc".into(),
+        header::EM_S390 => "s390".into(),
+        header::EM_MIPS => "mips".into(),
+        header::EM_SPARCV9 => "sparcv9".into(),
+        header::EM_IA_64 => "ia64".into(),
+        header::EM_386 => "i386".into(),
+        header::EM_X86_64 => "x86_64".into(),
+        m => match header::machine_to_str(m) {
+            "EM_UNKNOWN" => format!("machine {m}"),
+            s => s.into(),
+        },
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -273,9 +368,9 @@ pub(crate) mod tests {
         assert!(plan(b"hello").unwrap_err().contains("not an ELF"));
         let mut t = tiny_elf64(ET_EXEC, EM_X86_64, true);
         t[120 + 32..120 + 40].copy_from_slice(&0x100000u64.to_le_bytes());
-        assert!(plan(&t).unwrap_err().contains("interpreter's name"), "a PT_INTERP past the end");
-        assert!(plan(&tiny_elf64(ET_EXEC, 183, false)).unwrap_err().contains("unsupported machine"));
-        assert!(plan(&tiny_elf64(1, EM_X86_64, false)).unwrap_err().contains("not an executable"));
+        assert!(plan(&t).unwrap_err().contains("PT_INTERP outside the file"), "a PT_INTERP past the end");
+        assert!(plan(&tiny_elf64(ET_EXEC, 183, false)).unwrap_err().contains("SiON runs x86_64 and i386 programs only"));
+        assert!(plan(&tiny_elf64(1, EM_X86_64, false)).unwrap_err().contains("not a program"));
         let mut t = tiny_elf64(ET_EXEC, EM_X86_64, false);
         t.truncate(0x800);
         assert!(plan(&t).is_err(), "truncated file refused");
@@ -289,6 +384,50 @@ pub(crate) mod tests {
         let mut g = alloc::vec![0xffu8; 200];
         g[..4].copy_from_slice(b"\x7fELF");
         assert!(plan(&g).is_err());
+    }
+
+    /// The reasons `sion` prints when it refuses a program (its tests check
+    /// them through real files too).
+    #[test]
+    fn refusals_say_what_the_file_is() {
+        use goblin::elf::header::{EM_AARCH64, ET_CORE, ET_REL};
+        assert_eq!(plan(b"").unwrap_err(), "not an ELF executable or a `#!` script");
+        assert_eq!(plan(b"echo hi\n").unwrap_err(), "not an ELF executable or a `#!` script");
+        assert_eq!(plan(&tiny_elf64(ET_EXEC, EM_AARCH64, false)).unwrap_err(), "ELF for aarch64 (64-bit); SiON runs x86_64 and i386 programs only");
+        assert_eq!(plan(&tiny_elf64(ET_EXEC, 0xbeef, false)).unwrap_err(), "ELF for machine 48879 (64-bit); SiON runs x86_64 and i386 programs only");
+        let mut x32 = tiny_elf64(ET_EXEC, EM_X86_64, false);
+        x32[4] = 1; // ELFCLASS32
+        assert_eq!(plan(&x32).unwrap_err(), "ELF for x86_64 x32 ABI (ELF32); SiON runs x86_64 and i386 programs only");
+        assert_eq!(plan(&tiny_elf64(ET_REL, EM_X86_64, false)).unwrap_err(), "a relocatable object file, not a program");
+        assert_eq!(plan(&tiny_elf64(ET_CORE, EM_X86_64, false)).unwrap_err(), "a core dump, not a program");
+        let mut lib = tiny_elf64(ET_DYN, EM_X86_64, false);
+        lib[24..32].copy_from_slice(&0u64.to_le_bytes());
+        assert_eq!(plan(&lib).unwrap_err(), "a shared library, not a program");
+        let mut big = tiny_elf64(ET_EXEC, EM_X86_64, false);
+        big[5] = 2; // ELFDATA2MSB
+        big[18..20].copy_from_slice(&EM_X86_64.to_be_bytes());
+        assert_eq!(plan(&big).unwrap_err(), "malformed ELF: big-endian ELF for an x86 machine");
+    }
+
+    #[test]
+    fn garbage_gets_a_reason_never_a_panic() {
+        let good = tiny_elf64(ET_EXEC, EM_X86_64, true);
+        assert!(plan(&good).is_ok());
+        // Every truncation and a pile of single-byte corruptions of the headers.
+        for n in 0..good.len() {
+            let r = plan(&good[..n]);
+            assert!(r.is_err(), "truncated to {n} accepted");
+            if n >= 64 + 2 * 56 {
+                assert_eq!(r.unwrap_err(), format!("malformed ELF: truncated: segment 0 ends at byte 4112, the file has {n}"));
+            }
+        }
+        for i in 0..64 + 2 * 56 {
+            for v in [0u8, 0xff, 0x7f, 2, 0x80] {
+                let mut b = good.clone();
+                b[i] = v;
+                let _ = plan(&b);
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 /// Which Linux ABI a process (or a system call) uses.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Abi {
     X86_64,
     I386,

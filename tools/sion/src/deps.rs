@@ -14,20 +14,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use goblin::elf::header::{ELFCLASS32, ELFCLASS64, EM_386, EM_X86_64};
 use goblin::elf::Elf;
+use sion_linux::elf::abi_of;
+/// The two kinds of program a node runs.
+pub use sion_linux::layout::Abi as Arch;
 
 /// `#!` scripts followed at most (Linux runs five levels).
 const MAX_SCRIPTS: usize = 5;
 /// Libraries followed at most (a loop or a huge closure stops here).
 const MAX_FILES: usize = 512;
-
-/// The two kinds of program a node runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Arch {
-    X86_64,
-    I386,
-}
 
 /// What a program needs: files to stage (the path the loader will look up,
 /// which is also where they are on this machine) and names not found.
@@ -126,11 +121,7 @@ struct ElfInfo {
 
 fn elf_info(bytes: &[u8]) -> Option<ElfInfo> {
     let elf = Elf::parse(bytes).ok()?;
-    let arch = match (elf.header.e_ident[4], elf.header.e_machine) {
-        (ELFCLASS64, EM_X86_64) => Arch::X86_64,
-        (ELFCLASS32, EM_386) => Arch::I386,
-        _ => return None,
-    };
+    let arch = abi_of(elf.header.e_ident[goblin::elf::header::EI_CLASS], elf.header.e_machine)?;
     let split = |v: &[&str]| v.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
     Some(ElfInfo {
         arch,

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use sion_abi::boot::names;
 use sion_abi::bootfs::{regular, Writer};
 
-use crate::cli::FileSpec;
+use crate::args::FileSpec;
 
 /// Everything the boot job consists of.
 #[derive(Debug, Default)]

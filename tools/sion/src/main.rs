@@ -4,6 +4,7 @@
 //! node in QEMU as if it ran here (see `cli.rs` for the options).
 #![deny(unsafe_code)] // the one exception is in qemu.rs (PR_SET_PDEATHSIG), commented there
 
+mod args;
 mod cli;
 mod console;
 mod deps;
@@ -83,18 +84,6 @@ fn node_failed(reason: impl std::fmt::Display) -> i32 {
 fn failed(reason: impl std::fmt::Display) -> i32 {
     eprintln!("sion: {reason}");
     EXIT_NODE_FAILED
-}
-
-/// Where the kernel and server images are.
-fn image_dir() -> PathBuf {
-    let dir = match std::env::var_os("SION_IMAGE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let exe = std::env::current_exe().unwrap_or_default();
-            exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
-        }
-    };
-    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 fn exec(args: ExecArgs) -> i32 {
@@ -200,7 +189,7 @@ fn exec(args: ExecArgs) -> i32 {
     let shares = Arc::new(shares);
 
     // 2. The node image.
-    let dir = image_dir();
+    let dir = qemu::image_dir();
     let kernel = dir.join("sion-kernel");
     if !kernel.is_file() {
         return node_failed(format!("no node image at {} (run `cargo xtask build` first)", kernel.display()));
@@ -219,7 +208,7 @@ fn exec(args: ExecArgs) -> i32 {
         Ok(a) => a,
         Err(e) => return failed(format!("{e:#}")),
     };
-    let mem = args.mem.unwrap_or_else(cli::default_mem);
+    let mem = args.mem.unwrap_or_else(crate::args::default_mem);
     if let Err(e) = image::check_fits(&job.files, archive.len() as u64, mem.0) {
         return failed(format!("{e:#}"));
     }
@@ -328,7 +317,7 @@ fn exec(args: ExecArgs) -> i32 {
         // Under KVM, the node must show progress (its first server's console
         // up) soon: a host whose KVM cannot run ring 3 properly hangs it
         // right after boot. Then the job runs under TCG instead.
-        let ready_rx = if accel == cli::Accel::Kvm {
+        let ready_rx = if accel == crate::args::Accel::Kvm {
             match wait_ready(&ready_rx, &mut node, KVM_PROGRESS, &signalled) {
                 Ready::Yes(first) => {
                     // The stdin pump gets the READY taken here, then the rest.
@@ -353,7 +342,7 @@ fn exec(args: ExecArgs) -> i32 {
                     let _ = (job_thread.join(), log_thread.join());
                     eprintln!("sion: warning: --accel kvm: {why}; KVM cannot run the node on this host, running it with TCG");
                     log.lock().unwrap().restart();
-                    accel = cli::Accel::Tcg;
+                    accel = crate::args::Accel::Tcg;
                     continue;
                 }
             }

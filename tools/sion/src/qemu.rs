@@ -18,10 +18,22 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::cli::{Accel, MemSize};
+use crate::args::{Accel, MemSize};
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";
+
+/// Where the kernel and server images are.
+pub fn image_dir() -> PathBuf {
+    let dir = match std::env::var_os("SION_IMAGE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().unwrap_or_default();
+            exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
+        }
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
+}
 
 /// What a node is booted with.
 #[derive(Clone, Debug)]

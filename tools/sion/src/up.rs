@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::cli::{parse_mem, Accel, MemSize};
+use crate::args::{parse_mem, Accel, MemSize};
 use crate::group;
 
 const NAMESPACE: &str = "sion-up";
@@ -89,7 +89,7 @@ fn try_up(args: UpArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let key = group::key::load_or_create(args.key_file.as_deref())?;
-    let images = crate::image_dir();
+    let images = crate::qemu::image_dir();
     let kernel = images.join("sion-kernel");
     if !kernel.is_file() {
         bail!("no node image at {} (run `cargo xtask build`)", kernel.display());

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use sion_group::Weights;
 
-use crate::cli::{parse_file_spec, FileSpec};
+use crate::args::{parse_file_spec, parse_out_spec, FileSpec, OutSpec};
 
 #[derive(Args, Debug)]
 pub struct DaemonArgs {
@@ -111,8 +111,8 @@ pub struct RunArgs {
 
     /// Bring a file or directory back from the job when it ends (GUEST[:HOST],
     /// relative paths from the working directory). Repeatable.
-    #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = crate::cli::parse_out_spec)]
-    pub outs: Vec<crate::cli::OutSpec>,
+    #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = parse_out_spec)]
+    pub outs: Vec<OutSpec>,
 
     /// Let the job see this path of this machine too, read on demand
     /// (besides the system's tree, the working directory and the paths the
