@@ -15,7 +15,7 @@ use goblin::elf::header::{EM_X86_64, ET_EXEC};
 use sion_abi::console::{up, Exit};
 use sion_abi::msg::{pf, Fault, LinuxAbi, LinuxSyscall};
 
-fn spawn() -> (Process, SimHost) {
+pub(crate) fn spawn() -> (Process, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     let s = Spawn {

@@ -1,0 +1,445 @@
+//! Host tests of the process table ([`Procs`]): fork, wait, exec, signals,
+//! threads and futexes, driven through its entry points as the personality
+//! server drives it (`syscall` and `fault` with the kernel's messages,
+//! `poll`, then the `answers`), against a [`SimHost`] that simulates the
+//! kernel's spaces and tasks.
+//!
+//! [`Job`] plays the kernel's part: a task that makes a call waits until it
+//! is answered; an answer sets the task's rax (or keeps the registers the
+//! server set); and every answer must go to a live task that waits for one,
+//! at most once.
+
+use crate::errno::Errno;
+use crate::process::{Outcome, FIRST_PID};
+use crate::procs::Procs;
+use crate::signal::{self, bit, SigAction};
+use crate::sim::SimHost;
+use crate::syscalls::names::x86_64 as n;
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use sion_abi::console::Exit;
+use sion_abi::msg::{Fault, LinuxAbi, LinuxSyscall, VECTOR_INTERRUPT};
+use sion_abi::regs::TaskRegs;
+
+/// Where a task stands after its `syscall` (the tiny program's entry is one).
+const AFTER_SYSCALL: u64 = 0x401002;
+/// A signal handler and its restorer, in the tiny program's image.
+const HANDLER: u64 = 0x401100;
+const RESTORER: u64 = 0x401200;
+const SIGUSR1: u8 = 10;
+const SIGUSR2: u8 = 12;
+
+const WNOHANG: u64 = 1;
+const CLD_EXITED: i32 = 1;
+
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_CMP_REQUEUE: u64 = 4;
+const FUTEX_PRIVATE: u64 = 128;
+
+/// What glibc's pthread_create passes to clone.
+const THREAD_FLAGS: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x1_0000 | 0x4_0000 | 0x8_0000 | 0x10_0000 | 0x20_0000;
+
+fn err(e: Errno) -> i64 {
+    -(e.0 as i64)
+}
+
+struct Job {
+    h: SimHost,
+    procs: Procs,
+    /// Tasks in a call or fault, waiting for their answer.
+    waiting: BTreeSet<u64>,
+    /// Answers given and not yet looked at by the test, in order.
+    inbox: Vec<(u64, Outcome)>,
+}
+
+impl Job {
+    /// The job's first process (pid 2), started as the server starts it,
+    /// with an anonymous read-write page at [`Job::scratch`].
+    fn new() -> (Job, u64) {
+        let (p, h) = crate::tests::spawn();
+        // `spawn` loaded the program into the host's first space and put its
+        // registers in the first task, as `task_start` would.
+        let task = SimHost::FIRST_TASK;
+        let procs = Procs::new(p, SimHost::FIRST_SPACE, task);
+        let mut j = Job { h, procs, waiting: BTreeSet::new(), inbox: Vec::new() };
+        let at = j.ok(task, n::MMAP, &[0, 0x4000, 3, 0x22, u64::MAX, 0]) as u64;
+        assert_eq!(at, Job::scratch(), "the scratch area");
+        (j, task)
+    }
+
+    /// Where every process of a test keeps its data (mapped before any fork).
+    fn scratch() -> u64 {
+        crate::process::MMAP_TOP_64 - 0x4000
+    }
+
+    /// A system call of `task` as the kernel delivers it: the registers as
+    /// `syscall` leaves them, the message, then what the server answers
+    /// (to `task`: returned; to others: kept in the inbox).
+    fn call(&mut self, task: u64, nr: u32, args: &[u64]) -> Option<Outcome> {
+        assert!(self.h.task_alive(task), "task {task} is dead");
+        assert!(!self.waiting.contains(&task), "task {task} is waiting in a call");
+        let mut a = [0u64; 6];
+        a[..args.len()].copy_from_slice(args);
+        let mut r = self.h.task_regs(task).expect("registers");
+        r.rip = AFTER_SYSCALL;
+        r.rcx = AFTER_SYSCALL;
+        r.r11 = r.rflags;
+        r.rax = nr as u64;
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+        self.h.set_task_regs(task, &r);
+        self.waiting.insert(task);
+        let sc = LinuxSyscall { abi: LinuxAbi::X86_64 as u32, reserved: 0, nr: nr as u64, args: a, rip: r.rip, rsp: r.rsp };
+        self.procs.syscall(&mut self.h, task, &sc);
+        self.deliver();
+        self.answer(task)
+    }
+
+    /// A call that must be answered at once with a value.
+    fn ok(&mut self, task: u64, nr: u32, args: &[u64]) -> i64 {
+        match self.call(task, nr, args) {
+            Some(Outcome::Reply(v)) => v as i64,
+            o => panic!("call {nr} of task {task}: expected a reply, got {o:?}"),
+        }
+    }
+
+    /// A call that must leave its caller waiting.
+    fn blocks(&mut self, task: u64, nr: u32, args: &[u64]) {
+        assert_eq!(self.call(task, nr, args), None, "call {nr} of task {task} should wait");
+    }
+
+    /// A fault of `task` (`VECTOR_INTERRUPT`: stopped by `task_interrupt`).
+    fn fault(&mut self, task: u64, f: &Fault) -> Option<Outcome> {
+        assert!(self.h.task_alive(task) && !self.waiting.contains(&task));
+        self.waiting.insert(task);
+        self.procs.fault(&mut self.h, task, f);
+        self.deliver();
+        self.answer(task)
+    }
+
+    /// The server's loop came round: deferred replies that can be given now.
+    fn poll(&mut self) {
+        self.procs.poll(&mut self.h);
+        self.deliver();
+    }
+
+    /// The kernel delivers the answers: rax set, or the registers kept.
+    fn deliver(&mut self) {
+        for a in core::mem::take(&mut self.procs.answers) {
+            assert!(self.h.task_alive(a.task), "answer {:?} to a dead task", a);
+            assert!(self.waiting.remove(&a.task), "answer {:?} to a task not waiting", a);
+            match a.outcome {
+                Outcome::Reply(v) => {
+                    let mut r = self.h.task_regs(a.task).expect("registers");
+                    r.rax = v;
+                    self.h.set_task_regs(a.task, &r);
+                }
+                Outcome::KeepRegs => {}
+                o => panic!("answer with {o:?}"),
+            }
+            self.inbox.push((a.task, a.outcome));
+        }
+        // A dead task waits no more.
+        self.waiting.retain(|t| self.h.task_alive(*t));
+    }
+
+    /// The answer `task` got (and forget it).
+    fn answer(&mut self, task: u64) -> Option<Outcome> {
+        let i = self.inbox.iter().position(|a| a.0 == task)?;
+        Some(self.inbox.remove(i).1)
+    }
+
+    /// The value `task` was answered with.
+    fn reply(&mut self, task: u64) -> i64 {
+        match self.answer(task) {
+            Some(Outcome::Reply(v)) => v as i64,
+            o => panic!("task {task}: expected a reply, got {o:?}"),
+        }
+    }
+
+    fn regs(&self, task: u64) -> TaskRegs {
+        self.h.task_regs(task).expect("a live task")
+    }
+
+    fn peek(&self, task: u64, addr: u64, len: usize) -> Vec<u8> {
+        self.h.peek_in(self.h.space_of(task).expect("a live task"), addr, len)
+    }
+    /// Write into `task`'s process as a call of it would (lazy pages mapped).
+    fn poke(&mut self, task: u64, addr: u64, data: &[u8]) {
+        let pid = self.procs.pid_of(task).expect("a task of the job");
+        let wrote = self.procs.serve(&mut self.h, pid, |p, h| p.write_user(h, crate::layout::Abi::X86_64, addr, data));
+        assert_eq!(wrote, Some(Ok(())), "poke at {addr:#x}");
+    }
+    fn word(&self, task: u64, addr: u64) -> u32 {
+        u32::from_le_bytes(self.peek(task, addr, 4).try_into().unwrap())
+    }
+
+    /// The newest task (the one a fork or clone just started).
+    fn newest(&self) -> u64 {
+        *self.h.tasks.keys().last().unwrap()
+    }
+
+    /// fork: the child's pid and task.
+    fn fork(&mut self, task: u64) -> (u32, u64) {
+        let pid = self.ok(task, n::FORK, &[]) as u32;
+        let child = self.newest();
+        assert_eq!(self.procs.pid_of(child), Some(pid));
+        (pid, child)
+    }
+
+    /// A thread as pthread_create makes it: its tid and task; the tid is
+    /// written at `tid_at` (which CLONE_CHILD_CLEARTID clears at its end).
+    fn thread(&mut self, task: u64, tid_at: u64) -> (u32, u64) {
+        let stack = Job::scratch() + 0x3000;
+        let tid = self.ok(task, n::CLONE, &[THREAD_FLAGS, stack, tid_at, tid_at, 0x7000]) as u32;
+        let t = self.newest();
+        assert_eq!(self.procs.pid_of(t), self.procs.pid_of(task), "a thread of the caller's process");
+        assert_eq!(self.h.space_of(t), self.h.space_of(task), "in the caller's space");
+        let r = self.regs(t);
+        assert_eq!((r.rax, r.rsp, r.fs_base, r.rip), (0, stack, 0x7000, AFTER_SYSCALL));
+        (tid, t)
+    }
+
+    /// rt_sigaction(sig, {handler, flags | SA_RESTORER, RESTORER, mask}) by `task`.
+    fn sigaction(&mut self, task: u64, sig: u8, handler: u64, flags: u64, mask: u64) {
+        let at = Job::scratch() + 0x2000 + sig as u64 * 64;
+        let act = SigAction { handler, flags: flags | signal::SA_RESTORER, restorer: RESTORER, mask };
+        self.poke(task, at, &act.encode(crate::layout::Abi::X86_64));
+        assert_eq!(self.ok(task, n::RT_SIGACTION, &[sig as u64, at, 0, 8]), 0);
+    }
+
+    /// The handler for `sig` runs in `task` (answered KeepRegs, registers
+    /// at the handler): the frame's siginfo and its saved rax, rip.
+    fn in_handler(&mut self, task: u64, sig: u8) -> Frame {
+        assert_eq!(self.answer(task), Some(Outcome::KeepRegs), "task {task} sent to its handler");
+        self.frame(task, sig)
+    }
+
+    /// The frame of the handler `task` was just sent to.
+    fn frame(&self, task: u64, sig: u8) -> Frame {
+        let r = self.regs(task);
+        assert_eq!((r.rip, r.rdi), (HANDLER, sig as u64));
+        let word = |j: &Job, at: u64| u64::from_le_bytes(j.peek(task, at, 8).try_into().unwrap());
+        assert_eq!(word(self, r.rsp), RESTORER, "the handler returns to the restorer");
+        let mctx = r.rsp + 48;
+        let info = self.peek(task, r.rsi, 128);
+        let i32_at = |i: usize| i32::from_le_bytes(info[i..i + 4].try_into().unwrap());
+        Frame { rax: word(self, mctx + 13 * 8), rip: word(self, mctx + 16 * 8), mask: word(self, r.rsp + 8 + 296), signo: i32_at(0), code: i32_at(8), pid: i32_at(16), status: i32_at(24) }
+    }
+
+    /// The handler of `task` returns: `ret` to the restorer, rt_sigreturn.
+    fn sigreturn(&mut self, task: u64) -> TaskRegs {
+        let mut r = self.regs(task);
+        r.rsp += 8;
+        self.h.set_task_regs(task, &r);
+        assert_eq!(self.call(task, n::RT_SIGRETURN, &[]), Some(Outcome::KeepRegs));
+        self.regs(task)
+    }
+
+    fn pending(&mut self, task: u64) -> u64 {
+        let at = Job::scratch() + 0x1f00;
+        assert_eq!(self.ok(task, n::RT_SIGPENDING, &[at, 8]), 0);
+        u64::from_le_bytes(self.peek(task, at, 8).try_into().unwrap())
+    }
+}
+
+/// What a signal frame holds.
+#[derive(Debug)]
+struct Frame {
+    rax: u64,
+    rip: u64,
+    mask: u64,
+    signo: i32,
+    code: i32,
+    pid: i32,
+    status: i32,
+}
+
+// ----- fork and wait -----
+
+#[test]
+fn fork_then_wait4_gets_the_childs_exit_status() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    j.poke(parent, Job::scratch() + 0x100, b"before");
+    let (pid, child) = j.fork(parent);
+    assert_eq!(pid, FIRST_PID + 1);
+    // The child: the parent's registers with rax 0, a copy of its memory, in a space of its own.
+    assert_eq!(j.regs(child).rip, AFTER_SYSCALL);
+    assert_eq!(j.regs(child).rax, 0);
+    assert_ne!(j.h.space_of(child), j.h.space_of(parent));
+    j.poke(parent, Job::scratch() + 0x100, b"after!");
+    assert_eq!(j.peek(child, Job::scratch() + 0x100, 6), b"before");
+    assert_eq!(j.ok(child, n::GETPID, &[]), pid as i64);
+    assert_eq!(j.ok(child, n::GETPPID, &[]), FIRST_PID as i64);
+    // Not yet exited: WNOHANG says 0 and leaves the status alone.
+    j.poke(parent, status, &[0xee; 4]);
+    assert_eq!(j.ok(parent, n::WAIT4, &[u64::MAX, status, WNOHANG, 0]), 0);
+    assert_eq!(j.peek(parent, status, 4), [0xee; 4]);
+    // A wait that waits; the child's exit answers it.
+    j.blocks(parent, n::WAIT4, &[pid as u64, status, 0, 0]);
+    let child_space = j.h.space_of(child).unwrap();
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[7]), None, "exit is never answered");
+    assert!(!j.h.task_alive(child), "the child's task is gone");
+    assert!(!j.h.space_alive(child_space), "and its space");
+    j.poll();
+    assert_eq!(j.reply(parent), pid as i64);
+    assert_eq!(j.word(parent, status), 7 << 8, "WIFEXITED, WEXITSTATUS 7");
+    // Reaped: nothing is left to wait for.
+    assert_eq!(j.ok(parent, n::WAIT4, &[u64::MAX, status, 0, 0]), err(Errno::ECHILD));
+    assert_eq!(j.procs.running(), 1);
+}
+
+#[test]
+fn wait4_wnohang_takes_a_child_that_already_exited() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    let (pid, child) = j.fork(parent);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[300]), None);
+    // exit_group's status is the low byte.
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, WNOHANG, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 44 << 8);
+    assert_eq!(j.ok(parent, n::WAIT4, &[u64::MAX, status, WNOHANG, 0]), err(Errno::ECHILD));
+}
+
+// ----- SIGCHLD -----
+
+#[test]
+fn sigchld_is_ignored_by_default_and_the_zombie_stays() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    let (pid, child) = j.fork(parent);
+    // The parent computes; the child ends.
+    j.h.computing.push(parent);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[5]), None);
+    j.poll();
+    assert!(j.h.interrupted.is_empty(), "nobody is stopped for an ignored signal");
+    assert!(j.inbox.is_empty());
+    assert_eq!(j.pending(parent), 0, "SIGCHLD discarded, not pending");
+    // The default action does not reap: the child waits for its parent's wait.
+    assert_eq!(j.ok(parent, n::WAIT4, &[u64::MAX, status, WNOHANG, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 5 << 8);
+}
+
+#[test]
+fn sigchld_handler_runs_when_a_child_ends() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    j.sigaction(parent, signal::SIGCHLD, HANDLER, signal::SA_SIGINFO, 0);
+    let (pid, child) = j.fork(parent);
+    // The parent computes when the child ends: it is stopped where it is
+    // (task_interrupt) and, at the fault that brings it, runs its handler.
+    j.h.computing.push(parent);
+    let before = j.regs(parent);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[5]), None);
+    j.poll();
+    assert_eq!(j.h.interrupted, [parent]);
+    let f = Fault { vector: VECTOR_INTERRUPT, error_code: 0, addr: 0, rip: before.rip, rsp: before.rsp };
+    assert_eq!(j.fault(parent, &f), Some(Outcome::KeepRegs));
+    let fr = j.frame(parent, signal::SIGCHLD);
+    assert_eq!((fr.signo, fr.code, fr.pid, fr.status), (signal::SIGCHLD as i32, CLD_EXITED, pid as i32, 5));
+    assert_eq!((fr.rip, fr.rax, fr.mask), (before.rip, before.rax, 0));
+    assert_eq!(j.procs.serve(&mut j.h, FIRST_PID, |p, _| p.sig.mask), Some(bit(signal::SIGCHLD)), "blocked while its handler runs");
+    let after = j.sigreturn(parent);
+    assert_eq!((after.rip, after.rsp, after.rax), (before.rip, before.rsp, before.rax), "back where it computed");
+    assert_eq!(j.procs.serve(&mut j.h, FIRST_PID, |p, _| p.sig.mask), Some(0));
+    assert_eq!(j.ok(parent, n::WAIT4, &[u64::MAX, status, WNOHANG, 0]), pid as i64);
+    j.h.computing.clear();
+
+    // A parent waiting in wait4 gets the child's pid, then its handler runs.
+    let (pid, child) = j.fork(parent);
+    j.blocks(parent, n::WAIT4, &[u64::MAX, status, 0, 0]);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[6]), None);
+    j.poll();
+    let fr = j.in_handler(parent, signal::SIGCHLD);
+    assert_eq!((fr.pid, fr.status), (pid as i32, 6));
+    assert_eq!((fr.rax, fr.rip), (pid as u64, AFTER_SYSCALL), "wait4's result is in the frame");
+    assert_eq!(j.word(parent, status), 6 << 8);
+    assert_eq!(j.sigreturn(parent).rax, pid as u64);
+}
+
+#[test]
+fn sigchld_ignored_reaps_at_once() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    j.sigaction(parent, signal::SIGCHLD, signal::SIG_IGN, 0, 0);
+    let (_, child) = j.fork(parent);
+    // A wait for the only child ends with ECHILD when it is reaped.
+    j.blocks(parent, n::WAIT4, &[u64::MAX, status, 0, 0]);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[5]), None);
+    j.poll();
+    assert_eq!(j.reply(parent), err(Errno::ECHILD));
+    assert_eq!(j.procs.running(), 1);
+}
+
+// ----- interrupted calls -----
+
+/// A pipe made by `task` before it forks: (read end, write end).
+fn pipe(j: &mut Job, task: u64) -> (u64, u64) {
+    let at = Job::scratch() + 0x300;
+    assert_eq!(j.ok(task, n::PIPE2, &[at, 0]), 0);
+    (j.word(task, at) as u64, j.word(task, at + 4) as u64)
+}
+
+#[test]
+fn a_signal_interrupts_a_blocked_call_with_eintr_without_sa_restart() {
+    let (mut j, parent) = Job::new();
+    let buf = Job::scratch() + 0x800;
+    let (r, w) = pipe(&mut j, parent);
+    j.sigaction(parent, SIGUSR1, HANDLER, 0, 0);
+    let (_, child) = j.fork(parent);
+    j.blocks(parent, n::READ, &[r, buf, 16]);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR1);
+    assert_eq!((fr.rax, fr.rip), (err(Errno::EINTR) as u64, AFTER_SYSCALL), "read returns EINTR to the handler's frame");
+    assert_eq!((fr.pid, fr.code), (FIRST_PID as i32 + 1, 0), "SI_USER from the child");
+    let back = j.sigreturn(parent);
+    assert_eq!((back.rax, back.rip), (err(Errno::EINTR) as u64, AFTER_SYSCALL));
+    // The call is over: the pipe's data goes to the next read.
+    assert_eq!(j.ok(child, n::WRITE, &[w, buf, 3]), 3);
+    j.poll();
+    assert!(j.inbox.is_empty(), "nobody reads");
+    assert_eq!(j.ok(parent, n::READ, &[r, buf, 16]), 3);
+}
+
+#[test]
+fn sa_restart_restarts_a_blocked_call_after_the_handler() {
+    let (mut j, parent) = Job::new();
+    let buf = Job::scratch() + 0x800;
+    let (r, w) = pipe(&mut j, parent);
+    j.sigaction(parent, SIGUSR1, HANDLER, signal::SA_RESTART, 0);
+    let (cpid, child) = j.fork(parent);
+    // A call the process serves (a pipe read) ...
+    j.blocks(parent, n::READ, &[r, buf, 16]);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR1);
+    assert_eq!((fr.rip, fr.rax), (AFTER_SYSCALL - 2, n::READ as u64), "back on the syscall instruction, rax the call's number");
+    let back = j.sigreturn(parent);
+    assert_eq!((back.rip, back.rax), (AFTER_SYSCALL - 2, n::READ as u64));
+    // ... which the program makes again, and this time it gets data.
+    j.blocks(parent, n::READ, &[r, buf, 16]);
+    j.poke(child, buf, b"hey");
+    assert_eq!(j.ok(child, n::WRITE, &[w, buf, 3]), 3);
+    j.poll();
+    assert_eq!(j.reply(parent), 3);
+    assert_eq!(j.peek(parent, buf, 3), b"hey");
+
+    // A call the table serves (wait4) restarts the same way.
+    j.blocks(parent, n::WAIT4, &[cpid as u64, 0, 0, 0]);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR1);
+    assert_eq!((fr.rip, fr.rax), (AFTER_SYSCALL - 2, n::WAIT4 as u64));
+    j.sigreturn(parent);
+
+    // nanosleep is never restarted (Linux gives EINTR whatever SA_RESTART says).
+    let ts = Job::scratch() + 0x900;
+    j.poke(parent, ts, &[1u64.to_le_bytes(), 0u64.to_le_bytes()].concat());
+    j.blocks(parent, n::NANOSLEEP, &[ts, 0]);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR1);
+    assert_eq!((fr.rip, fr.rax), (AFTER_SYSCALL, err(Errno::EINTR) as u64));
+}
