@@ -443,3 +443,202 @@ fn sa_restart_restarts_a_blocked_call_after_the_handler() {
     let fr = j.in_handler(parent, SIGUSR1);
     assert_eq!((fr.rip, fr.rax), (AFTER_SYSCALL, err(Errno::EINTR) as u64));
 }
+
+// ----- exec -----
+
+/// execve(path, [path], []) by `task` with its strings in the scratch area.
+fn execve(j: &mut Job, task: u64, path: &str) -> Option<Outcome> {
+    let at = Job::scratch() + 0xa00;
+    let mut s = path.as_bytes().to_vec();
+    s.push(0);
+    j.poke(task, at, &s);
+    let argv = at + 0x100;
+    j.poke(task, argv, &[at.to_le_bytes(), 0u64.to_le_bytes()].concat());
+    j.call(task, n::EXECVE, &[at, argv, argv + 8])
+}
+
+/// The handler `task`'s process has for `sig` (rt_sigaction with no new action).
+fn handler_of(j: &mut Job, task: u64, sig: u8) -> u64 {
+    let old = Job::scratch() + 0x1e00;
+    assert_eq!(j.ok(task, n::RT_SIGACTION, &[sig as u64, 0, old, 8]), 0);
+    u64::from_le_bytes(j.peek(task, old, 8).try_into().unwrap())
+}
+
+fn sigmask(j: &mut Job, task: u64, how: u64, set: u64) -> u64 {
+    let (new, old) = (Job::scratch() + 0x1d00, Job::scratch() + 0x1d08);
+    j.poke(task, new, &set.to_le_bytes());
+    let r = j.call(task, n::RT_SIGPROCMASK, &[how, new, old, 8]);
+    if r.is_none() {
+        return u64::MAX;
+    }
+    assert_eq!(r, Some(Outcome::Reply(0)));
+    u64::from_le_bytes(j.peek(task, old, 8).try_into().unwrap())
+}
+const SIG_BLOCK: u64 = 0;
+const SIG_UNBLOCK: u64 = 1;
+
+#[test]
+fn exec_resets_handlers_keeps_ignored_signals_the_mask_and_pending_ones() {
+    let (mut j, task) = Job::new();
+    j.sigaction(task, SIGUSR1, HANDLER, signal::SA_RESTART, 0);
+    j.sigaction(task, SIGUSR2, signal::SIG_IGN, 0, 0);
+    j.sigaction(task, signal::SIGINT, HANDLER, 0, 0);
+    let blocked = bit(signal::SIGINT) | bit(signal::SIGTERM);
+    sigmask(&mut j, task, SIG_BLOCK, blocked);
+    for sig in [signal::SIGINT, signal::SIGTERM] {
+        assert_eq!(j.ok(task, n::KILL, &[FIRST_PID as u64, sig as u64]), 0);
+    }
+    assert_eq!(j.pending(task), blocked);
+    let (old_space, maps) = (j.h.space_of(task).unwrap(), j.h.dropped.len());
+
+    assert_eq!(execve(&mut j, task, "/home/user/prog"), None, "an exec is not answered: the new program starts");
+    assert!(!j.h.task_alive(task), "the old task is gone");
+    assert_eq!(j.h.dropped[maps..], [old_space], "with its space");
+    let new = j.newest();
+    assert_eq!(j.procs.pid_of(new), Some(FIRST_PID), "the same process");
+    assert_ne!(j.h.space_of(new), Some(old_space));
+    let r = j.regs(new);
+    assert_eq!(r.rip, 0x401000, "at the program's entry");
+    assert_eq!(j.peek(new, r.rsp, 8), 1u64.to_le_bytes(), "argc");
+
+    // Some memory of its own to look with.
+    assert_eq!(j.ok(new, n::MMAP, &[0, 0x4000, 3, 0x22, u64::MAX, 0]) as u64, Job::scratch());
+    assert_eq!(handler_of(&mut j, new, SIGUSR1), signal::SIG_DFL, "a caught signal goes back to its default");
+    assert_eq!(handler_of(&mut j, new, signal::SIGINT), signal::SIG_DFL);
+    assert_eq!(handler_of(&mut j, new, SIGUSR2), signal::SIG_IGN, "an ignored one stays ignored");
+    assert_eq!(sigmask(&mut j, new, SIG_BLOCK, 0), blocked, "the mask is kept");
+    assert_eq!(j.pending(new), blocked, "and the pending signals");
+    // SIGTERM, pending through the exec, now has its default action when unblocked.
+    assert_eq!(sigmask(&mut j, new, SIG_UNBLOCK, bit(signal::SIGTERM)), u64::MAX, "the call ends the process");
+    assert_eq!(j.procs.ended, Some(Exit::Signal(signal::SIGTERM)));
+    assert!(j.h.tasks.is_empty(), "every task is gone");
+}
+
+#[test]
+fn exec_of_a_missing_file_fails_and_the_program_goes_on() {
+    let (mut j, task) = Job::new();
+    let space = j.h.space_of(task);
+    assert_eq!(execve(&mut j, task, "/nonexistent"), Some(Outcome::Reply(err(Errno::ENOENT) as u64)));
+    assert_eq!(j.h.space_of(task), space);
+    assert_eq!(j.h.tasks.len(), 1);
+}
+
+// ----- futexes -----
+
+fn futex(j: &mut Job, task: u64, addr: u64, op: u64, val: u64, val2: u64, addr2: u64, val3: u64) -> Option<Outcome> {
+    j.call(task, n::FUTEX, &[addr, op, val, val2, addr2, val3])
+}
+
+#[test]
+fn futex_wait_wake_and_cmp_requeue() {
+    let (mut j, main) = Job::new();
+    let (f1, f2) = (Job::scratch() + 0x400, Job::scratch() + 0x404);
+    j.poke(main, f1, &5u32.to_le_bytes());
+    let threads: Vec<u64> = (0..3).map(|i| j.thread(main, Job::scratch() + 0x500 + i * 4).1).collect();
+    let (wait, wake, requeue) = (FUTEX_WAIT | FUTEX_PRIVATE, FUTEX_WAKE | FUTEX_PRIVATE, FUTEX_CMP_REQUEUE | FUTEX_PRIVATE);
+    // The word is checked: not the value expected, no wait.
+    assert_eq!(futex(&mut j, threads[0], f1, wait, 4, 0, 0, 0), Some(Outcome::Reply(err(Errno::EAGAIN) as u64)));
+    for &t in &threads {
+        assert_eq!(futex(&mut j, t, f1, wait, 5, 0, 0, 0), None, "waits");
+    }
+    // A shared wake does not reach private waiters (another futex, as on Linux).
+    assert_eq!(futex(&mut j, main, f1, FUTEX_WAKE, 10, 0, 0, 0), Some(Outcome::Reply(0)));
+    // Woken first come, first served.
+    assert_eq!(futex(&mut j, main, f1, wake, 1, 0, 0, 0), Some(Outcome::Reply(1)));
+    assert_eq!(j.reply(threads[0]), 0);
+    assert!(j.inbox.is_empty());
+    // CMP_REQUEUE checks the word, wakes nr_wake, moves nr_requeue to the second futex.
+    assert_eq!(futex(&mut j, main, f1, requeue, 0, 1, f2, 4), Some(Outcome::Reply(err(Errno::EAGAIN) as u64)));
+    assert_eq!(futex(&mut j, main, f1, requeue, 0, 1, f2, 5), Some(Outcome::Reply(1)), "one moved");
+    assert!(j.inbox.is_empty(), "nobody woken");
+    assert_eq!(futex(&mut j, main, f1, wake, i32::MAX as u64, 0, 0, 0), Some(Outcome::Reply(1)), "only the one left on f1");
+    assert_eq!(j.reply(threads[2]), 0);
+    assert_eq!(futex(&mut j, main, f2, wake, 1, 0, 0, 0), Some(Outcome::Reply(1)), "the moved one is on f2");
+    assert_eq!(j.reply(threads[1]), 0);
+    // With a wake too: the first waiter woken, the second moved.
+    assert_eq!(futex(&mut j, threads[0], f1, wait, 5, 0, 0, 0), None);
+    assert_eq!(futex(&mut j, threads[1], f1, wait, 5, 0, 0, 0), None);
+    assert_eq!(futex(&mut j, main, f1, requeue, 1, i32::MAX as u64, f2, 5), Some(Outcome::Reply(2)), "woken plus moved");
+    assert_eq!(j.reply(threads[0]), 0);
+    assert_eq!(futex(&mut j, main, f2, wake, 1, 0, 0, 0), Some(Outcome::Reply(1)));
+    assert_eq!(j.reply(threads[1]), 0);
+}
+
+#[test]
+fn futex_wait_times_out() {
+    let (mut j, main) = Job::new();
+    let (f, ts) = (Job::scratch() + 0x400, Job::scratch() + 0x410);
+    j.poke(main, ts, &[0u64.to_le_bytes(), 1_000_000u64.to_le_bytes()].concat());
+    j.h.now = 5_000;
+    assert_eq!(futex(&mut j, main, f, FUTEX_WAIT | FUTEX_PRIVATE, 0, ts, 0, 0), None);
+    assert_eq!(j.procs.next_deadline(j.h.now), Some(1_005_000));
+    j.h.now = 1_004_999;
+    j.poll();
+    assert!(j.inbox.is_empty());
+    j.h.now = 1_005_000;
+    j.poll();
+    assert_eq!(j.reply(main), err(Errno::ETIMEDOUT));
+}
+
+#[test]
+fn a_shared_futex_in_shared_memory_reaches_another_process() {
+    let (mut j, parent) = Job::new();
+    let shm = j.ok(parent, n::MMAP, &[0, 0x1000, 3, 0x21, u64::MAX, 0]) as u64;
+    let (_, child) = j.fork(parent);
+    assert_eq!(futex(&mut j, child, shm + 8, FUTEX_WAIT, 0, 0, 0, 0), None);
+    j.poke(parent, shm + 8, &1u32.to_le_bytes());
+    assert_eq!(j.word(child, shm + 8), 1, "one page for both");
+    assert_eq!(futex(&mut j, parent, shm + 8, FUTEX_WAKE, 1, 0, 0, 0), Some(Outcome::Reply(1)));
+    assert_eq!(j.reply(child), 0);
+}
+
+// ----- threads -----
+
+#[test]
+fn a_threads_exit_clears_its_tid_and_wakes_the_joiner() {
+    let (mut j, main) = Job::new();
+    let tid_at = Job::scratch() + 0x500;
+    let (tid, t) = j.thread(main, tid_at);
+    assert_eq!(j.word(main, tid_at), tid, "CLONE_PARENT_SETTID");
+    assert_eq!(j.ok(t, n::GETTID, &[]), tid as i64);
+    assert_eq!(j.ok(t, n::GETPID, &[]), FIRST_PID as i64);
+    // pthread_join: wait while the word holds the tid.
+    assert_eq!(futex(&mut j, main, tid_at, FUTEX_WAIT, tid as u64, 0, 0, 0), None);
+    assert_eq!(j.call(t, n::EXIT, &[0]), None, "exit is not answered");
+    assert!(!j.h.task_alive(t));
+    assert_eq!(j.word(main, tid_at), 0, "CLONE_CHILD_CLEARTID");
+    assert_eq!(j.reply(main), 0, "the joiner woken");
+    assert_eq!(j.procs.pid_of(t), None);
+    assert_eq!(j.procs.running(), 1);
+    assert_eq!(j.ok(main, n::GETTID, &[]), FIRST_PID as i64);
+}
+
+#[test]
+fn exit_group_ends_every_thread() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    let (r, _) = pipe(&mut j, parent);
+    let (pid, main) = j.fork(parent);
+    let (_, reader) = j.thread(main, Job::scratch() + 0x500);
+    let (_, waiter) = j.thread(main, Job::scratch() + 0x504);
+    let (_, last) = j.thread(main, Job::scratch() + 0x508);
+    let space = j.h.space_of(main).unwrap();
+    j.blocks(reader, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    assert_eq!(futex(&mut j, waiter, Job::scratch() + 0x400, FUTEX_WAIT | FUTEX_PRIVATE, 0, 0, 0, 0), None);
+    // The main thread may end first: the process goes on.
+    assert_eq!(j.call(main, n::EXIT, &[1]), None);
+    assert!(!j.h.task_alive(main));
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, WNOHANG, 0]), 0, "not ended");
+    // Any thread's exit_group ends them all, answering none.
+    assert_eq!(j.call(last, n::EXIT_GROUP, &[9]), None);
+    j.poll();
+    for t in [reader, waiter, last] {
+        assert!(!j.h.task_alive(t), "task {t} killed");
+        assert_eq!(j.procs.pid_of(t), None);
+    }
+    assert!(!j.h.space_alive(space));
+    assert!(j.inbox.is_empty());
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, 0, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 9 << 8);
+    assert_eq!(j.h.tasks.keys().copied().collect::<Vec<_>>(), [parent]);
+}
