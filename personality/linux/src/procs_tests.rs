@@ -642,3 +642,182 @@ fn exit_group_ends_every_thread() {
     assert_eq!(j.word(parent, status), 9 << 8);
     assert_eq!(j.h.tasks.keys().copied().collect::<Vec<_>>(), [parent]);
 }
+
+// ----- more of the table -----
+
+#[test]
+fn vfork_holds_the_parent_until_the_child_execs_or_exits() {
+    let (mut j, parent) = Job::new();
+    assert_eq!(j.call(parent, n::VFORK, &[]), None, "the parent waits");
+    let child = j.newest();
+    let pid = j.procs.pid_of(child).unwrap();
+    assert_eq!(j.regs(child).rax, 0);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[3]), None);
+    assert_eq!(j.reply(parent), pid as i64, "answered at the child's exit");
+
+    assert_eq!(j.call(parent, n::VFORK, &[]), None);
+    let child = j.newest();
+    let pid = j.procs.pid_of(child).unwrap();
+    assert_eq!(execve(&mut j, child, "/home/user/prog"), None);
+    assert_eq!(j.reply(parent), pid as i64, "answered at the child's exec");
+    let new = j.newest();
+    assert_eq!((j.procs.pid_of(new), j.regs(new).rip), (Some(pid), 0x401000));
+}
+
+#[test]
+fn a_fork_that_cannot_start_its_task_gives_its_space_back() {
+    let (mut j, parent) = Job::new();
+    j.h.task_limit = Some(1);
+    assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::EAGAIN));
+    assert_eq!(j.h.dropped.len(), 1, "the copy is dropped");
+    assert_eq!(j.h.spaces.len(), 0);
+    j.h.task_limit = None;
+    j.h.fail_spaces = true;
+    assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::ENOMEM));
+    j.h.fail_spaces = false;
+    // The job's limit of processes and threads.
+    j.procs.max_procs = 2;
+    j.fork(parent);
+    assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(parent, n::CLONE, &[THREAD_FLAGS, Job::scratch() + 0x3000, 0, 0, 0]), err(Errno::EAGAIN));
+}
+
+#[test]
+fn fork_from_a_thread_copies_that_thread_only() {
+    let (mut j, main) = Job::new();
+    let (tid, t) = j.thread(main, Job::scratch() + 0x500);
+    let (pid, child) = j.fork(t);
+    assert_eq!(j.h.tasks_in(j.h.space_of(child).unwrap()), [child], "one task");
+    assert_eq!(j.regs(child).rsp, j.regs(t).rsp, "the calling thread's registers");
+    assert_eq!(j.ok(child, n::GETTID, &[]), pid as i64);
+    assert_eq!(j.ok(child, n::GETPPID, &[]), FIRST_PID as i64);
+    assert_eq!(j.ok(t, n::GETTID, &[]), tid as i64);
+    assert_eq!(j.ok(main, n::GETTID, &[]), FIRST_PID as i64);
+}
+
+#[test]
+fn exec_from_a_thread_ends_the_others() {
+    let (mut j, main) = Job::new();
+    let (_, t) = j.thread(main, Job::scratch() + 0x500);
+    let (_, u) = j.thread(main, Job::scratch() + 0x504);
+    assert_eq!(futex(&mut j, main, Job::scratch() + 0x400, FUTEX_WAIT | FUTEX_PRIVATE, 0, 0, 0, 0), None);
+    assert_eq!(execve(&mut j, t, "/home/user/prog"), None);
+    for task in [main, t, u] {
+        assert!(!j.h.task_alive(task));
+        assert_eq!(j.procs.pid_of(task), None);
+    }
+    assert!(j.inbox.is_empty(), "the waiting thread is not answered");
+    let new = j.newest();
+    assert_eq!(j.h.tasks.len(), 1);
+    assert_eq!(j.ok(new, n::GETTID, &[]), FIRST_PID as i64, "the thread takes the process's id");
+}
+
+#[test]
+fn stop_and_continue_hold_and_release_every_task() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    let (pid, child) = j.fork(parent);
+    let (_, t) = j.thread(child, Job::scratch() + 0x500);
+    assert_eq!(j.ok(parent, n::KILL, &[pid as u64, signal::SIGSTOP as u64]), 0);
+    assert!(j.h.held(child) && j.h.held(t));
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, WNOHANG, 0]), 0, "a stop is not reported without WUNTRACED");
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, WNOHANG | 2, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 0x137f, "WIFSTOPPED by SIGSTOP");
+    assert_eq!(j.ok(parent, n::KILL, &[pid as u64, signal::SIGCONT as u64]), 0);
+    assert!(!j.h.held(child) && !j.h.held(t));
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, WNOHANG | 8, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 0xffff, "WIFCONTINUED");
+}
+
+#[test]
+fn a_process_signal_goes_to_a_thread_that_does_not_block_it() {
+    let (mut j, parent) = Job::new();
+    let (r, _) = pipe(&mut j, parent);
+    j.sigaction(parent, SIGUSR1, HANDLER, signal::SA_RESTART, 0);
+    j.sigaction(parent, SIGUSR2, HANDLER, 0, 0);
+    let (_, child) = j.fork(parent);
+    let (ttid, t) = j.thread(parent, Job::scratch() + 0x500);
+    sigmask(&mut j, parent, SIG_BLOCK, bit(SIGUSR1));
+    j.blocks(parent, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    assert_eq!(futex(&mut j, t, Job::scratch() + 0x400, FUTEX_WAIT | FUTEX_PRIVATE, 0, 0, 0, 0), None);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    // The thread that does not block it takes it; a futex wait is never restarted.
+    let fr = j.in_handler(t, SIGUSR1);
+    assert_eq!(fr.rax, err(Errno::EINTR) as u64);
+    assert!(j.inbox.is_empty(), "the main thread blocks it and goes on waiting");
+    j.sigreturn(t);
+    // The interrupted wait is over: a wake finds nobody.
+    assert_eq!(futex(&mut j, t, Job::scratch() + 0x400, FUTEX_WAKE | FUTEX_PRIVATE, 1, 0, 0, 0), Some(Outcome::Reply(0)));
+    // tgkill reaches the thread named.
+    assert_eq!(j.ok(t, n::TGKILL, &[FIRST_PID as u64, FIRST_PID as u64, SIGUSR2 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR2);
+    assert_eq!(fr.rax, err(Errno::EINTR) as u64);
+    assert_eq!(fr.code, -6, "SI_TKILL");
+    assert_eq!(fr.pid, FIRST_PID as i32);
+    let _ = ttid;
+}
+
+#[test]
+fn orphans_go_to_the_first_process() {
+    let (mut j, first) = Job::new();
+    let status = Job::scratch();
+    let (a, ta) = j.fork(first);
+    let (b, tb) = j.fork(ta);
+    assert_eq!(j.ok(tb, n::GETPPID, &[]), a as i64);
+    assert_eq!(j.call(ta, n::EXIT_GROUP, &[1]), None);
+    assert_eq!(j.ok(tb, n::GETPPID, &[]), FIRST_PID as i64, "adopted");
+    assert_eq!(j.ok(first, n::WAIT4, &[u64::MAX, status, 0, 0]), a as i64);
+    j.blocks(first, n::WAIT4, &[u64::MAX, status, 0, 0]);
+    assert_eq!(j.call(tb, n::EXIT_GROUP, &[2]), None);
+    j.poll();
+    assert_eq!(j.reply(first), b as i64);
+    assert_eq!(j.word(first, status), 2 << 8);
+}
+
+#[test]
+fn sigkill_ends_a_process_whose_threads_wait() {
+    let (mut j, parent) = Job::new();
+    let status = Job::scratch();
+    let (r, _) = pipe(&mut j, parent);
+    let (pid, child) = j.fork(parent);
+    let (_, t) = j.thread(child, Job::scratch() + 0x500);
+    j.blocks(child, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    j.blocks(t, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    assert_eq!(j.ok(parent, n::KILL, &[pid as u64, signal::SIGKILL as u64]), 0);
+    j.poll();
+    assert!(!j.h.task_alive(child) && !j.h.task_alive(t));
+    assert!(j.inbox.is_empty());
+    assert_eq!(j.ok(parent, n::WAIT4, &[pid as u64, status, 0, 0]), pid as i64);
+    assert_eq!(j.word(parent, status), 9, "WIFSIGNALED by SIGKILL");
+}
+
+#[test]
+fn a_thread_of_the_parent_waits_for_its_child() {
+    let (mut j, main) = Job::new();
+    let status = Job::scratch();
+    let (_, t) = j.thread(main, Job::scratch() + 0x500);
+    let (pid, child) = j.fork(main);
+    j.blocks(t, n::WAIT4, &[u64::MAX, status, 0, 0]);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[4]), None);
+    j.poll();
+    assert_eq!(j.reply(t), pid as i64);
+    assert_eq!(j.word(main, status), 4 << 8);
+}
+
+#[test]
+fn the_first_process_ending_ends_the_job() {
+    let (mut j, first) = Job::new();
+    let (r, _) = pipe(&mut j, first);
+    let (_, child) = j.fork(first);
+    let (_, t) = j.thread(first, Job::scratch() + 0x500);
+    j.blocks(child, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    j.blocks(t, n::READ, &[r, Job::scratch() + 0x800, 16]);
+    assert_eq!(j.call(first, n::EXIT_GROUP, &[4]), None);
+    assert_eq!(j.procs.ended, Some(Exit::Code(4)));
+    assert!(j.h.tasks.is_empty(), "every task of the job is gone");
+    assert!(j.h.spaces.is_empty() && !j.h.space_alive(j.h.space), "and every space");
+    j.poll();
+    assert!(j.inbox.is_empty());
+}
