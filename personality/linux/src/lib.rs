@@ -34,3 +34,5 @@ pub mod vma;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod procs_tests;

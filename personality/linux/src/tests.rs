@@ -34,6 +34,12 @@ impl core::ops::DerefMut for Proc {
 }
 
 fn spawn() -> (Proc, SimHost) {
+    let (p, h) = spawn_process();
+    (Proc(Some(p)), h)
+}
+
+/// A small static program's process, as the server starts the first one.
+pub(crate) fn spawn_process() -> (Process, SimHost) {
     let prog = tiny_elf64(ET_EXEC, EM_X86_64, false);
     let mut h = SimHost::new();
     let s = Spawn {
@@ -53,7 +59,7 @@ fn spawn() -> (Proc, SimHost) {
     };
     let (p, regs) = Process::spawn(&mut h, &s).unwrap();
     h.regs = regs;
-    (Proc(Some(p)), h)
+    (p, h)
 }
 
 fn sys(p: &mut Proc, h: &mut SimHost, abi: Abi, nr: u32, args: &[u64]) -> Outcome {
@@ -65,7 +71,7 @@ fn sys(p: &mut Proc, h: &mut SimHost, abi: Abi, nr: u32, args: &[u64]) -> Outcom
     };
     let call = LinuxSyscall { abi: abi as u32, reserved: 0, nr: nr as u64, args: a, rip: 0, rsp: 0 };
     let pid = p.pid;
-    let mut procs = Procs::new(p.0.take().expect("the process"), 0, 0);
+    let mut procs = Procs::new(p.0.take().expect("the process"), SimHost::FIRST_SPACE, SimHost::FIRST_TASK);
     let o = procs.call(h, pid, &call);
     p.0 = procs.into_first();
     o
