@@ -895,7 +895,7 @@ impl Procs {
             *t = task;
         }
         self.by_task.insert(task, (pid, pid));
-        self.release_vfork_parent(pid);
+        self.release_vfork_parent(h, pid);
         self.changed = true;
         // A signal caught by the old program and not yet delivered now has
         // its default action (a ^C during the exec ends the new program).
@@ -907,13 +907,21 @@ impl Procs {
         Outcome::Blocked
     }
 
-    fn release_vfork_parent(&mut self, child: u32) {
-        if let Some((parent, tid)) = self.vforks.remove(&child) {
-            if let Some(task) = self.thread_task(parent, tid) {
-                let abi = self.proc_ref(parent).map_or(Abi::X86_64, |p| p.abi);
-                self.answers.push(Answer { task, outcome: Outcome::Reply(child as u64), call: (abi, u64::MAX) });
+    fn release_vfork_parent(&mut self, h: &mut dyn Host, child: u32) {
+        let Some((parent, tid)) = self.vforks.remove(&child) else { return };
+        let Some(task) = self.thread_task(parent, tid) else { return };
+        let abi = self.proc_ref(parent).map_or(Abi::X86_64, |p| p.abi);
+        // As `settle` answers a call: a handler for a signal that came
+        // while the parent waited runs now, with the child's pid in its frame.
+        let mut o = Outcome::Reply(child as u64);
+        if self.activate(parent, tid) && self.proc_ref(parent).is_some_and(|p| p.sig.deliverable().is_some()) {
+            match self.deliver(h, parent, Some(child as u64)) {
+                Some(true) => o = Outcome::KeepRegs,
+                Some(false) => {}
+                None => return,
             }
         }
+        self.answers.push(Answer { task, outcome: o, call: (abi, u64::MAX) });
     }
 
     // ----- exit and wait -----
@@ -935,7 +943,7 @@ impl Procs {
         for t in &proc.threads {
             self.by_task.remove(&t.task);
         }
-        self.release_vfork_parent(pid);
+        self.release_vfork_parent(h, pid);
         self.vforks.retain(|_, (parent, _)| *parent != pid);
         self.changed = true;
         if pid == FIRST_PID {
@@ -976,6 +984,11 @@ impl Procs {
         let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
         if reap_now {
             self.members.remove(&pid);
+        }
+        // A parent that ignores SIGCHLD explicitly gets none (Linux's
+        // do_notify_parent), even while it blocks it.
+        if self.proc_ref(ppid).is_some_and(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN) {
+            return;
         }
         let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
         self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));

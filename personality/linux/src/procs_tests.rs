@@ -972,7 +972,6 @@ fn kill_reaches_a_process_group() {
 }
 
 #[test]
-#[ignore = "bug: a blocked SIGCHLD whose action is the default (ignore) is discarded, not kept pending (Signals::disposition_masked tests `ignored` before the mask)"]
 fn a_blocked_sigchld_stays_pending_for_sigtimedwait() {
     // Linux never discards a blocked signal, even one whose action is to be
     // ignored (sig_ignored(): "Blocked signals are never ignored, since the
@@ -999,7 +998,6 @@ fn a_blocked_sigchld_stays_pending_for_sigtimedwait() {
 }
 
 #[test]
-#[ignore = "bug: vfork's return (release_vfork_parent) answers with a plain reply and leaves a handled signal that came meanwhile pending until the parent's next system call"]
 fn a_signal_sent_during_vfork_runs_its_handler_when_vfork_returns() {
     // Linux's vfork parent waits killably only: a handled signal sent
     // meanwhile is delivered as vfork returns, its result in the frame.

@@ -194,8 +194,10 @@ impl Signals {
         if sig == SIGSTOP {
             return Disposition::Stop;
         }
-        if self.ignored(sig) {
-            // SIGCONT continues even when ignored.
+        // An ignored signal is discarded, unless blocked: Linux keeps a
+        // blocked one pending (sigtimedwait and signalfd may take it).
+        // SIGCONT continues even when ignored.
+        if self.ignored(sig) && (sig == SIGCONT || mask & bit(sig) == 0) {
             return if sig == SIGCONT { Disposition::Continue } else { Disposition::Discard };
         }
         if mask & bit(sig) != 0 || self.action(sig).handler != SIG_DFL {
