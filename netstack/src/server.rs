@@ -56,6 +56,9 @@ fn find_mmio_device(base: u64, len: u64) -> Option<SomeTransport<'static>> {
             rt::log!("netstack: virtio-net on virtio-mmio slot {} ({:#x})", slot, base + slot * VIRTIO_MMIO_SLOT);
             return Some(t.into());
         }
+        // Not ours (another server's device in the window): dropping a
+        // transport resets its device, so it must be forgotten instead.
+        core::mem::forget(t);
     }
     None
 }

@@ -97,6 +97,11 @@ impl Console {
             if t.device_type() == DeviceType::Console {
                 return Console::new(t).map(|c| (c, slot));
             }
+            // Another server's device (the netstack's virtio-net shares the
+            // window): dropping a transport resets its device (virtio-drivers'
+            // `Drop for MmioTransport`), which killed the network of a node
+            // whose netstack had set it up first. Forget it instead.
+            core::mem::forget(t);
         }
         Err(Error::NoDevice)
     }
