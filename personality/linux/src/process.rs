@@ -6,11 +6,11 @@ use crate::errno::{Errno, SysResult};
 use crate::host::{Host, MapError};
 use crate::layout::*;
 use crate::stack::{self, StackParams, STACK_SIZE, STACK_TOP_32, STACK_TOP_64};
-use crate::syscalls::{lookup, name_of, Sys};
+use crate::syscalls::name_of;
 use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 use crate::signal::Signals;
 
-mod files;
+pub(crate) mod files;
 mod misc;
 mod net;
 pub mod pipe;
@@ -893,17 +893,6 @@ impl Process {
             h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
         }
         Outcome::Reply(Errno::ENOSYS.as_ret())
-    }
-
-    /// A call of the older file dispatcher (`process/files.rs`).
-    pub fn syscall(&mut self, h: &mut dyn Host, call: &LinuxSyscall) -> Outcome {
-        let abi = Abi::from_wire(call.abi());
-        let a = call.args;
-        self.before_call(h, call);
-        match lookup(abi, call.nr).map(|e| e.sys) {
-            Some(Sys::File(fc)) => self.file_call(h, abi, fc, a),
-            Some(Sys::Fn(_)) | None => self.unimplemented(h, call),
-        }
     }
 
     /// Lines summing up the unimplemented calls, for the end of the job.

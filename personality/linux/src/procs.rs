@@ -14,7 +14,7 @@ use crate::host::Host;
 use crate::layout::Abi;
 use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
 use crate::signal::{self, bit, Disposition, FrameKind, SigAction, SigInfo, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
-use crate::syscalls::{lookup, Sys};
+use crate::syscalls::lookup;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -640,16 +640,11 @@ impl Procs {
         let Some(entry) = lookup(abi, call.nr) else {
             return self.serve(h, pid, |p, h| p.unimplemented(h, call)).unwrap_or(Outcome::Blocked);
         };
-        match entry.sys {
-            Sys::Fn(handler) => {
-                if let Some(p) = self.proc_mut(pid) {
-                    p.set_last_call(call);
-                }
-                let mut cx = crate::sys::Ctx { procs: self, h, pid, call };
-                handler(&mut cx, crate::sys::Args::new(abi, call.args))
-            }
-            _ => self.serve(h, pid, |p, h| p.syscall(h, call)).unwrap_or(Outcome::Blocked),
+        if let Some(p) = self.proc_mut(pid) {
+            p.set_last_call(call);
         }
+        let mut cx = crate::sys::Ctx { procs: self, h, pid, call };
+        (entry.handler)(&mut cx, crate::sys::Args::new(abi, call.args))
     }
 
     /// The parent, process group and session of `pid`.

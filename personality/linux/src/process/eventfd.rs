@@ -16,7 +16,7 @@ pub struct EventFd {
 }
 
 impl Process {
-    pub(super) fn sys_eventfd2(&mut self, count: u32, flags: u32) -> SysResult {
+    pub(crate) fn sys_eventfd2(&mut self, count: u32, flags: u32) -> SysResult {
         if flags & !(EFD_SEMAPHORE | O_CLOEXEC | O_NONBLOCK) != 0 {
             return Err(Errno::EINVAL);
         }

@@ -192,7 +192,7 @@ impl Process {
     /// without CAP_MKNOD). A device root makes opens as SiON's own (null,
     /// zero, full, random, urandom) when its number is one of theirs, and
     /// fails with ENXIO otherwise (no driver).
-    pub(super) fn sys_mknodat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32, dev: u64) -> SysResult {
+    pub(crate) fn sys_mknodat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32, dev: u64) -> SysResult {
         use sion_vfs::{Data, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK};
         let data = match mode & S_IFMT {
             0 | S_IFREG => Data::Reg(Default::default()),

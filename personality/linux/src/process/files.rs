@@ -6,7 +6,7 @@
 //! the job console's streams (stdin, stdout, stderr, which behave as pipes).
 
 use super::*;
-use crate::syscalls::table::{FileCall as F, StatLayout};
+use crate::syscalls::table::StatLayout;
 use alloc::rc::Rc;
 use alloc::vec;
 use core::cell::RefCell;
@@ -483,26 +483,12 @@ fn e(x: sion_vfs::Errno) -> Errno {
     Errno(x.0)
 }
 
-pub(super) trait VfsRes<T> {
+pub(crate) trait VfsRes<T> {
     fn ex(self) -> Result<T, Errno>;
 }
 impl<T> VfsRes<T> for Result<T, sion_vfs::Errno> {
     fn ex(self) -> Result<T, Errno> {
         self.map_err(e)
-    }
-}
-
-/// A 64-bit value passed as two 32-bit registers (i386), low first.
-fn lohi(lo: u64, hi: u64) -> u64 {
-    (lo & 0xffff_ffff) | (hi << 32)
-}
-
-/// A signed `long` argument: sign-extended from 32 bits on i386.
-fn sword(abi: Abi, v: u64) -> u64 {
-    if abi == Abi::I386 {
-        v as u32 as i32 as i64 as u64
-    } else {
-        v
     }
 }
 
@@ -513,17 +499,17 @@ fn stat_blocks(size: u64) -> u64 {
 impl Process {
     // ----- descriptors -----
 
-    pub(super) fn fd_get(&self, fd: u64) -> Result<FdEntry, Errno> {
+    pub(crate) fn fd_get(&self, fd: u64) -> Result<FdEntry, Errno> {
         let fd = fd as u32 as i32;
         self.files.fds.get(&fd).cloned().ok_or(Errno::EBADF)
     }
 
-    pub(super) fn file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
+    pub(crate) fn file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
         Ok(self.fd_get(fd)?.file)
     }
 
     /// A descriptor usable for I/O (not O_PATH).
-    pub(super) fn io_file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
+    pub(crate) fn io_file(&self, fd: u64) -> Result<Rc<RefCell<OpenFile>>, Errno> {
         let f = self.file(fd)?;
         if f.borrow().flags & O_PATH != 0 {
             return Err(Errno::EBADF);
@@ -536,7 +522,7 @@ impl Process {
     }
 
     /// Install a description at the lowest free descriptor >= `min`.
-    pub(super) fn fd_install(&mut self, file: Rc<RefCell<OpenFile>>, min: i32, cloexec: bool) -> Result<i32, Errno> {
+    pub(crate) fn fd_install(&mut self, file: Rc<RefCell<OpenFile>>, min: i32, cloexec: bool) -> Result<i32, Errno> {
         let limit = self.nofile();
         let mut fd = min;
         for (&k, _) in self.files.fds.range(min..) {
@@ -553,7 +539,7 @@ impl Process {
         Ok(fd)
     }
 
-    pub(super) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
+    pub(crate) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
         self.files.fd_dirty = true;
         self.release(ent.file);
@@ -695,7 +681,7 @@ impl Process {
     }
 
     /// Resolve `dirfd` + `path` (with AT_EMPTY_PATH: the fd itself) to an inode.
-    pub(super) fn resolve_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
+    pub(crate) fn resolve_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> Result<Resolved, Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
@@ -723,7 +709,7 @@ impl Process {
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
     }
 
-    pub(super) fn walk_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
+    pub(crate) fn walk_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, follow: bool) -> Result<(Vec<u8>, Ino, Found), Errno> {
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
             return Err(Errno::ENOENT);
@@ -755,7 +741,7 @@ impl Process {
 
     // ----- open -----
 
-    fn sys_openat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
+    pub(crate) fn sys_openat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
         if flags & !O_VALID != 0 && flags & !O_VALID & !0o20 != 0 {
             // Unknown bits are ignored by open (not by openat2).
         }
@@ -917,7 +903,7 @@ impl Process {
 
     // ----- read and write -----
 
-    fn read_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+    pub(crate) fn read_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         if !f.borrow().readable() {
@@ -1040,7 +1026,7 @@ impl Process {
         Ok(total)
     }
 
-    fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
+    pub(crate) fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         if !f.borrow().writable() {
@@ -1166,7 +1152,7 @@ impl Process {
         Ok(total)
     }
 
-    pub(super) fn iov_list(&mut self, h: &mut dyn Host, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    pub(crate) fn iov_list(&mut self, h: &mut dyn Host, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
         let cnt = cnt as u32 as i32;
         if cnt < 0 || cnt as u64 > UIO_MAXIOV {
             return Err(Errno::EINVAL);
@@ -1189,7 +1175,7 @@ impl Process {
 
     // ----- stat -----
 
-    fn stat_of(&self, r: Resolved) -> StatInfo {
+    pub(crate) fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
             Resolved::Console(Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
             Resolved::Console(Obj::Pipe { id, .. }) => StatInfo { dev: 0xc, ino: 30000 + id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
@@ -1232,7 +1218,7 @@ impl Process {
         }
     }
 
-    fn encode_stat(&self, r: Resolved, l: StatLayout) -> Result<Vec<u8>, Errno> {
+    pub(crate) fn encode_stat(&self, r: Resolved, l: StatLayout) -> Result<Vec<u8>, Errno> {
         let s = self.stat_of(r);
         Ok(match l {
             StatLayout::Stat64 => encode_stat_x86_64(&s),
@@ -1246,7 +1232,7 @@ impl Process {
         })
     }
 
-    fn fd_resolved(&self, fd: u64) -> Result<Resolved, Errno> {
+    pub(crate) fn fd_resolved(&self, fd: u64) -> Result<Resolved, Errno> {
         let f = self.file(fd)?;
         let obj = f.borrow().obj;
         let fifo = self.fifo_of(obj);
@@ -1258,7 +1244,7 @@ impl Process {
 
     // ----- directories -----
 
-    fn sys_getdents(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
+    pub(crate) fn sys_getdents(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
         let f = self.io_file(fd)?;
         let ino = match f.borrow().obj {
             Obj::Node(i) => i,
@@ -1319,7 +1305,7 @@ impl Process {
 
     // ----- seek -----
 
-    fn do_lseek(&mut self, fd: u64, off: i64, whence: u32) -> Result<u64, Errno> {
+    pub(crate) fn do_lseek(&mut self, fd: u64, off: i64, whence: u32) -> Result<u64, Errno> {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
         let ino = match obj {
@@ -1369,230 +1355,7 @@ impl Process {
 
     // ----- the dispatcher -----
 
-    pub(super) fn file_call(&mut self, h: &mut dyn Host, abi: Abi, call: F, a: [u64; 6]) -> Outcome {
-        let r: SysResult = match call {
-            F::Read => self.read_file(h, abi, a[0], vec![(a[1], a[2])], None),
-            F::Write => self.write_file(h, abi, a[0], vec![(a[1], a[2])], None),
-            F::Readv => self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])).and_then(|iov| self.read_file(h, abi, a[0], iov, None)),
-            F::Writev => self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])).and_then(|iov| self.write_file(h, abi, a[0], iov, None)),
-            F::Pread64 | F::Pwrite64 => {
-                let off = if abi == Abi::I386 { lohi(a[3], a[4]) } else { a[3] };
-                if (off as i64) < 0 {
-                    Err(Errno::EINVAL)
-                } else if call == F::Pread64 {
-                    self.read_file(h, abi, a[0], vec![(a[1], a[2])], Some(off))
-                } else {
-                    self.write_file(h, abi, a[0], vec![(a[1], a[2])], Some(off))
-                }
-            }
-            F::Preadv | F::Pwritev => {
-                let off = if abi == Abi::I386 { lohi(a[3], a[4]) } else { a[3] };
-                if (off as i64) < 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    match self.fd_get(a[0]).and_then(|_| self.iov_list(h, abi, a[1], a[2])) {
-                        Ok(iov) if call == F::Preadv => self.read_file(h, abi, a[0], iov, Some(off)),
-                        Ok(iov) => self.write_file(h, abi, a[0], iov, Some(off)),
-                        Err(x) => Err(x),
-                    }
-                }
-            }
-            F::Open => self.sys_openat(h, abi, AT_FDCWD, a[0], a[1] as u32, a[2] as u32),
-            F::Creat => self.sys_openat(h, abi, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1] as u32),
-            F::Openat => self.sys_openat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3] as u32),
-            F::Openat2 => self.sys_openat2(h, abi, a),
-            F::Close => self.fd_close(a[0] as u32 as i32).map(|_| 0),
-            F::CloseRange => self.sys_close_range(a[0] as u32, a[1] as u32, a[2] as u32),
-            F::Lseek => self.do_lseek(a[0], sword(abi, a[1]) as i64, a[2] as u32).and_then(|o| if abi == Abi::I386 && o > i32::MAX as u64 { Err(Errno::EOVERFLOW) } else { Ok(o) }),
-            F::Llseek => {
-                let off = lohi(a[2], a[1]) as i64;
-                match self.do_lseek(a[0], off, a[4] as u32) {
-                    Ok(o) => self.write_user(h, abi, a[3], &o.to_le_bytes()).map(|_| 0),
-                    Err(x) => Err(x),
-                }
-            }
-            F::Fstat(l) => self.fd_resolved(a[0]).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[1], &b)).map(|_| 0),
-            F::Stat(l) | F::Lstat(l) => {
-                let fl = if matches!(call, F::Lstat(_)) { AT_SYMLINK_NOFOLLOW } else { 0 };
-                self.resolve_at(h, abi, AT_FDCWD, a[0], fl).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[1], &b)).map(|_| 0)
-            }
-            F::Fstatat(l) => {
-                let fl = a[3] as u32;
-                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| self.encode_stat(r, l)).and_then(|b| self.write_user(h, abi, a[2], &b)).map(|_| 0)
-                }
-            }
-            F::Statx => {
-                let fl = a[2] as u32;
-                if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 || fl & 0x6000 == 0x6000 || a[3] as u32 & 0x8000_0000 != 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| {
-                        let b = encode_statx(&self.stat_of(r));
-                        self.write_user(h, abi, a[4], &b).map(|_| 0)
-                    })
-                }
-            }
-            F::Getdents64 => self.sys_getdents(h, abi, a[0], a[1], a[2], true),
-            F::Getdents => self.sys_getdents(h, abi, a[0], a[1], a[2], false),
-            F::Dup => self.file(a[0]).and_then(|f| self.fd_install(f, 0, false)).map(|fd| fd as u64),
-            F::Dup2 => {
-                let (old, new) = (a[0] as u32 as i32, a[1] as u32 as i32);
-                match self.file(a[0]) {
-                    Ok(_) if old == new => Ok(new as u64),
-                    Ok(f) => self.dup_to(f, new, false),
-                    Err(x) => Err(x),
-                }
-            }
-            F::Dup3 => {
-                let (old, new, fl) = (a[0] as u32 as i32, a[1] as u32 as i32, a[2] as u32);
-                if fl & !O_CLOEXEC != 0 {
-                    Err(Errno::EINVAL)
-                } else if old == new {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.file(a[0]).and_then(|f| self.dup_to(f, new, fl != 0))
-                }
-            }
-            F::Fcntl => self.sys_fcntl(h, abi, a[0], a[1] as u32, a[2]),
-            F::Ioctl => self.sys_ioctl_fd(h, abi, a[0], a[1] as u32, a[2]),
-            F::Mkdir => self.sys_mkdirat(h, abi, AT_FDCWD, a[0], a[1] as u32),
-            F::Mkdirat => self.sys_mkdirat(h, abi, a[0] as i32, a[1], a[2] as u32),
-            F::Xattr(op, on) => self.sys_xattr(h, abi, op, on, a),
-            F::Mknod => self.sys_mknodat(h, abi, AT_FDCWD, a[0], a[1] as u32, a[2]),
-            F::Mknodat => self.sys_mknodat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3]),
-            F::Rmdir => self.walk_at(h, abi, AT_FDCWD, a[0], false).and_then(|(p, s, _)| self.job.vfs.rmdir(s, &p, &self.files.cred).ex()).map(|_| 0),
-            F::Unlink => self.sys_unlinkat(h, abi, AT_FDCWD, a[0], 0),
-            F::Unlinkat => self.sys_unlinkat(h, abi, a[0] as i32, a[1], a[2] as u32),
-            F::Rename => self.sys_renameat(h, abi, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
-            F::Renameat => self.sys_renameat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], 0),
-            F::Renameat2 => self.sys_renameat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
-            F::Link => self.sys_linkat(h, abi, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
-            F::Linkat => self.sys_linkat(h, abi, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
-            F::Symlink => self.sys_symlinkat(h, abi, a[0], AT_FDCWD, a[1]),
-            F::Symlinkat => self.sys_symlinkat(h, abi, a[0], a[1] as i32, a[2]),
-            F::Readlink => self.sys_readlinkat(h, abi, AT_FDCWD, a[0], a[1], a[2]),
-            F::Readlinkat => self.sys_readlinkat(h, abi, a[0] as i32, a[1], a[2], a[3]),
-            F::Chdir => match self.resolve_at(h, abi, AT_FDCWD, a[0], 0) {
-                Ok(Resolved::Node(i)) => self.chdir_to(i),
-                Ok(_) => Err(Errno::ENOTDIR),
-                Err(x) => Err(x),
-            },
-            F::Fchdir => match self.fd_resolved(a[0]) {
-                Ok(Resolved::Node(i)) => self.chdir_to(i),
-                Ok(_) => Err(Errno::ENOTDIR),
-                Err(x) => Err(x),
-            },
-            F::Getcwd => self.sys_getcwd(h, abi, a[0], a[1]),
-            F::Access => self.sys_faccessat(h, abi, AT_FDCWD, a[0], a[1] as u32, 0),
-            F::Faccessat => self.sys_faccessat(h, abi, a[0] as i32, a[1], a[2] as u32, 0),
-            F::Faccessat2 => self.sys_faccessat(h, abi, a[0] as i32, a[1], a[2] as u32, a[3] as u32),
-            F::Chmod => self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.chmod_r(r, a[1] as u32)),
-            F::Fchmod => self.file(a[0]).and_then(|f| if f.borrow().flags & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }).and_then(|_| self.fd_resolved(a[0])).and_then(|r| self.chmod_r(r, a[1] as u32)),
-            // fchmodat has no flags argument (libcs handle AT_SYMLINK_NOFOLLOW themselves).
-            F::Fchmodat => self.resolve_at(h, abi, a[0] as i32, a[1], 0).and_then(|r| self.chmod_r(r, a[2] as u32)),
-            F::Chown { bits16 } | F::Lchown { bits16 } => {
-                let fl = if matches!(call, F::Lchown { .. }) { AT_SYMLINK_NOFOLLOW } else { 0 };
-                self.resolve_at(h, abi, AT_FDCWD, a[0], fl).and_then(|r| self.chown_r(r, a[1], a[2], bits16))
-            }
-            F::Fchown { bits16 } => self.io_file(a[0]).and_then(|_| self.fd_resolved(a[0])).and_then(|r| self.chown_r(r, a[1], a[2], bits16)),
-            F::Fchownat => {
-                let fl = a[4] as u32;
-                if fl & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.resolve_at(h, abi, a[0] as i32, a[1], fl).and_then(|r| self.chown_r(r, a[2], a[3], false))
-                }
-            }
-            F::Umask => {
-                let old = self.files.umask;
-                self.files.umask = a[0] as u32 & 0o777;
-                Ok(old as u64)
-            }
-            F::Truncate { split } => {
-                let len = if split { lohi(a[1], a[2]) } else { sword(abi, a[1]) };
-                self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.truncate_path(r, len as i64))
-            }
-            F::Ftruncate { split } => {
-                let len = if split { lohi(a[1], a[2]) } else { sword(abi, a[1]) };
-                self.sys_ftruncate(a[0], len as i64)
-            }
-            F::Fallocate => {
-                let (mode, off, len) = if abi == Abi::I386 { (a[1] as u32, lohi(a[2], a[3]) as i64, lohi(a[4], a[5]) as i64) } else { (a[1] as u32, a[2] as i64, a[3] as i64) };
-                self.sys_fallocate(a[0], mode, off, len)
-            }
-            F::Fsync => self.io_file(a[0]).map(|_| 0),
-            F::Sync => Ok(0),
-            F::Utimensat { bits } => self.sys_utimensat(h, abi, a[0] as i32, a[1], a[2], a[3] as u32, bits),
-            F::Statfs { sized } => {
-                let (buf, sz) = if sized { (a[2], a[1]) } else { (a[1], 0) };
-                self.resolve_at(h, abi, AT_FDCWD, a[0], 0).and_then(|r| self.put_statfs(h, abi, r, buf, sized, sz))
-            }
-            F::Fstatfs { sized } => {
-                let (buf, sz) = if sized { (a[2], a[1]) } else { (a[1], 0) };
-                self.fd_resolved(a[0]).and_then(|r| self.put_statfs(h, abi, r, buf, sized, sz))
-            }
-            F::Sendfile { off64 } => self.sys_sendfile(h, abi, a[0], a[1], a[2], a[3], off64),
-            F::CopyFileRange => self.sys_copy_file_range(h, abi, a),
-            F::Pipe => self.sys_pipe2(h, abi, a[0], 0),
-            F::Pipe2 => self.sys_pipe2(h, abi, a[0], a[1] as u32),
-            F::Eventfd => self.sys_eventfd2(a[0] as u32, 0),
-            F::Eventfd2 => self.sys_eventfd2(a[0] as u32, a[1] as u32),
-            F::Signalfd => self.sys_signalfd4(h, abi, a[0] as i32, a[1], a[2], 0),
-            F::Signalfd4 => self.sys_signalfd4(h, abi, a[0] as i32, a[1], a[2], a[3] as u32),
-            F::Poll => self.sys_poll(h, abi, a[0], a[1], a[2] as i32 as i64),
-            F::Ppoll { bits } => {
-                let timeout = if a[2] == 0 { Ok(-1) } else { self.read_timespec(h, abi, a[2], bits).map(|ns| (ns / 1_000_000) as i64) };
-                timeout.and_then(|t| self.sys_poll(h, abi, a[0], a[1], t))
-            }
-            F::Select => self.sys_select(h, abi, a[0] as i32, a[1], a[2], a[3], a[4], false),
-            F::OldSelect => match self.read_user(h, abi, a[0], 20) {
-                Ok(b) => {
-                    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
-                    self.sys_select(h, abi, w(0) as i32, w(1), w(2), w(3), w(4), false)
-                }
-                Err(x) => Err(x),
-            },
-            F::Pselect6 { bits } => {
-                let _ = bits;
-                self.sys_select(h, abi, a[0] as i32, a[1], a[2], a[3], a[4], true)
-            }
-            F::Flock => {
-                let op = a[1] as u32;
-                match self.io_file(a[0]) {
-                    // LOCK_MAND (32) is obsolete: Linux ignores it and succeeds.
-                    Ok(_) if matches!(op & !4, 1 | 2 | 8) || op & 32 != 0 => Ok(0),
-                    Ok(_) => Err(Errno::EINVAL),
-                    Err(x) => Err(x),
-                }
-            }
-            F::Fadvise { split } => {
-                let adv = if split { a[5] } else { a[3] } as u32;
-                match self.file(a[0]) {
-                    Ok(f) if !matches!(f.borrow().obj, Obj::Node(_)) => Err(Errno::ESPIPE),
-                    Ok(_) if adv > 5 => Err(Errno::EINVAL),
-                    Ok(_) => Ok(0),
-                    Err(x) => Err(x),
-                }
-            }
-            F::MemfdCreate => self.sys_memfd_create(h, abi, a[0], a[1] as u32),
-            F::EpollCreate => {
-                if (a[0] as i32) <= 0 {
-                    Err(Errno::EINVAL)
-                } else {
-                    self.sys_epoll_create(0)
-                }
-            }
-            F::EpollCreate1 => self.sys_epoll_create(a[0] as u32),
-            F::EpollCtl => self.sys_epoll_ctl(h, abi, a[0], a[1] as u32, a[2] as i32, a[3]),
-            F::EpollWait => self.sys_epoll_wait(h, abi, a[0], a[1], a[2] as i32, a[3] as i32 as i64),
-        };
-        r.into()
-    }
-
-    fn dup_to(&mut self, f: Rc<RefCell<OpenFile>>, new: i32, cloexec: bool) -> SysResult {
+    pub(crate) fn dup_to(&mut self, f: Rc<RefCell<OpenFile>>, new: i32, cloexec: bool) -> SysResult {
         if new < 0 || new >= self.nofile() {
             return Err(Errno::EBADF);
         }
@@ -1603,7 +1366,7 @@ impl Process {
         Ok(new as u64)
     }
 
-    fn sys_openat2(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
+    pub(crate) fn sys_openat2(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
         let size = a[3];
         if size < 24 {
             return Err(Errno::EINVAL);
@@ -1631,7 +1394,7 @@ impl Process {
         self.sys_openat(h, abi, a[0] as i32, a[1], flags as u32, mode as u32)
     }
 
-    fn sys_close_range(&mut self, first: u32, last: u32, flags: u32) -> SysResult {
+    pub(crate) fn sys_close_range(&mut self, first: u32, last: u32, flags: u32) -> SysResult {
         const CLOSE_RANGE_CLOEXEC: u32 = 4;
         const CLOSE_RANGE_UNSHARE: u32 = 2;
         if flags & !(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 || first > last {
@@ -1650,7 +1413,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_fcntl(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
+    pub(crate) fn sys_fcntl(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
         const F_DUPFD: u32 = 0;
         const F_GETFD: u32 = 1;
         const F_SETFD: u32 = 2;
@@ -1735,7 +1498,7 @@ impl Process {
         }
     }
 
-    fn sys_ioctl_fd(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
+    pub(crate) fn sys_ioctl_fd(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
         const FIONREAD: u32 = 0x541b;
         const FIOCLEX: u32 = 0x5451;
         const FIONCLEX: u32 = 0x5450;
@@ -1806,13 +1569,13 @@ impl Process {
         }
     }
 
-    fn sys_mkdirat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
+    pub(crate) fn sys_mkdirat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
         let (p, start, _) = self.walk_at(h, abi, dirfd, path, false)?;
         let perm = mode & 0o7777 & !self.files.umask & 0o1777;
         self.job.vfs.mkdir(start, &p, perm, &self.files.cred).ex().map(|_| 0)
     }
 
-    fn sys_unlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_unlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32) -> SysResult {
         if flags & !AT_REMOVEDIR != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1826,7 +1589,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_renameat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_renameat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
         let op = self.user_path(h, abi, old)?;
         let np = self.user_path(h, abi, new)?;
         if op.is_empty() || np.is_empty() {
@@ -1839,7 +1602,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_linkat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_linkat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
         if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1855,7 +1618,7 @@ impl Process {
         self.job.vfs.link(ino, ns, &np, &cred).ex().map(|_| 0)
     }
 
-    fn sys_symlinkat(&mut self, h: &mut dyn Host, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
+    pub(crate) fn sys_symlinkat(&mut self, h: &mut dyn Host, abi: Abi, target: u64, dirfd: i32, path: u64) -> SysResult {
         let t = self.read_path(h, abi, target)?;
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
@@ -1866,7 +1629,7 @@ impl Process {
         self.job.vfs.symlink(&t, start, &p, &cred).ex().map(|_| 0)
     }
 
-    fn sys_readlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
+    pub(crate) fn sys_readlinkat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
         let size = size as u32 as i32;
         let p = self.user_path(h, abi, path)?;
         if p.is_empty() {
@@ -1894,7 +1657,7 @@ impl Process {
         Ok(n as u64)
     }
 
-    fn chdir_to(&mut self, ino: Ino) -> SysResult {
+    pub(crate) fn chdir_to(&mut self, ino: Ino) -> SysResult {
         if !self.job.vfs.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -1910,7 +1673,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_getcwd(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, size: u64) -> SysResult {
+    pub(crate) fn sys_getcwd(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, size: u64) -> SysResult {
         let Some(mut p) = self.job.vfs.path_of(self.files.cwd) else { return Err(Errno::ENOENT) };
         p.push(0);
         if size == 0 && buf != 0 {
@@ -1923,7 +1686,7 @@ impl Process {
         Ok(p.len() as u64)
     }
 
-    fn sys_faccessat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32, flags: u32) -> SysResult {
+    pub(crate) fn sys_faccessat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32, flags: u32) -> SysResult {
         if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1936,14 +1699,14 @@ impl Process {
         }
     }
 
-    fn chmod_r(&mut self, r: Resolved, mode: u32) -> SysResult {
+    pub(crate) fn chmod_r(&mut self, r: Resolved, mode: u32) -> SysResult {
         match r {
             Resolved::Node(i) => self.job.vfs.chmod(i, mode, &self.files.cred).ex().map(|_| 0),
             Resolved::Console(_) => Ok(0),
         }
     }
 
-    fn chown_r(&mut self, r: Resolved, uid: u64, gid: u64, bits16: bool) -> SysResult {
+    pub(crate) fn chown_r(&mut self, r: Resolved, uid: u64, gid: u64, bits16: bool) -> SysResult {
         let conv = |x: u64| -> u32 {
             if bits16 {
                 if x as u16 == 0xffff {
@@ -1961,7 +1724,7 @@ impl Process {
         }
     }
 
-    fn truncate_path(&mut self, r: Resolved, len: i64) -> SysResult {
+    pub(crate) fn truncate_path(&mut self, r: Resolved, len: i64) -> SysResult {
         let Resolved::Node(ino) = r else { return Err(Errno::EINVAL) };
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -1982,7 +1745,7 @@ impl Process {
         self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
 
-    fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
+    pub(crate) fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
         let f = self.io_file(fd)?;
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -1998,7 +1761,7 @@ impl Process {
         self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
 
-    fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
+    pub(crate) fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
         let f = self.io_file(fd)?;
         if off < 0 || len <= 0 {
             return Err(Errno::EINVAL);
@@ -2040,7 +1803,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_utimensat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
+    pub(crate) fn sys_utimensat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
         const UTIME_NOW: i64 = (1 << 30) - 1;
         const UTIME_OMIT: i64 = (1 << 30) - 2;
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
@@ -2094,7 +1857,7 @@ impl Process {
         Ok(0)
     }
 
-    fn put_statfs(&mut self, h: &mut dyn Host, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
+    pub(crate) fn put_statfs(&mut self, h: &mut dyn Host, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
         // tmpfs-like figures for the root, proc's for /proc.
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
@@ -2139,7 +1902,7 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_sendfile(&mut self, h: &mut dyn Host, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
+    pub(crate) fn sys_sendfile(&mut self, h: &mut dyn Host, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
         let inf = self.io_file(in_fd)?;
         let outf = self.io_file(out_fd)?;
         if !inf.borrow().readable() || !outf.borrow().writable() {
@@ -2224,7 +1987,7 @@ impl Process {
         }
     }
 
-    fn sys_copy_file_range(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
+    pub(crate) fn sys_copy_file_range(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
         let (in_fd, in_off, out_fd, out_off, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5] as u32);
         if flags != 0 {
             return Err(Errno::EINVAL);
@@ -2336,7 +2099,7 @@ impl Process {
         })
     }
 
-    fn sys_epoll_create(&mut self, flags: u32) -> SysResult {
+    pub(crate) fn sys_epoll_create(&mut self, flags: u32) -> SysResult {
         if flags & !O_CLOEXEC != 0 {
             return Err(Errno::EINVAL);
         }
@@ -2347,7 +2110,7 @@ impl Process {
         self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
     }
 
-    fn sys_epoll_ctl(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
+    pub(crate) fn sys_epoll_ctl(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
         const ADD: u32 = 1;
         const DEL: u32 = 2;
         const MOD: u32 = 3;
@@ -2390,7 +2153,7 @@ impl Process {
         Ok(0)
     }
 
-    fn sys_epoll_wait(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
+    pub(crate) fn sys_epoll_wait(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
         let ep = self.file(epfd)?;
         let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
         if max <= 0 || max as u64 > (i32::MAX as u64) / 12 {
@@ -2417,7 +2180,7 @@ impl Process {
         Ok(ready.len() as u64)
     }
 
-    fn sys_poll(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+    pub(crate) fn sys_poll(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
         if nfds > self.nofile() as u64 {
             return Err(Errno::EINVAL);
         }
@@ -2458,7 +2221,8 @@ impl Process {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sys_select(&mut self, h: &mut dyn Host, abi: Abi, nfds: i32, rd: u64, wr: u64, ex: u64, tv: u64, ts: bool) -> SysResult {
+    /// select and pselect6: `ts` is the timespec's layout for pselect6, None for select's timeval.
+    pub(crate) fn sys_select(&mut self, h: &mut dyn Host, abi: Abi, nfds: i32, rd: u64, wr: u64, ex: u64, tv: u64, ts: Option<TimeBits>) -> SysResult {
         if nfds < 0 {
             return Err(Errno::EINVAL);
         }
@@ -2470,8 +2234,8 @@ impl Process {
         let x = get(self, h, ex)?;
         let timeout_ns: Option<u64> = if tv == 0 {
             None
-        } else if ts {
-            Some(self.read_timespec(h, abi, tv, TimeBits::of(abi))?)
+        } else if let Some(bits) = ts {
+            Some(self.read_timespec(h, abi, tv, bits)?)
         } else {
             let b = self.read_user(h, abi, tv, 2 * abi.word())?;
             let (s, us) = (get_word(abi, &b) as i64, get_word(abi, &b[abi.word()..]) as i64);
@@ -2553,7 +2317,7 @@ impl Process {
         }
     }
 
-    fn sys_memfd_create(&mut self, h: &mut dyn Host, abi: Abi, name: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_memfd_create(&mut self, h: &mut dyn Host, abi: Abi, name: u64, flags: u32) -> SysResult {
         const MFD_CLOEXEC: u32 = 1;
         const MFD_ALLOW_SEALING: u32 = 2;
         const MFD_NOEXEC_SEAL: u32 = 8;

@@ -42,7 +42,7 @@ pub fn pipe_size_for(want: u64) -> Result<u64, Errno> {
 }
 
 impl Process {
-    pub(super) fn sys_pipe2(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_pipe2(&mut self, h: &mut dyn Host, abi: Abi, fds: u64, flags: u32) -> SysResult {
         if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
             return Err(Errno::EINVAL);
         }

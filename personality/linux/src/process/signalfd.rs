@@ -12,7 +12,7 @@ pub const SIGNALFD_INFO: u64 = 128;
 impl Process {
     /// signalfd4 (and signalfd with `flags` 0): a new descriptor, or a new
     /// set for an existing one.
-    pub(super) fn sys_signalfd4(&mut self, h: &mut dyn Host, abi: Abi, fd: i32, mask: u64, size: u64, flags: u32) -> SysResult {
+    pub(crate) fn sys_signalfd4(&mut self, h: &mut dyn Host, abi: Abi, fd: i32, mask: u64, size: u64, flags: u32) -> SysResult {
         if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 || size != 8 {
             return Err(Errno::EINVAL);
         }

@@ -22,7 +22,7 @@ enum Target {
 }
 
 impl Process {
-    pub(super) fn sys_xattr(&mut self, h: &mut dyn Host, abi: Abi, op: XattrOp, on: XattrOn, a: [u64; 6]) -> SysResult {
+    pub(crate) fn sys_xattr(&mut self, h: &mut dyn Host, abi: Abi, op: XattrOp, on: XattrOn, a: [u64; 6]) -> SysResult {
         // Copy-in first, as Linux: flags, name, value.
         let name = match op {
             XattrOp::List => Vec::new(),

@@ -10,16 +10,24 @@
 //! has a worked example.
 
 use crate::errno::Errno;
+use crate::errno::SysResult;
 use crate::host::Host;
 use crate::layout::{Abi, TimeBits};
-use crate::errno::SysResult;
 use crate::process::{Outcome, Process};
 use crate::procs::Procs;
 use sion_abi::msg::LinuxSyscall;
 
+pub mod epoll;
+pub mod fd;
+pub mod fs_dir;
+pub mod fs_meta;
+pub mod fs_rw;
+pub mod fs_stat;
 pub mod futex;
 pub mod ids;
 pub mod mm;
+pub mod objects;
+pub mod poll;
 pub mod process;
 pub mod resource;
 pub mod sched;
@@ -48,7 +56,10 @@ impl Ctx<'_> {
     }
 
     /// The same for a handler that may block, exit or set registers.
-    pub fn process_outcome(&mut self, f: impl FnOnce(&mut Process, &mut dyn Host) -> Outcome) -> Outcome {
+    pub fn process_outcome(
+        &mut self,
+        f: impl FnOnce(&mut Process, &mut dyn Host) -> Outcome,
+    ) -> Outcome {
         let call = self.call;
         self.procs
             .serve(self.h, self.pid, |p, h| {

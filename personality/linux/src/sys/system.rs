@@ -4,8 +4,8 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::{push_word, Abi, Utsname};
-use alloc::vec::Vec;
 use crate::process::Outcome;
+use alloc::vec::Vec;
 
 pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
@@ -35,7 +35,11 @@ pub fn sysinfo(cx: &mut Ctx, a: Args) -> Outcome {
         for _ in 0..3 {
             push_word(abi, &mut b, 0); // loads
         }
-        let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 { 4096 } else { 1 };
+        let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 {
+            4096
+        } else {
+            1
+        };
         push_word(abi, &mut b, n.total_bytes / unit);
         push_word(abi, &mut b, n.free_bytes / unit);
         push_word(abi, &mut b, p.job.vfs.used() / unit); // shared (tmpfs)
@@ -95,7 +99,9 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             p.pdeathsig = a.u64(1) as u8;
             Ok(0)
         }
-        PR_GET_PDEATHSIG => p.write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes()).map(|_| 0),
+        PR_GET_PDEATHSIG => p
+            .write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes())
+            .map(|_| 0),
         _ => Err(Errno::EINVAL),
     })
 }

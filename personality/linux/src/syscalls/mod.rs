@@ -3,4 +3,4 @@
 pub mod names;
 pub mod table;
 
-pub use table::{lookup, name_of, table_of, Entry, Status, Sys};
+pub use table::{lookup, name_of, table_of, Entry, Status};

@@ -1,0 +1,28 @@
+//! epoll instances.
+
+use super::{Args, Ctx};
+use crate::errno::Errno;
+use crate::process::Outcome;
+
+pub fn epoll_create(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| {
+        if a.i32(0) <= 0 {
+            Err(Errno::EINVAL)
+        } else {
+            p.sys_epoll_create(0)
+        }
+    })
+}
+
+pub fn epoll_create1(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| p.sys_epoll_create(a.u32(0)))
+}
+
+pub fn epoll_ctl(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_epoll_ctl(h, a.abi, a.u64(0), a.u32(1), a.i32(2), a.ptr(3)))
+}
+
+/// epoll_wait, and epoll_pwait (its signal mask is not applied: see the table).
+pub fn epoll_wait(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_epoll_wait(h, a.abi, a.u64(0), a.ptr(1), a.i32(2), a.i32(3) as i64))
+}
