@@ -219,7 +219,7 @@ impl Procs {
         let Some(pid) = self.enter(task) else { return };
         self.changed = true;
         let o = self.dispatch(h, pid, call);
-        let o = self.fetch_if_needed(pid, call, o);
+        let o = self.fetch_if_needed(h, pid, call, o);
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
@@ -229,11 +229,18 @@ impl Procs {
     /// A call that needs the workstation's files waits for them: the
     /// directory or file is asked for (once), and the call runs again when
     /// it is here (a deferred reply; the server goes on serving others).
-    fn fetch_if_needed(&mut self, pid: u32, call: &LinuxSyscall, o: Outcome) -> Outcome {
+    fn fetch_if_needed<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall, o: Outcome) -> Outcome {
         if o != Outcome::Reply(Errno(sion_vfs::Errno::FETCH.0).as_ret()) {
             return o;
         }
         let Some(ino) = self.job.vfs.take_missing() else { return Outcome::Reply(Errno::EIO.as_ret()) };
+        // A process's /proc directory, made now from that process: the call
+        // goes on at once.
+        if let Some(owner) = crate::process::proc_stub_of(&self.job.vfs, ino) {
+            self.fill_proc(ino, owner);
+            let o = self.dispatch(h, pid, call);
+            return self.fetch_if_needed(h, pid, call, o);
+        }
         if !self.fs_wait.values().any(|w| w.0 == ino) {
             match self.job.vfs.path_of(ino) {
                 Some(path) => {
@@ -251,6 +258,19 @@ impl Procs {
             }
         }
         self.block(pid, call)
+    }
+
+    /// Fill /proc/<owner> (directory `dir`) from process `owner`; empty for
+    /// a process that is gone.
+    fn fill_proc(&mut self, dir: sion_vfs::Ino, owner: u32) {
+        let Some(Member { life: Life::Running { proc, .. }, .. }) = self.members.get_mut(&owner) else {
+            self.job.vfs.node_mut(dir).remote = false;
+            return;
+        };
+        let cwd = self.job.vfs.path_of(proc.files.cwd).unwrap_or_else(|| b"/".to_vec());
+        let tids: Vec<u32> = core::iter::once(proc.tid).chain(proc.threads.iter().map(|t| t.tid)).collect();
+        proc.files.proc_fd_dir = crate::process::fill_proc_dir(&mut self.job.vfs, dir, owner, proc.exe.as_bytes(), &cwd, &tids);
+        proc.files.fd_dirty = true;
     }
 
     /// Part of the workstation's answer to request `id`.
@@ -404,7 +424,7 @@ impl Procs {
                     let Some(Some(Pending::Retry { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
-                    let o = self.fetch_if_needed(pid, &call, o);
+                    let o = self.fetch_if_needed(h, pid, &call, o);
                     // A long write that put some bytes in and waits again moved too.
                     let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
                     if o != Outcome::Blocked || moved {
@@ -491,7 +511,7 @@ impl Procs {
                     p.pending = None;
                 }
                 let o = self.dispatch(h, pid, &call);
-                let o = self.fetch_if_needed(pid, &call, o);
+                let o = self.fetch_if_needed(h, pid, &call, o);
                 if o != Outcome::Blocked {
                     self.settle(h, pid, task, o, &call);
                     continue;
@@ -762,8 +782,8 @@ impl Procs {
             h.space_drop(space);
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         };
-        let cwd = self.job.vfs.path_of(child.files.cwd).unwrap_or_else(|| b"/".to_vec());
-        child.files.proc_fd_dir = crate::process::add_proc_dir(&mut self.job.vfs, child_pid, (child.uid, child.gid), child.exe.as_bytes(), &cwd);
+        crate::process::add_proc_stub(&mut self.job.vfs, child_pid, (child.uid, child.gid));
+        child.files.proc_fd_dir = 0;
         child.files.fd_dirty = true;
         let (ppid, pgid, sid) = {
             let m = &self.members[&pid];

@@ -89,6 +89,8 @@ pub mod tag {
     pub const SELF_FD: u32 = 15;
     pub const SELF_STATM: u32 = 16;
     pub const FILESYSTEMS: u32 = 17;
+    /// /proc/<pid> itself, while still empty (see `add_proc_stub`).
+    pub const PROC_DIR: u32 = 19;
     pub const MOUNTS: u32 = 18;
 }
 
@@ -389,19 +391,46 @@ fn proc_dir(v: &Vfs) -> Ino {
     v.child(v.root, b"proc").ok().flatten().unwrap_or(v.root)
 }
 
-/// Make /proc/<pid> for a new process (the job's first, or a fork's child)
-/// with `exe`, `cwd`, `fd/`, the generated files and `task/<pid>/`; the
-/// owner is the process's (uid, gid). Returns its `fd` directory.
+/// Make /proc/<pid> for a new process (the job's first) with `exe`, `cwd`,
+/// `fd/`, the generated files and `task/<pid>/`; the owner is the
+/// process's (uid, gid). Returns its `fd` directory.
 pub fn add_proc_dir(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32), exe: &[u8], cwd: &[u8]) -> Ino {
+    let pd = add_proc_stub(v, pid, (uid, gid));
+    fill_proc_dir(v, pd, pid, exe, cwd, &[pid])
+}
+
+/// Make /proc/<pid> of a fork's child empty: its files are made when first
+/// looked for (`fill_proc_dir`, through the VFS's `FETCH`, answered by the
+/// process table at once), so a fork does not pay for a tree few look at.
+pub fn add_proc_stub(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32)) -> Ino {
     let proc_ = proc_dir(v);
     let name = format!("{pid}");
     v.remove_tree(proc_, name.as_bytes());
     let pd = v.add(proc_, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let n = v.node_mut(pd);
+    n.tag = tag::of(tag::PROC_DIR, pid);
+    n.remote = true;
+    pd
+}
+
+/// The process whose /proc directory `ino` is, if it is one still empty.
+pub fn proc_stub_of(v: &Vfs, ino: Ino) -> Option<u32> {
+    let n = v.node(ino);
+    (n.remote && n.is_dir() && tag::kind(n.tag) == tag::PROC_DIR).then(|| tag::pid(n.tag))
+}
+
+/// Fill /proc/<pid> (directory `pd`) with its files and a `task/<tid>/`
+/// per thread of `tids`. Returns its `fd` directory.
+pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tids: &[u32]) -> Ino {
+    let (uid, gid) = (v.node(pd).uid, v.node(pd).gid);
+    v.node_mut(pd).remote = false;
     proc_files(v, pd, pid, (uid, gid), exe, cwd);
     let fdd = v.add(pd, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
     v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
     v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
-    add_task_dir(v, pid, pid, exe, cwd);
+    for &tid in tids {
+        add_task_dir(v, pid, tid, exe, cwd);
+    }
     fdd
 }
 
@@ -620,8 +649,11 @@ impl Process {
         if !self.files.fd_dirty {
             return;
         }
-        self.files.fd_dirty = false;
         let dir = self.files.proc_fd_dir;
+        if dir == 0 {
+            return; // /proc/<pid> not made yet: it will be, with its fd/
+        }
+        self.files.fd_dirty = false;
         let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
         for name in old {
             let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
