@@ -229,7 +229,7 @@ impl Procs {
     /// A call that needs the workstation's files waits for them: the
     /// directory or file is asked for (once), and the call runs again when
     /// it is here (a deferred reply; the server goes on serving others).
-    fn fetch_if_needed<H: Host>(&mut self, h: &mut H, pid: u32, call: &LinuxSyscall, o: Outcome) -> Outcome {
+    fn fetch_if_needed(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall, o: Outcome) -> Outcome {
         if o != Outcome::Reply(Errno(sion_vfs::Errno::FETCH.0).as_ret()) {
             return o;
         }
