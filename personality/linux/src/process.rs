@@ -82,7 +82,7 @@ pub enum Pending {
     Wait { call: files::WaitCall, deadline: Option<u64> },
     /// A socket call that would block: run it again when the netstack says
     /// something changed.
-    Net { call: LinuxSyscall, op: crate::socket::SocketOp },
+    Net { call: LinuxSyscall },
     /// A call waiting on another process of the job (a pipe, a child): run
     /// it again after anything in the job changed.
     Retry { call: LinuxSyscall },
@@ -408,8 +408,6 @@ pub struct Process {
     pub pending: Option<Pending>,
     /// The system call being served (a blocked socket call runs it again).
     last_call: LinuxSyscall,
-    /// The socket operation being served (a call that waits for the netstack runs it again).
-    pub(crate) socket_op: crate::socket::SocketOp,
     /// Realtime at start, for stat times.
     start_realtime: u64,
     /// See [`Spawn::memory`].
@@ -522,7 +520,6 @@ impl Process {
             robust_list: (0, 0),
             pending: None,
             last_call: LinuxSyscall::default(),
-            socket_op: crate::socket::SocketOp::Socket,
             start_realtime,
             memory: s.memory,
             files,
@@ -579,7 +576,6 @@ impl Process {
             robust_list: (0, 0),
             pending: None,
             last_call: LinuxSyscall::default(),
-            socket_op: crate::socket::SocketOp::Socket,
             start_realtime: self.start_realtime,
             memory: self.memory,
             files: self.files.fork(),
@@ -657,17 +653,9 @@ impl Process {
             self.sync_sockets(h);
         }
         let r = match self.pending.as_ref()? {
-            // The process table runs these again (they may need other processes).
-            Pending::Retry { .. } => return None,
-            Pending::Net { call, op } => {
-                let (call, op) = (*call, *op);
-                self.pending = None;
-                self.before_call(h, &call);
-                return match Outcome::from(self.net_call(h, Abi::from_wire(call.abi()), op, call.args)) {
-                    Outcome::Blocked => None,
-                    o => Some(o),
-                };
-            }
+            // The process table runs these again, through the tables (they
+            // may need other processes; a socket call may have come as read).
+            Pending::Retry { .. } | Pending::Net { .. } => return None,
             Pending::Read { iov } => {
                 let iov = iov.clone();
                 self.try_read_stdin(h, &iov)?

@@ -416,12 +416,25 @@ impl Procs {
                     continue;
                 }
                 let Some(task) = self.task_of(pid) else { continue };
-                let is_retry = matches!(self.proc_ref(pid).and_then(|p| p.pending.as_ref()), Some(Pending::Retry { .. }));
-                if is_retry {
-                    if !retry {
+                // Calls that run again whole: after any change in the job
+                // (Retry), or each time round while they wait for the
+                // netstack (Net), through the table like a new call.
+                let again = match self.proc_ref(pid).and_then(|p| p.pending.as_ref()) {
+                    Some(Pending::Retry { .. }) => Some(false),
+                    Some(Pending::Net { .. }) => Some(true),
+                    _ => None,
+                };
+                if let Some(net) = again {
+                    if !net && !retry {
                         continue;
                     }
-                    let Some(Some(Pending::Retry { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
+                    if net {
+                        // The netstack's news first (Process::poll syncs the sockets).
+                        self.serve(h, pid, |p, h| {
+                            let _ = p.poll(h);
+                        });
+                    }
+                    let Some(Some(Pending::Retry { call } | Pending::Net { call })) = self.proc_mut(pid).map(|p| p.pending.take()) else { continue };
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
                     let o = self.fetch_if_needed(h, pid, &call, o);

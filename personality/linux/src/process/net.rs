@@ -98,7 +98,7 @@ impl Process {
         if nonblock {
             return Errno::EAGAIN;
         }
-        self.pending = Some(Pending::Net { call: self.last_call, op: self.socket_op });
+        self.pending = Some(Pending::Net { call: self.last_call });
         BLOCK
     }
 
@@ -181,7 +181,6 @@ impl Process {
     }
 
     pub(crate) fn net_call(&mut self, h: &mut dyn Host, abi: Abi, call: N, a: [u64; 6]) -> SysResult {
-        self.socket_op = call;
         // AF_UNIX sockets never touch the netstack: no sync before, no refresh after.
         if let Some((id, nonblock)) = self.unix_target(call, a[0])? {
             return self.unix_call(h, abi, call, id, nonblock, a);
