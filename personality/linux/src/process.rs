@@ -668,7 +668,14 @@ impl Process {
             }
             Pending::Wait { call, deadline } => {
                 let (call, deadline) = (call.clone(), *deadline);
-                self.retry_wait(h, &call, deadline)?
+                let r = self.retry_wait(h, &call, deadline)?;
+                // ppoll, pselect6, epoll_pwait waited with a mask of their
+                // own: the thread's comes back (a signal would have taken it
+                // back through its frame instead).
+                if let Some(m) = self.sig.suspend_mask.take() {
+                    self.sig.mask = m;
+                }
+                r
             }
             Pending::SigWait { .. } => return self.sigwait_poll(h),
             // A wake answers it (the process table); here only the timeout.
@@ -1400,7 +1407,7 @@ impl Process {
 }
 
 /// A marker errno (never a real reply): the call blocked.
-const BLOCK: Errno = Errno(-1);
+pub(crate) const BLOCK: Errno = Errno(-1);
 /// How often a blocked socket call looks again without a netstack notification.
 const NET_RECHECK_NS: u64 = 50_000_000;
 

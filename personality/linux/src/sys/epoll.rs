@@ -22,7 +22,15 @@ pub fn epoll_ctl(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_epoll_ctl(h, a.abi, a.u64(0), a.u32(1), a.i32(2), a.ptr(3)))
 }
 
-/// epoll_wait, and epoll_pwait (its signal mask is not applied: see the table).
 pub fn epoll_wait(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_epoll_wait(h, a.abi, a.u64(0), a.ptr(1), a.i32(2), a.i32(3) as i64))
+}
+
+/// epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize): the mask in place while it waits.
+pub fn epoll_pwait(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        super::poll::with_mask(p, h, a, a.ptr(4), a.u64(5), |p, h| {
+            p.sys_epoll_wait(h, a.abi, a.u64(0), a.ptr(1), a.i32(2), a.i32(3) as i64)
+        })
+    })
 }

@@ -74,13 +74,11 @@ use Status::{Complete as C, Partial as P};
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
-const PPOLL: &str = "as poll and select, with a timespec; the signal mask argument is not applied (the call waits with the mask in place)";
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
 const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
-const EPOLL_PWAIT: &str = "as epoll_wait; the signal mask argument is not applied (the call waits with the mask in place)";
 const TIMERS: &str = "ITIMER_REAL (and alarm) sends SIGALRM at expiry, repeating by its interval; ITIMER_VIRTUAL and ITIMER_PROF are kept and report their time left but send no signal";
 const LOCKS: &str = "one process holds every lock: always granted";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are copies written back on msync, munmap and close (not coherent with read/write in between)";
@@ -282,12 +280,12 @@ pub static X86_64: &[Entry] = &[
     e(n64::READLINKAT, "readlinkat", sys::fs_dir::readlinkat, C),
     e(n64::FCHMODAT, "fchmodat", sys::fs_meta::fchmodat, C),
     e(n64::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
-    e(n64::PSELECT6, "pselect6", sys::poll::pselect6, P(PPOLL)),
-    e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(PPOLL)),
+    e(n64::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
+    e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n64::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n64::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n64::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
-    e(n64::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_wait, P(EPOLL_PWAIT)),
+    e(n64::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n64::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
     e(n64::EVENTFD, "eventfd", sys::objects::eventfd, C),
     e(n64::FALLOCATE, "fallocate", sys::fs_meta::fallocate, P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
@@ -521,12 +519,12 @@ pub static I386: &[Entry] = &[
     e(n32::READLINKAT, "readlinkat", sys::fs_dir::readlinkat, C),
     e(n32::FCHMODAT, "fchmodat", sys::fs_meta::fchmodat, C),
     e(n32::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
-    e(n32::PSELECT6, "pselect6", sys::poll::pselect6, P(PPOLL)),
-    e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(PPOLL)),
+    e(n32::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
+    e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)),
-    e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_wait, P(EPOLL_PWAIT)),
+    e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n32::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
     e(n32::EVENTFD, "eventfd", sys::objects::eventfd, C),
@@ -570,8 +568,8 @@ pub static I386: &[Entry] = &[
     e(n32::CLOCK_GETRES_TIME64, "clock_getres_time64", sys::time::clock_getres_time64, C),
     e(n32::CLOCK_NANOSLEEP_TIME64, "clock_nanosleep_time64", sys::time::clock_nanosleep_time64, P(SLEEP)),
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", sys::fs_meta::utimensat_time64, C),
-    e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(PPOLL)),
-    e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(PPOLL)),
+    e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
+    e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(POLL)),
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),
