@@ -243,7 +243,7 @@ pub mod ipc {
     /// ([`super::frame_header`] then the payload), at most `MAX_REPLY` bytes.
     pub const FETCH: u8 = 0;
     /// Largest reply: the personality's receive buffer.
-    pub const MAX_REPLY: usize = 16 * 1024;
+    pub const MAX_REPLY: usize = 64 * 1024;
     /// The console server, on the command line of a personality it started
     /// (`job.console=<task id in hex>`).
     pub const CMDLINE_KEY: &str = "job.console";
