@@ -7,7 +7,7 @@
 //! - [`syscalls`]: call numbers and names per ABI (generated) and the dispatch tables;
 //! - [`sys`]: the handlers the tables name, one file per family of calls;
 //! - [`process`]: a process and its system calls; [`vma`]: its memory map;
-//! - [`layout`]: structures whose layout differs per ABI; [`errno`];
+//! - [`layout`]: structures whose layout differs per ABI; [`linux`]: Linux's flag and command values, named once; [`errno`];
 //! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host;
 //! - [`socket`]: socket arguments and options per ABI (the pure half of sockets).
 #![no_std]
@@ -22,6 +22,7 @@ pub mod futex;
 pub mod host;
 pub mod job;
 pub mod layout;
+pub mod linux;
 pub mod process;
 pub mod procs;
 pub mod signal;

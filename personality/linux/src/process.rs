@@ -5,6 +5,7 @@ use crate::elf::{self, LoadPlan, LIMIT_32};
 use crate::errno::{Errno, SysResult};
 use crate::host::{Host, MapError};
 use crate::layout::*;
+use crate::linux::*;
 use crate::stack::{self, StackParams, STACK_SIZE, STACK_TOP_32, STACK_TOP_64};
 use crate::syscalls::name_of;
 use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
@@ -1075,10 +1076,7 @@ impl Process {
     }
 
     pub(crate) fn sys_getrandom(&mut self, h: &mut dyn Host, abi: Abi, buf: u64, len: u64, flags: u32) -> SysResult {
-        const NONBLOCK: u32 = 1;
-        const RANDOM: u32 = 2;
-        const INSECURE: u32 = 4;
-        if flags & !(NONBLOCK | RANDOM | INSECURE) != 0 || flags & (RANDOM | INSECURE) == RANDOM | INSECURE {
+        if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE {
             return Err(Errno::EINVAL);
         }
         let len = len.min(0x1ff_ffff);
@@ -1108,18 +1106,14 @@ impl Process {
     }
 
     pub(crate) fn sys_arch_prctl(&mut self, h: &mut dyn Host, abi: Abi, code: u32, addr: u64) -> Outcome {
-        const SET_GS: u32 = 0x1001;
-        const SET_FS: u32 = 0x1002;
-        const GET_FS: u32 = 0x1003;
-        const GET_GS: u32 = 0x1004;
         let r: SysResult = match code {
-            SET_FS | SET_GS => {
+            ARCH_SET_FS | ARCH_SET_GS => {
                 if addr >= sion_abi::USER_END {
                     Err(Errno::EPERM)
                 } else {
                     match h.get_regs() {
                         Some(mut regs) => {
-                            if code == SET_FS {
+                            if code == ARCH_SET_FS {
                                 regs.fs_base = addr;
                             } else {
                                 regs.gs_base = addr;
@@ -1134,9 +1128,9 @@ impl Process {
                     }
                 }
             }
-            GET_FS | GET_GS => match h.get_regs() {
+            ARCH_GET_FS | ARCH_GET_GS => match h.get_regs() {
                 Some(regs) => {
-                    let v = if code == GET_FS { regs.fs_base } else { regs.gs_base };
+                    let v = if code == ARCH_GET_FS { regs.fs_base } else { regs.gs_base };
                     self.write_user(h, abi, addr, &v.to_le_bytes()).map(|_| 0)
                 }
                 None => Err(Errno::EIO),
@@ -1207,13 +1201,6 @@ impl Process {
 
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sys_mmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
-        const MAP_TYPE: u32 = 0x03;
-        const MAP_FIXED: u32 = 0x10;
-        const MAP_ANONYMOUS: u32 = 0x20;
-        const MAP_32BIT: u32 = 0x40;
-        const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
-        const MAP_SHARED: u32 = 0x01;
-        const MAP_SHARED_VALIDATE: u32 = 0x03;
         if len == 0 || flags & MAP_TYPE == 0 {
             return Err(Errno::EINVAL);
         }
@@ -1243,8 +1230,6 @@ impl Process {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let prot = prot & 7;
         let limit = self.limit(abi);
-        const MAP_PRIVATE: u32 = 0x02;
-        const MAP_NORESERVE: u32 = 0x4000;
         let accounted = prot & 2 != 0 && flags & MAP_TYPE == MAP_PRIVATE && flags & MAP_NORESERVE == 0;
         if len > limit || (accounted && len > self.memory) {
             return Err(Errno::ENOMEM);
@@ -1389,8 +1374,7 @@ impl Process {
     }
 
     pub(crate) fn sys_mprotect(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64) -> SysResult {
-        const GROWS: u64 = 0x0100_0000 | 0x0200_0000;
-        if addr % PAGE != 0 || prot & !(7 | GROWS) != 0 || prot & GROWS == GROWS {
+        if addr % PAGE != 0 || prot & !(7 | PROT_GROWS) != 0 || prot & PROT_GROWS == PROT_GROWS {
             return Err(Errno::EINVAL);
         }
         if len == 0 {

@@ -12,6 +12,7 @@ use crate::binfmt;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::layout::Abi;
+use crate::linux::*;
 use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
 use crate::signal::{self, bit, Disposition, FrameKind, SigAction, SigInfo, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
 use crate::syscalls::lookup;
@@ -33,24 +34,7 @@ pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
 
-pub(crate) const CLONE_VM: u64 = 0x100;
-const CLONE_SIGHAND: u64 = 0x800;
-pub(crate) const CLONE_VFORK: u64 = 0x4000;
-const CLONE_PARENT: u64 = 0x8000;
-const CLONE_THREAD: u64 = 0x1_0000;
-const CLONE_SETTLS: u64 = 0x8_0000;
-const CLONE_PARENT_SETTID: u64 = 0x10_0000;
-const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
-const CLONE_CHILD_SETTID: u64 = 0x100_0000;
-/// New namespaces (and CLONE_NEWNS, CLONE_NEWCGROUP): not offered.
-const CLONE_NAMESPACES: u64 = 0x2_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000;
 
-const WNOHANG: u64 = 1;
-const WUNTRACED: u64 = 2;
-const WEXITED: u64 = 4;
-const WCONTINUED: u64 = 8;
-const WNOWAIT: u64 = 0x0100_0000;
-const W_LINUX_ONLY: u64 = 0xe000_0000;
 
 pub struct Member {
     pub ppid: u32,
@@ -870,7 +854,7 @@ impl Procs {
             Some(Err(e)) => return Outcome::Reply(e.as_ret()),
             None => return Outcome::Blocked,
         };
-        let resolved = self.serve(h, pid, |p, _| binfmt::resolve(file, argv, |name| p.exec_file(crate::process::AT_FDCWD, name, 0)));
+        let resolved = self.serve(h, pid, |p, _| binfmt::resolve(file, argv, |name| p.exec_file(AT_FDCWD, name, 0)));
         let prog = match resolved {
             Some(Ok(x)) => x,
             Some(Err(e)) => {

@@ -7,42 +7,16 @@
 
 use super::*;
 use crate::syscalls::table::StatLayout;
+pub use crate::linux::*;
 use alloc::rc::Rc;
 use alloc::vec;
 use core::cell::RefCell;
 use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
 
-pub const O_ACCMODE: u32 = 3;
-pub const O_WRONLY: u32 = 1;
-pub const O_RDWR: u32 = 2;
-pub const O_CREAT: u32 = 0o100;
-pub const O_EXCL: u32 = 0o200;
-pub const O_NOCTTY: u32 = 0o400;
-pub const O_TRUNC: u32 = 0o1000;
-pub const O_APPEND: u32 = 0o2000;
-pub const O_NONBLOCK: u32 = 0o4000;
-pub const O_DSYNC: u32 = 0o10000;
-pub const O_ASYNC: u32 = 0o20000;
-pub const O_DIRECT: u32 = 0o40000;
-pub const O_LARGEFILE: u32 = 0o100000;
-pub const O_DIRECTORY: u32 = 0o200000;
-pub const O_NOFOLLOW: u32 = 0o400000;
-pub const O_NOATIME: u32 = 0o1000000;
-pub const O_CLOEXEC: u32 = 0o2000000;
-pub const O_SYNC: u32 = 0o4010000;
-pub const O_PATH: u32 = 0o10000000;
-pub const O_TMPFILE: u32 = 0o20000000;
 const O_VALID: u32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | O_TMPFILE;
 /// Flags F_SETFL may change.
 const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
 
-pub const AT_FDCWD: i32 = -100;
-pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
-pub const AT_REMOVEDIR: u32 = 0x200;
-pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
-pub const AT_NO_AUTOMOUNT: u32 = 0x800;
-pub const AT_EMPTY_PATH: u32 = 0x1000;
-pub const AT_EACCESS: u32 = 0x200;
 
 /// /proc/mounts and /etc/mtab: busybox df and libc's getmntent read them.
 const MOUNTS: &str = "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\n";
@@ -1427,8 +1401,6 @@ impl Process {
     }
 
     pub(crate) fn sys_close_range(&mut self, first: u32, last: u32, flags: u32) -> SysResult {
-        const CLOSE_RANGE_CLOEXEC: u32 = 4;
-        const CLOSE_RANGE_UNSHARE: u32 = 2;
         if flags & !(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 || first > last {
             return Err(Errno::EINVAL);
         }
@@ -1446,23 +1418,6 @@ impl Process {
     }
 
     pub(crate) fn sys_fcntl(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, cmd: u32, arg: u64) -> SysResult {
-        const F_DUPFD: u32 = 0;
-        const F_GETFD: u32 = 1;
-        const F_SETFD: u32 = 2;
-        const F_GETFL: u32 = 3;
-        const F_SETFL: u32 = 4;
-        const F_GETLK: u32 = 5;
-        const F_SETLK: u32 = 6;
-        const F_SETLKW: u32 = 7;
-        const F_GETLK64: u32 = 12;
-        const F_SETLK64: u32 = 13;
-        const F_SETLKW64: u32 = 14;
-        const F_OFD_GETLK: u32 = 36;
-        const F_OFD_SETLK: u32 = 37;
-        const F_OFD_SETLKW: u32 = 38;
-        const F_DUPFD_CLOEXEC: u32 = 1030;
-        const F_GETPIPE_SZ: u32 = 1032;
-        const F_SETPIPE_SZ: u32 = 1031;
         let ent = self.fd_get(fd)?;
         let is_path = ent.file.borrow().flags & O_PATH != 0;
         match cmd {
@@ -1531,10 +1486,6 @@ impl Process {
     }
 
     pub(crate) fn sys_ioctl_fd(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, req: u32, arg: u64) -> SysResult {
-        const FIONREAD: u32 = 0x541b;
-        const FIOCLEX: u32 = 0x5451;
-        const FIONCLEX: u32 = 0x5450;
-        const FIONBIO: u32 = 0x5421;
         let ent = self.fd_get(fd)?;
         if ent.file.borrow().flags & O_PATH != 0 {
             return Err(Errno::EBADF);
@@ -1810,20 +1761,17 @@ impl Process {
         if !n.is_reg() {
             return Err(Errno::ENODEV);
         }
-        const KEEP_SIZE: u32 = 1;
-        const PUNCH_HOLE: u32 = 2;
-        const ZERO_RANGE: u32 = 0x10;
         let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
         let size = n.size();
         match mode {
-            0 | KEEP_SIZE => {
+            0 | FALLOC_FL_KEEP_SIZE => {
                 if mode == 0 && end > size {
                     self.job.vfs.truncate(ino, end).ex()?;
                 }
                 Ok(0)
             }
-            m if m == PUNCH_HOLE | KEEP_SIZE || m == ZERO_RANGE || m == ZERO_RANGE | KEEP_SIZE => {
-                let zend = if m & KEEP_SIZE != 0 { end.min(size) } else { end };
+            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
+                let zend = if m & FALLOC_FL_KEEP_SIZE != 0 { end.min(size) } else { end };
                 if zend > off as u64 {
                     let zeros = vec![0u8; (zend - off as u64) as usize];
                     self.job.vfs.write_at(ino, off as u64, &zeros).ex()?;
@@ -1836,8 +1784,6 @@ impl Process {
 
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sys_utimensat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, times: u64, flags: u32, bits: TimeBits) -> SysResult {
-        const UTIME_NOW: i64 = (1 << 30) - 1;
-        const UTIME_OMIT: i64 = (1 << 30) - 2;
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -2143,9 +2089,6 @@ impl Process {
     }
 
     pub(crate) fn sys_epoll_ctl(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
-        const ADD: u32 = 1;
-        const DEL: u32 = 2;
-        const MOD: u32 = 3;
         let ep = self.file(epfd)?;
         let target = self.file(fd as u32 as u64)?;
         let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
@@ -2159,7 +2102,7 @@ impl Process {
                 return Err(Errno::EPERM);
             }
         }
-        let event = if op != DEL {
+        let event = if op != EPOLL_CTL_DEL {
             let b = self.read_user(h, abi, ev, 12)?;
             Some((u32::from_le_bytes(b[0..4].try_into().unwrap()), u64::from_le_bytes(b[4..12].try_into().unwrap())))
         } else {
@@ -2167,17 +2110,17 @@ impl Process {
         };
         let list = self.job.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
         match op {
-            ADD => {
+            EPOLL_CTL_ADD => {
                 if list.contains_key(&fd) {
                     return Err(Errno::EEXIST);
                 }
                 list.insert(fd, event.unwrap());
             }
-            MOD => {
+            EPOLL_CTL_MOD => {
                 let e = list.get_mut(&fd).ok_or(Errno::ENOENT)?;
                 *e = event.unwrap();
             }
-            DEL => {
+            EPOLL_CTL_DEL => {
                 list.remove(&fd).ok_or(Errno::ENOENT)?;
             }
             _ => return Err(Errno::EINVAL),
@@ -2350,10 +2293,6 @@ impl Process {
     }
 
     pub(crate) fn sys_memfd_create(&mut self, h: &mut dyn Host, abi: Abi, name: u64, flags: u32) -> SysResult {
-        const MFD_CLOEXEC: u32 = 1;
-        const MFD_ALLOW_SEALING: u32 = 2;
-        const MFD_NOEXEC_SEAL: u32 = 8;
-        const MFD_EXEC: u32 = 0x10;
         if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
             return Err(Errno::EINVAL);
         }

@@ -3,7 +3,6 @@
 
 use super::*;
 
-const RLIMIT_MEMLOCK: usize = 8;
 
 impl Process {
     pub(crate) fn itimer_clock(&mut self, h: &mut dyn Host, which: usize) -> u64 {
@@ -75,13 +74,10 @@ impl Process {
 
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sys_mremap(&mut self, h: &mut dyn Host, abi: Abi, old: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> SysResult {
-        const MAYMOVE: u32 = 1;
-        const FIXED: u32 = 2;
-        const DONTUNMAP: u32 = 4;
-        if flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 || old % PAGE != 0 || (flags & FIXED != 0 && flags & MAYMOVE == 0) {
+        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE != 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
             return Err(Errno::EINVAL);
         }
-        if flags & DONTUNMAP != 0 {
+        if flags & MREMAP_DONTUNMAP != 0 {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -97,7 +93,7 @@ impl Process {
         if old + old_len.max(PAGE) > v.end {
             return Err(Errno::EFAULT);
         }
-        if flags & FIXED == 0 {
+        if flags & MREMAP_FIXED == 0 {
             if new_len <= old_len {
                 if new_len < old_len {
                     self.vmas.remove_range(old + new_len, old + old_len);
@@ -112,11 +108,11 @@ impl Process {
                 }
                 return Ok(old);
             }
-            if flags & MAYMOVE == 0 {
+            if flags & MREMAP_MAYMOVE == 0 {
                 return Err(Errno::ENOMEM);
             }
         }
-        let dest = if flags & FIXED != 0 {
+        let dest = if flags & MREMAP_FIXED != 0 {
             if new_addr % PAGE != 0 || new_addr.checked_add(new_len).is_none_or(|e| e > limit) {
                 return Err(Errno::EINVAL);
             }
@@ -162,7 +158,6 @@ impl Process {
     }
 
     pub(crate) fn sys_madvise(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, advice: u32) -> SysResult {
-        const DONTNEED: u32 = 4;
         let known = matches!(advice, 0..=4 | 8..=23 | 100 | 101);
         if addr % PAGE != 0 || !known {
             return Err(Errno::EINVAL);
@@ -175,7 +170,7 @@ impl Process {
         if !self.vmas.is_covered(addr, end) {
             return Err(Errno::ENOMEM);
         }
-        if advice == DONTNEED && !self.shared.iter().any(|m| m.0 < end && addr < m.1) {
+        if advice == MADV_DONTNEED && !self.shared.iter().any(|m| m.0 < end && addr < m.1) {
             // Private pages are dropped: the next touch sees zeros (anonymous
             // memory; private file pages also read back as zeros here).
             h.mem_unmap(addr, len);
@@ -184,10 +179,7 @@ impl Process {
     }
 
     pub(crate) fn sys_msync(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, flags: u32) -> SysResult {
-        const ASYNC: u32 = 1;
-        const INVALIDATE: u32 = 2;
-        const SYNC: u32 = 4;
-        if addr % PAGE != 0 || flags & !(ASYNC | INVALIDATE | SYNC) != 0 || flags & (ASYNC | SYNC) == ASYNC | SYNC {
+        if addr % PAGE != 0 || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -205,7 +197,6 @@ impl Process {
     /// nothing else is done. Without CAP_IPC_LOCK (root), RLIMIT_MEMLOCK
     /// bounds one call's range (Linux bounds the sum of locked pages).
     pub(crate) fn sys_mlock(&mut self, abi: Abi, addr: u64, len: u64, flags: u32, lock: bool) -> SysResult {
-        const MLOCK_ONFAULT: u32 = 1;
         if flags & !MLOCK_ONFAULT != 0 {
             return Err(Errno::EINVAL);
         }
@@ -233,9 +224,6 @@ impl Process {
     }
 
     pub(crate) fn sys_mlockall(&mut self, flags: u32) -> SysResult {
-        const MCL_CURRENT: u32 = 1;
-        const MCL_FUTURE: u32 = 2;
-        const MCL_ONFAULT: u32 = 4;
         if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
             return Err(Errno::EINVAL);
         }

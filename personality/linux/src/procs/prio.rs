@@ -4,14 +4,11 @@
 //! single priority, so they change nothing else.
 
 use super::{Life, Procs};
+use crate::linux::{PRIO_PGRP, PRIO_PROCESS, PRIO_USER, RLIMIT_NICE};
 use crate::errno::Errno;
 
-const PRIO_PROCESS: i32 = 0;
-const PRIO_PGRP: i32 = 1;
-const PRIO_USER: i32 = 2;
 const MIN_NICE: i32 = -20;
 const MAX_NICE: i32 = 19;
-const RLIMIT_NICE: usize = 13;
 
 impl Procs {
     /// The running processes `which`/`who` names (ESRCH if none, EINVAL

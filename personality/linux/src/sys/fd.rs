@@ -2,7 +2,8 @@
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
-use crate::process::files::{Obj, AT_FDCWD, O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
+use crate::linux::{AT_FDCWD, O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
+use crate::process::files::Obj;
 use crate::process::Outcome;
 
 pub fn open(cx: &mut Ctx, a: Args) -> Outcome {

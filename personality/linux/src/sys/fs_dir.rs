@@ -3,7 +3,8 @@
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
-use crate::process::files::{Resolved, VfsRes, AT_FDCWD};
+use crate::linux::AT_FDCWD;
+use crate::process::files::{Resolved, VfsRes};
 use crate::process::Outcome;
 
 pub fn getdents(cx: &mut Ctx, a: Args) -> Outcome {

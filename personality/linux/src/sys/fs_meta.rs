@@ -4,7 +4,7 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::{Abi, TimeBits};
-use crate::process::files::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH};
+use crate::linux::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH};
 use crate::process::Outcome;
 use crate::syscalls::table::{XattrOn, XattrOp};
 

@@ -5,7 +5,7 @@ use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::encode_statx;
 use crate::layout::Abi;
-use crate::process::files::{AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW};
+use crate::linux::{AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW};
 use crate::process::Outcome;
 use crate::syscalls::table::StatLayout;
 

@@ -6,8 +6,9 @@
 use super::{reply, Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::Abi;
-use crate::process::{Outcome, AT_FDCWD};
-use crate::procs::{CLONE_VFORK, CLONE_VM};
+use crate::linux::AT_FDCWD;
+use crate::process::Outcome;
+use crate::linux::{CLONE_VFORK, CLONE_VM};
 use crate::signal;
 use sion_abi::console::Exit;
 

@@ -3,6 +3,7 @@
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
+use crate::linux::{PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::layout::{push_word, Abi, Utsname};
 use crate::process::Outcome;
 use alloc::vec::Vec;
@@ -74,11 +75,6 @@ pub fn sethostname(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
-    const PR_SET_PDEATHSIG: u32 = 1;
-    const PR_GET_PDEATHSIG: u32 = 2;
-    const PR_GET_DUMPABLE: u32 = 3;
-    const PR_SET_NAME: u32 = 15;
-    const PR_GET_NAME: u32 = 16;
     cx.process(|p, h| match a.u32(0) {
         PR_SET_NAME => {
             let mut n = p.read_user_str(h, a.abi, a.ptr(1), 16)?;

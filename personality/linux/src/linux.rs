@@ -1,0 +1,142 @@
+//! Linux's ABI constants, named once (as gVisor's `pkg/abi/linux`): the
+//! values programs pass in flags and commands, with Linux's names, for the
+//! handlers (`sys/`) and what they call. Signal numbers and actions are in
+//! [`crate::signal`], socket ones in [`crate::socket`], the system-call
+//! numbers in [`crate::syscalls::names`].
+
+// open(2) flags.
+pub const O_ACCMODE: u32 = 3;
+pub const O_WRONLY: u32 = 1;
+pub const O_RDWR: u32 = 2;
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_NOCTTY: u32 = 0o400;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_NONBLOCK: u32 = 0o4000;
+pub const O_DSYNC: u32 = 0o10000;
+pub const O_ASYNC: u32 = 0o20000;
+pub const O_DIRECT: u32 = 0o40000;
+pub const O_LARGEFILE: u32 = 0o100000;
+pub const O_DIRECTORY: u32 = 0o200000;
+pub const O_NOFOLLOW: u32 = 0o400000;
+pub const O_NOATIME: u32 = 0o1000000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_SYNC: u32 = 0o4010000;
+pub const O_PATH: u32 = 0o10000000;
+pub const O_TMPFILE: u32 = 0o20000000;
+
+// The *at calls.
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub const AT_REMOVEDIR: u32 = 0x200;
+pub const AT_EACCESS: u32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+pub const AT_NO_AUTOMOUNT: u32 = 0x800;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+// fcntl(2) commands.
+pub const F_DUPFD: u32 = 0;
+pub const F_GETFD: u32 = 1;
+pub const F_SETFD: u32 = 2;
+pub const F_GETFL: u32 = 3;
+pub const F_SETFL: u32 = 4;
+pub const F_GETLK: u32 = 5;
+pub const F_SETLK: u32 = 6;
+pub const F_SETLKW: u32 = 7;
+pub const F_GETLK64: u32 = 12;
+pub const F_SETLK64: u32 = 13;
+pub const F_SETLKW64: u32 = 14;
+pub const F_OFD_GETLK: u32 = 36;
+pub const F_OFD_SETLK: u32 = 37;
+pub const F_OFD_SETLKW: u32 = 38;
+pub const F_DUPFD_CLOEXEC: u32 = 1030;
+pub const F_SETPIPE_SZ: u32 = 1031;
+pub const F_GETPIPE_SZ: u32 = 1032;
+
+// ioctl(2) requests on any descriptor.
+pub const FIONBIO: u32 = 0x5421;
+pub const FIONREAD: u32 = 0x541b;
+pub const FIONCLEX: u32 = 0x5450;
+pub const FIOCLEX: u32 = 0x5451;
+
+// close_range(2), fallocate(2), utimensat(2), epoll_ctl(2), memfd_create(2).
+pub const CLOSE_RANGE_UNSHARE: u32 = 2;
+pub const CLOSE_RANGE_CLOEXEC: u32 = 4;
+pub const FALLOC_FL_KEEP_SIZE: u32 = 1;
+pub const FALLOC_FL_PUNCH_HOLE: u32 = 2;
+pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
+pub const EPOLL_CTL_ADD: u32 = 1;
+pub const EPOLL_CTL_DEL: u32 = 2;
+pub const EPOLL_CTL_MOD: u32 = 3;
+pub const MFD_CLOEXEC: u32 = 1;
+pub const MFD_ALLOW_SEALING: u32 = 2;
+pub const MFD_NOEXEC_SEAL: u32 = 8;
+pub const MFD_EXEC: u32 = 0x10;
+
+// clone(2) flags.
+pub const CLONE_VM: u64 = 0x100;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_PARENT: u64 = 0x8000;
+pub const CLONE_THREAD: u64 = 0x1_0000;
+pub const CLONE_SETTLS: u64 = 0x8_0000;
+pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+/// CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: no namespaces here.
+pub const CLONE_NAMESPACES: u64 = 0x2_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000;
+
+// wait4(2) and waitid(2) options.
+pub const WNOHANG: u64 = 1;
+pub const WUNTRACED: u64 = 2;
+pub const WEXITED: u64 = 4;
+pub const WCONTINUED: u64 = 8;
+pub const WNOWAIT: u64 = 0x0100_0000;
+/// __WNOTHREAD, __WALL, __WCLONE.
+pub const W_LINUX_ONLY: u64 = 0xe000_0000;
+
+// mmap(2), mprotect(2), mremap(2), madvise(2), msync(2), mlock2(2), mlockall(2).
+pub const MAP_SHARED: u32 = 0x01;
+pub const MAP_PRIVATE: u32 = 0x02;
+pub const MAP_SHARED_VALIDATE: u32 = 0x03;
+pub const MAP_TYPE: u32 = 0x03;
+pub const MAP_FIXED: u32 = 0x10;
+pub const MAP_ANONYMOUS: u32 = 0x20;
+pub const MAP_32BIT: u32 = 0x40;
+pub const MAP_NORESERVE: u32 = 0x4000;
+pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
+/// PROT_GROWSDOWN | PROT_GROWSUP.
+pub const PROT_GROWS: u64 = 0x0100_0000 | 0x0200_0000;
+pub const MREMAP_MAYMOVE: u32 = 1;
+pub const MREMAP_FIXED: u32 = 2;
+pub const MREMAP_DONTUNMAP: u32 = 4;
+pub const MADV_DONTNEED: u32 = 4;
+pub const MS_ASYNC: u32 = 1;
+pub const MS_INVALIDATE: u32 = 2;
+pub const MS_SYNC: u32 = 4;
+pub const MLOCK_ONFAULT: u32 = 1;
+pub const MCL_CURRENT: u32 = 1;
+pub const MCL_FUTURE: u32 = 2;
+pub const MCL_ONFAULT: u32 = 4;
+
+// getrandom(2), arch_prctl(2), prctl(2), getpriority(2), resource limits.
+pub const GRND_NONBLOCK: u32 = 1;
+pub const GRND_RANDOM: u32 = 2;
+pub const GRND_INSECURE: u32 = 4;
+pub const ARCH_SET_GS: u32 = 0x1001;
+pub const ARCH_SET_FS: u32 = 0x1002;
+pub const ARCH_GET_FS: u32 = 0x1003;
+pub const ARCH_GET_GS: u32 = 0x1004;
+pub const PR_SET_PDEATHSIG: u32 = 1;
+pub const PR_GET_PDEATHSIG: u32 = 2;
+pub const PR_GET_DUMPABLE: u32 = 3;
+pub const PR_SET_NAME: u32 = 15;
+pub const PR_GET_NAME: u32 = 16;
+pub const PRIO_PROCESS: i32 = 0;
+pub const PRIO_PGRP: i32 = 1;
+pub const PRIO_USER: i32 = 2;
+pub const RLIMIT_MEMLOCK: usize = 8;
+pub const RLIMIT_NICE: usize = 13;
