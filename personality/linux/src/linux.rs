@@ -140,3 +140,13 @@ pub const PRIO_PGRP: i32 = 1;
 pub const PRIO_USER: i32 = 2;
 pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_NICE: usize = 13;
+
+/// An id argument of the set*id and chown calls: -1 (0xffff for the old
+/// 16-bit i386 calls) means "leave it as it is", given as `u32::MAX`.
+pub fn id_arg(x: u64, bits16: bool) -> u32 {
+    match bits16 {
+        true if x as u16 == 0xffff => u32::MAX,
+        true => x as u16 as u32,
+        false => x as u32,
+    }
+}

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Accel {
@@ -177,3 +177,25 @@ mod tests {
         assert_eq!(MemSize(256 * MIB + 4096).qemu_arg(), "262148K");
     }
 }
+
+/// What a job sees of this machine, on demand, and whether what it makes in
+/// the working directory comes back (`sion exec` and `sion run` alike).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShareArgs {
+    /// Let the job see this path of this machine too, read on demand
+    /// (besides the system's tree, the working directory and the paths the
+    /// arguments name). Repeatable; `--share /` shares everything.
+    #[arg(long = "share", value_name = "PATH")]
+    pub shares: Vec<PathBuf>,
+
+    /// Share nothing of this machine: the job sees only its staged files.
+    #[arg(long, conflicts_with = "shares")]
+    pub no_share: bool,
+
+    /// Leave the working directory alone: what the job makes or changes
+    /// there stays on the node (by default it is written back when the job
+    /// ends).
+    #[arg(long)]
+    pub no_write_back: bool,
+}
+

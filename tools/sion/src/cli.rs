@@ -53,21 +53,8 @@ pub struct ExecArgs {
     #[arg(long = "file", value_name = "HOST[:GUEST]", value_parser = parse_file_spec)]
     pub files: Vec<FileSpec>,
 
-    /// Let the job see this path of this machine too, read on demand
-    /// (besides the system's tree, the working directory and the paths the
-    /// arguments name). Repeatable; `--share /` shares everything.
-    #[arg(long = "share", value_name = "PATH")]
-    pub shares: Vec<PathBuf>,
-
-    /// Share nothing of this machine: the job sees only its staged files.
-    #[arg(long, conflicts_with = "shares")]
-    pub no_share: bool,
-
-    /// Leave the working directory alone: what the job makes or changes
-    /// there stays in the node (by default it is written back when the job
-    /// ends).
-    #[arg(long)]
-    pub no_write_back: bool,
+    #[command(flatten)]
+    pub share: crate::args::ShareArgs,
 
     /// The program's working directory on the node (default: the current
     /// directory); created if missing.

@@ -168,7 +168,7 @@ fn exec(args: ExecArgs) -> i32 {
         .collect();
     let outs = out_specs.iter().map(|(g, _)| PathBuf::from(g)).collect();
     // What the job sees of this machine, on demand.
-    let shares = if args.no_share { share::Shares::default() } else { share::for_job(&cwd, args.cwd.is_none(), &args.args, &args.shares) };
+    let shares = if args.share.no_share { share::Shares::default() } else { share::for_job(&cwd, args.cwd.is_none(), &args.args, &args.share.shares) };
     let job = image::Job {
         program,
         argv,
@@ -183,7 +183,7 @@ fn exec(args: ExecArgs) -> i32 {
         trace: args.trace.is_some(),
         shares: shares.paths().to_vec(),
         // The working directory is written back when it is this one, shared.
-        write_back: (!args.no_write_back && !args.no_share && args.cwd.is_none()).then(|| cwd.clone()),
+        write_back: (!args.share.no_write_back && !args.share.no_share && args.cwd.is_none()).then(|| cwd.clone()),
     };
     let write_back_dir = job.write_back.clone();
     let shares = Arc::new(shares);

@@ -1690,17 +1690,7 @@ impl Process {
     }
 
     pub(crate) fn chown_r(&mut self, r: Resolved, uid: u64, gid: u64, bits16: bool) -> SysResult {
-        let conv = |x: u64| -> u32 {
-            if bits16 {
-                if x as u16 == 0xffff {
-                    u32::MAX
-                } else {
-                    x as u16 as u32
-                }
-            } else {
-                x as u32
-            }
-        };
+        let conv = |x: u64| id_arg(x, bits16);
         match r {
             Resolved::Node(i) => self.job.vfs.chown(i, conv(uid), conv(gid), &self.files.cred).ex().map(|_| 0),
             Resolved::Console(_) => Ok(0),

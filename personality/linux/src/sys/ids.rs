@@ -4,6 +4,7 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::Abi;
+use crate::linux::id_arg;
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -157,21 +158,7 @@ pub fn getresgid32(cx: &mut Ctx, a: Args) -> Outcome {
 /// The set*id calls: the `n` ids given (-1, or 0xffff for the 16-bit calls,
 /// leaves one as it is).
 fn set_ids(cx: &mut Ctx, a: Args, user: bool, n: usize, bits16: bool) -> Outcome {
-    let ids: Vec<u32> = a.raw[..n]
-        .iter()
-        .map(|&x| {
-            if bits16 {
-                if x as u16 == 0xffff {
-                    u32::MAX
-                } else {
-                    x as u16 as u32
-                }
-            } else {
-                x as u32
-            }
-        })
-        .filter(|&x| x != u32::MAX)
-        .collect();
+    let ids: Vec<u32> = a.raw[..n].iter().map(|&x| id_arg(x, bits16)).filter(|&x| x != u32::MAX).collect();
     cx.process(|p, _| p.set_ids(user, &ids))
 }
 

@@ -114,21 +114,8 @@ pub struct RunArgs {
     #[arg(long = "out", value_name = "GUEST[:HOST]", value_parser = parse_out_spec)]
     pub outs: Vec<OutSpec>,
 
-    /// Let the job see this path of this machine too, read on demand
-    /// (besides the system's tree, the working directory and the paths the
-    /// arguments name). Repeatable; `--share /` shares everything.
-    #[arg(long = "share", value_name = "PATH")]
-    pub shares: Vec<PathBuf>,
-
-    /// Share nothing of this machine: the job sees only its staged files.
-    #[arg(long, conflicts_with = "shares")]
-    pub no_share: bool,
-
-    /// Leave the working directory alone: what the job makes or changes
-    /// there stays on the node (by default it is written back when the job
-    /// ends).
-    #[arg(long)]
-    pub no_write_back: bool,
+    #[command(flatten)]
+    pub share: crate::args::ShareArgs,
 
     /// The group key file (default ~/.config/sion/group.key).
     #[arg(long, value_name = "FILE")]

@@ -299,8 +299,8 @@ fn run_inner(args: RunArgs) -> Result<i32> {
         .collect();
     let exe = std::fs::canonicalize(&located).unwrap_or_else(|_| image::normalize(&located, &cwd));
     // What the job sees of this machine, on demand, and where its results go.
-    let shares = Arc::new(if args.no_share { Shares::default() } else { crate::share::for_job(&cwd, true, &args.args, &args.shares) });
-    let write_back = (!args.no_write_back && !args.no_share).then(|| cwd.clone());
+    let shares = Arc::new(if args.share.no_share { Shares::default() } else { crate::share::for_job(&cwd, true, &args.args, &args.share.shares) });
+    let write_back = (!args.share.no_write_back && !args.share.no_share).then(|| cwd.clone());
     let mut data: Vec<&[u8]> = vec![&program];
     data.extend(files.iter().map(|f| f.data.as_slice()));
     // The items by content: a node that holds one already is not sent it.
