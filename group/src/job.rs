@@ -314,8 +314,9 @@ impl Start {
         let write_back = if d.0.is_empty() { Vec::new() } else { d.bytes()? };
         let mut digests = Vec::new();
         if !d.0.is_empty() {
+            // None (the client sends every item without waiting for NEED), or one per item.
             let n = d.u32()? as usize;
-            if n != 1 + files.len() {
+            if n != 0 && n != 1 + files.len() {
                 return Err(Malformed);
             }
             for _ in 0..n {
@@ -423,10 +424,13 @@ mod tests {
                 assert!(d.digests.is_empty() && d.files == s.files, "cut at {cut}");
             }
         }
-        // Digests must be one per item.
+        // Digests must be one per item, or none.
         let mut bad = s.clone();
         bad.digests.pop();
         assert_eq!(Start::decode(&bad.encode()), Err(Malformed));
+        let mut none = s.clone();
+        none.digests.clear();
+        assert_eq!(Start::decode(&none.encode()), Ok(none));
         assert_eq!(s.item_lens().collect::<Vec<_>>(), [10, 3]);
         let mut d = Dec(&exit_payload(true, 9));
         assert_eq!((d.u32(), d.u32()), (Ok(1), Ok(9)));

@@ -216,6 +216,35 @@ pub mod fs {
             assert!(next_entry(&buf[..n - 1]).is_none(), "a truncated entry");
         }
 
+        /// Random bytes: the decoders take whole entries and requests or
+        /// nothing, never reading past the end (a node parses what a
+        /// workstation sent, a workstation what a node asked).
+        #[test]
+        fn decoders_refuse_what_is_not_whole() {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let mut buf = [0u8; 96];
+            for _ in 0..100_000 {
+                let n = (next() % 97) as usize;
+                for b in &mut buf[..n] {
+                    *b = next() as u8;
+                }
+                let mut rest = &buf[..n];
+                while let Some((e, r)) = next_entry(rest) {
+                    assert!(r.len() + e.len() <= rest.len());
+                    rest = r;
+                }
+                if let Some(r) = Request::decode(&buf[..n]) {
+                    assert_eq!(r.len(), n);
+                }
+            }
+        }
+
         #[test]
         fn requests_round_trip() {
             let r = Request { id: 7, size: 1 << 33, mtime_ns: 5, path: b"/usr/lib/libc.so.6" };
