@@ -487,11 +487,7 @@ impl Job {
                         }
                         a.bytes.extend_from_slice(&payload[4..]);
                     }
-                    for chunk in payload[4..].chunks(MAX_PAYLOAD - 4) {
-                        self.input.extend_from_slice(&frame_header(down::FS_DATA, chunk.len() + 4));
-                        self.input.extend_from_slice(&payload[..4]);
-                        self.input.extend_from_slice(chunk);
-                    }
+                    fs_data(&mut self.input, &payload[..4], &payload[4..]);
                     self.poke();
                 }
             }
@@ -517,11 +513,8 @@ impl Job {
                         cache.put_file(self.peer_ip, &a.path, a.size, a.mtime_ns, digest, bytes);
                     }
                 }
-                let mut end = [0u8; 8];
-                end[..4].copy_from_slice(&id.to_le_bytes());
-                end[4..].copy_from_slice(&(if status == job::UNCHANGED { 5 /* EIO */ } else { status }).to_le_bytes());
-                self.input.extend_from_slice(&frame_header(down::FS_END, 8));
-                self.input.extend_from_slice(&end);
+                // "Unchanged" with no copy here cannot be answered: EIO.
+                fs_end(&mut self.input, id, if status == job::UNCHANGED { 5 } else { status });
                 self.poke();
             }
             (Phase::Running, job::STDIN) => {
@@ -598,17 +591,12 @@ impl Job {
         let mut fed = false;
         while self.input.len() < IN_HIGH {
             let Some((id, bytes, at)) = self.serving.front_mut() else { break };
-            let id = id.to_le_bytes();
             if *at < bytes.len() {
                 let n = (bytes.len() - *at).min(MAX_PAYLOAD - 4);
-                self.input.extend_from_slice(&frame_header(down::FS_DATA, n + 4));
-                self.input.extend_from_slice(&id);
-                self.input.extend_from_slice(&bytes[*at..*at + n]);
+                fs_data(&mut self.input, &id.to_le_bytes(), &bytes[*at..*at + n]);
                 *at += n;
             } else {
-                self.input.extend_from_slice(&frame_header(down::FS_END, 8));
-                self.input.extend_from_slice(&id);
-                self.input.extend_from_slice(&0i32.to_le_bytes());
+                fs_end(&mut self.input, *id, 0);
                 self.serving.pop_front();
             }
             fed = true;
@@ -642,6 +630,22 @@ impl Job {
             Err(e) => self.error(&format!("cannot start a personality server for the job: {e:?}")),
         }
     }
+}
+
+/// Console `down::FS_DATA` frames of request `id` (its 4 bytes) carrying `bytes`.
+fn fs_data(input: &mut Vec<u8>, id: &[u8], bytes: &[u8]) {
+    for chunk in bytes.chunks(MAX_PAYLOAD - 4) {
+        input.extend_from_slice(&frame_header(down::FS_DATA, chunk.len() + 4));
+        input.extend_from_slice(id);
+        input.extend_from_slice(chunk);
+    }
+}
+
+/// The console `down::FS_END` frame of request `id`: its status.
+fn fs_end(input: &mut Vec<u8>, id: u32, status: i32) {
+    input.extend_from_slice(&frame_header(down::FS_END, 8));
+    input.extend_from_slice(&id.to_le_bytes());
+    input.extend_from_slice(&status.to_le_bytes());
 }
 
 /// The archive a job's personality reads (`sion_abi::boot::names`), as

@@ -867,11 +867,10 @@ impl Process {
     // ----- system calls -----
 
     /// Handle one system call.
-    /// What every call served here starts with: the call is recorded (a
-    /// call that blocks runs again from it), sockets closed elsewhere are
-    /// closed in the netstack, and the file tree's clock is set.
-    pub(crate) fn before_call(&mut self, h: &mut dyn Host, call: &LinuxSyscall) {
-        self.last_call = *call;
+    /// What every call served here starts with (the process table has
+    /// recorded it already): sockets closed elsewhere are closed in the
+    /// netstack, and the file tree's clock is set.
+    pub(crate) fn before_call(&mut self, h: &mut dyn Host) {
         if !self.job.sockets_closed.is_empty() {
             self.sync_sockets(h);
         }

@@ -5,13 +5,7 @@ use crate::errno::Errno;
 use crate::process::Outcome;
 
 pub fn epoll_create(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| {
-        if a.i32(0) <= 0 {
-            Err(Errno::EINVAL)
-        } else {
-            p.sys_epoll_create(0)
-        }
-    })
+    cx.process(|p, _h| if a.i32(0) <= 0 { Err(Errno::EINVAL) } else { p.sys_epoll_create(0) })
 }
 
 pub fn epoll_create1(cx: &mut Ctx, a: Args) -> Outcome {
@@ -28,9 +22,5 @@ pub fn epoll_wait(cx: &mut Ctx, a: Args) -> Outcome {
 
 /// epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize): the mask in place while it waits.
 pub fn epoll_pwait(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        super::poll::with_mask(p, h, a, a.ptr(4), a.u64(5), |p, h| {
-            p.sys_epoll_wait(h, a.abi, a.u64(0), a.ptr(1), a.i32(2), a.i32(3) as i64)
-        })
-    })
+    cx.process(|p, h| super::poll::with_mask(p, h, a, a.ptr(4), a.u64(5), |p, h| p.sys_epoll_wait(h, a.abi, a.u64(0), a.ptr(1), a.i32(2), a.i32(3) as i64)))
 }

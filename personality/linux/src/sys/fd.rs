@@ -11,16 +11,7 @@ pub fn open(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn creat(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_openat(
-            h,
-            a.abi,
-            AT_FDCWD,
-            a.ptr(0),
-            O_CREAT | O_WRONLY | O_TRUNC,
-            a.u32(1),
-        )
-    })
+    cx.process(|p, h| p.sys_openat(h, a.abi, AT_FDCWD, a.ptr(0), O_CREAT | O_WRONLY | O_TRUNC, a.u32(1)))
 }
 
 pub fn openat(cx: &mut Ctx, a: Args) -> Outcome {

@@ -83,12 +83,10 @@ pub fn readlinkat(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn chdir(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(
-        |p, h| match p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)? {
-            Resolved::Node(i) => p.chdir_to(i),
-            _ => Err(Errno::ENOTDIR),
-        },
-    )
+    cx.process(|p, h| match p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)? {
+        Resolved::Node(i) => p.chdir_to(i),
+        _ => Err(Errno::ENOTDIR),
+    })
 }
 
 pub fn fchdir(cx: &mut Ctx, a: Args) -> Outcome {

@@ -135,11 +135,7 @@ pub fn ftruncate64(cx: &mut Ctx, a: Args) -> Outcome {
 /// i386: offset and length in register pairs.
 pub fn fallocate(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, _h| {
-        let (off, len) = if a.abi == Abi::I386 {
-            (a.u64_pair(2, 3) as i64, a.u64_pair(4, 5) as i64)
-        } else {
-            (a.u64(2) as i64, a.u64(3) as i64)
-        };
+        let (off, len) = if a.abi == Abi::I386 { (a.u64_pair(2, 3) as i64, a.u64_pair(4, 5) as i64) } else { (a.u64(2) as i64, a.u64(3) as i64) };
         p.sys_fallocate(a.u64(0), a.u32(1), off, len)
     })
 }
@@ -150,31 +146,11 @@ pub fn fsync(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn utimensat(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_utimensat(
-            h,
-            a.abi,
-            a.i32(0),
-            a.ptr(1),
-            a.ptr(2),
-            a.u32(3),
-            a.time_bits(),
-        )
-    })
+    cx.process(|p, h| p.sys_utimensat(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.u32(3), a.time_bits()))
 }
 
 pub fn utimensat_time64(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_utimensat(
-            h,
-            a.abi,
-            a.i32(0),
-            a.ptr(1),
-            a.ptr(2),
-            a.u32(3),
-            TimeBits::B64,
-        )
-    })
+    cx.process(|p, h| p.sys_utimensat(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.u32(3), TimeBits::B64))
 }
 
 pub fn getxattr(cx: &mut Ctx, a: Args) -> Outcome {

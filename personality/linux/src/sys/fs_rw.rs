@@ -81,29 +81,14 @@ pub fn lseek(cx: &mut Ctx, a: Args) -> Outcome {
 /// i386 `_llseek(fd, offset_high, offset_low, result, whence)`.
 pub fn llseek(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
-        let o = p.do_lseek(
-            a.u64(0),
-            ((a.u64(2) & 0xffff_ffff) | (a.u64(1) << 32)) as i64,
-            a.u32(4),
-        )?;
-        p.write_user(h, a.abi, a.ptr(3), &o.to_le_bytes())
-            .map(|_| 0)
+        let o = p.do_lseek(a.u64(0), ((a.u64(2) & 0xffff_ffff) | (a.u64(1) << 32)) as i64, a.u32(4))?;
+        p.write_user(h, a.abi, a.ptr(3), &o.to_le_bytes()).map(|_| 0)
     })
 }
 
 /// x86_64's takes a 64-bit offset, i386's a 32-bit one (`sendfile64` 64).
 pub fn sendfile(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_sendfile(
-            h,
-            a.abi,
-            a.u64(0),
-            a.u64(1),
-            a.ptr(2),
-            a.u64(3),
-            a.abi == Abi::X86_64,
-        )
-    })
+    cx.process(|p, h| p.sys_sendfile(h, a.abi, a.u64(0), a.u64(1), a.ptr(2), a.u64(3), a.abi == Abi::X86_64))
 }
 
 pub fn sendfile64(cx: &mut Ctx, a: Args) -> Outcome {

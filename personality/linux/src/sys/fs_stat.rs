@@ -45,27 +45,13 @@ pub fn fstat64(cx: &mut Ctx, a: Args) -> Outcome {
 
 /// x86_64 `newfstatat`, i386 `fstatat64`.
 pub fn newfstatat(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        fstatat(
-            p,
-            h,
-            a,
-            if a.abi == Abi::I386 {
-                StatLayout::I386Stat64
-            } else {
-                StatLayout::Stat64
-            },
-        )
-    })
+    cx.process(|p, h| fstatat(p, h, a, if a.abi == Abi::I386 { StatLayout::I386Stat64 } else { StatLayout::Stat64 }))
 }
 
 pub fn statx(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let fl = a.u32(2);
-        if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0
-            || fl & 0x6000 == 0x6000
-            || a.u32(3) & 0x8000_0000 != 0
-        {
+        if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 || fl & 0x6000 == 0x6000 || a.u32(3) & 0x8000_0000 != 0 {
             return Err(Errno::EINVAL);
         }
         let r = p.resolve_at(h, a.abi, a.i32(0), a.ptr(1), fl)?;
@@ -112,24 +98,13 @@ fn native(a: Args) -> StatLayout {
     }
 }
 
-fn stat_path(
-    p: &mut crate::process::Process,
-    h: &mut dyn crate::host::Host,
-    a: Args,
-    layout: StatLayout,
-    flags: u32,
-) -> crate::errno::SysResult {
+fn stat_path(p: &mut crate::process::Process, h: &mut dyn crate::host::Host, a: Args, layout: StatLayout, flags: u32) -> crate::errno::SysResult {
     let r = p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), flags)?;
     let b = p.encode_stat(r, layout)?;
     p.write_user(h, a.abi, a.ptr(1), &b).map(|_| 0)
 }
 
-fn fstatat(
-    p: &mut crate::process::Process,
-    h: &mut dyn crate::host::Host,
-    a: Args,
-    layout: StatLayout,
-) -> crate::errno::SysResult {
+fn fstatat(p: &mut crate::process::Process, h: &mut dyn crate::host::Host, a: Args, layout: StatLayout) -> crate::errno::SysResult {
     let fl = a.u32(3);
     if fl & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 {
         return Err(Errno::EINVAL);

@@ -99,16 +99,8 @@ fn setgroups_as(cx: &mut Ctx, a: Args, bits16: bool) -> Outcome {
         }
         let w = if bits16 { 2 } else { 4 };
         let b = p.read_user(h, a.abi, a.ptr(1), size as usize * w)?;
-        let mut g: Vec<u32> = b
-            .chunks(w)
-            .map(|c| {
-                if bits16 {
-                    u16::from_le_bytes([c[0], c[1]]) as u32
-                } else {
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-                }
-            })
-            .collect();
+        let mut g: Vec<u32> =
+            b.chunks(w).map(|c| if bits16 { u16::from_le_bytes([c[0], c[1]]) as u32 } else { u32::from_le_bytes([c[0], c[1], c[2], c[3]]) }).collect();
         g.sort_unstable();
         g.dedup();
         p.files.cred.groups = g;
@@ -163,29 +155,11 @@ fn set_ids(cx: &mut Ctx, a: Args, user: bool, n: usize, bits16: bool) -> Outcome
 }
 
 pub fn setuid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| {
-        p.set_ids(
-            true,
-            &[if old16(a) {
-                a.u64(0) as u16 as u32
-            } else {
-                a.u32(0)
-            }],
-        )
-    })
+    cx.process(|p, _| p.set_ids(true, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
 }
 
 pub fn setgid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| {
-        p.set_ids(
-            false,
-            &[if old16(a) {
-                a.u64(0) as u16 as u32
-            } else {
-                a.u32(0)
-            }],
-        )
-    })
+    cx.process(|p, _| p.set_ids(false, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
 }
 
 pub fn setuid32(cx: &mut Ctx, a: Args) -> Outcome {

@@ -14,43 +14,19 @@ pub fn mmap(cx: &mut Ctx, a: Args) -> Outcome {
     if a.u64(5) % PAGE != 0 {
         return Errno::EINVAL.into();
     }
-    cx.process(|p, h| {
-        p.sys_mmap(
-            h,
-            a.abi,
-            a.ptr(0),
-            a.u64(1),
-            a.u64(2),
-            a.u32(3),
-            a.i32(4),
-            a.u64(5),
-        )
-    })
+    cx.process(|p, h| p.sys_mmap(h, a.abi, a.ptr(0), a.u64(1), a.u64(2), a.u32(3), a.i32(4), a.u64(5)))
 }
 
 /// i386 `mmap2`: the offset in pages.
 pub fn mmap2(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_mmap(
-            h,
-            a.abi,
-            a.ptr(0),
-            a.u64(1),
-            a.u64(2),
-            a.u32(3),
-            a.i32(4),
-            (a.u64(5) & 0xffff_ffff) * PAGE,
-        )
-    })
+    cx.process(|p, h| p.sys_mmap(h, a.abi, a.ptr(0), a.u64(1), a.u64(2), a.u32(3), a.i32(4), (a.u64(5) & 0xffff_ffff) * PAGE))
 }
 
 /// i386 `old_mmap` (number 90): the six arguments in a structure in memory.
 pub fn old_mmap(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let b = p.read_user(h, a.abi, a.ptr(0), 24)?;
-        let w = |i: usize| {
-            u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64
-        };
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
         if w(5) % PAGE != 0 {
             return Err(Errno::EINVAL);
         }

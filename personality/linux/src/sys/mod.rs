@@ -56,14 +56,10 @@ impl Ctx<'_> {
     }
 
     /// The same for a handler that may block, exit or set registers.
-    pub fn process_outcome(
-        &mut self,
-        f: impl FnOnce(&mut Process, &mut dyn Host) -> Outcome,
-    ) -> Outcome {
-        let call = self.call;
+    pub fn process_outcome(&mut self, f: impl FnOnce(&mut Process, &mut dyn Host) -> Outcome) -> Outcome {
         self.procs
             .serve(self.h, self.pid, |p, h| {
-                p.before_call(h, call);
+                p.before_call(h);
                 f(p, h)
             })
             .unwrap_or(Outcome::Blocked)

@@ -55,27 +55,14 @@ pub fn ppoll_time64(cx: &mut Ctx, a: Args) -> Outcome {
 
 /// x86_64 `select`, i386 `_newselect`: a timeval.
 pub fn select(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        p.sys_select(
-            h,
-            a.abi,
-            a.i32(0),
-            a.ptr(1),
-            a.ptr(2),
-            a.ptr(3),
-            a.ptr(4),
-            None,
-        )
-    })
+    cx.process(|p, h| p.sys_select(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), None))
 }
 
 /// i386 `select` (number 82): the five arguments in a structure in memory.
 pub fn old_select(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let b = p.read_user(h, a.abi, a.ptr(0), 20)?;
-        let w = |i: usize| {
-            u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64
-        };
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
         p.sys_select(h, a.abi, w(0) as i32, w(1), w(2), w(3), w(4), None)
     })
 }
@@ -91,14 +78,8 @@ pub fn pselect6_time64(cx: &mut Ctx, a: Args) -> Outcome {
 
 /// ppoll(fds, nfds, timeout, sigmask, sigsetsize).
 fn ppoll_as(p: &mut Process, h: &mut dyn Host, a: Args, bits: TimeBits) -> SysResult {
-    let timeout = if a.ptr(2) == 0 {
-        -1
-    } else {
-        (p.read_timespec(h, a.abi, a.ptr(2), bits)? / 1_000_000) as i64
-    };
-    with_mask(p, h, a, a.ptr(3), a.u64(4), |p, h| {
-        p.sys_poll(h, a.abi, a.ptr(0), a.u64(1), timeout)
-    })
+    let timeout = if a.ptr(2) == 0 { -1 } else { (p.read_timespec(h, a.abi, a.ptr(2), bits)? / 1_000_000) as i64 };
+    with_mask(p, h, a, a.ptr(3), a.u64(4), |p, h| p.sys_poll(h, a.abi, a.ptr(0), a.u64(1), timeout))
 }
 
 /// pselect6's sixth argument: the address of `{ const sigset_t *ss; size_t ss_len }` (words of the ABI).
@@ -110,16 +91,5 @@ fn pselect6_as(p: &mut Process, h: &mut dyn Host, a: Args, bits: TimeBits) -> Sy
         let b = p.read_user(h, a.abi, a.ptr(5), 2 * w)?;
         (get_word(a.abi, &b), get_word(a.abi, &b[w..]))
     };
-    with_mask(p, h, a, set, size, |p, h| {
-        p.sys_select(
-            h,
-            a.abi,
-            a.i32(0),
-            a.ptr(1),
-            a.ptr(2),
-            a.ptr(3),
-            a.ptr(4),
-            Some(bits),
-        )
-    })
+    with_mask(p, h, a, set, size, |p, h| p.sys_select(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.ptr(4), Some(bits)))
 }

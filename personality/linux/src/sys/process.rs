@@ -7,38 +7,23 @@ use super::{reply, Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::Abi;
 use crate::linux::AT_FDCWD;
-use crate::process::Outcome;
 use crate::linux::{CLONE_VFORK, CLONE_VM};
+use crate::process::Outcome;
 use crate::signal;
 use sion_abi::console::Exit;
 
 pub fn fork(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs
-        .fork(cx.h, cx.pid, a.abi, signal::SIGCHLD as u64, 0, 0, 0, 0)
+    cx.procs.fork(cx.h, cx.pid, a.abi, signal::SIGCHLD as u64, 0, 0, 0, 0)
 }
 
 pub fn vfork(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.fork(
-        cx.h,
-        cx.pid,
-        a.abi,
-        CLONE_VFORK | CLONE_VM | signal::SIGCHLD as u64,
-        0,
-        0,
-        0,
-        0,
-    )
+    cx.procs.fork(cx.h, cx.pid, a.abi, CLONE_VFORK | CLONE_VM | signal::SIGCHLD as u64, 0, 0, 0, 0)
 }
 
 /// x86_64: flags, stack, parent_tid, child_tid, tls; i386: flags, stack, parent_tid, tls, child_tid.
 pub fn clone(cx: &mut Ctx, a: Args) -> Outcome {
-    let (ctid, tls) = if a.abi == Abi::X86_64 {
-        (a.ptr(3), a.u64(4))
-    } else {
-        (a.ptr(4), a.u64(3))
-    };
-    cx.procs
-        .fork(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), ctid, tls)
+    let (ctid, tls) = if a.abi == Abi::X86_64 { (a.ptr(3), a.u64(4)) } else { (a.ptr(4), a.u64(3)) };
+    cx.procs.fork(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), ctid, tls)
 }
 
 pub fn clone3(cx: &mut Ctx, a: Args) -> Outcome {
@@ -46,69 +31,24 @@ pub fn clone3(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn execve(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.execve(
-        cx.h,
-        cx.pid,
-        a.abi,
-        AT_FDCWD,
-        a.ptr(0),
-        a.ptr(1),
-        a.ptr(2),
-        0,
-    )
+    cx.procs.execve(cx.h, cx.pid, a.abi, AT_FDCWD, a.ptr(0), a.ptr(1), a.ptr(2), 0)
 }
 
 pub fn execveat(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.execve(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.i32(0),
-        a.ptr(1),
-        a.ptr(2),
-        a.ptr(3),
-        a.u32(4),
-    )
+    cx.procs.execve(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.u32(4))
 }
 
 pub fn wait4(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.wait4(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.i32(0),
-        a.ptr(1),
-        a.u64(2),
-        a.ptr(3),
-        cx.call,
-    )
+    cx.procs.wait4(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.u64(2), a.ptr(3), cx.call)
 }
 
 /// i386 `waitpid(pid, status, options)`.
 pub fn waitpid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.wait4(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.i32(0),
-        a.ptr(1),
-        a.u64(2),
-        0,
-        cx.call,
-    )
+    cx.procs.wait4(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.u64(2), 0, cx.call)
 }
 
 pub fn waitid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.waitid(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.u32(0),
-        a.i32(1),
-        a.ptr(2),
-        a.u64(3),
-        cx.call,
-    )
+    cx.procs.waitid(cx.h, cx.pid, a.abi, a.u32(0), a.i32(1), a.ptr(2), a.u64(3), cx.call)
 }
 
 /// Ends the calling thread; the process ends with its last one.
@@ -124,15 +64,11 @@ pub fn exit_group(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn getppid(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.procs
-        .family(cx.pid)
-        .map_or(Outcome::Blocked, |f| Outcome::Reply(f.0 as u64))
+    cx.procs.family(cx.pid).map_or(Outcome::Blocked, |f| Outcome::Reply(f.0 as u64))
 }
 
 pub fn getpgrp(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.procs
-        .family(cx.pid)
-        .map_or(Outcome::Blocked, |f| Outcome::Reply(f.1 as u64))
+    cx.procs.family(cx.pid).map_or(Outcome::Blocked, |f| Outcome::Reply(f.1 as u64))
 }
 
 /// The process group (`pgid`) or session of `pid` (0: the caller).
@@ -194,10 +130,7 @@ pub fn set_robust_list(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn get_robust_list(cx: &mut Ctx, a: Args) -> Outcome {
-    reply(
-        cx.procs
-            .get_robust_list(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.ptr(2)),
-    )
+    reply(cx.procs.get_robust_list(cx.h, cx.pid, a.abi, a.i32(0), a.ptr(1), a.ptr(2)))
 }
 
 pub fn arch_prctl(cx: &mut Ctx, a: Args) -> Outcome {

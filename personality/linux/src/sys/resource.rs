@@ -17,22 +17,13 @@ fn getrlimit_as(cx: &mut Ctx, a: Args, layout: RlimitLayout) -> Outcome {
     }
     cx.process(|p, h| {
         let (cur, max) = p.rlimits[res];
-        p.write_user(h, a.abi, a.ptr(1), &layout.encode(cur, max))
-            .map(|_| 0)
+        p.write_user(h, a.abi, a.ptr(1), &layout.encode(cur, max)).map(|_| 0)
     })
 }
 
 /// x86_64's, and i386's old one (infinity as 0x7fffffff).
 pub fn getrlimit(cx: &mut Ctx, a: Args) -> Outcome {
-    getrlimit_as(
-        cx,
-        a,
-        if a.abi == Abi::I386 {
-            RlimitLayout::OldU32
-        } else {
-            RlimitLayout::U64
-        },
-    )
+    getrlimit_as(cx, a, if a.abi == Abi::I386 { RlimitLayout::OldU32 } else { RlimitLayout::U64 })
 }
 
 /// i386 `ugetrlimit`: 32-bit limits, infinity as 0xffffffff.
@@ -45,11 +36,7 @@ pub fn setrlimit(cx: &mut Ctx, a: Args) -> Outcome {
     if res >= 16 {
         return Errno::EINVAL.into();
     }
-    let layout = if a.abi == Abi::I386 {
-        RlimitLayout::U32
-    } else {
-        RlimitLayout::U64
-    };
+    let layout = if a.abi == Abi::I386 { RlimitLayout::U32 } else { RlimitLayout::U64 };
     cx.process(|p, h| {
         let b = p.read_user(h, a.abi, a.ptr(1), layout.size())?;
         p.set_rlimit(res, layout.decode(&b)).map(|_| 0)
@@ -69,11 +56,7 @@ pub fn times(cx: &mut Ctx, a: Args) -> Outcome {
         }
         // Clock ticks since boot (the value Linux returns, offset as Linux does).
         let t = h.now_ns() / 10_000_000;
-        Ok(if a.abi == Abi::I386 {
-            t & 0xffff_ffff
-        } else {
-            t
-        })
+        Ok(if a.abi == Abi::I386 { t & 0xffff_ffff } else { t })
     })
 }
 
@@ -91,11 +74,7 @@ pub fn getrusage(cx: &mut Ctx, a: Args) -> Outcome {
         push_word(abi, &mut b, cpu % 1_000_000_000 / 1000);
         push_word(abi, &mut b, 0);
         push_word(abi, &mut b, 0);
-        let maxrss = if who == -1 {
-            0
-        } else {
-            h.node_info().space_bytes / 1024
-        };
+        let maxrss = if who == -1 { 0 } else { h.node_info().space_bytes / 1024 };
         push_word(abi, &mut b, maxrss);
         for _ in 0..13 {
             push_word(abi, &mut b, 0);

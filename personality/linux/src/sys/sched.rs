@@ -68,8 +68,7 @@ pub fn sched_getscheduler(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn sched_getparam(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         own(p, a.i32(0))?;
-        p.write_user(h, a.abi, a.ptr(1), &0u32.to_le_bytes())
-            .map(|_| 0)
+        p.write_user(h, a.abi, a.ptr(1), &0u32.to_le_bytes()).map(|_| 0)
     })
 }
 

@@ -17,53 +17,31 @@ pub fn tkill(cx: &mut Ctx, a: Args) -> Outcome {
     if a.i32(0) <= 0 {
         return Errno::EINVAL.into();
     }
-    cx.procs
-        .kill_thread(cx.h, cx.pid, None, a.u32(0), a.u64(1), None)
+    cx.procs.kill_thread(cx.h, cx.pid, None, a.u32(0), a.u64(1), None)
 }
 
 pub fn tgkill(cx: &mut Ctx, a: Args) -> Outcome {
     if a.i32(0) <= 0 || a.i32(1) <= 0 {
         return Errno::EINVAL.into();
     }
-    cx.procs
-        .kill_thread(cx.h, cx.pid, Some(a.u32(0)), a.u32(1), a.u64(2), None)
+    cx.procs.kill_thread(cx.h, cx.pid, Some(a.u32(0)), a.u32(1), a.u64(2), None)
 }
 
 pub fn rt_sigqueueinfo(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs
-        .sigqueueinfo(cx.h, cx.pid, a.abi, a.i32(0), None, a.u64(1), a.ptr(2))
+    cx.procs.sigqueueinfo(cx.h, cx.pid, a.abi, a.i32(0), None, a.u64(1), a.ptr(2))
 }
 
 pub fn rt_tgsigqueueinfo(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.sigqueueinfo(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.i32(0),
-        Some(a.i32(1)),
-        a.u64(2),
-        a.ptr(3),
-    )
+    cx.procs.sigqueueinfo(cx.h, cx.pid, a.abi, a.i32(0), Some(a.i32(1)), a.u64(2), a.ptr(3))
 }
 
 pub fn rt_sigaction(cx: &mut Ctx, a: Args) -> Outcome {
-    reply(cx.procs.sigaction(
-        cx.h,
-        cx.pid,
-        a.abi,
-        a.u64(0),
-        a.ptr(1),
-        a.ptr(2),
-        Some(a.u64(3)),
-    ))
+    reply(cx.procs.sigaction(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), Some(a.u64(3))))
 }
 
 /// i386 `sigaction` with the old structure.
 pub fn sigaction(cx: &mut Ctx, a: Args) -> Outcome {
-    reply(
-        cx.procs
-            .sigaction(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), None),
-    )
+    reply(cx.procs.sigaction(cx.h, cx.pid, a.abi, a.u64(0), a.ptr(1), a.ptr(2), None))
 }
 
 /// i386 `signal(sig, handler)`.
@@ -75,14 +53,12 @@ pub fn rt_sigprocmask(cx: &mut Ctx, a: Args) -> Outcome {
     if a.u64(3) != 8 {
         return Errno::EINVAL.into();
     }
-    cx.procs
-        .sigprocmask(cx.h, cx.pid, a.abi, a.u32(0), a.ptr(1), a.ptr(2), 8)
+    cx.procs.sigprocmask(cx.h, cx.pid, a.abi, a.u32(0), a.ptr(1), a.ptr(2), 8)
 }
 
 /// i386 `sigprocmask` with the old 32-bit set.
 pub fn sigprocmask(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs
-        .sigprocmask(cx.h, cx.pid, a.abi, a.u32(0), a.ptr(1), a.ptr(2), 4)
+    cx.procs.sigprocmask(cx.h, cx.pid, a.abi, a.u32(0), a.ptr(1), a.ptr(2), 4)
 }
 
 fn pending(cx: &mut Ctx, a: Args, size: u64) -> Outcome {
@@ -91,8 +67,7 @@ fn pending(cx: &mut Ctx, a: Args, size: u64) -> Outcome {
     }
     cx.process(|p, h| {
         let set = p.sig.pending | p.sig.private;
-        p.write_user(h, a.abi, a.ptr(0), &set.to_le_bytes()[..size as usize])
-            .map(|_| 0)
+        p.write_user(h, a.abi, a.ptr(0), &set.to_le_bytes()[..size as usize]).map(|_| 0)
     })
 }
 
@@ -106,10 +81,7 @@ pub fn sigpending(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn sigaltstack(cx: &mut Ctx, a: Args) -> Outcome {
-    reply(
-        cx.procs
-            .sigaltstack(cx.h, cx.pid, a.abi, a.ptr(0), a.ptr(1)),
-    )
+    reply(cx.procs.sigaltstack(cx.h, cx.pid, a.abi, a.ptr(0), a.ptr(1)))
 }
 
 pub fn rt_sigreturn(cx: &mut Ctx, a: Args) -> Outcome {
@@ -125,10 +97,7 @@ pub fn sigreturn(cx: &mut Ctx, a: Args) -> Outcome {
 /// is): the call blocks and runs again after each change; the first time
 /// the temporary mask is put in place.
 fn suspend(cx: &mut Ctx, set: impl FnOnce(&mut Ctx) -> Result<Option<u64>, Outcome>) -> Outcome {
-    let first = cx
-        .procs
-        .process_ref(cx.pid)
-        .is_some_and(|p| p.sig.suspend_mask.is_none());
+    let first = cx.procs.process_ref(cx.pid).is_some_and(|p| p.sig.suspend_mask.is_none());
     let set = if first {
         match set(cx) {
             Ok(s) => s,
@@ -155,17 +124,10 @@ pub fn rt_sigsuspend(cx: &mut Ctx, a: Args) -> Outcome {
     if a.u64(1) != 8 {
         return Errno::EINVAL.into();
     }
-    suspend(cx, |cx| {
-        match cx
-            .procs
-            .serve(cx.h, cx.pid, |p, h| p.read_user(h, a.abi, a.ptr(0), 8))
-        {
-            Some(Ok(b)) => Ok(Some(u64::from_le_bytes(
-                b[..8].try_into().unwrap_or([0; 8]),
-            ))),
-            Some(Err(e)) => Err(e.into()),
-            None => Err(Outcome::Blocked),
-        }
+    suspend(cx, |cx| match cx.procs.serve(cx.h, cx.pid, |p, h| p.read_user(h, a.abi, a.ptr(0), 8)) {
+        Some(Ok(b)) => Ok(Some(u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])))),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(Outcome::Blocked),
     })
 }
 

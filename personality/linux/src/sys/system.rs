@@ -3,8 +3,8 @@
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
-use crate::linux::{PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::layout::{push_word, Abi, Utsname};
+use crate::linux::{PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -36,11 +36,7 @@ pub fn sysinfo(cx: &mut Ctx, a: Args) -> Outcome {
         for _ in 0..3 {
             push_word(abi, &mut b, 0); // loads
         }
-        let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 {
-            4096
-        } else {
-            1
-        };
+        let unit = if abi == Abi::I386 && n.total_bytes > u32::MAX as u64 { 4096 } else { 1 };
         push_word(abi, &mut b, n.total_bytes / unit);
         push_word(abi, &mut b, n.free_bytes / unit);
         push_word(abi, &mut b, p.job.vfs.used() / unit); // shared (tmpfs)
@@ -95,9 +91,7 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             p.pdeathsig = a.u64(1) as u8;
             Ok(0)
         }
-        PR_GET_PDEATHSIG => p
-            .write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes())
-            .map(|_| 0),
+        PR_GET_PDEATHSIG => p.write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes()).map(|_| 0),
         _ => Err(Errno::EINVAL),
     })
 }

@@ -10,8 +10,7 @@ use alloc::vec::Vec;
 fn clock_gettime_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
     cx.process(|p, h| {
         let ns = p.clock_now(h, a.i32(0))?;
-        p.write_user(h, a.abi, a.ptr(1), &Timespec::from_ns(ns).encode(bits))
-            .map(|_| 0)
+        p.write_user(h, a.abi, a.ptr(1), &Timespec::from_ns(ns).encode(bits)).map(|_| 0)
     })
 }
 
@@ -45,10 +44,7 @@ pub fn gettimeofday(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let now = h.realtime_ns();
         if a.ptr(0) != 0 {
-            let tv = Timespec {
-                sec: (now / 1_000_000_000) as i64,
-                nsec: ((now % 1_000_000_000) / 1000) as i64,
-            };
+            let tv = Timespec { sec: (now / 1_000_000_000) as i64, nsec: ((now % 1_000_000_000) / 1000) as i64 };
             p.write_user(h, a.abi, a.ptr(0), &tv.encode(a.time_bits()))?;
         }
         if a.ptr(1) != 0 {
@@ -72,15 +68,13 @@ pub fn time(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn nanosleep(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process_outcome(
-        |p, h| match p.read_timespec(h, a.abi, a.ptr(0), a.time_bits()) {
-            Ok(ns) => {
-                let deadline = h.now_ns().saturating_add(ns);
-                p.sleep_until(h, deadline)
-            }
-            Err(e) => e.into(),
-        },
-    )
+    cx.process_outcome(|p, h| match p.read_timespec(h, a.abi, a.ptr(0), a.time_bits()) {
+        Ok(ns) => {
+            let deadline = h.now_ns().saturating_add(ns);
+            p.sleep_until(h, deadline)
+        }
+        Err(e) => e.into(),
+    })
 }
 
 fn clock_nanosleep_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
@@ -133,8 +127,7 @@ pub fn getitimer(cx: &mut Ctx, a: Args) -> Outcome {
     }
     cx.process(|p, h| {
         let v = p.itimer_now(h, which as usize);
-        p.write_user(h, a.abi, a.ptr(1), &itimerval(a.abi, v))
-            .map(|_| 0)
+        p.write_user(h, a.abi, a.ptr(1), &itimerval(a.abi, v)).map(|_| 0)
     })
 }
 
@@ -145,11 +138,7 @@ pub fn setitimer(cx: &mut Ctx, a: Args) -> Outcome {
     }
     cx.process(|p, h| {
         let (abi, w) = (a.abi, a.abi.word());
-        let b = if a.ptr(1) == 0 {
-            alloc::vec![0u8; 4 * w]
-        } else {
-            p.read_user(h, abi, a.ptr(1), 4 * w)?
-        };
+        let b = if a.ptr(1) == 0 { alloc::vec![0u8; 4 * w] } else { p.read_user(h, abi, a.ptr(1), 4 * w)? };
         let f = |i: usize| {
             let v = get_word(abi, &b[i * w..]);
             if abi == Abi::I386 {
@@ -159,29 +148,14 @@ pub fn setitimer(cx: &mut Ctx, a: Args) -> Outcome {
             }
         };
         let (isec, iusec, vsec, vusec) = (f(0), f(1), f(2), f(3));
-        if isec < 0
-            || vsec < 0
-            || !(0..1_000_000).contains(&iusec)
-            || !(0..1_000_000).contains(&vusec)
-        {
+        if isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec) {
             return Err(Errno::EINVAL);
         }
         let old = p.itimer_now(h, which);
-        let ns = |s: i64, us: i64| {
-            (s as u64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(us as u64 * 1000)
-        };
+        let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
         let value = ns(vsec, vusec);
         let now = p.itimer_clock(h, which);
-        p.itimers[which] = (
-            if value == 0 {
-                0
-            } else {
-                now.saturating_add(value)
-            },
-            ns(isec, iusec),
-        );
+        p.itimers[which] = (if value == 0 { 0 } else { now.saturating_add(value) }, ns(isec, iusec));
         if a.ptr(2) != 0 {
             p.write_user(h, abi, a.ptr(2), &itimerval(abi, old))?;
         }
@@ -194,14 +168,7 @@ pub fn alarm(cx: &mut Ctx, a: Args) -> Outcome {
         let (_, left) = p.itimer_now(h, 0);
         let now = h.now_ns();
         let secs = a.u32(0) as u64;
-        p.itimers[0] = (
-            if secs == 0 {
-                0
-            } else {
-                now + secs * 1_000_000_000
-            },
-            0,
-        );
+        p.itimers[0] = (if secs == 0 { 0 } else { now + secs * 1_000_000_000 }, 0);
         // Seconds left of the previous alarm, rounded up as Linux does.
         Ok(left.div_ceil(1_000_000_000))
     })
