@@ -100,6 +100,12 @@ pub fn set_tls(tls: &[u64; TLS_SLOTS]) {
     }
 }
 
+/// The stack the CPU switches to on an interrupt from user mode.
+pub fn set_rsp0(top: u64) {
+    // SAFETY: single CPU; the CPU reads rsp0 only on the next entry from user mode.
+    unsafe { (*addr_of_mut!(TSS)).tss.rsp0 = top };
+}
+
 /// Open exactly the ports `io` (base, count) for user mode, closing the previous grant.
 pub fn set_io_ports(io: Option<(u16, u16)>) {
     // SAFETY: single CPU; the bitmap is read by the CPU only on user I/O.

@@ -1,9 +1,15 @@
 //! The IDT and the kernel entry paths.
 //!
 //! Every entry — an exception, an interrupt, `int 0x40`/`int 0x80`, or the
-//! `syscall` instruction — builds the same [`TrapFrame`] at the top of the one
-//! kernel stack and calls `trap_entry`. The kernel never keeps state on that
-//! stack across a switch: it copies the frame into the task and back.
+//! `syscall` instruction — builds the same [`TrapFrame`] and calls
+//! `trap_entry`. From user mode the frame is built in place, in the running
+//! task's own `frame` (the TSS's rsp0 and `current_frame_top` point just past
+//! it; `Kernel::switch_to` keeps them so), then the CPU moves to the one
+//! kernel stack: the registers are saved once and never copied on entry or
+//! exit, as seL4 keeps them in the TCB. `trap_entry` returns the frame to
+//! resume, that of the task chosen to run next. An interrupt taken in the
+//! kernel (only the idle loop runs with interrupts on) pushes its frame on
+//! the kernel stack, as usual.
 
 use core::arch::global_asm;
 use core::ptr::addr_of_mut;
@@ -17,7 +23,10 @@ pub const VECTOR_NATIVE_CALL: u64 = 0x40;
 pub const VECTOR_LINUX_I386: u64 = 0x80;
 pub const VECTOR_SPURIOUS: u64 = 0xff;
 
-#[repr(C)]
+/// 16-byte aligned: the CPU aligns the stack to 16 before pushing a frame,
+/// so the end of a frame (the TSS's rsp0) must be aligned for the pushes to
+/// land in it.
+#[repr(C, align(16))]
 #[derive(Clone, Copy, Default, Debug)]
 pub struct TrapFrame {
     pub r15: u64,
@@ -42,6 +51,14 @@ pub struct TrapFrame {
     pub rflags: u64,
     pub rsp: u64,
     pub ss: u64,
+}
+
+impl TrapFrame {
+    /// Hand a Linux system call to a receiver in its registers.
+    pub fn put_message(&mut self, m: &sion_abi::msg::InRegs) {
+        (self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9) = (m.rdi, m.rsi, m.rdx, m.r10, m.r8, m.r9);
+        (self.r12, self.r13, self.r14, self.r15) = (m.r12, m.r13, m.r14, m.r15);
+    }
 }
 
 global_asm!(
@@ -85,7 +102,13 @@ trap_common:
     push r15
     cld
     mov rdi, rsp
+    /* From user mode the frame is the task's: go to the kernel stack. */
+    test qword ptr [rsp + 0x90], 3
+    jz 1f
+    lea rsp, [rip + kernel_stack_top]
+1:
     call trap_entry
+    mov rsp, rax
     .global trap_return
 trap_return:
     pop r15
@@ -110,7 +133,7 @@ trap_return:
     .global syscall_entry
 syscall_entry:
     mov [rip + syscall_user_rsp], rsp
-    lea rsp, [rip + kernel_stack_top]
+    mov rsp, [rip + current_frame_top]
     push 0x23
     push qword ptr [rip + syscall_user_rsp]
     push r11
@@ -123,7 +146,7 @@ syscall_entry:
     .global syscall_entry_compat
 syscall_entry_compat:
     mov [rip + syscall_user_rsp], rsp
-    lea rsp, [rip + kernel_stack_top]
+    mov rsp, [rip + current_frame_top]
     push 0x23
     push qword ptr [rip + syscall_user_rsp]
     push r11
@@ -137,11 +160,16 @@ syscall_entry_compat:
     .balign 8
 syscall_user_rsp:
     .quad 0
+    /* The end of the running task's frame (as the TSS's rsp0). */
+    .global current_frame_top
+current_frame_top:
+    .quad 0
 
 "#
 );
 
 extern "C" {
+    static mut current_frame_top: u64;
     fn syscall_entry();
     fn syscall_entry_compat();
 }
@@ -173,6 +201,16 @@ fn set_gate(v: usize, handler: u64, dpl: u8, ist: u8) {
             reserved: 0,
         };
     }
+}
+
+/// From now on, entries from user mode save the registers in `frame`
+/// (the running task's).
+pub fn set_user_frame(frame: &mut TrapFrame) {
+    let top = frame as *mut TrapFrame as u64 + core::mem::size_of::<TrapFrame>() as u64;
+    // SAFETY: single CPU, interrupts off in the kernel; the word is read
+    // only by the entry paths above.
+    unsafe { *addr_of_mut!(current_frame_top) = top };
+    crate::gdt::set_rsp0(top);
 }
 
 pub fn init() {

@@ -9,7 +9,7 @@ use crate::kernel::Kernel;
 use crate::paging::{self, Side};
 use crate::task::{Outgoing, State};
 use sion_abi::call::{Error, TaskKind};
-use sion_abi::msg::{self, Header, Kind, LinuxAbi, LinuxReply, LinuxSyscall};
+use sion_abi::msg::{self, Header, InRegs, Kind, LinuxAbi, LinuxReply, LinuxSyscall};
 
 pub enum Ret {
     Value(u64),
@@ -25,8 +25,8 @@ impl Kernel {
 
     /// Send the sender's pending message to `dest`, delivering now if it waits in `recv`.
     pub fn send(&mut self, sender: usize, dest: usize) {
-        if let State::Recv { buf, cap } = self.tasks[dest].state {
-            match self.deliver(sender, dest, buf, cap) {
+        if let State::Recv { buf, cap, regs } = self.tasks[dest].state {
+            match self.deliver(sender, dest, buf, cap, regs) {
                 Ok(len) => {
                     self.tasks[dest].frame.rax = len;
                     self.tasks[sender].state = State::Reply { from: dest as u16 };
@@ -43,8 +43,16 @@ impl Kernel {
         self.enqueue(dest, sender);
     }
 
-    /// Write header and payload of `sender`'s message into `receiver`'s buffer.
-    fn deliver(&mut self, sender: usize, receiver: usize, buf: u64, cap: u64) -> Result<u64, ()> {
+    /// Write header and payload of `sender`'s message into `receiver`'s
+    /// buffer (a Linux system call into its registers, with `regs`).
+    fn deliver(&mut self, sender: usize, receiver: usize, buf: u64, cap: u64, regs: bool) -> Result<u64, ()> {
+        if regs {
+            if let Outgoing::LinuxSyscall { abi } = self.tasks[sender].outgoing {
+                let m = InRegs::of(self.task_id(sender).0, &self.syscall_message(sender, abi));
+                self.tasks[receiver].frame.put_message(&m);
+                return Ok((Header::SIZE + LinuxSyscall::SIZE) as u64);
+            }
+        }
         let rpml4 = self.pml4_of(receiver);
         let spml4 = self.pml4_of(sender);
         let id = self.task_id(sender).0;
@@ -56,14 +64,7 @@ impl Kernel {
                 (Kind::Native, copied as u64, len)
             }
             Outgoing::LinuxSyscall { abi } => {
-                let f = &self.tasks[sender].frame;
-                let m = match abi {
-                    LinuxAbi::X86_64 => LinuxSyscall { abi: abi as u32, reserved: 0, nr: f.rax, args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9], rip: f.rip, rsp: f.rsp },
-                    LinuxAbi::I386 => {
-                        let lo = |v: u64| v & 0xffff_ffff;
-                        LinuxSyscall { abi: abi as u32, reserved: 0, nr: lo(f.rax), args: [lo(f.rbx), lo(f.rcx), lo(f.rdx), lo(f.rsi), lo(f.rdi), lo(f.rbp)], rip: f.rip, rsp: f.rsp }
-                    }
-                };
+                let m = self.syscall_message(sender, abi);
                 (Kind::LinuxSyscall, self.put(rpml4, buf, room, &m.encode()), LinuxSyscall::SIZE as u64)
             }
             Outgoing::Fault { vector, error, addr } => {
@@ -78,6 +79,18 @@ impl Kernel {
             return Err(());
         }
         Ok(Header::SIZE as u64 + copied)
+    }
+
+    /// A Linux task's trap as its handler sees it, decoded per ABI.
+    pub fn syscall_message(&self, sender: usize, abi: LinuxAbi) -> LinuxSyscall {
+        let f = &self.tasks[sender].frame;
+        match abi {
+            LinuxAbi::X86_64 => LinuxSyscall { abi: abi as u32, reserved: 0, nr: f.rax, args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9], rip: f.rip, rsp: f.rsp },
+            LinuxAbi::I386 => {
+                let lo = |v: u64| v & 0xffff_ffff;
+                LinuxSyscall { abi: abi as u32, reserved: 0, nr: lo(f.rax), args: [lo(f.rbx), lo(f.rcx), lo(f.rdx), lo(f.rsi), lo(f.rdi), lo(f.rbp)], rip: f.rip, rsp: f.rsp }
+            }
+        }
     }
 
     fn put(&self, pml4: u64, buf: u64, room: u64, bytes: &[u8]) -> u64 {
@@ -100,8 +113,8 @@ impl Kernel {
         Ok(n as u64)
     }
 
-    pub fn recv(&mut self, cur: usize, buf: u64, cap: u64) -> Ret {
-        if cap < Header::SIZE as u64 {
+    pub fn recv(&mut self, cur: usize, buf: u64, cap: u64, regs: bool) -> Ret {
+        if cap < Header::SIZE as u64 || (regs && cap < (Header::SIZE + LinuxSyscall::SIZE) as u64) {
             return Ret::Err(Error::Invalid);
         }
         if self.tasks[cur].notify != 0 {
@@ -111,7 +124,7 @@ impl Kernel {
             };
         }
         if let Some(sender) = self.dequeue(cur) {
-            return match self.deliver(sender, cur, buf, cap) {
+            return match self.deliver(sender, cur, buf, cap, regs) {
                 Ok(n) => {
                     self.tasks[sender].state = State::Reply { from: cur as u16 };
                     Ret::Value(n)
@@ -122,7 +135,7 @@ impl Kernel {
                 }
             };
         }
-        self.tasks[cur].state = State::Recv { buf, cap };
+        self.tasks[cur].state = State::Recv { buf, cap, regs };
         Ret::Blocked
     }
 
@@ -142,10 +155,7 @@ impl Kernel {
                 if len < LinuxReply::SIZE as u64 || !paging::read_user(my, ptr, &mut b) {
                     return Ret::Err(Error::Fault);
                 }
-                let r = LinuxReply::decode(&b).unwrap();
-                if r.flags & msg::reply_flags::KEEP_REGS == 0 {
-                    self.tasks[t].frame.rax = r.rax;
-                }
+                return self.linux_reply(cur, t, &LinuxReply::decode(&b).unwrap());
             }
             Outgoing::None => return Ret::Err(Error::BadState),
         }
@@ -154,9 +164,23 @@ impl Kernel {
         Ret::Value(0)
     }
 
+    /// Answer the Linux trap or fault task slot `t` waits on (its reply from `cur`).
+    pub fn linux_reply(&mut self, cur: usize, t: usize, r: &LinuxReply) -> Ret {
+        let waiting = matches!(self.tasks[t].outgoing, Outgoing::LinuxSyscall { .. } | Outgoing::Fault { .. });
+        if self.tasks[t].state != (State::Reply { from: cur as u16 }) || !waiting {
+            return Ret::Err(Error::BadState);
+        }
+        if r.flags & msg::reply_flags::KEEP_REGS == 0 {
+            self.tasks[t].frame.rax = r.rax;
+        }
+        self.tasks[t].outgoing = Outgoing::None;
+        self.make_runnable(t);
+        Ret::Value(0)
+    }
+
     pub fn notify(&mut self, target: usize, bits: u64) {
         self.tasks[target].notify |= bits;
-        if let State::Recv { buf, cap } = self.tasks[target].state {
+        if let State::Recv { buf, cap, .. } = self.tasks[target].state {
             let r = match self.deliver_notification(target, buf, cap) {
                 Ok(n) => n,
                 Err(()) => Error::Fault.as_ret(),

@@ -13,7 +13,7 @@ const PAGE: u64 = 4096;
 
 impl Kernel {
     pub fn kernel_call(&mut self, cur: usize) {
-        let f = self.tasks[cur].frame;
+        let f = &self.tasks[cur].frame;
         let a = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
         let ret = match Call::from_u64(f.rax) {
             None => Ret::Err(Error::NoSuchCall),
@@ -44,12 +44,21 @@ impl Kernel {
                 Ret::Blocked
             }
             Call::IpcCall => self.call(cur, a[0], a[1], a[2], a[3], a[4]),
-            Call::IpcRecv => self.recv(cur, a[0], a[1]),
+            Call::IpcRecv => self.recv(cur, a[0], a[1], false),
             Call::IpcReply => self.reply(cur, a[0], a[1], a[2]),
             Call::IpcReplyRecv => {
                 // A caller that died meanwhile is no reason not to receive.
                 let _ = self.reply(cur, a[0], a[1], a[2]);
-                self.recv(cur, a[3], a[4])
+                self.recv(cur, a[3], a[4], false)
+            }
+            Call::LinuxReplyRecv => {
+                // Until a message comes back in registers, r15 says "in the buffer".
+                self.tasks[cur].frame.r15 = 0;
+                if let Some(t) = self.task_slot(a[0]).filter(|_| a[0] != 0) {
+                    // As reply_recv: a caller gone meanwhile is no reason not to receive.
+                    let _ = self.linux_reply(cur, t, &sion_abi::msg::LinuxReply { rax: a[1], flags: a[2] });
+                }
+                self.recv(cur, a[3], a[4], true)
             }
             Call::Notify => match self.task_slot(a[0]) {
                 Some(t) => {

@@ -521,7 +521,7 @@ impl Kernel {
         }
     }
 
-    fn switch_to(&mut self, next: usize) {
+    pub fn switch_to(&mut self, next: usize) {
         if self.has_current && self.current == next {
             return;
         }
@@ -576,6 +576,7 @@ impl Kernel {
             }
             self.ts_set = want_ts;
         }
+        crate::idt::set_user_frame(&mut self.tasks[next].frame);
         self.current = next;
         self.has_current = true;
         self.run_start = cpu::rdtsc();

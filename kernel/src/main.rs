@@ -9,6 +9,7 @@
 mod boot;
 mod bootinfo;
 mod cpu;
+mod fastpath;
 mod gdt;
 mod idt;
 mod ioapic;
@@ -109,20 +110,17 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
         panic!("no servers in the boot modules ({} modules)", params.module_count);
     }
     let first = k.schedule();
-    let frame = k.tasks[first].frame;
-    enter_user(&frame)
+    enter_user(&k.tasks[first].frame)
 }
 
-/// Leave the boot path for the first task: put its frame at the top of the
-/// kernel stack and take the common return path.
+/// Leave the boot path for the first task: take the common return path with
+/// its frame (entries from it will save into the same frame).
 fn enter_user(frame: &idt::TrapFrame) -> ! {
-    // SAFETY: kernel_stack_top is the top of the kernel stack; nothing below
-    // the frame is needed any more. trap_return pops exactly a TrapFrame.
+    // SAFETY: `frame` is the first task's, which `schedule` made current;
+    // trap_return pops exactly a TrapFrame and leaves by iretq. Nothing on
+    // the kernel stack is needed any more.
     unsafe {
-        let top = addr_of_symbol(&boot::kernel_stack_top);
-        let at = (top - core::mem::size_of::<idt::TrapFrame>() as u64) as *mut idt::TrapFrame;
-        at.write(*frame);
-        core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) at, options(noreturn));
+        core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) frame as *const idt::TrapFrame, options(noreturn));
     }
 }
 

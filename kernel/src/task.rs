@@ -21,8 +21,9 @@ pub enum State {
     Stopped,
     /// Running or in the run queue.
     Runnable,
-    /// Waiting in `recv` with this buffer.
-    Recv { buf: u64, cap: u64 },
+    /// Waiting in `recv` with this buffer; with `regs`, a Linux system call
+    /// is handed over in registers instead (`linux_reply_recv`).
+    Recv { buf: u64, cap: u64, regs: bool },
     /// Queued at `to`, which has not received the message yet.
     Send { to: u16 },
     /// Its message was received by `from`; waiting for the reply.

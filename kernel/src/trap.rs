@@ -13,20 +13,29 @@ use core::sync::atomic::Ordering;
 use sion_abi::call::{Error, TaskKind};
 use sion_abi::msg::LinuxAbi;
 
+/// Every kernel entry: returns the frame to resume. From user mode `frame`
+/// is the current task's own (see idt.rs) and is read through the task.
 #[no_mangle]
-extern "C" fn trap_entry(frame: &mut TrapFrame) {
-    if frame.cs & 3 == 0 {
-        kernel_mode_trap(frame);
-        return;
+extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: the entry code passes the frame it just built; a kernel-mode
+    // one lives on the kernel stack below this call.
+    if unsafe { (*frame).cs } & 3 == 0 {
+        kernel_mode_trap(unsafe { &*frame });
+        return frame;
     }
     // SAFETY: one kernel entry (interrupts off, single CPU, not preemptible):
-    // this is the only reference until the frame is returned below.
+    // this is the only reference until the next task's frame is returned.
     let k = unsafe { crate::kernel() };
     let cur = k.current;
-    k.tasks[cur].frame = *frame;
-    k.route(cur, frame.vector, frame.error_code);
-    let next = k.schedule();
-    *frame = k.tasks[next].frame;
+    if !core::ptr::eq(frame, &k.tasks[cur].frame) {
+        panic!("entry from user mode with a frame that is not task {}'s", cur);
+    }
+    let next = if crate::fastpath::may_qualify(k, cur) { k.fastpath(cur) } else { None };
+    let next = match next {
+        Some(n) => n,
+        None => k.general_path(cur),
+    };
+    &mut k.tasks[next].frame
 }
 
 /// Only the idle loop runs with interrupts on in the kernel: note the timer and
@@ -47,6 +56,13 @@ fn kernel_mode_trap(frame: &TrapFrame) {
 }
 
 impl Kernel {
+    /// Handle the current task's entry, pick the next task.
+    fn general_path(&mut self, cur: usize) -> usize {
+        let (vector, error) = (self.tasks[cur].frame.vector, self.tasks[cur].frame.error_code);
+        self.route(cur, vector, error);
+        self.schedule()
+    }
+
     fn route(&mut self, cur: usize, vector: u64, error: u64) {
         let kind = self.tasks[cur].kind;
         match (vector, kind) {

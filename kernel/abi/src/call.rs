@@ -132,6 +132,14 @@ pub enum Call {
     /// (MXCSR bits the CPU does not have are cleared); only while it is
     /// stopped or waiting for the caller, as `task_set_regs`.
     TaskSetFpu = 35,
+    /// `linux_reply_recv(task, rax, flags, buf, cap) -> total_len`: the
+    /// personality's loop in one entry, with no message bytes in memory.
+    /// Answers the Linux task `task` (0: none) with `rax` (or keeps its
+    /// registers: [`crate::msg::reply_flags`]), then receives as `recv`,
+    /// except that a Linux system call comes back in registers
+    /// ([`crate::msg::InRegs`]): no page-table walk on either side. Other
+    /// messages and notifications are written at `buf` as by `recv`.
+    LinuxReplyRecv = 36,
 }
 
 /// Bytes of a task's FPU state as `task_get_fpu`/`task_set_fpu` carry it.
@@ -175,6 +183,7 @@ impl Call {
         Call::TaskInterrupt,
         Call::TaskGetFpu,
         Call::TaskSetFpu,
+        Call::LinuxReplyRecv,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).

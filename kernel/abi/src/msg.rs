@@ -173,6 +173,49 @@ impl LinuxSyscall {
     }
 }
 
+/// A [`LinuxSyscall`] returned by `linux_reply_recv` in the receiver's
+/// registers: the six arguments where Linux's x86_64 ABI has them, the rest
+/// in r12-r15. `rax` holds the length a `recv` would have returned
+/// (`Header::SIZE + LinuxSyscall::SIZE`); the message is in registers only
+/// when `r15` has [`InRegs::MARK`], otherwise it was written to the buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct InRegs {
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub r10: u64,
+    pub r8: u64,
+    pub r9: u64,
+    /// The call number.
+    pub r12: u64,
+    /// The user rip after the trapping instruction.
+    pub r13: u64,
+    /// The user rsp.
+    pub r14: u64,
+    /// [`InRegs::MARK`] | the [`LinuxAbi`] << 32 | the sending task's id.
+    pub r15: u64,
+}
+
+impl InRegs {
+    pub const MARK: u64 = 1 << 63;
+
+    pub fn of(sender: u32, m: &LinuxSyscall) -> InRegs {
+        let a = m.args;
+        InRegs { rdi: a[0], rsi: a[1], rdx: a[2], r10: a[3], r8: a[4], r9: a[5], r12: m.nr, r13: m.rip, r14: m.rsp, r15: Self::MARK | (m.abi as u64) << 32 | sender as u64 }
+    }
+
+    /// The message, or `None` when `r15` says it is in the buffer.
+    pub fn message(&self) -> Option<(Header, LinuxSyscall)> {
+        if self.r15 & Self::MARK == 0 {
+            return None;
+        }
+        let abi = (self.r15 >> 32) as u32 & 0x7fff_ffff;
+        let h = Header { kind: Kind::LinuxSyscall as u32, sender: self.r15 as u32, len: LinuxSyscall::SIZE as u32, reserved: 0 };
+        let args = [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9];
+        Some((h, LinuxSyscall { abi, reserved: 0, nr: self.r12, args, rip: self.r13, rsp: self.r14 }))
+    }
+}
+
 wire_struct! {
     /// Payload of [`Kind::Fault`].
     pub struct Fault {
@@ -220,6 +263,17 @@ pub mod reply_flags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linux_syscall_round_trips_through_registers() {
+        for abi in [LinuxAbi::X86_64, LinuxAbi::I386] {
+            let m = LinuxSyscall { abi: abi as u32, reserved: 0, nr: 110, args: [1, 2, 3, 4, 5, u64::MAX], rip: 0x40_1000, rsp: 0x7fff_0000 };
+            let (h, back) = InRegs::of(0xabcd_1234, &m).message().unwrap();
+            assert_eq!(back, m);
+            assert_eq!((h.kind(), h.sender, h.len as usize), (Some(Kind::LinuxSyscall), 0xabcd_1234, LinuxSyscall::SIZE));
+        }
+        assert_eq!(InRegs::default().message(), None);
+    }
 
     #[test]
     fn structs_round_trip() {

@@ -94,6 +94,49 @@ pub fn ipc_reply_recv(task: TaskId, msg: &[u8], buf: &mut [u8]) -> Result<usize>
     call(Call::IpcReplyRecv, [task.0 as u64, msg.as_ptr() as u64, msg.len() as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0]).map(|n| n as usize)
 }
 
+/// The personality's loop step: answer Linux task `to` (if any) and receive
+/// the next message into `buf`, in one kernel entry. A Linux system call
+/// comes back in registers (no page-table walk in the kernel) and is written
+/// into `buf` here, so the caller reads every message the same way.
+pub fn linux_reply_recv(to: Option<(TaskId, sion_abi::msg::LinuxReply)>, buf: &mut [u8]) -> Result<usize> {
+    use sion_abi::msg::{Header, InRegs, LinuxSyscall};
+    let (task, reply) = to.map_or((0, Default::default()), |(t, r)| (t.0 as u64, r));
+    let rax: u64;
+    let mut r = InRegs { rdi: task, rsi: reply.rax, rdx: reply.flags, r10: buf.as_mut_ptr() as u64, r8: buf.len() as u64, ..Default::default() };
+    // SAFETY: as `raw`, except that the kernel returns a message in rdi, rsi,
+    // rdx, r10, r8, r9 and r12-r15 (all declared here); it writes memory
+    // only inside `buf`.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") Call::LinuxReplyRecv as u64 => rax,
+            inlateout("rdi") r.rdi,
+            inlateout("rsi") r.rsi,
+            inlateout("rdx") r.rdx,
+            inlateout("r10") r.r10,
+            inlateout("r8") r.r8,
+            inlateout("r9") r.r9,
+            lateout("r12") r.r12,
+            lateout("r13") r.r13,
+            lateout("r14") r.r14,
+            lateout("r15") r.r15,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    let n = check(rax)? as usize;
+    if let Some((h, m)) = r.message() {
+        let at = Header::SIZE + LinuxSyscall::SIZE;
+        if buf.len() < at {
+            return Err(Error::Invalid);
+        }
+        buf[..Header::SIZE].copy_from_slice(&h.encode());
+        buf[Header::SIZE..at].copy_from_slice(&m.encode());
+    }
+    Ok(n)
+}
+
 /// OR `bits` into `task`'s notification word.
 pub fn notify(task: TaskId, bits: u64) -> Result<()> {
     call(Call::Notify, [task.0 as u64, bits, 0, 0, 0, 0]).map(|_| ())
