@@ -534,7 +534,8 @@ impl Kernel {
             self.loaded_space = Some(space);
         }
         let t = &self.tasks[next];
-        let tls_changed = t.tls != self.hw.tls;
+        // Slot by slot: an array comparison would call memcmp on every switch.
+        let tls_changed = t.tls.iter().zip(&self.hw.tls).any(|(a, b)| a != b);
         if tls_changed {
             gdt::set_tls(&t.tls);
             self.hw.tls = t.tls;

@@ -402,51 +402,66 @@ fn main(boot: rt::Boot) -> ! {
         procs.answers.clear();
         // Output waiting in the console's buffer goes before the server waits.
         console::flush();
-        let received = match last {
-            Some(a) => {
-                send_answer(&a, config.trace, true);
-                rt::ipc_reply_recv(TaskId(a.task as u32), &reply_of(a.outcome).encode(), &mut buf)
-            }
-            None => rt::ipc_recv(&mut buf),
-        };
-        let n = match received {
-            Ok(n) => n,
-            Err(e) => {
-                rt::log!("personality: recv: {e:?}");
-                continue;
-            }
-        };
-        let Some(h) = Header::decode(&buf[..n]) else { continue };
-        let payload = &buf[Header::SIZE..n];
-        let sender = h.sender().0 as u64;
-        match h.kind() {
-            Some(Kind::LinuxSyscall) if procs.pid_of(sender).is_some() => {
-                if let Some(sc) = LinuxSyscall::decode(payload) {
-                    procs.syscall(&mut host, sender, &sc);
+        // The next system call comes back in registers (the kernel's fast
+        // path), written into `buf` by the runtime.
+        let mut answer = last.map(|a| {
+            send_answer(&a, config.trace, true);
+            (TaskId(a.task as u32), reply_of(a.outcome))
+        });
+        // Quiet calls (getpid, the clocks...) are answered with the next
+        // receive at once, without the upkeep above: they changed nothing
+        // it looks at (the personality's fast dispatch).
+        loop {
+            let n = match rt::linux_reply_recv(answer.take(), &mut buf) {
+                Ok(rt::Incoming::Syscall { sender, call }) => {
+                    // From a task that is not (or no longer) ours: dropped.
+                    procs.syscall(&mut host, sender.0 as u64, &call);
+                    if let Some(a) = procs.take_quick_answer() {
+                        send_answer(&a, config.trace, true);
+                        answer = Some((TaskId(a.task as u32), reply_of(a.outcome)));
+                        continue;
+                    }
+                    break;
                 }
-            }
-            Some(Kind::Fault) if procs.pid_of(sender).is_some() => {
-                if let Some(f) = Fault::decode(payload) {
-                    procs.fault(&mut host, sender, &f);
+                Ok(rt::Incoming::InBuffer(n)) => n,
+                Err(e) => {
+                    rt::log!("personality: recv: {e:?}");
+                    break;
                 }
-            }
-            Some(Kind::Notification) => {
-                let bits = payload.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0);
-                if bits & NOTIFY_TIMER != 0 {
-                    armed = 0;
+            };
+            let Some(h) = Header::decode(&buf[..n]) else { break };
+            let payload = &buf[Header::SIZE..n];
+            let sender = h.sender().0 as u64;
+            match h.kind() {
+                Some(Kind::LinuxSyscall) if procs.pid_of(sender).is_some() => {
+                    if let Some(sc) = LinuxSyscall::decode(payload) {
+                        procs.syscall(&mut host, sender, &sc);
+                    }
                 }
-                if bits & sion_abi::net::NOTIFY_NET != 0 {
-                    procs.net_changed();
+                Some(Kind::Fault) if procs.pid_of(sender).is_some() => {
+                    if let Some(f) = Fault::decode(payload) {
+                        procs.fault(&mut host, sender, &f);
+                    }
                 }
-                if bits & sion_abi::console::ipc::NOTIFY_CONSOLE != 0 {
-                    console_notified = true;
+                Some(Kind::Notification) => {
+                    let bits = payload.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0);
+                    if bits & NOTIFY_TIMER != 0 {
+                        armed = 0;
+                    }
+                    if bits & sion_abi::net::NOTIFY_NET != 0 {
+                        procs.net_changed();
+                    }
+                    if bits & sion_abi::console::ipc::NOTIFY_CONSOLE != 0 {
+                        console_notified = true;
+                    }
                 }
+                Some(Kind::Native) => {
+                    // Nobody calls the personality yet: answer empty so the caller goes on.
+                    let _ = rt::ipc_reply(h.sender(), &[]);
+                }
+                _ => rt::log!("personality: unexpected message kind {} from {}", h.kind, h.sender),
             }
-            Some(Kind::Native) => {
-                // Nobody calls the personality yet: answer empty so the caller goes on.
-                let _ = rt::ipc_reply(h.sender(), &[]);
-            }
-            _ => rt::log!("personality: unexpected message kind {} from {}", h.kind, h.sender),
+            break;
         }
     }
 }

@@ -98,7 +98,8 @@ fn linux_trap() -> u64 {
     // As the personality does: reply and receive the next call in one
     // entry, the call handed over in registers.
     let cycles = measure(2000, || {
-        rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 1 })), &mut buf).expect("linux_reply_recv");
+        let got = rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 1 })), &mut buf).expect("linux_reply_recv");
+        assert!(matches!(got, rt::Incoming::Syscall { .. }), "a trap not handed over in registers");
     });
     // The same with the message and the reply through memory (page walks).
     let in_memory = measure(2000, || {

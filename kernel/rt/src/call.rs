@@ -94,12 +94,20 @@ pub fn ipc_reply_recv(task: TaskId, msg: &[u8], buf: &mut [u8]) -> Result<usize>
     call(Call::IpcReplyRecv, [task.0 as u64, msg.as_ptr() as u64, msg.len() as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0]).map(|n| n as usize)
 }
 
+/// What `linux_reply_recv` received.
+pub enum Incoming {
+    /// A Linux system call, handed over in registers.
+    Syscall { sender: TaskId, call: sion_abi::msg::LinuxSyscall },
+    /// Any other message or a notification, written into the buffer as by
+    /// `ipc_recv`: its length.
+    InBuffer(usize),
+}
+
 /// The personality's loop step: answer Linux task `to` (if any) and receive
-/// the next message into `buf`, in one kernel entry. A Linux system call
-/// comes back in registers (no page-table walk in the kernel) and is written
-/// into `buf` here, so the caller reads every message the same way.
-pub fn linux_reply_recv(to: Option<(TaskId, sion_abi::msg::LinuxReply)>, buf: &mut [u8]) -> Result<usize> {
-    use sion_abi::msg::{Header, InRegs, LinuxSyscall};
+/// the next message, in one kernel entry. A Linux system call comes back in
+/// registers (no page-table walk in the kernel, nothing to decode here).
+pub fn linux_reply_recv(to: Option<(TaskId, sion_abi::msg::LinuxReply)>, buf: &mut [u8]) -> Result<Incoming> {
+    use sion_abi::msg::InRegs;
     let (task, reply) = to.map_or((0, Default::default()), |(t, r)| (t.0 as u64, r));
     let rax: u64;
     let mut r = InRegs { rdi: task, rsi: reply.rax, rdx: reply.flags, r10: buf.as_mut_ptr() as u64, r8: buf.len() as u64, ..Default::default() };
@@ -126,15 +134,10 @@ pub fn linux_reply_recv(to: Option<(TaskId, sion_abi::msg::LinuxReply)>, buf: &m
         );
     }
     let n = check(rax)? as usize;
-    if let Some((h, m)) = r.message() {
-        let at = Header::SIZE + LinuxSyscall::SIZE;
-        if buf.len() < at {
-            return Err(Error::Invalid);
-        }
-        buf[..Header::SIZE].copy_from_slice(&h.encode());
-        buf[Header::SIZE..at].copy_from_slice(&m.encode());
-    }
-    Ok(n)
+    Ok(match r.message() {
+        Some((h, call)) => Incoming::Syscall { sender: h.sender(), call },
+        None => Incoming::InBuffer(n),
+    })
 }
 
 /// OR `bits` into `task`'s notification word.

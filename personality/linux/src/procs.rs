@@ -94,6 +94,8 @@ pub struct Procs {
     vforks: BTreeMap<u32, (u32, u32)>,
     /// Something changed since blocked calls last ran.
     changed: bool,
+    /// The last call was quiet (`Entry::quiet`): see `take_quick_answer`.
+    quiet: bool,
     /// Unsupported requests already logged.
     logged: Vec<&'static str>,
     /// Processes (or one thread of theirs) sent a signal their handler
@@ -130,6 +132,7 @@ impl Procs {
             last_has_job: false,
             vforks: BTreeMap::new(),
             changed: false,
+            quiet: false,
             logged: Vec::new(),
             interrupt: Vec::new(),
             futex_seq: 0, fs_out: Vec::new(), fs_wait: BTreeMap::new(), fs_next: 1,
@@ -201,13 +204,29 @@ impl Procs {
     /// A system call of `task`.
     pub fn syscall(&mut self, h: &mut dyn Host, task: u64, call: &LinuxSyscall) {
         let Some(pid) = self.enter(task) else { return };
-        self.changed = true;
-        let o = self.dispatch(h, pid, call);
+        let entry = lookup(Abi::from_wire(call.abi()), call.nr);
+        self.quiet = entry.is_some_and(|e| e.quiet);
+        if !self.quiet {
+            self.changed = true;
+        }
+        let o = self.run_entry(h, pid, call, entry);
         let o = self.fetch_if_needed(h, pid, call, o);
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
         self.settle(h, pid, task, o, call);
+    }
+
+    /// The answer to the call just made when it was quiet and left nothing
+    /// else to do (no other answer, request, interruption or end): the
+    /// server sends it with its next receive and skips its upkeep, as the
+    /// call changed nothing the upkeep looks at.
+    pub fn take_quick_answer(&mut self) -> Option<Answer> {
+        let alone = self.answers.len() == 1 && self.fs_out.is_empty() && self.interrupt.is_empty() && self.ended.is_none();
+        if !(self.quiet && alone) {
+            return None;
+        }
+        self.answers.pop()
     }
 
     /// A call that needs the workstation's files waits for them: the
@@ -653,8 +672,13 @@ impl Procs {
     /// Look the call up once and run its handler; an unknown call is
     /// ENOSYS, logged once per name.
     fn dispatch(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall) -> Outcome {
+        self.run_entry(h, pid, call, lookup(Abi::from_wire(call.abi()), call.nr))
+    }
+
+    /// Run the handler of `entry` (the table's row for `call`, if any).
+    fn run_entry(&mut self, h: &mut dyn Host, pid: u32, call: &LinuxSyscall, entry: Option<&'static crate::syscalls::table::Entry>) -> Outcome {
         let abi = Abi::from_wire(call.abi());
-        let Some(entry) = lookup(abi, call.nr) else {
+        let Some(entry) = entry else {
             return self.serve(h, pid, |p, h| p.unimplemented(h, call)).unwrap_or(Outcome::Blocked);
         };
         if let Some(p) = self.proc_mut(pid) {

@@ -48,6 +48,19 @@ pub const fn bit(sig: u8) -> u64 {
     1u64 << (sig - 1)
 }
 
+/// The signals of `set`, lowest first (checked on every call: an empty set
+/// costs one test).
+pub fn signals_in(mut set: u64) -> impl Iterator<Item = u8> {
+    core::iter::from_fn(move || {
+        if set == 0 {
+            return None;
+        }
+        let sig = set.trailing_zeros() as u8 + 1;
+        set &= set - 1;
+        Some(sig)
+    })
+}
+
 /// Signals that can be neither caught, blocked nor ignored.
 pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
 
@@ -221,14 +234,14 @@ impl Signals {
     /// set `private` should run a handler for.
     pub fn deliverable_to(&self, mask: u64, private: u64) -> Option<u8> {
         let ready = (self.pending | private) & !mask;
-        (1..=NSIG).find(|&s| ready & bit(s) != 0 && self.action(s).handler != SIG_DFL && self.action(s).handler != SIG_IGN)
+        signals_in(ready).find(|&s| self.action(s).handler != SIG_DFL && self.action(s).handler != SIG_IGN)
     }
 
     /// Take the lowest pending signal of `set` (the thread's own first) and
     /// what its receiver is told.
     pub fn dequeue(&mut self, set: u64) -> Option<(u8, SigInfo)> {
         let ready = (self.pending | self.private) & set;
-        let sig = (1..=NSIG).find(|&s| ready & bit(s) != 0)?;
+        let sig = signals_in(ready).next()?;
         Some((sig, self.take(sig)))
     }
 
@@ -285,6 +298,13 @@ pub fn wait_status(exit: sion_abi::console::Exit, core: bool) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_in_lists_a_set_lowest_first() {
+        assert_eq!(signals_in(0).count(), 0);
+        let set = bit(1) | bit(9) | bit(17) | bit(64);
+        assert_eq!(signals_in(set).collect::<alloc::vec::Vec<u8>>(), [1, 9, 17, 64]);
+    }
 
     #[test]
     fn dispositions() {

@@ -57,6 +57,12 @@ pub struct Entry {
     pub name: &'static str,
     pub handler: Handler,
     pub status: Status,
+    /// The call only reads the caller's process, other processes' ids or the
+    /// clock, and writes only the caller's memory: it cannot wake a waiting
+    /// call, set a timer, print, end anything or raise a signal. The server
+    /// answers such a call with its next receive without its upkeep (the
+    /// console, waiting calls, timers): the personality's fast dispatch.
+    pub quiet: bool,
 }
 
 impl core::fmt::Debug for Entry {
@@ -66,7 +72,14 @@ impl core::fmt::Debug for Entry {
 }
 
 const fn e(nr: u32, name: &'static str, handler: Handler, status: Status) -> Entry {
-    Entry { nr, name, handler, status }
+    Entry { nr, name, handler, status, quiet: false }
+}
+
+impl Entry {
+    /// Mark the row [`Entry::quiet`].
+    const fn quiet(self) -> Entry {
+        Entry { quiet: true, ..self }
+    }
 }
 
 use Status::{Complete as C, Partial as P};
@@ -129,7 +142,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::ACCESS, "access", sys::fs_meta::access, C),
     e(n64::PIPE, "pipe", sys::objects::pipe, C),
     e(n64::SELECT, "select", sys::poll::select, P(POLL)),
-    e(n64::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C),
+    e(n64::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C).quiet(),
     e(n64::MREMAP, "mremap", sys::mm::mremap, P("MAYMOVE and FIXED; DONTUNMAP EINVAL")),
     e(n64::MSYNC, "msync", sys::mm::msync, C),
     e(n64::MINCORE, "mincore", sys::mm::mincore, C),
@@ -141,7 +154,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETITIMER, "getitimer", sys::time::getitimer, P(TIMERS)),
     e(n64::ALARM, "alarm", sys::time::alarm, P(TIMERS)),
     e(n64::SETITIMER, "setitimer", sys::time::setitimer, P(TIMERS)),
-    e(n64::GETPID, "getpid", sys::ids::getpid, C),
+    e(n64::GETPID, "getpid", sys::ids::getpid, C).quiet(),
     e(n64::SENDFILE, "sendfile", sys::fs_rw::sendfile, P("from regular files")),
     e(n64::SOCKET, "socket", sys::socket::socket, P(INET)),
     e(n64::CONNECT, "connect", sys::socket::connect, P(INET)),
@@ -165,7 +178,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::EXIT, "exit", sys::process::exit, P(EXIT)),
     e(n64::WAIT4, "wait4", sys::process::wait4, P(WAIT)),
     e(n64::KILL, "kill", sys::signal::kill, P(KILL)),
-    e(n64::UNAME, "uname", sys::system::uname, C),
+    e(n64::UNAME, "uname", sys::system::uname, C).quiet(),
     e(n64::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
     e(n64::FLOCK, "flock", sys::fd::flock, P(LOCKS)),
     e(n64::FSYNC, "fsync", sys::fs_meta::fsync, C),
@@ -190,20 +203,20 @@ pub static X86_64: &[Entry] = &[
     e(n64::FCHOWN, "fchown", sys::fs_meta::fchown, C),
     e(n64::LCHOWN, "lchown", sys::fs_meta::lchown, C),
     e(n64::UMASK, "umask", sys::fs_meta::umask, C),
-    e(n64::GETTIMEOFDAY, "gettimeofday", sys::time::gettimeofday, C),
+    e(n64::GETTIMEOFDAY, "gettimeofday", sys::time::gettimeofday, C).quiet(),
     e(n64::GETRLIMIT, "getrlimit", sys::resource::getrlimit, C),
     e(n64::GETRUSAGE, "getrusage", sys::resource::getrusage, P("CPU time (as user time) and max RSS; other fields 0")),
     e(n64::SYSINFO, "sysinfo", sys::system::sysinfo, P("loads 0, no swap")),
     e(n64::TIMES, "times", sys::resource::times, P("user time is all the CPU time; no children")),
-    e(n64::GETUID, "getuid", sys::ids::getuid, C),
-    e(n64::GETGID, "getgid", sys::ids::getgid, C),
+    e(n64::GETUID, "getuid", sys::ids::getuid, C).quiet(),
+    e(n64::GETGID, "getgid", sys::ids::getgid, C).quiet(),
     e(n64::SETUID, "setuid", sys::ids::setuid, P(IDS)),
     e(n64::SETGID, "setgid", sys::ids::setgid, P(IDS)),
-    e(n64::GETEUID, "geteuid", sys::ids::geteuid, C),
-    e(n64::GETEGID, "getegid", sys::ids::getegid, C),
+    e(n64::GETEUID, "geteuid", sys::ids::geteuid, C).quiet(),
+    e(n64::GETEGID, "getegid", sys::ids::getegid, C).quiet(),
     e(n64::SETPGID, "setpgid", sys::process::setpgid, C),
-    e(n64::GETPPID, "getppid", sys::process::getppid, C),
-    e(n64::GETPGRP, "getpgrp", sys::process::getpgrp, C),
+    e(n64::GETPPID, "getppid", sys::process::getppid, C).quiet(),
+    e(n64::GETPGRP, "getpgrp", sys::process::getpgrp, C).quiet(),
     e(n64::SETSID, "setsid", sys::process::setsid, C),
     e(n64::SETREUID, "setreuid", sys::ids::setreuid, P(IDS)),
     e(n64::SETREGID, "setregid", sys::ids::setregid, P(IDS)),
@@ -213,8 +226,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETRESUID, "getresuid", sys::ids::getresuid, C),
     e(n64::SETRESGID, "setresgid", sys::ids::setresgid, P(IDS)),
     e(n64::GETRESGID, "getresgid", sys::ids::getresgid, C),
-    e(n64::GETPGID, "getpgid", sys::process::getpgid, C),
-    e(n64::GETSID, "getsid", sys::process::getsid, C),
+    e(n64::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
+    e(n64::GETSID, "getsid", sys::process::getsid, C).quiet(),
     e(n64::RT_SIGPENDING, "rt_sigpending", sys::signal::rt_sigpending, C),
     e(n64::RT_SIGTIMEDWAIT, "rt_sigtimedwait", sys::signal::rt_sigtimedwait, C),
     e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", sys::signal::rt_sigqueueinfo, C),
@@ -238,7 +251,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETRLIMIT, "setrlimit", sys::resource::setrlimit, P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", sys::fs_meta::sync, C),
     e(n64::SETHOSTNAME, "sethostname", sys::system::sethostname, C),
-    e(n64::GETTID, "gettid", sys::ids::gettid, C),
+    e(n64::GETTID, "gettid", sys::ids::gettid, C).quiet(),
     e(n64::SETXATTR, "setxattr", sys::fs_meta::setxattr, P(XATTR_SET)),
     e(n64::LSETXATTR, "lsetxattr", sys::fs_meta::lsetxattr, P(XATTR_SET)),
     e(n64::FSETXATTR, "fsetxattr", sys::fs_meta::fsetxattr, P(XATTR_SET)),
@@ -252,7 +265,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::LREMOVEXATTR, "lremovexattr", sys::fs_meta::lremovexattr, P(XATTR_REMOVE)),
     e(n64::FREMOVEXATTR, "fremovexattr", sys::fs_meta::fremovexattr, P(XATTR_REMOVE)),
     e(n64::TKILL, "tkill", sys::signal::tkill, P(KILL)),
-    e(n64::TIME, "time", sys::time::time, C),
+    e(n64::TIME, "time", sys::time::time, C).quiet(),
     e(n64::FUTEX, "futex", sys::futex::futex, P(FUTEX)),
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(ONE_CPU)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(ONE_CPU)),
@@ -260,8 +273,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n64::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
-    e(n64::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")),
-    e(n64::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C),
+    e(n64::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
+    e(n64::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C).quiet(),
     e(n64::CLOCK_NANOSLEEP, "clock_nanosleep", sys::time::clock_nanosleep, P(SLEEP)),
     e(n64::EXIT_GROUP, "exit_group", sys::process::exit_group, C),
     e(n64::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
@@ -302,7 +315,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PRLIMIT64, "prlimit64", sys::resource::prlimit64, P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
-    e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)),
+    e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)).quiet(),
     e(n64::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", sys::system::getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", sys::objects::memfd_create, P("no seals")),
@@ -331,14 +344,14 @@ pub static I386: &[Entry] = &[
     e(n32::UNLINK, "unlink", sys::fs_dir::unlink, C),
     e(n32::EXECVE, "execve", sys::process::execve, P(EXEC)),
     e(n32::CHDIR, "chdir", sys::fs_dir::chdir, C),
-    e(n32::TIME, "time", sys::time::time, C),
+    e(n32::TIME, "time", sys::time::time, C).quiet(),
     e(n32::MKNOD, "mknod", sys::fs_dir::mknod, P(MKNOD)),
     e(n32::CHMOD, "chmod", sys::fs_meta::chmod, C),
     e(n32::LCHOWN, "lchown", sys::fs_meta::lchown, C),
     e(n32::LSEEK, "lseek", sys::fs_rw::lseek, C),
-    e(n32::GETPID, "getpid", sys::ids::getpid, C),
+    e(n32::GETPID, "getpid", sys::ids::getpid, C).quiet(),
     e(n32::SETUID, "setuid", sys::ids::setuid, P(IDS)),
-    e(n32::GETUID, "getuid", sys::ids::getuid, C),
+    e(n32::GETUID, "getuid", sys::ids::getuid, C).quiet(),
     e(n32::ALARM, "alarm", sys::time::alarm, P(TIMERS)),
     e(n32::PAUSE, "pause", sys::signal::pause, C),
     e(n32::ACCESS, "access", sys::fs_meta::access, C),
@@ -353,17 +366,17 @@ pub static I386: &[Entry] = &[
     e(n32::TIMES, "times", sys::resource::times, P("user time is all the CPU time; no children")),
     e(n32::BRK, "brk", sys::mm::brk, C),
     e(n32::SETGID, "setgid", sys::ids::setgid, P(IDS)),
-    e(n32::GETGID, "getgid", sys::ids::getgid, C),
+    e(n32::GETGID, "getgid", sys::ids::getgid, C).quiet(),
     e(n32::SIGNAL, "signal", sys::signal::signal, P(SIGACT)),
-    e(n32::GETEUID, "geteuid", sys::ids::geteuid, C),
-    e(n32::GETEGID, "getegid", sys::ids::getegid, C),
+    e(n32::GETEUID, "geteuid", sys::ids::geteuid, C).quiet(),
+    e(n32::GETEGID, "getegid", sys::ids::getegid, C).quiet(),
     e(n32::IOCTL, "ioctl", sys::fd::ioctl, P(IOCTL)),
     e(n32::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
     e(n32::SETPGID, "setpgid", sys::process::setpgid, C),
     e(n32::UMASK, "umask", sys::fs_meta::umask, C),
     e(n32::DUP2, "dup2", sys::fd::dup2, C),
-    e(n32::GETPPID, "getppid", sys::process::getppid, C),
-    e(n32::GETPGRP, "getpgrp", sys::process::getpgrp, C),
+    e(n32::GETPPID, "getppid", sys::process::getppid, C).quiet(),
+    e(n32::GETPGRP, "getpgrp", sys::process::getpgrp, C).quiet(),
     e(n32::SETSID, "setsid", sys::process::setsid, C),
     e(n32::SIGACTION, "sigaction", sys::signal::sigaction, P(SIGACT)),
     e(n32::SETREUID, "setreuid", sys::ids::setreuid, P(IDS)),
@@ -374,7 +387,7 @@ pub static I386: &[Entry] = &[
     e(n32::SETRLIMIT, "setrlimit", sys::resource::setrlimit, P("limits are stored and reported, not enforced")),
     e(n32::GETRLIMIT, "getrlimit", sys::resource::getrlimit, C),
     e(n32::GETRUSAGE, "getrusage", sys::resource::getrusage, P("CPU time (as user time) and max RSS; other fields 0")),
-    e(n32::GETTIMEOFDAY, "gettimeofday", sys::time::gettimeofday, C),
+    e(n32::GETTIMEOFDAY, "gettimeofday", sys::time::gettimeofday, C).quiet(),
     e(n32::GETGROUPS, "getgroups", sys::ids::getgroups, C),
     e(n32::SETGROUPS, "setgroups", sys::ids::setgroups, C),
     e(n32::SELECT, "select", sys::poll::old_select, P(POLL)),
@@ -401,10 +414,10 @@ pub static I386: &[Entry] = &[
     e(n32::FSYNC, "fsync", sys::fs_meta::fsync, C),
     e(n32::SIGRETURN, "sigreturn", sys::signal::sigreturn, C),
     e(n32::CLONE, "clone", sys::process::clone, P(CLONE)),
-    e(n32::UNAME, "uname", sys::system::uname, C),
+    e(n32::UNAME, "uname", sys::system::uname, C).quiet(),
     e(n32::MPROTECT, "mprotect", sys::mm::mprotect, C),
     e(n32::SIGPROCMASK, "sigprocmask", sys::signal::sigprocmask, C),
-    e(n32::GETPGID, "getpgid", sys::process::getpgid, C),
+    e(n32::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
     e(n32::FCHDIR, "fchdir", sys::fs_dir::fchdir, C),
     e(n32::_LLSEEK, "_llseek", sys::fs_rw::llseek, C),
     e(n32::GETDENTS, "getdents", sys::fs_dir::getdents, C),
@@ -413,7 +426,7 @@ pub static I386: &[Entry] = &[
     e(n32::MSYNC, "msync", sys::mm::msync, C),
     e(n32::READV, "readv", sys::fs_rw::readv, P(CONSOLE)),
     e(n32::WRITEV, "writev", sys::fs_rw::writev, P(CONSOLE)),
-    e(n32::GETSID, "getsid", sys::process::getsid, C),
+    e(n32::GETSID, "getsid", sys::process::getsid, C).quiet(),
     e(n32::FDATASYNC, "fdatasync", sys::fs_meta::fsync, C),
     e(n32::MLOCK, "mlock", sys::mm::mlock, P(MLOCK)),
     e(n32::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
@@ -421,7 +434,7 @@ pub static I386: &[Entry] = &[
     e(n32::MUNLOCKALL, "munlockall", sys::mm::munlockall, C),
     e(n32::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P("own process: priority 0")),
     e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P("own process: SCHED_OTHER")),
-    e(n32::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C),
+    e(n32::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C).quiet(),
     e(n32::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", sys::sched::sched_get_priority_max, C),
     e(n32::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sys::sched::sched_get_priority_min, C),
     e(n32::NANOSLEEP, "nanosleep", sys::time::nanosleep, P(SLEEP)),
@@ -454,10 +467,10 @@ pub static I386: &[Entry] = &[
     e(n32::LSTAT64, "lstat64", sys::fs_stat::lstat64, C),
     e(n32::FSTAT64, "fstat64", sys::fs_stat::fstat64, C),
     e(n32::LCHOWN32, "lchown32", sys::fs_meta::lchown32, C),
-    e(n32::GETUID32, "getuid32", sys::ids::getuid32, C),
-    e(n32::GETGID32, "getgid32", sys::ids::getgid32, C),
-    e(n32::GETEUID32, "geteuid32", sys::ids::getuid32, C),
-    e(n32::GETEGID32, "getegid32", sys::ids::getgid32, C),
+    e(n32::GETUID32, "getuid32", sys::ids::getuid32, C).quiet(),
+    e(n32::GETGID32, "getgid32", sys::ids::getgid32, C).quiet(),
+    e(n32::GETEUID32, "geteuid32", sys::ids::getuid32, C).quiet(),
+    e(n32::GETEGID32, "getegid32", sys::ids::getgid32, C).quiet(),
     e(n32::SETREUID32, "setreuid32", sys::ids::setreuid32, P(IDS)),
     e(n32::SETREGID32, "setregid32", sys::ids::setregid32, P(IDS)),
     e(n32::GETGROUPS32, "getgroups32", sys::ids::getgroups32, C),
@@ -474,7 +487,7 @@ pub static I386: &[Entry] = &[
     e(n32::MADVISE, "madvise", sys::mm::madvise, P("DONTNEED drops private pages (they come back zero, file pages too); other advice accepted")),
     e(n32::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n32::FCNTL64, "fcntl64", sys::fd::fcntl, P(FCNTL)),
-    e(n32::GETTID, "gettid", sys::ids::gettid, C),
+    e(n32::GETTID, "gettid", sys::ids::gettid, C).quiet(),
     e(n32::SETXATTR, "setxattr", sys::fs_meta::setxattr, P(XATTR_SET)),
     e(n32::LSETXATTR, "lsetxattr", sys::fs_meta::lsetxattr, P(XATTR_SET)),
     e(n32::FSETXATTR, "fsetxattr", sys::fs_meta::fsetxattr, P(XATTR_SET)),
@@ -499,8 +512,8 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_CTL, "epoll_ctl", sys::epoll::epoll_ctl, P(EPOLL)),
     e(n32::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
     e(n32::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
-    e(n32::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")),
-    e(n32::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C),
+    e(n32::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
+    e(n32::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C).quiet(),
     e(n32::CLOCK_NANOSLEEP, "clock_nanosleep", sys::time::clock_nanosleep, P(SLEEP)),
     e(n32::STATFS64, "statfs64", sys::fs_stat::statfs64, C),
     e(n32::FSTATFS64, "fstatfs64", sys::fs_stat::fstatfs64, C),
@@ -523,7 +536,7 @@ pub static I386: &[Entry] = &[
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
-    e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)),
+    e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)).quiet(),
     e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n32::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
@@ -564,8 +577,8 @@ pub static I386: &[Entry] = &[
     e(n32::COPY_FILE_RANGE, "copy_file_range", sys::fs_rw::copy_file_range, C),
     e(n32::STATX, "statx", sys::fs_stat::statx, C),
     e(n32::RSEQ, "rseq", sys::process::rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
-    e(n32::CLOCK_GETTIME64, "clock_gettime64", sys::time::clock_gettime64, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")),
-    e(n32::CLOCK_GETRES_TIME64, "clock_getres_time64", sys::time::clock_getres_time64, C),
+    e(n32::CLOCK_GETTIME64, "clock_gettime64", sys::time::clock_gettime64, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
+    e(n32::CLOCK_GETRES_TIME64, "clock_getres_time64", sys::time::clock_getres_time64, C).quiet(),
     e(n32::CLOCK_NANOSLEEP_TIME64, "clock_nanosleep_time64", sys::time::clock_nanosleep_time64, P(SLEEP)),
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", sys::fs_meta::utimensat_time64, C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
@@ -587,11 +600,34 @@ pub fn table_of(abi: Abi) -> &'static [Entry] {
     }
 }
 
+/// Call numbers below this have a slot in the direct index (Linux's
+/// highest in either table is in the 450s).
+const INDEXED: usize = 512;
+
+/// Number -> row of the table, `u16::MAX` for none: one load per call
+/// instead of a binary search (built at compile time).
+const fn index(t: &[Entry]) -> [u16; INDEXED] {
+    let mut idx = [u16::MAX; INDEXED];
+    let mut i = 0;
+    while i < t.len() {
+        assert!((t[i].nr as usize) < INDEXED, "a call number past the direct index");
+        idx[t[i].nr as usize] = i as u16;
+        i += 1;
+    }
+    idx
+}
+
+static X86_64_INDEX: [u16; INDEXED] = index(X86_64);
+static I386_INDEX: [u16; INDEXED] = index(I386);
+
 /// The implemented call with this number, if any.
 pub fn lookup(abi: Abi, nr: u64) -> Option<&'static Entry> {
-    let nr = u32::try_from(nr).ok()?;
-    let t = table_of(abi);
-    t.binary_search_by_key(&nr, |e| e.nr).ok().map(|i| &t[i])
+    let (t, idx) = match abi {
+        Abi::X86_64 => (X86_64, &X86_64_INDEX),
+        Abi::I386 => (I386, &I386_INDEX),
+    };
+    let row = *idx.get(usize::try_from(nr).ok()?)?;
+    t.get(row as usize)
 }
 
 /// Linux's name of a call number (implemented or not).
@@ -607,6 +643,17 @@ pub fn name_of(abi: Abi, nr: u64) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_finds_every_row_and_nothing_else() {
+        for abi in [Abi::X86_64, Abi::I386] {
+            for nr in 0..1000u64 {
+                let by_search = table_of(abi).iter().find(|e| e.nr as u64 == nr).map(|e| e.name);
+                assert_eq!(lookup(abi, nr).map(|e| e.name), by_search, "{abi:?} {nr}");
+            }
+            assert!(lookup(abi, u64::MAX).is_none());
+        }
+    }
 
     #[test]
     fn tables_sorted_and_named_as_linux() {
