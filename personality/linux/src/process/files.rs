@@ -13,6 +13,11 @@ use alloc::vec;
 use core::cell::RefCell;
 use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
 
+mod inode;
+mod object;
+pub(crate) use object::FileLike;
+pub use object::Obj;
+
 const O_VALID: u32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | O_TMPFILE;
 /// Flags F_SETFL may change.
 const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
@@ -68,26 +73,6 @@ pub mod tag {
     pub const MOUNTS: u32 = 18;
 }
 
-/// What an open file description refers to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Obj {
-    Stdin,
-    Stdout,
-    Stderr,
-    Node(Ino),
-    /// An epoll instance (its interest list is `Files::epolls[id]`).
-    Epoll(u32),
-    /// A socket (its state is `Files::sockets[id]`, see `process/net.rs`).
-    Socket(u32),
-    /// An AF_UNIX socket (`JobState::unix[id]`, see `process/unix.rs`).
-    Unix(u32),
-    /// One end of a pipe (`Files::pipes[id]`, see `process/pipe.rs`).
-    Pipe { id: u32, write: bool },
-    /// An eventfd counter (`JobState::eventfds[id]`, see `process/eventfd.rs`).
-    EventFd(u32),
-    /// A signalfd (`JobState::signalfds[id]`, see `process/signalfd.rs`).
-    SignalFd(u32),
-}
 
 #[derive(Debug)]
 pub struct OpenFile {
@@ -105,6 +90,9 @@ impl OpenFile {
     }
     fn writable(&self) -> bool {
         self.flags & O_PATH == 0 && matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+    pub(crate) fn nonblock(&self) -> bool {
+        self.flags & O_NONBLOCK != 0
     }
 }
 
@@ -552,30 +540,7 @@ impl Process {
     pub(super) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
             let (obj, flags) = (file.borrow().obj, file.borrow().flags);
-            if let Some(ino) = self.fifo_of(obj) {
-                self.fifo_closed(ino, flags);
-                return;
-            }
-            match file.borrow().obj {
-                Obj::Node(ino) => self.job.vfs.close_ref(ino),
-                Obj::Epoll(id) => {
-                    self.job.epolls.remove(&id);
-                }
-                Obj::Socket(id) => {
-                    if let Some(sock) = self.job.sockets.remove(&id) {
-                        self.job.sockets_closed.push(sock.handle);
-                    }
-                }
-                Obj::Pipe { id, write } => self.pipe_end_closed(id, write),
-                Obj::Unix(id) => self.unix_closed(id),
-                Obj::EventFd(id) => {
-                    self.job.eventfds.remove(&id);
-                }
-                Obj::SignalFd(id) => {
-                    self.job.signalfds.remove(&id);
-                }
-                _ => {}
-            }
+            obj.with(|k| k.release(self, flags));
         }
     }
 
@@ -634,31 +599,9 @@ impl Process {
         }
         let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
         for (fd, obj) in entries {
-            let target = self.obj_path(obj);
+            let target = obj.with(|k| k.path(self));
             let name = format!("{fd}");
             self.job.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
-        }
-    }
-
-    fn obj_path(&self, obj: Obj) -> Vec<u8> {
-        match obj {
-            Obj::Stdin => b"pipe:[10]".to_vec(),
-            Obj::Stdout => b"pipe:[11]".to_vec(),
-            Obj::Stderr => b"pipe:[12]".to_vec(),
-            Obj::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
-            Obj::EventFd(_) => b"anon_inode:[eventfd]".to_vec(),
-            Obj::SignalFd(_) => b"anon_inode:[signalfd]".to_vec(),
-            Obj::Socket(id) => format!("socket:[{}]", 20000 + id).into_bytes(),
-            Obj::Unix(id) => format!("socket:[{}]", 40000 + id).into_bytes(),
-            Obj::Pipe { id, .. } => format!("pipe:[{}]", 30000 + id).into_bytes(),
-            Obj::Node(ino) => match self.job.vfs.path_of(ino) {
-                Some(p) => p,
-                None => {
-                    let mut p = b"/".to_vec();
-                    p.extend_from_slice(b"(deleted)");
-                    p
-                }
-            },
         }
     }
 
@@ -696,13 +639,7 @@ impl Process {
             if dirfd == AT_FDCWD {
                 return Ok(Resolved::Node(self.files.cwd));
             }
-            let f = self.file(dirfd as u32 as u64)?;
-            let obj = f.borrow().obj;
-            let fifo = self.fifo_of(obj);
-            return Ok(match (obj, fifo) {
-                (_, Some(i)) | (Obj::Node(i), _) => Resolved::Node(i),
-                (o, None) => Resolved::Console(o),
-            });
+            return self.fd_resolved(dirfd as u32 as u64);
         }
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
         if follow {
@@ -860,19 +797,7 @@ impl Process {
     fn reopen_fd(&mut self, fd: i32, flags: u32) -> SysResult {
         let Some(ent) = self.files.fds.get(&fd).cloned() else { return Err(Errno::ENOENT) };
         let obj = ent.file.borrow().obj;
-        let acc = flags & O_ACCMODE;
-        let ok = match obj {
-            // Linux opens a pipe read-write through its link too.
-            Obj::Stdin => acc != O_WRONLY,
-            Obj::Stdout | Obj::Stderr => acc != 0,
-            Obj::Node(_) | Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => true,
-            // Linux cannot reopen a socket through /proc/self/fd.
-            Obj::Socket(_) | Obj::Unix(_) => return Err(Errno::ENXIO),
-            Obj::Pipe { write, .. } => super::pipe::pipe_reopen_ok(write, flags),
-        };
-        if !ok {
-            return Err(Errno::EACCES);
-        }
+        obj.with(|k| k.reopen(flags))?;
         let file = self.new_file(obj, flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
         self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
     }
@@ -918,118 +843,10 @@ impl Process {
         for &(base, len) in &iov {
             self.check_range(abi, base, len)?;
         }
-        let ino = match obj {
-            Obj::Stdin => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                return self.sys_read(h, abi, 0, iov);
-            }
-            Obj::Stdout | Obj::Stderr => return Err(Errno::EBADF),
-            Obj::Epoll(_) => return Err(Errno::EINVAL),
-            Obj::Socket(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.sock_read(h, abi, id, iov, nonblock);
-            }
-            Obj::Unix(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.unix_read(h, abi, id, &iov, nonblock);
-            }
-            Obj::Pipe { id, .. } => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.pipe_read(h, id, &iov, nonblock);
-            }
-            Obj::EventFd(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.eventfd_read(h, abi, id, &iov, nonblock);
-            }
-            Obj::SignalFd(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.signalfd_read(h, abi, id, &iov, nonblock);
-            }
-            Obj::Node(i) => i,
-        };
-        self.job.vfs.now = h.realtime_ns();
-        let mut total = 0u64;
-        let chr = match self.job.vfs.node(ino).data {
-            Data::Dir(_) => return Err(Errno::EISDIR),
-            Data::Chr(r) => Some(r),
-            Data::Symlink(_) | Data::Sock | Data::Fifo | Data::Blk(_) => return Err(Errno::EBADF),
-            Data::Reg(_) => None,
-        };
-        let mut off = at.unwrap_or(f.borrow().off);
-        let mut buf = vec![0u8; 0];
-        for (base, len) in iov {
-            let mut done = 0u64;
-            while done < len {
-                let n = (len - done).min(1 << 16) as usize;
-                buf.resize(n, 0);
-                let got = match chr {
-                    Some(RDEV_NULL) => 0,
-                    Some(RDEV_ZERO) | Some(RDEV_FULL) => {
-                        buf.fill(0);
-                        n
-                    }
-                    Some(RDEV_RANDOM) | Some(RDEV_URANDOM) => {
-                        self.random_bytes(&mut buf[..n]);
-                        n
-                    }
-                    Some(_) => return Err(Errno::EIO),
-                    None => {
-                        let snap = f.borrow().snapshot.clone();
-                        match snap {
-                            Some(s) => {
-                                let o = (off as usize).min(s.len());
-                                let k = n.min(s.len() - o);
-                                buf[..k].copy_from_slice(&s[o..o + k]);
-                                k
-                            }
-                            None => self.job.vfs.read_at(ino, off, &mut buf[..n]).ex()?,
-                        }
-                    }
-                };
-                if got == 0 {
-                    break;
-                }
-                let w = self.write_partial(h, base + done, &buf[..got]);
-                done += w as u64;
-                total += w as u64;
-                if chr.is_none() {
-                    off += w as u64;
-                }
-                if w < got {
-                    if total == 0 {
-                        return Err(Errno::EFAULT);
-                    }
-                    break;
-                }
-                if got < n {
-                    break;
-                }
-            }
-            if done < len {
-                break;
-            }
-        }
-        if at.is_none() && chr.is_none() {
-            f.borrow_mut().off = off;
-        }
-        Ok(total)
+        obj.with(|k| match at {
+            None => k.read(self, h, abi, &f, iov),
+            Some(off) => k.read_at(self, h, abi, &f, iov, off),
+        })
     }
 
     pub(crate) fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
@@ -1038,124 +855,10 @@ impl Process {
         if !f.borrow().writable() {
             return Err(Errno::EBADF);
         }
-        let ino = match obj {
-            Obj::Stdout | Obj::Stderr => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                return self.sys_write(h, abi, if obj == Obj::Stdout { 1 } else { 2 }, iov);
-            }
-            Obj::Stdin => return Err(Errno::EBADF),
-            Obj::Epoll(_) => return Err(Errno::EINVAL),
-            Obj::Socket(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.sock_write(h, abi, id, iov, nonblock);
-            }
-            Obj::Unix(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.unix_write(h, abi, id, &iov, nonblock);
-            }
-            Obj::Pipe { id, .. } => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.pipe_write(h, abi, id, &iov, nonblock);
-            }
-            Obj::EventFd(id) => {
-                if at.is_some() {
-                    return Err(Errno::ESPIPE);
-                }
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                return self.eventfd_write(h, abi, id, &iov, nonblock);
-            }
-            Obj::SignalFd(_) => return Err(Errno::EINVAL),
-            Obj::Node(i) => i,
-        };
-        self.job.vfs.now = h.realtime_ns();
-        let chr = match self.job.vfs.node(ino).data {
-            Data::Chr(r) => Some(r),
-            Data::Dir(_) => return Err(Errno::EISDIR),
-            _ => None,
-        };
-        let total_len: u64 = iov.iter().map(|x| x.1).sum();
-        match chr {
-            Some(RDEV_FULL) => return if total_len == 0 { Ok(0) } else { Err(Errno::ENOSPC) },
-            Some(_) => {
-                for &(base, len) in &iov {
-                    self.check_range(abi, base, len)?;
-                }
-                return Ok(total_len.min(MAX_RW));
-            }
-            None => {}
-        }
-        let append = f.borrow().flags & O_APPEND != 0;
-        let mut off = match at {
-            Some(o) => o,
-            None if append => self.job.vfs.node(ino).size(),
-            None => f.borrow().off,
-        };
-        if at.is_some() && append {
-            off = self.job.vfs.node(ino).size();
-        }
-        let fsize = self.rlimits[1].0;
-        let mut total = 0u64;
-        let mut buf = Vec::new();
-        'outer: for (base, len) in iov {
-            let mut done = 0u64;
-            while done < len {
-                let n = (len - done).min(1 << 16) as usize;
-                buf.resize(n, 0);
-                let got = if self.check_range(abi, base + done, n as u64).is_ok() { self.read_partial(h, base + done, &mut buf[..n]) } else { 0 };
-                if got == 0 {
-                    if total == 0 {
-                        return Err(Errno::EFAULT);
-                    }
-                    break 'outer;
-                }
-                if off + got as u64 > fsize {
-                    if total == 0 {
-                        return Err(Errno::EFBIG);
-                    }
-                    break 'outer;
-                }
-                // File data lives in the server's memory: keep a reserve so
-                // that a growing file ends in ENOSPC, never in a dead node.
-                let grow = self.job.vfs.write_growth(ino, off, got);
-                if grow > 0 && h.free_memory() < grow + FREE_RESERVE {
-                    if total == 0 {
-                        return Err(Errno::ENOSPC);
-                    }
-                    break 'outer;
-                }
-                match self.job.vfs.write_at(ino, off, &buf[..got]) {
-                    Ok(w) => {
-                        off += w as u64;
-                        total += w as u64;
-                        done += w as u64;
-                    }
-                    Err(er) => {
-                        if total == 0 {
-                            return Err(e(er));
-                        }
-                        break 'outer;
-                    }
-                }
-                if got < n {
-                    break 'outer;
-                }
-            }
-        }
-        if at.is_none() {
-            f.borrow_mut().off = off;
-        }
-        Ok(total)
+        obj.with(|k| match at {
+            None => k.write(self, h, abi, &f, iov),
+            Some(off) => k.write_at(self, h, abi, &f, iov, off),
+        })
     }
 
     pub(crate) fn iov_list(&mut self, h: &mut dyn Host, abi: Abi, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
@@ -1183,44 +886,8 @@ impl Process {
 
     pub(crate) fn stat_of(&self, r: Resolved) -> StatInfo {
         match r {
-            Resolved::Console(Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_)) => StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
-            Resolved::Console(Obj::Pipe { id, .. }) => StatInfo { dev: 0xc, ino: 30000 + id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
-            Resolved::Console(Obj::Socket(id)) => StatInfo { dev: 0x8, ino: 20000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
-            Resolved::Console(Obj::Unix(id)) => StatInfo { dev: 0x8, ino: 40000 + id as u64, mode: 0o140777, nlink: 1, uid: self.uid, gid: self.gid, blksize: 4096, ..Default::default() },
-            Resolved::Console(o) => self.stat_info(match o {
-                Obj::Stdin => 0,
-                Obj::Stdout => 1,
-                _ => 2,
-            }),
-            Resolved::Node(ino) => {
-                let n = self.job.vfs.node(ino);
-                let ts = |ns: u64| Timespec::from_ns(ns);
-                // As the workstation has it, while it is as it came from there.
-                let size = match (n.tag, n.host) {
-                    (0, Some((size, _))) if n.is_dir() => size,
-                    (0, _) => n.size(),
-                    _ => 0,
-                };
-                StatInfo {
-                    dev: n.dev,
-                    ino,
-                    mode: n.mode(),
-                    nlink: n.nlink,
-                    uid: n.uid,
-                    gid: n.gid,
-                    rdev: n.rdev(),
-                    size: size as i64,
-                    blksize: 4096,
-                    blocks: match n.host {
-                        Some((_, blocks)) => blocks,
-                        None if n.is_reg() || n.is_dir() => stat_blocks(size),
-                        None => 0,
-                    },
-                    atime: ts(n.atime),
-                    mtime: ts(n.mtime),
-                    ctime: ts(n.ctime),
-                }
-            }
+            Resolved::Node(ino) => inode::InodeFile(ino).stat(self),
+            Resolved::Console(obj) => obj.with(|k| k.stat(self)),
         }
     }
 
@@ -1239,12 +906,10 @@ impl Process {
     }
 
     pub(crate) fn fd_resolved(&self, fd: u64) -> Result<Resolved, Errno> {
-        let f = self.file(fd)?;
-        let obj = f.borrow().obj;
-        let fifo = self.fifo_of(obj);
-        Ok(match (obj, fifo) {
-            (_, Some(i)) | (Obj::Node(i), _) => Resolved::Node(i),
-            (o, None) => Resolved::Console(o),
+        let obj = self.file(fd)?.borrow().obj;
+        Ok(match obj.with(|k| k.inode(self)) {
+            Some(i) => Resolved::Node(i),
+            None => Resolved::Console(obj),
         })
     }
 
@@ -1314,49 +979,7 @@ impl Process {
     pub(crate) fn do_lseek(&mut self, fd: u64, off: i64, whence: u32) -> Result<u64, Errno> {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
-        let ino = match obj {
-            Obj::Node(i) => i,
-            _ => return Err(Errno::ESPIPE),
-        };
-        let n = self.job.vfs.node(ino);
-        if matches!(n.data, Data::Chr(_)) {
-            if whence > 4 {
-                return Err(Errno::EINVAL);
-            }
-            f.borrow_mut().off = 0;
-            return Ok(0);
-        }
-        let size = match &f.borrow().snapshot {
-            Some(s) => s.len() as u64,
-            None => n.size(),
-        } as i64;
-        let cur = f.borrow().off as i64;
-        let new = match whence {
-            0 => off,
-            1 => cur.checked_add(off).ok_or(Errno::EOVERFLOW)?,
-            2 => {
-                if n.is_dir() {
-                    return Err(Errno::EINVAL);
-                }
-                size.checked_add(off).ok_or(Errno::EOVERFLOW)?
-            }
-            3 | 4 => {
-                if n.is_dir() || off < 0 || off >= size {
-                    return Err(Errno::ENXIO);
-                }
-                if whence == 3 {
-                    off
-                } else {
-                    size
-                }
-            }
-            _ => return Err(Errno::EINVAL),
-        };
-        if new < 0 {
-            return Err(Errno::EINVAL);
-        }
-        f.borrow_mut().off = new as u64;
-        Ok(new as u64)
+        obj.with(|k| k.seek(self, &f, off, whence))
     }
 
     // ----- the dispatcher -----
@@ -1471,16 +1094,11 @@ impl Process {
                 b[0..2].copy_from_slice(&2u16.to_le_bytes());
                 self.write_user(h, abi, arg, &b).map(|_| 0)
             }
-            F_GETPIPE_SZ => match ent.file.borrow().obj {
-                Obj::Pipe { id, .. } => Ok(self.pipe_get_size(id)),
-                Obj::Stdin | Obj::Stdout | Obj::Stderr => Ok(65536),
-                _ => Err(Errno::EBADF),
-            },
-            F_SETPIPE_SZ => match ent.file.borrow().obj {
-                Obj::Pipe { id, .. } => self.pipe_set_size(id, arg as u32 as u64),
-                Obj::Stdin | Obj::Stdout | Obj::Stderr => super::pipe::pipe_size_for(arg as u32 as u64),
-                _ => Err(Errno::EBADF),
-            },
+            F_GETPIPE_SZ | F_SETPIPE_SZ => {
+                let obj = ent.file.borrow().obj;
+                let set = (cmd == F_SETPIPE_SZ).then_some(arg as u32 as u64);
+                obj.with(|k| k.pipe_size(self, set))
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -1511,45 +1129,7 @@ impl Process {
             }
             _ => {}
         }
-        match obj {
-            Obj::Stdin | Obj::Stdout | Obj::Stderr => {
-                if req == FIONREAD {
-                    let n = if obj == Obj::Stdin { self.stdin_buffered() as u32 } else { 0 };
-                    return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
-                }
-                Err(Errno::ENOTTY)
-            }
-            Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => Err(Errno::ENOTTY),
-            Obj::Socket(id) => self.sock_ioctl(h, abi, id, req, arg),
-            Obj::Unix(id) => {
-                if req != 0x541b {
-                    return Err(Errno::ENOTTY); // only FIONREAD
-                }
-                let n = self.unix_fionread(id)?;
-                self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0)
-            }
-            Obj::Pipe { id, .. } => {
-                if req == FIONREAD {
-                    let n = self.pipe_fionread(id);
-                    return self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
-                }
-                Err(Errno::ENOTTY)
-            }
-            Obj::Node(ino) => {
-                if let Some(r) = self.inode_flags_ioctl(h, abi, ino, req, arg) {
-                    return r;
-                }
-                let n = self.job.vfs.node(ino);
-                if req == FIONREAD && n.is_reg() {
-                    let left = n.size().saturating_sub(ent.file.borrow().off) as u32;
-                    return self.write_user(h, abi, arg, &left.to_le_bytes()).map(|_| 0);
-                }
-                if n.is_dir() && req == FIONREAD {
-                    return Err(Errno::ENOTTY);
-                }
-                Err(Errno::ENOTTY)
-            }
-        }
+        obj.with(|k| k.ioctl(self, h, abi, &ent.file, req, arg))
     }
 
     pub(crate) fn sys_mkdirat(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, mode: u32) -> SysResult {
@@ -1919,40 +1499,7 @@ impl Process {
     fn write_bytes(&mut self, h: &mut dyn Host, fd: u64, data: &[u8]) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
-        match obj {
-            Obj::Epoll(_) | Obj::EventFd(_) | Obj::SignalFd(_) => Err(Errno::EINVAL),
-            Obj::Socket(id) => {
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                self.sock_send_bytes(h, id, data, nonblock)
-            }
-            Obj::Unix(id) => {
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                self.unix_send_bytes(h, Abi::X86_64, id, data, nonblock)
-            }
-            Obj::Stdout => {
-                h.console_write(up::STDOUT, data);
-                Ok(data.len() as u64)
-            }
-            Obj::Stderr => {
-                h.console_write(up::STDERR, data);
-                Ok(data.len() as u64)
-            }
-            Obj::Stdin => Err(Errno::EBADF),
-            Obj::Pipe { id, .. } => {
-                let nonblock = f.borrow().flags & O_NONBLOCK != 0;
-                self.pipe_push(id, data, nonblock)
-            }
-            Obj::Node(ino) => match self.job.vfs.node(ino).data {
-                Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),
-                Data::Chr(_) => Ok(data.len() as u64),
-                _ => {
-                    let off = if f.borrow().flags & O_APPEND != 0 { self.job.vfs.node(ino).size() } else { f.borrow().off };
-                    let n = self.job.vfs.write_at(ino, off, data).ex()?;
-                    f.borrow_mut().off = off + n as u64;
-                    Ok(n as u64)
-                }
-            },
-        }
+        obj.with(|k| k.write_bytes(self, h, &f, data))
     }
 
     pub(crate) fn sys_copy_file_range(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
@@ -2010,24 +1557,7 @@ impl Process {
     fn ready(&self, fd: i32) -> Option<(bool, bool)> {
         let e = self.files.fds.get(&fd)?;
         let f = e.file.borrow();
-        Some(match f.obj {
-            Obj::Stdin => (self.stdin_buffered() > 0 || self.job.stdin_eof, false),
-            Obj::Stdout | Obj::Stderr => (false, true),
-            Obj::Node(_) => (true, true),
-            Obj::Epoll(id) => (self.epoll_ready(id).next().is_some(), false),
-            Obj::Socket(id) => self.sock_ready(id),
-            Obj::Unix(id) => {
-                let (r, w, _) = self.unix_ready(id);
-                (r, w)
-            }
-            Obj::Pipe { id, .. } if f.flags & O_ACCMODE == O_RDWR => (self.pipe_ready(id, false).0, self.pipe_ready(id, true).1),
-            Obj::Pipe { id, write } => {
-                let (r, w, _) = self.pipe_ready(id, write);
-                (r, w)
-            }
-            Obj::EventFd(id) => self.eventfd_ready(id),
-            Obj::SignalFd(id) => (self.signalfd_ready(id), false),
-        })
+        Some(f.obj.with(|k| k.ready(self, &f)))
     }
 
     /// POLLHUP (0x10) and POLLERR (0x08) of a descriptor: poll and epoll
@@ -2035,19 +1565,11 @@ impl Process {
     fn hangup(&self, fd: i32) -> u16 {
         let Some(e) = self.files.fds.get(&fd) else { return 0 };
         let obj = e.file.borrow().obj;
-        match obj {
-            Obj::Unix(id) => self.unix_ready(id).2,
-            Obj::Pipe { id, write } => match self.pipe_ready(id, write) {
-                (_, _, true) if write => 0x08,
-                (_, _, true) => 0x10,
-                _ => 0,
-            },
-            _ => 0,
-        }
+        obj.with(|k| k.hangup(self))
     }
 
     /// The ready entries of an epoll instance: (events, data), level-triggered.
-    fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
+    pub(in crate::process) fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
         self.job.epolls.get(&id).into_iter().flat_map(move |list| {
             list.iter().filter_map(move |(&fd, &(events, data))| {
                 let (r, w) = match self.files.fds.get(&fd) {
