@@ -298,3 +298,267 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
     }
     Ok(total)
 }
+
+fn stat_blocks(size: u64) -> u64 {
+    size.div_ceil(4096) * 8
+}
+
+fn dirent_name_ok(name: &[u8]) -> bool {
+    !name.is_empty()
+}
+
+impl Process {
+    pub(crate) fn sys_getdents(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, buf: u64, count: u64, d64: bool) -> SysResult {
+        let f = self.io_file(fd)?;
+        let ino = match f.borrow().obj {
+            Obj::Node(i) => i,
+            _ => return Err(Errno::ENOTDIR),
+        };
+        if !self.job.vfs.node(ino).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if ino == self.files.proc_fd_dir {
+            self.sync_proc();
+        }
+        let count = (count as u32).min(i32::MAX as u32) as usize;
+        self.check_range(abi, buf, count as u64)?;
+        let list = self.job.vfs.readdir(ino).ex()?;
+        let mut pos = f.borrow().off as usize;
+        let mut out: Vec<u8> = Vec::new();
+        let word = if d64 { 8 } else { abi.word() };
+        while pos < list.len() {
+            let ent = &list[pos];
+            if !dirent_name_ok(&ent.name) {
+                pos += 1;
+                continue;
+            }
+            let reclen = if d64 { (19 + ent.name.len() + 1).div_ceil(8) * 8 } else { (2 * word + 2 + ent.name.len() + 2).div_ceil(word) * word };
+            if out.len() + reclen > count {
+                if out.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                break;
+            }
+            let start = out.len();
+            out.resize(start + reclen, 0);
+            let r = &mut out[start..];
+            let next = (pos + 1) as u64;
+            if d64 {
+                r[0..8].copy_from_slice(&ent.ino.to_le_bytes());
+                r[8..16].copy_from_slice(&next.to_le_bytes());
+                r[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+                r[18] = ent.dtype;
+                r[19..19 + ent.name.len()].copy_from_slice(&ent.name);
+            } else {
+                if word == 4 && ent.ino > u32::MAX as u64 {
+                    return Err(Errno::EOVERFLOW);
+                }
+                r[..word].copy_from_slice(&ent.ino.to_le_bytes()[..word]);
+                r[word..2 * word].copy_from_slice(&next.to_le_bytes()[..word]);
+                r[2 * word..2 * word + 2].copy_from_slice(&(reclen as u16).to_le_bytes());
+                let s = 2 * word + 2;
+                r[s..s + ent.name.len()].copy_from_slice(&ent.name);
+                r[reclen - 1] = ent.dtype;
+            }
+            pos += 1;
+        }
+        self.write_user(h, abi, buf, &out)?;
+        f.borrow_mut().off = pos as u64;
+        Ok(out.len() as u64)
+    }
+
+    pub(crate) fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
+        let f = self.io_file(fd)?;
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let obj = f.borrow().obj;
+        let Obj::Node(ino) = obj else { return Err(Errno::EINVAL) };
+        if !self.job.vfs.node(ino).is_reg() || !f.borrow().writable() {
+            return Err(Errno::EINVAL);
+        }
+        if len as u64 > self.rlimits[1].0 {
+            return Err(Errno::EFBIG);
+        }
+        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+    }
+
+    pub(crate) fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
+        let f = self.io_file(fd)?;
+        if off < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !f.borrow().writable() {
+            return Err(Errno::EBADF);
+        }
+        let obj = f.borrow().obj;
+        let Obj::Node(ino) = obj else { return Err(Errno::ESPIPE) };
+        let n = self.job.vfs.node(ino);
+        if n.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !n.is_reg() {
+            return Err(Errno::ENODEV);
+        }
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+        let size = n.size();
+        match mode {
+            0 | FALLOC_FL_KEEP_SIZE => {
+                if mode == 0 && end > size {
+                    self.job.vfs.truncate(ino, end).ex()?;
+                }
+                Ok(0)
+            }
+            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
+                let zend = if m & FALLOC_FL_KEEP_SIZE != 0 { end.min(size) } else { end };
+                if zend > off as u64 {
+                    let zeros = vec![0u8; (zend - off as u64) as usize];
+                    self.job.vfs.write_at(ino, off as u64, &zeros).ex()?;
+                }
+                Ok(0)
+            }
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sys_sendfile(&mut self, h: &mut dyn Host, abi: Abi, out_fd: u64, in_fd: u64, offp: u64, count: u64, off64: bool) -> SysResult {
+        let inf = self.io_file(in_fd)?;
+        let outf = self.io_file(out_fd)?;
+        if !inf.borrow().readable() || !outf.borrow().writable() {
+            return Err(Errno::EBADF);
+        }
+        let in_ino = match inf.borrow().obj {
+            Obj::Node(i) if self.job.vfs.node(i).is_reg() => i,
+            Obj::Node(_) => return Err(Errno::EINVAL),
+            _ => return Err(Errno::EINVAL),
+        };
+        if outf.borrow().flags & O_APPEND != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let osz = if off64 || abi == Abi::X86_64 { 8 } else { 4 };
+        let mut off = if offp != 0 {
+            let b = self.read_user(h, abi, offp, osz)?;
+            let v = if osz == 8 { i64::from_le_bytes(b.try_into().unwrap()) } else { i32::from_le_bytes(b.try_into().unwrap()) as i64 };
+            if v < 0 {
+                return Err(Errno::EINVAL);
+            }
+            v as u64
+        } else {
+            inf.borrow().off
+        };
+        let count = count.min(MAX_RW);
+        let snap = inf.borrow().snapshot.clone();
+        let chunk = match &snap {
+            Some(s) => {
+                let start = (off as usize).min(s.len());
+                s[start..(start + count as usize).min(s.len())].to_vec()
+            }
+            None => self.job.vfs.read_range(in_ino, off, count as usize),
+        };
+        let n = self.write_bytes(h, out_fd, &chunk)?;
+        off += n;
+        if offp != 0 {
+            let b = if osz == 8 { off.to_le_bytes().to_vec() } else { (off as u32).to_le_bytes().to_vec() };
+            self.write_user(h, abi, offp, &b)?;
+        } else {
+            inf.borrow_mut().off = off;
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn sys_copy_file_range(&mut self, h: &mut dyn Host, abi: Abi, a: [u64; 6]) -> SysResult {
+        let (in_fd, in_off, out_fd, out_off, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5] as u32);
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inf = self.io_file(in_fd)?;
+        let outf = self.io_file(out_fd)?;
+        if !inf.borrow().readable() || !outf.borrow().writable() || outf.borrow().flags & O_APPEND != 0 {
+            return Err(Errno::EBADF);
+        }
+        let (Obj::Node(ii), Obj::Node(oi)) = (inf.borrow().obj, outf.borrow().obj) else { return Err(Errno::EINVAL) };
+        let (ni, no) = (self.job.vfs.node(ii), self.job.vfs.node(oi));
+        if ni.is_dir() || no.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !ni.is_reg() || !no.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        let read_off = |p: &mut Self, h: &mut dyn Host, at: u64, f: &Rc<RefCell<OpenFile>>| -> Result<u64, Errno> {
+            if at == 0 {
+                Ok(f.borrow().off)
+            } else {
+                let b = p.read_user(h, abi, at, 8)?;
+                let v = i64::from_le_bytes(b.try_into().unwrap());
+                if v < 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    Ok(v as u64)
+                }
+            }
+        };
+        let ro = read_off(self, h, in_off, &inf)?;
+        let wo = read_off(self, h, out_off, &outf)?;
+        if ii == oi && ro < wo + len && wo < ro + len {
+            return Err(Errno::EINVAL);
+        }
+        let chunk = self.job.vfs.read_range(ii, ro, len.min(MAX_RW) as usize);
+        let n = self.job.vfs.write_at(oi, wo, &chunk).ex()? as u64;
+        if in_off == 0 {
+            inf.borrow_mut().off = ro + n;
+        } else {
+            self.write_user(h, abi, in_off, &(ro + n).to_le_bytes())?;
+        }
+        if out_off == 0 {
+            outf.borrow_mut().off = wo + n;
+        } else {
+            self.write_user(h, abi, out_off, &(wo + n).to_le_bytes())?;
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn put_statfs(&mut self, h: &mut dyn Host, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
+        // tmpfs-like figures for the root, proc's for /proc.
+        let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
+            Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
+            _ => {
+                let total = self.memory / 4096 / 2;
+                let used = self.job.vfs.used().div_ceil(4096);
+                (0x01021994, total, total.saturating_sub(used), 65536, 65536 - (self.job.vfs.inode_count() as u64).min(65536))
+            }
+        };
+        let w64 = abi == Abi::X86_64 || sized;
+        let mut b = Vec::new();
+        let word = |b: &mut Vec<u8>, v: u64| push_word(abi, b, v);
+        if abi == Abi::X86_64 {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 255, 4096, 0x20] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.resize(120, 0);
+        } else if sized {
+            if size != 84 && size != 88 {
+                return Err(Errno::EINVAL);
+            }
+            b.extend_from_slice(&(ftype as u32).to_le_bytes());
+            b.extend_from_slice(&4096u32.to_le_bytes());
+            for v in [blocks, bfree, bfree, files, ffree] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.extend_from_slice(&[0u8; 8]);
+            for v in [255u32, 4096, 0x20] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.resize(size as usize, 0);
+        } else {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 0, 255, 4096, 0x20] {
+                word(&mut b, v);
+            }
+            b.resize(64, 0);
+        }
+        let _ = w64;
+        self.write_user(h, abi, buf, &b).map(|_| 0)
+    }
+}
