@@ -18,8 +18,8 @@
 //! - `poll`: readiness, poll and select.
 
 use super::*;
-use crate::syscalls::table::StatLayout;
 pub use crate::linux::*;
+use crate::syscalls::table::StatLayout;
 use alloc::rc::Rc;
 use alloc::vec;
 use core::cell::RefCell;

@@ -76,7 +76,13 @@ impl Process {
         }
         let nfds = nfds.min(self.nofile()) as usize;
         let bytes = nfds.div_ceil(8 * abi.word()) * abi.word();
-        let get = |p: &mut Self, h: &mut dyn Host, a: u64| -> Result<Option<Vec<u8>>, Errno> { if a == 0 { Ok(None) } else { p.read_user(h, abi, a, bytes).map(Some) } };
+        let get = |p: &mut Self, h: &mut dyn Host, a: u64| -> Result<Option<Vec<u8>>, Errno> {
+            if a == 0 {
+                Ok(None)
+            } else {
+                p.read_user(h, abi, a, bytes).map(Some)
+            }
+        };
         let r = get(self, h, rd)?;
         let w = get(self, h, wr)?;
         let x = get(self, h, ex)?;

@@ -100,7 +100,14 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     // /dev
     let dev = mkdir(&mut v, "/dev", 0o755)?;
     v.node_mut(dev).dev = DEV_DEV;
-    for (name, rdev, perm) in [("null", RDEV_NULL, 0o666), ("zero", RDEV_ZERO, 0o666), ("full", RDEV_FULL, 0o666), ("random", RDEV_RANDOM, 0o666), ("urandom", RDEV_URANDOM, 0o666), ("tty", RDEV_TTY, 0o666)] {
+    for (name, rdev, perm) in [
+        ("null", RDEV_NULL, 0o666),
+        ("zero", RDEV_ZERO, 0o666),
+        ("full", RDEV_FULL, 0o666),
+        ("random", RDEV_RANDOM, 0o666),
+        ("urandom", RDEV_URANDOM, 0o666),
+        ("tty", RDEV_TTY, 0o666),
+    ] {
         v.add(dev, name.as_bytes(), Data::Chr(rdev), perm, 0, 0);
     }
     for (name, target) in [("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")] {
@@ -115,7 +122,14 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     v.node_mut(me).tag = sion_vfs::TAG_SELF_LINK;
     let me = v.add(proc_, b"thread-self", Data::Symlink(Vec::new()), 0o777, 0, 0);
     v.node_mut(me).tag = sion_vfs::TAG_THREAD_SELF_LINK;
-    for (name, t) in [("cpuinfo", tag::CPUINFO), ("meminfo", tag::MEMINFO), ("uptime", tag::UPTIME), ("loadavg", tag::LOADAVG), ("stat", tag::STAT), ("filesystems", tag::FILESYSTEMS)] {
+    for (name, t) in [
+        ("cpuinfo", tag::CPUINFO),
+        ("meminfo", tag::MEMINFO),
+        ("uptime", tag::UPTIME),
+        ("loadavg", tag::LOADAVG),
+        ("stat", tag::STAT),
+        ("filesystems", tag::FILESYSTEMS),
+    ] {
         let i = v.add(proc_, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
         v.node_mut(i).tag = t;
     }
@@ -164,16 +178,8 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
     }
-    let files = Files {
-        fds,
-        cwd,
-        umask: 0o022,
-        cred: Cred { uid, gid, groups: Vec::new() },
-        fd_dirty: true,
-        proc_fd_dir,
-        argv: s.argv.clone(),
-        envp: s.envp.clone(),
-    };
+    let files =
+        Files { fds, cwd, umask: 0o022, cred: Cred { uid, gid, groups: Vec::new() }, fd_dirty: true, proc_fd_dir, argv: s.argv.clone(), envp: s.envp.clone() };
     let job = JobState { vfs: v, stdin_eof: !s.stdin_stream, ..JobState::default() };
     Ok((files, job))
 }
@@ -274,7 +280,9 @@ impl Process {
             let cp = child_path(&path, name);
             let n = v.node(child);
             match &n.data {
-                Data::Reg(d) if !n.remote && n.host.is_none() && n.tag == 0 => out.push(WriteBack::File { path: cp, mode: n.perm, origin: n.origin, data: d.to_vec() }),
+                Data::Reg(d) if !n.remote && n.host.is_none() && n.tag == 0 => {
+                    out.push(WriteBack::File { path: cp, mode: n.perm, origin: n.origin, data: d.to_vec() })
+                }
                 Data::Dir(_) if !n.remote => {
                     if n.origin.is_none() {
                         out.push(WriteBack::Dir { path: cp.clone(), mode: n.perm });
