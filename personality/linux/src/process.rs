@@ -17,6 +17,8 @@ mod net;
 pub mod pipe;
 mod thread;
 pub use thread::Thread;
+mod console;
+mod epoll;
 mod eventfd;
 mod unix;
 mod signalfd;

@@ -9,6 +9,7 @@ use crate::sim::SimHost;
 use crate::stack::{STACK_SIZE, STACK_TOP_64};
 use crate::syscalls::names::{i386 as n32, x86_64 as n64};
 use crate::vma::VmaKind;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -796,4 +797,141 @@ fn out_of_memory_is_sigkill_and_files_stop_at_enospc() {
     assert_eq!(c64(&mut p, &mut h, n64::FTRUNCATE, &[fd, 1 << 31]), 0);
     p.job.vfs.capacity = p.job.vfs.used();
     assert_eq!(c64(&mut p, &mut h, n64::PWRITE64, &[fd, m, 16, 0]), err(Errno::ENOSPC));
+}
+
+/// What each kind of open file answers where it cannot do what was asked:
+/// the errnos of the descriptor layer and of each kind's defaults.
+#[test]
+fn file_objects_answer_their_errnos() {
+    let (mut p, mut h) = spawn();
+    let m = scratch(&mut p, &mut h, 0x4000);
+    let buf = m + 0x1000;
+    let open = |p: &mut Proc, h: &mut SimHost, path: &str, flags: u64| {
+        let a = put_str(p, h, m + 0x200, path);
+        c64(p, h, n64::OPEN, &[a, flags, 0])
+    };
+    let fds = |h: &SimHost, at: u64| {
+        let b = h.peek(at, 8);
+        (u32::from_le_bytes(b[..4].try_into().unwrap()) as u64, u32::from_le_bytes(b[4..].try_into().unwrap()) as u64)
+    };
+    assert_eq!(c64(&mut p, &mut h, n64::PIPE2, &[m, 0]), 0);
+    let (r, w) = fds(&h, m);
+    let ev = c64(&mut p, &mut h, n64::EVENTFD2, &[1, 0]) as u64;
+    p.write_user(&mut h, Abi::X86_64, m + 0x100, &(1u64 << 9).to_le_bytes()).unwrap();
+    let sfd = c64(&mut p, &mut h, n64::SIGNALFD4, &[u64::MAX, m + 0x100, 8, 0o4000]) as u64;
+    let ep = c64(&mut p, &mut h, n64::EPOLL_CREATE1, &[0]) as u64;
+    assert_eq!(c64(&mut p, &mut h, n64::SOCKETPAIR, &[1, 1, 0, m + 0x10]), 0);
+    let (u, _) = fds(&h, m + 0x10);
+    let null = open(&mut p, &mut h, "/dev/null", 2) as u64;
+    let file = open(&mut p, &mut h, "/etc/hostname", 0) as u64;
+    let stdin_rw = open(&mut p, &mut h, "/dev/stdin", 2) as u64;
+    let stdout_rw = open(&mut p, &mut h, "/dev/stdout", 2) as u64;
+    let sfd_rw = open(&mut p, &mut h, &format!("/proc/self/fd/{sfd}"), 2) as u64;
+    assert_eq!(open(&mut p, &mut h, "/dev/stdout", 0), err(Errno::EACCES));
+    assert_eq!(open(&mut p, &mut h, &format!("/proc/self/fd/{u}"), 2), err(Errno::ENXIO));
+    assert_eq!(open(&mut p, &mut h, &format!("/proc/self/fd/{w}"), 0), err(Errno::EACCES));
+
+    // pread and pwrite: streams have no offset; epoll and signalfd refuse first.
+    let pread = |p: &mut Proc, h: &mut SimHost, fd: u64| c64(p, h, n64::PREAD64, &[fd, buf, 8, 0]);
+    let pwrite = |p: &mut Proc, h: &mut SimHost, fd: u64| c64(p, h, n64::PWRITE64, &[fd, buf, 8, 0]);
+    for (fd, want) in [
+        (r, Errno::ESPIPE),
+        (ev, Errno::ESPIPE),
+        (sfd, Errno::ESPIPE),
+        (ep, Errno::EINVAL),
+        (u, Errno::ESPIPE),
+        (0, Errno::ESPIPE),
+        (1, Errno::EBADF),
+        (stdout_rw, Errno::EBADF),
+    ] {
+        assert_eq!(pread(&mut p, &mut h, fd), err(want), "pread {fd}");
+    }
+    for (fd, want) in [
+        (w, Errno::ESPIPE),
+        (r, Errno::EBADF),
+        (ev, Errno::ESPIPE),
+        (sfd, Errno::EBADF),
+        (sfd_rw, Errno::EINVAL),
+        (ep, Errno::EINVAL),
+        (u, Errno::ESPIPE),
+        (0, Errno::EBADF),
+        (stdin_rw, Errno::EBADF),
+        (1, Errno::ESPIPE),
+    ] {
+        assert_eq!(pwrite(&mut p, &mut h, fd), err(want), "pwrite {fd}");
+    }
+    assert_eq!(pread(&mut p, &mut h, file), 5);
+    assert_eq!(pread(&mut p, &mut h, null), 0);
+    assert_eq!(pwrite(&mut p, &mut h, null), 8);
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[ep, buf, 8]), err(Errno::EINVAL));
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[ep, buf, 8]), err(Errno::EINVAL));
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[sfd, buf, 8]), err(Errno::EBADF));
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[sfd_rw, buf, 8]), err(Errno::EINVAL));
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[sfd, buf, 128]), err(Errno::EAGAIN));
+    assert_eq!(c64(&mut p, &mut h, n64::READ, &[stdout_rw, buf, 8]), err(Errno::EBADF));
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[stdin_rw, buf, 8]), err(Errno::EBADF));
+
+    // lseek: only files and devices.
+    for fd in [r, w, ev, sfd, ep, u, 0, 1] {
+        assert_eq!(c64(&mut p, &mut h, n64::LSEEK, &[fd, 0, 0]), err(Errno::ESPIPE), "lseek {fd}");
+    }
+    assert_eq!(c64(&mut p, &mut h, n64::LSEEK, &[file, 2, 0]), 2);
+    assert_eq!(c64(&mut p, &mut h, n64::LSEEK, &[null, 7, 0]), 0);
+
+    // ioctl: no terminals; FIONREAD where there is something to count.
+    for fd in [r, ev, sfd, ep, u, 0, 1, file, null] {
+        assert_eq!(c64(&mut p, &mut h, n64::IOCTL, &[fd, 0x5401, buf]), err(Errno::ENOTTY), "TCGETS {fd}");
+    }
+    assert_eq!(c64(&mut p, &mut h, n64::WRITE, &[w, buf, 3]), 3);
+    assert_eq!(c64(&mut p, &mut h, n64::IOCTL, &[r, 0x541b, buf]), 0);
+    assert_eq!(h.peek(buf, 4), 3u32.to_le_bytes());
+    assert_eq!(c64(&mut p, &mut h, n64::IOCTL, &[ev, 0x541b, buf]), err(Errno::ENOTTY));
+
+    // F_GETPIPE_SZ: pipes and the console's streams only.
+    for (fd, want) in [(r, 65536), (1, 65536), (file, err(Errno::EBADF)), (ev, err(Errno::EBADF)), (u, err(Errno::EBADF))] {
+        assert_eq!(c64(&mut p, &mut h, n64::FCNTL, &[fd, 1032, 0]), want, "F_GETPIPE_SZ {fd}");
+    }
+    assert_eq!(c64(&mut p, &mut h, n64::FCNTL, &[1, 1031, 5000]), 8192);
+
+    // fstat's modes and /proc/self/fd's names.
+    for (fd, mode, name) in [
+        (r, 0o10600, String::from("pipe:[30001]")),
+        (ev, 0o600, String::from("anon_inode:[eventfd]")),
+        (sfd, 0o600, String::from("anon_inode:[signalfd]")),
+        (ep, 0o600, String::from("anon_inode:[eventpoll]")),
+        (u, 0o140777, String::from("socket:[40001]")),
+        (1, 0o10600, String::from("pipe:[11]")),
+        (file, 0o100644, String::from("/etc/hostname")),
+    ] {
+        assert_eq!(c64(&mut p, &mut h, n64::FSTAT, &[fd, buf]), 0);
+        assert_eq!(u32::from_le_bytes(h.peek(buf + 24, 4).try_into().unwrap()), mode, "mode of {fd}");
+        let link = put_str(&mut p, &mut h, m + 0x200, &format!("/proc/self/fd/{fd}"));
+        let n = c64(&mut p, &mut h, n64::READLINK, &[link, buf, 100]);
+        assert_eq!(h.peek(buf, n as usize), name.as_bytes(), "link of {fd}");
+    }
+
+    // poll: (fd, events asked, revents).
+    let polled = [(r, 1u16, 1u16), (w, 4, 4), (ev, 5, 5), (sfd, 1, 0), (ep, 1, 0), (u, 4, 4), (1, 5, 4), (file, 5, 5)];
+    let mut b = Vec::new();
+    for (fd, events, _) in polled {
+        b.extend_from_slice(&(fd as i32).to_le_bytes());
+        b.extend_from_slice(&events.to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+    }
+    p.write_user(&mut h, Abi::X86_64, buf, &b).unwrap();
+    assert_eq!(c64(&mut p, &mut h, n64::POLL, &[buf, polled.len() as u64, 0]), 6);
+    for (i, (fd, _, want)) in polled.iter().enumerate() {
+        let got = u16::from_le_bytes(h.peek(buf + 8 * i as u64 + 6, 2).try_into().unwrap());
+        assert_eq!(got, *want, "revents of {fd}");
+    }
+
+    // Closing the write end hangs up the read end; every close is once.
+    assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[w]), 0);
+    p.write_user(&mut h, Abi::X86_64, buf, &[r as u8, 0, 0, 0, 1, 0, 0, 0]).unwrap();
+    assert_eq!(c64(&mut p, &mut h, n64::POLL, &[buf, 1, 0]), 1);
+    assert_eq!(h.peek(buf + 6, 2), [0x11, 0]);
+    for fd in [r, ev, sfd, sfd_rw, ep, u, null, file, stdin_rw, stdout_rw] {
+        assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[fd]), 0);
+        assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[fd]), err(Errno::EBADF));
+    }
 }

@@ -2,8 +2,10 @@
 //! (waiting while the sum would pass 2^64 - 2), a read takes the whole count
 //! (or one, with EFD_SEMAPHORE), waiting while it is zero.
 
-use super::files::{Obj, O_CLOEXEC, O_NONBLOCK, O_RDWR};
+use super::files::{FileLike, Obj, OpenFile, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use super::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 const EFD_SEMAPHORE: u32 = 1;
 /// The largest count (Linux: ULLONG_MAX - 1).
@@ -77,4 +79,31 @@ pub(super) fn record_buffer(iov: &[(u64, u64)], size: u64) -> Result<(u64, u64),
         return Err(Errno::EINVAL);
     }
     Ok((base, len))
+}
+
+/// The counter `JobState::eventfds[id]`.
+pub struct EventFdFile(pub u32);
+
+impl FileLike for EventFdFile {
+    fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.eventfd_read(h, abi, self.0, &iov, nonblock)
+    }
+
+    fn write(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.eventfd_write(h, abi, self.0, &iov, nonblock)
+    }
+
+    fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
+        p.eventfd_ready(self.0)
+    }
+
+    fn release(&self, p: &mut Process, _flags: u32) {
+        p.job.eventfds.remove(&self.0);
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        b"anon_inode:[eventfd]".to_vec()
+    }
 }

@@ -167,12 +167,9 @@ impl Process {
         }
     }
 
-    /// The FIFO inode a pipe end was opened through, if it was.
-    pub(super) fn fifo_of(&self, obj: Obj) -> Option<Ino> {
-        match obj {
-            Obj::Pipe { id, .. } => self.job.fifo_pipes.get(&id).copied(),
-            _ => None,
-        }
+    /// The FIFO inode the ends of pipe `id` were opened through, if they were.
+    pub(super) fn fifo_of(&self, id: u32) -> Option<Ino> {
+        self.job.fifo_pipes.get(&id).copied()
     }
 
     /// The last reference to a FIFO's open description went.

@@ -7,14 +7,18 @@
 //! AF_UNIX sockets are `process/unix.rs`; the calls here hand them over.
 //! Not yet: IPv6, control messages on AF_INET.
 
-use super::files::{Obj, O_NONBLOCK, O_RDWR};
+use super::files::{FileLike, Obj, OpenFile, O_NONBLOCK, O_RDWR};
 use super::{Pending, Process, BLOCK};
 use crate::errno::{Errno, SysResult};
 use crate::host::Host;
 use crate::layout::Abi;
 use crate::socket::{MSG_DONTWAIT, MSG_PEEK, socket_kind, MsgHdr, SockAddr, SockOpts, SocketCall, SocketKind, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM};
 use crate::socket::SocketOp as N;
+use crate::layout::StatInfo;
+use alloc::format;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use sion_abi::net::{events, kind, op, Reply, Request, MAX_DATA};
 
 const FIONREAD: u32 = 0x541b;
@@ -646,5 +650,52 @@ impl Process {
             Err(e) => return Err(e),
         };
         self.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0)
+    }
+}
+
+/// The socket `JobState::sockets[id]`.
+pub struct SocketFile(pub u32);
+
+impl FileLike for SocketFile {
+    fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.sock_read(h, abi, self.0, iov, nonblock)
+    }
+
+    fn write(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.sock_write(h, abi, self.0, iov, nonblock)
+    }
+
+    fn write_bytes(&self, p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, data: &[u8]) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.sock_send_bytes(h, self.0, data, nonblock)
+    }
+
+    fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
+        p.sock_ready(self.0)
+    }
+
+    fn stat(&self, p: &Process) -> StatInfo {
+        StatInfo { dev: 0x8, ino: 20000 + self.0 as u64, mode: 0o140777, nlink: 1, uid: p.uid, gid: p.gid, blksize: 4096, ..Default::default() }
+    }
+
+    fn ioctl(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, _f: &Rc<RefCell<OpenFile>>, req: u32, arg: u64) -> SysResult {
+        p.sock_ioctl(h, abi, self.0, req, arg)
+    }
+
+    fn reopen(&self, _flags: u32) -> Result<(), Errno> {
+        // Linux cannot reopen a socket through /proc/self/fd.
+        Err(Errno::ENXIO)
+    }
+
+    fn release(&self, p: &mut Process, _flags: u32) {
+        if let Some(sock) = p.job.sockets.remove(&self.0) {
+            p.job.sockets_closed.push(sock.handle);
+        }
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        format!("socket:[{}]", 20000 + self.0).into_bytes()
     }
 }

@@ -3,13 +3,17 @@
 //! EPIPE and SIGPIPE once every reader is closed, writes of up to PIPE_BUF
 //! bytes never interleaved, 64 KiB by default, F_SETPIPE_SZ).
 //!
-//! The two ends are open file descriptions (`Obj::Pipe`); `readers` and
-//! `writers` count the descriptions of each end still open anywhere in the job.
+//! The two ends are open file descriptions (`Obj::Pipe`, behaving as
+//! [`PipeFile`]); `readers` and `writers` count the descriptions of each end
+//! still open anywhere in the job.
 
-use super::files::{Obj, O_ACCMODE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDWR, O_WRONLY};
+use super::files::{FileLike, Obj, OpenFile, O_ACCMODE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDWR, O_WRONLY};
 use super::*;
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use alloc::vec;
+use core::cell::RefCell;
+use sion_vfs::Ino;
 
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: u64 = 4096;
@@ -211,4 +215,86 @@ impl Process {
 pub fn pipe_reopen_ok(write: bool, flags: u32) -> bool {
     let acc = flags & O_ACCMODE;
     acc == O_RDWR || (acc == O_WRONLY) == write
+}
+
+/// One end of pipe `JobState::pipes[id]` (of a FIFO's pipe too).
+pub struct PipeFile {
+    pub id: u32,
+    pub write: bool,
+}
+
+impl FileLike for PipeFile {
+    fn read(&self, p: &mut Process, h: &mut dyn Host, _abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.pipe_read(h, self.id, &iov, nonblock)
+    }
+
+    fn write(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.pipe_write(h, abi, self.id, &iov, nonblock)
+    }
+
+    fn write_bytes(&self, p: &mut Process, _h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, data: &[u8]) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.pipe_push(self.id, data, nonblock)
+    }
+
+    fn ready(&self, p: &Process, f: &OpenFile) -> (bool, bool) {
+        if f.flags & O_ACCMODE == O_RDWR {
+            // A FIFO opened for both: either end's readiness.
+            return (p.pipe_ready(self.id, false).0, p.pipe_ready(self.id, true).1);
+        }
+        let (r, w, _) = p.pipe_ready(self.id, self.write);
+        (r, w)
+    }
+
+    fn hangup(&self, p: &Process) -> u16 {
+        match p.pipe_ready(self.id, self.write) {
+            (_, _, true) if self.write => 0x08,
+            (_, _, true) => 0x10,
+            _ => 0,
+        }
+    }
+
+    fn stat(&self, p: &Process) -> StatInfo {
+        StatInfo { dev: 0xc, ino: 30000 + self.id as u64, mode: S_IFIFO | 0o600, nlink: 1, uid: p.uid, gid: p.gid, blksize: 4096, ..Default::default() }
+    }
+
+    fn ioctl(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, _f: &Rc<RefCell<OpenFile>>, req: u32, arg: u64) -> SysResult {
+        if req == FIONREAD {
+            let n = p.pipe_fionread(self.id);
+            return p.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0);
+        }
+        Err(Errno::ENOTTY)
+    }
+
+    fn pipe_size(&self, p: &mut Process, set: Option<u64>) -> SysResult {
+        match set {
+            None => Ok(p.pipe_get_size(self.id)),
+            Some(want) => p.pipe_set_size(self.id, want),
+        }
+    }
+
+    fn reopen(&self, flags: u32) -> Result<(), Errno> {
+        if pipe_reopen_ok(self.write, flags) {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+
+    fn release(&self, p: &mut Process, flags: u32) {
+        match p.fifo_of(self.id) {
+            Some(ino) => p.fifo_closed(ino, flags),
+            None => p.pipe_end_closed(self.id, self.write),
+        }
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        format!("pipe:[{}]", 30000 + self.id).into_bytes()
+    }
+
+    fn inode(&self, p: &Process) -> Option<Ino> {
+        p.fifo_of(self.id)
+    }
 }

@@ -2,9 +2,11 @@
 //! pending signals of a set) and rt_sigtimedwait. Both take a signal off the
 //! calling thread's pending sets, the thread's own first.
 
-use super::files::{Obj, O_CLOEXEC, O_NONBLOCK};
+use super::files::{FileLike, Obj, OpenFile, O_CLOEXEC, O_NONBLOCK};
 use super::*;
 use crate::signal::{SigInfo, UNBLOCKABLE};
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 /// Size of `struct signalfd_siginfo`.
 pub const SIGNALFD_INFO: u64 = 128;
@@ -128,4 +130,31 @@ fn signalfd_info(si: &SigInfo) -> [u8; SIGNALFD_INFO as usize] {
         b[72..80].copy_from_slice(&addr.to_le_bytes());
     }
     b
+}
+
+/// The signal set `JobState::signalfds[id]`.
+pub struct SignalFdFile(pub u32);
+
+impl FileLike for SignalFdFile {
+    fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.signalfd_read(h, abi, self.0, &iov, nonblock)
+    }
+
+    // pwrite is EINVAL too, as write (Linux: ESPIPE).
+    fn write_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
+        Err(Errno::EINVAL)
+    }
+
+    fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
+        (p.signalfd_ready(self.0), false)
+    }
+
+    fn release(&self, p: &mut Process, _flags: u32) {
+        p.job.signalfds.remove(&self.0);
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        b"anon_inode:[signalfd]".to_vec()
+    }
 }

@@ -9,7 +9,7 @@
 //! next change in the job, as a pipe does. Names are per job: each job has its
 //! own file tree, and its abstract namespace with it.
 
-use super::files::{Obj, OpenFile, VfsRes, O_NONBLOCK, O_RDWR};
+use super::files::{FileLike, Obj, OpenFile, VfsRes, O_NONBLOCK, O_RDWR};
 use super::*;
 use crate::socket::{socket_kind, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MsgHdr, SockAddr, SockOpts, SocketKind, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET};
 use crate::socket::SocketOp as N;
@@ -916,4 +916,58 @@ pub(super) struct Received {
     pub truncated: bool,
     pub from: Option<Vec<u8>>,
     pub rights: Vec<Rc<RefCell<OpenFile>>>,
+}
+
+/// The AF_UNIX socket `JobState::unix[id]`.
+pub struct UnixFile(pub u32);
+
+impl FileLike for UnixFile {
+    fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.unix_read(h, abi, self.0, &iov, nonblock)
+    }
+
+    fn write(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.unix_write(h, abi, self.0, &iov, nonblock)
+    }
+
+    fn write_bytes(&self, p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, data: &[u8]) -> SysResult {
+        let nonblock = f.borrow().nonblock();
+        p.unix_send_bytes(h, Abi::X86_64, self.0, data, nonblock)
+    }
+
+    fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
+        let (r, w, _) = p.unix_ready(self.0);
+        (r, w)
+    }
+
+    fn hangup(&self, p: &Process) -> u16 {
+        p.unix_ready(self.0).2
+    }
+
+    fn stat(&self, p: &Process) -> StatInfo {
+        StatInfo { dev: 0x8, ino: 40000 + self.0 as u64, mode: 0o140777, nlink: 1, uid: p.uid, gid: p.gid, blksize: 4096, ..Default::default() }
+    }
+
+    fn ioctl(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, _f: &Rc<RefCell<OpenFile>>, req: u32, arg: u64) -> SysResult {
+        if req != FIONREAD {
+            return Err(Errno::ENOTTY);
+        }
+        let n = p.unix_fionread(self.0)?;
+        p.write_user(h, abi, arg, &n.to_le_bytes()).map(|_| 0)
+    }
+
+    fn reopen(&self, _flags: u32) -> Result<(), Errno> {
+        // Linux cannot reopen a socket through /proc/self/fd.
+        Err(Errno::ENXIO)
+    }
+
+    fn release(&self, p: &mut Process, _flags: u32) {
+        p.unix_closed(self.0);
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        format!("socket:[{}]", 40000 + self.0).into_bytes()
+    }
 }

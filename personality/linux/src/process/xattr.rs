@@ -49,9 +49,9 @@ impl Process {
                     return Err(Errno::EBADF);
                 }
                 let obj = f.borrow().obj;
-                match (self.fifo_of(obj), obj) {
-                    (Some(i), _) | (None, Obj::Node(i)) => Target::Node(i),
-                    _ => Target::Other,
+                match obj.with(|k| k.inode(self)) {
+                    Some(i) => Target::Node(i),
+                    None => Target::Other,
                 }
             }
             XattrOn::Path | XattrOn::Link => {

@@ -1,0 +1,135 @@
+//! epoll instances as open files: an interest list in `JobState::epolls`,
+//! level-triggered.
+
+use super::files::{FileLike, OpenFile, WaitCall, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, O_CLOEXEC, O_RDWR, RDEV_FULL, RDEV_NULL, RDEV_ZERO};
+use super::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use sion_vfs::Data;
+
+/// The epoll instance `JobState::epolls[id]`.
+pub struct EpollFile(pub u32);
+
+impl FileLike for EpollFile {
+    // pread and pwrite are EINVAL too, as read and write (Linux: ESPIPE).
+    fn read_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
+        Err(Errno::EINVAL)
+    }
+
+    fn write_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
+        Err(Errno::EINVAL)
+    }
+
+    fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
+        (p.epoll_ready(self.0).next().is_some(), false)
+    }
+
+    fn release(&self, p: &mut Process, _flags: u32) {
+        p.job.epolls.remove(&self.0);
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        b"anon_inode:[eventpoll]".to_vec()
+    }
+}
+
+impl Process {
+    /// The ready entries of an epoll instance: (events, data), level-triggered.
+    pub(in crate::process) fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.job.epolls.get(&id).into_iter().flat_map(move |list| {
+            list.iter().filter_map(move |(&fd, &(events, data))| {
+                let (r, w) = match self.files.fds.get(&fd) {
+                    Some(e) if matches!(e.file.borrow().obj, Obj::Epoll(x) if x == id) => (false, false),
+                    Some(_) => self.ready(fd)?,
+                    None => return None,
+                };
+                let mut rev = self.hangup(fd) as u32;
+                if r {
+                    rev |= events & 0x001; // EPOLLIN
+                }
+                if w {
+                    rev |= events & 0x004; // EPOLLOUT
+                }
+                (rev != 0).then_some((rev, data))
+            })
+        })
+    }
+
+    pub(crate) fn sys_epoll_create(&mut self, flags: u32) -> SysResult {
+        if flags & !O_CLOEXEC != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.job.next_epoll;
+        self.job.next_epoll += 1;
+        self.job.epolls.insert(id, BTreeMap::new());
+        let file = self.new_file(Obj::Epoll(id), O_RDWR);
+        self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
+    }
+
+    pub(crate) fn sys_epoll_ctl(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, op: u32, fd: i32, ev: u64) -> SysResult {
+        let ep = self.file(epfd)?;
+        let target = self.file(fd as u32 as u64)?;
+        let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
+        let tobj = target.borrow().obj;
+        if Rc::ptr_eq(&ep, &target) {
+            return Err(Errno::EINVAL);
+        }
+        if let Obj::Node(ino) = tobj {
+            // Regular files, directories, null, zero and full cannot be watched (no poll).
+            if matches!(self.job.vfs.node(ino).data, Data::Reg(_) | Data::Dir(_) | Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL)) {
+                return Err(Errno::EPERM);
+            }
+        }
+        let event = if op != EPOLL_CTL_DEL {
+            let b = self.read_user(h, abi, ev, 12)?;
+            Some((u32::from_le_bytes(b[0..4].try_into().unwrap()), u64::from_le_bytes(b[4..12].try_into().unwrap())))
+        } else {
+            None
+        };
+        let list = self.job.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
+        match op {
+            EPOLL_CTL_ADD => {
+                if list.contains_key(&fd) {
+                    return Err(Errno::EEXIST);
+                }
+                list.insert(fd, event.unwrap());
+            }
+            EPOLL_CTL_MOD => {
+                let e = list.get_mut(&fd).ok_or(Errno::ENOENT)?;
+                *e = event.unwrap();
+            }
+            EPOLL_CTL_DEL => {
+                list.remove(&fd).ok_or(Errno::ENOENT)?;
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        Ok(0)
+    }
+
+    pub(crate) fn sys_epoll_wait(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
+        let ep = self.file(epfd)?;
+        let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
+        if max <= 0 || max as u64 > (i32::MAX as u64) / 12 {
+            return Err(Errno::EINVAL);
+        }
+        self.check_range(abi, events, max as u64 * 12)?;
+        // Closed descriptors leave the interest list, as their last close does on Linux.
+        let open: Vec<i32> = self.files.fds.keys().copied().collect();
+        if let Some(list) = self.job.epolls.get_mut(&id) {
+            list.retain(|fd, _| open.contains(fd));
+        }
+        let ready: Vec<(u32, u64)> = self.epoll_ready(id).take(max as usize).collect();
+        if ready.is_empty() && timeout_ms != 0 {
+            let deadline = (timeout_ms > 0).then(|| h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000));
+            self.pending = Some(Pending::Wait { call: WaitCall::Epoll { abi, epfd, events, max }, deadline });
+            return Err(BLOCK);
+        }
+        let mut out = Vec::with_capacity(ready.len() * 12);
+        for (ev, data) in &ready {
+            out.extend_from_slice(&ev.to_le_bytes());
+            out.extend_from_slice(&data.to_le_bytes());
+        }
+        self.write_user(h, abi, events, &out)?;
+        Ok(ready.len() as u64)
+    }
+}

@@ -1,0 +1,308 @@
+//! /proc: the node's files, a directory per process (made empty at fork,
+//! filled when first looked at) with its `fd/` links, and the text of the
+//! generated files, taken when they are opened.
+
+use super::*;
+
+/// /proc/mounts and /etc/mtab: busybox df and libc's getmntent read them.
+pub(super) const MOUNTS: &str = "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\n";
+
+/// Tags of generated /proc files. A process's own files (`SELF_*`) carry
+/// its pid too ([`tag::of`]): `/proc/<pid>/stat` is generated from process
+/// `pid`, whoever opens it.
+pub mod tag {
+    /// The tag of kind `kind` for process `pid`.
+    pub const fn of(kind: u32, pid: u32) -> u32 {
+        kind | pid << 8
+    }
+    pub const fn kind(tag: u32) -> u32 {
+        tag & 0xff
+    }
+    pub const fn pid(tag: u32) -> u32 {
+        tag >> 8
+    }
+    pub const CPUINFO: u32 = 1;
+    pub const MEMINFO: u32 = 2;
+    pub const UPTIME: u32 = 3;
+    pub const LOADAVG: u32 = 4;
+    pub const STAT: u32 = 5;
+    pub const SELF_MAPS: u32 = 10;
+    pub const SELF_STAT: u32 = 11;
+    pub const SELF_STATUS: u32 = 12;
+    pub const SELF_CMDLINE: u32 = 13;
+    pub const SELF_ENVIRON: u32 = 14;
+    pub const SELF_FD: u32 = 15;
+    pub const SELF_STATM: u32 = 16;
+    pub const FILESYSTEMS: u32 = 17;
+    /// /proc/<pid> itself, while still empty (see `add_proc_stub`).
+    pub const PROC_DIR: u32 = 19;
+    pub const MOUNTS: u32 = 18;
+}
+
+/// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
+/// view is its process's; its `fd` is a link to the process's).
+const PROC_FILES: [(&str, u32, u32); 7] = [
+    ("maps", tag::SELF_MAPS, 0o444),
+    ("stat", tag::SELF_STAT, 0o444),
+    ("statm", tag::SELF_STATM, 0o444),
+    ("status", tag::SELF_STATUS, 0o444),
+    ("cmdline", tag::SELF_CMDLINE, 0o444),
+    ("environ", tag::SELF_ENVIRON, 0o400),
+    ("mounts", tag::MOUNTS, 0o444),
+];
+
+fn proc_dir(v: &Vfs) -> Ino {
+    v.child(v.root, b"proc").ok().flatten().unwrap_or(v.root)
+}
+
+/// Make /proc/<pid> for a new process (the job's first) with `exe`, `cwd`,
+/// `fd/`, the generated files and `task/<pid>/`; the owner is the
+/// process's (uid, gid). Returns its `fd` directory.
+pub fn add_proc_dir(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32), exe: &[u8], cwd: &[u8]) -> Ino {
+    let pd = add_proc_stub(v, pid, (uid, gid));
+    fill_proc_dir(v, pd, pid, exe, cwd, &[pid])
+}
+
+/// Make /proc/<pid> of a fork's child empty: its files are made when first
+/// looked for (`fill_proc_dir`, through the VFS's `FETCH`, answered by the
+/// process table at once), so a fork does not pay for a tree few look at.
+pub fn add_proc_stub(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32)) -> Ino {
+    let proc_ = proc_dir(v);
+    let name = format!("{pid}");
+    v.remove_tree(proc_, name.as_bytes());
+    let pd = v.add(proc_, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let n = v.node_mut(pd);
+    n.tag = tag::of(tag::PROC_DIR, pid);
+    n.remote = true;
+    pd
+}
+
+/// The process whose /proc directory `ino` is, if it is one still empty.
+pub fn proc_stub_of(v: &Vfs, ino: Ino) -> Option<u32> {
+    let n = v.node(ino);
+    (n.remote && n.is_dir() && tag::kind(n.tag) == tag::PROC_DIR).then(|| tag::pid(n.tag))
+}
+
+/// Fill /proc/<pid> (directory `pd`) with its files and a `task/<tid>/`
+/// per thread of `tids`. Returns its `fd` directory.
+pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tids: &[u32]) -> Ino {
+    let (uid, gid) = (v.node(pd).uid, v.node(pd).gid);
+    v.node_mut(pd).remote = false;
+    proc_files(v, pd, pid, (uid, gid), exe, cwd);
+    let fdd = v.add(pd, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
+    v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
+    v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    for &tid in tids {
+        add_task_dir(v, pid, tid, exe, cwd);
+    }
+    fdd
+}
+
+fn proc_files(v: &mut Vfs, dir: Ino, pid: u32, (uid, gid): (u32, u32), exe: &[u8], cwd: &[u8]) {
+    for (name, kind, perm) in PROC_FILES {
+        let i = v.add(dir, name.as_bytes(), Data::Reg(Default::default()), perm, uid, gid);
+        v.node_mut(i).tag = tag::of(kind, pid);
+    }
+    v.add(dir, b"exe", Data::Symlink(exe.to_vec()), 0o777, uid, gid);
+    v.add(dir, b"cwd", Data::Symlink(cwd.to_vec()), 0o777, uid, gid);
+}
+
+/// /proc/<pid>/task/<tid> for a thread of process `pid`.
+pub fn add_task_dir(v: &mut Vfs, pid: u32, tid: u32, exe: &[u8], cwd: &[u8]) {
+    let Ok(task) = v.lookup(v.root, format!("/proc/{pid}/task").as_bytes(), false, &Cred::root()) else { return };
+    let (uid, gid) = (v.node(task).uid, v.node(task).gid);
+    let name = format!("{tid}");
+    v.remove_tree(task, name.as_bytes());
+    let td = v.add(task, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    proc_files(v, td, pid, (uid, gid), exe, cwd);
+    v.add(td, b"fd", Data::Symlink(b"../../fd".to_vec()), 0o777, uid, gid);
+}
+
+/// A thread ended: its /proc/<pid>/task/<tid> goes.
+pub fn remove_task_dir(v: &mut Vfs, pid: u32, tid: u32) {
+    if let Ok(task) = v.lookup(v.root, format!("/proc/{pid}/task").as_bytes(), false, &Cred::root()) {
+        v.remove_tree(task, format!("{tid}").as_bytes());
+    }
+}
+
+/// A process ended: /proc/<pid> goes (files open in it live on).
+pub fn remove_proc_dir(v: &mut Vfs, pid: u32) {
+    let proc_ = proc_dir(v);
+    v.remove_tree(proc_, format!("{pid}").as_bytes());
+}
+
+/// Point the links named `name` (`exe`, `cwd`) of /proc/<pid> and of each
+/// of its threads at `target`.
+pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
+    let Ok(pd) = v.lookup(v.root, format!("/proc/{pid}").as_bytes(), false, &Cred::root()) else { return };
+    let mut dirs = alloc::vec![pd];
+    if let Ok(Some(task)) = v.child(pd, b"task") {
+        dirs.extend(v.readdir(task).unwrap_or_default().into_iter().skip(2).map(|e| e.ino));
+    }
+    for d in dirs {
+        if let Ok(Some(l)) = v.child(d, name) {
+            if let Data::Symlink(t) = &mut v.node_mut(l).data {
+                *t = target.to_vec();
+            }
+        }
+    }
+}
+
+impl Process {
+    /// Rebuild /proc/<pid>/fd when descriptors changed.
+    pub(super) fn sync_proc(&mut self) {
+        if !self.files.fd_dirty {
+            return;
+        }
+        let dir = self.files.proc_fd_dir;
+        if dir == 0 {
+            return; // /proc/<pid> not made yet: it will be, with its fd/
+        }
+        self.files.fd_dirty = false;
+        let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+        for name in old {
+            let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
+        }
+        let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
+        for (fd, obj) in entries {
+            let target = obj.with(|k| k.path(self));
+            let name = format!("{fd}");
+            self.job.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
+        }
+    }
+
+    /// The text of the generated /proc file of kind `t`, for this process.
+    pub fn generate(&mut self, t: u32) -> Vec<u8> {
+        let s: String = match t {
+            tag::CPUINFO => {
+                let mhz = self.node.tsc_hz / 1_000_000;
+                let mut s = String::new();
+                for cpu in 0..self.node.cpus.max(1) {
+                    s += &format!(
+                        "processor\t: {cpu}\nvendor_id\t: {}\nmodel name\t: {}\ncpu MHz\t\t: {mhz}.000\ncache size\t: 512 KB\nphysical id\t: 0\nsiblings\t: {}\ncore id\t\t: {cpu}\ncpu cores\t: {}\nfpu\t\t: yes\nflags\t\t: fpu tsc sse sse2\nbogomips\t: {}.00\n\n",
+                        self.node.vendor, self.node.model, self.node.cpus, self.node.cpus, mhz * 2
+                    );
+                }
+                s
+            }
+            tag::MEMINFO => {
+                let kb = |b: u64| b / 1024;
+                let (total, free) = (self.node.total_bytes, self.node.free_bytes);
+                format!(
+                    "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:         {:8} kB\nSwapCached:            0 kB\nShmem:          {:8} kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+                    kb(total),
+                    kb(free),
+                    kb(free),
+                    kb(self.job.vfs.used()),
+                    kb(self.job.vfs.used())
+                )
+            }
+            tag::UPTIME => {
+                let up = self.node.uptime_ns;
+                let idle = self.node.idle_ns;
+                format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, up / 10_000_000 % 100, idle / 1_000_000_000, idle / 10_000_000 % 100)
+            }
+            tag::LOADAVG => format!("0.00 0.00 0.00 1/{} {}\n", self.node.tasks.max(1), self.pid),
+            tag::STAT => {
+                let ticks = |ns: u64| ns / 10_000_000;
+                let busy = ticks(self.node.uptime_ns.saturating_sub(self.node.idle_ns));
+                let idle = ticks(self.node.idle_ns);
+                let boot = (self.node.realtime_ns.saturating_sub(self.node.uptime_ns)) / 1_000_000_000;
+                format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
+            }
+            tag::FILESYSTEMS => String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
+            tag::MOUNTS => String::from(MOUNTS),
+            tag::SELF_MAPS => {
+                let mut s = String::new();
+                for v in self.vmas.iter() {
+                    let p = |b: u64, c: char| if v.prot & b != 0 { c } else { '-' };
+                    let name = match v.kind {
+                        VmaKind::Stack => "[stack]",
+                        VmaKind::Brk => "[heap]",
+                        VmaKind::Image => self.exe.as_str(),
+                        VmaKind::Interp => core::str::from_utf8(self.plan.interp.as_deref().unwrap_or_default()).unwrap_or(""),
+                        _ => "",
+                    };
+                    s += &format!("{:08x}-{:08x} {}{}{}p 00000000 00:00 0", v.start, v.end, p(1, 'r'), p(2, 'w'), p(4, 'x'));
+                    if !name.is_empty() {
+                        s += &format!("                          {name}");
+                    }
+                    s += "\n";
+                }
+                s
+            }
+            tag::SELF_STAT => {
+                let comm = self.comm();
+                let cpu = self.node.cpu_ns / 10_000_000;
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                let start = self.node.uptime_ns.saturating_sub(self.node.cpu_ns.max(1)) / 10_000_000;
+                let (ppid, pgid, sid) = self.family;
+                format!(
+                    "{} ({comm}) {} {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {} 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                    self.pid,
+                    self.state_letter(),
+                    self.threads.len() + 1,
+                    self.node.space_bytes / 4096,
+                    u64::MAX
+                )
+            }
+            tag::SELF_STATM => {
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                format!("{} {} 0 0 0 0 0\n", vsize / 4096, self.node.space_bytes / 4096)
+            }
+            tag::SELF_STATUS => {
+                let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
+                format!(
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    self.comm(),
+                    self.files.umask,
+                    if self.state_letter() == 'R' { "R (running)" } else { "S (sleeping)" },
+                    self.pid,
+                    self.pid,
+                    self.family.0,
+                    vsize / 1024,
+                    self.node.space_bytes / 1024,
+                    self.threads.len() + 1,
+                    u = self.uid,
+                    g = self.gid
+                )
+            }
+            tag::SELF_CMDLINE => {
+                let mut v = Vec::new();
+                for a in &self.files.argv {
+                    v.extend_from_slice(a);
+                    v.push(0);
+                }
+                return v;
+            }
+            tag::SELF_ENVIRON => {
+                let mut v = Vec::new();
+                for a in &self.files.envp {
+                    v.extend_from_slice(a);
+                    v.push(0);
+                }
+                return v;
+            }
+            _ => String::new(),
+        };
+        s.into_bytes()
+    }
+
+    /// `R` when the process is being served or computing, `S` when its
+    /// thread waits in a call (as Linux's interruptible sleep).
+    fn state_letter(&self) -> char {
+        if self.pending.is_some() {
+            'S'
+        } else {
+            'R'
+        }
+    }
+
+    pub(crate) fn comm(&self) -> String {
+        if let Some(n) = &self.name {
+            return String::from_utf8_lossy(n).into_owned();
+        }
+        let exe = self.exe.rsplit('/').next().unwrap_or("");
+        String::from(&exe[..exe.len().min(15)])
+    }
+}
