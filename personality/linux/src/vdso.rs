@@ -29,6 +29,8 @@ pub static IMAGE_64: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso64.so
 /// The i386 image.
 pub static IMAGE_32: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso32.so"));
 
+include!(concat!(env!("OUT_DIR"), "/vdso_syms.rs"));
+
 /// Pages of the image (build.rs refuses a bigger one).
 pub const TEXT_PAGES: u64 = 2;
 /// Pages of data below it.
@@ -125,6 +127,21 @@ pub fn sysinfo(abi: Abi, ehdr: u64) -> u64 {
     }
     let e = IMAGE_32;
     ehdr + u32::from_le_bytes([e[24], e[25], e[26], e[27]]) as u64
+}
+
+/// The action a signal handler of `p` runs with: on i386, one without
+/// `SA_RESTORER` returns through the vDSO's `__kernel_sigreturn` or
+/// `__kernel_rt_sigreturn`, as on Linux (glibc gives no restorer of its own
+/// when the vDSO is there; the frame's code on the stack would need an
+/// executable stack). Without a vDSO the frame's own code stays the way back.
+pub fn restorer(p: &crate::process::Process, act: crate::signal::SigAction) -> crate::signal::SigAction {
+    use crate::signal::{SA_RESTORER, SA_SIGINFO};
+    let text = data_base(Abi::I386) + DATA_PAGES * PAGE;
+    if p.abi != Abi::I386 || act.flags & SA_RESTORER != 0 || p.vmas.lookup(text).map(|v| v.kind) != Some(VmaKind::Vdso) {
+        return act;
+    }
+    let at = text + if act.flags & SA_SIGINFO != 0 { RT_SIGRETURN_32 } else { SIGRETURN_32 };
+    crate::signal::SigAction { flags: act.flags | SA_RESTORER, restorer: at, ..act }
 }
 
 /// Map the data page and the image into the host's current space (a program
@@ -239,6 +256,11 @@ mod tests {
                     assert_eq!(&image[vsyscall as usize..vsyscall as usize + 3], [0xcd, 0x80, 0xc3]);
                     assert_eq!(sysinfo(abi, 0x1000_0000), 0x1000_0000 + vsyscall, "AT_SYSINFO");
                     assert_eq!(sysinfo(abi, 0), 0);
+                    let off = |name: &str| syms.iter().find(|s| s.0 == name).unwrap().2;
+                    assert_eq!((off("__kernel_sigreturn"), off("__kernel_rt_sigreturn")), (SIGRETURN_32, RT_SIGRETURN_32));
+                    // popl %eax; movl $119, %eax; int $0x80 and movl $173, %eax; int $0x80.
+                    assert_eq!(image[SIGRETURN_32 as usize..][..8], [0x58, 0xb8, 119, 0, 0, 0, 0xcd, 0x80]);
+                    assert_eq!(image[RT_SIGRETURN_32 as usize..][..7], [0xb8, 173, 0, 0, 0, 0xcd, 0x80]);
                 }
             }
             // The "Linux" note with the version uname reports (6.1.0).
