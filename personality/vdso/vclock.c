@@ -52,6 +52,15 @@ static long sys2(long nr, long a, long b)
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* The reading path, inlined into each call on x86_64 (its instructions are
+ * the call's whole cost); on i386, where 64-bit arithmetic is long, the
+ * functions stay out of line, so the image stays within its pages. */
+#if defined(__x86_64__)
+#define HOT inline __attribute__((always_inline))
+#else
+#define HOT __attribute__((noinline))
+#endif
+
 /* The data page: one page below the image (the linker script's vvar_page).
  * Read through a volatile pointer: the server may rewrite it at any time. */
 extern struct sion_vvar vvar_page __attribute__((visibility("hidden")));
@@ -70,30 +79,37 @@ struct now {
     uint64_t coarse; /* resolution of the coarse clocks, ns */
 };
 
+/* What a reader needs besides CLOCK_MONOTONIC (constants once inlined, so a
+ * MONOTONIC read loads nothing else). */
+enum { WANT_OFFSET = 1, WANT_COARSE = 2 };
+
 /* Read the page and the TSC as one consistent snapshot; -1 when the page
- * cannot answer (the caller makes the system call). */
-static int read_now(struct now *n)
+ * cannot answer (the caller makes the system call). Inlined: this is the
+ * whole cost of a call, counted in instructions. The page's version is not
+ * checked: the image and the server that writes the page are built from the
+ * same tree (the image is embedded in the server). */
+static HOT int read_now(struct now *n, int want)
 {
     const volatile struct sion_vvar *v = &vvar_page;
-    uint32_t version;
+    uint32_t seq;
     uint64_t hz, at, tsc;
     for (;;) {
-        uint32_t seq = v->seq;
+        seq = v->seq;
         __asm__ volatile("" ::: "memory");
-        if (!(seq & 1)) {
-            version = v->version;
-            hz = v->tsc_hz;
-            at = v->tsc_at_boot;
+        hz = v->tsc_hz;
+        at = v->tsc_at_boot;
+        if (want & WANT_OFFSET)
             n->offset = v->realtime_offset_ns;
+        if (want & WANT_COARSE)
             n->coarse = v->coarse_ns;
-            tsc = rdtsc_ordered();
-            __asm__ volatile("" ::: "memory");
-            if (v->seq == seq)
-                break;
-        }
+        tsc = rdtsc_ordered();
+        __asm__ volatile("" ::: "memory");
+        if (__builtin_expect(!(seq & 1) && v->seq == seq, 1))
+            break;
         __asm__ volatile("pause");
     }
-    if (version != SION_VVAR_VERSION || hz == 0 || hz > MAX_TSC_HZ || n->coarse == 0)
+    /* hz in 1..=MAX_TSC_HZ, in one comparison; a coarse resolution of 0 is none. */
+    if (__builtin_expect(hz - 1 >= MAX_TSC_HZ || ((want & WANT_COARSE) && n->coarse == 0), 0))
         return -1;
     /* floor(d * 10^9 / hz) without 128-bit division: with d = q*hz + r it is
      * q * 10^9 + floor(r * 10^9 / hz), and r * 10^9 fits since hz <= MAX_TSC_HZ. */
@@ -104,14 +120,25 @@ static int read_now(struct now *n)
 
 /* Nanoseconds on `clock`, or -1 for the system call (the clocks Linux's
  * vDSO answers: the high-resolution, coarse and raw ones). */
-static int clock_ns(int clock, uint64_t *ns)
+static HOT int clock_ns(int clock, uint64_t *ns)
 {
     struct now n;
+    /* The common clocks first, each reading only what it needs. */
+    if (__builtin_expect(clock == CLOCK_MONOTONIC, 1)) {
+        if (read_now(&n, 0))
+            return -1;
+        *ns = n.mono;
+        return 0;
+    }
+    if (clock == CLOCK_REALTIME) {
+        if (read_now(&n, WANT_OFFSET))
+            return -1;
+        *ns = n.offset + n.mono;
+        return 0;
+    }
     switch (clock) {
-    case CLOCK_REALTIME:
     case CLOCK_TAI:
     case CLOCK_REALTIME_COARSE:
-    case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_BOOTTIME:
     case CLOCK_MONOTONIC_COARSE:
@@ -119,10 +146,9 @@ static int clock_ns(int clock, uint64_t *ns)
     default:
         return -1;
     }
-    if (read_now(&n))
+    if (read_now(&n, WANT_OFFSET | WANT_COARSE))
         return -1;
     switch (clock) {
-    case CLOCK_REALTIME:
     case CLOCK_TAI:
         *ns = n.offset + n.mono;
         break;
@@ -152,7 +178,7 @@ static int res_ns(int clock, uint64_t *ns)
         return 0;
     case CLOCK_REALTIME_COARSE:
     case CLOCK_MONOTONIC_COARSE:
-        if (read_now(&n))
+        if (read_now(&n, WANT_COARSE))
             return -1;
         *ns = n.coarse;
         return 0;
@@ -201,7 +227,7 @@ EXPORT int __vdso_clock_getres(int clock, struct ts_long *res)
 EXPORT int __vdso_gettimeofday(struct tv_long *tv, struct tz *tz)
 {
     struct now n;
-    if (read_now(&n))
+    if (read_now(&n, WANT_OFFSET))
         return sys2(NR_gettimeofday, (long)tv, (long)tz);
     if (tv) {
         uint64_t ns = n.offset + n.mono;
@@ -219,7 +245,7 @@ EXPORT int __vdso_gettimeofday(struct tv_long *tv, struct tz *tz)
 EXPORT long __vdso_time(long *t)
 {
     struct now n;
-    if (read_now(&n))
+    if (read_now(&n, WANT_OFFSET))
         return sys2(NR_time, (long)t, 0);
     long s = (long)((n.offset + n.mono) / NSEC);
     if (t)
