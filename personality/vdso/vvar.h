@@ -14,7 +14,8 @@
 
 #include <stdint.h>
 
-/* The layout's version: the vDSO answers nothing from a page of another. */
+/* The layout's version, for debuggers; the vDSO does not check it (the
+ * image is embedded in the server that writes the page: one tree). */
 #define SION_VVAR_VERSION 1
 
 struct sion_vvar {
