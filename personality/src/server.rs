@@ -76,6 +76,9 @@ impl Host for KernelHost {
     fn cpu_ns(&mut self) -> u64 {
         self.task.and_then(|t| rt::task_info(t).ok()).map(|i| i.cpu_ns).unwrap_or(0)
     }
+    fn vdso_clock(&mut self) -> Option<sion_linux::vdso::Clock> {
+        Some(sion_linux::vdso::Clock::from_info(&self.clock))
+    }
     fn console_write(&mut self, tag: u8, bytes: &[u8]) {
         console::send(tag, bytes);
     }

@@ -55,6 +55,11 @@ pub trait Host {
     fn realtime_ns(&mut self) -> u64;
     /// CPU time used by the process.
     fn cpu_ns(&mut self) -> u64;
+    /// The clock the vDSO's data page carries, the one `now_ns` and
+    /// `realtime_ns` read (`None`: programs get no vDSO and make the calls).
+    fn vdso_clock(&mut self) -> Option<crate::vdso::Clock> {
+        None
+    }
     /// Bytes for the host: `tag` is a `sion_abi::console::up` value; the
     /// implementation splits them into frames of at most `MAX_PAYLOAD`.
     fn console_write(&mut self, tag: u8, bytes: &[u8]);

@@ -9,7 +9,8 @@
 //! - [`process`]: a process and its system calls; [`vma`]: its memory map;
 //! - [`layout`]: structures whose layout differs per ABI; [`linux`]: Linux's flag and command values, named once; [`errno`];
 //! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host;
-//! - [`socket`]: socket arguments and options per ABI (the pure half of sockets).
+//! - [`socket`]: socket arguments and options per ABI (the pure half of sockets);
+//! - [`vdso`]: the vDSO every program gets (clock calls without a trap) and its data page.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ pub mod socket;
 pub mod stack;
 pub mod sys;
 pub mod syscalls;
+pub mod vdso;
 pub mod vma;
 
 #[cfg(test)]

@@ -314,6 +314,8 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
         Abi::X86_64 => STACK_TOP_64,
         Abi::I386 => STACK_TOP_32,
     };
+    let sysinfo_ehdr = crate::vdso::map(h, abi, &mut vmas)?.unwrap_or(0);
+    let sysinfo = crate::vdso::sysinfo(abi, sysinfo_ehdr);
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
     let img = stack::build(&StackParams {
@@ -331,6 +333,8 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
         uid,
         gid,
         hwcap,
+        sysinfo_ehdr,
+        sysinfo,
     })
     .ok_or("arguments and environment too large")?;
     if !vmas.insert(top - STACK_SIZE, top, 3, VmaKind::Stack) {
@@ -1407,7 +1411,7 @@ impl From<Errno> for Outcome {
 }
 
 /// Resolution of the coarse clocks (a 250 Hz tick, as Debian's kernels).
-const COARSE_NS: u64 = 4_000_000;
+pub(crate) const COARSE_NS: u64 = 4_000_000;
 
 pub(crate) fn clock_res(clock: i32) -> Result<u64, Errno> {
     match clock {

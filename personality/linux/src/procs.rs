@@ -567,7 +567,7 @@ impl Procs {
     fn deliver(&mut self, h: &mut dyn Host, pid: u32, rax: Option<u64>) -> Option<bool> {
         let r = self.serve(h, pid, |p, h| -> Result<bool, u8> {
             let Some(sig) = p.sig.deliverable() else { return Ok(false) };
-            let act = p.sig.action(sig);
+            let act = crate::vdso::restorer(p, p.sig.action(sig));
             let mut regs = h.get_regs().ok_or(signal::SIGSEGV)?;
             if let Some(v) = rax {
                 regs.rax = v;

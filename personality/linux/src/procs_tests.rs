@@ -1079,3 +1079,54 @@ fn quiet_calls_are_answered_at_once_and_wake_nobody() {
     assert_eq!(j.reply(ctask), 4);
     assert_eq!(j.peek(ctask, Job::scratch(), 4), b"ping");
 }
+
+// ----- the vDSO -----
+
+/// AT_SYSINFO_EHDR in the aux vector of a task that has not run yet.
+fn sysinfo_ehdr(j: &Job, task: u64) -> Option<u64> {
+    let sp = j.regs(task).rsp;
+    let word = |i: u64| u64::from_le_bytes(j.peek(task, sp + 8 * i, 8).try_into().unwrap());
+    let mut i = 1 + word(0) + 1;
+    while word(i) != 0 {
+        i += 1;
+    }
+    i += 1;
+    while word(i) != 0 {
+        if word(i) == crate::stack::at::SYSINFO_EHDR {
+            return Some(word(i + 1));
+        }
+        i += 2;
+    }
+    None
+}
+
+#[test]
+fn the_vdso_is_in_every_program_survives_fork_and_is_remade_at_exec() {
+    let (mut j, task) = Job::new();
+    let at = crate::vdso::data_base(crate::layout::Abi::X86_64) + 0x1000;
+    let image = crate::vdso::IMAGE_64;
+    assert_eq!(sysinfo_ehdr(&j, task), Some(at), "AT_SYSINFO_EHDR");
+    assert_eq!(j.peek(task, at, image.len()), image);
+
+    // /proc/self/maps names both pages as Linux does.
+    let path = Job::scratch() + 0x100;
+    j.poke(task, path, b"/proc/self/maps\0");
+    let fd = j.ok(task, n::OPEN, &[path, 0, 0]) as u64;
+    let buf = Job::scratch() + 0x1000;
+    let n = j.ok(task, n::READ, &[fd, buf, 0x2000]) as usize;
+    let maps = alloc::string::String::from_utf8(j.peek(task, buf, n)).unwrap();
+    let line = |name: &str| -> &str { maps.lines().find(|l| l.ends_with(name)).unwrap_or_else(|| panic!("no {name} in\n{maps}")) };
+    assert!(line("[vvar]").starts_with(&alloc::format!("{:08x}-{:08x} r--p", at - 0x1000, at)), "{maps}");
+    assert!(line("[vdso]").starts_with(&alloc::format!("{:08x}-{:08x} r-xp", at, at + 0x2000)), "{maps}");
+
+    // A fork's child has it where its parent had it.
+    let (_, child) = j.fork(task);
+    assert_eq!(j.peek(child, at, image.len()), image);
+    assert_eq!(j.peek(child, at - 0x1000, 8), j.peek(task, at - 0x1000, 8), "and its data page");
+
+    // An exec maps it afresh in the new space and tells the program.
+    assert_eq!(execve(&mut j, child, "/home/user/prog"), None);
+    let new = j.newest();
+    assert_eq!(sysinfo_ehdr(&j, new), Some(at));
+    assert_eq!(j.peek(new, at, image.len()), image);
+}

@@ -339,6 +339,9 @@ impl Host for SimHost {
     fn cpu_ns(&mut self) -> u64 {
         self.cpu
     }
+    fn vdso_clock(&mut self) -> Option<crate::vdso::Clock> {
+        Some(crate::vdso::Clock { tsc_hz: 1_000_000_000, tsc_at_boot: 0, realtime_offset_ns: self.realtime_offset })
+    }
     fn console_write(&mut self, tag: u8, bytes: &[u8]) {
         self.console.push((tag, bytes.to_vec()));
     }

@@ -25,6 +25,8 @@ pub mod at {
     pub const RANDOM: u64 = 25;
     pub const HWCAP2: u64 = 26;
     pub const EXECFN: u64 = 31;
+    pub const SYSINFO: u64 = 32;
+    pub const SYSINFO_EHDR: u64 = 33;
     pub const MINSIGSTKSZ: u64 = 51;
 }
 
@@ -59,6 +61,10 @@ pub struct StackParams<'a> {
     pub uid: u32,
     pub gid: u32,
     pub hwcap: u64,
+    /// AT_SYSINFO_EHDR: where the vDSO is (0: none, the entry is left out).
+    pub sysinfo_ehdr: u64,
+    /// AT_SYSINFO (i386): the vDSO's system-call entry (0: left out).
+    pub sysinfo: u64,
 }
 
 /// The bytes of the stack's top part: `bytes` land at `sp` and run up to `top`.
@@ -120,7 +126,10 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
     let random_addr = pos;
     pos &= !15;
 
-    let auxv: [(u64, u64); 21] = [
+    let auxv: [(u64, u64); 23] = [
+        // First, as Linux's ARCH_DLINFO puts them.
+        (at::SYSINFO, p.sysinfo),
+        (at::SYSINFO_EHDR, p.sysinfo_ehdr),
         (at::HWCAP, p.hwcap),
         (at::HWCAP2, 0),
         (at::MINSIGSTKSZ, MIN_SIGSTACK),
@@ -143,7 +152,7 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         (at::NULL, 0),
         (at::NULL, 0),
     ];
-    let auxv = &auxv[..20];
+    let auxv: Vec<(u64, u64)> = auxv[..22].iter().copied().filter(|&(k, v)| v != 0 || !matches!(k, at::SYSINFO | at::SYSINFO_EHDR)).collect();
     let items = 1 + (p.argv.len() as u64 + 1) + (p.envp.len() as u64 + 1) + 2 * auxv.len() as u64;
     let sp = (pos - items * w) & !15;
 
@@ -157,7 +166,7 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         push_word(p.abi, &mut table, *e);
     }
     push_word(p.abi, &mut table, 0);
-    for (k, v) in auxv {
+    for (k, v) in &auxv {
         push_word(p.abi, &mut table, *k);
         push_word(p.abi, &mut table, *v);
     }
@@ -195,6 +204,8 @@ mod tests {
             uid: 1000,
             gid: 100,
             hwcap: 0x178bfbff,
+            sysinfo_ehdr: 0,
+            sysinfo: 0,
         }
     }
 
@@ -313,5 +324,16 @@ mod tests {
         let big = vec![b'x'; (STACK_SIZE / 4) as usize];
         let argv: [&[u8]; 1] = [&big];
         assert!(build(&params(Abi::X86_64, &argv, &[])).is_none());
+    }
+
+    #[test]
+    fn vdso_entries_lead_the_aux_vector_when_given() {
+        let argv: [&[u8]; 1] = [b"a"];
+        let (_, _, aux) = walk(Abi::X86_64, &build(&params(Abi::X86_64, &argv, &[])).unwrap());
+        assert!(!aux.iter().any(|a| a.0 == at::SYSINFO || a.0 == at::SYSINFO_EHDR), "none without a vDSO");
+        let p = StackParams { sysinfo_ehdr: 0xf7ff_f000, sysinfo: 0xf7ff_f920, ..params(Abi::I386, &argv, &[]) };
+        let (_, _, aux) = walk(Abi::I386, &build(&p).unwrap());
+        assert_eq!(aux[..2], [(at::SYSINFO, 0xf7ff_f920), (at::SYSINFO_EHDR, 0xf7ff_f000)]);
+        assert_eq!(aux.iter().filter(|a| a.0 == at::NULL).count(), 1);
     }
 }

@@ -506,7 +506,9 @@ fn stdin_reads_block_until_data_or_eof() {
 #[test]
 fn identity_and_system_info() {
     let (mut p, mut h) = spawn();
-    let m = scratch(&mut p, &mut h, 0x1000);
+    // A page with nothing mapped above it (the vDSO's data page is above the mmap area).
+    let m = scratch(&mut p, &mut h, 0x2000);
+    assert_eq!(c64(&mut p, &mut h, n64::MUNMAP, &[m + 0x1000, 0x1000]), 0);
     assert_eq!(c64(&mut p, &mut h, n64::GETPID, &[]), 2);
     assert_eq!(c64(&mut p, &mut h, n64::GETTID, &[]), 2);
     assert_eq!(c64(&mut p, &mut h, n64::GETUID, &[]), 1000);

@@ -33,6 +33,10 @@ pub enum VmaKind {
     Stack,
     /// Anonymous mmap.
     Anon,
+    /// The vDSO's image (`[vdso]`, see [`crate::vdso`]).
+    Vdso,
+    /// The vDSO's data page (`[vvar]`).
+    Vvar,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

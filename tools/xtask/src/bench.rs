@@ -51,7 +51,7 @@ pub const PRIMES_QUICK: &[u64] = &[500, 1000, 5000];
 /// Message sizes of the IPC rows (the paper's table 3).
 pub const IPC_SIZES: &[u64] = &[4, 1024, 4096, 8192, 16384, 65500];
 /// The workload programs (tools/bench/workloads/NAME.c).
-pub const WORKLOADS: &[&str] = &["prime", "getppid", "unix_dgram", "pipe", "forkexec", "hello"];
+pub const WORKLOADS: &[&str] = &["prime", "getppid", "clock_gettime", "unix_dgram", "pipe", "forkexec", "hello"];
 /// Samples of the wall-clock pass; each figure is the smallest.
 const WALL_SAMPLES: usize = 3;
 
@@ -738,10 +738,11 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     let biggest = primes.last().unwrap().to_string();
 
     // icount pass.
-    util::banner("SiON (sion exec, -icount): hello, getppid, n-th prime");
+    util::banner("SiON (sion exec, -icount): hello, getppid, clock_gettime, n-th prime");
     let mut sion = Figures::new();
     sion.extend(sion_exec(&wrapper, true, &bin.join("hello"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("getppid"), &[])?.0);
+    sion.extend(sion_exec(&wrapper, true, &bin.join("clock_gettime"), &[])?.0);
     sion.extend(sion_exec(&wrapper, true, &bin.join("prime"), &prime_args)?.0);
     util::banner("SiON (sion exec, -icount): pipe round trip, fork + exec + wait");
     sion.extend(sion_exec(&wrapper, true, &bin.join("pipe"), &[])?.0);
@@ -757,6 +758,7 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     let run: Vec<String> = vec![
         format!("/bench/prime {}", prime_args.join(" ")),
         "/bench/getppid".into(),
+        "/bench/clock_gettime".into(),
         "/bench/unix_dgram".into(),
         "/bench/pipe".into(),
         "/bench/forkexec /bench/hello".into(),
@@ -805,6 +807,7 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         rows.push(Row::new(format!("n-th prime, n = {}", fmt_num(*n as f64)), "icount", Cell::of(&sion, &k), Cell::of(&linux, &k), "cycles"));
     }
     rows.push(Row::new("getppid round trip (forwarded on SiON)", "icount", Cell::of(&sion, "getppid"), Cell::of(&linux, "getppid"), "cycles"));
+    rows.push(Row::new("clock_gettime(MONOTONIC) through libc, vDSO (goal: at most Linux's)", "icount", Cell::of(&sion, "clock_gettime"), Cell::of(&linux, "clock_gettime"), "cycles"));
     for s in IPC_SIZES {
         rows.push(Row::new(format!("IPC {} B: SiON call+reply / Linux AF_UNIX dgram round trip", fmt_num(*s as f64)), "icount", Cell::of(&sion, &format!("ipc.{s}")), Cell::of(&linux, &format!("unix_dgram.{s}")), "cycles"));
     }

@@ -219,6 +219,8 @@ impl Process {
                     let name = match v.kind {
                         VmaKind::Stack => "[stack]",
                         VmaKind::Brk => "[heap]",
+                        VmaKind::Vdso => "[vdso]",
+                        VmaKind::Vvar => "[vvar]",
                         VmaKind::Image => self.exe.as_str(),
                         VmaKind::Interp => core::str::from_utf8(self.plan.interp.as_deref().unwrap_or_default()).unwrap_or(""),
                         _ => "",
