@@ -26,6 +26,7 @@ mod fifo;
 mod xattr;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -387,8 +388,10 @@ fn map_segments(h: &mut dyn Host, plan: &LoadPlan, program: &[u8], vmas: &mut Vm
 }
 
 pub struct Process {
-    /// The job's shared state while this process is being served (see [`JobState`]).
-    pub job: JobState,
+    /// The job's shared state while this process is being served (see
+    /// [`JobState`]). Boxed: it moves between the table and the served
+    /// process on every call, and a pointer moves in one instruction.
+    pub job: Box<JobState>,
     pub abi: Abi,
     pub pid: u32,
     /// The thread being served (its per-thread state is in the fields below;
@@ -506,7 +509,7 @@ impl Process {
         files::set_proc_link(&mut job.vfs, FIRST_PID, b"exe", prog.exe.as_bytes());
         files.argv = prog.argv.clone();
         let p = Process {
-            job,
+            job: Box::new(job),
             abi: img.abi,
             pid: FIRST_PID,
             tid: FIRST_PID,
@@ -562,7 +565,7 @@ impl Process {
         sig.info.clear();
         sig.suspend_mask = None;
         Process {
-            job: JobState::default(),
+            job: Box::default(),
             abi: self.abi,
             pid,
             tid: pid,

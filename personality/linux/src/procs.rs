@@ -80,7 +80,7 @@ pub struct Procs {
     /// Task -> (pid, tid).
     by_task: BTreeMap<u64, (u32, u32)>,
     /// The job's shared state while no process is being served.
-    job: JobState,
+    job: Box<JobState>,
     next_pid: u32,
     pub max_procs: usize,
     /// Replies to send, in order.
