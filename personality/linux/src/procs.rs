@@ -96,6 +96,8 @@ pub struct Procs {
     changed: bool,
     /// The last call was quiet (`Entry::quiet`): see `take_quick_answer`.
     quiet: bool,
+    /// `poll`'s list of waiting threads, kept to be reused (no allocation per round).
+    waiters: Vec<(u32, u32)>,
     /// Unsupported requests already logged.
     logged: Vec<&'static str>,
     /// Processes (or one thread of theirs) sent a signal their handler
@@ -133,6 +135,7 @@ impl Procs {
             vforks: BTreeMap::new(),
             changed: false,
             quiet: false,
+            waiters: Vec::new(),
             logged: Vec::new(),
             interrupt: Vec::new(),
             futex_seq: 0, fs_out: Vec::new(), fs_wait: BTreeMap::new(), fs_next: 1,
@@ -403,15 +406,15 @@ impl Procs {
         for _ in 0..256 {
             let mut progress = false;
             let retry = core::mem::take(&mut self.changed);
-            let waiters: Vec<(u32, u32)> = self
-                .members
-                .iter()
-                .flat_map(|(&pid, m)| match &m.life {
-                    Life::Running { proc, .. } => proc.pendings().filter(|(_, p)| p.is_some()).map(|(tid, _)| (pid, tid)).collect(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            for (pid, tid) in waiters {
+            let mut waiters = core::mem::take(&mut self.waiters);
+            waiters.clear();
+            for (&pid, m) in &self.members {
+                if let Life::Running { proc, .. } = &m.life {
+                    waiters.extend(proc.pendings().filter(|(_, p)| p.is_some()).map(|(tid, _)| (pid, tid)));
+                }
+            }
+            for i in 0..waiters.len() {
+                let (pid, tid) = waiters[i];
                 if self.ended.is_some() {
                     return;
                 }
@@ -455,6 +458,7 @@ impl Procs {
                     self.settle(h, pid, task, o, &call);
                 }
             }
+            self.waiters = waiters;
             if !progress {
                 break;
             }

@@ -90,15 +90,24 @@ impl Process {
         }
         let mut total = 0u64;
         for &(base, len) in iov {
-            let avail = self.job.pipes.get(&id).map_or(0, |p| p.buf.len() as u64);
-            let n = len.min(avail) as usize;
+            let Some(p) = self.job.pipes.get_mut(&id) else { break };
+            let n = (len.min(p.buf.len() as u64)) as usize;
             if n == 0 {
                 break;
             }
-            let chunk: Vec<u8> = self.job.pipes.get(&id).map(|p| p.buf.iter().take(n).copied().collect()).unwrap_or_default();
-            let w = self.write_partial(h, base, &chunk);
+            // The bytes go straight from the pipe's ring to the reader (the
+            // ring is out of the table meanwhile: writing needs `self`).
+            let mut ring = core::mem::take(&mut p.buf);
+            let (a, b) = ring.as_slices();
+            let a = &a[..n.min(a.len())];
+            let b = &b[..n - a.len()];
+            let mut w = self.write_partial(h, base, a);
+            if w == a.len() && !b.is_empty() {
+                w += self.write_partial(h, base + a.len() as u64, b);
+            }
+            ring.drain(..w);
             if let Some(p) = self.job.pipes.get_mut(&id) {
-                p.buf.drain(..w);
+                p.buf = ring;
             }
             total += w as u64;
             if w < n {
@@ -132,32 +141,33 @@ impl Process {
             return self.block_retry();
         }
         // Gather bytes [done_before, done_before + n) of the iovec.
-        let mut data = Vec::with_capacity(n as usize);
+        let mut data = vec![0u8; n as usize];
+        let mut filled = 0usize;
         let mut skip = done_before;
         for &(base, len) in iov {
-            if data.len() as u64 >= n {
+            if filled as u64 >= n {
                 break;
             }
             if skip >= len {
                 skip -= len;
                 continue;
             }
-            let take = (len - skip).min(n - data.len() as u64);
-            self.check_range(abi, base + skip, take)?;
-            let mut buf = vec![0u8; take as usize];
-            let got = self.read_partial(h, base + skip, &mut buf);
-            data.extend_from_slice(&buf[..got]);
-            if got < take as usize {
+            let take = (len - skip).min(n - filled as u64) as usize;
+            self.check_range(abi, base + skip, take as u64)?;
+            let got = self.read_partial(h, base + skip, &mut data[filled..filled + take]);
+            filled += got;
+            if got < take {
                 break;
             }
             skip = 0;
         }
+        data.truncate(filled);
         if data.is_empty() {
             return if done_before > 0 { Ok(done_before) } else { Err(Errno::EFAULT) };
         }
         let short = (data.len() as u64) < n;
         if let Some(p) = self.job.pipes.get_mut(&id) {
-            p.buf.extend(data.iter().copied());
+            p.buf.extend(&data);
         }
         let total = done_before + data.len() as u64;
         if total < want && !short && !nonblock {
@@ -179,7 +189,7 @@ impl Process {
         if n == 0 && !data.is_empty() {
             return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
         }
-        p.buf.extend(data[..n].iter().copied());
+        p.buf.extend(&data[..n]);
         Ok(n as u64)
     }
 
