@@ -632,6 +632,14 @@ impl Procs {
 
     /// Turn an outcome into an answer, an exit or nothing.
     fn settle(&mut self, h: &mut dyn Host, pid: u32, task: u64, o: Outcome, call: &LinuxSyscall) {
+        // The common case in one look-up: a reply to the task that asked,
+        // no signal raised, none to deliver.
+        if let (Outcome::Reply(_), Some(Member { life: Life::Running { proc, task: t, .. }, .. })) = (o, self.members.get_mut(&pid)) {
+            if *t == task && proc.raise.is_none() && proc.sig.deliverable().is_none() {
+                self.answers.push(Answer { task, outcome: o, call: (Abi::from_wire(call.abi()), call.nr) });
+                return;
+            }
+        }
         let raised = self.proc_mut(pid).and_then(|p| p.raise.take());
         match o {
             Outcome::Exit(e) => return self.exit(h, pid, e),
