@@ -96,6 +96,55 @@ fn trap_routing(s: &mut Suite) {
     rt::space_destroy(space).expect("destroy");
 }
 
+/// The fast path of a forwarded Linux call (kernel/src/fastpath.rs) and the
+/// general path it falls back to give the same results.
+fn fast_path(s: &mut Suite) {
+    // mov eax,39; syscall; mov edi,eax; mov eax,40; syscall; mov ebx,eax;
+    // mov eax,20; int 0x80; ud2
+    let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc7, 0xb8, 40, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc3, 0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0x0f, 0x0b];
+    let mut buf = [0u8; 512];
+    let call = |got: rt::Result<rt::Incoming>| match got {
+        Ok(rt::Incoming::Syscall { sender, call }) => Some((sender, call)),
+        _ => None,
+    };
+    // The handler waits first: the trap is handed over in its registers.
+    let (space, task) = linux_task(&code, Mode::Long);
+    let first = call(rt::linux_reply_recv(None, &mut buf));
+    s.check("a Linux call reaches a waiting handler in registers", first.is_some_and(|(t, m)| t == task && m.abi() == LinuxAbi::X86_64 && m.nr == 39 && m.rip == CODE + 7));
+    let second = call(rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 777 })), &mut buf));
+    s.check("the answer from registers reached the task's rax", second.is_some_and(|(_, m)| m.nr == 40 && m.args[0] == 777));
+    // Another task is runnable: the answer takes the general path.
+    let (spin_space, spin) = linux_task(&[0xeb, 0xfe], Mode::Long);
+    let third = call(rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 555 })), &mut buf));
+    s.check("... and through the general path with others runnable (an i386 call in registers)", third.is_some_and(|(_, m)| m.abi() == LinuxAbi::I386 && m.nr == 20 && m.args[0] == 555));
+    rt::task_kill(spin).expect("kill");
+    rt::space_destroy(spin_space).expect("destroy");
+    // A fault does not qualify: it is written into the buffer as by recv.
+    let fault = rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 0 })), &mut buf);
+    let in_buffer = match fault {
+        Ok(rt::Incoming::InBuffer(n)) => Header::decode(&buf[..n]).filter(|h| h.kind() == Some(Kind::Fault) && h.sender() == task),
+        _ => None,
+    };
+    s.check("a fault comes through the buffer", in_buffer.is_some());
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+
+    // The handler is busy when the task traps: the call waits in its queue
+    // and still comes in registers.
+    let (space, task) = linux_task(&code, Mode::Long);
+    for _ in 0..4 {
+        rt::yield_now();
+    }
+    let queued = call(rt::linux_reply_recv(None, &mut buf));
+    s.check("a call queued while the handler was busy comes in registers", queued.is_some_and(|(t, m)| t == task && m.nr == 39));
+    let mut small = [0u8; 32];
+    s.check("a receive buffer too small for a call is refused", matches!(rt::linux_reply_recv(Some((task, LinuxReply { flags: 0, rax: 1 })), &mut small), Err(Error::Invalid)));
+    let after = call(rt::linux_reply_recv(None, &mut buf));
+    s.check("... after the answer went (the task's next call arrives)", after.is_some_and(|(_, m)| m.nr == 40 && m.args[0] == 1));
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+}
+
 fn compat_mode(s: &mut Suite) {
     // 32-bit: mov eax,20; mov ebx,5; int 0x80; ud2
     let code = [0xb8, 20, 0, 0, 0, 0xbb, 5, 0, 0, 0, 0xcd, 0x80, 0x0f, 0x0b];
@@ -407,6 +456,7 @@ fn device_grants(s: &mut Suite) {
 fn main(_boot: rt::Boot) -> ! {
     let mut s = Suite { passed: 0, failed: 0 };
     trap_routing(&mut s);
+    fast_path(&mut s);
     compat_mode(&mut s);
     demand_paging(&mut s);
     memory_accounting(&mut s);
