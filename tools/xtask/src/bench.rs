@@ -51,7 +51,42 @@ pub const PRIMES_QUICK: &[u64] = &[500, 1000, 5000];
 /// Message sizes of the IPC rows (the paper's table 3).
 pub const IPC_SIZES: &[u64] = &[4, 1024, 4096, 8192, 16384, 65500];
 /// The workload programs (tools/bench/workloads/NAME.c).
-pub const WORKLOADS: &[&str] = &["prime", "getppid", "clock_gettime", "unix_dgram", "pipe", "forkexec", "hello"];
+pub const WORKLOADS: &[&str] = &["prime", "getppid", "clock_gettime", "unix_dgram", "pipe", "forkexec", "hello", "spawn"];
+
+/// Real programs run whole through `spawn` on both systems: Debian's static
+/// busybox over generated data (`real_data`), one run each: (figure name,
+/// argv, the row's label).
+const REAL: &[(&str, &[&str], &str)] = &[
+    ("real.sha256sum", &["/bench/busybox", "sha256sum", "/bench/data"], "busybox sha256sum of 2 MiB (4 KiB reads)"),
+    ("real.gzip", &["/bench/busybox", "gzip", "-c", "/bench/data"], "busybox gzip -c of 2 MiB"),
+    ("real.sort", &["/bench/busybox", "sort", "/bench/lines"], "busybox sort of 20,000 lines"),
+];
+
+/// Debian's static busybox, for the real-program rows (busybox-static).
+const BUSYBOX: &str = "/bin/busybox";
+
+/// The real programs' input: 2 MiB of pseudo-random bytes, 20,000 lines of
+/// pseudo-random words; the same bytes on every run (a fixed xorshift).
+fn real_data() -> Result<(PathBuf, PathBuf)> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let data: Vec<u8> = (0..2 << 20).map(|_| next() as u8).collect();
+    let mut lines = Vec::new();
+    for _ in 0..20_000 {
+        let len = 5 + next() % 8;
+        lines.extend((0..len).map(|_| b'a' + (next() % 26) as u8));
+        lines.push(b'\n');
+    }
+    let (d, l) = (bench_dir().join("data"), bench_dir().join("lines"));
+    std::fs::write(&d, data).map_err(|e| format!("{}: {e}", d.display()))?;
+    std::fs::write(&l, lines).map_err(|e| format!("{}: {e}", l.display()))?;
+    Ok((d, l))
+}
 /// Samples of the wall-clock pass; each figure is the smallest.
 const WALL_SAMPLES: usize = 3;
 
@@ -386,6 +421,12 @@ fn linux_initramfs(bin: &Path, run: &[String], out: &Path) -> Result<()> {
     c.file("init", 0o755, &read("init")?);
     for w in WORKLOADS {
         c.file(&format!("bench/{w}"), 0o755, &read(w)?);
+    }
+    if Path::new(BUSYBOX).exists() {
+        c.file("bench/busybox", 0o755, &std::fs::read(BUSYBOX).map_err(|e| format!("{BUSYBOX}: {e}"))?);
+        for n in ["data", "lines"] {
+            c.file(&format!("bench/{n}"), 0o644, &std::fs::read(bench_dir().join(n)).map_err(|e| format!("{n}: {e}"))?);
+        }
     }
     c.file("bench/run", 0o644, (run.join("\n") + "\n").as_bytes());
     std::fs::write(out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))
@@ -750,6 +791,19 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     sion.extend(sion_exec(&wrapper, true, &bin.join("unix_dgram"), &[])?.0);
     let hello = format!("{}:/bench/hello", bin.join("hello").display());
     sion.extend(sion_exec_with(&wrapper, true, &["--file".into(), hello], &bin.join("forkexec"), &["/bench/hello".into()])?.0);
+    let real = Path::new(BUSYBOX).exists();
+    if real {
+        util::banner("SiON (sion exec, -icount): real programs (busybox sha256sum, gzip, sort)");
+        let (data, lines) = real_data()?;
+        let files: Vec<String> = [(Path::new(BUSYBOX), "/bench/busybox"), (data.as_path(), "/bench/data"), (lines.as_path(), "/bench/lines")]
+            .iter()
+            .flat_map(|(host, guest)| ["--file".to_string(), format!("{}:{guest}", host.display())])
+            .collect();
+        for (name, argv, _) in REAL {
+            let args: Vec<String> = core::iter::once(name.to_string()).chain(argv.iter().map(|a| a.to_string())).collect();
+            sion.extend(sion_exec_with(&wrapper, true, &files, &bin.join("spawn"), &args)?.0);
+        }
+    }
     util::banner("SiON native IPC (sion-bench, -icount)");
     let (native, native_args) = native_bench(true)?;
     sion.extend(native);
@@ -763,6 +817,10 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         "/bench/pipe".into(),
         "/bench/forkexec /bench/hello".into(),
     ];
+    let mut run = run;
+    if real {
+        run.extend(REAL.iter().map(|(name, argv, _)| format!("/bench/spawn {name} {}", argv.join(" "))));
+    }
     let (mut linux, _, linux_args) = linux_boot(&kernel, &bin, &run, true, "icount")?;
     util::banner("Linux booted by PVH from the uncompressed kernel (-icount): boot only");
     let vmlinux = linux_vmlinux(&kernel)?;
@@ -817,6 +875,10 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
     }
     rows.push(Row::new("pipe round trip 4 B, two processes (goal: at most Linux)", "icount", Cell::of(&sion, "pipe"), Cell::of(&linux, "pipe"), "cycles"));
     rows.push(Row::new("fork + exec + wait of a static hello (goal: at most Linux)", "icount", Cell::of(&sion, "forkexec"), Cell::of(&linux, "forkexec"), "cycles"));
+    for (name, _, label) in REAL {
+        let missing = |c: Cell| if real { c } else { Cell::na("no /bin/busybox (busybox-static)") };
+        rows.push(Row::new(format!("{label} (goal: at most Linux)"), "icount", missing(Cell::of(&sion, name)), missing(Cell::of(&linux, name)), "cycles"));
+    }
     rows.push(Row::new("SiON: null kernel call (yield)", "icount", Cell::of(&sion, "kcall.yield"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: kernel call writing a struct (clock_info)", "icount", Cell::of(&sion, "kcall.clock_info"), Cell::na("-"), "cycles"));
     rows.push(Row::new("SiON: empty call + reply (0 B)", "icount", Cell::of(&sion, "ipc.0"), Cell::na("-"), "cycles"));
