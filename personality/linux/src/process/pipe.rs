@@ -293,6 +293,17 @@ impl FileLike for PipeFile {
         }
     }
 
+    fn reopened(&self, p: &mut Process, flags: u32) {
+        // A new description is a new reader or writer, as a FIFO's open:
+        // counted the way `release` will uncount it.
+        let fifo = p.fifo_of(self.id).is_some();
+        let Some(pipe) = p.job.pipes.get_mut(&self.id) else { return };
+        let acc = flags & O_ACCMODE;
+        let (reader, writer) = if fifo { (acc != O_WRONLY, acc != 0) } else { (!self.write, self.write) };
+        pipe.readers += reader as u32;
+        pipe.writers += writer as u32;
+    }
+
     fn release(&self, p: &mut Process, flags: u32) {
         match p.fifo_of(self.id) {
             Some(ino) => p.fifo_closed(ino, flags),

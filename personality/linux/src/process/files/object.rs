@@ -129,8 +129,14 @@ pub(crate) trait FileLike {
     /// Whether it may be opened again with `flags` through
     /// /proc/self/fd/N (and /dev/stdin...).
     fn reopen(&self, _flags: u32) -> Result<(), Errno> {
-        Ok(())
+        // Anonymous inodes (eventfd, signalfd, epoll) cannot be opened
+        // again, as on Linux.
+        Err(Errno::ENXIO)
     }
+
+    /// It was opened again through /proc/self/fd/N as a new description
+    /// (`flags`: the new one's): count what `release` will uncount.
+    fn reopened(&self, _p: &mut Process, _flags: u32) {}
 
     /// The last reference to its open file description went (`flags`:
     /// the description's).

@@ -267,8 +267,15 @@ impl Process {
         let Some(ent) = self.files.fds.get(&fd).cloned() else { return Err(Errno::ENOENT) };
         let obj = ent.file.borrow().obj;
         obj.with(|k| k.reopen(flags))?;
+        obj.with(|k| k.reopened(self, flags));
         let file = self.new_file(obj, flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
-        self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
+        match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
+            Ok(fd) => Ok(fd as u64),
+            Err(e) => {
+                self.release(file);
+                Err(e)
+            }
+        }
     }
 
     fn finish_open(&mut self, ino: Ino, flags: u32, _created: bool) -> SysResult {
