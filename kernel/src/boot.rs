@@ -37,6 +37,9 @@ mb2_header_end:
 
     .section .boot.bss, "aw", @nobits
     .balign 4096
+    /* Global, with boot_gdt_ptr: the APs enter long mode on them too (smp.rs). */
+    .global boot_pml4
+    .global boot_gdt_ptr
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096

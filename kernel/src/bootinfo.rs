@@ -17,6 +17,11 @@ pub struct BootParams {
     pub cmdline_len: usize,
     /// Physical ranges the boot information itself occupies.
     pub info: Range,
+    /// Where the ACPI root pointer is (PVH `rsdp_paddr`; 0 if not given).
+    pub rsdp_pa: u64,
+    /// A copy of the ACPI root pointer (multiboot2 ACPI tags), `rsdp_len` bytes.
+    pub rsdp: [u8; 36],
+    pub rsdp_len: usize,
 }
 
 impl BootParams {
@@ -46,7 +51,7 @@ fn c_string(pa: u64, out: &mut [u8; 1024]) -> usize {
 }
 
 pub fn parse(magic: u32, info_pa: u64) -> BootParams {
-    let mut p = BootParams { loader: "?", ram: RangeSet::new(), modules: [Range::new(0, 0); MAX_MODULES], module_count: 0, cmdline: [0; 1024], cmdline_len: 0, info: Range::new(info_pa, info_pa + 4096) };
+    let mut p = BootParams { loader: "?", ram: RangeSet::new(), modules: [Range::new(0, 0); MAX_MODULES], module_count: 0, cmdline: [0; 1024], cmdline_len: 0, info: Range::new(info_pa, info_pa + 4096), rsdp_pa: 0, rsdp: [0; 36], rsdp_len: 0 };
     let head = phys_slice(info_pa, 8);
     if u32_at(head, 0) == PVH_MAGIC {
         p.loader = "PVH";
@@ -55,6 +60,7 @@ pub fn parse(magic: u32, info_pa: u64) -> BootParams {
         let nr_modules = u32_at(si, 12) as usize;
         let modlist = u64_at(si, 16);
         p.cmdline_len = c_string(u64_at(si, 24), &mut p.cmdline);
+        p.rsdp_pa = u64_at(si, 32);
         for i in 0..nr_modules.min(MAX_MODULES) {
             let m = phys_slice(modlist + i as u64 * 32, 32);
             let (pa, size) = (u64_at(m, 0), u64_at(m, 8));
@@ -104,6 +110,13 @@ pub fn parse(magic: u32, info_pa: u64) -> BootParams {
                         }
                         e += entry_size;
                     }
+                }
+                // ACPI 1.0 (14) and 2.0 (15) root pointers, copied into the tag;
+                // the newer one wins.
+                14 | 15 if size > 8 && at + size <= total && (ty == 15 || p.rsdp_len == 0) => {
+                    let n = (size - 8).min(36);
+                    p.rsdp[..n].copy_from_slice(&mbi[at + 8..at + 8 + n]);
+                    p.rsdp_len = n;
                 }
                 _ => {}
             }

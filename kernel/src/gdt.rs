@@ -3,7 +3,13 @@
 //! Layout (fixed; `sysret`-compatible and shared with the ABI crate):
 //! 0x08 kernel code64, 0x10 kernel data, 0x18 user code32, 0x20 user data,
 //! 0x28 user code64, 0x30 TSS (two slots), 0x40.. three TLS slots.
+//!
+//! Each CPU has its own GDT and TSS (index = the CPU's index, 0 the boot
+//! CPU): a TSS is marked busy in the GDT that loads it, and holds that CPU's
+//! stacks. Only the boot CPU runs tasks yet, so the calls made on a task
+//! switch (`set_tls`, `set_rsp0`, `set_io_ports`) work on CPU 0's.
 
+use crate::smp::{BOOT_CPU, MAX_CPUS};
 use core::arch::asm;
 use core::ptr::addr_of_mut;
 use sion_abi::regs::{TLS_FIRST_GDT_INDEX, TLS_SLOTS};
@@ -37,29 +43,43 @@ pub struct TssWithIo {
     end: u8,
 }
 
-static mut GDT: [u64; GDT_LEN] = [0; GDT_LEN];
-static mut TSS: TssWithIo = TssWithIo {
-    tss: Tss { reserved0: 0, rsp0: 0, rsp1: 0, rsp2: 0, reserved1: 0, ist: [0; 7], reserved2: 0, reserved3: 0, iomap_base: 104 },
-    iomap: [0xff; 8192],
-    end: 0xff,
+static mut GDT: [[u64; GDT_LEN]; MAX_CPUS] = [[0; GDT_LEN]; MAX_CPUS];
+/// Zero here (so in .bss, not in the image); `init_cpu` closes every port
+/// before the CPU loads its TSS.
+static mut TSS: [TssWithIo; MAX_CPUS] = [TSS_ZERO; MAX_CPUS];
+const TSS_ZERO: TssWithIo = TssWithIo {
+    tss: Tss { reserved0: 0, rsp0: 0, rsp1: 0, rsp2: 0, reserved1: 0, ist: [0; 7], reserved2: 0, reserved3: 0, iomap_base: 0 },
+    iomap: [0; 8192],
+    end: 0,
 };
 
 /// Ports currently open in the bitmap (for the running task).
 static mut IO_OPEN: Option<(u16, u16)> = None;
 
+/// The boot CPU's GDT and TSS.
 pub fn init(kernel_stack_top: u64, double_fault_stack_top: u64) {
-    // SAFETY: single CPU, called once at boot before interrupts are enabled.
+    init_cpu(BOOT_CPU, kernel_stack_top, double_fault_stack_top)
+}
+
+/// Build and load CPU `cpu`'s GDT and TSS, on that CPU.
+pub fn init_cpu(cpu: usize, kernel_stack_top: u64, double_fault_stack_top: u64) {
+    // SAFETY: each CPU builds only its own slot of GDT and TSS (the indexing
+    // is a place projection: no reference to the whole arrays), once, at
+    // boot, with interrupts off, before loading it.
     unsafe {
-        let gdt = &mut *addr_of_mut!(GDT);
+        let gdt = &mut (*addr_of_mut!(GDT))[cpu];
         gdt[1] = 0x00af_9a00_0000_ffff; // kernel code64
         gdt[2] = 0x00cf_9200_0000_ffff; // kernel data
         gdt[3] = 0x00cf_fa00_0000_ffff; // user code32 (D=1)
         gdt[4] = 0x00cf_f200_0000_ffff; // user data
         gdt[5] = 0x00af_fa00_0000_ffff; // user code64 (L=1)
-        let tss = &mut *addr_of_mut!(TSS);
+        let tss = &mut (*addr_of_mut!(TSS))[cpu];
+        tss.iomap.fill(0xff);
+        tss.end = 0xff;
+        tss.tss.iomap_base = 104;
         tss.tss.rsp0 = kernel_stack_top;
         tss.tss.ist[0] = double_fault_stack_top;
-        let base = addr_of_mut!(TSS) as u64;
+        let base = tss as *mut TssWithIo as u64;
         let limit = (core::mem::size_of::<TssWithIo>() - 1) as u64;
         gdt[6] = (limit & 0xffff) | ((base & 0xff_ffff) << 16) | (0x89 << 40) | (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
         gdt[7] = base >> 32;
@@ -93,28 +113,31 @@ pub fn init(kernel_stack_top: u64, double_fault_stack_top: u64) {
 
 /// Install a task's TLS descriptors.
 pub fn set_tls(tls: &[u64; TLS_SLOTS]) {
-    // SAFETY: single CPU; the slots are not the ones in use by the kernel.
+    // SAFETY: only the boot CPU runs tasks and calls this; the slots are not
+    // the ones in use by the kernel.
     unsafe {
-        let gdt = &mut *addr_of_mut!(GDT);
+        let gdt = &mut (*addr_of_mut!(GDT))[BOOT_CPU];
         gdt[TLS_FIRST_GDT_INDEX..].copy_from_slice(tls);
     }
 }
 
 /// The stack the CPU switches to on an interrupt from user mode.
 pub fn set_rsp0(top: u64) {
-    // SAFETY: single CPU; the CPU reads rsp0 only on the next entry from user mode.
-    unsafe { (*addr_of_mut!(TSS)).tss.rsp0 = top };
+    // SAFETY: only the boot CPU runs tasks and calls this; the CPU reads rsp0
+    // only on the next entry from user mode.
+    unsafe { (*addr_of_mut!(TSS))[BOOT_CPU].tss.rsp0 = top };
 }
 
 /// Open exactly the ports `io` (base, count) for user mode, closing the previous grant.
 pub fn set_io_ports(io: Option<(u16, u16)>) {
-    // SAFETY: single CPU; the bitmap is read by the CPU only on user I/O.
+    // SAFETY: only the boot CPU runs tasks and calls this; the bitmap is read
+    // by the CPU only on user I/O.
     unsafe {
         let open = &mut *addr_of_mut!(IO_OPEN);
         if *open == io {
             return;
         }
-        let map = &mut (*addr_of_mut!(TSS)).iomap;
+        let map = &mut (*addr_of_mut!(TSS))[BOOT_CPU].iomap;
         let mut set = |range: (u16, u16), deny: bool| {
             for p in range.0 as usize..(range.0 as usize + range.1 as usize).min(65536) {
                 if deny {

@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod acpi;
 mod boot;
 mod bootinfo;
 mod cpu;
@@ -20,6 +21,7 @@ mod mem;
 mod paging;
 mod serial;
 mod servers;
+mod smp;
 mod task;
 mod time;
 mod trap;
@@ -105,6 +107,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
         rdseed,
         rdrand
     );
+    kprintln!("{}", smp::start_aps(&params, &mut k.frames, k.tables.pml4, k.clock.info.tsc_hz));
     let started = k.start_servers(params.modules(), params.cmdline());
     if started == 0 {
         panic!("no servers in the boot modules ({} modules)", params.module_count);

@@ -153,6 +153,24 @@ impl Frames {
         self.bump.remaining_frames() + self.free_count
     }
 
+    /// A page of RAM below 1 MiB for the application processors' start code
+    /// (a start-up IPI names a page below 1 MiB): the highest page between
+    /// 4 KiB and 640 KiB that the memory map calls RAM (the EBDA is not) and
+    /// that no range in `avoid` touches. The allocator never hands out the
+    /// first MiB (see [`Frames::init`]), so the page stays reserved for it.
+    pub fn low_page(&self, avoid: &[Range]) -> Option<u64> {
+        let mut pa = 0xa_0000 - PAGE;
+        while pa >= 0x1000 {
+            let page = Range::new(pa, pa + PAGE);
+            let in_ram = self.ram.as_slice().iter().any(|r| r.start <= page.start && page.end <= r.end);
+            if in_ram && !avoid.iter().any(|a| a.start < page.end && page.start < a.end) {
+                return Some(pa);
+            }
+            pa -= PAGE;
+        }
+        None
+    }
+
     pub fn is_ram(&self, pa: u64) -> bool {
         self.ram.as_slice().iter().any(|r| r.start <= pa && pa < r.end)
     }

@@ -118,6 +118,9 @@ mod server {
         Status {
             version,
             cpu_load: load,
+            // Jobs run on the boot CPU alone: the kernel starts the others
+            // (`SysInfo::cpus`) but parks them, so advertising them would
+            // draw jobs this node cannot run in parallel yet (issue 18).
             ncpus: 1,
             cpu_speed: speed,
             free_mem_mib: ((i.free_frames * 4096) >> 20) as u32,

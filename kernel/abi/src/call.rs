@@ -287,6 +287,9 @@ impl ClockInfo {
     }
 }
 
+/// The most CPUs the kernel starts; further ones the firmware lists are left off.
+pub const MAX_CPUS: usize = 16;
+
 /// Figures of the node for /proc and sysinfo.
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]
@@ -297,6 +300,12 @@ pub struct SysInfo {
     pub uptime_ns: u64,
     /// Nanoseconds the CPU spent idle since boot.
     pub idle_ns: u64,
+    /// CPUs online. Only the boot CPU runs tasks yet: the others are started
+    /// and parked (SMP phase 1).
+    pub cpus: u64,
+    /// CPUs the firmware lists as enabled (1 without ACPI tables); the
+    /// kernel starts at most [`MAX_CPUS`] of them.
+    pub cpus_found: u64,
 }
 
 /// Figures of one task.

@@ -6,7 +6,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use sion_abi::call::{prot, Error, TaskKind};
+use sion_abi::call::{prot, Error, TaskKind, MAX_CPUS};
 use sion_abi::msg::{self, Header, Kind, LinuxAbi, LinuxReply, LinuxSyscall, NOTIFY_TIMER};
 use sion_abi::regs::{Mode, TaskRegs};
 use sion_abi::{SpaceId, TaskId};
@@ -453,6 +453,14 @@ fn device_grants(s: &mut Suite) {
     s.check("server_lookup of an unknown name fails", rt::server_lookup("nosuch") == Err(Error::NoSuchObject));
 }
 
+fn cpus(s: &mut Suite) {
+    // The kernel starts every CPU the firmware lists (up to MAX_CPUS) and
+    // parks the others; the harness also compares the count with QEMU's -smp.
+    let i = rt::sys_info().unwrap_or_default();
+    rt::log!("selftest: {} CPUs found, {} online", i.cpus_found, i.cpus);
+    s.check("every CPU found was started", i.cpus >= 1 && i.cpus == i.cpus_found.min(MAX_CPUS as u64));
+}
+
 fn main(_boot: rt::Boot) -> ! {
     let mut s = Suite { passed: 0, failed: 0 };
     trap_routing(&mut s);
@@ -468,6 +476,7 @@ fn main(_boot: rt::Boot) -> ! {
     fpu_isolation(&mut s);
     interrupt_and_fpu_state(&mut s);
     owned_spaces_die_with_their_owner(&mut s);
+    cpus(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
 }
