@@ -387,6 +387,9 @@ fn map_segments(h: &mut dyn Host, plan: &LoadPlan, program: &[u8], vmas: &mut Vm
     Ok(())
 }
 
+/// Pages of anonymous memory mapped per fault (see `Process::fault_in`).
+const FAULT_AROUND: u64 = 16;
+
 pub struct Process {
     /// The job's shared state while this process is being served (see
     /// [`JobState`]). Boxed: it moves between the table and the served
@@ -757,8 +760,8 @@ impl Process {
         Outcome::Exit(Exit::Signal(sig))
     }
 
-    /// Map the page holding `addr` if a VMA allows `need` (1 read, 2 write,
-    /// 4 execute) there.
+    /// Map the page holding `addr` (and its neighbours: fault-around) if a
+    /// VMA allows `need` (1 read, 2 write, 4 execute) there.
     fn fault_in(&mut self, h: &mut dyn Host, addr: u64, need: u64) -> bool {
         let Some(v) = self.vmas.lookup(addr) else { return false };
         let allowed = match need {
@@ -768,7 +771,22 @@ impl Process {
         if !allowed {
             return false;
         }
-        match h.mem_map(page_down(addr), PAGE, v.prot) {
+        let page = page_down(addr);
+        // Fault-around: anonymous memory is mapped FAULT_AROUND pages at a
+        // time, ahead in the direction it grows (one fault per 64 KiB
+        // instead of per page: each fault is a message to this server).
+        // Only where all of it is unmapped and inside the VMA, never over
+        // the SIGBUS pages past a mapped file's end; else the one page.
+        let window = FAULT_AROUND * PAGE;
+        let (lo, hi) = match v.kind {
+            VmaKind::Brk | VmaKind::Anon => (page, (page + window).min(v.end)),
+            VmaKind::Stack => ((page + PAGE).saturating_sub(window).max(v.start), page + PAGE),
+            _ => (page, page + PAGE),
+        };
+        if hi - lo > PAGE && !self.past_eof.iter().any(|&(s, e)| s < hi && lo < e) && h.mem_map(lo, hi - lo, v.prot).is_ok() {
+            return true;
+        }
+        match h.mem_map(page, PAGE, v.prot) {
             Ok(()) => true,
             // Another thread's fault mapped it meanwhile (with the VMA's
             // rights): the access simply goes on.
