@@ -11,13 +11,8 @@ use sion_vfs::Data;
 pub struct EpollFile(pub u32);
 
 impl FileLike for EpollFile {
-    // pread and pwrite are EINVAL too, as read and write (Linux: ESPIPE).
-    fn read_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
-        Err(Errno::EINVAL)
-    }
-
-    fn write_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
-        Err(Errno::EINVAL)
+    fn seek(&self, _p: &mut Process, f: &Rc<RefCell<OpenFile>>, _off: i64, _whence: u32) -> Result<u64, Errno> {
+        super::files::noop_seek(f)
     }
 
     fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {

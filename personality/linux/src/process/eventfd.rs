@@ -85,6 +85,10 @@ pub(super) fn record_buffer(iov: &[(u64, u64)], size: u64) -> Result<(u64, u64),
 pub struct EventFdFile(pub u32);
 
 impl FileLike for EventFdFile {
+    fn seek(&self, _p: &mut Process, f: &Rc<RefCell<OpenFile>>, _off: i64, _whence: u32) -> Result<u64, Errno> {
+        super::files::noop_seek(f)
+    }
+
     fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
         let nonblock = f.borrow().nonblock();
         p.eventfd_read(h, abi, self.0, &iov, nonblock)

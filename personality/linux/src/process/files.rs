@@ -32,7 +32,7 @@ mod path;
 mod poll;
 mod procfs;
 mod tree;
-pub(crate) use object::FileLike;
+pub(crate) use object::{noop_seek, FileLike};
 pub use object::Obj;
 pub use path::read_executable;
 pub use poll::WaitCall;

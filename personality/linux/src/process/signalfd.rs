@@ -29,7 +29,8 @@ impl Process {
         let id = self.job.next_signalfd;
         self.job.next_signalfd += 1;
         self.job.signalfds.insert(id, set);
-        let f = self.new_file(Obj::SignalFd(id), flags & O_NONBLOCK);
+        // Read-write, as Linux opens it (a write is EINVAL, a pwrite ESPIPE).
+        let f = self.new_file(Obj::SignalFd(id), O_RDWR | (flags & O_NONBLOCK));
         match self.fd_install(f.clone(), 0, flags & O_CLOEXEC != 0) {
             Ok(fd) => Ok(fd as u64),
             Err(e) => {
@@ -136,14 +137,13 @@ fn signalfd_info(si: &SigInfo) -> [u8; SIGNALFD_INFO as usize] {
 pub struct SignalFdFile(pub u32);
 
 impl FileLike for SignalFdFile {
+    fn seek(&self, _p: &mut Process, f: &Rc<RefCell<OpenFile>>, _off: i64, _whence: u32) -> Result<u64, Errno> {
+        super::files::noop_seek(f)
+    }
+
     fn read(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
         let nonblock = f.borrow().nonblock();
         p.signalfd_read(h, abi, self.0, &iov, nonblock)
-    }
-
-    // pwrite is EINVAL too, as write (Linux: ESPIPE).
-    fn write_at(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, _iov: Vec<(u64, u64)>, _off: u64) -> SysResult {
-        Err(Errno::EINVAL)
     }
 
     fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {

@@ -60,6 +60,12 @@ impl Obj {
     }
 }
 
+/// lseek on an anonymous inode (eventfd, signalfd, epoll): Linux's
+/// `noop_llseek`, the position unchanged (0), not ESPIPE.
+pub(crate) fn noop_seek(f: &Rc<RefCell<OpenFile>>) -> Result<u64, Errno> {
+    Ok(f.borrow().off)
+}
+
 /// What a kind of open file does, after the descriptor layer checked what
 /// is the same for all (`O_PATH`, the access mode, the user buffers of a
 /// read). Modelled on Asterinas's `FileLike`: a default is Linux's answer
