@@ -55,6 +55,11 @@ fn main() {
         }
         Command::Up(args) => up::up(args),
         Command::Down(args) => up::down(args),
+        Command::Key(args) => group::key::main(args),
+        Command::Generate { what } => match cli::generate(what, &mut io::stdout().lock()) {
+            Ok(()) => 0,
+            Err(e) => failed(format!("generate: {e}")),
+        },
     };
     let _ = io::stdout().flush();
     std::process::exit(code);
