@@ -46,6 +46,10 @@ pub enum Command {
     Generate {
         #[arg(value_enum)]
         what: Generated,
+        /// `man` only: write every page into DIR (sion.1 and sion-SUBCOMMAND.1,
+        /// nested ones too) instead of sion.1 to standard output.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -70,6 +74,12 @@ pub fn generate(what: Generated, out: &mut dyn std::io::Write) -> std::io::Resul
     };
     clap_complete::generate(shell, &mut cmd, "sion", out);
     Ok(())
+}
+
+/// Writes every man page (sion.1, sion-exec.1, sion-key-import.1...) into `dir`.
+pub fn generate_man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(public_command(), dir)
 }
 
 /// [`Cli`]'s command line without its hidden subcommands (`generate`), which
@@ -222,6 +232,12 @@ mod tests {
         }
         assert!(text(Generated::Bash).contains("--key-file"));
         assert!(text(Generated::Man).starts_with(".ie"));
+        let dir = tempfile::tempdir().unwrap();
+        generate_man_pages(dir.path()).unwrap();
+        for page in ["sion.1", "sion-exec.1", "sion-daemon.1", "sion-key.1", "sion-key-import.1"] {
+            assert!(dir.path().join(page).is_file(), "no {page}");
+        }
+        assert!(!dir.path().join("sion-generate.1").exists());
     }
 
     #[test]
