@@ -420,6 +420,20 @@ pub fn test(deb: &Path) -> Result<String> {
     check(std::fs::read_to_string(key_path).ok().as_deref() == Some(&key), || "a refused import changed the key".into())?;
     f.ok(format!("a malformed import refused: {}", why.trim()));
 
+    // The node images where the installed sion looks for them: a node boots.
+    if Command::new("sh").args(["-c", "command -v qemu-system-x86_64"]).stdout(Stdio::null()).status().is_ok_and(|s| s.success()) {
+        let mut exec = Command::new("/usr/bin/sion");
+        exec.args(["exec", "--timeout", "60", "/bin/echo", "booted", "from", "/usr/lib/sion"]).current_dir("/").env_remove("SION_IMAGE_DIR");
+        let run = util::capture(&mut exec, None, Duration::from_secs(90));
+        let out = String::from_utf8_lossy(&run.stdout);
+        check(run.outcome == util::Outcome::Exited(0) && out == "booted from /usr/lib/sion\n", || {
+            format!("installed sion exec /bin/echo: {:?}: {out:?} {}", run.outcome, String::from_utf8_lossy(&run.stderr))
+        })?;
+        f.ok("installed sion exec boots a node from /usr/lib/sion");
+    } else {
+        f.ok("installed sion exec skipped (no qemu-system-x86_64: only recommended)");
+    }
+
     // The unit.
     let unit_path = "/lib/systemd/system/sion.service";
     let unit = std::fs::read_to_string(unit_path).map_err(io(unit_path))?;
