@@ -38,6 +38,64 @@ pub enum Command {
     Up(crate::up::UpArgs),
     /// Stop what `sion up` started and remove its test LAN.
     Down(crate::up::DownArgs),
+    /// Show or import the group key, to move it between machines and into images.
+    Key(crate::group::cli::KeyArgs),
+    /// Write a shell completion script or the man page to standard output
+    /// (for packaging).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_enum)]
+        what: Generated,
+        /// `man` only: write every page into DIR (sion.1 and sion-SUBCOMMAND.1,
+        /// nested ones too) instead of sion.1 to standard output.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// What `sion generate` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generated {
+    Bash,
+    Zsh,
+    Fish,
+    /// The man page, sion(1), in roff.
+    Man,
+}
+
+/// Writes `what`, made from [`Cli`]'s definitions, to `out`.
+pub fn generate(what: Generated, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut cmd = public_command();
+    let shell = match what {
+        Generated::Bash => clap_complete::Shell::Bash,
+        Generated::Zsh => clap_complete::Shell::Zsh,
+        Generated::Fish => clap_complete::Shell::Fish,
+        Generated::Man => return clap_mangen::Man::new(cmd).render(out),
+    };
+    clap_complete::generate(shell, &mut cmd, "sion", out);
+    Ok(())
+}
+
+/// Writes every man page (sion.1, sion-exec.1, sion-key-import.1...) into `dir`.
+pub fn generate_man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(public_command(), dir)
+}
+
+/// [`Cli`]'s command line without its hidden subcommands (`generate`), which
+/// completions would otherwise offer.
+fn public_command() -> clap::Command {
+    use clap::CommandFactory;
+    let full = Cli::command();
+    let subcommands: Vec<clap::Command> = full.get_subcommands().filter(|s| !s.is_hide_set()).cloned().collect();
+    let mut cmd = clap::Command::new("sion").version(env!("CARGO_PKG_VERSION")).propagate_version(true).subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    if let Some(about) = full.get_long_about() {
+        cmd = cmd.long_about(about.clone());
+    }
+    cmd.subcommands(subcommands)
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +216,28 @@ mod tests {
         assert_eq!(a.accel, Accel::Kvm);
         assert_eq!(a.log, Some(PathBuf::from("/tmp/l")));
         assert!(a.args.is_empty());
+    }
+
+    #[test]
+    fn completions_and_man_page_from_the_definitions() {
+        let text = |what| {
+            let mut out = Vec::new();
+            generate(what, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for what in [Generated::Bash, Generated::Zsh, Generated::Fish, Generated::Man] {
+            let t = text(what);
+            assert!(t.contains("daemon") && t.contains("key"), "{what:?}");
+            assert!(!t.contains("generate"), "{what:?} offers the hidden subcommand");
+        }
+        assert!(text(Generated::Bash).contains("--key-file"));
+        assert!(text(Generated::Man).starts_with(".ie"));
+        let dir = tempfile::tempdir().unwrap();
+        generate_man_pages(dir.path()).unwrap();
+        for page in ["sion.1", "sion-exec.1", "sion-daemon.1", "sion-key.1", "sion-key-import.1"] {
+            assert!(dir.path().join(page).is_file(), "no {page}");
+        }
+        assert!(!dir.path().join("sion-generate.1").exists());
     }
 
     #[test]

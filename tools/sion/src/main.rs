@@ -55,6 +55,18 @@ fn main() {
         }
         Command::Up(args) => up::up(args),
         Command::Down(args) => up::down(args),
+        Command::Key(args) => group::key::main(args),
+        Command::Generate { what, dir } => {
+            let written = match dir {
+                Some(dir) if what == cli::Generated::Man => cli::generate_man_pages(&dir),
+                Some(_) => Err(io::Error::other("--dir is for the man pages")),
+                None => cli::generate(what, &mut io::stdout().lock()),
+            };
+            match written {
+                Ok(()) => 0,
+                Err(e) => failed(format!("generate: {e}")),
+            }
+        }
     };
     let _ = io::stdout().flush();
     std::process::exit(code);

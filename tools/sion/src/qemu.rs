@@ -23,16 +23,32 @@ use crate::args::{Accel, MemSize};
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";
 
-/// Where the kernel and server images are.
+/// Where the kernel and server images are: `$SION_IMAGE_DIR`, else beside
+/// this executable as cargo builds it (`target/release/sion` ->
+/// `target/x86_64-unknown-none/release/`), else as the Debian package
+/// installs it (`/usr/bin/sion` -> `/usr/lib/sion/`); the first when none
+/// has a kernel (for the error message).
 pub fn image_dir() -> PathBuf {
     let dir = match std::env::var_os("SION_IMAGE_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => {
             let exe = std::env::current_exe().unwrap_or_default();
-            exe.parent().unwrap_or(Path::new(".")).join("../x86_64-unknown-none/release")
+            image_dir_for(exe.parent().unwrap_or(Path::new(".")), |d| d.join("sion-kernel").is_file())
         }
     };
     std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// The image directory for an executable in `bin`: the development layout,
+/// else the installed one, whichever `has_images`; the development one when neither.
+pub fn image_dir_for(bin: &Path, has_images: impl Fn(&Path) -> bool) -> PathBuf {
+    let dev = bin.join("../x86_64-unknown-none/release");
+    let installed = bin.parent().map(|p| p.join("lib/sion")).unwrap_or_else(|| bin.join("../lib/sion"));
+    if !has_images(&dev) && has_images(&installed) {
+        installed
+    } else {
+        dev
+    }
 }
 
 /// What a node is booted with.
@@ -256,6 +272,15 @@ fn set_parent_death_signal(cmd: &mut Command) {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn images_beside_the_build_or_installed() {
+        let bin = Path::new("/usr/bin");
+        assert_eq!(image_dir_for(bin, |d| d.ends_with("lib/sion")), Path::new("/usr/lib/sion"));
+        assert_eq!(image_dir_for(bin, |_| false), Path::new("/usr/bin/../x86_64-unknown-none/release"));
+        let bin = Path::new("/w/target/release");
+        assert_eq!(image_dir_for(bin, |_| true), Path::new("/w/target/release/../x86_64-unknown-none/release"));
+    }
 
     fn config() -> NodeConfig {
         NodeConfig {

@@ -40,7 +40,7 @@ pub struct Shares {
 }
 
 /// The user's secrets a job never sees unless they are shared by name:
-/// `~/.ssh`, `~/.gnupg`, the group key's directory, and the like.
+/// `~/.ssh`, `~/.gnupg`, the group key's directory, `/etc/sion`, and the like.
 pub fn secrets(home: Option<&Path>, group_key: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();
     if let Some(h) = home {
@@ -49,6 +49,10 @@ pub fn secrets(home: Option<&Path>, group_key: &Path) -> Vec<PathBuf> {
         }
     }
     if let Some(d) = group_key.parent() {
+        v.push(d.to_path_buf());
+    }
+    // The installed service's key (readable by group sion).
+    if let Some(d) = Path::new(crate::group::key::SYSTEM_PATH).parent() {
         v.push(d.to_path_buf());
     }
     v

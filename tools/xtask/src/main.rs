@@ -6,12 +6,14 @@
 //! - `demo`   setup + build + a static hello world run through `sion exec`;
 //! - `compat` builds and runs the differential compat suite (compat-tests/);
 //! - `test`   setup + build + `cargo test` + the compat suite;
+//! - `deb`    build + the Debian package (`--test`: install, run, remove it);
 //! - `bench`  SiON against Linux in the same QEMU (slow; not part of `test`).
 
 mod bench;
 mod build;
 mod compat;
 mod coverage_check;
+mod deb;
 mod demo;
 mod group_tests;
 mod iso;
@@ -76,6 +78,12 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
     },
+    /// Build, then the Debian package target/debian/sion_<version>_amd64.deb (dpkg-deb).
+    Deb {
+        /// Then install it here, run the service's command line, remove and purge it (needs root and dpkg).
+        #[arg(long)]
+        test: bool,
+    },
     /// A bootable GRUB ISO of a group node (kernel, group server, netstack; virtio-net PCI).
     Iso {
         /// The group key file (default: sion's, ~/.config/sion/group.key).
@@ -126,6 +134,13 @@ fn main() -> ExitCode {
             println!("{}", out.display());
             if check {
                 println!("{}", iso::smoke_test(&out)?);
+            }
+            Ok(true)
+        }),
+        Cmd::Deb { test } => build::build().and_then(|_| deb::package()).and_then(|deb| {
+            println!("{}", deb.display());
+            if test {
+                println!("{}", deb::test(&deb)?);
             }
             Ok(true)
         }),
@@ -288,6 +303,13 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
         Err(why) => st.skip("group (sion up)", why),
         Ok(()) if !built => st.record("group (sion up)", not_built()),
         Ok(()) => st.record("group (sion up)", group_tests::run().map(|g| g.summary)),
+    }
+
+    util::banner("the Debian package: build, install, the service's command line, remove, purge");
+    match deb::test_available() {
+        Err(why) => st.skip("Debian package", why),
+        Ok(()) if !built => st.record("Debian package", not_built()),
+        Ok(()) => st.record("Debian package", deb::package().and_then(|d| deb::test(&d))),
     }
 
     util::banner("compat suite");

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use sion_group::Weights;
 
 use crate::args::{parse_file_spec, parse_out_spec, FileSpec, OutSpec};
@@ -26,13 +26,20 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "IP")]
     pub broadcast: Option<Ipv4Addr>,
 
-    /// The group key file (default ~/.config/sion/group.key, created on first use).
+    /// The group key file (default: $SION_KEY_FILE, else ~/.config/sion/group.key
+    /// if it exists, else /etc/sion/group.key if it exists, else
+    /// ~/.config/sion/group.key, created on first use).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
     /// The control socket for `sion nodes` and `sion run`.
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+
+    /// Let the members of the daemon's group use the control socket (mode
+    /// 0660 instead of 0600), as the packaged service does for group `sion`.
+    #[arg(long)]
+    pub control_group: bool,
 
     /// Name shown in `sion nodes` (default: the host name).
     #[arg(long)]
@@ -65,9 +72,39 @@ pub struct NodesArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// The daemon's control socket.
+    /// The daemon's control socket (default: $SION_CONTROL, else this user's
+    /// daemon's if it runs, else the service's, /run/sion/daemon.sock).
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Print the group key (64 hexadecimal digits and a newline), as `sion key
+    /// import` reads it.
+    Show {
+        /// The key file (default: as `sion daemon`'s; created on first use).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// Replace the group key with the one in FILE (`-`: standard input),
+    /// checked first. The file keeps its mode and owner (a new one is 0600).
+    /// Restart the daemon afterwards (`systemctl restart sion`).
+    Import {
+        /// The key file to write (default: $SION_KEY_FILE, else
+        /// ~/.config/sion/group.key; the service's is /etc/sion/group.key).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+        /// Where the key comes from: a file `sion key show` wrote, or `-`.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -117,7 +154,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub share: crate::args::ShareArgs,
 
-    /// The group key file (default ~/.config/sion/group.key).
+    /// The group key file (default: as `sion daemon`'s).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 

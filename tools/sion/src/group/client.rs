@@ -166,7 +166,7 @@ pub fn render_table(rows: &[Row]) -> String {
 }
 
 pub fn nodes(args: NodesArgs) -> i32 {
-    let control = args.control.unwrap_or_else(super::default_control_path);
+    let control = args.control.unwrap_or_else(super::client_control_path);
     match ask(&control, "nodes") {
         Ok(text) => {
             let rows = parse_rows(&text);
@@ -262,7 +262,7 @@ pub fn run(args: RunArgs) -> i32 {
 
 fn run_inner(args: RunArgs) -> Result<i32> {
     let key = super::key::load_or_create(args.key_file.as_deref())?;
-    let control = args.control.clone().unwrap_or_else(super::default_control_path);
+    let control = args.control.clone().unwrap_or_else(super::client_control_path);
     let cwd = std::env::current_dir().context("the current directory")?;
     let located = elf_check::locate(Path::new(&args.program), std::env::var_os("PATH").as_deref());
     let program = match elf_check::check_file(&located) {

@@ -151,7 +151,7 @@ fn run(args: DaemonArgs) -> Result<()> {
         });
     }
     let control = args.control.clone().unwrap_or_else(super::default_control_path);
-    let control_listener = bind_control(&control)?;
+    let control_listener = bind_control(&control, args.control_group)?;
     {
         let tx = tx.clone();
         std::thread::spawn(move || serve_control(control_listener, tx));
@@ -262,7 +262,7 @@ fn log_event(node: &Node, e: &Event, refused: &mut HashMap<Addr, Instant>) {
 
 // ---- control socket -----------------------------------------------------
 
-fn bind_control(path: &Path) -> Result<UnixListener> {
+fn bind_control(path: &Path, group: bool) -> Result<UnixListener> {
     if let Some(dir) = path.parent() {
         if !dir.exists() {
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -273,7 +273,7 @@ fn bind_control(path: &Path) -> Result<UnixListener> {
     }
     let _ = std::fs::remove_file(path);
     let l = UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(if group { 0o660 } else { 0o600 }))?;
     Ok(l)
 }
 

@@ -41,6 +41,20 @@ pub fn default_control_path() -> PathBuf {
     dir.join("daemon.sock")
 }
 
+/// The installed service's control socket (the unit's `RuntimeDirectory=sion`).
+pub const SERVICE_CONTROL: &str = "/run/sion/daemon.sock";
+
+/// The control socket `sion nodes` and `sion run` ask: $SION_CONTROL, else
+/// this user's daemon's if it exists, else the service's if it exists, else
+/// this user's (for the error message).
+pub fn client_control_path() -> PathBuf {
+    let mine = default_control_path();
+    if std::env::var_os("SION_CONTROL").is_none() && std::fs::symlink_metadata(&mine).is_err() && std::fs::symlink_metadata(SERVICE_CONTROL).is_ok() {
+        return PathBuf::from(SERVICE_CONTROL);
+    }
+    mine
+}
+
 /// Logging for the group commands: info by default (a daemon's log is its
 /// output), debug with `--verbose`; `RUST_LOG` overrides.
 pub fn init_logging(verbose: bool, default_info: bool) {
