@@ -154,6 +154,8 @@ pub mod msr {
     pub const SFMASK: u32 = 0xc000_0084;
     pub const FS_BASE: u32 = 0xc000_0100;
     pub const GS_BASE: u32 = 0xc000_0101;
+    /// The GS base `swapgs` exchanges with GS_BASE: the user's while the kernel runs.
+    pub const KERNEL_GS_BASE: u32 = 0xc000_0102;
 }
 
 /// Hardware entropy: RDSEED, else RDRAND. Returns false when the CPU has neither

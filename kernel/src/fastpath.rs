@@ -38,7 +38,7 @@ impl Kernel {
     /// to run next, now loaded.
     #[inline(never)]
     pub fn fastpath(&mut self, cur: usize) -> Option<usize> {
-        if self.preempt {
+        if self.cpu_ref().preempt {
             return None;
         }
         let next = match (self.tasks[cur].frame.vector, self.tasks[cur].kind) {
@@ -100,7 +100,7 @@ impl Kernel {
         t_task.outgoing = Outgoing::None;
         t_task.state = State::Runnable;
         // As `schedule` would on taking it from the run queue: a new slice.
-        self.slice_start = crate::cpu::rdtsc();
+        self.cpu().slice_start = crate::cpu::rdtsc();
         Some(t)
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! Each CPU has its own GDT and TSS (index = the CPU's index, 0 the boot
 //! CPU): a TSS is marked busy in the GDT that loads it, and holds that CPU's
-//! stacks. Only the boot CPU runs tasks yet, so the calls made on a task
-//! switch (`set_tls`, `set_rsp0`, `set_io_ports`) work on CPU 0's.
+//! stacks. The calls made on a task switch (`set_tls`, `set_io_ports`, and
+//! `percpu::set_frame_top` for rsp0) work on the running CPU's: each CPU
+//! changes only its own slot.
 
 use crate::smp::{BOOT_CPU, MAX_CPUS};
 use core::arch::asm;
@@ -52,9 +53,6 @@ const TSS_ZERO: TssWithIo = TssWithIo {
     iomap: [0; 8192],
     end: 0,
 };
-
-/// Ports currently open in the bitmap (for the running task).
-static mut IO_OPEN: Option<(u16, u16)> = None;
 
 /// The boot CPU's GDT and TSS.
 pub fn init(kernel_stack_top: u64, double_fault_stack_top: u64) {
@@ -111,33 +109,35 @@ pub fn init_cpu(cpu: usize, kernel_stack_top: u64, double_fault_stack_top: u64) 
     }
 }
 
-/// Install a task's TLS descriptors.
+/// Install a task's TLS descriptors in this CPU's GDT.
 pub fn set_tls(tls: &[u64; TLS_SLOTS]) {
-    // SAFETY: only the boot CPU runs tasks and calls this; the slots are not
-    // the ones in use by the kernel.
+    // SAFETY: each CPU writes only its own GDT (a place projection: no
+    // reference to the whole array); the slots are not the ones in use by
+    // the kernel.
     unsafe {
-        let gdt = &mut (*addr_of_mut!(GDT))[BOOT_CPU];
+        let gdt = &mut (*addr_of_mut!(GDT))[crate::percpu::index()];
         gdt[TLS_FIRST_GDT_INDEX..].copy_from_slice(tls);
     }
 }
 
-/// The stack the CPU switches to on an interrupt from user mode.
-pub fn set_rsp0(top: u64) {
-    // SAFETY: only the boot CPU runs tasks and calls this; the CPU reads rsp0
-    // only on the next entry from user mode.
-    unsafe { (*addr_of_mut!(TSS))[BOOT_CPU].tss.rsp0 = top };
+/// The address of CPU `cpu`'s TSS.rsp0, the stack it switches to on an
+/// interrupt from user mode (`percpu::set_frame_top` moves it with the
+/// running task).
+pub fn rsp0_address(cpu: usize) -> u64 {
+    // SAFETY: only an address is taken (no reference is made).
+    unsafe { core::ptr::addr_of_mut!((*addr_of_mut!(TSS))[cpu].tss.rsp0) as u64 }
 }
 
-/// Open exactly the ports `io` (base, count) for user mode, closing the previous grant.
-pub fn set_io_ports(io: Option<(u16, u16)>) {
-    // SAFETY: only the boot CPU runs tasks and calls this; the bitmap is read
-    // by the CPU only on user I/O.
+/// Open exactly the ports `io` (base, count) for user mode on this CPU,
+/// closing those of `open` (the grant open now, which the caller keeps in
+/// the CPU's state and checks first).
+#[cold]
+pub fn set_io_ports(open: Option<(u16, u16)>, io: Option<(u16, u16)>) {
+    let cpu = crate::percpu::index();
+    // SAFETY: each CPU changes only its own TSS's bitmap, which the CPU
+    // reads only on user I/O.
     unsafe {
-        let open = &mut *addr_of_mut!(IO_OPEN);
-        if *open == io {
-            return;
-        }
-        let map = &mut (*addr_of_mut!(TSS))[BOOT_CPU].iomap;
+        let map = &mut (*addr_of_mut!(TSS))[cpu].iomap;
         let mut set = |range: (u16, u16), deny: bool| {
             for p in range.0 as usize..(range.0 as usize + range.1 as usize).min(65536) {
                 if deny {
@@ -147,19 +147,25 @@ pub fn set_io_ports(io: Option<(u16, u16)>) {
                 }
             }
         };
-        if let Some(old) = *open {
+        if let Some(old) = open {
             set(old, true);
         }
         if let Some(new) = io {
             set(new, false);
         }
-        *open = io;
     }
 }
 
+/// Load a task's FS and GS selectors. Loading GS also loads its base (from
+/// the descriptor, or unchanged or zero for a null selector, by CPU model):
+/// that must be the user's base, which sits in KERNEL_GS_BASE while the
+/// kernel runs, so the load is made between two `swapgs` and the kernel's
+/// GS base (the per-CPU area) is kept.
 pub fn load_user_selectors(fs: u16, gs: u16) {
-    // SAFETY: the selectors were validated when set (null, user data or a TLS slot).
-    unsafe { asm!("mov fs, {0:x}", "mov gs, {1:x}", in(reg) fs as u64, in(reg) gs as u64, options(nostack, preserves_flags)) }
+    // SAFETY: the selectors were validated when set (null, user data or a
+    // TLS slot). Interrupts are off in the kernel, so nothing runs between
+    // the two swapgs with the user's GS base in GS_BASE.
+    unsafe { asm!("mov fs, {0:x}", "swapgs", "mov gs, {1:x}", "swapgs", in(reg) fs as u64, in(reg) gs as u64, options(nostack, preserves_flags)) }
 }
 
 pub fn read_user_selectors() -> (u16, u16) {

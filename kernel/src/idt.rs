@@ -3,13 +3,16 @@
 //! Every entry — an exception, an interrupt, `int 0x40`/`int 0x80`, or the
 //! `syscall` instruction — builds the same [`TrapFrame`] and calls
 //! `trap_entry`. From user mode the frame is built in place, in the running
-//! task's own `frame` (the TSS's rsp0 and `current_frame_top` point just past
-//! it; `Kernel::switch_to` keeps them so), then the CPU moves to the one
-//! kernel stack: the registers are saved once and never copied on entry or
-//! exit, as seL4 keeps them in the TCB. `trap_entry` returns the frame to
-//! resume, that of the task chosen to run next. An interrupt taken in the
-//! kernel (only the idle loop runs with interrupts on) pushes its frame on
-//! the kernel stack, as usual.
+//! task's own `frame` (the CPU's TSS.rsp0 and the frame-top word of its
+//! per-CPU area point just past it; `Kernel::switch_to` keeps them so), then
+//! the entry swaps in the kernel's GS base (`swapgs`: `gs:` is the CPU's
+//! area, see percpu.rs) and moves to the CPU's kernel stack: the registers
+//! are saved once and never copied on entry or exit, as seL4 keeps them in
+//! the TCB. `trap_entry` returns the frame to resume, that of the task chosen
+//! to run next; the return swaps the user's GS base back when it goes to
+//! user mode. An interrupt taken in the kernel (only the idle loop runs with
+//! interrupts on) swaps nothing and pushes its frame on the kernel stack, as
+//! usual.
 
 use core::arch::global_asm;
 use core::ptr::addr_of_mut;
@@ -83,8 +86,7 @@ global_asm!(
     ISR_ERR \v
     .endr
 
-    .global trap_common
-trap_common:
+    .macro PUSH_GPRS
     push rax
     push rbx
     push rcx
@@ -100,17 +102,29 @@ trap_common:
     push r13
     push r14
     push r15
+    .endm
+
+    .global trap_common
+trap_common:
+    PUSH_GPRS
     cld
     mov rdi, rsp
-    /* From user mode the frame is the task's: go to the kernel stack. */
+    /* From user mode the frame is the task's: take the kernel's GS base
+       (the CPU's area) and go to the CPU's kernel stack. */
     test qword ptr [rsp + 0x90], 3
-    jz 1f
-    lea rsp, [rip + kernel_stack_top]
-1:
+    jz trap_call
+    swapgs
+    mov rsp, gs:[{kstack}]
+trap_call:
     call trap_entry
     mov rsp, rax
     .global trap_return
 trap_return:
+    /* Back to user mode: the user's GS base again. */
+    test qword ptr [rsp + 0x90], 3
+    jz 1f
+    swapgs
+1:
     pop r15
     pop r14
     pop r13
@@ -129,47 +143,50 @@ trap_return:
     add rsp, 16
     iretq
 
-    /* syscall: rcx = user rip, r11 = user rflags, rsp still the user's. */
+    /* syscall: rcx = user rip, r11 = user rflags, rsp still the user's,
+       GS base the user's: swap it first, to reach the CPU's area. */
     .global syscall_entry
 syscall_entry:
-    mov [rip + syscall_user_rsp], rsp
-    mov rsp, [rip + current_frame_top]
+    swapgs
+    mov gs:[{user_rsp}], rsp
+    mov rsp, gs:[{frame_top}]
     push 0x23
-    push qword ptr [rip + syscall_user_rsp]
+    push qword ptr gs:[{user_rsp}]
     push r11
     push 0x2b
     push rcx
     push 0
     push 0x100
-    jmp trap_common
+    PUSH_GPRS
+    cld
+    mov rdi, rsp
+    mov rsp, gs:[{kstack}]
+    jmp trap_call
 
     .global syscall_entry_compat
 syscall_entry_compat:
-    mov [rip + syscall_user_rsp], rsp
-    mov rsp, [rip + current_frame_top]
+    swapgs
+    mov gs:[{user_rsp}], rsp
+    mov rsp, gs:[{frame_top}]
     push 0x23
-    push qword ptr [rip + syscall_user_rsp]
+    push qword ptr gs:[{user_rsp}]
     push r11
     push 0x1b
     push rcx
     push 0
     push 0x101
-    jmp trap_common
-
-    .section .data
-    .balign 8
-syscall_user_rsp:
-    .quad 0
-    /* The end of the running task's frame (as the TSS's rsp0). */
-    .global current_frame_top
-current_frame_top:
-    .quad 0
-
-"#
+    PUSH_GPRS
+    cld
+    mov rdi, rsp
+    mov rsp, gs:[{kstack}]
+    jmp trap_call
+"#,
+    kstack = const crate::percpu::OFF_KERNEL_STACK,
+    frame_top = const crate::percpu::OFF_FRAME_TOP,
+    user_rsp = const crate::percpu::OFF_USER_RSP,
 );
 
 extern "C" {
-    static mut current_frame_top: u64;
     fn syscall_entry();
     fn syscall_entry_compat();
 }
@@ -203,14 +220,13 @@ fn set_gate(v: usize, handler: u64, dpl: u8, ist: u8) {
     }
 }
 
-/// From now on, entries from user mode save the registers in `frame`
-/// (the running task's).
+/// From now on, entries from user mode on this CPU save the registers in
+/// `frame` (the running task's): the `syscall` entry's word in the per-CPU
+/// area and the CPU's TSS.rsp0 for the others.
+#[inline(always)]
 pub fn set_user_frame(frame: &mut TrapFrame) {
     let top = frame as *mut TrapFrame as u64 + core::mem::size_of::<TrapFrame>() as u64;
-    // SAFETY: single CPU, interrupts off in the kernel; the word is read
-    // only by the entry paths above.
-    unsafe { *addr_of_mut!(current_frame_top) = top };
-    crate::gdt::set_rsp0(top);
+    crate::percpu::set_frame_top(top);
 }
 
 pub fn init() {

@@ -30,7 +30,7 @@ impl Kernel {
         match call {
             Call::Log => self.k_log(cur, a[0], a[1]),
             Call::Yield => {
-                self.preempt = true;
+                self.cpu().preempt = true;
                 Ret::Value(0)
             }
             Call::Exit => {
@@ -156,7 +156,7 @@ impl Kernel {
             }
             Call::SysInfo => {
                 let now = self.clock.now_ns();
-                let idle_ns = self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + self.idle_tsc);
+                let idle_ns = self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + self.idle_tsc());
                 let tasks = self.tasks.iter().filter(|t| t.state != State::Free).count() as u64;
                 let (cpus, cpus_found) = (crate::smp::online() as u64, crate::smp::found() as u64);
                 let i = SysInfo { total_frames: self.frames.total, free_frames: self.free_frames(), tasks, uptime_ns: now, idle_ns, cpus, cpus_found };
@@ -173,7 +173,7 @@ impl Kernel {
                 };
                 let mut cpu_tsc = self.tasks[t].cpu_tsc;
                 if t == cur {
-                    cpu_tsc += cpu::rdtsc().saturating_sub(self.run_start);
+                    cpu_tsc += cpu::rdtsc().saturating_sub(self.cpu_ref().run_start);
                 }
                 let info = TaskInfo { cpu_ns: self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + cpu_tsc), space_bytes: self.spaces[self.tasks[t].space as usize].pages * PAGE };
                 self.put_words(cur, a[1], &[info.cpu_ns, info.space_bytes])
@@ -350,7 +350,7 @@ impl Kernel {
         match paging::clone_user_half(&mut self.frames, from, to) {
             Some(pages) => {
                 // The source lost write access to its pages: drop stale TLB entries.
-                if self.loaded_space == Some(src) {
+                if self.cpu_ref().loaded_space == Some(src) {
                     cpu::write_cr3(from);
                 }
                 // The clone is charged to the source's account: a job's

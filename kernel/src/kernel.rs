@@ -5,19 +5,16 @@ use crate::cpu::{self, FpuState};
 use crate::gdt;
 use crate::mem::Frames;
 use crate::paging::{self, KernelTables};
+use crate::percpu;
+use crate::smp::MAX_CPUS;
 use crate::task::{Account, Outgoing, Space, State, Task, MAX_SPACES, MAX_TASKS, NONE};
 use crate::time::Clock;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use sion_abi::{SpaceId, TaskId};
 use sion_kerncore::runqueue::RunQueue;
 
 /// Length of a time slice when other tasks wait.
 pub const SLICE_NS: u64 = 10_000_000;
-
-/// Set by the timer interrupt when it arrives while the CPU idles in the kernel.
-pub static TIMER_FIRED: AtomicBool = AtomicBool::new(false);
-/// Device interrupt lines that fired while the CPU idled (bit n = GSI n).
-pub static PENDING_IRQS: AtomicU64 = AtomicU64::new(0);
 
 /// What the CPU's FS/GS selectors, bases and TLS descriptors hold now.
 #[derive(Clone, Copy)]
@@ -30,6 +27,67 @@ pub struct HwSegments {
     /// from its descriptors).
     pub bases_known: bool,
     pub tls: [u64; sion_abi::regs::TLS_SLOTS],
+}
+
+/// One CPU's part of the kernel state (`Kernel::cpus`, indexed by
+/// `percpu::index`): what runs on it and what its registers hold. Each CPU
+/// touches only its own entry.
+pub struct CpuState {
+    /// The task whose state is on the CPU (valid when `has_current`).
+    pub current: usize,
+    pub has_current: bool,
+    pub slice_start: u64,
+    pub run_start: u64,
+    pub preempt: bool,
+    /// The task whose FPU/SSE state is in the registers. Switching sets CR0.TS
+    /// when another task runs; its first FPU instruction traps (#NM) and the
+    /// state moves then (servers, soft-float, never pay for it).
+    pub fpu_owner: Option<usize>,
+    pub ts_set: bool,
+    /// The thread-pointer state the CPU holds now, to skip reloading it.
+    pub hw: HwSegments,
+    pub loaded_space: Option<usize>,
+    /// Time spent halted in the idle loop (TSC ticks).
+    pub idle_tsc: u64,
+    /// The TSC deadline its one-shot LAPIC timer is armed for (0 = stopped).
+    pub timer_armed: u64,
+    /// The I/O ports open in its TSS bitmap (for the task it runs).
+    pub io_open: Option<(u16, u16)>,
+}
+
+impl CpuState {
+    pub const EMPTY: CpuState = CpuState {
+        current: 0,
+        has_current: false,
+        slice_start: 0,
+        run_start: 0,
+        preempt: false,
+        fpu_owner: None,
+        ts_set: false,
+        hw: HwSegments { fs_sel: 0, gs_sel: 0, fs_base: 0, gs_base: 0, bases_known: false, tls: [0; sion_abi::regs::TLS_SLOTS] },
+        loaded_space: None,
+        idle_tsc: 0,
+        timer_armed: 0,
+        io_open: None,
+    };
+}
+
+/// The running CPU's entry of `cpus` (`Kernel::cpus`): a borrow of that
+/// field alone, so the rest of the kernel state stays usable beside it.
+#[inline(always)]
+pub fn this_cpu(cpus: &mut [CpuState; MAX_CPUS]) -> &mut CpuState {
+    let off = percpu::state_offset();
+    // SAFETY: `off` is the running CPU's index times the element size, the
+    // index below MAX_CPUS (percpu::init): an element of `cpus`, borrowed
+    // through `cpus` for as long as it is.
+    unsafe { &mut *cpus.as_mut_ptr().byte_add(off) }
+}
+
+#[inline(always)]
+pub fn this_cpu_ref(cpus: &[CpuState; MAX_CPUS]) -> &CpuState {
+    let off = percpu::state_offset();
+    // SAFETY: as `this_cpu`.
+    unsafe { &*cpus.as_ptr().byte_add(off) }
 }
 
 /// A boot server's name, for `server_lookup`.
@@ -49,25 +107,12 @@ pub struct Kernel {
     /// Memory accounts (at most one per space).
     pub accounts: [Account; MAX_SPACES],
     pub runq: RunQueue<MAX_TASKS>,
-    /// The task whose state is on the CPU (valid when `has_current`).
-    pub current: usize,
-    pub has_current: bool,
-    pub slice_start: u64,
-    pub run_start: u64,
-    pub preempt: bool,
+    /// Each CPU's own state (see [`CpuState`]).
+    pub cpus: [CpuState; MAX_CPUS],
     pub clean_fpu: FpuState,
-    /// The task whose FPU/SSE state is in the registers. Switching sets CR0.TS
-    /// when another task runs; its first FPU instruction traps (#NM) and the
-    /// state moves then (servers, soft-float, never pay for it).
-    pub fpu_owner: Option<usize>,
-    pub ts_set: bool,
-    /// The thread-pointer state the CPU holds now, to skip reloading it.
-    pub hw: HwSegments,
     /// Length of a time slice in TSC ticks.
     pub slice_tsc: u64,
-    pub loaded_space: Option<usize>,
     pub hw_rng: (bool, bool),
-    pub idle_tsc: u64,
     /// Who receives each device interrupt line: (task id, notification bits).
     pub irq_bindings: [Option<(u32, u64)>; crate::ioapic::MAX_GSI as usize],
     /// The earliest task timer deadline (TSC), or a lower bound of it; 0 = none.
@@ -85,23 +130,43 @@ impl Kernel {
             spaces: [Space::EMPTY; MAX_SPACES],
             accounts: [Account::EMPTY; MAX_SPACES],
             runq: RunQueue::new(),
-            current: 0,
-            has_current: false,
-            slice_start: 0,
-            run_start: 0,
-            preempt: false,
+            cpus: [CpuState::EMPTY; MAX_CPUS],
             clean_fpu: FpuState::zeroed(),
-            fpu_owner: None,
-            ts_set: false,
-            hw: HwSegments { fs_sel: 0, gs_sel: 0, fs_base: 0, gs_base: 0, bases_known: false, tls: [0; sion_abi::regs::TLS_SLOTS] },
             slice_tsc: 0,
-            loaded_space: None,
             hw_rng: (false, false),
-            idle_tsc: 0,
             irq_bindings: [None; crate::ioapic::MAX_GSI as usize],
             next_timer: 0,
             servers: [None; 8],
         }
+    }
+
+    /// The running CPU's state.
+    #[inline(always)]
+    pub fn cpu(&mut self) -> &mut CpuState {
+        this_cpu(&mut self.cpus)
+    }
+
+    #[inline(always)]
+    pub fn cpu_ref(&self) -> &CpuState {
+        this_cpu_ref(&self.cpus)
+    }
+
+    /// Is `slot` the task this CPU runs?
+    #[inline(always)]
+    pub fn is_current(&self, slot: usize) -> bool {
+        let c = self.cpu_ref();
+        c.has_current && c.current == slot
+    }
+
+    /// Idle time of all CPUs (TSC ticks).
+    pub fn idle_tsc(&self) -> u64 {
+        self.cpus.iter().map(|c| c.idle_tsc).sum()
+    }
+
+    /// Arm this CPU's one-shot timer for `deadline` (or stop it).
+    #[inline(always)]
+    pub fn arm_timer(&mut self, deadline: Option<u64>) {
+        self.clock.arm(&mut this_cpu(&mut self.cpus).timer_armed, deadline);
     }
 
     pub fn task_id(&self, slot: usize) -> TaskId {
@@ -183,7 +248,8 @@ impl Kernel {
 
     pub fn make_runnable(&mut self, slot: usize) {
         self.tasks[slot].state = State::Runnable;
-        if !self.tasks[slot].held && !(self.has_current && self.current == slot) {
+        // (Phase 2b, tasks on several CPUs: not current on any CPU.)
+        if !self.tasks[slot].held && !self.is_current(slot) {
             self.runq.push(slot);
         }
     }
@@ -229,11 +295,16 @@ impl Kernel {
                 }
             }
         }
-        if self.fpu_owner == Some(slot) {
-            self.fpu_owner = None;
+        // Its FPU state, wherever it is held lazily, is of no use any more.
+        for c in &mut self.cpus {
+            if c.fpu_owner == Some(slot) {
+                c.fpu_owner = None;
+            }
         }
-        if self.has_current && self.current == slot {
-            self.has_current = false;
+        // (Only this CPU runs tasks yet: a task running on another will
+        // need an IPI to stop it there, phase 2b.)
+        if self.is_current(slot) {
+            self.cpu().has_current = false;
         }
     }
 
@@ -271,10 +342,12 @@ impl Kernel {
         if !self.spaces[s].in_use {
             return; // a task's death took it already
         }
-        if self.loaded_space == Some(s) {
+        // (Only this CPU loads spaces yet; with tasks on several CPUs the
+        // others need a shootdown IPI, phase 2b.)
+        if self.cpu_ref().loaded_space == Some(s) {
             // Run on the kernel's own tables until the next switch loads a space.
             cpu::write_cr3(self.tables.pml4);
-            self.loaded_space = None;
+            self.cpu().loaded_space = None;
         }
         crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
         let pages = self.spaces[s].pages;
@@ -379,8 +452,10 @@ impl Kernel {
             }
             self.next_timer = earliest;
         }
-        if self.has_current && now.saturating_sub(self.slice_start) >= self.slice_tsc {
-            self.preempt = true;
+        let slice_tsc = self.slice_tsc;
+        let c = self.cpu();
+        if c.has_current && now.saturating_sub(c.slice_start) >= slice_tsc {
+            c.preempt = true;
         }
     }
 
@@ -393,48 +468,58 @@ impl Kernel {
     /// Choose the task to run next, idling until there is one, and load its
     /// context. Returns its slot; the caller copies its frame out.
     pub fn schedule(&mut self) -> usize {
-        let cur_runnable = self.has_current && self.tasks[self.current].state == State::Runnable;
-        let next = if cur_runnable && (!self.preempt || self.runq.is_empty()) {
-            self.current
+        let (current, has_current, preempt) = {
+            let c = self.cpu_ref();
+            (c.current, c.has_current, c.preempt)
+        };
+        let cur_runnable = has_current && self.tasks[current].state == State::Runnable;
+        let next = if cur_runnable && (!preempt || self.runq.is_empty()) {
+            current
         } else {
             if cur_runnable {
-                self.runq.push(self.current);
+                self.runq.push(current);
             }
             loop {
                 if let Some(n) = self.runq.pop() {
-                    self.slice_start = cpu::rdtsc();
+                    self.cpu().slice_start = cpu::rdtsc();
                     break n;
                 }
                 self.idle();
             }
         };
-        self.preempt = false;
-        let slice_end = (!self.runq.is_empty()).then(|| self.slice_start + self.slice_tsc);
+        self.cpu().preempt = false;
+        let slice_end = (!self.runq.is_empty()).then(|| self.cpu_ref().slice_start + self.slice_tsc);
         let deadline = match (slice_end, self.earliest_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.clock.arm(deadline);
-        self.switch_to(next);
+        self.arm_timer(deadline);
+        // The running task goes on: its context is loaded (what `switch_to`
+        // would find, without the call).
+        if !(cur_runnable && next == current) {
+            self.switch_to(next);
+        }
         next
     }
 
     /// Nothing to run: sleep until the next timer, with the CPU halted.
     fn idle(&mut self) {
-        if self.has_current {
+        if self.cpu_ref().has_current {
             self.save_current();
-            self.has_current = false;
+            self.cpu().has_current = false;
         }
-        self.clock.arm(self.earliest_timer());
+        self.arm_timer(self.earliest_timer());
         let t0 = cpu::rdtsc();
+        let area = percpu::this();
         loop {
-            let timer = TIMER_FIRED.swap(false, Ordering::AcqRel);
-            let irqs = PENDING_IRQS.swap(0, Ordering::AcqRel);
+            let timer = area.timer_fired.swap(false, Ordering::AcqRel);
+            let irqs = area.pending_irqs.swap(0, Ordering::AcqRel);
             if timer || irqs != 0 {
+                let c = self.cpu();
                 if timer {
-                    self.clock.fired();
+                    c.timer_armed = 0; // it fired
                 }
-                self.idle_tsc += cpu::rdtsc() - t0;
+                c.idle_tsc += cpu::rdtsc() - t0;
                 for gsi in 0..64 {
                     if irqs & (1 << gsi) != 0 {
                         self.device_interrupt(gsi);
@@ -458,31 +543,33 @@ impl Kernel {
     }
 
     fn save_current(&mut self) {
-        let cur = self.current;
+        let c = this_cpu(&mut self.cpus);
         let now = cpu::rdtsc();
-        let t = &mut self.tasks[cur];
-        t.cpu_tsc += now.saturating_sub(self.run_start);
+        let t = &mut self.tasks[c.current];
+        t.cpu_tsc += now.saturating_sub(c.run_start);
         if t.state == State::Free {
             return;
         }
+        let hw = &mut c.hw;
         let (fs, gs) = gdt::read_user_selectors();
-        if (fs, gs) != (self.hw.fs_sel, self.hw.gs_sel) {
+        if (fs, gs) != (hw.fs_sel, hw.gs_sel) {
             // The task loaded a selector itself: in 64-bit mode that reloads
-            // the base too, so read it back.
-            self.hw.fs_sel = fs;
-            self.hw.gs_sel = gs;
-            self.hw.bases_known = false;
+            // the base too, so read it back (the user's GS base is in
+            // KERNEL_GS_BASE while the kernel runs: see percpu.rs).
+            hw.fs_sel = fs;
+            hw.gs_sel = gs;
+            hw.bases_known = false;
             if !t.is_compat() {
-                self.hw.fs_base = cpu::rdmsr(cpu::msr::FS_BASE);
-                self.hw.gs_base = cpu::rdmsr(cpu::msr::GS_BASE);
-                self.hw.bases_known = true;
+                hw.fs_base = cpu::rdmsr(cpu::msr::FS_BASE);
+                hw.gs_base = cpu::rdmsr(cpu::msr::KERNEL_GS_BASE);
+                hw.bases_known = true;
             }
         }
         t.fs_sel = fs;
         t.gs_sel = gs;
-        if !t.is_compat() && self.hw.bases_known {
-            t.fs_base = self.hw.fs_base;
-            t.gs_base = self.hw.gs_base;
+        if !t.is_compat() && hw.bases_known {
+            t.fs_base = hw.fs_base;
+            t.gs_base = hw.gs_base;
         }
     }
 
@@ -490,24 +577,28 @@ impl Kernel {
     /// CR0.TS set): move the FPU state to it.
     pub fn fpu_switch(&mut self, cur: usize) {
         cpu::clear_ts();
-        self.ts_set = false;
-        if let Some(o) = self.fpu_owner {
+        let c = this_cpu(&mut self.cpus);
+        c.ts_set = false;
+        if let Some(o) = c.fpu_owner {
             self.tasks[o].fpu.save();
         }
         self.tasks[cur].fpu.restore();
-        self.fpu_owner = Some(cur);
+        c.fpu_owner = Some(cur);
     }
 
     /// Bring task `t`'s FPU state out of the CPU into its save area when it
     /// is the lazy owner (not the caller), so the area can be read or
     /// replaced; the next FPU instruction of the running task traps as usual.
+    /// (Only this CPU runs tasks yet: a state held by another CPU will need
+    /// an IPI to flush it, phase 2b.)
     pub fn fpu_flush(&mut self, t: usize) {
-        if self.fpu_owner == Some(t) && !(self.has_current && self.current == t) {
+        if self.cpu_ref().fpu_owner == Some(t) && !self.is_current(t) {
             cpu::clear_ts();
             self.tasks[t].fpu.save();
             cpu::set_ts();
-            self.ts_set = true;
-            self.fpu_owner = None;
+            let c = self.cpu();
+            c.ts_set = true;
+            c.fpu_owner = None;
         }
     }
 
@@ -522,23 +613,26 @@ impl Kernel {
     }
 
     pub fn switch_to(&mut self, next: usize) {
-        if self.has_current && self.current == next {
+        let cs = self.cpu_ref();
+        if cs.has_current && cs.current == next {
             return;
         }
-        if self.has_current {
+        if cs.has_current {
             self.save_current();
         }
         let space = self.tasks[next].space as usize;
-        if self.loaded_space != Some(space) {
+        let cs = this_cpu(&mut self.cpus);
+        if cs.loaded_space != Some(space) {
             cpu::write_cr3(self.spaces[space].pml4);
-            self.loaded_space = Some(space);
+            cs.loaded_space = Some(space);
         }
         let t = &self.tasks[next];
+        let hw = &mut cs.hw;
         // Slot by slot: an array comparison would call memcmp on every switch.
-        let tls_changed = t.tls.iter().zip(&self.hw.tls).any(|(a, b)| a != b);
+        let tls_changed = t.tls.iter().zip(&hw.tls).any(|(a, b)| a != b);
         if tls_changed {
             gdt::set_tls(&t.tls);
-            self.hw.tls = t.tls;
+            hw.tls = t.tls;
         }
         let usable = |sel: u16| -> u16 {
             let index = (sel >> 3) as usize;
@@ -550,37 +644,43 @@ impl Kernel {
             }
         };
         let sels = (usable(t.fs_sel), usable(t.gs_sel));
-        if tls_changed || sels != (self.hw.fs_sel, self.hw.gs_sel) {
+        if tls_changed || sels != (hw.fs_sel, hw.gs_sel) {
             gdt::load_user_selectors(sels.0, sels.1);
-            self.hw.fs_sel = sels.0;
-            self.hw.gs_sel = sels.1;
-            self.hw.bases_known = false;
+            hw.fs_sel = sels.0;
+            hw.gs_sel = sels.1;
+            hw.bases_known = false;
         }
         if !t.is_compat() {
-            if !self.hw.bases_known || t.fs_base != self.hw.fs_base {
+            if !hw.bases_known || t.fs_base != hw.fs_base {
                 cpu::wrmsr(cpu::msr::FS_BASE, t.fs_base);
             }
-            if !self.hw.bases_known || t.gs_base != self.hw.gs_base {
-                cpu::wrmsr(cpu::msr::GS_BASE, t.gs_base);
+            // The user's GS base waits in KERNEL_GS_BASE until the return
+            // to user mode swaps it in (GS_BASE is the per-CPU area's).
+            if !hw.bases_known || t.gs_base != hw.gs_base {
+                cpu::wrmsr(cpu::msr::KERNEL_GS_BASE, t.gs_base);
             }
-            self.hw.fs_base = t.fs_base;
-            self.hw.gs_base = t.gs_base;
-            self.hw.bases_known = true;
+            hw.fs_base = t.fs_base;
+            hw.gs_base = t.gs_base;
+            hw.bases_known = true;
         }
-        gdt::set_io_ports(t.io);
-        let want_ts = self.fpu_owner != Some(next);
-        if want_ts != self.ts_set {
+        if cs.io_open != t.io {
+            gdt::set_io_ports(cs.io_open, t.io);
+            cs.io_open = t.io;
+        }
+        let want_ts = cs.fpu_owner != Some(next);
+        if want_ts != cs.ts_set {
             if want_ts {
                 cpu::set_ts();
             } else {
                 cpu::clear_ts();
             }
-            self.ts_set = want_ts;
+            cs.ts_set = want_ts;
         }
         crate::idt::set_user_frame(&mut self.tasks[next].frame);
-        self.current = next;
-        self.has_current = true;
-        self.run_start = cpu::rdtsc();
+        let cs = this_cpu(&mut self.cpus);
+        cs.current = next;
+        cs.has_current = true;
+        cs.run_start = cpu::rdtsc();
     }
 
     pub fn free_frames(&self) -> u64 {

@@ -19,6 +19,7 @@ mod kcall;
 mod kernel;
 mod mem;
 mod paging;
+mod percpu;
 mod serial;
 mod servers;
 mod smp;
@@ -87,6 +88,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     k.tables = paging::build_kernel_tables(&mut k.frames);
     k.frames.init_refs();
     gdt::init(kstack, dfstack);
+    percpu::init(smp::BOOT_CPU, kstack);
     idt::init();
     cpu::init_fpu(&mut k.clean_fpu);
     let realtime = sion_abi::boot::cmdline_value(params.cmdline(), "realtime").and_then(|v| v.parse().ok());

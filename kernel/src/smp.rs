@@ -8,9 +8,13 @@
 //! long mode on the boot stub's page tables (as the boot CPU did), jumps to
 //! the kernel's link address, switches to the kernel's page tables and its
 //! own stack, and calls [`smp_ap_main`]. There the AP loads its own GDT and
-//! TSS, the shared IDT, the boot CPU's CR0/CR4 and `syscall` MSRs, enables
-//! its local APIC, counts itself online and halts with interrupts off. It
-//! never touches the `Kernel` (that needs the big kernel lock, a later phase).
+//! TSS, points its GS base at its per-CPU area (percpu.rs) and checks that
+//! the area knows it (its index, the APIC id it was started for, found
+//! through `gs:`), loads the shared IDT, the boot CPU's CR0/CR4 and
+//! `syscall` MSRs, enables its local APIC, counts itself online and halts
+//! with interrupts off. An AP whose area fails the check is not counted
+//! online (the boot log then shows fewer started). It never touches the
+//! `Kernel` (that needs the big kernel lock, a later phase).
 //!
 //! With no ACPI tables, or none that pass the checks, the node runs on the
 //! boot CPU alone and says so in the log.
@@ -104,6 +108,10 @@ static SMP_AP_CR3: AtomicU64 = AtomicU64::new(0);
 static SMP_AP_STACK: AtomicU64 = AtomicU64::new(0);
 #[no_mangle]
 static SMP_AP_CPU: AtomicU64 = AtomicU64::new(0);
+/// The APIC id the boot CPU sent the start-up IPI to.
+static SMP_AP_APIC_ID: AtomicU32 = AtomicU32::new(0);
+/// APs whose per-CPU area failed its check (bit n = CPU n).
+static PERCPU_BAD: AtomicU32 = AtomicU32::new(0);
 
 /// The boot CPU's control registers and MSRs, which the APs copy.
 struct BspState {
@@ -247,6 +255,7 @@ const REG_ESR: u64 = 0x280;
 const REG_ICR_LOW: u64 = 0x300;
 const REG_ICR_HIGH: u64 = 0x310;
 const REG_LVT_TIMER: u64 = 0x320;
+const REG_DIVIDE: u64 = 0x3e0;
 const ICR_PENDING: u32 = 1 << 12;
 const ICR_INIT_ASSERT: u32 = 0xc500; // INIT, level-triggered, assert
 const ICR_INIT_DEASSERT: u32 = 0x8500;
@@ -391,6 +400,7 @@ pub fn start_aps(params: &BootParams, frames: &mut Frames, pml4: u64, tsc_hz: u6
         frames.total -= pages;
         SMP_AP_STACK.store(DIRECT_MAP + stack + pages * PAGE, Ordering::Relaxed);
         SMP_AP_CPU.store(index as u64, Ordering::Relaxed);
+        SMP_AP_APIC_ID.store(id, Ordering::Relaxed);
         // SAFETY: the flag byte in the trampoline copy; the AP writes it in real mode.
         unsafe { entered.write_volatile(0) };
         let before = ONLINE.load(Ordering::Acquire);
@@ -406,6 +416,10 @@ pub fn start_aps(params: &BootParams, frames: &mut Frames, pml4: u64, tsc_hz: u6
         let deadline = rdtsc() + tsc_hz / 1_000_000 * ONLINE_TIMEOUT_US;
         while ONLINE.load(Ordering::Acquire) == before && rdtsc() < deadline {
             core::hint::spin_loop();
+        }
+        if PERCPU_BAD.load(Ordering::Acquire) & (1 << index) != 0 {
+            kprintln!("cpus: CPU {index} (APIC id {id}) found a wrong per-CPU area through its GS base: not starting the rest");
+            break;
         }
         if ONLINE.load(Ordering::Acquire) == before {
             // SAFETY: as above.
@@ -452,6 +466,17 @@ extern "C" fn smp_ap_main(cpu: u64) -> ! {
     let cpu = cpu as usize;
     let stack_top = SMP_AP_STACK.load(Ordering::Relaxed);
     gdt::init_cpu(cpu, stack_top, stack_top - STACK_PAGES * PAGE);
+    crate::percpu::init(cpu, stack_top);
+    // Its area, reached through `gs:` as the kernel will, must be its own.
+    let area = crate::percpu::of(cpu);
+    let ok = crate::percpu::index() == cpu
+        && core::ptr::eq(crate::percpu::by_gs_base(), area)
+        && crate::percpu::this().apic_id.load(Ordering::Relaxed) == SMP_AP_APIC_ID.load(Ordering::Relaxed)
+        && area.frame_top() == stack_top;
+    if !ok {
+        PERCPU_BAD.fetch_or(1 << cpu, Ordering::AcqRel);
+        park();
+    }
     let idtr = DescriptorPointer { limit: BSP.idt_limit.load(Ordering::Relaxed) as u16, base: BSP.idt_base.load(Ordering::Relaxed) };
     // SAFETY: the boot CPU's IDT, static and complete before any AP starts.
     unsafe { core::arch::asm!("lidt [{}]", in(reg) &idtr, options(nostack, preserves_flags)) };
@@ -467,6 +492,7 @@ extern "C" fn smp_ap_main(cpu: u64) -> ! {
     wrmsr(msr::APIC_BASE, rdmsr(msr::APIC_BASE) | (1 << 11));
     lapic_write(REG_SVR, 0x100 | crate::idt::VECTOR_SPURIOUS as u32);
     lapic_write(REG_LVT_TIMER, 1 << 16);
+    lapic_write(REG_DIVIDE, 0b1011); // divide by 1, as the boot CPU's (time.rs)
     lapic_write(REG_TPR, 0);
     ONLINE.fetch_add(1, Ordering::AcqRel);
     park()

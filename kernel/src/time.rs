@@ -23,15 +23,13 @@ pub struct Clock {
     pub info: ClockInfo,
     /// LAPIC timer ticks per second (divide by 1).
     pub lapic_hz: u64,
+    /// The local APIC's registers: each CPU reaches its own at this address.
     lapic_base: u64,
-    /// The TSC deadline the one-shot timer is armed for (0 = stopped): re-arming
-    /// for the same event is skipped, saving two LAPIC writes per kernel entry.
-    armed: u64,
 }
 
 impl Clock {
     pub const fn empty() -> Self {
-        Clock { info: ClockInfo { tsc_hz: 0, tsc_at_boot: 0, realtime_at_boot_ns: 0, source: 0 }, lapic_hz: 0, lapic_base: 0, armed: 0 }
+        Clock { info: ClockInfo { tsc_hz: 0, tsc_at_boot: 0, realtime_at_boot_ns: 0, source: 0 }, lapic_hz: 0, lapic_base: 0 }
     }
 
     fn lapic_write(&self, reg: u64, v: u32) {
@@ -86,18 +84,16 @@ impl Clock {
         self.info.tsc_at_boot + ((ns as u128 * self.info.tsc_hz as u128) / 1_000_000_000) as u64
     }
 
-    /// The one-shot timer fired: it is no longer armed.
-    pub fn fired(&mut self) {
-        self.armed = 0;
-    }
-
-    /// Arm the one-shot timer to fire at TSC value `deadline`, or stop it.
-    pub fn arm(&mut self, deadline: Option<u64>) {
+    /// Arm this CPU's one-shot timer to fire at TSC value `deadline`, or
+    /// stop it. `armed` is the CPU's note of the deadline it is armed for (0 =
+    /// stopped, and set to 0 when it fires): re-arming for the same event is
+    /// skipped, saving two LAPIC writes per kernel entry.
+    pub fn arm(&self, armed: &mut u64, deadline: Option<u64>) {
         let want = deadline.unwrap_or(0);
-        if want == self.armed {
+        if want == *armed {
             return;
         }
-        self.armed = want;
+        *armed = want;
         match deadline {
             None => self.lapic_write(REG_INITIAL_COUNT, 0),
             Some(d) => {

@@ -6,7 +6,7 @@
 //! The kernel does not look at Linux call numbers.
 
 use crate::idt::{self, TrapFrame};
-use crate::kernel::{Kernel, TIMER_FIRED};
+use crate::kernel::Kernel;
 use crate::task::Outgoing;
 use crate::{cpu, kprintln};
 use core::sync::atomic::Ordering;
@@ -23,10 +23,10 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
         kernel_mode_trap(unsafe { &*frame });
         return frame;
     }
-    // SAFETY: one kernel entry (interrupts off, single CPU, not preemptible):
+    // SAFETY: one kernel entry (interrupts off, only this CPU runs tasks, not preemptible):
     // this is the only reference until the next task's frame is returned.
     let k = unsafe { crate::kernel() };
-    let cur = k.current;
+    let cur = k.cpu_ref().current;
     if !core::ptr::eq(frame, &k.tasks[cur].frame) {
         panic!("entry from user mode with a frame that is not task {}'s", cur);
     }
@@ -43,12 +43,12 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
 fn kernel_mode_trap(frame: &TrapFrame) {
     match frame.vector {
         idt::VECTOR_TIMER => {
-            TIMER_FIRED.store(true, Ordering::Release);
+            crate::percpu::this().timer_fired.store(true, Ordering::Release);
             crate::time::eoi();
         }
         idt::VECTOR_SPURIOUS => {}
         v if (crate::ioapic::IRQ_VECTOR_BASE..crate::ioapic::IRQ_VECTOR_BASE + crate::ioapic::MAX_GSI as u64).contains(&v) => {
-            crate::kernel::PENDING_IRQS.fetch_or(1 << (v - crate::ioapic::IRQ_VECTOR_BASE), Ordering::AcqRel);
+            crate::percpu::this().pending_irqs.fetch_or(1 << (v - crate::ioapic::IRQ_VECTOR_BASE), Ordering::AcqRel);
             crate::time::eoi();
         }
         v => panic!("kernel fault: vector {} error {:#x} at rip {:#x} (cr2 {:#x}, rsp {:#x})", v, frame.error_code, frame.rip, cpu::read_cr2(), frame.rsp),
@@ -72,7 +72,7 @@ impl Kernel {
             (idt::VECTOR_LINUX_I386, TaskKind::Native) => self.tasks[cur].frame.rax = Error::NoSuchCall.as_ret(),
             (idt::VECTOR_TIMER, _) => {
                 crate::time::eoi();
-                self.clock.fired();
+                self.cpu().timer_armed = 0; // it fired
                 self.expire_timers();
             }
             (idt::VECTOR_SPURIOUS, _) => {}
@@ -83,7 +83,7 @@ impl Kernel {
             // int 0x40 from a Linux program: Linux has no such gate, so it is a #GP.
             (idt::VECTOR_NATIVE_CALL, TaskKind::Linux) => self.user_fault(cur, 13, (idt::VECTOR_NATIVE_CALL << 3) | 2),
             (idt::VECTOR_SYSCALL_COMPAT, _) => self.user_fault(cur, 6, 0),
-            (7, _) if self.ts_set => self.fpu_switch(cur),
+            (7, _) if self.cpu_ref().ts_set => self.fpu_switch(cur),
             (v, _) if v < 32 => self.user_fault(cur, v, error),
             (v, _) => kprintln!("unexpected vector {} from task {}", v, cur),
         }

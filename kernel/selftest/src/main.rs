@@ -453,6 +453,116 @@ fn device_grants(s: &mut Suite) {
     s.check("server_lookup of an unknown name fails", rt::server_lookup("nosuch") == Err(Error::NoSuchObject));
 }
 
+/// Code for `segment_bases`: forever { spin r14 rounds; trap with eax = `nr`
+/// (`syscall`); ud2 unless gs:[0] == r12 and fs:[0] == r13; add 1 to fs:[8] }.
+fn bases_loop(nr: u8) -> [u8; 55] {
+    [
+        0x44, 0x89, 0xf1, // 0: mov ecx, r14d
+        0xff, 0xc9, // 3: dec ecx
+        0x75, 0xfc, // 5: jnz 3
+        0xb8, nr, 0, 0, 0, // 7: mov eax, nr
+        0x0f, 0x05, // 12: syscall
+        0x65, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, // 14: mov rax, gs:[0]
+        0x4c, 0x39, 0xe0, // 23: cmp rax, r12
+        0x75, 0x19, // 26: jne 53
+        0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, // 28: mov rax, fs:[0]
+        0x4c, 0x39, 0xe8, // 37: cmp rax, r13
+        0x75, 0x0b, // 40: jne 53
+        0x64, 0x48, 0xff, 0x04, 0x25, 8, 0, 0, 0, // 42: inc qword ptr fs:[8]
+        0xeb, 0xcb, // 51: jmp 0
+        0x0f, 0x0b, // 53: ud2
+    ]
+}
+
+/// A task running `bases_loop(nr)` with its GS base at DATA (gs:[0] = `gs`)
+/// and its FS base at DATA + PAGE (fs:[0] = `fs`, fs:[8] its count of good
+/// rounds; read-only at first unless `fs_writable`), spinning `spin` rounds.
+fn bases_task(kind: TaskKind, nr: u8, gs: u64, fs: u64, spin: u64, fs_writable: bool) -> (SpaceId, TaskId) {
+    let space = rt::space_create().expect("space");
+    rt::mem_map(space, CODE, PAGE, prot::READ | prot::WRITE).expect("map code");
+    rt::mem_write(space, CODE, &bases_loop(nr)).expect("code");
+    rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+    rt::mem_map(space, DATA, 2 * PAGE, prot::READ | prot::WRITE).expect("map data");
+    rt::mem_write(space, DATA, &gs.to_le_bytes()).expect("gs word");
+    rt::mem_write(space, DATA + PAGE, &fs.to_le_bytes()).expect("fs word");
+    if !fs_writable {
+        rt::mem_protect(space, DATA + PAGE, PAGE, prot::READ).expect("protect");
+    }
+    let task = rt::task_create(space, kind).expect("task");
+    let regs = TaskRegs { rip: CODE, rflags: 0x202, r12: gs, r13: fs, r14: spin, fs_base: DATA + PAGE, gs_base: DATA, mode: Mode::Long as u64, ..Default::default() };
+    rt::task_set_regs(task, &regs).expect("regs");
+    rt::task_start(task).expect("start");
+    (space, task)
+}
+
+/// A task's FS and GS bases survive its system calls, faults, interrupts,
+/// preemption and the switches between tasks, though the kernel has its own
+/// GS base (the per-CPU area) and swaps it in and out (`swapgs`) on every
+/// entry and exit.
+fn segment_bases(s: &mut Suite) {
+    let count = |space: SpaceId| {
+        let mut w = [0u8; 8];
+        rt::mem_read(space, DATA + PAGE + 8, &mut w).ok().map(|_| u64::from_le_bytes(w)).unwrap_or(0)
+    };
+    // A native task making kernel calls (yield) and a Linux task making
+    // forwarded calls, its FS page read-only at first (a page fault).
+    let (nspace, native) = bases_task(TaskKind::Native, 1, 0x4e47_0000_0000_0001, 0x4e46_0000_0000_0002, 0x1000, true);
+    let (lspace, linux) = bases_task(TaskKind::Linux, 39, 0x4c47_0000_0000_0003, 0x4c46_0000_0000_0004, 0x1000, false);
+    let mut buf = [0u8; 512];
+    let mut answer = None;
+    let (mut calls, mut faults, mut wrong) = (0u64, 0u64, 0u64);
+    let step = |answer: Option<(TaskId, LinuxReply)>, buf: &mut [u8; 512], calls: &mut u64, faults: &mut u64, wrong: &mut u64| match rt::linux_reply_recv(answer, buf) {
+        Ok(rt::Incoming::Syscall { sender, call }) if sender == linux && call.nr == 39 => {
+            *calls += 1;
+            Some((linux, LinuxReply { flags: 0, rax: 0 }))
+        }
+        Ok(rt::Incoming::InBuffer(n)) => {
+            let h = Header::decode(&buf[..n]);
+            let f = msg::Fault::decode(&buf[Header::SIZE.min(n)..n]).unwrap_or_default();
+            let first_write = h.is_some_and(|h| h.kind() == Some(Kind::Fault) && h.sender() == linux) && f.vector == 14 && f.addr == DATA + PAGE + 8 && *faults == 0;
+            if first_write && rt::mem_protect(lspace, DATA + PAGE, PAGE, prot::READ | prot::WRITE).is_ok() {
+                *faults += 1;
+                Some((linux, LinuxReply { flags: msg::reply_flags::KEEP_REGS, rax: 0 }))
+            } else {
+                *wrong += 1;
+                None
+            }
+        }
+        _ => {
+            *wrong += 1;
+            None
+        }
+    };
+    while calls < 200 && wrong == 0 {
+        answer = step(answer, &mut buf, &mut calls, &mut faults, &mut wrong);
+    }
+    let counted = count(lspace);
+    s.check(
+        "a Linux task's GS and FS bases survive 200 forwarded calls, a page fault and the switches (swapgs)",
+        wrong == 0 && calls == 200 && faults == 1 && counted == 199,
+    );
+    // A long computation (some 130M instructions) while the native task is
+    // runnable: the timer preempts it, and the native task runs meanwhile.
+    let mut regs = rt::task_get_regs(linux).unwrap_or_default();
+    regs.r14 = 0x400_0000;
+    let set = wrong == 0 && rt::task_set_regs(linux, &regs).is_ok();
+    let before = count(nspace);
+    if set {
+        answer = Some((linux, LinuxReply { flags: msg::reply_flags::KEEP_REGS, rax: 0 }));
+        while calls < 201 && wrong == 0 {
+            answer = step(answer, &mut buf, &mut calls, &mut faults, &mut wrong);
+        }
+    }
+    let ran = count(nspace) - before;
+    rt::log!("selftest: the native task made {} calls while the Linux task computed", ran);
+    s.check("... and its preemption in a long computation (another task ran meanwhile)", set && wrong == 0 && calls == 201 && count(lspace) == 200 && ran >= 3);
+    s.check("a native task's GS and FS bases survive its kernel calls and the switches", wrong == 0 && count(nspace) > 100 && rt::task_kill(native).is_ok());
+    let _ = answer;
+    rt::task_kill(linux).expect("kill");
+    rt::space_destroy(lspace).expect("destroy");
+    rt::space_destroy(nspace).expect("destroy");
+}
+
 fn cpus(s: &mut Suite) {
     // The kernel starts every CPU the firmware lists (up to MAX_CPUS) and
     // parks the others; the harness also compares the count with QEMU's -smp.
@@ -476,6 +586,7 @@ fn main(_boot: rt::Boot) -> ! {
     fpu_isolation(&mut s);
     interrupt_and_fpu_state(&mut s);
     owned_spaces_die_with_their_owner(&mut s);
+    segment_bases(&mut s);
     cpus(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
