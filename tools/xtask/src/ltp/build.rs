@@ -37,9 +37,10 @@ impl Source {
                 format!("archive {} {} {mtime}", p.display(), m.map_or(0, |m| m.len()))
             }
             Source::Checkout(p) => {
+                // Its own commit only (not that of a repository around it).
                 let head = Command::new("git").arg("-C").arg(p).args(["rev-parse", "HEAD"]).stderr(Stdio::null()).output();
                 let head = match head {
-                    Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                    Ok(o) if o.status.success() && p.join(".git").exists() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
                     _ => "no-git".into(),
                 };
                 format!("checkout {} {head}", p.display())
