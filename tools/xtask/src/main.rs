@@ -5,7 +5,8 @@
 //! - `build`  builds the bare-metal images and the `sion` host tool;
 //! - `demo`   setup + build + a static hello world run through `sion exec`;
 //! - `compat` builds and runs the differential compat suite (compat-tests/);
-//! - `test`   setup + build + `cargo test` + the compat suite;
+//! - `ltp`    builds LTP's syscall tests and runs them on the host and SiON;
+//! - `test`   setup + build + `cargo test` + the compat suite + LTP (less its slow tests);
 //! - `deb`    build + the Debian package (`--test`: install, run, remove it);
 //! - `bench`  SiON against Linux in the same QEMU (slow; not part of `test`).
 
@@ -19,6 +20,7 @@ mod group_tests;
 mod iso;
 mod kernel_tests;
 mod lan_tests;
+mod ltp;
 mod net_tests;
 mod setup;
 mod signal_tests;
@@ -47,10 +49,12 @@ enum Cmd {
     Build,
     /// Setup, build, then run a static hello world (musl and i386 glibc) on SiON.
     Demo,
-    /// Setup, build, `cargo test`, then the compat suite; ends with `N passed, N failed`.
+    /// Setup, build, `cargo test`, the compat suite, then LTP but its slow tests; ends with `N passed, N failed`.
     Test(compat::SuiteArgs),
     /// Only the compat suite (no setup, no build): C tests on Linux and through `sion exec`.
     Compat(compat::SuiteArgs),
+    /// Only LTP's syscall tests (no setup, no SiON build): build LTP from ../shared/ltp, run on the host and SiON, compare with tools/ltp/expectations.txt.
+    Ltp(ltp::LtpArgs),
     /// Only the kernel self-test (no setup, no build): PVH and, with GRUB, multiboot2.
     Selftest,
     /// Only the check that `sion exec` forwards SIGINT and SIGTERM to the job (no setup, no build).
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Cmd::Demo => demo::demo(),
         Cmd::Test(args) => test(args, cli.verbose),
         Cmd::Compat(args) => compat::run_suite(&args, cli.verbose, None).map(|s| s.exit_ok()),
+        Cmd::Ltp(args) => ltp::run(&args, cli.verbose).map(|s| s.exit_ok()),
         Cmd::Selftest => kernel_tests::run().map(|runs| {
             for r in &runs {
                 println!("{}: {}", r.name, r.summary);
@@ -219,7 +224,7 @@ impl Stages {
     }
 }
 
-/// Everything: setup, build, host unit tests, the QEMU tests, the compat suite.
+/// Everything: setup, build, host unit tests, the QEMU tests, the compat suite, LTP but its slow tests.
 fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     let mut st = Stages::default();
     setup::setup()?;
@@ -317,14 +322,37 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     let summary = compat::run_suite(&args, verbose, sion_unavailable)?;
     st.note("compat suite", summary.short());
 
+    // LTP, the second judge, when its source is here: every test but the slow
+    // ones of tools/ltp/slow.txt (`cargo xtask ltp` runs them all).
+    util::banner("LTP syscall tests but the slow ones of tools/ltp/slow.txt (second judge)");
+    let mut ltp_ok = true;
+    let mut ltp_counts = compat::Summary::default();
+    match ltp::build::find_source() {
+        Err(why) => st.skip("LTP", format!("{why} (see docs/testing.md, \"LTP\")")),
+        Ok(_) if !built => st.record("LTP", not_built()),
+        Ok(_) => match ltp::run(&ltp::LtpArgs::for_test(args.jobs), verbose) {
+            Ok(s) => {
+                ltp_ok = s.exit_ok();
+                // Known failures count with the skipped: they pass no judgement.
+                ltp_counts = compat::Summary { passed: s.passed, failed: s.failed, skipped: s.known + s.skipped };
+                st.note("LTP", s.short());
+            }
+            Err(e) => st.record("LTP", Err(e)),
+        },
+    }
+
     eprintln!();
     let mut table = util::Table::new(&["stage", "result"]);
     for (stage, result) in &st.rows {
         table.row(vec![stage.to_string(), result.clone()]);
     }
     print!("{}", table.render());
-    let all_ok = st.rows.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && st.failed == 0;
-    let total = compat::Summary { passed: summary.passed + st.passed, failed: summary.failed + st.failed, skipped: summary.skipped + st.skipped };
+    let all_ok = st.rows.iter().all(|(_, r)| !r.contains("FAILED")) && summary.exit_ok() && st.failed == 0 && ltp_ok;
+    let total = compat::Summary {
+        passed: summary.passed + st.passed + ltp_counts.passed,
+        failed: summary.failed + st.failed + ltp_counts.failed,
+        skipped: summary.skipped + st.skipped + ltp_counts.skipped,
+    };
     println!("{}", total.closing_line());
     Ok(all_ok)
 }

@@ -23,6 +23,14 @@ pub const PACKAGES: &[&str] = &[
     "libsqlite3-dev", // static SQLite library: compat-tests/src/sqlite.c
     "golang-go",      // Go programs in the compat suite (compat-tests/go)
     "linux-image-amd64", // cargo xtask bench: the Linux baseline kernel (/boot/vmlinuz-*)
+    "autoconf",          // cargo xtask ltp: LTP's `make autotools` and ./configure
+    "automake",
+    "m4",
+    "pkg-config",
+    "xz-utils",    // unpacks ../shared/ltp/ltp-*.tar.xz
+    "libaio-dev",  // LTP tests of asynchronous I/O
+    "libcap-dev",  // LTP tests of capabilities
+    "libnuma-dev", // LTP tests of NUMA policies
 ];
 
 pub const RUST_TARGET: &str = "x86_64-unknown-none";
