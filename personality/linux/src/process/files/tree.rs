@@ -58,6 +58,12 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         Ok(d)
     };
     for d in ["/bin", "/usr/bin", "/home", "/root", "/var/tmp"] {
+        // A shared /bin comes from the workstation as it is there: on a
+        // merged-/usr system a link to usr/bin, which a local directory
+        // would hide (and the workstation serves no path through a link).
+        if d == "/bin" && shared(d.as_bytes(), &s.shares) {
+            continue;
+        }
         mkdir(&mut v, d, 0o755)?;
     }
     mkdir(&mut v, "/root", 0o700)?;
