@@ -8,8 +8,6 @@ use crate::util::{self, Captured, Outcome, Result, Table};
 pub use sion_compat_spec::{Abi, Expect, Spec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Seconds `sion exec --timeout` gives each test program.
@@ -640,37 +638,22 @@ pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<Strin
         tracing::warn!("compat: {} is missing; run `cargo xtask build`", util::sion_binary().display());
     }
 
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<JobResult>>> = Mutex::new((0..total).map(|_| None).collect());
     let width = total.to_string().len();
     let suite_start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
-                    break;
-                }
-                let job = &jobs[i];
-                tracing::debug!("start {} ({})", job.test.name, job.abi.name());
-                let r = run_job(job, args.host_only, sion_unavailable.as_deref());
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                eprintln!(
-                    "[{n:>width$}/{total}] {:<12} {:<6} {:<15} {:>6.2}s",
-                    r.name,
-                    r.abi.name(),
-                    r.verdict.show(),
-                    r.elapsed.as_secs_f64()
-                );
-                if verbose && !r.details.is_empty() {
-                    eprintln!("{}", r.details);
-                }
-                results.lock().unwrap()[i] = Some(r);
-            });
-        }
-    });
-    let results: Vec<JobResult> = results.into_inner().unwrap().into_iter().flatten().collect();
+    let results: Vec<JobResult> = util::parallel(
+        &jobs,
+        workers,
+        |job| {
+            tracing::debug!("start {} ({})", job.test.name, job.abi.name());
+            run_job(job, args.host_only, sion_unavailable.as_deref())
+        },
+        |n, r| {
+            eprintln!("[{n:>width$}/{total}] {:<12} {:<6} {:<15} {:>6.2}s", r.name, r.abi.name(), r.verdict.show(), r.elapsed.as_secs_f64());
+            if verbose && !r.details.is_empty() {
+                eprintln!("{}", r.details);
+            }
+        },
+    );
 
     let mut table = Table::new(&["test", "abi", "host", "sion", "verdict", "time"]);
     for r in &results {

@@ -307,3 +307,26 @@ mod tests {
         assert!(matches!(c.outcome, Outcome::NotRun(_)));
     }
 }
+
+/// Run `work` on every item with `workers` threads, items taken in order;
+/// `done(n, result)` is called as each finishes (n counts from 1, for
+/// progress lines). The results come back in the items' order.
+pub fn parallel<T: Sync, R: Send>(items: &[T], workers: usize, work: impl Fn(&T) -> R + Sync, done: impl Fn(usize, &R) + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(item) = items.get(i) else { break };
+                let r = work(item);
+                done(finished.fetch_add(1, Ordering::SeqCst) + 1, &r);
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().flatten().collect()
+}

@@ -17,8 +17,6 @@ use crate::util::{self, Captured, Outcome, Result, Table};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use verdict::{Report, Run};
 
@@ -344,45 +342,37 @@ pub fn run(args: &LtpArgs, verbose: bool) -> Result<Summary> {
     std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
     let scratch_base = std::env::temp_dir().join(format!("sion-ltp-{}", std::process::id()));
 
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<TestResult>>> = Mutex::new((0..total).map(|_| None).collect());
     let width = total.to_string().len();
     let name_width = tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
-                    break;
+    let results: Vec<TestResult> = util::parallel(
+        &tests,
+        workers,
+        |t| {
+            let host = run_host(t, args.timeout, &scratch_base);
+            // A test the host does not pass proves nothing: SiON is not asked.
+            let sion = if args.host_only || !host.run.passed() { None } else { Some(run_sion(t, args.timeout)) };
+            let known = expected.get(&t.name).cloned();
+            let verdict = judge(&host, sion.as_ref(), known.as_ref());
+            TestResult { test: t.clone(), host, sion, expected: known, verdict }
+        },
+        |n, r| {
+            eprintln!(
+                "[{n:>width$}/{total}] {:<name_width$}  host {:<12} sion {:<12} {:<22} {:>6.1}s",
+                r.test.name,
+                r.host.run.short(),
+                r.sion.as_ref().map_or("-".into(), |s| s.run.short()),
+                r.verdict.show(),
+                r.host.elapsed.as_secs_f64() + r.sion.as_ref().map_or(0.0, |s| s.elapsed.as_secs_f64())
+            );
+            if verbose && matches!(r.verdict, Verdict::Regression | Verdict::UnexpectedPass) {
+                if let Some(s) = &r.sion {
+                    eprintln!("    {} (log: {})", why(s), s.log.display());
                 }
-                let t = &tests[i];
-                let host = run_host(t, args.timeout, &scratch_base);
-                // A test the host does not pass proves nothing: SiON is not asked.
-                let sion = if args.host_only || !host.run.passed() { None } else { Some(run_sion(t, args.timeout)) };
-                let known = expected.get(&t.name).cloned();
-                let verdict = judge(&host, sion.as_ref(), known.as_ref());
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                eprintln!(
-                    "[{n:>width$}/{total}] {:<name_width$}  host {:<12} sion {:<12} {:<22} {:>6.1}s",
-                    t.name,
-                    host.run.short(),
-                    sion.as_ref().map_or("-".into(), |s| s.run.short()),
-                    verdict.show(),
-                    host.elapsed.as_secs_f64() + sion.as_ref().map_or(0.0, |s| s.elapsed.as_secs_f64())
-                );
-                if verbose && matches!(verdict, Verdict::Regression | Verdict::UnexpectedPass) {
-                    if let Some(s) = &sion {
-                        eprintln!("    {} (log: {})", why(s), s.log.display());
-                    }
-                }
-                results.lock().unwrap()[i] = Some(TestResult { test: t.clone(), host, sion, expected: known, verdict });
-            });
-        }
-    });
+            }
+        },
+    );
     let _ = std::fs::remove_dir_all(&scratch_base);
-    let results: Vec<TestResult> = results.into_inner().unwrap().into_iter().flatten().collect();
 
     let mut table = Table::new(&["test", "host", "sion", "expected", "verdict", "time"]);
     for r in &results {
