@@ -128,11 +128,18 @@ impl Kernel {
                 Ok(t) if t == cur => Ret::Err(Error::BadState),
                 Ok(t) => {
                     let held = a[1] != 0;
-                    self.tasks[t].held = held;
-                    if held {
-                        self.runq.remove(t);
-                    } else if self.tasks[t].state == State::Runnable {
-                        self.runq.push(t);
+                    let was = core::mem::replace(&mut self.tasks[t].held, held);
+                    match self.tasks[t].cpu() {
+                        // It runs on another CPU, which stops it at the IPI
+                        // (or, released meanwhile, goes on with it).
+                        Some(c) => {
+                            if held {
+                                self.kick(c);
+                            }
+                        }
+                        None if held => self.runq.remove(t),
+                        None if was && self.tasks[t].state == State::Runnable => self.ready(t),
+                        None => {}
                     }
                     Ret::Value(0)
                 }
@@ -172,8 +179,10 @@ impl Kernel {
                     }
                 };
                 let mut cpu_tsc = self.tasks[t].cpu_tsc;
-                if t == cur {
-                    cpu_tsc += cpu::rdtsc().saturating_sub(self.cpu_ref().run_start);
+                // Its time on the CPU it runs on now, this one or another
+                // (the TSCs of a machine's CPUs agree).
+                if let Some(c) = self.tasks[t].cpu() {
+                    cpu_tsc += cpu::rdtsc().saturating_sub(self.cpus[c].run_start);
                 }
                 let info = TaskInfo { cpu_ns: self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + cpu_tsc), space_bytes: self.spaces[self.tasks[t].space as usize].pages * PAGE };
                 self.put_words(cur, a[1], &[info.cpu_ns, info.space_bytes])
@@ -338,6 +347,8 @@ impl Kernel {
                 }
             }
         }
+        // Before anything else may take the frames released above.
+        self.shootdown(s, false);
     }
 
     fn k_space_clone(&mut self, cur: usize, id: u64) -> Ret {
@@ -349,10 +360,12 @@ impl Kernel {
         let (from, to) = (self.spaces[src].pml4, self.spaces[dst].pml4);
         match paging::clone_user_half(&mut self.frames, from, to) {
             Some(pages) => {
-                // The source lost write access to its pages: drop stale TLB entries.
-                if self.cpu_ref().loaded_space == Some(src) {
+                // The source lost write access to its pages: drop stale TLB
+                // entries, here and on other CPUs running its threads.
+                if crate::percpu::this().loaded_pml4.load(core::sync::atomic::Ordering::Relaxed) == from {
                     cpu::write_cr3(from);
                 }
+                self.shootdown(src, false);
                 // The clone is charged to the source's account: a job's
                 // processes share one limit.
                 self.share_account(dst, src);
@@ -412,6 +425,7 @@ impl Kernel {
                 }
             }
         }
+        self.shootdown(s, false);
         Ret::Value(0)
     }
 
@@ -517,6 +531,12 @@ impl Kernel {
         }
         if t == cur || task.state != State::Runnable || task.held {
             return Ret::Err(Error::BadState);
+        }
+        if let Some(c) = task.cpu() {
+            // It computes on another CPU: stopped there at the IPI.
+            self.tasks[t].interrupt_pending = true;
+            self.kick(c);
+            return Ret::Value(0);
         }
         self.runq.remove(t);
         self.linux_trap(t, crate::task::Outgoing::Fault { vector: sion_abi::msg::VECTOR_INTERRUPT, error: 0, addr: 0 });

@@ -30,8 +30,9 @@ pub struct HwSegments {
 }
 
 /// One CPU's part of the kernel state (`Kernel::cpus`, indexed by
-/// `percpu::index`): what runs on it and what its registers hold. Each CPU
-/// touches only its own entry.
+/// `percpu::index`): what runs on it and what its registers hold. Under the
+/// kernel lock like the rest; another CPU reads it to choose whom to wake,
+/// and writes only `kicked` and `fpu_owner` (see `Kernel::kick`, `fpu_switch`).
 pub struct CpuState {
     /// The task whose state is on the CPU (valid when `has_current`).
     pub current: usize,
@@ -46,9 +47,15 @@ pub struct CpuState {
     pub ts_set: bool,
     /// The thread-pointer state the CPU holds now, to skip reloading it.
     pub hw: HwSegments,
-    pub loaded_space: Option<usize>,
     /// Time spent halted in the idle loop (TSC ticks).
     pub idle_tsc: u64,
+    /// It has nothing to run and halts, the lock given up (since `idle_since`).
+    pub idle: bool,
+    pub idle_since: u64,
+    /// An IPI was sent to it since it last took the lock (one is enough).
+    pub kicked: bool,
+    /// Its timer is armed for the end of its slice (others wait for a CPU).
+    pub slice_timer: bool,
     /// The TSC deadline its one-shot LAPIC timer is armed for (0 = stopped).
     pub timer_armed: u64,
     /// The I/O ports open in its TSS bitmap (for the task it runs).
@@ -65,8 +72,11 @@ impl CpuState {
         fpu_owner: None,
         ts_set: false,
         hw: HwSegments { fs_sel: 0, gs_sel: 0, fs_base: 0, gs_base: 0, bases_known: false, tls: [0; sion_abi::regs::TLS_SLOTS] },
-        loaded_space: None,
         idle_tsc: 0,
+        idle: false,
+        idle_since: 0,
+        kicked: false,
+        slice_timer: false,
         timer_armed: 0,
         io_open: None,
     };
@@ -118,6 +128,9 @@ pub struct Kernel {
     /// The earliest task timer deadline (TSC), or a lower bound of it; 0 = none.
     pub next_timer: u64,
     pub servers: [Option<ServerName>; 8],
+    /// The CPUs that run tasks (bit n = CPU n): the boot CPU, and each AP
+    /// once it has joined (`cpu_joins`).
+    pub active_cpus: u32,
 }
 
 impl Kernel {
@@ -137,6 +150,7 @@ impl Kernel {
             irq_bindings: [None; crate::ioapic::MAX_GSI as usize],
             next_timer: 0,
             servers: [None; 8],
+            active_cpus: 0,
         }
     }
 
@@ -191,7 +205,9 @@ impl Kernel {
     }
 
     pub fn alloc_task(&mut self) -> Option<usize> {
-        let slot = (0..MAX_TASKS).find(|&s| self.tasks[s].state == State::Free)?;
+        // Not a slot some CPU still has as its current task (a task killed
+        // while it ran there: that CPU's next entry saves into its frame).
+        let slot = (0..MAX_TASKS).find(|&s| self.tasks[s].state == State::Free && self.tasks[s].on_cpu == crate::task::NO_CPU)?;
         let t = &mut self.tasks[slot];
         // A new generation on every reuse makes ids of dead tasks stale (and no id is 0).
         let generation = t.generation.wrapping_add(1).max(1);
@@ -248,10 +264,56 @@ impl Kernel {
 
     pub fn make_runnable(&mut self, slot: usize) {
         self.tasks[slot].state = State::Runnable;
-        // (Phase 2b, tasks on several CPUs: not current on any CPU.)
-        if !self.tasks[slot].held && !self.is_current(slot) {
-            self.runq.push(slot);
+        // A task some CPU has as its current one runs there already.
+        if !self.tasks[slot].held && self.tasks[slot].on_cpu == crate::task::NO_CPU {
+            self.ready(slot);
         }
+    }
+
+    /// Queue a runnable task and get a CPU to it: an idle one is woken;
+    /// when all are busy, those not armed to end their slice are told to.
+    pub fn ready(&mut self, slot: usize) {
+        self.runq.push(slot);
+        if self.active_cpus & !(1 << percpu::index()) == 0 {
+            return; // one CPU: it takes the task when its turn comes
+        }
+        let me = percpu::index();
+        let others = || (0..MAX_CPUS).filter(move |&c| c != me);
+        if let Some(c) = others().find(|&c| self.active_cpus & (1 << c) != 0 && self.cpus[c].idle && !self.cpus[c].kicked) {
+            self.kick(c);
+            return;
+        }
+        if others().any(|c| self.cpus[c].idle) {
+            return; // an idle CPU was woken already and will take it
+        }
+        for c in others() {
+            let cs = &self.cpus[c];
+            if self.active_cpus & (1 << c) != 0 && cs.has_current && !cs.slice_timer && !cs.kicked {
+                self.kick(c);
+            }
+        }
+    }
+
+    /// Interrupt CPU `c` (not this one) so that it takes the lock and
+    /// looks at its state: a task to run, its current task killed, held or
+    /// to interrupt, its slice to arm.
+    pub fn kick(&mut self, c: usize) {
+        if c != percpu::index() {
+            self.cpus[c].kicked = true;
+            crate::smp::send_ipi_to(c);
+        }
+    }
+
+    /// This CPU starts running tasks (the boot CPU at start, an AP when it
+    /// first takes the lock).
+    pub fn cpu_joins(&mut self) {
+        self.active_cpus |= 1 << percpu::index();
+    }
+
+    /// More than one CPU runs tasks.
+    #[inline(always)]
+    pub fn smp(&self) -> bool {
+        self.active_cpus & (self.active_cpus.wrapping_sub(1)) != 0
     }
 
     /// Destroy a task: take it out of every queue, fail its waiting senders,
@@ -301,10 +363,13 @@ impl Kernel {
                 c.fpu_owner = None;
             }
         }
-        // (Only this CPU runs tasks yet: a task running on another will
-        // need an IPI to stop it there, phase 2b.)
         if self.is_current(slot) {
             self.cpu().has_current = false;
+            self.tasks[slot].on_cpu = crate::task::NO_CPU;
+        } else if let Some(c) = self.tasks[slot].cpu() {
+            // It runs on another CPU: that one leaves it at the IPI (its
+            // slot stays reserved until then).
+            self.kick(c);
         }
     }
 
@@ -329,7 +394,36 @@ impl Kernel {
             *e = new | flags;
         }
         crate::paging::flush(pml4, va & !0xfff);
+        self.shootdown(s, false);
         true
+    }
+
+    /// Space `s`'s mappings lost pages or rights: every other CPU that has
+    /// its tables loaded drops its TLB entries (with `leave`, the space
+    /// dies and they move to the kernel's tables) before this returns, so a
+    /// frame the space lost is never reached through a stale entry. The
+    /// caller has flushed this CPU's own entries.
+    pub fn shootdown(&mut self, s: usize, leave: bool) {
+        if !self.smp() {
+            return;
+        }
+        let pml4 = self.spaces[s].pml4;
+        let me = percpu::index();
+        let mut asked = 0u32;
+        for c in 0..MAX_CPUS {
+            if c != me && self.active_cpus & (1 << c) != 0 && percpu::of(c).loaded_pml4.load(Ordering::Acquire) == pml4 {
+                percpu::request_shootdown(c, pml4, leave);
+                crate::smp::send_ipi_to(c);
+                asked |= 1 << c;
+            }
+        }
+        for c in 0..MAX_CPUS {
+            if asked & (1 << c) != 0 {
+                while !percpu::shootdown_done(c) {
+                    core::hint::spin_loop();
+                }
+            }
+        }
     }
 
     /// Kill every task of space `s` and free its frames and tables.
@@ -342,13 +436,12 @@ impl Kernel {
         if !self.spaces[s].in_use {
             return; // a task's death took it already
         }
-        // (Only this CPU loads spaces yet; with tasks on several CPUs the
-        // others need a shootdown IPI, phase 2b.)
-        if self.cpu_ref().loaded_space == Some(s) {
-            // Run on the kernel's own tables until the next switch loads a space.
-            cpu::write_cr3(self.tables.pml4);
-            self.cpu().loaded_space = None;
+        // Run on the kernel's own tables until the next switch loads a
+        // space, here and on every CPU that has it loaded.
+        if percpu::this().loaded_pml4.load(Ordering::Relaxed) == self.spaces[s].pml4 {
+            percpu::load_space(0);
         }
+        self.shootdown(s, true);
         crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
         let pages = self.spaces[s].pages;
         self.uncharge(s, pages);
@@ -465,30 +558,30 @@ impl Kernel {
         (self.next_timer != 0).then_some(self.next_timer)
     }
 
-    /// Choose the task to run next, idling until there is one, and load its
-    /// context. Returns its slot; the caller copies its frame out.
-    pub fn schedule(&mut self) -> usize {
+    /// Choose the task to run next and load its context: its slot (the
+    /// caller copies its frame out), or `None` when there is nothing to run
+    /// (the caller idles: `enter_idle`, the lock given up, `leave_idle`).
+    pub fn schedule(&mut self) -> Option<usize> {
         let (current, has_current, preempt) = {
             let c = self.cpu_ref();
             (c.current, c.has_current, c.preempt)
         };
-        let cur_runnable = has_current && self.tasks[current].state == State::Runnable;
+        let t = &self.tasks[current];
+        // (Held by its owner while it ran here: it stops now.)
+        let cur_runnable = has_current && t.state == State::Runnable && !t.held;
         let next = if cur_runnable && (!preempt || self.runq.is_empty()) {
             current
         } else {
             if cur_runnable {
-                self.runq.push(current);
+                self.ready(current);
             }
-            loop {
-                if let Some(n) = self.runq.pop() {
-                    self.cpu().slice_start = cpu::rdtsc();
-                    break n;
-                }
-                self.idle();
-            }
+            let n = self.runq.pop()?;
+            self.cpu().slice_start = cpu::rdtsc();
+            n
         };
         self.cpu().preempt = false;
         let slice_end = (!self.runq.is_empty()).then(|| self.cpu_ref().slice_start + self.slice_tsc);
+        self.cpu().slice_timer = slice_end.is_some();
         let deadline = match (slice_end, self.earliest_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -499,37 +592,42 @@ impl Kernel {
         if !(cur_runnable && next == current) {
             self.switch_to(next);
         }
-        next
+        Some(next)
     }
 
-    /// Nothing to run: sleep until the next timer, with the CPU halted.
-    fn idle(&mut self) {
+    /// Nothing to run: leave the current task, and arm the timer for the
+    /// next task timer. The caller then gives up the lock and halts.
+    pub fn enter_idle(&mut self) {
         if self.cpu_ref().has_current {
             self.save_current();
             self.cpu().has_current = false;
         }
         self.arm_timer(self.earliest_timer());
-        let t0 = cpu::rdtsc();
+        let c = self.cpu();
+        c.slice_timer = false;
+        c.idle = true;
+        c.idle_since = cpu::rdtsc();
+    }
+
+    /// Back from halting, the lock taken again: what happened meanwhile
+    /// (this CPU's timer, device interrupts) is handled.
+    pub fn leave_idle(&mut self) {
         let area = percpu::this();
-        loop {
-            let timer = area.timer_fired.swap(false, Ordering::AcqRel);
-            let irqs = area.pending_irqs.swap(0, Ordering::AcqRel);
-            if timer || irqs != 0 {
-                let c = self.cpu();
-                if timer {
-                    c.timer_armed = 0; // it fired
-                }
-                c.idle_tsc += cpu::rdtsc() - t0;
-                for gsi in 0..64 {
-                    if irqs & (1 << gsi) != 0 {
-                        self.device_interrupt(gsi);
-                    }
-                }
-                self.expire_timers();
-                return;
-            }
-            cpu::idle_wait();
+        let timer = area.timer_fired.swap(false, Ordering::AcqRel);
+        let irqs = area.pending_irqs.swap(0, Ordering::AcqRel);
+        area.kicked.store(false, Ordering::Relaxed);
+        let c = self.cpu();
+        c.idle = false;
+        if timer {
+            c.timer_armed = 0; // it fired
         }
+        c.idle_tsc += cpu::rdtsc() - c.idle_since;
+        for gsi in 0..64 {
+            if irqs & (1 << gsi) != 0 {
+                self.device_interrupt(gsi);
+            }
+        }
+        self.expire_timers();
     }
 
     /// A device interrupt: a notification to the task bound to the line.
@@ -543,12 +641,20 @@ impl Kernel {
     }
 
     fn save_current(&mut self) {
+        let smp = self.smp();
         let c = this_cpu(&mut self.cpus);
         let now = cpu::rdtsc();
         let t = &mut self.tasks[c.current];
         t.cpu_tsc += now.saturating_sub(c.run_start);
+        t.on_cpu = crate::task::NO_CPU;
         if t.state == State::Free {
             return;
+        }
+        if smp && c.fpu_owner == Some(c.current) && !c.ts_set {
+            // It may run on another CPU next, which finds its FPU state in
+            // memory: save it now. The registers still hold it, so this CPU
+            // stays its owner until another one takes it (`fpu_switch`).
+            t.fpu.save();
         }
         let hw = &mut c.hw;
         let (fs, gs) = gdt::read_user_selectors();
@@ -577,6 +683,14 @@ impl Kernel {
     /// CR0.TS set): move the FPU state to it.
     pub fn fpu_switch(&mut self, cur: usize) {
         cpu::clear_ts();
+        let me = percpu::index();
+        // Another CPU whose registers still hold an older state of this
+        // task (saved when it left there) must not take them for current.
+        for (i, c) in self.cpus.iter_mut().enumerate() {
+            if i != me && c.fpu_owner == Some(cur) {
+                c.fpu_owner = None;
+            }
+        }
         let c = this_cpu(&mut self.cpus);
         c.ts_set = false;
         if let Some(o) = c.fpu_owner {
@@ -589,8 +703,9 @@ impl Kernel {
     /// Bring task `t`'s FPU state out of the CPU into its save area when it
     /// is the lazy owner (not the caller), so the area can be read or
     /// replaced; the next FPU instruction of the running task traps as usual.
-    /// (Only this CPU runs tasks yet: a state held by another CPU will need
-    /// an IPI to flush it, phase 2b.)
+    /// Another CPU that owns it saved it when the task left there
+    /// (`save_current`): only its claim is dropped, so that the area, once
+    /// replaced, is what the task gets next.
     pub fn fpu_flush(&mut self, t: usize) {
         if self.cpu_ref().fpu_owner == Some(t) && !self.is_current(t) {
             cpu::clear_ts();
@@ -599,6 +714,12 @@ impl Kernel {
             let c = self.cpu();
             c.ts_set = true;
             c.fpu_owner = None;
+        }
+        let me = percpu::index();
+        for (i, c) in self.cpus.iter_mut().enumerate() {
+            if i != me && c.fpu_owner == Some(t) && !(c.has_current && c.current == t) {
+                c.fpu_owner = None;
+            }
         }
     }
 
@@ -621,11 +742,8 @@ impl Kernel {
             self.save_current();
         }
         let space = self.tasks[next].space as usize;
+        percpu::load_space(self.spaces[space].pml4);
         let cs = this_cpu(&mut self.cpus);
-        if cs.loaded_space != Some(space) {
-            cpu::write_cr3(self.spaces[space].pml4);
-            cs.loaded_space = Some(space);
-        }
         let t = &self.tasks[next];
         let hw = &mut cs.hw;
         // Slot by slot: an array comparison would call memcmp on every switch.
@@ -681,6 +799,7 @@ impl Kernel {
         cs.current = next;
         cs.has_current = true;
         cs.run_start = cpu::rdtsc();
+        self.tasks[next].on_cpu = percpu::index() as u8 + 1;
     }
 
     pub fn free_frames(&self) -> u64 {

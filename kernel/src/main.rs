@@ -17,6 +17,7 @@ mod ioapic;
 mod ipc;
 mod kcall;
 mod kernel;
+mod lock;
 mod mem;
 mod paging;
 mod percpu;
@@ -43,12 +44,12 @@ static mut KERNEL: Kernel = unsafe { core::mem::zeroed() };
 /// The kernel state.
 ///
 /// # Safety
-/// The caller must hold the only reference to it while the one it gets lives:
-/// take it once per kernel entry (the boot path, `trap_entry`), with
-/// interrupts off, and not call this again before the last use. This holds
-/// because the kernel runs on one CPU and is not preemptible: the only code
-/// that runs with interrupts on (the idle loop's interrupt path) never calls
-/// this and touches only atomics.
+/// The caller must hold the kernel lock (lock.rs) and the only reference to
+/// the state while the one it gets lives: take it once per kernel entry (the
+/// boot path, an AP's start, `trap_entry`, after each idle wait), with
+/// interrupts off, and not use it after giving up the lock. The kernel is
+/// not preemptible, and the only code that runs with interrupts on (an idle
+/// CPU's interrupt path) never calls this and touches only atomics.
 pub unsafe fn kernel() -> &'static mut Kernel {
     // SAFETY: a raw pointer to the static (no reference to a `static mut` is
     // made but this one), unique by the caller's contract.
@@ -69,12 +70,15 @@ fn addr_of_symbol(s: &u8) -> u64 {
 #[no_mangle]
 extern "C" fn kmain(magic: u32, info: u32) -> ! {
     BOOT_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+    // The APs wait for it until the boot CPU leaves for the first task.
+    lock::acquire();
     serial::init();
     let params = bootinfo::parse(magic, info as u64);
     kprintln!("SiON kernel: booted by {}, cmdline \"{}\"", params.loader, Redacted(params.cmdline()));
 
-    // SAFETY: the boot path is the first kernel entry, interrupts are off, and
-    // `k` is last used before `enter_user`, so no other reference exists.
+    // SAFETY: the boot path is the first kernel entry and holds the lock,
+    // interrupts are off, and `k` is last used in `run_next`, which gives
+    // the lock up, so no other reference exists.
     let k = unsafe { kernel() };
     // SAFETY: linker-provided symbols; only their addresses are used.
     let (kstart, kend, kstack, dfstack) = unsafe {
@@ -86,6 +90,7 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     }
     k.frames.init(params.ram, &reserved);
     k.tables = paging::build_kernel_tables(&mut k.frames);
+    percpu::set_kernel_pml4(k.tables.pml4);
     k.frames.init_refs();
     gdt::init(kstack, dfstack);
     percpu::init(smp::BOOT_CPU, kstack);
@@ -114,18 +119,28 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
     if started == 0 {
         panic!("no servers in the boot modules ({} modules)", params.module_count);
     }
-    let first = k.schedule();
-    enter_user(&k.tasks[first].frame)
+    k.cpu_joins();
+    enter_user(trap::run_next(k, None))
 }
 
-/// Leave the boot path for the first task: take the common return path with
-/// its frame (entries from it will save into the same frame).
-fn enter_user(frame: &idt::TrapFrame) -> ! {
-    // SAFETY: `frame` is the first task's, which `schedule` made current;
-    // trap_return pops exactly a TrapFrame and leaves by iretq. Nothing on
-    // the kernel stack is needed any more.
+/// An application processor, started and checked (smp.rs), runs tasks.
+fn ap_run() -> ! {
+    lock::acquire();
+    // SAFETY: the lock is held; `run_next` gives it up after the last use.
+    let k = unsafe { kernel() };
+    k.cpu_joins();
+    enter_user(trap::run_next(k, None))
+}
+
+/// Leave the kernel's own stack for the first task this CPU runs: take the
+/// common return path with its frame (entries from it will save into the
+/// same frame).
+fn enter_user(frame: *const idt::TrapFrame) -> ! {
+    // SAFETY: `frame` is the task's that `run_next` made current; trap_return
+    // pops exactly a TrapFrame and leaves by iretq. Nothing on the kernel
+    // stack is needed any more.
     unsafe {
-        core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) frame as *const idt::TrapFrame, options(noreturn));
+        core::arch::asm!("mov rsp, {0}", "jmp trap_return", in(reg) frame, options(noreturn));
     }
 }
 

@@ -54,7 +54,21 @@ pub struct PerCpu {
     pub timer_fired: AtomicBool,
     /// Device interrupt lines that fired while the CPU idled (bit n = GSI n).
     pub pending_irqs: AtomicU64,
+    /// A wake-up IPI arrived while the CPU idled.
+    pub kicked: AtomicBool,
+    /// The page tables of the user space in CR3 (0: the kernel's own).
+    /// Written by this CPU (on a switch, or a shootdown); read by the CPU
+    /// holding the kernel lock to decide whom a shootdown concerns.
+    pub loaded_pml4: AtomicU64,
+    /// A TLB shootdown asked of this CPU (see [`request_shootdown`]): the
+    /// page tables to flush, with [`SHOOTDOWN_LEAVE`] when the space dies;
+    /// 0 when there is none or it is done.
+    shootdown: AtomicU64,
 }
+
+/// In a shootdown request: the space is being destroyed, so leave it for the
+/// kernel's own tables rather than flush it.
+pub const SHOOTDOWN_LEAVE: u64 = 1;
 
 const _: () = {
     assert!(core::mem::offset_of!(PerCpu, this) == 0);
@@ -79,6 +93,9 @@ impl PerCpu {
             apic_id: AtomicU32::new(0),
             timer_fired: AtomicBool::new(false),
             pending_irqs: AtomicU64::new(0),
+            kicked: AtomicBool::new(false),
+            loaded_pml4: AtomicU64::new(0),
+            shootdown: AtomicU64::new(0),
         }
     }
 
@@ -179,4 +196,55 @@ pub fn set_frame_top(top: u64) {
             options(nostack, preserves_flags)
         )
     };
+}
+
+/// The kernel's own page tables (CR3 of a CPU that has left a dying space).
+static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
+
+pub fn set_kernel_pml4(pml4: u64) {
+    KERNEL_PML4.store(pml4, Ordering::Relaxed);
+}
+
+/// Load `pml4` (a space's tables, or 0 for the kernel's) into CR3 unless it
+/// is there already; what shootdowns compare against.
+#[inline(always)]
+pub fn load_space(pml4: u64) {
+    let area = this();
+    if area.loaded_pml4.load(Ordering::Relaxed) != pml4 {
+        crate::cpu::write_cr3(if pml4 == 0 { KERNEL_PML4.load(Ordering::Relaxed) } else { pml4 });
+        area.loaded_pml4.store(pml4, Ordering::Release);
+    }
+}
+
+/// Ask CPU `cpu` to drop its TLB entries of the space with tables `pml4`
+/// (and, with `leave`, to stop using it). The caller holds the kernel lock,
+/// sends the IPI, and waits with [`shootdown_done`]: requests never overlap.
+pub fn request_shootdown(cpu: usize, pml4: u64, leave: bool) {
+    CPUS[cpu].shootdown.store(pml4 | if leave { SHOOTDOWN_LEAVE } else { 0 }, Ordering::Release);
+}
+
+pub fn shootdown_done(cpu: usize) -> bool {
+    CPUS[cpu].shootdown.load(Ordering::Acquire) == 0
+}
+
+/// Do what another CPU asked of this one without the kernel lock: the IPI
+/// handler calls this, and so does the lock's spin loop, since the asking
+/// CPU holds the lock while it waits.
+pub fn serve_requests() {
+    let area = this();
+    let req = area.shootdown.load(Ordering::Acquire);
+    if req == 0 {
+        return;
+    }
+    let pml4 = req & !SHOOTDOWN_LEAVE;
+    if area.loaded_pml4.load(Ordering::Relaxed) == pml4 {
+        if req & SHOOTDOWN_LEAVE != 0 {
+            crate::cpu::write_cr3(KERNEL_PML4.load(Ordering::Relaxed));
+            area.loaded_pml4.store(0, Ordering::Release);
+        } else {
+            // Reloading CR3 drops the space's (non-global) TLB entries.
+            crate::cpu::write_cr3(pml4);
+        }
+    }
+    area.shootdown.store(0, Ordering::Release);
 }

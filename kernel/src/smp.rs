@@ -495,11 +495,25 @@ extern "C" fn smp_ap_main(cpu: u64) -> ! {
     lapic_write(REG_DIVIDE, 0b1011); // divide by 1, as the boot CPU's (time.rs)
     lapic_write(REG_TPR, 0);
     ONLINE.fetch_add(1, Ordering::AcqRel);
-    park()
+    // To work: it waits for the kernel lock, which the boot CPU gives up
+    // when it leaves for the first task.
+    crate::ap_run()
 }
 
-/// Nothing for an AP to do yet: halt with interrupts off. (A later phase
-/// wakes it with an IPI to run tasks.)
+/// An AP that failed its checks: halt with interrupts off for good.
 fn park() -> ! {
     cpu::halt_forever()
+}
+
+/// Interrupt CPU `cpu` with `VECTOR_IPI`: it looks at what is asked of it
+/// (a shootdown in its per-CPU area, a task to run or to stop in the kernel
+/// state). Fixed delivery, physical destination, edge-triggered.
+pub fn send_ipi_to(cpu: usize) {
+    let apic_id = crate::percpu::of(cpu).apic_id.load(Ordering::Relaxed);
+    // The previous IPI from this CPU has left (the register takes one at a time).
+    while lapic_read(REG_ICR_LOW) & ICR_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+    lapic_write(REG_ICR_HIGH, apic_id << 24);
+    lapic_write(REG_ICR_LOW, crate::idt::VECTOR_IPI as u32);
 }

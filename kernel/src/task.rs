@@ -74,7 +74,19 @@ pub struct Task {
     pub privileged: bool,
     /// Held off the CPU by its owner (`task_hold`): never in the run queue.
     pub held: bool,
+    /// One more than the index of the CPU whose current task it is, or
+    /// [`NO_CPU`] (0, as in the zeroed kernel state). A slot stays
+    /// reserved while a CPU still has it as its current task (even dead:
+    /// that CPU's next entry from user mode saves into its frame).
+    pub on_cpu: u8,
+    /// `task_interrupt` asked for it while it ran on another CPU: that CPU
+    /// stops it at its next entry (the IPI's), unless a call or fault of
+    /// the task comes first (whose answer serves the same purpose).
+    pub interrupt_pending: bool,
 }
+
+/// "On no CPU" in [`Task::on_cpu`].
+pub const NO_CPU: u8 = 0;
 
 impl Task {
     pub const EMPTY: Task = Task {
@@ -103,7 +115,14 @@ impl Task {
         irqs: None,
         privileged: false,
         held: false,
+        on_cpu: NO_CPU,
+        interrupt_pending: false,
     };
+
+    /// The CPU whose current task it is.
+    pub fn cpu(&self) -> Option<usize> {
+        (self.on_cpu != NO_CPU).then(|| self.on_cpu as usize - 1)
+    }
 
     pub fn is_compat(&self) -> bool {
         self.frame.cs == sion_abi::regs::selector::USER_CODE32 as u64

@@ -23,27 +23,86 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
         kernel_mode_trap(unsafe { &*frame });
         return frame;
     }
-    // SAFETY: one kernel entry (interrupts off, only this CPU runs tasks, not preemptible):
-    // this is the only reference until the next task's frame is returned.
+    // SAFETY: as above, the frame the entry code built (the current task's).
+    if unsafe { (*frame).vector } == idt::VECTOR_IPI {
+        // What another CPU waits for (it may hold the lock meanwhile).
+        crate::percpu::serve_requests();
+        crate::time::eoi();
+    }
+    crate::lock::acquire();
+    // SAFETY: the kernel lock is held (interrupts off, not preemptible):
+    // this is the only reference until it is given up in `run_next`.
     let k = unsafe { crate::kernel() };
+    k.cpu().kicked = false;
     let cur = k.cpu_ref().current;
     if !core::ptr::eq(frame, &k.tasks[cur].frame) {
         panic!("entry from user mode with a frame that is not task {}'s", cur);
     }
+    if k.tasks[cur].state == crate::task::State::Free {
+        // Killed from another CPU while it ran here: its call or fault is
+        // void, but an interrupt that brought it here is served.
+        let vector = k.tasks[cur].frame.vector;
+        k.interrupt(vector);
+        return run_next(k, None);
+    }
+    // Asked by another CPU's `task_interrupt` while it ran here (see general_path).
+    let interrupt = core::mem::take(&mut k.tasks[cur].interrupt_pending);
     let next = if crate::fastpath::may_qualify(k, cur) { k.fastpath(cur) } else { None };
     let next = match next {
-        Some(n) => n,
-        None => k.general_path(cur),
+        Some(n) => Some(n),
+        None => k.general_path(cur, interrupt),
     };
-    &mut k.tasks[next].frame
+    run_next(k, next)
 }
 
-/// Only the idle loop runs with interrupts on in the kernel: note the timer and
-/// return; anything else here is a kernel bug.
+/// Leave the kernel for the task chosen (`next`, or the first `schedule`
+/// finds): give up the kernel lock and return its frame for `trap_return`.
+/// With nothing to run, the CPU halts without the lock until an interrupt
+/// (its timer, a device, another CPU's IPI), then looks again.
+pub fn run_next(mut k: &'static mut Kernel, mut next: Option<usize>) -> *mut TrapFrame {
+    loop {
+        if let Some(n) = next.or_else(|| k.schedule()) {
+            let frame: *mut TrapFrame = &mut k.tasks[n].frame;
+            crate::lock::release();
+            return frame;
+        }
+        k.enter_idle();
+        crate::lock::release();
+        wait_for_work();
+        crate::lock::acquire();
+        // SAFETY: the lock is held again; the reference given up above is not used any more.
+        k = unsafe { crate::kernel() };
+        k.cpu().kicked = false;
+        k.leave_idle();
+        next = None;
+    }
+}
+
+/// Halt until something may have given this CPU work: its timer, a device
+/// interrupt (noted by `kernel_mode_trap`), or another CPU's IPI.
+fn wait_for_work() {
+    let area = crate::percpu::this();
+    loop {
+        if area.timer_fired.load(Ordering::Acquire) || area.pending_irqs.load(Ordering::Acquire) != 0 || area.kicked.load(Ordering::Acquire) {
+            return;
+        }
+        // Interrupts are taken only between `sti` and `hlt`'s wake-up: one
+        // that arrived since the test above wakes it at once.
+        cpu::idle_wait();
+    }
+}
+
+/// Only an idle CPU runs with interrupts on in the kernel: note the timer,
+/// the device line or the IPI and return; anything else here is a kernel bug.
 fn kernel_mode_trap(frame: &TrapFrame) {
     match frame.vector {
         idt::VECTOR_TIMER => {
             crate::percpu::this().timer_fired.store(true, Ordering::Release);
+            crate::time::eoi();
+        }
+        idt::VECTOR_IPI => {
+            crate::percpu::serve_requests();
+            crate::percpu::this().kicked.store(true, Ordering::Release);
             crate::time::eoi();
         }
         idt::VECTOR_SPURIOUS => {}
@@ -56,30 +115,49 @@ fn kernel_mode_trap(frame: &TrapFrame) {
 }
 
 impl Kernel {
-    /// Handle the current task's entry, pick the next task.
-    fn general_path(&mut self, cur: usize) -> usize {
+    /// Handle the current task's entry, pick the next task (`None`: idle).
+    fn general_path(&mut self, cur: usize, interrupt: bool) -> Option<usize> {
         let (vector, error) = (self.tasks[cur].frame.vector, self.tasks[cur].frame.error_code);
-        self.route(cur, vector, error);
+        if !self.interrupt(vector) {
+            self.route(cur, vector, error);
+        } else if interrupt && self.tasks[cur].state == crate::task::State::Runnable && !self.tasks[cur].held {
+            // `task_interrupt` from another CPU while it ran here: an
+            // interrupt (the IPI's, or another) stops it now. (A call or a
+            // fault of its own goes to its handler instead, as good.)
+            self.linux_trap(cur, Outgoing::Fault { vector: sion_abi::msg::VECTOR_INTERRUPT, error: 0, addr: 0 });
+        }
         self.schedule()
     }
 
+    /// An interrupt (timer, device, IPI), whatever task it stopped: `false`
+    /// for any other vector.
+    fn interrupt(&mut self, vector: u64) -> bool {
+        match vector {
+            idt::VECTOR_TIMER => {
+                crate::time::eoi();
+                self.cpu().timer_armed = 0; // it fired
+                self.expire_timers();
+            }
+            idt::VECTOR_SPURIOUS | idt::VECTOR_IPI => {} // (the IPI: served and acknowledged before the lock)
+            v if (crate::ioapic::IRQ_VECTOR_BASE..crate::ioapic::IRQ_VECTOR_BASE + crate::ioapic::MAX_GSI as u64).contains(&v) => {
+                crate::time::eoi();
+                self.device_interrupt((v - crate::ioapic::IRQ_VECTOR_BASE) as u32);
+            }
+            _ => return false,
+        }
+        true
+    }
+
     fn route(&mut self, cur: usize, vector: u64, error: u64) {
+        if self.interrupt(vector) {
+            return;
+        }
         let kind = self.tasks[cur].kind;
         match (vector, kind) {
             (idt::VECTOR_SYSCALL, TaskKind::Native) | (idt::VECTOR_NATIVE_CALL, TaskKind::Native) => self.kernel_call(cur),
             (idt::VECTOR_SYSCALL, TaskKind::Linux) => self.linux_trap(cur, Outgoing::LinuxSyscall { abi: LinuxAbi::X86_64 }),
             (idt::VECTOR_LINUX_I386, TaskKind::Linux) => self.linux_trap(cur, Outgoing::LinuxSyscall { abi: LinuxAbi::I386 }),
             (idt::VECTOR_LINUX_I386, TaskKind::Native) => self.tasks[cur].frame.rax = Error::NoSuchCall.as_ret(),
-            (idt::VECTOR_TIMER, _) => {
-                crate::time::eoi();
-                self.cpu().timer_armed = 0; // it fired
-                self.expire_timers();
-            }
-            (idt::VECTOR_SPURIOUS, _) => {}
-            (v, _) if (crate::ioapic::IRQ_VECTOR_BASE..crate::ioapic::IRQ_VECTOR_BASE + crate::ioapic::MAX_GSI as u64).contains(&v) => {
-                crate::time::eoi();
-                self.device_interrupt((v - crate::ioapic::IRQ_VECTOR_BASE) as u32);
-            }
             // int 0x40 from a Linux program: Linux has no such gate, so it is a #GP.
             (idt::VECTOR_NATIVE_CALL, TaskKind::Linux) => self.user_fault(cur, 13, (idt::VECTOR_NATIVE_CALL << 3) | 2),
             (idt::VECTOR_SYSCALL_COMPAT, _) => self.user_fault(cur, 6, 0),

@@ -279,8 +279,11 @@ fn round_robin(s: &mut Suite) {
     rt::log!("selftest: two spinning tasks got {} ms and {} ms of 100 ms", c1 / 1_000_000, c2 / 1_000_000);
     s.check("a sleeping server wakes while others spin", h.kind() == Some(Kind::Notification));
     s.check("two spinning tasks share the CPU round-robin", c1 >= 20_000_000 && c2 >= 20_000_000);
-    // A held task is not scheduled; released, it runs again.
+    // A held task is not scheduled; released, it runs again. (A hold of a
+    // task running on another CPU takes effect at the IPI: give it 10 ms.)
     rt::task_hold(t1, true).expect("hold");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 10_000_000).expect("timer");
+    let _ = recv(&mut buf);
     let cpu = |t| rt::task_info(t).map(|i| i.cpu_ns).unwrap_or(0);
     let (h1, h2) = (cpu(t1), cpu(t2));
     rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 50_000_000).expect("timer");
@@ -571,6 +574,99 @@ fn cpus(s: &mut Suite) {
     s.check("every CPU found was started", i.cpus >= 1 && i.cpus == i.cpus_found.min(MAX_CPUS as u64));
 }
 
+/// Sleep `ms` milliseconds (a timer notification).
+fn sleep_ms(ms: u64) {
+    let clock = rt::clock_info().expect("clock");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + ms * 1_000_000).expect("timer");
+    let mut buf = [0u8; 512];
+    while recv(&mut buf).0.kind() != Some(Kind::Notification) {}
+}
+
+/// The next message, or `None` after `ms` milliseconds without one.
+fn recv_within(buf: &mut [u8; 512], ms: u64) -> Option<(Header, &[u8])> {
+    let clock = rt::clock_info().expect("clock");
+    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + ms * 1_000_000).expect("timer");
+    let n = rt::ipc_recv(buf).expect("recv");
+    let h = Header::decode(&buf[..]).expect("header");
+    if h.kind() == Some(Kind::Notification) {
+        return None;
+    }
+    rt::timer_set(0).expect("timer off");
+    Some((h, &buf[Header::SIZE..n]))
+}
+
+/// With two CPUs or more: tasks run at once, and what one CPU does to a
+/// task or a space that another runs reaches it (IPIs, TLB shootdown).
+fn smp(s: &mut Suite) {
+    let cpus = rt::sys_info().unwrap_or_default().cpus;
+    if cpus < 2 {
+        rt::log!("selftest: one CPU: the SMP checks are skipped");
+        return;
+    }
+    let cpu = |t| rt::task_info(t).map(|i| i.cpu_ns).unwrap_or(0);
+    // Two spinning tasks, 100 ms: more than 100 ms between them is parallel.
+    let spin = [0xeb, 0xfe];
+    let (s1, t1) = linux_task(&spin, Mode::Long);
+    let (s2, t2) = linux_task(&spin, Mode::Long);
+    sleep_ms(100);
+    let (c1, c2) = (cpu(t1), cpu(t2));
+    rt::log!("selftest: on {} CPUs two spinning tasks got {} ms and {} ms of 100 ms", cpus, c1 / 1_000_000, c2 / 1_000_000);
+    s.check("two spinning tasks run at once on two CPUs", c1 >= 55_000_000 && c2 >= 55_000_000);
+    // One computes on another CPU (this one sleeps); task_interrupt stops it there.
+    rt::task_kill(t2).expect("kill");
+    rt::space_destroy(s2).expect("destroy");
+    let mut buf = [0u8; 512];
+    let stopped = rt::task_interrupt(t1).is_ok()
+        && recv_within(&mut buf, 500).is_some_and(|(h, p)| h.kind() == Some(Kind::Fault) && h.sender() == t1 && msg::Fault::decode(p).is_some_and(|f| f.vector == msg::VECTOR_INTERRUPT));
+    s.check("task_interrupt stops a task computing on another CPU (IPI)", stopped);
+    rt::task_kill(t1).expect("kill");
+    rt::space_destroy(s1).expect("destroy");
+
+    // A task counting in a data page on another CPU: mov rax, DATA; 1: inc qword [rax]; jmp 1b
+    let mut code = [0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0xff, 0x00, 0xeb, 0xfb];
+    code[2..10].copy_from_slice(&DATA.to_le_bytes());
+    let counter = |space| {
+        let mut w = [0u8; 8];
+        rt::mem_read(space, DATA, &mut w).ok().map(|_| u64::from_le_bytes(w)).unwrap_or(0)
+    };
+    let free = rt::sys_info().expect("sysinfo").free_frames;
+    let counting = |code: &[u8]| {
+        let (space, task) = linux_task(&[0xeb, 0xfe], Mode::Long);
+        rt::task_kill(task).expect("kill");
+        rt::mem_map(space, DATA, PAGE, prot::READ | prot::WRITE).expect("map data");
+        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::WRITE).expect("protect");
+        rt::mem_write(space, CODE, code).expect("code");
+        rt::mem_protect(space, CODE, PAGE, prot::READ | prot::EXEC).expect("protect");
+        let task = rt::task_create(space, TaskKind::Linux).expect("task");
+        let regs = TaskRegs { rip: CODE, rflags: 0x202, mode: Mode::Long as u64, ..Default::default() };
+        rt::task_set_regs(task, &regs).expect("regs");
+        rt::task_start(task).expect("start");
+        sleep_ms(20);
+        (space, task)
+    };
+    let (space, task) = counting(&code);
+    let before = counter(space);
+    // Its page taken away while it writes there: without a shootdown the
+    // other CPU's TLB would let it go on writing to a freed frame.
+    rt::mem_unmap(space, DATA, PAGE).expect("unmap");
+    let faulted = recv_within(&mut buf, 500).is_some_and(|(h, p)| h.kind() == Some(Kind::Fault) && h.sender() == task && msg::Fault::decode(p).is_some_and(|f| f.vector == 14 && f.addr == DATA));
+    s.check("a task writing on another CPU faults as soon as its page is unmapped (TLB shootdown)", before > 1000 && faulted);
+    rt::task_kill(task).expect("kill");
+    rt::space_destroy(space).expect("destroy");
+    // Killed while it counts on another CPU: it stops, and its space goes.
+    let (space, task) = counting(&code);
+    rt::task_kill(task).expect("kill");
+    // (It stops at the IPI, within microseconds: 5 ms is ample.)
+    sleep_ms(5);
+    let (a, b) = (counter(space), {
+        sleep_ms(20);
+        counter(space)
+    });
+    s.check("a task killed while it runs on another CPU stops there", a > 1000 && a == b);
+    rt::space_destroy(space).expect("destroy");
+    s.check("... and its space's frames all come back", rt::sys_info().expect("sysinfo").free_frames == free);
+}
+
 fn main(_boot: rt::Boot) -> ! {
     let mut s = Suite { passed: 0, failed: 0 };
     trap_routing(&mut s);
@@ -588,6 +684,7 @@ fn main(_boot: rt::Boot) -> ! {
     owned_spaces_die_with_their_owner(&mut s);
     segment_bases(&mut s);
     cpus(&mut s);
+    smp(&mut s);
     rt::log!("selftest: {} passed, {} failed", s.passed, s.failed);
     rt::poweroff(if s.failed == 0 { 0 } else { 1 })
 }
