@@ -56,6 +56,53 @@ impl Default for Admission {
     }
 }
 
+/// Jobs a SiON node time-shares beyond one per CPU.
+pub const NODE_EXTRA_JOBS: u16 = 3;
+
+impl Admission {
+    /// A SiON node's policy with `ncpus` CPUs: a job per CPU at full speed,
+    /// and [`NODE_EXTRA_JOBS`] more time-shared, so a busy group still runs
+    /// what it is given (the requesters' ranking by load per CPU sends work
+    /// to idle CPUs first). It refuses by job count and memory, never by
+    /// load (`max_load` 1000: every CPU busy is still accepted).
+    pub fn node(ncpus: u16) -> Admission {
+        Admission { max_jobs: ncpus.max(1).saturating_add(NODE_EXTRA_JOBS), max_load: 1000, ..Admission::default() }
+    }
+}
+
+impl Status {
+    /// CPUs, at least 1.
+    pub fn cpus(&self) -> u16 {
+        self.ncpus.max(1)
+    }
+
+    /// The load admission and ranking go by, in permille of all CPUs: the
+    /// measured `cpu_load`, or what the running jobs keep busy (a CPU each,
+    /// [`jobs_load`]) when that is more, since a measurement lags behind a
+    /// job that just started (a workstation's load average by a minute).
+    pub fn load_per_cpu(&self) -> u16 {
+        self.cpu_load.max(jobs_load(self.jobs, self.ncpus))
+    }
+}
+
+/// The load `jobs` CPU-bound jobs put on `ncpus` CPUs, in permille of all of
+/// them: each keeps one CPU busy; jobs beyond the CPUs share them (1000).
+pub fn jobs_load(jobs: u16, ncpus: u16) -> u16 {
+    let n = ncpus.max(1) as u32;
+    ((jobs as u32).min(n) * 1000 / n) as u16
+}
+
+/// The load measured over a window of `elapsed_ns`, in permille of all
+/// `ncpus` CPUs, from the idle time `idle_ns` of all of them together in
+/// that window (the kernel's `SysInfo::idle_ns` sums its CPUs).
+pub fn measured_load(elapsed_ns: u64, idle_ns: u64, ncpus: u16) -> u16 {
+    let capacity = elapsed_ns.saturating_mul(ncpus.max(1) as u64);
+    if capacity == 0 {
+        return 0;
+    }
+    (1000 - idle_ns.min(capacity) as u128 * 1000 / capacity as u128) as u16
+}
+
 /// Why a node refused an allocation request (wire codes 1..).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -101,7 +148,7 @@ pub fn admit(policy: &Admission, s: &Status, pending: u16, need: &JobNeed) -> Re
     if s.free_mem_mib < need.mem_mib.saturating_add(policy.reserve_mem_mib) {
         return Err(Refusal::NotEnoughMemory);
     }
-    if s.cpu_load > policy.max_load {
+    if s.load_per_cpu() > policy.max_load {
         return Err(Refusal::Overloaded);
     }
     Ok(())
@@ -144,11 +191,12 @@ impl Weights {
     }
 }
 
-/// The four normalized terms of a candidate, each in [0, 1]: idle CPU share,
-/// free memory, CPU speed and network speed relative to the best candidate.
+/// The four normalized terms of a candidate, each in [0, 1]: idle CPU share
+/// (of all its CPUs, [`Status::load_per_cpu`]), free memory, CPU speed and
+/// network speed relative to the best candidate.
 pub fn terms(s: &Status, best: &Status) -> [f32; 4] {
     let rel = |v: u32, max: u32| if max == 0 { 0.0 } else { v as f32 / max as f32 };
-    let idle = 1.0 - (s.cpu_load.min(1000) as f32 / 1000.0);
+    let idle = 1.0 - (s.load_per_cpu().min(1000) as f32 / 1000.0);
     [idle, rel(s.free_mem_mib, best.free_mem_mib), rel(s.cpu_speed, best.cpu_speed), rel(s.net_mbps, best.net_mbps)]
 }
 
@@ -239,5 +287,91 @@ mod tests {
         let mut s = st(0, 100, 1, 1);
         s.accepting = false;
         assert_eq!(admit(&p, &s, 0, &need), Err(Refusal::NotAccepting));
+    }
+
+    /// A node with `ncpus` CPUs running `jobs` jobs, its measured load `load`.
+    fn node(ncpus: u16, jobs: u16, load: u16) -> Status {
+        Status { ncpus, jobs, ..st(load, 1000, 500, 100) }
+    }
+
+    #[test]
+    fn load_per_cpu_counts_a_job_per_cpu() {
+        assert_eq!(jobs_load(0, 1), 0);
+        assert_eq!(jobs_load(1, 1), 1000);
+        assert_eq!(jobs_load(1, 2), 500);
+        assert_eq!(jobs_load(3, 4), 750);
+        assert_eq!(jobs_load(3, 2), 1000, "jobs beyond the CPUs share them");
+        assert_eq!(jobs_load(1, 0), 1000, "no CPU count is one CPU");
+        // The measured load stands when it is more (work besides the jobs) ...
+        assert_eq!(node(2, 1, 800).load_per_cpu(), 800);
+        // ... and the jobs when the measurement lags behind them.
+        assert_eq!(node(2, 1, 0).load_per_cpu(), 500);
+        assert_eq!(node(1, 1, 0).load_per_cpu(), 1000);
+        assert_eq!(node(0, 0, 0).cpus(), 1);
+        assert_eq!(node(4, 0, 0).cpus(), 4);
+    }
+
+    #[test]
+    fn measured_load_is_of_all_cpus() {
+        const S: u64 = 1_000_000_000;
+        // One CPU busy of two: the kernel's idle time is the other's whole window.
+        assert_eq!(measured_load(2 * S, 2 * S, 2), 500);
+        assert_eq!(measured_load(2 * S, 4 * S, 2), 0);
+        assert_eq!(measured_load(2 * S, 0, 2), 1000);
+        assert_eq!(measured_load(2 * S, S, 1), 500);
+        assert_eq!(measured_load(4 * S, 3 * S, 4), 813, "13 of 16 CPU-seconds busy");
+        assert_eq!(measured_load(2 * S, 5 * S, 2), 0, "idle beyond the window (clock skew) is all idle");
+        assert_eq!(measured_load(0, 0, 2), 0);
+        assert_eq!(measured_load(S, S / 2, 0), 500, "no CPU count is one CPU");
+    }
+
+    #[test]
+    fn a_node_runs_a_job_per_cpu_and_time_shares_a_few_more() {
+        let need = JobNeed { mem_mib: 10, cpus: 1 };
+        assert_eq!(Admission::node(1).max_jobs, 1 + NODE_EXTRA_JOBS);
+        assert_eq!(Admission::node(0).max_jobs, 1 + NODE_EXTRA_JOBS);
+        assert_eq!(Admission::node(8).max_jobs, 8 + NODE_EXTRA_JOBS);
+        // A node never refuses by load, not even with every CPU busy ...
+        for cpus in [1, 2, 4] {
+            let p = Admission::node(cpus);
+            for jobs in 0..cpus + NODE_EXTRA_JOBS {
+                assert_eq!(admit(&p, &node(cpus, jobs, 1000), 0, &need), Ok(()), "{cpus} CPUs, {jobs} jobs");
+            }
+            // ... but by its job count, slots held included.
+            assert_eq!(admit(&p, &node(cpus, cpus + NODE_EXTRA_JOBS, 1000), 0, &need), Err(Refusal::TooManyJobs));
+            assert_eq!(admit(&p, &node(cpus, cpus, 1000), NODE_EXTRA_JOBS, &need), Err(Refusal::TooManyJobs));
+        }
+    }
+
+    #[test]
+    fn admission_by_load_per_cpu() {
+        // A policy that refuses above 95 % of all CPUs (the default; a workstation's --max-load).
+        let p = Admission { max_jobs: 8, ..Admission::default() };
+        let need = JobNeed { mem_mib: 10, cpus: 1 };
+        // A 1-CPU node with a job is full, even before its measurement shows it.
+        assert_eq!(admit(&p, &node(1, 1, 0), 0, &need), Err(Refusal::Overloaded));
+        assert_eq!(admit(&p, &node(1, 0, 1000), 0, &need), Err(Refusal::Overloaded));
+        // A 2-CPU node with one job running is half loaded and accepts.
+        assert_eq!(admit(&p, &node(2, 1, 0), 0, &need), Ok(()));
+        assert_eq!(admit(&p, &node(2, 1, 500), 0, &need), Ok(()));
+        assert_eq!(admit(&p, &node(2, 2, 0), 0, &need), Err(Refusal::Overloaded));
+        assert_eq!(admit(&p, &node(4, 3, 750), 0, &need), Ok(()));
+    }
+
+    #[test]
+    fn ranking_by_load_per_cpu() {
+        let cpu_only = Weights { cpu: 1.0, mem: 0.0, speed: 0.0, net: 0.0 };
+        // The same job count ranks a node with more CPUs higher; a 1-CPU node
+        // with a job ranks last although its last measurement said idle.
+        let c = [(NodeId(1), node(1, 1, 0)), (NodeId(2), node(2, 1, 500)), (NodeId(3), node(4, 1, 250)), (NodeId(4), node(4, 3, 0))];
+        let order: Vec<NodeId> = rank(&c, NodeId(9), &cpu_only).iter().map(|r| r.0).collect();
+        assert_eq!(order, [NodeId(3), NodeId(2), NodeId(4), NodeId(1)]);
+        assert_eq!(rank(&c, NodeId(9), &cpu_only).iter().map(|r| r.1).collect::<Vec<_>>(), [0.75, 0.5, 0.25, 0.0]);
+        // With the default weights (memory, speed and network equal) the same order.
+        let order: Vec<NodeId> = rank(&c, NodeId(9), &Weights::default()).iter().map(|r| r.0).collect();
+        assert_eq!(order, [NodeId(3), NodeId(2), NodeId(4), NodeId(1)]);
+        // An idle 1-CPU node and a half-loaded 2-CPU node: the idle one first.
+        let c = [(NodeId(1), node(2, 1, 0)), (NodeId(2), node(1, 0, 0))];
+        assert_eq!(rank(&c, NodeId(9), &cpu_only)[0].0, NodeId(2));
     }
 }

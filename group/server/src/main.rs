@@ -1,7 +1,7 @@
 //! The group manager of a SiON node: the same protocol core as `sion daemon`
 //! on a workstation (`sion-group`), fed from a UDP socket of the netstack.
 //! The node finds the group by broadcast, takes part in SWIM liveness, and
-//! keeps its status vector (load, memory, CPU speed) current.
+//! keeps its status vector (CPUs, load per CPU, memory, CPU speed) current.
 //!
 //! The group key comes from the kernel command line (`group.key=<64 hex>`,
 //! put there by the tool that composed the image); without one the node does
@@ -94,34 +94,34 @@ mod server {
         (best / 1_000_000) as u32
     }
 
-    /// CPU load (permille) since the last sample, from the kernel's idle time.
+    /// The CPUs the kernel has online (at least 1).
+    fn online_cpus() -> u16 {
+        rt::sys_info().map(|i| i.cpus.clamp(1, u16::MAX as u64) as u16).unwrap_or(1)
+    }
+
+    /// CPU load (permille of all CPUs) since the last sample, from the
+    /// kernel's idle time (summed over its CPUs).
     struct Load {
         last_uptime: u64,
         last_idle: u64,
     }
 
     impl Load {
-        fn sample(&mut self) -> u16 {
+        fn sample(&mut self, cpus: u16) -> u16 {
             let Ok(i) = rt::sys_info() else { return 0 };
-            let (du, di) = (i.uptime_ns - self.last_uptime, i.idle_ns - self.last_idle);
+            let (du, di) = (i.uptime_ns.saturating_sub(self.last_uptime), i.idle_ns.saturating_sub(self.last_idle));
             self.last_uptime = i.uptime_ns;
             self.last_idle = i.idle_ns;
-            if du == 0 {
-                return 0;
-            }
-            (1000 - (di.min(du) * 1000 / du)) as u16
+            sion_group::status::measured_load(du, di, cpus)
         }
     }
 
-    fn status(name: &str, speed: u32, load: u16, version: u32, jobs: &Jobs) -> Status {
+    fn status(name: &str, speed: u32, cpus: u16, load: u16, version: u32, jobs: &Jobs) -> Status {
         let i = rt::sys_info().unwrap_or_default();
         Status {
             version,
             cpu_load: load,
-            // Jobs run on the boot CPU alone: the kernel starts the others
-            // (`SysInfo::cpus`) but parks them, so advertising them would
-            // draw jobs this node cannot run in parallel yet (issue 18).
-            ncpus: 1,
+            ncpus: cpus,
             cpu_speed: speed,
             free_mem_mib: ((i.free_frames * 4096) >> 20) as u32,
             total_mem_mib: ((i.total_frames * 4096) >> 20) as u32,
@@ -161,18 +161,20 @@ mod server {
         let id = NodeId(seed.rotate_left(17) ^ 0x5100_0000_0000_0000);
         let name = format!("sion-{}", ip_str(me.ip));
         let speed = cpu_speed(&clock);
+        let cpus = online_cpus();
         let mut load = Load { last_uptime: 0, last_idle: 0 };
-        load.sample();
+        load.sample(cpus);
         let mut version = 1;
         let mut jobs = Jobs::new(net, PORT, key.clone(), boot.archive);
         let mut cfg = Config::new(id, me, brd, key);
-        // A node time-shares its jobs: it refuses by job count and memory, and
-        // the requesters' ranking by load spreads the work.
-        cfg.admission = Admission { max_load: 1000, ..Admission::default() };
-        let mut node = Node::new(cfg, status(&name, speed, 0, version, &jobs), ms(&clock), seed);
+        // A job per CPU, and a few more time-shared: the node refuses by job
+        // count and memory, and the requesters' ranking by load per CPU
+        // spreads the work.
+        cfg.admission = Admission::node(cpus);
+        let mut node = Node::new(cfg, status(&name, speed, cpus, 0, version, &jobs), ms(&clock), seed);
         let udp = net.udp().expect("udp socket");
         udp.bind(0, PORT).expect("bind the group port");
-        rt::log!("group: member {} at {}:{} (broadcast {}), CPU speed {}", id, ip_str(me.ip), PORT, ip_str(brd.ip), speed);
+        rt::log!("group: member {} at {}:{} (broadcast {}), {} CPUs, CPU speed {}", id, ip_str(me.ip), PORT, ip_str(brd.ip), cpus, speed);
         // Job stream nonces must never repeat; they need not be secret.
         let mut rng = sion_group::rng::Rng::new(seed ^ 0x6a6f_6273);
         let mut nonce = move || {
@@ -201,12 +203,12 @@ mod server {
             if now >= next_status || jobs.running() != running {
                 let changed = jobs.running() != running;
                 running = jobs.running();
-                let sampled = load.sample();
+                let sampled = load.sample(cpus);
                 // Right after a job starts or ends, the last window says
-                // nothing of now: a running job keeps the one CPU busy.
-                let now_load = if changed { (running.min(1) * 1000) as u16 } else { sampled };
+                // nothing of now: each running job keeps a CPU busy.
+                let now_load = if changed { sion_group::status::jobs_load(running.min(u16::MAX as u32) as u16, cpus) } else { sampled };
                 version += 1;
-                node.set_status(status(&name, speed, now_load, version, &jobs));
+                node.set_status(status(&name, speed, cpus, now_load, version, &jobs));
                 next_status = now + STATUS_EVERY_MS;
             }
             while let Some(t) = node.poll_transmit() {

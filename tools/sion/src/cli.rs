@@ -165,6 +165,13 @@ pub struct ExecArgs {
     #[arg(long, value_enum, default_value_t = Accel::Tcg)]
     pub accel: Accel,
 
+    /// CPUs of the node (QEMU -smp N, at most 16), for a program with
+    /// threads or child processes that run at once. More than one CPU runs
+    /// on multi-threaded TCG (-accel tcg,thread=multi): each CPU is a host
+    /// thread.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::qemu::parse_cpus)]
+    pub cpus: u16,
+
     /// The program (a static x86_64 or i386 Linux ELF); becomes argv[0] as typed.
     #[arg(value_name = "PROGRAM", required = true)]
     pub program: OsString,
@@ -204,16 +211,18 @@ mod tests {
         assert_eq!(a.mem, None);
         assert_eq!(a.accel, Accel::Tcg);
         assert_eq!(a.timeout, None);
+        assert_eq!(a.cpus, 1);
     }
 
     #[test]
     fn options() {
-        let a = exec(&["--file", "/nonexistent/a:/etc/a", "--file", "rel", "--timeout", "5", "--mem", "1G", "--accel", "kvm", "--log", "/tmp/l", "p"]);
+        let a = exec(&["--file", "/nonexistent/a:/etc/a", "--file", "rel", "--timeout", "5", "--mem", "1G", "--accel", "kvm", "--cpus", "4", "--log", "/tmp/l", "p"]);
         assert_eq!(a.files[0], FileSpec { host: "/nonexistent/a".into(), guest: Some("/etc/a".into()) });
         assert_eq!(a.files[1], FileSpec { host: "rel".into(), guest: None });
         assert_eq!(a.timeout, Some(5));
         assert_eq!(a.mem, Some(MemSize(1 << 30)));
         assert_eq!(a.accel, Accel::Kvm);
+        assert_eq!(a.cpus, 4);
         assert_eq!(a.log, Some(PathBuf::from("/tmp/l")));
         assert!(a.args.is_empty());
     }
@@ -231,6 +240,7 @@ mod tests {
             assert!(!t.contains("generate"), "{what:?} offers the hidden subcommand");
         }
         assert!(text(Generated::Bash).contains("--key-file"));
+        assert!(text(Generated::Bash).contains("--cpus"));
         assert!(text(Generated::Man).starts_with(".ie"));
         let dir = tempfile::tempdir().unwrap();
         generate_man_pages(dir.path()).unwrap();
@@ -250,6 +260,9 @@ mod tests {
             &["--timeout", "0", "p"],
             &["--file", "/nonexistent/a:rel", "p"],
             &["--accel", "hvf", "p"],
+            &["--cpus", "0", "p"],
+            &["--cpus", "17", "p"],
+            &["--cpus", "many", "p"],
             &[],
         ] {
             let mut v = vec!["sion", "exec"];

@@ -270,6 +270,7 @@ fn exec(args: ExecArgs) -> i32 {
             initrd: initrd.clone(),
             mem,
             accel,
+            cpus: args.cpus,
             realtime_ns,
             log_socket: log_sock,
             job_socket: job_sock,

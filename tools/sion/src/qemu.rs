@@ -23,6 +23,32 @@ use crate::args::{Accel, MemSize};
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";
 
+/// Most CPUs a node may have: the kernel starts at most this many.
+pub const MAX_CPUS: u16 = sion_abi::call::MAX_CPUS as u16;
+
+/// `--cpus N`: 1 to [`MAX_CPUS`].
+pub fn parse_cpus(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(n) if (1..=MAX_CPUS).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a CPU count (1-{MAX_CPUS})")),
+    }
+}
+
+/// The accelerator and CPU arguments of a node with `cpus` CPUs: one CPU is
+/// plain `-accel tcg` (or `kvm`), as every node was before SMP; more add
+/// `-smp N`, and TCG then runs multi-threaded (a host thread per CPU), as
+/// the kernel self-test does (tools/xtask/src/kernel_tests.rs).
+pub fn accel_args(accel: Accel, cpus: u16) -> Vec<String> {
+    if cpus <= 1 {
+        return vec!["-accel".into(), accel.qemu_name().into()];
+    }
+    let accel = match accel {
+        Accel::Tcg => "tcg,thread=multi",
+        Accel::Kvm => "kvm",
+    };
+    vec!["-accel".into(), accel.into(), "-smp".into(), cpus.to_string()]
+}
+
 /// Where the kernel and server images are: `$SION_IMAGE_DIR`, else beside
 /// this executable as cargo builds it (`target/release/sion` ->
 /// `target/x86_64-unknown-none/release/`), else as the Debian package
@@ -58,6 +84,8 @@ pub struct NodeConfig {
     pub initrd: PathBuf,
     pub mem: MemSize,
     pub accel: Accel,
+    /// CPUs (`-smp`), 1 to [`MAX_CPUS`].
+    pub cpus: u16,
     /// Host time at boot (ns since the Unix epoch), for the guest's clock.
     pub realtime_ns: u128,
     pub log_socket: PathBuf,
@@ -113,9 +141,10 @@ pub fn qemu_args(c: &NodeConfig) -> Vec<OsString> {
         push(s);
     }
     push(&c.mem.qemu_arg());
-    for s in ["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", c.accel.qemu_name()] {
+    for s in ["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"] {
         push(s);
     }
+    a.extend(accel_args(c.accel, c.cpus).into_iter().map(OsString::from));
     a.push("-kernel".into());
     a.push(c.kernel.clone().into());
     a.push("-initrd".into());
@@ -288,6 +317,7 @@ mod tests {
             initrd: "/tmp/x/boot.cpio".into(),
             mem: MemSize(256 << 20),
             accel: Accel::Tcg,
+            cpus: 1,
             realtime_ns: 1_700_000_000_123_456_789,
             log_socket: "/tmp/x/log.sock".into(),
             job_socket: "/tmp/x/job.sock".into(),
@@ -311,6 +341,7 @@ mod tests {
         assert_eq!(values(&a, "-cpu"), ["max"]);
         assert_eq!(values(&a, "-m"), ["256M"]);
         assert_eq!(values(&a, "-accel"), ["tcg"]);
+        assert!(values(&a, "-smp").is_empty(), "one CPU is QEMU's default machine");
         assert_eq!(values(&a, "-display"), ["none"]);
         for flag in ["-nodefaults", "-no-user-config", "-no-reboot"] {
             assert!(a.iter().any(|s| s == flag), "{flag} missing");
@@ -336,23 +367,50 @@ mod tests {
         let a = strings(&qemu_args(&kvm));
         assert_eq!(values(&a, "-accel"), ["kvm"]);
         assert_eq!(values(&a, "-m"), ["1024M"]);
+
+        let mut smp = config();
+        smp.cpus = 4;
+        let a = strings(&qemu_args(&smp));
+        assert_eq!(values(&a, "-accel"), ["tcg,thread=multi"]);
+        assert_eq!(values(&a, "-smp"), ["4"]);
+        assert_eq!(values(&a, "-machine"), ["microvm"]);
     }
 
-    /// QEMU really accepts the serial/debug-exit configuration on microvm:
-    /// started frozen (`-S`), it must connect to both sockets and keep running.
+    #[test]
+    fn cpus() {
+        assert_eq!(accel_args(Accel::Tcg, 1), ["-accel", "tcg"]);
+        assert_eq!(accel_args(Accel::Kvm, 1), ["-accel", "kvm"]);
+        assert_eq!(accel_args(Accel::Tcg, 2), ["-accel", "tcg,thread=multi", "-smp", "2"]);
+        assert_eq!(accel_args(Accel::Kvm, 16), ["-accel", "kvm", "-smp", "16"]);
+        assert_eq!(parse_cpus("1"), Ok(1));
+        assert_eq!(parse_cpus("16"), Ok(16));
+        for bad in ["0", "17", "-1", "two", "", "2.5"] {
+            assert!(parse_cpus(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(MAX_CPUS, 16, "the help of --cpus says 16");
+    }
+
+    /// QEMU really accepts the serial/debug-exit configuration on microvm,
+    /// with one CPU and with several on multi-threaded TCG: started frozen
+    /// (`-S`), it must connect to both sockets and keep running.
     #[test]
     fn qemu_accepts_the_devices() {
         if Command::new(QEMU).arg("--version").output().is_err() {
             eprintln!("note: {QEMU} not installed; skipping the device check");
             return;
         }
+        for cpus in [1, 2] {
+            qemu_accepts(cpus);
+        }
+    }
+
+    fn qemu_accepts(cpus: u16) {
         let dir = tempfile::tempdir().unwrap();
         let (log, job) = (dir.path().join("log.sock"), dir.path().join("job.sock"));
         let listeners = [std::os::unix::net::UnixListener::bind(&log).unwrap(), std::os::unix::net::UnixListener::bind(&job).unwrap()];
-        let mut args: Vec<OsString> = ["-machine", "microvm", "-cpu", "max", "-m", "64M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-S"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let mut args: Vec<OsString> =
+            ["-machine", "microvm", "-cpu", "max", "-m", "64M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S"].iter().map(OsString::from).collect();
+        args.extend(accel_args(Accel::Tcg, cpus).into_iter().map(OsString::from));
         args.extend(device_args(&log, &job));
         let mut q = Qemu::spawn(QEMU, &args).unwrap_or_else(|e| panic!("{e:?}"));
         for l in &listeners {
@@ -368,7 +426,7 @@ mod tests {
             }
             if let Some(st) = q.try_wait().unwrap() {
                 q.finish_output();
-                panic!("QEMU refused the configuration ({st}): {}", q.output());
+                panic!("QEMU refused the configuration with {cpus} CPUs ({st}): {}", q.output());
             }
             assert!(Instant::now() < deadline, "QEMU did not connect to both sockets");
             std::thread::sleep(Duration::from_millis(10));

@@ -12,6 +12,7 @@
 //! local users through `ps`: a test LAN on one machine, not a secret store).
 #![forbid(unsafe_code)]
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -34,6 +35,12 @@ pub struct UpArgs {
     /// Memory of each node, as a comma-separated list used in turn (e.g. 128M,512M).
     #[arg(long, value_name = "SIZES", value_delimiter = ',', value_parser = parse_mem)]
     pub mem: Vec<MemSize>,
+    /// CPUs of each node (QEMU -smp N, at most 16), as a comma-separated
+    /// list used in turn like --mem (e.g. 1,4: the first node 1 CPU, the
+    /// second 4, the third 1 again). Default 1. More than one CPU runs on
+    /// multi-threaded TCG (-accel tcg,thread=multi): each CPU is a host thread.
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = crate::qemu::parse_cpus)]
+    pub cpus: Vec<u16>,
     /// The group key file (default ~/.config/sion/group.key, created on first use).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
@@ -58,6 +65,58 @@ fn ip(args: &[&str]) -> Result<()> {
         bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
+}
+
+/// The `i`th value of a list used in turn (`--mem`, `--cpus`), or `default` for an empty list.
+fn in_turn<T: Copy>(list: &[T], i: usize, default: T) -> T {
+    if list.is_empty() {
+        default
+    } else {
+        list[i % list.len()]
+    }
+}
+
+/// Node `i` of the test LAN.
+struct UpNode<'a> {
+    i: usize,
+    mem: MemSize,
+    cpus: u16,
+    accel: Accel,
+    kernel: &'a Path,
+    archive: &'a Path,
+    /// The kernel command line.
+    append: String,
+    /// The kernel log (COM1).
+    log: PathBuf,
+}
+
+/// The QEMU arguments of a node (without the program name): microvm with
+/// the kernel log in a file and a virtio-net device on tap`i`, its MAC from `i`.
+fn node_qemu_args(n: &UpNode) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    let mut push = |s: &str| a.push(s.into());
+    for s in ["-machine", "microvm", "-cpu", "max", "-m", &n.mem.qemu_arg(), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"] {
+        push(s);
+    }
+    for s in crate::qemu::accel_args(n.accel, n.cpus) {
+        push(&s);
+    }
+    a.extend(["-kernel".into(), n.kernel.into(), "-initrd".into(), n.archive.into(), "-append".into(), n.append.clone().into()]);
+    let mut serial = OsString::from("file:");
+    serial.push(&n.log);
+    a.extend(["-serial".into(), serial]);
+    let tap = format!("tap{}", n.i);
+    for s in [
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        "-netdev",
+        &format!("tap,id=net0,ifname={tap},script=no,downscript=no"),
+        "-device",
+        &format!("virtio-net-device,netdev=net0,mac=52:54:00:5e:01:{:02x}", n.i + 1),
+    ] {
+        a.push(s.into());
+    }
+    a
 }
 
 fn node_archive(images: &Path) -> Result<Vec<u8>> {
@@ -116,22 +175,18 @@ fn try_up(args: UpArgs) -> Result<()> {
             let tap = format!("tap{i}");
             ip(&["-n", NAMESPACE, "tuntap", "add", "dev", &tap, "mode", "tap"])?;
             ip(&["-n", NAMESPACE, "link", "set", &tap, "master", "br0", "up"])?;
-            let mem = args.mem.get(i % args.mem.len().max(1)).copied().unwrap_or(MemSize(128 << 20));
+            let node = UpNode {
+                i,
+                mem: in_turn(&args.mem, i, MemSize(128 << 20)),
+                cpus: in_turn(&args.cpus, i, 1),
+                accel: args.accel,
+                kernel: &kernel,
+                archive: &archive,
+                append: format!("console=com1 {} group.key={} realtime={realtime}", crate::qemu::NETSTACK_GRANTS, group::key::to_hex(&key)),
+                log: dir.join(format!("node{i}.log")),
+            };
             let mut q = Command::new("ip");
-            q.args(["netns", "exec", NAMESPACE, crate::qemu::QEMU])
-                .args(["-machine", "microvm", "-cpu", "max", "-m", &mem.qemu_arg(), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
-                .args(["-accel", args.accel.qemu_name()])
-                .arg("-kernel")
-                .arg(&kernel)
-                .arg("-initrd")
-                .arg(&archive)
-                .arg("-append")
-                .arg(format!("console=com1 {} group.key={} realtime={realtime}", crate::qemu::NETSTACK_GRANTS, group::key::to_hex(&key)))
-                .arg("-serial")
-                .arg(format!("file:{}", dir.join(format!("node{i}.log")).display()))
-                .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-                .args(["-netdev", &format!("tap,id=net0,ifname={tap},script=no,downscript=no")])
-                .args(["-device", &format!("virtio-net-device,netdev=net0,mac=52:54:00:5e:01:{:02x}", i + 1)]);
+            q.args(["netns", "exec", NAMESPACE, crate::qemu::QEMU]).args(node_qemu_args(&node));
             pids.push(spawn_detached(&mut q, &dir.join(format!("qemu{i}.log")))?);
         }
         std::fs::write(dir.join("pids"), pids.iter().map(|p| format!("{p}\n")).collect::<String>())?;
@@ -223,4 +278,81 @@ pub fn down(_args: DownArgs) -> i32 {
     }
     eprintln!("sion: down: stopped {} processes and removed the test LAN", pids.len());
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        up: UpArgs,
+    }
+
+    fn up(args: &[&str]) -> UpArgs {
+        Cli::try_parse_from([&["up"], args].concat()).unwrap().up
+    }
+
+    fn node(i: usize, args: &UpArgs) -> Vec<String> {
+        let n = UpNode {
+            i,
+            mem: in_turn(&args.mem, i, MemSize(128 << 20)),
+            cpus: in_turn(&args.cpus, i, 1),
+            accel: args.accel,
+            kernel: Path::new("/img/sion-kernel"),
+            archive: Path::new("/run/up/node.cpio"),
+            append: "console=com1".into(),
+            log: PathBuf::from(format!("/run/up/node{i}.log")),
+        };
+        node_qemu_args(&n).iter().map(|s| s.to_str().unwrap().to_string()).collect()
+    }
+
+    fn values<'a>(a: &'a [String], flag: &str) -> Vec<&'a str> {
+        a.windows(2).filter(|w| w[0] == flag).map(|w| w[1].as_str()).collect()
+    }
+
+    #[test]
+    fn one_cpu_each_by_default() {
+        let args = up(&[]);
+        assert_eq!(args.nodes, 3);
+        for i in 0..3 {
+            let a = node(i, &args);
+            assert_eq!(values(&a, "-accel"), ["tcg"]);
+            assert!(values(&a, "-smp").is_empty());
+            assert_eq!(values(&a, "-m"), ["128M"]);
+        }
+    }
+
+    #[test]
+    fn cpus_and_memory_per_node_in_turn() {
+        let args = up(&["-n", "3", "--cpus", "2,4", "--mem", "256M"]);
+        let (a0, a1, a2) = (node(0, &args), node(1, &args), node(2, &args));
+        assert_eq!((values(&a0, "-accel"), values(&a0, "-smp")), (vec!["tcg,thread=multi"], vec!["2"]));
+        assert_eq!(values(&a1, "-smp"), ["4"]);
+        assert_eq!(values(&a2, "-smp"), ["2"]);
+        assert_eq!(values(&a2, "-m"), ["256M"]);
+        let args = up(&["--cpus", "1,2", "--accel", "kvm"]);
+        assert_eq!((values(&node(0, &args), "-accel"), values(&node(0, &args), "-smp")), (vec!["kvm"], vec![]));
+        assert_eq!((values(&node(1, &args), "-accel"), values(&node(1, &args), "-smp")), (vec!["kvm"], vec!["2"]));
+        for bad in [&["--cpus", "0"][..], &["--cpus", "2,17"], &["--cpus", "x"]] {
+            assert!(Cli::try_parse_from([&["up"], bad].concat()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_rest_of_a_node() {
+        let a = node(1, &up(&[]));
+        assert_eq!(values(&a, "-machine"), ["microvm"]);
+        assert_eq!(values(&a, "-kernel"), ["/img/sion-kernel"]);
+        assert_eq!(values(&a, "-initrd"), ["/run/up/node.cpio"]);
+        assert_eq!(values(&a, "-append"), ["console=com1"]);
+        assert_eq!(values(&a, "-serial"), ["file:/run/up/node1.log"]);
+        assert_eq!(values(&a, "-netdev"), ["tap,id=net0,ifname=tap1,script=no,downscript=no"]);
+        assert_eq!(values(&a, "-device"), ["isa-debug-exit,iobase=0xf4,iosize=0x04", "virtio-net-device,netdev=net0,mac=52:54:00:5e:01:02"]);
+        for flag in ["-nodefaults", "-no-user-config", "-no-reboot"] {
+            assert!(a.iter().any(|s| s == flag), "{flag} missing");
+        }
+    }
 }

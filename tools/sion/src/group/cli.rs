@@ -49,7 +49,9 @@ pub struct DaemonArgs {
     #[arg(long, default_value_t = 4)]
     pub max_jobs: u16,
 
-    /// Refuse jobs while the load average is above this share of all CPUs, in percent.
+    /// Refuse jobs while the load is above this share of all CPUs, in
+    /// percent: the load average, or a CPU per job running for the group
+    /// when that is more.
     #[arg(long, value_name = "PERCENT", default_value_t = 300)]
     pub max_load: u32,
 
