@@ -113,6 +113,17 @@ impl Kernel {
                 };
                 Ret::Value(n as u64)
             }
+            Call::MemCmpxchg32 => {
+                let Some(s) = self.controlled_space(cur, a[0]) else { return Ret::Err(Error::Denied) };
+                if a[1] % 4 != 0 {
+                    return Ret::Err(Error::Invalid);
+                }
+                self.unshare_range(s, a[1], 4);
+                match paging::cmpxchg32(self.spaces[s].pml4, a[1], a[2] as u32, a[3] as u32) {
+                    Some(old) => Ret::Value(old as u64),
+                    None => Ret::Err(Error::Fault),
+                }
+            }
             Call::TaskCreate => self.k_task_create(cur, a[0], a[1]),
             Call::TaskSetRegs => self.k_task_set_regs(cur, a[0], a[1]),
             Call::TaskGetRegs => self.k_task_get_regs(cur, a[0], a[1]),

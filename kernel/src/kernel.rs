@@ -270,25 +270,40 @@ impl Kernel {
         }
     }
 
-    /// Queue a runnable task and get a CPU to it: an idle one is woken;
-    /// when all are busy, those not armed to end their slice are told to.
+    /// Queue a runnable task. Other CPUs hear of it when this entry ends
+    /// (`share_queued`), if this CPU has not taken it by then.
     pub fn ready(&mut self, slot: usize) {
         self.runq.push(slot);
-        if self.active_cpus & !(1 << percpu::index()) == 0 {
-            return; // one CPU: it takes the task when its turn comes
-        }
+    }
+
+    /// At the end of an entry, tasks still queued get CPUs: idle ones are
+    /// woken, one per task; when none is idle, busy ones not armed to end
+    /// their slice are told to. Waiting until the end keeps a task woken
+    /// by a call that then blocks (a server's reply and receive) on this
+    /// CPU, with no IPI and no migration.
+    fn share_queued(&mut self) {
         let me = percpu::index();
-        let others = || (0..MAX_CPUS).filter(move |&c| c != me);
-        if let Some(c) = others().find(|&c| self.active_cpus & (1 << c) != 0 && self.cpus[c].idle && !self.cpus[c].kicked) {
-            self.kick(c);
+        let mut queued = self.runq.len();
+        let mut idle_left = false;
+        for c in 0..MAX_CPUS {
+            if queued == 0 {
+                return;
+            }
+            let cs = &self.cpus[c];
+            if c != me && self.active_cpus & (1 << c) != 0 && cs.idle {
+                if !cs.kicked {
+                    self.kick(c);
+                }
+                queued -= 1;
+                idle_left = true;
+            }
+        }
+        if idle_left && queued == 0 {
             return;
         }
-        if others().any(|c| self.cpus[c].idle) {
-            return; // an idle CPU was woken already and will take it
-        }
-        for c in others() {
+        for c in 0..MAX_CPUS {
             let cs = &self.cpus[c];
-            if self.active_cpus & (1 << c) != 0 && cs.has_current && !cs.slice_timer && !cs.kicked {
+            if c != me && self.active_cpus & (1 << c) != 0 && cs.has_current && !cs.slice_timer && !cs.kicked {
                 self.kick(c);
             }
         }
@@ -587,6 +602,9 @@ impl Kernel {
             (a, b) => a.or(b),
         };
         self.arm_timer(deadline);
+        if slice_end.is_some() && self.smp() {
+            self.share_queued();
+        }
         // The running task goes on: its context is loaded (what `switch_to`
         // would find, without the call).
         if !(cur_runnable && next == current) {
@@ -612,22 +630,36 @@ impl Kernel {
     /// Back from halting, the lock taken again: what happened meanwhile
     /// (this CPU's timer, device interrupts) is handled.
     pub fn leave_idle(&mut self) {
-        let area = percpu::this();
-        let timer = area.timer_fired.swap(false, Ordering::AcqRel);
-        let irqs = area.pending_irqs.swap(0, Ordering::AcqRel);
-        area.kicked.store(false, Ordering::Relaxed);
+        percpu::this().kicked.store(false, Ordering::Relaxed);
         let c = self.cpu();
         c.idle = false;
-        if timer {
-            c.timer_armed = 0; // it fired
-        }
         c.idle_tsc += cpu::rdtsc() - c.idle_since;
+        self.noted_interrupts();
+        self.expire_timers();
+    }
+
+    /// Interrupts this CPU took while it halted without the lock (idle, or
+    /// waiting for the lock): `kernel_mode_trap` noted them; serve them now.
+    #[inline(always)]
+    pub fn noted_interrupts(&mut self) {
+        let area = percpu::this();
+        if area.timer_fired.load(Ordering::Relaxed) || area.pending_irqs.load(Ordering::Relaxed) != 0 {
+            self.serve_noted(area);
+        }
+    }
+
+    #[inline(never)]
+    fn serve_noted(&mut self, area: &percpu::PerCpu) {
+        if area.timer_fired.swap(false, Ordering::AcqRel) {
+            self.cpu().timer_armed = 0; // it fired
+            self.expire_timers();
+        }
+        let irqs = area.pending_irqs.swap(0, Ordering::AcqRel);
         for gsi in 0..64 {
             if irqs & (1 << gsi) != 0 {
                 self.device_interrupt(gsi);
             }
         }
-        self.expire_timers();
     }
 
     /// A device interrupt: a notification to the task bound to the line.

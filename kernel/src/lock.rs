@@ -10,14 +10,31 @@
 //!
 //! A CPU holding the lock may wait for another to act (a TLB shootdown):
 //! the waiting CPUs serve such requests while they spin
-//! (`percpu::serve_requests`), since they run with interrupts off.
+//! (`percpu::serve_requests`).
+//!
+//! A waiter that has spun for a while halts until the CPU before it hands
+//! the lock over and wakes it with an IPI. On a machine whose CPUs are
+//! themselves threads of a busier host (QEMU, any hypervisor), the holder
+//! may be descheduled while it holds the lock; a waiter that only spun
+//! would burn the host time the holder needs (Linux's paravirtual spinlocks
+//! halt and kick for the same reason). While halted the waiter takes
+//! interrupts as an idle CPU does (`trap::kernel_mode_trap` notes them), and
+//! the kernel looks at what they noted as soon as it has the lock
+//! (`Kernel::noted_interrupts`).
 
+use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The next ticket to hand out.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 /// The ticket whose holder may enter.
 static SERVING: AtomicU32 = AtomicU32::new(0);
+/// CPUs halted in `wait` (bit n = CPU n), and the ticket each waits for.
+static SLEEPERS: AtomicU32 = AtomicU32::new(0);
+static SLEEP_TICKET: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Rounds a waiter spins before it halts: far longer than a usual hold.
+const SPINS_BEFORE_HALT: u32 = 2000;
 
 /// Take the lock (interrupts off), serving other CPUs' requests while waiting.
 #[inline(always)]
@@ -30,14 +47,45 @@ pub fn acquire() {
 
 #[inline(never)]
 fn wait(ticket: u32) {
+    let me = crate::percpu::index();
+    let mut spins = 0;
     while SERVING.load(Ordering::Acquire) != ticket {
         crate::percpu::serve_requests();
-        core::hint::spin_loop();
+        spins += 1;
+        if spins < SPINS_BEFORE_HALT {
+            core::hint::spin_loop();
+            continue;
+        }
+        spins = 0;
+        // Say what it waits for, then look once more: `release` stores
+        // SERVING before it reads SLEEPERS, so one of the two sees the other.
+        SLEEP_TICKET[me].store(ticket, Ordering::Relaxed);
+        SLEEPERS.fetch_or(1 << me, Ordering::SeqCst);
+        if SERVING.load(Ordering::SeqCst) != ticket {
+            // An IPI that came since is taken at once after `sti`.
+            crate::cpu::idle_wait();
+        }
+        SLEEPERS.fetch_and(!(1 << me), Ordering::SeqCst);
     }
 }
 
-/// Give the lock to the next CPU in line. Only the holder calls this.
+/// Give the lock to the next CPU in line, waking it if it halted. Only the
+/// holder calls this.
 #[inline(always)]
 pub fn release() {
-    SERVING.store(SERVING.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+    let next = SERVING.load(Ordering::Relaxed).wrapping_add(1);
+    SERVING.store(next, Ordering::SeqCst);
+    let sleepers = SLEEPERS.load(Ordering::SeqCst);
+    if sleepers != 0 {
+        wake(sleepers, next);
+    }
+}
+
+#[inline(never)]
+fn wake(sleepers: u32, next: u32) {
+    for c in 0..MAX_CPUS {
+        if sleepers & (1 << c) != 0 && SLEEP_TICKET[c].load(Ordering::Relaxed) == next {
+            crate::smp::send_ipi_to(c);
+        }
+    }
 }

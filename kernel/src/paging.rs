@@ -120,6 +120,19 @@ fn user_chunk(pml4: u64, va: u64, write: bool, max: usize) -> Option<(*mut u8, u
     Some(((DIRECT_MAP + (e & pte::ADDR_MASK) + off) as *mut u8, n))
 }
 
+/// Compare-and-exchange the 32-bit word at `va` (4-byte aligned) of a
+/// space, atomically against other CPUs: the old word, or `None` when the
+/// page is not mapped user-writable.
+pub fn cmpxchg32(pml4: u64, va: u64, expected: u32, new: u32) -> Option<u32> {
+    let (p, _) = user_chunk(pml4, va, true, 4)?;
+    // SAFETY: `p` is the word's address in the direct map of a frame the
+    // space maps user-writable, aligned (the caller checked va % 4 == 0).
+    let word = unsafe { core::sync::atomic::AtomicU32::from_ptr(p as *mut u32) };
+    Some(match word.compare_exchange(expected, new, core::sync::atomic::Ordering::SeqCst, core::sync::atomic::Ordering::SeqCst) {
+        Ok(old) | Err(old) => old,
+    })
+}
+
 pub fn copy(src: Side, dst: Side, len: usize) -> usize {
     let mut done = 0;
     while done < len {

@@ -34,6 +34,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
     // this is the only reference until it is given up in `run_next`.
     let k = unsafe { crate::kernel() };
     k.cpu().kicked = false;
+    k.noted_interrupts();
     let cur = k.cpu_ref().current;
     if !core::ptr::eq(frame, &k.tasks[cur].frame) {
         panic!("entry from user mode with a frame that is not task {}'s", cur);
@@ -57,24 +58,42 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
 
 /// Leave the kernel for the task chosen (`next`, or the first `schedule`
 /// finds): give up the kernel lock and return its frame for `trap_return`.
-/// With nothing to run, the CPU halts without the lock until an interrupt
-/// (its timer, a device, another CPU's IPI), then looks again.
-pub fn run_next(mut k: &'static mut Kernel, mut next: Option<usize>) -> *mut TrapFrame {
-    loop {
-        if let Some(n) = next.or_else(|| k.schedule()) {
-            let frame: *mut TrapFrame = &mut k.tasks[n].frame;
+/// With nothing to run, the CPU idles (`idle_loop`).
+pub fn run_next(k: &'static mut Kernel, next: Option<usize>) -> *mut TrapFrame {
+    match next.or_else(|| k.schedule()) {
+        Some(n) => leave(k, n),
+        None => {
+            k.enter_idle();
             crate::lock::release();
-            return frame;
+            idle_loop()
+        }
+    }
+}
+
+fn leave(k: &'static mut Kernel, n: usize) -> *mut TrapFrame {
+    let frame: *mut TrapFrame = &mut k.tasks[n].frame;
+    crate::lock::release();
+    frame
+}
+
+/// Halt without the lock until an interrupt (this CPU's timer, a device,
+/// another CPU's IPI), then take the lock and look for a task again. (Its
+/// own function, so that no reference to the kernel state lives across the
+/// time the lock is given up: each round takes a new one.)
+#[inline(never)]
+fn idle_loop() -> *mut TrapFrame {
+    loop {
+        wait_for_work();
+        crate::lock::acquire();
+        // SAFETY: the lock is held; this reference ends with this round.
+        let k = unsafe { crate::kernel() };
+        k.cpu().kicked = false;
+        k.leave_idle();
+        if let Some(n) = k.schedule() {
+            return leave(k, n);
         }
         k.enter_idle();
         crate::lock::release();
-        wait_for_work();
-        crate::lock::acquire();
-        // SAFETY: the lock is held again; the reference given up above is not used any more.
-        k = unsafe { crate::kernel() };
-        k.cpu().kicked = false;
-        k.leave_idle();
-        next = None;
     }
 }
 
@@ -92,8 +111,9 @@ fn wait_for_work() {
     }
 }
 
-/// Only an idle CPU runs with interrupts on in the kernel: note the timer,
-/// the device line or the IPI and return; anything else here is a kernel bug.
+/// Only a halted CPU (idle, or waiting for the lock) runs with interrupts on
+/// in the kernel: note the timer, the device line or the IPI and return
+/// (`Kernel::noted_interrupts` serves them); anything else here is a kernel bug.
 fn kernel_mode_trap(frame: &TrapFrame) {
     match frame.vector {
         idt::VECTOR_TIMER => {

@@ -61,6 +61,9 @@ impl Host for KernelHost {
     fn mem_write(&mut self, addr: u64, data: &[u8]) -> usize {
         rt::mem_write(self.space, addr, data).unwrap_or(0)
     }
+    fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32> {
+        rt::mem_cmpxchg32(self.space, addr, expected, new).ok()
+    }
     fn get_regs(&mut self) -> Option<TaskRegs> {
         rt::task_get_regs(self.task?).ok()
     }

@@ -140,6 +140,15 @@ pub enum Call {
     /// ([`crate::msg::InRegs`]): no page-table walk on either side. Other
     /// messages and notifications are written at `buf` as by `recv`.
     LinuxReplyRecv = 36,
+    /// `mem_cmpxchg32(space, vaddr, expected, new) -> old`: an atomic
+    /// compare-and-exchange of the aligned 32-bit word at `vaddr` in `space`
+    /// (a lock-prefixed instruction on the word itself), against the
+    /// space's threads running on other CPUs: how the personality updates
+    /// a futex word (`FUTEX_WAKE_OP`, robust lists). Returns the old word
+    /// (the exchange happened if it equals `expected`); `Fault` when the
+    /// page is not mapped user-writable (copy-on-write pages are made the
+    /// space's own first), `Invalid` when `vaddr` is not 4-byte aligned.
+    MemCmpxchg32 = 37,
 }
 
 /// Bytes of a task's FPU state as `task_get_fpu`/`task_set_fpu` carry it.
@@ -184,6 +193,7 @@ impl Call {
         Call::TaskGetFpu,
         Call::TaskSetFpu,
         Call::LinuxReplyRecv,
+        Call::MemCmpxchg32,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).
@@ -298,10 +308,9 @@ pub struct SysInfo {
     pub free_frames: u64,
     pub tasks: u64,
     pub uptime_ns: u64,
-    /// Nanoseconds the CPU spent idle since boot.
+    /// Nanoseconds the CPUs spent idle since boot, summed over all of them.
     pub idle_ns: u64,
-    /// CPUs online. Only the boot CPU runs tasks yet: the others are started
-    /// and parked (SMP phase 1).
+    /// CPUs online, each running tasks.
     pub cpus: u64,
     /// CPUs the firmware lists as enabled (1 without ACPI tables); the
     /// kernel starts at most [`MAX_CPUS`] of them.

@@ -239,6 +239,15 @@ pub fn mem_read(space: SpaceId, vaddr: u64, dst: &mut [u8]) -> Result<usize> {
     call(Call::MemRead, [space.0 as u64, vaddr, dst.as_mut_ptr() as u64, dst.len() as u64, 0, 0]).map(|n| n as usize)
 }
 
+/// Atomically replace the aligned word at `vaddr` of another space with
+/// `new` if it holds `expected`; returns the word it held.
+pub fn mem_cmpxchg32(space: SpaceId, vaddr: u64, expected: u32, new: u32) -> Result<u32> {
+    if own(space) {
+        return Err(Error::Denied);
+    }
+    call(Call::MemCmpxchg32, [space.0 as u64, vaddr, expected as u64, new as u64, 0, 0]).map(|v| v as u32)
+}
+
 pub fn task_create(space: SpaceId, kind: TaskKind) -> Result<TaskId> {
     call(Call::TaskCreate, [space.0 as u64, kind as u64, 0, 0, 0, 0]).map(|t| TaskId(t as u32))
 }

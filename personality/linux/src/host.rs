@@ -46,6 +46,10 @@ pub trait Host {
     fn mem_read(&mut self, addr: u64, buf: &mut [u8]) -> usize;
     /// Copy into the process; stops at the first page not mapped user-writable.
     fn mem_write(&mut self, addr: u64, data: &[u8]) -> usize;
+    /// Compare-and-exchange the aligned word at `addr`, atomically against
+    /// the process's threads on other CPUs: the old word, `None` when the
+    /// page is not mapped user-writable.
+    fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32>;
     /// The registers of the (blocked) task; `None` if the kernel refused.
     fn get_regs(&mut self) -> Option<TaskRegs>;
     fn set_regs(&mut self, regs: &TaskRegs) -> bool;

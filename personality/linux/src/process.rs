@@ -855,6 +855,24 @@ impl Process {
         Ok(v)
     }
 
+    /// Compare-and-exchange the aligned word at `addr`, atomically against
+    /// the process's threads on other CPUs (a futex word): the word it
+    /// held. The page is faulted in writable first if it must be; EFAULT
+    /// if it cannot be written.
+    pub fn cmpxchg_user(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, expected: u32, new: u32) -> Result<u32, Errno> {
+        self.check_range(abi, addr, 4)?;
+        if addr % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(old) = h.mem_cmpxchg32(addr, expected, new) {
+            return Ok(old);
+        }
+        if !self.fault_in(h, addr, 2) {
+            return Err(Errno::EFAULT);
+        }
+        h.mem_cmpxchg32(addr, expected, new).ok_or(Errno::EFAULT)
+    }
+
     /// Write all of `data` to user memory or fail with EFAULT.
     pub fn write_user(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.check_range(abi, addr, data.len() as u64)?;

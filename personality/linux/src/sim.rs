@@ -301,6 +301,17 @@ impl Host for SimHost {
             page[off..off + n].copy_from_slice(&data[done..done + n]);
         })
     }
+    fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32> {
+        let mut b = [0u8; 4];
+        if addr % 4 != 0 || self.mem_read(addr, &mut b) != 4 {
+            return None;
+        }
+        let old = u32::from_le_bytes(b);
+        if old == expected && self.mem_write(addr, &new.to_le_bytes()) != 4 {
+            return None;
+        }
+        Some(old)
+    }
     fn get_regs(&mut self) -> Option<TaskRegs> {
         self.task.filter(|t| self.tasks.contains_key(t)).map(|_| self.regs)
     }

@@ -28,6 +28,10 @@ pub struct SuiteArgs {
     /// ABIs to run (comma separated): musl, glibc, i386, glibc-dyn.
     #[arg(long, value_delimiter = ',', default_value = "musl,glibc,i386,glibc-dyn", value_parser = <Abi as std::str::FromStr>::from_str)]
     pub abi: Vec<Abi>,
+    /// CPUs of each SiON node (`sion exec --cpus`; more than one runs on
+    /// multi-threaded TCG).
+    #[arg(long, default_value_t = 1)]
+    pub cpus: u32,
     /// Only tests whose name contains one of these strings.
     pub filter: Vec<String>,
 }
@@ -265,7 +269,7 @@ fn last_line(b: &[u8]) -> String {
         .to_string()
 }
 
-fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobResult {
+fn run_job(job: &Job, host_only: bool, cpus: u32, sion_unavailable: Option<&str>) -> JobResult {
     let start = Instant::now();
     let mut r = JobResult {
         name: job.test.name.clone(),
@@ -349,6 +353,9 @@ fn run_job(job: &Job, host_only: bool, sion_unavailable: Option<&str>) -> JobRes
         // No write-back: the outcome is compared, the working directory
         // (the workstation's, seen on demand) is not changed by the node.
         cmd.arg("exec").arg("--timeout").arg(SION_TIMEOUT.to_string()).arg("--clear-env").arg("--no-write-back");
+        if cpus > 1 {
+            cmd.arg("--cpus").arg(cpus.to_string());
+        }
         // The node's log beside the scratch directory, kept for a failure.
         cmd.arg("--log").arg(scratch.with_extension("node.log"));
         for kv in &spec.env {
@@ -645,7 +652,7 @@ pub fn run_suite(args: &SuiteArgs, verbose: bool, sion_unavailable: Option<Strin
         workers,
         |job| {
             tracing::debug!("start {} ({})", job.test.name, job.abi.name());
-            run_job(job, args.host_only, sion_unavailable.as_deref())
+            run_job(job, args.host_only, args.cpus, sion_unavailable.as_deref())
         },
         |n, r| {
             eprintln!("[{n:>width$}/{total}] {:<12} {:<6} {:<15} {:>6.2}s", r.name, r.abi.name(), r.verdict.show(), r.elapsed.as_secs_f64());

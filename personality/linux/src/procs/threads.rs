@@ -464,9 +464,17 @@ impl Procs {
         if addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
         }
-        let old = self.read_word(h, pid, abi, addr2)?;
-        let (new, wake2) = futex::wake_op(encoded, old)?;
-        self.serve(h, pid, |p, h| p.write_user(h, abi, addr2, &new.to_le_bytes())).ok_or(Errno::ESRCH)??;
+        // Read, compute, compare-and-exchange until no other thread changed
+        // the word in between (they may run on other CPUs meanwhile).
+        let mut old = self.read_word(h, pid, abi, addr2)?;
+        let wake2 = loop {
+            let (new, wake2) = futex::wake_op(encoded, old)?;
+            let seen = self.serve(h, pid, |p, h| p.cmpxchg_user(h, abi, addr2, old, new)).ok_or(Errno::ESRCH)??;
+            if seen == old {
+                break wake2;
+            }
+            old = seen;
+        };
         let mut n = self.futex_wake(pid, key, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake));
         if wake2 {
             n += self.futex_wake(pid, Key { addr: addr2, ..key }, FUTEX_BITSET_MATCH_ANY, futex::wake_count(nr_wake2));
@@ -501,12 +509,21 @@ fn release_robust(p: &mut crate::process::Process, h: &mut dyn Host, abi: Abi) -
         let uaddr = (entry as i64).wrapping_add(offset) as u64;
         let uaddr = if w == 4 { uaddr & 0xffff_ffff } else { uaddr };
         let Ok(b) = p.read_user(h, abi, uaddr, 4) else { return };
-        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if v & FUTEX_TID_MASK != tid {
-            return;
+        let mut v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        // Atomically, as Linux: other threads may take or wait on the lock
+        // on other CPUs meanwhile (setting FUTEX_WAITERS).
+        loop {
+            if v & FUTEX_TID_MASK != tid {
+                return;
+            }
+            let new = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+            match p.cmpxchg_user(h, abi, uaddr, v, new) {
+                Ok(seen) if seen == v => break,
+                Ok(seen) => v = seen,
+                Err(_) => return,
+            }
         }
-        let new = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-        if p.write_user(h, abi, uaddr, &new.to_le_bytes()).is_ok() && v & FUTEX_WAITERS != 0 {
+        if v & FUTEX_WAITERS != 0 {
             wake.push(uaddr);
         }
     };

@@ -1,5 +1,6 @@
-//! The scheduler as a process sees it: one CPU, SCHED_OTHER, priority 0
-//! (nice values are the process table's, `procs/prio.rs`).
+//! The scheduler as a process sees it: the node's CPUs, any of which may
+//! run any thread (no affinity), SCHED_OTHER, priority 0 (nice values are
+//! the process table's, `procs/prio.rs`).
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
@@ -15,13 +16,18 @@ pub fn sched_getaffinity(cx: &mut Ctx, a: Args) -> Outcome {
         let w = a.abi.word();
         if pid != 0 && pid as u32 != p.pid {
             Err(Errno::ESRCH)
-        } else if len % w != 0 || len * 8 < 1 {
-            Err(Errno::EINVAL)
         } else {
-            // One CPU: the mask is one word with bit 0.
-            let mut b = alloc::vec![0u8; w];
-            b[0] = 1;
-            p.write_user(h, a.abi, mask, &b).map(|_| w as u64)
+            // Every CPU of the node, in whole words as Linux writes it.
+            let cpus = h.node_info().cpus.clamp(1, 1024) as usize;
+            let bytes = cpus.div_ceil(8).div_ceil(w) * w;
+            if len % w != 0 || len < bytes {
+                return Err(Errno::EINVAL);
+            }
+            let mut b = alloc::vec![0u8; bytes];
+            for c in 0..cpus {
+                b[c / 8] |= 1 << (c % 8);
+            }
+            p.write_user(h, a.abi, mask, &b).map(|_| bytes as u64)
         }
     })
 }
@@ -32,9 +38,15 @@ pub fn sched_setaffinity(cx: &mut Ctx, a: Args) -> Outcome {
         if pid != 0 && pid as u32 != p.pid {
             return Err(Errno::ESRCH);
         }
-        match p.read_user(h, a.abi, mask, len.min(128))?.first() {
-            Some(x) if x & 1 != 0 => Ok(0),
-            _ => Err(Errno::EINVAL),
+        // Threads run on any CPU: only a mask that allows them all can be
+        // honoured; a narrower one is refused rather than ignored.
+        let cpus = h.node_info().cpus.clamp(1, 1024) as usize;
+        let b = p.read_user(h, a.abi, mask, len.min(128))?;
+        let allows = |c: usize| b.get(c / 8).is_some_and(|x| x & (1 << (c % 8)) != 0);
+        if (0..cpus).all(allows) {
+            Ok(0)
+        } else {
+            Err(Errno::EINVAL)
         }
     })
 }

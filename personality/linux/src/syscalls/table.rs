@@ -90,7 +90,7 @@ const POLL: &str = "files, devices, pipes, sockets and the job console (a change
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
-const ONE_CPU: &str = "the node runs the process on one CPU (mask 1)";
+const AFFINITY: &str = "any CPU of the node runs any thread: the mask is every CPU, and only that mask can be set (a narrower one is EINVAL)";
 const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
 const TIMERS: &str = "ITIMER_REAL (and alarm) sends SIGALRM at expiry, repeating by its interval; ITIMER_VIRTUAL and ITIMER_PROF are kept and report their time left but send no signal";
 const LOCKS: &str = "one process holds every lock: always granted";
@@ -267,8 +267,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::TKILL, "tkill", sys::signal::tkill, P(KILL)),
     e(n64::TIME, "time", sys::time::time, C).quiet(),
     e(n64::FUTEX, "futex", sys::futex::futex, P(FUTEX)),
-    e(n64::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(ONE_CPU)),
-    e(n64::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(ONE_CPU)),
+    e(n64::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(AFFINITY)),
+    e(n64::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(AFFINITY)),
     e(n64::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
@@ -315,7 +315,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PRLIMIT64, "prlimit64", sys::resource::prlimit64, P("own process only; limits stored, not enforced")),
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
-    e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)).quiet(),
+    e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n64::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", sys::system::getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", sys::objects::memfd_create, P("no seals")),
@@ -503,8 +503,8 @@ pub static I386: &[Entry] = &[
     e(n32::TKILL, "tkill", sys::signal::tkill, P(KILL)),
     e(n32::SENDFILE64, "sendfile64", sys::fs_rw::sendfile64, P("from regular files")),
     e(n32::FUTEX, "futex", sys::futex::futex, P(FUTEX)),
-    e(n32::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(ONE_CPU)),
-    e(n32::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(ONE_CPU)),
+    e(n32::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(AFFINITY)),
+    e(n32::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(AFFINITY)),
     e(n32::SET_THREAD_AREA, "set_thread_area", sys::process::set_thread_area, C),
     e(n32::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
     e(n32::EXIT_GROUP, "exit_group", sys::process::exit_group, C),
@@ -536,7 +536,7 @@ pub static I386: &[Entry] = &[
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
-    e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(ONE_CPU)).quiet(),
+    e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n32::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
