@@ -187,11 +187,37 @@ impl Kernel {
         }
     }
 
+    /// Whether task `cur`'s page table now allows the access that faulted.
+    fn fault_is_stale(&self, cur: usize, addr: u64, error: u64) -> bool {
+        const WRITE: u64 = 1 << 1;
+        const FETCH: u64 = 1 << 4;
+        const RESERVED_BIT: u64 = 1 << 3;
+        if error & RESERVED_BIT != 0 {
+            return false; // a bad entry, not a stale fault: retrying would loop
+        }
+        let pml4 = self.spaces[self.tasks[cur].space as usize].pml4;
+        match crate::paging::translate(pml4, addr) {
+            Some(e) => {
+                sion_kerncore::paging::user_allows(e, error & WRITE != 0)
+                    && (error & FETCH == 0 || e & sion_kerncore::paging::pte::NO_EXECUTE == 0)
+                    && e & sion_kerncore::paging::pte::COW == 0
+            }
+            None => false,
+        }
+    }
+
     fn user_fault(&mut self, cur: usize, vector: u64, error: u64) {
         let addr = if vector == 14 { cpu::read_cr2() } else { 0 };
         // A write to a copy-on-write page: copy it and retry, unseen by the handler.
         const PRESENT_USER_WRITE: u64 = 0b111;
         if vector == 14 && error & PRESENT_USER_WRITE == PRESENT_USER_WRITE && self.unshare_page(self.tasks[cur].space as usize, addr) {
+            return;
+        }
+        if vector == 14 && self.fault_is_stale(cur, addr, error) {
+            // Another CPU gave the access while this fault waited for the
+            // lock (the personality mapped the page, or wrote there and so
+            // made a copy-on-write page the space's own): run it again.
+            cpu::invlpg(addr);
             return;
         }
         match self.tasks[cur].kind {

@@ -51,7 +51,10 @@ pub const PRIMES_QUICK: &[u64] = &[500, 1000, 5000];
 /// Message sizes of the IPC rows (the paper's table 3).
 pub const IPC_SIZES: &[u64] = &[4, 1024, 4096, 8192, 16384, 65500];
 /// The workload programs (tools/bench/workloads/NAME.c).
-pub const WORKLOADS: &[&str] = &["prime", "getppid", "clock_gettime", "unix_dgram", "pipe", "forkexec", "hello", "spawn"];
+pub const WORKLOADS: &[&str] = &["prime", "getppid", "clock_gettime", "unix_dgram", "pipe", "forkexec", "hello", "spawn", "parallel"];
+/// CPUs of the SMP pass, and the bound of its prime count (quick, full).
+const SMP_CPUS: u32 = 2;
+const SMP_LIMIT: (u64, u64) = (1_500_000, 4_000_000);
 
 /// Real programs run whole through `spawn` on both systems: Debian's static
 /// busybox over generated data (`real_data`), one run each: (figure name,
@@ -586,9 +589,19 @@ fn sion_exec_with(wrapper: &Path, icount: bool, opts: &[String], prog: &Path, ar
 
 /// One boot of Linux running `run` (lines of /bench/run).
 fn linux_boot(kernel: &Path, bin: &Path, run: &[String], icount: bool, tag: &str) -> Result<(Figures, Option<Duration>, Vec<String>)> {
+    linux_boot_cpus(kernel, bin, run, icount, 1, tag)
+}
+
+/// As `linux_boot`, with `cpus` CPUs (more than one: multi-threaded TCG, as `sion exec --cpus`).
+fn linux_boot_cpus(kernel: &Path, bin: &Path, run: &[String], icount: bool, cpus: u32, tag: &str) -> Result<(Figures, Option<Duration>, Vec<String>)> {
     let initrd = bench_dir().join(format!("linux-{tag}.cpio"));
     linux_initramfs(bin, run, &initrd)?;
     let mut args = qemu_common(icount);
+    if cpus > 1 {
+        let at = args.iter().position(|a| a == QEMU.accel).expect("the -accel value");
+        args[at] = format!("{},thread=multi", QEMU.accel);
+        args.extend(["-smp".into(), cpus.to_string()]);
+    }
     args.extend(["-kernel".into(), kernel.to_string_lossy().into_owned(), "-initrd".into(), initrd.to_string_lossy().into_owned()]);
     let mut append = String::from("console=ttyS0 quiet");
     if !icount {
@@ -662,6 +675,25 @@ fn wall_pass(wrapper: &Path, kernel: &Path, bin: &Path, biggest: &str) -> Result
         linux.insert("wall.first_output".into(), d.as_secs_f64() * 1e3);
     }
     Ok((sion, linux))
+}
+
+/// The SMP pass (wall clock, multi-threaded TCG, `SMP_CPUS` CPUs, no
+/// icount, which needs one TCG thread): `parallel` on a SiON node and on
+/// Linux in the same QEMU.
+fn smp_pass(wrapper: &Path, kernel: &Path, bin: &Path, limit: u64) -> Result<(Figures, Figures)> {
+    let opts = vec!["--cpus".to_string(), SMP_CPUS.to_string()];
+    let (sion, _, _) = sion_exec_with(wrapper, false, &opts, &bin.join("parallel"), &[limit.to_string()])?;
+    let run = vec![format!("/bench/parallel {limit}")];
+    let (linux, _, _) = linux_boot_cpus(kernel, bin, &run, false, SMP_CPUS, "smp")?;
+    Ok((sion, linux))
+}
+
+/// `a / b` of two figures, as a cell.
+fn quotient(f: &Figures, a: &str, b: &str) -> Cell {
+    match (f.get(a), f.get(b)) {
+        (Some(x), Some(y)) if *y > 0.0 => Cell::Value(x / y),
+        _ => Cell::na("missing"),
+    }
 }
 
 fn file_size(p: &Path) -> Cell {
@@ -892,6 +924,21 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
         rows.push(Row::new("wall: start to first output (host clock)", "wall", wall(&sion_wall, "wall.first_output"), wall(&linux_wall, "wall.first_output"), "ms"));
         rows.push(Row::new(format!("wall: n-th prime, n = {} (host clock)", fmt_num(biggest.parse().unwrap_or(0.0))), "wall", wall(&sion_wall, &format!("wall.prime.{biggest}")), wall(&linux_wall, &format!("wall.prime.{biggest}")), "ms"));
         rows.push(Row::new("wall: getppid round trip (guest clock)", "wall", wall(&sion_wall, "getppid_ns"), wall(&linux_wall, "getppid_ns"), "ns"));
+    }
+    // Several CPUs: wall clock with multi-threaded TCG on this host's cores.
+    util::banner(&format!("SMP: parallel on {SMP_CPUS} CPUs (wall, multi-threaded TCG), SiON and Linux"));
+    let limit = if args.quick { SMP_LIMIT.0 } else { SMP_LIMIT.1 };
+    match smp_pass(&wrapper, &kernel, &bin, limit) {
+        Ok((s, l)) => {
+            let label = fmt_num(limit as f64);
+            rows.push(Row::new(format!("smp: prime count below {label}, 1 thread"), "wall", Cell::of(&s, "par.threads1"), Cell::of(&l, "par.threads1"), "ms"));
+            rows.push(Row::new(format!("smp: the same, 2 threads on {SMP_CPUS} CPUs"), "wall", Cell::of(&s, "par.threads2"), Cell::of(&l, "par.threads2"), "ms"));
+            rows.push(Row::new("smp: speed-up, 1 thread / 2 threads (goal: SiON at least 1.8)", "wall", quotient(&s, "par.threads1", "par.threads2"), quotient(&l, "par.threads1", "par.threads2"), "x"));
+            rows.push(Row::new("smp: two CPU-bound processes / one alone (goal: SiON at most 1.15)", "wall", quotient(&s, "par.procs2", "par.procs1"), quotient(&l, "par.procs2", "par.procs1"), "x"));
+            sion.extend(s.into_iter().map(|(k, v)| (format!("smp.{k}"), v)));
+            linux.extend(l.into_iter().map(|(k, v)| (format!("smp.{k}"), v)));
+        }
+        Err(e) => rows.push(Row::new("smp: prime count, 1 and 2 threads", "wall", Cell::na(&format!("not run: {e}")), Cell::na("-"), "ms")),
     }
     // The group: `sion run` of a small job to a SiON node, beside the same
     // job run by the workstation's own daemon (a local process), same run.
