@@ -23,7 +23,12 @@
 //! (`Kernel::noted_interrupts`).
 
 use crate::smp::MAX_CPUS;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// Whether there is anyone to exclude: false once the boot finds no other
+/// CPU to start (`one_cpu`), so a one-CPU node pays a load and a branch per
+/// entry, not the lock.
+static ENABLED: AtomicBool = AtomicBool::new(true);
 
 /// The next ticket to hand out.
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -36,9 +41,24 @@ static SLEEP_TICKET: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_C
 /// Rounds a waiter spins before it halts: far longer than a usual hold.
 const SPINS_BEFORE_HALT: u32 = 2000;
 
+/// The boot CPU, holding the lock, started no other CPU: the lock is left
+/// as it is, never to be taken again.
+pub fn one_cpu() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
+
+/// Whether the lock is in use (more than one CPU).
+#[inline(always)]
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// Take the lock (interrupts off), serving other CPUs' requests while waiting.
 #[inline(always)]
 pub fn acquire() {
+    if !enabled() {
+        return;
+    }
     let ticket = NEXT.fetch_add(1, Ordering::Relaxed);
     if SERVING.load(Ordering::Acquire) != ticket {
         wait(ticket);
@@ -73,6 +93,9 @@ fn wait(ticket: u32) {
 /// holder calls this.
 #[inline(always)]
 pub fn release() {
+    if !enabled() {
+        return;
+    }
     let next = SERVING.load(Ordering::Relaxed).wrapping_add(1);
     SERVING.store(next, Ordering::SeqCst);
     let sleepers = SLEEPERS.load(Ordering::SeqCst);

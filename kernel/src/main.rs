@@ -115,6 +115,9 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
         rdrand
     );
     kprintln!("{}", smp::start_aps(&params, &mut k.frames, k.tables.pml4, k.clock.info.tsc_hz));
+    if smp::online() == 1 {
+        lock::one_cpu();
+    }
     let started = k.start_servers(params.modules(), params.cmdline());
     if started == 0 {
         panic!("no servers in the boot modules ({} modules)", params.module_count);
@@ -125,6 +128,10 @@ extern "C" fn kmain(magic: u32, info: u32) -> ! {
 
 /// An application processor, started and checked (smp.rs), runs tasks.
 fn ap_run() -> ! {
+    if !lock::enabled() {
+        // Came online after the boot gave up on it and chose to run alone.
+        cpu::halt_forever();
+    }
     lock::acquire();
     // SAFETY: the lock is held; `run_next` gives it up after the last use.
     let k = unsafe { kernel() };

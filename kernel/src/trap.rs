@@ -33,8 +33,11 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the kernel lock is held (interrupts off, not preemptible):
     // this is the only reference until it is given up in `run_next`.
     let k = unsafe { crate::kernel() };
-    k.cpu().kicked = false;
-    k.noted_interrupts();
+    if crate::lock::enabled() {
+        // (With one CPU only the idle loop halts, and it looks itself.)
+        k.cpu().kicked = false;
+        k.noted_interrupts();
+    }
     let cur = k.cpu_ref().current;
     if !core::ptr::eq(frame, &k.tasks[cur].frame) {
         panic!("entry from user mode with a frame that is not task {}'s", cur);
