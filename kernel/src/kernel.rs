@@ -325,11 +325,6 @@ impl Kernel {
         self.active_cpus |= 1 << percpu::index();
     }
 
-    /// More than one CPU runs tasks.
-    #[inline(always)]
-    pub fn smp(&self) -> bool {
-        self.active_cpus & (self.active_cpus.wrapping_sub(1)) != 0
-    }
 
     /// Destroy a task: take it out of every queue, fail its waiting senders,
     /// and free its slot (a new generation makes old ids stale).
@@ -419,7 +414,7 @@ impl Kernel {
     /// frame the space lost is never reached through a stale entry. The
     /// caller has flushed this CPU's own entries.
     pub fn shootdown(&mut self, s: usize, leave: bool) {
-        if !self.smp() {
+        if !crate::lock::enabled() {
             return;
         }
         let pml4 = self.spaces[s].pml4;
@@ -584,6 +579,7 @@ impl Kernel {
         let t = &self.tasks[current];
         // (Held by its owner while it ran here: it stops now.)
         let cur_runnable = has_current && t.state == State::Runnable && !t.held;
+        // (`held` only for a task held by another CPU while it ran here.)
         let next = if cur_runnable && (!preempt || self.runq.is_empty()) {
             current
         } else {
@@ -602,7 +598,7 @@ impl Kernel {
             (a, b) => a.or(b),
         };
         self.arm_timer(deadline);
-        if slice_end.is_some() && self.smp() {
+        if slice_end.is_some() && crate::lock::enabled() {
             self.share_queued();
         }
         // The running task goes on: its context is loaded (what `switch_to`
@@ -673,7 +669,7 @@ impl Kernel {
     }
 
     fn save_current(&mut self) {
-        let smp = self.smp();
+        let smp = crate::lock::enabled();
         let c = this_cpu(&mut self.cpus);
         let now = cpu::rdtsc();
         let t = &mut self.tasks[c.current];

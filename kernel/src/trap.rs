@@ -33,24 +33,26 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the kernel lock is held (interrupts off, not preemptible):
     // this is the only reference until it is given up in `run_next`.
     let k = unsafe { crate::kernel() };
-    if crate::lock::enabled() {
-        // (With one CPU only the idle loop halts, and it looks itself.)
-        k.cpu().kicked = false;
-        k.noted_interrupts();
-    }
     let cur = k.cpu_ref().current;
     if !core::ptr::eq(frame, &k.tasks[cur].frame) {
         panic!("entry from user mode with a frame that is not task {}'s", cur);
     }
-    if k.tasks[cur].state == crate::task::State::Free {
-        // Killed from another CPU while it ran here: its call or fault is
-        // void, but an interrupt that brought it here is served.
-        let vector = k.tasks[cur].frame.vector;
-        k.interrupt(vector);
-        return run_next(k, None);
+    // What other CPUs may have done meanwhile (with one CPU, nothing: only
+    // the idle loop halts, and it looks itself).
+    let mut interrupt = false;
+    if crate::lock::enabled() {
+        k.cpu().kicked = false;
+        k.noted_interrupts();
+        if k.tasks[cur].state == crate::task::State::Free {
+            // Killed from another CPU while it ran here: its call or fault
+            // is void, but an interrupt that brought it here is served.
+            let vector = k.tasks[cur].frame.vector;
+            k.interrupt(vector);
+            return run_next(k, None);
+        }
+        // Asked by another CPU's `task_interrupt` while it ran here (see general_path).
+        interrupt = core::mem::take(&mut k.tasks[cur].interrupt_pending);
     }
-    // Asked by another CPU's `task_interrupt` while it ran here (see general_path).
-    let interrupt = core::mem::take(&mut k.tasks[cur].interrupt_pending);
     let next = if crate::fastpath::may_qualify(k, cur) { k.fastpath(cur) } else { None };
     let next = match next {
         Some(n) => Some(n),
@@ -62,6 +64,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> *mut TrapFrame {
 /// Leave the kernel for the task chosen (`next`, or the first `schedule`
 /// finds): give up the kernel lock and return its frame for `trap_return`.
 /// With nothing to run, the CPU idles (`idle_loop`).
+#[inline(always)]
 pub fn run_next(k: &'static mut Kernel, next: Option<usize>) -> *mut TrapFrame {
     match next.or_else(|| k.schedule()) {
         Some(n) => leave(k, n),
@@ -73,6 +76,7 @@ pub fn run_next(k: &'static mut Kernel, next: Option<usize>) -> *mut TrapFrame {
     }
 }
 
+#[inline(always)]
 fn leave(k: &'static mut Kernel, n: usize) -> *mut TrapFrame {
     let frame: *mut TrapFrame = &mut k.tasks[n].frame;
     crate::lock::release();

@@ -280,11 +280,20 @@ fn round_robin(s: &mut Suite) {
     s.check("a sleeping server wakes while others spin", h.kind() == Some(Kind::Notification));
     s.check("two spinning tasks share the CPU round-robin", c1 >= 20_000_000 && c2 >= 20_000_000);
     // A held task is not scheduled; released, it runs again. (A hold of a
-    // task running on another CPU takes effect at the IPI: give it 10 ms.)
+    // task running on another CPU takes effect at the IPI, which a busy
+    // host may deliver late: wait until its time stops growing.)
     rt::task_hold(t1, true).expect("hold");
-    rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 10_000_000).expect("timer");
-    let _ = recv(&mut buf);
     let cpu = |t| rt::task_info(t).map(|i| i.cpu_ns).unwrap_or(0);
+    let mut last = u64::MAX;
+    for _ in 0..100 {
+        rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 10_000_000).expect("timer");
+        let _ = recv(&mut buf);
+        let now = cpu(t1);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     let (h1, h2) = (cpu(t1), cpu(t2));
     rt::timer_set(clock.tsc_to_ns(rt::rdtsc()) + 50_000_000).expect("timer");
     let _ = recv(&mut buf);
