@@ -54,14 +54,17 @@ pub fn build(key_file: Option<&Path>, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Boot the ISO on q35 with a virtio-net PCI card behind QEMU user
-/// networking (restrict=on) and check that the node comes up and starts its
-/// group member.
+/// CPUs of the ISO test's machine: its group member must count them all.
+const SMOKE_CPUS: u32 = 4;
+
+/// Boot the ISO on q35 with 4 CPUs (multi-threaded TCG) and a virtio-net
+/// PCI card behind QEMU user networking (restrict=on) and check that the
+/// node comes up and starts its group member with its 4 CPUs.
 pub fn smoke_test(iso: &Path) -> Result<String> {
     let log = iso.with_extension("log");
     let _ = std::fs::remove_file(&log);
     let mut q = Command::new("qemu-system-x86_64");
-    q.args(["-machine", "q35", "-cpu", "max", "-m", "256M", "-display", "none", "-no-reboot", "-accel", "tcg", "-cdrom"])
+    q.args(["-machine", "q35", "-cpu", "max", "-m", "256M", "-display", "none", "-no-reboot", "-accel", "tcg,thread=multi", "-smp", &SMOKE_CPUS.to_string(), "-cdrom"])
         .arg(iso)
         .arg("-serial")
         .arg(format!("file:{}", log.display()))
@@ -71,6 +74,9 @@ pub fn smoke_test(iso: &Path) -> Result<String> {
     let result = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if let Some(line) = text.lines().find(|l| l.starts_with("group: member")) {
+            if !line.contains(&format!(", {SMOKE_CPUS} CPUs,")) {
+                break Err(format!("the ISO node has {SMOKE_CPUS} CPUs but its group member says otherwise: {line}"));
+            }
             break Ok(format!("booted from GRUB in {:.1} s: {line}", start.elapsed().as_secs_f64()));
         }
         if text.contains("panic") || start.elapsed() > Duration::from_secs(60) {
