@@ -429,7 +429,7 @@ pub struct Process {
     pub files: Files,
     /// Figures of the node, refreshed when /proc files are opened.
     pub node: crate::host::NodeInfo,
-    /// Shared anonymous mappings (MAP_SHARED|MAP_ANONYMOUS, kept by fork):
+    /// Shared mappings (MAP_SHARED anonymous or of a file, in shared frames kept by fork):
     /// (start, end, name). Shared futexes in them are keyed by (name, offset).
     pub shm: Vec<(u64, u64, u64)>,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
@@ -1327,15 +1327,19 @@ impl Process {
         }
         if let Some(ino) = file {
             // The file's bytes are copied in now; the rest of the last page
-            // is zero, and the pages after it are SIGBUS.
+            // is zero, and the pages after it are SIGBUS. A shared mapping's
+            // pages are shared frames: a fork shares them with the child
+            // (writable in both, not copied on write), and futexes in them
+            // are shared ones.
             let bytes = self.job.vfs.read_range(ino, offset, len as usize);
             let eof = page_up(bytes.len() as u64).unwrap_or(len);
             if eof < len {
                 self.past_eof.push((start + eof, start + len));
             }
+            let shared = if flags & MAP_TYPE != MAP_PRIVATE { sion_abi::call::prot::SHARED } else { 0 };
             if !bytes.is_empty() && prot != 0 {
                 let span = page_up(bytes.len() as u64).unwrap_or(len);
-                if h.mem_map(start, span, prot | 2).is_err() {
+                if h.mem_map(start, span, prot | 2 | shared).is_err() {
                     self.vmas.remove_range(start, start + len);
                     h.mem_unmap(start, span);
                     return Err(Errno::ENOMEM);
@@ -1353,6 +1357,9 @@ impl Process {
                 let _ = MAP_SHARED;
                 self.job.vfs.open_ref(ino);
                 self.shared.push((start, start + len, ino, offset));
+                let name = self.job.next_shm;
+                self.job.next_shm += 1;
+                self.shm.push((start, start + len, name));
             }
         }
         Ok(start)
