@@ -1,8 +1,10 @@
-// mmap_shared_fork.c - a MAP_SHARED file mapping across fork, as LTP keeps
-// its results page and checkpoints: a file in /dev/shm (or /tmp) mapped
-// shared, children writing counters and waking the parent through a futex
-// in the mapping, the parent seeing every write; the file gets the bytes at
-// munmap; a private mapping of the same file stays a copy in the child.
+// mmap_shared_fork.c - a MAP_SHARED file mapping across fork and exec, as
+// LTP keeps its results page and checkpoints: a file in /dev/shm (or /tmp)
+// mapped shared, children writing counters and waking the parent through a
+// futex in the mapping, the parent seeing every write; a child that execs
+// and maps the file again by its path writes into the same page; two
+// mappings in one process are one page; the file gets the bytes at munmap;
+// a private mapping of the same file stays a copy in the child.
 #include "compat.h"
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,8 +22,23 @@ static long futex(uint32_t *addr, int op, uint32_t val)
     return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
 }
 
-int main(void)
+/* The exec'd child: map the file by its path, write, wake the parent. */
+static int child_after_exec(const char *path)
 {
+    int fd = open(path, O_RDWR);
+    uint32_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd < 0 || page == MAP_FAILED)
+        return 2;
+    page[2] = 777;
+    __atomic_store_n(&page[3], 1, __ATOMIC_SEQ_CST);
+    futex(&page[3], FUTEX_WAKE, 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "child") == 0)
+        return child_after_exec(argv[2]);
     char path[64] = "/dev/shm/compat-mmap-XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0) {
@@ -72,6 +89,25 @@ int main(void)
     int st;
     waitpid(p, &st, 0);
     printf("a child forked earlier sees the parent's later write: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+
+    // A child that execs and maps the file again by its path.
+    p = fork();
+    if (p == 0) {
+        execl("/proc/self/exe", argv[0], "child", path, (char *)NULL);
+        _exit(3);
+    }
+    // (The child has written when it exits: no wait that a copy would hang.)
+    waitpid(p, &st, 0);
+    printf("an exec'd child's own mapping of the file wrote %u (exit %d)\n", page[2], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+    // Two mappings of the file in one process are one page.
+    fd = open(path, O_RDWR);
+    uint32_t *again = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    check(again != MAP_FAILED, "map it a second time");
+    again[4] = 99;
+    printf("a write through the second mapping, read through the first: %u\n", page[4]);
+    munmap(again, 4096);
+    close(fd);
 
     // Unmapped, the file holds what the processes wrote.
     EXPECT_RET(munmap(page, 4096), 0);

@@ -113,6 +113,7 @@ impl Kernel {
                 };
                 Ret::Value(n as u64)
             }
+            Call::MemShare => self.k_mem_share(cur, a),
             Call::MemCmpxchg32 => {
                 let Some(s) = self.controlled_space(cur, a[0]) else { return Ret::Err(Error::Denied) };
                 if a[1] % 4 != 0 {
@@ -402,6 +403,45 @@ impl Kernel {
             self.unshare_page(s, page);
             page += PAGE;
         }
+    }
+
+    fn k_mem_share(&mut self, cur: usize, a: [u64; 6]) -> Ret {
+        let (Some(from), Some(to)) = (self.controlled_space(cur, a[0]), self.controlled_space(cur, a[2])) else { return Ret::Err(Error::Denied) };
+        let (src, dst, len, prot) = (a[1], a[3], a[4], a[5]);
+        if !check_user_range(src, len) || !check_user_range(dst, len) || prot & !sion_abi::call::prot::ALL != 0 {
+            return Ret::Err(Error::Invalid);
+        }
+        let (spml4, dpml4) = (self.spaces[from].pml4, self.spaces[to].pml4);
+        let pages = len / PAGE;
+        for i in 0..pages {
+            match paging::translate(spml4, src + i * PAGE) {
+                Some(e) if e & pte::SHARED != 0 && e & pte::BORROWED == 0 => {}
+                _ => return Ret::Err(Error::Invalid),
+            }
+            if paging::translate(dpml4, dst + i * PAGE).is_some() {
+                return Ret::Err(Error::Exists);
+            }
+        }
+        if !self.charge(to, pages) {
+            return Ret::Err(Error::NoMemory);
+        }
+        let flags = paging::user_flags(prot) | pte::SHARED;
+        for i in 0..pages {
+            let frame = paging::translate(spml4, src + i * PAGE).map(|e| e & pte::ADDR_MASK).unwrap_or(0);
+            match paging::leaf(dpml4, dst + i * PAGE, Some(&mut self.frames)) {
+                Some(e) => {
+                    self.frames.share(frame);
+                    *e = frame | flags;
+                }
+                None => {
+                    // Out of frames for a page table: undo what was mapped.
+                    self.uncharge(to, pages - i);
+                    self.unmap_range(to, dst, i * PAGE);
+                    return Ret::Err(Error::NoMemory);
+                }
+            }
+        }
+        Ret::Value(0)
     }
 
     fn k_mem_unmap(&mut self, cur: usize, id: u64, va: u64, len: u64) -> Ret {

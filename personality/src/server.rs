@@ -61,6 +61,12 @@ impl Host for KernelHost {
     fn mem_write(&mut self, addr: u64, data: &[u8]) -> usize {
         rt::mem_write(self.space, addr, data).unwrap_or(0)
     }
+    fn space(&self) -> u64 {
+        self.space.0 as u64
+    }
+    fn mem_share_from(&mut self, from_space: u64, from_addr: u64, addr: u64, len: u64, prot: u64) -> bool {
+        rt::mem_share(SpaceId(from_space as u32), from_addr, self.space, addr, len, prot).is_ok()
+    }
     fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32> {
         rt::mem_cmpxchg32(self.space, addr, expected, new).ok()
     }

@@ -149,6 +149,14 @@ pub enum Call {
     /// page is not mapped user-writable (copy-on-write pages are made the
     /// space's own first), `Invalid` when `vaddr` is not 4-byte aligned.
     MemCmpxchg32 = 37,
+    /// `mem_share(from, from_vaddr, to, to_vaddr, len, prot)`: map in space
+    /// `to` the very frames that space `from` maps shared
+    /// (`prot::SHARED`) over the range: both see each other's writes, as
+    /// after a `space_clone`. Every page of the source range must be mapped
+    /// shared (`Invalid` otherwise: a private or copy-on-write page is
+    /// never aliased); the destination range must be unmapped (`Exists`).
+    /// How two mmaps of one file share its pages in different processes.
+    MemShare = 38,
 }
 
 /// Bytes of a task's FPU state as `task_get_fpu`/`task_set_fpu` carry it.
@@ -194,6 +202,7 @@ impl Call {
         Call::TaskSetFpu,
         Call::LinuxReplyRecv,
         Call::MemCmpxchg32,
+        Call::MemShare,
     ];
 
     /// The call numbered `n` (calls are numbered densely, in `ALL` order).

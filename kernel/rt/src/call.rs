@@ -239,6 +239,11 @@ pub fn mem_read(space: SpaceId, vaddr: u64, dst: &mut [u8]) -> Result<usize> {
     call(Call::MemRead, [space.0 as u64, vaddr, dst.as_mut_ptr() as u64, dst.len() as u64, 0, 0]).map(|n| n as usize)
 }
 
+/// Map in `to` at `to_vaddr` the frames `from` maps shared at `from_vaddr`.
+pub fn mem_share(from: SpaceId, from_vaddr: u64, to: SpaceId, to_vaddr: u64, len: u64, prot: u64) -> Result<()> {
+    call(Call::MemShare, [from.0 as u64, from_vaddr, to.0 as u64, to_vaddr, len, prot]).map(|_| ())
+}
+
 /// Atomically replace the aligned word at `vaddr` of another space with
 /// `new` if it holds `expected`; returns the word it held.
 pub fn mem_cmpxchg32(space: SpaceId, vaddr: u64, expected: u32, new: u32) -> Result<u32> {

@@ -50,6 +50,13 @@ pub trait Host {
     /// the process's threads on other CPUs: the old word, `None` when the
     /// page is not mapped user-writable.
     fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32>;
+    /// The process's address space, as the kernel names it (for
+    /// `mem_share_from` by another process of the job).
+    fn space(&self) -> u64;
+    /// Map at `addr` the frames space `from_space` maps shared at
+    /// `from_addr` (a MAP_SHARED mapping of the same file in another
+    /// process); false if the kernel refused (that space or mapping is gone).
+    fn mem_share_from(&mut self, from_space: u64, from_addr: u64, addr: u64, len: u64, prot: u64) -> bool;
     /// The registers of the (blocked) task; `None` if the kernel refused.
     fn get_regs(&mut self) -> Option<TaskRegs>;
     fn set_regs(&mut self, regs: &TaskRegs) -> bool;

@@ -194,8 +194,10 @@ pub struct JobState {
     /// signalfd descriptors: their signal sets.
     pub signalfds: BTreeMap<u32, u64>,
     pub next_signalfd: u32,
-    /// Names of shared anonymous mappings (see [`Process::shm`]).
+    /// Names of shared mappings (see [`Process::shm`]).
     pub next_shm: u64,
+    /// The name of each file mapped shared (its futexes are keyed by it).
+    pub file_shm: BTreeMap<sion_vfs::Ino, u64>,
     stdin: VecDeque<u8>,
     stdin_eof: bool,
     /// The netstack signalled changes not looked at yet.
@@ -205,6 +207,22 @@ pub struct JobState {
     /// Another process's /proc files just opened, for the process table to
     /// generate from that process: (the open file, its pid, the file's kind).
     pub proc_reads: Vec<(alloc::rc::Rc<core::cell::RefCell<files::OpenFile>>, u32, u32)>,
+    /// MAP_SHARED file mappings of the job's processes, so that another
+    /// mmap of the same file shares their frames (`Host::mem_share_from`):
+    /// hints, checked by the kernel when used (a mapping whose space died
+    /// is refused, then forgotten).
+    pub file_maps: Vec<FileMap>,
+}
+
+/// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
+/// that hold file data) at `start` in space `space`, file offset `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileMap {
+    pub ino: sion_vfs::Ino,
+    pub offset: u64,
+    pub len: u64,
+    pub space: u64,
+    pub start: u64,
 }
 
 impl Default for JobState {
@@ -217,6 +235,7 @@ impl Default for JobState {
             sockets: BTreeMap::new(),
             next_socket: 1,
             next_shm: 1,
+            file_shm: BTreeMap::new(),
             eventfds: BTreeMap::new(),
             next_eventfd: 1,
             signalfds: BTreeMap::new(),
@@ -237,6 +256,7 @@ impl Default for JobState {
             net_dirty: false,
             unimplemented: BTreeMap::new(),
             proc_reads: Vec::new(),
+            file_maps: Vec::new(),
         }
     }
 }
@@ -431,7 +451,10 @@ pub struct Process {
     pub node: crate::host::NodeInfo,
     /// Shared mappings (MAP_SHARED anonymous or of a file, in shared frames kept by fork):
     /// (start, end, name). Shared futexes in them are keyed by (name, offset).
-    pub shm: Vec<(u64, u64, u64)>,
+    /// (start, end, name, offset of `start` in the named memory): a file's
+    /// mappings are all named after the file (`JobState::file_shm`), with
+    /// its file offset, so futexes in two mmaps of one file meet.
+    pub shm: Vec<(u64, u64, u64, u64)>,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
     pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
     /// The pages of file mappings wholly past their file's end (start,
@@ -949,12 +972,12 @@ impl Process {
 
     /// The shared anonymous mapping holding `addr`: (its name, the offset in it).
     pub fn shm_key(&self, addr: u64) -> Option<(u64, u64)> {
-        self.shm.iter().find(|&&(s, e, _)| (s..e).contains(&addr)).map(|&(s, _, name)| (name, addr - s))
+        self.shm.iter().find(|&&(s, e, _, _)| (s..e).contains(&addr)).map(|&(s, _, name, base)| (name, base + (addr - s)))
     }
 
     /// Where this process maps offset `off` of shared mapping `name`.
     pub fn shm_addr(&self, name: u64, off: u64) -> Option<u64> {
-        self.shm.iter().find(|&&(s, e, n)| n == name && s + off < e).map(|&(s, _, _)| s + off)
+        self.shm.iter().find(|&&(s, e, n, base)| n == name && off >= base && s + (off - base) < e).map(|&(s, _, _, base)| s + (off - base))
     }
 
     /// Record the call being served (for calls the process table serves).
@@ -1292,6 +1315,10 @@ impl Process {
                 if flags & MAP_FIXED_NOREPLACE != 0 {
                     return Err(Errno::EEXIST);
                 }
+                if !self.shared.is_empty() {
+                    // Shared file mappings it replaces reach their files first.
+                    self.shared_unmap(h, addr, end);
+                }
                 self.vmas.remove_range(addr, end);
                 h.mem_unmap(addr, len);
             }
@@ -1309,7 +1336,7 @@ impl Process {
                 self.vmas.find_free_top_down(len, floor, ceiling).ok_or(Errno::ENOMEM)?
             }
         };
-        self.shm.retain(|&(s, e, _)| e <= start || s >= start + len);
+        self.shm.retain(|&(s, e, _, _)| e <= start || s >= start + len);
         self.forget_past_eof(start, start + len);
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
@@ -1323,7 +1350,7 @@ impl Process {
             }
             let name = self.job.next_shm;
             self.job.next_shm += 1;
-            self.shm.push((start, start + len, name));
+            self.shm.push((start, start + len, name, 0));
         }
         if let Some(ino) = file {
             // The file's bytes are copied in now; the rest of the last page
@@ -1337,8 +1364,10 @@ impl Process {
                 self.past_eof.push((start + eof, start + len));
             }
             let shared = if flags & MAP_TYPE != MAP_PRIVATE { sion_abi::call::prot::SHARED } else { 0 };
-            if !bytes.is_empty() && prot != 0 {
-                let span = page_up(bytes.len() as u64).unwrap_or(len);
+            let span = page_up(bytes.len() as u64).unwrap_or(len);
+            // Another process's mapping of the same pages: the same frames.
+            let aliased = shared != 0 && !bytes.is_empty() && prot != 0 && self.share_file_pages(h, ino, offset, span, start, prot);
+            if !aliased && !bytes.is_empty() && prot != 0 {
                 if h.mem_map(start, span, prot | 2 | shared).is_err() {
                     self.vmas.remove_range(start, start + len);
                     h.mem_unmap(start, span);
@@ -1357,12 +1386,43 @@ impl Process {
                 let _ = MAP_SHARED;
                 self.job.vfs.open_ref(ino);
                 self.shared.push((start, start + len, ino, offset));
-                let name = self.job.next_shm;
-                self.job.next_shm += 1;
-                self.shm.push((start, start + len, name));
+                if !bytes.is_empty() && prot != 0 {
+                    self.job.file_maps.push(FileMap { ino, offset, len: span, space: h.space(), start });
+                }
+                let name = match self.job.file_shm.get(&ino) {
+                    Some(&n) => n,
+                    None => {
+                        let n = self.job.next_shm;
+                        self.job.next_shm += 1;
+                        self.job.file_shm.insert(ino, n);
+                        n
+                    }
+                };
+                self.shm.push((start, start + len, name, offset));
             }
         }
         Ok(start)
+    }
+
+    /// Map at `start` the frames of a live MAP_SHARED mapping of file `ino`
+    /// in another process that covers `[offset, offset + len)`; false if
+    /// there is none (or the kernel refused every one: they are forgotten).
+    fn share_file_pages(&mut self, h: &mut dyn Host, ino: sion_vfs::Ino, offset: u64, len: u64, start: u64, prot: u64) -> bool {
+        let me = h.space();
+        let candidates: Vec<FileMap> = self
+            .job
+            .file_maps
+            .iter()
+            .filter(|m| m.ino == ino && (m.space != me || m.start + m.len <= start || m.start >= start + len) && m.offset <= offset && offset + len <= m.offset + m.len && (offset - m.offset) % PAGE == 0)
+            .copied()
+            .collect();
+        for m in candidates {
+            if h.mem_share_from(m.space, m.start + (offset - m.offset), start, len, prot | sion_abi::call::prot::SHARED) {
+                return true;
+            }
+            self.job.file_maps.retain(|x| *x != m);
+        }
+        false
     }
 
     /// Write the pages of MAP_SHARED file mappings in `[start, end)` back to
@@ -1400,6 +1460,8 @@ impl Process {
             }
         }
         self.shared = keep;
+        let me = h.space();
+        self.job.file_maps.retain(|m| m.space != me || m.start + m.len <= start || m.start >= end);
     }
 
     /// Before the process ends: shared mappings reach their files.
@@ -1416,7 +1478,7 @@ impl Process {
         if !self.shared.is_empty() {
             self.shared_unmap(h, addr, end);
         }
-        self.shm.retain(|&(s, e, _)| e <= addr || s >= end);
+        self.shm.retain(|&(s, e, _, _)| e <= addr || s >= end);
         self.forget_past_eof(addr, end);
         if !self.vmas.remove_range(addr, end).is_empty() {
             h.mem_unmap(addr, len);

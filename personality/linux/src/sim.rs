@@ -301,6 +301,14 @@ impl Host for SimHost {
             page[off..off + n].copy_from_slice(&data[done..done + n]);
         })
     }
+    fn space(&self) -> u64 {
+        0
+    }
+    /// The simulation has one memory per process and no sharing between
+    /// them: a second mmap of a file gets a copy, as before `mem_share`.
+    fn mem_share_from(&mut self, _from_space: u64, _from_addr: u64, _addr: u64, _len: u64, _prot: u64) -> bool {
+        false
+    }
     fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32> {
         let mut b = [0u8; 4];
         if addr % 4 != 0 || self.mem_read(addr, &mut b) != 4 {
