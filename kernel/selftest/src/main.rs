@@ -583,6 +583,47 @@ fn cpus(s: &mut Suite) {
     s.check("every CPU found was started", i.cpus >= 1 && i.cpus == i.cpus_found.min(MAX_CPUS as u64));
 }
 
+fn shared_frames(s: &mut Suite) {
+    // mem_share: the frames one space maps shared, mapped in another.
+    let free = rt::sys_info().expect("sysinfo").free_frames;
+    let a = rt::space_create().expect("space");
+    let b = rt::space_create().expect("space");
+    rt::mem_map(a, DATA, 2 * PAGE, prot::READ | prot::WRITE | prot::SHARED).expect("map shared");
+    rt::mem_map(a, DATA + 4 * PAGE, PAGE, prot::READ | prot::WRITE).expect("map private");
+    let shared = rt::mem_share(a, DATA, b, DATA + 8 * PAGE, 2 * PAGE, prot::READ | prot::WRITE);
+    rt::mem_write(b, DATA + 9 * PAGE + 8, b"both").expect("write");
+    let mut got = [0u8; 4];
+    rt::mem_read(a, DATA + PAGE + 8, &mut got).expect("read");
+    s.check("mem_share maps the same frames in another space (a write there is seen here)", shared.is_ok() && &got == b"both");
+    s.check(
+        "mem_share refuses a private page and a mapped destination",
+        rt::mem_share(a, DATA + 4 * PAGE, b, DATA + 20 * PAGE, PAGE, prot::READ) == Err(Error::Invalid) && rt::mem_share(a, DATA, b, DATA + 8 * PAGE, PAGE, prot::READ) == Err(Error::Exists),
+    );
+    // The frames outlive the first space while the second maps them.
+    rt::space_destroy(a).expect("destroy");
+    rt::mem_read(b, DATA + 9 * PAGE + 8, &mut got).expect("read");
+    s.check("a shared frame stays while another space maps it", &got == b"both");
+    rt::space_destroy(b).expect("destroy");
+    s.check("... and comes back when the last one goes", rt::sys_info().expect("sysinfo").free_frames == free);
+}
+
+fn atomic_words(s: &mut Suite) {
+    // mem_cmpxchg32: a compare-and-exchange on a word of another space.
+    let a = rt::space_create().expect("space");
+    rt::mem_map(a, DATA, PAGE, prot::READ | prot::WRITE).expect("map");
+    rt::mem_write(a, DATA + 16, &5u32.to_le_bytes()).expect("write");
+    let swapped = rt::mem_cmpxchg32(a, DATA + 16, 5, 9);
+    let refused = rt::mem_cmpxchg32(a, DATA + 16, 5, 1);
+    let mut w = [0u8; 4];
+    rt::mem_read(a, DATA + 16, &mut w).expect("read");
+    s.check("mem_cmpxchg32 swaps a matching word and gives the old one", swapped == Ok(5) && refused == Ok(9) && u32::from_le_bytes(w) == 9);
+    s.check(
+        "mem_cmpxchg32 refuses a misaligned word and an unmapped page",
+        rt::mem_cmpxchg32(a, DATA + 2, 0, 0) == Err(Error::Invalid) && rt::mem_cmpxchg32(a, DATA + PAGE, 0, 0) == Err(Error::Fault),
+    );
+    rt::space_destroy(a).expect("destroy");
+}
+
 /// Sleep `ms` milliseconds (a timer notification).
 fn sleep_ms(ms: u64) {
     let clock = rt::clock_info().expect("clock");
@@ -684,6 +725,8 @@ fn main(_boot: rt::Boot) -> ! {
     demand_paging(&mut s);
     memory_accounting(&mut s);
     copy_on_write(&mut s);
+    shared_frames(&mut s);
+    atomic_words(&mut s);
     timers(&mut s);
     round_robin(&mut s);
     native_ipc(&mut s);
