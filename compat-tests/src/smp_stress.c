@@ -25,13 +25,16 @@
 
 #define NT 4
 #define MUTEX_ROUNDS 100000
-#define RING_ROUNDS 3000
-#define QUEUE_ITEMS 20000
+#define RING_ROUNDS 1000
+#define QUEUE_ITEMS 8000
 #define QUEUE_CAP 8
 #define PING_ROUNDS 5000
 #define STREAM_BYTES (1 << 20)
-#define SIGNALS 200
-#define MIXED_SIGNALS 50
+/* On one CPU each signal to a thread costs a time slice or two of the computing
+ * thread (about 30 ms under TCG): 200 took 20 s there, near the watchdog when
+ * the host is busy. */
+#define SIGNALS 60
+#define MIXED_SIGNALS 20
 /* Seconds a phase may take before the watchdog fails the test (under 60, the
  * compat runner's limit for the whole program on SiON). */
 #define WATCHDOG 40
