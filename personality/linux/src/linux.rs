@@ -4,6 +4,10 @@
 //! [`crate::signal`], socket ones in [`crate::socket`], the system-call
 //! numbers in [`crate::syscalls::names`].
 
+/// uname's release and version: the Linux SiON answers as.
+pub const UTS_RELEASE: &str = "6.1.0-sion";
+pub const UTS_VERSION: &str = "#1 SiON";
+
 // open(2) flags.
 pub const O_ACCMODE: u32 = 3;
 pub const O_WRONLY: u32 = 1;

@@ -212,6 +212,8 @@ pub struct JobState {
     /// hints, checked by the kernel when used (a mapping whose space died
     /// is refused, then forgotten).
     pub file_maps: Vec<FileMap>,
+    /// The job's /proc/sys tunables (pid_max, pipe-max-size, ...).
+    pub tunables: files::Tunables,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -257,6 +259,7 @@ impl Default for JobState {
             unimplemented: BTreeMap::new(),
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
+            tunables: files::Tunables::default(),
         }
     }
 }
@@ -1116,7 +1119,7 @@ impl Process {
         if max > old.1 && self.uid != 0 {
             return Err(Errno::EPERM);
         }
-        if res == 7 && max > 1 << 20 {
+        if res == 7 && max > self.job.tunables.nr_open {
             return Err(Errno::EPERM);
         }
         self.rlimits[res] = (cur, max);

@@ -794,9 +794,9 @@ impl Procs {
             self.log_once(h, "fork: the job's limit of processes and threads is reached: EAGAIN");
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         }
+        let Some(child_pid) = self.new_id() else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
         let Some(Some(mut regs)) = self.serve(h, pid, |_, h| h.get_regs()) else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
         let Some(Some(space)) = self.serve(h, pid, |_, h| h.space_fork()) else { return Outcome::Reply(Errno::ENOMEM.as_ret()) };
-        let child_pid = self.new_id();
         let mut child = match self.serve(h, pid, |p, _| p.fork_child(child_pid)) {
             Some(c) => c,
             None => return Outcome::Blocked,
@@ -1058,8 +1058,12 @@ impl Procs {
 
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn wait4(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, sel: i32, status: u64, options: u64, rusage: u64, call: &LinuxSyscall) -> Outcome {
-        if options & !(WNOHANG | WUNTRACED | WCONTINUED | W_LINUX_ONLY) != 0 || sel == i32::MIN {
+        if options & !(WNOHANG | WUNTRACED | WCONTINUED | W_LINUX_ONLY) != 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
+        }
+        // -INT_MIN names no process group (Linux's kernel_wait4).
+        if sel == i32::MIN {
+            return Outcome::Reply(Errno::ESRCH.as_ret());
         }
         let mut any = false;
         let mut zombie = None;

@@ -1130,3 +1130,83 @@ fn the_vdso_is_in_every_program_survives_fork_and_is_remade_at_exec() {
     assert_eq!(sysinfo_ehdr(&j, new), Some(at));
     assert_eq!(j.peek(new, at, image.len()), image);
 }
+
+/// Open `path`, write `text` (or read when None), close: the call's result.
+fn proc_file(j: &mut Job, task: u64, path: &str, text: Option<&str>) -> Result<alloc::string::String, i64> {
+    let at = Job::scratch() + 0x100;
+    j.poke(task, at, alloc::format!("{path}\0").as_bytes());
+    let fd = j.ok(task, n::OPEN, &[at, if text.is_some() { 1 } else { 0 }, 0]);
+    if fd < 0 {
+        return Err(fd);
+    }
+    let buf = Job::scratch() + 0x1000;
+    let r = match text {
+        Some(t) => {
+            j.poke(task, buf, t.as_bytes());
+            let n = j.ok(task, n::WRITE, &[fd as u64, buf, t.len() as u64]);
+            if n < 0 {
+                Err(n)
+            } else {
+                Ok(alloc::string::String::new())
+            }
+        }
+        None => {
+            let n = j.ok(task, n::READ, &[fd as u64, buf, 0x1000]);
+            Ok(alloc::string::String::from_utf8(j.peek(task, buf, n as usize)).unwrap())
+        }
+    };
+    j.ok(task, n::CLOSE, &[fd as u64]);
+    r
+}
+
+#[test]
+fn proc_sys_tunables_read_write_and_govern() {
+    let (mut j, task) = Job::new();
+    // A user may not write them (0644, root's).
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("400\n")), Err(err(Errno::EACCES)));
+    let uid = j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
+            p.files.cred.uid = 0;
+            core::mem::replace(&mut p.uid, 0)
+        })
+        .unwrap();
+    assert_ne!(uid, 0);
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", None).as_deref(), Ok("32768\n"));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/tainted", None).as_deref(), Ok("0\n"));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/osrelease", None).as_deref(), Ok("6.1.0-sion\n"));
+    assert!(proc_file(&mut j, task, "/boot/config-6.1.0-sion", None).unwrap().contains("\nCONFIG_EVENTFD=y\n"));
+    // Out of Linux's bounds, not a number, or a fixed file: refused.
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("100\n")), Err(err(Errno::EINVAL)));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("many\n")), Err(err(Errno::EINVAL)));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/tainted", Some("1\n")), Err(err(Errno::EACCES)), "0444, for root too (as Linux)");
+    // pid_max governs the ids: past it they wrap to 300.
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("301\n")).as_deref(), Ok(""));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", None).as_deref(), Ok("301\n"));
+    // Children made and reaped: 3, 4, ... 300, then 300 again.
+    let mut pids = Vec::new();
+    for _ in 0..300 {
+        let (pid, child) = j.fork(task);
+        pids.push(pid);
+        assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+        assert_eq!(j.ok(task, n::WAIT4, &[pid as u64, 0, 0, 0]), pid as i64);
+    }
+    assert_eq!(pids[..3], [3, 4, 5]);
+    assert_eq!(pids[297..], [300, 300, 300], "past pid_max the ids wrap to 300");
+    // With 300 taken, no id is left: fork fails as Linux's with EAGAIN.
+    let (_, child) = j.fork(task);
+    assert_eq!(j.ok(task, n::FORK, &[]), err(Errno::EAGAIN));
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    // pipe-max-size bounds F_SETPIPE_SZ for others than root.
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/fs/pipe-max-size", Some("65536")).as_deref(), Ok(""));
+    let fds = Job::scratch() + 0x200;
+    assert_eq!(j.ok(task, n::PIPE2, &[fds, 0]), 0);
+    let w = u32::from_le_bytes(j.peek(task, fds + 4, 4).try_into().unwrap()) as u64;
+    const F_SETPIPE_SZ: u64 = 1031;
+    assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 1 << 20]), 1 << 20, "root may pass it");
+    assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, (1 << 31) + 1]), err(Errno::EINVAL));
+    j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
+        p.uid = uid;
+        p.files.cred.uid = uid;
+    });
+    assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 1 << 21]), err(Errno::EPERM), "a user may not");
+    assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 4096]), 4096, "shrinking is always allowed");
+}

@@ -70,10 +70,10 @@ impl FileLike for ConsoleFile {
         Err(Errno::ENOTTY)
     }
 
-    fn pipe_size(&self, _p: &mut Process, set: Option<u64>) -> SysResult {
+    fn pipe_size(&self, p: &mut Process, set: Option<u64>) -> SysResult {
         match set {
             None => Ok(65536),
-            Some(want) => super::pipe::pipe_size_for(want),
+            Some(want) => super::pipe::pipe_size_for(want, 65536, p.job.tunables.pipe_max_size, p.uid == 0),
         }
     }
 

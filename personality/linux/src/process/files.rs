@@ -31,12 +31,14 @@ mod object;
 mod path;
 mod poll;
 mod procfs;
+mod sysctl;
 mod tree;
 pub(crate) use object::{noop_seek, FileLike};
 pub use object::Obj;
 pub use path::read_executable;
 pub use poll::WaitCall;
 pub use procfs::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, tag};
+pub use sysctl::{Tunables, KERNEL_CONFIG};
 pub use tree::{build_tree, OutItem, WriteBack, FILES_DO_NOT_FIT};
 
 /// Free memory the node keeps when files grow (ENOSPC below it).

@@ -19,8 +19,11 @@ use sion_vfs::Ino;
 pub const PIPE_BUF: u64 = 4096;
 /// Capacity of a new pipe (Linux: 16 pages).
 pub const PIPE_DEFAULT: u64 = 65536;
-/// Largest F_SETPIPE_SZ for an unprivileged process (/proc/sys/fs/pipe-max-size).
-pub const PIPE_MAX: u64 = 1 << 20;
+/// Capacity of a new pipe of a user past /proc/sys/fs/pipe-user-pages-soft
+/// (Linux: PIPE_MIN_DEF_BUFFERS pages).
+pub const PIPE_SOFT_LIMITED: u64 = 2 * PAGE;
+/// Largest F_SETPIPE_SZ for anyone (Linux's round_pipe_size refuses more).
+pub const PIPE_SIZE_LIMIT: u64 = 1 << 31;
 pub use crate::signal::SIGPIPE;
 
 #[derive(Debug, Default)]
@@ -29,6 +32,8 @@ pub struct Pipe {
     pub capacity: u64,
     pub readers: u32,
     pub writers: u32,
+    /// The user whose pipe pages it counts in (its maker).
+    pub owner: u32,
 }
 
 impl Pipe {
@@ -37,12 +42,17 @@ impl Pipe {
     }
 }
 
-/// F_SETPIPE_SZ rounds up to a power-of-two number of pages.
-pub fn pipe_size_for(want: u64) -> Result<u64, Errno> {
-    if want > PIPE_MAX {
+/// F_SETPIPE_SZ rounds up to a power-of-two number of pages; growing past
+/// `max` (/proc/sys/fs/pipe-max-size) takes privilege (root here).
+pub fn pipe_size_for(want: u64, now: u64, max: u64, privileged: bool) -> Result<u64, Errno> {
+    if want > PIPE_SIZE_LIMIT {
+        return Err(Errno::EINVAL);
+    }
+    let size = want.max(PAGE).next_power_of_two();
+    if size > now && size > max && !privileged {
         return Err(Errno::EPERM);
     }
-    Ok(want.max(PAGE).next_power_of_two())
+    Ok(size)
 }
 
 impl Process {
@@ -53,7 +63,8 @@ impl Process {
         self.check_range(abi, fds, 8)?;
         let id = self.job.next_pipe;
         self.job.next_pipe += 1;
-        self.job.pipes.insert(id, Pipe { capacity: PIPE_DEFAULT, readers: 1, writers: 1, ..Default::default() });
+        let capacity = self.new_pipe_capacity();
+        self.job.pipes.insert(id, Pipe { capacity, readers: 1, writers: 1, owner: self.uid, ..Default::default() });
         let status = flags & (O_NONBLOCK | O_DIRECT);
         let r = self.new_file(Obj::Pipe { id, write: false }, status);
         let w = self.new_file(Obj::Pipe { id, write: true }, status | O_WRONLY);
@@ -210,8 +221,24 @@ impl Process {
         self.job.pipes.get(&id).map_or(PIPE_DEFAULT, |p| p.capacity)
     }
 
+    /// The capacity of a new pipe: Linux's 16 pages, or 2 once the user's
+    /// pipes hold more than /proc/sys/fs/pipe-user-pages-soft (not for root).
+    pub(super) fn new_pipe_capacity(&self) -> u64 {
+        let soft = self.job.tunables.pipe_user_pages_soft;
+        if self.uid == 0 || soft == 0 {
+            return PIPE_DEFAULT;
+        }
+        let pages: u64 = self.job.pipes.values().filter(|p| p.owner == self.uid).map(|p| p.capacity / PAGE).sum();
+        if pages + PIPE_DEFAULT / PAGE > soft {
+            PIPE_SOFT_LIMITED
+        } else {
+            PIPE_DEFAULT
+        }
+    }
+
     pub(super) fn pipe_set_size(&mut self, id: u32, want: u64) -> SysResult {
-        let size = pipe_size_for(want)?;
+        let now = self.pipe_get_size(id);
+        let size = pipe_size_for(want, now, self.job.tunables.pipe_max_size, self.uid == 0)?;
         let p = self.job.pipes.get_mut(&id).ok_or(Errno::EBADF)?;
         if (p.buf.len() as u64) > size {
             return Err(Errno::EBUSY);

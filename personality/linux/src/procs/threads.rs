@@ -79,15 +79,22 @@ impl Procs {
         self.members.len() + self.by_task.values().filter(|&&(pid, tid)| pid != tid).count()
     }
 
-    /// A fresh id for a process or thread (pids and tids share one space).
-    pub(super) fn new_id(&mut self) -> u32 {
-        loop {
+    /// A fresh id for a process or thread (pids and tids share one space);
+    /// ids wrap at /proc/sys/kernel/pid_max to 300, as Linux's. None when
+    /// every id is taken (a pid_max lowered under the job's population).
+    pub(super) fn new_id(&mut self) -> Option<u32> {
+        let max = self.job.tunables.pid_max.clamp(301, u32::MAX as u64) as u32;
+        for _ in 0..max {
+            if self.next_pid >= max {
+                self.next_pid = 300;
+            }
             let id = self.next_pid;
             self.next_pid += 1;
             if !self.members.contains_key(&id) && !self.by_task.values().any(|&(_, t)| t == id) {
-                return id;
+                return Some(id);
             }
         }
+        None
     }
 
     /// The process that has thread `tid`.
@@ -127,7 +134,7 @@ impl Procs {
             None => return Outcome::Blocked,
         };
         let Some(&Member { life: Life::Running { space, .. }, .. }) = self.members.get(&pid) else { return Outcome::Blocked };
-        let tid = self.new_id();
+        let Some(tid) = self.new_id() else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
         let Some(task) = h.task_start(space, &regs) else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
         self.by_task.insert(task, (pid, tid));
         let tid_bytes = tid.to_le_bytes();

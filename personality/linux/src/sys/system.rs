@@ -13,8 +13,8 @@ pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
         let u = Utsname {
             sysname: "Linux",
             nodename: core::str::from_utf8(&p.job.hostname).unwrap_or("sion"),
-            release: "6.1.0-sion",
-            version: "#1 SiON",
+            release: crate::linux::UTS_RELEASE,
+            version: crate::linux::UTS_VERSION,
             machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
             domainname: "(none)",
         };

@@ -226,6 +226,18 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
         _ => None,
     };
     let total_len: u64 = iov.iter().map(|x| x.1).sum();
+    let tagv = p.job.vfs.node(ino).tag;
+    if tag::kind(tagv) == tag::SYSCTL {
+        // A tunable takes one write of its whole value (a page at most).
+        let mut data = Vec::new();
+        for &(base, len) in &iov {
+            if data.len() as u64 + len > PAGE {
+                return Err(Errno::EINVAL);
+            }
+            data.extend(p.read_user(h, abi, base, len as usize)?);
+        }
+        return p.sysctl_write(tag::pid(tagv), &data);
+    }
     match chr {
         Some(RDEV_FULL) => return if total_len == 0 { Ok(0) } else { Err(Errno::ENOSPC) },
         Some(_) => {

@@ -194,6 +194,10 @@ impl Process {
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
+        // /proc/sys grants root only the owner's bits (Linux's test_perm).
+        if tag::kind(n.tag) == tag::SYSCTL && want & W_OK != 0 && n.perm & 0o200 == 0 {
+            return Err(Errno::EACCES);
+        }
         match n.data {
             // No controlling terminal; a socket's name is for connect, not
             // open; a device without a driver here (root's mknod) is ENXIO.
@@ -289,13 +293,14 @@ impl Process {
         let file = self.new_file(Obj::Node(ino), fl);
         let tagv = self.job.vfs.node(ino).tag;
         if tagv != 0 && flags & O_PATH == 0 && self.job.vfs.node(ino).is_reg() {
-            match tag::pid(tagv) {
+            match tag::owner(tagv) {
                 // Another process's file: the process table generates it
                 // from that process before the call is answered.
                 owner if owner != 0 && owner != self.pid => {
                     file.borrow_mut().snapshot = Some(Vec::new());
                     self.job.proc_reads.push((file.clone(), owner, tag::kind(tagv)));
                 }
+                _ if tag::kind(tagv) == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
                 _ => file.borrow_mut().snapshot = Some(self.generate(tag::kind(tagv))),
             }
         }

@@ -21,6 +21,15 @@ pub mod tag {
     pub const fn pid(tag: u32) -> u32 {
         tag >> 8
     }
+    /// The process whose file it is, 0 for the node's files (whose tags
+    /// carry an index instead, as `SYSCTL`'s).
+    pub const fn owner(tag: u32) -> u32 {
+        if kind(tag) == SYSCTL {
+            0
+        } else {
+            pid(tag)
+        }
+    }
     pub const CPUINFO: u32 = 1;
     pub const MEMINFO: u32 = 2;
     pub const UPTIME: u32 = 3;
@@ -37,6 +46,8 @@ pub mod tag {
     /// /proc/<pid> itself, while still empty (see `add_proc_stub`).
     pub const PROC_DIR: u32 = 19;
     pub const MOUNTS: u32 = 18;
+    /// A file of /proc/sys, its index in `SYSCTLS` in place of a pid.
+    pub const SYSCTL: u32 = 20;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's

@@ -140,6 +140,10 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         v.node_mut(i).tag = t;
     }
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
+    super::sysctl::add_sysctl_dir(&mut v, proc_);
+    // The kernel's configuration where Debian keeps it (LTP reads it).
+    let config = format!("/boot/config-{UTS_RELEASE}");
+    v.put_file(config.as_bytes(), KERNEL_CONFIG.as_bytes().to_vec(), 0o644, 0, 0).map_err(|e| format!("{config}: errno {}", e.0))?;
     v.asker = (pid, pid);
     // The job's files, the program itself, then the working directory.
     for (path, data, mode) in &s.files {

@@ -1,0 +1,233 @@
+//! /proc/sys: the kernel's tunables that programs and LTP's library read,
+//! each with the value SiON actually works by; the writable ones (root
+//! only, as Linux's 0644 files) change that behaviour for the job. And the
+//! kernel's configuration as Debian ships it (/boot/config-RELEASE): what
+//! SiON implements, for programs that check an option before they use it.
+
+use super::*;
+
+/// One tunable: its path under /proc/sys and what it is.
+pub struct Sysctl {
+    pub path: &'static str,
+    pub knob: Knob,
+}
+
+/// What a tunable reads and, when it can be written, governs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Knob {
+    /// A number the job may change within Linux's bounds (inclusive).
+    Tunable(Tunable, u64, u64),
+    /// A fixed text: what SiON is, not a setting.
+    Fixed(&'static str),
+    /// The job's host name (sethostname).
+    Hostname,
+    /// uname's release and version.
+    Release,
+    Version,
+}
+
+/// The numbers a job may change, each used where Linux uses it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Tunable {
+    /// Pids and tids wrap past it (to 300, as Linux).
+    PidMax,
+    /// The largest F_SETPIPE_SZ for a process without privilege.
+    PipeMaxSize,
+    /// Pipe pages a user may hold before their new pipes get two pages.
+    PipeUserPagesSoft,
+    /// The largest RLIMIT_NOFILE anyone may set.
+    NrOpen,
+    /// Seconds an open waits for a lease holder to give its lease up.
+    LeaseBreakTime,
+}
+
+/// Values of the tunables, for one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tunables {
+    pub pid_max: u64,
+    pub pipe_max_size: u64,
+    pub pipe_user_pages_soft: u64,
+    pub nr_open: u64,
+    pub lease_break_time: u64,
+}
+
+impl Default for Tunables {
+    /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
+    fn default() -> Self {
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45 }
+    }
+}
+
+impl Tunables {
+    pub fn get(&self, t: Tunable) -> u64 {
+        match t {
+            Tunable::PidMax => self.pid_max,
+            Tunable::PipeMaxSize => self.pipe_max_size,
+            Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft,
+            Tunable::NrOpen => self.nr_open,
+            Tunable::LeaseBreakTime => self.lease_break_time,
+        }
+    }
+
+    fn set(&mut self, t: Tunable, v: u64) {
+        match t {
+            Tunable::PidMax => self.pid_max = v,
+            Tunable::PipeMaxSize => self.pipe_max_size = v,
+            Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft = v,
+            Tunable::NrOpen => self.nr_open = v,
+            Tunable::LeaseBreakTime => self.lease_break_time = v,
+        }
+    }
+}
+
+use Knob::{Fixed, Hostname, Release, Tunable as T, Version};
+use Tunable::*;
+
+/// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
+/// nothing tainted, no swap (overcommit as Linux's heuristic default),
+/// threads bounded by the job's limit, no core files written.
+pub const SYSCTLS: &[Sysctl] = &[
+    Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
+    Sysctl { path: "fs/lease-break-time", knob: T(LeaseBreakTime, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/nr_open", knob: T(NrOpen, 64, 1 << 30) },
+    Sysctl { path: "fs/pipe-max-size", knob: T(PipeMaxSize, 4096, 1 << 31) },
+    Sysctl { path: "fs/pipe-user-pages-hard", knob: Fixed("0\n") },
+    Sysctl { path: "fs/pipe-user-pages-soft", knob: T(PipeUserPagesSoft, 0, i32::MAX as u64) },
+    Sysctl { path: "kernel/domainname", knob: Fixed("(none)\n") },
+    Sysctl { path: "kernel/hostname", knob: Hostname },
+    Sysctl { path: "kernel/ngroups_max", knob: Fixed("65536\n") },
+    Sysctl { path: "kernel/osrelease", knob: Release },
+    Sysctl { path: "kernel/ostype", knob: Fixed("Linux\n") },
+    Sysctl { path: "kernel/pid_max", knob: T(PidMax, 301, 4 << 20) },
+    Sysctl { path: "kernel/tainted", knob: Fixed("0\n") },
+    Sysctl { path: "kernel/threads-max", knob: Fixed("64\n") },
+    Sysctl { path: "kernel/version", knob: Version },
+    Sysctl { path: "vm/max_map_count", knob: Fixed("65530\n") },
+    Sysctl { path: "vm/overcommit_memory", knob: Fixed("0\n") },
+    Sysctl { path: "vm/swappiness", knob: Fixed("0\n") },
+];
+
+/// Make /proc/sys and its files, each tagged with its index in [`SYSCTLS`].
+pub fn add_sysctl_dir(v: &mut Vfs, proc_: Ino) {
+    let sys = v.add(proc_, b"sys", Data::Dir(BTreeMap::new()), 0o555, 0, 0);
+    for (i, s) in SYSCTLS.iter().enumerate() {
+        let (dir, name) = s.path.rsplit_once('/').unwrap_or(("", s.path));
+        let mut d = sys;
+        for part in dir.split('/').filter(|p| !p.is_empty()) {
+            d = match v.child(d, part.as_bytes()).ok().flatten() {
+                Some(c) => c,
+                None => v.add(d, part.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, 0, 0),
+            };
+        }
+        let perm = if matches!(s.knob, Fixed(_) | Release | Version) { 0o444 } else { 0o644 };
+        let f = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, 0, 0);
+        v.node_mut(f).tag = tag::of(tag::SYSCTL, i as u32);
+    }
+}
+
+impl Process {
+    /// The text of /proc/sys file `index` now.
+    pub(super) fn sysctl_text(&self, index: u32) -> Vec<u8> {
+        match SYSCTLS.get(index as usize).map(|s| s.knob) {
+            Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
+            Some(Fixed(text)) => text.as_bytes().to_vec(),
+            Some(Hostname) => {
+                let mut v = self.job.hostname.clone();
+                v.push(b'\n');
+                v
+            }
+            Some(Release) => format!("{UTS_RELEASE}\n").into_bytes(),
+            Some(Version) => format!("{UTS_VERSION}\n").into_bytes(),
+            None => Vec::new(),
+        }
+    }
+
+    /// A write of `data` to /proc/sys file `index` (the open already
+    /// checked permission): a number in the tunable's bounds, else EINVAL,
+    /// as Linux's proc_dointvec_minmax.
+    pub(super) fn sysctl_write(&mut self, index: u32, data: &[u8]) -> SysResult {
+        let knob = SYSCTLS.get(index as usize).map(|s| s.knob).ok_or(Errno::EINVAL)?;
+        match knob {
+            Fixed(_) | Release | Version => Err(Errno::EPERM),
+            Hostname => {
+                let name = data.strip_suffix(b"\n").unwrap_or(data);
+                if name.len() > 64 {
+                    return Err(Errno::EINVAL);
+                }
+                self.job.hostname = name.to_vec();
+                Ok(data.len() as u64)
+            }
+            T(t, lo, hi) => {
+                let v = parse_number(data).ok_or(Errno::EINVAL)?;
+                if v < lo || v > hi {
+                    return Err(Errno::EINVAL);
+                }
+                self.job.tunables.set(t, v);
+                Ok(data.len() as u64)
+            }
+        }
+    }
+}
+
+/// A decimal number with optional blanks around it, as proc_dointvec reads.
+fn parse_number(data: &[u8]) -> Option<u64> {
+    let s = core::str::from_utf8(data).ok()?.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// /boot/config-RELEASE, where Debian keeps its kernel's configuration and
+/// LTP's library looks for one. `y` only for what SiON implements; what it
+/// lacks is "not set", so a program checking an option learns the truth.
+pub const KERNEL_CONFIG: &str = "\
+# SiON's Linux personality: the options it implements
+CONFIG_64BIT=y
+CONFIG_X86_64=y
+CONFIG_IA32_EMULATION=y
+CONFIG_SMP=y
+CONFIG_MMU=y
+CONFIG_MULTIUSER=y
+CONFIG_FUTEX=y
+CONFIG_EPOLL=y
+CONFIG_SIGNALFD=y
+CONFIG_EVENTFD=y
+CONFIG_SHMEM=y
+CONFIG_MEMFD_CREATE=y
+CONFIG_TMPFS=y
+CONFIG_PROC_FS=y
+CONFIG_PROC_SYSCTL=y
+CONFIG_UNIX=y
+CONFIG_INET=y
+CONFIG_FILE_LOCKING=y
+CONFIG_BINFMT_ELF=y
+CONFIG_BINFMT_SCRIPT=y
+CONFIG_COMPAT_32BIT_TIME=y
+# CONFIG_SWAP is not set
+# CONFIG_MODULES is not set
+# CONFIG_SYSVIPC is not set
+# CONFIG_POSIX_MQUEUE is not set
+# CONFIG_NAMESPACES is not set
+# CONFIG_USER_NS is not set
+# CONFIG_PID_NS is not set
+# CONFIG_NET_NS is not set
+# CONFIG_IPC_NS is not set
+# CONFIG_TIME_NS is not set
+# CONFIG_CGROUPS is not set
+# CONFIG_DNOTIFY is not set
+# CONFIG_INOTIFY_USER is not set
+# CONFIG_FANOTIFY is not set
+# CONFIG_USERFAULTFD is not set
+# CONFIG_MANDATORY_FILE_LOCKING is not set
+# CONFIG_MEMORY_FAILURE is not set
+# CONFIG_HUGETLBFS is not set
+# CONFIG_BLK_DEV_LOOP is not set
+# CONFIG_IPV6 is not set
+# CONFIG_SECCOMP is not set
+# CONFIG_AIO is not set
+# CONFIG_POSIX_TIMERS is not set
+# CONFIG_TIMERFD is not set
+# CONFIG_IO_URING is not set
+# CONFIG_KASAN is not set
+";
