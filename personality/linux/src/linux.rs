@@ -139,11 +139,16 @@ pub const PR_GET_PDEATHSIG: u32 = 2;
 pub const PR_GET_DUMPABLE: u32 = 3;
 pub const PR_SET_NAME: u32 = 15;
 pub const PR_GET_NAME: u32 = 16;
+pub const PR_CAPBSET_READ: u32 = 23;
+pub const PR_CAPBSET_DROP: u32 = 24;
+pub const PR_GET_KEEPCAPS: u32 = 7;
+pub const PR_SET_KEEPCAPS: u32 = 8;
 pub const PRIO_PROCESS: i32 = 0;
 pub const PRIO_PGRP: i32 = 1;
 pub const PRIO_USER: i32 = 2;
 pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_NICE: usize = 13;
+pub const RLIMIT_RTPRIO: usize = 14;
 
 /// An id argument of the set*id and chown calls: -1 (0xffff for the old
 /// 16-bit i386 calls) means "leave it as it is", given as `u32::MAX`.
@@ -154,3 +159,25 @@ pub fn id_arg(x: u64, bits16: bool) -> u32 {
         false => x as u32,
     }
 }
+
+// capget/capset header versions.
+pub const LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+pub const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// CAP_SYS_RESOURCE: past pipe-max-size, RLIMIT raises.
+pub const CAP_SYS_RESOURCE: u32 = 24;
+/// CAP_SETPCAP: dropping from the bounding set, inheritable past permitted.
+pub const CAP_SETPCAP: u32 = 8;
+/// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
+pub const CAP_LAST_CAP: u32 = 40;
+/// CAP_SYS_NICE: real-time policies, others' scheduling.
+pub const CAP_SYS_NICE: u32 = 23;
+
+// Scheduling policies.
+pub const SCHED_OTHER: u32 = 0;
+pub const SCHED_FIFO: u32 = 1;
+pub const SCHED_RR: u32 = 2;
+pub const SCHED_BATCH: u32 = 3;
+pub const SCHED_IDLE: u32 = 5;
+pub const SCHED_DEADLINE: u32 = 6;
+pub const SCHED_RESET_ON_FORK: u32 = 0x4000_0000;

@@ -484,6 +484,45 @@ pub struct Process {
     pub pdeathsig: u8,
     /// The nice value (-20..=19) of getpriority/setpriority.
     pub nice: i32,
+    /// Capability sets (capget/capset): all for root, none for others.
+    pub caps: Caps,
+    /// sched_setscheduler's policy (with SCHED_RESET_ON_FORK) and
+    /// priority: kept and reported, the node's scheduler has one class.
+    pub sched: (u32, u32),
+}
+
+/// A process's capability sets, bit `n` for capability `n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    /// The bounding set: what an exec may give (PR_CAPBSET_DROP).
+    pub bounding: u64,
+}
+
+impl Process {
+    /// Whether the process holds capability `cap` in its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.effective & (1 << cap) != 0
+    }
+}
+
+impl Caps {
+    /// Every capability Linux 6.1 has (up to CAP_CHECKPOINT_RESTORE, 40).
+    pub const ALL: u64 = (1 << 41) - 1;
+
+    /// What a process of user `uid` starts with.
+    pub fn of(uid: u32) -> Caps {
+        Caps { bounding: Caps::ALL, ..Caps::default() }.exec(uid)
+    }
+
+    /// The sets after an exec by user `uid` (root: all its bounding set
+    /// allows; others: none), or after it leaves root.
+    pub fn exec(self, uid: u32) -> Caps {
+        let all = if uid == 0 { self.bounding } else { 0 };
+        Caps { effective: all, permitted: all, ..self }
+    }
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -575,6 +614,8 @@ impl Process {
             family: (1, 1, 1),
             pdeathsig: 0,
             nice: 0,
+            caps: Caps::of(s.uid),
+            sched: (0, 0),
         };
         Ok((p, img.regs))
     }
@@ -632,6 +673,9 @@ impl Process {
             family: self.family,
             pdeathsig: 0,
             nice: self.nice,
+            caps: self.caps,
+            // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
+            sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
 
@@ -660,6 +704,8 @@ impl Process {
         self.robust_list = (0, 0);
         self.pending = None;
         self.sig.reset_for_exec();
+        // A root program gets every capability again (no file capabilities).
+        self.caps = self.caps.exec(self.uid);
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {
             let _ = self.fd_close(fd);

@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
+mod attrs;
 mod prio;
 mod stop;
 mod threads;

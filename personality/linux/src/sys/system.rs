@@ -4,7 +4,7 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::{push_word, Abi, Utsname};
-use crate::linux::{PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
+use crate::linux::{CAP_LAST_CAP, CAP_SETPCAP, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -84,6 +84,18 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             p.write_user(h, a.abi, a.ptr(1), &n).map(|_| 0)
         }
         PR_GET_DUMPABLE => Ok(1),
+        PR_CAPBSET_READ => match a.u64(1) {
+            c if c <= CAP_LAST_CAP as u64 => Ok((p.caps.bounding >> c) & 1),
+            _ => Err(Errno::EINVAL),
+        },
+        PR_CAPBSET_DROP => match a.u64(1) {
+            c if c > CAP_LAST_CAP as u64 => Err(Errno::EINVAL),
+            _ if !p.capable(CAP_SETPCAP) => Err(Errno::EPERM),
+            c => {
+                p.caps.bounding &= !(1 << c);
+                Ok(0)
+            }
+        },
         PR_SET_PDEATHSIG => {
             if a.u64(1) > crate::signal::NSIG as u64 {
                 return Err(Errno::EINVAL);

@@ -114,6 +114,8 @@ const XATTR_GET: &str = "the file tree stores no extended attributes: ENODATA fo
 const XATTR_SET: &str = "the file tree stores no extended attributes: EOPNOTSUPP after Linux's checks (flags, name, size, path, permissions)";
 const XATTR_LIST: &str = "the file tree stores no extended attributes: always an empty list";
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
+const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
+const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
 const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux); the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -228,6 +230,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETRESGID, "getresgid", sys::ids::getresgid, C),
     e(n64::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
     e(n64::GETSID, "getsid", sys::process::getsid, C).quiet(),
+    e(n64::CAPGET, "capget", sys::ids::capget, P(CAPS)),
+    e(n64::CAPSET, "capset", sys::ids::capset, P(CAPS)),
     e(n64::RT_SIGPENDING, "rt_sigpending", sys::signal::rt_sigpending, C),
     e(n64::RT_SIGTIMEDWAIT, "rt_sigtimedwait", sys::signal::rt_sigtimedwait, C),
     e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", sys::signal::rt_sigqueueinfo, C),
@@ -238,10 +242,13 @@ pub static X86_64: &[Entry] = &[
     e(n64::FSTATFS, "fstatfs", sys::fs_stat::fstatfs, C),
     e(n64::GETPRIORITY, "getpriority", sys::process::getpriority, P(PRIO)),
     e(n64::SETPRIORITY, "setpriority", sys::process::setpriority, P(PRIO)),
-    e(n64::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P("own process: priority 0")),
-    e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P("own process: SCHED_OTHER")),
+    e(n64::SCHED_SETPARAM, "sched_setparam", sys::sched::sched_setparam, P(SCHED)),
+    e(n64::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P(SCHED)),
+    e(n64::SCHED_SETSCHEDULER, "sched_setscheduler", sys::sched::sched_setscheduler, P(SCHED)),
+    e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P(SCHED)),
     e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", sys::sched::sched_get_priority_max, C),
     e(n64::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sys::sched::sched_get_priority_min, C),
+    e(n64::SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", sys::sched::sched_rr_get_interval, P(SCHED)),
     e(n64::MLOCK, "mlock", sys::mm::mlock, P(MLOCK)),
     e(n64::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
     e(n64::MLOCKALL, "mlockall", sys::mm::mlockall, P(MLOCKALL)),
@@ -432,11 +439,14 @@ pub static I386: &[Entry] = &[
     e(n32::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
     e(n32::MLOCKALL, "mlockall", sys::mm::mlockall, P(MLOCKALL)),
     e(n32::MUNLOCKALL, "munlockall", sys::mm::munlockall, C),
-    e(n32::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P("own process: priority 0")),
-    e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P("own process: SCHED_OTHER")),
+    e(n32::SCHED_SETPARAM, "sched_setparam", sys::sched::sched_setparam, P(SCHED)),
+    e(n32::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P(SCHED)),
+    e(n32::SCHED_SETSCHEDULER, "sched_setscheduler", sys::sched::sched_setscheduler, P(SCHED)),
+    e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P(SCHED)),
     e(n32::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C).quiet(),
     e(n32::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", sys::sched::sched_get_priority_max, C),
     e(n32::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sys::sched::sched_get_priority_min, C),
+    e(n32::SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", sys::sched::sched_rr_get_interval, P(SCHED)),
     e(n32::NANOSLEEP, "nanosleep", sys::time::nanosleep, P(SLEEP)),
     e(n32::MREMAP, "mremap", sys::mm::mremap, P("MAYMOVE and FIXED; DONTUNMAP EINVAL")),
     e(n32::SETRESUID, "setresuid", sys::ids::setresuid, P(IDS)),
@@ -456,6 +466,8 @@ pub static I386: &[Entry] = &[
     e(n32::PWRITE64, "pwrite64", sys::fs_rw::pwrite64, C),
     e(n32::CHOWN, "chown", sys::fs_meta::chown, C),
     e(n32::GETCWD, "getcwd", sys::fs_dir::getcwd, C),
+    e(n32::CAPGET, "capget", sys::ids::capget, P(CAPS)),
+    e(n32::CAPSET, "capset", sys::ids::capset, P(CAPS)),
     e(n32::SIGALTSTACK, "sigaltstack", sys::signal::sigaltstack, C),
     e(n32::SENDFILE, "sendfile", sys::fs_rw::sendfile, P("from regular files")),
     e(n32::VFORK, "vfork", sys::process::vfork, P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory")),
@@ -586,6 +598,7 @@ pub static I386: &[Entry] = &[
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),
+    e(n32::SCHED_RR_GET_INTERVAL_TIME64, "sched_rr_get_interval_time64", sys::sched::sched_rr_get_interval_time64, P(SCHED)),
     e(n32::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", sys::fd::close_range, C),
     e(n32::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
