@@ -1166,6 +1166,7 @@ fn proc_sys_tunables_read_write_and_govern() {
     assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("400\n")), Err(err(Errno::EACCES)));
     let uid = j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
             p.files.cred.uid = 0;
+            p.caps = crate::process::Caps::of(0);
             core::mem::replace(&mut p.uid, 0)
         })
         .unwrap();
@@ -1206,6 +1207,7 @@ fn proc_sys_tunables_read_write_and_govern() {
     j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
         p.uid = uid;
         p.files.cred.uid = uid;
+        p.caps = crate::process::Caps::of(uid);
     });
     assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 1 << 21]), err(Errno::EPERM), "a user may not");
     assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 4096]), 4096, "shrinking is always allowed");
