@@ -212,6 +212,9 @@ pub struct JobState {
     /// hints, checked by the kernel when used (a mapping whose space died
     /// is refused, then forgotten).
     pub file_maps: Vec<FileMap>,
+    /// File locks of every process of the job, and the calls waiting for
+    /// them (see `locks.rs`).
+    pub locks: crate::locks::Locks,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -257,6 +260,7 @@ impl Default for JobState {
             unimplemented: BTreeMap::new(),
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
+            locks: crate::locks::Locks::new(),
         }
     }
 }

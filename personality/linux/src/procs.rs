@@ -541,6 +541,7 @@ impl Procs {
             // is its Retry; a process call's is its last call.
             // A FIFO open waiting for the other side gives its end back.
             self.job.fifo_cancel(pid, Some(tid));
+            self.job.locks.cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -981,6 +982,7 @@ impl Procs {
             p.close_all();
         });
         self.job.fifo_cancel(pid, None);
+        self.job.locks.exit(pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
