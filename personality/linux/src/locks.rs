@@ -148,16 +148,52 @@ pub enum FlockOp {
     Unlock,
 }
 
+/// A lease (`F_SETLEASE`) of an open file description.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Lease {
+    pub file: u64,
+    /// The process that set it, which a break signals.
+    pub pid: u32,
+    /// F_RDLCK or F_WRLCK.
+    pub ltype: u16,
+    /// A break is pending: what the lease must become (F_RDLCK or
+    /// F_UNLCK) and by when (monotonic ns), after which it becomes that.
+    pub breaking: Option<(u16, u64)>,
+}
+
 #[derive(Default, Debug)]
 struct FileLocks {
     records: Vec<RecordLock>,
     flocks: Vec<FlockLock>,
+    leases: Vec<Lease>,
 }
 
 impl FileLocks {
     fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.flocks.is_empty()
+        self.records.is_empty() && self.flocks.is_empty() && self.leases.is_empty()
     }
+}
+
+/// How long a lease holder has to give way (Linux's default
+/// `/proc/sys/fs/lease-break-time`, 45 s).
+pub const LEASE_BREAK_NS: u64 = 45_000_000_000;
+
+/// Open file descriptions of an inode (not O_PATH): read-only ones and
+/// those open for writing (Linux's `i_readcount`, `i_writecount`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Opens {
+    pub readers: u32,
+    pub writers: u32,
+}
+
+/// What an open (or truncate) must do about the leases of its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Break {
+    /// Nothing in the way.
+    Go,
+    /// Leases in the way: wait (or EWOULDBLOCK); the processes to signal
+    /// (SIGIO) for leases whose break starts now.
+    Wait(Vec<u32>),
 }
 
 /// A thread's call waiting for a lock: the inode and the request as it was
@@ -174,6 +210,13 @@ pub struct Locks {
     files: BTreeMap<Ino, FileLocks>,
     /// Calls waiting, by (pid, tid).
     waits: BTreeMap<(u32, u32), Wait>,
+    /// Open descriptions of inodes that have any (leases look at them).
+    opens: BTreeMap<Ino, Opens>,
+    /// Inodes with leases.
+    leased: usize,
+    /// Processes to send SIGIO: their lease is being broken (the process
+    /// table sends them after the call).
+    pub sigio: Vec<u32>,
 }
 
 impl Locks {
@@ -304,13 +347,19 @@ impl Locks {
     }
 
     /// The last reference to open file description `file` of `ino` went:
-    /// its OFD and `flock` locks go.
+    /// its OFD and `flock` locks and its lease go.
     pub fn release_file(&mut self, ino: Ino, file: u64) {
         if let Some(fl) = self.files.get_mut(&ino) {
             fl.records.retain(|l| l.owner != Owner::File(file));
             fl.flocks.retain(|l| l.file != file);
+            let leases = fl.leases.len();
+            fl.leases.retain(|l| l.file != file);
+            let changed = fl.leases.len() != leases;
             if fl.is_empty() {
                 self.files.remove(&ino);
+            }
+            if changed {
+                self.recount_leased();
             }
         }
     }
@@ -340,6 +389,172 @@ impl Locks {
         self.waits.retain(|&(p, t), _| p != pid || tid.is_some_and(|x| x != t));
     }
 
+    /// A description of `ino` was opened (`read`/`write`: its access).
+    pub fn opened(&mut self, ino: Ino, read: bool, write: bool) {
+        let o = self.opens.entry(ino).or_default();
+        if write {
+            o.writers += 1;
+        } else if read {
+            o.readers += 1;
+        }
+    }
+
+    /// ... and released.
+    pub fn closed(&mut self, ino: Ino, read: bool, write: bool) {
+        if let Some(o) = self.opens.get_mut(&ino) {
+            if write {
+                o.writers = o.writers.saturating_sub(1);
+            } else if read {
+                o.readers = o.readers.saturating_sub(1);
+            }
+            if *o == Opens::default() {
+                self.opens.remove(&ino);
+            }
+        }
+    }
+
+    pub fn opens(&self, ino: Ino) -> Opens {
+        self.opens.get(&ino).copied().unwrap_or_default()
+    }
+
+    /// F_SETLEASE of description `file` (open with `read`/`write`) of
+    /// regular file `ino`, by process `pid` (Linux's `generic_setlease`):
+    /// a read lease needs no description of the file open for writing, a
+    /// write lease no other description at all; a write lease needs no
+    /// other lease, and none is set over a lease being broken to F_UNLCK;
+    /// F_UNLCK of no lease is EAGAIN.
+    pub fn set_lease(&mut self, ino: Ino, file: u64, pid: u32, ltype: u16, read: bool, write: bool) -> Result<(), Errno> {
+        let fl = self.files.entry(ino).or_default();
+        let mine = fl.leases.iter().position(|l| l.file == file);
+        let r = (|| {
+            if ltype == F_UNLCK {
+                fl.leases.remove(mine.ok_or(Errno::EAGAIN)?);
+                return Ok(());
+            }
+            let o = self.opens.get(&ino).copied().unwrap_or_default();
+            // A break to F_UNLCK stands for an open for writing on its way.
+            let unlocking = fl.leases.iter().any(|l| matches!(l.breaking, Some((F_UNLCK, _))));
+            let conflict = match ltype {
+                F_RDLCK => o.writers > 0 || unlocking,
+                _ => o.writers != write as u32 || o.readers != (read && !write) as u32 || fl.leases.iter().any(|l| l.file != file),
+            };
+            if conflict || fl.leases.iter().any(|l| l.file != file && matches!(l.breaking, Some((F_UNLCK, _)))) {
+                return Err(Errno::EAGAIN);
+            }
+            match mine {
+                Some(i) => {
+                    let l = &mut fl.leases[i];
+                    l.ltype = ltype;
+                    // Giving way as a break asks ends the break.
+                    if l.breaking.is_some_and(|(to, _)| to == F_RDLCK) {
+                        l.breaking = None;
+                    }
+                }
+                None => fl.leases.push(Lease { file, pid, ltype, breaking: None }),
+            }
+            Ok(())
+        })();
+        if fl.is_empty() {
+            self.files.remove(&ino);
+        }
+        self.recount_leased();
+        r
+    }
+
+    fn recount_leased(&mut self) {
+        self.leased = self.files.values().filter(|f| !f.leases.is_empty()).count();
+    }
+
+    /// F_GETLEASE of description `file`: the lease's type, or what a
+    /// pending break makes it; F_UNLCK without one.
+    pub fn get_lease(&self, ino: Ino, file: u64) -> u16 {
+        self.files.get(&ino).and_then(|f| f.leases.iter().find(|l| l.file == file)).map_or(F_UNLCK, |l| l.breaking.map_or(l.ltype, |(to, _)| to))
+    }
+
+    /// Whether any file has a lease (opens skip the rest when none has).
+    pub fn any_leases(&self) -> bool {
+        self.leased > 0
+    }
+
+    /// An open (`write`: for writing; a path truncate is one) of `ino` at
+    /// `now` meets the leases (Linux's `__break_lease`): leases whose break
+    /// time passed become what the break asked; a write lease stops any
+    /// open, a read lease an open for writing; each lease in the way starts
+    /// its break (to F_UNLCK for a writer, F_RDLCK for a reader), its
+    /// holder to be signalled, once.
+    pub fn break_leases(&mut self, ino: Ino, write: bool, now: u64) -> Break {
+        let Some(fl) = self.files.get_mut(&ino) else { return Break::Go };
+        if fl.leases.is_empty() {
+            return Break::Go;
+        }
+        // Breaks that timed out take effect.
+        fl.leases.retain_mut(|l| match l.breaking {
+            Some((to, at)) if now >= at => {
+                l.breaking = None;
+                l.ltype = to;
+                to != F_UNLCK
+            }
+            _ => true,
+        });
+        let mut signal = Vec::new();
+        let mut stopped = false;
+        for l in fl.leases.iter_mut() {
+            if !(write || l.ltype == F_WRLCK) {
+                continue;
+            }
+            stopped = true;
+            let to = if write { F_UNLCK } else { F_RDLCK };
+            match l.breaking {
+                Some((F_UNLCK, _)) => {}
+                Some(_) if !write => {}
+                _ => {
+                    l.breaking = Some((to, now + LEASE_BREAK_NS));
+                    signal.push(l.pid);
+                }
+            }
+        }
+        if fl.is_empty() {
+            self.files.remove(&ino);
+        }
+        self.recount_leased();
+        if stopped {
+            Break::Wait(signal)
+        } else {
+            Break::Go
+        }
+    }
+
+    /// Breaks whose time passed by `now` take effect (the lease becomes
+    /// what the break asked); whether any did.
+    pub fn expire_leases(&mut self, now: u64) -> bool {
+        if self.leased == 0 {
+            return false;
+        }
+        let mut any = false;
+        self.files.retain(|_, fl| {
+            fl.leases.retain_mut(|l| match l.breaking {
+                Some((to, at)) if now >= at => {
+                    any = true;
+                    l.breaking = None;
+                    l.ltype = to;
+                    to != F_UNLCK
+                }
+                _ => true,
+            });
+            !fl.is_empty()
+        });
+        self.recount_leased();
+        any
+    }
+
+    /// When the next pending lease break times out, if one is pending.
+    pub fn next_lease_deadline(&self) -> Option<u64> {
+        if self.leased == 0 {
+            return None;
+        }
+        self.files.values().flat_map(|f| f.leases.iter()).filter_map(|l| l.breaking.map(|(_, at)| at)).min()
+    }
+
     /// The record locks of `ino`, in order (tests, /proc/locks).
     pub fn records(&self, ino: Ino) -> &[RecordLock] {
         self.files.get(&ino).map_or(&[], |f| &f.records)
@@ -350,7 +565,7 @@ impl Locks {
         self.files.get(&ino).map_or(&[], |f| &f.flocks)
     }
 
-    /// Whether nothing is locked or waited for.
+    /// Whether nothing is locked, leased or waited for.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.waits.is_empty()
     }
@@ -496,6 +711,51 @@ mod tests {
         l.flock(1, 10, FlockOp::Unlock).unwrap();
         l.flock(1, 10, FlockOp::Unlock).unwrap();
         l.exit(5);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn leases_and_their_breaks() {
+        let mut l = Locks::new();
+        // fcntl27: a read lease on a description open for writing.
+        l.opened(1, true, true);
+        assert_eq!(l.set_lease(1, 10, 2, F_RDLCK, true, true), Err(Errno::EAGAIN));
+        l.closed(1, true, true);
+        // fcntl23: a read lease, F_GETLEASE, F_UNLCK; F_UNLCK again is EAGAIN.
+        l.opened(1, true, false);
+        l.set_lease(1, 10, 2, F_RDLCK, true, false).unwrap();
+        assert_eq!(l.get_lease(1, 10), F_RDLCK);
+        l.set_lease(1, 10, 2, F_UNLCK, true, false).unwrap();
+        assert_eq!(l.set_lease(1, 10, 2, F_UNLCK, true, false), Err(Errno::EAGAIN));
+        assert_eq!(l.get_lease(1, 10), F_UNLCK);
+        // A write lease with the caller's own read-only open alone.
+        l.set_lease(1, 10, 2, F_WRLCK, true, false).unwrap();
+        assert!(l.any_leases());
+        // A reader's open starts a downgrade, once; the holder downgrades.
+        assert_eq!(l.break_leases(1, false, 0), Break::Wait(alloc::vec![2]));
+        assert_eq!(l.break_leases(1, false, 1), Break::Wait(alloc::vec![]));
+        assert_eq!(l.get_lease(1, 10), F_RDLCK);
+        assert_eq!(l.next_lease_deadline(), Some(LEASE_BREAK_NS));
+        l.set_lease(1, 10, 2, F_RDLCK, true, false).unwrap();
+        assert_eq!(l.break_leases(1, false, 2), Break::Go);
+        assert_eq!(l.next_lease_deadline(), None);
+        // A writer's open: the lease must go; downgrading is not enough.
+        assert_eq!(l.break_leases(1, true, 10), Break::Wait(alloc::vec![2]));
+        assert_eq!(l.get_lease(1, 10), F_UNLCK);
+        assert_eq!(l.set_lease(1, 10, 2, F_RDLCK, true, false), Err(Errno::EAGAIN));
+        // Nobody answers: the break takes effect at its time.
+        assert_eq!(l.break_leases(1, true, 10 + LEASE_BREAK_NS - 1), Break::Wait(alloc::vec![]));
+        assert_eq!(l.break_leases(1, true, 10 + LEASE_BREAK_NS), Break::Go);
+        assert!(!l.any_leases());
+        // A write lease needs no other open; closing the description drops it.
+        l.opened(1, true, false);
+        assert_eq!(l.set_lease(1, 10, 2, F_WRLCK, true, false), Err(Errno::EAGAIN));
+        l.closed(1, true, false);
+        l.set_lease(1, 10, 2, F_WRLCK, true, false).unwrap();
+        l.release_file(1, 10);
+        assert!(!l.any_leases());
+        l.closed(1, true, false);
+        assert_eq!(l.opens(1), Opens::default());
         assert!(l.is_empty());
     }
 }

@@ -217,6 +217,7 @@ impl Procs {
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
+        self.send_lease_breaks(h);
         self.settle(h, pid, task, o, call);
     }
 
@@ -390,9 +391,20 @@ impl Procs {
         self.changed = true;
     }
 
+    /// SIGIO to the holders of leases an open just started to break.
+    fn send_lease_breaks(&mut self, h: &mut dyn Host) {
+        for pid in core::mem::take(&mut self.job.locks.sigio) {
+            self.send(h, pid, signal::SIGIO, SigInfo { signo: signal::SIGIO, code: signal::SI_KERNEL, ..Default::default() });
+        }
+    }
+
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        // Lease breaks that timed out: the opens waiting for them look again.
+        if self.job.locks.expire_leases(h.now_ns()) {
+            self.changed = true;
+        }
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
         }
@@ -444,6 +456,7 @@ impl Procs {
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
                     let o = self.fetch_if_needed(h, pid, &call, o);
+                    self.send_lease_breaks(h);
                     // A long write that put some bytes in and waits again moved too.
                     let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
                     if o != Outcome::Blocked || moved {
@@ -467,6 +480,7 @@ impl Procs {
 
     /// When the server should next look (monotonic ns), if ever.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        let lease = self.job.locks.next_lease_deadline();
         self.members
             .values()
             .filter_map(|m| match &m.life {
@@ -476,6 +490,7 @@ impl Procs {
                 }
                 _ => None,
             })
+            .chain(lease)
             .min()
     }
 

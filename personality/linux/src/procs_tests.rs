@@ -1235,3 +1235,36 @@ fn a_signal_interrupts_a_lock_wait_and_flock_excludes_descriptions() {
     assert_eq!(j.ok(child, n::FLOCK, &[9, LOCK_SH]), err(Errno::EBADF));
     assert_eq!(j.ok(child, n::FLOCK, &[other, LOCK_SH | LOCK_EX]), err(Errno::EINVAL));
 }
+
+#[test]
+fn a_lease_break_signals_the_holder_and_the_opener_waits_for_it() {
+    const F_SETLEASE: u64 = 1024;
+    const F_GETLEASE: u64 = 1025;
+    const SIGIO: u8 = 29;
+    let (mut j, parent) = Job::new();
+    let path = Job::scratch() + 0x100;
+    j.poke(parent, path, b"/tmp/leased\0");
+    let fd = j.ok(parent, n::OPEN, &[path, 0o100, 0o644]) as u64;
+    // SIGIO blocked, as fcntl33 does, so it stays pending.
+    sigmask(&mut j, parent, 0, bit(SIGIO));
+    let (_, child) = j.fork(parent);
+    // The child's copy of the descriptor is the same description: one open.
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 1]), 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLEASE, 0]), 1);
+    // A reader's open waits until the holder downgrades; O_NONBLOCK does not wait.
+    assert_eq!(j.ok(child, n::OPEN, &[path, 0o4000, 0]), err(Errno::EAGAIN));
+    assert_ne!(j.pending(parent) & bit(SIGIO), 0, "the holder got SIGIO");
+    j.blocks(child, n::OPEN, &[path, 0, 0]);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLEASE, 0]), 0, "F_GETLEASE: what the break asks");
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), 0);
+    let rfd = j.reply(child);
+    assert!(rfd > 0);
+    // A writer's open waits until the lease goes; a downgrade is refused.
+    assert_eq!(j.ok(child, n::CLOSE, &[rfd as u64]), 0);
+    j.blocks(child, n::OPEN, &[path, 1, 0]);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 2]), 0);
+    assert!(j.reply(child) > 0);
+    // With a writer open, no read lease.
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), err(Errno::EAGAIN));
+}

@@ -71,7 +71,13 @@ impl Process {
     pub(in crate::process) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
             let (obj, flags) = (file.borrow().obj, file.borrow().flags);
-            // Its OFD and flock locks go with the description.
+            if let Obj::Node(ino) = obj {
+                let f = file.borrow();
+                if flags & O_PATH == 0 {
+                    self.job.locks.closed(ino, f.readable(), f.writable());
+                }
+            }
+            // Its OFD and flock locks and its lease go with the description.
             if !self.job.locks.is_empty() {
                 if let Some(ino) = obj.with(|k| k.inode(self)) {
                     self.job.locks.release_file(ino, description_id(&file));
@@ -114,6 +120,10 @@ impl Process {
     pub(in crate::process) fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
         if let Obj::Node(ino) = obj {
             self.job.vfs.open_ref(ino);
+            if flags & O_PATH == 0 {
+                let f = OpenFile { obj, flags, off: 0, snapshot: None };
+                self.job.locks.opened(ino, f.readable(), f.writable());
+            }
         }
         Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))
     }
@@ -167,6 +177,12 @@ impl Process {
                     return Err(Errno::EBADF);
                 }
                 self.fcntl_lock(h, abi, &ent.file, cmd, arg)
+            }
+            F_SETLEASE | F_GETLEASE => {
+                if is_path {
+                    return Err(Errno::EBADF);
+                }
+                self.fcntl_lease(&ent.file, cmd, arg)
             }
             F_GETPIPE_SZ | F_SETPIPE_SZ => {
                 let obj = ent.file.borrow().obj;

@@ -205,4 +205,51 @@ impl Process {
         self.job.locks.wait(self.pid, self.tid, Wait::Flock(ino, id, what));
         self.block_retry()
     }
+
+    /// F_SETLEASE and F_GETLEASE: leases of regular files the caller owns
+    /// (or any, for root), owned by the open file description; the holder
+    /// is sent SIGIO when an open that conflicts starts its break.
+    pub(super) fn fcntl_lease(&mut self, f: &Rc<RefCell<OpenFile>>, cmd: u32, arg: u64) -> SysResult {
+        let ino = self.lock_ino(f);
+        let id = description_id(f);
+        if cmd == F_GETLEASE {
+            return Ok(ino.map_or(F_UNLCK, |i| self.job.locks.get_lease(i, id)) as u64);
+        }
+        let Some(ino) = ino else { return Err(Errno::EINVAL) };
+        let n = self.job.vfs.node(ino);
+        if n.uid != self.files.cred.uid && self.files.cred.uid != 0 {
+            return Err(Errno::EACCES);
+        }
+        if !n.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        let ltype = match arg as u32 {
+            0 => F_RDLCK,
+            1 => F_WRLCK,
+            2 => F_UNLCK,
+            _ => return Err(Errno::EINVAL),
+        };
+        let (read, write) = (f.borrow().readable(), f.borrow().writable());
+        self.job.locks.set_lease(ino, id, self.pid, ltype, read, write)?;
+        Ok(0)
+    }
+
+    /// An open (`write`: for writing) or a truncate of regular file `ino`
+    /// meets its leases: the holders of leases in the way are signalled
+    /// and the call waits (a deferred reply, looked at again after any
+    /// change and when the break times out), or is EWOULDBLOCK with
+    /// O_NONBLOCK. Linux's `break_lease`.
+    pub(in crate::process) fn break_leases(&mut self, h: &mut dyn Host, ino: Ino, write: bool, nonblock: bool) -> Result<(), Errno> {
+        let now = h.now_ns();
+        match self.job.locks.break_leases(ino, write, now) {
+            crate::locks::Break::Go => Ok(()),
+            crate::locks::Break::Wait(signal) => {
+                self.job.locks.sigio.extend(signal);
+                if nonblock {
+                    return Err(Errno::EAGAIN);
+                }
+                self.block_retry().map(|_| ())
+            }
+        }
+    }
 }
