@@ -214,6 +214,9 @@ pub struct JobState {
     pub file_maps: Vec<FileMap>,
     /// The job's /proc/sys tunables (pid_max, pipe-max-size, ...).
     pub tunables: files::Tunables,
+    /// File locks of every process of the job, and the calls waiting for
+    /// them (see `locks.rs`).
+    pub locks: crate::locks::Locks,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -260,6 +263,7 @@ impl Default for JobState {
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
             tunables: files::Tunables::default(),
+            locks: crate::locks::Locks::new(),
         }
     }
 }

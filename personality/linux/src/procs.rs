@@ -218,6 +218,7 @@ impl Procs {
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
+        self.send_lease_breaks(h);
         self.settle(h, pid, task, o, call);
     }
 
@@ -391,9 +392,20 @@ impl Procs {
         self.changed = true;
     }
 
+    /// SIGIO to the holders of leases an open just started to break.
+    fn send_lease_breaks(&mut self, h: &mut dyn Host) {
+        for pid in core::mem::take(&mut self.job.locks.sigio) {
+            self.send(h, pid, signal::SIGIO, SigInfo { signo: signal::SIGIO, code: signal::SI_KERNEL, ..Default::default() });
+        }
+    }
+
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        // Lease breaks that timed out: the opens waiting for them look again.
+        if self.job.locks.expire_leases(h.now_ns()) {
+            self.changed = true;
+        }
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
         }
@@ -445,6 +457,7 @@ impl Procs {
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
                     let o = self.fetch_if_needed(h, pid, &call, o);
+                    self.send_lease_breaks(h);
                     // A long write that put some bytes in and waits again moved too.
                     let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
                     if o != Outcome::Blocked || moved {
@@ -468,6 +481,7 @@ impl Procs {
 
     /// When the server should next look (monotonic ns), if ever.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        let lease = self.job.locks.next_lease_deadline();
         self.members
             .values()
             .filter_map(|m| match &m.life {
@@ -477,6 +491,7 @@ impl Procs {
                 }
                 _ => None,
             })
+            .chain(lease)
             .min()
     }
 
@@ -542,6 +557,7 @@ impl Procs {
             // is its Retry; a process call's is its last call.
             // A FIFO open waiting for the other side gives its end back.
             self.job.fifo_cancel(pid, Some(tid));
+            self.job.locks.cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -982,6 +998,7 @@ impl Procs {
             p.close_all();
         });
         self.job.fifo_cancel(pid, None);
+        self.job.locks.exit(pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);

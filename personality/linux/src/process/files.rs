@@ -15,7 +15,9 @@
 //!   directories and devices, and the calls only they answer (the other
 //!   kinds are `process/{console, pipe, epoll, eventfd, signalfd, net,
 //!   unix}.rs`);
-//! - `poll`: readiness, poll and select.
+//! - `poll`: readiness, poll and select;
+//! - `locking`: fcntl's record locks and flock, kept in the job's lock
+//!   table (`crate::locks`).
 
 use super::*;
 pub use crate::linux::*;
@@ -27,12 +29,14 @@ use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
 
 mod fd;
 mod inode;
+mod locking;
 mod object;
 mod path;
 mod poll;
 mod procfs;
 mod sysctl;
 mod tree;
+use locking::description_id;
 pub(crate) use object::{noop_seek, FileLike};
 pub use object::Obj;
 pub use path::read_executable;

@@ -112,7 +112,7 @@ pub fn umask(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn truncate(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let r = p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)?;
-        p.truncate_path(r, a.long(1))
+        p.truncate_path(h, r, a.long(1))
     })
 }
 
@@ -124,7 +124,7 @@ pub fn ftruncate(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn truncate64(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let r = p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)?;
-        p.truncate_path(r, a.u64_pair(1, 2) as i64)
+        p.truncate_path(h, r, a.u64_pair(1, 2) as i64)
     })
 }
 

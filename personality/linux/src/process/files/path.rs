@@ -210,6 +210,9 @@ impl Process {
             self.node = h.node_info();
         }
         let truncating = flags & O_TRUNC != 0 && n.is_reg() && acc != 0;
+        if n.is_reg() && self.job.locks.any_leases() {
+            self.break_leases(h, ino, acc != 0, flags & O_NONBLOCK != 0)?;
+        }
         if !truncating {
             // A workstation file's bytes come before it opens.
             self.job.vfs.need_content(ino).ex()?;
@@ -495,7 +498,7 @@ impl Process {
         }
     }
 
-    pub(crate) fn truncate_path(&mut self, r: Resolved, len: i64) -> SysResult {
+    pub(crate) fn truncate_path(&mut self, h: &mut dyn Host, r: Resolved, len: i64) -> SysResult {
         let Resolved::Node(ino) = r else { return Err(Errno::EINVAL) };
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -512,6 +515,9 @@ impl Process {
         }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
+        }
+        if self.job.locks.any_leases() {
+            self.break_leases(h, ino, true, false)?;
         }
         self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
