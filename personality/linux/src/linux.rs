@@ -172,6 +172,13 @@ pub const CAP_SYS_RESOURCE: u32 = 24;
 pub const CAP_SETPCAP: u32 = 8;
 /// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: u32 = 40;
+/// CAP_SYS_ADMIN: setdomainname, the real-time I/O class.
+pub const CAP_SYS_ADMIN: u32 = 21;
+/// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
+/// CAP_SYS_PTRACE: kcmp of another user's processes.
+pub const CAP_SYS_PTRACE: u32 = 19;
 /// CAP_SYS_NICE: real-time policies, others' scheduling.
 pub const CAP_SYS_NICE: u32 = 23;
 
@@ -183,3 +190,6 @@ pub const SCHED_BATCH: u32 = 3;
 pub const SCHED_IDLE: u32 = 5;
 pub const SCHED_DEADLINE: u32 = 6;
 pub const SCHED_RESET_ON_FORK: u32 = 0x4000_0000;
+
+/// personality(2): the 32-bit persona (uname says i686).
+pub const PER_LINUX32: u32 = 8;

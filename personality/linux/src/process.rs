@@ -24,6 +24,7 @@ mod unix;
 mod signalfd;
 mod fifo;
 mod xattr;
+pub mod numa;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -166,6 +167,8 @@ pub fn initial_regs(abi: Abi, entry: u64, sp: u64) -> TaskRegs {
 pub struct JobState {
     pub vfs: sion_vfs::Vfs,
     pub hostname: Vec<u8>,
+    /// setdomainname's NIS domain name ("(none)" until set).
+    pub domainname: Vec<u8>,
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
     pub next_epoll: u32,
@@ -235,6 +238,7 @@ impl Default for JobState {
         JobState {
             vfs: sion_vfs::Vfs::new(),
             hostname: b"sion".to_vec(),
+            domainname: b"(none)".to_vec(),
             epolls: BTreeMap::new(),
             next_epoll: 1,
             sockets: BTreeMap::new(),
@@ -493,6 +497,15 @@ pub struct Process {
     /// sched_setscheduler's policy (with SCHED_RESET_ON_FORK) and
     /// priority: kept and reported, the node's scheduler has one class.
     pub sched: (u32, u32),
+    /// ioprio_set's class and level (None: never set, Linux's default).
+    pub ioprio: Option<u32>,
+    /// personality(2)'s persona (PER_LINUX 0, PER_LINUX32 8, flags),
+    /// kept across fork and exec; PER_LINUX32 makes uname say i686.
+    pub persona: u32,
+    /// set_mempolicy's policy (kept across fork and exec) and mbind's per
+    /// range (start, end), newest last.
+    pub mempolicy: numa::MemPolicy,
+    pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -620,6 +633,10 @@ impl Process {
             nice: 0,
             caps: Caps::of(s.uid),
             sched: (0, 0),
+            ioprio: None,
+            persona: 0,
+            mempolicy: numa::MemPolicy::default(),
+            range_policies: Vec::new(),
         };
         Ok((p, img.regs))
     }
@@ -679,6 +696,10 @@ impl Process {
             nice: self.nice,
             caps: self.caps,
             // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
+            mempolicy: self.mempolicy,
+            ioprio: self.ioprio,
+            persona: self.persona,
+            range_policies: self.range_policies.clone(),
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
@@ -710,6 +731,7 @@ impl Process {
         self.sig.reset_for_exec();
         // A root program gets every capability again (no file capabilities).
         self.caps = self.caps.exec(self.uid);
+        self.range_policies.clear();
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {
             let _ = self.fd_close(fd);

@@ -79,7 +79,7 @@ pub struct OpenFile {
 }
 
 impl OpenFile {
-    fn readable(&self) -> bool {
+    pub(crate) fn readable(&self) -> bool {
         self.flags & O_PATH == 0 && self.flags & O_ACCMODE != O_WRONLY && self.flags & O_ACCMODE != 3
     }
     fn writable(&self) -> bool {

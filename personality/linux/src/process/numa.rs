@@ -50,8 +50,7 @@ impl MemPolicy {
             MPOL_DEFAULT | MPOL_LOCAL if nodes != 0 => Err(Errno::EINVAL),
             MPOL_DEFAULT | MPOL_LOCAL if flags != 0 => Err(Errno::EINVAL),
             MPOL_DEFAULT => Ok(MemPolicy::default()),
-            // MPOL_LOCAL is kept as PREFERRED with no node, as Linux keeps it.
-            MPOL_LOCAL => Ok(MemPolicy { mode: MPOL_PREFERRED, nodes: 0 }),
+            MPOL_LOCAL => Ok(MemPolicy { mode: MPOL_LOCAL, nodes: 0 }),
             MPOL_PREFERRED if nodes == 0 && flags & (MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES) != 0 => Err(Errno::EINVAL),
             MPOL_PREFERRED => Ok(MemPolicy { mode, nodes: nodes & NODES }),
             _ if nodes == 0 => Err(Errno::EINVAL),
@@ -74,7 +73,9 @@ impl Process {
         if maxnode > PAGE * 8 {
             return Err(Errno::EINVAL);
         }
-        let b = self.read_user(h, abi, at, maxnode.div_ceil(64) as usize * 8)?;
+        // Whole `unsigned long`s of the ABI (4 bytes on i386), little-endian.
+        let w = abi.word() as u64;
+        let b = self.read_user(h, abi, at, (maxnode.div_ceil(8 * w) * w) as usize)?;
         let mut mask = 0u64;
         for (i, &byte) in b.iter().enumerate() {
             let bits = maxnode.saturating_sub(i as u64 * 8).min(8);
@@ -94,7 +95,8 @@ impl Process {
         if at == 0 {
             return Ok(());
         }
-        let bytes = (maxnode.saturating_sub(1).div_ceil(64) * 8) as usize;
+        let w = abi.word() as u64;
+        let bytes = (maxnode.saturating_sub(1).div_ceil(8 * w) * w) as usize;
         if bytes > PAGE as usize {
             return Err(Errno::EINVAL);
         }

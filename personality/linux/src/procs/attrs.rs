@@ -13,13 +13,13 @@ pub const MAX_RT_PRIO: u32 = 99;
 
 impl Procs {
     /// The running process `pid` names for a call of `caller`: itself for
-    /// 0, a process by its id or by one of its threads' ids; ESRCH if none,
-    /// EINVAL below 0.
+    /// 0, a process by its id or by one of its threads' ids; ESRCH if none
+    /// (a negative id too: the calls that refuse one with EINVAL check first).
     /// A zombie is found too, as Linux finds an ended task not yet waited
     /// for; what it reports is then the default.
     pub(crate) fn target(&self, caller: u32, pid: i32) -> Result<u32, Errno> {
         if pid < 0 {
-            return Err(Errno::EINVAL);
+            return Err(Errno::ESRCH);
         }
         if pid == 0 {
             return Ok(caller);
@@ -99,4 +99,40 @@ impl Procs {
         t.sched = (policy, prio);
         Ok(0)
     }
+
+    /// kcmp: whether two processes share a resource (0), or their order
+    /// (1 less, 2 greater). Every process of the job has its own memory,
+    /// descriptor table, fs context, signal handlers, I/O context and undo
+    /// list; KCMP_FILE compares two open file descriptions. Both processes
+    /// must be the caller's user's (or it holds CAP_SYS_PTRACE).
+    pub(crate) fn kcmp(&self, caller: u32, pid1: i32, pid2: i32, kind: i32, idx1: u64, idx2: u64) -> Result<u64, Errno> {
+        let (t1, t2) = (self.target(caller, pid1)?, self.target(caller, pid2)?);
+        let me = self.proc_ref(caller).ok_or(Errno::ESRCH)?;
+        for t in [t1, t2] {
+            // A zombie has nothing left to compare.
+            let p = self.proc_ref(t).ok_or(Errno::ESRCH)?;
+            if p.uid != me.uid && !me.capable(CAP_SYS_PTRACE) {
+                return Err(Errno::EPERM);
+            }
+        }
+        let order = |a: usize, b: usize| (a < b) as u64 | ((a > b) as u64) << 1;
+        match kind {
+            KCMP_FILE => {
+                let file = |t: u32, fd: u64| -> Result<usize, Errno> {
+                    let p = self.proc_ref(t).ok_or(Errno::ESRCH)?;
+                    let e = p.files.fds.get(&(i32::try_from(fd).map_err(|_| Errno::EBADF)?)).ok_or(Errno::EBADF)?;
+                    Ok(alloc::rc::Rc::as_ptr(&e.file) as usize)
+                };
+                Ok(order(file(t1, idx1)?, file(t2, idx2)?))
+            }
+            KCMP_VM..=KCMP_SYSVSEM => Ok(order(t1 as usize, t2 as usize)),
+            KCMP_EPOLL_TFD => Err(Errno::EOPNOTSUPP),
+            _ => Err(Errno::EINVAL),
+        }
+    }
 }
+
+const KCMP_FILE: i32 = 0;
+const KCMP_VM: i32 = 1;
+const KCMP_SYSVSEM: i32 = 6;
+const KCMP_EPOLL_TFD: i32 = 7;

@@ -210,3 +210,15 @@ pub fn sync(_cx: &mut Ctx, _a: Args) -> Outcome {
 fn old16(a: Args) -> bool {
     a.abi == Abi::I386
 }
+
+pub fn utime(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, crate::linux::AT_FDCWD, a.ptr(0), a.ptr(1), false))
+}
+
+pub fn utimes(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, crate::linux::AT_FDCWD, a.ptr(0), a.ptr(1), true))
+}
+
+pub fn futimesat(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), true))
+}

@@ -229,6 +229,9 @@ pub fn capget(cx: &mut Ctx, a: Args) -> Outcome {
         Ok(x) => x,
         Err(o) => return o,
     };
+    if pid < 0 {
+        return Errno::EINVAL.into();
+    }
     let caps = match cx.procs.target(cx.pid, pid).map(|t| cx.procs.caps_of(t)) {
         Ok(Some(c)) => c,
         Ok(None) => return Errno::ESRCH.into(),
@@ -282,4 +285,43 @@ fn cap_words(version: u32) -> Option<usize> {
         LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => Some(2),
         _ => None,
     }
+}
+
+/// setfsuid/setfsgid: the ids file access is checked with (the VFS's
+/// credentials). Always the old one back; the new one is taken when the
+/// caller may (CAP_SETUID/CAP_SETGID, or it is its own id), else ignored.
+fn set_fs_id(cx: &mut Ctx, a: Args, user: bool, bits16: bool) -> Outcome {
+    let new = id_arg(a.u64(0), bits16);
+    cx.process(|p, _h| {
+        let (cur, own, cap) = if user {
+            (p.files.cred.uid, p.uid, crate::linux::CAP_SETUID)
+        } else {
+            (p.files.cred.gid, p.gid, crate::linux::CAP_SETGID)
+        };
+        if new != u32::MAX && (new == cur || new == own || p.capable(cap)) {
+            if user {
+                p.files.cred.uid = new;
+            } else {
+                p.files.cred.gid = new;
+            }
+        }
+        Ok(id(cur, bits16))
+    })
+}
+
+pub fn setfsuid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, true, old16(a))
+}
+
+pub fn setfsgid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, false, old16(a))
+}
+
+/// i386's 32-bit setfsuid32/setfsgid32.
+pub fn setfsuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, true, false)
+}
+
+pub fn setfsgid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, false, false)
 }

@@ -67,8 +67,11 @@ pub fn getcpu(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
-/// The process a sched_* call names (0: the caller).
+/// The process a sched_* call names (0: the caller; below 0: EINVAL).
 fn target(cx: &mut Ctx, pid: i32) -> Result<u32, Errno> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
     cx.procs.target(cx.pid, pid)
 }
 
@@ -163,4 +166,12 @@ pub fn sched_get_priority_max(_cx: &mut Ctx, a: Args) -> Outcome {
 
 pub fn sched_get_priority_min(_cx: &mut Ctx, a: Args) -> Outcome {
     priority_range(a, false)
+}
+
+pub fn ioprio_get(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.ioprio_get(cx.pid, a.i32(0), a.i32(1)))
+}
+
+pub fn ioprio_set(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.ioprio_set(cx.pid, a.i32(0), a.i32(1), a.u32(2)))
 }

@@ -225,6 +225,9 @@ impl Process {
     pub(crate) fn read_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
+        if at.is_some() && !matches!(obj, Obj::Node(_)) {
+            return Err(Errno::ESPIPE);
+        }
         if !f.borrow().readable() {
             return Err(Errno::EBADF);
         }
@@ -240,6 +243,10 @@ impl Process {
     pub(crate) fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
+        // Positioned I/O on what has no position: ESPIPE before the mode.
+        if at.is_some() && !matches!(obj, Obj::Node(_)) {
+            return Err(Errno::ESPIPE);
+        }
         if !f.borrow().writable() {
             return Err(Errno::EBADF);
         }
