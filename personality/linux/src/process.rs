@@ -24,6 +24,7 @@ mod unix;
 mod signalfd;
 mod fifo;
 mod xattr;
+pub mod pidfd;
 pub mod numa;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
@@ -215,6 +216,8 @@ pub struct JobState {
     /// hints, checked by the kernel when used (a mapping whose space died
     /// is refused, then forgotten).
     pub file_maps: Vec<FileMap>,
+    /// Processes some pidfd names (see `process/pidfd.rs`).
+    pub pidfds: BTreeMap<u32, pidfd::PidFdTarget>,
     /// The job's /proc/sys tunables (pid_max, pipe-max-size, ...).
     pub tunables: files::Tunables,
     /// File locks of every process of the job, and the calls waiting for
@@ -267,6 +270,7 @@ impl Default for JobState {
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
             tunables: files::Tunables::default(),
+            pidfds: BTreeMap::new(),
             locks: crate::locks::Locks::new(),
         }
     }

@@ -25,6 +25,7 @@ use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
 mod attrs;
+mod pidfd;
 mod prio;
 mod stop;
 mod threads;
@@ -1002,6 +1003,7 @@ impl Procs {
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
+        self.job.pidfd_process_ended(pid);
         let ppid = m.ppid;
         h.task_kill(task);
         h.space_drop(space);

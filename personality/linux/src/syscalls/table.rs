@@ -98,7 +98,7 @@ const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are th
 const FORK: &str = "a copy-on-write copy of the process";
 const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); no namespaces";
 const EXEC: &str = "ELF64/ELF32 programs, static or dynamic (the interpreter loaded as binfmt_elf does), and #! scripts (nested up to 5 deep) from the job's file tree; foreign ELF ENOEXEC";
-const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones";
+const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones; waitid also by pidfd (P_PIDFD)";
 const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
 const ROBUST: &str = "walked when a thread ends: futexes it holds get FUTEX_OWNER_DIED and a waiter is woken";
 const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private or not (keyed by process and address, or by shared anonymous mapping and offset across processes), timeouts; the PI operations: ENOSYS";
@@ -121,6 +121,7 @@ const PKEYS: &str = "no protection keys (as Linux on a CPU without PKU): pkey_al
 const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and levels checked (RT needs CAP_SYS_ADMIN), the owner rules; kept and reported (files are in memory: no I/O to order)";
 const FSID: &str = "the ids file access is checked with; taken with CAP_SETUID/CAP_SETGID or when it is the caller's own, the old one returned";
 const RWF: &str = "offset -1 is the file position; RWF_HIPRI, DSYNC, SYNC accepted (files are in memory), RWF_APPEND appends, RWF_NOWAIT on files only (elsewhere EOPNOTSUPP)";
+const PIDFD: &str = "a descriptor naming a process of the job (close-on-exec), readable in poll/epoll once it ended; signals as kill or rt_sigqueueinfo; pidfd_getfd copies a description (same user or CAP_SYS_PTRACE); pidfd_send_signal also through an open /proc/<pid>; waitid P_PIDFD (PIDFD_NONBLOCK: EAGAIN while it runs); no PIDFD_THREAD, no CLONE_PIDFD";
 const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux); the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -359,9 +360,12 @@ pub static X86_64: &[Entry] = &[
     e(n64::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n64::STATX, "statx", sys::fs_stat::statx, C),
     e(n64::RSEQ, "rseq", sys::process::rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
+    e(n64::PIDFD_SEND_SIGNAL, "pidfd_send_signal", sys::process::pidfd_send_signal, P(PIDFD)),
+    e(n64::PIDFD_OPEN, "pidfd_open", sys::process::pidfd_open, P(PIDFD)),
     e(n64::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
     e(n64::CLOSE_RANGE, "close_range", sys::fd::close_range, C),
     e(n64::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
+    e(n64::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n64::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
     e(n64::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
 ];
@@ -653,9 +657,12 @@ pub static I386: &[Entry] = &[
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),
     e(n32::SCHED_RR_GET_INTERVAL_TIME64, "sched_rr_get_interval_time64", sys::sched::sched_rr_get_interval_time64, P(SCHED)),
+    e(n32::PIDFD_SEND_SIGNAL, "pidfd_send_signal", sys::process::pidfd_send_signal, P(PIDFD)),
+    e(n32::PIDFD_OPEN, "pidfd_open", sys::process::pidfd_open, P(PIDFD)),
     e(n32::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", sys::fd::close_range, C),
     e(n32::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
+    e(n32::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n32::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
     e(n32::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
 ];

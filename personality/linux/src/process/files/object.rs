@@ -12,6 +12,7 @@ use super::super::console::ConsoleFile;
 use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
 use super::super::net::SocketFile;
+use super::super::pidfd::PidFdFile;
 use super::super::pipe::PipeFile;
 use super::super::signalfd::SignalFdFile;
 use super::super::unix::UnixFile;
@@ -40,6 +41,8 @@ pub enum Obj {
     EventFd(u32),
     /// A signalfd (`JobState::signalfds[id]`, see `process/signalfd.rs`).
     SignalFd(u32),
+    /// A pidfd naming a process of the job (see `process/pidfd.rs`).
+    PidFd(u32),
 }
 
 impl Obj {
@@ -56,6 +59,7 @@ impl Obj {
             Obj::Pipe { id, write } => f(&PipeFile { id, write }),
             Obj::EventFd(id) => f(&EventFdFile(id)),
             Obj::SignalFd(id) => f(&SignalFdFile(id)),
+            Obj::PidFd(pid) => f(&PidFdFile(pid)),
         }
     }
 }
