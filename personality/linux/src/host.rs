@@ -57,6 +57,14 @@ pub trait Host {
     /// `from_addr` (a MAP_SHARED mapping of the same file in another
     /// process); false if the kernel refused (that space or mapping is gone).
     fn mem_share_from(&mut self, from_space: u64, from_addr: u64, addr: u64, len: u64, prot: u64) -> bool;
+    /// A System V shared memory segment's memory: a new space of the job
+    /// (charged to its memory account) holding `len` bytes of zeroed shared
+    /// pages at `crate::sysv::SHM_BASE`, which attaches share
+    /// (`mem_share_from`); freed with `space_drop`. `None`: no memory (the
+    /// simulation has none: shmget is ENOMEM there).
+    fn shm_space(&mut self, _len: u64) -> Option<u64> {
+        None
+    }
     /// The registers of the (blocked) task; `None` if the kernel refused.
     fn get_regs(&mut self) -> Option<TaskRegs>;
     fn set_regs(&mut self, regs: &TaskRegs) -> bool;

@@ -95,10 +95,17 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/pipe-user-pages-soft", knob: T(PipeUserPagesSoft, 0, i32::MAX as u64) },
     Sysctl { path: "kernel/domainname", knob: Fixed("(none)\n") },
     Sysctl { path: "kernel/hostname", knob: Hostname },
+    Sysctl { path: "kernel/msgmax", knob: Fixed("8192\n") },
+    Sysctl { path: "kernel/msgmnb", knob: Fixed("16384\n") },
+    Sysctl { path: "kernel/msgmni", knob: Fixed("32000\n") },
     Sysctl { path: "kernel/ngroups_max", knob: Fixed("65536\n") },
     Sysctl { path: "kernel/osrelease", knob: Release },
     Sysctl { path: "kernel/ostype", knob: Fixed("Linux\n") },
     Sysctl { path: "kernel/pid_max", knob: T(PidMax, 301, 4 << 20) },
+    Sysctl { path: "kernel/sem", knob: Fixed("32000\t1024000000\t500\t32000\n") },
+    Sysctl { path: "kernel/shmall", knob: Fixed("18446744073692774399\n") },
+    Sysctl { path: "kernel/shmmax", knob: Fixed("18446744073692774399\n") },
+    Sysctl { path: "kernel/shmmni", knob: Fixed("4096\n") },
     Sysctl { path: "kernel/tainted", knob: Fixed("0\n") },
     Sysctl { path: "kernel/threads-max", knob: Fixed("64\n") },
     Sysctl { path: "kernel/version", knob: Version },
@@ -206,7 +213,7 @@ CONFIG_BINFMT_SCRIPT=y
 CONFIG_COMPAT_32BIT_TIME=y
 # CONFIG_SWAP is not set
 # CONFIG_MODULES is not set
-# CONFIG_SYSVIPC is not set
+CONFIG_SYSVIPC=y
 # CONFIG_POSIX_MQUEUE is not set
 # CONFIG_NAMESPACES is not set
 # CONFIG_USER_NS is not set
