@@ -17,6 +17,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+
 union semun {
     int val;
     struct semid_ds *buf;
@@ -288,6 +292,14 @@ static void test_msg(void)
     check(wait_child(pid) == 0, "the waiting sender sent once there was room");
     EXPECT_RET(msgctl(id, IPC_STAT, &ds), 0);
     check(ds.msg_qnum == 1 && ds.msg_qbytes == 10, "qnum 1, qbytes 10");
+
+    /* MSG_COPY: a copy of the n-th message, left in the queue. */
+    EXPECT_RET(msgrcv(id, &r, sizeof r.text, 0, MSG_COPY | IPC_NOWAIT), 8);
+    EXPECT_ERR(msgrcv(id, &r, sizeof r.text, 1, MSG_COPY | IPC_NOWAIT), ENOMSG);
+    EXPECT_ERR(msgrcv(id, &r, sizeof r.text, 0, MSG_COPY), EINVAL);
+    EXPECT_ERR(msgrcv(id, &r, sizeof r.text, 0, MSG_COPY | MSG_EXCEPT | IPC_NOWAIT), EINVAL);
+    EXPECT_RET(msgctl(id, IPC_STAT, &ds), 0);
+    check(ds.msg_qnum == 1, "MSG_COPY left the message");
 
     /* A signal handler interrupts a wait: EINTR (even with SA_RESTART). */
     struct sigaction sa;

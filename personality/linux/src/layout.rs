@@ -559,18 +559,18 @@ impl IpcLayout {
         }
     }
     /// IPC_INFO of shared memory: `struct shminfo64` (or the old `shminfo`).
-    pub fn shminfo(self) -> Vec<u8> {
-        use crate::linux::{SHMALL, SHMMAX, SHMMIN, SHMMNI};
+    pub fn shminfo(self, shmmni: u32, shmmax: u64, shmall: u64) -> Vec<u8> {
+        use crate::linux::SHMMIN;
         if self == IpcLayout::I386Old {
             let mut b = alloc::vec![0u8; 20];
-            for (i, v) in [SHMMAX.min(i32::MAX as u64), SHMMIN, SHMMNI as u64, SHMMNI as u64, SHMALL.min(i32::MAX as u64)].into_iter().enumerate() {
+            for (i, v) in [shmmax.min(i32::MAX as u64), SHMMIN, shmmni as u64, shmmni as u64, shmall.min(i32::MAX as u64)].into_iter().enumerate() {
                 put_u32(&mut b, 4 * i, v as u32);
             }
             return b;
         }
         let w = self.word();
         let mut b = alloc::vec![0u8; 9 * w];
-        for (i, v) in [SHMMAX, SHMMIN, SHMMNI as u64, SHMMNI as u64, SHMALL].into_iter().enumerate() {
+        for (i, v) in [shmmax, SHMMIN, shmmni as u64, shmmni as u64, shmall].into_iter().enumerate() {
             if w == 8 {
                 put_u64(&mut b, 8 * i, v);
             } else {
@@ -618,7 +618,7 @@ mod ipc_layout_tests {
 
     #[test]
     fn shmid64_ds() {
-        let s = Seg { size: 8192, space: 0, name: 0, atime: 11, dtime: 12, ctime: 13, cpid: 7, lpid: 8, nattch: 2 };
+        let s = Seg { size: 8192, addr: 0, name: 0, atime: 11, dtime: 12, ctime: 13, cpid: 7, lpid: 8, nattch: 2 };
         let b = IpcLayout::X86_64.shmid_ds(&perm(), &s);
         assert_eq!(b.len(), 112);
         assert_eq!((get_u32(&b, 0), get_u32(&b, 4), get_u32(&b, 8), get_u32(&b, 20), get_u16(&b, 24)), (0x1234, 1000, 100, 0o1640, 3));

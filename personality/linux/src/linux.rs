@@ -204,6 +204,8 @@ pub const SHM_RDONLY: u32 = 0o10000;
 pub const SHM_RND: u32 = 0o20000;
 pub const SHM_REMAP: u32 = 0o40000;
 pub const SHM_EXEC: u32 = 0o100000;
+/// shmget's huge pages (SiON has none: EINVAL, as without CONFIG_HUGETLBFS).
+pub const SHM_HUGETLB: u32 = 0o4000;
 /// Mode bits of a segment: removed (lives until its last detach), locked.
 pub const SHM_DEST: u32 = 0o1000;
 pub const SHM_LOCKED: u32 = 0o2000;

@@ -2,16 +2,51 @@
 //! semaphore sets with their undo lists, message queues, their keys and
 //! ids and permissions, as Linux's `ipc/` keeps them. Pure and host-tested;
 //! the calls decode their arguments and write the structures in
-//! `sys/ipc.rs`, and the segments' memory is a space of its own per segment
-//! that every attach shares (`Host::shm_space`, `Host::mem_share_from`).
+//! `sys/ipc.rs`. The segments' pages live in one space of the job's, the
+//! pool ([`Pool`], `Host::shm_space`), each at its own address, and every
+//! attach shares them from there (`Host::mem_share_from`).
 
 use crate::errno::Errno;
 use crate::linux::*;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
-/// Where a segment's pages are in its own space.
+/// Where segments go in the pool space: from here to `POOL_END`.
 pub const SHM_BASE: u64 = 0x1000_0000;
+pub const POOL_END: u64 = 0x7fff_0000_0000;
+
+/// The space holding every segment's pages and where each is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pool {
+    /// The space (0: not made yet).
+    pub space: u64,
+    next: u64,
+    /// Ranges given back: (address, length).
+    free: Vec<(u64, u64)>,
+}
+
+impl Pool {
+    /// An address for `len` bytes (page multiple): the first range given
+    /// back that holds it, else past the last.
+    pub fn alloc(&mut self, len: u64) -> Option<u64> {
+        if let Some(i) = self.free.iter().position(|&(_, l)| l >= len) {
+            let (a, l) = self.free[i];
+            if l == len {
+                self.free.swap_remove(i);
+            } else {
+                self.free[i] = (a + len, l - len);
+            }
+            return Some(a);
+        }
+        let a = self.next.max(SHM_BASE);
+        let end = a.checked_add(len).filter(|&e| e <= POOL_END)?;
+        self.next = end;
+        Some(a)
+    }
+    pub fn release(&mut self, addr: u64, len: u64) {
+        self.free.push((addr, len));
+    }
+}
 
 /// Ids are `index + seq * IPCMNI_SEQ`, as Linux's `ipc_buildid`.
 pub const SEQ_MULTIPLIER: i32 = 32768;
@@ -72,18 +107,24 @@ impl Perm {
     }
 }
 
-/// One kind's objects by index.
+/// One kind's objects by index, their keys, the free indices.
 #[derive(Clone, Debug)]
 pub struct Ids<T> {
     pub items: BTreeMap<u32, (Perm, T)>,
     seq: u16,
-    /// At most this many objects.
-    max: u32,
+    /// At most this many objects (msgmni, shmmni, semmni).
+    pub max: u32,
+    keys: BTreeMap<i32, u32>,
+    /// Indices below `high` not in use.
+    free: BTreeSet<u32>,
+    high: u32,
+    /// The id the next object gets (/proc/sys/kernel/*_next_id), -1: any.
+    pub next_id: i32,
 }
 
 impl<T> Ids<T> {
     fn new(max: u32) -> Self {
-        Ids { items: BTreeMap::new(), seq: 0, max }
+        Ids { items: BTreeMap::new(), seq: 0, max, keys: BTreeMap::new(), free: BTreeSet::new(), high: 0, next_id: -1 }
     }
     pub fn id_of(perm: &Perm, idx: u32) -> i32 {
         perm.seq as i32 * SEQ_MULTIPLIER + idx as i32
@@ -106,23 +147,61 @@ impl<T> Ids<T> {
         self.get(id).is_ok()
     }
     fn find_key(&self, key: i32) -> Option<i32> {
-        self.items.iter().find(|(_, (p, _))| p.key == key && key != IPC_PRIVATE).map(|(&i, (p, _))| Self::id_of(p, i))
+        let idx = *self.keys.get(&key)?;
+        self.items.get(&idx).map(|(p, _)| Self::id_of(p, idx))
+    }
+    /// The lowest free index from `from` on.
+    fn alloc_idx(&mut self, from: u32) -> u32 {
+        let idx =
+            if from == 0 { self.free.iter().next().copied().unwrap_or(self.high) } else { (from..).find(|i| !self.items.contains_key(i)).unwrap_or(from) };
+        if idx >= self.high {
+            self.free.extend(self.high..idx);
+            self.high = idx + 1;
+        } else {
+            self.free.remove(&idx);
+        }
+        idx
     }
     fn insert(&mut self, mut perm: Perm, v: T) -> Result<i32, Errno> {
         if self.items.len() as u32 >= self.max {
             return Err(Errno::ENOSPC);
         }
-        let idx = (0..).find(|i| !self.items.contains_key(i)).unwrap_or(0);
-        perm.seq = self.seq;
-        self.seq = self.seq.wrapping_add(1);
+        let idx = if self.next_id >= 0 {
+            perm.seq = (self.next_id / SEQ_MULTIPLIER) as u16;
+            let idx = self.alloc_idx((self.next_id % SEQ_MULTIPLIER) as u32);
+            self.next_id = -1;
+            idx
+        } else {
+            perm.seq = self.seq;
+            self.seq = self.seq.wrapping_add(1);
+            self.alloc_idx(0)
+        };
         let id = Self::id_of(&perm, idx);
+        if perm.key != IPC_PRIVATE {
+            self.keys.insert(perm.key, idx);
+        }
         self.items.insert(idx, (perm, v));
         Ok(id)
     }
     fn remove(&mut self, id: i32) -> Option<(Perm, T)> {
         let idx = Self::idx(id).ok()?;
         self.get(id).ok()?;
-        self.items.remove(&idx)
+        let o = self.items.remove(&idx)?;
+        if self.keys.get(&o.0.key) == Some(&idx) {
+            self.keys.remove(&o.0.key);
+        }
+        self.free.insert(idx);
+        Some(o)
+    }
+    /// The object's key becomes IPC_PRIVATE (a removed segment still attached).
+    fn forget_key(&mut self, id: i32) {
+        if let Ok((p, _)) = self.get(id) {
+            let key = p.key;
+            self.keys.remove(&key);
+        }
+        if let Ok((p, _)) = self.get_mut(id) {
+            p.key = IPC_PRIVATE;
+        }
     }
     /// The highest index in use (IPC_INFO and the *_INFO calls answer it).
     pub fn max_idx(&self) -> i32 {
@@ -182,12 +261,12 @@ impl<T> Ids<T> {
 
 // ----- shared memory -----
 
-/// A shared memory segment: its bytes live in a space of their own
-/// (`space`, at `SHM_BASE`), which every attach shares.
+/// A shared memory segment: its bytes live in the pool space at `addr`,
+/// which every attach shares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seg {
     pub size: u64,
-    pub space: u64,
+    pub addr: u64,
     /// Its name for shared futexes (`Process::shm`).
     pub name: u64,
     pub atime: u64,
@@ -321,13 +400,41 @@ pub struct Ipc {
     pub undo: BTreeMap<(u32, i32), Vec<i32>>,
     /// Blocked calls by (pid, tid).
     pub waits: BTreeMap<(u32, u32), Wait>,
-    /// The writable limits (/proc/sys/kernel/msgmnb...).
+    /// The limits, /proc/sys/kernel/{msgmax,msgmnb,msgmni,shmmni,sem}
+    /// (semmsl, semmns, semopm, semmni): the job may change them.
+    pub msgmax: u64,
     pub msgmnb: u64,
+    pub msgmni: u32,
+    pub shmmni: u32,
+    pub shmmax: u64,
+    /// In pages.
+    pub shmall: u64,
+    pub sem_limits: [u32; 4],
+    /// Pages of all segments, semaphores of all sets.
+    pub shm_total: u64,
+    pub sem_total: usize,
+    pub pool: Pool,
 }
 
 impl Default for Ipc {
     fn default() -> Self {
-        Ipc { shm: Ids::new(SHMMNI), sem: Ids::new(SEMMNI), msg: Ids::new(MSGMNI), undo: BTreeMap::new(), waits: BTreeMap::new(), msgmnb: MSGMNB as u64 }
+        Ipc {
+            shm: Ids::new(SHMMNI),
+            sem: Ids::new(SEMMNI),
+            msg: Ids::new(MSGMNI),
+            undo: BTreeMap::new(),
+            waits: BTreeMap::new(),
+            msgmax: MSGMAX as u64,
+            msgmnb: MSGMNB as u64,
+            msgmni: MSGMNI,
+            shmmni: SHMMNI,
+            shmmax: SHMMAX,
+            shmall: SHMALL,
+            sem_limits: [SEMMSL, SEMMNS, SEMOPM, SEMMNI],
+            shm_total: 0,
+            sem_total: 0,
+            pool: Pool::default(),
+        }
     }
 }
 
@@ -338,7 +445,8 @@ impl Ipc {
 
     // ----- shared memory -----
 
-    /// shmget. `create(size)` makes the segment's memory: (space, name).
+    /// shmget. `create(addr, len)` maps the segment's pages at `addr` in the
+    /// pool (made already) and names them (shared futexes).
     pub fn shmget(
         &mut self,
         key: i32,
@@ -347,25 +455,51 @@ impl Ipc {
         c: &Cred,
         pid: u32,
         now: u64,
-        create: impl FnOnce(u64) -> Result<(u64, u64), Errno>,
+        create: impl FnOnce(u64, u64) -> Result<u64, Errno>,
     ) -> Result<i32, Errno> {
-        let total: u64 = self.shm.items.values().map(|(_, s)| s.pages()).sum();
-        self.shm.get_or_create(
+        let (total, shmmax, shmall) = (self.shm_total, self.shmmax, self.shmall);
+        self.shm.max = self.shmmni;
+        let mut made = 0;
+        let pool = &mut self.pool;
+        let r = self.shm.get_or_create(
             key,
             flg,
             c,
             |s| if size > s.size { Err(Errno::EINVAL) } else { Ok(()) },
             || {
-                if !(SHMMIN..=SHMMAX).contains(&size) {
+                if !(SHMMIN..=shmmax).contains(&size) {
                     return Err(Errno::EINVAL);
                 }
-                if total + size.div_ceil(4096) > SHMALL / 4096 {
+                if total.saturating_add(size.div_ceil(4096)) > shmall {
                     return Err(Errno::ENOSPC);
                 }
-                let (space, name) = create(size)?;
-                Ok(Seg { size, space, name, atime: 0, dtime: 0, ctime: now, cpid: pid, lpid: 0, nattch: 0 })
+                if flg & SHM_HUGETLB != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let len = size.div_ceil(4096) * 4096;
+                let addr = pool.alloc(len).ok_or(Errno::ENOMEM)?;
+                let name = match create(addr, len) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        pool.release(addr, len);
+                        return Err(e);
+                    }
+                };
+                made = size.div_ceil(4096);
+                Ok(Seg { size, addr, name, atime: 0, dtime: 0, ctime: now, cpid: pid, lpid: 0, nattch: 0 })
             },
-        )
+        );
+        self.shm_total += made;
+        r
+    }
+
+    /// A segment goes: its range of the pool, to unmap there.
+    fn shm_remove(&mut self, id: i32) -> Option<(u64, u64)> {
+        let (_, s) = self.shm.remove(id)?;
+        self.shm_total -= s.pages();
+        let len = s.pages() * 4096;
+        self.pool.release(s.addr, len);
+        Some((s.addr, len))
     }
 
     /// shmat's checks: the segment (EINVAL), the rights (EACCES).
@@ -389,40 +523,42 @@ impl Ipc {
 
     /// A process detached it (shmdt, exit, exec): the memory's space to
     /// free when it was removed and this was its last attach.
-    pub fn shm_detached(&mut self, id: i32, pid: u32, now: u64) -> Option<u64> {
+    pub fn shm_detached(&mut self, id: i32, pid: u32, now: u64) -> Option<(u64, u64)> {
         let (p, s) = self.shm.get_mut(id).ok()?;
         s.nattch = s.nattch.saturating_sub(1);
         s.dtime = now;
         s.lpid = pid;
         if s.nattch == 0 && p.mode & SHM_DEST != 0 {
-            return self.shm.remove(id).map(|(_, s)| s.space);
+            return self.shm_remove(id);
         }
         None
     }
 
     /// IPC_RMID of a segment: gone now when no one has it attached (its
     /// space to free), else private and marked SHM_DEST until the last detach.
-    pub fn shm_rmid(&mut self, id: i32, c: &Cred) -> Result<Option<u64>, Errno> {
+    pub fn shm_rmid(&mut self, id: i32, c: &Cred) -> Result<Option<(u64, u64)>, Errno> {
         let (p, s) = self.shm.get_mut(id)?;
         if !p.owner(c) {
             return Err(Errno::EPERM);
         }
         if s.nattch == 0 {
-            return Ok(self.shm.remove(id).map(|(_, s)| s.space));
+            return Ok(self.shm_remove(id));
         }
         p.mode |= SHM_DEST;
-        p.key = IPC_PRIVATE;
+        self.shm.forget_key(id);
         Ok(None)
     }
 
     // ----- semaphores -----
 
     pub fn semget(&mut self, key: i32, nsems: i32, flg: u32, c: &Cred, now: u64) -> Result<i32, Errno> {
-        if nsems < 0 || nsems as u32 > SEMMSL {
+        if nsems < 0 || nsems as u32 > self.sem_limits[0] {
             return Err(Errno::EINVAL);
         }
-        let total: usize = self.sem.items.values().map(|(_, s)| s.sems.len()).sum();
-        self.sem.get_or_create(
+        let (total, semmns) = (self.sem_total, self.sem_limits[1] as usize);
+        self.sem.max = self.sem_limits[3];
+        let mut made = 0;
+        let r = self.sem.get_or_create(
             key,
             flg,
             c,
@@ -431,12 +567,15 @@ impl Ipc {
                 if nsems == 0 {
                     return Err(Errno::EINVAL);
                 }
-                if total + nsems as usize > SEMMNS as usize {
+                if total + nsems as usize > semmns {
                     return Err(Errno::ENOSPC);
                 }
+                made = nsems as usize;
                 Ok(SemSet { sems: alloc::vec![Sem::default(); nsems as usize], otime: 0, ctime: now })
             },
-        )
+        );
+        self.sem_total += made;
+        r
     }
 
     /// semop's work on a set, all or nothing: EFBIG, EACCES, ERANGE,
@@ -521,7 +660,9 @@ impl Ipc {
         if !p.owner(c) {
             return Err(Errno::EPERM);
         }
-        self.sem.remove(id);
+        if let Some((_, set)) = self.sem.remove(id) {
+            self.sem_total -= set.sems.len();
+        }
         self.undo.retain(|&(_, sid), _| sid != id);
         Ok(())
     }
@@ -549,6 +690,7 @@ impl Ipc {
 
     pub fn msgget(&mut self, key: i32, flg: u32, c: &Cred, now: u64) -> Result<i32, Errno> {
         let qbytes = self.msgmnb;
+        self.msg.max = self.msgmni;
         self.msg.get_or_create(
             key,
             flg,
@@ -742,8 +884,8 @@ mod tests {
     const ALICE: Cred = Cred { uid: 1000, gid: 1000, root: false };
     const BOB: Cred = Cred { uid: 1001, gid: 1001, root: false };
 
-    fn mem(_size: u64) -> Result<(u64, u64), Errno> {
-        Ok((7, 9))
+    fn mem(_addr: u64, _len: u64) -> Result<u64, Errno> {
+        Ok(9)
     }
 
     #[test]
@@ -767,6 +909,26 @@ mod tests {
         assert_eq!(again % SEQ_MULTIPLIER, k % SEQ_MULTIPLIER);
         assert_ne!(again, k);
         assert_eq!(ipc.msg.get(-1).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn next_id_and_free_indices() {
+        let mut ipc = Ipc::default();
+        let ids: Vec<i32> = (0..3).map(|_| ipc.semget(IPC_PRIVATE, 1, 0o600, &ALICE, 1).unwrap()).collect();
+        assert_eq!(ids.iter().map(|i| i % SEQ_MULTIPLIER).collect::<Vec<_>>(), [0, 1, 2]);
+        ipc.sem_rmid(ids[1], &ALICE).unwrap();
+        assert_eq!(ipc.sem_total, 2);
+        assert_eq!(ipc.semget(IPC_PRIVATE, 1, 0o600, &ALICE, 1).unwrap() % SEQ_MULTIPLIER, 1);
+        assert_eq!(ipc.semget(IPC_PRIVATE, 1, 0o600, &ALICE, 1).unwrap() % SEQ_MULTIPLIER, 3);
+        ipc.msg.next_id = 3 * SEQ_MULTIPLIER + 10;
+        assert_eq!(ipc.msgget(IPC_PRIVATE, 0o600, &ALICE, 1), Ok(3 * SEQ_MULTIPLIER + 10));
+        assert_eq!(ipc.msg.next_id, -1);
+        assert_eq!(ipc.msgget(IPC_PRIVATE, 0o600, &ALICE, 1).unwrap() % SEQ_MULTIPLIER, 0);
+        ipc.msg.next_id = 10;
+        assert_eq!(ipc.msgget(IPC_PRIVATE, 0o600, &ALICE, 1), Ok(11));
+        ipc.msgmni = 4;
+        ipc.msgget(IPC_PRIVATE, 0o600, &ALICE, 1).unwrap();
+        assert_eq!(ipc.msgget(IPC_PRIVATE, 0o600, &ALICE, 1), Err(Errno::ENOSPC));
     }
 
     #[test]
@@ -796,7 +958,13 @@ mod tests {
         // The key is free again.
         assert_eq!(ipc.shmget(5, 100, 0o600, &ALICE, 2, 1, mem), Err(Errno::ENOENT));
         assert_eq!(ipc.shm_detached(id, 2, 7), None);
-        assert_eq!(ipc.shm_detached(id, 3, 8), Some(7));
+        assert_eq!(ipc.shm_detached(id, 3, 8), Some((SHM_BASE, 4096)));
+        // Its range of the pool is used again.
+        let id2 = ipc.shmget(IPC_PRIVATE, 100, 0o600, &ALICE, 2, 1, mem).unwrap();
+        assert_eq!(ipc.shm.get(id2).unwrap().1.addr, SHM_BASE);
+        let id3 = ipc.shmget(IPC_PRIVATE, 5000, 0o600, &ALICE, 2, 1, mem).unwrap();
+        assert_eq!(ipc.shm.get(id3).unwrap().1.addr, SHM_BASE + 4096);
+        assert_eq!(ipc.shm_total, 3);
         assert!(ipc.shm.get(id).is_err());
     }
 

@@ -1,7 +1,7 @@
 //! System V IPC calls of a process against the job's namespace
 //! (`JobState::ipc`, [`crate::sysv::Ipc`], pure and host-tested): the
 //! arguments read and the structures written here, in the caller's ABI
-//! ([`IpcLayout`]). A segment's pages live in a space of their own
+//! ([`IpcLayout`]). A segment's pages live in the job's pool space
 //! (`Host::shm_space`); an attach maps those very frames (`mem_share_from`),
 //! so every process that attaches a segment, and every fork of one, sees the
 //! same bytes, and the segment outlives its attaches until IPC_RMID. A
@@ -11,7 +11,7 @@
 //! gives EIDRM, semtimedop's deadline EAGAIN).
 
 use super::*;
-use crate::sysv::{Cred, SemOp, SemOutcome, Wait, WaitFor, SHM_BASE};
+use crate::sysv::{Cred, SemOp, SemOutcome, Wait, WaitFor};
 
 /// Linux's capabilities the calls consult.
 const CAP_IPC_LOCK: u32 = 14;
@@ -35,12 +35,17 @@ impl Process {
 
     pub(crate) fn sys_shmget(&mut self, h: &mut dyn Host, key: i32, size: u64, flg: u32) -> SysResult {
         let (c, pid, now) = (self.ipc_cred(), self.pid, seconds(h));
+        if self.job.ipc.pool.space == 0 {
+            self.job.ipc.pool.space = h.shm_space().ok_or(Errno::ENOMEM)?;
+        }
+        let pool = self.job.ipc.pool.space;
         let mut next = self.job.next_shm;
-        let r = self.job.ipc.shmget(key, size, flg, &c, pid, now, |size| {
-            let len = page_up(size).ok_or(Errno::EINVAL)?;
-            let space = h.shm_space(len).ok_or(Errno::ENOMEM)?;
+        let r = self.job.ipc.shmget(key, size, flg, &c, pid, now, |addr, len| {
+            if !h.shm_map(pool, addr, len) {
+                return Err(Errno::ENOMEM);
+            }
             next += 1;
-            Ok((space, next - 1))
+            Ok(next - 1)
         });
         self.job.next_shm = next;
         r.map(|id| id as u64)
@@ -66,7 +71,8 @@ impl Process {
         }
         let c = self.ipc_cred();
         let seg = self.job.ipc.shm_for_attach(id, &c, flg)?;
-        let (space, size, name) = (seg.space, seg.size, seg.name);
+        let (from, size, name) = (seg.addr, seg.size, seg.name);
+        let space = self.job.ipc.pool.space;
         let len = page_up(size).ok_or(Errno::EINVAL)?;
         let prot = if flg & SHM_RDONLY != 0 { 1 } else { 3 } | if flg & SHM_EXEC != 0 { 4 } else { 0 };
         let limit = self.limit(abi);
@@ -85,7 +91,7 @@ impl Process {
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
-        if !h.mem_share_from(space, SHM_BASE, start, len, prot | sion_abi::call::prot::SHARED) {
+        if !h.mem_share_from(space, from, start, len, prot | sion_abi::call::prot::SHARED) {
             self.vmas.remove_range(start, start + len);
             return Err(Errno::ENOMEM);
         }
@@ -112,8 +118,8 @@ impl Process {
 
     fn shm_detached(&mut self, h: &mut dyn Host, id: i32) {
         let now = seconds(h);
-        if let Some(space) = self.job.ipc.shm_detached(id, self.pid, now) {
-            h.space_drop(space);
+        if let Some((addr, len)) = self.job.ipc.shm_detached(id, self.pid, now) {
+            h.shm_unmap(self.job.ipc.pool.space, addr, len);
         }
     }
 
@@ -141,7 +147,8 @@ impl Process {
         let _ = abi;
         match cmd {
             IPC_INFO => {
-                let b = layout.shminfo();
+                let ipc = &self.job.ipc;
+                let b = layout.shminfo(ipc.shmmni, ipc.shmmax, ipc.shmall);
                 self.put_user(h, abi, buf, &b)?;
                 Ok(self.job.ipc.shm.max_idx() as u64)
             }
@@ -174,8 +181,8 @@ impl Process {
                 Ok(0)
             }
             IPC_RMID => {
-                if let Some(space) = self.job.ipc.shm_rmid(id, &c)? {
-                    h.space_drop(space);
+                if let Some((addr, len)) = self.job.ipc.shm_rmid(id, &c)? {
+                    h.shm_unmap(self.job.ipc.pool.space, addr, len);
                 }
                 Ok(0)
             }
@@ -214,7 +221,7 @@ impl Process {
         if nsops < 1 || id < 0 {
             return Err(Errno::EINVAL);
         }
-        if nsops > SEMOPM as u64 {
+        if nsops > self.job.ipc.sem_limits[2] as u64 {
             return Err(Errno::E2BIG);
         }
         let b = self.read_user(h, abi, sops, nsops as usize * 6)?;
@@ -248,7 +255,8 @@ impl Process {
                 let ipc = &self.job.ipc;
                 let total: usize = ipc.sem.items.values().map(|(_, s)| s.sems.len()).sum();
                 let (usz, aem) = if cmd == SEM_INFO { (ipc.sem.len() as u32, total as u32) } else { (SEMUSZ, SEMAEM as u32) };
-                let b = IpcLayout::seminfo([SEMMNS, SEMMNI, SEMMNS, SEMMNS, SEMMSL, SEMOPM, SEMOPM, usz, SEMVMX as u32, aem]);
+                let [msl, mns, opm, mni] = ipc.sem_limits;
+                let b = IpcLayout::seminfo([mns, mni, mns, mns, msl, opm, opm, usz, SEMVMX as u32, aem]);
                 let max = ipc.sem.max_idx();
                 self.put_user(h, abi, ptr, &b)?;
                 Ok(max as u64)
@@ -337,7 +345,7 @@ impl Process {
         if let Some(w) = self.job.ipc.take_wait(self.pid, self.tid) {
             self.job.ipc.check_wait(&w, 0)?;
         }
-        if size > MSGMAX as i64 || size < 0 || id < 0 {
+        if size > self.job.ipc.msgmax as i64 || size < 0 || id < 0 {
             return Err(Errno::EINVAL);
         }
         let mtype = self.read_long(h, abi, msgp)?;
@@ -364,7 +372,7 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         let (c, pid, now) = (self.ipc_cred(), self.pid, seconds(h));
-        let size = (size as u64).min(if flg & MSG_COPY != 0 { MSGMAX as u64 } else { u64::MAX });
+        let size = (size as u64).min(if flg & MSG_COPY != 0 { self.job.ipc.msgmax } else { u64::MAX });
         match self.job.ipc.msgrcv(id, size, msgtyp, flg, &c, pid, now)? {
             Some(m) => {
                 let w = abi.word();
@@ -386,7 +394,7 @@ impl Process {
         match cmd {
             IPC_INFO | MSG_INFO => {
                 let ipc = &self.job.ipc;
-                let mnb = ipc.msgmnb as u32;
+                let (mnb, max, mni) = (ipc.msgmnb as u32, ipc.msgmax as u32, ipc.msgmni);
                 let (pool, map, tql) = if cmd == MSG_INFO {
                     let msgs: usize = ipc.msg.items.values().map(|(_, q)| q.msgs.len()).sum();
                     let bytes: u64 = ipc.msg.items.values().map(|(_, q)| q.cbytes).sum();
@@ -394,7 +402,7 @@ impl Process {
                 } else {
                     (MSGMNI * MSGMNB / 1024, MSGMNB, MSGMNB)
                 };
-                let b = IpcLayout::msginfo([pool, map, MSGMAX, mnb, MSGMNI, 16, tql], 0xffff);
+                let b = IpcLayout::msginfo([pool, map, max, mnb, mni, 16, tql], 0xffff);
                 let max = ipc.msg.max_idx();
                 self.put_user(h, abi, buf, &b)?;
                 Ok(max as u64)
