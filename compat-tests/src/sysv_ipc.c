@@ -35,6 +35,13 @@ static int wait_child(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A key no other run uses at once (the host's namespace is shared by the
+ * test's builds running side by side): from the pid, never printed. */
+static key_t unique_key(int tag)
+{
+    return (key_t)(((unsigned)tag << 16) | (((unsigned)getpid() << 1) & 0xfffe));
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -93,14 +100,14 @@ static void test_shm(void)
     EXPECT_ERR(shmctl(id, IPC_STAT, &ds), EINVAL);
 
     /* Keys and errors. */
-    key_t key = 0x51a0c0de;
+    key_t key = unique_key(0x51a0);
     int k = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
     check(k >= 0, "shmget key IPC_CREAT|IPC_EXCL");
     EXPECT_RET(shmget(key, 4096, 0600) == k, 1);
     EXPECT_RET(shmget(key, 100, 0) == k, 1);
     EXPECT_ERR(shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
     EXPECT_ERR(shmget(key, 8192, 0600), EINVAL);
-    EXPECT_ERR(shmget(0x51a0c0df, 4096, 0600), ENOENT);
+    EXPECT_ERR(shmget(key + 1, 4096, 0600), ENOENT);
     EXPECT_ERR(shmget(IPC_PRIVATE, 0, 0600), EINVAL);
     EXPECT_ERR(shmat(-1, NULL, 0), EINVAL);
     EXPECT_ERR(shmat(k, (void *)0x10001, 0), EINVAL);
@@ -213,7 +220,7 @@ static void test_sem(void)
     check(wait_child(pid) == 0, "the waiting child got EIDRM");
     EXPECT_ERR(semctl(id, 0, GETVAL), EINVAL);
 
-    key_t key = 0x5e3a0c0d;
+    key_t key = unique_key(0x5e3a);
     int k = semget(key, 2, IPC_CREAT | IPC_EXCL | 0600);
     check(k >= 0, "semget with a key");
     EXPECT_RET(semget(key, 1, 0) == k, 1);
@@ -322,14 +329,87 @@ static void test_msg(void)
     check(wait_child(pid) == 0, "the waiting receiver got EIDRM");
     EXPECT_ERR(msgsnd(id, &s, 4, 0), EINVAL);
 
-    key_t key = 0x3e5a0c0d;
+    key_t key = unique_key(0x3e5a);
     int k = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
     check(k >= 0, "msgget with a key");
     EXPECT_RET(msgget(key, 0) == k, 1);
     EXPECT_ERR(msgget(key, IPC_CREAT | IPC_EXCL), EEXIST);
-    EXPECT_ERR(msgget(0x3e5a0c0e, 0), ENOENT);
+    EXPECT_ERR(msgget(key + 1, 0), ENOENT);
     EXPECT_RET(msgctl(k, IPC_RMID, NULL), 0);
 }
+
+
+#if defined(__i386__)
+/* i386: the old `ipc` multiplexer without IPC_64 (the old 16-bit-id
+ * structures), its msgrcv kludge and shmat through a pointer, and the
+ * direct calls of Linux 5.1 (the 64-bit structures). */
+struct old_ipc_perm {
+    int key;
+    unsigned short uid, gid, cuid, cgid, mode, seq;
+};
+struct old_shmid_ds {
+    struct old_ipc_perm perm;
+    int segsz;
+    int atime, dtime, ctime;
+    unsigned short cpid, lpid, nattch, unused;
+    void *u2, *u3;
+};
+struct old_msqid_ds {
+    struct old_ipc_perm perm;
+    void *first, *last;
+    int stime, rtime, ctime;
+    unsigned long lcbytes, lqbytes;
+    unsigned short cbytes, qnum, qbytes, lspid, lrpid;
+};
+
+static void test_i386(void)
+{
+    int id = shmget(IPC_PRIVATE, 5000, IPC_CREAT | 0640);
+    unsigned long addr = 0;
+    EXPECT_RET(syscall(SYS_ipc, 21 /* SHMAT */, id, 0, &addr, 0, 0), 0);
+    check(addr != 0, "ipc SHMAT writes the address through its pointer");
+    struct old_shmid_ds o;
+    memset(&o, 0xff, sizeof o);
+    EXPECT_RET(syscall(SYS_ipc, 24 /* SHMCTL */, id, IPC_STAT, 0, &o, 0), 0);
+    check(sizeof o == 48 && o.segsz == 5000 && o.nattch == 1 && (o.perm.mode & 0777) == 0640 && o.perm.uid == (unsigned short)getuid(), "old shmid_ds: segsz, nattch, mode, uid");
+    struct shmid_ds n;
+    EXPECT_RET(syscall(396 /* shmctl */, id, IPC_STAT, &n), 0);
+    check(n.shm_segsz == 5000 && n.shm_nattch == 1 && n.shm_cpid == getpid(), "direct shmctl: shmid64_ds");
+    EXPECT_ERR(syscall(396, id, IPC_STAT | 0x100, &n), EINVAL);
+    EXPECT_RET(syscall(SYS_ipc, 22 /* SHMDT */, 0, 0, 0, addr, 0), 0);
+    EXPECT_RET(syscall(396, id, IPC_RMID, 0), 0);
+
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct m s = { 5, "five" };
+    EXPECT_RET(syscall(400 /* msgsnd */, q, &s, 5, 0), 0);
+    EXPECT_RET(syscall(SYS_ipc, 11 /* MSGSND */, q, 4, 0, &s, 0), 0);
+    struct old_msqid_ds om;
+    EXPECT_RET(syscall(SYS_ipc, 14 /* MSGCTL */, q, IPC_STAT, 0, &om, 0), 0);
+    check(sizeof om == 56 && om.qnum == 2 && om.cbytes == 9 && om.qbytes == 16384 && (om.perm.mode & 0777) == 0600, "old msqid_ds: qnum, cbytes, qbytes, mode");
+    struct m r;
+    struct { void *msgp; long msgtyp; } kludge = { &r, 5 };
+    EXPECT_RET(syscall(SYS_ipc, 12 /* MSGRCV */, q, sizeof r.text, 0, &kludge, 0), 5);
+    check(r.mtype == 5 && strcmp(r.text, "five") == 0, "ipc MSGRCV version 0: through ipc_kludge");
+    EXPECT_RET(syscall(SYS_ipc, 12 | (1 << 16), q, sizeof r.text, 0, &r, 0), 4);
+    EXPECT_ERR(syscall(401 /* msgrcv */, q, &r, sizeof r.text, 0, IPC_NOWAIT), ENOMSG);
+    EXPECT_RET(syscall(402 /* msgctl */, q, IPC_RMID, 0), 0);
+
+    int sid = syscall(393 /* semget */, IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    check(sid >= 0, "direct semget");
+    EXPECT_RET(syscall(394 /* semctl */, sid, 1, SETVAL, 7), 0);
+    int seven = 0;
+    EXPECT_RET(syscall(SYS_ipc, 3 /* SEMCTL */, sid, 1, GETVAL, &seven, 0), 7);
+    struct sembuf d = { 0, -1, 0 };
+    struct { long long sec; long long nsec; } t64 = { 0, 20 * 1000000 };
+    EXPECT_ERR(syscall(420 /* semtimedop_time64 */, sid, &d, 1, &t64), EAGAIN);
+    struct { long sec; long nsec; } t32 = { 0, 20 * 1000000 };
+    EXPECT_ERR(syscall(SYS_ipc, 4 /* SEMTIMEDOP */, sid, 1, 0, &d, &t32), EAGAIN);
+    struct sembuf u = { 0, 2, 0 };
+    EXPECT_RET(syscall(SYS_ipc, 1 /* SEMOP */, sid, 1, 0, &u, 0), 0);
+    EXPECT_RET(syscall(394, sid, 0, GETVAL, 0), 2);
+    EXPECT_RET(syscall(394, sid, 0, IPC_RMID, 0), 0);
+}
+#endif
 
 int main(void)
 {
@@ -337,5 +417,8 @@ int main(void)
     test_shm();
     test_sem();
     test_msg();
+#if defined(__i386__)
+    test_i386();
+#endif
     return finish();
 }

@@ -521,8 +521,8 @@ impl IpcLayout {
                 put_u32(&mut b, 24, q.stime as u32);
                 put_u32(&mut b, 28, q.rtime as u32);
                 put_u32(&mut b, 32, q.ctime as u32);
-                put_u32(&mut b, 36, q.cbytes as u32);
-                put_u32(&mut b, 40, q.qbytes as u32);
+                // msg_lcbytes and msg_lqbytes stay 0, as x86_64 Linux
+                // writes them for i386 programs (copy_compat_msqid_to_user).
                 put_u16(&mut b, 44, q.cbytes.min(u16::MAX as u64) as u16);
                 put_u16(&mut b, 46, qnum.min(u16::MAX as u64) as u16);
                 put_u16(&mut b, 48, q.qbytes.min(u16::MAX as u64) as u16);
@@ -546,16 +546,13 @@ impl IpcLayout {
         }
         b
     }
-    /// IPC_SET's `msg_qbytes` (the old structure's 16-bit one, or its
-    /// `msg_lqbytes` when that is 0).
+    /// IPC_SET's `msg_qbytes` (the old structure's 16-bit one: x86_64
+    /// Linux reads no `msg_lqbytes` for i386 programs).
     pub fn read_qbytes(self, b: &[u8]) -> u64 {
         match self {
             IpcLayout::X86_64 => get_u64(b, 88),
             IpcLayout::I386_64 => get_u32(b, 68) as u64,
-            IpcLayout::I386Old => match get_u16(b, 48) {
-                0 => get_u32(b, 40) as u64,
-                q => q as u64,
-            },
+            IpcLayout::I386Old => get_u16(b, 48) as u64,
         }
     }
     /// IPC_INFO of shared memory: `struct shminfo64` (or the old `shminfo`).
