@@ -58,6 +58,8 @@ static __attribute__((unused)) const char *errno_name(int e)
     case EDOM: return "EDOM";
     case ERANGE: return "ERANGE";
     case ENODATA: return "ENODATA";
+    case ENOMSG: return "ENOMSG";
+    case EIDRM: return "EIDRM";
     case EDEADLK: return "EDEADLK";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";

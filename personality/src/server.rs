@@ -67,6 +67,16 @@ impl Host for KernelHost {
     fn mem_share_from(&mut self, from_space: u64, from_addr: u64, addr: u64, len: u64, prot: u64) -> bool {
         rt::mem_share(SpaceId(from_space as u32), from_addr, self.space, addr, len, prot).is_ok()
     }
+    fn shm_space(&mut self) -> Option<u64> {
+        rt::space_create_like(self.space).ok().map(|s| s.0 as u64)
+    }
+    fn shm_map(&mut self, space: u64, addr: u64, len: u64) -> bool {
+        let prot = sion_abi::call::prot::READ | sion_abi::call::prot::WRITE | sion_abi::call::prot::SHARED;
+        rt::mem_map(SpaceId(space as u32), addr, len, prot).is_ok()
+    }
+    fn shm_unmap(&mut self, space: u64, addr: u64, len: u64) {
+        let _ = rt::mem_unmap(SpaceId(space as u32), addr, len);
+    }
     fn mem_cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Option<u32> {
         rt::mem_cmpxchg32(self.space, addr, expected, new).ok()
     }

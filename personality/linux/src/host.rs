@@ -57,6 +57,19 @@ pub trait Host {
     /// `from_addr` (a MAP_SHARED mapping of the same file in another
     /// process); false if the kernel refused (that space or mapping is gone).
     fn mem_share_from(&mut self, from_space: u64, from_addr: u64, addr: u64, len: u64, prot: u64) -> bool;
+    /// System V shared memory: a new, empty space of the job (charged to
+    /// its memory account) that holds every segment's pages
+    /// (`crate::sysv::Pool`); `None` when there is none (the simulation:
+    /// shmget is ENOMEM there).
+    fn shm_space(&mut self) -> Option<u64> {
+        None
+    }
+    /// Back `[addr, addr+len)` of that space with zeroed shared pages, read-write.
+    fn shm_map(&mut self, _space: u64, _addr: u64, _len: u64) -> bool {
+        false
+    }
+    /// Unmap `[addr, addr+len)` of that space (a segment is gone).
+    fn shm_unmap(&mut self, _space: u64, _addr: u64, _len: u64) {}
     /// The registers of the (blocked) task; `None` if the kernel refused.
     fn get_regs(&mut self) -> Option<TaskRegs>;
     fn set_regs(&mut self, regs: &TaskRegs) -> bool;

@@ -366,6 +366,295 @@ pub fn encode_statx(s: &StatInfo) -> Vec<u8> {
     v
 }
 
+/// The System V IPC structures' layouts: x86_64's, i386's 64-bit ones
+/// (`IPC_64`, what glibc and musl use) and i386's old ones (16-bit ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpcLayout {
+    X86_64,
+    I386_64,
+    I386Old,
+}
+
+fn get_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+impl IpcLayout {
+    /// The layout of a call: the direct calls always have the 64-bit
+    /// structures; i386's `ipc` multiplexer has them with `IPC_64` in `cmd`.
+    pub fn of(abi: Abi, ipc64: bool) -> IpcLayout {
+        match (abi, ipc64) {
+            (Abi::X86_64, _) => IpcLayout::X86_64,
+            (Abi::I386, true) => IpcLayout::I386_64,
+            (Abi::I386, false) => IpcLayout::I386Old,
+        }
+    }
+    fn word(self) -> usize {
+        if self == IpcLayout::X86_64 {
+            8
+        } else {
+            4
+        }
+    }
+    fn put_word(self, b: &mut [u8], at: usize, v: u64) {
+        if self.word() == 8 {
+            put_u64(b, at, v)
+        } else {
+            put_u32(b, at, v.min(u32::MAX as u64) as u32)
+        }
+    }
+    /// `struct ipc64_perm` (or the old `ipc_perm`) at the start of `b`.
+    fn put_perm(self, b: &mut [u8], p: &crate::sysv::Perm) {
+        put_u32(b, 0, p.key as u32);
+        if self == IpcLayout::I386Old {
+            for (i, v) in [p.uid, p.gid, p.cuid, p.cgid, p.mode].into_iter().enumerate() {
+                put_u16(b, 4 + 2 * i, v as u16);
+            }
+            put_u16(b, 14, p.seq);
+        } else {
+            for (i, v) in [p.uid, p.gid, p.cuid, p.cgid].into_iter().enumerate() {
+                put_u32(b, 4 + 4 * i, v);
+            }
+            if self == IpcLayout::X86_64 {
+                put_u32(b, 20, p.mode);
+            } else {
+                put_u16(b, 20, p.mode as u16);
+            }
+            put_u16(b, 24, p.seq);
+        }
+    }
+    fn perm_size(self) -> usize {
+        match self {
+            IpcLayout::X86_64 => 48,
+            IpcLayout::I386_64 => 36,
+            IpcLayout::I386Old => 16,
+        }
+    }
+    /// IPC_SET's (uid, gid, mode) from the perm at the start of a `*_ds`.
+    pub fn read_set(self, b: &[u8]) -> (u32, u32, u32) {
+        match self {
+            IpcLayout::I386Old => (get_u16(b, 4) as u32, get_u16(b, 6) as u32, get_u16(b, 12) as u32),
+            IpcLayout::I386_64 => (get_u32(b, 4), get_u32(b, 8), get_u16(b, 20) as u32),
+            IpcLayout::X86_64 => (get_u32(b, 4), get_u32(b, 8), get_u32(b, 20)),
+        }
+    }
+    /// Bytes of `struct shmid64_ds` / `semid64_ds` / `msqid64_ds` (or the old ones).
+    pub fn shmid_size(self) -> usize {
+        [112, 84, 48][self as usize]
+    }
+    pub fn semid_size(self) -> usize {
+        [104, 64, 44][self as usize]
+    }
+    pub fn msqid_size(self) -> usize {
+        [120, 88, 56][self as usize]
+    }
+    /// A time: one word on x86_64 (and in the old structures), a low and
+    /// a high word in i386's 64-bit ones.
+    fn put_time(self, b: &mut [u8], at: usize, t: u64) {
+        match self {
+            IpcLayout::X86_64 => put_u64(b, at, t),
+            IpcLayout::I386_64 => {
+                put_u32(b, at, t as u32);
+                put_u32(b, at + 4, (t >> 32) as u32);
+            }
+            IpcLayout::I386Old => put_u32(b, at, t as u32),
+        }
+    }
+    pub fn shmid_ds(self, p: &crate::sysv::Perm, s: &crate::sysv::Seg) -> Vec<u8> {
+        let mut b = alloc::vec![0u8; self.shmid_size()];
+        self.put_perm(&mut b, p);
+        match self {
+            IpcLayout::I386Old => {
+                put_u32(&mut b, 16, s.size.min(i32::MAX as u64) as u32);
+                put_u32(&mut b, 20, s.atime as u32);
+                put_u32(&mut b, 24, s.dtime as u32);
+                put_u32(&mut b, 28, s.ctime as u32);
+                put_u16(&mut b, 32, s.cpid as u16);
+                put_u16(&mut b, 34, s.lpid as u16);
+                put_u16(&mut b, 36, s.nattch.min(u16::MAX as u64) as u16);
+            }
+            _ => {
+                let (w, t) = (self.word(), if self == IpcLayout::X86_64 { 8 } else { 8 });
+                let mut at = self.perm_size();
+                self.put_word(&mut b, at, s.size);
+                at += w;
+                for v in [s.atime, s.dtime, s.ctime] {
+                    self.put_time(&mut b, at, v);
+                    at += t;
+                }
+                put_u32(&mut b, at, s.cpid);
+                put_u32(&mut b, at + 4, s.lpid);
+                self.put_word(&mut b, at + 8, s.nattch);
+            }
+        }
+        b
+    }
+    pub fn semid_ds(self, p: &crate::sysv::Perm, s: &crate::sysv::SemSet) -> Vec<u8> {
+        let mut b = alloc::vec![0u8; self.semid_size()];
+        self.put_perm(&mut b, p);
+        let n = s.sems.len() as u64;
+        match self {
+            IpcLayout::I386Old => {
+                put_u32(&mut b, 16, s.otime as u32);
+                put_u32(&mut b, 20, s.ctime as u32);
+                put_u16(&mut b, 40, n as u16);
+            }
+            IpcLayout::I386_64 => {
+                self.put_time(&mut b, 36, s.otime);
+                self.put_time(&mut b, 44, s.ctime);
+                put_u32(&mut b, 52, n as u32);
+            }
+            IpcLayout::X86_64 => {
+                put_u64(&mut b, 48, s.otime);
+                put_u64(&mut b, 64, s.ctime);
+                put_u64(&mut b, 80, n);
+            }
+        }
+        b
+    }
+    pub fn msqid_ds(self, p: &crate::sysv::Perm, q: &crate::sysv::Queue) -> Vec<u8> {
+        let mut b = alloc::vec![0u8; self.msqid_size()];
+        self.put_perm(&mut b, p);
+        let qnum = q.msgs.len() as u64;
+        match self {
+            IpcLayout::I386Old => {
+                put_u32(&mut b, 24, q.stime as u32);
+                put_u32(&mut b, 28, q.rtime as u32);
+                put_u32(&mut b, 32, q.ctime as u32);
+                // msg_lcbytes and msg_lqbytes stay 0, as x86_64 Linux
+                // writes them for i386 programs (copy_compat_msqid_to_user).
+                put_u16(&mut b, 44, q.cbytes.min(u16::MAX as u64) as u16);
+                put_u16(&mut b, 46, qnum.min(u16::MAX as u64) as u16);
+                put_u16(&mut b, 48, q.qbytes.min(u16::MAX as u64) as u16);
+                put_u16(&mut b, 50, q.lspid as u16);
+                put_u16(&mut b, 52, q.lrpid as u16);
+            }
+            _ => {
+                let (w, t) = (self.word(), 8);
+                let mut at = self.perm_size();
+                for v in [q.stime, q.rtime, q.ctime] {
+                    self.put_time(&mut b, at, v);
+                    at += t;
+                }
+                for v in [q.cbytes, qnum, q.qbytes] {
+                    self.put_word(&mut b, at, v);
+                    at += w;
+                }
+                put_u32(&mut b, at, q.lspid);
+                put_u32(&mut b, at + 4, q.lrpid);
+            }
+        }
+        b
+    }
+    /// IPC_SET's `msg_qbytes` (the old structure's 16-bit one: x86_64
+    /// Linux reads no `msg_lqbytes` for i386 programs).
+    pub fn read_qbytes(self, b: &[u8]) -> u64 {
+        match self {
+            IpcLayout::X86_64 => get_u64(b, 88),
+            IpcLayout::I386_64 => get_u32(b, 68) as u64,
+            IpcLayout::I386Old => get_u16(b, 48) as u64,
+        }
+    }
+    /// IPC_INFO of shared memory: `struct shminfo64` (or the old `shminfo`).
+    pub fn shminfo(self, shmmni: u32, shmmax: u64, shmall: u64) -> Vec<u8> {
+        use crate::linux::SHMMIN;
+        if self == IpcLayout::I386Old {
+            let mut b = alloc::vec![0u8; 20];
+            for (i, v) in [shmmax.min(i32::MAX as u64), SHMMIN, shmmni as u64, shmmni as u64, shmall.min(i32::MAX as u64)].into_iter().enumerate() {
+                put_u32(&mut b, 4 * i, v as u32);
+            }
+            return b;
+        }
+        let w = self.word();
+        let mut b = alloc::vec![0u8; 9 * w];
+        for (i, v) in [shmmax, SHMMIN, shmmni as u64, shmmni as u64, shmall].into_iter().enumerate() {
+            if w == 8 {
+                put_u64(&mut b, 8 * i, v);
+            } else {
+                put_u32(&mut b, 4 * i, v as u32);
+            }
+        }
+        b
+    }
+    /// SHM_INFO: `struct shm_info` (used_ids, shm_tot, shm_rss, shm_swp, ...).
+    pub fn shm_info(self, used: u32, tot: u64, rss: u64) -> Vec<u8> {
+        let w = self.word();
+        let mut b = alloc::vec![0u8; w + 5 * w];
+        put_u32(&mut b, 0, used);
+        self.put_word(&mut b, w, tot);
+        self.put_word(&mut b, 2 * w, rss);
+        b
+    }
+    /// IPC_INFO and SEM_INFO: `struct seminfo`, ten ints.
+    pub fn seminfo(v: [u32; 10]) -> Vec<u8> {
+        let mut b = alloc::vec![0u8; 40];
+        for (i, x) in v.into_iter().enumerate() {
+            put_u32(&mut b, 4 * i, x);
+        }
+        b
+    }
+    /// IPC_INFO and MSG_INFO: `struct msginfo`, seven ints and a short.
+    pub fn msginfo(v: [u32; 7], msgseg: u16) -> Vec<u8> {
+        let mut b = alloc::vec![0u8; 32];
+        for (i, x) in v.into_iter().enumerate() {
+            put_u32(&mut b, 4 * i, x);
+        }
+        put_u16(&mut b, 28, msgseg);
+        b
+    }
+}
+
+#[cfg(test)]
+mod ipc_layout_tests {
+    use super::*;
+    use crate::sysv::{Perm, Queue, Seg, SemSet};
+
+    fn perm() -> Perm {
+        Perm { key: 0x1234, uid: 1000, gid: 100, cuid: 0, cgid: 0, mode: 0o1640, seq: 3 }
+    }
+
+    #[test]
+    fn shmid64_ds() {
+        let s = Seg { size: 8192, addr: 0, name: 0, atime: 11, dtime: 12, ctime: 13, cpid: 7, lpid: 8, nattch: 2 };
+        let b = IpcLayout::X86_64.shmid_ds(&perm(), &s);
+        assert_eq!(b.len(), 112);
+        assert_eq!((get_u32(&b, 0), get_u32(&b, 4), get_u32(&b, 8), get_u32(&b, 20), get_u16(&b, 24)), (0x1234, 1000, 100, 0o1640, 3));
+        assert_eq!((get_u64(&b, 48), get_u64(&b, 56), get_u64(&b, 64), get_u64(&b, 72)), (8192, 11, 12, 13));
+        assert_eq!((get_u32(&b, 80), get_u32(&b, 84), get_u64(&b, 88)), (7, 8, 2));
+        let b = IpcLayout::I386_64.shmid_ds(&perm(), &s);
+        assert_eq!(b.len(), 84);
+        assert_eq!((get_u32(&b, 36), get_u32(&b, 40), get_u32(&b, 48), get_u32(&b, 56)), (8192, 11, 12, 13));
+        assert_eq!((get_u32(&b, 64), get_u32(&b, 68), get_u32(&b, 72)), (7, 8, 2));
+        let b = IpcLayout::I386Old.shmid_ds(&perm(), &s);
+        assert_eq!((b.len(), get_u16(&b, 4), get_u16(&b, 12), get_u32(&b, 16), get_u16(&b, 36)), (48, 1000, 0o1640, 8192, 2));
+    }
+
+    #[test]
+    fn semid64_ds_and_msqid64_ds() {
+        let s = SemSet { sems: alloc::vec![Default::default(); 3], otime: 5, ctime: 6 };
+        let b = IpcLayout::X86_64.semid_ds(&perm(), &s);
+        assert_eq!((b.len(), get_u64(&b, 48), get_u64(&b, 64), get_u64(&b, 80)), (104, 5, 6, 3));
+        let b = IpcLayout::I386_64.semid_ds(&perm(), &s);
+        assert_eq!((b.len(), get_u32(&b, 36), get_u32(&b, 44), get_u32(&b, 52)), (64, 5, 6, 3));
+        let q = Queue { msgs: Default::default(), cbytes: 10, qbytes: 16384, stime: 1, rtime: 2, ctime: 3, lspid: 4, lrpid: 5 };
+        let b = IpcLayout::X86_64.msqid_ds(&perm(), &q);
+        assert_eq!(
+            (b.len(), get_u64(&b, 48), get_u64(&b, 56), get_u64(&b, 64), get_u64(&b, 72), get_u64(&b, 88), get_u32(&b, 96), get_u32(&b, 100)),
+            (120, 1, 2, 3, 10, 16384, 4, 5)
+        );
+        assert_eq!(IpcLayout::X86_64.read_qbytes(&b), 16384);
+        let b = IpcLayout::I386_64.msqid_ds(&perm(), &q);
+        assert_eq!(
+            (b.len(), get_u32(&b, 36), get_u32(&b, 44), get_u32(&b, 52), get_u32(&b, 60), get_u32(&b, 68), get_u32(&b, 72), get_u32(&b, 76)),
+            (88, 1, 2, 3, 10, 16384, 4, 5)
+        );
+        assert_eq!(IpcLayout::I386_64.read_qbytes(&b), 16384);
+        assert_eq!(IpcLayout::I386_64.read_set(&b), (1000, 100, 0o1640));
+        let b = IpcLayout::I386Old.msqid_ds(&perm(), &q);
+        assert_eq!((b.len(), get_u16(&b, 48), IpcLayout::I386Old.read_qbytes(&b)), (56, 16384, 16384));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub mod socket;
 pub mod stack;
 pub mod sys;
 pub mod syscalls;
+pub mod sysv;
 pub mod vdso;
 pub mod vma;
 

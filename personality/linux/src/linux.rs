@@ -193,3 +193,73 @@ pub const SCHED_RESET_ON_FORK: u32 = 0x4000_0000;
 
 /// personality(2): the 32-bit persona (uname says i686).
 pub const PER_LINUX32: u32 = 8;
+// System V IPC (ipc/, include/uapi/linux/{ipc,shm,sem,msg}.h).
+pub const IPC_PRIVATE: i32 = 0;
+pub const IPC_CREAT: u32 = 0o1000;
+pub const IPC_EXCL: u32 = 0o2000;
+pub const IPC_NOWAIT: u32 = 0o4000;
+pub const IPC_RMID: u32 = 0;
+pub const IPC_SET: u32 = 1;
+pub const IPC_STAT: u32 = 2;
+pub const IPC_INFO: u32 = 3;
+/// The `cmd` flag of the 64-bit structure layouts (i386's `ipc` and old calls).
+pub const IPC_64: u32 = 0x100;
+pub const SHM_LOCK: u32 = 11;
+pub const SHM_UNLOCK: u32 = 12;
+pub const SHM_STAT: u32 = 13;
+pub const SHM_INFO: u32 = 14;
+pub const SHM_STAT_ANY: u32 = 15;
+pub const SHM_RDONLY: u32 = 0o10000;
+pub const SHM_RND: u32 = 0o20000;
+pub const SHM_REMAP: u32 = 0o40000;
+pub const SHM_EXEC: u32 = 0o100000;
+/// shmget's huge pages (SiON has none: EINVAL, as without CONFIG_HUGETLBFS).
+pub const SHM_HUGETLB: u32 = 0o4000;
+/// Mode bits of a segment: removed (lives until its last detach), locked.
+pub const SHM_DEST: u32 = 0o1000;
+pub const SHM_LOCKED: u32 = 0o2000;
+pub const GETPID: u32 = 11;
+pub const GETVAL: u32 = 12;
+pub const GETALL: u32 = 13;
+pub const GETNCNT: u32 = 14;
+pub const GETZCNT: u32 = 15;
+pub const SETVAL: u32 = 16;
+pub const SETALL: u32 = 17;
+pub const SEM_STAT: u32 = 18;
+pub const SEM_INFO: u32 = 19;
+pub const SEM_STAT_ANY: u32 = 20;
+pub const SEM_UNDO: u16 = 0x1000;
+pub const MSG_STAT: u32 = 11;
+pub const MSG_INFO: u32 = 12;
+pub const MSG_STAT_ANY: u32 = 13;
+pub const MSG_NOERROR: u32 = 0o10000;
+pub const MSG_EXCEPT: u32 = 0o20000;
+pub const MSG_COPY: u32 = 0o40000;
+// The limits (Linux's defaults, /proc/sys/kernel).
+pub const SHMMIN: u64 = 1;
+pub const SHMMAX: u64 = u64::MAX - (1 << 24);
+pub const SHMALL: u64 = u64::MAX - (1 << 24);
+pub const SHMMNI: u32 = 4096;
+pub const SEMMSL: u32 = 32000;
+pub const SEMMNS: u32 = 1_024_000_000;
+pub const SEMOPM: u32 = 500;
+pub const SEMMNI: u32 = 32000;
+pub const SEMVMX: i32 = 32767;
+pub const SEMAEM: i32 = SEMVMX;
+pub const SEMUSZ: u32 = 20;
+pub const MSGMAX: u32 = 8192;
+pub const MSGMNB: u32 = 16384;
+pub const MSGMNI: u32 = 32000;
+// The `ipc` multiplexer's calls (i386).
+pub const IPCOP_SEMOP: u32 = 1;
+pub const IPCOP_SEMGET: u32 = 2;
+pub const IPCOP_SEMCTL: u32 = 3;
+pub const IPCOP_SEMTIMEDOP: u32 = 4;
+pub const IPCOP_MSGSND: u32 = 11;
+pub const IPCOP_MSGRCV: u32 = 12;
+pub const IPCOP_MSGGET: u32 = 13;
+pub const IPCOP_MSGCTL: u32 = 14;
+pub const IPCOP_SHMAT: u32 = 21;
+pub const IPCOP_SHMDT: u32 = 22;
+pub const IPCOP_SHMGET: u32 = 23;
+pub const IPCOP_SHMCTL: u32 = 24;

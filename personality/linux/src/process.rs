@@ -26,6 +26,7 @@ mod fifo;
 mod xattr;
 pub mod pidfd;
 pub mod numa;
+mod sysv;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -223,6 +224,8 @@ pub struct JobState {
     /// File locks of every process of the job, and the calls waiting for
     /// them (see `locks.rs`).
     pub locks: crate::locks::Locks,
+    /// System V IPC: the job is its namespace (see `sysv.rs`).
+    pub ipc: crate::sysv::Ipc,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -272,6 +275,7 @@ impl Default for JobState {
             tunables: files::Tunables::default(),
             pidfds: BTreeMap::new(),
             locks: crate::locks::Locks::new(),
+            ipc: crate::sysv::Ipc::default(),
         }
     }
 }
@@ -470,6 +474,8 @@ pub struct Process {
     /// mappings are all named after the file (`JobState::file_shm`), with
     /// its file offset, so futexes in two mmaps of one file meet.
     pub shm: Vec<(u64, u64, u64, u64)>,
+    /// System V shared memory attaches: (start, end, segment id).
+    pub sysv_shm: Vec<(u64, u64, i32)>,
     /// MAP_SHARED file mappings: (start, end, inode, file offset).
     pub shared: Vec<(u64, u64, sion_vfs::Ino, u64)>,
     /// The pages of file mappings wholly past their file's end (start,
@@ -630,6 +636,7 @@ impl Process {
             node: Default::default(),
             shared: Vec::new(),
             shm: Vec::new(),
+            sysv_shm: Vec::new(),
             past_eof: Vec::new(),
             itimers: [(0, 0); 3],
             name: None,
@@ -692,6 +699,7 @@ impl Process {
             node: self.node.clone(),
             shared: self.shared.clone(),
             shm: self.shm.clone(),
+            sysv_shm: self.sysv_shm.clone(),
             past_eof: self.past_eof.clone(),
             // Interval timers are not inherited.
             itimers: [(0, 0); 3],
@@ -723,6 +731,7 @@ impl Process {
             self.job.vfs.close_ref(ino);
         }
         self.shm.clear();
+        self.sysv_detach_all(h);
         self.past_eof.clear();
         self.abi = img.abi;
         self.vmas = img.vmas;
@@ -1403,6 +1412,7 @@ impl Process {
                     // Shared file mappings it replaces reach their files first.
                     self.shared_unmap(h, addr, end);
                 }
+                self.sysv_unmapped(h, addr, end);
                 self.vmas.remove_range(addr, end);
                 h.mem_unmap(addr, len);
             }
@@ -1563,6 +1573,7 @@ impl Process {
             self.shared_unmap(h, addr, end);
         }
         self.shm.retain(|&(s, e, _, _)| e <= addr || s >= end);
+        self.sysv_unmapped(h, addr, end);
         self.forget_past_eof(addr, end);
         if !self.vmas.remove_range(addr, end).is_empty() {
             h.mem_unmap(addr, len);

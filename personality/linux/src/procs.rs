@@ -407,6 +407,10 @@ impl Procs {
         if self.job.locks.expire_leases(h.now_ns()) {
             self.changed = true;
         }
+        // semtimedop deadlines that passed: those calls look again (EAGAIN).
+        if self.job.ipc.expire(h.now_ns()) {
+            self.changed = true;
+        }
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
         }
@@ -482,7 +486,7 @@ impl Procs {
 
     /// When the server should next look (monotonic ns), if ever.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        let lease = self.job.locks.next_lease_deadline();
+        let lease = self.job.locks.next_lease_deadline().into_iter().chain(self.job.ipc.next_deadline()).min();
         self.members
             .values()
             .filter_map(|m| match &m.life {
@@ -559,6 +563,7 @@ impl Procs {
             // A FIFO open waiting for the other side gives its end back.
             self.job.fifo_cancel(pid, Some(tid));
             self.job.locks.cancel(pid, Some(tid));
+            self.job.ipc.cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -834,6 +839,13 @@ impl Procs {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         };
         crate::process::add_proc_stub(&mut self.job.vfs, child_pid, (child.uid, child.gid));
+        if !child.sysv_shm.is_empty() {
+            // The child has the parent's System V segments attached too.
+            let now = h.realtime_ns() / 1_000_000_000;
+            for &(_, _, id) in &child.sysv_shm {
+                self.job.ipc.shm_attached(id, pid, now);
+            }
+        }
         child.files.proc_fd_dir = 0;
         child.files.fd_dirty = true;
         let (ppid, pgid, sid) = {
@@ -997,9 +1009,13 @@ impl Procs {
         self.serve(h, pid, |p, h| {
             p.at_exit(h);
             p.close_all();
+            p.sysv_detach_all(h);
         });
         self.job.fifo_cancel(pid, None);
         self.job.locks.exit(pid);
+        // System V: its waits go, its SEM_UNDO adjustments are applied.
+        self.job.ipc.cancel(pid, None);
+        self.job.ipc.sem_exit(pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
@@ -1442,7 +1458,7 @@ impl Procs {
 fn restartable(abi: Abi, nr: u64) -> bool {
     !matches!(
         crate::syscalls::name_of(abi, nr),
-        Some("nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" | "ppoll" | "ppoll_time64" | "select" | "_newselect" | "pselect6" | "pselect6_time64" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "rt_sigsuspend" | "sigsuspend" | "pause" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" | "futex" | "futex_time64")
+        Some("nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" | "ppoll" | "ppoll_time64" | "select" | "_newselect" | "pselect6" | "pselect6_time64" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "rt_sigsuspend" | "sigsuspend" | "pause" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" | "futex" | "futex_time64" | "semop" | "semtimedop" | "semtimedop_time64" | "msgsnd" | "msgrcv" | "ipc")
     )
 }
 

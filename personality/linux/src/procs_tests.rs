@@ -1350,3 +1350,98 @@ fn a_lease_break_signals_the_holder_and_the_opener_waits_for_it() {
     // With a writer open, no read lease.
     assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), err(Errno::EAGAIN));
 }
+
+// ----- System V IPC -----
+
+const IPC_PRIVATE: u64 = 0;
+const IPC_CREAT: u64 = 0o1000;
+const IPC_RMID: u64 = 0;
+const GETVAL: u64 = 12;
+const GETNCNT: u64 = 14;
+const SETVAL: u64 = 16;
+const SEM_UNDO: i16 = 0x1000;
+
+/// `struct sembuf`s at `at`.
+fn sembufs(j: &mut Job, task: u64, at: u64, ops: &[(u16, i16, i16)]) {
+    let b: Vec<u8> = ops.iter().flat_map(|&(n, o, f)| [n.to_le_bytes(), o.to_le_bytes(), f.to_le_bytes()].concat()).collect();
+    j.poke(task, at, &b);
+}
+
+#[test]
+fn semop_waits_for_another_process_and_sem_undo_is_undone_at_exit() {
+    let (mut j, parent) = Job::new();
+    let ops = Job::scratch() + 0x100;
+    let id = j.ok(parent, n::SEMGET, &[IPC_PRIVATE, 2, IPC_CREAT | 0o600]) as u64;
+    let (_, child) = j.fork(parent);
+    // The parent waits for semaphore 0 to reach 2.
+    sembufs(&mut j, parent, ops, &[(0, -2, 0)]);
+    j.blocks(parent, n::SEMOP, &[id, ops, 1]);
+    assert_eq!(j.ok(child, n::SEMCTL, &[id, 0, GETNCNT]), 1);
+    // The child adds 1 (not enough), then 1 with SEM_UNDO to semaphore 1 too.
+    sembufs(&mut j, child, ops + 0x40, &[(0, 1, 0)]);
+    assert_eq!(j.ok(child, n::SEMOP, &[id, ops + 0x40, 1]), 0);
+    assert!(j.inbox.is_empty(), "one is not enough");
+    sembufs(&mut j, child, ops + 0x40, &[(1, 5, SEM_UNDO), (0, 1, 0)]);
+    assert_eq!(j.ok(child, n::SEMOP, &[id, ops + 0x40, 2]), 0);
+    assert_eq!(j.reply(parent), 0, "the parent's semop went through");
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 0, GETVAL]), 0);
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 1, GETVAL]), 5);
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 0, GETNCNT]), 0);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 1, GETVAL]), 0, "the child's SEM_UNDO was undone");
+    // A waiter sees the set go: EIDRM.
+    let (_, child2) = j.fork(parent);
+    j.blocks(child2, n::SEMOP, &[id, ops, 1]);
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 0, IPC_RMID]), 0);
+    assert_eq!(j.reply(child2), err(Errno::EIDRM));
+    assert_eq!(j.ok(parent, n::SEMCTL, &[id, 0, GETVAL]), err(Errno::EINVAL));
+}
+
+#[test]
+fn semtimedop_times_out_and_a_signal_interrupts_semop() {
+    let (mut j, main) = Job::new();
+    let (ops, ts) = (Job::scratch() + 0x100, Job::scratch() + 0x200);
+    let id = j.ok(main, n::SEMGET, &[IPC_PRIVATE, 1, IPC_CREAT | 0o600]) as u64;
+    assert_eq!(j.ok(main, n::SEMCTL, &[id, 0, SETVAL, 1]), 0);
+    sembufs(&mut j, main, ops, &[(0, -2, 0)]);
+    j.poke(main, ts, &[0u64.to_le_bytes(), 1_000_000u64.to_le_bytes()].concat());
+    j.h.now = 5_000;
+    j.blocks(main, n::SEMTIMEDOP, &[id, ops, 1, ts]);
+    assert_eq!(j.procs.next_deadline(j.h.now), Some(1_005_000));
+    j.h.now = 1_004_999;
+    j.poll();
+    assert!(j.inbox.is_empty());
+    j.h.now = 1_005_000;
+    j.poll();
+    assert_eq!(j.reply(main), err(Errno::EAGAIN));
+    assert!(j.procs.next_deadline(j.h.now).is_none());
+    // A handler's signal ends a semop with EINTR, even with SA_RESTART.
+    j.sigaction(main, SIGUSR1, HANDLER, signal::SA_RESTART, 0);
+    let (_, child) = j.fork(main);
+    j.blocks(main, n::SEMOP, &[id, ops, 1]);
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(main, SIGUSR1);
+    assert_eq!(fr.rax, err(Errno::EINTR) as u64);
+    assert_eq!(j.ok(child, n::SEMCTL, &[id, 0, GETNCNT]), 0, "the wait is forgotten");
+}
+
+#[test]
+fn msgrcv_waits_for_a_sender_of_its_type() {
+    let (mut j, parent) = Job::new();
+    let (snd, rcv) = (Job::scratch() + 0x100, Job::scratch() + 0x200);
+    let id = j.ok(parent, n::MSGGET, &[IPC_PRIVATE, IPC_CREAT | 0o600]) as u64;
+    let (_, child) = j.fork(parent);
+    j.blocks(parent, n::MSGRCV, &[id, rcv, 16, 7, 0]);
+    j.poke(child, snd, &[3u64.to_le_bytes().as_slice(), b"three"].concat());
+    assert_eq!(j.ok(child, n::MSGSND, &[id, snd, 5, 0]), 0);
+    assert!(j.inbox.is_empty(), "not its type");
+    j.poke(child, snd, &[7u64.to_le_bytes().as_slice(), b"seven"].concat());
+    assert_eq!(j.ok(child, n::MSGSND, &[id, snd, 5, 0]), 0);
+    assert_eq!(j.reply(parent), 5);
+    assert_eq!(j.peek(parent, rcv, 13), [7u64.to_le_bytes().as_slice(), b"seven"].concat());
+    assert_eq!(j.ok(parent, n::MSGRCV, &[id, rcv, 16, 0, 0]), 5, "type 3 is still there");
+    j.blocks(child, n::MSGRCV, &[id, rcv, 16, 0, 0]);
+    assert_eq!(j.ok(parent, n::MSGCTL, &[id, IPC_RMID, 0]), 0);
+    assert_eq!(j.reply(child), err(Errno::EIDRM));
+}

@@ -214,6 +214,7 @@ impl Procs {
             crate::process::remove_task_dir(&mut self.job.vfs, pid, t.tid);
             self.job.fifo_cancel(pid, Some(t.tid));
             self.job.locks.cancel(pid, Some(t.tid));
+            self.job.ipc.cancel(pid, Some(t.tid));
         }
         if caller != pid {
             crate::process::remove_task_dir(&mut self.job.vfs, pid, caller);

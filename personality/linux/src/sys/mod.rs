@@ -24,6 +24,7 @@ pub mod fs_meta;
 pub mod fs_rw;
 pub mod fs_stat;
 pub mod futex;
+pub mod ipc;
 pub mod ids;
 pub mod mm;
 pub mod node;

@@ -83,6 +83,18 @@ impl Entry {
 }
 
 use Status::{Complete as C, Partial as P};
+const IPC_SHM_GET: &str = "per job (the job is the IPC namespace): IPC_PRIVATE and keys, IPC_CREAT/IPC_EXCL, SHMMIN/SHMMAX, the mode's rights; the segment's pages are taken at once (Linux takes them on first touch)";
+const IPC_SHM_AT: &str = "the segment's own frames in every attach and across fork; NULL or a given address, SHM_RND, SHM_RDONLY, SHM_EXEC, SHM_REMAP; detached at exit and exec";
+const IPC_SHM_DT: &str = "the attach at that address; an attach partly unmapped stays attached";
+const IPC_SHM_CTL: &str = "IPC_STAT, SHM_STAT, SHM_STAT_ANY, IPC_SET, IPC_RMID (the segment lives until its last detach), IPC_INFO, SHM_INFO, SHM_LOCK/SHM_UNLOCK (kept as a flag: nothing is swapped)";
+const IPC_SEM_GET: &str = "per job: IPC_PRIVATE and keys, IPC_CREAT/IPC_EXCL, SEMMSL, the mode's rights";
+const IPC_SEM_OP: &str = "atomic arrays, SEM_UNDO (applied at exit), IPC_NOWAIT, waits woken when the job changes, EINTR by a handler, timeouts, EIDRM on removal; waiters are not served in Linux's order";
+const IPC_SEM_CTL: &str = "GETVAL, SETVAL, GETALL, SETALL, GETPID, GETNCNT, GETZCNT, IPC_STAT, SEM_STAT, SEM_STAT_ANY, IPC_SET, IPC_RMID, IPC_INFO, SEM_INFO";
+const IPC_MSG_GET: &str = "per job: IPC_PRIVATE and keys, IPC_CREAT/IPC_EXCL, the mode's rights";
+const IPC_MSG_SND: &str = "waits while the queue is full (msg_qbytes), IPC_NOWAIT, EINTR by a handler, EIDRM on removal";
+const IPC_MSG_RCV: &str = "by type (0, >0, <0, MSG_EXCEPT), MSG_NOERROR, E2BIG, MSG_COPY, IPC_NOWAIT, waits, EINTR, EIDRM";
+const IPC_MSG_CTL: &str = "IPC_STAT, MSG_STAT, MSG_STAT_ANY, IPC_SET (msg_qbytes past msgmnb takes CAP_SYS_RESOURCE), IPC_RMID, IPC_INFO, MSG_INFO";
+const IPC_IPC_MUX: &str = "the System V calls of i386's multiplexer, with the old structures unless IPC_64 (msgrcv's ipc_kludge, shmat's address through the pointer)";
 
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
@@ -157,6 +169,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::MSYNC, "msync", sys::mm::msync, C),
     e(n64::MINCORE, "mincore", sys::mm::mincore, C),
     e(n64::MADVISE, "madvise", sys::mm::madvise, P("DONTNEED drops private pages (they come back zero, file pages too); other advice accepted")),
+    e(n64::SHMGET, "shmget", sys::ipc::shmget, P(IPC_SHM_GET)),
+    e(n64::SHMAT, "shmat", sys::ipc::shmat, P(IPC_SHM_AT)),
+    e(n64::SHMCTL, "shmctl", sys::ipc::shmctl, P(IPC_SHM_CTL)),
     e(n64::DUP, "dup", sys::fd::dup, C),
     e(n64::DUP2, "dup2", sys::fd::dup2, C),
     e(n64::PAUSE, "pause", sys::signal::pause, C),
@@ -189,6 +204,14 @@ pub static X86_64: &[Entry] = &[
     e(n64::WAIT4, "wait4", sys::process::wait4, P(WAIT)),
     e(n64::KILL, "kill", sys::signal::kill, P(KILL)),
     e(n64::UNAME, "uname", sys::system::uname, C).quiet(),
+    e(n64::SEMGET, "semget", sys::ipc::semget, P(IPC_SEM_GET)),
+    e(n64::SEMOP, "semop", sys::ipc::semop, P(IPC_SEM_OP)),
+    e(n64::SEMCTL, "semctl", sys::ipc::semctl, P(IPC_SEM_CTL)),
+    e(n64::SHMDT, "shmdt", sys::ipc::shmdt, P(IPC_SHM_DT)),
+    e(n64::MSGGET, "msgget", sys::ipc::msgget, P(IPC_MSG_GET)),
+    e(n64::MSGSND, "msgsnd", sys::ipc::msgsnd, P(IPC_MSG_SND)),
+    e(n64::MSGRCV, "msgrcv", sys::ipc::msgrcv, P(IPC_MSG_RCV)),
+    e(n64::MSGCTL, "msgctl", sys::ipc::msgctl, P(IPC_MSG_CTL)),
     e(n64::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
     e(n64::FLOCK, "flock", sys::fd::flock, P(LOCKS)),
     e(n64::FSYNC, "fsync", sys::fs_meta::fsync, C),
@@ -303,6 +326,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n64::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
+    e(n64::SEMTIMEDOP, "semtimedop", sys::ipc::semtimedop, P(IPC_SEM_OP)),
     e(n64::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
     e(n64::CLOCK_SETTIME, "clock_settime", sys::node::clock_settime, P(NODE)),
     e(n64::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
@@ -476,6 +500,7 @@ pub static I386: &[Entry] = &[
     e(n32::VHANGUP, "vhangup", sys::node::vhangup, P(NODE)),
     e(n32::WAIT4, "wait4", sys::process::wait4, P(WAIT)),
     e(n32::SYSINFO, "sysinfo", sys::system::sysinfo, P("loads 0, no swap")),
+    e(n32::IPC, "ipc", sys::ipc::ipc, P(IPC_IPC_MUX)),
     e(n32::FSYNC, "fsync", sys::fs_meta::fsync, C),
     e(n32::SIGRETURN, "sigreturn", sys::signal::sigreturn, C),
     e(n32::CLONE, "clone", sys::process::clone, P(CLONE)),
@@ -677,6 +702,16 @@ pub static I386: &[Entry] = &[
     e(n32::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n32::STATX, "statx", sys::fs_stat::statx, C),
     e(n32::RSEQ, "rseq", sys::process::rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
+    e(n32::SEMGET, "semget", sys::ipc::semget, P(IPC_SEM_GET)),
+    e(n32::SEMCTL, "semctl", sys::ipc::semctl, P(IPC_SEM_CTL)),
+    e(n32::SHMGET, "shmget", sys::ipc::shmget, P(IPC_SHM_GET)),
+    e(n32::SHMCTL, "shmctl", sys::ipc::shmctl, P(IPC_SHM_CTL)),
+    e(n32::SHMAT, "shmat", sys::ipc::shmat, P(IPC_SHM_AT)),
+    e(n32::SHMDT, "shmdt", sys::ipc::shmdt, P(IPC_SHM_DT)),
+    e(n32::MSGGET, "msgget", sys::ipc::msgget, P(IPC_MSG_GET)),
+    e(n32::MSGSND, "msgsnd", sys::ipc::msgsnd, P(IPC_MSG_SND)),
+    e(n32::MSGRCV, "msgrcv", sys::ipc::msgrcv, P(IPC_MSG_RCV)),
+    e(n32::MSGCTL, "msgctl", sys::ipc::msgctl, P(IPC_MSG_CTL)),
     e(n32::CLOCK_GETTIME64, "clock_gettime64", sys::time::clock_gettime64, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
     e(n32::CLOCK_SETTIME64, "clock_settime64", sys::node::clock_settime64, P(NODE)),
     e(n32::CLOCK_ADJTIME64, "clock_adjtime64", sys::node::clock_adjtime64, P(ADJTIME)),
@@ -686,6 +721,7 @@ pub static I386: &[Entry] = &[
     e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(POLL)),
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
+    e(n32::SEMTIMEDOP_TIME64, "semtimedop_time64", sys::ipc::semtimedop_time64, P(IPC_SEM_OP)),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),
     e(n32::SCHED_RR_GET_INTERVAL_TIME64, "sched_rr_get_interval_time64", sys::sched::sched_rr_get_interval_time64, P(SCHED)),

@@ -48,6 +48,10 @@ pub mod tag {
     pub const MOUNTS: u32 = 18;
     /// A file of /proc/sys, its index in `SYSCTLS` in place of a pid.
     pub const SYSCTL: u32 = 20;
+    /// /proc/sysvipc/shm, sem, msg.
+    pub const SYSVIPC_SHM: u32 = 21;
+    pub const SYSVIPC_SEM: u32 = 22;
+    pub const SYSVIPC_MSG: u32 = 23;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
@@ -227,6 +231,9 @@ impl Process {
                 let boot = (self.node.realtime_ns.saturating_sub(self.node.uptime_ns)) / 1_000_000_000;
                 format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
             }
+            tag::SYSVIPC_SHM => self.job.ipc.proc_shm(),
+            tag::SYSVIPC_SEM => self.job.ipc.proc_sem(),
+            tag::SYSVIPC_MSG => self.job.ipc.proc_msg(),
             tag::FILESYSTEMS => String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
             tag::MOUNTS => String::from(MOUNTS),
             tag::SELF_MAPS => {

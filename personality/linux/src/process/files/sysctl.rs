@@ -22,9 +22,30 @@ pub enum Knob {
     /// The job's host and NIS domain names (sethostname, setdomainname).
     Hostname,
     Domainname,
+    /// A System V IPC limit or next id, kept in the job's namespace
+    /// (`JobState::ipc`).
+    Ipc(IpcKnob),
     /// uname's release and version.
     Release,
     Version,
+}
+
+/// The System V IPC tunables.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IpcKnob {
+    MsgMax,
+    MsgMnb,
+    MsgMni,
+    ShmMni,
+    ShmMax,
+    /// In pages.
+    ShmAll,
+    /// semmsl, semmns, semopm, semmni.
+    Sem,
+    /// The id the next object gets (-1: any), reset once used.
+    MsgNextId,
+    SemNextId,
+    ShmNextId,
 }
 
 /// The numbers a job may change, each used where Linux uses it.
@@ -81,7 +102,7 @@ impl Tunables {
     }
 }
 
-use Knob::{Domainname, Fixed, Hostname, Release, Tunable as T, Version};
+use Knob::{Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
@@ -96,10 +117,20 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/pipe-user-pages-soft", knob: T(PipeUserPagesSoft, 0, i32::MAX as u64) },
     Sysctl { path: "kernel/domainname", knob: Domainname },
     Sysctl { path: "kernel/hostname", knob: Hostname },
+    Sysctl { path: "kernel/msg_next_id", knob: I(IpcKnob::MsgNextId) },
+    Sysctl { path: "kernel/msgmax", knob: I(IpcKnob::MsgMax) },
+    Sysctl { path: "kernel/msgmnb", knob: I(IpcKnob::MsgMnb) },
+    Sysctl { path: "kernel/msgmni", knob: I(IpcKnob::MsgMni) },
     Sysctl { path: "kernel/ngroups_max", knob: Fixed("65536\n") },
     Sysctl { path: "kernel/osrelease", knob: Release },
     Sysctl { path: "kernel/ostype", knob: Fixed("Linux\n") },
     Sysctl { path: "kernel/pid_max", knob: T(PidMax, 301, 4 << 20) },
+    Sysctl { path: "kernel/sem", knob: I(IpcKnob::Sem) },
+    Sysctl { path: "kernel/sem_next_id", knob: I(IpcKnob::SemNextId) },
+    Sysctl { path: "kernel/shm_next_id", knob: I(IpcKnob::ShmNextId) },
+    Sysctl { path: "kernel/shmall", knob: I(IpcKnob::ShmAll) },
+    Sysctl { path: "kernel/shmmax", knob: I(IpcKnob::ShmMax) },
+    Sysctl { path: "kernel/shmmni", knob: I(IpcKnob::ShmMni) },
     Sysctl { path: "kernel/tainted", knob: Fixed("0\n") },
     Sysctl { path: "kernel/threads-max", knob: Fixed("64\n") },
     Sysctl { path: "kernel/version", knob: Version },
@@ -134,6 +165,25 @@ impl Process {
             Some(Fixed(text)) => text.as_bytes().to_vec(),
             Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
             Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
+            Some(I(k)) => {
+                let ipc = &self.job.ipc;
+                match k {
+                    IpcKnob::MsgMax => format!("{}\n", ipc.msgmax),
+                    IpcKnob::MsgMnb => format!("{}\n", ipc.msgmnb),
+                    IpcKnob::MsgMni => format!("{}\n", ipc.msgmni),
+                    IpcKnob::ShmMni => format!("{}\n", ipc.shmmni),
+                    IpcKnob::ShmMax => format!("{}\n", ipc.shmmax),
+                    IpcKnob::ShmAll => format!("{}\n", ipc.shmall),
+                    IpcKnob::Sem => {
+                        let [a, b, c, d] = ipc.sem_limits;
+                        format!("{a}\t{b}\t{c}\t{d}\n")
+                    }
+                    IpcKnob::MsgNextId => format!("{}\n", ipc.msg.next_id),
+                    IpcKnob::SemNextId => format!("{}\n", ipc.sem.next_id),
+                    IpcKnob::ShmNextId => format!("{}\n", ipc.shm.next_id),
+                }
+                .into_bytes()
+            }
             Some(Release) => format!("{UTS_RELEASE}\n").into_bytes(),
             Some(Version) => format!("{UTS_VERSION}\n").into_bytes(),
             None => Vec::new(),
@@ -153,6 +203,41 @@ impl Process {
                     return Err(Errno::EINVAL);
                 }
                 *if knob == Hostname { &mut self.job.hostname } else { &mut self.job.domainname } = name.to_vec();
+                Ok(data.len() as u64)
+            }
+            I(k) => {
+                let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+                let words: Vec<&str> = text.split_whitespace().collect();
+                if let (IpcKnob::ShmMax | IpcKnob::ShmAll, [w]) = (k, words.as_slice()) {
+                    // unsigned longs (proc_doulongvec_minmax)
+                    let v: u64 = w.parse().map_err(|_| Errno::EINVAL)?;
+                    if k == IpcKnob::ShmMax {
+                        self.job.ipc.shmmax = v;
+                    } else {
+                        self.job.ipc.shmall = v;
+                    }
+                    return Ok(data.len() as u64);
+                }
+                let nums: Vec<i64> = words.iter().map(|w| w.parse::<i64>().map_err(|_| Errno::EINVAL)).collect::<Result<_, _>>()?;
+                let one = |lo: i64, hi: i64| nums.first().copied().filter(|v| (lo..=hi).contains(v)).ok_or(Errno::EINVAL);
+                let ipc = &mut self.job.ipc;
+                match k {
+                    IpcKnob::MsgMax => ipc.msgmax = one(0, i32::MAX as i64)? as u64,
+                    IpcKnob::MsgMnb => ipc.msgmnb = one(0, i32::MAX as i64)? as u64,
+                    IpcKnob::MsgMni => ipc.msgmni = one(0, 32768)? as u32,
+                    IpcKnob::ShmMni => ipc.shmmni = one(0, 32768)? as u32,
+                    IpcKnob::ShmMax | IpcKnob::ShmAll => return Err(Errno::EINVAL),
+                    IpcKnob::Sem => {
+                        // As Linux's proc_ipc_sem_dointvec: four numbers, semmni at most 32768.
+                        if nums.len() != 4 || nums.iter().any(|&v| !(0..=i32::MAX as i64).contains(&v)) || nums[3] > 32768 {
+                            return Err(Errno::EINVAL);
+                        }
+                        ipc.sem_limits = [nums[0] as u32, nums[1] as u32, nums[2] as u32, nums[3] as u32];
+                    }
+                    IpcKnob::MsgNextId => ipc.msg.next_id = one(-1, i32::MAX as i64)? as i32,
+                    IpcKnob::SemNextId => ipc.sem.next_id = one(-1, i32::MAX as i64)? as i32,
+                    IpcKnob::ShmNextId => ipc.shm.next_id = one(-1, i32::MAX as i64)? as i32,
+                }
                 Ok(data.len() as u64)
             }
             T(t, lo, hi) => {
@@ -204,7 +289,7 @@ CONFIG_BINFMT_SCRIPT=y
 CONFIG_COMPAT_32BIT_TIME=y
 # CONFIG_SWAP is not set
 # CONFIG_MODULES is not set
-# CONFIG_SYSVIPC is not set
+CONFIG_SYSVIPC=y
 # CONFIG_POSIX_MQUEUE is not set
 # CONFIG_NAMESPACES is not set
 # CONFIG_USER_NS is not set

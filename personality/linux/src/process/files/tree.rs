@@ -140,6 +140,11 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         v.node_mut(i).tag = t;
     }
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
+    let sysvipc = v.add(proc_, b"sysvipc", Data::Dir(BTreeMap::new()), 0o555, 0, 0);
+    for (name, t) in [("shm", tag::SYSVIPC_SHM), ("sem", tag::SYSVIPC_SEM), ("msg", tag::SYSVIPC_MSG)] {
+        let i = v.add(sysvipc, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
+        v.node_mut(i).tag = t;
+    }
     super::sysctl::add_sysctl_dir(&mut v, proc_);
     // The kernel's configuration where Debian keeps it (LTP reads it).
     let config = format!("/boot/config-{UTS_RELEASE}");
