@@ -925,7 +925,7 @@ impl Process {
     }
 
     /// Copy from user memory, faulting pages in; the count copied.
-    fn read_partial(&mut self, h: &mut dyn Host, addr: u64, buf: &mut [u8]) -> usize {
+    pub(crate) fn read_partial(&mut self, h: &mut dyn Host, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         let mut faulted = None;
         while done < buf.len() {
@@ -940,7 +940,7 @@ impl Process {
         done
     }
 
-    fn write_partial(&mut self, h: &mut dyn Host, addr: u64, data: &[u8]) -> usize {
+    pub(crate) fn write_partial(&mut self, h: &mut dyn Host, addr: u64, data: &[u8]) -> usize {
         let mut done = 0;
         let mut faulted = None;
         while done < data.len() {

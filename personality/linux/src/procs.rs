@@ -26,6 +26,7 @@ use sion_abi::msg::LinuxSyscall;
 
 mod attrs;
 mod pidfd;
+mod vm;
 mod prio;
 mod stop;
 mod threads;

@@ -34,6 +34,7 @@ mod object;
 mod path;
 mod poll;
 mod procfs;
+mod splice;
 mod sysctl;
 mod tree;
 use locking::description_id;

@@ -167,7 +167,8 @@ pub fn pwritev2(cx: &mut Ctx, a: Args) -> Outcome {
         let had = f.borrow().flags & crate::linux::O_APPEND;
         f.borrow_mut().flags |= crate::linux::O_APPEND;
         let r = p.write_file(h, a.abi, a.u64(0), iov, off);
-        f.borrow_mut().flags = f.borrow().flags & !crate::linux::O_APPEND | had;
+        let now = f.borrow().flags;
+        f.borrow_mut().flags = now & !crate::linux::O_APPEND | had;
         r
     })
 }
@@ -214,4 +215,16 @@ pub fn sync_file_range(cx: &mut Ctx, a: Args) -> Outcome {
         }
         Ok(0)
     })
+}
+
+pub fn splice(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_splice(h, a.abi, a.u64(0), a.ptr(1), a.u64(2), a.ptr(3), a.u64(4), a.u32(5)))
+}
+
+pub fn tee(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| p.sys_tee(a.u64(0), a.u64(1), a.u64(2), a.u32(3)))
+}
+
+pub fn vmsplice(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_vmsplice(h, a.abi, a.u64(0), a.ptr(1), a.u64(2), a.u32(3)))
 }

@@ -181,3 +181,11 @@ pub fn rseq(_cx: &mut Ctx, _a: Args) -> Outcome {
 pub fn kcmp(cx: &mut Ctx, a: Args) -> Outcome {
     reply(cx.procs.kcmp(cx.pid, a.i32(0), a.i32(1), a.i32(2), a.u64(3), a.u64(4)))
 }
+
+pub fn process_vm_readv(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.process_vm(cx.h, cx.pid, a.abi, a.i32(0), (a.ptr(1), a.u64(2)), (a.ptr(3), a.u64(4)), a.u64(5), false)
+}
+
+pub fn process_vm_writev(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.process_vm(cx.h, cx.pid, a.abi, a.i32(0), (a.ptr(1), a.u64(2)), (a.ptr(3), a.u64(4)), a.u64(5), true)
+}

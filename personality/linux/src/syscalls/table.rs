@@ -136,6 +136,8 @@ const RWF: &str = "offset -1 is the file position; RWF_HIPRI, DSYNC, SYNC accept
 const PIDFD: &str = "a descriptor naming a process of the job (close-on-exec), readable in poll/epoll once it ended; signals as kill or rt_sigqueueinfo; pidfd_getfd copies a description (same user or CAP_SYS_PTRACE); pidfd_send_signal also through an open /proc/<pid>; waitid P_PIDFD (PIDFD_NONBLOCK: EAGAIN while it runs); no PIDFD_THREAD, no CLONE_PIDFD";
 const NODE: &str = "the node's, not a job's: its capability is out of every job's bounding set (as a container's), so Linux's argument checks then EPERM";
 const ADJTIME: &str = "reads the clock's state (unsynchronised: TIME_ERROR, STA_UNSYNC); any change needs CAP_SYS_TIME, which no job holds: EPERM";
+const SPLICE: &str = "between a pipe and a regular file, or pipe to any descriptor that takes bytes (file, pipe, socket, console), with loff_t offsets; a socket or the console into a pipe: EINVAL";
+const VMCOPY: &str = "between the caller and any process of the job (same user or CAP_SYS_PTRACE), iovecs on both sides, a short count at the first hole";
 const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux); the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -362,7 +364,10 @@ pub static X86_64: &[Entry] = &[
     e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n64::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n64::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
+    e(n64::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
+    e(n64::TEE, "tee", sys::fs_rw::tee, C),
     e(n64::SYNC_FILE_RANGE, "sync_file_range", sys::fs_rw::sync_file_range, P("checks only: files are in memory")),
+    e(n64::VMSPLICE, "vmsplice", sys::fs_rw::vmsplice, P("readv/writev on a pipe (the bytes are copied, not the pages gifted)")),
     e(n64::MOVE_PAGES, "move_pages", sys::mm::move_pages, P("the caller's own pages: each on node 0, -EFAULT where nothing is mapped, target node other than 0 ENODEV; another process of the job: EPERM")),
     e(n64::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
@@ -384,6 +389,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
     e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
+    e(n64::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
+    e(n64::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
     e(n64::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
     e(n64::FINIT_MODULE, "finit_module", sys::node::init_module, P(NODE)),
     e(n64::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
@@ -651,7 +658,10 @@ pub static I386: &[Entry] = &[
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
+    e(n32::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
     e(n32::SYNC_FILE_RANGE, "sync_file_range", sys::fs_rw::sync_file_range, P("checks only: files are in memory")),
+    e(n32::TEE, "tee", sys::fs_rw::tee, C),
+    e(n32::VMSPLICE, "vmsplice", sys::fs_rw::vmsplice, P("readv/writev on a pipe (the bytes are copied, not the pages gifted)")),
     e(n32::MOVE_PAGES, "move_pages", sys::mm::move_pages, P("the caller's own pages: each on node 0, -EFAULT where nothing is mapped, target node other than 0 ENODEV; another process of the job: EPERM")),
     e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
@@ -672,6 +682,8 @@ pub static I386: &[Entry] = &[
     e(n32::CLOCK_ADJTIME, "clock_adjtime", sys::node::clock_adjtime, P(ADJTIME)),
     e(n32::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n32::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
+    e(n32::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
+    e(n32::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
     e(n32::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
     e(n32::FINIT_MODULE, "finit_module", sys::node::init_module, P(NODE)),
     e(n32::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),

@@ -26,6 +26,10 @@ impl FileLike for InodeFile {
 
     fn write_bytes(&self, p: &mut Process, _h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, data: &[u8]) -> SysResult {
         let ino = self.0;
+        let tagv = p.job.vfs.node(ino).tag;
+        if tag::kind(tagv) == tag::SYSCTL {
+            return p.sysctl_write(tag::pid(tagv), data);
+        }
         match p.job.vfs.node(ino).data {
             Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),
             Data::Chr(_) => Ok(data.len() as u64),
