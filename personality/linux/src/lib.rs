@@ -32,6 +32,7 @@ pub mod socket;
 pub mod stack;
 pub mod sys;
 pub mod syscalls;
+pub mod timer;
 pub mod vdso;
 pub mod vma;
 

@@ -11,6 +11,7 @@
 use super::super::console::ConsoleFile;
 use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
+use super::super::timerfd::TimerFdFile;
 use super::super::net::SocketFile;
 use super::super::pipe::PipeFile;
 use super::super::signalfd::SignalFdFile;
@@ -40,6 +41,8 @@ pub enum Obj {
     EventFd(u32),
     /// A signalfd (`JobState::signalfds[id]`, see `process/signalfd.rs`).
     SignalFd(u32),
+    /// A timerfd (`JobState::timerfds[id]`, see `process/timerfd.rs`).
+    TimerFd(u32),
 }
 
 impl Obj {
@@ -56,6 +59,7 @@ impl Obj {
             Obj::Pipe { id, write } => f(&PipeFile { id, write }),
             Obj::EventFd(id) => f(&EventFdFile(id)),
             Obj::SignalFd(id) => f(&SignalFdFile(id)),
+            Obj::TimerFd(id) => f(&TimerFdFile(id)),
         }
     }
 }
