@@ -467,8 +467,12 @@ impl Procs {
 
     /// When the server should next look (monotonic ns), if ever.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        if !self.interrupt.is_empty() {
+            // Threads to stop once their answers are out (`interrupt_calls`).
+            return Some(now);
+        }
         // A timerfd matters until it expired (then reads count for themselves).
-        let fds = self.job.timerfds.values().filter(|t| t.ticks == 0).filter_map(|t| t.t.next()).min();
+        let fds = self.job.timerfds.values().filter(|t| t.ticks == 0).filter_map(|t| t.t.next().map(|d| d.saturating_sub(t.offset))).min();
         self.members
             .values()
             .filter_map(|m| match &m.life {
@@ -478,9 +482,9 @@ impl Procs {
                             t.check_at
                         } else if t.queued(id, &proc.sig) {
                             // Its signal still pending: overruns are counted, not urgent.
-                            t.t.deadline.max(now.saturating_add(1_000_000))
+                            t.t.deadline.saturating_sub(t.offset).max(now.saturating_add(1_000_000))
                         } else {
-                            t.t.deadline
+                            t.t.deadline.saturating_sub(t.offset)
                         }
                     });
                     [proc.next_deadline(now), proc.itimers[0].next()].into_iter().flatten().chain(timers).min()
@@ -500,10 +504,22 @@ impl Procs {
         if !procs && !fds {
             return;
         }
-        let now = h.now_ns();
+        let (now, real) = (h.now_ns(), h.realtime_ns());
+        // Real-time deadlines move with the real-time clock's offset as now.
+        let on_clock = |clock: i32, offset: &mut u64| {
+            if crate::process::posix_timer::realtime_clock(clock) {
+                *offset = real.saturating_sub(now);
+                real
+            } else {
+                now
+            }
+        };
         for t in self.job.timerfds.values_mut() {
-            if t.ticks == 0 && t.expire(now) > 0 {
-                self.changed = true;
+            if t.ticks == 0 && t.t.armed() {
+                let clock = on_clock(t.clock, &mut t.offset);
+                if t.expire(clock) > 0 {
+                    self.changed = true;
+                }
             }
         }
         if !procs {
@@ -530,7 +546,7 @@ impl Procs {
                     h.select(*space, tt.unwrap_or(*task));
                     h.cpu_ns()
                 } else {
-                    now
+                    on_clock(t.clock, &mut t.offset)
                 };
                 let n = t.t.expire(clock);
                 if t.cpu() && t.t.armed() {
@@ -561,6 +577,7 @@ impl Procs {
     /// Calls blocked in processes that must run a handler now end: with
     /// EINTR, or restarted after the handler (SA_RESTART).
     fn interrupt_calls(&mut self, h: &mut dyn Host) {
+        let mut later = Vec::new();
         for (pid, tid) in core::mem::take(&mut self.interrupt) {
             // The thread to interrupt: the one named, or one blocked in a
             // call that can take the signal, or else one computing.
@@ -572,6 +589,14 @@ impl Procs {
             let Some(sig) = p.sig.deliverable() else { continue };
             let Some(task) = self.task_of(pid) else { continue };
             let retry = match &p.pending {
+                None if self.answers.iter().any(|a| a.task == task) => {
+                    // Its call was answered before the signal came (a timer
+                    // that expired in this upkeep) and the answer is not out
+                    // yet: the task is not running, so it is stopped once it
+                    // runs again, at the next upkeep (which comes at once).
+                    later.push((pid, Some(tid)));
+                    continue;
+                }
                 None => {
                     // Running: stop it where it computes (it then comes to us
                     // as a fault); if it is on its way here with a call or a
@@ -620,6 +645,7 @@ impl Procs {
                 self.settle(h, pid, task, Outcome::Reply(Errno::EINTR.as_ret()), &call);
             }
         }
+        self.interrupt.extend(later);
     }
 
     /// Run the handler of a deliverable signal of `pid`, which is stopped

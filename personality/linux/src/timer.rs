@@ -82,12 +82,6 @@ pub fn cpu_check_at(now: u64, cpu_now: u64, cpu_deadline: u64, cpus: u64) -> u64
     now.saturating_add(left.max(1_000_000))
 }
 
-/// A deadline on the monotonic clock for a time `abs` on the real-time
-/// clock, which reads `realtime` while the monotonic one reads `now`.
-pub fn realtime_to_monotonic(abs: u64, realtime: u64, now: u64) -> u64 {
-    now.saturating_add(abs.saturating_sub(realtime)).saturating_sub(realtime.saturating_sub(abs).min(now))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,14 +137,5 @@ mod tests {
     fn cpu_checks() {
         assert_eq!(cpu_check_at(1000, 0, 100_000_000, 2), 1000 + 50_000_000);
         assert_eq!(cpu_check_at(1000, 200, 100, 1), 1000 + 1_000_000);
-    }
-
-    #[test]
-    fn realtime_conversion() {
-        // Real time 5000 when monotonic 100: real 5300 is monotonic 400.
-        assert_eq!(realtime_to_monotonic(5300, 5000, 100), 400);
-        // In the past: before now.
-        assert_eq!(realtime_to_monotonic(4950, 5000, 100), 50);
-        assert_eq!(realtime_to_monotonic(0, 5000, 100), 0);
     }
 }

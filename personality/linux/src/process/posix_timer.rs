@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::signal::{SigInfo, NSIG, SIGALRM, SI_TIMER};
-use crate::timer::{realtime_to_monotonic, Timer};
+use crate::timer::Timer;
 
 /// Timers one process may hold (Linux bounds them by RLIMIT_SIGPENDING).
 const MAX_TIMERS: usize = 4096;
@@ -31,6 +31,9 @@ pub struct PosixTimer {
     pub t: Timer,
     /// CPU clocks: when the upkeep looks next (monotonic).
     pub check_at: u64,
+    /// Real-time clocks: real time less monotonic time (the server's
+    /// timer is on the monotonic clock).
+    pub offset: u64,
     /// Overruns of the signal last queued (counted while it is pending).
     pub overrun: i32,
     /// Overruns of the signal delivered before it (timer_getoverrun).
@@ -81,23 +84,25 @@ impl Process {
         }
     }
 
-    /// The time on a timer's own deadline clock.
+    /// The time on a timer's own deadline clock: the CPU time, the real
+    /// time (`CLOCK_REALTIME`, `CLOCK_TAI` and `CLOCK_REALTIME_ALARM`
+    /// timers keep real-time deadlines, so an absolute time before boot
+    /// counts its periods as Linux does), or the monotonic time.
     pub(crate) fn timer_now(h: &mut dyn Host, clock: i32) -> u64 {
         match clock {
             CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => h.cpu_ns(),
+            c if realtime_clock(c) => h.realtime_ns(),
             _ => h.now_ns(),
         }
     }
 
     /// A deadline on a timer's deadline clock for a setting `value` (ns),
-    /// relative or absolute on `clock`.
-    pub(crate) fn timer_deadline(h: &mut dyn Host, clock: i32, value: u64, abs: bool) -> u64 {
+    /// relative or absolute, and the offset of that clock from the
+    /// monotonic one (real-time clocks; 0 for the others).
+    pub(crate) fn timer_deadline(h: &mut dyn Host, clock: i32, value: u64, abs: bool) -> (u64, u64) {
         let now = Self::timer_now(h, clock);
-        match (abs, clock) {
-            (false, _) => now.saturating_add(value),
-            (true, CLOCK_REALTIME | CLOCK_REALTIME_ALARM | CLOCK_TAI) => realtime_to_monotonic(value, h.realtime_ns(), now),
-            (true, _) => value,
-        }
+        let offset = if realtime_clock(clock) { now.saturating_sub(h.now_ns()) } else { 0 };
+        (if abs { value } else { now.saturating_add(value) }, offset)
     }
 
     /// timer_create(clock, sevp, timerid).
@@ -117,6 +122,7 @@ impl Process {
             tid: self.tid,
             t: Timer::default(),
             check_at: 0,
+            offset: 0,
             overrun: 0,
             overrun_last: 0,
         };
@@ -162,9 +168,10 @@ impl Process {
         let value = Timespec::decode(bits, &b[bits.size()..]).to_ns().ok_or(Errno::EINVAL)?;
         let prev = self.timer_setting(h, id)?;
         let clock = self.timers[&id].clock;
-        let deadline = (value != 0).then(|| Self::timer_deadline(h, clock, value, flags & TIMER_ABSTIME != 0));
+        let (deadline, offset) = Self::timer_deadline(h, clock, value, flags & TIMER_ABSTIME != 0);
         if let Some(t) = self.timers.get_mut(&id) {
-            t.t.set(deadline, interval);
+            t.t.set((value != 0).then_some(deadline), interval);
+            t.offset = offset;
             t.check_at = 0;
             t.overrun = 0;
             t.overrun_last = 0;
@@ -189,6 +196,11 @@ impl Process {
     pub(crate) fn sys_timer_delete(&mut self, id: i32) -> SysResult {
         self.timers.remove(&id).map(|_| 0).ok_or(Errno::EINVAL)
     }
+}
+
+/// Does a timer on `clock` keep real-time deadlines?
+pub fn realtime_clock(clock: i32) -> bool {
+    matches!(clock, CLOCK_REALTIME | CLOCK_REALTIME_ALARM | CLOCK_TAI)
 }
 
 /// `struct itimerspec` (interval, value) in timespecs of `bits`.

@@ -13,8 +13,10 @@ use core::cell::RefCell;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimerFd {
     pub clock: i32,
-    /// On the monotonic clock.
+    /// On its clock (real time for `CLOCK_REALTIME`, else monotonic).
     pub t: Timer,
+    /// Real time less monotonic time, for a real-time one.
+    pub offset: u64,
     /// Expirations not read yet.
     pub ticks: u64,
 }
@@ -61,7 +63,8 @@ impl Process {
 
     /// (interval, time left), the expirations up to now counted.
     fn timerfd_setting(&mut self, h: &mut dyn Host, id: u32) -> Result<(u64, u64), Errno> {
-        let now = h.now_ns();
+        let clock = self.job.timerfds.get(&id).ok_or(Errno::EBADF)?.clock;
+        let now = Self::timer_now(h, clock);
         let t = self.job.timerfds.get_mut(&id).ok_or(Errno::EBADF)?;
         t.expire(now);
         Ok((t.t.interval, t.t.left(now)))
@@ -78,9 +81,10 @@ impl Process {
         let id = self.timerfd_of(fd)?;
         let prev = self.timerfd_setting(h, id)?;
         let clock = self.job.timerfds[&id].clock;
-        let deadline = (value != 0).then(|| Self::timer_deadline(h, clock, value, flags & TFD_TIMER_ABSTIME != 0));
+        let (deadline, offset) = Self::timer_deadline(h, clock, value, flags & TFD_TIMER_ABSTIME != 0);
         if let Some(t) = self.job.timerfds.get_mut(&id) {
-            t.t.set(deadline, interval);
+            t.t.set((value != 0).then_some(deadline), interval);
+            t.offset = offset;
             t.ticks = 0;
         }
         if old != 0 {
@@ -97,7 +101,8 @@ impl Process {
 
     fn timerfd_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         let base = super::eventfd::record_buffer(iov, 8)?.0;
-        let now = h.now_ns();
+        let clock = self.job.timerfds.get(&id).ok_or(Errno::EBADF)?.clock;
+        let now = Self::timer_now(h, clock);
         let t = self.job.timerfds.get_mut(&id).ok_or(Errno::EBADF)?;
         t.expire(now);
         if t.ticks == 0 {
