@@ -8,7 +8,8 @@
 // inherited by fork and gone after exec. timerfd: read counts, EAGAIN,
 // blocking reads, poll and epoll readiness, gettime, TFD_TIMER_ABSTIME, its
 // errors, and a timerfd shared across fork. Times are checked against wide
-// tolerances and printed as ok/FAIL only, never raw.
+// tolerances and printed as ok/FAIL only, never raw. Through the C library:
+// SIGEV_THREAD callbacks and a CLOCK_PROCESS_CPUTIME_ID timer.
 #include "compat.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -102,6 +103,56 @@ static void drain(const sigset_t *set)
     struct timespec zero = { 0, 0 };
     while (sigtimedwait(set, NULL, &zero) > 0) {
     }
+}
+
+static volatile int callbacks;
+
+static void on_expiry(union sigval v)
+{
+    if (v.sival_int == 7)
+        __atomic_add_fetch(&callbacks, 1, __ATOMIC_SEQ_CST);
+}
+
+/* SIGEV_THREAD (the C library's thread, on SIGEV_THREAD_ID underneath) and
+ * a timer on the process's CPU clock, which expires only after that much
+ * CPU time. */
+static void libc_timers(void)
+{
+    struct sigevent sev;
+    timer_t t;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD;
+    sev.sigev_notify_function = on_expiry;
+    sev.sigev_value.sival_int = 7;
+    EXPECT_RET(timer_create(CLOCK_MONOTONIC, &sev, &t), 0);
+    struct itimerspec its = spec(10 * MS, 10 * MS);
+    EXPECT_RET(timer_settime(t, 0, &its, NULL), 0);
+    for (int i = 0; i < 500 && __atomic_load_n(&callbacks, __ATOMIC_SEQ_CST) < 5; i++)
+        sleep_ms(10);
+    check(__atomic_load_n(&callbacks, __ATOMIC_SEQ_CST) >= 5, "SIGEV_THREAD: 5 callbacks with the value");
+    EXPECT_RET(timer_delete(t), 0);
+
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    EXPECT_RET(timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &t), 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    its = spec(50 * MS, 0);
+    EXPECT_RET(timer_settime(t, 0, &its, NULL), 0);
+    sigset_t pend;
+    do
+        sigpending(&pend);
+    while (!sigismember(&pend, SIGUSR1));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    check(ns_of(&b) - ns_of(&a) >= 50 * MS, "CPU-time timer: expired after 50 ms of CPU time");
+    EXPECT_RET(timer_delete(t), 0);
+    drain(&set);
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static volatile int thread_tid, thread_got, thread_code;
@@ -426,6 +477,7 @@ int main(int argc, char **argv)
     }
     errors();
     signals();
+    libc_timers();
     timerfds();
     return finish();
 }
