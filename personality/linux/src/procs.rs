@@ -525,7 +525,10 @@ impl Procs {
         if !procs {
             return;
         }
-        let cpu_due = self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.timers.values().any(|t| t.cpu() && t.t.armed() && now >= t.check_at)));
+        let cpu_due = self
+            .members
+            .values()
+            .any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.timers.values().any(|t| t.cpu() && t.t.armed() && now >= t.check_at)));
         let cpus = if cpu_due { h.node_info().cpus } else { 1 };
         let mut due = Vec::new();
         for (&pid, m) in self.members.iter_mut() {
