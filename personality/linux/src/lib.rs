@@ -9,6 +9,7 @@
 //! - [`process`]: a process and its system calls; [`vma`]: its memory map;
 //! - [`layout`]: structures whose layout differs per ABI; [`linux`]: Linux's flag and command values, named once; [`errno`];
 //! - [`job`]: the boot job's argv, env and config; [`sim`]: a simulated host;
+//! - [`locks`]: file locks (fcntl record locks, OFD locks, flock) of the job's processes;
 //! - [`socket`]: socket arguments and options per ABI (the pure half of sockets);
 //! - [`vdso`]: the vDSO every program gets (clock calls without a trap) and its data page.
 #![no_std]
@@ -24,6 +25,7 @@ pub mod host;
 pub mod job;
 pub mod layout;
 pub mod linux;
+pub mod locks;
 pub mod process;
 pub mod procs;
 pub mod signal;

@@ -54,6 +54,8 @@ pub const F_SETLKW64: u32 = 14;
 pub const F_OFD_GETLK: u32 = 36;
 pub const F_OFD_SETLK: u32 = 37;
 pub const F_OFD_SETLKW: u32 = 38;
+pub const F_SETLEASE: u32 = 1024;
+pub const F_GETLEASE: u32 = 1025;
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
 pub const F_SETPIPE_SZ: u32 = 1031;
 pub const F_GETPIPE_SZ: u32 = 1032;
@@ -139,11 +141,16 @@ pub const PR_GET_PDEATHSIG: u32 = 2;
 pub const PR_GET_DUMPABLE: u32 = 3;
 pub const PR_SET_NAME: u32 = 15;
 pub const PR_GET_NAME: u32 = 16;
+pub const PR_CAPBSET_READ: u32 = 23;
+pub const PR_CAPBSET_DROP: u32 = 24;
+pub const PR_GET_KEEPCAPS: u32 = 7;
+pub const PR_SET_KEEPCAPS: u32 = 8;
 pub const PRIO_PROCESS: i32 = 0;
 pub const PRIO_PGRP: i32 = 1;
 pub const PRIO_USER: i32 = 2;
 pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_NICE: usize = 13;
+pub const RLIMIT_RTPRIO: usize = 14;
 
 // Clocks (clock_gettime(2), timer_create(2), timerfd_create(2)).
 pub const CLOCK_REALTIME: i32 = 0;
@@ -177,3 +184,35 @@ pub fn id_arg(x: u64, bits16: bool) -> u32 {
         false => x as u32,
     }
 }
+
+// capget/capset header versions.
+pub const LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+pub const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// CAP_SYS_RESOURCE: past pipe-max-size, RLIMIT raises.
+pub const CAP_SYS_RESOURCE: u32 = 24;
+/// CAP_SETPCAP: dropping from the bounding set, inheritable past permitted.
+pub const CAP_SETPCAP: u32 = 8;
+/// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
+pub const CAP_LAST_CAP: u32 = 40;
+/// CAP_SYS_ADMIN: setdomainname, the real-time I/O class.
+pub const CAP_SYS_ADMIN: u32 = 21;
+/// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
+/// CAP_SYS_PTRACE: kcmp of another user's processes.
+pub const CAP_SYS_PTRACE: u32 = 19;
+/// CAP_SYS_NICE: real-time policies, others' scheduling.
+pub const CAP_SYS_NICE: u32 = 23;
+
+// Scheduling policies.
+pub const SCHED_OTHER: u32 = 0;
+pub const SCHED_FIFO: u32 = 1;
+pub const SCHED_RR: u32 = 2;
+pub const SCHED_BATCH: u32 = 3;
+pub const SCHED_IDLE: u32 = 5;
+pub const SCHED_DEADLINE: u32 = 6;
+pub const SCHED_RESET_ON_FORK: u32 = 0x4000_0000;
+
+/// personality(2): the 32-bit persona (uname says i686).
+pub const PER_LINUX32: u32 = 8;

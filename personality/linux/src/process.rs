@@ -26,6 +26,8 @@ mod fifo;
 mod xattr;
 pub mod posix_timer;
 mod timerfd;
+pub mod pidfd;
+pub mod numa;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -168,6 +170,8 @@ pub fn initial_regs(abi: Abi, entry: u64, sp: u64) -> TaskRegs {
 pub struct JobState {
     pub vfs: sion_vfs::Vfs,
     pub hostname: Vec<u8>,
+    /// setdomainname's NIS domain name ("(none)" until set).
+    pub domainname: Vec<u8>,
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
     pub next_epoll: u32,
@@ -217,8 +221,13 @@ pub struct JobState {
     /// hints, checked by the kernel when used (a mapping whose space died
     /// is refused, then forgotten).
     pub file_maps: Vec<FileMap>,
+    /// Processes some pidfd names (see `process/pidfd.rs`).
+    pub pidfds: BTreeMap<u32, pidfd::PidFdTarget>,
     /// The job's /proc/sys tunables (pid_max, pipe-max-size, ...).
     pub tunables: files::Tunables,
+    /// File locks of every process of the job, and the calls waiting for
+    /// them (see `locks.rs`).
+    pub locks: crate::locks::Locks,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -237,6 +246,7 @@ impl Default for JobState {
         JobState {
             vfs: sion_vfs::Vfs::new(),
             hostname: b"sion".to_vec(),
+            domainname: b"(none)".to_vec(),
             epolls: BTreeMap::new(),
             next_epoll: 1,
             sockets: BTreeMap::new(),
@@ -267,6 +277,8 @@ impl Default for JobState {
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
             tunables: files::Tunables::default(),
+            pidfds: BTreeMap::new(),
+            locks: crate::locks::Locks::new(),
         }
     }
 }
@@ -495,6 +507,54 @@ pub struct Process {
     pub pdeathsig: u8,
     /// The nice value (-20..=19) of getpriority/setpriority.
     pub nice: i32,
+    /// Capability sets (capget/capset): all for root, none for others.
+    pub caps: Caps,
+    /// sched_setscheduler's policy (with SCHED_RESET_ON_FORK) and
+    /// priority: kept and reported, the node's scheduler has one class.
+    pub sched: (u32, u32),
+    /// ioprio_set's class and level (None: never set, Linux's default).
+    pub ioprio: Option<u32>,
+    /// personality(2)'s persona (PER_LINUX 0, PER_LINUX32 8, flags),
+    /// kept across fork and exec; PER_LINUX32 makes uname say i686.
+    pub persona: u32,
+    /// set_mempolicy's policy (kept across fork and exec) and mbind's per
+    /// range (start, end), newest last.
+    pub mempolicy: numa::MemPolicy,
+    pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
+}
+
+/// A process's capability sets, bit `n` for capability `n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    /// The bounding set: what an exec may give (PR_CAPBSET_DROP).
+    pub bounding: u64,
+}
+
+impl Process {
+    /// Whether the process holds capability `cap` in its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.effective & (1 << cap) != 0
+    }
+}
+
+impl Caps {
+    /// Every capability Linux 6.1 has (up to CAP_CHECKPOINT_RESTORE, 40).
+    pub const ALL: u64 = (1 << 41) - 1;
+
+    /// What a process of user `uid` starts with.
+    pub fn of(uid: u32) -> Caps {
+        Caps { bounding: Caps::ALL, ..Caps::default() }.exec(uid)
+    }
+
+    /// The sets after an exec by user `uid` (root: all its bounding set
+    /// allows; others: none), or after it leaves root.
+    pub fn exec(self, uid: u32) -> Caps {
+        let all = if uid == 0 { self.bounding } else { 0 };
+        Caps { effective: all, permitted: all, ..self }
+    }
 }
 
 fn default_rlimits() -> [(u64, u64); 16] {
@@ -588,6 +648,12 @@ impl Process {
             family: (1, 1, 1),
             pdeathsig: 0,
             nice: 0,
+            caps: Caps::of(s.uid),
+            sched: (0, 0),
+            ioprio: None,
+            persona: 0,
+            mempolicy: numa::MemPolicy::default(),
+            range_policies: Vec::new(),
         };
         Ok((p, img.regs))
     }
@@ -647,6 +713,13 @@ impl Process {
             family: self.family,
             pdeathsig: 0,
             nice: self.nice,
+            caps: self.caps,
+            // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
+            mempolicy: self.mempolicy,
+            ioprio: self.ioprio,
+            persona: self.persona,
+            range_policies: self.range_policies.clone(),
+            sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
 
@@ -677,6 +750,9 @@ impl Process {
         self.sig.reset_for_exec();
         // POSIX timers go (interval timers stay, as on Linux).
         self.timers.clear();
+        // A root program gets every capability again (no file capabilities).
+        self.caps = self.caps.exec(self.uid);
+        self.range_policies.clear();
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {
             let _ = self.fd_close(fd);

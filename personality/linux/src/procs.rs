@@ -24,6 +24,8 @@ use alloc::vec::Vec;
 use sion_abi::console::Exit;
 use sion_abi::msg::LinuxSyscall;
 
+mod attrs;
+mod pidfd;
 mod prio;
 mod stop;
 mod threads;
@@ -217,6 +219,7 @@ impl Procs {
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
+        self.send_lease_breaks(h);
         self.settle(h, pid, task, o, call);
     }
 
@@ -390,9 +393,20 @@ impl Procs {
         self.changed = true;
     }
 
+    /// SIGIO to the holders of leases an open just started to break.
+    fn send_lease_breaks(&mut self, h: &mut dyn Host) {
+        for pid in core::mem::take(&mut self.job.locks.sigio) {
+            self.send(h, pid, signal::SIGIO, SigInfo { signo: signal::SIGIO, code: signal::SI_KERNEL, ..Default::default() });
+        }
+    }
+
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        // Lease breaks that timed out: the opens waiting for them look again.
+        if self.job.locks.expire_leases(h.now_ns()) {
+            self.changed = true;
+        }
         if !self.interrupt.is_empty() {
             self.interrupt_calls(h);
         }
@@ -444,6 +458,7 @@ impl Procs {
                     let written = self.proc_ref(pid).map(|p| p.partial_write);
                     let o = self.dispatch(h, pid, &call);
                     let o = self.fetch_if_needed(h, pid, &call, o);
+                    self.send_lease_breaks(h);
                     // A long write that put some bytes in and waits again moved too.
                     let moved = self.proc_ref(pid).map(|p| p.partial_write) != written;
                     if o != Outcome::Blocked || moved {
@@ -473,6 +488,7 @@ impl Procs {
         }
         // A timerfd matters until it expired (then reads count for themselves).
         let fds = self.job.timerfds.values().filter(|t| t.ticks == 0).filter_map(|t| t.t.next().map(|d| d.saturating_sub(t.offset))).min();
+        let lease = self.job.locks.next_lease_deadline();
         self.members
             .values()
             .filter_map(|m| match &m.life {
@@ -492,6 +508,7 @@ impl Procs {
                 _ => None,
             })
             .chain(fds)
+            .chain(lease)
             .min()
     }
 
@@ -627,6 +644,7 @@ impl Procs {
             // is its Retry; a process call's is its last call.
             // A FIFO open waiting for the other side gives its end back.
             self.job.fifo_cancel(pid, Some(tid));
+            self.job.locks.cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
             p.pending = None;
             p.partial_write = 0;
@@ -1068,9 +1086,11 @@ impl Procs {
             p.close_all();
         });
         self.job.fifo_cancel(pid, None);
+        self.job.locks.exit(pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
+        self.job.pidfd_process_ended(pid);
         let ppid = m.ppid;
         h.task_kill(task);
         h.space_drop(space);

@@ -1166,6 +1166,7 @@ fn proc_sys_tunables_read_write_and_govern() {
     assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/pid_max", Some("400\n")), Err(err(Errno::EACCES)));
     let uid = j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
             p.files.cred.uid = 0;
+            p.caps = crate::process::Caps::of(0);
             core::mem::replace(&mut p.uid, 0)
         })
         .unwrap();
@@ -1206,6 +1207,7 @@ fn proc_sys_tunables_read_write_and_govern() {
     j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
         p.uid = uid;
         p.files.cred.uid = uid;
+        p.caps = crate::process::Caps::of(uid);
     });
     assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 1 << 21]), err(Errno::EPERM), "a user may not");
     assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 4096]), 4096, "shrinking is always allowed");
@@ -1323,4 +1325,142 @@ fn a_timerfd_read_waits_for_expirations_and_counts_them() {
     assert_eq!(j.ok(task, n::FCNTL, &[fd, 4, 0o4000]), 0);
     assert_eq!(j.ok(task, n::READ, &[fd, buf, 8]), err(Errno::EAGAIN));
     assert_eq!(j.ok(task, n::READ, &[fd, buf, 4]), err(Errno::EINVAL));
+}
+
+// ----- file locks -----
+
+/// struct flock (x86_64) with `ltype`, SEEK_SET, `start`, `len`, written
+/// at `at` in `task`'s process.
+fn flock_at(j: &mut Job, task: u64, at: u64, ltype: u16, start: i64, len: i64) {
+    let mut b = [0u8; 32];
+    b[0..2].copy_from_slice(&ltype.to_le_bytes());
+    b[8..16].copy_from_slice(&start.to_le_bytes());
+    b[16..24].copy_from_slice(&len.to_le_bytes());
+    j.poke(task, at, &b);
+}
+
+/// F_GETLK's answer at `at`: (type, start, len, pid).
+fn flock_of(j: &Job, task: u64, at: u64) -> (u16, i64, i64, i32) {
+    let b = j.peek(task, at, 32);
+    let i = |a: usize| i64::from_le_bytes(b[a..a + 8].try_into().unwrap());
+    (u16::from_le_bytes([b[0], b[1]]), i(8), i(16), i32::from_le_bytes(b[24..28].try_into().unwrap()))
+}
+
+const F_GETLK: u64 = 5;
+const F_SETLK: u64 = 6;
+const F_SETLKW: u64 = 7;
+
+#[test]
+fn record_locks_between_processes_wait_wake_and_find_deadlocks() {
+    let (mut j, parent) = Job::new();
+    let path = Job::scratch() + 0x100;
+    j.poke(parent, path, b"/tmp/locked\0");
+    let fd = j.ok(parent, n::OPEN, &[path, 0o102, 0o644]) as u64;
+    let (pa, ca) = (Job::scratch() + 0x400, Job::scratch() + 0x500);
+    flock_at(&mut j, parent, pa, 1, 0, 10);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLK, pa]), 0);
+    let (cpid, child) = j.fork(parent);
+    // The child does not inherit the lock: it is stopped by it, and sees it.
+    flock_at(&mut j, child, ca, 0, 5, 1);
+    assert_eq!(j.ok(child, n::FCNTL, &[fd, F_SETLK, ca]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(child, n::FCNTL, &[fd, F_GETLK, ca]), 0);
+    assert_eq!(flock_of(&j, child, ca), (1, 0, 10, FIRST_PID as i32));
+    // F_SETLKW waits until the parent unlocks.
+    flock_at(&mut j, child, ca, 1, 5, 1);
+    j.blocks(child, n::FCNTL, &[fd, F_SETLKW, ca]);
+    flock_at(&mut j, parent, pa, 2, 0, 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLK, pa]), 0);
+    assert_eq!(j.reply(child), 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLK, pa]), err(Errno::EINVAL), "F_GETLK of F_UNLCK");
+    flock_at(&mut j, parent, pa, 0, 0, 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLK, pa]), 0);
+    assert_eq!(flock_of(&j, parent, pa), (1, 5, 1, cpid as i32));
+    // A deadlock: the parent holds 20 and waits for 5; the child asks for 20.
+    flock_at(&mut j, parent, pa, 1, 20, 1);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLK, pa]), 0);
+    flock_at(&mut j, parent, pa, 1, 5, 1);
+    j.blocks(parent, n::FCNTL, &[fd, F_SETLKW, pa]);
+    flock_at(&mut j, child, ca, 1, 20, 1);
+    assert_eq!(j.ok(child, n::FCNTL, &[fd, F_SETLKW, ca]), err(Errno::EDEADLK));
+    // Closing any descriptor of the file drops the child's locks: the parent goes on.
+    let dup = j.ok(child, n::DUP, &[fd]) as u64;
+    assert_eq!(j.ok(child, n::CLOSE, &[dup]), 0);
+    assert_eq!(j.reply(parent), 0);
+    // A wait ends at the holder's exit too.
+    flock_at(&mut j, child, ca, 0, 30, 1);
+    assert_eq!(j.ok(child, n::FCNTL, &[fd, F_SETLK, ca]), 0);
+    flock_at(&mut j, parent, pa, 1, 30, 1);
+    j.blocks(parent, n::FCNTL, &[fd, F_SETLKW, pa]);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    assert_eq!(j.reply(parent), 0);
+}
+
+#[test]
+fn a_signal_interrupts_a_lock_wait_and_flock_excludes_descriptions() {
+    let (mut j, parent) = Job::new();
+    let path = Job::scratch() + 0x100;
+    j.poke(parent, path, b"/tmp/locked\0");
+    let fd = j.ok(parent, n::OPEN, &[path, 0o102, 0o644]) as u64;
+    let fl = Job::scratch() + 0x400;
+    flock_at(&mut j, parent, fl, 1, 0, 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLK, fl]), 0);
+    j.sigaction(parent, SIGUSR1, HANDLER, 0, 0);
+    let (_, child) = j.fork(parent);
+    j.sigaction(child, SIGUSR1, HANDLER, 0, 0);
+    j.blocks(child, n::FCNTL, &[fd, F_SETLKW, fl]);
+    assert_eq!(j.ok(parent, n::KILL, &[FIRST_PID as u64 + 1, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(child, SIGUSR1);
+    assert_eq!(fr.rax, err(Errno::EINTR) as u64);
+    j.sigreturn(child);
+
+    // flock: the shared description is one owner; another open is another.
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_NB: u64 = 4;
+    const LOCK_UN: u64 = 8;
+    assert_eq!(j.ok(parent, n::FLOCK, &[fd, LOCK_EX]), 0);
+    assert_eq!(j.ok(child, n::FLOCK, &[fd, LOCK_EX | LOCK_NB]), 0, "the same description");
+    let other = j.ok(child, n::OPEN, &[path, 2, 0]) as u64;
+    assert_eq!(j.ok(child, n::FLOCK, &[other, LOCK_SH | LOCK_NB]), err(Errno::EAGAIN));
+    j.blocks(child, n::FLOCK, &[other, LOCK_SH]);
+    assert_eq!(j.ok(parent, n::FLOCK, &[fd, LOCK_UN]), 0);
+    assert_eq!(j.reply(child), 0);
+    // Record locks are another matter: the parent still holds its own.
+    assert_eq!(j.ok(child, n::FCNTL, &[other, F_SETLK, fl]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(child, n::FLOCK, &[9, LOCK_SH]), err(Errno::EBADF));
+    assert_eq!(j.ok(child, n::FLOCK, &[other, LOCK_SH | LOCK_EX]), err(Errno::EINVAL));
+}
+
+#[test]
+fn a_lease_break_signals_the_holder_and_the_opener_waits_for_it() {
+    const F_SETLEASE: u64 = 1024;
+    const F_GETLEASE: u64 = 1025;
+    const SIGIO: u8 = 29;
+    let (mut j, parent) = Job::new();
+    let path = Job::scratch() + 0x100;
+    j.poke(parent, path, b"/tmp/leased\0");
+    let fd = j.ok(parent, n::OPEN, &[path, 0o100, 0o644]) as u64;
+    // SIGIO blocked, as fcntl33 does, so it stays pending.
+    sigmask(&mut j, parent, 0, bit(SIGIO));
+    let (_, child) = j.fork(parent);
+    // The child's copy of the descriptor is the same description: one open.
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 1]), 0);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLEASE, 0]), 1);
+    // A reader's open waits until the holder downgrades; O_NONBLOCK does not wait.
+    assert_eq!(j.ok(child, n::OPEN, &[path, 0o4000, 0]), err(Errno::EAGAIN));
+    assert_ne!(j.pending(parent) & bit(SIGIO), 0, "the holder got SIGIO");
+    j.blocks(child, n::OPEN, &[path, 0, 0]);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_GETLEASE, 0]), 0, "F_GETLEASE: what the break asks");
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), 0);
+    let rfd = j.reply(child);
+    assert!(rfd > 0);
+    // A writer's open waits until the lease goes; a downgrade is refused.
+    assert_eq!(j.ok(child, n::CLOSE, &[rfd as u64]), 0);
+    j.blocks(child, n::OPEN, &[path, 1, 0]);
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 2]), 0);
+    assert!(j.reply(child) > 0);
+    // With a writer open, no read lease.
+    assert_eq!(j.ok(parent, n::FCNTL, &[fd, F_SETLEASE, 0]), err(Errno::EAGAIN));
 }

@@ -73,7 +73,7 @@ impl FileLike for ConsoleFile {
     fn pipe_size(&self, p: &mut Process, set: Option<u64>) -> SysResult {
         match set {
             None => Ok(65536),
-            Some(want) => super::pipe::pipe_size_for(want, 65536, p.job.tunables.pipe_max_size, p.uid == 0),
+            Some(want) => super::pipe::pipe_size_for(want, 65536, p.job.tunables.pipe_max_size, p.capable(crate::linux::CAP_SYS_RESOURCE)),
         }
     }
 

@@ -15,7 +15,9 @@
 //!   directories and devices, and the calls only they answer (the other
 //!   kinds are `process/{console, pipe, epoll, eventfd, signalfd, net,
 //!   unix}.rs`);
-//! - `poll`: readiness, poll and select.
+//! - `poll`: readiness, poll and select;
+//! - `locking`: fcntl's record locks and flock, kept in the job's lock
+//!   table (`crate::locks`).
 
 use super::*;
 pub use crate::linux::*;
@@ -27,17 +29,19 @@ use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
 
 mod fd;
 mod inode;
+mod locking;
 mod object;
 mod path;
 mod poll;
 mod procfs;
 mod sysctl;
 mod tree;
+use locking::description_id;
 pub(crate) use object::{noop_seek, FileLike};
 pub use object::Obj;
 pub use path::read_executable;
 pub use poll::WaitCall;
-pub use procfs::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, tag};
+pub use procfs::{proc_dir_pid, add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, tag};
 pub use sysctl::{Tunables, KERNEL_CONFIG};
 pub use tree::{build_tree, OutItem, WriteBack, FILES_DO_NOT_FIT};
 
@@ -75,7 +79,7 @@ pub struct OpenFile {
 }
 
 impl OpenFile {
-    fn readable(&self) -> bool {
+    pub(crate) fn readable(&self) -> bool {
         self.flags & O_PATH == 0 && self.flags & O_ACCMODE != O_WRONLY && self.flags & O_ACCMODE != 3
     }
     fn writable(&self) -> bool {

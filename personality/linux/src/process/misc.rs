@@ -50,6 +50,10 @@ impl Process {
             if user {
                 self.uid = id;
                 self.files.cred.uid = id;
+                // Leaving root drops the permitted and effective sets.
+                if id != 0 && id != u32::MAX {
+                    self.caps = self.caps.exec(id);
+                }
             } else {
                 self.gid = id;
                 self.files.cred.gid = id;

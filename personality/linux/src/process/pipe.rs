@@ -238,7 +238,7 @@ impl Process {
 
     pub(super) fn pipe_set_size(&mut self, id: u32, want: u64) -> SysResult {
         let now = self.pipe_get_size(id);
-        let size = pipe_size_for(want, now, self.job.tunables.pipe_max_size, self.uid == 0)?;
+        let size = pipe_size_for(want, now, self.job.tunables.pipe_max_size, self.capable(crate::linux::CAP_SYS_RESOURCE))?;
         let p = self.job.pipes.get_mut(&id).ok_or(Errno::EBADF)?;
         if (p.buf.len() as u64) > size {
             return Err(Errno::EBUSY);

@@ -4,7 +4,7 @@
 //! single priority, so they change nothing else.
 
 use super::{Life, Procs};
-use crate::linux::{PRIO_PGRP, PRIO_PROCESS, PRIO_USER, RLIMIT_NICE};
+use crate::linux::{CAP_SYS_ADMIN, CAP_SYS_NICE, PRIO_PGRP, PRIO_PROCESS, PRIO_USER, RLIMIT_NICE};
 use crate::errno::Errno;
 
 const MIN_NICE: i32 = -20;
@@ -83,4 +83,55 @@ impl Procs {
         p.nice = nice;
         Ok(0)
     }
+
+    /// ioprio_get: the highest I/O priority among the targets (`which`
+    /// IOPRIO_WHO_PROCESS, _PGRP, _USER); a process that never set one has
+    /// Linux's default, best effort at the level its nice value gives.
+    pub(crate) fn ioprio_get(&self, pid: u32, which: i32, who: i32) -> Result<u64, Errno> {
+        let t = self.prio_targets(pid, which - 1, who)?;
+        let prio = |p: &crate::process::Process| p.ioprio.unwrap_or(ioprio_value(IOPRIO_CLASS_BE, ((p.nice + 20) / 5) as u32));
+        // Lower class, then lower level, is higher priority (NONE last).
+        let rank = |v: u32| if v >> 13 == 0 { u32::MAX } else { v };
+        Ok(t.iter().filter_map(|&p| self.proc_ref(p)).map(prio).min_by_key(|&v| rank(v)).unwrap_or(0) as u64)
+    }
+
+    /// ioprio_set: a class and level (RT needs CAP_SYS_ADMIN; IDLE has no
+    /// level); another user's process needs CAP_SYS_NICE. Kept and
+    /// reported: the node's files are in memory, there is no I/O to order.
+    pub(crate) fn ioprio_set(&mut self, pid: u32, which: i32, who: i32, ioprio: u32) -> Result<u64, Errno> {
+        let (class, level) = (ioprio >> 13, ioprio & 0x1fff);
+        match class {
+            IOPRIO_CLASS_NONE if level != 0 => return Err(Errno::EINVAL),
+            IOPRIO_CLASS_RT | IOPRIO_CLASS_BE if level >= 8 => return Err(Errno::EINVAL),
+            IOPRIO_CLASS_NONE | IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE => {}
+            IOPRIO_CLASS_RT => {
+                if !self.proc_ref(pid).is_some_and(|p| p.capable(CAP_SYS_ADMIN)) {
+                    return Err(Errno::EPERM);
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        let t = self.prio_targets(pid, which - 1, who)?;
+        let (uid, nice_cap) = self.proc_ref(pid).map_or((0, false), |p| (p.uid, p.capable(CAP_SYS_NICE)));
+        let mut r = Err(Errno::ESRCH);
+        for p in t {
+            let Some(proc) = self.proc_mut(p) else { continue };
+            if proc.uid != uid && !nice_cap {
+                r = Err(Errno::EPERM);
+                continue;
+            }
+            proc.ioprio = Some(ioprio);
+            r = Ok(0);
+        }
+        r
+    }
+}
+
+const IOPRIO_CLASS_NONE: u32 = 0;
+const IOPRIO_CLASS_RT: u32 = 1;
+const IOPRIO_CLASS_BE: u32 = 2;
+const IOPRIO_CLASS_IDLE: u32 = 3;
+
+const fn ioprio_value(class: u32, level: u32) -> u32 {
+    class << 13 | level
 }

@@ -213,6 +213,7 @@ impl Procs {
             self.by_task.remove(&t.task);
             crate::process::remove_task_dir(&mut self.job.vfs, pid, t.tid);
             self.job.fifo_cancel(pid, Some(t.tid));
+            self.job.locks.cancel(pid, Some(t.tid));
         }
         if caller != pid {
             crate::process::remove_task_dir(&mut self.job.vfs, pid, caller);

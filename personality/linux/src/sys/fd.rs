@@ -68,17 +68,10 @@ pub fn ioctl(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_ioctl_fd(h, a.abi, a.u64(0), a.u32(1), a.u64(2)))
 }
 
-/// One process holds every lock: always granted. LOCK_MAND (32) is obsolete: Linux ignores it and succeeds.
+/// flock: shared and exclusive locks of an open file description
+/// (`process/files/locking.rs`); without LOCK_NB a conflict waits.
 pub fn flock(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| {
-        let op = a.u32(1);
-        p.io_file(a.u64(0))?;
-        if matches!(op & !4, 1 | 2 | 8) || op & 32 != 0 {
-            Ok(0)
-        } else {
-            Err(Errno::EINVAL)
-        }
-    })
+    cx.process(|p, _h| p.sys_flock(a.u64(0), a.u32(1)))
 }
 
 /// Advice is accepted; there is nothing to do in memory.

@@ -112,7 +112,7 @@ pub fn umask(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn truncate(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let r = p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)?;
-        p.truncate_path(r, a.long(1))
+        p.truncate_path(h, r, a.long(1))
     })
 }
 
@@ -124,7 +124,7 @@ pub fn ftruncate(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn truncate64(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let r = p.resolve_at(h, a.abi, AT_FDCWD, a.ptr(0), 0)?;
-        p.truncate_path(r, a.u64_pair(1, 2) as i64)
+        p.truncate_path(h, r, a.u64_pair(1, 2) as i64)
     })
 }
 
@@ -209,4 +209,16 @@ pub fn sync(_cx: &mut Ctx, _a: Args) -> Outcome {
 /// The old i386 calls (chown, not chown32) take 16-bit ids.
 fn old16(a: Args) -> bool {
     a.abi == Abi::I386
+}
+
+pub fn utime(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, crate::linux::AT_FDCWD, a.ptr(0), a.ptr(1), false))
+}
+
+pub fn utimes(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, crate::linux::AT_FDCWD, a.ptr(0), a.ptr(1), true))
+}
+
+pub fn futimesat(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_utimes(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), true))
 }

@@ -107,3 +107,111 @@ fn positioned(a: Args) -> Result<u64, Errno> {
     }
     Ok(off)
 }
+
+/// preadv2/pwritev2 flags (RWF_*): all accepted, none changes what a file
+/// in memory does but RWF_APPEND; RWF_NOWAIT only where nothing waits.
+const RWF_HIPRI: u32 = 1;
+const RWF_DSYNC: u32 = 2;
+const RWF_SYNC: u32 = 4;
+const RWF_NOWAIT: u32 = 8;
+const RWF_APPEND: u32 = 16;
+
+/// The offset of preadv2/pwritev2 (x86_64: one register; i386: a pair),
+/// None for -1 (the file's position, as readv/writev).
+fn offset_v2(a: Args) -> Result<Option<u64>, Errno> {
+    let off = a.u64_pair(3, 4) as i64;
+    match off {
+        -1 => Ok(None),
+        o if o < 0 => Err(Errno::EINVAL),
+        o => Ok(Some(o as u64)),
+    }
+}
+
+/// The RWF flags of argument 5, checked: unknown ones EOPNOTSUPP; RWF_NOWAIT
+/// on what may wait (pipes, sockets, the console) EOPNOTSUPP too.
+fn rwf_flags(p: &mut crate::process::Process, a: Args) -> Result<u32, Errno> {
+    let flags = a.u32(5);
+    if flags & !(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if flags & RWF_NOWAIT != 0 && !matches!(p.file(a.u64(0))?.borrow().obj, crate::process::files::Obj::Node(_)) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(flags)
+}
+
+pub fn preadv2(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        let off = offset_v2(a)?;
+        p.fd_get(a.u64(0))?;
+        let flags = rwf_flags(p, a)?;
+        if flags & RWF_APPEND != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let iov = p.iov_list(h, a.abi, a.ptr(1), a.u64(2))?;
+        p.read_file(h, a.abi, a.u64(0), iov, off)
+    })
+}
+
+pub fn pwritev2(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| {
+        let off = offset_v2(a)?;
+        p.fd_get(a.u64(0))?;
+        let flags = rwf_flags(p, a)?;
+        let iov = p.iov_list(h, a.abi, a.ptr(1), a.u64(2))?;
+        if flags & RWF_APPEND == 0 {
+            return p.write_file(h, a.abi, a.u64(0), iov, off);
+        }
+        // Appends whatever the offset, as O_APPEND for this call alone.
+        let f = p.file(a.u64(0))?;
+        let had = f.borrow().flags & crate::linux::O_APPEND;
+        f.borrow_mut().flags |= crate::linux::O_APPEND;
+        let r = p.write_file(h, a.abi, a.u64(0), iov, off);
+        f.borrow_mut().flags = f.borrow().flags & !crate::linux::O_APPEND | had;
+        r
+    })
+}
+
+/// readahead(fd, offset, count): a file's bytes are in memory (a
+/// workstation's arrive when it opens): nothing to read ahead. EBADF for a
+/// descriptor not open for reading, EINVAL for what is not a regular file.
+pub fn readahead(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| {
+        let f = p.io_file(a.u64(0))?;
+        if !f.borrow().readable() {
+            return Err(Errno::EBADF);
+        }
+        let ino = match f.borrow().obj {
+            crate::process::files::Obj::Node(i) => i,
+            _ => return Err(Errno::EINVAL),
+        };
+        if !p.job.vfs.node(ino).is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(0)
+    })
+}
+
+/// sync_file_range(fd, offset, nbytes, flags): files live in memory, so
+/// nothing is written back; the checks are Linux's. i386 passes the 64-bit
+/// offset and length in register pairs.
+pub fn sync_file_range(cx: &mut Ctx, a: Args) -> Outcome {
+    let (off, n, flags) = match a.abi {
+        crate::layout::Abi::X86_64 => (a.u64(1) as i64, a.u64(2) as i64, a.u32(3)),
+        crate::layout::Abi::I386 => (a.u64_pair(1, 2) as i64, a.u64_pair(3, 4) as i64, a.u32(5)),
+    };
+    cx.process(|p, _h| {
+        if flags & !7 != 0 || off < 0 || n < 0 || off.checked_add(n).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let f = p.io_file(a.u64(0))?;
+        let ino = match f.borrow().obj {
+            crate::process::files::Obj::Node(i) => i,
+            _ => return Err(Errno::ESPIPE),
+        };
+        if !p.job.vfs.node(ino).is_reg() && !p.job.vfs.node(ino).is_dir() {
+            return Err(Errno::ESPIPE);
+        }
+        Ok(0)
+    })
+}

@@ -1,10 +1,11 @@
 //! Identity: process and thread ids, user and group ids (the i386 16-bit
 //! variants report ids above 65535 as the overflow id 65534).
 
-use super::{Args, Ctx};
+use super::{reply, Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::Abi;
-use crate::linux::id_arg;
+use crate::linux::{id_arg, LINUX_CAPABILITY_VERSION_1, LINUX_CAPABILITY_VERSION_2, LINUX_CAPABILITY_VERSION_3};
+use crate::process::Caps;
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -200,4 +201,127 @@ pub fn setresuid32(cx: &mut Ctx, a: Args) -> Outcome {
 
 pub fn setresgid32(cx: &mut Ctx, a: Args) -> Outcome {
     set_ids(cx, a, false, 3, false)
+}
+
+/// A capget/capset header: (version, pid). An unknown version gets the one
+/// this kernel speaks written back and EINVAL (libcap's probe).
+fn cap_header(cx: &mut Ctx, a: Args) -> Result<(usize, i32), Outcome> {
+    let mut head = None;
+    match cx.process(|p, h| {
+        let b = p.read_user(h, a.abi, a.ptr(0), 8)?;
+        let (version, pid) = (u32::from_le_bytes(b[..4].try_into().unwrap()), i32::from_le_bytes(b[4..].try_into().unwrap()));
+        let Some(words) = cap_words(version) else {
+            p.write_user(h, a.abi, a.ptr(0), &LINUX_CAPABILITY_VERSION_3.to_le_bytes())?;
+            return Err(Errno::EINVAL);
+        };
+        head = Some((words, pid));
+        Ok(0)
+    }) {
+        Outcome::Reply(0) => head.ok_or(Outcome::Blocked),
+        o => Err(o),
+    }
+}
+
+/// capget(header, data): the capability sets of the caller or of another
+/// process of the job; no data: only the header's check (the probe).
+pub fn capget(cx: &mut Ctx, a: Args) -> Outcome {
+    let (words, pid) = match cap_header(cx, a) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if pid < 0 {
+        return Errno::EINVAL.into();
+    }
+    let caps = match cx.procs.target(cx.pid, pid).map(|t| cx.procs.caps_of(t)) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Errno::ESRCH.into(),
+        Err(e) => return e.into(),
+    };
+    if a.ptr(1) == 0 {
+        return Outcome::Reply(0);
+    }
+    cx.process(|p, h| {
+        let mut b = Vec::new();
+        for w in 0..words {
+            for set in [caps.effective, caps.permitted, caps.inheritable] {
+                b.extend_from_slice(&((set >> (32 * w)) as u32).to_le_bytes());
+            }
+        }
+        p.write_user(h, a.abi, a.ptr(1), &b).map(|_| 0)
+    })
+}
+
+/// capset(header, data): the caller's own sets only (another pid: EPERM).
+pub fn capset(cx: &mut Ctx, a: Args) -> Outcome {
+    let (words, pid) = match cap_header(cx, a) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let mut sets = [0u64; 3];
+    let read = cx.process(|p, h| {
+        if pid != 0 && pid as u32 != p.pid && pid as u32 != p.tid {
+            return Err(Errno::EPERM);
+        }
+        let b = p.read_user(h, a.abi, a.ptr(1), 12 * words)?;
+        let word = |i: usize| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap()) as u64;
+        for w in 0..words {
+            for (k, s) in sets.iter_mut().enumerate() {
+                *s |= word(3 * w + k) << (32 * w);
+            }
+        }
+        Ok(0)
+    });
+    if read != Outcome::Reply(0) {
+        return read;
+    }
+    let new = Caps { effective: sets[0] & Caps::ALL, permitted: sets[1] & Caps::ALL, inheritable: sets[2] & Caps::ALL, bounding: 0 };
+    reply(cx.procs.set_caps(cx.pid, new))
+}
+
+/// 32-bit words per set in a header version's data (v1: one; v2, v3: two).
+fn cap_words(version: u32) -> Option<usize> {
+    match version {
+        LINUX_CAPABILITY_VERSION_1 => Some(1),
+        LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => Some(2),
+        _ => None,
+    }
+}
+
+/// setfsuid/setfsgid: the ids file access is checked with (the VFS's
+/// credentials). Always the old one back; the new one is taken when the
+/// caller may (CAP_SETUID/CAP_SETGID, or it is its own id), else ignored.
+fn set_fs_id(cx: &mut Ctx, a: Args, user: bool, bits16: bool) -> Outcome {
+    let new = id_arg(a.u64(0), bits16);
+    cx.process(|p, _h| {
+        let (cur, own, cap) = if user {
+            (p.files.cred.uid, p.uid, crate::linux::CAP_SETUID)
+        } else {
+            (p.files.cred.gid, p.gid, crate::linux::CAP_SETGID)
+        };
+        if new != u32::MAX && (new == cur || new == own || p.capable(cap)) {
+            if user {
+                p.files.cred.uid = new;
+            } else {
+                p.files.cred.gid = new;
+            }
+        }
+        Ok(id(cur, bits16))
+    })
+}
+
+pub fn setfsuid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, true, old16(a))
+}
+
+pub fn setfsgid(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, false, old16(a))
+}
+
+/// i386's 32-bit setfsuid32/setfsgid32.
+pub fn setfsuid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, true, false)
+}
+
+pub fn setfsgid32(cx: &mut Ctx, a: Args) -> Outcome {
+    set_fs_id(cx, a, false, false)
 }

@@ -78,3 +78,68 @@ pub fn mlockall(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn munlockall(_cx: &mut Ctx, _a: Args) -> Outcome {
     Outcome::Reply(0)
 }
+
+pub fn set_mempolicy(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_set_mempolicy(h, a.abi, a.u32(0), a.ptr(1), a.u64(2)))
+}
+
+pub fn get_mempolicy(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_get_mempolicy(h, a.abi, a.ptr(0), a.ptr(1), a.u64(2), a.ptr(3), a.u32(4)))
+}
+
+pub fn mbind(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mbind(h, a.abi, a.ptr(0), a.u64(1), a.u32(2), a.ptr(3), a.u64(4), a.u32(5)))
+}
+
+/// migrate_pages(pid, maxnode, old_nodes, new_nodes): one node, so no
+/// page moves (0 left unmoved); another user's process needs CAP_SYS_NICE.
+pub fn migrate_pages(cx: &mut Ctx, a: Args) -> Outcome {
+    let t = match cx.procs.target(cx.pid, a.i32(0)) {
+        Ok(t) => t,
+        Err(e) => return e.into(),
+    };
+    let other_uid = cx.procs.serve(cx.h, t, |p, _| p.uid);
+    cx.process(|p, h| {
+        if other_uid.is_some_and(|u| u != p.uid) && !p.capable(crate::linux::CAP_SYS_NICE) {
+            return Err(Errno::EPERM);
+        }
+        p.check_migrate_nodes(h, a.abi, a.u64(1), a.ptr(2), a.ptr(3))
+    })
+}
+
+/// move_pages of the caller's own pages (pid 0 or its own; another
+/// process of the job: EPERM, its pages are not looked up from here).
+pub fn move_pages(cx: &mut Ctx, a: Args) -> Outcome {
+    let t = match cx.procs.target(cx.pid, a.i32(0)) {
+        Ok(t) => t,
+        Err(e) => return e.into(),
+    };
+    if t != cx.pid {
+        return Errno::EPERM.into();
+    }
+    cx.process(|p, h| p.sys_move_pages(h, a.abi, a.u64(1), a.ptr(2), a.ptr(3), a.ptr(4), a.u32(5)))
+}
+
+/// Memory protection keys: the node's CPUs run without them (as Linux on a
+/// CPU without PKU): none to allocate (ENOSPC), none to free, and
+/// pkey_mprotect is mprotect for key -1 only.
+const PKEY_DISABLE_ACCESS: u32 = 1;
+const PKEY_DISABLE_WRITE: u32 = 2;
+
+pub fn pkey_alloc(_cx: &mut Ctx, a: Args) -> Outcome {
+    if a.u32(0) != 0 || a.u32(1) & !(PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE) != 0 {
+        return Errno::EINVAL.into();
+    }
+    Errno::ENOSPC.into()
+}
+
+pub fn pkey_free(_cx: &mut Ctx, _a: Args) -> Outcome {
+    Errno::EINVAL.into()
+}
+
+pub fn pkey_mprotect(cx: &mut Ctx, a: Args) -> Outcome {
+    if a.i32(3) != -1 {
+        return Errno::EINVAL.into();
+    }
+    mprotect(cx, a)
+}

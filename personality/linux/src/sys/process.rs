@@ -48,7 +48,38 @@ pub fn waitpid(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn waitid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.procs.waitid(cx.h, cx.pid, a.abi, a.u32(0), a.i32(1), a.ptr(2), a.u64(3), cx.call)
+    let (mut idtype, mut id, options) = (a.u32(0), a.i32(1), a.u64(3));
+    // P_PIDFD: the process a pidfd names (its O_NONBLOCK as WNOHANG).
+    if idtype == P_PIDFD {
+        match cx.procs.serve(cx.h, cx.pid, |p, _| p.pidfd_target(id as u32 as u64)) {
+            Some(Ok((pid, flags))) => {
+                (idtype, id) = (P_PID, pid as i32);
+                let stop_or_continue = options & (crate::linux::WUNTRACED | crate::linux::WCONTINUED) != 0;
+                if flags & crate::linux::O_NONBLOCK != 0 && !stop_or_continue && cx.procs.pidfd_would_wait(pid) {
+                    return Errno::EAGAIN.into();
+                }
+            }
+            Some(Err(e)) => return e.into(),
+            None => return Outcome::Blocked,
+        }
+    }
+    cx.procs.waitid(cx.h, cx.pid, a.abi, idtype, id, a.ptr(2), options, cx.call)
+}
+
+/// waitid's id types.
+const P_PID: u32 = 1;
+const P_PIDFD: u32 = 3;
+
+pub fn pidfd_open(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.pidfd_open(cx.h, cx.pid, a.i32(0), a.u32(1))
+}
+
+pub fn pidfd_send_signal(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.pidfd_send_signal(cx.h, cx.pid, a.abi, a.u64(0), a.u64(1), a.ptr(2), a.u32(3))
+}
+
+pub fn pidfd_getfd(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.procs.pidfd_getfd(cx.h, cx.pid, a.u64(0), a.i32(1), a.u32(2))
 }
 
 /// Ends the calling thread; the process ends with its last one.
@@ -145,4 +176,8 @@ pub fn set_thread_area(cx: &mut Ctx, a: Args) -> Outcome {
 /// No restartable sequences: the libcs carry on without them.
 pub fn rseq(_cx: &mut Ctx, _a: Args) -> Outcome {
     Errno::ENOSYS.into()
+}
+
+pub fn kcmp(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.kcmp(cx.pid, a.i32(0), a.i32(1), a.i32(2), a.u64(3), a.u64(4)))
 }

@@ -2,7 +2,12 @@
 //! run any thread (no affinity), SCHED_OTHER, priority 0 (nice values are
 //! the process table's, `procs/prio.rs`).
 
-use super::{Args, Ctx};
+use super::{reply, Args, Ctx};
+use crate::layout::{TimeBits, Timespec};
+use crate::linux::{SCHED_FIFO, SCHED_RESET_ON_FORK};
+
+/// The node's time slice (the kernel's `SLICE_NS`).
+const SLICE_NS: u64 = 10_000_000;
 use crate::errno::Errno;
 use crate::process::Outcome;
 
@@ -62,26 +67,89 @@ pub fn getcpu(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
-/// The caller itself (pid 0 or its own): ESRCH for others, EINVAL below 0.
-fn own(p: &crate::process::Process, pid: i32) -> Result<(), Errno> {
+/// The process a sched_* call names (0: the caller; below 0: EINVAL).
+fn target(cx: &mut Ctx, pid: i32) -> Result<u32, Errno> {
     if pid < 0 {
-        Err(Errno::EINVAL)
-    } else if pid != 0 && pid as u32 != p.pid {
-        Err(Errno::ESRCH)
-    } else {
-        Ok(())
+        return Err(Errno::EINVAL);
     }
+    cx.procs.target(cx.pid, pid)
 }
 
 pub fn sched_getscheduler(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| own(p, a.i32(0)).map(|_| 0)) // SCHED_OTHER
+    reply(target(cx, a.i32(0)).map(|t| cx.procs.sched_of(t).map_or(0, |s| s.0 as u64)))
 }
 
 pub fn sched_getparam(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| {
-        own(p, a.i32(0))?;
-        p.write_user(h, a.abi, a.ptr(1), &0u32.to_le_bytes()).map(|_| 0)
-    })
+    let prio = match target(cx, a.i32(0)) {
+        Ok(t) => cx.procs.sched_of(t).map_or(0, |s| s.1),
+        Err(e) => return e.into(),
+    };
+    if a.ptr(1) == 0 {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| p.write_user(h, a.abi, a.ptr(1), &prio.to_le_bytes()).map(|_| 0))
+}
+
+/// The `sched_priority` of a `struct sched_param` (NULL: EINVAL).
+fn read_param(cx: &mut Ctx, a: Args, at: u64) -> Result<u32, Outcome> {
+    if at == 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let mut prio = 0;
+    match cx.process(|p, h| {
+        let b = p.read_user(h, a.abi, at, 4)?;
+        prio = i32::from_le_bytes(b.try_into().unwrap());
+        Ok(0)
+    }) {
+        // A negative priority is out of every policy's range.
+        Outcome::Reply(0) => u32::try_from(prio).map_err(|_| Errno::EINVAL.into()),
+        o => Err(o),
+    }
+}
+
+pub fn sched_setscheduler(cx: &mut Ctx, a: Args) -> Outcome {
+    let (pid, policy) = (a.i32(0), a.i32(1));
+    if pid < 0 || policy < 0 {
+        return Errno::EINVAL.into();
+    }
+    let prio = match read_param(cx, a, a.ptr(2)) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let caller = cx.pid;
+    reply(target(cx, pid).and_then(|t| cx.procs.set_sched(caller, t, Some(policy as u32), prio)))
+}
+
+pub fn sched_setparam(cx: &mut Ctx, a: Args) -> Outcome {
+    if a.i32(0) < 0 {
+        return Errno::EINVAL.into();
+    }
+    let prio = match read_param(cx, a, a.ptr(1)) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let caller = cx.pid;
+    reply(target(cx, a.i32(0)).and_then(|t| cx.procs.set_sched(caller, t, None, prio)))
+}
+
+/// SCHED_RR's quantum: the node's time slice (SCHED_FIFO has none: 0),
+/// which every thread gets here.
+pub fn sched_rr_get_interval(cx: &mut Ctx, a: Args) -> Outcome {
+    rr_interval(cx, a, a.time_bits())
+}
+
+/// i386's sched_rr_get_interval_time64.
+pub fn sched_rr_get_interval_time64(cx: &mut Ctx, a: Args) -> Outcome {
+    rr_interval(cx, a, TimeBits::B64)
+}
+
+fn rr_interval(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    let policy = match target(cx, a.i32(0)) {
+        Ok(t) => cx.procs.sched_of(t).map_or(0, |s| s.0 & !SCHED_RESET_ON_FORK),
+        Err(e) => return e.into(),
+    };
+    let ns = if policy == SCHED_FIFO { 0 } else { SLICE_NS };
+    cx.process(|p, h| p.write_user(h, a.abi, a.ptr(1), &Timespec::from_ns(ns).encode(bits)).map(|_| 0))
 }
 
 fn priority_range(a: Args, max: bool) -> Outcome {
@@ -98,4 +166,12 @@ pub fn sched_get_priority_max(_cx: &mut Ctx, a: Args) -> Outcome {
 
 pub fn sched_get_priority_min(_cx: &mut Ctx, a: Args) -> Outcome {
     priority_range(a, false)
+}
+
+pub fn ioprio_get(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.ioprio_get(cx.pid, a.i32(0), a.i32(1)))
+}
+
+pub fn ioprio_set(cx: &mut Ctx, a: Args) -> Outcome {
+    reply(cx.procs.ioprio_set(cx.pid, a.i32(0), a.i32(1), a.u32(2)))
 }

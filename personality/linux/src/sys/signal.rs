@@ -148,3 +148,10 @@ pub fn rt_sigtimedwait(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn rt_sigtimedwait_time64(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process_outcome(|p, h| p.sys_rt_sigtimedwait(h, a.abi, a.raw, TimeBits::B64))
 }
+
+/// restart_syscall: SiON restarts an interrupted call by running it again
+/// (SA_RESTART), never through this call; called by a program, as on Linux
+/// with nothing to restart, it is EINTR.
+pub fn restart_syscall(_cx: &mut Ctx, _a: Args) -> Outcome {
+    Errno::EINTR.into()
+}

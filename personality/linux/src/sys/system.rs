@@ -4,7 +4,7 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::{push_word, Abi, Utsname};
-use crate::linux::{PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
+use crate::linux::{CAP_SYS_ADMIN, PER_LINUX32, CAP_LAST_CAP, CAP_SETPCAP, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -15,8 +15,10 @@ pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
             nodename: core::str::from_utf8(&p.job.hostname).unwrap_or("sion"),
             release: crate::linux::UTS_RELEASE,
             version: crate::linux::UTS_VERSION,
-            machine: "x86_64", // what a 64-bit Linux kernel tells 32-bit programs too (no PER_LINUX32)
-            domainname: "(none)",
+            // What a 64-bit Linux kernel tells 32-bit programs too, unless
+            // their persona is PER_LINUX32 (linux32, setarch i686).
+            machine: if p.persona & 0xff == PER_LINUX32 { "i686" } else { "x86_64" },
+            domainname: core::str::from_utf8(&p.job.domainname).unwrap_or("(none)"),
         };
         let bytes = u.encode();
         p.write_user(h, a.abi, a.ptr(0), &bytes).map(|_| 0)
@@ -70,6 +72,35 @@ pub fn sethostname(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
+/// setdomainname: as sethostname, with CAP_SYS_ADMIN.
+pub fn setdomainname(cx: &mut Ctx, a: Args) -> Outcome {
+    let len = a.i32(1);
+    if !(0..=64).contains(&len) {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, h| {
+        if !p.capable(CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        p.job.domainname = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        Ok(0)
+    })
+}
+
+/// personality(persona): 0xffffffff asks; any other value is taken, as
+/// Linux takes it, and the old one returned. Only PER_LINUX32's uname
+/// machine and the flags' record change anything here.
+pub fn personality(cx: &mut Ctx, a: Args) -> Outcome {
+    let new = a.u32(0);
+    cx.process(|p, _h| {
+        let old = p.persona;
+        if new != 0xffff_ffff {
+            p.persona = new;
+        }
+        Ok(old as u64)
+    })
+}
+
 pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| match a.u32(0) {
         PR_SET_NAME => {
@@ -84,6 +115,18 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             p.write_user(h, a.abi, a.ptr(1), &n).map(|_| 0)
         }
         PR_GET_DUMPABLE => Ok(1),
+        PR_CAPBSET_READ => match a.u64(1) {
+            c if c <= CAP_LAST_CAP as u64 => Ok((p.caps.bounding >> c) & 1),
+            _ => Err(Errno::EINVAL),
+        },
+        PR_CAPBSET_DROP => match a.u64(1) {
+            c if c > CAP_LAST_CAP as u64 => Err(Errno::EINVAL),
+            _ if !p.capable(CAP_SETPCAP) => Err(Errno::EPERM),
+            c => {
+                p.caps.bounding &= !(1 << c);
+                Ok(0)
+            }
+        },
         PR_SET_PDEATHSIG => {
             if a.u64(1) > crate::signal::NSIG as u64 {
                 return Err(Errno::EINVAL);

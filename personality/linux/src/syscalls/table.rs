@@ -88,17 +88,17 @@ const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
-const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, record locks (one process: always granted, GETLK reports F_UNLCK), GETPIPE_SZ";
+const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, GETPIPE_SZ/SETPIPE_SZ; record locks (POSIX and OFD) enforced between the job's processes as Linux (F_SETLKW waits, EDEADLK, GETLK reports the holder); locks on pipes, sockets and the console are granted and not kept; SETLEASE/GETLEASE with lease breaks (SIGIO to the holder, the opener waits up to 45 s), no F_SETSIG";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const AFFINITY: &str = "any CPU of the node runs any thread: the mask is every CPU, and only that mask can be set (a narrower one is EINVAL)";
 const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
 const TIMERS: &str = "ITIMER_REAL (and alarm) sends SIGALRM at expiry, repeating by its interval; ITIMER_VIRTUAL and ITIMER_PROF are kept and report their time left but send no signal";
-const LOCKS: &str = "one process holds every lock: always granted";
+const LOCKS: &str = "shared and exclusive locks of an open file description, enforced between the job's processes (a conflict waits, or EWOULDBLOCK with LOCK_NB); on pipes, sockets and the console granted and not kept";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are the file's bytes in shared frames, the same frames in every mapping of the file in the job (futexes in them shared), written back on msync, munmap and exit; not coherent with read/write in between";
 const FORK: &str = "a copy-on-write copy of the process";
 const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); no namespaces";
 const EXEC: &str = "ELF64/ELF32 programs, static or dynamic (the interpreter loaded as binfmt_elf does), and #! scripts (nested up to 5 deep) from the job's file tree; foreign ELF ENOEXEC";
-const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones";
+const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones; waitid also by pidfd (P_PIDFD)";
 const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
 const ROBUST: &str = "walked when a thread ends: futexes it holds get FUTEX_OWNER_DIED and a waiter is woken";
 const FUTEX: &str = "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private or not (keyed by process and address, or by shared anonymous mapping and offset across processes), timeouts; the PI operations: ENOSYS";
@@ -116,6 +116,14 @@ const XATTR_LIST: &str = "the file tree stores no extended attributes: always an
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const POSIX_TIMER: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME, TAI, the alarm clocks (root) and the caller's CPU clocks, which count the CPU time of the thread that created the timer (or that SIGEV_THREAD_ID names) and are looked at no later than the CPU time left could pass on every CPU at once; SIGEV_SIGNAL (SI_TIMER, si_timerid, si_overrun, si_value), SIGEV_NONE, SIGEV_THREAD_ID; TIMER_ABSTIME; overruns counted while the signal is pending";
 const TIMERFD: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME and the alarm clocks (root); TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET accepted, never cancels: SiON's real-time clock is never set; no TFD_IOC_SET_TICKS";
+const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
+const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
+const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
+const PKEYS: &str = "no protection keys (as Linux on a CPU without PKU): pkey_alloc ENOSPC after its checks, pkey_free EINVAL, pkey_mprotect with key -1 is mprotect";
+const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and levels checked (RT needs CAP_SYS_ADMIN), the owner rules; kept and reported (files are in memory: no I/O to order)";
+const FSID: &str = "the ids file access is checked with; taken with CAP_SETUID/CAP_SETGID or when it is the caller's own, the old one returned";
+const RWF: &str = "offset -1 is the file position; RWF_HIPRI, DSYNC, SYNC accepted (files are in memory), RWF_APPEND appends, RWF_NOWAIT on files only (elsewhere EOPNOTSUPP)";
+const PIDFD: &str = "a descriptor naming a process of the job (close-on-exec), readable in poll/epoll once it ended; signals as kill or rt_sigqueueinfo; pidfd_getfd copies a description (same user or CAP_SYS_PTRACE); pidfd_send_signal also through an open /proc/<pid>; waitid P_PIDFD (PIDFD_NONBLOCK: EAGAIN while it runs); no PIDFD_THREAD, no CLONE_PIDFD";
 const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux); the remaining time is not written";
 
 /// The x86_64 table, sorted by number.
@@ -229,21 +237,30 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETRESGID, "setresgid", sys::ids::setresgid, P(IDS)),
     e(n64::GETRESGID, "getresgid", sys::ids::getresgid, C),
     e(n64::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
+    e(n64::SETFSUID, "setfsuid", sys::ids::setfsuid, P(FSID)),
+    e(n64::SETFSGID, "setfsgid", sys::ids::setfsgid, P(FSID)),
     e(n64::GETSID, "getsid", sys::process::getsid, C).quiet(),
+    e(n64::CAPGET, "capget", sys::ids::capget, P(CAPS)),
+    e(n64::CAPSET, "capset", sys::ids::capset, P(CAPS)),
     e(n64::RT_SIGPENDING, "rt_sigpending", sys::signal::rt_sigpending, C),
     e(n64::RT_SIGTIMEDWAIT, "rt_sigtimedwait", sys::signal::rt_sigtimedwait, C),
     e(n64::RT_SIGQUEUEINFO, "rt_sigqueueinfo", sys::signal::rt_sigqueueinfo, C),
     e(n64::RT_SIGSUSPEND, "rt_sigsuspend", sys::signal::rt_sigsuspend, C),
     e(n64::SIGALTSTACK, "sigaltstack", sys::signal::sigaltstack, C),
+    e(n64::UTIME, "utime", sys::fs_meta::utime, C),
     e(n64::MKNOD, "mknod", sys::fs_dir::mknod, P(MKNOD)),
+    e(n64::PERSONALITY, "personality", sys::system::personality, P("any persona is kept and returned; PER_LINUX32 makes uname say i686, the flags change nothing else")),
     e(n64::STATFS, "statfs", sys::fs_stat::statfs, C),
     e(n64::FSTATFS, "fstatfs", sys::fs_stat::fstatfs, C),
     e(n64::GETPRIORITY, "getpriority", sys::process::getpriority, P(PRIO)),
     e(n64::SETPRIORITY, "setpriority", sys::process::setpriority, P(PRIO)),
-    e(n64::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P("own process: priority 0")),
-    e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P("own process: SCHED_OTHER")),
+    e(n64::SCHED_SETPARAM, "sched_setparam", sys::sched::sched_setparam, P(SCHED)),
+    e(n64::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P(SCHED)),
+    e(n64::SCHED_SETSCHEDULER, "sched_setscheduler", sys::sched::sched_setscheduler, P(SCHED)),
+    e(n64::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P(SCHED)),
     e(n64::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", sys::sched::sched_get_priority_max, C),
     e(n64::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sys::sched::sched_get_priority_min, C),
+    e(n64::SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", sys::sched::sched_rr_get_interval, P(SCHED)),
     e(n64::MLOCK, "mlock", sys::mm::mlock, P(MLOCK)),
     e(n64::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
     e(n64::MLOCKALL, "mlockall", sys::mm::mlockall, P(MLOCKALL)),
@@ -253,7 +270,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETRLIMIT, "setrlimit", sys::resource::setrlimit, P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", sys::fs_meta::sync, C),
     e(n64::SETHOSTNAME, "sethostname", sys::system::sethostname, C),
+    e(n64::SETDOMAINNAME, "setdomainname", sys::system::setdomainname, C),
     e(n64::GETTID, "gettid", sys::ids::gettid, C).quiet(),
+    e(n64::READAHEAD, "readahead", sys::fs_rw::readahead, P("checks only: files are in memory")),
     e(n64::SETXATTR, "setxattr", sys::fs_meta::setxattr, P(XATTR_SET)),
     e(n64::LSETXATTR, "lsetxattr", sys::fs_meta::lsetxattr, P(XATTR_SET)),
     e(n64::FSETXATTR, "fsetxattr", sys::fs_meta::fsetxattr, P(XATTR_SET)),
@@ -274,6 +293,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
+    e(n64::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
     e(n64::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
     e(n64::TIMER_CREATE, "timer_create", sys::time::timer_create, P(POSIX_TIMER)),
     e(n64::TIMER_SETTIME, "timer_settime", sys::time::timer_settime, P(POSIX_TIMER)),
@@ -287,11 +307,19 @@ pub static X86_64: &[Entry] = &[
     e(n64::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
     e(n64::EPOLL_CTL, "epoll_ctl", sys::epoll::epoll_ctl, P(EPOLL)),
     e(n64::TGKILL, "tgkill", sys::signal::tgkill, P(KILL)),
+    e(n64::UTIMES, "utimes", sys::fs_meta::utimes, C),
+    e(n64::MBIND, "mbind", sys::mm::mbind, P(NUMA)),
+    e(n64::SET_MEMPOLICY, "set_mempolicy", sys::mm::set_mempolicy, P(NUMA)),
+    e(n64::GET_MEMPOLICY, "get_mempolicy", sys::mm::get_mempolicy, P(NUMA)),
     e(n64::WAITID, "waitid", sys::process::waitid, P(WAIT)),
+    e(n64::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
+    e(n64::IOPRIO_GET, "ioprio_get", sys::sched::ioprio_get, P(IOPRIO)),
+    e(n64::MIGRATE_PAGES, "migrate_pages", sys::mm::migrate_pages, P(NUMA)),
     e(n64::OPENAT, "openat", sys::fd::openat, P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", sys::fs_dir::mkdirat, C),
     e(n64::MKNODAT, "mknodat", sys::fs_dir::mknodat, P(MKNOD)),
     e(n64::FCHOWNAT, "fchownat", sys::fs_meta::fchownat, C),
+    e(n64::FUTIMESAT, "futimesat", sys::fs_meta::futimesat, C),
     e(n64::NEWFSTATAT, "newfstatat", sys::fs_stat::newfstatat, C),
     e(n64::UNLINKAT, "unlinkat", sys::fs_dir::unlinkat, C),
     e(n64::RENAMEAT, "renameat", sys::fs_dir::renameat, C),
@@ -304,6 +332,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n64::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n64::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
+    e(n64::SYNC_FILE_RANGE, "sync_file_range", sys::fs_rw::sync_file_range, P("checks only: files are in memory")),
+    e(n64::MOVE_PAGES, "move_pages", sys::mm::move_pages, P("the caller's own pages: each on node 0, -EFAULT where nothing is mapped, target node other than 0 ENODEV; another process of the job: EPERM")),
     e(n64::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n64::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
@@ -326,22 +356,33 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
     e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
+    e(n64::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
     e(n64::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n64::GETRANDOM, "getrandom", sys::system::getrandom, C),
     e(n64::MEMFD_CREATE, "memfd_create", sys::objects::memfd_create, P("no seals")),
     e(n64::EXECVEAT, "execveat", sys::process::execveat, P(EXEC)),
     e(n64::MLOCK2, "mlock2", sys::mm::mlock2, P(MLOCK)),
     e(n64::COPY_FILE_RANGE, "copy_file_range", sys::fs_rw::copy_file_range, C),
+    e(n64::PREADV2, "preadv2", sys::fs_rw::preadv2, P(RWF)),
+    e(n64::PWRITEV2, "pwritev2", sys::fs_rw::pwritev2, P(RWF)),
+    e(n64::PKEY_MPROTECT, "pkey_mprotect", sys::mm::pkey_mprotect, P(PKEYS)),
+    e(n64::PKEY_ALLOC, "pkey_alloc", sys::mm::pkey_alloc, P(PKEYS)),
+    e(n64::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n64::STATX, "statx", sys::fs_stat::statx, C),
     e(n64::RSEQ, "rseq", sys::process::rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
+    e(n64::PIDFD_SEND_SIGNAL, "pidfd_send_signal", sys::process::pidfd_send_signal, P(PIDFD)),
+    e(n64::PIDFD_OPEN, "pidfd_open", sys::process::pidfd_open, P(PIDFD)),
     e(n64::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
     e(n64::CLOSE_RANGE, "close_range", sys::fd::close_range, C),
     e(n64::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
+    e(n64::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n64::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
+    e(n64::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
 ];
 
 /// The i386 table, sorted by number.
 pub static I386: &[Entry] = &[
+    e(n32::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
     e(n32::EXIT, "exit", sys::process::exit, P(EXIT)),
     e(n32::FORK, "fork", sys::process::fork, P(FORK)),
     e(n32::READ, "read", sys::fs_rw::read, P(CONSOLE)),
@@ -364,6 +405,7 @@ pub static I386: &[Entry] = &[
     e(n32::GETUID, "getuid", sys::ids::getuid, C).quiet(),
     e(n32::ALARM, "alarm", sys::time::alarm, P(TIMERS)),
     e(n32::PAUSE, "pause", sys::signal::pause, C),
+    e(n32::UTIME, "utime", sys::fs_meta::utime, C),
     e(n32::ACCESS, "access", sys::fs_meta::access, C),
     e(n32::NICE, "nice", sys::process::nice, P(PRIO)),
     e(n32::SYNC, "sync", sys::fs_meta::sync, C),
@@ -424,11 +466,15 @@ pub static I386: &[Entry] = &[
     e(n32::FSYNC, "fsync", sys::fs_meta::fsync, C),
     e(n32::SIGRETURN, "sigreturn", sys::signal::sigreturn, C),
     e(n32::CLONE, "clone", sys::process::clone, P(CLONE)),
+    e(n32::SETDOMAINNAME, "setdomainname", sys::system::setdomainname, C),
     e(n32::UNAME, "uname", sys::system::uname, C).quiet(),
     e(n32::MPROTECT, "mprotect", sys::mm::mprotect, C),
     e(n32::SIGPROCMASK, "sigprocmask", sys::signal::sigprocmask, C),
     e(n32::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
     e(n32::FCHDIR, "fchdir", sys::fs_dir::fchdir, C),
+    e(n32::PERSONALITY, "personality", sys::system::personality, P("any persona is kept and returned; PER_LINUX32 makes uname say i686, the flags change nothing else")),
+    e(n32::SETFSUID, "setfsuid", sys::ids::setfsuid, P(FSID)),
+    e(n32::SETFSGID, "setfsgid", sys::ids::setfsgid, P(FSID)),
     e(n32::_LLSEEK, "_llseek", sys::fs_rw::llseek, C),
     e(n32::GETDENTS, "getdents", sys::fs_dir::getdents, C),
     e(n32::_NEWSELECT, "_newselect", sys::poll::select, P(POLL)),
@@ -442,11 +488,14 @@ pub static I386: &[Entry] = &[
     e(n32::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
     e(n32::MLOCKALL, "mlockall", sys::mm::mlockall, P(MLOCKALL)),
     e(n32::MUNLOCKALL, "munlockall", sys::mm::munlockall, C),
-    e(n32::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P("own process: priority 0")),
-    e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P("own process: SCHED_OTHER")),
+    e(n32::SCHED_SETPARAM, "sched_setparam", sys::sched::sched_setparam, P(SCHED)),
+    e(n32::SCHED_GETPARAM, "sched_getparam", sys::sched::sched_getparam, P(SCHED)),
+    e(n32::SCHED_SETSCHEDULER, "sched_setscheduler", sys::sched::sched_setscheduler, P(SCHED)),
+    e(n32::SCHED_GETSCHEDULER, "sched_getscheduler", sys::sched::sched_getscheduler, P(SCHED)),
     e(n32::SCHED_YIELD, "sched_yield", sys::sched::sched_yield, C).quiet(),
     e(n32::SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", sys::sched::sched_get_priority_max, C),
     e(n32::SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sys::sched::sched_get_priority_min, C),
+    e(n32::SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", sys::sched::sched_rr_get_interval, P(SCHED)),
     e(n32::NANOSLEEP, "nanosleep", sys::time::nanosleep, P(SLEEP)),
     e(n32::MREMAP, "mremap", sys::mm::mremap, P("MAYMOVE and FIXED; DONTUNMAP EINVAL")),
     e(n32::SETRESUID, "setresuid", sys::ids::setresuid, P(IDS)),
@@ -466,6 +515,8 @@ pub static I386: &[Entry] = &[
     e(n32::PWRITE64, "pwrite64", sys::fs_rw::pwrite64, C),
     e(n32::CHOWN, "chown", sys::fs_meta::chown, C),
     e(n32::GETCWD, "getcwd", sys::fs_dir::getcwd, C),
+    e(n32::CAPGET, "capget", sys::ids::capget, P(CAPS)),
+    e(n32::CAPSET, "capset", sys::ids::capset, P(CAPS)),
     e(n32::SIGALTSTACK, "sigaltstack", sys::signal::sigaltstack, C),
     e(n32::SENDFILE, "sendfile", sys::fs_rw::sendfile, P("from regular files")),
     e(n32::VFORK, "vfork", sys::process::vfork, P("the parent waits until the child execs or exits; the child has a copy-on-write copy of the memory")),
@@ -493,11 +544,14 @@ pub static I386: &[Entry] = &[
     e(n32::CHOWN32, "chown32", sys::fs_meta::chown32, C),
     e(n32::SETUID32, "setuid32", sys::ids::setuid32, P(IDS)),
     e(n32::SETGID32, "setgid32", sys::ids::setgid32, P(IDS)),
+    e(n32::SETFSUID32, "setfsuid32", sys::ids::setfsuid32, P(FSID)),
+    e(n32::SETFSGID32, "setfsgid32", sys::ids::setfsgid32, P(FSID)),
     e(n32::MINCORE, "mincore", sys::mm::mincore, C),
     e(n32::MADVISE, "madvise", sys::mm::madvise, P("DONTNEED drops private pages (they come back zero, file pages too); other advice accepted")),
     e(n32::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n32::FCNTL64, "fcntl64", sys::fd::fcntl, P(FCNTL)),
     e(n32::GETTID, "gettid", sys::ids::gettid, C).quiet(),
+    e(n32::READAHEAD, "readahead", sys::fs_rw::readahead, P("checks only: files are in memory")),
     e(n32::SETXATTR, "setxattr", sys::fs_meta::setxattr, P(XATTR_SET)),
     e(n32::LSETXATTR, "lsetxattr", sys::fs_meta::lsetxattr, P(XATTR_SET)),
     e(n32::FSETXATTR, "fsetxattr", sys::fs_meta::fsetxattr, P(XATTR_SET)),
@@ -533,12 +587,20 @@ pub static I386: &[Entry] = &[
     e(n32::STATFS64, "statfs64", sys::fs_stat::statfs64, C),
     e(n32::FSTATFS64, "fstatfs64", sys::fs_stat::fstatfs64, C),
     e(n32::TGKILL, "tgkill", sys::signal::tgkill, P(KILL)),
+    e(n32::UTIMES, "utimes", sys::fs_meta::utimes, C),
     e(n32::FADVISE64_64, "fadvise64_64", sys::fd::fadvise64_64, P("advice accepted, nothing to do in memory")),
+    e(n32::MBIND, "mbind", sys::mm::mbind, P(NUMA)),
+    e(n32::GET_MEMPOLICY, "get_mempolicy", sys::mm::get_mempolicy, P(NUMA)),
+    e(n32::SET_MEMPOLICY, "set_mempolicy", sys::mm::set_mempolicy, P(NUMA)),
     e(n32::WAITID, "waitid", sys::process::waitid, P(WAIT)),
+    e(n32::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
+    e(n32::IOPRIO_GET, "ioprio_get", sys::sched::ioprio_get, P(IOPRIO)),
+    e(n32::MIGRATE_PAGES, "migrate_pages", sys::mm::migrate_pages, P(NUMA)),
     e(n32::OPENAT, "openat", sys::fd::openat, P(OPEN)),
     e(n32::MKDIRAT, "mkdirat", sys::fs_dir::mkdirat, C),
     e(n32::MKNODAT, "mknodat", sys::fs_dir::mknodat, P(MKNOD)),
     e(n32::FCHOWNAT, "fchownat", sys::fs_meta::fchownat, C),
+    e(n32::FUTIMESAT, "futimesat", sys::fs_meta::futimesat, C),
     e(n32::FSTATAT64, "fstatat64", sys::fs_stat::newfstatat, C),
     e(n32::UNLINKAT, "unlinkat", sys::fs_dir::unlinkat, C),
     e(n32::RENAMEAT, "renameat", sys::fs_dir::renameat, C),
@@ -551,6 +613,8 @@ pub static I386: &[Entry] = &[
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
+    e(n32::SYNC_FILE_RANGE, "sync_file_range", sys::fs_rw::sync_file_range, P("checks only: files are in memory")),
+    e(n32::MOVE_PAGES, "move_pages", sys::mm::move_pages, P("the caller's own pages: each on node 0, -EFAULT where nothing is mapped, target node other than 0 ENODEV; another process of the job: EPERM")),
     e(n32::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
@@ -572,6 +636,7 @@ pub static I386: &[Entry] = &[
     e(n32::PRLIMIT64, "prlimit64", sys::resource::prlimit64, P("own process only; limits stored, not enforced")),
     e(n32::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n32::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
+    e(n32::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
     e(n32::RENAMEAT2, "renameat2", sys::fs_dir::renameat2, P("NOREPLACE and EXCHANGE; WHITEOUT EINVAL")),
     e(n32::GETRANDOM, "getrandom", sys::system::getrandom, C),
     e(n32::MEMFD_CREATE, "memfd_create", sys::objects::memfd_create, P("no seals")),
@@ -593,6 +658,11 @@ pub static I386: &[Entry] = &[
     e(n32::SHUTDOWN, "shutdown", sys::socket::shutdown, P(INET)),
     e(n32::MLOCK2, "mlock2", sys::mm::mlock2, P(MLOCK)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", sys::fs_rw::copy_file_range, C),
+    e(n32::PREADV2, "preadv2", sys::fs_rw::preadv2, P(RWF)),
+    e(n32::PWRITEV2, "pwritev2", sys::fs_rw::pwritev2, P(RWF)),
+    e(n32::PKEY_MPROTECT, "pkey_mprotect", sys::mm::pkey_mprotect, P(PKEYS)),
+    e(n32::PKEY_ALLOC, "pkey_alloc", sys::mm::pkey_alloc, P(PKEYS)),
+    e(n32::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n32::STATX, "statx", sys::fs_stat::statx, C),
     e(n32::RSEQ, "rseq", sys::process::rseq, P("always ENOSYS: no restartable sequences (libcs carry on without)")),
     e(n32::CLOCK_GETTIME64, "clock_gettime64", sys::time::clock_gettime64, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
@@ -608,10 +678,15 @@ pub static I386: &[Entry] = &[
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),
+    e(n32::SCHED_RR_GET_INTERVAL_TIME64, "sched_rr_get_interval_time64", sys::sched::sched_rr_get_interval_time64, P(SCHED)),
+    e(n32::PIDFD_SEND_SIGNAL, "pidfd_send_signal", sys::process::pidfd_send_signal, P(PIDFD)),
+    e(n32::PIDFD_OPEN, "pidfd_open", sys::process::pidfd_open, P(PIDFD)),
     e(n32::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
     e(n32::CLOSE_RANGE, "close_range", sys::fd::close_range, C),
     e(n32::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
+    e(n32::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n32::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
+    e(n32::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
 ];
 
 /// The dispatch table of an ABI.

@@ -51,6 +51,7 @@ impl Process {
     pub(crate) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
         self.files.fd_dirty = true;
+        self.drop_posix_locks(&ent.file);
         self.release(ent.file);
         Ok(())
     }
@@ -60,6 +61,7 @@ impl Process {
             return Err(Errno::EBADF);
         }
         if let Some(old) = self.files.fds.insert(new, FdEntry { file: f, cloexec }) {
+            self.drop_posix_locks(&old.file);
             self.release(old.file);
         }
         self.files.fd_dirty = true;
@@ -69,6 +71,18 @@ impl Process {
     pub(in crate::process) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
         if Rc::strong_count(&file) == 1 {
             let (obj, flags) = (file.borrow().obj, file.borrow().flags);
+            if let Obj::Node(ino) = obj {
+                let f = file.borrow();
+                if flags & O_PATH == 0 {
+                    self.job.locks.closed(ino, f.readable(), f.writable());
+                }
+            }
+            // Its OFD and flock locks and its lease go with the description.
+            if !self.job.locks.is_empty() {
+                if let Some(ino) = obj.with(|k| k.inode(self)) {
+                    self.job.locks.release_file(ino, description_id(&file));
+                }
+            }
             obj.with(|k| k.release(self, flags));
         }
     }
@@ -106,6 +120,10 @@ impl Process {
     pub(in crate::process) fn new_file(&mut self, obj: Obj, flags: u32) -> Rc<RefCell<OpenFile>> {
         if let Obj::Node(ino) = obj {
             self.job.vfs.open_ref(ino);
+            if flags & O_PATH == 0 {
+                let f = OpenFile { obj, flags, off: 0, snapshot: None };
+                self.job.locks.opened(ino, f.readable(), f.writable());
+            }
         }
         Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))
     }
@@ -158,28 +176,13 @@ impl Process {
                 if is_path {
                     return Err(Errno::EBADF);
                 }
-                // struct flock: l_type (short) first. One process holds every
-                // lock there is, so a lock is always granted and GETLK reports
-                // the range unlocked.
-                let size = match (abi, cmd) {
-                    (Abi::I386, F_GETLK | F_SETLK | F_SETLKW) => 16,
-                    (Abi::I386, _) => 24,
-                    _ => 32,
-                };
-                let mut b = self.read_user(h, abi, arg, size)?;
-                let ltype = u16::from_le_bytes([b[0], b[1]]);
-                if ltype > 2 {
-                    return Err(Errno::EINVAL);
+                self.fcntl_lock(h, abi, &ent.file, cmd, arg)
+            }
+            F_SETLEASE | F_GETLEASE => {
+                if is_path {
+                    return Err(Errno::EBADF);
                 }
-                let acc = ent.file.borrow().flags & O_ACCMODE;
-                if matches!(cmd, F_SETLK | F_SETLKW | F_SETLK64 | F_SETLKW64 | F_OFD_SETLK | F_OFD_SETLKW) {
-                    if (ltype == 0 && acc == O_WRONLY) || (ltype == 1 && acc == 0) {
-                        return Err(Errno::EBADF);
-                    }
-                    return Ok(0);
-                }
-                b[0..2].copy_from_slice(&2u16.to_le_bytes());
-                self.write_user(h, abi, arg, &b).map(|_| 0)
+                self.fcntl_lease(&ent.file, cmd, arg)
             }
             F_GETPIPE_SZ | F_SETPIPE_SZ => {
                 let obj = ent.file.borrow().obj;
@@ -222,6 +225,9 @@ impl Process {
     pub(crate) fn read_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
+        if at.is_some() && !matches!(obj, Obj::Node(_)) {
+            return Err(Errno::ESPIPE);
+        }
         if !f.borrow().readable() {
             return Err(Errno::EBADF);
         }
@@ -237,6 +243,10 @@ impl Process {
     pub(crate) fn write_file(&mut self, h: &mut dyn Host, abi: Abi, fd: u64, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
         let f = self.io_file(fd)?;
         let obj = f.borrow().obj;
+        // Positioned I/O on what has no position: ESPIPE before the mode.
+        if at.is_some() && !matches!(obj, Obj::Node(_)) {
+            return Err(Errno::ESPIPE);
+        }
         if !f.borrow().writable() {
             return Err(Errno::EBADF);
         }

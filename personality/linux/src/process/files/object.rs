@@ -13,6 +13,7 @@ use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
 use super::super::timerfd::TimerFdFile;
 use super::super::net::SocketFile;
+use super::super::pidfd::PidFdFile;
 use super::super::pipe::PipeFile;
 use super::super::signalfd::SignalFdFile;
 use super::super::unix::UnixFile;
@@ -43,6 +44,8 @@ pub enum Obj {
     SignalFd(u32),
     /// A timerfd (`JobState::timerfds[id]`, see `process/timerfd.rs`).
     TimerFd(u32),
+    /// A pidfd naming a process of the job (see `process/pidfd.rs`).
+    PidFd(u32),
 }
 
 impl Obj {
@@ -60,6 +63,7 @@ impl Obj {
             Obj::EventFd(id) => f(&EventFdFile(id)),
             Obj::SignalFd(id) => f(&SignalFdFile(id)),
             Obj::TimerFd(id) => f(&TimerFdFile(id)),
+            Obj::PidFd(pid) => f(&PidFdFile(pid)),
         }
     }
 }

@@ -210,6 +210,9 @@ impl Process {
             self.node = h.node_info();
         }
         let truncating = flags & O_TRUNC != 0 && n.is_reg() && acc != 0;
+        if n.is_reg() && self.job.locks.any_leases() {
+            self.break_leases(h, ino, acc != 0, flags & O_NONBLOCK != 0)?;
+        }
         if !truncating {
             // A workstation file's bytes come before it opens.
             self.job.vfs.need_content(ino).ex()?;
@@ -495,7 +498,7 @@ impl Process {
         }
     }
 
-    pub(crate) fn truncate_path(&mut self, r: Resolved, len: i64) -> SysResult {
+    pub(crate) fn truncate_path(&mut self, h: &mut dyn Host, r: Resolved, len: i64) -> SysResult {
         let Resolved::Node(ino) = r else { return Err(Errno::EINVAL) };
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -513,6 +516,9 @@ impl Process {
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
+        if self.job.locks.any_leases() {
+            self.break_leases(h, ino, true, false)?;
+        }
         self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
     }
 
@@ -521,7 +527,6 @@ impl Process {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
-        let now = h.realtime_ns();
         let mut t = [(0i64, UTIME_NOW); 2];
         if times != 0 {
             let sz = bits.size();
@@ -534,6 +539,39 @@ impl Process {
                 *slot = (ts.sec, ts.nsec);
             }
         }
+        self.set_file_times(h, abi, dirfd, path, flags, t)
+    }
+
+    /// utime, utimes and futimesat: `times` a `struct utimbuf` (two longs of
+    /// seconds, `micro` false) or two `struct timeval` (`micro`); NULL: now.
+    pub(crate) fn sys_utimes(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, times: u64, micro: bool) -> SysResult {
+        let mut t = [(0i64, UTIME_NOW); 2];
+        if times != 0 {
+            let w = abi.word();
+            let b = self.read_user(h, abi, times, if micro { 4 * w } else { 2 * w })?;
+            let long = |i: usize| match abi {
+                Abi::X86_64 => i64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap()),
+                Abi::I386 => i32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap()) as i64,
+            };
+            for (i, slot) in t.iter_mut().enumerate() {
+                *slot = if micro {
+                    let usec = long(2 * i + 1);
+                    if !(0..1_000_000).contains(&usec) {
+                        return Err(Errno::EINVAL);
+                    }
+                    (long(2 * i), usec * 1000)
+                } else {
+                    (long(i), 0)
+                };
+            }
+        }
+        self.set_file_times(h, abi, dirfd, path, 0, t)
+    }
+
+    /// Set a file's access and modification times, (seconds, nanoseconds)
+    /// each, UTIME_NOW or UTIME_OMIT in the nanoseconds.
+    fn set_file_times(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, t: [(i64, i64); 2]) -> SysResult {
+        let now = h.realtime_ns();
         let r = if path == 0 {
             if dirfd == AT_FDCWD {
                 return Err(Errno::EFAULT);

@@ -88,6 +88,12 @@ pub fn add_proc_stub(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32)) -> Ino {
     pd
 }
 
+/// The process whose /proc directory `ino` is (filled or not).
+pub fn proc_dir_pid(v: &Vfs, ino: Ino) -> Option<u32> {
+    let n = v.node(ino);
+    (n.is_dir() && tag::kind(n.tag) == tag::PROC_DIR).then(|| tag::pid(n.tag))
+}
+
 /// The process whose /proc directory `ino` is, if it is one still empty.
 pub fn proc_stub_of(v: &Vfs, ino: Ino) -> Option<u32> {
     let n = v.node(ino);

@@ -19,8 +19,9 @@ pub enum Knob {
     Tunable(Tunable, u64, u64),
     /// A fixed text: what SiON is, not a setting.
     Fixed(&'static str),
-    /// The job's host name (sethostname).
+    /// The job's host and NIS domain names (sethostname, setdomainname).
     Hostname,
+    Domainname,
     /// uname's release and version.
     Release,
     Version,
@@ -80,7 +81,7 @@ impl Tunables {
     }
 }
 
-use Knob::{Fixed, Hostname, Release, Tunable as T, Version};
+use Knob::{Domainname, Fixed, Hostname, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
@@ -93,7 +94,7 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/pipe-max-size", knob: T(PipeMaxSize, 4096, 1 << 31) },
     Sysctl { path: "fs/pipe-user-pages-hard", knob: Fixed("0\n") },
     Sysctl { path: "fs/pipe-user-pages-soft", knob: T(PipeUserPagesSoft, 0, i32::MAX as u64) },
-    Sysctl { path: "kernel/domainname", knob: Fixed("(none)\n") },
+    Sysctl { path: "kernel/domainname", knob: Domainname },
     Sysctl { path: "kernel/hostname", knob: Hostname },
     Sysctl { path: "kernel/ngroups_max", knob: Fixed("65536\n") },
     Sysctl { path: "kernel/osrelease", knob: Release },
@@ -131,11 +132,8 @@ impl Process {
         match SYSCTLS.get(index as usize).map(|s| s.knob) {
             Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
             Some(Fixed(text)) => text.as_bytes().to_vec(),
-            Some(Hostname) => {
-                let mut v = self.job.hostname.clone();
-                v.push(b'\n');
-                v
-            }
+            Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
+            Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
             Some(Release) => format!("{UTS_RELEASE}\n").into_bytes(),
             Some(Version) => format!("{UTS_VERSION}\n").into_bytes(),
             None => Vec::new(),
@@ -149,12 +147,12 @@ impl Process {
         let knob = SYSCTLS.get(index as usize).map(|s| s.knob).ok_or(Errno::EINVAL)?;
         match knob {
             Fixed(_) | Release | Version => Err(Errno::EPERM),
-            Hostname => {
+            Hostname | Domainname => {
                 let name = data.strip_suffix(b"\n").unwrap_or(data);
                 if name.len() > 64 {
                     return Err(Errno::EINVAL);
                 }
-                self.job.hostname = name.to_vec();
+                *if knob == Hostname { &mut self.job.hostname } else { &mut self.job.domainname } = name.to_vec();
                 Ok(data.len() as u64)
             }
             T(t, lo, hi) => {
