@@ -544,9 +544,14 @@ impl Caps {
     /// Every capability Linux 6.1 has (up to CAP_CHECKPOINT_RESTORE, 40).
     pub const ALL: u64 = (1 << 41) - 1;
 
+    /// Capabilities over the node itself, out of every job's bounding set
+    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_BOOT,
+    /// SYS_TIME, SYS_TTY_CONFIG, WAKE_ALARM. `sys/node.rs` has their calls.
+    pub const NODE_ONLY: u64 = 1 << 16 | 1 << 17 | 1 << 20 | 1 << 22 | 1 << 25 | 1 << 26 | 1 << 35;
+
     /// What a process of user `uid` starts with.
     pub fn of(uid: u32) -> Caps {
-        Caps { bounding: Caps::ALL, ..Caps::default() }.exec(uid)
+        Caps { bounding: Caps::ALL & !Caps::NODE_ONLY, ..Caps::default() }.exec(uid)
     }
 
     /// The sets after an exec by user `uid` (root: all its bounding set

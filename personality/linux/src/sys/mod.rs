@@ -26,6 +26,7 @@ pub mod fs_stat;
 pub mod futex;
 pub mod ids;
 pub mod mm;
+pub mod node;
 pub mod objects;
 pub mod poll;
 pub mod process;
