@@ -204,6 +204,8 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// CAP_SYS_NICE: real-time policies, others' scheduling.
 pub const CAP_SYS_NICE: u32 = 23;
+/// Timers on the alarm clocks (out of every job's bounding set).
+pub const CAP_WAKE_ALARM: u32 = 35;
 
 // Scheduling policies.
 pub const SCHED_OTHER: u32 = 0;

@@ -34,7 +34,7 @@ impl Process {
     pub(crate) fn sys_timerfd_create(&mut self, clock: i32, flags: u32) -> SysResult {
         match clock {
             CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => {}
-            CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM if self.uid == 0 => {}
+            CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM if self.capable(CAP_WAKE_ALARM) => {}
             CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM => return Err(Errno::EPERM),
             _ => return Err(Errno::EINVAL),
         }
