@@ -35,6 +35,7 @@ pub mod stack;
 pub mod sys;
 pub mod syscalls;
 pub mod sysv;
+pub mod timer;
 pub mod vdso;
 pub mod vma;
 

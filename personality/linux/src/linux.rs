@@ -152,6 +152,29 @@ pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_NICE: usize = 13;
 pub const RLIMIT_RTPRIO: usize = 14;
 
+// Clocks (clock_gettime(2), timer_create(2), timerfd_create(2)).
+pub const CLOCK_REALTIME: i32 = 0;
+pub const CLOCK_MONOTONIC: i32 = 1;
+pub const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+pub const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+pub const CLOCK_BOOTTIME: i32 = 7;
+pub const CLOCK_REALTIME_ALARM: i32 = 8;
+pub const CLOCK_BOOTTIME_ALARM: i32 = 9;
+pub const CLOCK_TAI: i32 = 11;
+/// A negative clock id names a CPU clock: `~pid << 3 | type`, bit 2 for a thread.
+pub const CPUCLOCK_PERTHREAD: i32 = 4;
+pub const CPUCLOCK_SCHED: i32 = 2;
+pub const CPUCLOCK_CLOCK_MASK: i32 = 3;
+
+// POSIX timers (timer_create(2)) and timerfd (timerfd_create(2)).
+pub const SIGEV_SIGNAL: i32 = 0;
+pub const SIGEV_NONE: i32 = 1;
+pub const SIGEV_THREAD: i32 = 2;
+pub const SIGEV_THREAD_ID: i32 = 4;
+pub const TIMER_ABSTIME: u32 = 1;
+pub const TFD_TIMER_ABSTIME: u32 = 1;
+pub const TFD_TIMER_CANCEL_ON_SET: u32 = 2;
+
 /// An id argument of the set*id and chown calls: -1 (0xffff for the old
 /// 16-bit i386 calls) means "leave it as it is", given as `u32::MAX`.
 pub fn id_arg(x: u64, bits16: bool) -> u32 {
@@ -181,6 +204,8 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// CAP_SYS_NICE: real-time policies, others' scheduling.
 pub const CAP_SYS_NICE: u32 = 23;
+/// Timers on the alarm clocks (out of every job's bounding set).
+pub const CAP_WAKE_ALARM: u32 = 35;
 
 // Scheduling policies.
 pub const SCHED_OTHER: u32 = 0;

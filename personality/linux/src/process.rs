@@ -24,6 +24,8 @@ mod unix;
 mod signalfd;
 mod fifo;
 mod xattr;
+pub mod posix_timer;
+mod timerfd;
 pub mod pidfd;
 pub mod numa;
 mod sysv;
@@ -199,6 +201,9 @@ pub struct JobState {
     /// signalfd descriptors: their signal sets.
     pub signalfds: BTreeMap<u32, u64>,
     pub next_signalfd: u32,
+    /// timerfds (see `process/timerfd.rs`).
+    pub timerfds: BTreeMap<u32, timerfd::TimerFd>,
+    pub next_timerfd: u32,
     /// Names of shared mappings (see [`Process::shm`]).
     pub next_shm: u64,
     /// The name of each file mapped shared (its futexes are keyed by it).
@@ -255,6 +260,8 @@ impl Default for JobState {
             next_eventfd: 1,
             signalfds: BTreeMap::new(),
             next_signalfd: 1,
+            timerfds: BTreeMap::new(),
+            next_timerfd: 1,
             sockets_closed: Vec::new(),
             pipes: BTreeMap::new(),
             next_pipe: 1,
@@ -481,9 +488,13 @@ pub struct Process {
     /// The pages of file mappings wholly past their file's end (start,
     /// end): an access there is SIGBUS (BUS_ADRERR), as on Linux, not zeros.
     pub past_eof: Vec<(u64, u64)>,
-    /// Interval timers REAL, VIRTUAL, PROF: (deadline on their clock, 0 when
-    /// off; interval), in ns. Delivery waits for signals (part 2).
-    pub itimers: [(u64, u64); 3],
+    /// Interval timers REAL, VIRTUAL, PROF, on their clocks (ns); REAL
+    /// sends SIGALRM (`Procs::fire_timers`).
+    pub itimers: [crate::timer::Timer; 3],
+    /// POSIX timers (timer_create) by id (`process/posix_timer.rs`).
+    pub timers: BTreeMap<i32, posix_timer::PosixTimer>,
+    /// The id the next POSIX timer gets (ids go up, as Linux's).
+    pub next_timer_id: i32,
     /// The name prctl(PR_SET_NAME) gave the process, if any.
     pub name: Option<Vec<u8>>,
     /// A page could not be had: the memory of the node is exhausted.
@@ -638,7 +649,9 @@ impl Process {
             shm: Vec::new(),
             sysv_shm: Vec::new(),
             past_eof: Vec::new(),
-            itimers: [(0, 0); 3],
+            itimers: Default::default(),
+            timers: BTreeMap::new(),
+            next_timer_id: 0,
             name: None,
             out_of_memory: false,
             partial_write: 0,
@@ -702,7 +715,9 @@ impl Process {
             sysv_shm: self.sysv_shm.clone(),
             past_eof: self.past_eof.clone(),
             // Interval timers are not inherited.
-            itimers: [(0, 0); 3],
+            itimers: Default::default(),
+            timers: BTreeMap::new(),
+            next_timer_id: 0,
             name: self.name.clone(),
             out_of_memory: false,
             partial_write: 0,
@@ -747,6 +762,8 @@ impl Process {
         self.robust_list = (0, 0);
         self.pending = None;
         self.sig.reset_for_exec();
+        // POSIX timers go (interval timers stay, as on Linux).
+        self.timers.clear();
         // A root program gets every capability again (no file capabilities).
         self.caps = self.caps.exec(self.uid);
         self.range_policies.clear();

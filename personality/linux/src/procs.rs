@@ -487,44 +487,122 @@ impl Procs {
 
     /// When the server should next look (monotonic ns), if ever.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        if !self.interrupt.is_empty() {
+            // Threads to stop once their answers are out (`interrupt_calls`).
+            return Some(now);
+        }
+        // A timerfd matters until it expired (then reads count for themselves).
+        let fds = self.job.timerfds.values().filter(|t| t.ticks == 0).filter_map(|t| t.t.next().map(|d| d.saturating_sub(t.offset))).min();
         let lease = self.job.locks.next_lease_deadline().into_iter().chain(self.job.ipc.next_deadline()).min();
         self.members
             .values()
             .filter_map(|m| match &m.life {
                 Life::Running { proc, .. } => {
-                    let alarm = (proc.itimers[0].0 != 0).then_some(proc.itimers[0].0);
-                    [proc.next_deadline(now), alarm].into_iter().flatten().min()
+                    let timers = proc.timers.iter().filter(|(_, t)| t.t.armed() && t.notify != SIGEV_NONE).map(|(&id, t)| {
+                        if t.cpu() {
+                            t.check_at
+                        } else if t.queued(id, &proc.sig) {
+                            // Its signal still pending: overruns are counted, not urgent.
+                            t.t.deadline.saturating_sub(t.offset).max(now.saturating_add(1_000_000))
+                        } else {
+                            t.t.deadline.saturating_sub(t.offset)
+                        }
+                    });
+                    [proc.next_deadline(now), proc.itimers[0].next()].into_iter().flatten().chain(timers).min()
                 }
                 _ => None,
             })
+            .chain(fds)
             .chain(lease)
             .min()
     }
 
-    /// SIGALRM for the real-time interval timers (alarm, setitimer) that expired.
+    /// The timers' upkeep: SIGALRM for the real-time interval timers (alarm,
+    /// setitimer) that expired, the POSIX timers' signals (or overruns, while
+    /// the last one is pending), the timerfds' expirations (waking readers).
     fn fire_timers(&mut self, h: &mut dyn Host) {
-        if !self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.itimers[0].0 != 0)) {
+        let procs = self.members.values().any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.itimers[0].armed() || !proc.timers.is_empty()));
+        let fds = self.job.timerfds.values().any(|t| t.ticks == 0 && t.t.armed());
+        if !procs && !fds {
             return;
         }
-        let now = h.now_ns();
-        let mut due = Vec::new();
-        for (&pid, m) in self.members.iter_mut() {
-            if let Life::Running { proc, .. } = &mut m.life {
-                let (deadline, interval) = proc.itimers[0];
-                if deadline != 0 && now >= deadline {
-                    proc.itimers[0].0 = if interval == 0 { 0 } else { deadline + ((now - deadline) / interval + 1) * interval };
-                    due.push(pid);
+        let (now, real) = (h.now_ns(), h.realtime_ns());
+        // Real-time deadlines move with the real-time clock's offset as now.
+        let on_clock = |clock: i32, offset: &mut u64| {
+            if crate::process::posix_timer::realtime_clock(clock) {
+                *offset = real.saturating_sub(now);
+                real
+            } else {
+                now
+            }
+        };
+        for t in self.job.timerfds.values_mut() {
+            if t.ticks == 0 && t.t.armed() {
+                let clock = on_clock(t.clock, &mut t.offset);
+                if t.expire(clock) > 0 {
+                    self.changed = true;
                 }
             }
         }
-        for pid in due {
-            self.send(h, pid, signal::SIGALRM, SigInfo { signo: signal::SIGALRM, code: signal::SI_KERNEL, ..Default::default() });
+        if !procs {
+            return;
+        }
+        let cpu_due = self
+            .members
+            .values()
+            .any(|m| matches!(&m.life, Life::Running { proc, .. } if proc.timers.values().any(|t| t.cpu() && t.t.armed() && now >= t.check_at)));
+        let cpus = if cpu_due { h.node_info().cpus } else { 1 };
+        let mut due = Vec::new();
+        for (&pid, m) in self.members.iter_mut() {
+            let Life::Running { proc, space, task } = &mut m.life else { continue };
+            if proc.itimers[0].expire(now) > 0 {
+                due.push((pid, None, SigInfo { signo: signal::SIGALRM, code: signal::SI_KERNEL, ..Default::default() }));
+            }
+            for (&id, t) in proc.timers.iter_mut() {
+                if !t.t.armed() {
+                    continue;
+                }
+                let clock = if t.cpu() {
+                    if now < t.check_at {
+                        continue;
+                    }
+                    // The CPU time of the timer's thread.
+                    let tt = if proc.tid == t.tid { Some(*task) } else { proc.threads.iter().find(|x| x.tid == t.tid).map(|x| x.task) };
+                    h.select(*space, tt.unwrap_or(*task));
+                    h.cpu_ns()
+                } else {
+                    on_clock(t.clock, &mut t.offset)
+                };
+                let n = t.t.expire(clock);
+                if t.cpu() && t.t.armed() {
+                    t.check_at = crate::timer::cpu_check_at(now, clock, t.t.deadline, cpus);
+                }
+                if n == 0 || t.notify == SIGEV_NONE {
+                    continue;
+                }
+                if t.queued(id, &proc.sig) {
+                    // Still pending: these expirations are its overruns.
+                    t.overrun = crate::timer::add_overruns(t.overrun, n);
+                    let q = proc.sig.info.get_mut(&t.signo).into_iter().flatten();
+                    q.filter(|i| i.code == signal::SI_TIMER && i.pid == id as u32).for_each(|i| i.uid = t.overrun as u32);
+                } else {
+                    t.overrun_last = t.overrun;
+                    t.overrun = crate::timer::add_overruns(0, n - 1);
+                    let alive = proc.tid == t.tid || proc.threads.iter().any(|x| x.tid == t.tid);
+                    let tid = (t.notify == SIGEV_THREAD_ID && alive).then_some(t.tid);
+                    due.push((pid, tid, t.info(id)));
+                }
+            }
+        }
+        for (pid, tid, info) in due {
+            self.send_to(h, pid, tid, info.signo, info);
         }
     }
 
     /// Calls blocked in processes that must run a handler now end: with
     /// EINTR, or restarted after the handler (SA_RESTART).
     fn interrupt_calls(&mut self, h: &mut dyn Host) {
+        let mut later = Vec::new();
         for (pid, tid) in core::mem::take(&mut self.interrupt) {
             // The thread to interrupt: the one named, or one blocked in a
             // call that can take the signal, or else one computing.
@@ -536,6 +614,14 @@ impl Procs {
             let Some(sig) = p.sig.deliverable() else { continue };
             let Some(task) = self.task_of(pid) else { continue };
             let retry = match &p.pending {
+                None if self.answers.iter().any(|a| a.task == task) => {
+                    // Its call was answered before the signal came (a timer
+                    // that expired in this upkeep) and the answer is not out
+                    // yet: the task is not running, so it is stopped once it
+                    // runs again, at the next upkeep (which comes at once).
+                    later.push((pid, Some(tid)));
+                    continue;
+                }
                 None => {
                     // Running: stop it where it computes (it then comes to us
                     // as a fault); if it is on its way here with a call or a
@@ -586,6 +672,7 @@ impl Procs {
                 self.settle(h, pid, task, Outcome::Reply(Errno::EINTR.as_ret()), &call);
             }
         }
+        self.interrupt.extend(later);
     }
 
     /// Run the handler of a deliverable signal of `pid`, which is stopped

@@ -1213,6 +1213,120 @@ fn proc_sys_tunables_read_write_and_govern() {
     assert_eq!(j.ok(task, n::FCNTL, &[w, F_SETPIPE_SZ, 4096]), 4096, "shrinking is always allowed");
 }
 
+// ----- POSIX timers and timerfds -----
+
+const SI_TIMER: i32 = -2;
+
+/// timer_create(CLOCK_MONOTONIC) sending `sig` with value `value`: its id.
+fn timer_create(j: &mut Job, task: u64, sig: u8, value: u64) -> u64 {
+    let (sev, id) = (Job::scratch() + 0x100, Job::scratch() + 0x180);
+    let mut ev = [0u8; 64];
+    ev[..8].copy_from_slice(&value.to_le_bytes());
+    ev[8..12].copy_from_slice(&(sig as u32).to_le_bytes());
+    j.poke(task, sev, &ev);
+    assert_eq!(j.ok(task, n::TIMER_CREATE, &[1, sev, id]), 0);
+    j.word(task, id) as u64
+}
+
+/// An itimerspec (interval, value) in ns at a scratch address.
+fn itimerspec(j: &mut Job, task: u64, interval: u64, value: u64) -> u64 {
+    let at = Job::scratch() + 0x200;
+    let ts = |ns: u64| [(ns / 1_000_000_000).to_le_bytes(), (ns % 1_000_000_000).to_le_bytes()].concat();
+    j.poke(task, at, &[ts(interval), ts(value)].concat());
+    at
+}
+
+#[test]
+fn a_periodic_timer_counts_overruns_while_its_signal_is_blocked() {
+    let (mut j, task) = Job::new();
+    j.sigaction(task, SIGUSR1, HANDLER, signal::SA_SIGINFO, 0);
+    sigmask(&mut j, task, SIG_BLOCK, bit(SIGUSR1));
+    let id = timer_create(&mut j, task, SIGUSR1, 42);
+    assert_eq!(id, 0, "ids start at 0");
+    j.h.now = 1_000;
+    let spec = itimerspec(&mut j, task, 10_000_000, 10_000_000);
+    assert_eq!(j.ok(task, n::TIMER_SETTIME, &[id, 0, spec, 0]), 0);
+    assert_eq!(j.procs.next_deadline(j.h.now), Some(10_001_000));
+    j.h.now = 10_001_000;
+    j.poll();
+    assert_eq!(j.pending(task), bit(SIGUSR1));
+    // Three more periods pass while it is pending: overruns, not signals.
+    j.h.now = 45_001_000;
+    j.poll();
+    assert_eq!(j.ok(task, n::TIMER_GETOVERRUN, &[id]), 0, "nothing delivered yet");
+    // Unblocked: the handler gets SI_TIMER, the timer id, 3 overruns, the value.
+    let new = Job::scratch() + 0x1d00;
+    j.poke(task, new, &bit(SIGUSR1).to_le_bytes());
+    assert_eq!(j.call(task, n::RT_SIGPROCMASK, &[SIG_UNBLOCK, new, 0, 8]), Some(Outcome::KeepRegs));
+    let r = j.regs(task);
+    let info = j.peek(task, r.rsi, 128);
+    let i32_at = |i: usize| i32::from_le_bytes(info[i..i + 4].try_into().unwrap());
+    assert_eq!((i32_at(0), i32_at(8), i32_at(16), i32_at(20), i32_at(24)), (SIGUSR1 as i32, SI_TIMER, id as i32, 3, 42));
+    j.sigreturn(task);
+    assert_eq!(j.ok(task, n::TIMER_GETOVERRUN, &[id]), 3);
+    // timer_gettime: the interval and the time to the next period.
+    let cur = Job::scratch() + 0x300;
+    assert_eq!(j.ok(task, n::TIMER_GETTIME, &[id, cur]), 0);
+    let words: Vec<u64> = (0..4).map(|i| u64::from_le_bytes(j.peek(task, cur + 8 * i, 8).try_into().unwrap())).collect();
+    assert_eq!(words, [0, 10_000_000, 0, 5_000_000]);
+    assert_eq!(j.ok(task, n::TIMER_DELETE, &[id]), 0);
+    assert_eq!(j.ok(task, n::TIMER_DELETE, &[id]), err(Errno::EINVAL));
+    assert_eq!(j.procs.next_deadline(j.h.now), None);
+}
+
+#[test]
+fn a_timer_that_expires_before_its_callers_answer_is_out_still_interrupts_it() {
+    let (mut j, task) = Job::new();
+    j.sigaction(task, SIGUSR1, HANDLER, signal::SA_SIGINFO, 0);
+    let id = timer_create(&mut j, task, SIGUSR1, 0);
+    // An absolute time already past: it expires in the upkeep right after the call.
+    let spec = itimerspec(&mut j, task, 0, 1);
+    j.h.now = 5_000;
+    assert_eq!(j.ok(task, n::TIMER_SETTIME, &[id, 1, spec, 0]), 0);
+    // The task now computes; the next upkeep (due at once) stops it.
+    assert_eq!(j.procs.next_deadline(j.h.now), Some(5_000));
+    j.h.computing.push(task);
+    j.poll();
+    assert_eq!(j.h.interrupted, [task]);
+    let before = j.regs(task);
+    let f = Fault { vector: VECTOR_INTERRUPT, error_code: 0, addr: 0, rip: before.rip, rsp: before.rsp };
+    assert_eq!(j.fault(task, &f), Some(Outcome::KeepRegs));
+    assert_eq!(j.frame(task, SIGUSR1).code, SI_TIMER);
+}
+
+#[test]
+fn timers_are_not_inherited_by_fork() {
+    let (mut j, parent) = Job::new();
+    let id = timer_create(&mut j, parent, SIGUSR1, 0);
+    let (_, child) = j.fork(parent);
+    let cur = Job::scratch() + 0x300;
+    assert_eq!(j.ok(child, n::TIMER_GETTIME, &[id, cur]), err(Errno::EINVAL));
+    assert_eq!(j.ok(parent, n::TIMER_GETTIME, &[id, cur]), 0);
+}
+
+#[test]
+fn a_timerfd_read_waits_for_expirations_and_counts_them() {
+    let (mut j, task) = Job::new();
+    let fd = j.ok(task, n::TIMERFD_CREATE, &[1, 0]) as u64;
+    let buf = Job::scratch() + 0x400;
+    j.h.now = 1_000;
+    let spec = itimerspec(&mut j, task, 1_000_000, 1_000_000);
+    assert_eq!(j.ok(task, n::TIMERFD_SETTIME, &[fd, 0, spec, 0]), 0);
+    j.blocks(task, n::READ, &[fd, buf, 8]);
+    assert_eq!(j.procs.next_deadline(j.h.now), Some(1_001_000));
+    j.h.now = 3_500_000;
+    j.poll();
+    assert_eq!(j.reply(task), 8);
+    assert_eq!(u64::from_le_bytes(j.peek(task, buf, 8).try_into().unwrap()), 3);
+    // A child shares it: what one reads the other does not.
+    let (_, child) = j.fork(task);
+    j.h.now = 4_100_000;
+    assert_eq!(j.ok(child, n::READ, &[fd, buf, 8]), 8);
+    assert_eq!(j.ok(task, n::FCNTL, &[fd, 4, 0o4000]), 0);
+    assert_eq!(j.ok(task, n::READ, &[fd, buf, 8]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(task, n::READ, &[fd, buf, 4]), err(Errno::EINVAL));
+}
+
 // ----- file locks -----
 
 /// struct flock (x86_64) with `ltype`, SEEK_SET, `start`, `len`, written

@@ -351,6 +351,8 @@ pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
 pub const SI_QUEUE: i32 = -1;
+/// A POSIX timer expired (its id in `pid`, its overruns in `uid`: the `_timer` layout).
+pub const SI_TIMER: i32 = -2;
 /// The first real-time signal (the kernel's; libcs keep two or three).
 pub const SIGRTMIN: u8 = 32;
 pub const SEGV_MAPERR: i32 = 1;

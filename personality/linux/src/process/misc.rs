@@ -13,25 +13,11 @@ impl Process {
         }
     }
 
-    /// (interval, time left) of an interval timer, rolling it over when it
-    /// has expired and repeats (the signal itself waits for part 2).
+    /// (interval, time left) of an interval timer.
     pub(crate) fn itimer_now(&mut self, h: &mut dyn Host, which: usize) -> (u64, u64) {
         let now = self.itimer_clock(h, which);
-        let (deadline, interval) = self.itimers[which];
-        if deadline == 0 {
-            return (interval, 0);
-        }
-        if now >= deadline {
-            if interval == 0 {
-                self.itimers[which].0 = 0;
-                return (0, 0);
-            }
-            let periods = (now - deadline) / interval + 1;
-            let next = deadline + periods * interval;
-            self.itimers[which].0 = next;
-            return (interval, next - now);
-        }
-        (interval, deadline - now)
+        let t = self.itimers[which];
+        (t.interval, t.left(now))
     }
 
     /// A NUL-terminated string of at most `max` bytes (without its NUL).

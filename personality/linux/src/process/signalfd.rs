@@ -118,8 +118,14 @@ fn signalfd_info(si: &SigInfo) -> [u8; SIGNALFD_INFO as usize] {
     let mut put = |at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     put(0, si.signo as u32);
     put(8, si.code as u32);
-    put(12, si.pid);
-    put(16, si.uid);
+    if si.code == crate::signal::SI_TIMER {
+        // A POSIX timer's: ssi_tid (the timer id) and ssi_overrun.
+        put(24, si.pid);
+        put(32, si.uid);
+    } else {
+        put(12, si.pid);
+        put(16, si.uid);
+    }
     if let Some(s) = si.status {
         put(40, s as u32);
     }

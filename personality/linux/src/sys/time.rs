@@ -1,4 +1,5 @@
-//! Clocks, sleeping and interval timers. The `*_time64` calls of i386 take 64-bit timespecs;
+//! Clocks, sleeping, interval timers, POSIX timers and timerfds (their handlers; the timerfd is
+//! a kind of file, so it sits with the timers rather than in `objects.rs`). The `*_time64` calls of i386 take 64-bit timespecs;
 //! the others the ABI's own width.
 
 use super::{Args, Ctx};
@@ -155,7 +156,7 @@ pub fn setitimer(cx: &mut Ctx, a: Args) -> Outcome {
         let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
         let value = ns(vsec, vusec);
         let now = p.itimer_clock(h, which);
-        p.itimers[which] = (if value == 0 { 0 } else { now.saturating_add(value) }, ns(isec, iusec));
+        p.itimers[which].set((value != 0).then(|| now.saturating_add(value)), ns(isec, iusec));
         if a.ptr(2) != 0 {
             p.write_user(h, abi, a.ptr(2), &itimerval(abi, old))?;
         }
@@ -168,8 +169,76 @@ pub fn alarm(cx: &mut Ctx, a: Args) -> Outcome {
         let (_, left) = p.itimer_now(h, 0);
         let now = h.now_ns();
         let secs = a.u32(0) as u64;
-        p.itimers[0] = (if secs == 0 { 0 } else { now + secs * 1_000_000_000 }, 0);
+        p.itimers[0].set((secs != 0).then(|| now + secs * 1_000_000_000), 0);
         // Seconds left of the previous alarm, rounded up as Linux does.
         Ok(left.div_ceil(1_000_000_000))
     })
+}
+
+// POSIX timers (`process/posix_timer.rs`).
+
+pub fn timer_create(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_timer_create(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2)))
+}
+
+fn timer_settime_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_timer_settime(h, a.abi, a.i32(0), a.u32(1), a.ptr(2), a.ptr(3), bits))
+}
+
+pub fn timer_settime(cx: &mut Ctx, a: Args) -> Outcome {
+    timer_settime_as(cx, a, a.time_bits())
+}
+
+pub fn timer_settime64(cx: &mut Ctx, a: Args) -> Outcome {
+    timer_settime_as(cx, a, TimeBits::B64)
+}
+
+fn timer_gettime_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_timer_gettime(h, a.abi, a.i32(0), a.ptr(1), bits))
+}
+
+pub fn timer_gettime(cx: &mut Ctx, a: Args) -> Outcome {
+    timer_gettime_as(cx, a, a.time_bits())
+}
+
+pub fn timer_gettime64(cx: &mut Ctx, a: Args) -> Outcome {
+    timer_gettime_as(cx, a, TimeBits::B64)
+}
+
+pub fn timer_getoverrun(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| p.sys_timer_getoverrun(a.i32(0)))
+}
+
+pub fn timer_delete(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| p.sys_timer_delete(a.i32(0)))
+}
+
+// timerfd (`process/timerfd.rs`).
+
+pub fn timerfd_create(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _h| p.sys_timerfd_create(a.i32(0), a.u32(1)))
+}
+
+fn timerfd_settime_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_timerfd_settime(h, a.abi, a.i32(0), a.u32(1), a.ptr(2), a.ptr(3), bits))
+}
+
+pub fn timerfd_settime(cx: &mut Ctx, a: Args) -> Outcome {
+    timerfd_settime_as(cx, a, a.time_bits())
+}
+
+pub fn timerfd_settime64(cx: &mut Ctx, a: Args) -> Outcome {
+    timerfd_settime_as(cx, a, TimeBits::B64)
+}
+
+fn timerfd_gettime_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_timerfd_gettime(h, a.abi, a.i32(0), a.ptr(1), bits))
+}
+
+pub fn timerfd_gettime(cx: &mut Ctx, a: Args) -> Outcome {
+    timerfd_gettime_as(cx, a, a.time_bits())
+}
+
+pub fn timerfd_gettime64(cx: &mut Ctx, a: Args) -> Outcome {
+    timerfd_gettime_as(cx, a, TimeBits::B64)
 }

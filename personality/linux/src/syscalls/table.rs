@@ -126,6 +126,8 @@ const XATTR_GET: &str = "the file tree stores no extended attributes: ENODATA fo
 const XATTR_SET: &str = "the file tree stores no extended attributes: EOPNOTSUPP after Linux's checks (flags, name, size, path, permissions)";
 const XATTR_LIST: &str = "the file tree stores no extended attributes: always an empty list";
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
+const POSIX_TIMER: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME, TAI and the caller's CPU clocks, which count the CPU time of the thread that created the timer (or that SIGEV_THREAD_ID names) and are looked at no later than the CPU time left could pass on every CPU at once; SIGEV_SIGNAL (SI_TIMER, si_timerid, si_overrun, si_value), SIGEV_NONE, SIGEV_THREAD_ID; TIMER_ABSTIME; overruns counted while the signal is pending; the alarm clocks EOPNOTSUPP (no RTC to wake the node)";
+const TIMERFD: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME (the alarm clocks need CAP_WAKE_ALARM, which no job holds: EPERM); TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET accepted, never cancels: a job cannot set the real-time clock; no TFD_IOC_SET_TICKS";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
 const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
@@ -330,6 +332,11 @@ pub static X86_64: &[Entry] = &[
     e(n64::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
     e(n64::SEMTIMEDOP, "semtimedop", sys::ipc::semtimedop, P(IPC_SEM_OP)),
     e(n64::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
+    e(n64::TIMER_CREATE, "timer_create", sys::time::timer_create, P(POSIX_TIMER)),
+    e(n64::TIMER_SETTIME, "timer_settime", sys::time::timer_settime, P(POSIX_TIMER)),
+    e(n64::TIMER_GETTIME, "timer_gettime", sys::time::timer_gettime, P(POSIX_TIMER)),
+    e(n64::TIMER_GETOVERRUN, "timer_getoverrun", sys::time::timer_getoverrun, P(POSIX_TIMER)),
+    e(n64::TIMER_DELETE, "timer_delete", sys::time::timer_delete, P(POSIX_TIMER)),
     e(n64::CLOCK_SETTIME, "clock_settime", sys::node::clock_settime, P(NODE)),
     e(n64::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
     e(n64::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C).quiet(),
@@ -372,8 +379,11 @@ pub static X86_64: &[Entry] = &[
     e(n64::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n64::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n64::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
+    e(n64::TIMERFD_CREATE, "timerfd_create", sys::time::timerfd_create, P(TIMERFD)),
     e(n64::EVENTFD, "eventfd", sys::objects::eventfd, C),
     e(n64::FALLOCATE, "fallocate", sys::fs_meta::fallocate, P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n64::TIMERFD_SETTIME, "timerfd_settime", sys::time::timerfd_settime, P(TIMERFD)),
+    e(n64::TIMERFD_GETTIME, "timerfd_gettime", sys::time::timerfd_gettime, P(TIMERFD)),
     e(n64::ACCEPT4, "accept4", sys::socket::accept4, P(INET)),
     e(n64::SIGNALFD4, "signalfd4", sys::objects::signalfd4, P(SIGNALFD)),
     e(n64::EVENTFD2, "eventfd2", sys::objects::eventfd2, C),
@@ -624,6 +634,11 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_CTL, "epoll_ctl", sys::epoll::epoll_ctl, P(EPOLL)),
     e(n32::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
     e(n32::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
+    e(n32::TIMER_CREATE, "timer_create", sys::time::timer_create, P(POSIX_TIMER)),
+    e(n32::TIMER_SETTIME, "timer_settime", sys::time::timer_settime, P(POSIX_TIMER)),
+    e(n32::TIMER_GETTIME, "timer_gettime", sys::time::timer_gettime, P(POSIX_TIMER)),
+    e(n32::TIMER_GETOVERRUN, "timer_getoverrun", sys::time::timer_getoverrun, P(POSIX_TIMER)),
+    e(n32::TIMER_DELETE, "timer_delete", sys::time::timer_delete, P(POSIX_TIMER)),
     e(n32::CLOCK_SETTIME, "clock_settime", sys::node::clock_settime, P(NODE)),
     e(n32::CLOCK_GETTIME, "clock_gettime", sys::time::clock_gettime, P("REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME, CPUTIME clocks")).quiet(),
     e(n32::CLOCK_GETRES, "clock_getres", sys::time::clock_getres, C).quiet(),
@@ -667,8 +682,11 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_PWAIT, "epoll_pwait", sys::epoll::epoll_pwait, P(EPOLL)),
     e(n32::UTIMENSAT, "utimensat", sys::fs_meta::utimensat, C),
     e(n32::SIGNALFD, "signalfd", sys::objects::signalfd, P(SIGNALFD)),
+    e(n32::TIMERFD_CREATE, "timerfd_create", sys::time::timerfd_create, P(TIMERFD)),
     e(n32::EVENTFD, "eventfd", sys::objects::eventfd, C),
     e(n32::FALLOCATE, "fallocate", sys::fs_meta::fallocate, P("modes 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE")),
+    e(n32::TIMERFD_SETTIME, "timerfd_settime", sys::time::timerfd_settime, P(TIMERFD)),
+    e(n32::TIMERFD_GETTIME, "timerfd_gettime", sys::time::timerfd_gettime, P(TIMERFD)),
     e(n32::SIGNALFD4, "signalfd4", sys::objects::signalfd4, P(SIGNALFD)),
     e(n32::EVENTFD2, "eventfd2", sys::objects::eventfd2, C),
     e(n32::EPOLL_CREATE1, "epoll_create1", sys::epoll::epoll_create1, P(EPOLL)),
@@ -729,6 +747,10 @@ pub static I386: &[Entry] = &[
     e(n32::CLOCK_ADJTIME64, "clock_adjtime64", sys::node::clock_adjtime64, P(ADJTIME)),
     e(n32::CLOCK_GETRES_TIME64, "clock_getres_time64", sys::time::clock_getres_time64, C).quiet(),
     e(n32::CLOCK_NANOSLEEP_TIME64, "clock_nanosleep_time64", sys::time::clock_nanosleep_time64, P(SLEEP)),
+    e(n32::TIMER_GETTIME64, "timer_gettime64", sys::time::timer_gettime64, P(POSIX_TIMER)),
+    e(n32::TIMER_SETTIME64, "timer_settime64", sys::time::timer_settime64, P(POSIX_TIMER)),
+    e(n32::TIMERFD_GETTIME64, "timerfd_gettime64", sys::time::timerfd_gettime64, P(TIMERFD)),
+    e(n32::TIMERFD_SETTIME64, "timerfd_settime64", sys::time::timerfd_settime64, P(TIMERFD)),
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", sys::fs_meta::utimensat_time64, C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(POLL)),

@@ -11,6 +11,7 @@
 use super::super::console::ConsoleFile;
 use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
+use super::super::timerfd::TimerFdFile;
 use super::super::net::SocketFile;
 use super::super::pidfd::PidFdFile;
 use super::super::pipe::PipeFile;
@@ -41,6 +42,8 @@ pub enum Obj {
     EventFd(u32),
     /// A signalfd (`JobState::signalfds[id]`, see `process/signalfd.rs`).
     SignalFd(u32),
+    /// A timerfd (`JobState::timerfds[id]`, see `process/timerfd.rs`).
+    TimerFd(u32),
     /// A pidfd naming a process of the job (see `process/pidfd.rs`).
     PidFd(u32),
 }
@@ -59,6 +62,7 @@ impl Obj {
             Obj::Pipe { id, write } => f(&PipeFile { id, write }),
             Obj::EventFd(id) => f(&EventFdFile(id)),
             Obj::SignalFd(id) => f(&SignalFdFile(id)),
+            Obj::TimerFd(id) => f(&TimerFdFile(id)),
             Obj::PidFd(pid) => f(&PidFdFile(pid)),
         }
     }

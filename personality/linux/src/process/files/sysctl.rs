@@ -309,8 +309,8 @@ CONFIG_SYSVIPC=y
 # CONFIG_IPV6 is not set
 # CONFIG_SECCOMP is not set
 # CONFIG_AIO is not set
-# CONFIG_POSIX_TIMERS is not set
-# CONFIG_TIMERFD is not set
+CONFIG_POSIX_TIMERS=y
+CONFIG_TIMERFD=y
 # CONFIG_IO_URING is not set
 # CONFIG_KASAN is not set
 ";
