@@ -27,6 +27,8 @@ use alloc::vec::Vec;
 
 mod filedata;
 pub use filedata::{FileData, CHUNK};
+mod mount;
+pub use mount::*;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ impl Errno {
     pub const EPERM: Errno = Errno(1);
     pub const ENOENT: Errno = Errno(2);
     pub const EACCES: Errno = Errno(13);
+    pub const EAGAIN: Errno = Errno(11);
     pub const EBUSY: Errno = Errno(16);
     pub const EEXIST: Errno = Errno(17);
     pub const EXDEV: Errno = Errno(18);
@@ -266,6 +269,11 @@ pub struct Vfs {
     pub asker: (u32, u32),
     /// The remote inode the last operation that failed with `FETCH` needed.
     missing: core::cell::Cell<Option<Ino>>,
+    /// The mount table (see `mount.rs`).
+    mounts: Vec<Mount>,
+    next_mount_id: u32,
+    /// Bytes held by regular files, by file system.
+    usage: BTreeMap<u64, u64>,
 }
 
 /// One entry of a workstation directory, as [`Vfs::fill_dir`] takes it.
@@ -306,7 +314,19 @@ fn valid_name(name: &[u8]) -> Result<()> {
 impl Vfs {
     /// A file system with an empty root directory (mode 0755, owned by root, dev 1).
     pub fn new() -> Vfs {
-        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0, asker: (1, 1), missing: core::cell::Cell::new(None) };
+        let mut v = Vfs {
+            nodes: BTreeMap::new(),
+            next: 2,
+            root: 2,
+            now: 0,
+            capacity: u64::MAX,
+            used: 0,
+            asker: (1, 1),
+            missing: core::cell::Cell::new(None),
+            mounts: Vec::new(),
+            next_mount_id: 21,
+            usage: BTreeMap::new(),
+        };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
         v.node_mut(root).nlink = 2;
@@ -320,7 +340,24 @@ impl Vfs {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false, host: None, origin: None },
+            Inode {
+                data,
+                perm: perm & 0o7777,
+                uid,
+                gid,
+                nlink: 0,
+                atime: t,
+                mtime: t,
+                ctime: t,
+                dev,
+                parent: 0,
+                tag: 0,
+                opens: 0,
+                readonly: false,
+                remote: false,
+                host: None,
+                origin: None,
+            },
         );
         ino
     }
@@ -457,7 +494,8 @@ impl Vfs {
         if self.used - self.allocated_of(ino) + new.allocated() > self.capacity {
             return Err(Errno::ENOSPC);
         }
-        self.used = self.used - self.allocated_of(ino) + new.allocated();
+        let (dev, before) = (n.dev, self.allocated_of(ino));
+        self.charge(dev, before, new.allocated());
         let n = self.node_mut(ino);
         n.data = Data::Reg(new);
         n.remote = false;
@@ -487,11 +525,11 @@ impl Vfs {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let mut dir = if path[0] == b'/' { self.root } else { start };
+        let mut dir = if path[0] == b'/' { self.cover(self.root) } else { start };
         let trailing = path.ends_with(b"/");
         let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
         if comps.is_empty() {
-            return Ok(Found { dir: self.root, name: b".".to_vec(), ino: Some(self.root), trailing: true });
+            return Ok(Found { dir, name: b".".to_vec(), ino: Some(dir), trailing: true });
         }
         let n = comps.len();
         for (i, c) in comps.into_iter().enumerate() {
@@ -502,7 +540,7 @@ impl Vfs {
             if !self.may(dir, X_OK, cred) {
                 return Err(Errno::EACCES);
             }
-            let child = self.child(dir, c)?;
+            let child = if c == b".." { Some(self.dotdot(dir)) } else { self.child(dir, c)?.map(|i| self.cover(i)) };
             let last = i + 1 == n;
             if last {
                 if let Some(ino) = child {
@@ -564,6 +602,7 @@ impl Vfs {
         if self.node(f.dir).nlink == 0 {
             return Err(Errno::ENOENT);
         }
+        self.check_rofs(f.dir)?;
         if self.node(f.dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -596,10 +635,10 @@ impl Vfs {
     /// tool). Returns the inode.
     pub fn add(&mut self, dir: Ino, name: &[u8], data: Data, perm: u32, uid: u32, gid: u32) -> Ino {
         let is_dir = matches!(data, Data::Dir(_));
-        if let Data::Reg(f) = &data {
-            self.used += f.allocated();
-        }
         let dev = self.node(dir).dev;
+        if let Data::Reg(f) = &data {
+            self.charge(dev, 0, f.allocated());
+        }
         let ino = self.alloc(data, perm, uid, gid, dev);
         if let Some(old) = self.entries(dir).expect("dir").get(name).copied() {
             self.drop_link(dir, old);
@@ -703,6 +742,10 @@ impl Vfs {
     }
 
     fn may_delete(&self, dir: Ino, ino: Ino, cred: &Cred) -> Result<()> {
+        self.check_rofs(dir)?;
+        if self.is_mount_root(ino) {
+            return Err(Errno::EBUSY);
+        }
         if self.node(dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -754,9 +797,10 @@ impl Vfs {
 
     fn maybe_free(&mut self, ino: Ino) {
         let n = self.node(ino);
-        if n.nlink == 0 && n.opens == 0 && ino != self.root {
+        if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
             if let Data::Reg(f) = &n.data {
-                self.used -= f.allocated();
+                let (dev, a) = (n.dev, f.allocated());
+                self.charge(dev, a, 0);
             }
             self.nodes.remove(&ino);
         }
@@ -777,6 +821,9 @@ impl Vfs {
     /// `unlink(path)`.
     pub fn unlink(&mut self, start: Ino, path: &[u8], cred: &Cred) -> Result<()> {
         let f = self.walk(start, path, false, cred)?;
+        if !f.is_dot() {
+            self.check_rofs(f.dir)?;
+        }
         let ino = f.ino.ok_or(Errno::ENOENT)?;
         if f.is_dot() || self.node(ino).is_dir() {
             return Err(Errno::EISDIR);
@@ -802,6 +849,7 @@ impl Vfs {
         if f.name == b".." {
             return Err(Errno::ENOTEMPTY);
         }
+        self.check_rofs(f.dir)?;
         if !self.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -884,6 +932,10 @@ impl Vfs {
         if of.is_dot() || nf.is_dot() {
             return Err(if flags & RENAME_NOREPLACE != 0 && nf.is_dot() { Errno::EEXIST } else { Errno::EBUSY });
         }
+        if self.node(of.dir).dev != self.node(nf.dir).dev {
+            return Err(Errno::EXDEV);
+        }
+        self.check_rofs(of.dir)?;
         let oino = of.ino.ok_or(Errno::ENOENT)?;
         let odir = self.node(oino).is_dir();
         if flags & RENAME_EXCHANGE != 0 && nf.ino.is_none() {
@@ -1044,9 +1096,13 @@ impl Vfs {
         }
         let now = self.now;
         let (cap, used) = (self.capacity, self.used);
+        let dev = self.node(ino).dev;
+        let grow = self.write_growth(ino, off, data.len());
+        if self.over_limit(dev, grow) {
+            return Err(Errno::ENOSPC);
+        }
         let n = self.node_mut(ino);
         let Data::Reg(f) = &mut n.data else { return Err(Errno::EISDIR) };
-        let grow = f.growth(off, data.len());
         if used + grow > cap {
             return Err(Errno::ENOSPC);
         }
@@ -1057,7 +1113,7 @@ impl Vfs {
         n.host = None;
         n.mtime = now;
         n.ctime = now;
-        self.used += grow;
+        self.charge(dev, 0, grow);
         Ok(data.len())
     }
 
@@ -1093,12 +1149,14 @@ impl Vfs {
         n.host = None;
         n.mtime = now;
         n.ctime = now;
-        self.used = self.used + after - before;
+        let dev = n.dev;
+        self.charge(dev, before, after);
         Ok(())
     }
 
     /// `chmod`: only the owner or root.
     pub fn chmod(&mut self, ino: Ino, perm: u32, cred: &Cred) -> Result<()> {
+        self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
         if cred.uid != 0 && cred.uid != n.uid {
@@ -1120,6 +1178,7 @@ impl Vfs {
     /// `chown` (`u32::MAX` leaves an id unchanged): root may do anything; an
     /// owner may only change the group to one of its own.
     pub fn chown(&mut self, ino: Ino, uid: u32, gid: u32, cred: &Cred) -> Result<()> {
+        self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
         if n.readonly {
@@ -1151,8 +1210,12 @@ impl Vfs {
     /// The path of `ino` from the root (directories, or files through their
     /// first found name): for getcwd and /proc/self/fd. `None` if unlinked.
     pub fn path_of(&self, ino: Ino) -> Option<Vec<u8>> {
-        if ino == self.root {
+        if ino == self.root || ino == self.cover(self.root) {
             return Some(b"/".to_vec());
+        }
+        if let Some(m) = self.mount_rooted(ino) {
+            let point = m.point;
+            return self.path_of(point);
         }
         let n = self.get(ino)?;
         if n.nlink == 0 {
