@@ -220,6 +220,20 @@ pub struct JobState {
     /// File locks of every process of the job, and the calls waiting for
     /// them (see `locks.rs`).
     pub locks: crate::locks::Locks,
+    /// Loop block devices by number (see `process/files/loopdev.rs`).
+    pub loops: BTreeMap<u32, LoopDev>,
+}
+
+/// A loop block device: the file it is bound to (held open), its offset,
+/// size limit, flags (`LO_FLAGS_*`), name and block size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoopDev {
+    pub backing: Option<sion_vfs::Ino>,
+    pub offset: u64,
+    pub sizelimit: u64,
+    pub flags: u32,
+    pub name: Vec<u8>,
+    pub block_size: u32,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -268,6 +282,7 @@ impl Default for JobState {
             file_maps: Vec::new(),
             tunables: files::Tunables::default(),
             locks: crate::locks::Locks::new(),
+            loops: BTreeMap::new(),
         }
     }
 }

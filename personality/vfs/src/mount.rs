@@ -383,6 +383,32 @@ impl Vfs {
         Ok(())
     }
 
+    /// `MS_MOVE`: the mount rooted at `root` moves over directory `point`
+    /// (`EINVAL` if `root` is no mount's root or `point` is under it).
+    pub fn move_mount(&mut self, root: Ino, point: Ino) -> Result<()> {
+        let i = self.mounts.iter().rposition(|m| m.root == root && m.point != m.root).ok_or(Errno::EINVAL)?;
+        if !self.node(point).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // Not into itself.
+        let mut d = point;
+        loop {
+            if d == root {
+                return Err(Errno::ELOOP);
+            }
+            let up = self.dotdot(d);
+            if up == d {
+                break;
+            }
+            d = up;
+        }
+        let parent = self.mount_of(point).map_or(0, |m| m.id);
+        let m = &mut self.mounts[i];
+        m.point = point;
+        m.parent = parent;
+        Ok(())
+    }
+
     /// Free every inode of `dev` not open (an unmounted tmpfs); those open
     /// live until closed.
     fn free_dev(&mut self, dev: u64) {

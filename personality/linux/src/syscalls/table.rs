@@ -87,7 +87,9 @@ use Status::{Complete as C, Partial as P};
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
-const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
+const MOUNT: &str = "tmpfs (size=, mode=, uid=, gid=; its own st_dev and statfs), views of /proc and /dev, MS_BIND of directories, MS_REMOUNT, MS_MOVE, MS_RDONLY (EROFS), MS_NOEXEC, MS_NODEV, the time flags; propagation flags accepted (one namespace per job); other file system types ENODEV (no block file systems); root only";
+const UMOUNT: &str = "EBUSY while a file or working directory is in it, MNT_DETACH (files live on while open), MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE as a plain unmount; the file systems there from the start (/, /proc, /dev) stay (EBUSY)";
+const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); loop devices (LOOP_SET_FD, LOOP_CONFIGURE, LOOP_CLR_FD, LOOP_SET/GET_STATUS(64), LOOP_SET_BLOCK_SIZE, LOOP_CTL_GET_FREE/ADD/REMOVE, BLKGETSIZE(64), BLKSSZGET); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, GETPIPE_SZ/SETPIPE_SZ; record locks (POSIX and OFD) enforced between the job's processes as Linux (F_SETLKW waits, EDEADLK, GETLK reports the holder); locks on pipes, sockets and the console are granted and not kept; SETLEASE/GETLEASE with lease breaks (SIGIO to the holder, the opener waits up to 45 s), no F_SETSIG";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const AFFINITY: &str = "any CPU of the node runs any thread: the mask is every CPU, and only that mask can be set (a narrower one is EINVAL)";
@@ -266,6 +268,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::ARCH_PRCTL, "arch_prctl", sys::process::arch_prctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::SETRLIMIT, "setrlimit", sys::resource::setrlimit, P("limits are stored and reported, not enforced")),
     e(n64::SYNC, "sync", sys::fs_meta::sync, C),
+    e(n64::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
+    e(n64::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
     e(n64::SETHOSTNAME, "sethostname", sys::system::sethostname, C),
     e(n64::SETDOMAINNAME, "setdomainname", sys::system::setdomainname, C),
     e(n64::GETTID, "gettid", sys::ids::gettid, C).quiet(),
@@ -387,6 +391,8 @@ pub static I386: &[Entry] = &[
     e(n32::LCHOWN, "lchown", sys::fs_meta::lchown, C),
     e(n32::LSEEK, "lseek", sys::fs_rw::lseek, C),
     e(n32::GETPID, "getpid", sys::ids::getpid, C).quiet(),
+    e(n32::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
+    e(n32::UMOUNT, "umount", sys::mount::umount, P(UMOUNT)),
     e(n32::SETUID, "setuid", sys::ids::setuid, P(IDS)),
     e(n32::GETUID, "getuid", sys::ids::getuid, C).quiet(),
     e(n32::ALARM, "alarm", sys::time::alarm, P(TIMERS)),
@@ -408,6 +414,7 @@ pub static I386: &[Entry] = &[
     e(n32::SIGNAL, "signal", sys::signal::signal, P(SIGACT)),
     e(n32::GETEUID, "geteuid", sys::ids::geteuid, C).quiet(),
     e(n32::GETEGID, "getegid", sys::ids::getegid, C).quiet(),
+    e(n32::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
     e(n32::IOCTL, "ioctl", sys::fd::ioctl, P(IOCTL)),
     e(n32::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
     e(n32::SETPGID, "setpgid", sys::process::setpgid, C),

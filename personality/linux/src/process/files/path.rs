@@ -41,6 +41,10 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
     if !node.is_reg() || !v.may(ino, X_OK, cred) || node.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    // A file system mounted noexec runs nothing.
+    if v.dev_flags(node.dev) & sion_vfs::MS_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
     v.need_content(ino).ex()?;
     let bytes = v.read_range(ino, 0, node.size() as usize);
     let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
@@ -48,7 +52,7 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
 }
 
 impl Process {
-    fn user_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    pub(super) fn user_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let p = self.read_path(h, abi, addr)?;
         self.job.vfs.now = h.realtime_ns();
         // /proc/self/fd is reachable through any path (/dev/fd, links, ..).
@@ -191,6 +195,9 @@ impl Process {
             1 => W_OK,
             _ => R_OK | W_OK,
         } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
+        if want & W_OK != 0 {
+            self.check_write_rofs(ino)?;
+        }
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
@@ -201,7 +208,9 @@ impl Process {
         match n.data {
             // No controlling terminal; a socket's name is for connect, not
             // open; a device without a driver here (root's mknod) is ENXIO.
+            Data::Chr(_) | Data::Blk(_) if self.mounted_with(ino, sion_vfs::MS_NODEV) => return Err(Errno::EACCES),
             Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL | RDEV_RANDOM | RDEV_URANDOM) => {}
+            ref d if super::loopdev::is_loop_node(d) => {}
             Data::Chr(_) | Data::Blk(_) | Data::Sock => return Err(Errno::ENXIO),
             Data::Fifo => return self.fifo_open(ino, flags),
             _ => {}
@@ -476,6 +485,9 @@ impl Process {
         }
         let r = self.resolve_at(h, abi, dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))?;
         let Resolved::Node(ino) = r else { return Ok(0) };
+        if mode & W_OK != 0 {
+            self.check_write_rofs(ino)?;
+        }
         if mode == 0 || self.job.vfs.may(ino, mode, &self.files.cred) {
             Ok(0)
         } else {
@@ -510,6 +522,7 @@ impl Process {
         if !n.is_reg() {
             return Err(Errno::EINVAL);
         }
+        self.check_write_rofs(ino)?;
         if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
@@ -581,6 +594,7 @@ impl Process {
             self.resolve_at(h, abi, dirfd, path, flags)?
         };
         let Resolved::Node(ino) = r else { return Ok(0) };
+        self.check_write_rofs(ino)?;
         let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
         let n = self.job.vfs.node(ino);
         let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
