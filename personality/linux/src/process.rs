@@ -663,6 +663,8 @@ impl Process {
         for &(_, _, ino, _) in &self.shared {
             self.job.vfs.open_ref(ino);
         }
+        // The child's working directory holds its inode too (umount EBUSY).
+        self.job.vfs.open_ref(self.files.cwd);
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let mut sig = self.sig.clone();
@@ -756,12 +758,14 @@ impl Process {
         Ok(img.regs)
     }
 
-    /// Close every descriptor (the process ends).
+    /// Close every descriptor and let go of the working directory (the
+    /// process ends).
     pub fn close_all(&mut self) {
         let fds: Vec<i32> = self.files.fds.keys().copied().collect();
         for fd in fds {
             let _ = self.fd_close(fd);
         }
+        self.job.vfs.close_ref(self.files.cwd);
     }
 
     // ----- stdin -----

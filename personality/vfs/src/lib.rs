@@ -304,6 +304,12 @@ impl Default for Vfs {
     }
 }
 
+/// The bytes of whole pages a file holds (what a tmpfs size limit counts):
+/// its size in pages, less the chunks its holes leave out.
+fn footprint(f: &FileData) -> u64 {
+    f.allocated().min(f.len().div_ceil(4096) * 4096)
+}
+
 fn valid_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
@@ -495,12 +501,20 @@ impl Vfs {
             return Err(Errno::ENOSPC);
         }
         let (dev, before) = (n.dev, self.allocated_of(ino));
-        self.charge(dev, before, new.allocated());
+        let pb = self.pages_of(ino);
+        self.charge(dev, (before, pb), (new.allocated(), footprint(&new)));
         let n = self.node_mut(ino);
         n.data = Data::Reg(new);
         n.remote = false;
         (n.mtime, n.ctime) = (mtime, mtime);
         Ok(())
+    }
+
+    fn pages_of(&self, ino: Ino) -> u64 {
+        match &self.node(ino).data {
+            Data::Reg(f) => footprint(f),
+            _ => 0,
+        }
     }
 
     fn allocated_of(&self, ino: Ino) -> u64 {
@@ -562,6 +576,10 @@ impl Vfs {
     }
 
     fn follow_link(&self, dir: Ino, link: Ino, cred: &Cred, links: &mut u32) -> Result<Found> {
+        // A file system mounted nosymfollow follows no links.
+        if self.dev_flags(self.node(link).dev) & MS_NOSYMFOLLOW != 0 {
+            return Err(Errno::ELOOP);
+        }
         *links += 1;
         if *links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
@@ -637,7 +655,7 @@ impl Vfs {
         let is_dir = matches!(data, Data::Dir(_));
         let dev = self.node(dir).dev;
         if let Data::Reg(f) = &data {
-            self.charge(dev, 0, f.allocated());
+            self.charge(dev, (0, 0), (f.allocated(), footprint(f)));
         }
         let ino = self.alloc(data, perm, uid, gid, dev);
         if let Some(old) = self.entries(dir).expect("dir").get(name).copied() {
@@ -799,8 +817,8 @@ impl Vfs {
         let n = self.node(ino);
         if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
             if let Data::Reg(f) = &n.data {
-                let (dev, a) = (n.dev, f.allocated());
-                self.charge(dev, a, 0);
+                let (dev, a, p) = (n.dev, f.allocated(), footprint(f));
+                self.charge(dev, (a, p), (0, 0));
             }
             self.nodes.remove(&ino);
         }
@@ -823,6 +841,9 @@ impl Vfs {
         let f = self.walk(start, path, false, cred)?;
         if !f.is_dot() {
             self.check_rofs(f.dir)?;
+        }
+        if self.covered(&f) {
+            return Err(Errno::EBUSY);
         }
         let ino = f.ino.ok_or(Errno::ENOENT)?;
         if f.is_dot() || self.node(ino).is_dir() {
@@ -850,6 +871,9 @@ impl Vfs {
             return Err(Errno::ENOTEMPTY);
         }
         self.check_rofs(f.dir)?;
+        if self.covered(&f) {
+            return Err(Errno::EBUSY);
+        }
         if !self.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -936,6 +960,9 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.check_rofs(of.dir)?;
+        if self.covered(&of) || self.covered(&nf) {
+            return Err(Errno::EBUSY);
+        }
         let oino = of.ino.ok_or(Errno::ENOENT)?;
         let odir = self.node(oino).is_dir();
         if flags & RENAME_EXCHANGE != 0 && nf.ino.is_none() {
@@ -1062,14 +1089,30 @@ impl Vfs {
         Ok(out)
     }
 
-    /// Read at an offset of a regular file.
+    /// Read at an offset of a regular file (the caller updates the access
+    /// time: [`Vfs::touch_atime`]).
     pub fn read_at(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize> {
-        let now = self.now;
-        let n = self.node_mut(ino);
+        let n = self.node(ino);
         let Data::Reg(f) = &n.data else { return Err(Errno::EISDIR) };
-        let k = f.read(off, buf);
-        n.atime = now;
-        Ok(k)
+        Ok(f.read(off, buf))
+    }
+
+    /// The file or directory `ino` was read: its access time becomes now as
+    /// its file system's mount says (Linux's `touch_atime`): never with
+    /// `noatime` (or `nodiratime` for a directory), always with
+    /// `strictatime`, and with `relatime` (the default) only when it is not
+    /// after the modification or change time or is a day old.
+    pub fn touch_atime(&mut self, ino: Ino) {
+        let now = self.now;
+        let Some(n) = self.get(ino) else { return };
+        let flags = self.dev_flags(n.dev);
+        if flags & MS_NOATIME != 0 || (n.is_dir() && flags & MS_NODIRATIME != 0) || n.readonly || self.rofs(ino) {
+            return;
+        }
+        if flags & MS_RELATIME != 0 && n.atime > n.mtime && n.atime > n.ctime && now.saturating_sub(n.atime) < 86_400_000_000_000 {
+            return;
+        }
+        self.node_mut(ino).atime = now;
     }
 
     /// Up to `len` bytes of a regular file from `off` (empty for other inodes).
@@ -1098,7 +1141,12 @@ impl Vfs {
         let (cap, used) = (self.capacity, self.used);
         let dev = self.node(ino).dev;
         let grow = self.write_growth(ino, off, data.len());
-        if self.over_limit(dev, grow) {
+        let (alloc, len, pages) = match &self.node(ino).data {
+            Data::Reg(f) => (f.allocated(), f.len(), footprint(f)),
+            _ => (0, 0, 0),
+        };
+        let new_pages = (alloc + grow).min(len.max(end).div_ceil(4096) * 4096);
+        if self.over_limit(dev, new_pages.saturating_sub(pages)) {
             return Err(Errno::ENOSPC);
         }
         let n = self.node_mut(ino);
@@ -1113,7 +1161,8 @@ impl Vfs {
         n.host = None;
         n.mtime = now;
         n.ctime = now;
-        self.charge(dev, 0, grow);
+        let after = footprint(f);
+        self.charge(dev, (0, pages), (grow, after));
         Ok(data.len())
     }
 
@@ -1143,14 +1192,14 @@ impl Vfs {
         let Data::Reg(f) = &mut n.data else {
             return Err(if n.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         };
-        let before = f.allocated();
+        let (before, pb) = (f.allocated(), footprint(f));
         f.truncate(len);
-        let after = f.allocated();
+        let (after, pa) = (f.allocated(), footprint(f));
         n.host = None;
         n.mtime = now;
         n.ctime = now;
         let dev = n.dev;
-        self.charge(dev, before, after);
+        self.charge(dev, (before, pb), (after, pa));
         Ok(())
     }
 

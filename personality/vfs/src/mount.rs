@@ -64,6 +64,9 @@ pub struct Mount {
     pub root: Ino,
     /// The directory it covers (`root` itself for the mounts in place).
     pub point: Ino,
+    /// A file system there from the start (the root, /proc, /dev): it
+    /// covers nothing and is never unmounted.
+    pub in_place: bool,
     /// Its file system (`st_dev` of what is under it).
     pub dev: u64,
     /// The file system's type and the source given (`/proc/mounts`).
@@ -131,13 +134,14 @@ impl Vfs {
     pub fn mount_in_place(&mut self, dir: Ino, fstype: &str, source: &str, flags: u64) -> u32 {
         let id = self.next_mount_id;
         self.next_mount_id += 1;
-        let parent = if dir == self.root { id } else { self.mount_at(dir).map_or(id, |m| m.id) };
+        let parent = if dir == self.root { id } else { self.mount_of(self.node(dir).parent).map_or(id, |m| m.id) };
         let dev = self.node(dir).dev;
         let m = Mount {
             id,
             parent,
             root: dir,
             point: dir,
+            in_place: true,
             dev,
             fstype: fstype.into(),
             source: source.into(),
@@ -160,9 +164,22 @@ impl Vfs {
         ino
     }
 
-    /// The mount whose root `dir` is (shown somewhere), if any.
+    /// The mount whose root `dir` is, if it is the root of a file system
+    /// made for a mount (a tmpfs: it has no place in the tree but the
+    /// mount point). A view of a directory keeps the directory's own place:
+    /// `..` and its path are those of the directory (not of the mount
+    /// point, as Linux has them).
     pub(crate) fn mount_rooted(&self, dir: Ino) -> Option<&Mount> {
-        self.mounts.iter().rev().find(|m| m.root == dir && m.point != dir)
+        self.mounts.iter().rev().find(|m| m.root == dir && m.owned)
+    }
+
+    /// Does the name `f` resolved show a mount over what the directory
+    /// holds under that name (it cannot be removed or renamed: `EBUSY`)?
+    pub(crate) fn covered(&self, f: &Found) -> bool {
+        match f.ino {
+            Some(ino) if !f.is_dot() => self.entries(f.dir).ok().and_then(|e| e.get(&f.name).copied()) != Some(ino),
+            _ => false,
+        }
     }
 
     /// `..` of directory `dir`, crossing out of mounts.
@@ -229,10 +246,13 @@ impl Vfs {
         self.nodes.values().filter(|n| n.dev == dev).count() as u64
     }
 
-    pub(crate) fn charge(&mut self, dev: u64, before: u64, after: u64) {
+    /// Memory held by files changed from `before` to `after` bytes (chunks),
+    /// their pages (what a file system's size limit counts) from
+    /// `pages_before` to `pages_after` bytes.
+    pub(crate) fn charge(&mut self, dev: u64, (before, pages_before): (u64, u64), (after, pages_after): (u64, u64)) {
         self.used = self.used + after - before;
         let u = self.usage.entry(dev).or_insert(0);
-        *u = *u + after - before;
+        *u = *u + pages_after - pages_before;
     }
 
     /// Would `dev` pass its size limit growing by `grow` bytes?
@@ -279,6 +299,7 @@ impl Vfs {
             parent,
             root,
             point,
+            in_place: false,
             dev,
             fstype: fstype.into(),
             source: source.into(),
@@ -329,13 +350,15 @@ impl Vfs {
     /// directory of it?
     fn mount_busy(&self, i: usize) -> bool {
         let m = &self.mounts[i];
-        let others = self.mounts.iter().enumerate().any(|(j, o)| j != i && o.dev != m.dev && o.parent == m.id && o.point != o.root);
+        let others = self.mounts.iter().enumerate().any(|(j, o)| j != i && o.parent == m.id && !o.in_place);
         if others {
             return true;
         }
         if !m.owned {
-            // A view of a directory: busy if the view's root is open.
-            return self.node(m.root).opens > 0;
+            // A view of a directory: what is open there is open through
+            // the directory's own file system as well, and the tree cannot
+            // tell which; only mounts on it keep it.
+            return false;
         }
         self.nodes.values().any(|n| n.dev == m.dev && n.opens > 0)
     }
@@ -346,7 +369,7 @@ impl Vfs {
     /// the tree at once and its files live while open), `EAGAIN` for the
     /// first `MNT_EXPIRE`.
     pub fn umount(&mut self, root: Ino, flags: u32) -> Result<()> {
-        let i = self.mounts.iter().rposition(|m| m.root == root && m.point != m.root).ok_or_else(|| {
+        let i = self.mounts.iter().rposition(|m| m.root == root && !m.in_place).ok_or_else(|| {
             // The file systems in place (/, /proc, /dev) stay.
             if self.mounts.iter().any(|m| m.root == root) {
                 Errno::EBUSY
@@ -374,7 +397,7 @@ impl Vfs {
         let m = self.mounts.remove(i);
         if m.owned {
             // Mounts under it go with it (MNT_DETACH).
-            let subs: Vec<Ino> = self.mounts.iter().filter(|o| o.parent == m.id && o.point != o.root).map(|o| o.root).collect();
+            let subs: Vec<Ino> = self.mounts.iter().filter(|o| o.parent == m.id && !o.in_place).map(|o| o.root).collect();
             for s in subs {
                 let _ = self.umount(s, MNT_DETACH);
             }
@@ -386,7 +409,7 @@ impl Vfs {
     /// `MS_MOVE`: the mount rooted at `root` moves over directory `point`
     /// (`EINVAL` if `root` is no mount's root or `point` is under it).
     pub fn move_mount(&mut self, root: Ino, point: Ino) -> Result<()> {
-        let i = self.mounts.iter().rposition(|m| m.root == root && m.point != m.root).ok_or(Errno::EINVAL)?;
+        let i = self.mounts.iter().rposition(|m| m.root == root && !m.in_place).ok_or(Errno::EINVAL)?;
         if !self.node(point).is_dir() {
             return Err(Errno::ENOTDIR);
         }

@@ -492,8 +492,89 @@ fn tmpfs_size_limit_is_enospc() {
     let f = v.create(&v.walk(r, b"/tmp/f", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
     assert_eq!(v.write_at(f, 0, &[1u8; 100]), Ok(100));
     let dev = v.node(f).dev;
-    assert_eq!(v.dev_used(dev), CHUNK as u64);
+    // Counted in pages, as Linux's tmpfs: 16 small files fill 64 KiB.
+    assert_eq!(v.dev_used(dev), 4096);
     assert_eq!(v.write_at(f, 1 << 20, &[1u8; 100]), Err(Errno::ENOSPC));
+    for i in 1..16 {
+        let name = alloc::format!("/tmp/f{i}");
+        let g = v.create(&v.walk(r, name.as_bytes(), false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+        assert_eq!(v.write_at(g, 0, &[1u8; 100]), Ok(100));
+    }
+    assert_eq!(v.dev_used(dev), 65536);
+    assert_eq!(v.write_at(f, 4096, &[1u8; 1]), Err(Errno::ENOSPC));
     v.truncate(f, 0).unwrap();
-    assert_eq!(v.dev_used(dev), 0);
+    assert_eq!(v.dev_used(dev), 61440);
+    v.unlink(r, b"/tmp/f1", &root()).unwrap();
+    assert_eq!(v.dev_used(dev), 57344);
+}
+
+#[test]
+fn access_times_and_nosymfollow_follow_the_mount() {
+    let mut v = tree();
+    let r = v.root;
+    let point = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mount(point, tmpfs(), "tmpfs", "none", MS_RELATIME, "").unwrap();
+    let m = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.now = 10;
+    let f = v.create(&v.walk(r, b"/tmp/f", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+    // relatime: once after a change, then not again within a day.
+    v.now = 20;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 20);
+    v.now = 30;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 20);
+    v.remount(m, 0, None).unwrap();
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 30);
+    v.remount(m, MS_NOATIME, None).unwrap();
+    v.now = 40;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 30);
+    v.remount(m, MS_NODIRATIME, None).unwrap();
+    v.touch_atime(m);
+    v.touch_atime(f);
+    assert_eq!((v.node(f).atime, v.node(m).atime), (40, 0));
+    // nosymfollow: links are not followed (ELOOP), still read.
+    v.symlink(b"f", r, b"/tmp/l", &root()).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/l", true, &root()), Ok(f));
+    v.remount(m, MS_NOSYMFOLLOW, None).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/l", true, &root()), Err(Errno::ELOOP));
+    assert_eq!(v.readlink(r, b"/tmp/l", &root()), Ok(b"f".to_vec()));
+}
+
+#[test]
+fn bind_mounts_and_moves() {
+    let mut v = tree();
+    let r = v.root;
+    v.mount_in_place(r, "tmpfs", "tmpfs", 0);
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    // A directory bound over itself (LTP's tmpdir): nothing changes in the
+    // tree; it unmounts, even with a working directory in it.
+    v.mount(tmp, MountKind::Existing(tmp), "tmpfs", "/tmp", 0, "").unwrap();
+    assert_eq!(v.lookup(r, b"/tmp", true, &root()), Ok(tmp));
+    v.open_ref(tmp);
+    assert_eq!(v.umount(tmp, 0), Ok(()));
+    assert_eq!(v.umount(tmp, 0), Err(Errno::EINVAL));
+    v.close_ref(tmp);
+    // /a/b shown at /tmp/x, then moved to /tmp/y.
+    v.mkdir(r, b"/tmp/x", 0o755, &root()).unwrap();
+    v.mkdir(r, b"/tmp/y", 0o755, &root()).unwrap();
+    let b = v.lookup(r, b"/a/b", true, &root()).unwrap();
+    let x = v.lookup(r, b"/tmp/x", true, &root()).unwrap();
+    v.mount(x, MountKind::Existing(b), "tmpfs", "/a/b", 0, "").unwrap();
+    assert!(v.lookup(r, b"/tmp/x/file", true, &root()).is_ok());
+    let y = v.lookup(r, b"/tmp/y", true, &root()).unwrap();
+    assert_eq!(v.move_mount(b, b), Err(Errno::ELOOP));
+    v.move_mount(b, y).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/x/file", true, &root()), Err(Errno::ENOENT));
+    assert!(v.lookup(r, b"/tmp/y/file", true, &root()).is_ok());
+    assert_eq!(v.rmdir(r, b"/tmp/y", &root()), Err(Errno::EBUSY));
+    assert_eq!(v.rename(r, b"/tmp/y", r, b"/tmp/z", 0, &root()), Err(Errno::EBUSY));
+    assert_eq!(v.path_of(b), Some(b"/a/b".to_vec()));
+    v.umount(b, 0).unwrap();
+    // A view keeps its directory's place: `..` is its own parent.
+    assert_eq!(v.lookup(b, b"..", true, &root()), v.lookup(r, b"/a", true, &root()));
+    // The view's files are the directory's own: still there.
+    assert!(v.lookup(r, b"/a/b/file", true, &root()).is_ok());
 }

@@ -171,6 +171,7 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
         Data::Reg(_) => None,
     };
     let mut off = at.unwrap_or(f.borrow().off);
+    let wanted: u64 = iov.iter().map(|x| x.1).sum();
     let mut buf = vec![0u8; 0];
     for (base, len) in iov {
         let mut done = 0u64;
@@ -229,6 +230,9 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
     }
     if at.is_none() && chr.is_none() {
         f.borrow_mut().off = off;
+    }
+    if chr.is_none() && wanted > 0 && f.borrow().flags & O_NOATIME == 0 {
+        p.job.vfs.touch_atime(ino);
     }
     Ok(total)
 }
@@ -365,7 +369,15 @@ impl Process {
         }
         let count = (count as u32).min(i32::MAX as u32) as usize;
         self.check_range(abi, buf, count as u64)?;
+        // A directory removed while open lists nothing: ENOENT, as Linux.
+        if self.job.vfs.node(ino).nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
         let list = self.job.vfs.readdir(ino).ex()?;
+        if f.borrow().flags & O_NOATIME == 0 {
+            self.job.vfs.now = h.realtime_ns();
+            self.job.vfs.touch_atime(ino);
+        }
         let mut pos = f.borrow().off as usize;
         let mut out: Vec<u8> = Vec::new();
         let word = if d64 { 8 } else { abi.word() };
@@ -575,7 +587,7 @@ impl Process {
                 let dev = m.dev;
                 // ST_RDONLY, NOSUID, NODEV, NOEXEC, then the time flags.
                 fl |= v.dev_flags(dev) & 0xf;
-                for (ms, st) in [(sion_vfs::MS_NOATIME, 0x400u64), (sion_vfs::MS_NODIRATIME, 0x800), (sion_vfs::MS_RELATIME, 0x1000)] {
+                for (ms, st) in [(sion_vfs::MS_NOATIME, 0x400u64), (sion_vfs::MS_NODIRATIME, 0x800), (sion_vfs::MS_RELATIME, 0x1000), (sion_vfs::MS_NOSYMFOLLOW, 0x2000)] {
                     if m.flags & ms != 0 {
                         fl |= st;
                     }

@@ -138,12 +138,12 @@ impl Process {
             let point = String::from_utf8_lossy(&point).replace(' ', "\\040");
             let opts = m.option_text();
             if info {
-                let root = if m.owned || m.root == m.point {
+                let root = if m.owned || m.in_place {
                     String::from("/")
                 } else {
                     // A view of a directory: its path inside its file system.
                     let p = v.path_of(m.root).unwrap_or_default();
-                    let base = v.mounts().iter().find(|o| o.dev == m.dev && (o.owned || o.root == o.point)).and_then(|o| v.path_of(o.root)).unwrap_or_default();
+                    let base = v.mounts().iter().find(|o| o.dev == m.dev && (o.owned || o.in_place)).and_then(|o| v.path_of(o.root)).unwrap_or_default();
                     let rel = p.strip_prefix(base.as_slice()).unwrap_or(&p);
                     let rel = String::from_utf8_lossy(rel).into_owned();
                     if rel.starts_with('/') {
