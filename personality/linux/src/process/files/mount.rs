@@ -56,6 +56,11 @@ impl Process {
         let vfs = &mut self.job.vfs;
         if flags & MS_REMOUNT != 0 {
             let Some(m) = vfs.mount_at(point).cloned() else { return Err(Errno::EINVAL) };
+            // No time flag given: the mount keeps its own.
+            let atime = MS_NOATIME | sion_vfs::MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+            if flags & atime == 0 {
+                mflags = (mflags & !atime) | (m.flags & atime);
+            }
             if flags & MS_BIND != 0 {
                 // The mount's own flags; read-only stays the file system's here.
                 return vfs.remount(point, mflags, None).ex().map(|_| 0);
