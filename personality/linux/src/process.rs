@@ -231,6 +231,20 @@ pub struct JobState {
     pub locks: crate::locks::Locks,
     /// System V IPC: the job is its namespace (see `sysv.rs`).
     pub ipc: crate::sysv::Ipc,
+    /// Loop block devices by number (see `process/files/loopdev.rs`).
+    pub loops: BTreeMap<u32, LoopDev>,
+}
+
+/// A loop block device: the file it is bound to (held open), its offset,
+/// size limit, flags (`LO_FLAGS_*`), name and block size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoopDev {
+    pub backing: Option<sion_vfs::Ino>,
+    pub offset: u64,
+    pub sizelimit: u64,
+    pub flags: u32,
+    pub name: Vec<u8>,
+    pub block_size: u32,
 }
 
 /// A MAP_SHARED file mapping of some process: `len` bytes (whole pages
@@ -283,6 +297,7 @@ impl Default for JobState {
             pidfds: BTreeMap::new(),
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
+            loops: BTreeMap::new(),
         }
     }
 }
@@ -677,6 +692,8 @@ impl Process {
         for &(_, _, ino, _) in &self.shared {
             self.job.vfs.open_ref(ino);
         }
+        // The child's working directory holds its inode too (umount EBUSY).
+        self.job.vfs.open_ref(self.files.cwd);
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let mut sig = self.sig.clone();
@@ -776,12 +793,14 @@ impl Process {
         Ok(img.regs)
     }
 
-    /// Close every descriptor (the process ends).
+    /// Close every descriptor and let go of the working directory (the
+    /// process ends).
     pub fn close_all(&mut self) {
         let fds: Vec<i32> = self.files.fds.keys().copied().collect();
         for fd in fds {
             let _ = self.fd_close(fd);
         }
+        self.job.vfs.close_ref(self.files.cwd);
     }
 
     // ----- stdin -----

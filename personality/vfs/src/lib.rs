@@ -27,6 +27,8 @@ use alloc::vec::Vec;
 
 mod filedata;
 pub use filedata::{FileData, CHUNK};
+mod mount;
+pub use mount::*;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ impl Errno {
     pub const EPERM: Errno = Errno(1);
     pub const ENOENT: Errno = Errno(2);
     pub const EACCES: Errno = Errno(13);
+    pub const EAGAIN: Errno = Errno(11);
     pub const EBUSY: Errno = Errno(16);
     pub const EEXIST: Errno = Errno(17);
     pub const EXDEV: Errno = Errno(18);
@@ -266,6 +269,11 @@ pub struct Vfs {
     pub asker: (u32, u32),
     /// The remote inode the last operation that failed with `FETCH` needed.
     missing: core::cell::Cell<Option<Ino>>,
+    /// The mount table (see `mount.rs`).
+    mounts: Vec<Mount>,
+    next_mount_id: u32,
+    /// Bytes held by regular files, by file system.
+    usage: BTreeMap<u64, u64>,
 }
 
 /// One entry of a workstation directory, as [`Vfs::fill_dir`] takes it.
@@ -296,6 +304,12 @@ impl Default for Vfs {
     }
 }
 
+/// The bytes of whole pages a file holds (what a tmpfs size limit counts):
+/// its size in pages, less the chunks its holes leave out.
+fn footprint(f: &FileData) -> u64 {
+    f.allocated().min(f.len().div_ceil(4096) * 4096)
+}
+
 fn valid_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
@@ -306,7 +320,19 @@ fn valid_name(name: &[u8]) -> Result<()> {
 impl Vfs {
     /// A file system with an empty root directory (mode 0755, owned by root, dev 1).
     pub fn new() -> Vfs {
-        let mut v = Vfs { nodes: BTreeMap::new(), next: 2, root: 2, now: 0, capacity: u64::MAX, used: 0, asker: (1, 1), missing: core::cell::Cell::new(None) };
+        let mut v = Vfs {
+            nodes: BTreeMap::new(),
+            next: 2,
+            root: 2,
+            now: 0,
+            capacity: u64::MAX,
+            used: 0,
+            asker: (1, 1),
+            missing: core::cell::Cell::new(None),
+            mounts: Vec::new(),
+            next_mount_id: 21,
+            usage: BTreeMap::new(),
+        };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
         v.node_mut(root).nlink = 2;
@@ -320,7 +346,24 @@ impl Vfs {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Inode { data, perm: perm & 0o7777, uid, gid, nlink: 0, atime: t, mtime: t, ctime: t, dev, parent: 0, tag: 0, opens: 0, readonly: false, remote: false, host: None, origin: None },
+            Inode {
+                data,
+                perm: perm & 0o7777,
+                uid,
+                gid,
+                nlink: 0,
+                atime: t,
+                mtime: t,
+                ctime: t,
+                dev,
+                parent: 0,
+                tag: 0,
+                opens: 0,
+                readonly: false,
+                remote: false,
+                host: None,
+                origin: None,
+            },
         );
         ino
     }
@@ -457,12 +500,21 @@ impl Vfs {
         if self.used - self.allocated_of(ino) + new.allocated() > self.capacity {
             return Err(Errno::ENOSPC);
         }
-        self.used = self.used - self.allocated_of(ino) + new.allocated();
+        let (dev, before) = (n.dev, self.allocated_of(ino));
+        let pb = self.pages_of(ino);
+        self.charge(dev, (before, pb), (new.allocated(), footprint(&new)));
         let n = self.node_mut(ino);
         n.data = Data::Reg(new);
         n.remote = false;
         (n.mtime, n.ctime) = (mtime, mtime);
         Ok(())
+    }
+
+    fn pages_of(&self, ino: Ino) -> u64 {
+        match &self.node(ino).data {
+            Data::Reg(f) => footprint(f),
+            _ => 0,
+        }
     }
 
     fn allocated_of(&self, ino: Ino) -> u64 {
@@ -487,11 +539,11 @@ impl Vfs {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let mut dir = if path[0] == b'/' { self.root } else { start };
+        let mut dir = if path[0] == b'/' { self.cover(self.root) } else { start };
         let trailing = path.ends_with(b"/");
         let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
         if comps.is_empty() {
-            return Ok(Found { dir: self.root, name: b".".to_vec(), ino: Some(self.root), trailing: true });
+            return Ok(Found { dir, name: b".".to_vec(), ino: Some(dir), trailing: true });
         }
         let n = comps.len();
         for (i, c) in comps.into_iter().enumerate() {
@@ -502,7 +554,7 @@ impl Vfs {
             if !self.may(dir, X_OK, cred) {
                 return Err(Errno::EACCES);
             }
-            let child = self.child(dir, c)?;
+            let child = if c == b".." { Some(self.dotdot(dir)) } else { self.child(dir, c)?.map(|i| self.cover(i)) };
             let last = i + 1 == n;
             if last {
                 if let Some(ino) = child {
@@ -524,6 +576,10 @@ impl Vfs {
     }
 
     fn follow_link(&self, dir: Ino, link: Ino, cred: &Cred, links: &mut u32) -> Result<Found> {
+        // A file system mounted nosymfollow follows no links.
+        if self.dev_flags(self.node(link).dev) & MS_NOSYMFOLLOW != 0 {
+            return Err(Errno::ELOOP);
+        }
         *links += 1;
         if *links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
@@ -564,6 +620,7 @@ impl Vfs {
         if self.node(f.dir).nlink == 0 {
             return Err(Errno::ENOENT);
         }
+        self.check_rofs(f.dir)?;
         if self.node(f.dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -596,10 +653,10 @@ impl Vfs {
     /// tool). Returns the inode.
     pub fn add(&mut self, dir: Ino, name: &[u8], data: Data, perm: u32, uid: u32, gid: u32) -> Ino {
         let is_dir = matches!(data, Data::Dir(_));
-        if let Data::Reg(f) = &data {
-            self.used += f.allocated();
-        }
         let dev = self.node(dir).dev;
+        if let Data::Reg(f) = &data {
+            self.charge(dev, (0, 0), (f.allocated(), footprint(f)));
+        }
         let ino = self.alloc(data, perm, uid, gid, dev);
         if let Some(old) = self.entries(dir).expect("dir").get(name).copied() {
             self.drop_link(dir, old);
@@ -703,6 +760,10 @@ impl Vfs {
     }
 
     fn may_delete(&self, dir: Ino, ino: Ino, cred: &Cred) -> Result<()> {
+        self.check_rofs(dir)?;
+        if self.is_mount_root(ino) {
+            return Err(Errno::EBUSY);
+        }
         if self.node(dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -754,9 +815,10 @@ impl Vfs {
 
     fn maybe_free(&mut self, ino: Ino) {
         let n = self.node(ino);
-        if n.nlink == 0 && n.opens == 0 && ino != self.root {
+        if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
             if let Data::Reg(f) = &n.data {
-                self.used -= f.allocated();
+                let (dev, a, p) = (n.dev, f.allocated(), footprint(f));
+                self.charge(dev, (a, p), (0, 0));
             }
             self.nodes.remove(&ino);
         }
@@ -777,6 +839,12 @@ impl Vfs {
     /// `unlink(path)`.
     pub fn unlink(&mut self, start: Ino, path: &[u8], cred: &Cred) -> Result<()> {
         let f = self.walk(start, path, false, cred)?;
+        if !f.is_dot() {
+            self.check_rofs(f.dir)?;
+        }
+        if self.covered(&f) {
+            return Err(Errno::EBUSY);
+        }
         let ino = f.ino.ok_or(Errno::ENOENT)?;
         if f.is_dot() || self.node(ino).is_dir() {
             return Err(Errno::EISDIR);
@@ -801,6 +869,10 @@ impl Vfs {
         }
         if f.name == b".." {
             return Err(Errno::ENOTEMPTY);
+        }
+        self.check_rofs(f.dir)?;
+        if self.covered(&f) {
+            return Err(Errno::EBUSY);
         }
         if !self.node(ino).is_dir() {
             return Err(Errno::ENOTDIR);
@@ -883,6 +955,13 @@ impl Vfs {
         let nf = self.walk(nstart, new, false, cred)?;
         if of.is_dot() || nf.is_dot() {
             return Err(if flags & RENAME_NOREPLACE != 0 && nf.is_dot() { Errno::EEXIST } else { Errno::EBUSY });
+        }
+        if self.node(of.dir).dev != self.node(nf.dir).dev {
+            return Err(Errno::EXDEV);
+        }
+        self.check_rofs(of.dir)?;
+        if self.covered(&of) || self.covered(&nf) {
+            return Err(Errno::EBUSY);
         }
         let oino = of.ino.ok_or(Errno::ENOENT)?;
         let odir = self.node(oino).is_dir();
@@ -1010,14 +1089,30 @@ impl Vfs {
         Ok(out)
     }
 
-    /// Read at an offset of a regular file.
+    /// Read at an offset of a regular file (the caller updates the access
+    /// time: [`Vfs::touch_atime`]).
     pub fn read_at(&mut self, ino: Ino, off: u64, buf: &mut [u8]) -> Result<usize> {
-        let now = self.now;
-        let n = self.node_mut(ino);
+        let n = self.node(ino);
         let Data::Reg(f) = &n.data else { return Err(Errno::EISDIR) };
-        let k = f.read(off, buf);
-        n.atime = now;
-        Ok(k)
+        Ok(f.read(off, buf))
+    }
+
+    /// The file or directory `ino` was read: its access time becomes now as
+    /// its file system's mount says (Linux's `touch_atime`): never with
+    /// `noatime` (or `nodiratime` for a directory), always with
+    /// `strictatime`, and with `relatime` (the default) only when it is not
+    /// after the modification or change time or is a day old.
+    pub fn touch_atime(&mut self, ino: Ino) {
+        let now = self.now;
+        let Some(n) = self.get(ino) else { return };
+        let flags = self.dev_flags(n.dev);
+        if flags & MS_NOATIME != 0 || (n.is_dir() && flags & MS_NODIRATIME != 0) || n.readonly || self.rofs(ino) {
+            return;
+        }
+        if flags & MS_RELATIME != 0 && n.atime > n.mtime && n.atime > n.ctime && now.saturating_sub(n.atime) < 86_400_000_000_000 {
+            return;
+        }
+        self.node_mut(ino).atime = now;
     }
 
     /// Up to `len` bytes of a regular file from `off` (empty for other inodes).
@@ -1044,9 +1139,18 @@ impl Vfs {
         }
         let now = self.now;
         let (cap, used) = (self.capacity, self.used);
+        let dev = self.node(ino).dev;
+        let grow = self.write_growth(ino, off, data.len());
+        let (alloc, len, pages) = match &self.node(ino).data {
+            Data::Reg(f) => (f.allocated(), f.len(), footprint(f)),
+            _ => (0, 0, 0),
+        };
+        let new_pages = (alloc + grow).min(len.max(end).div_ceil(4096) * 4096);
+        if self.over_limit(dev, new_pages.saturating_sub(pages)) {
+            return Err(Errno::ENOSPC);
+        }
         let n = self.node_mut(ino);
         let Data::Reg(f) = &mut n.data else { return Err(Errno::EISDIR) };
-        let grow = f.growth(off, data.len());
         if used + grow > cap {
             return Err(Errno::ENOSPC);
         }
@@ -1057,7 +1161,8 @@ impl Vfs {
         n.host = None;
         n.mtime = now;
         n.ctime = now;
-        self.used += grow;
+        let after = footprint(f);
+        self.charge(dev, (0, pages), (grow, after));
         Ok(data.len())
     }
 
@@ -1087,18 +1192,20 @@ impl Vfs {
         let Data::Reg(f) = &mut n.data else {
             return Err(if n.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         };
-        let before = f.allocated();
+        let (before, pb) = (f.allocated(), footprint(f));
         f.truncate(len);
-        let after = f.allocated();
+        let (after, pa) = (f.allocated(), footprint(f));
         n.host = None;
         n.mtime = now;
         n.ctime = now;
-        self.used = self.used + after - before;
+        let dev = n.dev;
+        self.charge(dev, (before, pb), (after, pa));
         Ok(())
     }
 
     /// `chmod`: only the owner or root.
     pub fn chmod(&mut self, ino: Ino, perm: u32, cred: &Cred) -> Result<()> {
+        self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
         if cred.uid != 0 && cred.uid != n.uid {
@@ -1120,6 +1227,7 @@ impl Vfs {
     /// `chown` (`u32::MAX` leaves an id unchanged): root may do anything; an
     /// owner may only change the group to one of its own.
     pub fn chown(&mut self, ino: Ino, uid: u32, gid: u32, cred: &Cred) -> Result<()> {
+        self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
         if n.readonly {
@@ -1151,8 +1259,12 @@ impl Vfs {
     /// The path of `ino` from the root (directories, or files through their
     /// first found name): for getcwd and /proc/self/fd. `None` if unlinked.
     pub fn path_of(&self, ino: Ino) -> Option<Vec<u8>> {
-        if ino == self.root {
+        if ino == self.root || ino == self.cover(self.root) {
             return Some(b"/".to_vec());
+        }
+        if let Some(m) = self.mount_rooted(ino) {
+            let point = m.point;
+            return self.path_of(point);
         }
         let n = self.get(ino)?;
         if n.nlink == 0 {

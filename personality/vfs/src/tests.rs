@@ -351,7 +351,15 @@ fn workstation_directories_and_files_come_on_demand() {
     assert_eq!(v.take_missing(), Some(usr));
     assert_eq!(v.readdir(usr).map(|_| ()), Err(Errno::FETCH));
     let e = |name: &str, kind| RemoteEntry { name: name.as_bytes().to_vec(), kind, perm: 0o755, uid: 0, gid: 0, mtime: 7, size: 4096, blocks: 8 };
-    v.fill_dir(usr, vec![e("bin", RemoteKind::Dir), e("local.txt", RemoteKind::File { size: 99 }), e("big", RemoteKind::File { size: 1 << 30 }), e("sbin", RemoteKind::Symlink(b"bin".to_vec()))]);
+    v.fill_dir(
+        usr,
+        vec![
+            e("bin", RemoteKind::Dir),
+            e("local.txt", RemoteKind::File { size: 99 }),
+            e("big", RemoteKind::File { size: 1 << 30 }),
+            e("sbin", RemoteKind::Symlink(b"bin".to_vec())),
+        ],
+    );
     assert_eq!(v.contents(v.lookup(r, b"/usr/local.txt", true, &root()).unwrap()), Some(b"mine".to_vec()), "ours stays");
     let used = v.used();
     let big = v.lookup(r, b"/usr/big", true, &root()).unwrap();
@@ -368,4 +376,205 @@ fn workstation_directories_and_files_come_on_demand() {
     let x = v.lookup(r, b"/usr/sbin/x", true, &root()).unwrap();
     assert_eq!(v.need_content(x), Ok(()), "an empty file needs nothing");
     assert_eq!(v.readdir(usr).unwrap().len(), 2 + 4);
+}
+
+fn tmpfs() -> MountKind {
+    MountKind::Tmpfs { perm: 0o1777, uid: 0, gid: 0, limit: u64::MAX }
+}
+
+#[test]
+fn mounts_cross_both_ways_and_hide_what_was_there() {
+    let mut v = tree();
+    let r = v.root;
+    v.mount_in_place(r, "tmpfs", "tmpfs", MS_RELATIME);
+    let point = v.lookup(r, b"/a/b", true, &root()).unwrap();
+    let id = v.mount(point, tmpfs(), "tmpfs", "none", 0, "").unwrap();
+    let mroot = v.lookup(r, b"/a/b", true, &root()).unwrap();
+    assert_ne!(mroot, point);
+    assert_ne!(v.node(mroot).dev, v.node(point).dev);
+    assert_eq!(v.mount_at(mroot).map(|m| m.id), Some(id));
+    // What was there is hidden; the new file system is empty.
+    assert_eq!(v.lookup(r, b"/a/b/file", true, &root()), Err(Errno::ENOENT));
+    assert_eq!(v.readdir(mroot).unwrap().len(), 2);
+    v.mkdir(r, b"/a/b/d", 0o755, &root()).unwrap();
+    let d = v.lookup(r, b"/a/b/d", true, &root()).unwrap();
+    assert_eq!(v.node(d).dev, v.node(mroot).dev);
+    // `..` of the mount's root is the mount point's parent.
+    assert_eq!(v.lookup(d, b"../..", true, &root()), v.lookup(r, b"/a", true, &root()));
+    assert_eq!(v.lookup(mroot, b"..", true, &root()), v.lookup(r, b"/a", true, &root()));
+    assert_eq!(v.path_of(d), Some(b"/a/b/d".to_vec()));
+    // Across file systems: EXDEV.
+    let f = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    let file = v.create(&v.walk(f, b"x", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+    assert_eq!(v.link(file, r, b"/a/b/x", &root()), Err(Errno::EXDEV));
+    assert_eq!(v.rename(r, b"/tmp/x", r, b"/a/b/x", 0, &root()), Err(Errno::EXDEV));
+    // The mount point is busy.
+    assert_eq!(v.rmdir(r, b"/a/b", &root()), Err(Errno::EBUSY));
+    assert_eq!(v.rename(r, b"/a/b", r, b"/a/c", 0, &root()), Err(Errno::EBUSY));
+    // umount: EBUSY while open, then back to what was under it.
+    v.open_ref(d);
+    assert_eq!(v.umount(mroot, 0), Err(Errno::EBUSY));
+    v.close_ref(d);
+    assert_eq!(v.umount(point, 0), Err(Errno::EINVAL));
+    let n = v.inode_count();
+    v.umount(mroot, 0).unwrap();
+    assert_eq!(v.inode_count(), n - 2);
+    assert_eq!(v.lookup(r, b"/a/b", true, &root()), Ok(point));
+    assert!(v.lookup(r, b"/a/b/file", true, &root()).is_ok());
+    // The root stays.
+    assert_eq!(v.umount(r, 0), Err(Errno::EBUSY));
+}
+
+#[test]
+fn lazy_unmount_and_expire() {
+    let mut v = tree();
+    let r = v.root;
+    let point = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mount(point, tmpfs(), "tmpfs", "none", 0, "").unwrap();
+    let m = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    let f = v.create(&v.walk(r, b"/tmp/f", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+    v.open_ref(f);
+    assert_eq!(v.umount(m, MNT_EXPIRE), Err(Errno::EBUSY));
+    v.umount(m, MNT_DETACH).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp", true, &root()), Ok(point));
+    // The open file lives on until closed.
+    assert_eq!(v.write_at(f, 0, b"abc"), Ok(3));
+    v.close_ref(f);
+    assert!(v.get(f).is_none());
+    v.mount(point, tmpfs(), "tmpfs", "none", 0, "").unwrap();
+    let m = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    assert_eq!(v.umount(m, MNT_EXPIRE), Err(Errno::EAGAIN));
+    assert_eq!(v.umount(m, MNT_EXPIRE), Ok(()));
+}
+
+#[test]
+fn read_only_mounts_refuse_every_change() {
+    let mut v = tree();
+    let r = v.root;
+    let point = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mount(point, tmpfs(), "tmpfs", "none", 0, "").unwrap();
+    let m = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mkdir(r, b"/tmp/dir", 0o777, &root()).unwrap();
+    let f = v.create(&v.walk(r, b"/tmp/file", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o777, &root()).unwrap();
+    assert_eq!(v.remount(point, MS_RDONLY, None), Err(Errno::EINVAL));
+    v.remount(m, MS_RDONLY, None).unwrap();
+    assert!(v.rofs(f) && v.rofs(m) && !v.rofs(r));
+    for c in [root(), user()] {
+        assert_eq!(v.mkdir(r, b"/tmp/new", 0o777, &c), Err(Errno::EROFS));
+        assert_eq!(v.mkdir(r, b"/tmp/dir", 0o777, &c), Err(Errno::EEXIST));
+        assert_eq!(v.create(&v.walk(r, b"/tmp/n", false, &c).unwrap(), Data::Reg(FileData::default()), 0o644, &c), Err(Errno::EROFS));
+        assert_eq!(v.symlink(b"x", r, b"/tmp/l", &c), Err(Errno::EROFS));
+        assert_eq!(v.unlink(r, b"/tmp/file", &c), Err(Errno::EROFS));
+        assert_eq!(v.unlink(r, b"/tmp/nope", &c), Err(Errno::EROFS));
+        assert_eq!(v.rmdir(r, b"/tmp/dir", &c), Err(Errno::EROFS));
+        assert_eq!(v.rename(r, b"/tmp/file", r, b"/tmp/f2", 0, &c), Err(Errno::EROFS));
+        assert_eq!(v.link(f, r, b"/tmp/f3", &c), Err(Errno::EROFS));
+        assert_eq!(v.chmod(f, 0o600, &c), Err(Errno::EROFS));
+        assert_eq!(v.chown(f, 0, 0, &c), Err(Errno::EROFS));
+    }
+    assert_eq!(v.mount_of(f).unwrap().option_text(), "ro");
+    // Back to read-write.
+    v.remount(m, 0, None).unwrap();
+    v.mkdir(r, b"/tmp/new", 0o777, &root()).unwrap();
+}
+
+#[test]
+fn tmpfs_size_limit_is_enospc() {
+    let (perm, uid, gid, limit, shown) = tmpfs_options(b"size=64k,mode=700,uid=5", 1 << 30, 0, 0).unwrap();
+    assert_eq!((perm, uid, gid, limit), (0o700, 5, 0, 65536));
+    assert_eq!(shown, "size=64k,mode=700,uid=5");
+    assert_eq!(tmpfs_options(b"size=1M", 0, 0, 0).unwrap().3, 1 << 20);
+    assert_eq!(tmpfs_options(b"bogus=1", 0, 0, 0), Err(Errno::EINVAL));
+    let mut v = tree();
+    let r = v.root;
+    let point = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mount(point, MountKind::Tmpfs { perm, uid, gid, limit }, "tmpfs", "none", 0, &shown).unwrap();
+    let f = v.create(&v.walk(r, b"/tmp/f", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+    assert_eq!(v.write_at(f, 0, &[1u8; 100]), Ok(100));
+    let dev = v.node(f).dev;
+    // Counted in pages, as Linux's tmpfs: 16 small files fill 64 KiB.
+    assert_eq!(v.dev_used(dev), 4096);
+    assert_eq!(v.write_at(f, 1 << 20, &[1u8; 100]), Err(Errno::ENOSPC));
+    for i in 1..16 {
+        let name = alloc::format!("/tmp/f{i}");
+        let g = v.create(&v.walk(r, name.as_bytes(), false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+        assert_eq!(v.write_at(g, 0, &[1u8; 100]), Ok(100));
+    }
+    assert_eq!(v.dev_used(dev), 65536);
+    assert_eq!(v.write_at(f, 4096, &[1u8; 1]), Err(Errno::ENOSPC));
+    v.truncate(f, 0).unwrap();
+    assert_eq!(v.dev_used(dev), 61440);
+    v.unlink(r, b"/tmp/f1", &root()).unwrap();
+    assert_eq!(v.dev_used(dev), 57344);
+}
+
+#[test]
+fn access_times_and_nosymfollow_follow_the_mount() {
+    let mut v = tree();
+    let r = v.root;
+    let point = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.mount(point, tmpfs(), "tmpfs", "none", MS_RELATIME, "").unwrap();
+    let m = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.now = 10;
+    let f = v.create(&v.walk(r, b"/tmp/f", false, &root()).unwrap(), Data::Reg(FileData::default()), 0o644, &root()).unwrap();
+    // relatime: once after a change, then not again within a day.
+    v.now = 20;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 20);
+    v.now = 30;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 20);
+    v.remount(m, 0, None).unwrap();
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 30);
+    v.remount(m, MS_NOATIME, None).unwrap();
+    v.now = 40;
+    v.touch_atime(f);
+    assert_eq!(v.node(f).atime, 30);
+    v.remount(m, MS_NODIRATIME, None).unwrap();
+    v.touch_atime(m);
+    v.touch_atime(f);
+    assert_eq!((v.node(f).atime, v.node(m).atime), (40, 0));
+    // nosymfollow: links are not followed (ELOOP), still read.
+    v.symlink(b"f", r, b"/tmp/l", &root()).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/l", true, &root()), Ok(f));
+    v.remount(m, MS_NOSYMFOLLOW, None).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/l", true, &root()), Err(Errno::ELOOP));
+    assert_eq!(v.readlink(r, b"/tmp/l", &root()), Ok(b"f".to_vec()));
+}
+
+#[test]
+fn bind_mounts_and_moves() {
+    let mut v = tree();
+    let r = v.root;
+    v.mount_in_place(r, "tmpfs", "tmpfs", 0);
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    // A directory bound over itself (LTP's tmpdir): nothing changes in the
+    // tree; it unmounts, even with a working directory in it.
+    v.mount(tmp, MountKind::Existing(tmp), "tmpfs", "/tmp", 0, "").unwrap();
+    assert_eq!(v.lookup(r, b"/tmp", true, &root()), Ok(tmp));
+    v.open_ref(tmp);
+    assert_eq!(v.umount(tmp, 0), Ok(()));
+    assert_eq!(v.umount(tmp, 0), Err(Errno::EINVAL));
+    v.close_ref(tmp);
+    // /a/b shown at /tmp/x, then moved to /tmp/y.
+    v.mkdir(r, b"/tmp/x", 0o755, &root()).unwrap();
+    v.mkdir(r, b"/tmp/y", 0o755, &root()).unwrap();
+    let b = v.lookup(r, b"/a/b", true, &root()).unwrap();
+    let x = v.lookup(r, b"/tmp/x", true, &root()).unwrap();
+    v.mount(x, MountKind::Existing(b), "tmpfs", "/a/b", 0, "").unwrap();
+    assert!(v.lookup(r, b"/tmp/x/file", true, &root()).is_ok());
+    let y = v.lookup(r, b"/tmp/y", true, &root()).unwrap();
+    assert_eq!(v.move_mount(b, b), Err(Errno::ELOOP));
+    v.move_mount(b, y).unwrap();
+    assert_eq!(v.lookup(r, b"/tmp/x/file", true, &root()), Err(Errno::ENOENT));
+    assert!(v.lookup(r, b"/tmp/y/file", true, &root()).is_ok());
+    assert_eq!(v.rmdir(r, b"/tmp/y", &root()), Err(Errno::EBUSY));
+    assert_eq!(v.rename(r, b"/tmp/y", r, b"/tmp/z", 0, &root()), Err(Errno::EBUSY));
+    assert_eq!(v.path_of(b), Some(b"/a/b".to_vec()));
+    v.umount(b, 0).unwrap();
+    // A view keeps its directory's place: `..` is its own parent.
+    assert_eq!(v.lookup(b, b"..", true, &root()), v.lookup(r, b"/a", true, &root()));
+    // The view's files are the directory's own: still there.
+    assert!(v.lookup(r, b"/a/b/file", true, &root()).is_ok());
 }

@@ -77,6 +77,10 @@ impl Process {
         if op == XattrOp::List {
             return Ok(0);
         }
+        // Setting or removing on a read-only mount, as mnt_want_write.
+        if write && self.job.vfs.rofs(ino) {
+            return Err(Errno::EROFS);
+        }
         self.xattr_permission(ino, &name, write)?;
         let known = ["user.", "trusted.", "security."].iter().any(|p| name.starts_with(p.as_bytes()))
             || name == b"system.posix_acl_access"

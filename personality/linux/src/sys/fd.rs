@@ -94,3 +94,11 @@ fn fadvise(p: &mut crate::process::Process, a: Args, advice: u32) -> crate::errn
     }
     Ok(0)
 }
+
+pub fn name_to_handle_at(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_name_to_handle_at(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.u32(4)))
+}
+
+pub fn open_by_handle_at(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_open_by_handle_at(h, a.abi, a.i32(0), a.ptr(1), a.u32(2)))
+}

@@ -23,6 +23,7 @@ pub mod fs_dir;
 pub mod fs_meta;
 pub mod fs_rw;
 pub mod fs_stat;
+pub mod mount;
 pub mod futex;
 pub mod ipc;
 pub mod ids;

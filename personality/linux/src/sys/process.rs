@@ -189,3 +189,108 @@ pub fn process_vm_readv(cx: &mut Ctx, a: Args) -> Outcome {
 pub fn process_vm_writev(cx: &mut Ctx, a: Args) -> Outcome {
     cx.procs.process_vm(cx.h, cx.pid, a.abi, a.i32(0), (a.ptr(1), a.u64(2)), (a.ptr(3), a.u64(4)), a.u64(5), true)
 }
+
+/// unshare(flags): no namespaces here (CONFIG_NAMESPACES is not set: their
+/// flags are EINVAL for root, EPERM for others, and so is CLONE_NEWNS: the
+/// job's mounts are one table); the rest a process has alone already when
+/// it has one thread (its threads share them here), EMFILE when a copy of
+/// its descriptor table would pass /proc/sys/fs/nr_open.
+pub fn unshare(cx: &mut Ctx, a: Args) -> Outcome {
+    const CLONE_VM: u64 = 0x100;
+    const CLONE_FS: u64 = 0x200;
+    const CLONE_FILES: u64 = 0x400;
+    const CLONE_SIGHAND: u64 = 0x800;
+    const CLONE_THREAD: u64 = 0x1_0000;
+    const CLONE_SYSVSEM: u64 = 0x4_0000;
+    const NAMESPACES: u64 = 0x80 | 0x2_0000 | 0x200_0000 | 0x400_0000 | 0x800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000;
+    let flags = a.u64(0) & 0xffff_ffff;
+    if flags & !(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | NAMESPACES) != 0 {
+        return Errno::EINVAL.into();
+    }
+    cx.process(|p, _| {
+        if flags & NAMESPACES != 0 {
+            // Linux asks for CAP_SYS_ADMIN before it looks at the types.
+            return Err(if p.capable(crate::linux::CAP_SYS_ADMIN) { Errno::EINVAL } else { Errno::EPERM });
+        }
+        // A copy of the descriptor table past nr_open cannot be made.
+        if flags & CLONE_FILES != 0 && p.files.fds.keys().next_back().is_some_and(|&fd| fd as u64 >= p.job.tunables.nr_open) {
+            return Err(Errno::EMFILE);
+        }
+        let alone = p.threads.is_empty();
+        if flags & (CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_FILES | CLONE_FS) != 0 && !alone {
+            return Err(Errno::EINVAL);
+        }
+        Ok(0)
+    })
+}
+
+/// setns(fd, nstype): no namespace files exist here: a descriptor is EBADF
+/// if closed, else EINVAL (not a namespace), as Linux.
+pub fn setns(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, _| {
+        p.file(a.u64(0))?;
+        Err(Errno::EINVAL)
+    })
+}
+
+/// process_madvise(pidfd, iovec, vlen, advice, flags): the advice other
+/// processes may be given (COLD, PAGEOUT, WILLNEED, COLLAPSE) over ranges
+/// of the process a pidfd names; like madvise here, nothing to do in memory
+/// that never swaps. The bytes advised.
+pub fn process_madvise(cx: &mut Ctx, a: Args) -> Outcome {
+    const MADV_WILLNEED: u32 = 3;
+    const MADV_COLD: u32 = 20;
+    const MADV_PAGEOUT: u32 = 21;
+    const MADV_COLLAPSE: u32 = 25;
+    if a.u32(4) != 0 || a.u64(2) > 1024 {
+        return Errno::EINVAL.into();
+    }
+    let advice = a.u32(3);
+    let target = match cx.procs.serve(cx.h, cx.pid, |p, h| -> Result<_, Errno> {
+        let (pid, _) = p.pidfd_target(a.u64(0))?;
+        Ok((pid, p.iov_list(h, a.abi, a.ptr(1), a.u64(2))?, p.uid, p.capable(crate::linux::CAP_SYS_NICE)))
+    }) {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return e.into(),
+        None => return Outcome::Blocked,
+    };
+    if !matches!(advice, MADV_WILLNEED | MADV_COLD | MADV_PAGEOUT | MADV_COLLAPSE) {
+        return Errno::EINVAL.into();
+    }
+    let (pid, iov, uid, nice) = target;
+    if pid != cx.pid && !nice {
+        return Errno::EPERM.into();
+    }
+    match cx.procs.serve(cx.h, pid, |p, h| -> Result<u64, Errno> {
+        if p.uid != uid && !nice {
+            return Err(Errno::EPERM);
+        }
+        let mut total = 0;
+        for (base, len) in iov {
+            p.sys_madvise(h, a.abi, base, len, advice)?;
+            total += len;
+        }
+        Ok(total)
+    }) {
+        Some(r) => r.into(),
+        None => Errno::ESRCH.into(),
+    }
+}
+
+/// process_mrelease(pidfd, flags): a process whose memory is already gone
+/// (it ended) is done; one still running is not exiting: EINVAL.
+pub fn process_mrelease(cx: &mut Ctx, a: Args) -> Outcome {
+    if a.u32(1) != 0 {
+        return Errno::EINVAL.into();
+    }
+    let pid = match cx.procs.serve(cx.h, cx.pid, |p, _| p.pidfd_target(a.u64(0))) {
+        Some(Ok((pid, _))) => pid,
+        Some(Err(e)) => return e.into(),
+        None => return Outcome::Blocked,
+    };
+    if cx.procs.pidfd_would_wait(pid) {
+        Errno::EINVAL.into()
+    } else {
+        Outcome::Reply(0)
+    }
+}

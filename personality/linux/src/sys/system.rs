@@ -138,3 +138,23 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
         _ => Err(Errno::EINVAL),
     })
 }
+
+/// sysfs(option, ...): the file system types of /proc/filesystems, by
+/// index (option 1: a name's index; 2: an index's name; 3: how many).
+pub fn sysfs(cx: &mut Ctx, a: Args) -> Outcome {
+    let types: Vec<&str> = crate::process::files::FILESYSTEMS.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    cx.process(|p, h| match a.u32(0) {
+        1 => {
+            let name = p.read_user_str(h, a.abi, a.ptr(1), 256)?;
+            types.iter().position(|t| t.as_bytes() == &name[..]).map(|i| i as u64).ok_or(Errno::EINVAL)
+        }
+        2 => {
+            let t = types.get(a.u32(1) as usize).ok_or(Errno::EINVAL)?;
+            let mut b = t.as_bytes().to_vec();
+            b.push(0);
+            p.write_user(h, a.abi, a.ptr(2), &b).map(|_| 0)
+        }
+        3 => Ok(types.len() as u64),
+        _ => Err(Errno::EINVAL),
+    })
+}

@@ -99,7 +99,9 @@ const IPC_IPC_MUX: &str = "the System V calls of i386's multiplexer, with the ol
 const CONSOLE: &str = "files, devices, pipes, sockets and the job console";
 const OPEN: &str = "O_TMPFILE EOPNOTSUPP; /dev/tty ENXIO (no controlling terminal)";
 const POLL: &str = "files, devices, pipes, sockets and the job console (a change anywhere in the job wakes a waiting call)";
-const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); terminal requests ENOTTY (no terminals)";
+const MOUNT: &str = "tmpfs (size=, mode=, uid=, gid=; its own st_dev and statfs), views of /proc and /dev, MS_BIND of directories (a view keeps its directory's `..`), MS_REMOUNT, MS_MOVE, MS_RDONLY (EROFS; per file system), MS_NOEXEC, MS_NODEV, MS_NOSYMFOLLOW, the access-time flags; MS_NOSUID shown only; propagation flags accepted (one namespace per job); other file system types ENODEV (no block file systems); root only";
+const UMOUNT: &str = "EBUSY while a file or working directory is in it, MNT_DETACH (files live on while open), MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE as a plain unmount; the file systems there from the start (/, /proc, /dev) stay (EBUSY)";
+const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); loop devices (LOOP_SET_FD, LOOP_CONFIGURE, LOOP_CLR_FD, LOOP_SET/GET_STATUS(64), LOOP_SET_BLOCK_SIZE, LOOP_CTL_GET_FREE/ADD/REMOVE, BLKGETSIZE(64), BLKSSZGET); terminal requests ENOTTY (no terminals)";
 const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, GETPIPE_SZ/SETPIPE_SZ; record locks (POSIX and OFD) enforced between the job's processes as Linux (F_SETLKW waits, EDEADLK, GETLK reports the holder); locks on pipes, sockets and the console are granted and not kept; SETLEASE/GETLEASE with lease breaks (SIGIO to the holder, the opener waits up to 45 s), no F_SETSIG";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const AFFINITY: &str = "any CPU of the node runs any thread: the mask is every CPU, and only that mask can be set (a narrower one is EINVAL)";
@@ -279,6 +281,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PERSONALITY, "personality", sys::system::personality, P("any persona is kept and returned; PER_LINUX32 makes uname say i686, the flags change nothing else")),
     e(n64::STATFS, "statfs", sys::fs_stat::statfs, C),
     e(n64::FSTATFS, "fstatfs", sys::fs_stat::fstatfs, C),
+    e(n64::SYSFS, "sysfs", sys::system::sysfs, C),
     e(n64::GETPRIORITY, "getpriority", sys::process::getpriority, P(PRIO)),
     e(n64::SETPRIORITY, "setpriority", sys::process::setpriority, P(PRIO)),
     e(n64::SCHED_SETPARAM, "sched_setparam", sys::sched::sched_setparam, P(SCHED)),
@@ -300,6 +303,8 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYNC, "sync", sys::fs_meta::sync, C),
     e(n64::ACCT, "acct", sys::node::acct, P(NODE)),
     e(n64::SETTIMEOFDAY, "settimeofday", sys::node::settimeofday, P(NODE)),
+    e(n64::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
+    e(n64::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
     e(n64::REBOOT, "reboot", sys::node::reboot, P(NODE)),
     e(n64::SETHOSTNAME, "sethostname", sys::system::sethostname, C),
     e(n64::SETDOMAINNAME, "setdomainname", sys::system::setdomainname, C),
@@ -369,6 +374,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
     e(n64::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
     e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
+    e(n64::UNSHARE, "unshare", sys::process::unshare, P("no namespaces (EINVAL, CONFIG_NAMESPACES not set); files, fs, memory and handlers are a single-threaded process's alone already (with threads: EINVAL, they share them here)")),
     e(n64::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n64::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n64::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
@@ -395,9 +401,12 @@ pub static X86_64: &[Entry] = &[
     e(n64::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", sys::signal::rt_tgsigqueueinfo, C),
     e(n64::RECVMMSG, "recvmmsg", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n64::PRLIMIT64, "prlimit64", sys::resource::prlimit64, P("own process only; limits stored, not enforced")),
+    e(n64::NAME_TO_HANDLE_AT, "name_to_handle_at", sys::fd::name_to_handle_at, P("handles of 16 bytes (inode and device; inode numbers are never reused); the mount id of /proc/self/mountinfo")),
+    e(n64::OPEN_BY_HANDLE_AT, "open_by_handle_at", sys::fd::open_by_handle_at, P("CAP_DAC_READ_SEARCH; ESTALE once the file is gone")),
     e(n64::CLOCK_ADJTIME, "clock_adjtime", sys::node::clock_adjtime, P(ADJTIME)),
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
+    e(n64::SETNS, "setns", sys::process::setns, P("no namespace files: EBADF or EINVAL")),
     e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n64::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
     e(n64::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
@@ -424,7 +433,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
     e(n64::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n64::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
+    e(n64::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n64::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
+    e(n64::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
 ];
 
 /// The i386 table, sorted by number.
@@ -448,6 +459,8 @@ pub static I386: &[Entry] = &[
     e(n32::LCHOWN, "lchown", sys::fs_meta::lchown, C),
     e(n32::LSEEK, "lseek", sys::fs_rw::lseek, C),
     e(n32::GETPID, "getpid", sys::ids::getpid, C).quiet(),
+    e(n32::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
+    e(n32::UMOUNT, "umount", sys::mount::umount, P(UMOUNT)),
     e(n32::SETUID, "setuid", sys::ids::setuid, P(IDS)),
     e(n32::GETUID, "getuid", sys::ids::getuid, C).quiet(),
     e(n32::STIME, "stime", sys::node::stime, P(NODE)),
@@ -471,6 +484,7 @@ pub static I386: &[Entry] = &[
     e(n32::GETEUID, "geteuid", sys::ids::geteuid, C).quiet(),
     e(n32::GETEGID, "getegid", sys::ids::getegid, C).quiet(),
     e(n32::ACCT, "acct", sys::node::acct, P(NODE)),
+    e(n32::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
     e(n32::IOCTL, "ioctl", sys::fd::ioctl, P(IOCTL)),
     e(n32::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
     e(n32::SETPGID, "setpgid", sys::process::setpgid, C),
@@ -530,6 +544,7 @@ pub static I386: &[Entry] = &[
     e(n32::DELETE_MODULE, "delete_module", sys::node::delete_module, P(NODE)),
     e(n32::GETPGID, "getpgid", sys::process::getpgid, C).quiet(),
     e(n32::FCHDIR, "fchdir", sys::fs_dir::fchdir, C),
+    e(n32::SYSFS, "sysfs", sys::system::sysfs, C),
     e(n32::PERSONALITY, "personality", sys::system::personality, P("any persona is kept and returned; PER_LINUX32 makes uname say i686, the flags change nothing else")),
     e(n32::SETFSUID, "setfsuid", sys::ids::setfsuid, P(FSID)),
     e(n32::SETFSGID, "setfsgid", sys::ids::setfsgid, P(FSID)),
@@ -671,6 +686,7 @@ pub static I386: &[Entry] = &[
     e(n32::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
     e(n32::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
+    e(n32::UNSHARE, "unshare", sys::process::unshare, P("no namespaces (EINVAL, CONFIG_NAMESPACES not set); files, fs, memory and handlers are a single-threaded process's alone already (with threads: EINVAL, they share them here)")),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n32::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
@@ -697,9 +713,12 @@ pub static I386: &[Entry] = &[
     e(n32::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", sys::signal::rt_tgsigqueueinfo, C),
     e(n32::RECVMMSG, "recvmmsg", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::PRLIMIT64, "prlimit64", sys::resource::prlimit64, P("own process only; limits stored, not enforced")),
+    e(n32::NAME_TO_HANDLE_AT, "name_to_handle_at", sys::fd::name_to_handle_at, P("handles of 16 bytes (inode and device; inode numbers are never reused); the mount id of /proc/self/mountinfo")),
+    e(n32::OPEN_BY_HANDLE_AT, "open_by_handle_at", sys::fd::open_by_handle_at, P("CAP_DAC_READ_SEARCH; ESTALE once the file is gone")),
     e(n32::CLOCK_ADJTIME, "clock_adjtime", sys::node::clock_adjtime, P(ADJTIME)),
     e(n32::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n32::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
+    e(n32::SETNS, "setns", sys::process::setns, P("no namespace files: EBADF or EINVAL")),
     e(n32::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
     e(n32::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
     e(n32::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
@@ -766,7 +785,9 @@ pub static I386: &[Entry] = &[
     e(n32::OPENAT2, "openat2", sys::fd::openat2, P("resolve flags EINVAL")),
     e(n32::PIDFD_GETFD, "pidfd_getfd", sys::process::pidfd_getfd, P(PIDFD)),
     e(n32::FACCESSAT2, "faccessat2", sys::fs_meta::faccessat2, C),
+    e(n32::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n32::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
+    e(n32::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
 ];
 
 /// The dispatch table of an ABI.

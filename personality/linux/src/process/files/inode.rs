@@ -117,6 +117,10 @@ impl FileLike for InodeFile {
 
     fn ioctl(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, req: u32, arg: u64) -> SysResult {
         let ino = self.0;
+        if super::loopdev::is_loop_node(&p.job.vfs.node(ino).data) {
+            let rdev = p.job.vfs.node(ino).rdev();
+            return p.loop_ioctl(h, abi, f, rdev, req, arg);
+        }
         if let Some(r) = p.inode_flags_ioctl(h, abi, ino, req, arg) {
             return r;
         }
@@ -155,6 +159,15 @@ impl FileLike for InodeFile {
 fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
     p.job.vfs.now = h.realtime_ns();
     let mut total = 0u64;
+    // A loop device reads its file, within the device's size.
+    let (ino, shift, end) = match p.job.vfs.node(ino).data {
+        Data::Blk(r) => match p.loop_backing(r) {
+            Ok((file, shift)) => (file, shift, p.loop_size(super::loopdev::loop_number(r).unwrap_or(0))),
+            Err(Errno::ENXIO) => return Ok(0),
+            Err(er) => return Err(er),
+        },
+        _ => (ino, 0, u64::MAX),
+    };
     let chr = match p.job.vfs.node(ino).data {
         Data::Dir(_) => return Err(Errno::EISDIR),
         Data::Chr(r) => Some(r),
@@ -162,11 +175,15 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
         Data::Reg(_) => None,
     };
     let mut off = at.unwrap_or(f.borrow().off);
+    let wanted: u64 = iov.iter().map(|x| x.1).sum();
     let mut buf = vec![0u8; 0];
     for (base, len) in iov {
         let mut done = 0u64;
         while done < len {
-            let n = (len - done).min(1 << 16) as usize;
+            let n = (len - done).min(1 << 16).min(end.saturating_sub(off)) as usize;
+            if n == 0 {
+                break;
+            }
             buf.resize(n, 0);
             let got = match chr {
                 Some(RDEV_NULL) => 0,
@@ -188,7 +205,7 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
                             buf[..k].copy_from_slice(&s[o..o + k]);
                             k
                         }
-                        None => p.job.vfs.read_at(ino, off, &mut buf[..n]).ex()?,
+                        None => p.job.vfs.read_at(ino, off + shift, &mut buf[..n]).ex()?,
                     }
                 }
             };
@@ -218,12 +235,24 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
     if at.is_none() && chr.is_none() {
         f.borrow_mut().off = off;
     }
+    if chr.is_none() && wanted > 0 && f.borrow().flags & O_NOATIME == 0 {
+        p.job.vfs.touch_atime(ino);
+    }
     Ok(total)
 }
 
 /// write and pwrite (`at`) of a file or device.
 fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, ino: Ino, iov: Vec<(u64, u64)>, at: Option<u64>) -> SysResult {
     p.job.vfs.now = h.realtime_ns();
+    // A loop device writes its file, within the device's size.
+    let (ino, shift, end) = match p.job.vfs.node(ino).data {
+        Data::Blk(r) => match p.loop_backing(r) {
+            Ok((file, shift)) => (file, shift, p.loop_size(super::loopdev::loop_number(r).unwrap_or(0))),
+            Err(Errno::ENXIO) => return Err(Errno::ENOSPC),
+            Err(er) => return Err(er),
+        },
+        _ => (ino, 0, u64::MAX),
+    };
     let chr = match p.job.vfs.node(ino).data {
         Data::Chr(r) => Some(r),
         Data::Dir(_) => return Err(Errno::EISDIR),
@@ -267,7 +296,13 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
     'outer: for (base, len) in iov {
         let mut done = 0u64;
         while done < len {
-            let n = (len - done).min(1 << 16) as usize;
+            let n = (len - done).min(1 << 16).min(end.saturating_sub(off)) as usize;
+            if n == 0 {
+                if total == 0 {
+                    return Err(Errno::ENOSPC);
+                }
+                break 'outer;
+            }
             buf.resize(n, 0);
             let got = if p.check_range(abi, base + done, n as u64).is_ok() { p.read_partial(h, base + done, &mut buf[..n]) } else { 0 };
             if got == 0 {
@@ -291,7 +326,7 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
                 }
                 break 'outer;
             }
-            match p.job.vfs.write_at(ino, off, &buf[..got]) {
+            match p.job.vfs.write_at(ino, off + shift, &buf[..got]) {
                 Ok(w) => {
                     off += w as u64;
                     total += w as u64;
@@ -338,7 +373,15 @@ impl Process {
         }
         let count = (count as u32).min(i32::MAX as u32) as usize;
         self.check_range(abi, buf, count as u64)?;
+        // A directory removed while open lists nothing: ENOENT, as Linux.
+        if self.job.vfs.node(ino).nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
         let list = self.job.vfs.readdir(ino).ex()?;
+        if f.borrow().flags & O_NOATIME == 0 {
+            self.job.vfs.now = h.realtime_ns();
+            self.job.vfs.touch_atime(ino);
+        }
         let mut pos = f.borrow().off as usize;
         let mut out: Vec<u8> = Vec::new();
         let word = if d64 { 8 } else { abi.word() };
@@ -535,11 +578,30 @@ impl Process {
     }
 
     pub(crate) fn put_statfs(&mut self, h: &mut dyn Host, abi: Abi, r: Resolved, buf: u64, sized: bool, size: u64) -> SysResult {
-        // tmpfs-like figures for the root, proc's for /proc.
+        // tmpfs-like figures for the root, proc's for /proc; a mounted
+        // tmpfs its own (its size= limit, its files), its flags.
+        let mut fl = 0x20u64; // ST_VALID
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.mount_of(i).is_some_and(|m| m.owned) => {
+                let v = &self.job.vfs;
+                let m = v.mount_of(i).expect("mount");
+                let dev = m.dev;
+                // ST_RDONLY, NOSUID, NODEV, NOEXEC, then the time flags.
+                fl |= v.dev_flags(dev) & 0xf;
+                for (ms, st) in [(sion_vfs::MS_NOATIME, 0x400u64), (sion_vfs::MS_NODIRATIME, 0x800), (sion_vfs::MS_RELATIME, 0x1000), (sion_vfs::MS_NOSYMFOLLOW, 0x2000)] {
+                    if m.flags & ms != 0 {
+                        fl |= st;
+                    }
+                }
+                let total = if m.limit == u64::MAX { self.memory / 4096 / 2 } else { m.limit / 4096 };
+                let used = v.dev_used(dev).div_ceil(4096);
+                let inodes = v.dev_inodes(dev);
+                let maxi = (self.memory / 4096 / 2).max(inodes);
+                (0x01021994, total, total.saturating_sub(used), maxi, maxi - inodes)
+            }
             _ => {
                 let total = self.memory / 4096 / 2;
                 let used = self.job.vfs.used().div_ceil(4096);
@@ -550,7 +612,7 @@ impl Process {
         let mut b = Vec::new();
         let word = |b: &mut Vec<u8>, v: u64| push_word(abi, b, v);
         if abi == Abi::X86_64 {
-            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 255, 4096, 0x20] {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 255, 4096, fl] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.resize(120, 0);
@@ -564,12 +626,12 @@ impl Process {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.extend_from_slice(&[0u8; 8]);
-            for v in [255u32, 4096, 0x20] {
+            for v in [255u32, 4096, fl as u32] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.resize(size as usize, 0);
         } else {
-            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 0, 255, 4096, 0x20] {
+            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 0, 255, 4096, fl] {
                 word(&mut b, v);
             }
             b.resize(64, 0);

@@ -41,6 +41,10 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
     if !node.is_reg() || !v.may(ino, X_OK, cred) || node.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    // A file system mounted noexec runs nothing.
+    if v.dev_flags(node.dev) & sion_vfs::MS_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
     v.need_content(ino).ex()?;
     let bytes = v.read_range(ino, 0, node.size() as usize);
     let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
@@ -48,7 +52,7 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
 }
 
 impl Process {
-    fn user_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
+    pub(super) fn user_path(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Vec<u8>, Errno> {
         let p = self.read_path(h, abi, addr)?;
         self.job.vfs.now = h.realtime_ns();
         // /proc/self/fd is reachable through any path (/dev/fd, links, ..).
@@ -150,7 +154,6 @@ impl Process {
         let creat = flags & O_CREAT != 0 && flags & O_PATH == 0;
         let follow = flags & O_NOFOLLOW == 0 && !(creat && flags & O_EXCL != 0);
         let f = self.job.vfs.walk(start, &p, follow, &cred).ex()?;
-        let acc = flags & O_ACCMODE;
         let ino = match f.ino {
             None => {
                 if !creat {
@@ -169,6 +172,14 @@ impl Process {
         if creat && flags & O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
+        self.open_inode(h, ino, flags, f.trailing)
+    }
+
+    /// Open inode `ino`, found by a path (`trailing`: the path ended in
+    /// "/") or by a file handle: the checks of open(2) on what exists.
+    fn open_inode(&mut self, h: &mut dyn Host, ino: Ino, flags: u32, trailing: bool) -> SysResult {
+        let cred = self.files.cred.clone();
+        let acc = flags & O_ACCMODE;
         let n = self.job.vfs.node(ino);
         if n.is_symlink() {
             if flags & O_PATH != 0 && flags & O_NOFOLLOW != 0 {
@@ -177,7 +188,7 @@ impl Process {
             return Err(Errno::ELOOP);
         }
         let is_dir = n.is_dir();
-        if (f.trailing || flags & O_DIRECTORY != 0) && !is_dir {
+        if (trailing || flags & O_DIRECTORY != 0) && !is_dir {
             return Err(Errno::ENOTDIR);
         }
         if flags & O_PATH != 0 {
@@ -191,6 +202,9 @@ impl Process {
             1 => W_OK,
             _ => R_OK | W_OK,
         } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
+        if want & W_OK != 0 {
+            self.check_write_rofs(ino)?;
+        }
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
@@ -201,7 +215,9 @@ impl Process {
         match n.data {
             // No controlling terminal; a socket's name is for connect, not
             // open; a device without a driver here (root's mknod) is ENXIO.
+            Data::Chr(_) | Data::Blk(_) if self.mounted_with(ino, sion_vfs::MS_NODEV) => return Err(Errno::EACCES),
             Data::Chr(RDEV_NULL | RDEV_ZERO | RDEV_FULL | RDEV_RANDOM | RDEV_URANDOM) => {}
+            ref d if super::loopdev::is_loop_node(d) => {}
             Data::Chr(_) | Data::Blk(_) | Data::Sock => return Err(Errno::ENXIO),
             Data::Fifo => return self.fifo_open(ino, flags),
             _ => {}
@@ -476,6 +492,9 @@ impl Process {
         }
         let r = self.resolve_at(h, abi, dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))?;
         let Resolved::Node(ino) = r else { return Ok(0) };
+        if mode & W_OK != 0 {
+            self.check_write_rofs(ino)?;
+        }
         if mode == 0 || self.job.vfs.may(ino, mode, &self.files.cred) {
             Ok(0)
         } else {
@@ -510,6 +529,7 @@ impl Process {
         if !n.is_reg() {
             return Err(Errno::EINVAL);
         }
+        self.check_write_rofs(ino)?;
         if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
@@ -581,6 +601,7 @@ impl Process {
             self.resolve_at(h, abi, dirfd, path, flags)?
         };
         let Resolved::Node(ino) = r else { return Ok(0) };
+        self.check_write_rofs(ino)?;
         let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
         let n = self.job.vfs.node(ino);
         let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
@@ -605,5 +626,87 @@ impl Process {
         }
         n.ctime = now;
         Ok(0)
+    }
+}
+
+/// name_to_handle_at's handle: the inode number and the file system's
+/// device (inode numbers are never reused in the job's tree, so a handle
+/// of a removed file is stale, not another file's).
+const HANDLE_BYTES: usize = 16;
+/// Its `handle_type` (a value of our own, as each Linux file system has).
+const HANDLE_TYPE: i32 = 0x53;
+/// Linux's MAX_HANDLE_SZ.
+const MAX_HANDLE_SZ: u32 = 128;
+const AT_SYMLINK_FOLLOW: u32 = 0x400;
+
+impl Process {
+    /// name_to_handle_at(dirfd, path, handle, mount_id, flags).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sys_name_to_handle_at(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, handle: u64, mount_id: u64, flags: u32) -> SysResult {
+        if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // The path is looked up without following a final link unless asked.
+        let lookup = (flags & AT_EMPTY_PATH) | if flags & AT_SYMLINK_FOLLOW == 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
+        let Resolved::Node(ino) = self.resolve_at(h, abi, dirfd, path, lookup)? else { return Err(Errno::EOPNOTSUPP) };
+        let b = self.read_user(h, abi, handle, 4)?;
+        let room = u32::from_le_bytes(b[..4].try_into().unwrap());
+        if room > MAX_HANDLE_SZ {
+            return Err(Errno::EINVAL);
+        }
+        // The mount id is written first, even for a handle that does not
+        // fit (EOVERFLOW), as Linux does.
+        let id = self.job.vfs.mount_of(ino).map_or(0, |m| m.id) as i32;
+        self.write_user(h, abi, mount_id, &id.to_le_bytes())?;
+        if (room as usize) < HANDLE_BYTES {
+            self.write_user(h, abi, handle, &(HANDLE_BYTES as u32).to_le_bytes())?;
+            return Err(Errno::EOVERFLOW);
+        }
+        let dev = self.job.vfs.node(ino).dev;
+        let mut out = Vec::with_capacity(8 + HANDLE_BYTES);
+        out.extend_from_slice(&(HANDLE_BYTES as u32).to_le_bytes());
+        out.extend_from_slice(&HANDLE_TYPE.to_le_bytes());
+        out.extend_from_slice(&(ino as u64).to_le_bytes());
+        out.extend_from_slice(&dev.to_le_bytes());
+        self.write_user(h, abi, handle, &out)?;
+        Ok(0)
+    }
+
+    /// open_by_handle_at(mount_fd, handle, flags): CAP_DAC_READ_SEARCH
+    /// (root's); ESTALE for a file that is gone or a handle not ours.
+    pub(crate) fn sys_open_by_handle_at(&mut self, h: &mut dyn Host, abi: Abi, mount_fd: i32, handle: u64, flags: u32) -> SysResult {
+        const CAP_DAC_READ_SEARCH: u32 = 2;
+        if !self.capable(CAP_DAC_READ_SEARCH) {
+            return Err(Errno::EPERM);
+        }
+        // The handle is looked up in the file system `mount_fd` is on.
+        let mount_dev = if mount_fd == AT_FDCWD {
+            Some(self.job.vfs.node(self.files.cwd).dev)
+        } else {
+            match self.file(mount_fd as u32 as u64)?.borrow().obj {
+                Obj::Node(i) => Some(self.job.vfs.node(i).dev),
+                _ => None,
+            }
+        };
+        let b = self.read_user(h, abi, handle, 8)?;
+        let bytes = u32::from_le_bytes(b[..4].try_into().unwrap());
+        if bytes == 0 || bytes > MAX_HANDLE_SZ {
+            return Err(Errno::EINVAL);
+        }
+        let kind = i32::from_le_bytes(b[4..8].try_into().unwrap());
+        let body = self.read_user(h, abi, handle + 8, bytes as usize)?;
+        if kind != HANDLE_TYPE || bytes as usize != HANDLE_BYTES {
+            return Err(Errno::ESTALE);
+        }
+        let ino = u64::from_le_bytes(body[..8].try_into().unwrap()) as Ino;
+        let dev = u64::from_le_bytes(body[8..16].try_into().unwrap());
+        match self.job.vfs.get(ino) {
+            Some(n) if n.dev == dev && mount_dev == Some(dev) && (n.nlink > 0 || n.is_dir()) => {}
+            _ => return Err(Errno::ESTALE),
+        }
+        if flags & O_CREAT != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.open_inode(h, ino, flags, false)
     }
 }

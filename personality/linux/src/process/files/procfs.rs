@@ -4,8 +4,6 @@
 
 use super::*;
 
-/// /proc/mounts and /etc/mtab: busybox df and libc's getmntent read them.
-pub(super) const MOUNTS: &str = "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\n";
 
 /// Tags of generated /proc files. A process's own files (`SELF_*`) carry
 /// its pid too ([`tag::of`]): `/proc/<pid>/stat` is generated from process
@@ -52,11 +50,12 @@ pub mod tag {
     pub const SYSVIPC_SHM: u32 = 21;
     pub const SYSVIPC_SEM: u32 = 22;
     pub const SYSVIPC_MSG: u32 = 23;
+    pub const SELF_MOUNTINFO: u32 = 24;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
 /// view is its process's; its `fd` is a link to the process's).
-const PROC_FILES: [(&str, u32, u32); 7] = [
+const PROC_FILES: [(&str, u32, u32); 8] = [
     ("maps", tag::SELF_MAPS, 0o444),
     ("stat", tag::SELF_STAT, 0o444),
     ("statm", tag::SELF_STATM, 0o444),
@@ -64,6 +63,7 @@ const PROC_FILES: [(&str, u32, u32); 7] = [
     ("cmdline", tag::SELF_CMDLINE, 0o444),
     ("environ", tag::SELF_ENVIRON, 0o400),
     ("mounts", tag::MOUNTS, 0o444),
+    ("mountinfo", tag::SELF_MOUNTINFO, 0o444),
 ];
 
 fn proc_dir(v: &Vfs) -> Ino {
@@ -234,8 +234,9 @@ impl Process {
             tag::SYSVIPC_SHM => self.job.ipc.proc_shm(),
             tag::SYSVIPC_SEM => self.job.ipc.proc_sem(),
             tag::SYSVIPC_MSG => self.job.ipc.proc_msg(),
-            tag::FILESYSTEMS => String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
-            tag::MOUNTS => String::from(MOUNTS),
+            tag::FILESYSTEMS => String::from(super::FILESYSTEMS),
+            tag::MOUNTS => self.mounts_text(false),
+            tag::SELF_MOUNTINFO => self.mounts_text(true),
             tag::SELF_MAPS => {
                 let mut s = String::new();
                 for v in self.vmas.iter() {

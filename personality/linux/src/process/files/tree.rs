@@ -2,7 +2,6 @@
 //! the job's files, shared directories of the workstation), and what goes
 //! back when it ends (`--out`, the write-back of a shared working directory).
 
-use super::procfs::MOUNTS;
 use super::*;
 
 /// How a job whose `--file`s exceed the file space fails to start.
@@ -82,13 +81,12 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         group += &format!("users:x:{gid}:{user}\n");
     }
     group += "nogroup:x:65534:\n";
-    let etc: [(&str, String); 6] = [
+    let etc: [(&str, String); 5] = [
         ("passwd", passwd),
         ("group", group),
         ("hostname", String::from("sion\n")),
         ("hosts", String::from("127.0.0.1\tlocalhost\n127.0.1.1\tsion\n::1\tlocalhost ip6-localhost ip6-loopback\n")),
         ("nsswitch.conf", String::from("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n")),
-        ("mtab", String::from(MOUNTS)),
     ];
     for (name, text) in etc {
         // With the workstation's /etc shared, its hosts file names hosts as
@@ -98,6 +96,9 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         }
         v.put_file(format!("/etc/{name}").as_bytes(), text.into_bytes(), 0o644, 0, 0).map_err(|e| format!("/etc/{name}: errno {}", e.0))?;
     }
+    // /etc/mtab is the mount table, as on Debian.
+    let etc = v.mkdir_p(b"/etc", 0, 0).map_err(|e| format!("/etc: errno {}", e.0))?;
+    v.add(etc, b"mtab", Data::Symlink(b"../proc/self/mounts".to_vec()), 0o777, 0, 0);
     if uid != 0 {
         let h = mkdir(&mut v, &home, 0o755)?;
         v.node_mut(h).uid = uid;
@@ -121,9 +122,20 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     }
     let shm = v.add(dev, b"shm", Data::Dir(BTreeMap::new()), 0o1777, 0, 0);
     let _ = shm;
+    // Loop block devices (group disk), as Debian's udev makes them.
+    v.add(dev, b"loop-control", Data::Chr(super::loopdev::RDEV_LOOP_CONTROL), 0o660, 0, 6);
+    for n in 0..super::loopdev::LOOPS_AT_START {
+        v.add(dev, format!("loop{n}").as_bytes(), Data::Blk((super::loopdev::LOOP_MAJOR << 8) | n as u64), 0o660, 0, 6);
+    }
     // /proc: the node's files; /proc/<pid> for each process (see add_proc_dir).
     let proc_ = mkdir(&mut v, "/proc", 0o555)?;
     v.node_mut(proc_).dev = DEV_PROC;
+    // The file systems there from the start, as /proc/mounts lists them.
+    use sion_vfs::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME};
+    let root = v.root;
+    v.mount_in_place(root, "tmpfs", "tmpfs", MS_RELATIME);
+    v.mount_in_place(proc_, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    v.mount_in_place(dev, "devtmpfs", "devtmpfs", MS_NOSUID);
     let me = v.add(proc_, b"self", Data::Symlink(Vec::new()), 0o777, 0, 0);
     v.node_mut(me).tag = sion_vfs::TAG_SELF_LINK;
     let me = v.add(proc_, b"thread-self", Data::Symlink(Vec::new()), 0o777, 0, 0);
