@@ -143,10 +143,15 @@ impl Kernel {
                     let was = core::mem::replace(&mut self.tasks[t].held, held);
                     match self.tasks[t].cpu() {
                         // It runs on another CPU, which stops it at the IPI
-                        // (or, released meanwhile, goes on with it).
+                        // (or, released meanwhile, goes on with it). The
+                        // hold is synchronous: the task has left user mode
+                        // before the caller goes on, so a stop it reports
+                        // (waitid's CLD_STOPPED) means the threads no
+                        // longer run.
                         Some(c) => {
                             if held {
                                 self.kick(c);
+                                self.sync_with(c);
                             }
                         }
                         None if held => self.runq.remove(t),

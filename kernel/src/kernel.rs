@@ -436,6 +436,21 @@ impl Kernel {
         }
     }
 
+    /// Wait until CPU `c` has taken an IPI: it acknowledges in the handler,
+    /// before it waits for the kernel lock this CPU holds, so whatever user
+    /// code it ran is interrupted when this returns. (A shootdown request
+    /// naming no space: served as one, nothing flushed.)
+    pub fn sync_with(&mut self, c: usize) {
+        if !crate::lock::enabled() || c == percpu::index() {
+            return;
+        }
+        percpu::request_shootdown(c, percpu::SHOOTDOWN_PING, false);
+        crate::smp::send_ipi_to(c);
+        while !percpu::shootdown_done(c) {
+            core::hint::spin_loop();
+        }
+    }
+
     /// Kill every task of space `s` and free its frames and tables.
     pub fn destroy_space(&mut self, s: usize) {
         for t in 0..MAX_TASKS {

@@ -69,6 +69,9 @@ pub struct PerCpu {
 /// In a shootdown request: the space is being destroyed, so leave it for the
 /// kernel's own tables rather than flush it.
 pub const SHOOTDOWN_LEAVE: u64 = 1;
+/// A request that names no space (never a page-aligned table address):
+/// [`serve_requests`] only acknowledges it (`Kernel::sync_with`).
+pub const SHOOTDOWN_PING: u64 = 2;
 
 const _: () = {
     assert!(core::mem::offset_of!(PerCpu, this) == 0);
