@@ -568,7 +568,10 @@ impl Caps {
     /// Capabilities over the node itself, out of every job's bounding set
     /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_BOOT,
     /// SYS_TIME, SYS_TTY_CONFIG, WAKE_ALARM. `sys/node.rs` has their calls.
-    pub const NODE_ONLY: u64 = 1 << 16 | 1 << 17 | 1 << 20 | 1 << 22 | 1 << 25 | 1 << 26 | 1 << 35;
+    pub const NODE_ONLY: u64 = {
+        use crate::linux::*;
+        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_PACCT | 1 << CAP_SYS_BOOT | 1 << CAP_SYS_TIME | 1 << CAP_SYS_TTY_CONFIG | 1 << CAP_WAKE_ALARM
+    };
 
     /// What a process of user `uid` starts with.
     pub fn of(uid: u32) -> Caps {

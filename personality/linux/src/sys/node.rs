@@ -18,12 +18,7 @@ fn refused(p: &Process, cap: u32) -> Errno {
     Errno::EPERM
 }
 
-const CAP_SYS_MODULE: u32 = 16;
-const CAP_SYS_RAWIO: u32 = 17;
-const CAP_SYS_PACCT: u32 = 20;
-const CAP_SYS_BOOT: u32 = 22;
-const CAP_SYS_TIME: u32 = 25;
-const CAP_SYS_TTY_CONFIG: u32 = 26;
+use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_PACCT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
 
 const CLOCK_REALTIME: i32 = 0;
 const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;

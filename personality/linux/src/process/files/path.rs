@@ -675,8 +675,7 @@ impl Process {
     /// open_by_handle_at(mount_fd, handle, flags): CAP_DAC_READ_SEARCH
     /// (root's); ESTALE for a file that is gone or a handle not ours.
     pub(crate) fn sys_open_by_handle_at(&mut self, h: &mut dyn Host, abi: Abi, mount_fd: i32, handle: u64, flags: u32) -> SysResult {
-        const CAP_DAC_READ_SEARCH: u32 = 2;
-        if !self.capable(CAP_DAC_READ_SEARCH) {
+        if !self.capable(crate::linux::CAP_DAC_READ_SEARCH) {
             return Err(Errno::EPERM);
         }
         // The handle is looked up in the file system `mount_fd` is on.
