@@ -30,7 +30,7 @@
 //!   steps; OFD waits take no part).
 
 use crate::errno::Errno;
-use alloc::collections::BTreeMap;
+use sion_vecmap::VecMap;
 use alloc::vec::Vec;
 
 pub type Ino = u64;
@@ -207,11 +207,11 @@ pub enum Wait {
 /// The locks of a job.
 #[derive(Default, Debug)]
 pub struct Locks {
-    files: BTreeMap<Ino, FileLocks>,
+    files: VecMap<Ino, FileLocks>,
     /// Calls waiting, by (pid, tid).
-    waits: BTreeMap<(u32, u32), Wait>,
+    waits: VecMap<(u32, u32), Wait>,
     /// Open descriptions of inodes that have any (leases look at them).
-    opens: BTreeMap<Ino, Opens>,
+    opens: VecMap<Ino, Opens>,
     /// Inodes with leases.
     leased: usize,
     /// Processes to send SIGIO: their lease is being broken (the process

@@ -32,7 +32,8 @@ mod sysv;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
+use sion_vecmap::VecMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -174,46 +175,46 @@ pub struct JobState {
     /// setdomainname's NIS domain name ("(none)" until set).
     pub domainname: Vec<u8>,
     /// Interest lists of epoll instances: fd -> (events, data).
-    pub epolls: BTreeMap<u32, BTreeMap<i32, (u32, u64)>>,
+    pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
     pub next_epoll: u32,
     /// Sockets: their netstack handle, options and last known readiness.
-    pub sockets: BTreeMap<u32, net::Sock>,
+    pub sockets: VecMap<u32, net::Sock>,
     pub next_socket: u32,
     /// Netstack handles of sockets whose last descriptor closed, to close
     /// there at the next chance (closing needs the host).
     pub sockets_closed: Vec<u32>,
-    pub pipes: BTreeMap<u32, pipe::Pipe>,
+    pub pipes: VecMap<u32, pipe::Pipe>,
     pub next_pipe: u32,
     /// FIFO inodes and their pipes; opens of FIFOs waiting for the other
     /// side, by (pid, tid) (see `process/fifo.rs`).
-    pub fifos: BTreeMap<sion_vfs::Ino, Fifo>,
-    pub fifo_waits: BTreeMap<(u32, u32), FifoWait>,
-    pub fifo_pipes: BTreeMap<u32, sion_vfs::Ino>,
+    pub fifos: VecMap<sion_vfs::Ino, Fifo>,
+    pub fifo_waits: VecMap<(u32, u32), FifoWait>,
+    pub fifo_pipes: VecMap<u32, sion_vfs::Ino>,
     /// AF_UNIX sockets (see `process/unix.rs`), their abstract names and the
     /// inodes of their path names.
-    pub unix: BTreeMap<u32, unix::UnixSock>,
+    pub unix: VecMap<u32, unix::UnixSock>,
     pub next_unix: u32,
-    pub unix_names: BTreeMap<Vec<u8>, u32>,
-    pub unix_paths: BTreeMap<sion_vfs::Ino, u32>,
+    pub unix_names: VecMap<Vec<u8>, u32>,
+    pub unix_paths: VecMap<sion_vfs::Ino, u32>,
     pub next_autobind: u32,
-    pub eventfds: BTreeMap<u32, eventfd::EventFd>,
+    pub eventfds: VecMap<u32, eventfd::EventFd>,
     pub next_eventfd: u32,
     /// signalfd descriptors: their signal sets.
-    pub signalfds: BTreeMap<u32, u64>,
+    pub signalfds: VecMap<u32, u64>,
     pub next_signalfd: u32,
     /// timerfds (see `process/timerfd.rs`).
-    pub timerfds: BTreeMap<u32, timerfd::TimerFd>,
+    pub timerfds: VecMap<u32, timerfd::TimerFd>,
     pub next_timerfd: u32,
     /// Names of shared mappings (see [`Process::shm`]).
     pub next_shm: u64,
     /// The name of each file mapped shared (its futexes are keyed by it).
-    pub file_shm: BTreeMap<sion_vfs::Ino, u64>,
+    pub file_shm: VecMap<sion_vfs::Ino, u64>,
     stdin: VecDeque<u8>,
     stdin_eof: bool,
     /// The netstack signalled changes not looked at yet.
     net_dirty: bool,
     /// Unimplemented calls seen: name -> count.
-    pub unimplemented: BTreeMap<&'static str, u64>,
+    pub unimplemented: VecMap<&'static str, u64>,
     /// Another process's /proc files just opened, for the process table to
     /// generate from that process: (the open file, its pid, the file's kind).
     pub proc_reads: Vec<(alloc::rc::Rc<core::cell::RefCell<files::OpenFile>>, u32, u32)>,
@@ -223,7 +224,7 @@ pub struct JobState {
     /// is refused, then forgotten).
     pub file_maps: Vec<FileMap>,
     /// Processes some pidfd names (see `process/pidfd.rs`).
-    pub pidfds: BTreeMap<u32, pidfd::PidFdTarget>,
+    pub pidfds: VecMap<u32, pidfd::PidFdTarget>,
     /// The job's /proc/sys tunables (pid_max, pipe-max-size, ...).
     pub tunables: files::Tunables,
     /// File locks of every process of the job, and the calls waiting for
@@ -232,7 +233,7 @@ pub struct JobState {
     /// System V IPC: the job is its namespace (see `sysv.rs`).
     pub ipc: crate::sysv::Ipc,
     /// Loop block devices by number (see `process/files/loopdev.rs`).
-    pub loops: BTreeMap<u32, LoopDev>,
+    pub loops: VecMap<u32, LoopDev>,
 }
 
 /// A loop block device: the file it is bound to (held open), its offset,
@@ -264,40 +265,40 @@ impl Default for JobState {
             vfs: sion_vfs::Vfs::new(),
             hostname: b"sion".to_vec(),
             domainname: b"(none)".to_vec(),
-            epolls: BTreeMap::new(),
+            epolls: VecMap::new(),
             next_epoll: 1,
-            sockets: BTreeMap::new(),
+            sockets: VecMap::new(),
             next_socket: 1,
             next_shm: 1,
-            file_shm: BTreeMap::new(),
-            eventfds: BTreeMap::new(),
+            file_shm: VecMap::new(),
+            eventfds: VecMap::new(),
             next_eventfd: 1,
-            signalfds: BTreeMap::new(),
+            signalfds: VecMap::new(),
             next_signalfd: 1,
-            timerfds: BTreeMap::new(),
+            timerfds: VecMap::new(),
             next_timerfd: 1,
             sockets_closed: Vec::new(),
-            pipes: BTreeMap::new(),
+            pipes: VecMap::new(),
             next_pipe: 1,
-            fifos: BTreeMap::new(),
-            fifo_waits: BTreeMap::new(),
-            fifo_pipes: BTreeMap::new(),
-            unix: BTreeMap::new(),
+            fifos: VecMap::new(),
+            fifo_waits: VecMap::new(),
+            fifo_pipes: VecMap::new(),
+            unix: VecMap::new(),
             next_unix: 1,
-            unix_names: BTreeMap::new(),
-            unix_paths: BTreeMap::new(),
+            unix_names: VecMap::new(),
+            unix_paths: VecMap::new(),
             next_autobind: 0,
             stdin: VecDeque::new(),
             stdin_eof: false,
             net_dirty: false,
-            unimplemented: BTreeMap::new(),
+            unimplemented: VecMap::new(),
             proc_reads: Vec::new(),
             file_maps: Vec::new(),
             tunables: files::Tunables::default(),
-            pidfds: BTreeMap::new(),
+            pidfds: VecMap::new(),
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
-            loops: BTreeMap::new(),
+            loops: VecMap::new(),
         }
     }
 }
@@ -415,8 +416,8 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
 /// mapped lazily) and record them in `vmas` as `kind`.
 fn map_segments(h: &mut dyn Host, plan: &LoadPlan, program: &[u8], vmas: &mut VmaMap, kind: VmaKind) -> Result<(), String> {
     // Final protection of every page of the image (segments may share a page).
-    let mut prot: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut eager: BTreeMap<u64, ()> = BTreeMap::new();
+    let mut prot: VecMap<u64, u64> = VecMap::new();
+    let mut eager: VecMap<u64, ()> = VecMap::new();
     for seg in &plan.segments {
         let (a, b) = seg.pages();
         for p in (a..b).step_by(PAGE as usize) {
@@ -507,7 +508,7 @@ pub struct Process {
     /// sends SIGALRM (`Procs::fire_timers`).
     pub itimers: [crate::timer::Timer; 3],
     /// POSIX timers (timer_create) by id (`process/posix_timer.rs`).
-    pub timers: BTreeMap<i32, posix_timer::PosixTimer>,
+    pub timers: VecMap<i32, posix_timer::PosixTimer>,
     /// The id the next POSIX timer gets (ids go up, as Linux's).
     pub next_timer_id: i32,
     /// The name prctl(PR_SET_NAME) gave the process, if any.
@@ -668,7 +669,7 @@ impl Process {
             sysv_shm: Vec::new(),
             past_eof: Vec::new(),
             itimers: Default::default(),
-            timers: BTreeMap::new(),
+            timers: VecMap::new(),
             next_timer_id: 0,
             name: None,
             out_of_memory: false,
@@ -736,7 +737,7 @@ impl Process {
             past_eof: self.past_eof.clone(),
             // Interval timers are not inherited.
             itimers: Default::default(),
-            timers: BTreeMap::new(),
+            timers: VecMap::new(),
             next_timer_id: 0,
             name: self.name.clone(),
             out_of_memory: false,

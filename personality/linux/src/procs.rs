@@ -17,7 +17,7 @@ use crate::process::{JobState, Outcome, Pending, Process, FIRST_PID};
 use crate::signal::{self, bit, Disposition, FrameKind, SigAction, SigInfo, NSIG, SIGCHLD, SIGKILL, SS_DISABLE, UNBLOCKABLE};
 use crate::syscalls::lookup;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use sion_vecmap::VecMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -79,9 +79,9 @@ pub struct FsRequest {
 }
 
 pub struct Procs {
-    members: BTreeMap<u32, Member>,
+    members: VecMap<u32, Member>,
     /// Task -> (pid, tid).
-    by_task: BTreeMap<u64, (u32, u32)>,
+    by_task: VecMap<u64, (u32, u32)>,
     /// The job's shared state while no process is being served.
     job: Box<JobState>,
     next_pid: u32,
@@ -94,7 +94,7 @@ pub struct Procs {
     last: Option<Box<Process>>,
     last_has_job: bool,
     /// vfork parents waiting for their child's exec or exit: child -> (parent, its thread).
-    vforks: BTreeMap<u32, (u32, u32)>,
+    vforks: VecMap<u32, (u32, u32)>,
     /// Something changed since blocked calls last ran.
     changed: bool,
     /// The last call was quiet (`Entry::quiet`): see `take_quick_answer`.
@@ -111,7 +111,7 @@ pub struct Procs {
     /// The workstation's files on demand: requests for the server to send ...
     pub fs_out: Vec<FsRequest>,
     /// ... and those in flight: id -> (the inode, a directory?, bytes so far).
-    fs_wait: BTreeMap<u32, (sion_vfs::Ino, bool, Vec<u8>)>,
+    fs_wait: VecMap<u32, (sion_vfs::Ino, bool, Vec<u8>)>,
     fs_next: u32,
 }
 
@@ -119,11 +119,11 @@ impl Procs {
     /// The table of a job whose first process runs as `task` in `space`.
     pub fn new(mut first: Process, space: u64, task: u64) -> Procs {
         let job = core::mem::take(&mut first.job);
-        let mut members = BTreeMap::new();
+        let mut members = VecMap::new();
         // The first process's parent is the job itself (pid 1, never seen);
         // it is not a group leader, as a program started by a shell script.
         members.insert(first.pid, Member { ppid: 1, pgid: 1, sid: 1, life: Life::Running { proc: Box::new(first), space, task }, stopped: false, report: None });
-        let mut by_task = BTreeMap::new();
+        let mut by_task = VecMap::new();
         by_task.insert(task, (FIRST_PID, FIRST_PID));
         Procs {
             members,
@@ -135,13 +135,13 @@ impl Procs {
             ended: None,
             last: None,
             last_has_job: false,
-            vforks: BTreeMap::new(),
+            vforks: VecMap::new(),
             changed: false,
             quiet: false,
             waiters: Vec::new(),
             logged: Vec::new(),
             interrupt: Vec::new(),
-            futex_seq: 0, fs_out: Vec::new(), fs_wait: BTreeMap::new(), fs_next: 1,
+            futex_seq: 0, fs_out: Vec::new(), fs_wait: VecMap::new(), fs_next: 1,
         }
     }
 

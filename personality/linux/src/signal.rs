@@ -159,14 +159,14 @@ pub struct Signals {
     pub altstack: (u64, u32, u64),
     /// What the handler of each pending signal will be told.
     /// (Real-time signals queue every instance; a standard one keeps its first.)
-    pub info: alloc::collections::BTreeMap<u8, alloc::collections::VecDeque<SigInfo>>,
+    pub info: sion_vecmap::VecMap<u8, alloc::collections::VecDeque<SigInfo>>,
     /// The mask before sigsuspend (restored after its handler).
     pub suspend_mask: Option<u64>,
 }
 
 impl core::default::Default for Signals {
     fn default() -> Self {
-        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, private: 0, altstack: (0, SS_DISABLE, 0), info: alloc::collections::BTreeMap::new(), suspend_mask: None }
+        Signals { actions: [SigAction::default(); NSIG as usize + 1], mask: 0, pending: 0, private: 0, altstack: (0, SS_DISABLE, 0), info: sion_vecmap::VecMap::new(), suspend_mask: None }
     }
 }
 

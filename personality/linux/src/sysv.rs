@@ -8,7 +8,8 @@
 
 use crate::errno::Errno;
 use crate::linux::*;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
+use sion_vecmap::{VecMap, VecSet};
 use alloc::vec::Vec;
 
 /// Where segments go in the pool space: from here to `POOL_END`.
@@ -110,13 +111,13 @@ impl Perm {
 /// One kind's objects by index, their keys, the free indices.
 #[derive(Clone, Debug)]
 pub struct Ids<T> {
-    pub items: BTreeMap<u32, (Perm, T)>,
+    pub items: VecMap<u32, (Perm, T)>,
     seq: u16,
     /// At most this many objects (msgmni, shmmni, semmni).
     pub max: u32,
-    keys: BTreeMap<i32, u32>,
+    keys: VecMap<i32, u32>,
     /// Indices below `high` not in use.
-    free: BTreeSet<u32>,
+    free: VecSet<u32>,
     high: u32,
     /// The id the next object gets (/proc/sys/kernel/*_next_id), -1: any.
     pub next_id: i32,
@@ -124,7 +125,7 @@ pub struct Ids<T> {
 
 impl<T> Ids<T> {
     fn new(max: u32) -> Self {
-        Ids { items: BTreeMap::new(), seq: 0, max, keys: BTreeMap::new(), free: BTreeSet::new(), high: 0, next_id: -1 }
+        Ids { items: VecMap::new(), seq: 0, max, keys: VecMap::new(), free: VecSet::new(), high: 0, next_id: -1 }
     }
     pub fn id_of(perm: &Perm, idx: u32) -> i32 {
         perm.seq as i32 * SEQ_MULTIPLIER + idx as i32
@@ -397,9 +398,9 @@ pub struct Ipc {
     pub sem: Ids<SemSet>,
     pub msg: Ids<Queue>,
     /// SEM_UNDO adjustments by (pid, set id), one per semaphore.
-    pub undo: BTreeMap<(u32, i32), Vec<i32>>,
+    pub undo: VecMap<(u32, i32), Vec<i32>>,
     /// Blocked calls by (pid, tid).
-    pub waits: BTreeMap<(u32, u32), Wait>,
+    pub waits: VecMap<(u32, u32), Wait>,
     /// The limits, /proc/sys/kernel/{msgmax,msgmnb,msgmni,shmmni,sem}
     /// (semmsl, semmns, semopm, semmni): the job may change them.
     pub msgmax: u64,
@@ -422,8 +423,8 @@ impl Default for Ipc {
             shm: Ids::new(SHMMNI),
             sem: Ids::new(SEMMNI),
             msg: Ids::new(MSGMNI),
-            undo: BTreeMap::new(),
-            waits: BTreeMap::new(),
+            undo: VecMap::new(),
+            waits: VecMap::new(),
             msgmax: MSGMAX as u64,
             msgmnb: MSGMNB as u64,
             msgmni: MSGMNI,

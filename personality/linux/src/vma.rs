@@ -4,7 +4,7 @@
 //!
 //! Ranges are half-open, page aligned, and never overlap.
 
-use alloc::collections::BTreeMap;
+use sion_vecmap::VecMap;
 use alloc::vec::Vec;
 
 pub const PAGE: u64 = 4096;
@@ -51,7 +51,7 @@ pub struct Vma {
 #[derive(Default, Clone, Debug)]
 pub struct VmaMap {
     /// start -> (end, prot, kind)
-    map: BTreeMap<u64, (u64, u64, VmaKind)>,
+    map: VecMap<u64, (u64, u64, VmaKind)>,
 }
 
 impl VmaMap {

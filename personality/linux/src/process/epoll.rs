@@ -56,7 +56,7 @@ impl Process {
         }
         let id = self.job.next_epoll;
         self.job.next_epoll += 1;
-        self.job.epolls.insert(id, BTreeMap::new());
+        self.job.epolls.insert(id, VecMap::new());
         let file = self.new_file(Obj::Epoll(id), O_RDWR);
         self.fd_install(file, 0, flags & O_CLOEXEC != 0).map(|f| f as u64)
     }

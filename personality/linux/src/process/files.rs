@@ -102,7 +102,7 @@ pub struct FdEntry {
 
 /// The file state of a process.
 pub struct Files {
-    pub fds: BTreeMap<i32, FdEntry>,
+    pub fds: VecMap<i32, FdEntry>,
     pub cwd: Ino,
     pub umask: u32,
     pub cred: Cred,

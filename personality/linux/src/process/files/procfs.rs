@@ -85,7 +85,7 @@ pub fn add_proc_stub(v: &mut Vfs, pid: u32, (uid, gid): (u32, u32)) -> Ino {
     let proc_ = proc_dir(v);
     let name = format!("{pid}");
     v.remove_tree(proc_, name.as_bytes());
-    let pd = v.add(proc_, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let pd = v.add(proc_, name.as_bytes(), Data::Dir(Default::default()), 0o555, uid, gid);
     let n = v.node_mut(pd);
     n.tag = tag::of(tag::PROC_DIR, pid);
     n.remote = true;
@@ -110,9 +110,9 @@ pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tid
     let (uid, gid) = (v.node(pd).uid, v.node(pd).gid);
     v.node_mut(pd).remote = false;
     proc_files(v, pd, pid, (uid, gid), exe, cwd);
-    let fdd = v.add(pd, b"fd", Data::Dir(BTreeMap::new()), 0o500, uid, gid);
+    let fdd = v.add(pd, b"fd", Data::Dir(Default::default()), 0o500, uid, gid);
     v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
-    v.add(pd, b"task", Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    v.add(pd, b"task", Data::Dir(Default::default()), 0o555, uid, gid);
     for &tid in tids {
         add_task_dir(v, pid, tid, exe, cwd);
     }
@@ -134,7 +134,7 @@ pub fn add_task_dir(v: &mut Vfs, pid: u32, tid: u32, exe: &[u8], cwd: &[u8]) {
     let (uid, gid) = (v.node(task).uid, v.node(task).gid);
     let name = format!("{tid}");
     v.remove_tree(task, name.as_bytes());
-    let td = v.add(task, name.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, uid, gid);
+    let td = v.add(task, name.as_bytes(), Data::Dir(Default::default()), 0o555, uid, gid);
     proc_files(v, td, pid, (uid, gid), exe, cwd);
     v.add(td, b"fd", Data::Symlink(b"../../fd".to_vec()), 0o777, uid, gid);
 }

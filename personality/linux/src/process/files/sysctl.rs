@@ -141,14 +141,14 @@ pub const SYSCTLS: &[Sysctl] = &[
 
 /// Make /proc/sys and its files, each tagged with its index in [`SYSCTLS`].
 pub fn add_sysctl_dir(v: &mut Vfs, proc_: Ino) {
-    let sys = v.add(proc_, b"sys", Data::Dir(BTreeMap::new()), 0o555, 0, 0);
+    let sys = v.add(proc_, b"sys", Data::Dir(Default::default()), 0o555, 0, 0);
     for (i, s) in SYSCTLS.iter().enumerate() {
         let (dir, name) = s.path.rsplit_once('/').unwrap_or(("", s.path));
         let mut d = sys;
         for part in dir.split('/').filter(|p| !p.is_empty()) {
             d = match v.child(d, part.as_bytes()).ok().flatten() {
                 Some(c) => c,
-                None => v.add(d, part.as_bytes(), Data::Dir(BTreeMap::new()), 0o555, 0, 0),
+                None => v.add(d, part.as_bytes(), Data::Dir(Default::default()), 0o555, 0, 0),
             };
         }
         let perm = if matches!(s.knob, Fixed(_) | Release | Version) { 0o444 } else { 0o644 };

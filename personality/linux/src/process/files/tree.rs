@@ -120,7 +120,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     for (name, target) in [("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")] {
         v.add(dev, name.as_bytes(), Data::Symlink(target.as_bytes().to_vec()), 0o777, 0, 0);
     }
-    let shm = v.add(dev, b"shm", Data::Dir(BTreeMap::new()), 0o1777, 0, 0);
+    let shm = v.add(dev, b"shm", Data::Dir(Default::default()), 0o1777, 0, 0);
     let _ = shm;
     // Loop block devices (group disk), as Debian's udev makes them.
     v.add(dev, b"loop-control", Data::Chr(super::loopdev::RDEV_LOOP_CONTROL), 0o660, 0, 6);
@@ -152,7 +152,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         v.node_mut(i).tag = t;
     }
     v.add(proc_, b"mounts", Data::Symlink(b"self/mounts".to_vec()), 0o777, 0, 0);
-    let sysvipc = v.add(proc_, b"sysvipc", Data::Dir(BTreeMap::new()), 0o555, 0, 0);
+    let sysvipc = v.add(proc_, b"sysvipc", Data::Dir(Default::default()), 0o555, 0, 0);
     for (name, t) in [("shm", tag::SYSVIPC_SHM), ("sem", tag::SYSVIPC_SEM), ("msg", tag::SYSVIPC_MSG)] {
         let i = v.add(sysvipc, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
         v.node_mut(i).tag = t;
@@ -201,7 +201,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     mark_shared(&mut v, &s.shares);
     let cwd_path = v.path_of(cwd).unwrap_or_else(|| b"/".to_vec());
     let proc_fd_dir = add_proc_dir(&mut v, pid, (uid, gid), s.exe.as_bytes(), &cwd_path);
-    let mut fds = BTreeMap::new();
+    let mut fds = VecMap::new();
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
     }
