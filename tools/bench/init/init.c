@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static inline uint64_t rdtsc(void)
@@ -25,6 +26,9 @@ static inline uint64_t rdtsc(void)
 static void poweroff(int code)
 {
     fflush(stdout);
+    /* The serial driver sends what it was given after write returns: wait
+       until the UART took it, or the last lines (init: done) die with QEMU. */
+    tcdrain(1);
     sync();
     if (ioperm(0xf4, 4, 1) == 0)
         outb(code, 0xf4);

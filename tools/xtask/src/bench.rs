@@ -213,12 +213,17 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// A cell's text; a long reason is cut here and printed whole under the table.
 fn fmt_cell(c: &Cell) -> String {
     match c {
         Cell::Value(v) => fmt_num(*v),
+        Cell::Missing(why) if why.chars().count() > REASON_WIDTH => format!("{}...", why.chars().take(REASON_WIDTH - 3).collect::<String>()),
         Cell::Missing(why) => why.clone(),
     }
 }
+
+/// The widest reason a table cell shows.
+const REASON_WIDTH: usize = 24;
 
 /// The one table: workload, SiON, Linux, ratio (Linux/SiON), unit, clock.
 pub fn render_table(rows: &[Row]) -> String {
@@ -227,7 +232,17 @@ pub fn render_table(rows: &[Row]) -> String {
         let ratio = r.ratio().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
         t.row(vec![r.workload.clone(), fmt_cell(&r.sion), fmt_cell(&r.linux), ratio, r.unit.into(), r.clock.into()]);
     }
-    t.render()
+    let mut out = t.render();
+    for r in rows {
+        for c in [&r.sion, &r.linux] {
+            if let Cell::Missing(why) = c {
+                if why.chars().count() > REASON_WIDTH {
+                    out.push_str(&format!("{}: {why}\n", r.workload));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A JSON string literal.
@@ -946,6 +961,18 @@ pub fn bench(args: &BenchArgs) -> Result<bool> {
             linux.extend(l.into_iter().map(|(k, v)| (format!("smp.{k}"), v)));
         }
         Err(e) => rows.push(Row::new("smp: prime count, 1 and 2 threads", "wall", Cell::na(&format!("not run: {e}")), Cell::na("-"), "ms")),
+    }
+    // The network: the host's TCP to a node's netstack (q35, virtio-net PCI,
+    // user networking restricted to forwarded ports), beside Linux in the
+    // same QEMU serving the same ports (`cargo xtask net --vs-linux`).
+    util::banner("network: TCP echo and bulk from the host to a node and to Linux (wall)");
+    match crate::net_tests::run(crate::net_tests::Machine::Q35Pci).and_then(|s| crate::net_tests::linux_baseline().map(|l| (s, l))) {
+        Ok((s, l)) => {
+            rows.push(Row::new("net: TCP echo round trip host to node, 32 B, median of 200 (goal: at least 0.5 x Linux)", "wall", Cell::Value(s.tcp_rtt_us), Cell::Value(l.tcp_rtt_us), "us"));
+            let ms = |f: &crate::net_tests::Figures| f.bytes as f64 / f.tcp_mb_per_s / 1e3;
+            rows.push(Row::new(format!("net: TCP bulk host to node, {} MiB (goal: at least 0.5 x Linux)", s.bytes >> 20), "wall", Cell::Value(ms(&s)), Cell::Value(ms(&l)), "ms"));
+        }
+        Err(e) => rows.push(Row::new("net: TCP echo and bulk host to node", "wall", Cell::na(&format!("not run: {e}")), Cell::na("-"), "us")),
     }
     // The group: `sion run` of a small job to a SiON node, beside the same
     // job run by the workstation's own daemon (a local process), same run.
