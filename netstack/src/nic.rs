@@ -15,7 +15,10 @@ use smoltcp::time::Instant;
 use virtio_drivers::device::net::{RxBuffer, VirtIONet};
 use virtio_drivers::transport::SomeTransport;
 
-pub type Net = VirtIONet<NetHal, SomeTransport<'static>, 16>;
+/// Descriptors per virtio queue: as many receive buffers wait for frames.
+pub const QUEUE_SIZE: usize = 64;
+
+pub type Net = VirtIONet<NetHal, SomeTransport<'static>, QUEUE_SIZE>;
 
 pub struct Nic {
     pub net: Rc<RefCell<Net>>,
@@ -80,7 +83,10 @@ impl Device for Nic {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.max_transmission_unit = 1514;
-        caps.max_burst_size = Some(1);
+        // smoltcp caps the TCP window it advertises at this many segments:
+        // as many as the device has receive buffers. (One, as before, made
+        // every TCP sender stop and wait for an ACK after each segment.)
+        caps.max_burst_size = Some(QUEUE_SIZE);
         caps.medium = Medium::Ethernet;
         caps
     }

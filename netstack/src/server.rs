@@ -110,7 +110,7 @@ fn main(boot: rt::Boot) -> ! {
             let _ = rt::irq_bind(gsi, NOTIFY_IRQ);
         }
     }
-    let net = match VirtIONet::<NetHal, _, 16>::new(transport, 2048) {
+    let net = match VirtIONet::<NetHal, _, { crate::nic::QUEUE_SIZE }>::new(transport, 2048) {
         Ok(n) => n,
         Err(e) => {
             rt::log!("netstack: virtio-net init failed: {:?}", e);
@@ -270,16 +270,9 @@ fn main(boot: rt::Boot) -> ! {
                                 nic.send_raw(&frame);
                             }
                         }
-                        // Send what the client queued right away. This poll may
-                        // also take in packets that arrived meanwhile: their
-                        // sockets' owners must hear of them now, as the poll at
-                        // the top of the loop will find nothing new.
-                        let eth_changed = nets.eth.poll(ts(t), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
-                        if poll_lo(&mut nets, &mut lo_dev, ts(t)) | eth_changed {
-                            for &c in &clients {
-                                let _ = rt::notify(sion_abi::TaskId(c), NOTIFY_NET);
-                            }
-                        }
+                        // What the client queued goes out at the top of the
+                        // loop, right after this reply and before the next
+                        // request is read (one poll per request, not two).
                         out
                     }
                     None => (sion_abi::net::Reply::error(22), Vec::new()),
