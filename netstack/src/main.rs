@@ -18,6 +18,8 @@ mod hal;
 #[cfg(target_os = "none")]
 mod lo;
 #[cfg(target_os = "none")]
+mod virtnet;
+#[cfg(target_os = "none")]
 mod nic;
 #[cfg(target_os = "none")]
 mod server;

@@ -3,7 +3,7 @@
 //! and every received frame teaches the neighbour table, whose ARP replies
 //! smoltcp receives before the device's next frame (`sion_netstack::neighbors`).
 
-use crate::hal::NetHal;
+use crate::virtnet::{Received, VirtNet};
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -12,13 +12,10 @@ use sion_netstack::linklocal::Arp;
 use sion_netstack::neighbors::Neighbors;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant;
-use virtio_drivers::device::net::{RxBuffer, VirtIONet};
-use virtio_drivers::transport::SomeTransport;
 
-/// Descriptors per virtio queue: as many receive buffers wait for frames.
-pub const QUEUE_SIZE: usize = 64;
+pub use crate::virtnet::QUEUE_SIZE;
 
-pub type Net = VirtIONet<NetHal, SomeTransport<'static>, QUEUE_SIZE>;
+pub type Net = VirtNet;
 
 pub struct Nic {
     pub net: Rc<RefCell<Net>>,
@@ -30,7 +27,7 @@ pub struct Nic {
 }
 
 enum Frame {
-    Device(RxBuffer),
+    Device(Received),
     /// An ARP reply from the neighbour table, never seen on the wire.
     Fed([u8; ARP_FRAME_LEN]),
 }
@@ -64,12 +61,9 @@ impl Device for Nic {
         let frame = match fed {
             Some(f) => Frame::Fed(f),
             None => {
-                let mut net = self.net.borrow_mut();
-                if !net.can_recv() {
-                    return None;
-                }
+                let received = self.net.borrow_mut().take_rx()?;
                 self.rx_packets += 1;
-                Frame::Device(net.receive().ok()?)
+                Frame::Device(received)
             }
         };
         let rx = NicRx { net: self.net.clone(), frame: Some(frame), arp: self.arp.clone(), neighbors: self.neighbors.clone(), now_ns: t.total_micros() as u64 * 1000 };
@@ -77,7 +71,7 @@ impl Device for Nic {
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<NicTx> {
-        self.net.borrow().can_send().then(|| NicTx { net: self.net.clone(), count: self.tx_packets.clone() })
+        self.net.borrow_mut().can_send().then(|| NicTx { net: self.net.clone(), count: self.tx_packets.clone() })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -95,8 +89,9 @@ impl Device for Nic {
 impl RxToken for NicRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(mut self, f: F) -> R {
         let r = match self.frame.as_ref().expect("consumed once") {
-            Frame::Device(buf) => {
-                let packet = buf.packet();
+            &Frame::Device(received) => {
+                let mut net = self.net.borrow_mut();
+                let packet = net.packet(received);
                 if let Some(a) = ether::parse_arp(packet) {
                     self.arp.borrow_mut().push(a);
                 }
@@ -112,8 +107,8 @@ impl RxToken for NicRx {
 
 impl NicRx {
     fn recycle(&mut self) {
-        if let Some(Frame::Device(b)) = self.frame.take() {
-            let _ = self.net.borrow_mut().recycle_rx_buffer(b);
+        if let Some(Frame::Device(received)) = self.frame.take() {
+            self.net.borrow_mut().recycle(received);
         }
     }
 }
@@ -127,12 +122,16 @@ impl Drop for NicRx {
 
 impl TxToken for NicTx {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut net = self.net.borrow_mut();
-        let mut tx = net.new_tx_buffer(len);
-        let r = f(tx.packet_mut());
-        if net.send(tx).is_ok() {
-            *self.count.borrow_mut() += 1;
+        let mut f = Some(f);
+        let sent = self.net.borrow_mut().send_with(len, |b| (f.take().expect("once"))(b));
+        match sent {
+            Some(r) => {
+                *self.count.borrow_mut() += 1;
+                r
+            }
+            // Every slot in flight: smoltcp's frame is built and dropped,
+            // as a full wire would lose it (TCP sends it again).
+            None => (f.take().expect("not called"))(&mut alloc::vec![0u8; len]),
         }
-        r
     }
 }

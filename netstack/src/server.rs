@@ -21,7 +21,6 @@ use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
-use virtio_drivers::device::net::VirtIONet;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::pci::bus::{Cam, Command, MmioCam, PciRoot};
 use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
@@ -110,7 +109,7 @@ fn main(boot: rt::Boot) -> ! {
             let _ = rt::irq_bind(gsi, NOTIFY_IRQ);
         }
     }
-    let net = match VirtIONet::<NetHal, _, { crate::nic::QUEUE_SIZE }>::new(transport, 2048) {
+    let net = match crate::virtnet::VirtNet::new(transport) {
         Ok(n) => n,
         Err(e) => {
             rt::log!("netstack: virtio-net init failed: {:?}", e);
@@ -142,11 +141,22 @@ fn main(boot: rt::Boot) -> ! {
     rt::log!("netstack: MAC {:02x?}, asking DHCP", mac);
 
     let mut buf = vec![0u8; Header::SIZE + Request::SIZE + sion_abi::net::MAX_DATA];
-    let (mut irqs, mut timers) = (0u64, 0u64);
+    // Counters for the log: what each received packet costs in wake-ups,
+    // requests and polls (docs/benchmarks.md, "Where the time goes").
+    let (mut irqs, mut timers, mut requests, mut polls) = (0u64, 0u64, 0u64, 0u64);
+    let mut next_report = REPORT_EVERY;
+    // Whether smoltcp must run: after an interrupt, a timer, or a request
+    // that may have changed a socket. A probe answered EAGAIN (a try_recv or
+    // try_accept with nothing there) changed nothing: no poll for it.
+    let mut stirred = true;
     loop {
         let now = now_ns(&clock);
-        let mut changed = nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
-        changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
+        let mut changed = false;
+        if core::mem::replace(&mut stirred, false) {
+            polls += 1;
+            changed = nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set) == PollResult::SocketStateChanged;
+            changed |= poll_lo(&mut nets, &mut lo_dev, ts(now));
+        }
         if service.reap(&mut nets) | service.release_held(&mut nets, now) {
             nets.eth.poll(ts(now), &mut nic, &mut nets.eth_set);
         }
@@ -231,13 +241,18 @@ fn main(boot: rt::Boot) -> ! {
         }
         let _ = rt::timer_set(wake.map(|w| w.max(now + 1)).unwrap_or(0));
         if nic.net.borrow().can_recv() {
+            stirred = true;
             continue; // more packets already waiting
         }
         let n = match rt::ipc_recv(&mut buf) {
             Ok(n) => n,
-            Err(_) => continue,
+            Err(_) => {
+                stirred = true;
+                continue;
+            }
         };
         let Some(h) = Header::decode(&buf[..n]) else { continue };
+        stirred = true;
         match h.kind() {
             Some(Kind::Notification) => {
                 let bits = u64::from_le_bytes(buf[Header::SIZE..Header::SIZE + 8].try_into().unwrap());
@@ -251,11 +266,9 @@ fn main(boot: rt::Boot) -> ! {
                 if bits & NOTIFY_TIMER != 0 {
                     timers += 1;
                 }
-                if (irqs + timers) % 5000 == 0 {
-                    rt::log!("netstack: {} interrupts, {} timer wake-ups, {} packets in, {} out", irqs, timers, nic.rx_packets, nic.tx_packets.borrow());
-                }
             }
             Some(Kind::Native) => {
+                requests += 1;
                 let payload = &buf[Header::SIZE..n];
                 let client = h.sender;
                 clients.insert(client);
@@ -277,6 +290,7 @@ fn main(boot: rt::Boot) -> ! {
                     }
                     None => (sion_abi::net::Reply::error(22), Vec::new()),
                 };
+                stirred = reply.result() != -crate::sockets::errno::EAGAIN;
                 let mut out = Vec::with_capacity(sion_abi::net::Reply::SIZE + data.len());
                 out.extend_from_slice(&reply.encode());
                 out.extend_from_slice(&data);
@@ -284,8 +298,17 @@ fn main(boot: rt::Boot) -> ! {
             }
             _ => {}
         }
+        if nic.rx_packets >= next_report {
+            next_report = nic.rx_packets + REPORT_EVERY;
+            // Busy time of the whole node: under QEMU's -icount, guest instructions.
+            let busy = rt::sys_info().map(|i| i.uptime_ns.saturating_sub(i.idle_ns)).unwrap_or(0);
+            rt::log!("netstack: {} packets in, {} out; {} interrupts, {} timer wake-ups, {} requests, {} polls; node busy {} ns", nic.rx_packets, nic.tx_packets.borrow(), irqs, timers, requests, polls, busy);
+        }
     }
 }
+
+/// Received packets between two lines of counters in the log.
+const REPORT_EVERY: u64 = 1024;
 
 /// Our IPv4 address, or none: smoltcp's and the neighbour table's at once.
 fn set_address(nets: &mut Nets, neighbors: &RefCell<Neighbors>, cidr: Option<Ipv4Cidr>, now_ns: u64) {

@@ -74,7 +74,7 @@ fn nets_for_local(addr: Option<IpAddress>) -> &'static [Net] {
     }
 }
 
-mod errno {
+pub mod errno {
     pub const EPIPE: i64 = 32;
     pub const EBADF: i64 = 9;
     pub const EAGAIN: i64 = 11;
