@@ -89,9 +89,8 @@ impl Device for Nic {
 impl RxToken for NicRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(mut self, f: F) -> R {
         let r = match self.frame.as_ref().expect("consumed once") {
-            &Frame::Device(received) => {
-                let mut net = self.net.borrow_mut();
-                let packet = net.packet(received);
+            Frame::Device(received) => {
+                let packet = received.packet();
                 if let Some(a) = ether::parse_arp(packet) {
                     self.arp.borrow_mut().push(a);
                 }

@@ -37,11 +37,20 @@ pub struct VirtNet {
 }
 
 /// A frame the device filled: its slot and where the packet lies in it.
-#[derive(Clone, Copy)]
 pub struct Received {
     slot: usize,
-    start: usize,
+    packet: *const u8,
     len: usize,
+}
+
+impl Received {
+    /// The frame's bytes. They need no borrow of the device: smoltcp may
+    /// send (an ARP or TCP answer) while it reads them.
+    pub fn packet(&self) -> &[u8] {
+        // SAFETY: `take_rx` took the slot back from the device and nothing
+        // writes it until `recycle`, which consumes `self`.
+        unsafe { core::slice::from_raw_parts(self.packet, self.len) }
+    }
 }
 
 impl VirtNet {
@@ -101,20 +110,14 @@ impl VirtNet {
             self.raw.receive_complete(token, &mut *buf)
         };
         match done {
-            Ok((start, len)) if start + len <= SLOT => Some(Received { slot, start, len }),
+            // SAFETY: inside the slot (checked), which lies in the DMA block.
+            Ok((start, len)) if start + len <= SLOT => Some(Received { slot, packet: unsafe { self.base.add(slot * SLOT + start) }, len }),
             _ => {
                 // A malformed completion: give the slot back and drop the frame.
                 let _ = self.post_rx(slot);
                 None
             }
         }
-    }
-
-    /// The bytes of a received frame.
-    pub fn packet(&mut self, r: Received) -> &[u8] {
-        // SAFETY: `take_rx` took the slot back from the device; it is posted
-        // again only by `recycle`, which consumes `r`.
-        unsafe { &self.slot(r.slot)[r.start..r.start + r.len] }
     }
 
     /// Give a received frame's slot back to the device.
