@@ -118,7 +118,7 @@ fn main(boot: rt::Boot) -> ! {
     };
     let mac = net.mac_address();
     let neighbors = Rc::new(RefCell::new(Neighbors::new(mac)));
-    let mut nic = Nic { net: Rc::new(RefCell::new(net)), arp: Rc::new(RefCell::new(Vec::new())), neighbors: neighbors.clone(), rx_packets: 0, tx_packets: Rc::new(RefCell::new(0)) };
+    let mut nic = Nic { net: Rc::new(RefCell::new(net)), arp: Rc::new(RefCell::new(Vec::new())), neighbors: neighbors.clone(), rx_packets: 0, bad_checksums: 0, tx_packets: Rc::new(RefCell::new(0)) };
     let mut seed = [0u8; 8];
     let _ = rt::hw_random(&mut seed);
     let seed = u64::from_le_bytes(seed) ^ rt::rdtsc();
@@ -149,6 +149,8 @@ fn main(boot: rt::Boot) -> ! {
     // that may have changed a socket. A probe answered EAGAIN (a try_recv or
     // try_accept with nothing there) changed nothing: no poll for it.
     let mut stirred = true;
+    // The deadline last given to the kernel's timer (0: none).
+    let mut timer_deadline = u64::MAX;
     loop {
         let now = now_ns(&clock);
         let mut changed = false;
@@ -239,7 +241,12 @@ fn main(boot: rt::Boot) -> ! {
             let d = start + DHCP_WAIT_NS;
             wake = Some(wake.map_or(d, |w| w.min(d)));
         }
-        let _ = rt::timer_set(wake.map(|w| w.max(now + 1)).unwrap_or(0));
+        // A kernel call only when the deadline moves (most loops keep it).
+        let deadline = wake.map(|w| w.max(now + 1)).unwrap_or(0);
+        if deadline != timer_deadline {
+            timer_deadline = deadline;
+            let _ = rt::timer_set(deadline);
+        }
         if nic.net.borrow().can_recv() {
             stirred = true;
             continue; // more packets already waiting
@@ -302,7 +309,19 @@ fn main(boot: rt::Boot) -> ! {
             next_report = nic.rx_packets + REPORT_EVERY;
             // Busy time of the whole node: under QEMU's -icount, guest instructions.
             let busy = rt::sys_info().map(|i| i.uptime_ns.saturating_sub(i.idle_ns)).unwrap_or(0);
-            rt::log!("netstack: {} packets in, {} out; {} interrupts, {} timer wake-ups, {} requests, {} polls; node busy {} ns", nic.rx_packets, nic.tx_packets.borrow(), irqs, timers, requests, polls, busy);
+            let own = rt::task_info(sion_abi::TaskId(boot.info.self_task)).map(|i| i.cpu_ns).unwrap_or(0);
+            rt::log!(
+                "netstack: {} packets in ({} bad TCP checksums), {} out; {} interrupts, {} timer wake-ups, {} requests, {} polls; node busy {} ns, netstack {} ns",
+                nic.rx_packets,
+                nic.bad_checksums,
+                nic.tx_packets.borrow(),
+                irqs,
+                timers,
+                requests,
+                polls,
+                busy,
+                own
+            );
         }
     }
 }

@@ -77,6 +77,19 @@ pub fn ipc_call(dest: TaskId, msg: &[u8], reply: &mut [u8]) -> Result<usize> {
     call(Call::IpcCall, [dest.0 as u64, msg.as_ptr() as u64, msg.len() as u64, reply.as_mut_ptr() as u64, reply.len() as u64, 0]).map(|n| n as usize)
 }
 
+/// As [`ipc_call`], the reply appended to `reply`'s spare capacity (up to
+/// `max` bytes) without zeroing it first: a caller that may get up to 16 KiB
+/// back but usually gets a few bytes no longer clears 16 KiB per call.
+pub fn ipc_call_into(dest: TaskId, msg: &[u8], reply: &mut alloc::vec::Vec<u8>, max: usize) -> Result<usize> {
+    reply.reserve(max);
+    let spare = reply.spare_capacity_mut();
+    let n = call(Call::IpcCall, [dest.0 as u64, msg.as_ptr() as u64, msg.len() as u64, spare.as_mut_ptr() as u64, max as u64, 0])? as usize;
+    // SAFETY: the kernel wrote `n` <= `max` bytes (the reply it copied) at the
+    // start of the spare capacity, which `reserve` made at least `max` long.
+    unsafe { reply.set_len(reply.len() + n.min(max)) };
+    Ok(n)
+}
+
 /// Wait for a message or notification: a `msg::Header` then the payload is
 /// written to `buf`; returns the total length written.
 pub fn ipc_recv(buf: &mut [u8]) -> Result<usize> {

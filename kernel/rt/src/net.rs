@@ -5,7 +5,6 @@
 //! responsive uses the non-blocking calls (`try_*`) from its own event loop.
 
 use crate::{ipc_call, ipc_recv, server_lookup, Result as KResult};
-use alloc::vec;
 use alloc::vec::Vec;
 use sion_abi::msg::{Header, Kind};
 use sion_abi::net::{kind, op, Reply, Request, MAX_DATA, NOTIFY_NET};
@@ -34,15 +33,24 @@ impl Netstack {
         let mut msg = Vec::with_capacity(Request::SIZE + data.len());
         msg.extend_from_slice(&req.encode());
         msg.extend_from_slice(data);
-        let mut reply = vec![0u8; Reply::SIZE + MAX_DATA];
-        let n = ipc_call(self.0, &msg, &mut reply).map_err(|_| NetError(0))?;
-        let r = Reply::decode(&reply[..n]).ok_or(NetError(0))?;
+        let mut head = [0u8; Reply::SIZE];
+        let mut data = Vec::new();
+        // The reply's fixed part, then its data straight into `data`: one
+        // kernel copy, nothing zeroed or moved.
+        let n = crate::call::ipc_call_into(self.0, &msg, &mut data, Reply::SIZE + MAX_DATA).map_err(|_| NetError(0))?;
+        if n < Reply::SIZE {
+            return Err(NetError(0));
+        }
+        head.copy_from_slice(&data[..Reply::SIZE]);
+        let r = Reply::decode(&head).ok_or(NetError(0))?;
         if r.result() < 0 {
             return Err(NetError(-r.result()));
         }
-        reply.truncate(n);
-        reply.drain(..Reply::SIZE);
-        Ok((r, reply))
+        data.drain(..Reply::SIZE);
+        if data.capacity() > 4 * data.len() {
+            data.shrink_to_fit(); // do not keep 16 KiB for a few bytes
+        }
+        Ok((r, data))
     }
 
     pub fn socket(&self, k: u64) -> Result<Socket> {
