@@ -18,6 +18,7 @@
 extern crate alloc;
 
 pub mod binfmt;
+pub mod creds;
 pub mod elf;
 pub mod errno;
 pub mod futex;

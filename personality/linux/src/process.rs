@@ -531,6 +531,12 @@ pub struct Process {
     pub nice: i32,
     /// Capability sets (capget/capset): all for root, none for others.
     pub caps: Caps,
+    /// The real and saved user and group ids (the effective ones are `uid`
+    /// and `gid`, the file-system ones `files.cred`: see `creds.rs`).
+    pub ids: crate::creds::RealSaved,
+    /// prctl's per-process settings (PR_SET_SECUREBITS, DUMPABLE,
+    /// NO_NEW_PRIVS, THP_DISABLE, TIMERSLACK, CHILD_SUBREAPER).
+    pub prctl: Prctl,
     /// sched_setscheduler's policy (with SCHED_RESET_ON_FORK) and
     /// priority: kept and reported, the node's scheduler has one class.
     pub sched: (u32, u32),
@@ -553,6 +559,59 @@ pub struct Caps {
     pub inheritable: u64,
     /// The bounding set: what an exec may give (PR_CAPBSET_DROP).
     pub bounding: u64,
+    /// The ambient set (PR_CAP_AMBIENT): what an unprivileged program keeps
+    /// across exec; always within permitted and inheritable.
+    pub ambient: u64,
+}
+
+/// The SECBIT_* flags of PR_SET_SECUREBITS (capabilities(7)).
+pub mod secbit {
+    pub const NOROOT: u32 = 1 << 0;
+    pub const NO_SETUID_FIXUP: u32 = 1 << 2;
+    pub const KEEP_CAPS: u32 = 1 << 4;
+    pub const KEEP_CAPS_LOCKED: u32 = 1 << 5;
+    pub const NO_CAP_AMBIENT_RAISE: u32 = 1 << 6;
+    /// Every flag and every lock (each flag's lock is the bit above it).
+    pub const ALL: u32 = 0xff;
+    pub const ALL_LOCKS: u32 = 0xaa;
+}
+
+/// What prctl sets per process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prctl {
+    pub securebits: u32,
+    /// PR_SET_DUMPABLE; also cleared when effective or file-system ids change.
+    pub dumpable: bool,
+    /// PR_SET_NO_NEW_PRIVS: set once, kept across fork and exec.
+    pub no_new_privs: bool,
+    pub thp_disable: bool,
+    /// PR_SET_TIMERSLACK's value, and the one PR_SET_TIMERSLACK 0 returns
+    /// to (a child's is its parent's value at fork).
+    pub timer_slack: u64,
+    pub default_slack: u64,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process.
+    pub child_subreaper: bool,
+}
+
+impl Default for Prctl {
+    fn default() -> Prctl {
+        Prctl { securebits: 0, dumpable: true, no_new_privs: false, thp_disable: false, timer_slack: 50_000, default_slack: 50_000, child_subreaper: false }
+    }
+}
+
+impl Prctl {
+    /// A child's settings: all kept but the subreaper flag.
+    pub fn fork(self) -> Prctl {
+        Prctl { default_slack: self.timer_slack, child_subreaper: false, ..self }
+    }
+
+    /// After exec: SECBIT_KEEP_CAPS goes (unless locked), dumpable again.
+    pub fn exec(&mut self) {
+        if self.securebits & secbit::KEEP_CAPS_LOCKED == 0 {
+            self.securebits &= !secbit::KEEP_CAPS;
+        }
+        self.dumpable = true;
+    }
 }
 
 impl Process {
@@ -580,10 +639,22 @@ impl Caps {
     }
 
     /// The sets after an exec by user `uid` (root: all its bounding set
-    /// allows; others: none), or after it leaves root.
+    /// allows; others: none).
     pub fn exec(self, uid: u32) -> Caps {
-        let all = if uid == 0 { self.bounding } else { 0 };
-        Caps { effective: all, permitted: all, ..self }
+        self.exec_as(uid, uid)
+    }
+
+    /// The sets after an exec with real user id `ruid` and effective `euid`:
+    /// root in either gets the bounding set permitted, effective only when
+    /// the effective id is root (capabilities(7), "root" programs).
+    /// A program run by neither keeps only its ambient set, permitted and effective.
+    pub fn exec_as(self, ruid: u32, euid: u32) -> Caps {
+        if ruid == 0 || euid == 0 {
+            let permitted = self.bounding;
+            Caps { effective: if euid == 0 { permitted } else { 0 }, permitted, ..self }
+        } else {
+            Caps { effective: self.ambient, permitted: self.ambient, ..self }
+        }
     }
 }
 
@@ -680,6 +751,8 @@ impl Process {
             pdeathsig: 0,
             nice: 0,
             caps: Caps::of(s.uid),
+            ids: crate::creds::RealSaved::of(s.uid, s.gid),
+            prctl: Prctl::default(),
             sched: (0, 0),
             ioprio: None,
             persona: 0,
@@ -748,6 +821,8 @@ impl Process {
             pdeathsig: 0,
             nice: self.nice,
             caps: self.caps,
+            ids: self.ids,
+            prctl: self.prctl.fork(),
             // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
             mempolicy: self.mempolicy,
             ioprio: self.ioprio,
@@ -785,8 +860,15 @@ impl Process {
         self.sig.reset_for_exec();
         // POSIX timers go (interval timers stay, as on Linux).
         self.timers.clear();
-        // A root program gets every capability again (no file capabilities).
-        self.caps = self.caps.exec(self.uid);
+        // The saved and file-system ids become the effective ones (there
+        // are no set-user-ID programs); a program run by root, really or
+        // effectively, gets every capability again (no file capabilities).
+        self.ids.suid = self.uid;
+        self.ids.sgid = self.gid;
+        self.files.cred.uid = self.uid;
+        self.files.cred.gid = self.gid;
+        self.caps = self.caps.exec_as(self.ids.ruid, self.uid);
+        self.prctl.exec();
         self.range_policies.clear();
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {

@@ -1135,23 +1135,31 @@ impl Procs {
             }
             return;
         }
-        // Orphans go to the job's first process; those that asked for a
-        // parent-death signal (prctl PR_SET_PDEATHSIG) get it, as from the
-        // parent (SI_USER).
+        // Orphans go to the nearest living ancestor that made itself a
+        // subreaper (PR_SET_CHILD_SUBREAPER), else to the job's first
+        // process; those that asked for a parent-death signal (prctl
+        // PR_SET_PDEATHSIG) get it, as from the parent (SI_USER). A zombie
+        // that comes to a subreaper is reported to it as a child's end.
+        let reaper = self.subreaper_above(pid);
         let mut orphans = Vec::new();
+        let mut zombies = Vec::new();
         for (&cpid, m) in self.members.iter_mut() {
             if m.ppid == pid {
-                m.ppid = FIRST_PID;
-                if let Life::Running { proc, .. } = &m.life {
-                    if proc.pdeathsig != 0 {
-                        orphans.push((cpid, proc.pdeathsig));
-                    }
+                m.ppid = reaper;
+                match &m.life {
+                    Life::Running { proc, .. } if proc.pdeathsig != 0 => orphans.push((cpid, proc.pdeathsig)),
+                    Life::Zombie { exit } if reaper != FIRST_PID => zombies.push((cpid, *exit)),
+                    _ => {}
                 }
             }
         }
         let dead_uid = proc.uid;
         for (cpid, sig) in orphans {
             self.send(h, cpid, sig, SigInfo { signo: sig, code: signal::SI_USER, pid, uid: dead_uid, ..Default::default() });
+        }
+        let reaper_uid = self.proc_ref(reaper).map_or(0, |p| p.uid);
+        for (cpid, exit) in zombies {
+            self.send(h, reaper, SIGCHLD, SigInfo::child(cpid, reaper_uid, exit));
         }
         let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
         if reap_now {
@@ -1164,6 +1172,24 @@ impl Procs {
         }
         let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
         self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));
+    }
+
+    /// Where the children of `pid` go when it ends: its nearest running
+    /// ancestor with PR_SET_CHILD_SUBREAPER, else the job's first process.
+    fn subreaper_above(&self, pid: u32) -> u32 {
+        let mut at = self.members.get(&pid).map_or(FIRST_PID, |m| m.ppid);
+        // Each step goes to a parent, which existed before its child: at
+        // most as many steps as members.
+        for _ in 0..self.members.len() {
+            if at == FIRST_PID || at == 0 {
+                break;
+            }
+            if self.proc_ref(at).is_some_and(|p| p.prctl.child_subreaper) {
+                return at;
+            }
+            at = self.members.get(&at).map_or(FIRST_PID, |m| m.ppid);
+        }
+        FIRST_PID
     }
 
     /// The children of `pid` that `sel` (wait4's pid argument) names.

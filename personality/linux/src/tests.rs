@@ -515,6 +515,7 @@ fn identity_and_system_info() {
     assert_eq!(c64(&mut p, &mut h, n64::GETEGID, &[]), 1000);
     assert_eq!(c32(&mut p, &mut h, n32::GETUID32, &[]), 1000);
     p.uid = 100_000;
+    p.ids.ruid = 100_000;
     assert_eq!(c32(&mut p, &mut h, n32::GETUID, &[]), 65534, "16-bit overflow id");
     assert_eq!(c32(&mut p, &mut h, n32::GETEUID32, &[]), 100_000);
     assert_eq!(c64(&mut p, &mut h, n64::UNAME, &[m]), 0);
@@ -942,4 +943,30 @@ fn file_objects_answer_their_errnos() {
         assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[fd]), 0);
         assert_eq!(c64(&mut p, &mut h, n64::CLOSE, &[fd]), err(Errno::EBADF));
     }
+}
+
+/// Root drops its effective user id and takes it back through the saved
+/// one (what LTP's tests do around each unprivileged check).
+#[test]
+fn saved_set_user_id() {
+    let (mut p, mut h) = spawn();
+    p.uid = 0;
+    p.ids = crate::creds::RealSaved::of(0, 0);
+    p.files.cred.uid = 0;
+    p.caps = crate::process::Caps::of(0);
+    let keep = u64::from(u32::MAX);
+    assert_eq!(c64(&mut p, &mut h, n64::SETRESUID, &[keep, 65534, keep]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::GETEUID, &[]), 65534);
+    assert_eq!(c64(&mut p, &mut h, n64::GETUID, &[]), 0);
+    assert_eq!(p.files.cred.uid, 65534, "file access as nobody");
+    assert_eq!(p.caps.effective, 0, "no effective capabilities as nobody");
+    // Unprivileged now: another id is refused, the saved root taken back.
+    assert_eq!(c64(&mut p, &mut h, n64::SETRESUID, &[keep, 1234, keep]), err(Errno::EPERM));
+    assert_eq!(c64(&mut p, &mut h, n64::SETRESUID, &[keep, 0, keep]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::GETEUID, &[]), 0);
+    assert_ne!(p.caps.effective, 0, "capabilities back from the permitted set");
+    // setuid(nobody) as root leaves root for good.
+    assert_eq!(c64(&mut p, &mut h, n64::SETUID, &[65534]), 0);
+    assert_eq!(c64(&mut p, &mut h, n64::SETUID, &[0]), err(Errno::EPERM));
+    assert_eq!((p.caps.effective, p.caps.permitted), (0, 0));
 }

@@ -2,7 +2,9 @@
 //! mremap, madvise, msync, mincore, mlock; interval timers; setting ids.
 
 use super::*;
-
+use crate::creds::{self, IdQuad};
+use crate::linux::{CAP_SETGID, CAP_SETUID};
+use crate::process::secbit;
 
 impl Process {
     pub(crate) fn itimer_clock(&mut self, h: &mut dyn Host, which: usize) -> u64 {
@@ -33,33 +35,44 @@ impl Process {
         Ok(out)
     }
 
-    /// setuid/setgid and friends: root may set any id; others only their own.
-    pub(crate) fn set_ids(&mut self, user: bool, ids: &[u32]) -> SysResult {
-        let cur = if user { self.uid } else { self.gid };
-        if ids.iter().any(|&i| i == u32::MAX && ids.len() == 1) {
-            return Err(Errno::EINVAL);
+    /// The four user (or group) ids, gathered from where they live.
+    pub(crate) fn id_quad(&self, user: bool) -> IdQuad {
+        if user {
+            IdQuad { real: self.ids.ruid, effective: self.uid, saved: self.ids.suid, fs: self.files.cred.uid }
+        } else {
+            IdQuad { real: self.ids.rgid, effective: self.gid, saved: self.ids.sgid, fs: self.files.cred.gid }
         }
-        if self.uid != 0 && ids.iter().any(|&i| i != cur) {
-            return Err(Errno::EPERM);
-        }
-        if let Some(&id) = ids.last() {
-            if id != cur && id != u32::MAX {
-                // Linux clears the parent-death signal when credentials change.
-                self.pdeathsig = 0;
-            }
-            if user {
-                self.uid = id;
-                self.files.cred.uid = id;
-                // Leaving root drops the permitted and effective sets.
-                if id != 0 && id != u32::MAX {
-                    self.caps = self.caps.exec(id);
-                }
+    }
+
+    /// A set*id call: `change` gets the current ids and whether the caller
+    /// holds CAP_SETUID (CAP_SETGID) and answers the new ids. Capabilities
+    /// follow user-id changes; changed effective or file-system ids clear
+    /// the parent-death signal, as on Linux.
+    pub(crate) fn change_ids(&mut self, user: bool, fs_only: bool, change: impl FnOnce(IdQuad, bool) -> Result<IdQuad, Errno>) -> Result<IdQuad, Errno> {
+        let old = self.id_quad(user);
+        let new = change(old, self.capable(if user { CAP_SETUID } else { CAP_SETGID }))?;
+        if user && self.prctl.securebits & secbit::NO_SETUID_FIXUP == 0 {
+            if fs_only {
+                self.caps.effective = creds::after_fs_change(old.fs, new.fs, self.caps.effective, self.caps.permitted);
             } else {
-                self.gid = id;
-                self.files.cred.gid = id;
+                let keep = self.prctl.securebits & secbit::KEEP_CAPS != 0;
+                (self.caps.effective, self.caps.permitted) = creds::after_uid_change(old, new, self.caps.effective, self.caps.permitted, keep);
+                self.caps.ambient &= self.caps.permitted;
+                if (old.real == 0 || old.effective == 0 || old.saved == 0) && new.real != 0 && new.effective != 0 && new.saved != 0 {
+                    self.caps.ambient = 0;
+                }
             }
         }
-        Ok(0)
+        if user {
+            (self.ids.ruid, self.uid, self.ids.suid, self.files.cred.uid) = (new.real, new.effective, new.saved, new.fs);
+        } else {
+            (self.ids.rgid, self.gid, self.ids.sgid, self.files.cred.gid) = (new.real, new.effective, new.saved, new.fs);
+        }
+        if new.effective != old.effective || new.fs != old.fs {
+            self.pdeathsig = 0;
+            self.prctl.dumpable = false;
+        }
+        Ok(old)
     }
 
     #[allow(clippy::too_many_arguments)]

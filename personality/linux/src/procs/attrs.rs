@@ -55,7 +55,8 @@ impl Procs {
         {
             return Err(Errno::EPERM);
         }
-        p.caps = Caps { bounding: old.bounding, ..new };
+        // The ambient set stays within the new permitted and inheritable sets.
+        p.caps = Caps { bounding: old.bounding, ambient: old.ambient & new.permitted & new.inheritable, ..new };
         Ok(0)
     }
 

@@ -4,6 +4,7 @@
 use super::{reply, Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::Abi;
+use crate::creds::KEEP;
 use crate::linux::{id_arg, LINUX_CAPABILITY_VERSION_1, LINUX_CAPABILITY_VERSION_2, LINUX_CAPABILITY_VERSION_3};
 use crate::process::Caps;
 use crate::process::Outcome;
@@ -33,8 +34,9 @@ fn old16(a: Args) -> bool {
     a.abi == Abi::I386
 }
 
+/// getuid: the real user id (geteuid: the effective one).
 pub fn getuid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| Ok(id(p.uid, old16(a))))
+    cx.process(|p, _| Ok(id(p.ids.ruid, old16(a))))
 }
 
 pub fn geteuid(cx: &mut Ctx, a: Args) -> Outcome {
@@ -42,7 +44,7 @@ pub fn geteuid(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn getgid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| Ok(id(p.gid, old16(a))))
+    cx.process(|p, _| Ok(id(p.ids.rgid, old16(a))))
 }
 
 pub fn getegid(cx: &mut Ctx, a: Args) -> Outcome {
@@ -51,10 +53,18 @@ pub fn getegid(cx: &mut Ctx, a: Args) -> Outcome {
 
 /// i386 `getuid32` and friends: full ids.
 pub fn getuid32(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Ok(p.uid as u64))
+    cx.process(|p, _| Ok(p.ids.ruid as u64))
 }
 
 pub fn getgid32(cx: &mut Ctx, _a: Args) -> Outcome {
+    cx.process(|p, _| Ok(p.ids.rgid as u64))
+}
+
+pub fn geteuid32(cx: &mut Ctx, _a: Args) -> Outcome {
+    cx.process(|p, _| Ok(p.uid as u64))
+}
+
+pub fn getegid32(cx: &mut Ctx, _a: Args) -> Outcome {
     cx.process(|p, _| Ok(p.gid as u64))
 }
 
@@ -95,7 +105,7 @@ fn setgroups_as(cx: &mut Ctx, a: Args, bits16: bool) -> Outcome {
         return Errno::EINVAL.into();
     }
     cx.process(|p, h| {
-        if p.uid != 0 {
+        if !p.capable(crate::linux::CAP_SETGID) {
             return Err(Errno::EPERM);
         }
         let w = if bits16 { 2 } else { 4 };
@@ -117,11 +127,11 @@ pub fn setgroups32(cx: &mut Ctx, a: Args) -> Outcome {
     setgroups_as(cx, a, false)
 }
 
-/// getresuid/getresgid: the one id (real, effective and saved are the same) three times.
+/// getresuid/getresgid: the real, effective and saved ids.
 fn getres(cx: &mut Ctx, a: Args, user: bool, bits16: bool) -> Outcome {
     cx.process(|p, h| {
-        let v = if user { p.uid } else { p.gid };
-        for at in [a.ptr(0), a.ptr(1), a.ptr(2)] {
+        let q = p.id_quad(user);
+        for (at, v) in [(a.ptr(0), q.real), (a.ptr(1), q.effective), (a.ptr(2), q.saved)] {
             if bits16 {
                 p.write_user(h, a.abi, at, &(id(v, true) as u16).to_le_bytes())?;
             } else {
@@ -148,27 +158,33 @@ pub fn getresgid32(cx: &mut Ctx, a: Args) -> Outcome {
     getres(cx, a, false, false)
 }
 
-/// The set*id calls: the `n` ids given (-1, or 0xffff for the 16-bit calls,
-/// leaves one as it is).
+/// setreuid/setresuid (n = 2, 3) and the group twins: the ids given (-1,
+/// or 0xffff for the 16-bit calls, leaves one as it is), by the rules of
+/// `creds::IdQuad`.
 fn set_ids(cx: &mut Ctx, a: Args, user: bool, n: usize, bits16: bool) -> Outcome {
-    let ids: Vec<u32> = a.raw[..n].iter().map(|&x| id_arg(x, bits16)).filter(|&x| x != u32::MAX).collect();
-    cx.process(|p, _| p.set_ids(user, &ids))
+    let [r, e, s] = [0, 1, 2].map(|i| if i < n { id_arg(a.raw[i], bits16) } else { KEEP });
+    cx.process(|p, _| p.change_ids(user, false, |q, privileged| if n == 2 { q.set_re(r, e, privileged) } else { q.set_res(r, e, s, privileged) }).map(|_| 0))
+}
+
+/// setuid/setgid: one id, which -1 does not leave alone (EINVAL).
+fn set_id(cx: &mut Ctx, user: bool, new: u32) -> Outcome {
+    cx.process(|p, _| p.change_ids(user, false, |q, privileged| q.set(new, privileged)).map(|_| 0))
 }
 
 pub fn setuid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| p.set_ids(true, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
+    set_id(cx, true, id_arg(a.raw[0], old16(a)))
 }
 
 pub fn setgid(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| p.set_ids(false, &[if old16(a) { a.u64(0) as u16 as u32 } else { a.u32(0) }]))
+    set_id(cx, false, id_arg(a.raw[0], old16(a)))
 }
 
 pub fn setuid32(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| p.set_ids(true, &[a.u32(0)]))
+    set_id(cx, true, a.u32(0))
 }
 
 pub fn setgid32(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _| p.set_ids(false, &[a.u32(0)]))
+    set_id(cx, false, a.u32(0))
 }
 
 pub fn setreuid(cx: &mut Ctx, a: Args) -> Outcome {
@@ -274,7 +290,7 @@ pub fn capset(cx: &mut Ctx, a: Args) -> Outcome {
     if read != Outcome::Reply(0) {
         return read;
     }
-    let new = Caps { effective: sets[0] & Caps::ALL, permitted: sets[1] & Caps::ALL, inheritable: sets[2] & Caps::ALL, bounding: 0 };
+    let new = Caps { effective: sets[0] & Caps::ALL, permitted: sets[1] & Caps::ALL, inheritable: sets[2] & Caps::ALL, ..Caps::default() };
     reply(cx.procs.set_caps(cx.pid, new))
 }
 
@@ -289,24 +305,10 @@ fn cap_words(version: u32) -> Option<usize> {
 
 /// setfsuid/setfsgid: the ids file access is checked with (the VFS's
 /// credentials). Always the old one back; the new one is taken when the
-/// caller may (CAP_SETUID/CAP_SETGID, or it is its own id), else ignored.
+/// caller may (CAP_SETUID/CAP_SETGID, or it is one of its ids), else ignored.
 fn set_fs_id(cx: &mut Ctx, a: Args, user: bool, bits16: bool) -> Outcome {
     let new = id_arg(a.u64(0), bits16);
-    cx.process(|p, _h| {
-        let (cur, own, cap) = if user {
-            (p.files.cred.uid, p.uid, crate::linux::CAP_SETUID)
-        } else {
-            (p.files.cred.gid, p.gid, crate::linux::CAP_SETGID)
-        };
-        if new != u32::MAX && (new == cur || new == own || p.capable(cap)) {
-            if user {
-                p.files.cred.uid = new;
-            } else {
-                p.files.cred.gid = new;
-            }
-        }
-        Ok(id(cur, bits16))
-    })
+    cx.process(|p, _h| p.change_ids(user, true, |q, privileged| Ok(q.set_fs(new, privileged))).map(|old| id(old.fs, bits16)))
 }
 
 pub fn setfsuid(cx: &mut Ctx, a: Args) -> Outcome {

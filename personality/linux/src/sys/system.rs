@@ -4,7 +4,8 @@
 use super::{Args, Ctx};
 use crate::errno::Errno;
 use crate::layout::{push_word, Abi, Utsname};
-use crate::linux::{CAP_SYS_ADMIN, PER_LINUX32, CAP_LAST_CAP, CAP_SETPCAP, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
+use crate::process::secbit;
+use crate::linux::{CAP_SYS_ADMIN, PER_LINUX32, CAP_LAST_CAP, CAP_SETPCAP, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_KEEPCAPS, PR_GET_NAME, PR_SET_KEEPCAPS, PR_SET_DUMPABLE, PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS, PR_GET_THP_DISABLE, PR_SET_THP_DISABLE, PR_GET_TIMERSLACK, PR_SET_TIMERSLACK, PR_GET_CHILD_SUBREAPER, PR_SET_CHILD_SUBREAPER, PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_GET_TIMING, PR_SET_TIMING, PR_TIMING_STATISTICAL, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL, PR_GET_PDEATHSIG, PR_SET_NAME, PR_SET_PDEATHSIG};
 use crate::process::Outcome;
 use alloc::vec::Vec;
 
@@ -114,7 +115,101 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             n.resize(16, 0);
             p.write_user(h, a.abi, a.ptr(1), &n).map(|_| 0)
         }
-        PR_GET_DUMPABLE => Ok(1),
+        PR_GET_DUMPABLE => Ok(p.prctl.dumpable as u64),
+        PR_SET_DUMPABLE => match a.u64(1) {
+            v @ (0 | 1) => {
+                p.prctl.dumpable = v == 1;
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        },
+        PR_GET_KEEPCAPS => Ok((p.prctl.securebits & secbit::KEEP_CAPS != 0) as u64),
+        PR_SET_KEEPCAPS => match a.u64(1) {
+            v if v > 1 => Err(Errno::EINVAL),
+            _ if p.prctl.securebits & secbit::KEEP_CAPS_LOCKED != 0 => Err(Errno::EPERM),
+            v => {
+                p.prctl.securebits = (p.prctl.securebits & !secbit::KEEP_CAPS) | if v == 1 { secbit::KEEP_CAPS } else { 0 };
+                Ok(0)
+            }
+        },
+        PR_GET_SECUREBITS => Ok(p.prctl.securebits as u64),
+        PR_SET_SECUREBITS => {
+            // Linux's rules (security/commoncap.c): a locked flag may not
+            // change, a lock not go, no unknown bit, and CAP_SETPCAP.
+            let (old, new) = (p.prctl.securebits as u64, a.u64(1));
+            let locks = old & secbit::ALL_LOCKS as u64;
+            if (locks >> 1) & (old ^ new) != 0 || locks & !new != 0 || new & !(secbit::ALL as u64) != 0 || !p.capable(CAP_SETPCAP) {
+                return Err(Errno::EPERM);
+            }
+            p.prctl.securebits = new as u32;
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS if a.u64(1) | a.u64(2) | a.u64(3) | a.u64(4) != 0 => Err(Errno::EINVAL),
+        PR_GET_NO_NEW_PRIVS => Ok(p.prctl.no_new_privs as u64),
+        PR_SET_NO_NEW_PRIVS if a.u64(1) != 1 || a.u64(2) | a.u64(3) | a.u64(4) != 0 => Err(Errno::EINVAL),
+        PR_SET_NO_NEW_PRIVS => {
+            p.prctl.no_new_privs = true;
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE if a.u64(1) | a.u64(2) | a.u64(3) | a.u64(4) != 0 => Err(Errno::EINVAL),
+        PR_GET_THP_DISABLE => Ok(p.prctl.thp_disable as u64),
+        PR_SET_THP_DISABLE if a.u64(2) | a.u64(3) | a.u64(4) != 0 => Err(Errno::EINVAL),
+        PR_SET_THP_DISABLE => {
+            p.prctl.thp_disable = a.u64(1) != 0;
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(p.prctl.timer_slack),
+        PR_SET_TIMERSLACK => {
+            p.prctl.timer_slack = match a.u64(1) {
+                0 => p.prctl.default_slack,
+                v => v,
+            };
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => p.write_user(h, a.abi, a.ptr(1), &(p.prctl.child_subreaper as u32).to_le_bytes()).map(|_| 0),
+        PR_SET_CHILD_SUBREAPER => {
+            p.prctl.child_subreaper = a.u64(1) != 0;
+            Ok(0)
+        }
+        // The time-stamp counter stays readable: PR_TSC_SIGSEGV would need
+        // the kernel to set CR4.TSD for the task, which it does not.
+        PR_GET_TSC => p.write_user(h, a.abi, a.ptr(1), &PR_TSC_ENABLE.to_le_bytes()).map(|_| 0),
+        PR_SET_TSC => match a.u32(1) {
+            PR_TSC_ENABLE => Ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        PR_GET_TIMING => Ok(PR_TIMING_STATISTICAL as u64),
+        PR_SET_TIMING => match a.u32(1) {
+            PR_TIMING_STATISTICAL => Ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        PR_CAP_AMBIENT => {
+            let cap = a.u64(2);
+            let valid = cap <= CAP_LAST_CAP as u64;
+            let bit = if valid { 1u64 << cap } else { 0 };
+            match a.u64(1) {
+                _ if a.u64(3) | a.u64(4) != 0 => Err(Errno::EINVAL),
+                PR_CAP_AMBIENT_CLEAR_ALL if cap != 0 => Err(Errno::EINVAL),
+                PR_CAP_AMBIENT_CLEAR_ALL => {
+                    p.caps.ambient = 0;
+                    Ok(0)
+                }
+                _ if !valid => Err(Errno::EINVAL),
+                PR_CAP_AMBIENT_IS_SET => Ok((p.caps.ambient & bit != 0) as u64),
+                PR_CAP_AMBIENT_RAISE => {
+                    if p.caps.permitted & p.caps.inheritable & bit == 0 || p.prctl.securebits & secbit::NO_CAP_AMBIENT_RAISE != 0 {
+                        return Err(Errno::EPERM);
+                    }
+                    p.caps.ambient |= bit;
+                    Ok(0)
+                }
+                PR_CAP_AMBIENT_LOWER => {
+                    p.caps.ambient &= !bit;
+                    Ok(0)
+                }
+                _ => Err(Errno::EINVAL),
+            }
+        }
         PR_CAPBSET_READ => match a.u64(1) {
             c if c <= CAP_LAST_CAP as u64 => Ok((p.caps.bounding >> c) & 1),
             _ => Err(Errno::EINVAL),

@@ -51,11 +51,13 @@ pub mod tag {
     pub const SYSVIPC_SEM: u32 = 22;
     pub const SYSVIPC_MSG: u32 = 23;
     pub const SELF_MOUNTINFO: u32 = 24;
+    pub const SELF_COMM: u32 = 25;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
 /// view is its process's; its `fd` is a link to the process's).
-const PROC_FILES: [(&str, u32, u32); 8] = [
+const PROC_FILES: [(&str, u32, u32); 9] = [
+    ("comm", tag::SELF_COMM, 0o444),
     ("maps", tag::SELF_MAPS, 0o444),
     ("stat", tag::SELF_STAT, 0o444),
     ("statm", tag::SELF_STATM, 0o444),
@@ -273,6 +275,7 @@ impl Process {
                     u64::MAX
                 )
             }
+            tag::SELF_COMM => format!("{}\n", self.comm()),
             tag::SELF_STATM => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!("{} {} 0 0 0 0 0\n", vsize / 4096, self.node.space_bytes / 4096)
@@ -280,18 +283,30 @@ impl Process {
             tag::SELF_STATUS => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!(
-                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
                     self.comm(),
                     self.files.umask,
                     if self.state_letter() == 'R' { "R (running)" } else { "S (sleeping)" },
                     self.pid,
                     self.pid,
                     self.family.0,
+                    self.ids.ruid,
+                    self.uid,
+                    self.ids.suid,
+                    self.files.cred.uid,
+                    self.ids.rgid,
+                    self.gid,
+                    self.ids.sgid,
+                    self.files.cred.gid,
                     vsize / 1024,
                     self.node.space_bytes / 1024,
                     self.threads.len() + 1,
-                    u = self.uid,
-                    g = self.gid
+                    self.caps.inheritable,
+                    self.caps.permitted,
+                    self.caps.effective,
+                    self.caps.bounding,
+                    self.caps.ambient,
+                    self.prctl.no_new_privs as u8,
                 )
             }
             tag::SELF_CMDLINE => {
