@@ -108,6 +108,12 @@ pub const W_LINUX_ONLY: u64 = 0xe000_0000;
 pub const MAP_SHARED: u32 = 0x01;
 pub const MAP_PRIVATE: u32 = 0x02;
 pub const MAP_SHARED_VALIDATE: u32 = 0x03;
+/// The flags MAP_SHARED_VALIDATE accepts: Linux's LEGACY_MAP_MASK (type,
+/// FIXED, ANONYMOUS, 32BIT, GROWSDOWN, DENYWRITE, EXECUTABLE, LOCKED,
+/// NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, UNINITIALIZED), with
+/// FIXED_NOREPLACE and the huge page size bits; not MAP_SYNC (it needs a
+/// DAX file, which SiON has not).
+pub const MAP_VALIDATE_KNOWN: u32 = 0x3 | 0x10 | 0x20 | 0x40 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x10_0000 | 0x400_0000 | (0x3f << 26);
 pub const MAP_TYPE: u32 = 0x03;
 pub const MAP_FIXED: u32 = 0x10;
 pub const MAP_ANONYMOUS: u32 = 0x20;
@@ -232,6 +238,10 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 /// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
+/// CAP_FOWNER: O_NOATIME on another user's file.
+pub const CAP_FOWNER: u32 = 3;
+/// CAP_KILL: signals to another user's processes.
+pub const CAP_KILL: u32 = 5;
 /// CAP_SYS_PTRACE: kcmp of another user's processes.
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// CAP_SYS_NICE: real-time policies, others' scheduling.

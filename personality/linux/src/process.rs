@@ -1483,14 +1483,20 @@ impl Process {
 
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sys_mmap(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, prot: u64, flags: u32, fd: i32, offset: u64) -> SysResult {
+        // Linux's order: the descriptor (EBADF), then the length and type.
+        let file = if flags & MAP_ANONYMOUS == 0 { Some(self.file(fd as u32 as u64)?) } else { None };
         if len == 0 || flags & MAP_TYPE == 0 {
             return Err(Errno::EINVAL);
         }
-        let file = if flags & MAP_ANONYMOUS == 0 {
-            let f = self.file(fd as u32 as u64)?;
+        let file = if let Some(f) = file {
             let (obj, fflags) = (f.borrow().obj, f.borrow().flags);
             if fflags & files::O_PATH != 0 {
                 return Err(Errno::EBADF);
+            }
+            // MAP_SHARED_VALIDATE refuses flags Linux does not know, and
+            // MAP_SYNC (no DAX file here).
+            if flags & MAP_TYPE == MAP_SHARED_VALIDATE && flags & !MAP_VALIDATE_KNOWN != 0 {
+                return Err(Errno::EOPNOTSUPP);
             }
             if fflags & files::O_ACCMODE == files::O_WRONLY {
                 return Err(Errno::EACCES);
@@ -1501,9 +1507,6 @@ impl Process {
             }
             if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
                 return Err(Errno::EACCES);
-            }
-            if flags & MAP_TYPE == MAP_SHARED_VALIDATE && flags & !0x1f_ffff != 0 {
-                return Err(Errno::EOPNOTSUPP);
             }
             Some(ino)
         } else {

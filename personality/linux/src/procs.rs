@@ -697,7 +697,9 @@ impl Procs {
             }
             p.sig.mask |= (act.mask | if act.flags & signal::SA_NODEFER != 0 { 0 } else { bit(sig) }) & !UNBLOCKABLE;
             if act.flags & signal::SA_RESETHAND != 0 {
-                p.sig.actions[sig as usize] = SigAction::default();
+                // Only the handler goes back to SIG_DFL; Linux keeps the
+                // flags and mask (sigaction01 reads SA_SIGINFO back).
+                p.sig.actions[sig as usize].handler = signal::SIG_DFL;
             }
             Ok(true)
         })?;
@@ -985,7 +987,12 @@ impl Procs {
     pub(crate) fn execve(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u32) -> Outcome {
         let read = self.serve(h, pid, |p, h| -> Result<_, Errno> {
             let path = p.read_path(h, abi, path)?;
-            let argv = read_strings(p, h, abi, argv)?;
+            let mut argv = read_strings(p, h, abi, argv)?;
+            // Linux 5.18 and later: an empty argv gets an empty argv[0],
+            // so no program sees argc 0.
+            if argv.is_empty() {
+                argv.push(Vec::new());
+            }
             let envp = read_strings(p, h, abi, envp)?;
             Ok((path, argv, envp))
         });
@@ -1174,6 +1181,15 @@ impl Procs {
         self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));
     }
 
+    /// Whether process `sender` may signal process `target` (Linux's
+    /// kill_ok_by_cred): the sender's real or effective user id is the
+    /// target's real or saved one, or the sender holds CAP_KILL. A zombie
+    /// (credentials gone) may be signalled, to no effect.
+    pub(crate) fn may_signal(&self, sender: u32, target: u32) -> bool {
+        let (Some(s), Some(t)) = (self.proc_ref(sender), self.proc_ref(target)) else { return true };
+        s.capable(crate::linux::CAP_KILL) || [s.ids.ruid, s.uid].iter().any(|&u| u == t.ids.ruid || u == t.ids.suid)
+    }
+
     /// Where the children of `pid` go when it ends: its nearest running
     /// ancestor with PR_SET_CHILD_SUBREAPER, else the job's first process.
     fn subreaper_above(&self, pid: u32) -> u32 {
@@ -1348,6 +1364,13 @@ impl Procs {
         if targets.is_empty() && sel != -1 {
             return Outcome::Reply(Errno::ESRCH.as_ret());
         }
+        // Only the processes the caller may signal; none of a pid or a
+        // group: EPERM (kill(-1) answers 0 regardless, as Linux does).
+        let allowed: Vec<u32> = targets.iter().copied().filter(|&t| self.may_signal(pid, t)).collect();
+        if allowed.is_empty() && sel != -1 && !targets.is_empty() {
+            return Outcome::Reply(Errno::EPERM.as_ret());
+        }
+        let targets = allowed;
         if sig == 0 {
             return Outcome::Reply(0);
         }

@@ -208,6 +208,10 @@ impl Process {
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
         }
+        // O_NOATIME: only the file's owner or CAP_FOWNER.
+        if flags & O_NOATIME != 0 && cred.uid != n.uid && !self.capable(crate::linux::CAP_FOWNER) {
+            return Err(Errno::EPERM);
+        }
         // /proc/sys grants root only the owner's bits (Linux's test_perm).
         if tag::kind(n.tag) == tag::SYSCTL && want & W_OK != 0 && n.perm & 0o200 == 0 {
             return Err(Errno::EACCES);

@@ -252,7 +252,13 @@ impl Process {
                         VmaKind::Interp => core::str::from_utf8(self.plan.interp.as_deref().unwrap_or_default()).unwrap_or(""),
                         _ => "",
                     };
-                    s += &format!("{:08x}-{:08x} {}{}{}p 00000000 00:00 0", v.start, v.end, p(1, 'r'), p(2, 'w'), p(4, 'x'));
+                    // 's': a shared mapping (MAP_SHARED anonymous or of a file, System V).
+                    let within = |a: u64, b: u64| a <= v.start && v.end <= b;
+                    let shared = self.shm.iter().any(|&(a, b, _, _)| within(a, b))
+                        || self.shared.iter().any(|&(a, b, _, _)| within(a, b))
+                        || self.sysv_shm.iter().any(|&(a, b, _)| within(a, b));
+                    let share = if shared { 's' } else { 'p' };
+                    s += &format!("{:08x}-{:08x} {}{}{}{share} 00000000 00:00 0", v.start, v.end, p(1, 'r'), p(2, 'w'), p(4, 'x'));
                     if !name.is_empty() {
                         s += &format!("                          {name}");
                     }
