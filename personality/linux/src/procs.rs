@@ -394,10 +394,14 @@ impl Procs {
         self.changed = true;
     }
 
-    /// SIGIO to the holders of leases an open just started to break.
+    /// SIGIO to the holders of leases an open just started to break, and
+    /// the signals of message queues that a send made non-empty (mq_notify).
     fn send_lease_breaks(&mut self, h: &mut dyn Host) {
         for pid in core::mem::take(&mut self.job.locks.sigio) {
             self.send(h, pid, signal::SIGIO, SigInfo { signo: signal::SIGIO, code: signal::SI_KERNEL, ..Default::default() });
+        }
+        for (pid, info) in core::mem::take(&mut self.job.ipc.mq.signals) {
+            self.send(h, pid, info.signo, info);
         }
     }
 
@@ -1104,6 +1108,7 @@ impl Procs {
         // System V: its waits go, its SEM_UNDO adjustments are applied.
         self.job.ipc.cancel(pid, None);
         self.job.ipc.sem_exit(pid);
+        self.job.ipc.mq.exit(pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);

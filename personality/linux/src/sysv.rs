@@ -369,6 +369,11 @@ pub enum WaitFor {
     MsgRecv {
         id: i32,
     },
+    /// mq_timedsend (`send`) or mq_timedreceive on a POSIX queue.
+    Mq {
+        id: u32,
+        send: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,6 +419,8 @@ pub struct Ipc {
     pub shm_total: u64,
     pub sem_total: usize,
     pub pool: Pool,
+    /// POSIX message queues (`mqueue.rs`).
+    pub mq: crate::mqueue::Mqueues,
 }
 
 impl Default for Ipc {
@@ -434,6 +441,7 @@ impl Default for Ipc {
             shm_total: 0,
             sem_total: 0,
             pool: Pool::default(),
+            mq: Default::default(),
         }
     }
 }
@@ -771,6 +779,7 @@ impl Ipc {
         let gone = match w.what {
             WaitFor::Sem { id, .. } => !self.sem.exists(id),
             WaitFor::MsgSend { id } | WaitFor::MsgRecv { id } => !self.msg.exists(id),
+            WaitFor::Mq { id, .. } => !self.mq.queues.contains_key(&id),
         };
         if gone {
             return Err(Errno::EIDRM);

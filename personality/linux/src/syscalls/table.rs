@@ -130,6 +130,7 @@ const XATTR_LIST: &str = "the file tree stores no extended attributes: always an
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const POSIX_TIMER: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME, TAI and the caller's CPU clocks, which count the CPU time of the thread that created the timer (or that SIGEV_THREAD_ID names) and are looked at no later than the CPU time left could pass on every CPU at once; SIGEV_SIGNAL (SI_TIMER, si_timerid, si_overrun, si_value), SIGEV_NONE, SIGEV_THREAD_ID; TIMER_ABSTIME; overruns counted while the signal is pending; the alarm clocks EOPNOTSUPP (no RTC to wake the node)";
 const TIMERFD: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME (the alarm clocks need CAP_WAKE_ALARM, which no job holds: EPERM); TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET accepted, never cancels: a job cannot set the real-time clock; no TFD_IOC_SET_TICKS";
+const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_NETLINK socket, which SiON lacks (ENOTSOCK, EINVAL for another socket; glibc answers ENOSYS)";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
 const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
@@ -354,6 +355,12 @@ pub static X86_64: &[Entry] = &[
     e(n64::MBIND, "mbind", sys::mm::mbind, P(NUMA)),
     e(n64::SET_MEMPOLICY, "set_mempolicy", sys::mm::set_mempolicy, P(NUMA)),
     e(n64::GET_MEMPOLICY, "get_mempolicy", sys::mm::get_mempolicy, P(NUMA)),
+    e(n64::MQ_OPEN, "mq_open", sys::ipc::mq_open, C),
+    e(n64::MQ_UNLINK, "mq_unlink", sys::ipc::mq_unlink, C),
+    e(n64::MQ_TIMEDSEND, "mq_timedsend", sys::ipc::mq_timedsend, C),
+    e(n64::MQ_TIMEDRECEIVE, "mq_timedreceive", sys::ipc::mq_timedreceive, C),
+    e(n64::MQ_NOTIFY, "mq_notify", sys::ipc::mq_notify, P(MQ_NOTIFY)),
+    e(n64::MQ_GETSETATTR, "mq_getsetattr", sys::ipc::mq_getsetattr, C),
     e(n64::KEXEC_LOAD, "kexec_load", sys::node::kexec_load, P(NODE)),
     e(n64::WAITID, "waitid", sys::process::waitid, P(WAIT)),
     e(n64::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
@@ -666,6 +673,12 @@ pub static I386: &[Entry] = &[
     e(n32::MBIND, "mbind", sys::mm::mbind, P(NUMA)),
     e(n32::GET_MEMPOLICY, "get_mempolicy", sys::mm::get_mempolicy, P(NUMA)),
     e(n32::SET_MEMPOLICY, "set_mempolicy", sys::mm::set_mempolicy, P(NUMA)),
+    e(n32::MQ_OPEN, "mq_open", sys::ipc::mq_open, C),
+    e(n32::MQ_UNLINK, "mq_unlink", sys::ipc::mq_unlink, C),
+    e(n32::MQ_TIMEDSEND, "mq_timedsend", sys::ipc::mq_timedsend, C),
+    e(n32::MQ_TIMEDRECEIVE, "mq_timedreceive", sys::ipc::mq_timedreceive, C),
+    e(n32::MQ_NOTIFY, "mq_notify", sys::ipc::mq_notify, P(MQ_NOTIFY)),
+    e(n32::MQ_GETSETATTR, "mq_getsetattr", sys::ipc::mq_getsetattr, C),
     e(n32::KEXEC_LOAD, "kexec_load", sys::node::kexec_load, P(NODE)),
     e(n32::WAITID, "waitid", sys::process::waitid, P(WAIT)),
     e(n32::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
@@ -774,6 +787,8 @@ pub static I386: &[Entry] = &[
     e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(POLL)),
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
+    e(n32::MQ_TIMEDSEND_TIME64, "mq_timedsend_time64", sys::ipc::mq_timedsend_time64, C),
+    e(n32::MQ_TIMEDRECEIVE_TIME64, "mq_timedreceive_time64", sys::ipc::mq_timedreceive_time64, C),
     e(n32::SEMTIMEDOP_TIME64, "semtimedop_time64", sys::ipc::semtimedop_time64, P(IPC_SEM_OP)),
     e(n32::RT_SIGTIMEDWAIT_TIME64, "rt_sigtimedwait_time64", sys::signal::rt_sigtimedwait_time64, C),
     e(n32::FUTEX_TIME64, "futex_time64", sys::futex::futex_time64, P(FUTEX)),

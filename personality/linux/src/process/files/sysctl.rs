@@ -46,6 +46,13 @@ pub enum IpcKnob {
     MsgNextId,
     SemNextId,
     ShmNextId,
+    /// POSIX message queues (fs/mqueue): queues_max, msg_max,
+    /// msgsize_max, msg_default, msgsize_default.
+    MqQueuesMax,
+    MqMsgMax,
+    MqMsgsizeMax,
+    MqMsgDefault,
+    MqMsgsizeDefault,
 }
 
 /// The numbers a job may change, each used where Linux uses it.
@@ -111,6 +118,11 @@ use Tunable::*;
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
     Sysctl { path: "fs/lease-break-time", knob: T(LeaseBreakTime, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/mqueue/msg_default", knob: I(IpcKnob::MqMsgDefault) },
+    Sysctl { path: "fs/mqueue/msg_max", knob: I(IpcKnob::MqMsgMax) },
+    Sysctl { path: "fs/mqueue/msgsize_default", knob: I(IpcKnob::MqMsgsizeDefault) },
+    Sysctl { path: "fs/mqueue/msgsize_max", knob: I(IpcKnob::MqMsgsizeMax) },
+    Sysctl { path: "fs/mqueue/queues_max", knob: I(IpcKnob::MqQueuesMax) },
     Sysctl { path: "fs/nr_open", knob: T(NrOpen, 64, 1 << 30) },
     Sysctl { path: "fs/pipe-max-size", knob: T(PipeMaxSize, 4096, 1 << 31) },
     Sysctl { path: "fs/pipe-user-pages-hard", knob: Fixed("0\n") },
@@ -181,6 +193,11 @@ impl Process {
                     IpcKnob::MsgNextId => format!("{}\n", ipc.msg.next_id),
                     IpcKnob::SemNextId => format!("{}\n", ipc.sem.next_id),
                     IpcKnob::ShmNextId => format!("{}\n", ipc.shm.next_id),
+                    IpcKnob::MqQueuesMax => format!("{}\n", ipc.mq.limits.queues_max),
+                    IpcKnob::MqMsgMax => format!("{}\n", ipc.mq.limits.msg_max),
+                    IpcKnob::MqMsgsizeMax => format!("{}\n", ipc.mq.limits.msgsize_max),
+                    IpcKnob::MqMsgDefault => format!("{}\n", ipc.mq.limits.msg_default),
+                    IpcKnob::MqMsgsizeDefault => format!("{}\n", ipc.mq.limits.msgsize_default),
                 }
                 .into_bytes()
             }
@@ -237,6 +254,12 @@ impl Process {
                     IpcKnob::MsgNextId => ipc.msg.next_id = one(-1, i32::MAX as i64)? as i32,
                     IpcKnob::SemNextId => ipc.sem.next_id = one(-1, i32::MAX as i64)? as i32,
                     IpcKnob::ShmNextId => ipc.shm.next_id = one(-1, i32::MAX as i64)? as i32,
+                    // Linux's bounds: HARD_MSGMAX, MIN_MSGSIZEMAX to HARD_MSGSIZEMAX.
+                    IpcKnob::MqQueuesMax => ipc.mq.limits.queues_max = one(0, i32::MAX as i64)? as u64,
+                    IpcKnob::MqMsgMax => ipc.mq.limits.msg_max = one(1, 65536)? as u64,
+                    IpcKnob::MqMsgsizeMax => ipc.mq.limits.msgsize_max = one(128, 16 << 20)? as u64,
+                    IpcKnob::MqMsgDefault => ipc.mq.limits.msg_default = one(1, 65536)? as u64,
+                    IpcKnob::MqMsgsizeDefault => ipc.mq.limits.msgsize_default = one(128, 16 << 20)? as u64,
                 }
                 Ok(data.len() as u64)
             }
@@ -290,7 +313,7 @@ CONFIG_COMPAT_32BIT_TIME=y
 # CONFIG_SWAP is not set
 # CONFIG_MODULES is not set
 CONFIG_SYSVIPC=y
-# CONFIG_POSIX_MQUEUE is not set
+CONFIG_POSIX_MQUEUE=y
 # CONFIG_NAMESPACES is not set
 # CONFIG_USER_NS is not set
 # CONFIG_PID_NS is not set
