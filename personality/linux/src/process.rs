@@ -30,6 +30,7 @@ pub mod pidfd;
 pub mod numa;
 mod sysv;
 mod mqueue;
+pub mod inotify;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -234,6 +235,9 @@ pub struct JobState {
     pub ipc: crate::sysv::Ipc,
     /// Loop block devices by number (see `process/files/loopdev.rs`).
     pub loops: BTreeMap<u32, LoopDev>,
+    /// inotify instances (see `process/inotify.rs`).
+    pub inotify: BTreeMap<u32, inotify::Inotify>,
+    pub next_inotify: u32,
 }
 
 /// A loop block device: the file it is bound to (held open), its offset,
@@ -299,6 +303,8 @@ impl Default for JobState {
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
             loops: BTreeMap::new(),
+            inotify: BTreeMap::new(),
+            next_inotify: 0,
         }
     }
 }

@@ -217,6 +217,9 @@ impl Procs {
         }
         let o = self.run_entry(h, pid, call, entry);
         let o = self.fetch_if_needed(h, pid, call, o);
+        if self.job.inotify_deliver() {
+            self.changed = true;
+        }
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
@@ -408,6 +411,9 @@ impl Procs {
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        if self.job.inotify_deliver() {
+            self.changed = true;
+        }
         // Lease breaks that timed out: the opens waiting for them look again.
         if self.job.locks.expire_leases(h.now_ns()) {
             self.changed = true;

@@ -578,3 +578,36 @@ fn bind_mounts_and_moves() {
     // The view's files are the directory's own: still there.
     assert!(v.lookup(r, b"/a/b/file", true, &root()).is_ok());
 }
+
+#[test]
+fn inotify_events_of_watched_inodes() {
+    let mut v = tree();
+    let r = v.root;
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    let f = v.walk(r, b"/tmp/x", false, &root()).unwrap();
+    v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    assert!(v.events.is_empty(), "nothing watched, nothing recorded");
+    v.watched.insert(tmp);
+    let f = v.walk(r, b"/tmp/y", false, &root()).unwrap();
+    let y = v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    v.watched.insert(y);
+    v.write_at(y, 0, b"hi").unwrap();
+    v.rename(r, b"/tmp/y", r, b"/tmp/z", 0, &root()).unwrap();
+    v.unlink(r, b"/tmp/z", &root()).unwrap();
+    let got: Vec<(Ino, u32, &[u8])> = v.events.iter().map(|e| (e.ino, e.mask, &e.name[..])).collect();
+    assert_eq!(
+        got,
+        vec![
+            (tmp, IN_CREATE, &b"y"[..]),
+            (tmp, IN_MODIFY, b"y"),
+            (y, IN_MODIFY, b""),
+            (tmp, IN_MOVED_FROM, b"y"),
+            (tmp, IN_MOVED_TO, b"z"),
+            (y, IN_MOVE_SELF, b""),
+            (y, IN_ATTRIB, b""),
+            (y, IN_DELETE_SELF, b""),
+            (tmp, IN_DELETE, b"z"),
+        ]
+    );
+    assert!(v.events[3].cookie != 0 && v.events[3].cookie == v.events[4].cookie);
+}

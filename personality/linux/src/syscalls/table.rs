@@ -130,6 +130,7 @@ const XATTR_LIST: &str = "the file tree stores no extended attributes: always an
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const POSIX_TIMER: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME, TAI and the caller's CPU clocks, which count the CPU time of the thread that created the timer (or that SIGEV_THREAD_ID names) and are looked at no later than the CPU time left could pass on every CPU at once; SIGEV_SIGNAL (SI_TIMER, si_timerid, si_overrun, si_value), SIGEV_NONE, SIGEV_THREAD_ID; TIMER_ABSTIME; overruns counted while the signal is pending; the alarm clocks EOPNOTSUPP (no RTC to wake the node)";
 const TIMERFD: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME (the alarm clocks need CAP_WAKE_ALARM, which no job holds: EPERM); TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET accepted, never cancels: a job cannot set the real-time clock; no TFD_IOC_SET_TICKS";
+const INOTIFY: &str = "events of the job's own operations on its tree (no IN_UNMOUNT; IN_EXCL_UNLINK accepted, not applied; the inode replaced by a rename gets no IN_ATTRIB)";
 const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_NETLINK socket, which SiON lacks (ENOTSOCK, EINVAL for another socket; glibc answers ENOSYS)";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
@@ -365,6 +366,9 @@ pub static X86_64: &[Entry] = &[
     e(n64::WAITID, "waitid", sys::process::waitid, P(WAIT)),
     e(n64::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
     e(n64::IOPRIO_GET, "ioprio_get", sys::sched::ioprio_get, P(IOPRIO)),
+    e(n64::INOTIFY_INIT, "inotify_init", sys::objects::inotify_init, P(INOTIFY)),
+    e(n64::INOTIFY_ADD_WATCH, "inotify_add_watch", sys::objects::inotify_add_watch, P(INOTIFY)),
+    e(n64::INOTIFY_RM_WATCH, "inotify_rm_watch", sys::objects::inotify_rm_watch, C),
     e(n64::MIGRATE_PAGES, "migrate_pages", sys::mm::migrate_pages, P(NUMA)),
     e(n64::OPENAT, "openat", sys::fd::openat, P(OPEN)),
     e(n64::MKDIRAT, "mkdirat", sys::fs_dir::mkdirat, C),
@@ -403,6 +407,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::EPOLL_CREATE1, "epoll_create1", sys::epoll::epoll_create1, P(EPOLL)),
     e(n64::DUP3, "dup3", sys::fd::dup3, C),
     e(n64::PIPE2, "pipe2", sys::objects::pipe2, P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
+    e(n64::INOTIFY_INIT1, "inotify_init1", sys::objects::inotify_init1, P(INOTIFY)),
     e(n64::PREADV, "preadv", sys::fs_rw::preadv, C),
     e(n64::PWRITEV, "pwritev", sys::fs_rw::pwritev, C),
     e(n64::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", sys::signal::rt_tgsigqueueinfo, C),
@@ -683,6 +688,9 @@ pub static I386: &[Entry] = &[
     e(n32::WAITID, "waitid", sys::process::waitid, P(WAIT)),
     e(n32::IOPRIO_SET, "ioprio_set", sys::sched::ioprio_set, P(IOPRIO)),
     e(n32::IOPRIO_GET, "ioprio_get", sys::sched::ioprio_get, P(IOPRIO)),
+    e(n32::INOTIFY_INIT, "inotify_init", sys::objects::inotify_init, P(INOTIFY)),
+    e(n32::INOTIFY_ADD_WATCH, "inotify_add_watch", sys::objects::inotify_add_watch, P(INOTIFY)),
+    e(n32::INOTIFY_RM_WATCH, "inotify_rm_watch", sys::objects::inotify_rm_watch, C),
     e(n32::MIGRATE_PAGES, "migrate_pages", sys::mm::migrate_pages, P(NUMA)),
     e(n32::OPENAT, "openat", sys::fd::openat, P(OPEN)),
     e(n32::MKDIRAT, "mkdirat", sys::fs_dir::mkdirat, C),
@@ -721,6 +729,7 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_CREATE1, "epoll_create1", sys::epoll::epoll_create1, P(EPOLL)),
     e(n32::DUP3, "dup3", sys::fd::dup3, C),
     e(n32::PIPE2, "pipe2", sys::objects::pipe2, P("O_DIRECT (packet mode) is accepted and behaves as a byte stream")),
+    e(n32::INOTIFY_INIT1, "inotify_init1", sys::objects::inotify_init1, P(INOTIFY)),
     e(n32::PREADV, "preadv", sys::fs_rw::preadv, C),
     e(n32::PWRITEV, "pwritev", sys::fs_rw::pwritev, C),
     e(n32::RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", sys::signal::rt_tgsigqueueinfo, C),

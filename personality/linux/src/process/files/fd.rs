@@ -123,6 +123,7 @@ impl Process {
             if flags & O_PATH == 0 {
                 let f = OpenFile { obj, flags, off: 0, snapshot: None };
                 self.job.locks.opened(ino, f.readable(), f.writable());
+                self.job.vfs.event(ino, sion_vfs::IN_OPEN);
             }
         }
         Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))

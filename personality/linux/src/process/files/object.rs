@@ -11,6 +11,7 @@
 use super::super::console::ConsoleFile;
 use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
+use super::super::inotify::InotifyFile;
 use super::super::mqueue::MqFile;
 use super::super::net::SocketFile;
 use super::super::pidfd::PidFdFile;
@@ -49,6 +50,8 @@ pub enum Obj {
     PidFd(u32),
     /// A POSIX message queue (`JobState::ipc.mq.queues[id]`, see `process/mqueue.rs`).
     Mq(u32),
+    /// An inotify instance (`JobState::inotify[id]`, see `process/inotify.rs`).
+    Inotify(u32),
 }
 
 impl Obj {
@@ -68,6 +71,7 @@ impl Obj {
             Obj::TimerFd(id) => f(&TimerFdFile(id)),
             Obj::PidFd(pid) => f(&PidFdFile(pid)),
             Obj::Mq(id) => f(&MqFile(id)),
+            Obj::Inotify(id) => f(&InotifyFile(id)),
         }
     }
 }

@@ -117,6 +117,9 @@ use Tunable::*;
 /// threads bounded by the job's limit, no core files written.
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
+    Sysctl { path: "fs/inotify/max_queued_events", knob: Fixed("16384\n") },
+    Sysctl { path: "fs/inotify/max_user_instances", knob: Fixed("128\n") },
+    Sysctl { path: "fs/inotify/max_user_watches", knob: Fixed("8192\n") },
     Sysctl { path: "fs/lease-break-time", knob: T(LeaseBreakTime, 0, i32::MAX as u64) },
     Sysctl { path: "fs/mqueue/msg_default", knob: I(IpcKnob::MqMsgDefault) },
     Sysctl { path: "fs/mqueue/msg_max", knob: I(IpcKnob::MqMsgMax) },
@@ -322,7 +325,7 @@ CONFIG_POSIX_MQUEUE=y
 # CONFIG_TIME_NS is not set
 # CONFIG_CGROUPS is not set
 # CONFIG_DNOTIFY is not set
-# CONFIG_INOTIFY_USER is not set
+CONFIG_INOTIFY_USER=y
 # CONFIG_FANOTIFY is not set
 # CONFIG_USERFAULTFD is not set
 # CONFIG_MANDATORY_FILE_LOCKING is not set
