@@ -154,6 +154,11 @@ impl Procs {
         self.by_task.get(&task).map(|&(pid, _)| pid)
     }
 
+    /// The pids of the running processes.
+    pub fn running_pids(&self) -> Vec<u32> {
+        self.members.iter().filter(|(_, m)| matches!(m.life, Life::Running { .. })).map(|(&pid, _)| pid).collect()
+    }
+
     /// Running processes.
     pub fn running(&self) -> usize {
         self.members.values().filter(|m| matches!(m.life, Life::Running { .. })).count()
@@ -201,6 +206,8 @@ impl Procs {
     fn log_once(&mut self, h: &mut dyn Host, what: &'static str) {
         if !self.logged.contains(&what) {
             self.logged.push(what);
+            let now = h.now_ns();
+            self.job.klog_line(now, what);
             h.log(what);
         }
     }
@@ -951,6 +958,10 @@ impl Procs {
             (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
         };
         self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task }, stopped: false, report: None });
+        // The memory's membarrier registrations come with its copy.
+        if let Some(&m) = self.job.membarrier.get(&pid) {
+            self.job.membarrier.insert(child_pid, m);
+        }
         self.by_task.insert(task, (child_pid, child_pid));
         let tid = (child_pid as u32).to_le_bytes();
         if flags & CLONE_PARENT_SETTID != 0 {
@@ -1115,6 +1126,7 @@ impl Procs {
         self.job.ipc.cancel(pid, None);
         self.job.ipc.sem_exit(pid);
         self.job.ipc.mq.exit(pid);
+        self.job.membarrier.remove(&pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);

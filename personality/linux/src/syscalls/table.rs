@@ -130,6 +130,8 @@ const XATTR_LIST: &str = "the file tree stores no extended attributes: always an
 const XATTR_REMOVE: &str = "the file tree stores no extended attributes: ENODATA (nothing to remove) after Linux's checks";
 const POSIX_TIMER: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME, TAI and the caller's CPU clocks, which count the CPU time of the thread that created the timer (or that SIGEV_THREAD_ID names) and are looked at no later than the CPU time left could pass on every CPU at once; SIGEV_SIGNAL (SI_TIMER, si_timerid, si_overrun, si_value), SIGEV_NONE, SIGEV_THREAD_ID; TIMER_ABSTIME; overruns counted while the signal is pending; the alarm clocks EOPNOTSUPP (no RTC to wake the node)";
 const TIMERFD: &str = "CLOCK_REALTIME, MONOTONIC, BOOTTIME (the alarm clocks need CAP_WAKE_ALARM, which no job holds: EPERM); TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET accepted, never cancels: a job cannot set the real-time clock; no TFD_IOC_SET_TICKS";
+const SYSLOG: &str = "the job's kernel log (the personality's lines about it) with Debian's dmesg_restrict: CAP_SYSLOG or CAP_SYS_ADMIN; the console actions are the node's (EPERM)";
+const MEMBARRIER: &str = "QUERY, GLOBAL, GLOBAL_EXPEDITED, PRIVATE_EXPEDITED and SYNC_CORE with their registrations (a TLB shootdown of each space concerned); no RSEQ commands, as Linux without CONFIG_RSEQ";
 const INOTIFY: &str = "events of the job's own operations on its tree (no IN_UNMOUNT; IN_EXCL_UNLINK accepted, not applied; the inode replaced by a rename gets no IN_ATTRIB)";
 const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_NETLINK socket, which SiON lacks (ENOTSOCK, EINVAL for another socket; glibc answers ENOSYS)";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
@@ -250,6 +252,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SYSINFO, "sysinfo", sys::system::sysinfo, P("loads 0, no swap")),
     e(n64::TIMES, "times", sys::resource::times, P("user time is all the CPU time; no children")),
     e(n64::GETUID, "getuid", sys::ids::getuid, C).quiet(),
+    e(n64::SYSLOG, "syslog", sys::system::syslog, P(SYSLOG)),
     e(n64::GETGID, "getgid", sys::ids::getgid, C).quiet(),
     e(n64::SETUID, "setuid", sys::ids::setuid, P(IDS)),
     e(n64::SETGID, "setgid", sys::ids::setgid, P(IDS)),
@@ -429,6 +432,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::MEMFD_CREATE, "memfd_create", sys::objects::memfd_create, P("no seals")),
     e(n64::KEXEC_FILE_LOAD, "kexec_file_load", sys::node::kexec_load, P(NODE)),
     e(n64::EXECVEAT, "execveat", sys::process::execveat, P(EXEC)),
+    e(n64::MEMBARRIER, "membarrier", sys::mm::membarrier, P(MEMBARRIER)),
     e(n64::MLOCK2, "mlock2", sys::mm::mlock2, P(MLOCK)),
     e(n64::COPY_FILE_RANGE, "copy_file_range", sys::fs_rw::copy_file_range, C),
     e(n64::PREADV2, "preadv2", sys::fs_rw::preadv2, P(RWF)),
@@ -534,6 +538,7 @@ pub static I386: &[Entry] = &[
     e(n32::FSTATFS, "fstatfs", sys::fs_stat::fstatfs, C),
     e(n32::IOPERM, "ioperm", sys::node::ioperm, P(NODE)),
     e(n32::SOCKETCALL, "socketcall", sys::socket::socketcall, P("every socket call: socket, socketpair, bind, connect, listen, accept(4), send(to), recv(from), shutdown, get/setsockopt, get*name, send/recvmsg, send/recvmmsg")),
+    e(n32::SYSLOG, "syslog", sys::system::syslog, P(SYSLOG)),
     e(n32::SETITIMER, "setitimer", sys::time::setitimer, P(TIMERS)),
     e(n32::GETITIMER, "getitimer", sys::time::getitimer, P(TIMERS)),
     e(n32::STAT, "stat", sys::fs_stat::stat, C),
@@ -764,6 +769,7 @@ pub static I386: &[Entry] = &[
     e(n32::RECVFROM, "recvfrom", sys::socket::recvfrom, P(INET_IO)),
     e(n32::RECVMSG, "recvmsg", sys::socket::recvmsg, P(MSG)),
     e(n32::SHUTDOWN, "shutdown", sys::socket::shutdown, P(INET)),
+    e(n32::MEMBARRIER, "membarrier", sys::mm::membarrier, P(MEMBARRIER)),
     e(n32::MLOCK2, "mlock2", sys::mm::mlock2, P(MLOCK)),
     e(n32::COPY_FILE_RANGE, "copy_file_range", sys::fs_rw::copy_file_range, C),
     e(n32::PREADV2, "preadv2", sys::fs_rw::preadv2, P(RWF)),
