@@ -196,13 +196,14 @@ impl Mqueues {
 
     /// Put a message in (the caller checked its size and that there is
     /// room): it goes after those of its priority and above. A queue that
-    /// was empty tells the process registered with mq_notify, once.
-    pub fn send(&mut self, id: u32, prio: u32, data: Vec<u8>, sender: (u32, u32)) {
+    /// was empty tells the process registered with mq_notify, once, unless
+    /// a receive waits for the message (`receiver`), as Linux's pipelined send.
+    pub fn send(&mut self, id: u32, prio: u32, data: Vec<u8>, sender: (u32, u32), receiver: bool) {
         let Some(q) = self.queues.get_mut(&id) else { return };
         let at = q.msgs.iter().position(|m| m.0 < prio).unwrap_or(q.msgs.len());
         q.qsize += data.len() as u64;
         q.msgs.insert(at, (prio, data));
-        if q.msgs.len() == 1 {
+        if q.msgs.len() == 1 && !receiver {
             if let Some(n) = q.notify.take() {
                 if let Some((signo, value)) = n.sig.filter(|s| s.0 != 0) {
                     let info = SigInfo { signo, code: SI_MESGQ, pid: sender.0, uid: sender.1, value: Some(value), ..Default::default() };
@@ -305,10 +306,10 @@ mod tests {
         let id = m.open(b"q", READ, create(None), &USER).unwrap();
         m.notify(id, 7, Some(Notify { pid: 7, sig: Some((10, 42)) })).unwrap();
         assert_eq!(m.notify(id, 8, Some(Notify { pid: 8, sig: None })), Err(Errno::EBUSY));
-        m.send(id, 1, b"a".to_vec(), (9, 1000));
-        m.send(id, 5, b"b".to_vec(), (9, 1000));
-        m.send(id, 1, b"c".to_vec(), (9, 1000));
-        m.send(id, 0, b"d".to_vec(), (9, 1000));
+        m.send(id, 1, b"a".to_vec(), (9, 1000), false);
+        m.send(id, 5, b"b".to_vec(), (9, 1000), false);
+        m.send(id, 1, b"c".to_vec(), (9, 1000), false);
+        m.send(id, 0, b"d".to_vec(), (9, 1000), false);
         assert_eq!(m.signals.len(), 1);
         let (pid, info) = &m.signals[0];
         assert_eq!((*pid, info.signo, info.code, info.pid, info.value), (7, 10, SI_MESGQ, 9, Some(42)));
@@ -317,5 +318,10 @@ mod tests {
         assert_eq!(order, b"bacd");
         assert_eq!(m.receive(id), None);
         assert_eq!(m.queues[&id].qsize, 0);
+        // A waiting receiver takes the message: no notification.
+        m.notify(id, 7, Some(Notify { pid: 7, sig: Some((10, 1)) })).unwrap();
+        m.send(id, 0, b"e".to_vec(), (9, 1000), true);
+        assert_eq!(m.signals.len(), 1);
+        assert!(m.queues[&id].notify.is_some());
     }
 }

@@ -43,7 +43,8 @@ impl Vfs {
     /// IN_MOVE_SELF, the link count's IN_ATTRIB).
     pub fn self_event(&mut self, ino: Ino, mask: u32) {
         if self.watched.contains(&ino) {
-            let mask = mask | self.isdir(ino);
+            // Linux says IN_ISDIR of a directory's events but its own going or moving.
+            let mask = if mask & (IN_DELETE_SELF | IN_MOVE_SELF) != 0 { mask } else { mask | self.isdir(ino) };
             self.events.push(FsEvent { ino, mask, cookie: 0, name: Vec::new() });
         }
     }

@@ -23,11 +23,6 @@ const IN_MASK_CREATE: u32 = 0x1000_0000;
 const IN_MASK_ADD: u32 = 0x2000_0000;
 const IN_ONESHOT: u32 = 0x8000_0000;
 const ALL_BITS: u32 = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT;
-/// Linux's defaults of /proc/sys/fs/inotify (max_user_watches depends on
-/// memory there; this is what a small machine gets).
-pub const MAX_QUEUED_EVENTS: usize = 16384;
-pub const MAX_USER_INSTANCES: usize = 128;
-pub const MAX_USER_WATCHES: usize = 8192;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -58,6 +53,8 @@ pub struct Inotify {
     pub last_wd: i32,
     pub queue: VecDeque<Event>,
     pub uid: u32,
+    /// /proc/sys/fs/inotify/max_queued_events when it was made.
+    pub max_events: usize,
 }
 
 impl Inotify {
@@ -66,7 +63,7 @@ impl Inotify {
         if self.queue.back() == Some(&e) {
             return;
         }
-        if self.queue.len() >= MAX_QUEUED_EVENTS {
+        if self.queue.len() >= self.max_events {
             if self.queue.back().is_none_or(|b| b.mask != IN_Q_OVERFLOW) {
                 self.queue.push_back(Event { wd: -1, mask: IN_Q_OVERFLOW, cookie: 0, name: Vec::new() });
             }
@@ -129,12 +126,13 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         let uid = self.uid;
-        if self.job.inotify.values().filter(|i| i.uid == uid).count() >= MAX_USER_INSTANCES {
+        let [events, instances, _] = self.job.tunables.inotify;
+        if self.job.inotify.values().filter(|i| i.uid == uid).count() as u64 >= instances {
             return Err(Errno::EMFILE);
         }
         let id = self.job.next_inotify;
         self.job.next_inotify += 1;
-        self.job.inotify.insert(id, Inotify { uid, ..Default::default() });
+        self.job.inotify.insert(id, Inotify { uid, max_events: events as usize, ..Default::default() });
         let f = self.new_file(Obj::Inotify(id), O_RDWR | (flags & O_NONBLOCK));
         match self.fd_install(f.clone(), 0, flags & O_CLOEXEC != 0) {
             Ok(fd) => Ok(fd as u64),
@@ -172,7 +170,7 @@ impl Process {
             return Err(Errno::EACCES);
         }
         self.job.inotify_deliver();
-        let uid = self.uid;
+        let (uid, watches) = (self.uid, self.job.tunables.inotify[2]);
         let total: usize = self.job.inotify.values().filter(|i| i.uid == uid).map(|i| i.watches.len()).sum();
         let i = self.job.inotify.get_mut(&id).ok_or(Errno::EBADF)?;
         let keep = mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK);
@@ -183,7 +181,7 @@ impl Process {
             w.1 = if mask & IN_MASK_ADD != 0 { w.1 | keep } else { keep };
             return Ok(wd as u64);
         }
-        if total >= MAX_USER_WATCHES {
+        if total as u64 >= watches {
             return Err(Errno::ENOSPC);
         }
         // Watch descriptors count up from 1, as Linux's idr_alloc_cyclic.

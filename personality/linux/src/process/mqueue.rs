@@ -140,7 +140,8 @@ impl Process {
             return if nonblock { Err(Errno::EAGAIN) } else { self.mq_wait(h, id, true, deadline) };
         }
         let sender = (self.pid, self.uid);
-        self.job.ipc.mq.send(id, prio, data, sender);
+        let receiver = self.job.ipc.waits.values().any(|w| w.what == WaitFor::Mq { id, send: false });
+        self.job.ipc.mq.send(id, prio, data, sender, receiver);
         Ok(0)
     }
 

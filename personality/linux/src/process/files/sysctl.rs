@@ -68,6 +68,10 @@ pub enum Tunable {
     NrOpen,
     /// Seconds an open waits for a lease holder to give its lease up.
     LeaseBreakTime,
+    /// inotify: events an instance queues, instances and watches a user may have.
+    InotifyEvents,
+    InotifyInstances,
+    InotifyWatches,
 }
 
 /// Values of the tunables, for one job.
@@ -78,12 +82,13 @@ pub struct Tunables {
     pub pipe_user_pages_soft: u64,
     pub nr_open: u64,
     pub lease_break_time: u64,
+    pub inotify: [u64; 3],
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45 }
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192] }
     }
 }
 
@@ -95,6 +100,9 @@ impl Tunables {
             Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft,
             Tunable::NrOpen => self.nr_open,
             Tunable::LeaseBreakTime => self.lease_break_time,
+            Tunable::InotifyEvents => self.inotify[0],
+            Tunable::InotifyInstances => self.inotify[1],
+            Tunable::InotifyWatches => self.inotify[2],
         }
     }
 
@@ -105,6 +113,9 @@ impl Tunables {
             Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft = v,
             Tunable::NrOpen => self.nr_open = v,
             Tunable::LeaseBreakTime => self.lease_break_time = v,
+            Tunable::InotifyEvents => self.inotify[0] = v,
+            Tunable::InotifyInstances => self.inotify[1] = v,
+            Tunable::InotifyWatches => self.inotify[2] = v,
         }
     }
 }
@@ -117,9 +128,9 @@ use Tunable::*;
 /// threads bounded by the job's limit, no core files written.
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
-    Sysctl { path: "fs/inotify/max_queued_events", knob: Fixed("16384\n") },
-    Sysctl { path: "fs/inotify/max_user_instances", knob: Fixed("128\n") },
-    Sysctl { path: "fs/inotify/max_user_watches", knob: Fixed("8192\n") },
+    Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/inotify/max_user_instances", knob: T(InotifyInstances, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/inotify/max_user_watches", knob: T(InotifyWatches, 0, i32::MAX as u64) },
     Sysctl { path: "fs/lease-break-time", knob: T(LeaseBreakTime, 0, i32::MAX as u64) },
     Sysctl { path: "fs/mqueue/msg_default", knob: I(IpcKnob::MqMsgDefault) },
     Sysctl { path: "fs/mqueue/msg_max", knob: I(IpcKnob::MqMsgMax) },
