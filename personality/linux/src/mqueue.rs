@@ -70,9 +70,9 @@ impl Default for MqLimits {
 
 #[derive(Clone, Debug, Default)]
 pub struct Mqueues {
-    pub queues: BTreeMap<u32, Mq>,
+    /// By id (a slot each; a free slot is reused).
+    pub queues: Vec<Option<Mq>>,
     pub names: BTreeMap<Vec<u8>, u32>,
-    next: u32,
     pub limits: MqLimits,
     /// Bytes charged per user (RLIMIT_MSGQUEUE).
     user_bytes: BTreeMap<u32, u64>,
@@ -106,6 +106,14 @@ pub fn check_name(name: &[u8]) -> Result<(), Errno> {
 }
 
 impl Mqueues {
+    pub fn get(&self, id: u32) -> Option<&Mq> {
+        self.queues.get(id as usize)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Mq> {
+        self.queues.get_mut(id as usize)?.as_mut()
+    }
+
     /// mq_open: the queue's id (its description counted). `acc` is READ
     /// and/or WRITE, as `Perm::allows` asks.
     pub fn open(&mut self, name: &[u8], acc: u32, create: Option<Create>, c: &Cred) -> Result<u32, Errno> {
@@ -114,7 +122,7 @@ impl Mqueues {
             if create.is_some_and(|k| k.excl) {
                 return Err(Errno::EEXIST);
             }
-            let q = self.queues.get_mut(&id).ok_or(Errno::ENOENT)?;
+            let q = self.get_mut(id).ok_or(Errno::ENOENT)?;
             if !q.perm.allows(c, acc) {
                 return Err(Errno::EACCES);
             }
@@ -122,7 +130,7 @@ impl Mqueues {
             return Ok(id);
         }
         let k = create.ok_or(Errno::ENOENT)?;
-        let named = self.queues.values().filter(|q| q.named).count() as u64;
+        let named = self.queues.iter().flatten().filter(|q| q.named).count() as u64;
         if named >= self.limits.queues_max && !k.resource {
             return Err(Errno::ENOSPC);
         }
@@ -145,25 +153,27 @@ impl Mqueues {
             return Err(Errno::EMFILE);
         }
         *self.user_bytes.entry(c.uid).or_default() += cost;
-        let id = self.next;
-        self.next += 1;
+        let id = self.queues.iter().position(Option::is_none).unwrap_or(self.queues.len());
+        if id == self.queues.len() {
+            self.queues.push(None);
+        }
         let perm = Perm { key: 0, uid: c.uid, gid: c.gid, cuid: c.uid, cgid: c.gid, mode: k.mode & 0o777, seq: 0 };
-        self.queues.insert(id, Mq { perm, maxmsg, msgsize, msgs: Vec::new(), qsize: 0, refs: 1, named: true, notify: None, charged: cost });
-        self.names.insert(name.to_vec(), id);
-        Ok(id)
+        self.queues[id] = Some(Mq { perm, maxmsg, msgsize, msgs: Vec::new(), qsize: 0, refs: 1, named: true, notify: None, charged: cost });
+        self.names.insert(name.to_vec(), id as u32);
+        Ok(id as u32)
     }
 
     /// mq_unlink: the name goes; the queue lives on while it is open.
     pub fn unlink(&mut self, name: &[u8], c: &Cred) -> Result<(), Errno> {
         check_name(name)?;
         let id = *self.names.get(name).ok_or(Errno::ENOENT)?;
-        if let Some(q) = self.queues.get(&id) {
+        if let Some(q) = self.get(id) {
             if !c.root && c.uid != q.perm.uid {
                 return Err(Errno::EACCES);
             }
         }
         self.names.remove(name);
-        if let Some(q) = self.queues.get_mut(&id) {
+        if let Some(q) = self.get_mut(id) {
             q.named = false;
         }
         self.drop_if_unused(id);
@@ -173,7 +183,7 @@ impl Mqueues {
     /// An open description of queue `id` went; `pid` closed it (its
     /// notification goes with it, as Linux's `mqueue_flush_file`).
     pub fn close(&mut self, id: u32, pid: u32) {
-        if let Some(q) = self.queues.get_mut(&id) {
+        if let Some(q) = self.get_mut(id) {
             q.refs = q.refs.saturating_sub(1);
             if q.notify.is_some_and(|n| n.pid == pid) {
                 q.notify = None;
@@ -185,8 +195,8 @@ impl Mqueues {
     /// A description was shared with a new one (none: descriptions are
     /// counted once however many descriptors name them).
     fn drop_if_unused(&mut self, id: u32) {
-        if self.queues.get(&id).is_some_and(|q| q.refs == 0 && !q.named) {
-            if let Some(q) = self.queues.remove(&id) {
+        if self.get(id).is_some_and(|q| q.refs == 0 && !q.named) {
+            if let Some(q) = self.queues[id as usize].take() {
                 if let Some(b) = self.user_bytes.get_mut(&q.perm.cuid) {
                     *b = b.saturating_sub(q.charged);
                 }
@@ -199,7 +209,7 @@ impl Mqueues {
     /// was empty tells the process registered with mq_notify, once, unless
     /// a receive waits for the message (`receiver`), as Linux's pipelined send.
     pub fn send(&mut self, id: u32, prio: u32, data: Vec<u8>, sender: (u32, u32), receiver: bool) {
-        let Some(q) = self.queues.get_mut(&id) else { return };
+        let Some(q) = self.get_mut(id) else { return };
         let at = q.msgs.iter().position(|m| m.0 < prio).unwrap_or(q.msgs.len());
         q.qsize += data.len() as u64;
         q.msgs.insert(at, (prio, data));
@@ -215,7 +225,7 @@ impl Mqueues {
 
     /// Take the first message.
     pub fn receive(&mut self, id: u32) -> Option<(u32, Vec<u8>)> {
-        let q = self.queues.get_mut(&id)?;
+        let q = self.get_mut(id)?;
         if q.msgs.is_empty() {
             return None;
         }
@@ -227,7 +237,7 @@ impl Mqueues {
     /// mq_notify: register `n` (EBUSY if anyone is), or with None remove
     /// `pid`'s registration (nothing if another's).
     pub fn notify(&mut self, id: u32, pid: u32, n: Option<Notify>) -> Result<(), Errno> {
-        let q = self.queues.get_mut(&id).ok_or(Errno::EBADF)?;
+        let q = self.get_mut(id).ok_or(Errno::EBADF)?;
         match n {
             None => {
                 if q.notify.is_some_and(|r| r.pid == pid) {
@@ -242,7 +252,7 @@ impl Mqueues {
 
     /// A process ended: its registrations go.
     pub fn exit(&mut self, pid: u32) {
-        for q in self.queues.values_mut() {
+        for q in self.queues.iter_mut().flatten() {
             if q.notify.is_some_and(|n| n.pid == pid) {
                 q.notify = None;
             }
@@ -272,7 +282,7 @@ mod tests {
         assert_eq!(m.open(b"q", READ, create(Some((0, 10))), &USER), Err(Errno::EINVAL));
         assert_eq!(m.open(b"q", READ, create(Some((11, 10))), &USER), Err(Errno::EINVAL));
         let id = m.open(b"q", READ, create(Some((3, 16))), &USER).unwrap();
-        assert_eq!((m.queues[&id].maxmsg, m.queues[&id].msgsize), (3, 16));
+        assert_eq!((m.get(id).unwrap().maxmsg, m.get(id).unwrap().msgsize), (3, 16));
         assert_eq!(m.open(b"q", READ, Some(Create { excl: true, ..create(None).unwrap() }), &USER), Err(Errno::EEXIST));
         let other = Cred { uid: 1001, gid: 1001, root: false };
         assert_eq!(m.open(b"q", WRITE, None, &other), Err(Errno::EACCES));
@@ -280,10 +290,10 @@ mod tests {
         assert_eq!(m.open(b"q", READ | WRITE, None, &ROOT), Ok(id));
         m.unlink(b"q", &USER).unwrap();
         assert_eq!(m.unlink(b"q", &USER), Err(Errno::ENOENT));
-        assert!(m.queues.contains_key(&id));
+        assert!(m.get(id).is_some());
         m.close(id, 1);
         m.close(id, 1);
-        assert!(m.queues.is_empty());
+        assert!(m.queues.iter().all(Option::is_none));
         assert_eq!(m.user_bytes[&1000], 0);
     }
 
@@ -313,15 +323,15 @@ mod tests {
         assert_eq!(m.signals.len(), 1);
         let (pid, info) = &m.signals[0];
         assert_eq!((*pid, info.signo, info.code, info.pid, info.value), (7, 10, SI_MESGQ, 9, Some(42)));
-        assert!(m.queues[&id].notify.is_none());
+        assert!(m.get(id).unwrap().notify.is_none());
         let order: Vec<u8> = (0..4).map(|_| m.receive(id).unwrap().1[0]).collect();
         assert_eq!(order, b"bacd");
         assert_eq!(m.receive(id), None);
-        assert_eq!(m.queues[&id].qsize, 0);
+        assert_eq!(m.get(id).unwrap().qsize, 0);
         // A waiting receiver takes the message: no notification.
         m.notify(id, 7, Some(Notify { pid: 7, sig: Some((10, 1)) })).unwrap();
         m.send(id, 0, b"e".to_vec(), (9, 1000), true);
         assert_eq!(m.signals.len(), 1);
-        assert!(m.queues[&id].notify.is_some());
+        assert!(m.get(id).unwrap().notify.is_some());
     }
 }

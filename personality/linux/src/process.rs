@@ -235,11 +235,10 @@ pub struct JobState {
     pub ipc: crate::sysv::Ipc,
     /// Loop block devices by number (see `process/files/loopdev.rs`).
     pub loops: BTreeMap<u32, LoopDev>,
-    /// inotify instances (see `process/inotify.rs`).
-    pub inotify: BTreeMap<u32, inotify::Inotify>,
-    pub next_inotify: u32,
+    /// inotify instances by id, a slot each (see `process/inotify.rs`).
+    pub inotify: Vec<Option<inotify::Inotify>>,
     /// membarrier registrations by pid (`sys/mm.rs`; gone at exec and exit).
-    pub membarrier: BTreeMap<u32, u8>,
+    pub membarrier: BTreeMap<u32, u64>,
     /// The job's kernel log as syslog reads it (`sys/system.rs`): the
     /// lines the personality logged for it, at most `KLOG_LEN` bytes.
     pub klog: Vec<u8>,
@@ -327,8 +326,7 @@ impl Default for JobState {
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
             loops: BTreeMap::new(),
-            inotify: BTreeMap::new(),
-            next_inotify: 0,
+            inotify: Vec::new(),
             membarrier: BTreeMap::new(),
             klog: Vec::new(),
             klog_read: 0,

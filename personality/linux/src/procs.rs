@@ -154,9 +154,15 @@ impl Procs {
         self.by_task.get(&task).map(|&(pid, _)| pid)
     }
 
-    /// The pids of the running processes.
-    pub fn running_pids(&self) -> Vec<u32> {
-        self.members.iter().filter(|(_, m)| matches!(m.life, Life::Running { .. })).map(|(&pid, _)| pid).collect()
+    /// A memory barrier in every running process of the job (membarrier's
+    /// global commands): see [`Process::barrier`].
+    pub fn barrier_all(&mut self, h: &mut dyn Host) {
+        for m in self.members.values_mut() {
+            if let Life::Running { proc, space, task } = &mut m.life {
+                h.select(*space, *task);
+                proc.barrier(h);
+            }
+        }
     }
 
     /// Running processes.

@@ -779,7 +779,7 @@ impl Ipc {
         let gone = match w.what {
             WaitFor::Sem { id, .. } => !self.sem.exists(id),
             WaitFor::MsgSend { id } | WaitFor::MsgRecv { id } => !self.msg.exists(id),
-            WaitFor::Mq { id, .. } => !self.mq.queues.contains_key(&id),
+            WaitFor::Mq { id, .. } => self.mq.get(id).is_none(),
         };
         if gone {
             return Err(Errno::EIDRM);

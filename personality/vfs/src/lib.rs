@@ -22,7 +22,7 @@
 
 extern crate alloc;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 mod filedata;
@@ -277,7 +277,7 @@ pub struct Vfs {
     /// Bytes held by regular files, by file system.
     usage: BTreeMap<u64, u64>,
     /// Inodes inotify watches, and the events on them not yet taken (see `notify.rs`).
-    pub watched: BTreeSet<Ino>,
+    pub watched: Vec<Ino>,
     pub events: Vec<FsEvent>,
     cookie: u32,
 }
@@ -338,7 +338,7 @@ impl Vfs {
             mounts: Vec::new(),
             next_mount_id: 21,
             usage: BTreeMap::new(),
-            watched: BTreeSet::new(),
+            watched: Vec::new(),
             events: Vec::new(),
             cookie: 0,
         };

@@ -587,10 +587,10 @@ fn inotify_events_of_watched_inodes() {
     let f = v.walk(r, b"/tmp/x", false, &root()).unwrap();
     v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
     assert!(v.events.is_empty(), "nothing watched, nothing recorded");
-    v.watched.insert(tmp);
+    v.watched.push(tmp);
     let f = v.walk(r, b"/tmp/y", false, &root()).unwrap();
     let y = v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
-    v.watched.insert(y);
+    v.watched.push(y);
     v.write_at(y, 0, b"hi").unwrap();
     v.rename(r, b"/tmp/y", r, b"/tmp/z", 0, &root()).unwrap();
     v.unlink(r, b"/tmp/z", &root()).unwrap();

@@ -7,7 +7,6 @@
 
 use super::files::{FileLike, Obj, OpenFile, Resolved, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use super::*;
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 use sion_vfs::{FsEvent, Ino, IN_DELETE_SELF, IN_ISDIR, R_OK};
@@ -22,7 +21,17 @@ const IN_EXCL_UNLINK: u32 = 0x0400_0000;
 const IN_MASK_CREATE: u32 = 0x1000_0000;
 const IN_MASK_ADD: u32 = 0x2000_0000;
 const IN_ONESHOT: u32 = 0x8000_0000;
-const ALL_BITS: u32 = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT;
+const ALL_BITS: u32 = IN_ALL_EVENTS
+    | IN_UNMOUNT
+    | IN_Q_OVERFLOW
+    | IN_IGNORED
+    | IN_ONLYDIR
+    | IN_DONT_FOLLOW
+    | IN_EXCL_UNLINK
+    | IN_MASK_CREATE
+    | IN_MASK_ADD
+    | IN_ISDIR
+    | IN_ONESHOT;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -48,10 +57,10 @@ impl Event {
 
 #[derive(Debug, Default)]
 pub struct Inotify {
-    /// wd -> (inode, mask).
-    pub watches: BTreeMap<i32, (Ino, u32)>,
+    /// (wd, inode, mask): a few, looked through.
+    pub watches: Vec<(i32, Ino, u32)>,
     pub last_wd: i32,
-    pub queue: VecDeque<Event>,
+    pub queue: Vec<Event>,
     pub uid: u32,
     /// /proc/sys/fs/inotify/max_queued_events when it was made.
     pub max_events: usize,
@@ -60,21 +69,21 @@ pub struct Inotify {
 impl Inotify {
     fn push(&mut self, e: Event) {
         // Linux merges an event identical to the last one queued.
-        if self.queue.back() == Some(&e) {
+        if self.queue.last() == Some(&e) {
             return;
         }
         if self.queue.len() >= self.max_events {
-            if self.queue.back().is_none_or(|b| b.mask != IN_Q_OVERFLOW) {
-                self.queue.push_back(Event { wd: -1, mask: IN_Q_OVERFLOW, cookie: 0, name: Vec::new() });
+            if self.queue.last().is_none_or(|b| b.mask != IN_Q_OVERFLOW) {
+                self.queue.push(Event { wd: -1, mask: IN_Q_OVERFLOW, cookie: 0, name: Vec::new() });
             }
             return;
         }
-        self.queue.push_back(e);
+        self.queue.push(e);
     }
 
     /// Deliver one VFS event to the watches of its inode.
     fn deliver(&mut self, ev: &FsEvent) {
-        let hits: Vec<(i32, u32)> = self.watches.iter().filter(|(_, w)| w.0 == ev.ino).map(|(&wd, w)| (wd, w.1)).collect();
+        let hits: Vec<(i32, u32)> = self.watches.iter().filter(|w| w.1 == ev.ino).map(|w| (w.0, w.2)).collect();
         for (wd, mask) in hits {
             if mask & ev.mask & IN_ALL_EVENTS != 0 {
                 self.push(Event { wd, mask: ev.mask, cookie: ev.cookie, name: ev.name.clone() });
@@ -91,13 +100,22 @@ impl Inotify {
 
     /// A watch goes: IN_IGNORED tells.
     fn remove(&mut self, wd: i32) {
-        if self.watches.remove(&wd).is_some() {
+        if let Some(at) = self.watches.iter().position(|w| w.0 == wd) {
+            self.watches.remove(at);
             self.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: Vec::new() });
         }
     }
 }
 
 impl JobState {
+    fn inotify_ref(&self, id: u32) -> Option<&Inotify> {
+        self.inotify.get(id as usize)?.as_ref()
+    }
+
+    fn inotify_mut(&mut self, id: u32) -> Option<&mut Inotify> {
+        self.inotify.get_mut(id as usize)?.as_mut()
+    }
+
     /// Hand the events the VFS recorded to the instances watching their
     /// inodes. True if any was queued (readers may go on).
     pub fn inotify_deliver(&mut self) -> bool {
@@ -106,7 +124,7 @@ impl JobState {
         }
         let events = core::mem::take(&mut self.vfs.events);
         for ev in &events {
-            for i in self.inotify.values_mut() {
+            for i in self.inotify.iter_mut().flatten() {
                 i.deliver(ev);
             }
         }
@@ -116,7 +134,7 @@ impl JobState {
 
     /// The VFS records events for the inodes some watch names.
     fn inotify_rewatch(&mut self) {
-        self.vfs.watched = self.inotify.values().flat_map(|i| i.watches.values().map(|w| w.0)).collect();
+        self.vfs.watched = self.inotify.iter().flatten().flat_map(|i| i.watches.iter().map(|w| w.1)).collect();
     }
 }
 
@@ -127,12 +145,16 @@ impl Process {
         }
         let uid = self.uid;
         let [events, instances, _] = self.job.tunables.inotify;
-        if self.job.inotify.values().filter(|i| i.uid == uid).count() as u64 >= instances {
+        if self.job.inotify.iter().flatten().filter(|i| i.uid == uid).count() as u64 >= instances {
             return Err(Errno::EMFILE);
         }
-        let id = self.job.next_inotify;
-        self.job.next_inotify += 1;
-        self.job.inotify.insert(id, Inotify { uid, max_events: events as usize, ..Default::default() });
+        let slots = &mut self.job.inotify;
+        let id = slots.iter().position(Option::is_none).unwrap_or(slots.len());
+        if id == slots.len() {
+            slots.push(None);
+        }
+        slots[id] = Some(Inotify { uid, max_events: events as usize, ..Default::default() });
+        let id = id as u32;
         let f = self.new_file(Obj::Inotify(id), O_RDWR | (flags & O_NONBLOCK));
         match self.fd_install(f.clone(), 0, flags & O_CLOEXEC != 0) {
             Ok(fd) => Ok(fd as u64),
@@ -171,15 +193,15 @@ impl Process {
         }
         self.job.inotify_deliver();
         let (uid, watches) = (self.uid, self.job.tunables.inotify[2]);
-        let total: usize = self.job.inotify.values().filter(|i| i.uid == uid).map(|i| i.watches.len()).sum();
-        let i = self.job.inotify.get_mut(&id).ok_or(Errno::EBADF)?;
+        let total: usize = self.job.inotify.iter().flatten().filter(|i| i.uid == uid).map(|i| i.watches.len()).sum();
+        let i = self.job.inotify_mut(id).ok_or(Errno::EBADF)?;
         let keep = mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK);
-        if let Some((&wd, w)) = i.watches.iter_mut().find(|(_, w)| w.0 == ino) {
+        if let Some(w) = i.watches.iter_mut().find(|w| w.1 == ino) {
             if mask & IN_MASK_CREATE != 0 {
                 return Err(Errno::EEXIST);
             }
-            w.1 = if mask & IN_MASK_ADD != 0 { w.1 | keep } else { keep };
-            return Ok(wd as u64);
+            w.2 = if mask & IN_MASK_ADD != 0 { w.2 | keep } else { keep };
+            return Ok(w.0 as u64);
         }
         if total as u64 >= watches {
             return Err(Errno::ENOSPC);
@@ -188,12 +210,12 @@ impl Process {
         let mut wd = i.last_wd;
         loop {
             wd = if wd >= i32::MAX { 1 } else { wd + 1 };
-            if !i.watches.contains_key(&wd) {
+            if !i.watches.iter().any(|w| w.0 == wd) {
                 break;
             }
         }
         i.last_wd = wd;
-        i.watches.insert(wd, (ino, keep));
+        i.watches.push((wd, ino, keep));
         self.job.inotify_rewatch();
         Ok(wd as u64)
     }
@@ -201,8 +223,8 @@ impl Process {
     pub(crate) fn sys_inotify_rm_watch(&mut self, fd: i32, wd: i32) -> SysResult {
         let id = self.inotify_of(fd)?;
         self.job.inotify_deliver();
-        let i = self.job.inotify.get_mut(&id).ok_or(Errno::EBADF)?;
-        if !i.watches.contains_key(&wd) {
+        let i = self.job.inotify_mut(id).ok_or(Errno::EBADF)?;
+        if !i.watches.iter().any(|w| w.0 == wd) {
             return Err(Errno::EINVAL);
         }
         i.remove(wd);
@@ -213,8 +235,8 @@ impl Process {
     fn inotify_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
         self.job.inotify_deliver();
         let (base, len) = iov.iter().copied().find(|&(_, l)| l > 0).unwrap_or((iov.first().map_or(0, |v| v.0), 0));
-        let i = self.job.inotify.get(&id).ok_or(Errno::EBADF)?;
-        let Some(first) = i.queue.front() else {
+        let i = self.job.inotify_ref(id).ok_or(Errno::EBADF)?;
+        let Some(first) = i.queue.first() else {
             return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
         };
         if (len as usize) < first.len() {
@@ -236,7 +258,7 @@ impl Process {
             n += 1;
         }
         self.write_user(h, abi, base, &out)?;
-        if let Some(i) = self.job.inotify.get_mut(&id) {
+        if let Some(i) = self.job.inotify_mut(id) {
             i.queue.drain(..n);
         }
         Ok(out.len() as u64)
@@ -257,9 +279,10 @@ impl FileLike for InotifyFile {
     }
 
     fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
-        let pending = p.job.inotify.get(&self.0).is_some_and(|i| !i.queue.is_empty());
+        let pending = p.job.inotify_ref(self.0).is_some_and(|i| !i.queue.is_empty());
         // Events the VFS holds for a watch of this instance count too.
-        let held = !p.job.vfs.events.is_empty() && p.job.inotify.get(&self.0).is_some_and(|i| p.job.vfs.events.iter().any(|e| i.watches.values().any(|w| w.0 == e.ino)));
+        let held =
+            !p.job.vfs.events.is_empty() && p.job.inotify_ref(self.0).is_some_and(|i| p.job.vfs.events.iter().any(|e| i.watches.iter().any(|w| w.1 == e.ino)));
         (pending || held, false)
     }
 
@@ -269,13 +292,15 @@ impl FileLike for InotifyFile {
             return Err(Errno::EINVAL);
         }
         p.job.inotify_deliver();
-        let n: usize = p.job.inotify.get(&self.0).map_or(0, |i| i.queue.iter().map(|e| e.len()).sum());
+        let n: usize = p.job.inotify_ref(self.0).map_or(0, |i| i.queue.iter().map(|e| e.len()).sum());
         p.write_user(h, abi, arg, &(n as u32).to_le_bytes()).map(|_| 0)
     }
 
     fn release(&self, p: &mut Process, _flags: u32) {
         p.job.inotify_deliver();
-        p.job.inotify.remove(&self.0);
+        if let Some(slot) = p.job.inotify.get_mut(self.0 as usize) {
+            *slot = None;
+        }
         p.job.inotify_rewatch();
     }
 

@@ -127,7 +127,7 @@ impl Process {
             let f = f.borrow();
             (matches!(f.flags & O_ACCMODE, O_WRONLY | O_RDWR), f.nonblock())
         };
-        let q = self.job.ipc.mq.queues.get(&id).ok_or(Errno::EBADF)?;
+        let q = self.job.ipc.mq.get(id).ok_or(Errno::EBADF)?;
         if !writable {
             return Err(Errno::EBADF);
         }
@@ -164,7 +164,7 @@ impl Process {
             let f = f.borrow();
             (f.readable(), f.nonblock())
         };
-        let q = self.job.ipc.mq.queues.get(&id).ok_or(Errno::EBADF)?;
+        let q = self.job.ipc.mq.get(id).ok_or(Errno::EBADF)?;
         if !readable {
             return Err(Errno::EBADF);
         }
@@ -216,7 +216,7 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         let (id, f) = self.mq_of(fd)?;
-        let q = self.job.ipc.mq.queues.get(&id).ok_or(Errno::EBADF)?;
+        let q = self.job.ipc.mq.get(id).ok_or(Errno::EBADF)?;
         let flags = (f.borrow().flags & O_NONBLOCK) as i64;
         let now = [flags, q.maxmsg as i64, q.msgsize as i64, q.msgs.len() as i64];
         if let Some(a) = new {
@@ -236,7 +236,7 @@ impl Process {
 
     /// What a read of a queue descriptor shows (Linux's `mqueue_read_file`).
     fn mq_status(&self, id: u32) -> Vec<u8> {
-        let Some(q) = self.job.ipc.mq.queues.get(&id) else { return Vec::new() };
+        let Some(q) = self.job.ipc.mq.get(id) else { return Vec::new() };
         let (notify, signo, pid) = match q.notify {
             Some(Notify { pid, sig: Some((s, _)) }) => (SIGEV_SIGNAL, s as i32, pid),
             Some(Notify { pid, sig: None }) => (SIGEV_NONE, 0, pid),
@@ -269,11 +269,11 @@ impl FileLike for MqFile {
 
     /// Readable with a message in it, writable with room.
     fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
-        p.job.ipc.mq.queues.get(&self.0).map_or((false, false), |q| (!q.msgs.is_empty(), !q.full()))
+        p.job.ipc.mq.get(self.0).map_or((false, false), |q| (!q.msgs.is_empty(), !q.full()))
     }
 
     fn stat(&self, p: &Process) -> StatInfo {
-        let q = p.job.ipc.mq.queues.get(&self.0);
+        let q = p.job.ipc.mq.get(self.0);
         let (mode, uid, gid) = q.map_or((0, 0, 0), |q| (q.perm.mode, q.perm.uid, q.perm.gid));
         StatInfo { dev: 0x13, ino: self.0 as u64 + 2, mode: 0o100000 | mode, nlink: 1, uid, gid, size: 80, blksize: 4096, ..Default::default() }
     }

@@ -160,22 +160,30 @@ fn size(a: &Args, i: usize) -> u64 {
 
 pub fn mq_timedsend(cx: &mut Ctx, a: Args) -> Outcome {
     let bits = a.time_bits();
-    cx.process(|p, h| p.sys_mq_timedsend(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.u32(3), a.ptr(4), bits))
+    timedsend(cx, a, bits)
 }
 
 /// i386 `mq_timedsend_time64`: a 64-bit timespec.
 pub fn mq_timedsend_time64(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| p.sys_mq_timedsend(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.u32(3), a.ptr(4), TimeBits::B64))
+    timedsend(cx, a, TimeBits::B64)
+}
+
+fn timedsend(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_mq_timedsend(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.u32(3), a.ptr(4), bits))
 }
 
 pub fn mq_timedreceive(cx: &mut Ctx, a: Args) -> Outcome {
     let bits = a.time_bits();
-    cx.process(|p, h| p.sys_mq_timedreceive(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.ptr(3), a.ptr(4), bits))
+    timedreceive(cx, a, bits)
 }
 
 /// i386 `mq_timedreceive_time64`: a 64-bit timespec.
 pub fn mq_timedreceive_time64(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, h| p.sys_mq_timedreceive(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.ptr(3), a.ptr(4), TimeBits::B64))
+    timedreceive(cx, a, TimeBits::B64)
+}
+
+fn timedreceive(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_mq_timedreceive(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.ptr(3), a.ptr(4), bits))
 }
 
 pub fn mq_notify(cx: &mut Ctx, a: Args) -> Outcome {

@@ -152,9 +152,9 @@ const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 16;
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 32;
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 64;
 /// Registrations (`JobState::membarrier`).
-const READY_PRIVATE: u8 = 1;
-const READY_SYNC_CORE: u8 = 2;
-const REGISTERED_GLOBAL: u8 = 4;
+const READY_PRIVATE: u64 = 1;
+const READY_SYNC_CORE: u64 = 2;
+const REGISTERED_GLOBAL: u64 = 4;
 
 /// membarrier: QUERY, the global and the private expedited commands (and
 /// SYNC_CORE); no RSEQ ones, as Linux without CONFIG_RSEQ (SiON has no
@@ -173,10 +173,9 @@ pub fn membarrier(cx: &mut Ctx, a: Args) -> Outcome {
     let (need, set) = match cmd {
         0 => return Outcome::Reply(0x7f),
         MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED => {
-            for other in cx.procs.running_pids() {
-                cx.procs.serve(cx.h, other, |p, h| p.barrier(h));
-            }
-            return Outcome::Reply(0);
+            cx.procs.barrier_all(cx.h);
+            // The caller's space selected again for its answer.
+            return cx.process(|_, _| Ok(0));
         }
         MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED => (0, REGISTERED_GLOBAL),
         MEMBARRIER_CMD_PRIVATE_EXPEDITED => (READY_PRIVATE, 0),

@@ -33,11 +33,15 @@ pub fn memfd_create(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn inotify_init(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _h| p.sys_inotify_init1(0))
+    init1(cx, 0)
 }
 
 pub fn inotify_init1(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| p.sys_inotify_init1(a.u32(0)))
+    init1(cx, a.u32(0))
+}
+
+fn init1(cx: &mut Ctx, flags: u32) -> Outcome {
+    cx.process(|p, _h| p.sys_inotify_init1(flags))
 }
 
 pub fn inotify_add_watch(cx: &mut Ctx, a: Args) -> Outcome {
