@@ -115,13 +115,15 @@ impl Mqueues {
     }
 
     /// mq_open: the queue's id (its description counted). `acc` is READ
-    /// and/or WRITE, as `Perm::allows` asks.
-    pub fn open(&mut self, name: &[u8], acc: u32, create: Option<Create>, c: &Cred) -> Result<u32, Errno> {
+    /// and/or WRITE, as `Perm::allows` asks (None: an access mode of 3,
+    /// EINVAL once the name is looked up, as Linux's `prepare_open`).
+    pub fn open(&mut self, name: &[u8], acc: Option<u32>, create: Option<Create>, c: &Cred) -> Result<u32, Errno> {
         check_name(name)?;
         if let Some(&id) = self.names.get(name) {
             if create.is_some_and(|k| k.excl) {
                 return Err(Errno::EEXIST);
             }
+            let acc = acc.ok_or(Errno::EINVAL)?;
             let q = self.get_mut(id).ok_or(Errno::ENOENT)?;
             if !q.perm.allows(c, acc) {
                 return Err(Errno::EACCES);
@@ -130,6 +132,7 @@ impl Mqueues {
             return Ok(id);
         }
         let k = create.ok_or(Errno::ENOENT)?;
+        acc.ok_or(Errno::EINVAL)?;
         let named = self.queues.iter().flatten().filter(|q| q.named).count() as u64;
         if named >= self.limits.queues_max && !k.resource {
             return Err(Errno::ENOSPC);
@@ -275,19 +278,21 @@ mod tests {
     #[test]
     fn names_and_errors() {
         let mut m = Mqueues::default();
-        assert_eq!(m.open(b"", READ, create(None), &USER), Err(Errno::EACCES));
-        assert_eq!(m.open(b"a/b", READ, create(None), &USER), Err(Errno::EACCES));
-        assert_eq!(m.open(&[b'a'; 256], READ, create(None), &USER), Err(Errno::ENAMETOOLONG));
-        assert_eq!(m.open(b"q", READ, None, &USER), Err(Errno::ENOENT));
-        assert_eq!(m.open(b"q", READ, create(Some((0, 10))), &USER), Err(Errno::EINVAL));
-        assert_eq!(m.open(b"q", READ, create(Some((11, 10))), &USER), Err(Errno::EINVAL));
-        let id = m.open(b"q", READ, create(Some((3, 16))), &USER).unwrap();
+        assert_eq!(m.open(b"", Some(READ), create(None), &USER), Err(Errno::EACCES));
+        assert_eq!(m.open(b"a/b", Some(READ), create(None), &USER), Err(Errno::EACCES));
+        assert_eq!(m.open(&[b'a'; 256], Some(READ), create(None), &USER), Err(Errno::ENAMETOOLONG));
+        assert_eq!(m.open(b"q", Some(READ), None, &USER), Err(Errno::ENOENT));
+        assert_eq!(m.open(b"q", None, None, &USER), Err(Errno::ENOENT));
+        assert_eq!(m.open(b"q", Some(READ), create(Some((0, 10))), &USER), Err(Errno::EINVAL));
+        assert_eq!(m.open(b"q", Some(READ), create(Some((11, 10))), &USER), Err(Errno::EINVAL));
+        let id = m.open(b"q", Some(READ), create(Some((3, 16))), &USER).unwrap();
         assert_eq!((m.get(id).unwrap().maxmsg, m.get(id).unwrap().msgsize), (3, 16));
-        assert_eq!(m.open(b"q", READ, Some(Create { excl: true, ..create(None).unwrap() }), &USER), Err(Errno::EEXIST));
+        assert_eq!(m.open(b"q", Some(READ), Some(Create { excl: true, ..create(None).unwrap() }), &USER), Err(Errno::EEXIST));
+        assert_eq!(m.open(b"q", None, None, &USER), Err(Errno::EINVAL));
         let other = Cred { uid: 1001, gid: 1001, root: false };
-        assert_eq!(m.open(b"q", WRITE, None, &other), Err(Errno::EACCES));
+        assert_eq!(m.open(b"q", Some(WRITE), None, &other), Err(Errno::EACCES));
         assert_eq!(m.unlink(b"q", &other), Err(Errno::EACCES));
-        assert_eq!(m.open(b"q", READ | WRITE, None, &ROOT), Ok(id));
+        assert_eq!(m.open(b"q", Some(READ | WRITE), None, &ROOT), Ok(id));
         m.unlink(b"q", &USER).unwrap();
         assert_eq!(m.unlink(b"q", &USER), Err(Errno::ENOENT));
         assert!(m.get(id).is_some());
@@ -301,19 +306,19 @@ mod tests {
     fn limits() {
         let mut m = Mqueues::default();
         m.limits.queues_max = 1;
-        m.open(b"a", READ, create(None), &USER).unwrap();
-        assert_eq!(m.open(b"b", READ, create(None), &USER), Err(Errno::ENOSPC));
+        m.open(b"a", Some(READ), create(None), &USER).unwrap();
+        assert_eq!(m.open(b"b", Some(READ), create(None), &USER), Err(Errno::ENOSPC));
         m.limits.queues_max = 100;
         // RLIMIT_MSGQUEUE: about nine default queues fit in 819,200 bytes.
-        let n = (0..20u8).take_while(|i| m.open(&[b'x', *i], READ, create(None), &USER).is_ok()).count();
+        let n = (0..20u8).take_while(|i| m.open(&[b'x', *i], Some(READ), create(None), &USER).is_ok()).count();
         assert_eq!(n, 8);
-        assert_eq!(m.open(b"y", READ, create(None), &USER), Err(Errno::EMFILE));
+        assert_eq!(m.open(b"y", Some(READ), create(None), &USER), Err(Errno::EMFILE));
     }
 
     #[test]
     fn priority_order_and_notify() {
         let mut m = Mqueues::default();
-        let id = m.open(b"q", READ, create(None), &USER).unwrap();
+        let id = m.open(b"q", Some(READ), create(None), &USER).unwrap();
         m.notify(id, 7, Some(Notify { pid: 7, sig: Some((10, 42)) })).unwrap();
         assert_eq!(m.notify(id, 8, Some(Notify { pid: 8, sig: None })), Err(Errno::EBUSY));
         m.send(id, 1, b"a".to_vec(), (9, 1000), false);

@@ -55,13 +55,11 @@ impl Process {
     pub(crate) fn sys_mq_open(&mut self, h: &mut dyn Host, abi: Abi, name: u64, oflag: u32, mode: u32, attr: u64) -> SysResult {
         let attr = if attr != 0 { Some(self.mq_read_attr(h, abi, attr)?) } else { None };
         let name = self.mq_name(h, abi, name)?;
-        if oflag & O_ACCMODE == O_ACCMODE {
-            return Err(Errno::EINVAL);
-        }
         let acc = match oflag & O_ACCMODE {
-            O_WRONLY => WRITE,
-            O_RDWR => READ | WRITE,
-            _ => READ,
+            O_WRONLY => Some(WRITE),
+            O_RDWR => Some(READ | WRITE),
+            O_ACCMODE => None,
+            _ => Some(READ),
         };
         let create = (oflag & O_CREAT != 0).then(|| Create {
             excl: oflag & O_EXCL != 0,
