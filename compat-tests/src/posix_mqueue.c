@@ -4,7 +4,8 @@
 // timeout), mq_getattr/mq_setattr, EBADF for the wrong access mode or a
 // descriptor that is no queue, poll readiness, a blocked receive and a
 // blocked send woken by another process, mq_notify (SIGEV_SIGNAL's siginfo,
-// one shot, EBUSY from another process, SIGEV_NONE, removal, bad sigevents,
+// one shot, EBUSY from another process, SIGEV_NONE, removal, removal by a
+// close of any descriptor, bad sigevents,
 // SIGEV_THREAD without a netlink socket), the text a read of the descriptor
 // gives, mq_unlink of an open queue, close-on-exec, fstat, and the limits of
 // /proc/sys/fs/mqueue. Queue names carry the pid (builds run side by side
@@ -374,6 +375,13 @@ static void test_notify(void)
     EXPECT_ERR(mq_notify(q, &ev), EBUSY);
     EXPECT_RET(mq_send(q, "5", 1, 0), 0);
     EXPECT_RET(mq_notify(q, &ev), 0);
+    EXPECT_RET(mq_notify(q, NULL), 0);
+    /* Closing any descriptor of the queue drops our registration. */
+    EXPECT_RET(mq_notify(q, &none), 0);
+    int d = dup((int)q);
+    check(d >= 0, "dup of the queue descriptor");
+    close(d);
+    EXPECT_RET(mq_notify(q, &none), 0);
     EXPECT_RET(mq_notify(q, NULL), 0);
     /* Bad sigevents and descriptors (the raw call: libc may check first). */
     struct ksigevent k = { 0 };

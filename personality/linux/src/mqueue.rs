@@ -183,14 +183,21 @@ impl Mqueues {
         Ok(())
     }
 
-    /// An open description of queue `id` went; `pid` closed it (its
-    /// notification goes with it, as Linux's `mqueue_flush_file`).
-    pub fn close(&mut self, id: u32, pid: u32) {
+    /// `pid` closed a descriptor of queue `id`: its notification goes,
+    /// as Linux's `mqueue_flush_file`.
+    pub fn flush(&mut self, id: u32, pid: u32) {
         if let Some(q) = self.get_mut(id) {
-            q.refs = q.refs.saturating_sub(1);
             if q.notify.is_some_and(|n| n.pid == pid) {
                 q.notify = None;
             }
+        }
+    }
+
+    /// An open description of queue `id` went (`pid` closed it last).
+    pub fn close(&mut self, id: u32, pid: u32) {
+        self.flush(id, pid);
+        if let Some(q) = self.get_mut(id) {
+            q.refs = q.refs.saturating_sub(1);
         }
         self.drop_if_unused(id);
     }

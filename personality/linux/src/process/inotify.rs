@@ -209,7 +209,7 @@ impl Process {
         // Watch descriptors count up from 1, as Linux's idr_alloc_cyclic.
         let mut wd = i.last_wd;
         loop {
-            wd = if wd >= i32::MAX { 1 } else { wd + 1 };
+            wd = if wd == i32::MAX { 1 } else { wd + 1 };
             if !i.watches.iter().any(|w| w.0 == wd) {
                 break;
             }
