@@ -4,7 +4,8 @@
 // subdirectory with IN_ISDIR, the unlink's attrib, delete and delete-self,
 // IN_IGNORED after delete-self and after inotify_rm_watch), the order they
 // come in, IN_ONESHOT, IN_MASK_ADD and IN_MASK_CREATE, one watch descriptor
-// per inode, a blocking read woken by another process, O_NONBLOCK's EAGAIN,
+// per inode, events of a file unlinked while open (and IN_EXCL_UNLINK),
+// a blocking read woken by another process, O_NONBLOCK's EAGAIN,
 // a buffer too small (EINVAL), FIONREAD, poll, and the calls' errors. The
 // directory is made under /tmp with the pid in its name, never printed.
 #include "compat.h"
@@ -233,6 +234,24 @@ static void test_oneshot_and_wait(void)
     close(fd);
 }
 
+/* A file unlinked while open is still the directory's child to inotify,
+ * unless the watch says IN_EXCL_UNLINK. */
+static void test_unlinked(void)
+{
+    for (int excl = 0; excl < 2; excl++) {
+        int fd = inotify_init1(IN_NONBLOCK);
+        wd_dir = inotify_add_watch(fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | (excl ? IN_EXCL_UNLINK : 0));
+        wd_file = -2;
+        int f = open(path_f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        EXPECT_RET(unlink(path_f), 0);
+        EXPECT_RET(write(f, "x", 1), 1);
+        close(f);
+        printf("unlinked while open%s:\n", excl ? ", IN_EXCL_UNLINK" : "");
+        check(drain(fd, NULL, 0) == (excl ? 1 : 3), excl ? "IN_EXCL_UNLINK: the delete only" : "delete, then modify and close-write of the unlinked file");
+        close(fd);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/compat_inotify_%d", (int)getpid());
@@ -246,6 +265,7 @@ int main(void)
     test_errors();
     test_events();
     test_oneshot_and_wait();
+    test_unlinked();
     rmdir(dir);
     return finish();
 }

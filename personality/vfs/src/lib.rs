@@ -280,6 +280,8 @@ pub struct Vfs {
     pub watched: Vec<Ino>,
     pub events: Vec<FsEvent>,
     cookie: u32,
+    /// (file, directory, name) of open files unlinked from a watched directory.
+    orphans: Vec<(Ino, Ino, Vec<u8>)>,
 }
 
 /// One entry of a workstation directory, as [`Vfs::fill_dir`] takes it.
@@ -341,6 +343,7 @@ impl Vfs {
             watched: Vec::new(),
             events: Vec::new(),
             cookie: 0,
+            orphans: Vec::new(),
         };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
@@ -828,6 +831,9 @@ impl Vfs {
         let n = self.node(ino);
         if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
             self.self_event(ino, IN_DELETE_SELF);
+            if !self.orphans.is_empty() {
+                self.orphans.retain(|o| o.0 != ino);
+            }
             let n = self.node(ino);
             if let Data::Reg(f) = &n.data {
                 let (dev, a, p) = (n.dev, f.allocated(), footprint(f));
@@ -870,6 +876,9 @@ impl Vfs {
         // it tells the directory.
         self.self_event(ino, IN_ATTRIB);
         self.remove_name(f.dir, &f.name);
+        if self.watched.contains(&f.dir) && self.get(ino).is_some() {
+            self.orphans.push((ino, f.dir, f.name.clone()));
+        }
         self.dir_event(f.dir, IN_DELETE, &f.name, 0);
         Ok(())
     }

@@ -28,6 +28,9 @@ pub struct FsEvent {
     pub mask: u32,
     pub cookie: u32,
     pub name: Vec<u8>,
+    /// For a directory's watch about a file whose name there went while it
+    /// stayed open (what IN_EXCL_UNLINK leaves out).
+    pub unlinked: bool,
 }
 
 impl Vfs {
@@ -45,7 +48,7 @@ impl Vfs {
         if self.watched.contains(&ino) {
             // Linux says IN_ISDIR of a directory's events but its own going or moving.
             let mask = if mask & (IN_DELETE_SELF | IN_MOVE_SELF) != 0 { mask } else { mask | self.isdir(ino) };
-            self.events.push(FsEvent { ino, mask, cookie: 0, name: Vec::new() });
+            self.events.push(FsEvent { ino, mask, cookie: 0, name: Vec::new(), unlinked: false });
         }
     }
 
@@ -64,8 +67,14 @@ impl Vfs {
                 _ => continue,
             };
             for name in names {
-                self.events.push(FsEvent { ino: d, mask, cookie: 0, name });
+                self.events.push(FsEvent { ino: d, mask, cookie: 0, name, unlinked: false });
             }
+        }
+        // An open file unlinked from a watched directory is still its child
+        // there (Linux's dentry keeps its parent and name).
+        let gone: Vec<(Ino, Vec<u8>)> = self.orphans.iter().filter(|o| o.0 == ino && self.watched.contains(&o.1)).map(|o| (o.1, o.2.clone())).collect();
+        for (d, name) in gone {
+            self.events.push(FsEvent { ino: d, mask, cookie: 0, name, unlinked: true });
         }
         // The parent's watches hear first, as Linux's fsnotify_handle_event.
         self.self_event(ino, own);
@@ -75,7 +84,7 @@ impl Vfs {
     /// IN_ISDIR when that is a directory).
     pub(crate) fn dir_event(&mut self, dir: Ino, mask: u32, name: &[u8], cookie: u32) {
         if self.watched.contains(&dir) {
-            self.events.push(FsEvent { ino: dir, mask, cookie, name: name.to_vec() });
+            self.events.push(FsEvent { ino: dir, mask, cookie, name: name.to_vec(), unlinked: false });
         }
     }
 

@@ -611,3 +611,22 @@ fn inotify_events_of_watched_inodes() {
     );
     assert!(v.events[3].cookie != 0 && v.events[3].cookie == v.events[4].cookie);
 }
+
+#[test]
+fn inotify_an_unlinked_open_file_stays_the_directorys_child() {
+    let mut v = tree();
+    let r = v.root;
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.watched.push(tmp);
+    let f = v.walk(r, b"/tmp/x", false, &root()).unwrap();
+    let x = v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    v.open_ref(x);
+    v.unlink(r, b"/tmp/x", &root()).unwrap();
+    v.events.clear();
+    v.write_at(x, 0, b"hi").unwrap();
+    assert_eq!(v.events.len(), 1);
+    assert_eq!((v.events[0].ino, v.events[0].mask, &v.events[0].name[..], v.events[0].unlinked), (tmp, IN_MODIFY, &b"x"[..], true));
+    v.close_ref(x);
+    v.events.clear();
+    assert!(v.orphans.is_empty(), "forgotten once freed");
+}

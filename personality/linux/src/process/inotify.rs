@@ -85,7 +85,7 @@ impl Inotify {
     fn deliver(&mut self, ev: &FsEvent) {
         let hits: Vec<(i32, u32)> = self.watches.iter().filter(|w| w.1 == ev.ino).map(|w| (w.0, w.2)).collect();
         for (wd, mask) in hits {
-            if mask & ev.mask & IN_ALL_EVENTS != 0 {
+            if mask & ev.mask & IN_ALL_EVENTS != 0 && !(ev.unlinked && mask & IN_EXCL_UNLINK != 0) {
                 self.push(Event { wd, mask: ev.mask, cookie: ev.cookie, name: ev.name.clone() });
                 if mask & IN_ONESHOT != 0 {
                     self.remove(wd);
