@@ -27,6 +27,7 @@ pub mod job;
 pub mod layout;
 pub mod linux;
 pub mod locks;
+pub mod mqueue;
 pub mod process;
 pub mod procs;
 pub mod signal;

@@ -29,6 +29,8 @@ mod timerfd;
 pub mod pidfd;
 pub mod numa;
 mod sysv;
+mod mqueue;
+pub mod inotify;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -234,6 +236,15 @@ pub struct JobState {
     pub ipc: crate::sysv::Ipc,
     /// Loop block devices by number (see `process/files/loopdev.rs`).
     pub loops: VecMap<u32, LoopDev>,
+    /// inotify instances by id, a slot each (see `process/inotify.rs`).
+    pub inotify: Vec<Option<inotify::Inotify>>,
+    /// membarrier registrations by pid (`sys/mm.rs`; gone at exec and exit).
+    pub membarrier: VecMap<u32, u64>,
+    /// The job's kernel log as syslog reads it (`sys/system.rs`): the
+    /// lines the personality logged for it, at most `KLOG_LEN` bytes.
+    pub klog: Vec<u8>,
+    /// Bytes of `klog` SYSLOG_ACTION_READ took.
+    pub klog_read: usize,
 }
 
 /// A loop block device: the file it is bound to (held open), its offset,
@@ -257,6 +268,23 @@ pub struct FileMap {
     pub len: u64,
     pub space: u64,
     pub start: u64,
+}
+
+/// The size of the job's kernel log (Linux's `log_buf_len`, Debian's 2^17).
+pub const KLOG_LEN: usize = 1 << 17;
+
+impl JobState {
+    /// A line of the job's kernel log, as dmesg shows it (level 4, warning).
+    pub fn klog_line(&mut self, now_ns: u64, line: &str) {
+        let us = now_ns / 1000;
+        let text = format!("<4>[{:5}.{:06}] sion: {line}\n", us / 1_000_000, us % 1_000_000);
+        self.klog.extend_from_slice(text.as_bytes());
+        if self.klog.len() > KLOG_LEN {
+            let cut = self.klog.len() - KLOG_LEN;
+            self.klog.drain(..cut);
+            self.klog_read = self.klog_read.saturating_sub(cut);
+        }
+    }
 }
 
 impl Default for JobState {
@@ -299,6 +327,10 @@ impl Default for JobState {
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
             loops: VecMap::new(),
+            inotify: Vec::new(),
+            membarrier: VecMap::new(),
+            klog: Vec::new(),
+            klog_read: 0,
         }
     }
 }
@@ -858,8 +890,9 @@ impl Process {
         self.robust_list = (0, 0);
         self.pending = None;
         self.sig.reset_for_exec();
-        // POSIX timers go (interval timers stay, as on Linux).
+        // POSIX timers go (interval timers stay, as on Linux), and membarrier registrations.
         self.timers.clear();
+        self.job.membarrier.remove(&self.pid);
         // The saved and file-system ids become the effective ones (there
         // are no set-user-ID programs); a program run by root, really or
         // effectively, gets every capability again (no file capabilities).
@@ -1168,7 +1201,10 @@ impl Process {
         let count = self.job.unimplemented.entry(name).or_insert(0);
         *count += 1;
         if *count == 1 {
-            h.log(&format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi));
+            let line = format!("unimplemented syscall {name} (nr {}, {:?}): ENOSYS", call.nr, abi);
+            let now = h.now_ns();
+            self.job.klog_line(now, &line);
+            h.log(&line);
         }
         Outcome::Reply(Errno::ENOSYS.as_ret())
     }
@@ -1204,6 +1240,16 @@ impl Process {
     pub(crate) fn block_retry(&mut self) -> SysResult {
         self.pending = Some(Pending::Retry { call: self.last_call });
         Err(BLOCK)
+    }
+
+    /// A memory barrier in every thread of this process running on another
+    /// CPU (membarrier): the kernel shoots the space's TLB down on each CPU
+    /// that has it loaded and waits for each (an interrupt serializes an x86
+    /// CPU), asked with a protection change of a page no mapping covers.
+    pub(crate) fn barrier(&mut self, h: &mut dyn Host) {
+        if let Some(page) = self.vmas.find_free_top_down(PAGE, 0x10000, self.mmap_top) {
+            h.mem_protect(page, PAGE, 0);
+        }
     }
 
     pub(crate) fn sleep_until(&mut self, h: &mut dyn Host, deadline: u64) -> Outcome {

@@ -154,6 +154,17 @@ impl Procs {
         self.by_task.get(&task).map(|&(pid, _)| pid)
     }
 
+    /// A memory barrier in every running process of the job (membarrier's
+    /// global commands): see [`Process::barrier`].
+    pub fn barrier_all(&mut self, h: &mut dyn Host) {
+        for m in self.members.values_mut() {
+            if let Life::Running { proc, space, task } = &mut m.life {
+                h.select(*space, *task);
+                proc.barrier(h);
+            }
+        }
+    }
+
     /// Running processes.
     pub fn running(&self) -> usize {
         self.members.values().filter(|m| matches!(m.life, Life::Running { .. })).count()
@@ -201,6 +212,8 @@ impl Procs {
     fn log_once(&mut self, h: &mut dyn Host, what: &'static str) {
         if !self.logged.contains(&what) {
             self.logged.push(what);
+            let now = h.now_ns();
+            self.job.klog_line(now, what);
             h.log(what);
         }
     }
@@ -217,6 +230,9 @@ impl Procs {
         }
         let o = self.run_entry(h, pid, call, entry);
         let o = self.fetch_if_needed(h, pid, call, o);
+        if self.job.inotify_deliver() {
+            self.changed = true;
+        }
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
@@ -394,16 +410,23 @@ impl Procs {
         self.changed = true;
     }
 
-    /// SIGIO to the holders of leases an open just started to break.
+    /// SIGIO to the holders of leases an open just started to break, and
+    /// the signals of message queues that a send made non-empty (mq_notify).
     fn send_lease_breaks(&mut self, h: &mut dyn Host) {
         for pid in core::mem::take(&mut self.job.locks.sigio) {
             self.send(h, pid, signal::SIGIO, SigInfo { signo: signal::SIGIO, code: signal::SI_KERNEL, ..Default::default() });
+        }
+        for (pid, info) in core::mem::take(&mut self.job.ipc.mq.signals) {
+            self.send(h, pid, info.signo, info);
         }
     }
 
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        if self.job.inotify_deliver() {
+            self.changed = true;
+        }
         // Lease breaks that timed out: the opens waiting for them look again.
         if self.job.locks.expire_leases(h.now_ns()) {
             self.changed = true;
@@ -943,6 +966,10 @@ impl Procs {
             (if flags & CLONE_PARENT != 0 { m.ppid } else { pid }, m.pgid, m.sid)
         };
         self.members.insert(child_pid, Member { ppid, pgid, sid, life: Life::Running { proc: Box::new(child), space, task }, stopped: false, report: None });
+        // The memory's membarrier registrations come with its copy.
+        if let Some(&m) = self.job.membarrier.get(&pid) {
+            self.job.membarrier.insert(child_pid, m);
+        }
         self.by_task.insert(task, (child_pid, child_pid));
         let tid = (child_pid as u32).to_le_bytes();
         if flags & CLONE_PARENT_SETTID != 0 {
@@ -1111,6 +1138,8 @@ impl Procs {
         // System V: its waits go, its SEM_UNDO adjustments are applied.
         self.job.ipc.cancel(pid, None);
         self.job.ipc.sem_exit(pid);
+        self.job.ipc.mq.exit(pid);
+        self.job.membarrier.remove(&pid);
         let Some(m) = self.members.get_mut(&pid) else { return };
         let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);

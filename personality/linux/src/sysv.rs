@@ -370,6 +370,11 @@ pub enum WaitFor {
     MsgRecv {
         id: i32,
     },
+    /// mq_timedsend (`send`) or mq_timedreceive on a POSIX queue.
+    Mq {
+        id: u32,
+        send: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -415,6 +420,8 @@ pub struct Ipc {
     pub shm_total: u64,
     pub sem_total: usize,
     pub pool: Pool,
+    /// POSIX message queues (`mqueue.rs`).
+    pub mq: crate::mqueue::Mqueues,
 }
 
 impl Default for Ipc {
@@ -435,6 +442,7 @@ impl Default for Ipc {
             shm_total: 0,
             sem_total: 0,
             pool: Pool::default(),
+            mq: Default::default(),
         }
     }
 }
@@ -772,6 +780,7 @@ impl Ipc {
         let gone = match w.what {
             WaitFor::Sem { id, .. } => !self.sem.exists(id),
             WaitFor::MsgSend { id } | WaitFor::MsgRecv { id } => !self.msg.exists(id),
+            WaitFor::Mq { id, .. } => self.mq.get(id).is_none(),
         };
         if gone {
             return Err(Errno::EIDRM);

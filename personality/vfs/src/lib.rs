@@ -28,6 +28,8 @@ use alloc::vec::Vec;
 mod filedata;
 pub use filedata::{FileData, CHUNK};
 mod mount;
+mod notify;
+pub use notify::*;
 pub use mount::*;
 
 #[cfg(test)]
@@ -274,6 +276,12 @@ pub struct Vfs {
     next_mount_id: u32,
     /// Bytes held by regular files, by file system.
     usage: BTreeMap<u64, u64>,
+    /// Inodes inotify watches, and the events on them not yet taken (see `notify.rs`).
+    pub watched: Vec<Ino>,
+    pub events: Vec<FsEvent>,
+    cookie: u32,
+    /// (file, directory, name) of open files unlinked from a watched directory.
+    orphans: Vec<(Ino, Ino, Vec<u8>)>,
 }
 
 /// One entry of a workstation directory, as [`Vfs::fill_dir`] takes it.
@@ -332,6 +340,10 @@ impl Vfs {
             mounts: Vec::new(),
             next_mount_id: 21,
             usage: BTreeMap::new(),
+            watched: Vec::new(),
+            events: Vec::new(),
+            cookie: 0,
+            orphans: Vec::new(),
         };
         let root = v.alloc(Data::Dir(BTreeMap::new()), 0o755, 0, 0, 1);
         v.node_mut(root).parent = root;
@@ -722,7 +734,9 @@ impl Vfs {
         if is_dir && self.node(f.dir).perm & 0o2000 != 0 {
             perm |= 0o2000;
         }
-        Ok(self.add(f.dir, &f.name, data, perm, uid, gid))
+        let ino = self.add(f.dir, &f.name, data, perm, uid, gid);
+        self.dir_event(f.dir, IN_CREATE | self.isdir(ino), &f.name, 0);
+        Ok(ino)
     }
 
     /// `mkdir(path, mode)` (mode already masked by the umask).
@@ -816,6 +830,11 @@ impl Vfs {
     fn maybe_free(&mut self, ino: Ino) {
         let n = self.node(ino);
         if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
+            self.self_event(ino, IN_DELETE_SELF);
+            if !self.orphans.is_empty() {
+                self.orphans.retain(|o| o.0 != ino);
+            }
+            let n = self.node(ino);
             if let Data::Reg(f) = &n.data {
                 let (dev, a, p) = (n.dev, f.allocated(), footprint(f));
                 self.charge(dev, (a, p), (0, 0));
@@ -853,7 +872,14 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         self.may_delete(f.dir, ino, cred)?;
+        // Linux drops the name (IN_DELETE_SELF when it was the last) before
+        // it tells the directory.
+        self.self_event(ino, IN_ATTRIB);
         self.remove_name(f.dir, &f.name);
+        if self.watched.contains(&f.dir) && self.get(ino).is_some() {
+            self.orphans.push((ino, f.dir, f.name.clone()));
+        }
+        self.dir_event(f.dir, IN_DELETE, &f.name, 0);
         Ok(())
     }
 
@@ -885,6 +911,7 @@ impl Vfs {
             return Err(Errno::ENOTEMPTY);
         }
         self.remove_name(f.dir, &f.name);
+        self.dir_event(f.dir, IN_DELETE | IN_ISDIR, &f.name, 0);
         Ok(())
     }
 
@@ -929,6 +956,8 @@ impl Vfs {
             return Err(Errno::EMLINK);
         }
         self.insert_entry(f.dir, &f.name, old);
+        self.self_event(old, IN_ATTRIB);
+        self.dir_event(f.dir, IN_CREATE, &f.name, 0);
         Ok(())
     }
 
@@ -1056,6 +1085,13 @@ impl Vfs {
             self.node_mut(oino).parent = nf.dir;
         }
         self.touch_dirs(of.dir, nf.dir, &[oino]);
+        if !self.watched.is_empty() {
+            let cookie = self.next_cookie();
+            let d = self.isdir(oino);
+            self.dir_event(of.dir, IN_MOVED_FROM | d, &of.name, cookie);
+            self.dir_event(nf.dir, IN_MOVED_TO | d, &nf.name, cookie);
+            self.self_event(oino, IN_MOVE_SELF);
+        }
         Ok(())
     }
 
@@ -1163,6 +1199,7 @@ impl Vfs {
         n.ctime = now;
         let after = footprint(f);
         self.charge(dev, (0, pages), (grow, after));
+        self.event(ino, IN_MODIFY);
         Ok(data.len())
     }
 
@@ -1200,6 +1237,7 @@ impl Vfs {
         n.ctime = now;
         let dev = n.dev;
         self.charge(dev, (before, pb), (after, pa));
+        self.event(ino, IN_MODIFY);
         Ok(())
     }
 
@@ -1221,6 +1259,7 @@ impl Vfs {
         }
         n.perm = perm;
         n.ctime = now;
+        self.event(ino, IN_ATTRIB);
         Ok(())
     }
 
@@ -1253,6 +1292,7 @@ impl Vfs {
             }
         }
         n.ctime = now;
+        self.event(ino, IN_ATTRIB);
         Ok(())
     }
 

@@ -578,3 +578,55 @@ fn bind_mounts_and_moves() {
     // The view's files are the directory's own: still there.
     assert!(v.lookup(r, b"/a/b/file", true, &root()).is_ok());
 }
+
+#[test]
+fn inotify_events_of_watched_inodes() {
+    let mut v = tree();
+    let r = v.root;
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    let f = v.walk(r, b"/tmp/x", false, &root()).unwrap();
+    v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    assert!(v.events.is_empty(), "nothing watched, nothing recorded");
+    v.watched.push(tmp);
+    let f = v.walk(r, b"/tmp/y", false, &root()).unwrap();
+    let y = v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    v.watched.push(y);
+    v.write_at(y, 0, b"hi").unwrap();
+    v.rename(r, b"/tmp/y", r, b"/tmp/z", 0, &root()).unwrap();
+    v.unlink(r, b"/tmp/z", &root()).unwrap();
+    let got: Vec<(Ino, u32, &[u8])> = v.events.iter().map(|e| (e.ino, e.mask, &e.name[..])).collect();
+    assert_eq!(
+        got,
+        vec![
+            (tmp, IN_CREATE, &b"y"[..]),
+            (tmp, IN_MODIFY, b"y"),
+            (y, IN_MODIFY, b""),
+            (tmp, IN_MOVED_FROM, b"y"),
+            (tmp, IN_MOVED_TO, b"z"),
+            (y, IN_MOVE_SELF, b""),
+            (y, IN_ATTRIB, b""),
+            (y, IN_DELETE_SELF, b""),
+            (tmp, IN_DELETE, b"z"),
+        ]
+    );
+    assert!(v.events[3].cookie != 0 && v.events[3].cookie == v.events[4].cookie);
+}
+
+#[test]
+fn inotify_an_unlinked_open_file_stays_the_directorys_child() {
+    let mut v = tree();
+    let r = v.root;
+    let tmp = v.lookup(r, b"/tmp", true, &root()).unwrap();
+    v.watched.push(tmp);
+    let f = v.walk(r, b"/tmp/x", false, &root()).unwrap();
+    let x = v.create(&f, Data::Reg(Default::default()), 0o644, &root()).unwrap();
+    v.open_ref(x);
+    v.unlink(r, b"/tmp/x", &root()).unwrap();
+    v.events.clear();
+    v.write_at(x, 0, b"hi").unwrap();
+    assert_eq!(v.events.len(), 1);
+    assert_eq!((v.events[0].ino, v.events[0].mask, &v.events[0].name[..], v.events[0].unlinked), (tmp, IN_MODIFY, &b"x"[..], true));
+    v.close_ref(x);
+    v.events.clear();
+    assert!(v.orphans.is_empty(), "forgotten once freed");
+}

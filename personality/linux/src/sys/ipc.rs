@@ -138,3 +138,58 @@ pub fn ipc(cx: &mut Ctx, a: Args) -> Outcome {
         _ => Err(Errno::ENOSYS),
     })
 }
+
+// ----- POSIX message queues (`process/mqueue.rs`, `mqueue.rs`) -----
+
+pub fn mq_open(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mq_open(h, a.abi, a.ptr(0), a.u32(1), a.u32(2), a.ptr(3)))
+}
+
+pub fn mq_unlink(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mq_unlink(h, a.abi, a.ptr(0)))
+}
+
+/// The size_t of a message's length: 32 bits on i386.
+fn size(a: &Args, i: usize) -> u64 {
+    if a.abi == Abi::I386 {
+        a.u64(i) & 0xffff_ffff
+    } else {
+        a.u64(i)
+    }
+}
+
+pub fn mq_timedsend(cx: &mut Ctx, a: Args) -> Outcome {
+    let bits = a.time_bits();
+    timedsend(cx, a, bits)
+}
+
+/// i386 `mq_timedsend_time64`: a 64-bit timespec.
+pub fn mq_timedsend_time64(cx: &mut Ctx, a: Args) -> Outcome {
+    timedsend(cx, a, TimeBits::B64)
+}
+
+fn timedsend(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_mq_timedsend(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.u32(3), a.ptr(4), bits))
+}
+
+pub fn mq_timedreceive(cx: &mut Ctx, a: Args) -> Outcome {
+    let bits = a.time_bits();
+    timedreceive(cx, a, bits)
+}
+
+/// i386 `mq_timedreceive_time64`: a 64-bit timespec.
+pub fn mq_timedreceive_time64(cx: &mut Ctx, a: Args) -> Outcome {
+    timedreceive(cx, a, TimeBits::B64)
+}
+
+fn timedreceive(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
+    cx.process(|p, h| p.sys_mq_timedreceive(h, a.abi, a.i32(0), a.ptr(1), size(&a, 2), a.ptr(3), a.ptr(4), bits))
+}
+
+pub fn mq_notify(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mq_notify(h, a.abi, a.i32(0), a.ptr(1)))
+}
+
+pub fn mq_getsetattr(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_mq_getsetattr(h, a.abi, a.i32(0), a.ptr(1), a.ptr(2)))
+}

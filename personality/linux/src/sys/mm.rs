@@ -143,3 +143,56 @@ pub fn pkey_mprotect(cx: &mut Ctx, a: Args) -> Outcome {
     }
     mprotect(cx, a)
 }
+
+const MEMBARRIER_CMD_GLOBAL: i32 = 1;
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: i32 = 2;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: i32 = 4;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 8;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 16;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 32;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 64;
+/// Registrations (`JobState::membarrier`).
+const READY_PRIVATE: u64 = 1;
+const READY_SYNC_CORE: u64 = 2;
+const REGISTERED_GLOBAL: u64 = 4;
+
+/// membarrier: QUERY, the global and the private expedited commands (and
+/// SYNC_CORE); no RSEQ ones, as Linux without CONFIG_RSEQ (SiON has no
+/// rseq). A barrier is a TLB shootdown of the process's space (the kernel
+/// interrupts every other CPU running it and waits for each, an interrupt
+/// being serializing on x86), asked by changing the protection of a page
+/// no mapping covers; the global commands do that in every process of the
+/// job, the only ones whose memory the caller can share.
+pub fn membarrier(cx: &mut Ctx, a: Args) -> Outcome {
+    let (cmd, flags) = (a.i32(0), a.u32(1));
+    if flags != 0 {
+        return Outcome::Reply(Errno::EINVAL.as_ret());
+    }
+    let pid = cx.pid;
+    let state = cx.procs.job().membarrier.get(&pid).copied().unwrap_or(0);
+    let (need, set) = match cmd {
+        0 => return Outcome::Reply(0x7f),
+        MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED => {
+            cx.procs.barrier_all(cx.h);
+            // The caller's space selected again for its answer.
+            return cx.process(|_, _| Ok(0));
+        }
+        MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED => (0, REGISTERED_GLOBAL),
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED => (READY_PRIVATE, 0),
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED => (0, READY_PRIVATE),
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE => (READY_SYNC_CORE, 0),
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE => (0, READY_SYNC_CORE),
+        _ => return Outcome::Reply(Errno::EINVAL.as_ret()),
+    };
+    if state & need != need {
+        return Outcome::Reply(Errno::EPERM.as_ret());
+    }
+    if set != 0 {
+        *cx.procs.job().membarrier.entry(pid).or_default() |= set;
+        return Outcome::Reply(0);
+    }
+    cx.process(|p, h| {
+        p.barrier(h);
+        Ok(0)
+    })
+}

@@ -253,3 +253,78 @@ pub fn sysfs(cx: &mut Ctx, a: Args) -> Outcome {
         _ => Err(Errno::EINVAL),
     })
 }
+
+const SYSLOG_ACTION_READ: i32 = 2;
+const SYSLOG_ACTION_READ_ALL: i32 = 3;
+const SYSLOG_ACTION_READ_CLEAR: i32 = 4;
+const SYSLOG_ACTION_CLEAR: i32 = 5;
+const SYSLOG_ACTION_CONSOLE_OFF: i32 = 6;
+const SYSLOG_ACTION_CONSOLE_LEVEL: i32 = 8;
+const SYSLOG_ACTION_SIZE_UNREAD: i32 = 9;
+const SYSLOG_ACTION_SIZE_BUFFER: i32 = 10;
+const CAP_SYSLOG: u32 = 34;
+
+/// syslog (klogctl) on the job's kernel log: the lines the personality
+/// logged for the job (unimplemented calls, refused clones...). As with
+/// Debian's `dmesg_restrict`, every action needs CAP_SYSLOG (or
+/// CAP_SYS_ADMIN), else EPERM. The console actions (off, on, level) are
+/// the node's: EPERM, as for a job without CAP_SYSLOG over the node.
+pub fn syslog(cx: &mut Ctx, a: Args) -> Outcome {
+    let (kind, buf, len) = (a.i32(0), a.ptr(1), a.i32(2));
+    cx.process(|p, h| {
+        if !p.capable(CAP_SYSLOG) && !p.capable(CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        match kind {
+            0 | 1 => Ok(0),
+            SYSLOG_ACTION_READ | SYSLOG_ACTION_READ_ALL | SYSLOG_ACTION_READ_CLEAR => {
+                if buf == 0 || len < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if len == 0 {
+                    return Ok(0);
+                }
+                let log = &p.job.klog;
+                let from = if kind == SYSLOG_ACTION_READ {
+                    if p.job.klog_read >= log.len() {
+                        // Linux waits for new messages.
+                        return p.block_retry();
+                    }
+                    p.job.klog_read
+                } else {
+                    // READ_ALL: the last `len` bytes, whole lines.
+                    let mut from = log.len().saturating_sub(len as usize);
+                    if from > 0 {
+                        from = log[from..].iter().position(|&c| c == b'\n').map_or(log.len(), |i| from + i + 1);
+                    }
+                    from
+                };
+                let end = if kind == SYSLOG_ACTION_READ { log.len().min(from + len as usize) } else { log.len() };
+                let out = log[from..end].to_vec();
+                p.write_user(h, a.abi, buf, &out)?;
+                if kind == SYSLOG_ACTION_READ {
+                    p.job.klog_read = end;
+                }
+                if kind == SYSLOG_ACTION_READ_CLEAR {
+                    p.job.klog.clear();
+                    p.job.klog_read = 0;
+                }
+                Ok(out.len() as u64)
+            }
+            SYSLOG_ACTION_CLEAR => {
+                p.job.klog.clear();
+                p.job.klog_read = 0;
+                Ok(0)
+            }
+            SYSLOG_ACTION_CONSOLE_OFF..=SYSLOG_ACTION_CONSOLE_LEVEL => {
+                if kind == SYSLOG_ACTION_CONSOLE_LEVEL && !(1..=8).contains(&len) {
+                    return Err(Errno::EINVAL);
+                }
+                Err(Errno::EPERM)
+            }
+            SYSLOG_ACTION_SIZE_UNREAD => Ok((p.job.klog.len() - p.job.klog_read.min(p.job.klog.len())) as u64),
+            SYSLOG_ACTION_SIZE_BUFFER => Ok(crate::process::KLOG_LEN as u64),
+            _ => Err(Errno::EINVAL),
+        }
+    })
+}

@@ -102,6 +102,7 @@ const NEVER_ON_HOST: &[(&str, &str)] = &[
     ("settimeofday01", "it sets the host's clock"),
     ("stime01", "it sets the host's clock"),
     ("reboot01", "it switches the host's Ctrl-Alt-Del action"),
+    ("syslog11", "it sets the host's console log level and turns its console messages off and on"),
 ];
 
 /// The tests `cargo xtask test` leaves out: `tools/ltp/slow.txt`, a test

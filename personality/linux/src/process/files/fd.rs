@@ -52,6 +52,7 @@ impl Process {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
         self.files.fd_dirty = true;
         self.drop_posix_locks(&ent.file);
+        self.flush(&ent.file);
         self.release(ent.file);
         Ok(())
     }
@@ -62,10 +63,19 @@ impl Process {
         }
         if let Some(old) = self.files.fds.insert(new, FdEntry { file: f, cloexec }) {
             self.drop_posix_locks(&old.file);
+            self.flush(&old.file);
             self.release(old.file);
         }
         self.files.fd_dirty = true;
         Ok(new as u64)
+    }
+
+    /// What any close of a descriptor does (Linux's `flush`): a message
+    /// queue's notification registered by this process goes.
+    fn flush(&mut self, file: &Rc<RefCell<OpenFile>>) {
+        if let Obj::Mq(id) = file.borrow().obj {
+            self.job.ipc.mq.flush(id, self.pid);
+        }
     }
 
     pub(in crate::process) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
@@ -123,6 +133,7 @@ impl Process {
             if flags & O_PATH == 0 {
                 let f = OpenFile { obj, flags, off: 0, snapshot: None };
                 self.job.locks.opened(ino, f.readable(), f.writable());
+                self.job.vfs.event(ino, sion_vfs::IN_OPEN);
             }
         }
         Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))

@@ -9,11 +9,13 @@ pub struct InodeFile(pub Ino);
 
 impl FileLike for InodeFile {
     fn read(&self, p: &mut Process, h: &mut dyn Host, _abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
-        read(p, h, f, self.0, iov, None)
+        let r = read(p, h, f, self.0, iov, None);
+        accessed(p, self.0, r)
     }
 
     fn read_at(&self, p: &mut Process, h: &mut dyn Host, _abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>, off: u64) -> SysResult {
-        read(p, h, f, self.0, iov, Some(off))
+        let r = read(p, h, f, self.0, iov, Some(off));
+        accessed(p, self.0, r)
     }
 
     fn write(&self, p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>, iov: Vec<(u64, u64)>) -> SysResult {
@@ -135,7 +137,11 @@ impl FileLike for InodeFile {
         Err(Errno::ENOTTY)
     }
 
-    fn release(&self, p: &mut Process, _flags: u32) {
+    fn release(&self, p: &mut Process, flags: u32) {
+        if flags & O_PATH == 0 {
+            let write = matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR);
+            p.job.vfs.event(self.0, if write { sion_vfs::IN_CLOSE_WRITE } else { sion_vfs::IN_CLOSE_NOWRITE });
+        }
         p.job.vfs.close_ref(self.0);
     }
 
@@ -153,6 +159,14 @@ impl FileLike for InodeFile {
     fn inode(&self, _p: &Process) -> Option<Ino> {
         Some(self.0)
     }
+}
+
+/// inotify's IN_ACCESS after a read that read something.
+fn accessed(p: &mut Process, ino: Ino, r: SysResult) -> SysResult {
+    if matches!(r, Ok(n) if n > 0) {
+        p.job.vfs.event(ino, sion_vfs::IN_ACCESS);
+    }
+    r
 }
 
 /// read and pread (`at`) of a file or device.

@@ -11,11 +11,13 @@
 use super::super::console::ConsoleFile;
 use super::super::epoll::EpollFile;
 use super::super::eventfd::EventFdFile;
-use super::super::timerfd::TimerFdFile;
+use super::super::inotify::InotifyFile;
+use super::super::mqueue::MqFile;
 use super::super::net::SocketFile;
 use super::super::pidfd::PidFdFile;
 use super::super::pipe::PipeFile;
 use super::super::signalfd::SignalFdFile;
+use super::super::timerfd::TimerFdFile;
 use super::super::unix::UnixFile;
 use super::inode::InodeFile;
 use super::*;
@@ -46,6 +48,10 @@ pub enum Obj {
     TimerFd(u32),
     /// A pidfd naming a process of the job (see `process/pidfd.rs`).
     PidFd(u32),
+    /// A POSIX message queue (`JobState::ipc.mq.queues[id]`, see `process/mqueue.rs`).
+    Mq(u32),
+    /// An inotify instance (`JobState::inotify[id]`, see `process/inotify.rs`).
+    Inotify(u32),
 }
 
 impl Obj {
@@ -64,6 +70,8 @@ impl Obj {
             Obj::SignalFd(id) => f(&SignalFdFile(id)),
             Obj::TimerFd(id) => f(&TimerFdFile(id)),
             Obj::PidFd(pid) => f(&PidFdFile(pid)),
+            Obj::Mq(id) => f(&MqFile(id)),
+            Obj::Inotify(id) => f(&InotifyFile(id)),
         }
     }
 }

@@ -629,6 +629,7 @@ impl Process {
             }
         }
         n.ctime = now;
+        self.job.vfs.event(ino, sion_vfs::IN_ATTRIB);
         Ok(0)
     }
 }

@@ -46,6 +46,13 @@ pub enum IpcKnob {
     MsgNextId,
     SemNextId,
     ShmNextId,
+    /// POSIX message queues (fs/mqueue): queues_max, msg_max,
+    /// msgsize_max, msg_default, msgsize_default.
+    MqQueuesMax,
+    MqMsgMax,
+    MqMsgsizeMax,
+    MqMsgDefault,
+    MqMsgsizeDefault,
 }
 
 /// The numbers a job may change, each used where Linux uses it.
@@ -61,6 +68,10 @@ pub enum Tunable {
     NrOpen,
     /// Seconds an open waits for a lease holder to give its lease up.
     LeaseBreakTime,
+    /// inotify: events an instance queues, instances and watches a user may have.
+    InotifyEvents,
+    InotifyInstances,
+    InotifyWatches,
 }
 
 /// Values of the tunables, for one job.
@@ -71,12 +82,13 @@ pub struct Tunables {
     pub pipe_user_pages_soft: u64,
     pub nr_open: u64,
     pub lease_break_time: u64,
+    pub inotify: [u64; 3],
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45 }
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192] }
     }
 }
 
@@ -88,6 +100,9 @@ impl Tunables {
             Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft,
             Tunable::NrOpen => self.nr_open,
             Tunable::LeaseBreakTime => self.lease_break_time,
+            Tunable::InotifyEvents => self.inotify[0],
+            Tunable::InotifyInstances => self.inotify[1],
+            Tunable::InotifyWatches => self.inotify[2],
         }
     }
 
@@ -98,6 +113,9 @@ impl Tunables {
             Tunable::PipeUserPagesSoft => self.pipe_user_pages_soft = v,
             Tunable::NrOpen => self.nr_open = v,
             Tunable::LeaseBreakTime => self.lease_break_time = v,
+            Tunable::InotifyEvents => self.inotify[0] = v,
+            Tunable::InotifyInstances => self.inotify[1] = v,
+            Tunable::InotifyWatches => self.inotify[2] = v,
         }
     }
 }
@@ -110,7 +128,15 @@ use Tunable::*;
 /// threads bounded by the job's limit, no core files written.
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
+    Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/inotify/max_user_instances", knob: T(InotifyInstances, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/inotify/max_user_watches", knob: T(InotifyWatches, 0, i32::MAX as u64) },
     Sysctl { path: "fs/lease-break-time", knob: T(LeaseBreakTime, 0, i32::MAX as u64) },
+    Sysctl { path: "fs/mqueue/msg_default", knob: I(IpcKnob::MqMsgDefault) },
+    Sysctl { path: "fs/mqueue/msg_max", knob: I(IpcKnob::MqMsgMax) },
+    Sysctl { path: "fs/mqueue/msgsize_default", knob: I(IpcKnob::MqMsgsizeDefault) },
+    Sysctl { path: "fs/mqueue/msgsize_max", knob: I(IpcKnob::MqMsgsizeMax) },
+    Sysctl { path: "fs/mqueue/queues_max", knob: I(IpcKnob::MqQueuesMax) },
     Sysctl { path: "fs/nr_open", knob: T(NrOpen, 64, 1 << 30) },
     Sysctl { path: "fs/pipe-max-size", knob: T(PipeMaxSize, 4096, 1 << 31) },
     Sysctl { path: "fs/pipe-user-pages-hard", knob: Fixed("0\n") },
@@ -181,6 +207,11 @@ impl Process {
                     IpcKnob::MsgNextId => format!("{}\n", ipc.msg.next_id),
                     IpcKnob::SemNextId => format!("{}\n", ipc.sem.next_id),
                     IpcKnob::ShmNextId => format!("{}\n", ipc.shm.next_id),
+                    IpcKnob::MqQueuesMax => format!("{}\n", ipc.mq.limits.queues_max),
+                    IpcKnob::MqMsgMax => format!("{}\n", ipc.mq.limits.msg_max),
+                    IpcKnob::MqMsgsizeMax => format!("{}\n", ipc.mq.limits.msgsize_max),
+                    IpcKnob::MqMsgDefault => format!("{}\n", ipc.mq.limits.msg_default),
+                    IpcKnob::MqMsgsizeDefault => format!("{}\n", ipc.mq.limits.msgsize_default),
                 }
                 .into_bytes()
             }
@@ -237,6 +268,12 @@ impl Process {
                     IpcKnob::MsgNextId => ipc.msg.next_id = one(-1, i32::MAX as i64)? as i32,
                     IpcKnob::SemNextId => ipc.sem.next_id = one(-1, i32::MAX as i64)? as i32,
                     IpcKnob::ShmNextId => ipc.shm.next_id = one(-1, i32::MAX as i64)? as i32,
+                    // Linux's bounds: HARD_MSGMAX, MIN_MSGSIZEMAX to HARD_MSGSIZEMAX.
+                    IpcKnob::MqQueuesMax => ipc.mq.limits.queues_max = one(0, i32::MAX as i64)? as u64,
+                    IpcKnob::MqMsgMax => ipc.mq.limits.msg_max = one(1, 65536)? as u64,
+                    IpcKnob::MqMsgsizeMax => ipc.mq.limits.msgsize_max = one(128, 16 << 20)? as u64,
+                    IpcKnob::MqMsgDefault => ipc.mq.limits.msg_default = one(1, 65536)? as u64,
+                    IpcKnob::MqMsgsizeDefault => ipc.mq.limits.msgsize_default = one(128, 16 << 20)? as u64,
                 }
                 Ok(data.len() as u64)
             }
@@ -273,6 +310,7 @@ CONFIG_SMP=y
 CONFIG_MMU=y
 CONFIG_MULTIUSER=y
 CONFIG_FUTEX=y
+CONFIG_MEMBARRIER=y
 CONFIG_EPOLL=y
 CONFIG_SIGNALFD=y
 CONFIG_EVENTFD=y
@@ -290,7 +328,7 @@ CONFIG_COMPAT_32BIT_TIME=y
 # CONFIG_SWAP is not set
 # CONFIG_MODULES is not set
 CONFIG_SYSVIPC=y
-# CONFIG_POSIX_MQUEUE is not set
+CONFIG_POSIX_MQUEUE=y
 # CONFIG_NAMESPACES is not set
 # CONFIG_USER_NS is not set
 # CONFIG_PID_NS is not set
@@ -299,7 +337,7 @@ CONFIG_SYSVIPC=y
 # CONFIG_TIME_NS is not set
 # CONFIG_CGROUPS is not set
 # CONFIG_DNOTIFY is not set
-# CONFIG_INOTIFY_USER is not set
+CONFIG_INOTIFY_USER=y
 # CONFIG_FANOTIFY is not set
 # CONFIG_USERFAULTFD is not set
 # CONFIG_MANDATORY_FILE_LOCKING is not set
