@@ -113,6 +113,9 @@ pub struct Jobs {
     jobs: Vec<Job>,
     /// The personality image (from our archive): no image, no jobs.
     image: Option<&'static [u8]>,
+    /// The last accept error logged: the same one again is not (a dead
+    /// netstack answered every loop with it, filling the log).
+    accept_error: Option<i64>,
 }
 
 fn ip_str(ip: u32) -> String {
@@ -136,7 +139,7 @@ impl Jobs {
         let free = rt::sys_info().map(|i| i.free_frames * 4096).unwrap_or(0);
         let cache = Cache::new(free / CACHE_SHARE);
         rt::log!("group: file cache of up to {} MiB", cache.budget() >> 20);
-        Jobs { listener, cache, key, next_id: 1, jobs: Vec::new(), image }
+        Jobs { listener, cache, key, next_id: 1, jobs: Vec::new(), image, accept_error: None }
     }
 
     /// Whether this node can run jobs at all.
@@ -164,6 +167,7 @@ impl Jobs {
         loop {
             match self.listener.try_accept() {
                 Ok((sock, addr, port)) => {
+                    self.accept_error = None;
                     let peer_ip = addr;
                     let n = nonce();
                     let mut j = Job {
@@ -197,7 +201,10 @@ impl Jobs {
                 }
                 Err(e) if would_block(&e) => break,
                 Err(e) => {
-                    rt::log!("group: accepting a job connection: errno {}", e.0);
+                    if self.accept_error != Some(e.0) {
+                        self.accept_error = Some(e.0);
+                        rt::log!("group: accepting a job connection: errno {} (0: the netstack does not answer)", e.0);
+                    }
                     break;
                 }
             }
