@@ -178,6 +178,9 @@ pub struct JobState {
     pub domainname: Vec<u8>,
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
+    /// Per epoll instance, the descriptor its last wait reported last: the
+    /// next wait starts after it (the ready list's rotation).
+    pub epoll_cursor: VecMap<u32, i32>,
     pub next_epoll: u32,
     /// Sockets: their netstack handle, options and last known readiness.
     pub sockets: VecMap<u32, net::Sock>,
@@ -294,6 +297,7 @@ impl Default for JobState {
             hostname: b"sion".to_vec(),
             domainname: b"(none)".to_vec(),
             epolls: VecMap::new(),
+            epoll_cursor: VecMap::new(),
             next_epoll: 1,
             sockets: VecMap::new(),
             next_socket: 1,

@@ -28,9 +28,13 @@ impl FileLike for EpollFile {
     }
 }
 
+/// Linux's limit on epoll-in-epoll steps (fs/eventpoll.c EP_MAX_NESTS).
+const EP_MAX_NESTS: u32 = 4;
+
 impl Process {
     /// The ready entries of an epoll instance: (events, data), level-triggered.
-    pub(in crate::process) fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (u32, u64)> + '_ {
+    /// (fd, events, data) in descriptor order.
+    pub(in crate::process) fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (i32, u32, u64)> + '_ {
         self.job.epolls.get(&id).into_iter().flat_map(move |list| {
             list.iter().filter_map(move |(&fd, &(events, data))| {
                 let (r, w) = match self.files.fds.get(&fd) {
@@ -45,7 +49,7 @@ impl Process {
                 if w {
                     rev |= events & 0x004; // EPOLLOUT
                 }
-                (rev != 0).then_some((rev, data))
+                (rev != 0).then_some((fd, rev, data))
             })
         })
     }
@@ -66,8 +70,19 @@ impl Process {
         let target = self.file(fd as u32 as u64)?;
         let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
         let tobj = target.borrow().obj;
+        if target.borrow().flags & crate::process::files::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
         if Rc::ptr_eq(&ep, &target) {
             return Err(Errno::EINVAL);
+        }
+        // An epoll in an epoll: no cycle, and at most EP_MAX_NESTS (4)
+        // epoll-in-epoll steps along any chain through the new one (ELOOP).
+        if let (Obj::Epoll(inner), EPOLL_CTL_ADD) = (tobj, op) {
+            let below = self.epoll_depth_below(inner, id, 0).ok_or(Errno::ELOOP)?;
+            if below + 1 + self.epoll_depth_above(id, 0) > EP_MAX_NESTS {
+                return Err(Errno::ELOOP);
+            }
         }
         if let Obj::Node(ino) = tobj {
             // Regular files, directories, null, zero and full cannot be watched (no poll).
@@ -101,6 +116,39 @@ impl Process {
         Ok(0)
     }
 
+    /// The epoll instances epoll `id` watches (through this process's descriptors).
+    fn epoll_children(&self, id: u32) -> Vec<u32> {
+        let Some(list) = self.job.epolls.get(&id) else { return Vec::new() };
+        list.keys()
+            .filter_map(|fd| match self.files.fds.get(fd).map(|e| e.file.borrow().obj) {
+                Some(Obj::Epoll(x)) => Some(x),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The longest chain of epoll-in-epoll steps below `id`; None if it
+    /// reaches `forbidden` (a cycle) or runs past the nesting limit.
+    fn epoll_depth_below(&self, id: u32, forbidden: u32, depth: u32) -> Option<u32> {
+        if id == forbidden || depth > EP_MAX_NESTS {
+            return None;
+        }
+        let mut most = 0;
+        for child in self.epoll_children(id) {
+            most = most.max(1 + self.epoll_depth_below(child, forbidden, depth + 1)?);
+        }
+        Some(most)
+    }
+
+    /// The longest chain of epoll instances above `id` (those watching it).
+    fn epoll_depth_above(&self, id: u32, depth: u32) -> u32 {
+        if depth > EP_MAX_NESTS {
+            return depth;
+        }
+        let parents: Vec<u32> = self.job.epolls.keys().copied().filter(|&e| self.epoll_children(e).contains(&id)).collect();
+        parents.into_iter().map(|p| 1 + self.epoll_depth_above(p, depth + 1)).max().unwrap_or(0)
+    }
+
     pub(crate) fn sys_epoll_wait(&mut self, h: &mut dyn Host, abi: Abi, epfd: u64, events: u64, max: i32, timeout_ms: i64) -> SysResult {
         let ep = self.file(epfd)?;
         let Obj::Epoll(id) = ep.borrow().obj else { return Err(Errno::EINVAL) };
@@ -113,7 +161,18 @@ impl Process {
         if let Some(list) = self.job.epolls.get_mut(&id) {
             list.retain(|fd, _| open.contains(fd));
         }
-        let ready: Vec<(u32, u64)> = self.epoll_ready(id).take(max as usize).collect();
+        // Linux moves what it reported to the back of the ready list, so
+        // with fewer slots than ready descriptors successive waits take
+        // turns: start after the descriptor reported last.
+        let mut all: Vec<(i32, u32, u64)> = self.epoll_ready(id).collect();
+        let after = self.job.epoll_cursor.get(&id).copied().unwrap_or(-1);
+        let first = all.iter().position(|&(fd, _, _)| fd > after).unwrap_or(0);
+        all.rotate_left(first);
+        all.truncate(max as usize);
+        if let Some(&(fd, _, _)) = all.last() {
+            self.job.epoll_cursor.insert(id, fd);
+        }
+        let ready: Vec<(u32, u64)> = all.into_iter().map(|(_, ev, data)| (ev, data)).collect();
         if ready.is_empty() && timeout_ms != 0 {
             let deadline = (timeout_ms > 0).then(|| h.now_ns().saturating_add(timeout_ms as u64 * 1_000_000));
             self.pending = Some(Pending::Wait { call: WaitCall::Epoll { abi, epfd, events, max }, deadline });

@@ -281,8 +281,11 @@ impl FileLike for PipeFile {
             // A FIFO opened for both: either end's readiness.
             return (p.pipe_ready(self.id, false).0, p.pipe_ready(self.id, true).1);
         }
-        let (r, w, _) = p.pipe_ready(self.id, self.write);
-        (r, w)
+        // An empty pipe without writers is not readable for poll (Linux
+        // reports POLLHUP alone, `hangup`); select counts the hang-up as
+        // readable itself.
+        let (r, w, hup) = p.pipe_ready(self.id, self.write);
+        (r && !(hup && !self.write && p.pipe_fionread(self.id) == 0), w)
     }
 
     fn hangup(&self, p: &Process) -> u16 {

@@ -442,6 +442,12 @@ impl Procs {
         if nr_wake < 0 || nr_requeue < 0 || addr2 % 4 != 0 {
             return Err(Errno::EINVAL);
         }
+        // A shared futex's key comes from its page (Linux's get_futex_key
+        // faults it in): an unmapped or inaccessible second address is
+        // EFAULT. A private one is only an address.
+        if !key.private {
+            self.read_word(h, pid, abi, addr2)?;
+        }
         if let Some(v) = expect {
             if self.read_word(h, pid, abi, key.addr)? != v {
                 return Err(Errno::EAGAIN);

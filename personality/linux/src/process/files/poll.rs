@@ -122,6 +122,10 @@ impl Process {
                 continue;
             }
             let Some((cr, cw)) = self.ready(fd as i32) else { return Err(Errno::EBADF) };
+            // Linux's POLLIN_SET and POLLOUT_SET: a hang-up or an error is
+            // readable, an error writable.
+            let hup = self.hangup(fd as i32);
+            let (cr, cw) = (cr || hup & (0x10 | 0x08) != 0, cw || hup & 0x08 != 0);
             if br && cr {
                 outs[0][fd / 8] |= 1 << (fd % 8);
                 n += 1;

@@ -71,12 +71,24 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     // /etc: enough for libc's lookups of the user and the host.
     let user = if uid == 0 { String::from("root") } else { String::from("user") };
     let home = if uid == 0 { String::from("/root") } else { String::from("/home/user") };
+    // Debian's base-passwd system accounts (daemon, bin, sys) come first,
+    // as every Debian system has them (LTP's chmod07 looks up "daemon").
     let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\n");
+    for (name, id, home) in [("daemon", 1, "/usr/sbin"), ("bin", 2, "/bin"), ("sys", 3, "/dev")] {
+        if id != uid {
+            passwd += &format!("{name}:x:{id}:{id}:{name}:{home}:/usr/sbin/nologin\n");
+        }
+    }
     if uid != 0 {
         passwd += &format!("{user}:x:{uid}:{gid}:{user}:{home}:/bin/sh\n");
     }
     passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
     let mut group = String::from("root:x:0:\n");
+    for (name, id) in [("daemon", 1), ("bin", 2), ("sys", 3)] {
+        if id != gid {
+            group += &format!("{name}:x:{id}:\n");
+        }
+    }
     if gid != 0 {
         group += &format!("users:x:{gid}:{user}\n");
     }
