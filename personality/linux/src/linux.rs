@@ -58,6 +58,16 @@ pub const F_SETLEASE: u32 = 1024;
 pub const F_GETLEASE: u32 = 1025;
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
 pub const F_SETPIPE_SZ: u32 = 1031;
+/// fcntl: the owner of SIGIO (F_SETOWN, F_SETOWN_EX) and its signal.
+pub const F_SETOWN: u32 = 8;
+pub const F_GETOWN: u32 = 9;
+pub const F_SETSIG: u32 = 10;
+pub const F_GETSIG: u32 = 11;
+pub const F_SETOWN_EX: u32 = 15;
+pub const F_GETOWN_EX: u32 = 16;
+pub const F_OWNER_TID: u32 = 0;
+pub const F_OWNER_PID: u32 = 1;
+pub const F_OWNER_PGRP: u32 = 2;
 pub const F_GETPIPE_SZ: u32 = 1032;
 
 // ioctl(2) requests on any descriptor.

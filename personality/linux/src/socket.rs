@@ -123,6 +123,8 @@ pub fn socket_kind(domain: u32, ty: u32, protocol: u32) -> Result<SocketKind, Er
         (_, SOCK_STREAM | SOCK_DGRAM) | (AF_UNIX, SOCK_SEQPACKET) => {}
         // Linux takes SOCK_RAW for AF_UNIX as SOCK_DGRAM.
         (AF_UNIX, SOCK_RAW) => base = SOCK_DGRAM,
+        // Linux's inet_create: the raw entry matches any protocol but 0.
+        (AF_INET, SOCK_RAW) if protocol == 0 => return Err(Errno::EPROTONOSUPPORT),
         _ => return Err(Errno::ESOCKTNOSUPPORT), // rdm, packet; raw and seqpacket over IP
     }
     let ok_protocol = match (domain, base) {
@@ -362,7 +364,10 @@ mod tests {
         assert_eq!(socket_kind(2, SOCK_STREAM, IPPROTO_UDP), Err(Errno::EPROTONOSUPPORT));
         assert_eq!(socket_kind(99, SOCK_STREAM, 0), Err(Errno::EAFNOSUPPORT));
         assert_eq!(socket_kind(2, 0x100000 | SOCK_STREAM, 0), Err(Errno::EINVAL));
-        assert_eq!(socket_kind(2, 3, 0), Err(Errno::ESOCKTNOSUPPORT));
+        // Raw IP: protocol 0 matches no entry (Linux's inet_create), another
+        // one would need raw sockets, which SiON's network does not have.
+        assert_eq!(socket_kind(2, 3, 0), Err(Errno::EPROTONOSUPPORT));
+        assert_eq!(socket_kind(2, 3, 1), Err(Errno::ESOCKTNOSUPPORT));
         assert!(socket_kind(1, SOCK_DGRAM | SOCK_CLOEXEC, 0).unwrap().cloexec);
         assert_eq!(socket_kind(1, SOCK_SEQPACKET, 0).unwrap().ty, SOCK_SEQPACKET);
         assert_eq!(socket_kind(1, SOCK_RAW, 0).unwrap().ty, SOCK_DGRAM);

@@ -80,6 +80,10 @@ pub struct OpenFile {
     pub off: u64,
     /// Contents of a generated file, taken at open.
     pub snapshot: Option<Vec<u8>>,
+    /// F_SETOWN/F_SETOWN_EX: (F_OWNER_TID/PID/PGRP, id), and F_SETSIG's
+    /// signal. Kept and reported; SIGIO for O_ASYNC is not sent.
+    pub owner: (u32, i32),
+    pub sig: u32,
 }
 
 impl OpenFile {

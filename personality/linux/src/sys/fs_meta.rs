@@ -141,8 +141,19 @@ pub fn fallocate(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 /// fsync, fdatasync and syncfs: the tree is in memory, nothing to write.
+/// fsync, fdatasync: the in-memory tree has nothing to write back; files,
+/// directories and block devices answer 0, what has no fsync on Linux (pipes,
+/// FIFOs, sockets, character devices, the console, epoll and the other
+/// descriptor objects) EINVAL.
 pub fn fsync(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| p.io_file(a.u64(0)).map(|_| 0))
+    cx.process(|p, _h| {
+        let f = p.io_file(a.u64(0))?;
+        let obj = f.borrow().obj;
+        match obj {
+            crate::process::files::Obj::Node(ino) if matches!(p.job.vfs.node(ino).data, sion_vfs::Data::Reg(_) | sion_vfs::Data::Dir(_) | sion_vfs::Data::Blk(_)) => Ok(0),
+            _ => Err(Errno::EINVAL),
+        }
+    })
 }
 
 pub fn utimensat(cx: &mut Ctx, a: Args) -> Outcome {

@@ -131,12 +131,12 @@ impl Process {
         if let Obj::Node(ino) = obj {
             self.job.vfs.open_ref(ino);
             if flags & O_PATH == 0 {
-                let f = OpenFile { obj, flags, off: 0, snapshot: None };
+                let f = OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 };
                 self.job.locks.opened(ino, f.readable(), f.writable());
                 self.job.vfs.event(ino, sion_vfs::IN_OPEN);
             }
         }
-        Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None }))
+        Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 }))
     }
 
     pub(crate) fn sys_close_range(&mut self, first: u32, last: u32, flags: u32) -> SysResult {
@@ -195,6 +195,46 @@ impl Process {
                 }
                 self.fcntl_lease(&ent.file, cmd, arg)
             }
+            // The owner of SIGIO/SIGURG: a pid (F_OWNER_PID), a process
+            // group (negative, F_OWNER_PGRP) or a thread (F_SETOWN_EX).
+            F_SETOWN => {
+                let id = arg as u32 as i32;
+                ent.file.borrow_mut().owner = match id {
+                    0 => (F_OWNER_PID, 0),
+                    i32::MIN => return Err(Errno::EINVAL),
+                    i if i < 0 => (F_OWNER_PGRP, -i),
+                    i => (F_OWNER_PID, i),
+                };
+                Ok(0)
+            }
+            F_GETOWN => {
+                let (kind, id) = ent.file.borrow().owner;
+                Ok(if kind == F_OWNER_PGRP { (-id) as i64 as u64 } else { id as i64 as u64 })
+            }
+            F_SETOWN_EX => {
+                let b = self.read_user(h, abi, arg, 8)?;
+                let kind = u32::from_le_bytes(b[0..4].try_into().unwrap());
+                let id = i32::from_le_bytes(b[4..8].try_into().unwrap());
+                if kind > F_OWNER_PGRP || id < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                ent.file.borrow_mut().owner = (kind, id);
+                Ok(0)
+            }
+            F_GETOWN_EX => {
+                let (kind, id) = ent.file.borrow().owner;
+                let mut b = kind.to_le_bytes().to_vec();
+                b.extend_from_slice(&id.to_le_bytes());
+                self.write_user(h, abi, arg, &b).map(|_| 0)
+            }
+            F_SETSIG => {
+                if arg > crate::signal::NSIG as u64 {
+                    return Err(Errno::EINVAL);
+                }
+                ent.file.borrow_mut().sig = arg as u32;
+                Ok(0)
+            }
+            F_GETSIG => Ok(ent.file.borrow().sig as u64),
             F_GETPIPE_SZ | F_SETPIPE_SZ => {
                 let obj = ent.file.borrow().obj;
                 let set = (cmd == F_SETPIPE_SZ).then_some(arg as u32 as u64);

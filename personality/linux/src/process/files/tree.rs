@@ -215,7 +215,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     let proc_fd_dir = add_proc_dir(&mut v, pid, (uid, gid), s.exe.as_bytes(), &cwd_path);
     let mut fds = VecMap::new();
     for (fd, obj, flags) in [(0, Obj::Stdin, 0), (1, Obj::Stdout, O_WRONLY), (2, Obj::Stderr, O_WRONLY)] {
-        fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None })), cloexec: false });
+        fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 })), cloexec: false });
     }
     let files =
         Files { fds, cwd, umask: 0o022, cred: Cred { uid, gid, groups: Vec::new() }, fd_dirty: true, proc_fd_dir, argv: s.argv.clone(), envp: s.envp.clone() };
