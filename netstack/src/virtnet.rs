@@ -147,7 +147,12 @@ impl VirtNet {
     /// Build a `len`-byte frame with `fill` in a free transmit slot and hand
     /// it to the device without waiting; false if no slot was free.
     pub fn send_with<R>(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        if !self.can_send() {
+        // smoltcp asked `can_send` for this token already: reclaim again
+        // only when no slot is left.
+        if self.tx_free.is_empty() {
+            self.reclaim();
+        }
+        if !self.raw.can_send() {
             return None;
         }
         let slot = self.tx_free.pop()?;

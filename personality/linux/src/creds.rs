@@ -42,6 +42,12 @@ impl RealSaved {
 }
 
 impl IdQuad {
+    /// Whether root is among the real, effective and saved ids (leaving
+    /// all three drops the capabilities).
+    pub fn has_root(&self) -> bool {
+        self.holds(0)
+    }
+
     /// Whether `id` is one of the real, effective or saved ids: what an
     /// unprivileged caller may switch among.
     fn holds(&self, id: u32) -> bool {
@@ -127,9 +133,7 @@ pub const FS_CAPS: u64 = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | 
 /// `keep_caps`: PR_SET_KEEPCAPS, which keeps the permitted set on leaving root.
 pub fn after_uid_change(old: IdQuad, new: IdQuad, effective: u64, permitted: u64, keep_caps: bool) -> (u64, u64) {
     let (mut effective, mut permitted) = (effective, permitted);
-    let had_root = old.real == 0 || old.effective == 0 || old.saved == 0;
-    let has_root = new.real == 0 || new.effective == 0 || new.saved == 0;
-    if had_root && !has_root {
+    if old.has_root() && !new.has_root() {
         if !keep_caps {
             permitted = 0;
         }

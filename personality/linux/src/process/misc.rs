@@ -57,8 +57,9 @@ impl Process {
             } else {
                 let keep = self.prctl.securebits & secbit::KEEP_CAPS != 0;
                 (self.caps.effective, self.caps.permitted) = creds::after_uid_change(old, new, self.caps.effective, self.caps.permitted, keep);
+                // The ambient set stays within permitted, and goes with root.
                 self.caps.ambient &= self.caps.permitted;
-                if (old.real == 0 || old.effective == 0 || old.saved == 0) && new.real != 0 && new.effective != 0 && new.saved != 0 {
+                if old.has_root() && !new.has_root() {
                     self.caps.ambient = 0;
                 }
             }
