@@ -13,7 +13,6 @@
 mod bench;
 mod build;
 mod compat;
-mod coverage_check;
 mod deb;
 mod demo;
 mod group_tests;
@@ -246,9 +245,6 @@ fn test(args: compat::SuiteArgs, verbose: bool) -> util::Result<bool> {
     cmd.arg("test").current_dir(util::root());
     let cargo_ok = util::run_status(&mut cmd)?;
     st.record("cargo test", if cargo_ok { Ok("ok".into()) } else { Err("see its output above".into()) });
-
-    util::banner("syscall coverage report against the dispatch tables");
-    st.note("syscall coverage", coverage_check::run());
 
     util::banner("kernel self-test in QEMU");
     if built {
