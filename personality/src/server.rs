@@ -12,7 +12,7 @@ use sion_abi::msg::{reply_flags, Fault, Header, Kind, LinuxReply, LinuxSyscall, 
 use sion_abi::regs::TaskRegs;
 use sion_abi::{SpaceId, TaskId};
 use sion_linux::host::{Host, MapError, NodeInfo};
-use sion_linux::job::{split_nul, JobConfig};
+use sion_linux::job::{split_nul, JobConfig, Trace};
 use sion_linux::layout::Abi;
 use sion_linux::process::{OutItem, Outcome, Process, Spawn, WriteBack};
 use sion_linux::procs::{Answer, Procs};
@@ -271,6 +271,7 @@ fn main(boot: rt::Boot) -> ! {
         .map(|e| (format!("/{}", &e.name[names::JOB_FILES.len()..]), e.data, e.mode & 0o177777))
         .collect();
     rt::log!("personality: job of {} bytes, {} args, {} env, {} input files", program.len(), argv.len(), envp.len(), inputs.len());
+    let mut tracer = Tracer { mode: config.trace, counts: Vec::new() };
     for u in &config.unknown {
         rt::log!("personality: job/config line not understood: {u}");
     }
@@ -391,7 +392,7 @@ fn main(boot: rt::Boot) -> ! {
             console::send(if r.dir { up::FS_LIST } else { up::FS_READ }, &p);
         }
         if let Some(exit) = procs.ended {
-            end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref());
+            end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref(), &tracer);
         }
         if console::flow_controlled() {
             // Tell the host what the program took once a quarter of the
@@ -419,7 +420,7 @@ fn main(boot: rt::Boot) -> ! {
         // entry instead of two per system call).
         let last = procs.answers.pop();
         for a in &procs.answers {
-            send_answer(a, config.trace, false);
+            send_answer(a, &mut tracer, false);
         }
         procs.answers.clear();
         // Output waiting in the console's buffer goes before the server waits.
@@ -427,7 +428,7 @@ fn main(boot: rt::Boot) -> ! {
         // The next system call comes back in registers (the kernel's fast
         // path), written into `buf` by the runtime.
         let mut answer = last.map(|a| {
-            send_answer(&a, config.trace, true);
+            send_answer(&a, &mut tracer, true);
             (TaskId(a.task as u32), reply_of(a.outcome))
         });
         // Quiet calls (getpid, the clocks...) are answered with the next
@@ -439,7 +440,7 @@ fn main(boot: rt::Boot) -> ! {
                     // From a task that is not (or no longer) ours: dropped.
                     procs.syscall(&mut host, sender.0 as u64, &call);
                     if let Some(a) = procs.take_quick_answer() {
-                        send_answer(&a, config.trace, true);
+                        send_answer(&a, &mut tracer, true);
                         answer = Some((TaskId(a.task as u32), reply_of(a.outcome)));
                         continue;
                     }
@@ -497,11 +498,55 @@ fn reply_of(o: Outcome) -> LinuxReply {
     }
 }
 
-/// Trace an answer (`trace=1`) and, unless the loop sends it with its
-/// receive, send it.
-fn send_answer(a: &Answer, trace_on: bool, deferred: bool) {
-    if trace_on && a.call.1 != u64::MAX {
-        trace(a.call.0, a.call.1, a.outcome);
+/// What the job asked to know of its system calls (`job/config`'s `trace`).
+struct Tracer {
+    mode: Trace,
+    /// With `trace=counts`: (ABI, number) -> (calls, ENOSYS answers), sorted.
+    counts: Vec<((Abi, u64), (u64, u64))>,
+}
+
+impl Tracer {
+    fn note(&mut self, abi: Abi, nr: u64, o: Outcome) {
+        match self.mode {
+            Trace::Off => {}
+            Trace::Calls => trace(abi, nr, o),
+            Trace::Counts => {
+                let key = (abi, nr);
+                let i = match self.counts.binary_search_by_key(&key, |e| e.0) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.counts.insert(i, (key, (0, 0)));
+                        i
+                    }
+                };
+                let c = &mut self.counts[i].1;
+                c.0 += 1;
+                c.1 += matches!(o, Outcome::Reply(r) if r == sion_linux::errno::Errno::ENOSYS.as_ret()) as u64;
+            }
+        }
+    }
+
+    /// The counts, one `up::TRACE` line per distinct call: `ABI NR NAME calls=N enosys=M`.
+    fn send_counts(&self) {
+        for &((abi, nr), (calls, enosys)) in &self.counts {
+            let name = sion_linux::syscalls::name_of(abi, nr).unwrap_or("unknown");
+            console::send(up::TRACE, format!("{} {nr} {name} calls={calls} enosys={enosys}", abi_name(abi)).as_bytes());
+        }
+    }
+}
+
+fn abi_name(abi: Abi) -> &'static str {
+    match abi {
+        Abi::X86_64 => "x86_64",
+        Abi::I386 => "i386",
+    }
+}
+
+/// Trace an answer (`trace=1` or `counts`) and, unless the loop sends it
+/// with its receive, send it.
+fn send_answer(a: &Answer, tracer: &mut Tracer, deferred: bool) {
+    if a.call.1 != u64::MAX {
+        tracer.note(a.call.0, a.call.1, a.outcome);
     }
     if !deferred {
         if let Err(e) = rt::ipc_reply(TaskId(a.task as u32), &reply_of(a.outcome).encode()) {
@@ -513,10 +558,7 @@ fn send_answer(a: &Answer, trace_on: bool, deferred: bool) {
 /// One `up::TRACE` line: `ABI NR NAME = RESULT` (see `sion_abi::console::up::TRACE`).
 fn trace(abi: Abi, nr: u64, o: Outcome) {
     let name = sion_linux::syscalls::name_of(abi, nr).unwrap_or("unknown");
-    let abi = match abi {
-        Abi::X86_64 => "x86_64",
-        Abi::I386 => "i386",
-    };
+    let abi = abi_name(abi);
     let result = match o {
         Outcome::Reply(rax) if (rax as i64) < 0 && (rax as i64) >= -4095 => {
             let e = sion_linux::errno::Errno(-(rax as i64) as i32);
@@ -586,7 +628,8 @@ fn send_outs(process: &Process, outs: &[String]) {
 }
 
 /// The job's first process ended: report, send the `--out` files, stop.
-fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String], writeback: Option<&str>) -> ! {
+fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String], writeback: Option<&str>, tracer: &Tracer) -> ! {
+    tracer.send_counts();
     if let Some(p) = procs.finished() {
         p.report_unimplemented(host);
         send_outs(p, outs);

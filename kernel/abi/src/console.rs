@@ -44,6 +44,8 @@ pub mod up {
     /// With `trace=1` in `job/config`: one line per system call of the
     /// program, `ABI NR NAME = RESULT` (`x86_64 1 write = 6`,
     /// `i386 2 fork = -38 ENOSYS`); `sion exec --trace FILE` writes them to FILE.
+    /// With `trace=counts`, nothing per call: at the job's end one line per
+    /// distinct call, `ABI NR NAME calls=N enosys=M` (`sion exec --trace-counts FILE`).
     pub const TRACE: u8 = 11;
     /// The node failed, not the program (the personality server panicked,
     /// e.g. its heap ran out): payload a one-line reason. No EXIT follows;

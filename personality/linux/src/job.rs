@@ -27,8 +27,8 @@ pub struct JobConfig {
     pub mem_limit: Option<u64>,
     /// `--out` paths: absolute guest paths sent back to the host at the end.
     pub outs: Vec<String>,
-    /// `trace=1`: one `up::TRACE` line per system call (`sion exec --trace`).
-    pub trace: bool,
+    /// `trace=1` or `trace=counts` (see [`Trace`]).
+    pub trace: Trace,
     /// `share=PATH`: paths of the workstation the job sees, on demand
     /// (`sion_abi::console::fs`): everything under them, and the
     /// directories on the way to them.
@@ -40,9 +40,22 @@ pub struct JobConfig {
     pub unknown: Vec<String>,
 }
 
+/// What the personality tells the host of the system calls it answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Trace {
+    #[default]
+    Off,
+    /// `trace=1`: one `up::TRACE` line per call (`sion exec --trace`).
+    Calls,
+    /// `trace=counts`: at the job's end, one `up::TRACE` line per distinct
+    /// call with how often it was made and answered ENOSYS (`sion exec
+    /// --trace-counts`; cheap enough for every LTP run).
+    Counts,
+}
+
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: false, shares: Vec::new(), writeback: None, unknown: Vec::new() }
+        JobConfig { exe: None, cwd: "/".into(), stdin_stream: false, uid: 0, gid: 0, seed: None, mem_limit: None, outs: Vec::new(), trace: Trace::Off, shares: Vec::new(), writeback: None, unknown: Vec::new() }
     }
 }
 
@@ -86,8 +99,12 @@ impl JobConfig {
                 "seed" => hex32(v).map(|x| c.seed = Some(x)).is_some(),
                 "mem_limit" => v.parse().map(|x| c.mem_limit = Some(x)).is_ok(),
                 "trace" => {
-                    c.trace = v == "1";
-                    v == "1" || v == "0"
+                    c.trace = match v {
+                        "1" => Trace::Calls,
+                        "counts" => Trace::Counts,
+                        _ => Trace::Off,
+                    };
+                    v == "1" || v == "0" || v == "counts"
                 }
                 "out" => {
                     c.outs.push(v.into());
@@ -137,7 +154,8 @@ mod tests {
         let d = JobConfig::parse("");
         assert_eq!(d, JobConfig::default());
         assert!(JobConfig::parse("seed=zz").unknown.len() == 1);
-        assert!(JobConfig::parse("trace=1").trace && !c.trace);
-        assert!(!JobConfig::parse("trace=0").trace);
+        assert!(JobConfig::parse("trace=1").trace == Trace::Calls && c.trace == Trace::Off);
+        assert_eq!(JobConfig::parse("trace=0").trace, Trace::Off);
+        assert_eq!(JobConfig::parse("trace=counts").trace, Trace::Counts);
     }
 }

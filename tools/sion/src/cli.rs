@@ -158,8 +158,13 @@ pub struct ExecArgs {
 
     /// Write one line per system call of the program to FILE:
     /// `ABI NR NAME = RESULT` (`x86_64 1 write = 6`, `x86_64 57 fork = -38 ENOSYS`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "trace_counts")]
     pub trace: Option<PathBuf>,
+
+    /// Write, when the program ends, one line per distinct system call it
+    /// made to FILE: `ABI NR NAME calls=N enosys=M` (cheap for long runs).
+    #[arg(long, value_name = "FILE")]
+    pub trace_counts: Option<PathBuf>,
 
     /// QEMU accelerator. KVM needs a host whose KVM runs ring 3 properly.
     #[arg(long, value_enum, default_value_t = Accel::Tcg)]

@@ -36,8 +36,9 @@ pub struct Job {
     pub seed: [u8; 32],
     /// `--out` guest paths (absolute) the node sends back at the end.
     pub outs: Vec<PathBuf>,
-    /// Ask the personality for a trace of the system calls (`trace=1`).
-    pub trace: bool,
+    /// Ask the personality for a trace of the system calls: `trace=1`
+    /// (every call) or `trace=counts` (counts at the end).
+    pub trace: Option<&'static str>,
     /// Paths of this machine the job sees on demand (`share=`).
     pub shares: Vec<PathBuf>,
     /// The shared working directory whose changes come back (`writeback=`).
@@ -141,8 +142,8 @@ pub fn config(job: &Job) -> Result<Vec<u8>> {
     for o in &job.outs {
         c.extend(config_value("out", o)?);
     }
-    if job.trace {
-        c.extend_from_slice(b"trace=1\n");
+    if let Some(mode) = job.trace {
+        c.extend_from_slice(format!("trace={mode}\n").as_bytes());
     }
     for p in &job.shares {
         c.extend(config_value("share", p)?);
@@ -325,8 +326,10 @@ mod tests {
 
     #[test]
     fn trace_asks_the_personality() {
-        let job = Job { exe: "/p".into(), cwd: "/".into(), trace: true, ..Default::default() };
+        let job = Job { exe: "/p".into(), cwd: "/".into(), trace: Some("1"), ..Default::default() };
         assert!(String::from_utf8(config(&job).unwrap()).unwrap().ends_with("trace=1\n"));
+        let job = Job { exe: "/p".into(), cwd: "/".into(), trace: Some("counts"), ..Default::default() };
+        assert!(String::from_utf8(config(&job).unwrap()).unwrap().ends_with("trace=counts\n"));
     }
 
     #[test]

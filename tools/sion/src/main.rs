@@ -192,7 +192,13 @@ fn exec(args: ExecArgs) -> i32 {
         gid,
         seed,
         outs,
-        trace: args.trace.is_some(),
+        trace: if args.trace.is_some() {
+            Some("1")
+        } else if args.trace_counts.is_some() {
+            Some("counts")
+        } else {
+            None
+        },
         shares: shares.paths().to_vec(),
         // The working directory is written back when it is this one, shared.
         write_back: (!args.share.no_write_back && !args.share.no_share && args.cwd.is_none()).then(|| cwd.clone()),
@@ -243,7 +249,7 @@ fn exec(args: ExecArgs) -> i32 {
         Err(e) => return failed(format!("cannot create the log {}: {e}", log_path.display())),
     };
     let mut log = LogSink::new(Some(Box::new(io::BufWriter::new(log_file))), args.verbose);
-    if let Some(path) = &args.trace {
+    if let Some(path) = args.trace.as_ref().or(args.trace_counts.as_ref()) {
         match File::create(path) {
             Ok(f) => log.trace = Some(Box::new(io::BufWriter::new(f))),
             Err(e) => return failed(format!("cannot create the trace {}: {e}", path.display())),

@@ -37,8 +37,8 @@ enum Format {
 ///
 /// With no PROGRAM: the implemented/partial/absent counts of Linux system
 /// calls per ABI and category, from the personality's dispatch tables, and
-/// which of them the compat suite's passing tests make (from the traces
-/// saved by --run-compat). With PROGRAMs: the calls each one's code makes
+/// which of them the compat suite's and LTP's passing tests make (from the
+/// traces saved by --run-compat and by `cargo xtask ltp`). With PROGRAMs: the calls each one's code makes
 /// (found statically), those SiON lacks, and a verdict.
 #[derive(Parser, Debug)]
 #[command(name = "syscall-coverage", version, about)]
@@ -69,6 +69,11 @@ struct Cli {
     /// The saved compat traces to read.
     #[arg(long, value_name = "FILE")]
     compat_traces: Option<PathBuf>,
+
+    /// The LTP runs' saved calls to read (`cargo xtask ltp` writes them,
+    /// one NAME.json per test; default target/ltp/calls).
+    #[arg(long, value_name = "DIR")]
+    ltp_calls: Option<PathBuf>,
 
     /// Parallel runs for --run-compat.
     #[arg(long, default_value_t = 2)]
@@ -134,7 +139,13 @@ fn run(cli: &Cli) -> Result<()> {
             eprintln!("syscall-coverage: {} traced runs saved in {}", results.len(), cache.display());
         }
         let compat = runs::load_compat(&cache);
-        let c = report::coverage(compat.as_deref());
+        let ltp = runs::load_ltp(&cli.ltp_calls.clone().unwrap_or_else(runs::ltp_calls_dir));
+        // A passing compat or LTP run proves the calls it makes.
+        let traced = match (compat, ltp.is_empty()) {
+            (None, true) => None,
+            (c, _) => Some(c.unwrap_or_default().into_iter().chain(ltp).collect::<Vec<_>>()),
+        };
+        let c = report::coverage(traced.as_deref());
         let text = match cli.format {
             Format::Text => report::coverage_text(&c, false),
             Format::Md => report::coverage_text(&c, true),

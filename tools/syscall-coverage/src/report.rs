@@ -20,7 +20,9 @@ pub struct CallRow {
     pub note: Option<String>,
     /// Compat runs whose trace has this call (`glibc/time`), passing or not.
     pub tests: Vec<String>,
-    /// Some passing compat run makes this call.
+    /// Passing LTP tests (`cargo xtask ltp`'s saved counts) that make this call.
+    pub ltp_tests: Vec<String>,
+    /// Some passing compat or LTP run makes this call.
     pub proved: bool,
 }
 
@@ -29,7 +31,7 @@ pub struct Counts {
     pub complete: usize,
     pub partial: usize,
     pub absent: usize,
-    /// Implemented calls a passing compat test makes.
+    /// Implemented calls a passing compat or LTP test makes.
     pub proved: usize,
 }
 
@@ -57,6 +59,9 @@ pub struct CompatSummary {
     pub failed: Vec<String>,
     /// Tests each call was seen in, for every call that answered ENOSYS in a run.
     pub enosys: BTreeMap<String, Vec<String>>,
+    /// LTP runs with saved calls, and how many of them passed.
+    pub ltp_runs: usize,
+    pub ltp_passed: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -67,6 +72,8 @@ pub struct Coverage {
     pub compat: Option<CompatSummary>,
 }
 
+/// The coverage of the tables; `compat` holds the traced compat runs and the
+/// LTP runs (build `ltp`), either of which proves the calls it makes when it passes.
 pub fn coverage(compat: Option<&[CompatRun]>) -> Coverage {
     let mut abis = Vec::new();
     for abi in catalog::ABIS {
@@ -76,11 +83,17 @@ pub fn coverage(compat: Option<&[CompatRun]>) -> Coverage {
         let mut calls = Vec::new();
         for c in catalog::calls(abi) {
             let key = (an.to_string(), c.name.to_string());
-            let mut tests = Vec::new();
+            let (mut tests, mut ltp_tests) = (Vec::new(), Vec::new());
             let mut proved = false;
             for r in compat.unwrap_or(&[]) {
-                if r.calls.contains_key(&key) {
-                    tests.push(format!("{}/{}", r.build, r.test));
+                if r.calls.get(&key).is_some_and(|u| u.count > u.enosys) {
+                    if r.build == LTP {
+                        if r.passed {
+                            ltp_tests.push(r.test.clone());
+                        }
+                    } else {
+                        tests.push(format!("{}/{}", r.build, r.test));
+                    }
                     proved |= r.passed && c.support.implemented();
                 }
             }
@@ -97,7 +110,7 @@ pub fn coverage(compat: Option<&[CompatRun]>) -> Coverage {
                 Support::Partial(n) => Some(n.clone()),
                 _ => None,
             };
-            calls.push(CallRow { nr: c.nr, name: c.name, category: c.category, status: c.support.word(), note, tests, proved });
+            calls.push(CallRow { nr: c.nr, name: c.name, category: c.category, status: c.support.word(), note, tests, ltp_tests, proved });
         }
         abis.push(AbiCoverage { abi: an, counts, categories, calls });
     }
@@ -110,15 +123,22 @@ pub fn coverage(compat: Option<&[CompatRun]>) -> Coverage {
                 }
             }
         }
+        let (ltp, compat): (Vec<&CompatRun>, Vec<&CompatRun>) = runs.iter().partition(|r| r.build == LTP);
         CompatSummary {
-            runs: runs.len(),
-            passed: runs.iter().filter(|r| r.passed).count(),
-            failed: runs.iter().filter(|r| !r.passed).map(|r| format!("{}/{}: {}", r.build, r.test, r.verdict)).collect(),
+            runs: compat.len(),
+            passed: compat.iter().filter(|r| r.passed).count(),
+            // LTP's known failures are listed in tools/ltp/expectations.txt.
+            failed: compat.iter().filter(|r| !r.passed).map(|r| format!("{}/{}: {}", r.build, r.test, r.verdict)).collect(),
             enosys,
+            ltp_runs: ltp.len(),
+            ltp_passed: ltp.iter().filter(|r| r.passed).count(),
         }
     });
     Coverage { source: "personality/linux/src/syscalls/table.rs", abis, compat }
 }
+
+/// The build name of LTP runs among the traced runs.
+pub const LTP: &str = "ltp";
 
 fn pct(a: usize, b: usize) -> String {
     if b == 0 {
@@ -181,7 +201,7 @@ pub fn coverage_text(c: &Coverage, md: bool) -> String {
     let _ = writeln!(s);
     match &c.compat {
         Some(cs) => {
-            let _ = writeln!(s, "compat suite (traced): {} runs, {} passed", cs.runs, cs.passed);
+            let _ = writeln!(s, "compat suite (traced): {} runs, {} passed; LTP (cargo xtask ltp's saved calls): {} runs, {} passed", cs.runs, cs.passed, cs.ltp_runs, cs.ltp_passed);
             for a in &c.abis {
                 let k = &a.counts;
                 let untested: Vec<&str> = a.calls.iter().filter(|r| r.status != "absent" && !r.proved).map(|r| r.name).collect();
@@ -201,11 +221,21 @@ pub fn coverage_text(c: &Coverage, md: bool) -> String {
     }
     if md {
         for a in &c.abis {
-            let _ = writeln!(s, "\n## {}\n\n| nr | call | category | status | compat tests | note |\n|---:|---|---|---|---|---|", a.abi);
+            let _ = writeln!(s, "\n## {}\n\n| nr | call | category | status | compat tests | LTP tests | note |\n|---:|---|---|---|---|---|---|", a.abi);
             for r in &a.calls {
-                let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", r.nr, r.name, r.category.name(), r.status, r.tests.join(" "), r.note.as_deref().unwrap_or(""));
+                let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} | {} |", r.nr, r.name, r.category.name(), r.status, r.tests.join(" "), few(&r.ltp_tests), r.note.as_deref().unwrap_or(""));
             }
         }
+    }
+    s
+}
+
+/// The first few names of a long list, and how many more.
+fn few(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = names[..names.len().min(SHOWN)].join(" ");
+    if names.len() > SHOWN {
+        let _ = write!(s, " and {} more", names.len() - SHOWN);
     }
     s
 }
@@ -230,7 +260,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
 </style></head><body><h1>SiON Linux system call coverage</h1><p>From the personality's dispatch tables (<code>{}</code>).{}</p>",
         c.source,
         match &c.compat {
-            Some(cs) => format!(" Compat suite traced: {} runs, {} passed.", cs.runs, cs.passed),
+            Some(cs) => format!(" Compat suite traced: {} runs, {} passed; LTP: {} runs, {} passed.", cs.runs, cs.passed, cs.ltp_runs, cs.ltp_passed),
             None => " No compat traces yet.".into(),
         }
     );
@@ -257,7 +287,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
             if c.compat.is_some() && k.implemented() > 0 {
                 // A tick under the bar: the share of implemented calls a passing test makes.
                 let pw = bar_w * k.proved as f64 / total;
-                let _ = write!(s, "<rect x='{label_w}' y='{}' width='{pw:.1}' height='3' fill='#1565c0'><title>{} proved by a passing compat test</title></rect>", y + 22.0, k.proved);
+                let _ = write!(s, "<rect x='{label_w}' y='{}' width='{pw:.1}' height='3' fill='#1565c0'><title>{} proved by a passing compat or LTP test</title></rect>", y + 22.0, k.proved);
             }
             let _ = write!(s, "<text x='{}' y='{}'>{}/{} ({})</text>", label_w + bar_w + 8.0, y + 15.0, k.implemented(), k.total(), pct(k.implemented(), k.total()));
         }
@@ -265,10 +295,10 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
     }
     let _ = write!(
         s,
-        "</div><p><svg width='14' height='14'><rect width='14' height='14' fill='{GREEN}'/></svg> complete &nbsp; <svg width='14' height='14'><rect width='14' height='14' fill='{AMBER}'/></svg> partial &nbsp; <svg width='14' height='14'><rect width='14' height='14' fill='{GREY}'/></svg> absent (ENOSYS) &nbsp; <svg width='14' height='4'><rect width='14' height='4' fill='#1565c0'/></svg> made by a passing compat test</p>"
+        "</div><p><svg width='14' height='14'><rect width='14' height='14' fill='{GREEN}'/></svg> complete &nbsp; <svg width='14' height='14'><rect width='14' height='14' fill='{AMBER}'/></svg> partial &nbsp; <svg width='14' height='14'><rect width='14' height='14' fill='{GREY}'/></svg> absent (ENOSYS) &nbsp; <svg width='14' height='4'><rect width='14' height='4' fill='#1565c0'/></svg> made by a passing compat or LTP test</p>"
     );
     for a in &c.abis {
-        let _ = write!(s, "<h2 id='{0}'>{0}: every call</h2><table><tr><th>nr</th><th>call</th><th>category</th><th>status</th><th>compat tests</th><th>note</th></tr>", a.abi);
+        let _ = write!(s, "<h2 id='{0}'>{0}: every call</h2><table><tr><th>nr</th><th>call</th><th>category</th><th>status</th><th>compat tests</th><th>LTP tests</th><th>note</th></tr>", a.abi);
         for r in &a.calls {
             let tests: Vec<String> = r
                 .tests
@@ -280,7 +310,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
                 .collect();
             let _ = write!(
                 s,
-                "<tr id='{}-{}'><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr id='{}-{}'><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 a.abi,
                 r.name,
                 r.nr,
@@ -289,6 +319,7 @@ body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:coll
                 r.status,
                 r.status,
                 tests.join(" "),
+                esc(&few(&r.ltp_tests)),
                 esc(r.note.as_deref().unwrap_or(""))
             );
         }

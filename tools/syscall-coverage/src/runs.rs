@@ -218,6 +218,24 @@ pub fn load_compat(path: &Path) -> Option<Vec<CompatRun>> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// Where `cargo xtask ltp` saves each test's calls on SiON (`NAME.json`, a
+/// [`CompatRun`] of build `ltp`, from `sion exec --trace-counts`).
+pub fn ltp_calls_dir() -> PathBuf {
+    repo_root().join("target/ltp/calls")
+}
+
+/// The saved LTP runs, by test name; none when `cargo xtask ltp` has not run.
+pub fn load_ltp(dir: &Path) -> Vec<CompatRun> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut runs: Vec<CompatRun> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).ok()?).ok())
+        .collect();
+    runs.sort_by(|a, b| a.test.cmp(&b.test));
+    runs
+}
+
 /// Runs every built compat test (target/compat/{musl,glibc,i386}/NAME) on
 /// the host and through `sion exec --trace`, in parallel on `jobs` workers.
 pub fn run_compat(sion: &Path, filter: &[String], jobs: usize) -> Result<Vec<CompatRun>> {
@@ -318,5 +336,18 @@ mod tests {
         // A child that runs another program: its execve counts, the rest is the other program's.
         let s = parse_strace("1 execve(\"/p\") = 0\n1 clone(x) = 2\n2 execve(\"/bin/ls\") = 0\n2 openat(x) = 3\n1 wait4(2) = 2\n3 execve(\"/nope\") = -1 ENOENT\n3 exit_group(127) = ?\n");
         assert_eq!(s.into_iter().collect::<Vec<_>>(), ["clone", "execve", "exit_group", "wait4"]);
+    }
+
+    #[test]
+    fn ltp_runs_load_from_their_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        // As cargo xtask ltp writes them (tools/xtask/src/ltp/mod.rs, save_calls).
+        std::fs::write(dir.path().join("b01.json"), r#"{"test":"b01","build":"ltp","passed":false,"verdict":"TFAIL","calls":[]}"#).unwrap();
+        std::fs::write(dir.path().join("a01.json"), r#"{"test":"a01","build":"ltp","passed":true,"verdict":"pass","calls":[{"abi":"x86_64","name":"write","count":3,"enosys":0}]}"#).unwrap();
+        std::fs::write(dir.path().join("junk.json"), "not json").unwrap();
+        let runs = load_ltp(dir.path());
+        assert_eq!(runs.iter().map(|r| r.test.as_str()).collect::<Vec<_>>(), ["a01", "b01"]);
+        assert_eq!(runs[0].calls[&("x86_64".into(), "write".into())], Use { count: 3, enosys: 0 });
+        assert!(load_ltp(&dir.path().join("none")).is_empty());
     }
 }

@@ -258,6 +258,7 @@ fn run_sion(t: &Test, timeout: u64) -> Side {
     let mut cmd = Command::new(util::sion_binary());
     cmd.arg("exec").arg("--timeout").arg(timeout.to_string()).args(["--mem", SION_MEM, "--clear-env", "--no-write-back"]);
     cmd.arg("--share").arg(build::bin_dir()).arg("--log").arg(&node_log);
+    cmd.arg("--trace-counts").arg(run_dir.join(format!("{}.calls", t.name)));
     for (k, v) in env_pairs(Path::new("/tmp")) {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
@@ -297,6 +298,34 @@ fn judge(host: &Side, sion: Option<&Side>, expected: Option<&expectations::Known
         (false, Some(_)) => Verdict::Known,
         (false, None) => Verdict::Regression,
     }
+}
+
+/// `target/ltp/calls/NAME.json`: the calls the test made on SiON (from
+/// `sion exec --trace-counts`) and whether it passed, in syscall-coverage's
+/// run format (docs/syscall-coverage.md): a passing test proves the calls it made.
+fn save_calls(t: &Test, s: &Side) {
+    let text = std::fs::read_to_string(build::ltp_dir().join("run").join(format!("{}.calls", t.name))).unwrap_or_default();
+    let calls: Vec<serde_json::Value> = text.lines().filter_map(parse_count_line).collect();
+    let dir = calls_dir();
+    let run = serde_json::json!({
+        "test": t.name, "build": "ltp", "passed": s.run.passed(),
+        "verdict": if s.run.passed() { "pass".to_string() } else { why(s) }, "calls": calls,
+    });
+    let _ = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(format!("{}.json", t.name)), run.to_string()));
+}
+
+/// Where [`save_calls`] keeps each test's calls.
+pub fn calls_dir() -> PathBuf {
+    build::ltp_dir().join("calls")
+}
+
+/// `ABI NR NAME calls=N enosys=M` as `{abi, name, count, enosys}`.
+fn parse_count_line(line: &str) -> Option<serde_json::Value> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let [abi, _nr, name, calls, enosys] = w[..] else { return None };
+    let count: u64 = calls.strip_prefix("calls=")?.parse().ok()?;
+    let enosys: u64 = enosys.strip_prefix("enosys=")?.parse().ok()?;
+    Some(serde_json::json!({"abi": abi, "name": name, "count": count, "enosys": enosys}))
 }
 
 /// Why a run did not pass, in one line: sion's own failure, else the first
@@ -369,6 +398,9 @@ pub fn run(args: &LtpArgs, verbose: bool) -> Result<Summary> {
             let host = run_host(t, args.timeout, &scratch_base);
             // A test the host does not pass proves nothing: SiON is not asked.
             let sion = if args.host_only || !host.run.passed() { None } else { Some(run_sion(t, args.timeout)) };
+            if let Some(s) = &sion {
+                save_calls(t, s);
+            }
             let known = expected.get(&t.name).cloned();
             let verdict = judge(&host, sion.as_ref(), known.as_ref());
             TestResult { test: t.clone(), host, sion, expected: known, verdict }
@@ -483,6 +515,13 @@ mod tests {
         assert_eq!(tests[0], Test { name: "dup201".into(), program: "dup201".into(), args: vec![], dir: "dup2".into() });
         assert_eq!(tests[1].args, vec!["-n", "1000"]);
         assert_eq!(tests[1].dir, "fork");
+    }
+
+    #[test]
+    fn count_lines_parse() {
+        assert_eq!(parse_count_line("x86_64 1 write calls=12 enosys=0").unwrap(), serde_json::json!({"abi": "x86_64", "name": "write", "count": 12, "enosys": 0}));
+        assert_eq!(parse_count_line("i386 2 fork calls=1 enosys=1").unwrap()["enosys"], 1);
+        assert!(parse_count_line("x86_64 1 write = 6").is_none());
     }
 
     #[test]
