@@ -1,13 +1,16 @@
 // signals_handlers.c - handlers run: SA_SIGINFO and what siginfo says, the mask
 // inside a handler, SA_RESETHAND, SA_ONSTACK, sigsuspend, SIGCHLD, SIGALRM from
-// setitimer, EINTR and SA_RESTART for a blocked read, SIGPIPE, and a SIGSEGV
+// setitimer, EINTR and SA_RESTART for a blocked read, a sleep's remaining time, SIGPIPE, and a SIGSEGV
 // handler that escapes with siglongjmp.
 #include "compat.h"
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t hits, last_sig, last_code, self_blocked, pid_ok, on_alt;
 static volatile uintptr_t fault_addr;
@@ -143,6 +146,32 @@ int main(void)
     errno = 0;
     r = pause();
     printf("pause: %d %s, SIGALRM handled %d\n", r, errno_name(errno), hits == 1 && last_sig == SIGALRM);
+
+    /* A sleep a handler interrupts: EINTR even with SA_RESTART, and the time
+       it had left in rem (relative sleeps only; an unwritable rem is EFAULT). */
+    set(SIGALRM, NULL, on_plain, SA_RESTART);
+    for (int kind = 0; kind < 4; kind++) {
+        struct timespec req = {2, 0}, rem = {-1, -1};
+        struct itimerval once = {{0, 0}, {0, 50000}};
+        check(setitimer(ITIMER_REAL, &once, NULL) == 0, "setitimer");
+        errno = 0;
+        if (kind == 0) {
+            r = nanosleep(&req, &rem);
+        } else if (kind == 1) {
+            r = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
+            errno = r; r = r ? -1 : 0;
+        } else if (kind == 2) {
+            r = syscall(SYS_nanosleep, &req, bad_ptr_8);
+        } else {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            now.tv_sec += 2;
+            r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &now, &rem);
+            errno = r; r = r ? -1 : 0;
+        }
+        int sane = rem.tv_sec >= 1 && rem.tv_sec <= 2 && rem.tv_nsec >= 0 && rem.tv_nsec < 1000000000;
+        printf("sleep kind %d interrupted: %d %s, rem %s\n", kind, r, errno_name(errno), sane ? "1..2 s" : rem.tv_sec == -1 && rem.tv_nsec == -1 ? "untouched" : "wrong");
+    }
 
     /* A blocked read: EINTR without SA_RESTART, resumed with it. */
     for (int restart = 0; restart <= 1; restart++) {

@@ -61,6 +61,12 @@ int main(void)
     check(r == 0, "clock_nanosleep(MONOTONIC, relative 20 ms) = 0 (%s)", errno_name(r));
     check(el >= 20 * 1000000, "clock_nanosleep relative elapses >= 20 ms");
 
+    /* Clocks that cannot be slept on, and clocks that do not exist (the raw
+       call: libc may turn the thread clock's answer into EINVAL). */
+    printf("clock_nanosleep(THREAD_CPUTIME): %s\n", errno_name(syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &req, NULL) == -1 ? errno : 0));
+    printf("clock_nanosleep(MONOTONIC_RAW): %s\n", errno_name(clock_nanosleep(CLOCK_MONOTONIC_RAW, 0, &req, NULL)));
+    printf("clock_nanosleep(clock 42): %s\n", errno_name(clock_nanosleep(42, 0, &req, NULL)));
+
     struct timespec abs;
     clock_gettime(CLOCK_MONOTONIC, &abs);
     abs.tv_nsec += 20 * 1000000;

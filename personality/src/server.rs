@@ -196,7 +196,7 @@ impl Host for KernelHost {
             idle_ns: s.idle_ns,
             realtime_ns: self.realtime_ns(),
             tasks: s.tasks,
-            cpus: 1,
+            cpus: s.cpus.max(1),
             tsc_hz: self.clock.tsc_hz,
             vendor: clean(vendor),
             model: clean(model),

@@ -662,11 +662,13 @@ impl Caps {
     pub const ALL: u64 = (1 << 41) - 1;
 
     /// Capabilities over the node itself, out of every job's bounding set
-    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_BOOT,
-    /// SYS_TIME, SYS_TTY_CONFIG, WAKE_ALARM. `sys/node.rs` has their calls.
+    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_TIME,
+    /// WAKE_ALARM. `sys/node.rs` has their calls. (CAP_SYS_BOOT reboots only
+    /// the job, as in a child PID namespace; CAP_SYS_TTY_CONFIG hangs up
+    /// only the job's terminals.)
     pub const NODE_ONLY: u64 = {
         use crate::linux::*;
-        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_PACCT | 1 << CAP_SYS_BOOT | 1 << CAP_SYS_TIME | 1 << CAP_SYS_TTY_CONFIG | 1 << CAP_WAKE_ALARM
+        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_PACCT | 1 << CAP_SYS_TIME | 1 << CAP_WAKE_ALARM
     };
 
     /// What a process of user `uid` starts with.

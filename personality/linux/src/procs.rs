@@ -90,6 +90,9 @@ pub struct Procs {
     pub answers: Vec<Answer>,
     /// The first process ended: the job's exit status.
     pub ended: Option<Exit>,
+    /// reboot(2) was called: the signal the job then ends by, as a child
+    /// PID namespace's init (SIGHUP to restart, SIGINT to halt).
+    rebooted: Option<u8>,
     /// The first process after its end (its file tree is the job's output).
     last: Option<Box<Process>>,
     last_has_job: bool,
@@ -133,6 +136,7 @@ impl Procs {
             max_procs: DEFAULT_MAX_PROCS,
             answers: Vec::new(),
             ended: None,
+            rebooted: None,
             last: None,
             last_has_job: false,
             vforks: VecMap::new(),
@@ -675,7 +679,10 @@ impl Procs {
             self.job.locks.cancel(pid, Some(tid));
             self.job.ipc.cancel(pid, Some(tid));
             let Some(p) = self.proc_mut(pid) else { continue };
-            p.pending = None;
+            let slept_until = match p.pending.take() {
+                Some(Pending::Sleep { deadline }) => Some(deadline),
+                _ => None,
+            };
             p.partial_write = 0;
             let call = retry.unwrap_or_else(|| p.last_call());
             let abi = Abi::from_wire(call.abi());
@@ -692,7 +699,18 @@ impl Procs {
                     self.answers.push(Answer { task, outcome: Outcome::KeepRegs, call: (abi, call.nr) });
                 }
             } else {
-                self.settle(h, pid, task, Outcome::Reply(Errno::EINTR.as_ret()), &call);
+                // A relative sleep tells the time it had left (an unwritable
+                // `rem` turns the EINTR into EFAULT, as Linux).
+                let args = crate::sys::Args::new(abi, call.args);
+                let rem = slept_until.zip(crate::syscalls::name_of(abi, call.nr).and_then(|n| crate::sys::time::remaining_time_at(&args, n)));
+                let mut r = Errno::EINTR;
+                if let (Some((deadline, (addr, bits))), Some(p)) = (rem, self.proc_mut(pid)) {
+                    let left = crate::layout::Timespec::from_ns(deadline.saturating_sub(h.now_ns())).encode(bits);
+                    if p.write_user(h, abi, addr, &left).is_err() {
+                        r = Errno::EFAULT;
+                    }
+                }
+                self.settle(h, pid, task, Outcome::Reply(r.as_ret()), &call);
             }
         }
         self.interrupt.extend(later);
@@ -1156,7 +1174,7 @@ impl Procs {
         self.changed = true;
         if pid == FIRST_PID {
             self.last = Some(proc);
-            self.ended = Some(exit);
+            self.ended = Some(self.rebooted.map_or(exit, Exit::Signal));
             // The job ends with its first process: the rest go.
             let others: Vec<u32> = self.members.keys().copied().filter(|&p| p != pid).collect();
             for p in others {
@@ -1424,6 +1442,13 @@ impl Procs {
         for pid in targets {
             self.send(h, pid, sig, SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() });
         }
+    }
+
+    /// Reboot the job as Linux reboots a child PID namespace: its first
+    /// process is killed, and the job ends as killed by `sig`.
+    pub fn reboot(&mut self, h: &mut dyn Host, sig: u8) {
+        self.rebooted = Some(sig);
+        self.signal(h, FIRST_PID, signal::SIGKILL);
     }
 
     /// Send `sig` to process `pid` (nothing if it is a zombie or unknown).

@@ -1559,3 +1559,49 @@ fn msgrcv_waits_for_a_sender_of_its_type() {
     assert_eq!(j.ok(parent, n::MSGCTL, &[id, IPC_RMID, 0]), 0);
     assert_eq!(j.reply(child), err(Errno::EIDRM));
 }
+
+#[test]
+fn reboot_ends_the_job_as_a_child_pid_namespaces_init() {
+    const MAGIC1: u64 = 0xfee1_dead;
+    const MAGIC2: u64 = 672_274_793;
+    let (mut j, parent) = Job::new();
+    assert_eq!(j.ok(parent, n::REBOOT, &[MAGIC1, MAGIC2, 0x0123_4567, 0]), err(Errno::EPERM), "a user may not");
+    j.procs.serve(&mut j.h, FIRST_PID, |p, _| {
+        p.files.cred.uid = 0;
+        p.caps = crate::process::Caps::of(0);
+        p.uid = 0;
+    });
+    let (_, child) = j.fork(parent);
+    assert_eq!(j.ok(child, n::REBOOT, &[MAGIC1, 1, 0x0123_4567, 0]), err(Errno::EINVAL), "bad magic");
+    assert_eq!(j.ok(child, n::REBOOT, &[MAGIC1, MAGIC2, 100, 0]), err(Errno::EINVAL), "no such command");
+    assert_eq!(j.ok(child, n::REBOOT, &[MAGIC1, MAGIC2, 0x89ab_cdef, 0]), err(Errno::EINVAL), "Ctrl-Alt-Del is the node's");
+    assert_eq!(j.ok(child, n::SETRESUID, &[65534, 65534, 65534]), 0);
+    assert_eq!(j.ok(child, n::REBOOT, &[MAGIC1, MAGIC2, 0x0123_4567, 0]), err(Errno::EPERM), "CAP_SYS_BOOT first");
+    assert_eq!(j.ok(child, n::VHANGUP, &[]), err(Errno::EPERM));
+    assert_eq!(j.ok(parent, n::VHANGUP, &[]), 0, "no controlling terminal to hang up");
+    assert_eq!(j.ok(parent, n::KEXEC_LOAD, &[0, 0, 0, 0]), err(Errno::EPERM), "kexec is the node's");
+    let (_, root_child) = j.fork(parent);
+    assert_eq!(j.call(root_child, n::REBOOT, &[MAGIC1, MAGIC2, 0x4321_fedc, 0]), None, "the caller exits");
+    j.poll();
+    assert_eq!(j.procs.ended, Some(Exit::Signal(signal::SIGINT)), "power-off: the job ends as killed by SIGINT");
+}
+
+#[test]
+fn an_interrupted_relative_sleep_writes_the_time_it_had_left() {
+    let (mut j, parent) = Job::new();
+    let (req, rem) = (Job::scratch(), Job::scratch() + 0x40);
+    let mut ts = 3u64.to_le_bytes().to_vec();
+    ts.extend_from_slice(&0u64.to_le_bytes());
+    j.poke(parent, req, &ts);
+    j.sigaction(parent, SIGUSR1, HANDLER, signal::SA_RESTART, 0);
+    let (_, child) = j.fork(parent);
+    j.h.now = 1_000_000_000;
+    j.blocks(parent, n::NANOSLEEP, &[req, rem]);
+    j.h.now = 1_250_000_000;
+    assert_eq!(j.ok(child, n::KILL, &[FIRST_PID as u64, SIGUSR1 as u64]), 0);
+    j.poll();
+    let fr = j.in_handler(parent, SIGUSR1);
+    assert_eq!(fr.rax, err(Errno::EINTR) as u64, "EINTR even with SA_RESTART");
+    let left = j.peek(parent, rem, 16);
+    assert_eq!((u64::from_le_bytes(left[..8].try_into().unwrap()), u64::from_le_bytes(left[8..].try_into().unwrap())), (2, 750_000_000));
+}

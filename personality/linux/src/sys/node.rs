@@ -1,11 +1,12 @@
 //! What a job may not do to the node it runs on: set the node's clock,
-//! load kernel modules, reboot or kexec, raw port I/O, process accounting,
-//! hang up terminals. Each is gated on Linux by a capability that no job's
-//! process holds (they are out of every job's bounding set,
-//! `Caps::NODE_ONLY`, as a container's are), so these calls check their
-//! arguments in Linux's order and then answer EPERM, as Linux answers a
-//! process without the capability. adjtimex and clock_adjtime still read
-//! the clock's state.
+//! load kernel modules, kexec, raw port I/O, process accounting. Each is
+//! gated on Linux by a capability that no job's process holds (they are out
+//! of every job's bounding set, `Caps::NODE_ONLY`, as a container's are), so
+//! these calls check their arguments in Linux's order and then answer EPERM,
+//! as Linux answers a process without the capability. adjtimex and
+//! clock_adjtime still read the clock's state. What a job may do to itself
+//! is here too: reboot (the job, as a child PID namespace's init is) and
+//! vhangup (a job's processes have no controlling terminal to hang up).
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
@@ -19,6 +20,7 @@ fn refused(p: &Process, cap: u32) -> Errno {
 }
 
 use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_PACCT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
+use sion_abi::console::Exit;
 
 const CLOCK_REALTIME: i32 = 0;
 const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
@@ -152,13 +154,48 @@ pub fn clock_adjtime64(cx: &mut Ctx, a: Args) -> Outcome {
     clock_adjtime_as(cx, a, true)
 }
 
-/// reboot: CAP_SYS_BOOT is checked before the magic numbers.
-pub fn reboot(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Err(refused(p, CAP_SYS_BOOT)))
+/// reboot(magic1, magic2, cmd, arg)'s magic numbers (LINUX_REBOOT_MAGIC*).
+const REBOOT_MAGIC1: u32 = 0xfee1_dead;
+const REBOOT_MAGIC2: [u32; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+const CMD_RESTART: u32 = 0x0123_4567;
+const CMD_RESTART2: u32 = 0xa1b2_c3d4;
+const CMD_HALT: u32 = 0xcdef_0123;
+const CMD_POWER_OFF: u32 = 0x4321_fedc;
+
+/// reboot: as Linux in a child PID namespace, which a job is to its node.
+/// CAP_SYS_BOOT first, then the magic numbers (EINVAL); restart ends the
+/// job as killed by SIGHUP, halt and power-off as killed by SIGINT (the
+/// caller exits, its first process is killed); any other command is EINVAL
+/// (Ctrl-Alt-Del and kexec belong to the node).
+pub fn reboot(cx: &mut Ctx, a: Args) -> Outcome {
+    let mut ends_by = None;
+    let checked = cx.process(|p, _| {
+        if !p.capable(CAP_SYS_BOOT) {
+            return Err(Errno::EPERM);
+        }
+        if a.u32(0) != REBOOT_MAGIC1 || !REBOOT_MAGIC2.contains(&a.u32(1)) {
+            return Err(Errno::EINVAL);
+        }
+        ends_by = Some(match a.u32(2) {
+            CMD_RESTART | CMD_RESTART2 => crate::signal::SIGHUP,
+            CMD_HALT | CMD_POWER_OFF => crate::signal::SIGINT,
+            _ => return Err(Errno::EINVAL),
+        });
+        Ok(0)
+    });
+    let Some(sig) = ends_by else { return checked };
+    cx.h.log(&alloc::format!("reboot by process {}: the job ends as killed by signal {sig}", cx.pid));
+    cx.procs.reboot(cx.h, sig);
+    cx.process_outcome(|p, h| {
+        p.at_exit(h);
+        Outcome::Exit(Exit::Code(0))
+    })
 }
 
-pub fn kexec_load(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Err(refused(p, CAP_SYS_BOOT)))
+/// kexec_load: Linux asks for CAP_SYS_BOOT in the node's own namespace,
+/// which a job's never is (its CAP_SYS_BOOT reboots only itself).
+pub fn kexec_load(_cx: &mut Ctx, _a: Args) -> Outcome {
+    Errno::EPERM.into()
 }
 
 pub fn init_module(cx: &mut Ctx, _a: Args) -> Outcome {
@@ -200,6 +237,9 @@ pub fn acct(cx: &mut Ctx, _a: Args) -> Outcome {
     cx.process(|p, _| Err(refused(p, CAP_SYS_PACCT)))
 }
 
+/// vhangup: with CAP_SYS_TTY_CONFIG, hang up the caller's controlling
+/// terminal; a job's processes have none (open("/dev/tty") is ENXIO), so
+/// there is nothing to hang up, as for a Linux process without one.
 pub fn vhangup(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Err(refused(p, CAP_SYS_TTY_CONFIG)))
+    cx.process(|p, _| if p.capable(CAP_SYS_TTY_CONFIG) { Ok(0) } else { Err(Errno::EPERM) })
 }

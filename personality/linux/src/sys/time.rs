@@ -80,8 +80,15 @@ pub fn nanosleep(cx: &mut Ctx, a: Args) -> Outcome {
 
 fn clock_nanosleep_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
     let clock = a.i32(0);
-    if !matches!(clock, 0 | 1 | 7 | 11) {
-        return Errno::EINVAL.into();
+    match clock {
+        // REALTIME, MONOTONIC, BOOTTIME, TAI sleep.
+        0 | 1 | 7 | 11 => {}
+        // Clocks Linux knows that cannot be slept on here (the CPU-time
+        // clocks, MONOTONIC_RAW, the coarse ones, the alarm clocks, whose
+        // CAP_WAKE_ALARM is the node's): EOPNOTSUPP, as Linux for a clock
+        // without nanosleep.
+        2..=10 => return Errno::EOPNOTSUPP.into(),
+        _ => return Errno::EINVAL.into(),
     }
     cx.process_outcome(|p, h| match p.read_timespec(h, a.abi, a.ptr(2), bits) {
         Ok(ns) => {
@@ -100,6 +107,19 @@ fn clock_nanosleep_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
         }
         Err(e) => e.into(),
     })
+}
+
+/// Where a relative sleep that a handler interrupted writes the time it had
+/// left, and in which layout: nanosleep's `rem`, clock_nanosleep's unless
+/// TIMER_ABSTIME (Linux writes none then). None for other calls or a NULL `rem`.
+pub fn remaining_time_at(a: &Args, name: &str) -> Option<(u64, TimeBits)> {
+    let (addr, bits) = match name {
+        "nanosleep" => (a.ptr(1), a.time_bits()),
+        "clock_nanosleep" if a.u32(1) & 1 == 0 => (a.ptr(3), a.time_bits()),
+        "clock_nanosleep_time64" if a.u32(1) & 1 == 0 => (a.ptr(3), TimeBits::B64),
+        _ => return None,
+    };
+    (addr != 0).then_some((addr, bits))
 }
 
 pub fn clock_nanosleep(cx: &mut Ctx, a: Args) -> Outcome {

@@ -142,11 +142,13 @@ const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and lev
 const FSID: &str = "the ids file access is checked with; taken with CAP_SETUID/CAP_SETGID or when it is the caller's own, the old one returned";
 const RWF: &str = "offset -1 is the file position; RWF_HIPRI, DSYNC, SYNC accepted (files are in memory), RWF_APPEND appends, RWF_NOWAIT on files only (elsewhere EOPNOTSUPP)";
 const PIDFD: &str = "a descriptor naming a process of the job (close-on-exec), readable in poll/epoll once it ended; signals as kill or rt_sigqueueinfo; pidfd_getfd copies a description (same user or CAP_SYS_PTRACE); pidfd_send_signal also through an open /proc/<pid>; waitid P_PIDFD (PIDFD_NONBLOCK: EAGAIN while it runs); no PIDFD_THREAD, no CLONE_PIDFD";
+const REBOOT: &str = "reboots the job as Linux a child PID namespace: restart ends it as killed by SIGHUP, halt and power-off by SIGINT; other commands EINVAL";
+const NO_CTTY: &str = "with CAP_SYS_TTY_CONFIG succeeds: a job's processes have no controlling terminal to hang up";
 const NODE: &str = "the node's, not a job's: its capability is out of every job's bounding set (as a container's), so Linux's argument checks then EPERM";
 const ADJTIME: &str = "reads the clock's state (unsynchronised: TIME_ERROR, STA_UNSYNC); any change needs CAP_SYS_TIME, which no job holds: EPERM";
 const SPLICE: &str = "between a pipe and a regular file, or pipe to any descriptor that takes bytes (file, pipe, socket, console), with loff_t offsets; a socket or the console into a pipe: EINVAL";
 const VMCOPY: &str = "between the caller and any process of the job (same user or CAP_SYS_PTRACE), iovecs on both sides, a short count at the first hole";
-const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux); the remaining time is not written";
+const SLEEP: &str = "a signal with a handler interrupts it (EINTR, never restarted, as Linux; a relative sleep writes the time it had left)";
 
 /// The x86_64 table, sorted by number.
 pub static X86_64: &[Entry] = &[
@@ -300,7 +302,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::MUNLOCK, "munlock", sys::mm::munlock, P(MLOCK)),
     e(n64::MLOCKALL, "mlockall", sys::mm::mlockall, P(MLOCKALL)),
     e(n64::MUNLOCKALL, "munlockall", sys::mm::munlockall, C),
-    e(n64::VHANGUP, "vhangup", sys::node::vhangup, P(NODE)),
+    e(n64::VHANGUP, "vhangup", sys::node::vhangup, P(NO_CTTY)),
     e(n64::PRCTL, "prctl", sys::system::prctl, P(PRCTL)),
     e(n64::ARCH_PRCTL, "arch_prctl", sys::process::arch_prctl, P("ARCH_SET_FS/GET_FS/SET_GS/GET_GS; others EINVAL")),
     e(n64::ADJTIMEX, "adjtimex", sys::node::adjtimex, P(ADJTIME)),
@@ -310,7 +312,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SETTIMEOFDAY, "settimeofday", sys::node::settimeofday, P(NODE)),
     e(n64::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
     e(n64::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
-    e(n64::REBOOT, "reboot", sys::node::reboot, P(NODE)),
+    e(n64::REBOOT, "reboot", sys::node::reboot, P(REBOOT)),
     e(n64::SETHOSTNAME, "sethostname", sys::system::sethostname, C),
     e(n64::SETDOMAINNAME, "setdomainname", sys::system::setdomainname, C),
     e(n64::IOPL, "iopl", sys::node::iopl, P(NODE)),
@@ -525,7 +527,7 @@ pub static I386: &[Entry] = &[
     e(n32::SELECT, "select", sys::poll::old_select, P(POLL)),
     e(n32::SYMLINK, "symlink", sys::fs_dir::symlink, C),
     e(n32::READLINK, "readlink", sys::fs_dir::readlink, C),
-    e(n32::REBOOT, "reboot", sys::node::reboot, P(NODE)),
+    e(n32::REBOOT, "reboot", sys::node::reboot, P(REBOOT)),
     e(n32::MMAP, "mmap", sys::mm::old_mmap, P(MMAP)),
     e(n32::MUNMAP, "munmap", sys::mm::munmap, C),
     e(n32::TRUNCATE, "truncate", sys::fs_meta::truncate, C),
@@ -545,7 +547,7 @@ pub static I386: &[Entry] = &[
     e(n32::LSTAT, "lstat", sys::fs_stat::lstat, C),
     e(n32::FSTAT, "fstat", sys::fs_stat::fstat, C),
     e(n32::IOPL, "iopl", sys::node::iopl, P(NODE)),
-    e(n32::VHANGUP, "vhangup", sys::node::vhangup, P(NODE)),
+    e(n32::VHANGUP, "vhangup", sys::node::vhangup, P(NO_CTTY)),
     e(n32::WAIT4, "wait4", sys::process::wait4, P(WAIT)),
     e(n32::SYSINFO, "sysinfo", sys::system::sysinfo, P("loads 0, no swap")),
     e(n32::IPC, "ipc", sys::ipc::ipc, P(IPC_IPC_MUX)),

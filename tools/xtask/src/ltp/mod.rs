@@ -259,6 +259,12 @@ fn run_sion(t: &Test, timeout: u64) -> Side {
     cmd.arg("exec").arg("--timeout").arg(timeout.to_string()).args(["--mem", SION_MEM, "--clear-env", "--no-write-back"]);
     cmd.arg("--share").arg(build::bin_dir()).arg("--log").arg(&node_log);
     cmd.arg("--trace-counts").arg(run_dir.join(format!("{}.calls", t.name)));
+    // A test that needs more CPUs (`.min_cpus`) gets a node with them, as a
+    // host with them runs it.
+    let cpus = min_cpus(t);
+    if cpus > 1 {
+        cmd.arg("--cpus").arg(cpus.to_string());
+    }
     for (k, v) in env_pairs(Path::new("/tmp")) {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
@@ -298,6 +304,18 @@ fn judge(host: &Side, sion: Option<&Side>, expected: Option<&expectations::Known
         (false, Some(_)) => Verdict::Known,
         (false, None) => Verdict::Regression,
     }
+}
+
+/// The CPUs a test asks for in its `struct tst_test` (`.min_cpus = N`), 1
+/// when it says nothing.
+fn min_cpus(t: &Test) -> u16 {
+    let src = build::src_dir().join("testcases/kernel/syscalls").join(&t.dir).join(format!("{}.c", t.program));
+    std::fs::read_to_string(src).ok().and_then(|text| parse_min_cpus(&text)).unwrap_or(1)
+}
+
+fn parse_min_cpus(text: &str) -> Option<u16> {
+    let rest = text.split(".min_cpus").nth(1)?.trim_start().strip_prefix('=')?.trim_start();
+    rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
 }
 
 /// `target/ltp/calls/NAME.json`: the calls the test made on SiON (from
@@ -515,6 +533,13 @@ mod tests {
         assert_eq!(tests[0], Test { name: "dup201".into(), program: "dup201".into(), args: vec![], dir: "dup2".into() });
         assert_eq!(tests[1].args, vec!["-n", "1000"]);
         assert_eq!(tests[1].dir, "fork");
+    }
+
+    #[test]
+    fn min_cpus_is_read_from_the_test_struct() {
+        assert_eq!(parse_min_cpus("static struct tst_test test = {\n\t.test_all = run,\n\t.min_cpus = 2,\n};"), Some(2));
+        assert_eq!(parse_min_cpus("\t.min_cpus=4\n"), Some(4));
+        assert_eq!(parse_min_cpus("static struct tst_test test = { .needs_root = 1 };"), None);
     }
 
     #[test]

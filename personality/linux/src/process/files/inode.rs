@@ -599,6 +599,7 @@ impl Process {
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_SYS => (0x62656572, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.mount_of(i).is_some_and(|m| m.owned) => {
                 let v = &self.job.vfs;
                 let m = v.mount_of(i).expect("mount");

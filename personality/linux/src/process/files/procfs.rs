@@ -52,6 +52,9 @@ pub mod tag {
     pub const SYSVIPC_MSG: u32 = 23;
     pub const SELF_MOUNTINFO: u32 = 24;
     pub const SELF_COMM: u32 = 25;
+    /// /sys/devices/system/cpu/{online,possible,present}: the node's CPUs
+    /// as a list (`0-1`), which glibc's sysconf(_SC_NPROCESSORS_*) reads.
+    pub const SYS_CPU_LIST: u32 = 40;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
@@ -228,11 +231,23 @@ impl Process {
             tag::LOADAVG => format!("0.00 0.00 0.00 1/{} {}\n", self.node.tasks.max(1), self.pid),
             tag::STAT => {
                 let ticks = |ns: u64| ns / 10_000_000;
-                let busy = ticks(self.node.uptime_ns.saturating_sub(self.node.idle_ns));
+                // The kernel's idle time is summed over the CPUs.
+                let cpus = self.node.cpus.max(1);
+                let busy = ticks(self.node.uptime_ns.saturating_mul(cpus).saturating_sub(self.node.idle_ns));
                 let idle = ticks(self.node.idle_ns);
                 let boot = (self.node.realtime_ns.saturating_sub(self.node.uptime_ns)) / 1_000_000_000;
-                format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
+                // A line per CPU (glibc counts them when /sys is missing);
+                // the kernel reports the node's time, shared out evenly.
+                let mut s = format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\n");
+                for cpu in 0..cpus {
+                    s += &format!("cpu{cpu} {} 0 0 {} 0 0 0 0 0 0\n", busy / cpus, idle / cpus);
+                }
+                s + &format!("intr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
             }
+            tag::SYS_CPU_LIST => match self.node.cpus.max(1) {
+                1 => String::from("0\n"),
+                n => format!("0-{}\n", n - 1),
+            },
             tag::SYSVIPC_SHM => self.job.ipc.proc_shm(),
             tag::SYSVIPC_SEM => self.job.ipc.proc_sem(),
             tag::SYSVIPC_MSG => self.job.ipc.proc_msg(),

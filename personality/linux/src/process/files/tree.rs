@@ -170,6 +170,15 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         v.node_mut(i).tag = t;
     }
     super::sysctl::add_sysctl_dir(&mut v, proc_);
+    // /sys: what programs read of the CPUs.
+    let sys = mkdir(&mut v, "/sys", 0o555)?;
+    v.node_mut(sys).dev = DEV_SYS;
+    v.mount_in_place(sys, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    let cpu = v.mkdir_p(b"/sys/devices/system/cpu", 0, 0).map_err(|e| format!("/sys/devices/system/cpu: errno {}", e.0))?;
+    for name in ["online", "possible", "present"] {
+        let i = v.add(cpu, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
+        v.node_mut(i).tag = tag::SYS_CPU_LIST;
+    }
     // The kernel's configuration where Debian keeps it (LTP reads it).
     let config = format!("/boot/config-{UTS_RELEASE}");
     v.put_file(config.as_bytes(), KERNEL_CONFIG.as_bytes().to_vec(), 0o644, 0, 0).map_err(|e| format!("{config}: errno {}", e.0))?;
