@@ -392,7 +392,7 @@ fn main(boot: rt::Boot) -> ! {
             console::send(if r.dir { up::FS_LIST } else { up::FS_READ }, &p);
         }
         if let Some(exit) = procs.ended {
-            end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref(), &tracer);
+            end_job(&mut procs, &mut host, exit, &config.outs, config.writeback.as_deref(), &mut tracer);
         }
         if console::flow_controlled() {
             // Tell the host what the program took once a quarter of the
@@ -628,7 +628,15 @@ fn send_outs(process: &Process, outs: &[String]) {
 }
 
 /// The job's first process ended: report, send the `--out` files, stop.
-fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String], writeback: Option<&str>, tracer: &Tracer) -> ! {
+fn end_job(procs: &mut Procs, host: &mut KernelHost, exit: Exit, outs: &[String], writeback: Option<&str>, tracer: &mut Tracer) -> ! {
+    // The call that ended the job is never answered: traced here.
+    if let (Some(p), Exit::Code(_)) = (procs.finished(), exit) {
+        let call = p.last_call();
+        let abi = Abi::from_wire(call.abi());
+        if matches!(sion_linux::syscalls::name_of(abi, call.nr), Some("exit" | "exit_group")) {
+            tracer.note(abi, call.nr, Outcome::Exit(exit));
+        }
+    }
     tracer.send_counts();
     if let Some(p) = procs.finished() {
         p.report_unimplemented(host);

@@ -174,10 +174,6 @@ pub fn set_thread_area(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 /// No restartable sequences: the libcs carry on without them.
-pub fn rseq(_cx: &mut Ctx, _a: Args) -> Outcome {
-    Errno::ENOSYS.into()
-}
-
 pub fn kcmp(cx: &mut Ctx, a: Args) -> Outcome {
     reply(cx.procs.kcmp(cx.pid, a.i32(0), a.i32(1), a.i32(2), a.u64(3), a.u64(4)))
 }
