@@ -113,6 +113,10 @@ impl Process {
     /// `path` (AT_EMPTY_PATH: the fd itself), which must be a regular file
     /// the process may execute.
     pub(crate) fn exec_file(&mut self, dirfd: i32, path: &[u8], flags: u32) -> Result<(Vec<u8>, String), Errno> {
+        // execveat's flags before the file, as Linux's do_open_execat.
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let ino = if path.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
                 return Err(Errno::ENOENT);
