@@ -432,10 +432,38 @@ impl Vfs {
         Ok(())
     }
 
+    /// The inodes of file system `dev`.
+    pub fn inodes_of(&self, dev: u64) -> Vec<Ino> {
+        self.nodes.iter().filter(|(_, n)| n.dev == dev).map(|(&i, _)| i).collect()
+    }
+
+    /// One more name `name` in directory `dir` for the inode `ino`, with no
+    /// checks (a file system's hard links as its driver loads them).
+    pub fn add_link(&mut self, dir: Ino, name: &[u8], ino: Ino) {
+        self.insert_entry(dir, name, ino);
+    }
+
+    /// Put `f` in place of the bytes of regular file `ino` (its memory
+    /// counted anew) and return what it held: a driver takes a device's
+    /// backing file out of the tree while it works on it.
+    pub fn swap_data(&mut self, ino: Ino, f: FileData) -> FileData {
+        let n = self.node_mut(ino);
+        let dev = n.dev;
+        let Data::Reg(old) = &mut n.data else { return f };
+        let before = (old.allocated(), footprint(old));
+        let after = (f.allocated(), footprint(&f));
+        let old = core::mem::replace(old, f);
+        self.charge(dev, before, after);
+        old
+    }
+
     /// Free every inode of `dev` not open (an unmounted tmpfs); those open
-    /// live until closed.
+    /// live until closed. Watches of its inodes hear `IN_UNMOUNT`.
     fn free_dev(&mut self, dev: u64) {
         let dead: Vec<Ino> = self.nodes.iter().filter(|(_, n)| n.dev == dev).map(|(&i, _)| i).collect();
+        for &ino in &dead {
+            self.self_event(ino, IN_UNMOUNT);
+        }
         for ino in dead {
             let n = self.node_mut(ino);
             if n.is_dir() {
