@@ -120,6 +120,8 @@ pub struct Fs {
     rw: bool,
     /// The state the superblock had when opened (clean or not).
     state: u16,
+    /// Where the next block search starts: after the last block allocated.
+    hint: u32,
 }
 
 /// An inode's bytes (the first 128 or the whole on-disk inode).
@@ -321,6 +323,7 @@ impl Fs {
             ro_only,
             rw: false,
             state,
+            hint: 0,
         })
     }
 
@@ -419,6 +422,24 @@ impl Fs {
         }
     }
 
+    /// 512-byte sectors a file of `data` blocks takes with its indirect
+    /// blocks (`st_blocks`).
+    pub fn sectors_for(&self, data: u64) -> u64 {
+        let p = self.ppb();
+        let mut n = data;
+        if data > 12 {
+            n += 1;
+        }
+        if data > 12 + p {
+            n += 1 + (data - 12 - p).min(p * p).div_ceil(p);
+        }
+        if data > 12 + p + p * p {
+            let r = data - 12 - p - p * p;
+            n += 1 + r.div_ceil(p * p) + r.div_ceil(p);
+        }
+        n * (self.bs as u64 / 512)
+    }
+
     fn inode_at(&self, ino: u32) -> Result<u64> {
         if ino == 0 || ino > self.inodes {
             return Err(EUCLEAN);
@@ -489,8 +510,11 @@ impl Fs {
     /// in `n`'s sectors; `zero` clears it (an indirect block).
     fn alloc_block(&mut self, d: &mut dyn Disk, n: &mut Inode, goal: u32, zero: bool) -> Result<u32> {
         let ng = self.ngroups();
-        for k in 0..ng {
-            let g = (goal + k) % ng;
+        // On from the last block allocated when it is in the goal group.
+        let hint = self.hint.saturating_sub(self.first_data);
+        let (g0, from) = if hint / self.bpg == goal % ng { (hint / self.bpg, hint % self.bpg) } else { (goal % ng, 0) };
+        for k in 0..=ng {
+            let g = (g0 + k) % ng;
             if self.groups[g as usize].free_blocks == 0 {
                 continue;
             }
@@ -498,12 +522,19 @@ impl Fs {
             let count = self.bpg.min(self.blocks - first);
             let bm = self.groups[g as usize].block_bitmap;
             let mut map = self.bread(d, bm)?;
-            let Some(bit) = (0..count).find(|&i| map[(i / 8) as usize] & (1 << (i % 8)) == 0) else { continue };
-            map[(bit / 8) as usize] |= 1 << (bit % 8);
+            let mut i = if k == 0 { from } else { 0 };
+            while i < count && map[(i / 8) as usize] & (1 << (i % 8)) != 0 {
+                i += if i % 8 == 0 && map[(i / 8) as usize] == 0xff { 8 } else { 1 };
+            }
+            if i >= count {
+                continue;
+            }
+            map[(i / 8) as usize] |= 1 << (i % 8);
             self.bwrite(d, bm, &map)?;
             self.groups[g as usize].free_blocks -= 1;
             n.add_sectors(self.bs as i64 / 512);
-            let b = first + bit;
+            let b = first + i;
+            self.hint = b + 1;
             if zero {
                 self.bwrite(d, b, &vec![0u8; self.bs as usize])?;
             }

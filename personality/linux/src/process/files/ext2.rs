@@ -27,6 +27,9 @@ pub struct Ext2Mount {
     pub synced: u64,
     /// Mounted read-write (the image is marked in use).
     pub rw: bool,
+    /// Unmounted with files still open (`MNT_DETACH`): written back and
+    /// let go when the last closes.
+    pub detached: bool,
 }
 
 /// A loop device's bytes: its backing file (from its offset, within its
@@ -107,9 +110,24 @@ impl JobState {
 
     /// Write back every ext2 file system (`sync`).
     pub fn ext2_sync_all(&mut self) {
+        self.ext2_reap();
         let devs: Vec<u64> = self.ext2.keys().copied().collect();
         for d in devs {
             let _ = self.ext2_sync(d);
+        }
+    }
+
+    /// Let go of the detached file systems nothing holds any more: written
+    /// back, marked clean, their inodes freed.
+    pub fn ext2_reap(&mut self) {
+        let devs: Vec<u64> = self.ext2.iter().filter(|(_, m)| m.detached).map(|(&d, _)| d).collect();
+        for dev in devs {
+            if self.vfs.inodes_of(dev).iter().any(|&i| self.vfs.node(i).opens > 0) {
+                continue;
+            }
+            let _ = self.ext2_sync(dev);
+            self.ext2_close(dev, true);
+            self.vfs.free_fs(dev);
         }
     }
 
@@ -264,6 +282,7 @@ impl Process {
             return Err(Errno::ENXIO);
         }
         // One mount per device (Linux would share its superblock).
+        self.job.ext2_reap();
         if self.job.ext2.values().any(|m| m.loop_n == n) {
             return Err(Errno::EBUSY);
         }
@@ -321,7 +340,7 @@ impl Process {
         let limit = v.dev_used(dev) + st.bavail * st.bs as u64;
         let flags = v.mounts().iter().find(|m| m.id == id).map_or(mflags, |m| m.flags);
         v.remount(root, flags, Some(("", limit))).ex()?;
-        self.job.ext2.insert(dev, Ext2Mount { fs, loop_n: n, root, map, synced: now, rw });
+        self.job.ext2.insert(dev, Ext2Mount { fs, loop_n: n, root, map, synced: now, rw, detached: false });
         Ok(0)
     }
 

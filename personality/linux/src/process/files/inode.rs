@@ -63,11 +63,14 @@ impl FileLike for InodeFile {
             gid: n.gid,
             rdev: n.rdev(),
             size: size as i64,
-            blksize: 4096,
-            blocks: match n.host {
-                Some((_, blocks)) => blocks,
-                None if n.is_reg() || n.is_dir() => stat_blocks(size),
-                None => 0,
+            blksize: p.job.ext2.get(&n.dev).map_or(4096, |m| m.fs.bs),
+            blocks: match (n.host, &n.data, p.job.ext2.get(&n.dev)) {
+                // On ext2: its blocks (but the holes of 64 KiB) and the indirect ones.
+                (_, Data::Reg(f), Some(m)) => m.fs.sectors_for(size.div_ceil(m.fs.bs as u64).min(f.allocated() / m.fs.bs as u64)),
+                (_, Data::Symlink(t), Some(m)) if t.len() >= 60 => m.fs.bs as u64 / 512,
+                (Some((_, blocks)), _, _) => blocks,
+                (None, _, _) if n.is_reg() || n.is_dir() => stat_blocks(size),
+                (None, _, _) => 0,
             },
             atime: ts(n.atime),
             mtime: ts(n.mtime),
@@ -143,6 +146,9 @@ impl FileLike for InodeFile {
             p.job.vfs.event(self.0, if write { sion_vfs::IN_CLOSE_WRITE } else { sion_vfs::IN_CLOSE_NOWRITE });
         }
         p.job.vfs.close_ref(self.0);
+        if !p.job.ext2.is_empty() {
+            p.job.ext2_reap();
+        }
     }
 
     fn path(&self, p: &Process) -> Vec<u8> {

@@ -130,7 +130,13 @@ impl Process {
         if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
             return Err(Errno::EINVAL);
         }
-        let ino = self.mount_target(h, abi, target, flags & UMOUNT_NOFOLLOW == 0)?;
+        // Its own walk to the target does not clear the expiry marks.
+        let marks: Vec<bool> = self.job.vfs.mounts().iter().map(|m| m.expiry_mark.get()).collect();
+        let ino = self.mount_target(h, abi, target, flags & UMOUNT_NOFOLLOW == 0);
+        for (m, k) in self.job.vfs.mounts().iter().zip(marks) {
+            m.expiry_mark.set(k);
+        }
+        let ino = ino?;
         if !self.capable(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
@@ -140,10 +146,12 @@ impl Process {
         // An ext2 file system is written back first, and let go once gone.
         let dev = self.job.vfs.mount_at(ino).filter(|m| m.owned).map(|m| m.dev);
         if let Some(dev) = dev.filter(|d| self.job.ext2.contains_key(d)) {
-            let _ = self.job.ext2_sync(dev);
-            self.job.vfs.umount(ino, flags).ex()?;
+            self.job.vfs.umount(ino, flags | sion_vfs::UMOUNT_KEEP).ex()?;
             if !self.job.vfs.mounts().iter().any(|m| m.dev == dev) {
-                self.job.ext2_close(dev, true);
+                if let Some(m) = self.job.ext2.get_mut(&dev) {
+                    m.detached = true;
+                }
+                self.job.ext2_reap();
             }
             return Ok(0);
         }
