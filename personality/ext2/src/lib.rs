@@ -694,14 +694,10 @@ impl Fs {
     pub fn new_inode(&mut self, d: &mut dyn Disk, dir: bool, near: u32) -> Result<u32> {
         let ng = self.ngroups();
         let near = near.saturating_sub(1) / self.ipg;
-        let order: Vec<u32> = if dir {
-            let mut v: Vec<u32> = (0..ng).collect();
-            v.sort_by_key(|&g| core::cmp::Reverse(self.groups[g as usize].free_inodes));
-            v
-        } else {
-            (0..ng).map(|k| (near + k) % ng).collect()
-        };
-        for g in order {
+        // A directory from the group with the most free inodes on, as
+        // Linux's find_group_orlov spreads them; anything else near its own.
+        let start = if dir { (0..ng).max_by_key(|&g| self.groups[g as usize].free_inodes).unwrap_or(0) } else { near };
+        for g in (0..ng).map(|k| (start + k) % ng) {
             if self.groups[g as usize].free_inodes == 0 {
                 continue;
             }
@@ -887,6 +883,8 @@ impl Fs {
         self.write_inode(d, ino, &n)
     }
 }
+
+pub mod cache;
 
 #[cfg(test)]
 mod tests;

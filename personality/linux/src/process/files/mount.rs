@@ -147,12 +147,7 @@ impl Process {
         let dev = self.job.vfs.mount_at(ino).filter(|m| m.owned).map(|m| m.dev);
         if let Some(dev) = dev.filter(|d| self.job.ext2.contains_key(d)) {
             self.job.vfs.umount(ino, flags | sion_vfs::UMOUNT_KEEP).ex()?;
-            if !self.job.vfs.mounts().iter().any(|m| m.dev == dev) {
-                if let Some(m) = self.job.ext2.get_mut(&dev) {
-                    m.detached = true;
-                }
-                self.job.ext2_reap();
-            }
+            self.job.ext2_unmounted(dev);
             return Ok(0);
         }
         self.job.vfs.umount(ino, flags).ex().map(|_| 0)
