@@ -239,6 +239,9 @@ pub struct JobState {
     pub ipc: crate::sysv::Ipc,
     /// Loop block devices by number (see `process/files/loopdev.rs`).
     pub loops: VecMap<u32, LoopDev>,
+    /// ext2 file systems mounted on them, by the `dev` of their tree (see
+    /// `process/files/ext2.rs`).
+    pub ext2: VecMap<u64, files::Ext2Mount>,
     /// inotify instances by id, a slot each (see `process/inotify.rs`).
     pub inotify: Vec<Option<inotify::Inotify>>,
     /// membarrier registrations by pid (`sys/mm.rs`; gone at exec and exit).
@@ -331,6 +334,7 @@ impl Default for JobState {
             locks: crate::locks::Locks::new(),
             ipc: crate::sysv::Ipc::default(),
             loops: VecMap::new(),
+            ext2: VecMap::new(),
             inotify: Vec::new(),
             membarrier: VecMap::new(),
             klog: Vec::new(),

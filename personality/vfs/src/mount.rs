@@ -49,6 +49,9 @@ pub const MNT_FORCE: u32 = 1;
 pub const MNT_DETACH: u32 = 2;
 pub const MNT_EXPIRE: u32 = 4;
 pub const UMOUNT_NOFOLLOW: u32 = 8;
+/// Not Linux's: [`Vfs::umount`] leaves the file system's inodes in place
+/// (its driver writes them back, then frees them: [`Vfs::free_fs`]).
+pub const UMOUNT_KEEP: u32 = 1 << 31;
 
 /// Where new file systems' `dev` numbers start (major 0, as Linux's
 /// anonymous devices).
@@ -81,8 +84,8 @@ pub struct Mount {
     pub owned: bool,
     /// Bytes its files may hold (tmpfs `size=`), `u64::MAX` for no limit.
     pub limit: u64,
-    /// `MNT_EXPIRE` marked it.
-    pub expiry_mark: bool,
+    /// `MNT_EXPIRE` marked it; a path walk into it clears the mark (Linux's `mntput`).
+    pub expiry_mark: core::cell::Cell<bool>,
 }
 
 impl Mount {
@@ -149,7 +152,7 @@ impl Vfs {
             options: String::new(),
             owned: false,
             limit: u64::MAX,
-            expiry_mark: false,
+            expiry_mark: core::cell::Cell::new(false),
         };
         self.mounts.push(m);
         id
@@ -159,6 +162,7 @@ impl Vfs {
     /// it (and over that one's root...), or `ino` itself.
     pub fn cover(&self, mut ino: Ino) -> Ino {
         while let Some(m) = self.mounts.iter().rev().find(|m| m.point == ino && m.root != ino) {
+            m.expiry_mark.set(false);
             ino = m.root;
         }
         ino
@@ -307,7 +311,7 @@ impl Vfs {
             options: options.into(),
             owned,
             limit,
-            expiry_mark: false,
+            expiry_mark: core::cell::Cell::new(false),
         });
         Ok(id)
     }
@@ -336,7 +340,7 @@ impl Vfs {
             m.options = opts.into();
             m.limit = limit;
         }
-        m.expiry_mark = false;
+        m.expiry_mark.set(false);
         // Read-only is the file system's: every mount of it follows.
         let ro = flags & MS_RDONLY;
         for m in self.mounts.iter_mut().filter(|m| m.dev == dev) {
@@ -386,8 +390,7 @@ impl Vfs {
             if busy {
                 return Err(Errno::EBUSY);
             }
-            if !self.mounts[i].expiry_mark {
-                self.mounts[i].expiry_mark = true;
+            if !self.mounts[i].expiry_mark.replace(true) {
                 return Err(Errno::EAGAIN);
             }
         }
@@ -401,9 +404,21 @@ impl Vfs {
             for s in subs {
                 let _ = self.umount(s, MNT_DETACH);
             }
-            self.free_dev(m.dev);
+            // Watches of its inodes hear IN_UNMOUNT (and go).
+            for ino in self.inodes_of(m.dev) {
+                self.self_event(ino, IN_UNMOUNT);
+            }
+            if flags & UMOUNT_KEEP == 0 {
+                self.free_dev(m.dev);
+            }
         }
         Ok(())
+    }
+
+    /// Free the inodes of file system `dev` left by `UMOUNT_KEEP` (those
+    /// open live until closed).
+    pub fn free_fs(&mut self, dev: u64) {
+        self.free_dev(dev);
     }
 
     /// `MS_MOVE`: the mount rooted at `root` moves over directory `point`
@@ -430,6 +445,31 @@ impl Vfs {
         m.point = point;
         m.parent = parent;
         Ok(())
+    }
+
+    /// The inodes of file system `dev`.
+    pub fn inodes_of(&self, dev: u64) -> Vec<Ino> {
+        self.nodes.iter().filter(|(_, n)| n.dev == dev).map(|(&i, _)| i).collect()
+    }
+
+    /// One more name `name` in directory `dir` for the inode `ino`, with no
+    /// checks (a file system's hard links as its driver loads them).
+    pub fn add_link(&mut self, dir: Ino, name: &[u8], ino: Ino) {
+        self.insert_entry(dir, name, ino);
+    }
+
+    /// Put `f` in place of the bytes of regular file `ino` (its memory
+    /// counted anew) and return what it held: a driver takes a device's
+    /// backing file out of the tree while it works on it.
+    pub fn swap_data(&mut self, ino: Ino, f: FileData) -> FileData {
+        let n = self.node_mut(ino);
+        let dev = n.dev;
+        let Data::Reg(old) = &mut n.data else { return f };
+        let before = (old.allocated(), footprint(old));
+        let after = (f.allocated(), footprint(&f));
+        let old = core::mem::replace(old, f);
+        self.charge(dev, before, after);
+        old
     }
 
     /// Free every inode of `dev` not open (an unmounted tmpfs); those open

@@ -19,6 +19,8 @@ pub const IN_CREATE: u32 = 0x100;
 pub const IN_DELETE: u32 = 0x200;
 pub const IN_DELETE_SELF: u32 = 0x400;
 pub const IN_MOVE_SELF: u32 = 0x800;
+/// The file system under a watched inode was unmounted (the watch goes).
+pub const IN_UNMOUNT: u32 = 0x2000;
 pub const IN_ISDIR: u32 = 0x4000_0000;
 
 /// One event for the watches of `ino`.

@@ -27,6 +27,7 @@ use alloc::vec;
 use core::cell::RefCell;
 use sion_vfs::{Cred, Data, Found, Ino, Vfs, R_OK, W_OK, X_OK};
 
+mod ext2;
 mod fd;
 mod inode;
 mod locking;
@@ -42,6 +43,7 @@ mod tree;
 use locking::description_id;
 pub(crate) use object::{noop_seek, FileLike};
 pub use object::Obj;
+pub use ext2::Ext2Mount;
 pub use mount::FILESYSTEMS;
 pub use path::read_executable;
 pub use poll::WaitCall;
@@ -92,7 +94,7 @@ impl OpenFile {
     pub(crate) fn readable(&self) -> bool {
         self.flags & O_PATH == 0 && self.flags & O_ACCMODE != O_WRONLY && self.flags & O_ACCMODE != 3
     }
-    fn writable(&self) -> bool {
+    pub(crate) fn writable(&self) -> bool {
         self.flags & O_PATH == 0 && matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
     }
     pub(crate) fn nonblock(&self) -> bool {

@@ -85,6 +85,12 @@ impl Inotify {
     fn deliver(&mut self, ev: &FsEvent) {
         let hits: Vec<(i32, u32)> = self.watches.iter().filter(|w| w.1 == ev.ino).map(|w| (w.0, w.2)).collect();
         for (wd, mask) in hits {
+            if ev.mask & IN_UNMOUNT != 0 {
+                // Whatever the watch asked for; then it goes.
+                self.push(Event { wd, mask: ev.mask, cookie: 0, name: Vec::new() });
+                self.remove(wd);
+                continue;
+            }
             if mask & ev.mask & IN_ALL_EVENTS != 0 && !(ev.unlinked && mask & IN_EXCL_UNLINK != 0) {
                 self.push(Event { wd, mask: ev.mask, cookie: ev.cookie, name: ev.name.clone() });
                 if mask & IN_ONESHOT != 0 {

@@ -63,11 +63,14 @@ impl FileLike for InodeFile {
             gid: n.gid,
             rdev: n.rdev(),
             size: size as i64,
-            blksize: 4096,
-            blocks: match n.host {
-                Some((_, blocks)) => blocks,
-                None if n.is_reg() || n.is_dir() => stat_blocks(size),
-                None => 0,
+            blksize: p.job.ext2.get(&n.dev).map_or(4096, |m| m.fs.bs),
+            blocks: match (n.host, &n.data, p.job.ext2.get(&n.dev)) {
+                // On ext2: its blocks (but the holes of 64 KiB) and the indirect ones.
+                (_, Data::Reg(f), Some(m)) => m.fs.sectors_for(size.div_ceil(m.fs.bs as u64).min(f.allocated() / m.fs.bs as u64)),
+                (_, Data::Symlink(t), Some(m)) if t.len() >= 60 => m.fs.bs as u64 / 512,
+                (Some((_, blocks)), _, _) => blocks,
+                (None, _, _) if n.is_reg() || n.is_dir() => stat_blocks(size),
+                (None, _, _) => 0,
             },
             atime: ts(n.atime),
             mtime: ts(n.mtime),
@@ -143,6 +146,9 @@ impl FileLike for InodeFile {
             p.job.vfs.event(self.0, if write { sion_vfs::IN_CLOSE_WRITE } else { sion_vfs::IN_CLOSE_NOWRITE });
         }
         p.job.vfs.close_ref(self.0);
+        if !p.job.ext2.is_empty() {
+            p.job.ext2_reap();
+        }
     }
 
     fn path(&self, p: &Process) -> Vec<u8> {
@@ -595,7 +601,26 @@ impl Process {
         // tmpfs-like figures for the root, proc's for /proc; a mounted
         // tmpfs its own (its size= limit, its files), its flags.
         let mut fl = 0x20u64; // ST_VALID
+        let (mut bsize, mut bavail) = (4096u64, None);
+        let ext2 = match r {
+            Resolved::Node(i) => self.job.vfs.get(i).map(|n| n.dev).filter(|d| self.job.ext2.contains_key(d)),
+            _ => None,
+        };
+        let ext2 = ext2.and_then(|d| self.ext2_statfs(d));
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
+            Resolved::Node(i) if ext2.is_some() => {
+                let st = ext2.expect("ext2");
+                let v = &self.job.vfs;
+                let m = v.mount_of(i).expect("mount");
+                fl |= v.dev_flags(m.dev) & 0xf;
+                for (ms, stf) in [(sion_vfs::MS_NOATIME, 0x400u64), (sion_vfs::MS_NODIRATIME, 0x800), (sion_vfs::MS_RELATIME, 0x1000), (sion_vfs::MS_NOSYMFOLLOW, 0x2000)] {
+                    if m.flags & ms != 0 {
+                        fl |= stf;
+                    }
+                }
+                (bsize, bavail) = (st.bs as u64, Some(st.bavail));
+                (sion_ext2::EXT2_SUPER_MAGIC as u64, st.blocks, st.bfree, st.files, st.ffree)
+            }
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
@@ -623,11 +648,12 @@ impl Process {
                 (0x01021994, total, total.saturating_sub(used), 65536, 65536 - (self.job.vfs.inode_count() as u64).min(65536))
             }
         };
+        let avail = bavail.unwrap_or(bfree);
         let w64 = abi == Abi::X86_64 || sized;
         let mut b = Vec::new();
         let word = |b: &mut Vec<u8>, v: u64| push_word(abi, b, v);
         if abi == Abi::X86_64 {
-            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 255, 4096, fl] {
+            for v in [ftype, bsize, blocks, bfree, avail, files, ffree, 0, 255, bsize, fl] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.resize(120, 0);
@@ -636,17 +662,17 @@ impl Process {
                 return Err(Errno::EINVAL);
             }
             b.extend_from_slice(&(ftype as u32).to_le_bytes());
-            b.extend_from_slice(&4096u32.to_le_bytes());
-            for v in [blocks, bfree, bfree, files, ffree] {
+            b.extend_from_slice(&(bsize as u32).to_le_bytes());
+            for v in [blocks, bfree, avail, files, ffree] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.extend_from_slice(&[0u8; 8]);
-            for v in [255u32, 4096, fl as u32] {
+            for v in [255u32, bsize as u32, fl as u32] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             b.resize(size as usize, 0);
         } else {
-            for v in [ftype, 4096, blocks, bfree, bfree, files, ffree, 0, 0, 255, 4096, fl] {
+            for v in [ftype, bsize, blocks, bfree, avail, files, ffree, 0, 0, 255, bsize, fl] {
                 word(&mut b, v);
             }
             b.resize(64, 0);

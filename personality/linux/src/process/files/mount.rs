@@ -11,7 +11,7 @@ const MS_MGC_VAL: u64 = 0xc0ed_0000;
 const MS_PROPAGATION: u64 = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 
 /// The file systems `mount` knows (as /proc/filesystems lists them).
-pub const FILESYSTEMS: &str = "nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n";
+pub const FILESYSTEMS: &str = "nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\text2\n";
 
 impl Process {
     fn mount_string(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<Option<String>, Errno> {
@@ -65,6 +65,11 @@ impl Process {
                 // The mount's own flags; read-only stays the file system's here.
                 return vfs.remount(point, mflags, None).ex().map(|_| 0);
             }
+            if self.job.ext2.contains_key(&m.dev) && m.owned {
+                self.remount_ext2(m.dev, flags & MS_RDONLY != 0)?;
+                let opts = Some((m.options.as_str(), m.limit));
+                return self.job.vfs.remount(point, mflags, opts).ex().map(|_| 0);
+            }
             let opts = if m.fstype == "tmpfs" && m.owned && !data.is_empty() {
                 let (_, _, _, limit, _) = tmpfs_options(&data, self.memory / 2, 0, 0).ex()?;
                 // Only the size changes on a remount; the rest stays.
@@ -115,6 +120,7 @@ impl Process {
                 let from = vfs.lookup(root, dir, true, &Cred::root()).ex()?;
                 vfs.mount(point, MountKind::Existing(from), &fstype, &source, mflags, "").ex().map(|_| 0)
             }
+            "ext2" => self.mount_ext2(h, point, &fstype, Some(source).filter(|_| src != 0), mflags),
             _ => Err(Errno::ENODEV),
         }
     }
@@ -124,12 +130,25 @@ impl Process {
         if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
             return Err(Errno::EINVAL);
         }
-        let ino = self.mount_target(h, abi, target, flags & UMOUNT_NOFOLLOW == 0)?;
+        // Its own walk to the target does not clear the expiry marks.
+        let marks: Vec<bool> = self.job.vfs.mounts().iter().map(|m| m.expiry_mark.get()).collect();
+        let ino = self.mount_target(h, abi, target, flags & UMOUNT_NOFOLLOW == 0);
+        for (m, k) in self.job.vfs.mounts().iter().zip(marks) {
+            m.expiry_mark.set(k);
+        }
+        let ino = ino?;
         if !self.capable(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
             return Err(Errno::EINVAL);
+        }
+        // An ext2 file system is written back first, and let go once gone.
+        let dev = self.job.vfs.mount_at(ino).filter(|m| m.owned).map(|m| m.dev);
+        if let Some(dev) = dev.filter(|d| self.job.ext2.contains_key(d)) {
+            self.job.vfs.umount(ino, flags | sion_vfs::UMOUNT_KEEP).ex()?;
+            self.job.ext2_unmounted(dev);
+            return Ok(0);
         }
         self.job.vfs.umount(ino, flags).ex().map(|_| 0)
     }
