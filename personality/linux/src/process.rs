@@ -445,6 +445,8 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
         return Err("could not write the stack".into());
     }
     let regs = initial_regs(abi, start, img.sp);
+    let mut plan = plan;
+    plan.auxv = img.auxv;
     Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs })
 }
 
@@ -694,8 +696,11 @@ impl Caps {
     }
 }
 
-fn default_rlimits() -> [(u64, u64); 16] {
+/// The limits a job starts with, as Linux's init has them: RLIMIT_NPROC
+/// and RLIMIT_SIGPENDING are half of threads-max (kernel/fork.c, fork_init).
+fn default_rlimits(threads_max: u64) -> [(u64, u64); 16] {
     let inf = RLIM_INFINITY;
+    let half = threads_max / 2;
     [
         (inf, inf),            // CPU
         (inf, inf),            // FSIZE
@@ -703,12 +708,12 @@ fn default_rlimits() -> [(u64, u64); 16] {
         (STACK_SIZE, inf),     // STACK
         (0, inf),              // CORE
         (inf, inf),            // RSS
-        (63_439, 63_439),      // NPROC
+        (half, half),          // NPROC
         (1024, 4096),          // NOFILE
         (8 << 20, 8 << 20),    // MEMLOCK
         (inf, inf),            // AS
         (inf, inf),            // LOCKS
-        (63_439, 63_439),      // SIGPENDING
+        (half, half),          // SIGPENDING
         (819_200, 819_200),    // MSGQUEUE
         (0, 0),                // NICE
         (0, 0),                // RTPRIO
@@ -727,6 +732,8 @@ impl Process {
         let mut rng = ChaCha20Rng::from_seed(s.seed);
         let start_realtime = h.realtime_ns();
         let (mut files, mut job) = files::build_tree(s, start_realtime, FIRST_PID)?;
+        let threads_max = files::threads_max(h.node_info().total_bytes);
+        job.tunables.threads_max = threads_max;
         // A script runs its interpreter and a dynamic program its loader,
         // both from the job's tree, as execve would.
         let read = |name: &[u8]| files::read_executable(&job.vfs, files.cwd, name, &files.cred);
@@ -761,7 +768,7 @@ impl Process {
             gid: s.gid,
             hwcap: s.hwcap,
             exe: prog.exe.clone(),
-            rlimits: default_rlimits(),
+            rlimits: default_rlimits(threads_max),
             rng,
             clear_child_tid: 0,
             robust_list: (0, 0),
@@ -1013,7 +1020,9 @@ impl Process {
         if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.fault_in(h, f.addr, access_of(f.error_code)) {
             return Outcome::KeepRegs;
         }
-        if self.out_of_memory {
+        // A write to a copy-on-write page the kernel could not copy (the
+        // job's memory or the node's is exhausted) is out of memory too.
+        if self.out_of_memory || (f.vector == 14 && f.error_code & pf::NO_MEMORY != 0) {
             // As Linux's OOM killer: the process that cannot get a page dies
             // of SIGKILL; the node goes on.
             h.log(&format!("out of memory at {:#x}: killed by signal 9", f.addr));

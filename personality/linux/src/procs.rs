@@ -31,9 +31,6 @@ mod prio;
 mod stop;
 mod threads;
 
-/// Processes (running and zombie) and threads a job may have at once: a
-/// fork bomb gets EAGAIN inside its job and the node goes on.
-pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
 
@@ -85,7 +82,6 @@ pub struct Procs {
     /// The job's shared state while no process is being served.
     job: Box<JobState>,
     next_pid: u32,
-    pub max_procs: usize,
     /// Replies to send, in order.
     pub answers: Vec<Answer>,
     /// The first process ended: the job's exit status.
@@ -130,7 +126,6 @@ impl Procs {
             by_task,
             job,
             next_pid: FIRST_PID + 1,
-            max_procs: DEFAULT_MAX_PROCS,
             answers: Vec::new(),
             ended: None,
             last: None,
@@ -182,6 +177,11 @@ impl Procs {
         let r = f(proc, h);
         core::mem::swap(&mut proc.job, &mut self.job);
         Some(r)
+    }
+
+    /// Set /proc/sys/kernel/threads-max (host tests).
+    pub fn set_threads_max(&mut self, n: u64) {
+        self.job.tunables.threads_max = n;
     }
 
     /// The job's first process back, with the job's state, as [`Procs::new`]
@@ -926,8 +926,7 @@ impl Procs {
             self.log_once(h, "clone with new namespaces: not offered: EPERM");
             return Outcome::Reply(Errno::EPERM.as_ret());
         }
-        if self.population() >= self.max_procs {
-            self.log_once(h, "fork: the job's limit of processes and threads is reached: EAGAIN");
+        if !self.may_create(h, pid) {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         }
         let Some(child_pid) = self.new_id() else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };

@@ -72,6 +72,8 @@ pub enum Tunable {
     InotifyEvents,
     InotifyInstances,
     InotifyWatches,
+    /// Processes and threads the job may have at once (fork and clone: EAGAIN).
+    ThreadsMax,
 }
 
 /// Values of the tunables, for one job.
@@ -83,13 +85,21 @@ pub struct Tunables {
     pub nr_open: u64,
     pub lease_break_time: u64,
     pub inotify: [u64; 3],
+    pub threads_max: u64,
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192] }
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192], threads_max: threads_max(256 << 20) }
     }
+}
+
+/// Linux's default threads-max for a node of `total_bytes` of memory
+/// (kernel/fork.c, set_max_threads: the threads whose 16 KiB stacks fill
+/// an eighth of it, at least 20), bounded by the kernel's task table.
+pub fn threads_max(total_bytes: u64) -> u64 {
+    (total_bytes / (8 * 16 * 1024)).clamp(20, sion_abi::MAX_TASKS as u64)
 }
 
 impl Tunables {
@@ -103,6 +113,7 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0],
             Tunable::InotifyInstances => self.inotify[1],
             Tunable::InotifyWatches => self.inotify[2],
+            Tunable::ThreadsMax => self.threads_max,
         }
     }
 
@@ -116,6 +127,7 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0] = v,
             Tunable::InotifyInstances => self.inotify[1] = v,
             Tunable::InotifyWatches => self.inotify[2] = v,
+            Tunable::ThreadsMax => self.threads_max = v,
         }
     }
 }
@@ -125,7 +137,7 @@ use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
 /// nothing tainted, no swap (overcommit as Linux's heuristic default),
-/// threads bounded by the job's limit, no core files written.
+/// threads-max from the node's memory as Linux's, no core files written.
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
     Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
@@ -158,7 +170,7 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "kernel/shmmax", knob: I(IpcKnob::ShmMax) },
     Sysctl { path: "kernel/shmmni", knob: I(IpcKnob::ShmMni) },
     Sysctl { path: "kernel/tainted", knob: Fixed("0\n") },
-    Sysctl { path: "kernel/threads-max", knob: Fixed("64\n") },
+    Sysctl { path: "kernel/threads-max", knob: T(ThreadsMax, 20, 0x3fff_ffff) },
     Sysctl { path: "kernel/version", knob: Version },
     Sysctl { path: "vm/max_map_count", knob: Fixed("65530\n") },
     Sysctl { path: "vm/overcommit_memory", knob: Fixed("0\n") },
