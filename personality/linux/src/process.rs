@@ -12,6 +12,7 @@ use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 use crate::signal::Signals;
 
 pub(crate) mod files;
+mod dump;
 mod misc;
 mod net;
 pub mod pipe;
@@ -629,11 +630,14 @@ pub struct Prctl {
     pub default_slack: u64,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process.
     pub child_subreaper: bool,
+    /// /proc/PID/coredump_filter (Linux's MMF_DUMP_* bits, 9 of them),
+    /// kept across fork and exec.
+    pub coredump_filter: u32,
 }
 
 impl Default for Prctl {
     fn default() -> Prctl {
-        Prctl { securebits: 0, dumpable: true, no_new_privs: false, thp_disable: false, timer_slack: 50_000, default_slack: 50_000, child_subreaper: false }
+        Prctl { securebits: 0, dumpable: true, no_new_privs: false, thp_disable: false, timer_slack: 50_000, default_slack: 50_000, child_subreaper: false, coredump_filter: crate::coredump::DEFAULT_FILTER }
     }
 }
 
@@ -1528,7 +1532,13 @@ impl Process {
             if new_end - old_end > self.memory || !self.vmas.is_free(old_end, new_end) {
                 return self.brk;
             }
-            let ok = if old_end == self.brk_start { self.vmas.insert(self.brk_start, new_end, 3, VmaKind::Brk) } else { self.vmas.resize(self.brk_start, new_end) };
+            // The heap's last piece grows (mprotect may have split the heap:
+            // a piece of another protection is followed by a new one).
+            let last = self.vmas.lookup(old_end.wrapping_sub(1)).filter(|v| old_end > self.brk_start && v.kind == VmaKind::Brk && v.end == old_end && v.prot == 3 && v.flags == 0);
+            let ok = match last {
+                Some(v) => self.vmas.resize(v.start, new_end),
+                None => self.vmas.insert(old_end, new_end, 3, VmaKind::Brk),
+            };
             if !ok {
                 return self.brk;
             }
@@ -1547,6 +1557,7 @@ impl Process {
         if len == 0 || flags & MAP_TYPE == 0 {
             return Err(Errno::EINVAL);
         }
+        let no_write = flags & MAP_TYPE != MAP_PRIVATE && file.as_ref().is_some_and(|f| f.borrow().flags & files::O_ACCMODE != files::O_RDWR);
         let file = if let Some(f) = file {
             let (obj, fflags) = (f.borrow().obj, f.borrow().flags);
             if fflags & files::O_PATH != 0 {
@@ -1561,13 +1572,18 @@ impl Process {
                 return Err(Errno::EACCES);
             }
             let Obj::Node(ino) = obj else { return Err(Errno::ENODEV) };
-            if !self.job.vfs.node(ino).is_reg() {
-                return Err(Errno::ENODEV);
-            }
             if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
                 return Err(Errno::EACCES);
             }
-            Some(ino)
+            if matches!(self.job.vfs.node(ino).data, sion_vfs::Data::Chr(files::RDEV_ZERO)) {
+                // /dev/zero maps anonymous memory, shared or private
+                // (Linux's mmap_zero: shmem_zero_setup for MAP_SHARED).
+                None
+            } else if !self.job.vfs.node(ino).is_reg() {
+                return Err(Errno::ENODEV);
+            } else {
+                Some(ino)
+            }
         } else {
             None
         };
@@ -1619,6 +1635,15 @@ impl Process {
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
+        let vflags = if flags & MAP_TYPE != MAP_PRIVATE {
+            crate::vma::flag::SHARED
+        } else if file.is_some() {
+            crate::vma::flag::FILE
+        } else {
+            0
+        } | if flags & MAP_LOCKED != 0 { crate::vma::flag::LOCKED } else { 0 }
+            | if no_write { crate::vma::flag::NOWRITE } else { 0 };
+        self.vmas.set_flags(start, start + len, vflags, 0);
         if file.is_none() && flags & MAP_TYPE != MAP_PRIVATE {
             // Shared anonymous memory is backed now, as shared pages: a fork
             // then shares the frames instead of copying them.
@@ -1774,6 +1799,9 @@ impl Process {
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::ENOMEM)?;
+        if prot & 2 != 0 && self.vmas.iter().any(|v| v.start < end && addr < v.end && v.flags & crate::vma::flag::NOWRITE != 0) {
+            return Err(Errno::EACCES);
+        }
         if !self.vmas.protect_range(addr, end, prot & 7) {
             return Err(Errno::ENOMEM);
         }

@@ -51,8 +51,9 @@ pub enum Life {
     /// `task` is the task of the thread being served (`proc.tid`); the
     /// other threads' tasks are in their [`Thread`]s.
     Running { proc: Box<Process>, space: u64, task: u64 },
-    /// Ended, waiting for its parent's wait.
-    Zombie { exit: Exit },
+    /// Ended, waiting for its parent's wait; `core`: it dumped core;
+    /// `comm` its name, for its /proc/<pid> (kept until it is reaped).
+    Zombie { exit: Exit, core: bool, comm: String },
 }
 
 /// A reply for the server to send to a task.
@@ -347,11 +348,33 @@ impl Procs {
     /// the task they describe), before the opener can read them.
     fn generate_proc_reads(&mut self, h: &mut dyn Host) {
         for (file, owner, kind) in core::mem::take(&mut self.job.proc_reads) {
+            let tid = match file.borrow().obj {
+                crate::process::Obj::Node(ino) => crate::process::files::task_of_file(&self.job.vfs, ino),
+                _ => None,
+            };
             let text = self.serve(h, owner, |p, h| {
                 p.node = h.node_info();
-                p.generate(kind)
+                p.generate_for(kind, tid)
             });
-            file.borrow_mut().snapshot = Some(text.unwrap_or_default());
+            let text = text.unwrap_or_else(|| self.zombie_text(owner, kind));
+            file.borrow_mut().snapshot = Some(text);
+        }
+    }
+
+    /// /proc/<pid> files of a zombie (Linux keeps its directory until it
+    /// is reaped): its state Z, its ids and name; the rest is empty.
+    fn zombie_text(&self, pid: u32, kind: u32) -> Vec<u8> {
+        use crate::process::files::tag;
+        let Some(Member { life: Life::Zombie { comm, .. }, ppid, pgid, sid, .. }) = self.members.get(&pid) else { return Vec::new() };
+        match kind {
+            tag::SELF_STAT => format!(
+                "{pid} ({comm}) Z {ppid} {pgid} {sid} 0 -1 4227340 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                u64::MAX
+            )
+            .into_bytes(),
+            tag::SELF_STATUS => format!("Name:\t{comm}\nState:\tZ (zombie)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nThreads:\t1\n").into_bytes(),
+            tag::SELF_COMM => format!("{comm}\n").into_bytes(),
+            _ => Vec::new(),
         }
     }
 
@@ -936,6 +959,26 @@ impl Procs {
             Some(c) => c,
             None => return Outcome::Blocked,
         };
+        // MADV_WIPEONFORK memory is zero in the child (its pages go, fresh
+        // ones come on touch); MADV_DONTFORK memory is not there at all.
+        let odd: Vec<crate::vma::Vma> = child.vmas.iter().filter(|v| v.flags & (crate::vma::flag::WIPEONFORK | crate::vma::flag::DONTFORK) != 0).collect();
+        if !odd.is_empty() {
+            h.select(space, 0);
+            for v in odd {
+                h.mem_unmap(v.start, v.end - v.start);
+                if v.flags & crate::vma::flag::DONTFORK != 0 {
+                    child.vmas.remove_range(v.start, v.end);
+                    child.shm.retain(|&(s, e, _, _)| e <= v.start || s >= v.end);
+                    for &(s, e, ino, _) in &child.shared {
+                        if s < v.end && v.start < e {
+                            self.job.vfs.close_ref(ino);
+                        }
+                    }
+                    child.shared.retain(|&(s, e, _, _)| e <= v.start || s >= v.end);
+                    child.sysv_shm.retain(|&(s, e, _)| e <= v.start || s >= v.end);
+                }
+            }
+        }
         regs.rax = 0;
         if stack != 0 {
             regs.rsp = stack;
@@ -1126,7 +1169,17 @@ impl Procs {
     // ----- exit and wait -----
 
     /// Process `pid` ends with `exit`: it becomes a zombie for its parent.
+    /// A signal whose default action dumps core dumps it first.
     pub fn exit(&mut self, h: &mut dyn Host, pid: u32, exit: Exit) {
+        self.exit_by(h, pid, exit, SigInfo { code: signal::SI_KERNEL, ..Default::default() })
+    }
+
+    /// The same, the fatal signal sent with `info` (its sender, for the core).
+    fn exit_by(&mut self, h: &mut dyn Host, pid: u32, exit: Exit, info: SigInfo) {
+        let core = match exit {
+            Exit::Signal(sig) if signal::default_action(sig) == signal::DefaultAction::Core => self.dump_core(h, pid, sig, &info),
+            _ => false,
+        };
         self.serve(h, pid, |p, h| {
             p.at_exit(h);
             p.close_all();
@@ -1139,9 +1192,25 @@ impl Procs {
         self.job.ipc.sem_exit(pid);
         self.job.ipc.mq.exit(pid);
         self.job.membarrier.remove(&pid);
+        // Its /proc/<pid> stays, as the zombie's, until it is reaped: made
+        // now if never looked at (the process is going), its threads' and
+        // descriptors' entries gone.
+        if let Some(dir) = self.job.vfs.lookup(self.job.vfs.root, format!("/proc/{pid}").as_bytes(), false, &sion_vfs::Cred::root()).ok() {
+            if crate::process::proc_stub_of(&self.job.vfs, dir).is_some() {
+                self.fill_proc(dir, pid);
+            }
+            for name in [&b"task"[..], b"fd"] {
+                if let Ok(Some(d)) = self.job.vfs.child(dir, name) {
+                    let names: Vec<Vec<u8>> = self.job.vfs.readdir(d).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+                    for n in names {
+                        self.job.vfs.remove_tree(d, &n);
+                    }
+                }
+            }
+        }
+        let comm = self.proc_ref(pid).map(|p| p.comm()).unwrap_or_default();
         let Some(m) = self.members.get_mut(&pid) else { return };
-        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
-        crate::process::remove_proc_dir(&mut self.job.vfs, pid);
+        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit, core, comm }) else { return };
         self.job.pidfd_process_ended(pid);
         let ppid = m.ppid;
         h.task_kill(task);
@@ -1183,7 +1252,7 @@ impl Procs {
                 m.ppid = reaper;
                 match &m.life {
                     Life::Running { proc, .. } if proc.pdeathsig != 0 => orphans.push((cpid, proc.pdeathsig)),
-                    Life::Zombie { exit } if reaper != FIRST_PID => zombies.push((cpid, *exit)),
+                    Life::Zombie { exit, core, .. } if reaper != FIRST_PID => zombies.push((cpid, *exit, *core)),
                     _ => {}
                 }
             }
@@ -1193,12 +1262,12 @@ impl Procs {
             self.send(h, cpid, sig, SigInfo { signo: sig, code: signal::SI_USER, pid, uid: dead_uid, ..Default::default() });
         }
         let reaper_uid = self.proc_ref(reaper).map_or(0, |p| p.uid);
-        for (cpid, exit) in zombies {
-            self.send(h, reaper, SIGCHLD, SigInfo::child(cpid, reaper_uid, exit));
+        for (cpid, exit, core) in zombies {
+            self.send(h, reaper, SIGCHLD, SigInfo::child_core(cpid, reaper_uid, exit, core));
         }
         let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
         if reap_now {
-            self.members.remove(&pid);
+            self.reap(pid);
         }
         // A parent that ignores SIGCHLD explicitly gets none (Linux's
         // do_notify_parent), even while it blocks it.
@@ -1206,7 +1275,28 @@ impl Procs {
             return;
         }
         let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
-        self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));
+        self.send(h, ppid, SIGCHLD, SigInfo::child_core(pid, uid, exit, core));
+    }
+
+    /// Dump the core of process `pid`, ending of `sig` (sent with `info`):
+    /// its other threads' registers first, then the file
+    /// (`Process::dump_core`). Whether a core file was made.
+    fn dump_core(&mut self, h: &mut dyn Host, pid: u32, sig: u8, info: &SigInfo) -> bool {
+        let Some(Member { life: Life::Running { proc, space, .. }, .. }) = self.members.get(&pid) else { return false };
+        let space = *space;
+        let threads: Vec<(u32, u64, u64, u64)> = proc.threads.iter().map(|t| (t.tid, t.task, t.private | proc.sig.pending, t.mask)).collect();
+        let mut others = Vec::new();
+        for (tid, task, pending, blocked) in threads {
+            h.select(space, task);
+            others.push(crate::coredump::ThreadState { tid, regs: h.get_regs().unwrap_or_default(), fpu: h.get_fpu(), pending, blocked, utime_ns: h.cpu_ns(), stime_ns: 0 });
+        }
+        self.serve(h, pid, |p, h| p.dump_core(h, sig, (info.code, info.pid, info.uid), others)).unwrap_or(false)
+    }
+
+    /// A zombie is reaped: it and its /proc/<pid> go.
+    fn reap(&mut self, pid: u32) {
+        self.members.remove(&pid);
+        crate::process::remove_proc_dir(&mut self.job.vfs, pid);
     }
 
     /// Whether process `sender` may signal process `target` (Linux's
@@ -1263,16 +1353,16 @@ impl Procs {
         let mut zombie = None;
         for (cpid, m) in self.waitable(pid, sel) {
             any = true;
-            if let Life::Zombie { exit } = m.life {
-                zombie = Some((cpid, exit));
+            if let Life::Zombie { exit, core, .. } = m.life {
+                zombie = Some((cpid, exit, core));
                 break;
             }
         }
         if !any {
             return Outcome::Reply(Errno::ECHILD.as_ret());
         }
-        if let Some((cpid, exit)) = zombie {
-            let st = signal::wait_status(exit, false);
+        if let Some((cpid, exit, core)) = zombie {
+            let st = signal::wait_status(exit, core);
             let rusage_len = if abi == Abi::X86_64 { 144 } else { 72 };
             let wrote = self.serve(h, pid, |p, h| -> Result<(), Errno> {
                 if status != 0 {
@@ -1284,7 +1374,7 @@ impl Procs {
                 Ok(())
             });
             // Linux reaps the child even when the status cannot be written.
-            self.members.remove(&cpid);
+            self.reap(cpid);
             if let Some(Err(e)) = wrote {
                 return Outcome::Reply(e.as_ret());
             }
@@ -1327,9 +1417,9 @@ impl Procs {
         let mut zombie = None;
         for (cpid, m) in self.waitable(pid, sel) {
             any = true;
-            if let Life::Zombie { exit } = m.life {
+            if let Life::Zombie { exit, core, .. } = m.life {
                 if options & WEXITED != 0 {
-                    zombie = Some((cpid, exit));
+                    zombie = Some((cpid, exit, core));
                     break;
                 }
             }
@@ -1340,7 +1430,7 @@ impl Procs {
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
         let report = if zombie.is_none() { self.reported(pid, sel, options & WUNTRACED != 0, options & WCONTINUED != 0) } else { None };
         let info = match (zombie, report) {
-            (Some((cpid, exit)), _) => Some(SigInfo::child(cpid, uid, exit).encode(abi).to_vec()),
+            (Some((cpid, exit, core)), _) => Some(SigInfo::child_core(cpid, uid, exit, core).encode(abi).to_vec()),
             (None, Some((cpid, r))) => {
                 if options & WNOWAIT == 0 {
                     if let Some(m) = self.members.get_mut(&cpid) {
@@ -1358,8 +1448,8 @@ impl Procs {
                 return Outcome::Reply(e.as_ret());
             }
         }
-        if let (Some((cpid, _)), true) = (zombie, options & WNOWAIT == 0) {
-            self.members.remove(&cpid);
+        if let (Some((cpid, ..)), true) = (zombie, options & WNOWAIT == 0) {
+            self.reap(cpid);
         }
         Outcome::Reply(0)
     }
@@ -1464,7 +1554,7 @@ impl Procs {
                     self.interrupt.push((pid, tid));
                 }
             }
-            Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
+            Disposition::Terminate { .. } => self.exit_by(h, pid, Exit::Signal(sig), info),
             Disposition::Stop => self.stop(h, pid, sig),
         }
     }

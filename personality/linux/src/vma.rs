@@ -60,6 +60,13 @@ pub mod flag {
     pub const WIPEONFORK: u8 = 4;
     /// MADV_DONTFORK: not in a fork's child.
     pub const DONTFORK: u8 = 8;
+    /// A private mapping of a file (Linux's vm_file).
+    pub const FILE: u8 = 16;
+    /// A shared mapping (VM_SHARED: MAP_SHARED, System V).
+    pub const SHARED: u8 = 32;
+    /// May never be made writable (Linux's VM_MAYWRITE clear: MAP_SHARED
+    /// of a descriptor not open for writing): mprotect(PROT_WRITE) is EACCES.
+    pub const NOWRITE: u8 = 64;
 }
 
 #[derive(Default, Clone, Debug)]
@@ -148,7 +155,7 @@ impl VmaMap {
     /// Set and clear `flag::*` bits over `[start, end)`, splitting and
     /// merging as `protect_range`; parts not covered are left alone.
     pub fn set_flags(&mut self, start: u64, end: u64, set: u8, clear: u8) {
-        if start >= end {
+        if start >= end || set | clear == 0 {
             return;
         }
         self.split_at(start);
