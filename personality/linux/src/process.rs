@@ -588,6 +588,13 @@ pub struct Process {
     /// range (start, end), newest last.
     pub mempolicy: numa::MemPolicy,
     pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
+    /// System time: what the server spent on its calls (ns).
+    pub stime_ns: u64,
+    /// User and system time of its children that were waited for, theirs
+    /// included (times' cutime and cstime, RUSAGE_CHILDREN), ns.
+    pub child_times: (u64, u64),
+    /// When to look at its CPU time against RLIMIT_CPU next (monotonic ns).
+    pub cpu_limit_at: u64,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -805,6 +812,9 @@ impl Process {
             persona: 0,
             mempolicy: numa::MemPolicy::default(),
             range_policies: Vec::new(),
+            stime_ns: 0,
+            child_times: (0, 0),
+            cpu_limit_at: 0,
         };
         Ok((p, img.regs))
     }
@@ -875,6 +885,9 @@ impl Process {
             ioprio: self.ioprio,
             persona: self.persona,
             range_policies: self.range_policies.clone(),
+            stime_ns: 0,
+            child_times: (0, 0),
+            cpu_limit_at: 0,
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
@@ -1398,6 +1411,10 @@ impl Process {
             return Err(Errno::EPERM);
         }
         self.rlimits[res] = (cur, max);
+        if res == RLIMIT_CPU {
+            // Looked at with the next upkeep.
+            self.cpu_limit_at = 0;
+        }
         Ok(())
     }
 

@@ -52,8 +52,9 @@ pub enum Life {
     /// other threads' tasks are in their [`Thread`]s.
     Running { proc: Box<Process>, space: u64, task: u64 },
     /// Ended, waiting for its parent's wait; `core`: it dumped core;
-    /// `comm` its name, for its /proc/<pid> (kept until it is reaped).
-    Zombie { exit: Exit, core: bool, comm: String },
+    /// `comm` its name, for its /proc/<pid> (kept until it is reaped);
+    /// `times` its user and system time, its waited-for children's included (ns).
+    Zombie { exit: Exit, core: bool, comm: String, times: (u64, u64) },
 }
 
 /// A reply for the server to send to a task.
@@ -229,7 +230,13 @@ impl Procs {
         if !self.quiet {
             self.changed = true;
         }
+        // The server's time on the call is the process's system time.
+        let t0 = h.now_ns();
         let o = self.run_entry(h, pid, call, entry);
+        let spent = h.now_ns().saturating_sub(t0);
+        if let Some(p) = self.proc_mut(pid) {
+            p.stime_ns += spent;
+        }
         let o = self.fetch_if_needed(h, pid, call, o);
         if self.job.inotify_deliver() {
             self.changed = true;
@@ -447,6 +454,7 @@ impl Procs {
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        self.cpu_limits(h);
         if self.job.inotify_deliver() {
             self.changed = true;
         }
@@ -554,7 +562,8 @@ impl Procs {
                             t.t.deadline.saturating_sub(t.offset)
                         }
                     });
-                    [proc.next_deadline(now), proc.itimers[0].next()].into_iter().flatten().chain(timers).min()
+                    let cpu_limit = (proc.rlimits[crate::linux::RLIMIT_CPU].0 != u64::MAX).then_some(proc.cpu_limit_at.max(now));
+                    [proc.next_deadline(now), proc.itimers[0].next(), cpu_limit].into_iter().flatten().chain(timers).min()
                 }
                 _ => None,
             })
@@ -1209,8 +1218,10 @@ impl Procs {
             }
         }
         let comm = self.proc_ref(pid).map(|p| p.comm()).unwrap_or_default();
+        let (user, sys, cuser, csys) = self.cpu_times(h, pid);
+        let times = (user + cuser, sys + csys);
         let Some(m) = self.members.get_mut(&pid) else { return };
-        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit, core, comm }) else { return };
+        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit, core, comm, times }) else { return };
         self.job.pidfd_process_ended(pid);
         let ppid = m.ppid;
         h.task_kill(task);
@@ -1299,6 +1310,76 @@ impl Procs {
         crate::process::remove_proc_dir(&mut self.job.vfs, pid);
     }
 
+    /// A zombie is reaped by its parent's wait: its times become the
+    /// parent's children's times.
+    fn reap_by(&mut self, pid: u32, parent: u32) {
+        if let Some(Member { life: Life::Zombie { times, .. }, .. }) = self.members.get(&pid) {
+            let t = *times;
+            if let Some(p) = self.proc_mut(parent) {
+                p.child_times.0 += t.0;
+                p.child_times.1 += t.1;
+            }
+        }
+        self.reap(pid);
+    }
+
+    /// Process `pid`'s user time (every thread's CPU time, as the kernel
+    /// counts it), system time (the server's on its calls), and its
+    /// waited-for children's (ns).
+    pub(crate) fn cpu_times(&mut self, h: &mut dyn Host, pid: u32) -> (u64, u64, u64, u64) {
+        let Some(Member { life: Life::Running { proc, space, task }, .. }) = self.members.get(&pid) else { return (0, 0, 0, 0) };
+        let (space, task) = (*space, *task);
+        let tasks: Vec<u64> = core::iter::once(task).chain(proc.threads.iter().map(|t| t.task)).collect();
+        let (sys, child) = (proc.stime_ns, proc.child_times);
+        let mut user = 0;
+        for t in tasks {
+            h.select(space, t);
+            user += h.cpu_ns();
+        }
+        h.select(space, task);
+        (user, sys, child.0, child.1)
+    }
+
+    /// RLIMIT_CPU (setrlimit(2)): at the soft limit SIGXCPU, and again each
+    /// second past it (the soft limit moves up a second each time, as
+    /// Linux's); at the hard limit SIGKILL. CPU time is looked at when it
+    /// could have reached the next limit (`cpu_limit_at`).
+    fn cpu_limits(&mut self, h: &mut dyn Host) {
+        let now = h.now_ns();
+        let due: Vec<u32> = self
+            .members
+            .iter()
+            .filter(|(_, m)| matches!(&m.life, Life::Running { proc, .. } if proc.rlimits[crate::linux::RLIMIT_CPU].0 != u64::MAX && now >= proc.cpu_limit_at))
+            .map(|(&p, _)| p)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let cpus = h.node_info().cpus;
+        for pid in due {
+            let (user, sys, ..) = self.cpu_times(h, pid);
+            let cpu = user + sys;
+            let Some(p) = self.proc_mut(pid) else { continue };
+            let (soft, hard) = p.rlimits[crate::linux::RLIMIT_CPU];
+            let secs = |s: u64| s.saturating_mul(1_000_000_000);
+            if hard != u64::MAX && cpu >= secs(hard) {
+                self.send(h, pid, SIGKILL, SigInfo { signo: SIGKILL, code: signal::SI_KERNEL, ..Default::default() });
+                continue;
+            }
+            let mut next = secs(soft);
+            if cpu >= secs(soft) {
+                if soft < hard {
+                    p.rlimits[crate::linux::RLIMIT_CPU].0 = soft + 1;
+                }
+                next = secs(soft + 1);
+                p.cpu_limit_at = crate::timer::cpu_check_at(now, cpu, next.min(secs(hard)), cpus);
+                self.send(h, pid, signal::SIGXCPU, SigInfo { signo: signal::SIGXCPU, code: signal::SI_KERNEL, ..Default::default() });
+                continue;
+            }
+            p.cpu_limit_at = crate::timer::cpu_check_at(now, cpu, next.min(secs(hard)), cpus);
+        }
+    }
+
     /// Whether process `sender` may signal process `target` (Linux's
     /// kill_ok_by_cred): the sender's real or effective user id is the
     /// target's real or saved one, or the sender holds CAP_KILL. A zombie
@@ -1374,7 +1455,7 @@ impl Procs {
                 Ok(())
             });
             // Linux reaps the child even when the status cannot be written.
-            self.reap(cpid);
+            self.reap_by(cpid, pid);
             if let Some(Err(e)) = wrote {
                 return Outcome::Reply(e.as_ret());
             }
@@ -1449,7 +1530,7 @@ impl Procs {
             }
         }
         if let (Some((cpid, ..)), true) = (zombie, options & WNOWAIT == 0) {
-            self.reap(cpid);
+            self.reap_by(cpid, pid);
         }
         Outcome::Reply(0)
     }

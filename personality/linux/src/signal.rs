@@ -23,6 +23,7 @@ pub const SIGTSTP: u8 = 20;
 pub const SIGTTIN: u8 = 21;
 pub const SIGTTOU: u8 = 22;
 pub const SIGURG: u8 = 23;
+pub const SIGXCPU: u8 = 24;
 pub const SIGIO: u8 = 29;
 pub const SIGWINCH: u8 = 28;
 /// Highest signal number (real-time signals included).
