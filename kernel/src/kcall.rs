@@ -357,10 +357,12 @@ impl Kernel {
                     let old = *e;
                     *e = 0;
                     paging::flush(pml4, page);
-                    if old & pte::BORROWED == 0 {
-                        self.frames.release(old & pte::ADDR_MASK);
+                    // The account pays for frames, not mappings: it is
+                    // paid back when the last mapping of a frame goes.
+                    if old & pte::BORROWED == 0 && self.frames.release(old & pte::ADDR_MASK) {
+                        self.uncharge_frames(s, 1);
                     }
-                    self.uncharge(s, 1);
+                    self.spaces[s].pages = self.spaces[s].pages.saturating_sub(1);
                 }
             }
         }
@@ -384,12 +386,11 @@ impl Kernel {
                 }
                 self.shootdown(src, false);
                 // The clone is charged to the source's account: a job's
-                // processes share one limit.
+                // processes share one limit. The frames are the source's,
+                // already paid for; a copy-on-write copy is charged when
+                // it is made (`unshare_page`).
                 self.share_account(dst, src);
-                if !self.charge(dst, pages) {
-                    self.destroy_space(dst);
-                    return Ret::Err(Error::NoMemory);
-                }
+                self.spaces[dst].pages = pages;
                 Ret::Value(self.space_id(dst).0 as u64)
             }
             None => {
@@ -427,9 +428,10 @@ impl Kernel {
                 return Ret::Err(Error::Exists);
             }
         }
-        if !self.charge(to, pages) {
-            return Ret::Err(Error::NoMemory);
-        }
+        // The frames exist and are paid for already (accounts pay for
+        // frames, not mappings): the space maps more pages, its account
+        // pays nothing more.
+        self.spaces[to].pages += pages;
         let flags = paging::user_flags(prot) | pte::SHARED;
         for i in 0..pages {
             let frame = paging::translate(spml4, src + i * PAGE).map(|e| e & pte::ADDR_MASK).unwrap_or(0);
@@ -440,7 +442,7 @@ impl Kernel {
                 }
                 None => {
                     // Out of frames for a page table: undo what was mapped.
-                    self.uncharge(to, pages - i);
+                    self.spaces[to].pages -= pages - i;
                     self.unmap_range(to, dst, i * PAGE);
                     return Ret::Err(Error::NoMemory);
                 }

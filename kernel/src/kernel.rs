@@ -252,6 +252,25 @@ impl Kernel {
         self.spaces[s].pages = self.spaces[s].pages.saturating_sub(pages);
     }
 
+    /// An account pays for the frames its spaces brought into being, once
+    /// however many of its spaces map them (copy-on-write clones share
+    /// them): charge `pages` new frames of space `s` to its account alone
+    /// (false, charging nothing, if they do not fit).
+    pub fn charge_frames(&mut self, s: usize, pages: u64) -> bool {
+        let a = &mut self.accounts[self.spaces[s].account as usize];
+        if a.pages.saturating_add(pages) > a.limit_pages {
+            return false;
+        }
+        a.pages += pages;
+        true
+    }
+
+    /// Space `s` freed `pages` frames: its account is paid back.
+    pub fn uncharge_frames(&mut self, s: usize, pages: u64) {
+        let a = &mut self.accounts[self.spaces[s].account as usize];
+        a.pages = a.pages.saturating_sub(pages);
+    }
+
     /// Charge space `s` to the account of space `like` from now on (it has
     /// no pages yet).
     pub fn share_account(&mut self, s: usize, like: usize) {
@@ -383,6 +402,17 @@ impl Kernel {
         }
     }
 
+    /// A write fault at `va` of space `s`: `None` if the page is not
+    /// copy-on-write, else whether it got its own copy (`unshare_page`).
+    pub fn cow_write(&mut self, s: usize, va: u64) -> Option<bool> {
+        use sion_kerncore::paging::pte;
+        let e = *crate::paging::leaf(self.spaces[s].pml4, va, None)?;
+        if e & pte::PRESENT == 0 || e & pte::COW == 0 {
+            return None;
+        }
+        Some(self.unshare_page(s, va))
+    }
+
     /// If the page at `va` of space `s` is copy-on-write, make it the space's
     /// own and writable: the last sharer keeps the frame, others get a copy.
     /// `false` if it is not copy-on-write or no frame could be had.
@@ -398,7 +428,14 @@ impl Kernel {
         if self.frames.refs(old) <= 1 {
             *e = old | flags;
         } else {
-            let Some(new) = self.frames.alloc() else { return false };
+            // The copy is a new frame for the space's account.
+            if !self.charge_frames(s, 1) {
+                return false;
+            }
+            let Some(new) = self.frames.alloc() else {
+                self.uncharge_frames(s, 1);
+                return false;
+            };
             crate::mem::frame_bytes(new).copy_from_slice(crate::mem::frame_bytes(old));
             self.frames.release(old);
             *e = new | flags;
@@ -467,9 +504,9 @@ impl Kernel {
             percpu::load_space(0);
         }
         self.shootdown(s, true);
-        crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
-        let pages = self.spaces[s].pages;
-        self.uncharge(s, pages);
+        let freed = crate::paging::destroy_space(&mut self.frames, self.spaces[s].pml4);
+        self.uncharge_frames(s, freed);
+        self.spaces[s].pages = 0;
         self.accounts[self.spaces[s].account as usize].refs -= 1;
         self.spaces[s].in_use = false;
     }

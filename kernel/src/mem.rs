@@ -119,16 +119,17 @@ impl Frames {
         self.ref_of(pa).map_or(1, |r| *r)
     }
 
-    /// Drop one reference to a user frame; the last one frees it.
-    pub fn release(&mut self, pa: u64) {
+    /// Drop one reference to a user frame; the last one frees it (true).
+    pub fn release(&mut self, pa: u64) -> bool {
         if let Some(r) = self.ref_of(pa) {
             if *r > 1 {
                 *r -= 1;
-                return;
+                return false;
             }
             *r = 0;
         }
         self.free(pa);
+        true
     }
 
     /// `pages` physically contiguous zeroed frames (for device DMA), taken from

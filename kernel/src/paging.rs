@@ -210,9 +210,10 @@ pub fn clone_user_half(frames: &mut Frames, from: u64, to: u64) -> Option<u64> {
     Some(pages)
 }
 
-/// Free every user frame and table of a space, then its PML4.
-pub fn destroy_space(frames: &mut Frames, pml4: u64) {
-    fn free_level(frames: &mut Frames, t: u64, level: usize) {
+/// Free every user frame and table of a space, then its PML4. Returns the
+/// user frames freed (those no other space still maps).
+pub fn destroy_space(frames: &mut Frames, pml4: u64) -> u64 {
+    fn free_level(frames: &mut Frames, t: u64, level: usize, freed: &mut u64) {
         for i in 0..512 {
             let e = table(t)[i];
             if e & pte::PRESENT == 0 {
@@ -220,21 +221,23 @@ pub fn destroy_space(frames: &mut Frames, pml4: u64) {
             }
             let pa = e & pte::ADDR_MASK;
             if level < 3 {
-                free_level(frames, pa, level + 1);
+                free_level(frames, pa, level + 1, freed);
                 frames.free(pa);
-            } else if e & pte::BORROWED == 0 {
-                frames.release(pa);
+            } else if e & pte::BORROWED == 0 && frames.release(pa) {
+                *freed += 1;
             }
         }
     }
+    let mut freed = 0;
     for i in 0..256 {
         let e = table(pml4)[i];
         if e & pte::PRESENT != 0 {
-            free_level(frames, e & pte::ADDR_MASK, 1);
+            free_level(frames, e & pte::ADDR_MASK, 1, &mut freed);
             frames.free(e & pte::ADDR_MASK);
         }
     }
     frames.free(pml4);
+    freed
 }
 
 /// Leaf flags for user pages, dropping NX when the CPU lacks it.

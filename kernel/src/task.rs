@@ -6,8 +6,7 @@ use sion_abi::call::TaskKind;
 use sion_abi::msg::LinuxAbi;
 use sion_abi::regs::TLS_SLOTS;
 
-pub const MAX_TASKS: usize = 256;
-pub const MAX_SPACES: usize = 128;
+pub use sion_abi::{MAX_SPACES, MAX_TASKS};
 /// "No task" in the u16 links below.
 pub const NONE: u16 = u16::MAX;
 /// Device register windows a server may be granted (PCI needs the

@@ -217,8 +217,13 @@ impl Kernel {
         let addr = if vector == 14 { cpu::read_cr2() } else { 0 };
         // A write to a copy-on-write page: copy it and retry, unseen by the handler.
         const PRESENT_USER_WRITE: u64 = 0b111;
-        if vector == 14 && error & PRESENT_USER_WRITE == PRESENT_USER_WRITE && self.unshare_page(self.tasks[cur].space as usize, addr) {
-            return;
+        let mut error = error;
+        if vector == 14 && error & PRESENT_USER_WRITE == PRESENT_USER_WRITE {
+            match self.cow_write(self.tasks[cur].space as usize, addr) {
+                Some(true) => return,
+                Some(false) => error |= sion_abi::msg::pf::NO_MEMORY,
+                None => {}
+            }
         }
         if vector == 14 && self.fault_is_stale(cur, addr, error) {
             // Another CPU gave the access while this fault waited for the

@@ -25,6 +25,13 @@ pub mod msg;
 pub mod net;
 pub mod regs;
 
+/// Slots in the kernel's task table: the most tasks (threads of every
+/// space, servers included) a node runs at once. A task slot index is 16
+/// bits, below `u16::MAX` (the kernel's "no task").
+pub const MAX_TASKS: usize = 4096;
+/// Slots in the kernel's address-space table (and memory accounts).
+pub const MAX_SPACES: usize = 4096;
+
 /// Identifies a task (a thread of execution). The low 16 bits are the slot in
 /// the kernel's task table, the high 16 bits a generation that changes each time
 /// the slot is reused, so a stale id never names a new task.

@@ -241,6 +241,10 @@ pub mod pf {
     pub const WRITE: u64 = 2;
     pub const USER: u64 = 4;
     pub const INSTRUCTION: u64 = 16;
+    /// Not the CPU's: set by the kernel when a write to a copy-on-write
+    /// page could not get its copy (the space's memory account or the
+    /// node's frames are exhausted).
+    pub const NO_MEMORY: u64 = 1 << 32;
 }
 
 wire_struct! {

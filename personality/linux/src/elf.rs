@@ -61,6 +61,9 @@ pub struct LoadPlan {
     pub brk_start: u64,
     /// The program interpreter `PT_INTERP` names (the dynamic loader).
     pub interp: Option<Vec<u8>>,
+    /// Where exec put the aux vector on the stack, and its bytes (AT_NULL
+    /// included): what a core dump's NT_AUXV holds.
+    pub auxv: (u64, u64),
 }
 
 impl LoadPlan {
@@ -190,6 +193,7 @@ fn plan_with(bytes: &[u8], base: Option<u64>) -> Result<LoadPlan, PlanError> {
         phnum: elf.header.e_phnum as u64,
         brk_start,
         interp,
+        auxv: (0, 0),
     })
 }
 

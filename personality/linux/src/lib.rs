@@ -18,6 +18,7 @@
 extern crate alloc;
 
 pub mod binfmt;
+pub mod coredump;
 pub mod creds;
 pub mod elf;
 pub mod errno;

@@ -12,6 +12,7 @@ use crate::vma::{page_down, page_up, VmaKind, VmaMap, PAGE};
 use crate::signal::Signals;
 
 pub(crate) mod files;
+mod dump;
 mod misc;
 mod net;
 pub mod pipe;
@@ -449,6 +450,8 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
         return Err("could not write the stack".into());
     }
     let regs = initial_regs(abi, start, img.sp);
+    let mut plan = plan;
+    plan.auxv = img.auxv;
     Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs })
 }
 
@@ -589,6 +592,13 @@ pub struct Process {
     /// range (start, end), newest last.
     pub mempolicy: numa::MemPolicy,
     pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
+    /// System time: what the server spent on its calls (ns).
+    pub stime_ns: u64,
+    /// User and system time of its children that were waited for, theirs
+    /// included (times' cutime and cstime, RUSAGE_CHILDREN), ns.
+    pub child_times: (u64, u64),
+    /// When to look at its CPU time against RLIMIT_CPU next (monotonic ns).
+    pub cpu_limit_at: u64,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -631,11 +641,14 @@ pub struct Prctl {
     pub default_slack: u64,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process.
     pub child_subreaper: bool,
+    /// /proc/PID/coredump_filter (Linux's MMF_DUMP_* bits, 9 of them),
+    /// kept across fork and exec.
+    pub coredump_filter: u32,
 }
 
 impl Default for Prctl {
     fn default() -> Prctl {
-        Prctl { securebits: 0, dumpable: true, no_new_privs: false, thp_disable: false, timer_slack: 50_000, default_slack: 50_000, child_subreaper: false }
+        Prctl { securebits: 0, dumpable: true, no_new_privs: false, thp_disable: false, timer_slack: 50_000, default_slack: 50_000, child_subreaper: false, coredump_filter: crate::coredump::DEFAULT_FILTER }
     }
 }
 
@@ -700,8 +713,11 @@ impl Caps {
     }
 }
 
-fn default_rlimits() -> [(u64, u64); 16] {
+/// The limits a job starts with, as Linux's init has them: RLIMIT_NPROC
+/// and RLIMIT_SIGPENDING are half of threads-max (kernel/fork.c, fork_init).
+fn default_rlimits(threads_max: u64) -> [(u64, u64); 16] {
     let inf = RLIM_INFINITY;
+    let half = threads_max / 2;
     [
         (inf, inf),            // CPU
         (inf, inf),            // FSIZE
@@ -709,12 +725,12 @@ fn default_rlimits() -> [(u64, u64); 16] {
         (STACK_SIZE, inf),     // STACK
         (0, inf),              // CORE
         (inf, inf),            // RSS
-        (63_439, 63_439),      // NPROC
+        (half, half),          // NPROC
         (1024, 4096),          // NOFILE
         (8 << 20, 8 << 20),    // MEMLOCK
         (inf, inf),            // AS
         (inf, inf),            // LOCKS
-        (63_439, 63_439),      // SIGPENDING
+        (half, half),          // SIGPENDING
         (819_200, 819_200),    // MSGQUEUE
         (0, 0),                // NICE
         (0, 0),                // RTPRIO
@@ -733,6 +749,8 @@ impl Process {
         let mut rng = ChaCha20Rng::from_seed(s.seed);
         let start_realtime = h.realtime_ns();
         let (mut files, mut job) = files::build_tree(s, start_realtime, FIRST_PID)?;
+        let threads_max = files::threads_max(h.node_info().total_bytes);
+        job.tunables.threads_max = threads_max;
         // A script runs its interpreter and a dynamic program its loader,
         // both from the job's tree, as execve would.
         let read = |name: &[u8]| files::read_executable(&job.vfs, files.cwd, name, &files.cred);
@@ -767,7 +785,7 @@ impl Process {
             gid: s.gid,
             hwcap: s.hwcap,
             exe: prog.exe.clone(),
-            rlimits: default_rlimits(),
+            rlimits: default_rlimits(threads_max),
             rng,
             clear_child_tid: 0,
             robust_list: (0, 0),
@@ -800,6 +818,9 @@ impl Process {
             persona: 0,
             mempolicy: numa::MemPolicy::default(),
             range_policies: Vec::new(),
+            stime_ns: 0,
+            child_times: (0, 0),
+            cpu_limit_at: 0,
         };
         Ok((p, img.regs))
     }
@@ -870,6 +891,9 @@ impl Process {
             ioprio: self.ioprio,
             persona: self.persona,
             range_policies: self.range_policies.clone(),
+            stime_ns: 0,
+            child_times: (0, 0),
+            cpu_limit_at: 0,
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
@@ -1019,7 +1043,9 @@ impl Process {
         if f.vector == 14 && f.error_code & pf::PRESENT == 0 && self.fault_in(h, f.addr, access_of(f.error_code)) {
             return Outcome::KeepRegs;
         }
-        if self.out_of_memory {
+        // A write to a copy-on-write page the kernel could not copy (the
+        // job's memory or the node's is exhausted) is out of memory too.
+        if self.out_of_memory || (f.vector == 14 && f.error_code & pf::NO_MEMORY != 0) {
             // As Linux's OOM killer: the process that cannot get a page dies
             // of SIGKILL; the node goes on.
             h.log(&format!("out of memory at {:#x}: killed by signal 9", f.addr));
@@ -1391,6 +1417,10 @@ impl Process {
             return Err(Errno::EPERM);
         }
         self.rlimits[res] = (cur, max);
+        if res == RLIMIT_CPU {
+            // Looked at with the next upkeep.
+            self.cpu_limit_at = 0;
+        }
         Ok(())
     }
 
@@ -1525,7 +1555,13 @@ impl Process {
             if new_end - old_end > self.memory || !self.vmas.is_free(old_end, new_end) {
                 return self.brk;
             }
-            let ok = if old_end == self.brk_start { self.vmas.insert(self.brk_start, new_end, 3, VmaKind::Brk) } else { self.vmas.resize(self.brk_start, new_end) };
+            // The heap's last piece grows (mprotect may have split the heap:
+            // a piece of another protection is followed by a new one).
+            let last = self.vmas.lookup(old_end.wrapping_sub(1)).filter(|v| old_end > self.brk_start && v.kind == VmaKind::Brk && v.end == old_end && v.prot == 3 && v.flags == 0);
+            let ok = match last {
+                Some(v) => self.vmas.resize(v.start, new_end),
+                None => self.vmas.insert(old_end, new_end, 3, VmaKind::Brk),
+            };
             if !ok {
                 return self.brk;
             }
@@ -1544,6 +1580,7 @@ impl Process {
         if len == 0 || flags & MAP_TYPE == 0 {
             return Err(Errno::EINVAL);
         }
+        let no_write = flags & MAP_TYPE != MAP_PRIVATE && file.as_ref().is_some_and(|f| f.borrow().flags & files::O_ACCMODE != files::O_RDWR);
         let file = if let Some(f) = file {
             let (obj, fflags) = (f.borrow().obj, f.borrow().flags);
             if fflags & files::O_PATH != 0 {
@@ -1558,13 +1595,18 @@ impl Process {
                 return Err(Errno::EACCES);
             }
             let Obj::Node(ino) = obj else { return Err(Errno::ENODEV) };
-            if !self.job.vfs.node(ino).is_reg() {
-                return Err(Errno::ENODEV);
-            }
             if flags & MAP_TYPE != MAP_PRIVATE && prot & 2 != 0 && fflags & files::O_ACCMODE != files::O_RDWR {
                 return Err(Errno::EACCES);
             }
-            Some(ino)
+            if matches!(self.job.vfs.node(ino).data, sion_vfs::Data::Chr(files::RDEV_ZERO)) {
+                // /dev/zero maps anonymous memory, shared or private
+                // (Linux's mmap_zero: shmem_zero_setup for MAP_SHARED).
+                None
+            } else if !self.job.vfs.node(ino).is_reg() {
+                return Err(Errno::ENODEV);
+            } else {
+                Some(ino)
+            }
         } else {
             None
         };
@@ -1616,6 +1658,15 @@ impl Process {
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
+        let vflags = if flags & MAP_TYPE != MAP_PRIVATE {
+            crate::vma::flag::SHARED
+        } else if file.is_some() {
+            crate::vma::flag::FILE
+        } else {
+            0
+        } | if flags & MAP_LOCKED != 0 { crate::vma::flag::LOCKED } else { 0 }
+            | if no_write { crate::vma::flag::NOWRITE } else { 0 };
+        self.vmas.set_flags(start, start + len, vflags, 0);
         if file.is_none() && flags & MAP_TYPE != MAP_PRIVATE {
             // Shared anonymous memory is backed now, as shared pages: a fork
             // then shares the frames instead of copying them.
@@ -1771,6 +1822,9 @@ impl Process {
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::ENOMEM)?;
+        if prot & 2 != 0 && self.vmas.iter().any(|v| v.start < end && addr < v.end && v.flags & crate::vma::flag::NOWRITE != 0) {
+            return Err(Errno::EACCES);
+        }
         if !self.vmas.protect_range(addr, end, prot & 7) {
             return Err(Errno::ENOMEM);
         }

@@ -31,9 +31,6 @@ mod prio;
 mod stop;
 mod threads;
 
-/// Processes (running and zombie) and threads a job may have at once: a
-/// fork bomb gets EAGAIN inside its job and the node goes on.
-pub const DEFAULT_MAX_PROCS: usize = 64;
 /// Largest argv + envp of an execve (Linux: a quarter of an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
 
@@ -54,8 +51,10 @@ pub enum Life {
     /// `task` is the task of the thread being served (`proc.tid`); the
     /// other threads' tasks are in their [`Thread`]s.
     Running { proc: Box<Process>, space: u64, task: u64 },
-    /// Ended, waiting for its parent's wait.
-    Zombie { exit: Exit },
+    /// Ended, waiting for its parent's wait; `core`: it dumped core;
+    /// `comm` its name, for its /proc/<pid> (kept until it is reaped);
+    /// `times` its user and system time, its waited-for children's included (ns).
+    Zombie { exit: Exit, core: bool, comm: String, times: (u64, u64) },
 }
 
 /// A reply for the server to send to a task.
@@ -85,7 +84,6 @@ pub struct Procs {
     /// The job's shared state while no process is being served.
     job: Box<JobState>,
     next_pid: u32,
-    pub max_procs: usize,
     /// Replies to send, in order.
     pub answers: Vec<Answer>,
     /// The first process ended: the job's exit status.
@@ -133,7 +131,6 @@ impl Procs {
             by_task,
             job,
             next_pid: FIRST_PID + 1,
-            max_procs: DEFAULT_MAX_PROCS,
             answers: Vec::new(),
             ended: None,
             rebooted: None,
@@ -188,6 +185,11 @@ impl Procs {
         Some(r)
     }
 
+    /// Set /proc/sys/kernel/threads-max (host tests).
+    pub fn set_threads_max(&mut self, n: u64) {
+        self.job.tunables.threads_max = n;
+    }
+
     /// The job's first process back, with the job's state, as [`Procs::new`]
     /// took it (host tests run its calls one at a time this way).
     pub fn into_first(mut self) -> Option<Process> {
@@ -232,7 +234,13 @@ impl Procs {
         if !self.quiet {
             self.changed = true;
         }
+        // The server's time on the call is the process's system time.
+        let t0 = h.now_ns();
         let o = self.run_entry(h, pid, call, entry);
+        let spent = h.now_ns().saturating_sub(t0);
+        if let Some(p) = self.proc_mut(pid) {
+            p.stime_ns += spent;
+        }
         let o = self.fetch_if_needed(h, pid, call, o);
         if self.job.inotify_deliver() {
             self.changed = true;
@@ -351,11 +359,33 @@ impl Procs {
     /// the task they describe), before the opener can read them.
     fn generate_proc_reads(&mut self, h: &mut dyn Host) {
         for (file, owner, kind) in core::mem::take(&mut self.job.proc_reads) {
+            let tid = match file.borrow().obj {
+                crate::process::Obj::Node(ino) => crate::process::files::task_of_file(&self.job.vfs, ino),
+                _ => None,
+            };
             let text = self.serve(h, owner, |p, h| {
                 p.node = h.node_info();
-                p.generate(kind)
+                p.generate_for(kind, tid)
             });
-            file.borrow_mut().snapshot = Some(text.unwrap_or_default());
+            let text = text.unwrap_or_else(|| self.zombie_text(owner, kind));
+            file.borrow_mut().snapshot = Some(text);
+        }
+    }
+
+    /// /proc/<pid> files of a zombie (Linux keeps its directory until it
+    /// is reaped): its state Z, its ids and name; the rest is empty.
+    fn zombie_text(&self, pid: u32, kind: u32) -> Vec<u8> {
+        use crate::process::files::tag;
+        let Some(Member { life: Life::Zombie { comm, .. }, ppid, pgid, sid, .. }) = self.members.get(&pid) else { return Vec::new() };
+        match kind {
+            tag::SELF_STAT => format!(
+                "{pid} ({comm}) Z {ppid} {pgid} {sid} 0 -1 4227340 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                u64::MAX
+            )
+            .into_bytes(),
+            tag::SELF_STATUS => format!("Name:\t{comm}\nState:\tZ (zombie)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nThreads:\t1\n").into_bytes(),
+            tag::SELF_COMM => format!("{comm}\n").into_bytes(),
+            _ => Vec::new(),
         }
     }
 
@@ -428,6 +458,7 @@ impl Procs {
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
+        self.cpu_limits(h);
         if self.job.inotify_deliver() {
             self.changed = true;
         }
@@ -535,7 +566,8 @@ impl Procs {
                             t.t.deadline.saturating_sub(t.offset)
                         }
                     });
-                    [proc.next_deadline(now), proc.itimers[0].next()].into_iter().flatten().chain(timers).min()
+                    let cpu_limit = (proc.rlimits[crate::linux::RLIMIT_CPU].0 != u64::MAX).then_some(proc.cpu_limit_at.max(now));
+                    [proc.next_deadline(now), proc.itimers[0].next(), cpu_limit].into_iter().flatten().chain(timers).min()
                 }
                 _ => None,
             })
@@ -944,8 +976,7 @@ impl Procs {
             self.log_once(h, "clone with new namespaces: not offered: EPERM");
             return Outcome::Reply(Errno::EPERM.as_ret());
         }
-        if self.population() >= self.max_procs {
-            self.log_once(h, "fork: the job's limit of processes and threads is reached: EAGAIN");
+        if !self.may_create(h, pid) {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         }
         let Some(child_pid) = self.new_id() else { return Outcome::Reply(Errno::EAGAIN.as_ret()) };
@@ -955,6 +986,26 @@ impl Procs {
             Some(c) => c,
             None => return Outcome::Blocked,
         };
+        // MADV_WIPEONFORK memory is zero in the child (its pages go, fresh
+        // ones come on touch); MADV_DONTFORK memory is not there at all.
+        let odd: Vec<crate::vma::Vma> = child.vmas.iter().filter(|v| v.flags & (crate::vma::flag::WIPEONFORK | crate::vma::flag::DONTFORK) != 0).collect();
+        if !odd.is_empty() {
+            h.select(space, 0);
+            for v in odd {
+                h.mem_unmap(v.start, v.end - v.start);
+                if v.flags & crate::vma::flag::DONTFORK != 0 {
+                    child.vmas.remove_range(v.start, v.end);
+                    child.shm.retain(|&(s, e, _, _)| e <= v.start || s >= v.end);
+                    for &(s, e, ino, _) in &child.shared {
+                        if s < v.end && v.start < e {
+                            self.job.vfs.close_ref(ino);
+                        }
+                    }
+                    child.shared.retain(|&(s, e, _, _)| e <= v.start || s >= v.end);
+                    child.sysv_shm.retain(|&(s, e, _)| e <= v.start || s >= v.end);
+                }
+            }
+        }
         regs.rax = 0;
         if stack != 0 {
             regs.rsp = stack;
@@ -1145,7 +1196,17 @@ impl Procs {
     // ----- exit and wait -----
 
     /// Process `pid` ends with `exit`: it becomes a zombie for its parent.
+    /// A signal whose default action dumps core dumps it first.
     pub fn exit(&mut self, h: &mut dyn Host, pid: u32, exit: Exit) {
+        self.exit_by(h, pid, exit, SigInfo { code: signal::SI_KERNEL, ..Default::default() })
+    }
+
+    /// The same, the fatal signal sent with `info` (its sender, for the core).
+    fn exit_by(&mut self, h: &mut dyn Host, pid: u32, exit: Exit, info: SigInfo) {
+        let core = match exit {
+            Exit::Signal(sig) if signal::default_action(sig) == signal::DefaultAction::Core => self.dump_core(h, pid, sig, &info),
+            _ => false,
+        };
         self.serve(h, pid, |p, h| {
             p.at_exit(h);
             p.close_all();
@@ -1158,9 +1219,27 @@ impl Procs {
         self.job.ipc.sem_exit(pid);
         self.job.ipc.mq.exit(pid);
         self.job.membarrier.remove(&pid);
+        // Its /proc/<pid> stays, as the zombie's, until it is reaped: made
+        // now if never looked at (the process is going), its threads' and
+        // descriptors' entries gone.
+        if let Some(dir) = self.job.vfs.lookup(self.job.vfs.root, format!("/proc/{pid}").as_bytes(), false, &sion_vfs::Cred::root()).ok() {
+            if crate::process::proc_stub_of(&self.job.vfs, dir).is_some() {
+                self.fill_proc(dir, pid);
+            }
+            for name in [&b"task"[..], b"fd"] {
+                if let Ok(Some(d)) = self.job.vfs.child(dir, name) {
+                    let names: Vec<Vec<u8>> = self.job.vfs.readdir(d).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+                    for n in names {
+                        self.job.vfs.remove_tree(d, &n);
+                    }
+                }
+            }
+        }
+        let comm = self.proc_ref(pid).map(|p| p.comm()).unwrap_or_default();
+        let (user, sys, cuser, csys) = self.cpu_times(h, pid);
+        let times = (user + cuser, sys + csys);
         let Some(m) = self.members.get_mut(&pid) else { return };
-        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit }) else { return };
-        crate::process::remove_proc_dir(&mut self.job.vfs, pid);
+        let Life::Running { proc, space, task } = core::mem::replace(&mut m.life, Life::Zombie { exit, core, comm, times }) else { return };
         self.job.pidfd_process_ended(pid);
         let ppid = m.ppid;
         h.task_kill(task);
@@ -1202,7 +1281,7 @@ impl Procs {
                 m.ppid = reaper;
                 match &m.life {
                     Life::Running { proc, .. } if proc.pdeathsig != 0 => orphans.push((cpid, proc.pdeathsig)),
-                    Life::Zombie { exit } if reaper != FIRST_PID => zombies.push((cpid, *exit)),
+                    Life::Zombie { exit, core, .. } if reaper != FIRST_PID => zombies.push((cpid, *exit, *core)),
                     _ => {}
                 }
             }
@@ -1212,12 +1291,12 @@ impl Procs {
             self.send(h, cpid, sig, SigInfo { signo: sig, code: signal::SI_USER, pid, uid: dead_uid, ..Default::default() });
         }
         let reaper_uid = self.proc_ref(reaper).map_or(0, |p| p.uid);
-        for (cpid, exit) in zombies {
-            self.send(h, reaper, SIGCHLD, SigInfo::child(cpid, reaper_uid, exit));
+        for (cpid, exit, core) in zombies {
+            self.send(h, reaper, SIGCHLD, SigInfo::child_core(cpid, reaper_uid, exit, core));
         }
         let reap_now = self.proc_ref(ppid).is_none_or(|p| p.sig.action(SIGCHLD).handler == signal::SIG_IGN || p.sig.action(SIGCHLD).flags & signal::SA_NOCLDWAIT != 0);
         if reap_now {
-            self.members.remove(&pid);
+            self.reap(pid);
         }
         // A parent that ignores SIGCHLD explicitly gets none (Linux's
         // do_notify_parent), even while it blocks it.
@@ -1225,7 +1304,98 @@ impl Procs {
             return;
         }
         let uid = self.proc_ref(ppid).map_or(0, |p| p.uid);
-        self.send(h, ppid, SIGCHLD, SigInfo::child(pid, uid, exit));
+        self.send(h, ppid, SIGCHLD, SigInfo::child_core(pid, uid, exit, core));
+    }
+
+    /// Dump the core of process `pid`, ending of `sig` (sent with `info`):
+    /// its other threads' registers first, then the file
+    /// (`Process::dump_core`). Whether a core file was made.
+    fn dump_core(&mut self, h: &mut dyn Host, pid: u32, sig: u8, info: &SigInfo) -> bool {
+        let Some(Member { life: Life::Running { proc, space, .. }, .. }) = self.members.get(&pid) else { return false };
+        let space = *space;
+        let threads: Vec<(u32, u64, u64, u64)> = proc.threads.iter().map(|t| (t.tid, t.task, t.private | proc.sig.pending, t.mask)).collect();
+        let mut others = Vec::new();
+        for (tid, task, pending, blocked) in threads {
+            h.select(space, task);
+            others.push(crate::coredump::ThreadState { tid, regs: h.get_regs().unwrap_or_default(), fpu: h.get_fpu(), pending, blocked, utime_ns: h.cpu_ns(), stime_ns: 0 });
+        }
+        self.serve(h, pid, |p, h| p.dump_core(h, sig, (info.code, info.pid, info.uid), others)).unwrap_or(false)
+    }
+
+    /// A zombie is reaped: it and its /proc/<pid> go.
+    fn reap(&mut self, pid: u32) {
+        self.members.remove(&pid);
+        crate::process::remove_proc_dir(&mut self.job.vfs, pid);
+    }
+
+    /// A zombie is reaped by its parent's wait: its times become the
+    /// parent's children's times.
+    fn reap_by(&mut self, pid: u32, parent: u32) {
+        if let Some(Member { life: Life::Zombie { times, .. }, .. }) = self.members.get(&pid) {
+            let t = *times;
+            if let Some(p) = self.proc_mut(parent) {
+                p.child_times.0 += t.0;
+                p.child_times.1 += t.1;
+            }
+        }
+        self.reap(pid);
+    }
+
+    /// Process `pid`'s user time (every thread's CPU time, as the kernel
+    /// counts it), system time (the server's on its calls), and its
+    /// waited-for children's (ns).
+    pub(crate) fn cpu_times(&mut self, h: &mut dyn Host, pid: u32) -> (u64, u64, u64, u64) {
+        let Some(Member { life: Life::Running { proc, space, task }, .. }) = self.members.get(&pid) else { return (0, 0, 0, 0) };
+        let (space, task) = (*space, *task);
+        let tasks: Vec<u64> = core::iter::once(task).chain(proc.threads.iter().map(|t| t.task)).collect();
+        let (sys, child) = (proc.stime_ns, proc.child_times);
+        let mut user = 0;
+        for t in tasks {
+            h.select(space, t);
+            user += h.cpu_ns();
+        }
+        h.select(space, task);
+        (user, sys, child.0, child.1)
+    }
+
+    /// RLIMIT_CPU (setrlimit(2)): at the soft limit SIGXCPU, and again each
+    /// second past it (the soft limit moves up a second each time, as
+    /// Linux's); at the hard limit SIGKILL. CPU time is looked at when it
+    /// could have reached the next limit (`cpu_limit_at`).
+    fn cpu_limits(&mut self, h: &mut dyn Host) {
+        let now = h.now_ns();
+        let due: Vec<u32> = self
+            .members
+            .iter()
+            .filter(|(_, m)| matches!(&m.life, Life::Running { proc, .. } if proc.rlimits[crate::linux::RLIMIT_CPU].0 != u64::MAX && now >= proc.cpu_limit_at))
+            .map(|(&p, _)| p)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let cpus = h.node_info().cpus;
+        for pid in due {
+            let (user, sys, ..) = self.cpu_times(h, pid);
+            let cpu = user + sys;
+            let Some(p) = self.proc_mut(pid) else { continue };
+            let (soft, hard) = p.rlimits[crate::linux::RLIMIT_CPU];
+            let secs = |s: u64| s.saturating_mul(1_000_000_000);
+            if hard != u64::MAX && cpu >= secs(hard) {
+                self.send(h, pid, SIGKILL, SigInfo { signo: SIGKILL, code: signal::SI_KERNEL, ..Default::default() });
+                continue;
+            }
+            let mut next = secs(soft);
+            if cpu >= secs(soft) {
+                if soft < hard {
+                    p.rlimits[crate::linux::RLIMIT_CPU].0 = soft + 1;
+                }
+                next = secs(soft + 1);
+                p.cpu_limit_at = crate::timer::cpu_check_at(now, cpu, next.min(secs(hard)), cpus);
+                self.send(h, pid, signal::SIGXCPU, SigInfo { signo: signal::SIGXCPU, code: signal::SI_KERNEL, ..Default::default() });
+                continue;
+            }
+            p.cpu_limit_at = crate::timer::cpu_check_at(now, cpu, next.min(secs(hard)), cpus);
+        }
     }
 
     /// Whether process `sender` may signal process `target` (Linux's
@@ -1282,16 +1452,16 @@ impl Procs {
         let mut zombie = None;
         for (cpid, m) in self.waitable(pid, sel) {
             any = true;
-            if let Life::Zombie { exit } = m.life {
-                zombie = Some((cpid, exit));
+            if let Life::Zombie { exit, core, .. } = m.life {
+                zombie = Some((cpid, exit, core));
                 break;
             }
         }
         if !any {
             return Outcome::Reply(Errno::ECHILD.as_ret());
         }
-        if let Some((cpid, exit)) = zombie {
-            let st = signal::wait_status(exit, false);
+        if let Some((cpid, exit, core)) = zombie {
+            let st = signal::wait_status(exit, core);
             let rusage_len = if abi == Abi::X86_64 { 144 } else { 72 };
             let wrote = self.serve(h, pid, |p, h| -> Result<(), Errno> {
                 if status != 0 {
@@ -1303,7 +1473,7 @@ impl Procs {
                 Ok(())
             });
             // Linux reaps the child even when the status cannot be written.
-            self.members.remove(&cpid);
+            self.reap_by(cpid, pid);
             if let Some(Err(e)) = wrote {
                 return Outcome::Reply(e.as_ret());
             }
@@ -1346,9 +1516,9 @@ impl Procs {
         let mut zombie = None;
         for (cpid, m) in self.waitable(pid, sel) {
             any = true;
-            if let Life::Zombie { exit } = m.life {
+            if let Life::Zombie { exit, core, .. } = m.life {
                 if options & WEXITED != 0 {
-                    zombie = Some((cpid, exit));
+                    zombie = Some((cpid, exit, core));
                     break;
                 }
             }
@@ -1359,7 +1529,7 @@ impl Procs {
         let uid = self.proc_ref(pid).map_or(0, |p| p.uid);
         let report = if zombie.is_none() { self.reported(pid, sel, options & WUNTRACED != 0, options & WCONTINUED != 0) } else { None };
         let info = match (zombie, report) {
-            (Some((cpid, exit)), _) => Some(SigInfo::child(cpid, uid, exit).encode(abi).to_vec()),
+            (Some((cpid, exit, core)), _) => Some(SigInfo::child_core(cpid, uid, exit, core).encode(abi).to_vec()),
             (None, Some((cpid, r))) => {
                 if options & WNOWAIT == 0 {
                     if let Some(m) = self.members.get_mut(&cpid) {
@@ -1377,8 +1547,8 @@ impl Procs {
                 return Outcome::Reply(e.as_ret());
             }
         }
-        if let (Some((cpid, _)), true) = (zombie, options & WNOWAIT == 0) {
-            self.members.remove(&cpid);
+        if let (Some((cpid, ..)), true) = (zombie, options & WNOWAIT == 0) {
+            self.reap_by(cpid, pid);
         }
         Outcome::Reply(0)
     }
@@ -1490,7 +1660,7 @@ impl Procs {
                     self.interrupt.push((pid, tid));
                 }
             }
-            Disposition::Terminate { .. } => self.exit(h, pid, Exit::Signal(sig)),
+            Disposition::Terminate { .. } => self.exit_by(h, pid, Exit::Signal(sig), info),
             Disposition::Stop => self.stop(h, pid, sig),
         }
     }

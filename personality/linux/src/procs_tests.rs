@@ -692,10 +692,30 @@ fn a_fork_that_cannot_start_its_task_gives_its_space_back() {
     assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::ENOMEM));
     j.h.fail_spaces = false;
     // The job's limit of processes and threads.
-    j.procs.max_procs = 2;
+    j.procs.set_threads_max(2);
     j.fork(parent);
     assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::EAGAIN));
     assert_eq!(j.ok(parent, n::CLONE, &[THREAD_FLAGS, Job::scratch() + 0x3000, 0, 0, 0]), err(Errno::EAGAIN));
+}
+
+#[test]
+fn rlimit_nproc_and_threads_max_bound_forks() {
+    let (mut j, parent) = Job::new();
+    // threads-max from the node's memory (the simulation's 256 MiB: 2048),
+    // RLIMIT_NPROC half of it, as Linux's fork_init.
+    let (max, nproc) = j.procs.serve(&mut j.h, FIRST_PID, |p, _| (p.job.tunables.threads_max, p.rlimits[crate::linux::RLIMIT_NPROC])).unwrap();
+    assert_eq!((max, nproc), (2048, (1024, 1024)));
+    // A user (1000 here) at its RLIMIT_NPROC: EAGAIN, for threads too.
+    j.procs.serve(&mut j.h, FIRST_PID, |p, _| p.rlimits[crate::linux::RLIMIT_NPROC] = (2, 2));
+    let (_, child) = j.fork(parent);
+    assert_eq!(j.ok(parent, n::FORK, &[]), err(Errno::EAGAIN));
+    assert_eq!(j.ok(parent, n::CLONE, &[THREAD_FLAGS, Job::scratch() + 0x3000, 0, 0, 0]), err(Errno::EAGAIN));
+    // A zombie no longer counts for its user.
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    j.fork(parent);
+    // Root is not bound by it (threads-max still is).
+    j.procs.serve(&mut j.h, FIRST_PID, |p, _| p.ids.ruid = 0);
+    j.fork(parent);
 }
 
 #[test]

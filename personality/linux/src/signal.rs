@@ -23,6 +23,7 @@ pub const SIGTSTP: u8 = 20;
 pub const SIGTTIN: u8 = 21;
 pub const SIGTTOU: u8 = 22;
 pub const SIGURG: u8 = 23;
+pub const SIGXCPU: u8 = 24;
 pub const SIGIO: u8 = 29;
 pub const SIGWINCH: u8 = 28;
 /// Highest signal number (real-time signals included).
@@ -69,7 +70,7 @@ pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DefaultAction {
     Terminate,
-    /// Terminate with a core dump (SiON writes none: as Terminate, reported as dumped).
+    /// Terminate with a core dump (`Procs::exit`, `process/dump.rs`).
     Core,
     Ignore,
     Stop,
@@ -360,6 +361,7 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
 pub const CLD_STOPPED: i32 = 5;
 pub const CLD_CONTINUED: i32 = 6;
 
@@ -382,8 +384,14 @@ pub struct SigInfo {
 impl SigInfo {
     /// SIGCHLD's siginfo for a child that ended (waitid writes the same).
     pub fn child(pid: u32, uid: u32, exit: sion_abi::console::Exit) -> SigInfo {
+        Self::child_core(pid, uid, exit, false)
+    }
+
+    /// The same for a child whose end dumped core (`core`): CLD_DUMPED.
+    pub fn child_core(pid: u32, uid: u32, exit: sion_abi::console::Exit, core: bool) -> SigInfo {
         let (code, status) = match exit {
             sion_abi::console::Exit::Code(c) => (CLD_EXITED, c as i32),
+            sion_abi::console::Exit::Signal(s) if core => (CLD_DUMPED, s as i32),
             sion_abi::console::Exit::Signal(s) => (CLD_KILLED, s as i32),
         };
         SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status), value: None }

@@ -76,6 +76,8 @@ pub struct StackImage {
     pub random_addr: u64,
     pub execfn_addr: u64,
     pub platform_addr: u64,
+    /// The aux vector: its address and length in bytes (AT_NULL included).
+    pub auxv: (u64, u64),
 }
 
 /// Linux's AT_PLATFORM string for the ABI.
@@ -166,10 +168,12 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         push_word(p.abi, &mut table, *e);
     }
     push_word(p.abi, &mut table, 0);
+    let auxv_at = sp + table.len() as u64;
     for (k, v) in &auxv {
         push_word(p.abi, &mut table, *k);
         push_word(p.abi, &mut table, *v);
     }
+    let auxv_span = (auxv_at, sp + table.len() as u64 - auxv_at);
 
     let mut bytes = alloc::vec![0u8; (p.top - sp) as usize];
     let at = |addr: u64| (addr - sp) as usize;
@@ -179,7 +183,7 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         bytes[at(addr)..at(addr) + s.len()].copy_from_slice(s);
         // The NUL is already there.
     }
-    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr })
+    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr, auxv: auxv_span })
 }
 
 #[cfg(test)]

@@ -46,12 +46,33 @@ pub struct Vma {
     /// `PROT_*` bits (READ 1, WRITE 2, EXEC 4).
     pub prot: u64,
     pub kind: VmaKind,
+    /// `flag::*` bits (madvise and mlock state: VM_DONTDUMP, VM_LOCKED, VM_WIPEONFORK).
+    pub flags: u8,
+}
+
+/// A VMA's flags beside its protection, as Linux's `vm_flags` keep them.
+pub mod flag {
+    /// MADV_DONTDUMP: left out of core dumps.
+    pub const DONTDUMP: u8 = 1;
+    /// mlock, MAP_LOCKED, mlockall: counted in VmLck.
+    pub const LOCKED: u8 = 2;
+    /// MADV_WIPEONFORK: a fork's child sees zeros here.
+    pub const WIPEONFORK: u8 = 4;
+    /// MADV_DONTFORK: not in a fork's child.
+    pub const DONTFORK: u8 = 8;
+    /// A private mapping of a file (Linux's vm_file).
+    pub const FILE: u8 = 16;
+    /// A shared mapping (VM_SHARED: MAP_SHARED, System V).
+    pub const SHARED: u8 = 32;
+    /// May never be made writable (Linux's VM_MAYWRITE clear: MAP_SHARED
+    /// of a descriptor not open for writing): mprotect(PROT_WRITE) is EACCES.
+    pub const NOWRITE: u8 = 64;
 }
 
 #[derive(Default, Clone, Debug)]
 pub struct VmaMap {
-    /// start -> (end, prot, kind)
-    map: VecMap<u64, (u64, u64, VmaKind)>,
+    /// start -> (end, prot, kind, flags)
+    map: VecMap<u64, (u64, u64, VmaKind, u8)>,
 }
 
 impl VmaMap {
@@ -60,7 +81,7 @@ impl VmaMap {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Vma> + '_ {
-        self.map.iter().map(|(&start, &(end, prot, kind))| Vma { start, end, prot, kind })
+        self.map.iter().map(|(&start, &(end, prot, kind, flags))| Vma { start, end, prot, kind, flags })
     }
 
     pub fn len(&self) -> usize {
@@ -72,8 +93,8 @@ impl VmaMap {
 
     /// The VMA containing `addr`.
     pub fn lookup(&self, addr: u64) -> Option<Vma> {
-        let (&start, &(end, prot, kind)) = self.map.range(..=addr).next_back()?;
-        (addr < end).then_some(Vma { start, end, prot, kind })
+        let (&start, &(end, prot, kind, flags)) = self.map.range(..=addr).next_back()?;
+        (addr < end).then_some(Vma { start, end, prot, kind, flags })
     }
 
     /// Whether no VMA intersects `[start, end)`.
@@ -81,7 +102,7 @@ impl VmaMap {
         if start >= end {
             return true;
         }
-        if let Some((_, &(e, _, _))) = self.map.range(..start).next_back() {
+        if let Some((_, &(e, ..))) = self.map.range(..start).next_back() {
             if e > start {
                 return false;
             }
@@ -95,7 +116,7 @@ impl VmaMap {
         if start >= end || start % PAGE != 0 || end % PAGE != 0 || !self.is_free(start, end) {
             return false;
         }
-        self.map.insert(start, (end, prot, kind));
+        self.map.insert(start, (end, prot, kind, 0));
         true
     }
 
@@ -110,8 +131,8 @@ impl VmaMap {
         self.split_at(end);
         let keys: Vec<u64> = self.map.range(start..end).map(|(&k, _)| k).collect();
         for k in keys {
-            let (e, prot, kind) = self.map.remove(&k).expect("key just listed");
-            removed.push(Vma { start: k, end: e, prot, kind });
+            let (e, prot, kind, flags) = self.map.remove(&k).expect("key just listed");
+            removed.push(Vma { start: k, end: e, prot, kind, flags });
         }
         removed
     }
@@ -131,6 +152,29 @@ impl VmaMap {
         true
     }
 
+    /// Set and clear `flag::*` bits over `[start, end)`, splitting and
+    /// merging as `protect_range`; parts not covered are left alone.
+    pub fn set_flags(&mut self, start: u64, end: u64, set: u8, clear: u8) {
+        if start >= end || set | clear == 0 {
+            return;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        for (_, v) in self.map.range_mut(start..end) {
+            v.3 = (v.3 & !clear) | set;
+        }
+        self.merge_around(start, end);
+    }
+
+    /// Put back a VMA as `remove_range` returned it (mremap's move).
+    pub fn insert_vma(&mut self, v: Vma) -> bool {
+        if !self.insert(v.start, v.end, v.prot, v.kind) {
+            return false;
+        }
+        self.set_flags(v.start, v.end, v.flags, 0);
+        true
+    }
+
     /// Whether every byte of `[start, end)` is inside some VMA.
     pub fn is_covered(&self, start: u64, end: u64) -> bool {
         let mut at = start;
@@ -146,14 +190,14 @@ impl VmaMap {
     /// Change the end of the VMA that starts at `start` (brk). The grown part
     /// must be free.
     pub fn resize(&mut self, start: u64, new_end: u64) -> bool {
-        let Some(&(end, prot, kind)) = self.map.get(&start) else { return false };
+        let Some(&(end, prot, kind, flags)) = self.map.get(&start) else { return false };
         if new_end <= start || new_end % PAGE != 0 {
             return false;
         }
         if new_end > end && !self.is_free(end, new_end) {
             return false;
         }
-        self.map.insert(start, (new_end, prot, kind));
+        self.map.insert(start, (new_end, prot, kind, flags));
         true
     }
 
@@ -164,7 +208,7 @@ impl VmaMap {
             return None;
         }
         let mut hole_end = ceiling;
-        for (&s, &(e, _, _)) in self.map.range(..ceiling).rev() {
+        for (&s, &(e, ..)) in self.map.range(..ceiling).rev() {
             // The hole between this VMA and the one above is [max(e, floor), hole_end).
             let lo = e.max(floor);
             if hole_end >= lo && hole_end - lo >= len {
@@ -179,26 +223,26 @@ impl VmaMap {
     }
 
     fn split_at(&mut self, addr: u64) {
-        if let Some((&s, &(e, prot, kind))) = self.map.range(..addr).next_back() {
+        if let Some((&s, &(e, prot, kind, flags))) = self.map.range(..addr).next_back() {
             if s < addr && addr < e {
-                self.map.insert(s, (addr, prot, kind));
-                self.map.insert(addr, (e, prot, kind));
+                self.map.insert(s, (addr, prot, kind, flags));
+                self.map.insert(addr, (e, prot, kind, flags));
             }
         }
     }
 
-    /// Join neighbours with equal protection and kind around a changed range.
+    /// Join neighbours with equal protection, kind and flags around a changed range.
     fn merge_around(&mut self, start: u64, end: u64) {
         let lo = self.map.range(..start).next_back().map(|(&k, _)| k).unwrap_or(start);
         let keys: Vec<u64> = self.map.range(lo..=end).map(|(&k, _)| k).collect();
         let mut prev: Option<u64> = None;
         for k in keys {
             if let Some(p) = prev {
-                let (pe, pp, pk) = self.map[&p];
-                let (e, pr, kd) = self.map[&k];
-                if pe == k && pp == pr && pk == kd {
+                let (pe, pp, pk, pf) = self.map[&p];
+                let (e, pr, kd, fl) = self.map[&k];
+                if pe == k && pp == pr && pk == kd && pf == fl {
                     self.map.remove(&k);
-                    self.map.insert(p, (e, pp, pk));
+                    self.map.insert(p, (e, pp, pk, pf));
                     continue;
                 }
             }

@@ -523,14 +523,18 @@ fn read_outs(scratch: &Path, outs: &[String]) -> Vec<u8> {
     out
 }
 
-/// Host runs must not leave core files around (segv.c dies on purpose).
+/// Host runs must not leave core files around (segv.c dies on purpose):
+/// the soft limit is 0, as SiON's default; the hard one stays, so a test
+/// of core files (core_dump.c) may raise its own soft limit, as on SiON.
 fn no_core_dumps(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: only setrlimit (async-signal-safe) runs between fork and exec.
+    // SAFETY: only getrlimit and setrlimit (async-signal-safe) run between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            libc::setrlimit(libc::RLIMIT_CORE, &zero);
+            let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::getrlimit(libc::RLIMIT_CORE, &mut r);
+            r.rlim_cur = 0;
+            libc::setrlimit(libc::RLIMIT_CORE, &r);
             Ok(())
         });
     }

@@ -47,8 +47,8 @@ pub use ext2::Ext2Mount;
 pub use mount::FILESYSTEMS;
 pub use path::read_executable;
 pub use poll::WaitCall;
-pub use procfs::{proc_dir_pid, add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, tag};
-pub use sysctl::{Tunables, KERNEL_CONFIG};
+pub use procfs::{task_of_file, proc_dir_pid, add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, tag};
+pub use sysctl::{threads_max, Tunables, KERNEL_CONFIG};
 pub use tree::{build_tree, OutItem, WriteBack, FILES_DO_NOT_FIT};
 
 /// Free memory the node keeps when files grow (ENOSPC below it).

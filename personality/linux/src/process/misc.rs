@@ -110,6 +110,7 @@ impl Process {
                 if !self.vmas.insert(ext_start, ext_end, v.prot, v.kind) {
                     return Err(Errno::ENOMEM);
                 }
+                self.vmas.set_flags(ext_start, ext_end, v.flags, 0);
                 return Ok(old);
             }
             if flags & MREMAP_MAYMOVE == 0 {
@@ -135,6 +136,7 @@ impl Process {
         if !self.vmas.insert(dest, dest + new_len, v.prot, v.kind) {
             return Err(Errno::ENOMEM);
         }
+        self.vmas.set_flags(dest, dest + new_len, v.flags, 0);
         // Move the pages that exist.
         let copy = old_len.min(new_len);
         let mut page = alloc::vec![0u8; PAGE as usize];
@@ -161,8 +163,17 @@ impl Process {
         Ok(dest)
     }
 
+    /// madvise as Linux 6.1's do_madvise, for a kernel without KSM,
+    /// transparent huge pages or memory-failure injection (the advice those
+    /// add is EINVAL). Each mapping of the range is checked in turn (the
+    /// first refusal is the answer, mappings before it keep the advice);
+    /// a hole in the range is ENOMEM once every mapping took it.
     pub(crate) fn sys_madvise(&mut self, h: &mut dyn Host, abi: Abi, addr: u64, len: u64, advice: u32) -> SysResult {
-        let known = matches!(advice, 0..=4 | 8..=23 | 100 | 101);
+        use crate::vma::{flag, VmaKind};
+        // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, FREE, REMOVE,
+        // DONTFORK, DOFORK, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD,
+        // PAGEOUT, POPULATE_READ, POPULATE_WRITE, DONTNEED_LOCKED.
+        let known = matches!(advice, 0..=4 | 8..=11 | 16..=24);
         if addr % PAGE != 0 || !known {
             return Err(Errno::EINVAL);
         }
@@ -171,13 +182,73 @@ impl Process {
             return Ok(0);
         }
         let end = addr.checked_add(len).filter(|e| *e <= self.limit(abi)).ok_or(Errno::EINVAL)?;
-        if !self.vmas.is_covered(addr, end) {
-            return Err(Errno::ENOMEM);
+        let vmas: Vec<crate::vma::Vma> = self.vmas.iter().filter(|v| v.start < end && addr < v.end).collect();
+        let hole = !self.vmas.is_covered(addr, end);
+        for v in vmas {
+            let (a, b) = (v.start.max(addr), v.end.min(end));
+            let locked = v.flags & flag::LOCKED != 0;
+            let shared = v.flags & flag::SHARED != 0;
+            // Linux's vm_file: file mappings, shared anonymous memory (shmem), the image.
+            let file = v.flags & flag::FILE != 0 || shared || matches!(v.kind, VmaKind::Image | VmaKind::Interp);
+            let special = matches!(v.kind, VmaKind::Vdso | VmaKind::Vvar);
+            match advice {
+                MADV_REMOVE => {
+                    if locked || !file || v.kind != VmaKind::Anon {
+                        return Err(Errno::EINVAL);
+                    }
+                    if !shared || v.prot & 2 == 0 {
+                        return Err(Errno::EACCES);
+                    }
+                    // A hole punched in the memory (shared frames: every
+                    // mapping sees zeros) and in the file under it.
+                    let zeros = alloc::vec![0u8; PAGE as usize];
+                    let mut one = [0u8; 1];
+                    for p in (a..b).step_by(PAGE as usize) {
+                        if h.mem_read(p, &mut one) == 1 {
+                            h.mem_write(p, &zeros);
+                        }
+                    }
+                    for (s, e, ino, off) in self.shared.clone() {
+                        let (x, y) = (s.max(a), e.min(b));
+                        if x >= y || self.job.vfs.get(ino).is_none() {
+                            continue;
+                        }
+                        let (fo, size) = (off + (x - s), self.job.vfs.node(ino).size());
+                        let fend = (fo + (y - x)).min(size);
+                        if fend > fo {
+                            let _ = self.job.vfs.write_at(ino, fo, &alloc::vec![0u8; (fend - fo) as usize]);
+                        }
+                    }
+                }
+                MADV_DONTNEED | MADV_FREE | MADV_DONTNEED_LOCKED => {
+                    if locked && advice != MADV_DONTNEED_LOCKED || special {
+                        return Err(Errno::EINVAL);
+                    }
+                    if advice == MADV_FREE && file {
+                        return Err(Errno::EINVAL);
+                    }
+                    if !shared {
+                        // Private pages are dropped: the next touch sees
+                        // zeros (anonymous memory; private file pages also
+                        // read back as zeros here).
+                        h.mem_unmap(a, b - a);
+                    }
+                }
+                MADV_COLD | MADV_PAGEOUT if locked || special => return Err(Errno::EINVAL),
+                MADV_DOFORK if v.kind == VmaKind::Vvar => return Err(Errno::EINVAL),
+                MADV_DONTFORK => self.vmas.set_flags(a, b, flag::DONTFORK, 0),
+                MADV_DOFORK => self.vmas.set_flags(a, b, 0, flag::DONTFORK),
+                MADV_WIPEONFORK if file => return Err(Errno::EINVAL),
+                MADV_WIPEONFORK => self.vmas.set_flags(a, b, flag::WIPEONFORK, 0),
+                MADV_KEEPONFORK => self.vmas.set_flags(a, b, 0, flag::WIPEONFORK),
+                MADV_DONTDUMP => self.vmas.set_flags(a, b, flag::DONTDUMP, 0),
+                MADV_DODUMP if special => return Err(Errno::EINVAL),
+                MADV_DODUMP => self.vmas.set_flags(a, b, 0, flag::DONTDUMP),
+                _ => {}
+            }
         }
-        if advice == MADV_DONTNEED && !self.shared.iter().any(|m| m.0 < end && addr < m.1) {
-            // Private pages are dropped: the next touch sees zeros (anonymous
-            // memory; private file pages also read back as zeros here).
-            h.mem_unmap(addr, len);
+        if hole {
+            return Err(Errno::ENOMEM);
         }
         Ok(0)
     }
@@ -224,6 +295,12 @@ impl Process {
             // Linux's mlock cannot fault PROT_NONE pages in: ENOMEM.
             return Err(Errno::ENOMEM);
         }
+        // VM_LOCKED: counted in VmLck, refused by MADV_DONTNEED.
+        if lock {
+            self.vmas.set_flags(start, end, crate::vma::flag::LOCKED, 0);
+        } else {
+            self.vmas.set_flags(start, end, 0, crate::vma::flag::LOCKED);
+        }
         Ok(0)
     }
 
@@ -238,6 +315,13 @@ impl Process {
         let total: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
         if flags & MCL_CURRENT != 0 && self.uid != 0 && total > limit {
             return Err(Errno::ENOMEM);
+        }
+        if flags & MCL_CURRENT != 0 {
+            // Every mapping but the special ones (Linux's VM_SPECIAL) is locked.
+            let all: Vec<(u64, u64)> = self.vmas.iter().filter(|v| !matches!(v.kind, crate::vma::VmaKind::Vdso | crate::vma::VmaKind::Vvar)).map(|v| (v.start, v.end)).collect();
+            for (a, b) in all {
+                self.vmas.set_flags(a, b, crate::vma::flag::LOCKED, 0);
+            }
         }
         Ok(0)
     }

@@ -91,6 +91,7 @@ impl Process {
         if !self.vmas.insert(start, start + len, prot, VmaKind::Anon) {
             return Err(Errno::ENOMEM);
         }
+        self.vmas.set_flags(start, start + len, crate::vma::flag::SHARED, 0);
         if !h.mem_share_from(space, from, start, len, prot | sion_abi::call::prot::SHARED) {
             self.vmas.remove_range(start, start + len);
             return Err(Errno::ENOMEM);

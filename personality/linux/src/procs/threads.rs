@@ -79,6 +79,37 @@ impl Procs {
         self.members.len() + self.by_task.values().filter(|&&(pid, tid)| pid != tid).count()
     }
 
+    /// Linux's limits on a new process or thread of `pid` (copy_process),
+    /// in its order, both EAGAIN: its real user's threads at RLIMIT_NPROC
+    /// (not for root's, nor with CAP_SYS_RESOURCE or CAP_SYS_ADMIN; a
+    /// zombie no longer counts for its user here), then the job's at
+    /// /proc/sys/kernel/threads-max. The kernel's task table may still
+    /// refuse later (other jobs share it): EAGAIN too.
+    pub(super) fn may_create(&mut self, h: &mut dyn Host, pid: u32) -> bool {
+        let Some(Life::Running { proc, .. }) = self.members.get(&pid).map(|m| &m.life) else { return false };
+        let (ruid, nproc) = (proc.ids.ruid, proc.rlimits[crate::linux::RLIMIT_NPROC].0);
+        let exempt = ruid == 0 || proc.capable(crate::linux::CAP_SYS_RESOURCE) || proc.capable(crate::linux::CAP_SYS_ADMIN);
+        if !exempt {
+            let mine: u64 = self
+                .members
+                .values()
+                .map(|m| match &m.life {
+                    Life::Running { proc, .. } if proc.ids.ruid == ruid => 1 + proc.threads.len() as u64,
+                    _ => 0,
+                })
+                .sum();
+            if mine >= nproc {
+                self.log_once(h, "fork: the user's RLIMIT_NPROC is reached: EAGAIN");
+                return false;
+            }
+        }
+        if self.population() as u64 >= self.job.tunables.threads_max {
+            self.log_once(h, "fork: the job's threads-max of processes and threads is reached: EAGAIN");
+            return false;
+        }
+        true
+    }
+
     /// A fresh id for a process or thread (pids and tids share one space);
     /// ids wrap at /proc/sys/kernel/pid_max to 300, as Linux's. None when
     /// every id is taken (a pid_max lowered under the job's population).
@@ -110,8 +141,7 @@ impl Procs {
         if flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
-        if self.population() >= self.max_procs {
-            self.log_once(h, "clone: the job's limit of processes and threads is reached: EAGAIN");
+        if !self.may_create(h, pid) {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         }
         let regs = self.serve(h, pid, |p, h| -> Result<_, Errno> {

@@ -74,9 +74,15 @@ pub fn mlockall(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, _| p.sys_mlockall(a.u32(0)))
 }
 
-/// SiON never swaps: nothing is locked, nothing to unlock.
-pub fn munlockall(_cx: &mut Ctx, _a: Args) -> Outcome {
-    Outcome::Reply(0)
+/// SiON never swaps: every mapping's lock (VmLck) goes, nothing else.
+pub fn munlockall(cx: &mut Ctx, _a: Args) -> Outcome {
+    cx.process(|p, _| {
+        let all: alloc::vec::Vec<(u64, u64)> = p.vmas.iter().map(|v| (v.start, v.end)).collect();
+        for (a, b) in all {
+            p.vmas.set_flags(a, b, 0, crate::vma::flag::LOCKED);
+        }
+        Ok(0)
+    })
 }
 
 pub fn set_mempolicy(cx: &mut Ctx, a: Args) -> Outcome {

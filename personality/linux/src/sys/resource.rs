@@ -44,13 +44,15 @@ pub fn setrlimit(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 /// All the CPU time counts as user time; no children are counted.
+/// The process's user time (its threads' CPU time), system time (the
+/// server's on its calls) and its waited-for children's, in clock ticks.
 pub fn times(cx: &mut Ctx, a: Args) -> Outcome {
+    let (user, sys, cuser, csys) = cx.procs.cpu_times(cx.h, cx.pid);
     cx.process(|p, h| {
-        let ticks = h.cpu_ns() / 10_000_000;
         if a.ptr(0) != 0 {
             let mut b = Vec::new();
-            for v in [ticks, 0, 0, 0] {
-                push_word(a.abi, &mut b, v);
+            for v in [user, sys, cuser, csys] {
+                push_word(a.abi, &mut b, v / 10_000_000);
             }
             p.write_user(h, a.abi, a.ptr(0), &b)?;
         }
@@ -60,20 +62,27 @@ pub fn times(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
-/// CPU time (as user time) and the maximum resident size; the rest 0.
+/// User and system time (RUSAGE_SELF: the process's, RUSAGE_CHILDREN:
+/// its waited-for children's, RUSAGE_THREAD: the thread's CPU time) and
+/// the maximum resident size; the rest 0.
 pub fn getrusage(cx: &mut Ctx, a: Args) -> Outcome {
     let who = a.i32(0);
     if !matches!(who, 0 | -1 | 1) {
         return Errno::EINVAL.into();
     }
+    let (user, sys, cuser, csys) = cx.procs.cpu_times(cx.h, cx.pid);
     cx.process(|p, h| {
         let abi = a.abi;
-        let cpu = if who == -1 { 0 } else { h.cpu_ns() };
+        let (u, s) = match who {
+            -1 => (cuser, csys),
+            1 => (h.cpu_ns(), 0),
+            _ => (user, sys),
+        };
         let mut b = Vec::new();
-        push_word(abi, &mut b, cpu / 1_000_000_000);
-        push_word(abi, &mut b, cpu % 1_000_000_000 / 1000);
-        push_word(abi, &mut b, 0);
-        push_word(abi, &mut b, 0);
+        for t in [u, s] {
+            push_word(abi, &mut b, t / 1_000_000_000);
+            push_word(abi, &mut b, t % 1_000_000_000 / 1000);
+        }
         let maxrss = if who == -1 { 0 } else { h.node_info().space_bytes / 1024 };
         push_word(abi, &mut b, maxrss);
         for _ in 0..13 {

@@ -32,6 +32,9 @@ impl FileLike for InodeFile {
         if tag::kind(tagv) == tag::SYSCTL {
             return p.sysctl_write(tag::pid(tagv), data);
         }
+        if tag::kind(tagv) == tag::SELF_COREDUMP_FILTER {
+            return p.coredump_filter_write(tag::pid(tagv), data);
+        }
         match p.job.vfs.node(ino).data {
             Data::Chr(RDEV_FULL) => Err(Errno::ENOSPC),
             Data::Chr(_) => Ok(data.len() as u64),
@@ -216,6 +219,10 @@ fn read(p: &mut Process, h: &mut dyn Host, f: &Rc<RefCell<OpenFile>>, ino: Ino, 
                     n
                 }
                 Some(_) => return Err(Errno::EIO),
+                None if tag::kind(p.job.vfs.node(ino).tag) == tag::SELF_PAGEMAP => {
+                    let owner = tag::pid(p.job.vfs.node(ino).tag);
+                    p.pagemap(h, owner, off, &mut buf[..n])?
+                }
                 None => {
                     let snap = f.borrow().snapshot.clone();
                     match snap {
@@ -280,7 +287,7 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
     };
     let total_len: u64 = iov.iter().map(|x| x.1).sum();
     let tagv = p.job.vfs.node(ino).tag;
-    if tag::kind(tagv) == tag::SYSCTL {
+    if tag::kind(tagv) == tag::SYSCTL || tag::kind(tagv) == tag::SELF_COREDUMP_FILTER {
         // A tunable takes one write of its whole value (a page at most).
         let mut data = Vec::new();
         for &(base, len) in &iov {
@@ -288,6 +295,9 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
                 return Err(Errno::EINVAL);
             }
             data.extend(p.read_user(h, abi, base, len as usize)?);
+        }
+        if tag::kind(tagv) == tag::SELF_COREDUMP_FILTER {
+            return p.coredump_filter_write(tag::pid(tagv), &data);
         }
         return p.sysctl_write(tag::pid(tagv), &data);
     }

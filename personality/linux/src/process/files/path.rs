@@ -328,7 +328,10 @@ impl Process {
                     self.job.proc_reads.push((file.clone(), owner, tag::kind(tagv)));
                 }
                 _ if tag::kind(tagv) == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
-                _ => file.borrow_mut().snapshot = Some(self.generate(tag::kind(tagv))),
+                _ => {
+                    let tid = super::task_of_file(&self.job.vfs, ino);
+                    file.borrow_mut().snapshot = Some(self.generate_for(tag::kind(tagv), tid));
+                }
             }
         }
         match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {

@@ -52,6 +52,9 @@ pub mod tag {
     pub const SYSVIPC_MSG: u32 = 23;
     pub const SELF_MOUNTINFO: u32 = 24;
     pub const SELF_COMM: u32 = 25;
+    pub const SELF_COREDUMP_FILTER: u32 = 26;
+    /// /proc/<pid>/pagemap, read at any offset (`Process::pagemap`).
+    pub const SELF_PAGEMAP: u32 = 27;
     /// /sys/devices/system/cpu/{online,possible,present}: the node's CPUs
     /// as a list (`0-1`), which glibc's sysconf(_SC_NPROCESSORS_*) reads.
     pub const SYS_CPU_LIST: u32 = 40;
@@ -59,9 +62,11 @@ pub mod tag {
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
 /// view is its process's; its `fd` is a link to the process's).
-const PROC_FILES: [(&str, u32, u32); 9] = [
+const PROC_FILES: [(&str, u32, u32); 11] = [
     ("comm", tag::SELF_COMM, 0o444),
+    ("coredump_filter", tag::SELF_COREDUMP_FILTER, 0o644),
     ("maps", tag::SELF_MAPS, 0o444),
+    ("pagemap", tag::SELF_PAGEMAP, 0o400),
     ("stat", tag::SELF_STAT, 0o444),
     ("statm", tag::SELF_STATM, 0o444),
     ("status", tag::SELF_STATUS, 0o444),
@@ -144,6 +149,16 @@ pub fn add_task_dir(v: &mut Vfs, pid: u32, tid: u32, exe: &[u8], cwd: &[u8]) {
     v.add(td, b"fd", Data::Symlink(b"../../fd".to_vec()), 0o777, uid, gid);
 }
 
+/// The thread whose view file `ino` is: <tid> of /proc/<pid>/task/<tid>/NAME.
+pub fn task_of_file(v: &Vfs, ino: Ino) -> Option<u32> {
+    let path = v.path_of(ino)?;
+    let parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    match parts.as_slice() {
+        [b"", b"proc", _, b"task", tid, _] => core::str::from_utf8(tid).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
 /// A thread ended: its /proc/<pid>/task/<tid> goes.
 pub fn remove_task_dir(v: &mut Vfs, pid: u32, tid: u32) {
     if let Ok(task) = v.lookup(v.root, format!("/proc/{pid}/task").as_bytes(), false, &Cred::root()) {
@@ -199,6 +214,13 @@ impl Process {
 
     /// The text of the generated /proc file of kind `t`, for this process.
     pub fn generate(&mut self, t: u32) -> Vec<u8> {
+        self.generate_for(t, None)
+    }
+
+    /// The same for thread `tid`'s view (/proc/<pid>/task/<tid>/...);
+    /// `None`: the process's (its leader's state).
+    pub fn generate_for(&mut self, t: u32, tid: Option<u32>) -> Vec<u8> {
+        let view = tid.unwrap_or(self.pid);
         let s: String = match t {
             tag::CPUINFO => {
                 let mhz = self.node.tsc_hz / 1_000_000;
@@ -290,13 +312,14 @@ impl Process {
                 format!(
                     "{} ({comm}) {} {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {} 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                     self.pid,
-                    self.state_letter(),
+                    self.state_letter(view),
                     self.threads.len() + 1,
                     self.node.space_bytes / 4096,
                     u64::MAX
                 )
             }
             tag::SELF_COMM => format!("{}\n", self.comm()),
+            tag::SELF_COREDUMP_FILTER => format!("{:08x}\n", self.prctl.coredump_filter),
             tag::SELF_STATM => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!("{} {} 0 0 0 0 0\n", vsize / 4096, self.node.space_bytes / 4096)
@@ -304,10 +327,10 @@ impl Process {
             tag::SELF_STATUS => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!(
-                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
                     self.comm(),
                     self.files.umask,
-                    if self.state_letter() == 'R' { "R (running)" } else { "S (sleeping)" },
+                    if self.state_letter(view) == 'R' { "R (running)" } else { "S (sleeping)" },
                     self.pid,
                     self.pid,
                     self.family.0,
@@ -320,6 +343,7 @@ impl Process {
                     self.ids.sgid,
                     self.files.cred.gid,
                     vsize / 1024,
+                    self.vmas.iter().filter(|v| v.flags & crate::vma::flag::LOCKED != 0).map(|v| v.end - v.start).sum::<u64>() / 1024,
                     self.node.space_bytes / 1024,
                     self.threads.len() + 1,
                     self.caps.inheritable,
@@ -351,10 +375,72 @@ impl Process {
         s.into_bytes()
     }
 
-    /// `R` when the process is being served or computing, `S` when its
-    /// thread waits in a call (as Linux's interruptible sleep).
-    fn state_letter(&self) -> char {
-        if self.pending.is_some() {
+    /// Bytes of /proc/`pid`/pagemap from offset `off`: a 64-bit word per
+    /// page of the address space, bit 63 when the page is present, bit 61
+    /// when it is shared memory or a file's; the frame number (bits 0-54)
+    /// is 0, as Linux shows it to a process without CAP_SYS_ADMIN (SiON
+    /// never tells frames). Another process's: EPERM (not served here).
+    pub(super) fn pagemap(&mut self, h: &mut dyn Host, pid: u32, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if pid != self.pid {
+            h.log("reading another process's /proc/PID/pagemap: not implemented: EPERM");
+            return Err(Errno::EPERM);
+        }
+        let mut one = [0u8; 1];
+        let mut i = 0;
+        while i < buf.len() {
+            let at = off + i as u64;
+            let addr = (at / 8) * PAGE;
+            if addr >= self.limit(self.abi) {
+                // The end of the address space is the end of the file.
+                return Ok(i);
+            }
+            let word = match self.vmas.lookup(addr) {
+                Some(v) if h.mem_read(addr, &mut one) == 1 || (v.prot & 1 == 0 && v.prot != 0) => {
+                    let shared = v.flags & (crate::vma::flag::SHARED | crate::vma::flag::FILE) != 0;
+                    (1u64 << 63) | if shared { 1 << 61 } else { 0 }
+                }
+                _ => 0,
+            };
+            let b = word.to_le_bytes();
+            let k = ((8 - at % 8) as usize).min(buf.len() - i);
+            buf[i..i + k].copy_from_slice(&b[(at % 8) as usize..(at % 8) as usize + k]);
+            i += k;
+        }
+        Ok(buf.len())
+    }
+
+    /// A write to /proc/`pid`/coredump_filter: a number (0x for hex, 0 for
+    /// octal, as kstrtouint with base 0) whose 9 filter bits are kept.
+    /// Another process's file: EPERM here (Linux lets a process that may
+    /// ptrace it write there; SiON writes only its own).
+    pub(super) fn coredump_filter_write(&mut self, pid: u32, data: &[u8]) -> SysResult {
+        if pid != self.pid {
+            return Err(Errno::EPERM);
+        }
+        let s = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        let s = s.strip_suffix('\n').unwrap_or(s);
+        let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            u32::from_str_radix(h, 16)
+        } else if s.len() > 1 && s.starts_with('0') {
+            u32::from_str_radix(&s[1..], 8)
+        } else {
+            s.parse::<u32>()
+        }
+        .map_err(|_| Errno::EINVAL)?;
+        self.prctl.coredump_filter = v & 0x1ff;
+        Ok(data.len() as u64)
+    }
+
+    /// `R` when thread `view` (the leader for /proc/<pid>, a thread for
+    /// task/<tid>) is being served or computing, `S` when it waits in a
+    /// call (as Linux's interruptible sleep).
+    fn state_letter(&self, view: u32) -> char {
+        let waiting = if view == self.tid {
+            self.pending.is_some()
+        } else {
+            self.threads.iter().find(|t| t.tid == view).map_or(self.pending.is_some(), |t| t.pending.is_some())
+        };
+        if waiting {
             'S'
         } else {
             'R'

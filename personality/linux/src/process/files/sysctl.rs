@@ -28,6 +28,8 @@ pub enum Knob {
     /// uname's release and version.
     Release,
     Version,
+    /// Where core files go (kernel/core_pattern).
+    CorePattern,
 }
 
 /// The System V IPC tunables.
@@ -72,6 +74,10 @@ pub enum Tunable {
     InotifyEvents,
     InotifyInstances,
     InotifyWatches,
+    /// Processes and threads the job may have at once (fork and clone: EAGAIN).
+    ThreadsMax,
+    /// A core file's name gets ".PID" when its pattern has no %p.
+    CoreUsesPid,
 }
 
 /// Values of the tunables, for one job.
@@ -83,13 +89,25 @@ pub struct Tunables {
     pub nr_open: u64,
     pub lease_break_time: u64,
     pub inotify: [u64; 3],
+    pub threads_max: u64,
+    pub core_uses_pid: u64,
+    /// kernel/core_pattern: a core file's name, relative to the dumping
+    /// process's working directory ("core", as Linux's default).
+    pub core_pattern: Vec<u8>,
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192] }
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192], threads_max: threads_max(256 << 20), core_uses_pid: 0, core_pattern: b"core".to_vec() }
     }
+}
+
+/// Linux's default threads-max for a node of `total_bytes` of memory
+/// (kernel/fork.c, set_max_threads: the threads whose 16 KiB stacks fill
+/// an eighth of it, at least 20), bounded by the kernel's task table.
+pub fn threads_max(total_bytes: u64) -> u64 {
+    (total_bytes / (8 * 16 * 1024)).clamp(20, sion_abi::MAX_TASKS as u64)
 }
 
 impl Tunables {
@@ -103,6 +121,8 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0],
             Tunable::InotifyInstances => self.inotify[1],
             Tunable::InotifyWatches => self.inotify[2],
+            Tunable::ThreadsMax => self.threads_max,
+            Tunable::CoreUsesPid => self.core_uses_pid,
         }
     }
 
@@ -116,16 +136,18 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0] = v,
             Tunable::InotifyInstances => self.inotify[1] = v,
             Tunable::InotifyWatches => self.inotify[2] = v,
+            Tunable::ThreadsMax => self.threads_max = v,
+            Tunable::CoreUsesPid => self.core_uses_pid = v,
         }
     }
 }
 
-use Knob::{Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
+use Knob::{CorePattern, Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
 /// nothing tainted, no swap (overcommit as Linux's heuristic default),
-/// threads bounded by the job's limit, no core files written.
+/// threads-max from the node's memory as Linux's.
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
     Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
@@ -141,6 +163,8 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "fs/pipe-max-size", knob: T(PipeMaxSize, 4096, 1 << 31) },
     Sysctl { path: "fs/pipe-user-pages-hard", knob: Fixed("0\n") },
     Sysctl { path: "fs/pipe-user-pages-soft", knob: T(PipeUserPagesSoft, 0, i32::MAX as u64) },
+    Sysctl { path: "kernel/core_pattern", knob: CorePattern },
+    Sysctl { path: "kernel/core_uses_pid", knob: T(CoreUsesPid, 0, i32::MAX as u64) },
     Sysctl { path: "kernel/domainname", knob: Domainname },
     Sysctl { path: "kernel/hostname", knob: Hostname },
     Sysctl { path: "kernel/msg_next_id", knob: I(IpcKnob::MsgNextId) },
@@ -158,7 +182,7 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "kernel/shmmax", knob: I(IpcKnob::ShmMax) },
     Sysctl { path: "kernel/shmmni", knob: I(IpcKnob::ShmMni) },
     Sysctl { path: "kernel/tainted", knob: Fixed("0\n") },
-    Sysctl { path: "kernel/threads-max", knob: Fixed("64\n") },
+    Sysctl { path: "kernel/threads-max", knob: T(ThreadsMax, 20, 0x3fff_ffff) },
     Sysctl { path: "kernel/version", knob: Version },
     Sysctl { path: "vm/max_map_count", knob: Fixed("65530\n") },
     Sysctl { path: "vm/overcommit_memory", knob: Fixed("0\n") },
@@ -215,6 +239,7 @@ impl Process {
                 }
                 .into_bytes()
             }
+            Some(CorePattern) => [&self.job.tunables.core_pattern[..], b"\n"].concat(),
             Some(Release) => format!("{UTS_RELEASE}\n").into_bytes(),
             Some(Version) => format!("{UTS_VERSION}\n").into_bytes(),
             None => Vec::new(),
@@ -228,6 +253,13 @@ impl Process {
         let knob = SYSCTLS.get(index as usize).map(|s| s.knob).ok_or(Errno::EINVAL)?;
         match knob {
             Fixed(_) | Release | Version => Err(Errno::EPERM),
+            CorePattern => {
+                // proc_dostring: up to a newline or NUL, at most
+                // CORENAME_MAX_SIZE - 1 bytes kept; the whole write is taken.
+                let end = data.iter().position(|&b| b == b'\n' || b == 0).unwrap_or(data.len()).min(127);
+                self.job.tunables.core_pattern = data[..end].to_vec();
+                Ok(data.len() as u64)
+            }
             Hostname | Domainname => {
                 let name = data.strip_suffix(b"\n").unwrap_or(data);
                 if name.len() > 64 {
