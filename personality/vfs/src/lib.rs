@@ -674,8 +674,9 @@ impl Vfs {
             self.drop_link(dir, old);
         }
         self.insert_entry(dir, name, ino);
+        // Other files keep it as a hint for path_of.
+        self.node_mut(ino).parent = dir;
         if is_dir {
-            self.node_mut(ino).parent = dir;
             self.node_mut(ino).nlink += 1;
             self.node_mut(dir).nlink += 1;
         }
@@ -1034,12 +1035,8 @@ impl Vfs {
                     self.node_mut(b).nlink -= 1;
                 }
             }
-            if odir {
-                self.node_mut(oino).parent = nf.dir;
-            }
-            if ndir {
-                self.node_mut(nino).parent = of.dir;
-            }
+            self.node_mut(oino).parent = nf.dir;
+            self.node_mut(nino).parent = of.dir;
             self.touch_dirs(of.dir, nf.dir, &[oino, nino]);
             return Ok(());
         }
@@ -1082,8 +1079,8 @@ impl Vfs {
         if odir {
             self.node_mut(of.dir).nlink -= 1;
             self.node_mut(nf.dir).nlink += 1;
-            self.node_mut(oino).parent = nf.dir;
         }
+        self.node_mut(oino).parent = nf.dir;
         self.touch_dirs(of.dir, nf.dir, &[oino]);
         if !self.watched.is_empty() {
             let cookie = self.next_cookie();
@@ -1310,7 +1307,10 @@ impl Vfs {
         if n.nlink == 0 {
             return None;
         }
-        let parent = if n.is_dir() { n.parent } else { self.find_parent(ino)? };
+        // A file's `parent` is where it was made or last moved to: a hint,
+        // true unless that name went and another link remains.
+        let hinted = n.parent != 0 && matches!(self.get(n.parent).map(|d| &d.data), Some(Data::Dir(e)) if e.values().any(|&i| i == ino));
+        let parent = if n.is_dir() || hinted { n.parent } else { self.find_parent(ino)? };
         let name = self.entries(parent).ok()?.iter().find(|(_, &i)| i == ino)?.0.clone();
         let mut p = self.path_of(parent)?;
         if p != b"/" {

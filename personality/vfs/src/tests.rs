@@ -630,3 +630,20 @@ fn inotify_an_unlinked_open_file_stays_the_directorys_child() {
     v.events.clear();
     assert!(v.orphans.is_empty(), "forgotten once freed");
 }
+
+#[test]
+fn path_of_a_file_follows_its_names() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let f = v.lookup(r, b"/a/b/file", true, &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/a/b/file".to_vec()));
+    v.rename(r, b"/a/b/file", r, b"/tmp/moved", 0, &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/tmp/moved".to_vec()));
+    // The name it was made or moved under goes, another link stays.
+    v.link(f, r, b"/a/other", &c).unwrap();
+    v.unlink(r, b"/tmp/moved", &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/a/other".to_vec()));
+    v.unlink(r, b"/a/other", &c).unwrap();
+    assert_eq!(v.path_of(f), None);
+}

@@ -44,13 +44,13 @@ impl Process {
             return Err(Errno::EMFILE);
         }
         self.files.fds.insert(fd, FdEntry { file, cloexec });
-        self.files.fd_dirty = true;
+        self.files.touched(fd);
         Ok(fd)
     }
 
     pub(crate) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
-        self.files.fd_dirty = true;
+        self.files.touched(fd);
         self.drop_posix_locks(&ent.file);
         self.flush(&ent.file);
         self.release(ent.file);
@@ -66,7 +66,7 @@ impl Process {
             self.flush(&old.file);
             self.release(old.file);
         }
-        self.files.fd_dirty = true;
+        self.files.touched(new);
         Ok(new as u64)
     }
 

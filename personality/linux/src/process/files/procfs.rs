@@ -172,22 +172,35 @@ pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
 }
 
 impl Process {
-    /// Rebuild /proc/<pid>/fd when descriptors changed.
+    /// Bring /proc/<pid>/fd up to date when descriptors changed: the links
+    /// of the changed descriptors, or all of them after a fork or exec.
     pub(super) fn sync_proc(&mut self) {
-        if !self.files.fd_dirty {
+        if !self.files.fd_dirty && self.files.fd_changed.is_empty() {
             return;
         }
         let dir = self.files.proc_fd_dir;
         if dir == 0 {
             return; // /proc/<pid> not made yet: it will be, with its fd/
         }
-        self.files.fd_dirty = false;
-        let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
-        for name in old {
-            let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
-        }
-        let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
-        for (fd, obj) in entries {
+        let changed: Vec<i32> = if self.files.fd_dirty {
+            self.files.fd_dirty = false;
+            self.files.fd_changed.clear();
+            let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+            for name in old {
+                let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
+            }
+            self.files.fds.keys().copied().collect()
+        } else {
+            let mut c = core::mem::take(&mut self.files.fd_changed);
+            c.sort_unstable();
+            c.dedup();
+            for &fd in &c {
+                let _ = self.job.vfs.unlink(dir, format!("{fd}").as_bytes(), &Cred::root());
+            }
+            c
+        };
+        for fd in changed {
+            let Some(obj) = self.files.fds.get(&fd).map(|e| e.file.borrow().obj) else { continue };
             let target = obj.with(|k| k.path(self));
             let name = format!("{fd}");
             self.job.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
