@@ -511,6 +511,9 @@ pub struct Process {
     /// AT_HWCAP for programs this process execs.
     pub hwcap: u64,
     pub exe: String,
+    /// The inode of `exe` while this process runs it (0: none), which may
+    /// not be opened for writing meanwhile (ETXTBSY).
+    pub exe_ino: sion_vfs::Ino,
     /// (soft, hard) per resource.
     pub rlimits: [(u64, u64); 16],
     rng: ChaCha20Rng,
@@ -745,6 +748,8 @@ impl Process {
         let img = load_image(h, &prog.bytes, prog.interp.as_deref(), &prog.argv, &s.envp, prog.exe.as_bytes(), s.uid, s.gid, s.hwcap, &mut rng)?;
         files::set_proc_link(&mut job.vfs, FIRST_PID, b"exe", prog.exe.as_bytes());
         files.argv = prog.argv.clone();
+        let exe_ino = job.vfs.lookup(job.vfs.root, prog.exe.as_bytes(), true, &sion_vfs::Cred::root()).unwrap_or(0);
+        job.vfs.runner(exe_ino, true);
         let p = Process {
             job: Box::new(job),
             abi: img.abi,
@@ -761,6 +766,7 @@ impl Process {
             gid: s.gid,
             hwcap: s.hwcap,
             exe: prog.exe.clone(),
+            exe_ino,
             rlimits: default_rlimits(),
             rng,
             clear_child_tid: 0,
@@ -830,6 +836,8 @@ impl Process {
             gid: self.gid,
             hwcap: self.hwcap,
             exe: self.exe.clone(),
+            // Counted as running it when the child starts (`Procs::fork`).
+            exe_ino: self.exe_ino,
             rlimits: self.rlimits,
             rng: ChaCha20Rng::from_seed(seed),
             clear_child_tid: 0,
@@ -889,6 +897,9 @@ impl Process {
         self.stack_top = img.stack_top;
         self.name = Some(exe.rsplit('/').next().unwrap_or("").as_bytes().iter().take(15).copied().collect());
         files::set_proc_link(&mut self.job.vfs, self.pid, b"exe", exe.as_bytes());
+        let ino = self.job.vfs.lookup(self.job.vfs.root, exe.as_bytes(), true, &sion_vfs::Cred::root()).unwrap_or(0);
+        self.job.vfs.runner(ino, true);
+        self.job.vfs.runner(core::mem::replace(&mut self.exe_ino, ino), false);
         self.exe = exe;
         self.clear_child_tid = 0;
         self.robust_list = (0, 0);
@@ -923,6 +934,8 @@ impl Process {
         for fd in fds {
             let _ = self.fd_close(fd);
         }
+        // Its program may be written again.
+        self.job.vfs.runner(core::mem::take(&mut self.exe_ino), false);
         self.job.vfs.close_ref(self.files.cwd);
     }
 

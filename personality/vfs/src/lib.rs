@@ -50,9 +50,11 @@ impl Errno {
     pub const ENOTDIR: Errno = Errno(20);
     pub const EISDIR: Errno = Errno(21);
     pub const EINVAL: Errno = Errno(22);
+    pub const ETXTBSY: Errno = Errno(26);
     pub const EFBIG: Errno = Errno(27);
     pub const ENOSPC: Errno = Errno(28);
     pub const EROFS: Errno = Errno(30);
+    pub const EOPNOTSUPP: Errno = Errno(95);
     /// Not an errno of Linux's: what the call needs is on the workstation
     /// and not here yet ([`Vfs::take_missing`] says which inode). The caller
     /// fetches it and runs the operation again.
@@ -157,6 +159,14 @@ pub struct Inode {
     pub tag: u32,
     /// Open file descriptions referring to it.
     pub opens: u32,
+    /// Of those, the ones open for writing, and the programs running it
+    /// (Linux's `i_writecount`, positive or negative): each excludes the
+    /// other with ETXTBSY.
+    pub writers: u32,
+    pub runners: u32,
+    /// A file made nameless by O_TMPFILE (without O_EXCL) that `link` may
+    /// still name (Linux's `I_LINKABLE`), until it does.
+    pub linkable: bool,
     /// Read-only file system (writes and new names fail with EROFS... or EACCES).
     pub readonly: bool,
     /// Its contents are on the workstation and not here yet: a directory's
@@ -371,6 +381,9 @@ impl Vfs {
                 parent: 0,
                 tag: 0,
                 opens: 0,
+                writers: 0,
+                runners: 0,
+                linkable: false,
                 readonly: false,
                 remote: false,
                 host: None,
@@ -740,6 +753,28 @@ impl Vfs {
         Ok(ino)
     }
 
+    /// `open(dir, O_TMPFILE)`: a regular file with no name on `dir`'s file
+    /// system (a tmpfs), `linkable` unless O_EXCL; the caller opens it (it
+    /// lives while open).
+    pub fn tmpfile(&mut self, dir: Ino, perm: u32, linkable: bool, cred: &Cred) -> Result<Ino> {
+        if self.node(dir).nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        self.check_rofs(dir)?;
+        if !self.may(dir, W_OK | X_OK, cred) {
+            return Err(Errno::EACCES);
+        }
+        if self.node(dir).readonly || self.node(dir).tag != 0 || !matches!(self.mount_of(dir).map(|m| m.fstype.as_str()), Some("tmpfs" | "devtmpfs") | None) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let (uid, gid, dev) = self.new_owner(dir, cred);
+        let ino = self.alloc(Data::Reg(FileData::default()), perm, uid, gid, dev);
+        let n = self.node_mut(ino);
+        n.parent = dir;
+        n.linkable = linkable;
+        Ok(ino)
+    }
+
     /// `mkdir(path, mode)` (mode already masked by the umask).
     pub fn mkdir(&mut self, start: Ino, path: &[u8], perm: u32, cred: &Cred) -> Result<Ino> {
         let f = self.walk(start, path, false, cred)?;
@@ -856,6 +891,44 @@ impl Vfs {
         }
     }
 
+    /// May `ino` be opened for writing (Linux's `get_write_access`)? Not
+    /// while a program runs it: ETXTBSY.
+    pub fn may_write_access(&self, ino: Ino) -> Result<()> {
+        if self.node(ino).runners > 0 {
+            return Err(Errno::ETXTBSY);
+        }
+        Ok(())
+    }
+    /// A description open for writing came (`true`) or went.
+    pub fn writer(&mut self, ino: Ino, came: bool) {
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.writers = if came { n.writers + 1 } else { n.writers.saturating_sub(1) };
+        }
+    }
+    /// May `ino` be run (`deny_write_access`)? Not while it is open for
+    /// writing: ETXTBSY.
+    pub fn may_run(&self, ino: Ino) -> Result<()> {
+        if self.node(ino).writers > 0 {
+            return Err(Errno::ETXTBSY);
+        }
+        Ok(())
+    }
+    /// A process began running `ino` (`true`: it holds the inode as an open
+    /// file does) or stopped.
+    pub fn runner(&mut self, ino: Ino, came: bool) {
+        if ino == 0 || !self.nodes.contains_key(&ino) {
+            return;
+        }
+        if came {
+            self.open_ref(ino);
+            self.node_mut(ino).runners += 1;
+        } else {
+            let n = self.node_mut(ino);
+            n.runners = n.runners.saturating_sub(1);
+            self.close_ref(ino);
+        }
+    }
+
     /// `unlink(path)`.
     pub fn unlink(&mut self, start: Ino, path: &[u8], cred: &Cred) -> Result<()> {
         let f = self.walk(start, path, false, cred)?;
@@ -950,9 +1023,10 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.check_new(&f, cred)?;
-        if self.node(old).nlink == 0 {
+        if self.node(old).nlink == 0 && !self.node(old).linkable {
             return Err(Errno::ENOENT);
         }
+        self.node_mut(old).linkable = false;
         if self.node(old).nlink >= 65000 {
             return Err(Errno::EMLINK);
         }

@@ -133,6 +133,9 @@ impl Process {
             if flags & O_PATH == 0 {
                 let f = OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 };
                 self.job.locks.opened(ino, f.readable(), f.writable());
+                if f.writable() && self.job.vfs.node(ino).is_reg() {
+                    self.job.vfs.writer(ino, true);
+                }
                 self.job.vfs.event(ino, sion_vfs::IN_OPEN);
             }
         }

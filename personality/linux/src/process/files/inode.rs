@@ -140,6 +140,9 @@ impl FileLike for InodeFile {
     fn release(&self, p: &mut Process, flags: u32) {
         if flags & O_PATH == 0 {
             let write = matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR);
+            if write && p.job.vfs.node(self.0).is_reg() {
+                p.job.vfs.writer(self.0, false);
+            }
             p.job.vfs.event(self.0, if write { sion_vfs::IN_CLOSE_WRITE } else { sion_vfs::IN_CLOSE_NOWRITE });
         }
         p.job.vfs.close_ref(self.0);

@@ -45,6 +45,8 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
     if v.dev_flags(node.dev) & sion_vfs::MS_NOEXEC != 0 {
         return Err(Errno::EACCES);
     }
+    // Not while it is open for writing (Linux's deny_write_access).
+    v.may_run(ino).ex()?;
     v.need_content(ino).ex()?;
     let bytes = v.read_range(ino, 0, node.size() as usize);
     let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
@@ -90,8 +92,9 @@ impl Process {
         }
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
         if follow {
-            // /dev/fd/N of a pipe or socket: what the descriptor refers to.
-            if let Some(fd) = self.magic_fd_link(&p) {
+            // /dev/fd/N: what the descriptor refers to (a pipe, a socket, a
+            // file renamed or unlinked since, an O_TMPFILE file).
+            if let Some(fd) = self.magic_fd(&p) {
                 return self.fd_resolved(fd as u32 as u64);
             }
         }
@@ -133,11 +136,13 @@ impl Process {
         if flags & !O_VALID != 0 && flags & !O_VALID & !0o20 != 0 {
             // Unknown bits are ignored by open (not by openat2).
         }
-        if flags & O_TMPFILE == O_TMPFILE && flags & O_DIRECTORY != 0 {
-            if flags & O_ACCMODE == 0 {
+        if flags & O_TMPFILE != 0 {
+            // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, without O_CREAT, to be
+            // opened for writing (build_open_flags).
+            if flags & (O_TMPFILE | O_DIRECTORY | O_CREAT) != O_TMPFILE | O_DIRECTORY || flags & O_ACCMODE == 0 || flags & O_PATH != 0 {
                 return Err(Errno::EINVAL);
             }
-            return Err(Errno::EOPNOTSUPP);
+            return self.open_tmpfile(h, abi, dirfd, path, flags, mode);
         }
         if flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
             return Err(Errno::EINVAL);
@@ -148,6 +153,16 @@ impl Process {
         }
         if let Some(fd) = self.magic_fd_link(&p) {
             return self.reopen_fd(fd, flags);
+        }
+        if flags & O_NOFOLLOW == 0 {
+            // A file through its descriptor's magic link: the very inode,
+            // renamed, unlinked or unnamed (O_TMPFILE) as it may be.
+            if let Some(Ok(Resolved::Node(ino))) = self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
+                if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
+                    return Err(Errno::EEXIST);
+                }
+                return self.open_inode(h, ino, flags, false);
+            }
         }
         let start = self.at_dir(dirfd, &p)?;
         let cred = self.files.cred.clone();
@@ -230,6 +245,10 @@ impl Process {
             self.node = h.node_info();
         }
         let truncating = flags & O_TRUNC != 0 && n.is_reg() && acc != 0;
+        if n.is_reg() && acc != 0 {
+            // Not a running program's file (get_write_access).
+            self.job.vfs.may_write_access(ino).ex()?;
+        }
         if n.is_reg() && self.job.locks.any_leases() {
             self.break_leases(h, ino, acc != 0, flags & O_NONBLOCK != 0)?;
         }
@@ -269,6 +288,39 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         self.sys_openat(h, abi, a[0] as i32, a[1], flags as u32, mode as u32)
+    }
+
+    /// open(dir, O_TMPFILE | O_RDWR or O_WRONLY [| O_EXCL], mode): a file
+    /// with no name in the directory's file system, which linkat may give
+    /// one unless O_EXCL said otherwise.
+    fn open_tmpfile(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let cred = self.files.cred.clone();
+        let dir = match self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
+            Some(Ok(Resolved::Node(ino))) if flags & O_NOFOLLOW == 0 => ino,
+            _ => self.job.vfs.lookup(start, &p, flags & O_NOFOLLOW == 0, &cred).ex()?,
+        };
+        if !self.job.vfs.node(dir).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let perm = mode & 0o7777 & !self.files.umask;
+        let ino = self.job.vfs.tmpfile(dir, perm, flags & O_EXCL == 0, &cred).ex()?;
+        self.finish_open(ino, flags & !(O_TMPFILE | O_DIRECTORY), true)
+    }
+
+    /// The descriptor `/dev/fd/N`, `/proc/self/fd/N` (...) names, if it is open.
+    pub(crate) fn magic_fd(&self, p: &[u8]) -> Option<i32> {
+        let pid = format!("/proc/{}/fd/", self.pid);
+        let rest = [&b"/dev/fd/"[..], b"/proc/self/fd/", b"/proc/thread-self/fd/", pid.as_bytes()].iter().find_map(|pre| p.strip_prefix(*pre))?;
+        if rest.first() == Some(&b'0') && rest.len() > 1 {
+            return None;
+        }
+        let fd: i32 = core::str::from_utf8(rest).ok()?.parse().ok()?;
+        self.files.fds.contains_key(&fd).then_some(fd)
     }
 
     /// `/dev/std{in,out,err}`, `/dev/fd/N`, `/proc/self/fd/N` and
@@ -410,6 +462,10 @@ impl Process {
         if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
+        // Linux 6.1: linking a descriptor's file takes CAP_DAC_READ_SEARCH.
+        if flags & AT_EMPTY_PATH != 0 && !self.capable(CAP_DAC_READ_SEARCH) {
+            return Err(Errno::ENOENT);
+        }
         let fl = if flags & AT_SYMLINK_FOLLOW != 0 { 0 } else { AT_SYMLINK_NOFOLLOW } | (flags & AT_EMPTY_PATH);
         let r = self.resolve_at(h, abi, ofd, old, fl)?;
         let Resolved::Node(ino) = r else { return Err(Errno::EXDEV) };
@@ -536,6 +592,7 @@ impl Process {
         if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
+        self.job.vfs.may_write_access(ino).ex()?;
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
