@@ -114,6 +114,14 @@ pub const R_OK: u32 = 4;
 pub const W_OK: u32 = 2;
 pub const X_OK: u32 = 1;
 
+/// Inode flags ([`Inode::attr`]): no change at all, and only appending.
+pub const FS_IMMUTABLE_FL: u32 = 0x10;
+pub const FS_APPEND_FL: u32 = 0x20;
+pub const FS_NODUMP_FL: u32 = 0x40;
+pub const FS_NOATIME_FL: u32 = 0x80;
+/// The flags tmpfs lets FS_IOC_SETFLAGS set (Linux 6.0 and later).
+pub const FS_TMPFS_FLAGS: u32 = FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | FS_NOATIME_FL;
+
 /// [`Inode::tag`] of a symbolic link whose target is the asking process's
 /// id (`/proc/self`), whatever its stored target says.
 pub const TAG_SELF_LINK: u32 = u32::MAX;
@@ -167,6 +175,9 @@ pub struct Inode {
     /// A file made nameless by O_TMPFILE (without O_EXCL) that `link` may
     /// still name (Linux's `I_LINKABLE`), until it does.
     pub linkable: bool,
+    /// Inode flags (`FS_IOC_GETFLAGS`): what tmpfs keeps, `FS_IMMUTABLE_FL`,
+    /// `FS_APPEND_FL`, `FS_NODUMP_FL`, `FS_NOATIME_FL`.
+    pub attr: u32,
     /// Read-only file system (writes and new names fail with EROFS... or EACCES).
     pub readonly: bool,
     /// Its contents are on the workstation and not here yet: a directory's
@@ -183,6 +194,18 @@ pub struct Inode {
 }
 
 impl Inode {
+    /// FS_IMMUTABLE_FL.
+    pub fn immutable(&self) -> bool {
+        self.attr & FS_IMMUTABLE_FL != 0
+    }
+    /// FS_APPEND_FL.
+    pub fn append_only(&self) -> bool {
+        self.attr & FS_APPEND_FL != 0
+    }
+    /// Immutable or append-only: its name, mode, owner and times stay.
+    pub fn frozen(&self) -> bool {
+        self.attr & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0
+    }
     pub fn is_dir(&self) -> bool {
         matches!(self.data, Data::Dir(_))
     }
@@ -384,6 +407,7 @@ impl Vfs {
                 writers: 0,
                 runners: 0,
                 linkable: false,
+                attr: 0,
                 readonly: false,
                 remote: false,
                 host: None,
@@ -646,6 +670,9 @@ impl Vfs {
             return Err(Errno::ENOENT);
         }
         self.check_rofs(f.dir)?;
+        if self.node(f.dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(f.dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -749,6 +776,8 @@ impl Vfs {
             perm |= 0o2000;
         }
         let ino = self.add(f.dir, &f.name, data, perm, uid, gid);
+        // tmpfs passes a directory's nodump and noatime flags on.
+        self.node_mut(ino).attr = self.node(f.dir).attr & (FS_NODUMP_FL | FS_NOATIME_FL);
         self.dir_event(f.dir, IN_CREATE | self.isdir(ino), &f.name, 0);
         Ok(ino)
     }
@@ -761,6 +790,9 @@ impl Vfs {
             return Err(Errno::ENOENT);
         }
         self.check_rofs(dir)?;
+        if self.node(dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if !self.may(dir, W_OK | X_OK, cred) {
             return Err(Errno::EACCES);
         }
@@ -814,11 +846,18 @@ impl Vfs {
         if self.is_mount_root(ino) {
             return Err(Errno::EBUSY);
         }
+        if self.node(dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(dir).readonly {
             return Err(Errno::EACCES);
         }
-        if !self.may(dir, W_OK | X_OK, cred) || !self.sticky_ok(dir, ino, cred) {
-            return Err(if self.may(dir, W_OK | X_OK, cred) { Errno::EPERM } else { Errno::EACCES });
+        if !self.may(dir, W_OK | X_OK, cred) {
+            return Err(Errno::EACCES);
+        }
+        // An append-only directory keeps its names, a frozen inode its own.
+        if !self.sticky_ok(dir, ino, cred) || self.node(dir).append_only() || self.node(ino).frozen() {
+            return Err(Errno::EPERM);
         }
         Ok(())
     }
@@ -1023,6 +1062,9 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.check_new(&f, cred)?;
+        if self.node(old).frozen() {
+            return Err(Errno::EPERM);
+        }
         if self.node(old).nlink == 0 && !self.node(old).linkable {
             return Err(Errno::ENOENT);
         }
@@ -1082,6 +1124,9 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.may_delete(of.dir, oino, cred)?;
+        if self.node(nf.dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(nf.dir).readonly || !self.may(nf.dir, W_OK | X_OK, cred) {
             return Err(Errno::EACCES);
         }
@@ -1317,6 +1362,9 @@ impl Vfs {
         self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
+        if n.frozen() {
+            return Err(Errno::EPERM);
+        }
         if cred.uid != 0 && cred.uid != n.uid {
             return Err(Errno::EPERM);
         }
@@ -1340,6 +1388,9 @@ impl Vfs {
         self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
+        if n.frozen() && (uid != u32::MAX || gid != u32::MAX) {
+            return Err(Errno::EPERM);
+        }
         if n.readonly {
             return Err(Errno::EROFS);
         }

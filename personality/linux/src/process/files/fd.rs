@@ -182,6 +182,12 @@ impl Process {
                 if is_path {
                     return Err(Errno::EBADF);
                 }
+                // O_APPEND stays on an append-only file.
+                if let Obj::Node(ino) = ent.file.borrow().obj {
+                    if (arg as u32 ^ ent.file.borrow().flags) & O_APPEND != 0 && self.job.vfs.node(ino).append_only() {
+                        return Err(Errno::EPERM);
+                    }
+                }
                 let mut f = ent.file.borrow_mut();
                 f.flags = (f.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
                 Ok(0)

@@ -453,6 +453,9 @@ impl Process {
         if !self.job.vfs.node(ino).is_reg() || !f.borrow().writable() {
             return Err(Errno::EINVAL);
         }
+        if self.job.vfs.node(ino).frozen() {
+            return Err(Errno::EPERM);
+        }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
@@ -475,6 +478,10 @@ impl Process {
         }
         if !n.is_reg() {
             return Err(Errno::ENODEV);
+        }
+        // vfs_fallocate: nothing on an immutable file, only growth on an append-only one.
+        if n.immutable() || (n.append_only() && mode & !FALLOC_FL_KEEP_SIZE != 0) {
+            return Err(Errno::EPERM);
         }
         let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
         let size = n.size();

@@ -219,9 +219,16 @@ impl Process {
         } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
         if want & W_OK != 0 {
             self.check_write_rofs(ino)?;
+            if n.immutable() {
+                return Err(Errno::EPERM);
+            }
         }
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
+        }
+        // An append-only file opens for writing only to append, never to truncate.
+        if n.append_only() && ((acc != 0 && flags & O_APPEND == 0) || flags & O_TRUNC != 0) {
+            return Err(Errno::EPERM);
         }
         // O_NOATIME: only the file's owner or CAP_FOWNER.
         if flags & O_NOATIME != 0 && cred.uid != n.uid && !self.capable(crate::linux::CAP_FOWNER) {
@@ -589,8 +596,14 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         self.check_write_rofs(ino)?;
+        if n.immutable() {
+            return Err(Errno::EPERM);
+        }
         if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
+        }
+        if n.append_only() {
+            return Err(Errno::EPERM);
         }
         self.job.vfs.may_write_access(ino).ex()?;
         if len as u64 > self.rlimits[1].0 {
@@ -664,6 +677,10 @@ impl Process {
         self.check_write_rofs(ino)?;
         let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
         let n = self.job.vfs.node(ino);
+        // notify_change: no times set on a frozen inode, not even "now" on an immutable one.
+        if (explicit && n.frozen()) || (t.iter().any(|x| x.1 == UTIME_NOW) && n.immutable()) {
+            return Err(Errno::EPERM);
+        }
         let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
         if explicit && !owner {
             return Err(Errno::EPERM);
