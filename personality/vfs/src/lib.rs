@@ -1357,6 +1357,37 @@ impl Vfs {
         Ok(())
     }
 
+    /// FALLOC_FL_PUNCH_HOLE: bytes [off, off + len) become zeros, their
+    /// whole pages holes (freed when a chunk has no data left).
+    pub fn punch_hole(&mut self, ino: Ino, off: u64, len: u64) -> Result<()> {
+        self.need_content(ino)?;
+        let now = self.now;
+        let n = self.node_mut(ino);
+        let Data::Reg(f) = &mut n.data else { return Err(Errno::EINVAL) };
+        let (before, pb) = (f.allocated(), footprint(f));
+        f.punch(off, len);
+        let (after, pa) = (f.allocated(), footprint(f));
+        n.mtime = now;
+        n.ctime = now;
+        let dev = n.dev;
+        self.charge(dev, (before, pb), (after, pa));
+        self.event(ino, IN_MODIFY);
+        Ok(())
+    }
+
+    /// lseek's SEEK_DATA (`hole` false) or SEEK_HOLE on a regular file:
+    /// None is ENXIO (see [`FileData::seek`]).
+    pub fn seek_data(&self, ino: Ino, off: u64, hole: bool) -> Option<u64> {
+        match &self.node(ino).data {
+            Data::Reg(f) if !self.node(ino).remote => f.seek(off, hole),
+            // Bytes not fetched yet: data all through, as a file without holes.
+            n => {
+                let size = if let Data::Reg(f) = n { f.len() } else { 0 };
+                (off < size).then_some(if hole { size } else { off })
+            }
+        }
+    }
+
     /// `chmod`: only the owner or root.
     pub fn chmod(&mut self, ino: Ino, perm: u32, cred: &Cred) -> Result<()> {
         self.check_rofs(ino)?;

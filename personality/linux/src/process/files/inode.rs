@@ -102,10 +102,15 @@ impl FileLike for InodeFile {
                 if n.is_dir() || off < 0 || off >= size {
                     return Err(Errno::ENXIO);
                 }
-                if whence == 3 {
-                    off
+                if f.borrow().snapshot.is_some() || !n.is_reg() {
+                    if whence == 3 {
+                        off
+                    } else {
+                        size
+                    }
                 } else {
-                    size
+                    // tmpfs's holes: pages never written (or punched).
+                    p.job.vfs.seek_data(self.0, off as u64, whence == 4).ok_or(Errno::ENXIO)? as i64
                 }
             }
             _ => return Err(Errno::EINVAL),
@@ -492,7 +497,11 @@ impl Process {
                 }
                 Ok(0)
             }
-            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
+            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE => {
+                self.job.vfs.punch_hole(ino, off as u64, len as u64).ex()?;
+                Ok(0)
+            }
+            m if m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
                 let zend = if m & FALLOC_FL_KEEP_SIZE != 0 { end.min(size) } else { end };
                 if zend > off as u64 {
                     let zeros = vec![0u8; (zend - off as u64) as usize];

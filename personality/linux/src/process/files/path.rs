@@ -375,15 +375,22 @@ impl Process {
         let file = self.new_file(Obj::Node(ino), fl);
         let tagv = self.job.vfs.node(ino).tag;
         if tagv != 0 && flags & O_PATH == 0 && self.job.vfs.node(ino).is_reg() {
+            let mut kind = tag::kind(tagv);
+            if kind == tag::FDINFO {
+                // fdinfo/<fd>: the descriptor is the file's name.
+                let path = self.job.vfs.path_of(ino).unwrap_or_default();
+                let fd: u32 = core::str::from_utf8(path.rsplit(|&b| b == b'/').next().unwrap_or_default()).ok().and_then(|n| n.parse().ok()).unwrap_or(u32::MAX >> 8);
+                kind |= fd << 8;
+            }
             match tag::owner(tagv) {
                 // Another process's file: the process table generates it
                 // from that process before the call is answered.
                 owner if owner != 0 && owner != self.pid => {
                     file.borrow_mut().snapshot = Some(Vec::new());
-                    self.job.proc_reads.push((file.clone(), owner, tag::kind(tagv)));
+                    self.job.proc_reads.push((file.clone(), owner, kind));
                 }
-                _ if tag::kind(tagv) == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
-                _ => file.borrow_mut().snapshot = Some(self.generate(tag::kind(tagv))),
+                _ if kind == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
+                _ => file.borrow_mut().snapshot = Some(self.generate(kind)),
             }
         }
         match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
