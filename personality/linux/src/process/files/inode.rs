@@ -458,7 +458,9 @@ impl Process {
         if !self.job.vfs.node(ino).is_reg() || !f.borrow().writable() {
             return Err(Errno::EINVAL);
         }
-        if self.job.vfs.node(ino).frozen() {
+        // do_sys_ftruncate: not an append-only file (tmpfs lets an
+        // immutable one's open descriptor truncate it, as it writes it).
+        if self.job.vfs.node(ino).append_only() {
             return Err(Errno::EPERM);
         }
         if len as u64 > self.rlimits[1].0 {
