@@ -1052,6 +1052,10 @@ impl Process {
     /// VMA allows `need` (1 read, 2 write, 4 execute) there.
     fn fault_in(&mut self, h: &mut dyn Host, addr: u64, need: u64) -> bool {
         let Some(v) = self.vmas.lookup(addr) else { return false };
+        // Past a mapped file's end there is nothing to map (SIGBUS, EFAULT).
+        if self.past_eof.iter().any(|&(s, e)| (s..e).contains(&addr)) {
+            return false;
+        }
         let allowed = match need {
             1 => v.prot != 0,
             n => v.prot & n == n,
@@ -1744,6 +1748,21 @@ impl Process {
         self.shared = keep;
         let me = h.space();
         self.job.file_maps.retain(|m| m.space != me || m.start + m.len <= start || m.start >= end);
+    }
+
+    /// File `ino` was cut to `len`: the pages of this process's shared
+    /// mappings of it past its new end go, and touching them is SIGBUS
+    /// (a futex there EFAULT), as on Linux. (Other processes' mappings
+    /// keep their frames.)
+    pub(crate) fn file_shrunk(&mut self, h: &mut dyn Host, ino: sion_vfs::Ino, len: u64) {
+        let Some(end) = page_up(len) else { return };
+        let cut: Vec<(u64, u64)> = self.shared.iter().filter(|m| m.2 == ino && m.3 + (m.1 - m.0) > end).map(|&(s, e, _, off)| (s + end.saturating_sub(off), e)).filter(|(a, e)| a < e).collect();
+        for (a, e) in cut {
+            if !self.past_eof.iter().any(|&(s, t)| s <= a && e <= t) {
+                self.past_eof.push((a, e));
+            }
+            h.mem_unmap(a, e - a);
+        }
     }
 
     /// Before the process ends: shared mappings reach their files.

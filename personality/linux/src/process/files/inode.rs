@@ -448,7 +448,7 @@ impl Process {
         Ok(out.len() as u64)
     }
 
-    pub(crate) fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
+    pub(crate) fn sys_ftruncate(&mut self, h: &mut dyn Host, fd: u64, len: i64) -> SysResult {
         let f = self.io_file(fd)?;
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -466,7 +466,9 @@ impl Process {
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
-        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex()?;
+        self.file_shrunk(h, ino, len as u64);
+        Ok(0)
     }
 
     pub(crate) fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {

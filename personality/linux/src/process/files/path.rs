@@ -265,6 +265,7 @@ impl Process {
         }
         if truncating {
             self.job.vfs.truncate(ino, 0).ex()?;
+            self.file_shrunk(h, ino, 0);
         }
         self.finish_open(ino, flags, false)
     }
@@ -619,7 +620,9 @@ impl Process {
         if self.job.locks.any_leases() {
             self.break_leases(h, ino, true, false)?;
         }
-        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex()?;
+        self.file_shrunk(h, ino, len as u64);
+        Ok(0)
     }
 
     #[allow(clippy::too_many_arguments)]
