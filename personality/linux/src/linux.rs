@@ -263,6 +263,8 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 /// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
+/// CAP_LINUX_IMMUTABLE: setting or clearing FS_IMMUTABLE_FL, FS_APPEND_FL.
+pub const CAP_LINUX_IMMUTABLE: u32 = 9;
 /// CAP_FOWNER: O_NOATIME on another user's file.
 pub const CAP_FOWNER: u32 = 3;
 /// CAP_KILL: signals to another user's processes.

@@ -518,6 +518,9 @@ pub struct Process {
     /// AT_HWCAP for programs this process execs.
     pub hwcap: u64,
     pub exe: String,
+    /// The inode of `exe` while this process runs it (0: none), which may
+    /// not be opened for writing meanwhile (ETXTBSY).
+    pub exe_ino: sion_vfs::Ino,
     /// (soft, hard) per resource.
     pub rlimits: [(u64, u64); 16],
     rng: ChaCha20Rng,
@@ -769,6 +772,8 @@ impl Process {
         let img = load_image(h, &prog.bytes, prog.interp.as_deref(), &prog.argv, &s.envp, prog.exe.as_bytes(), s.uid, s.gid, s.hwcap, &mut rng)?;
         files::set_proc_link(&mut job.vfs, FIRST_PID, b"exe", prog.exe.as_bytes());
         files.argv = prog.argv.clone();
+        let exe_ino = job.vfs.lookup(job.vfs.root, prog.exe.as_bytes(), true, &sion_vfs::Cred::root()).unwrap_or(0);
+        job.vfs.runner(exe_ino, true);
         let p = Process {
             job: Box::new(job),
             abi: img.abi,
@@ -785,6 +790,7 @@ impl Process {
             gid: s.gid,
             hwcap: s.hwcap,
             exe: prog.exe.clone(),
+            exe_ino,
             rlimits: default_rlimits(threads_max),
             rng,
             clear_child_tid: 0,
@@ -857,6 +863,8 @@ impl Process {
             gid: self.gid,
             hwcap: self.hwcap,
             exe: self.exe.clone(),
+            // Counted as running it when the child starts (`Procs::fork`).
+            exe_ino: self.exe_ino,
             rlimits: self.rlimits,
             rng: ChaCha20Rng::from_seed(seed),
             clear_child_tid: 0,
@@ -919,6 +927,9 @@ impl Process {
         self.stack_top = img.stack_top;
         self.name = Some(exe.rsplit('/').next().unwrap_or("").as_bytes().iter().take(15).copied().collect());
         files::set_proc_link(&mut self.job.vfs, self.pid, b"exe", exe.as_bytes());
+        let ino = self.job.vfs.lookup(self.job.vfs.root, exe.as_bytes(), true, &sion_vfs::Cred::root()).unwrap_or(0);
+        self.job.vfs.runner(ino, true);
+        self.job.vfs.runner(core::mem::replace(&mut self.exe_ino, ino), false);
         self.exe = exe;
         self.clear_child_tid = 0;
         self.robust_list = (0, 0);
@@ -953,6 +964,8 @@ impl Process {
         for fd in fds {
             let _ = self.fd_close(fd);
         }
+        // Its program may be written again.
+        self.job.vfs.runner(core::mem::take(&mut self.exe_ino), false);
         self.job.vfs.close_ref(self.files.cwd);
     }
 
@@ -1071,6 +1084,10 @@ impl Process {
     /// VMA allows `need` (1 read, 2 write, 4 execute) there.
     fn fault_in(&mut self, h: &mut dyn Host, addr: u64, need: u64) -> bool {
         let Some(v) = self.vmas.lookup(addr) else { return false };
+        // Past a mapped file's end there is nothing to map (SIGBUS, EFAULT).
+        if self.past_eof.iter().any(|&(s, e)| (s..e).contains(&addr)) {
+            return false;
+        }
         let allowed = match need {
             1 => v.prot != 0,
             n => v.prot & n == n,
@@ -1788,6 +1805,21 @@ impl Process {
         self.shared = keep;
         let me = h.space();
         self.job.file_maps.retain(|m| m.space != me || m.start + m.len <= start || m.start >= end);
+    }
+
+    /// File `ino` was cut to `len`: the pages of this process's shared
+    /// mappings of it past its new end go, and touching them is SIGBUS
+    /// (a futex there EFAULT), as on Linux. (Other processes' mappings
+    /// keep their frames.)
+    pub(crate) fn file_shrunk(&mut self, h: &mut dyn Host, ino: sion_vfs::Ino, len: u64) {
+        let Some(end) = page_up(len) else { return };
+        let cut: Vec<(u64, u64)> = self.shared.iter().filter(|m| m.2 == ino && m.3 + (m.1 - m.0) > end).map(|&(s, e, _, off)| (s + end.saturating_sub(off), e)).filter(|(a, e)| a < e).collect();
+        for (a, e) in cut {
+            if !self.past_eof.iter().any(|&(s, t)| s <= a && e <= t) {
+                self.past_eof.push((a, e));
+            }
+            h.mem_unmap(a, e - a);
+        }
     }
 
     /// Before the process ends: shared mappings reach their files.

@@ -1021,6 +1021,7 @@ impl Procs {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
         };
         crate::process::add_proc_stub(&mut self.job.vfs, child_pid, (child.uid, child.gid));
+        self.job.vfs.runner(child.exe_ino, true);
         if !child.sysv_shm.is_empty() {
             // The child has the parent's System V segments attached too.
             let now = h.realtime_ns() / 1_000_000_000;

@@ -1,5 +1,7 @@
 //! The bytes of a regular file, in chunks: growing a file never copies it
-//! (no reallocation of one big buffer), and holes take no memory.
+//! (no reallocation of one big buffer), and holes take no memory. Each
+//! chunk also knows which of its 4 KiB pages were written, so holes are
+//! page-granular as tmpfs's (SEEK_DATA, SEEK_HOLE, punched holes).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -7,12 +9,32 @@ use alloc::vec::Vec;
 
 /// Bytes per chunk.
 pub const CHUNK: usize = 64 * 1024;
+/// Bytes per page: the grain of holes.
+pub const PAGE: usize = 4096;
+const PAGES: usize = CHUNK / PAGE;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chunk {
+    bytes: Box<[u8]>,
+    /// Bit i: page i of the chunk holds data (was written); the others are
+    /// holes (their bytes are zeros).
+    pages: u16,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileData {
     len: u64,
     /// Chunk i holds bytes [i*CHUNK, (i+1)*CHUNK); `None` is a hole (zeros).
-    chunks: Vec<Option<Box<[u8]>>>,
+    chunks: Vec<Option<Chunk>>,
+}
+
+/// The bits of the pages of a chunk that bytes [from, to) of it touch.
+fn page_bits(from: usize, to: usize) -> u16 {
+    if from >= to {
+        return 0;
+    }
+    let (a, b) = (from / PAGE, (to - 1) / PAGE);
+    ((1u32 << (b + 1)) - (1u32 << a)) as u16
 }
 
 impl From<Vec<u8>> for FileData {
@@ -47,7 +69,7 @@ impl FileData {
             let (ci, co) = (at / CHUNK, at % CHUNK);
             let k = (CHUNK - co).min(n - done);
             match self.chunks.get(ci).and_then(|c| c.as_ref()) {
-                Some(c) => buf[done..done + k].copy_from_slice(&c[co..co + k]),
+                Some(c) => buf[done..done + k].copy_from_slice(&c.bytes[co..co + k]),
                 None => buf[done..done + k].fill(0),
             }
             done += k;
@@ -87,8 +109,9 @@ impl FileData {
             if self.chunks.len() <= ci {
                 self.chunks.resize(ci + 1, None);
             }
-            let c = self.chunks[ci].get_or_insert_with(|| vec![0u8; CHUNK].into_boxed_slice());
-            c[co..co + k].copy_from_slice(&data[done..done + k]);
+            let c = self.chunks[ci].get_or_insert_with(|| Chunk { bytes: vec![0u8; CHUNK].into_boxed_slice(), pages: 0 });
+            c.bytes[co..co + k].copy_from_slice(&data[done..done + k]);
+            c.pages |= page_bits(co, co + k);
             done += k;
         }
         self.len = self.len.max(off + data.len() as u64);
@@ -102,12 +125,74 @@ impl FileData {
             // Zero the tail of the last chunk so a later extension reads zeros.
             if len as usize % CHUNK != 0 {
                 if let Some(Some(c)) = self.chunks.last_mut() {
-                    c[len as usize % CHUNK..].fill(0);
+                    let at = len as usize % CHUNK;
+                    c.bytes[at..].fill(0);
+                    c.pages &= !page_bits(at.next_multiple_of(PAGE), CHUNK);
                 }
             }
             self.chunks.shrink_to_fit();
         }
         self.len = len;
+    }
+
+    /// Zero bytes [off, off + len) of the file (within its length) and make
+    /// the whole pages among them holes (FALLOC_FL_PUNCH_HOLE).
+    pub fn punch(&mut self, off: u64, len: u64) {
+        let end = off.saturating_add(len).min(self.len);
+        let mut at = off;
+        while at < end {
+            let (ci, co) = ((at / CHUNK as u64) as usize, (at % CHUNK as u64) as usize);
+            let k = ((CHUNK - co) as u64).min(end - at) as usize;
+            if let Some(slot) = self.chunks.get_mut(ci) {
+                if let Some(c) = slot {
+                    c.bytes[co..co + k].fill(0);
+                    // Whole pages only, or the part up to the file's end.
+                    let last = if at + k as u64 == self.len { co + k } else { (co + k) / PAGE * PAGE };
+                    c.pages &= !page_bits(co.next_multiple_of(PAGE), last.max(co.next_multiple_of(PAGE)));
+                    if c.pages == 0 {
+                        *slot = None;
+                    }
+                }
+            }
+            at += k as u64;
+        }
+    }
+
+    /// Does page `p` (4 KiB) hold data?
+    fn data_page(&self, p: u64) -> bool {
+        let (ci, bit) = ((p / PAGES as u64) as usize, p % PAGES as u64);
+        matches!(self.chunks.get(ci), Some(Some(c)) if c.pages & (1 << bit) != 0)
+    }
+
+    /// lseek's SEEK_DATA (`hole` false) or SEEK_HOLE from `off`, as tmpfs
+    /// finds them, page by page: None past the end or, for SEEK_DATA, when
+    /// only holes follow (ENXIO). The end of the file is a hole.
+    pub fn seek(&self, off: u64, hole: bool) -> Option<u64> {
+        if off >= self.len {
+            return None;
+        }
+        let pages = self.len.div_ceil(PAGE as u64);
+        let mut p = off / PAGE as u64;
+        while p < pages {
+            // A whole chunk at once when it is absent.
+            let ci = (p / PAGES as u64) as usize;
+            if p % PAGES as u64 == 0 && !matches!(self.chunks.get(ci), Some(Some(_))) {
+                if hole {
+                    break;
+                }
+                p += PAGES as u64;
+                continue;
+            }
+            if self.data_page(p) != hole {
+                break;
+            }
+            p += 1;
+        }
+        let at = (p * PAGE as u64).max(off);
+        match hole {
+            true => Some(at.min(self.len)),
+            false => (at < self.len).then_some(at),
+        }
     }
 }
 
@@ -136,5 +221,34 @@ mod tests {
         assert_eq!(f.growth(0, 10), 0);
         assert_eq!(f.growth(CHUNK as u64, 1), CHUNK as u64);
         assert_eq!(f.read(100, &mut across), 0);
+    }
+
+    #[test]
+    fn pages_of_data_and_holes() {
+        let p = PAGE as u64;
+        let mut f = FileData::default();
+        f.truncate(30 * p);
+        assert_eq!(f.seek(0, false), None);
+        assert_eq!(f.seek(0, true), Some(0));
+        f.write(0, b"data01");
+        f.write(10 * p, b"data02");
+        f.write(30 * p - 128, b"data04");
+        assert_eq!(f.seek(0, false), Some(0));
+        assert_eq!(f.seek(4, false), Some(4));
+        assert_eq!(f.seek(4, true), Some(p));
+        assert_eq!(f.seek(p + 128, false), Some(10 * p));
+        assert_eq!(f.seek(10 * p + 4, true), Some(11 * p));
+        assert_eq!(f.seek(11 * p, false), Some(29 * p));
+        assert_eq!(f.seek(30 * p - 128, true), Some(f.len()));
+        assert_eq!(f.seek(f.len(), true), None);
+        // Past the end a shorter file has no data; a punched page is a hole.
+        f.punch(10 * p, p);
+        assert_eq!(f.seek(p, false), Some(29 * p));
+        assert_eq!(f.read_range(10 * p, 6), [0; 6]);
+        f.truncate(29 * p + 1);
+        assert_eq!(f.seek(29 * p, false), Some(29 * p));
+        f.truncate(29 * p);
+        f.truncate(30 * p);
+        assert_eq!(f.seek(p, false), None);
     }
 }

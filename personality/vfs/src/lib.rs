@@ -50,9 +50,11 @@ impl Errno {
     pub const ENOTDIR: Errno = Errno(20);
     pub const EISDIR: Errno = Errno(21);
     pub const EINVAL: Errno = Errno(22);
+    pub const ETXTBSY: Errno = Errno(26);
     pub const EFBIG: Errno = Errno(27);
     pub const ENOSPC: Errno = Errno(28);
     pub const EROFS: Errno = Errno(30);
+    pub const EOPNOTSUPP: Errno = Errno(95);
     /// Not an errno of Linux's: what the call needs is on the workstation
     /// and not here yet ([`Vfs::take_missing`] says which inode). The caller
     /// fetches it and runs the operation again.
@@ -112,6 +114,14 @@ pub const R_OK: u32 = 4;
 pub const W_OK: u32 = 2;
 pub const X_OK: u32 = 1;
 
+/// Inode flags ([`Inode::attr`]): no change at all, and only appending.
+pub const FS_IMMUTABLE_FL: u32 = 0x10;
+pub const FS_APPEND_FL: u32 = 0x20;
+pub const FS_NODUMP_FL: u32 = 0x40;
+pub const FS_NOATIME_FL: u32 = 0x80;
+/// The flags tmpfs lets FS_IOC_SETFLAGS set (Linux 6.0 and later).
+pub const FS_TMPFS_FLAGS: u32 = FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | FS_NOATIME_FL;
+
 /// [`Inode::tag`] of a symbolic link whose target is the asking process's
 /// id (`/proc/self`), whatever its stored target says.
 pub const TAG_SELF_LINK: u32 = u32::MAX;
@@ -157,6 +167,17 @@ pub struct Inode {
     pub tag: u32,
     /// Open file descriptions referring to it.
     pub opens: u32,
+    /// Of those, the ones open for writing, and the programs running it
+    /// (Linux's `i_writecount`, positive or negative): each excludes the
+    /// other with ETXTBSY.
+    pub writers: u32,
+    pub runners: u32,
+    /// A file made nameless by O_TMPFILE (without O_EXCL) that `link` may
+    /// still name (Linux's `I_LINKABLE`), until it does.
+    pub linkable: bool,
+    /// Inode flags (`FS_IOC_GETFLAGS`): what tmpfs keeps, `FS_IMMUTABLE_FL`,
+    /// `FS_APPEND_FL`, `FS_NODUMP_FL`, `FS_NOATIME_FL`.
+    pub attr: u32,
     /// Read-only file system (writes and new names fail with EROFS... or EACCES).
     pub readonly: bool,
     /// Its contents are on the workstation and not here yet: a directory's
@@ -173,6 +194,18 @@ pub struct Inode {
 }
 
 impl Inode {
+    /// FS_IMMUTABLE_FL.
+    pub fn immutable(&self) -> bool {
+        self.attr & FS_IMMUTABLE_FL != 0
+    }
+    /// FS_APPEND_FL.
+    pub fn append_only(&self) -> bool {
+        self.attr & FS_APPEND_FL != 0
+    }
+    /// Immutable or append-only: its name, mode, owner and times stay.
+    pub fn frozen(&self) -> bool {
+        self.attr & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0
+    }
     pub fn is_dir(&self) -> bool {
         matches!(self.data, Data::Dir(_))
     }
@@ -371,6 +404,10 @@ impl Vfs {
                 parent: 0,
                 tag: 0,
                 opens: 0,
+                writers: 0,
+                runners: 0,
+                linkable: false,
+                attr: 0,
                 readonly: false,
                 remote: false,
                 host: None,
@@ -633,6 +670,9 @@ impl Vfs {
             return Err(Errno::ENOENT);
         }
         self.check_rofs(f.dir)?;
+        if self.node(f.dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(f.dir).readonly {
             return Err(Errno::EACCES);
         }
@@ -674,8 +714,9 @@ impl Vfs {
             self.drop_link(dir, old);
         }
         self.insert_entry(dir, name, ino);
+        // Other files keep it as a hint for path_of.
+        self.node_mut(ino).parent = dir;
         if is_dir {
-            self.node_mut(ino).parent = dir;
             self.node_mut(ino).nlink += 1;
             self.node_mut(dir).nlink += 1;
         }
@@ -735,7 +776,34 @@ impl Vfs {
             perm |= 0o2000;
         }
         let ino = self.add(f.dir, &f.name, data, perm, uid, gid);
+        // tmpfs passes a directory's nodump and noatime flags on.
+        self.node_mut(ino).attr = self.node(f.dir).attr & (FS_NODUMP_FL | FS_NOATIME_FL);
         self.dir_event(f.dir, IN_CREATE | self.isdir(ino), &f.name, 0);
+        Ok(ino)
+    }
+
+    /// `open(dir, O_TMPFILE)`: a regular file with no name on `dir`'s file
+    /// system (a tmpfs), `linkable` unless O_EXCL; the caller opens it (it
+    /// lives while open).
+    pub fn tmpfile(&mut self, dir: Ino, perm: u32, linkable: bool, cred: &Cred) -> Result<Ino> {
+        if self.node(dir).nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        self.check_rofs(dir)?;
+        if self.node(dir).immutable() {
+            return Err(Errno::EPERM);
+        }
+        if !self.may(dir, W_OK | X_OK, cred) {
+            return Err(Errno::EACCES);
+        }
+        if self.node(dir).readonly || self.node(dir).tag != 0 || !matches!(self.mount_of(dir).map(|m| m.fstype.as_str()), Some("tmpfs" | "devtmpfs") | None) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let (uid, gid, dev) = self.new_owner(dir, cred);
+        let ino = self.alloc(Data::Reg(FileData::default()), perm, uid, gid, dev);
+        let n = self.node_mut(ino);
+        n.parent = dir;
+        n.linkable = linkable;
         Ok(ino)
     }
 
@@ -778,11 +846,18 @@ impl Vfs {
         if self.is_mount_root(ino) {
             return Err(Errno::EBUSY);
         }
+        if self.node(dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(dir).readonly {
             return Err(Errno::EACCES);
         }
-        if !self.may(dir, W_OK | X_OK, cred) || !self.sticky_ok(dir, ino, cred) {
-            return Err(if self.may(dir, W_OK | X_OK, cred) { Errno::EPERM } else { Errno::EACCES });
+        if !self.may(dir, W_OK | X_OK, cred) {
+            return Err(Errno::EACCES);
+        }
+        // An append-only directory keeps its names, a frozen inode its own.
+        if !self.sticky_ok(dir, ino, cred) || self.node(dir).append_only() || self.node(ino).frozen() {
+            return Err(Errno::EPERM);
         }
         Ok(())
     }
@@ -852,6 +927,44 @@ impl Vfs {
         if let Some(n) = self.nodes.get_mut(&ino) {
             n.opens = n.opens.saturating_sub(1);
             self.maybe_free(ino);
+        }
+    }
+
+    /// May `ino` be opened for writing (Linux's `get_write_access`)? Not
+    /// while a program runs it: ETXTBSY.
+    pub fn may_write_access(&self, ino: Ino) -> Result<()> {
+        if self.node(ino).runners > 0 {
+            return Err(Errno::ETXTBSY);
+        }
+        Ok(())
+    }
+    /// A description open for writing came (`true`) or went.
+    pub fn writer(&mut self, ino: Ino, came: bool) {
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.writers = if came { n.writers + 1 } else { n.writers.saturating_sub(1) };
+        }
+    }
+    /// May `ino` be run (`deny_write_access`)? Not while it is open for
+    /// writing: ETXTBSY.
+    pub fn may_run(&self, ino: Ino) -> Result<()> {
+        if self.node(ino).writers > 0 {
+            return Err(Errno::ETXTBSY);
+        }
+        Ok(())
+    }
+    /// A process began running `ino` (`true`: it holds the inode as an open
+    /// file does) or stopped.
+    pub fn runner(&mut self, ino: Ino, came: bool) {
+        if ino == 0 || !self.nodes.contains_key(&ino) {
+            return;
+        }
+        if came {
+            self.open_ref(ino);
+            self.node_mut(ino).runners += 1;
+        } else {
+            let n = self.node_mut(ino);
+            n.runners = n.runners.saturating_sub(1);
+            self.close_ref(ino);
         }
     }
 
@@ -949,9 +1062,13 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.check_new(&f, cred)?;
-        if self.node(old).nlink == 0 {
+        if self.node(old).frozen() {
+            return Err(Errno::EPERM);
+        }
+        if self.node(old).nlink == 0 && !self.node(old).linkable {
             return Err(Errno::ENOENT);
         }
+        self.node_mut(old).linkable = false;
         if self.node(old).nlink >= 65000 {
             return Err(Errno::EMLINK);
         }
@@ -1007,6 +1124,9 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.may_delete(of.dir, oino, cred)?;
+        if self.node(nf.dir).immutable() {
+            return Err(Errno::EPERM);
+        }
         if self.node(nf.dir).readonly || !self.may(nf.dir, W_OK | X_OK, cred) {
             return Err(Errno::EACCES);
         }
@@ -1034,12 +1154,8 @@ impl Vfs {
                     self.node_mut(b).nlink -= 1;
                 }
             }
-            if odir {
-                self.node_mut(oino).parent = nf.dir;
-            }
-            if ndir {
-                self.node_mut(nino).parent = of.dir;
-            }
+            self.node_mut(oino).parent = nf.dir;
+            self.node_mut(nino).parent = of.dir;
             self.touch_dirs(of.dir, nf.dir, &[oino, nino]);
             return Ok(());
         }
@@ -1082,8 +1198,8 @@ impl Vfs {
         if odir {
             self.node_mut(of.dir).nlink -= 1;
             self.node_mut(nf.dir).nlink += 1;
-            self.node_mut(oino).parent = nf.dir;
         }
+        self.node_mut(oino).parent = nf.dir;
         self.touch_dirs(of.dir, nf.dir, &[oino]);
         if !self.watched.is_empty() {
             let cookie = self.next_cookie();
@@ -1241,11 +1357,45 @@ impl Vfs {
         Ok(())
     }
 
+    /// FALLOC_FL_PUNCH_HOLE: bytes [off, off + len) become zeros, their
+    /// whole pages holes (freed when a chunk has no data left).
+    pub fn punch_hole(&mut self, ino: Ino, off: u64, len: u64) -> Result<()> {
+        self.need_content(ino)?;
+        let now = self.now;
+        let n = self.node_mut(ino);
+        let Data::Reg(f) = &mut n.data else { return Err(Errno::EINVAL) };
+        let (before, pb) = (f.allocated(), footprint(f));
+        f.punch(off, len);
+        let (after, pa) = (f.allocated(), footprint(f));
+        n.mtime = now;
+        n.ctime = now;
+        let dev = n.dev;
+        self.charge(dev, (before, pb), (after, pa));
+        self.event(ino, IN_MODIFY);
+        Ok(())
+    }
+
+    /// lseek's SEEK_DATA (`hole` false) or SEEK_HOLE on a regular file:
+    /// None is ENXIO (see [`FileData::seek`]).
+    pub fn seek_data(&self, ino: Ino, off: u64, hole: bool) -> Option<u64> {
+        match &self.node(ino).data {
+            Data::Reg(f) if !self.node(ino).remote => f.seek(off, hole),
+            // Bytes not fetched yet: data all through, as a file without holes.
+            n => {
+                let size = if let Data::Reg(f) = n { f.len() } else { 0 };
+                (off < size).then_some(if hole { size } else { off })
+            }
+        }
+    }
+
     /// `chmod`: only the owner or root.
     pub fn chmod(&mut self, ino: Ino, perm: u32, cred: &Cred) -> Result<()> {
         self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
+        if n.frozen() {
+            return Err(Errno::EPERM);
+        }
         if cred.uid != 0 && cred.uid != n.uid {
             return Err(Errno::EPERM);
         }
@@ -1269,6 +1419,9 @@ impl Vfs {
         self.check_rofs(ino)?;
         let now = self.now;
         let n = self.node_mut(ino);
+        if n.frozen() && (uid != u32::MAX || gid != u32::MAX) {
+            return Err(Errno::EPERM);
+        }
         if n.readonly {
             return Err(Errno::EROFS);
         }
@@ -1310,7 +1463,10 @@ impl Vfs {
         if n.nlink == 0 {
             return None;
         }
-        let parent = if n.is_dir() { n.parent } else { self.find_parent(ino)? };
+        // A file's `parent` is where it was made or last moved to: a hint,
+        // true unless that name went and another link remains.
+        let hinted = n.parent != 0 && matches!(self.get(n.parent).map(|d| &d.data), Some(Data::Dir(e)) if e.values().any(|&i| i == ino));
+        let parent = if n.is_dir() || hinted { n.parent } else { self.find_parent(ino)? };
         let name = self.entries(parent).ok()?.iter().find(|(_, &i)| i == ino)?.0.clone();
         let mut p = self.path_of(parent)?;
         if p != b"/" {

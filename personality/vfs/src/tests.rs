@@ -630,3 +630,70 @@ fn inotify_an_unlinked_open_file_stays_the_directorys_child() {
     v.events.clear();
     assert!(v.orphans.is_empty(), "forgotten once freed");
 }
+
+#[test]
+fn path_of_a_file_follows_its_names() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let f = v.lookup(r, b"/a/b/file", true, &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/a/b/file".to_vec()));
+    v.rename(r, b"/a/b/file", r, b"/tmp/moved", 0, &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/tmp/moved".to_vec()));
+    // The name it was made or moved under goes, another link stays.
+    v.link(f, r, b"/a/other", &c).unwrap();
+    v.unlink(r, b"/tmp/moved", &c).unwrap();
+    assert_eq!(v.path_of(f), Some(b"/a/other".to_vec()));
+    v.unlink(r, b"/a/other", &c).unwrap();
+    assert_eq!(v.path_of(f), None);
+}
+
+#[test]
+fn immutable_and_append_only_inodes() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let f = v.lookup(r, b"/a/b/file", true, &c).unwrap();
+    v.node_mut(f).attr = FS_IMMUTABLE_FL;
+    assert_eq!(v.unlink(r, b"/a/b/file", &c), Err(Errno::EPERM));
+    assert_eq!(v.rename(r, b"/a/b/file", r, b"/tmp/x", 0, &c), Err(Errno::EPERM));
+    assert_eq!(v.link(f, r, b"/tmp/x", &c), Err(Errno::EPERM));
+    assert_eq!(v.chmod(f, 0o600, &c), Err(Errno::EPERM));
+    assert_eq!(v.chown(f, 1, 1, &c), Err(Errno::EPERM));
+    assert_eq!(v.chown(f, u32::MAX, u32::MAX, &c), Ok(()));
+    v.node_mut(f).attr = FS_APPEND_FL;
+    assert_eq!(v.unlink(r, b"/a/b/file", &c), Err(Errno::EPERM));
+    // An append-only directory takes new names and keeps its old ones.
+    v.node_mut(f).attr = 0;
+    let b = v.lookup(r, b"/a/b", true, &c).unwrap();
+    v.node_mut(b).attr = FS_APPEND_FL;
+    v.symlink(b"file", r, b"/a/b/new", &c).unwrap();
+    assert_eq!(v.unlink(r, b"/a/b/file", &c), Err(Errno::EPERM));
+    v.node_mut(b).attr = FS_IMMUTABLE_FL | FS_NOATIME_FL;
+    assert_eq!(v.symlink(b"file", r, b"/a/b/other", &c), Err(Errno::EPERM));
+    v.node_mut(b).attr = FS_NOATIME_FL;
+    let g = v.create(&v.walk(r, b"/a/b/g", false, &c).unwrap(), Data::Reg(FileData::default()), 0o644, &c).unwrap();
+    assert_eq!(v.node(g).attr, FS_NOATIME_FL);
+    assert_eq!(v.unlink(r, b"/a/b/file", &c), Ok(()));
+}
+
+#[test]
+fn tmpfile_links_once_unless_excl() {
+    let mut v = tree();
+    let r = v.root;
+    let c = root();
+    let tmp = v.lookup(r, b"/tmp", true, &c).unwrap();
+    let t = v.tmpfile(tmp, 0o600, true, &c).unwrap();
+    v.open_ref(t);
+    assert_eq!(v.node(t).nlink, 0);
+    assert!(v.readdir(tmp).unwrap().iter().all(|e| e.ino != t));
+    v.link(t, r, b"/tmp/named", &c).unwrap();
+    assert_eq!(v.node(t).nlink, 1);
+    v.unlink(r, b"/tmp/named", &c).unwrap();
+    assert_eq!(v.link(t, r, b"/tmp/again", &c), Err(Errno::ENOENT));
+    let x = v.tmpfile(tmp, 0o600, false, &c).unwrap();
+    v.open_ref(x);
+    assert_eq!(v.link(x, r, b"/tmp/excl", &c), Err(Errno::ENOENT));
+    v.close_ref(x);
+    assert!(v.get(x).is_none());
+}

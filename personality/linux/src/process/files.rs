@@ -114,14 +114,31 @@ pub struct Files {
     pub cwd: Ino,
     pub umask: u32,
     pub cred: Cred,
-    /// /proc/<pid>/fd needs to be rebuilt.
+    /// /proc/<pid>/fd needs to be rebuilt whole.
     pub fd_dirty: bool,
+    /// Descriptors changed since /proc/<pid>/fd was last brought up to date
+    /// (when it is not `fd_dirty`): only their links are redone, so opening
+    /// the 1,000th file does not rebuild 999 links.
+    pub fd_changed: Vec<i32>,
     pub proc_fd_dir: Ino,
     pub argv: Vec<Vec<u8>>,
     pub envp: Vec<Vec<u8>>,
 }
 
 impl Files {
+    /// Descriptor `fd` was installed, replaced or closed.
+    pub fn touched(&mut self, fd: i32) {
+        if self.fd_dirty {
+            return;
+        }
+        if self.fd_changed.len() >= 64 {
+            self.fd_dirty = true;
+            self.fd_changed.clear();
+        } else {
+            self.fd_changed.push(fd);
+        }
+    }
+
     /// The same descriptors (sharing their open file descriptions), as fork.
     pub fn fork(&self) -> Files {
         Files {
@@ -130,6 +147,7 @@ impl Files {
             umask: self.umask,
             cred: self.cred.clone(),
             fd_dirty: true,
+            fd_changed: Vec::new(),
             proc_fd_dir: self.proc_fd_dir,
             argv: self.argv.clone(),
             envp: self.envp.clone(),

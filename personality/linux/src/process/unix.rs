@@ -667,6 +667,19 @@ impl Process {
     /// that carries descriptions; a datagram or a record is taken whole (the
     /// rest of it is lost, MSG_TRUNC says so).
     pub(super) fn unix_recv(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], flags: u64, nonblock: bool) -> Result<Received, Errno> {
+        let want: u64 = iov.iter().map(|&(_, l)| l).sum();
+        let (data, mut got) = self.unix_take(id, want, flags, nonblock)?;
+        if let Err(e) = self.scatter(h, abi, iov.to_vec(), &data) {
+            for f in core::mem::take(&mut got.rights) {
+                self.release(f);
+            }
+            return Err(e);
+        }
+        Ok(got)
+    }
+
+    /// A receive of up to `want` bytes, as bytes (recv, and splice from a socket).
+    pub(super) fn unix_take(&mut self, id: u32, want: u64, flags: u64, nonblock: bool) -> Result<(Vec<u8>, Received), Errno> {
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
         let peek = flags & MSG_PEEK != 0;
         let s = self.usock_mut(id)?;
@@ -681,11 +694,10 @@ impl Process {
         }
         if s.rx.is_empty() {
             if s.shut_rd {
-                return Ok(Received::default());
+                return Ok((Vec::new(), Received::default()));
             }
-            return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry().map(|_| Received::default()) };
+            return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry().map(|_| (Vec::new(), Received::default())) };
         }
-        let want: u64 = iov.iter().map(|&(_, l)| l).sum();
         let want = want.min(MAX_RW) as usize;
         let mut got = Received::default();
         let mut data = Vec::new();
@@ -736,13 +748,7 @@ impl Process {
                 s.rx_bytes -= m.data.len();
             }
         }
-        if let Err(e) = self.scatter(h, abi, iov.to_vec(), &data) {
-            for f in core::mem::take(&mut got.rights) {
-                self.release(f);
-            }
-            return Err(e);
-        }
-        Ok(got)
+        Ok((data, got))
     }
 
     pub(super) fn unix_read(&mut self, h: &mut dyn Host, abi: Abi, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {

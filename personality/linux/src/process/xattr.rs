@@ -116,6 +116,9 @@ impl Process {
 
     /// Linux's xattr_permission.
     fn xattr_permission(&self, ino: Ino, name: &[u8], write: bool) -> Result<(), Errno> {
+        if write && self.job.vfs.node(ino).frozen() {
+            return Err(Errno::EPERM);
+        }
         if name.starts_with(b"security.") || name.starts_with(b"system.") {
             return Ok(());
         }
@@ -145,9 +148,12 @@ impl Process {
         }
     }
 
-    /// FS_IOC_GETFLAGS / FS_IOC_SETFLAGS on a file-tree inode (`set`), as
-    /// tmpfs without flags: none are reported, "none" may be set by the
-    /// owner (or root), others are EOPNOTSUPP. None: not such a request.
+    /// FS_IOC_GETFLAGS / FS_IOC_SETFLAGS on a file-tree inode, as tmpfs
+    /// (Linux 6.0 and later) keeps them: FS_IMMUTABLE_FL, FS_APPEND_FL,
+    /// FS_NODUMP_FL, FS_NOATIME_FL, the first two changed only with
+    /// CAP_LINUX_IMMUTABLE, by the owner or CAP_FOWNER; other flags are
+    /// EOPNOTSUPP, other file systems' files (/proc) ENOTTY. None: not such
+    /// a request.
     pub(super) fn inode_flags_ioctl(&mut self, h: &mut dyn Host, abi: Abi, ino: Ino, req: u32, arg: u64) -> Option<SysResult> {
         let (get, set) = match abi {
             Abi::X86_64 => (0x8008_6601, 0x4008_6602),
@@ -157,19 +163,34 @@ impl Process {
             return None;
         }
         let n = self.job.vfs.node(ino);
-        if !n.is_reg() && !n.is_dir() {
+        let tmpfs = matches!(self.job.vfs.mount_of(ino).map(|m| m.fstype.as_str()), Some("tmpfs" | "devtmpfs") | None);
+        if (!n.is_reg() && !n.is_dir()) || n.tag != 0 || !tmpfs {
             return Some(Err(Errno::ENOTTY));
         }
-        let owner = n.uid;
-        Some(if req == get {
-            self.write_user(h, abi, arg, &0u32.to_le_bytes()).map(|_| 0)
-        } else {
-            match self.read_user(h, abi, arg, 4) {
-                Err(e) => Err(e),
-                Ok(_) if self.files.cred.uid != 0 && self.files.cred.uid != owner => Err(Errno::EPERM),
-                Ok(b) if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) == 0 => Ok(0),
-                Ok(_) => Err(Errno::EOPNOTSUPP),
+        let (owner, old) = (n.uid, n.attr);
+        // Linux reads and writes an int whatever the request's size says.
+        if req == get {
+            return Some(self.write_user(h, abi, arg, &old.to_le_bytes()).map(|_| 0));
+        }
+        Some((|| {
+            let b = self.read_user(h, abi, arg, 4)?;
+            let new = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            self.check_write_rofs(ino)?;
+            if self.files.cred.uid != owner && !self.capable(CAP_FOWNER) {
+                return Err(Errno::EPERM);
             }
-        })
+            if (new ^ old) & (sion_vfs::FS_IMMUTABLE_FL | sion_vfs::FS_APPEND_FL) != 0 && !self.capable(CAP_LINUX_IMMUTABLE) {
+                return Err(Errno::EPERM);
+            }
+            if new & !sion_vfs::FS_TMPFS_FLAGS != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            let now = self.job.vfs.now;
+            let n = self.job.vfs.node_mut(ino);
+            n.attr = new;
+            n.ctime = now;
+            self.job.vfs.event(ino, sion_vfs::IN_ATTRIB);
+            Ok(0)
+        })())
     }
 }

@@ -117,7 +117,7 @@ pub fn truncate(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn ftruncate(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| p.sys_ftruncate(a.u64(0), a.long(1)))
+    cx.process(|p, h| p.sys_ftruncate(h, a.u64(0), a.long(1)))
 }
 
 /// i386: the length in a register pair.
@@ -129,7 +129,7 @@ pub fn truncate64(cx: &mut Ctx, a: Args) -> Outcome {
 }
 
 pub fn ftruncate64(cx: &mut Ctx, a: Args) -> Outcome {
-    cx.process(|p, _h| p.sys_ftruncate(a.u64(0), a.u64_pair(1, 2) as i64))
+    cx.process(|p, h| p.sys_ftruncate(h, a.u64(0), a.u64_pair(1, 2) as i64))
 }
 
 /// i386: offset and length in register pairs.

@@ -127,17 +127,42 @@ fn offset_v2(a: Args) -> Result<Option<u64>, Errno> {
     }
 }
 
-/// The RWF flags of argument 5, checked: unknown ones EOPNOTSUPP; RWF_NOWAIT
-/// on what may wait (pipes, sockets, the console) EOPNOTSUPP too.
+/// The RWF flags of argument 5, checked: unknown ones EOPNOTSUPP, and
+/// RWF_NOWAIT where Linux 6.1 has no FMODE_NOWAIT: tmpfs and /proc files,
+/// devices, the console, the anonymous inodes (pipes and sockets have it).
 fn rwf_flags(p: &mut crate::process::Process, a: Args) -> Result<u32, Errno> {
+    use crate::process::files::Obj;
     let flags = a.u32(5);
     if flags & !(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND) != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    if flags & RWF_NOWAIT != 0 && !matches!(p.file(a.u64(0))?.borrow().obj, crate::process::files::Obj::Node(_)) {
+    if flags & RWF_NOWAIT != 0 && !matches!(p.file(a.u64(0))?.borrow().obj, Obj::Pipe { .. } | Obj::Socket(_) | Obj::Unix(_)) {
         return Err(Errno::EOPNOTSUPP);
     }
     Ok(flags)
+}
+
+/// Run `f` with status flag `flag` (O_APPEND, O_NONBLOCK) set on the
+/// description of `fd` for this call alone, as RWF_APPEND and RWF_NOWAIT do.
+fn with_flag(p: &mut crate::process::Process, fd: u64, flag: u32, f: impl FnOnce(&mut crate::process::Process) -> crate::errno::SysResult) -> crate::errno::SysResult {
+    if flag == 0 {
+        return f(p);
+    }
+    let file = p.file(fd)?;
+    let had = file.borrow().flags & flag;
+    file.borrow_mut().flags |= flag;
+    let r = f(p);
+    let now = file.borrow().flags;
+    file.borrow_mut().flags = now & !flag | had;
+    r
+}
+
+fn nowait(flags: u32) -> u32 {
+    if flags & RWF_NOWAIT != 0 {
+        crate::linux::O_NONBLOCK
+    } else {
+        0
+    }
 }
 
 pub fn preadv2(cx: &mut Ctx, a: Args) -> Outcome {
@@ -149,7 +174,7 @@ pub fn preadv2(cx: &mut Ctx, a: Args) -> Outcome {
             return Err(Errno::EOPNOTSUPP);
         }
         let iov = p.iov_list(h, a.abi, a.ptr(1), a.u64(2))?;
-        p.read_file(h, a.abi, a.u64(0), iov, off)
+        with_flag(p, a.u64(0), nowait(flags), |p| p.read_file(h, a.abi, a.u64(0), iov, off))
     })
 }
 
@@ -159,17 +184,9 @@ pub fn pwritev2(cx: &mut Ctx, a: Args) -> Outcome {
         p.fd_get(a.u64(0))?;
         let flags = rwf_flags(p, a)?;
         let iov = p.iov_list(h, a.abi, a.ptr(1), a.u64(2))?;
-        if flags & RWF_APPEND == 0 {
-            return p.write_file(h, a.abi, a.u64(0), iov, off);
-        }
-        // Appends whatever the offset, as O_APPEND for this call alone.
-        let f = p.file(a.u64(0))?;
-        let had = f.borrow().flags & crate::linux::O_APPEND;
-        f.borrow_mut().flags |= crate::linux::O_APPEND;
-        let r = p.write_file(h, a.abi, a.u64(0), iov, off);
-        let now = f.borrow().flags;
-        f.borrow_mut().flags = now & !crate::linux::O_APPEND | had;
-        r
+        // RWF_APPEND appends whatever the offset, as O_APPEND for this call alone.
+        let add = nowait(flags) | if flags & RWF_APPEND != 0 { crate::linux::O_APPEND } else { 0 };
+        with_flag(p, a.u64(0), add, |p| p.write_file(h, a.abi, a.u64(0), iov, off))
     })
 }
 

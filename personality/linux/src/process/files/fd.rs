@@ -44,13 +44,13 @@ impl Process {
             return Err(Errno::EMFILE);
         }
         self.files.fds.insert(fd, FdEntry { file, cloexec });
-        self.files.fd_dirty = true;
+        self.files.touched(fd);
         Ok(fd)
     }
 
     pub(crate) fn fd_close(&mut self, fd: i32) -> Result<(), Errno> {
         let ent = self.files.fds.remove(&fd).ok_or(Errno::EBADF)?;
-        self.files.fd_dirty = true;
+        self.files.touched(fd);
         self.drop_posix_locks(&ent.file);
         self.flush(&ent.file);
         self.release(ent.file);
@@ -66,7 +66,7 @@ impl Process {
             self.flush(&old.file);
             self.release(old.file);
         }
-        self.files.fd_dirty = true;
+        self.files.touched(new);
         Ok(new as u64)
     }
 
@@ -133,6 +133,9 @@ impl Process {
             if flags & O_PATH == 0 {
                 let f = OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 };
                 self.job.locks.opened(ino, f.readable(), f.writable());
+                if f.writable() && self.job.vfs.node(ino).is_reg() {
+                    self.job.vfs.writer(ino, true);
+                }
                 self.job.vfs.event(ino, sion_vfs::IN_OPEN);
             }
         }
@@ -178,6 +181,12 @@ impl Process {
             F_SETFL => {
                 if is_path {
                     return Err(Errno::EBADF);
+                }
+                // O_APPEND stays on an append-only file.
+                if let Obj::Node(ino) = ent.file.borrow().obj {
+                    if (arg as u32 ^ ent.file.borrow().flags) & O_APPEND != 0 && self.job.vfs.node(ino).append_only() {
+                        return Err(Errno::EPERM);
+                    }
                 }
                 let mut f = ent.file.borrow_mut();
                 f.flags = (f.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);

@@ -108,10 +108,15 @@ impl FileLike for InodeFile {
                 if n.is_dir() || off < 0 || off >= size {
                     return Err(Errno::ENXIO);
                 }
-                if whence == 3 {
-                    off
+                if f.borrow().snapshot.is_some() || !n.is_reg() {
+                    if whence == 3 {
+                        off
+                    } else {
+                        size
+                    }
                 } else {
-                    size
+                    // tmpfs's holes: pages never written (or punched).
+                    p.job.vfs.seek_data(self.0, off as u64, whence == 4).ok_or(Errno::ENXIO)? as i64
                 }
             }
             _ => return Err(Errno::EINVAL),
@@ -146,6 +151,9 @@ impl FileLike for InodeFile {
     fn release(&self, p: &mut Process, flags: u32) {
         if flags & O_PATH == 0 {
             let write = matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR);
+            if write && p.job.vfs.node(self.0).is_reg() {
+                p.job.vfs.writer(self.0, false);
+            }
             p.job.vfs.event(self.0, if write { sion_vfs::IN_CLOSE_WRITE } else { sion_vfs::IN_CLOSE_NOWRITE });
         }
         p.job.vfs.close_ref(self.0);
@@ -456,7 +464,7 @@ impl Process {
         Ok(out.len() as u64)
     }
 
-    pub(crate) fn sys_ftruncate(&mut self, fd: u64, len: i64) -> SysResult {
+    pub(crate) fn sys_ftruncate(&mut self, h: &mut dyn Host, fd: u64, len: i64) -> SysResult {
         let f = self.io_file(fd)?;
         if len < 0 {
             return Err(Errno::EINVAL);
@@ -466,10 +474,17 @@ impl Process {
         if !self.job.vfs.node(ino).is_reg() || !f.borrow().writable() {
             return Err(Errno::EINVAL);
         }
+        // do_sys_ftruncate: not an append-only file (tmpfs lets an
+        // immutable one's open descriptor truncate it, as it writes it).
+        if self.job.vfs.node(ino).append_only() {
+            return Err(Errno::EPERM);
+        }
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
-        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex()?;
+        self.file_shrunk(h, ino, len as u64);
+        Ok(0)
     }
 
     pub(crate) fn sys_fallocate(&mut self, fd: u64, mode: u32, off: i64, len: i64) -> SysResult {
@@ -489,6 +504,10 @@ impl Process {
         if !n.is_reg() {
             return Err(Errno::ENODEV);
         }
+        // vfs_fallocate: nothing on an immutable file, only growth on an append-only one.
+        if n.immutable() || (n.append_only() && mode & !FALLOC_FL_KEEP_SIZE != 0) {
+            return Err(Errno::EPERM);
+        }
         let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
         let size = n.size();
         match mode {
@@ -498,7 +517,11 @@ impl Process {
                 }
                 Ok(0)
             }
-            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
+            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE => {
+                self.job.vfs.punch_hole(ino, off as u64, len as u64).ex()?;
+                Ok(0)
+            }
+            m if m == FALLOC_FL_ZERO_RANGE || m == FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE => {
                 let zend = if m & FALLOC_FL_KEEP_SIZE != 0 { end.min(size) } else { end };
                 if zend > off as u64 {
                     let zeros = vec![0u8; (zend - off as u64) as usize];

@@ -45,6 +45,8 @@ fn executable(v: &Vfs, ino: Ino, path: &[u8], cred: &Cred) -> Result<(Vec<u8>, S
     if v.dev_flags(node.dev) & sion_vfs::MS_NOEXEC != 0 {
         return Err(Errno::EACCES);
     }
+    // Not while it is open for writing (Linux's deny_write_access).
+    v.may_run(ino).ex()?;
     v.need_content(ino).ex()?;
     let bytes = v.read_range(ino, 0, node.size() as usize);
     let exe = v.path_of(ino).map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
@@ -90,8 +92,9 @@ impl Process {
         }
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
         if follow {
-            // /dev/fd/N of a pipe or socket: what the descriptor refers to.
-            if let Some(fd) = self.magic_fd_link(&p) {
+            // /dev/fd/N: what the descriptor refers to (a pipe, a socket, a
+            // file renamed or unlinked since, an O_TMPFILE file).
+            if let Some(fd) = self.magic_fd(&p) {
                 return self.fd_resolved(fd as u32 as u64);
             }
         }
@@ -137,11 +140,13 @@ impl Process {
         if flags & !O_VALID != 0 && flags & !O_VALID & !0o20 != 0 {
             // Unknown bits are ignored by open (not by openat2).
         }
-        if flags & O_TMPFILE == O_TMPFILE && flags & O_DIRECTORY != 0 {
-            if flags & O_ACCMODE == 0 {
+        if flags & O_TMPFILE != 0 {
+            // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, without O_CREAT, to be
+            // opened for writing (build_open_flags).
+            if flags & (O_TMPFILE | O_DIRECTORY | O_CREAT) != O_TMPFILE | O_DIRECTORY || flags & O_ACCMODE == 0 || flags & O_PATH != 0 {
                 return Err(Errno::EINVAL);
             }
-            return Err(Errno::EOPNOTSUPP);
+            return self.open_tmpfile(h, abi, dirfd, path, flags, mode);
         }
         if flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
             return Err(Errno::EINVAL);
@@ -152,6 +157,16 @@ impl Process {
         }
         if let Some(fd) = self.magic_fd_link(&p) {
             return self.reopen_fd(fd, flags);
+        }
+        if flags & O_NOFOLLOW == 0 {
+            // A file through its descriptor's magic link: the very inode,
+            // renamed, unlinked or unnamed (O_TMPFILE) as it may be.
+            if let Some(Ok(Resolved::Node(ino))) = self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
+                if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
+                    return Err(Errno::EEXIST);
+                }
+                return self.open_inode(h, ino, flags, false);
+            }
         }
         let start = self.at_dir(dirfd, &p)?;
         let cred = self.files.cred.clone();
@@ -208,9 +223,16 @@ impl Process {
         } | if flags & O_TRUNC != 0 { W_OK } else { 0 };
         if want & W_OK != 0 {
             self.check_write_rofs(ino)?;
+            if n.immutable() {
+                return Err(Errno::EPERM);
+            }
         }
         if !self.job.vfs.may(ino, want, &cred) {
             return Err(Errno::EACCES);
+        }
+        // An append-only file opens for writing only to append, never to truncate.
+        if n.append_only() && ((acc != 0 && flags & O_APPEND == 0) || flags & O_TRUNC != 0) {
+            return Err(Errno::EPERM);
         }
         // O_NOATIME: only the file's owner or CAP_FOWNER.
         if flags & O_NOATIME != 0 && cred.uid != n.uid && !self.capable(crate::linux::CAP_FOWNER) {
@@ -234,6 +256,10 @@ impl Process {
             self.node = h.node_info();
         }
         let truncating = flags & O_TRUNC != 0 && n.is_reg() && acc != 0;
+        if n.is_reg() && acc != 0 {
+            // Not a running program's file (get_write_access).
+            self.job.vfs.may_write_access(ino).ex()?;
+        }
         if n.is_reg() && self.job.locks.any_leases() {
             self.break_leases(h, ino, acc != 0, flags & O_NONBLOCK != 0)?;
         }
@@ -243,6 +269,7 @@ impl Process {
         }
         if truncating {
             self.job.vfs.truncate(ino, 0).ex()?;
+            self.file_shrunk(h, ino, 0);
         }
         self.finish_open(ino, flags, false)
     }
@@ -273,6 +300,39 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         self.sys_openat(h, abi, a[0] as i32, a[1], flags as u32, mode as u32)
+    }
+
+    /// open(dir, O_TMPFILE | O_RDWR or O_WRONLY [| O_EXCL], mode): a file
+    /// with no name in the directory's file system, which linkat may give
+    /// one unless O_EXCL said otherwise.
+    fn open_tmpfile(&mut self, h: &mut dyn Host, abi: Abi, dirfd: i32, path: u64, flags: u32, mode: u32) -> SysResult {
+        let p = self.user_path(h, abi, path)?;
+        if p.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let start = self.at_dir(dirfd, &p)?;
+        let cred = self.files.cred.clone();
+        let dir = match self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
+            Some(Ok(Resolved::Node(ino))) if flags & O_NOFOLLOW == 0 => ino,
+            _ => self.job.vfs.lookup(start, &p, flags & O_NOFOLLOW == 0, &cred).ex()?,
+        };
+        if !self.job.vfs.node(dir).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let perm = mode & 0o7777 & !self.files.umask;
+        let ino = self.job.vfs.tmpfile(dir, perm, flags & O_EXCL == 0, &cred).ex()?;
+        self.finish_open(ino, flags & !(O_TMPFILE | O_DIRECTORY), true)
+    }
+
+    /// The descriptor `/dev/fd/N`, `/proc/self/fd/N` (...) names, if it is open.
+    pub(crate) fn magic_fd(&self, p: &[u8]) -> Option<i32> {
+        let pid = format!("/proc/{}/fd/", self.pid);
+        let rest = [&b"/dev/fd/"[..], b"/proc/self/fd/", b"/proc/thread-self/fd/", pid.as_bytes()].iter().find_map(|pre| p.strip_prefix(*pre))?;
+        if rest.first() == Some(&b'0') && rest.len() > 1 {
+            return None;
+        }
+        let fd: i32 = core::str::from_utf8(rest).ok()?.parse().ok()?;
+        self.files.fds.contains_key(&fd).then_some(fd)
     }
 
     /// `/dev/std{in,out,err}`, `/dev/fd/N`, `/proc/self/fd/N` and
@@ -320,17 +380,24 @@ impl Process {
         let file = self.new_file(Obj::Node(ino), fl);
         let tagv = self.job.vfs.node(ino).tag;
         if tagv != 0 && flags & O_PATH == 0 && self.job.vfs.node(ino).is_reg() {
+            let mut kind = tag::kind(tagv);
+            if kind == tag::FDINFO {
+                // fdinfo/<fd>: the descriptor is the file's name.
+                let path = self.job.vfs.path_of(ino).unwrap_or_default();
+                let fd: u32 = core::str::from_utf8(path.rsplit(|&b| b == b'/').next().unwrap_or_default()).ok().and_then(|n| n.parse().ok()).unwrap_or(u32::MAX >> 8);
+                kind |= fd << 8;
+            }
             match tag::owner(tagv) {
                 // Another process's file: the process table generates it
                 // from that process before the call is answered.
                 owner if owner != 0 && owner != self.pid => {
                     file.borrow_mut().snapshot = Some(Vec::new());
-                    self.job.proc_reads.push((file.clone(), owner, tag::kind(tagv)));
+                    self.job.proc_reads.push((file.clone(), owner, kind));
                 }
-                _ if tag::kind(tagv) == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
+                _ if kind == tag::SYSCTL => file.borrow_mut().snapshot = Some(self.sysctl_text(tag::pid(tagv))),
                 _ => {
                     let tid = super::task_of_file(&self.job.vfs, ino);
-                    file.borrow_mut().snapshot = Some(self.generate_for(tag::kind(tagv), tid));
+                    file.borrow_mut().snapshot = Some(self.generate_for(kind, tid));
                 }
             }
         }
@@ -416,6 +483,10 @@ impl Process {
     pub(crate) fn sys_linkat(&mut self, h: &mut dyn Host, abi: Abi, ofd: i32, old: u64, nfd: i32, new: u64, flags: u32) -> SysResult {
         if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
+        }
+        // Linux 6.1: linking a descriptor's file takes CAP_DAC_READ_SEARCH.
+        if flags & AT_EMPTY_PATH != 0 && !self.capable(CAP_DAC_READ_SEARCH) {
+            return Err(Errno::ENOENT);
         }
         let fl = if flags & AT_SYMLINK_FOLLOW != 0 { 0 } else { AT_SYMLINK_NOFOLLOW } | (flags & AT_EMPTY_PATH);
         let r = self.resolve_at(h, abi, ofd, old, fl)?;
@@ -540,16 +611,25 @@ impl Process {
             return Err(Errno::EINVAL);
         }
         self.check_write_rofs(ino)?;
+        if n.immutable() {
+            return Err(Errno::EPERM);
+        }
         if !self.job.vfs.may(ino, W_OK, &self.files.cred) {
             return Err(Errno::EACCES);
         }
+        if n.append_only() {
+            return Err(Errno::EPERM);
+        }
+        self.job.vfs.may_write_access(ino).ex()?;
         if len as u64 > self.rlimits[1].0 {
             return Err(Errno::EFBIG);
         }
         if self.job.locks.any_leases() {
             self.break_leases(h, ino, true, false)?;
         }
-        self.job.vfs.truncate(ino, len as u64).ex().map(|_| 0)
+        self.job.vfs.truncate(ino, len as u64).ex()?;
+        self.file_shrunk(h, ino, len as u64);
+        Ok(0)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -614,6 +694,10 @@ impl Process {
         self.check_write_rofs(ino)?;
         let explicit = t.iter().any(|x| x.1 != UTIME_NOW && x.1 != UTIME_OMIT);
         let n = self.job.vfs.node(ino);
+        // notify_change: no times set on a frozen inode, not even "now" on an immutable one.
+        if (explicit && n.frozen()) || (t.iter().any(|x| x.1 == UTIME_NOW) && n.immutable()) {
+            return Err(Errno::EPERM);
+        }
         let owner = self.files.cred.uid == 0 || self.files.cred.uid == n.uid;
         if explicit && !owner {
             return Err(Errno::EPERM);

@@ -58,6 +58,9 @@ pub mod tag {
     /// /sys/devices/system/cpu/{online,possible,present}: the node's CPUs
     /// as a list (`0-1`), which glibc's sysconf(_SC_NPROCESSORS_*) reads.
     pub const SYS_CPU_LIST: u32 = 40;
+    /// /proc/<pid>/fdinfo/<fd>: to generate, the kind carries the fd
+    /// above its byte (`FDINFO | fd << 8`), found from the file's name.
+    pub const FDINFO: u32 = 28;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
@@ -122,6 +125,7 @@ pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tid
     proc_files(v, pd, pid, (uid, gid), exe, cwd);
     let fdd = v.add(pd, b"fd", Data::Dir(Default::default()), 0o500, uid, gid);
     v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
+    v.add(pd, b"fdinfo", Data::Dir(Default::default()), 0o555, uid, gid);
     v.add(pd, b"task", Data::Dir(Default::default()), 0o555, uid, gid);
     for &tid in tids {
         add_task_dir(v, pid, tid, exe, cwd);
@@ -147,6 +151,7 @@ pub fn add_task_dir(v: &mut Vfs, pid: u32, tid: u32, exe: &[u8], cwd: &[u8]) {
     let td = v.add(task, name.as_bytes(), Data::Dir(Default::default()), 0o555, uid, gid);
     proc_files(v, td, pid, (uid, gid), exe, cwd);
     v.add(td, b"fd", Data::Symlink(b"../../fd".to_vec()), 0o777, uid, gid);
+    v.add(td, b"fdinfo", Data::Symlink(b"../../fdinfo".to_vec()), 0o777, uid, gid);
 }
 
 /// The thread whose view file `ino` is: <tid> of /proc/<pid>/task/<tid>/NAME.
@@ -190,26 +195,127 @@ pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
 }
 
 impl Process {
-    /// Rebuild /proc/<pid>/fd when descriptors changed.
+    /// Bring /proc/<pid>/fd up to date when descriptors changed: the links
+    /// of the changed descriptors, or all of them after a fork or exec.
     pub(super) fn sync_proc(&mut self) {
-        if !self.files.fd_dirty {
+        if !self.files.fd_dirty && self.files.fd_changed.is_empty() {
             return;
         }
         let dir = self.files.proc_fd_dir;
         if dir == 0 {
             return; // /proc/<pid> not made yet: it will be, with its fd/
         }
-        self.files.fd_dirty = false;
-        let old: Vec<Vec<u8>> = self.job.vfs.readdir(dir).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
-        for name in old {
-            let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
-        }
-        let entries: Vec<(i32, Obj)> = self.files.fds.iter().map(|(&fd, e)| (fd, e.file.borrow().obj)).collect();
-        for (fd, obj) in entries {
+        // fdinfo/ beside fd/: a file per descriptor, generated when opened.
+        let info = self.job.vfs.child(self.job.vfs.node(dir).parent, b"fdinfo").ok().flatten().filter(|&i| self.job.vfs.node(i).is_dir());
+        let dirs: Vec<Ino> = core::iter::once(dir).chain(info).collect();
+        let changed: Vec<i32> = if self.files.fd_dirty {
+            self.files.fd_dirty = false;
+            self.files.fd_changed.clear();
+            for &d in &dirs {
+                let old: Vec<Vec<u8>> = self.job.vfs.readdir(d).unwrap_or_default().into_iter().skip(2).map(|e| e.name).collect();
+                for name in old {
+                    let _ = self.job.vfs.unlink(d, &name, &Cred::root());
+                }
+            }
+            self.files.fds.keys().copied().collect()
+        } else {
+            let mut c = core::mem::take(&mut self.files.fd_changed);
+            c.sort_unstable();
+            c.dedup();
+            for &fd in &c {
+                for &d in &dirs {
+                    let _ = self.job.vfs.unlink(d, format!("{fd}").as_bytes(), &Cred::root());
+                }
+            }
+            c
+        };
+        for fd in changed {
+            let Some(obj) = self.files.fds.get(&fd).map(|e| e.file.borrow().obj) else { continue };
             let target = obj.with(|k| k.path(self));
             let name = format!("{fd}");
             self.job.vfs.add(dir, name.as_bytes(), Data::Symlink(target), 0o700, self.uid, self.gid);
+            if let Some(info) = info {
+                let i = self.job.vfs.add(info, name.as_bytes(), Data::Reg(Default::default()), 0o444, self.uid, self.gid);
+                self.job.vfs.node_mut(i).tag = tag::of(tag::FDINFO, self.pid);
+            }
         }
+    }
+
+    /// /proc/<pid>/fdinfo/<fd> as Linux 6.1 writes it: the position, the
+    /// status flags (O_CLOEXEC for the descriptor's flag), the mount and
+    /// the inode, then what the kind adds (inotify's watches, eventfd's
+    /// count, epoll's interest list, signalfd's mask, timerfd's setting,
+    /// pidfd's process).
+    fn fdinfo_text(&self, fd: i32) -> String {
+        let Some(ent) = self.files.fds.get(&fd) else { return String::new() };
+        let f = ent.file.borrow();
+        let flags = f.flags | if ent.cloexec { O_CLOEXEC } else { 0 };
+        let v = &self.job.vfs;
+        let st = f.obj.with(|k| k.stat(self));
+        // Pipes, sockets and anonymous inodes are on Linux's internal mounts.
+        let mnt = match f.obj {
+            Obj::Node(ino) => v.mount_of(ino).map_or(0, |m| m.id),
+            _ => 15,
+        };
+        let kdev = |dev: u64| ((dev >> 8) & 0xfff) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
+        let mut s = format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n", f.off, flags, mnt, st.ino);
+        match f.obj {
+            Obj::Inotify(id) => {
+                if let Some(Some(n)) = self.job.inotify.get(id as usize) {
+                    for &(wd, ino, mask) in &n.watches {
+                        let dev = v.get(ino).map_or(0, |i| i.dev);
+                        let mut h = Vec::new();
+                        h.extend_from_slice(&0u32.to_le_bytes());
+                        h.extend_from_slice(&ino.to_le_bytes());
+                        let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+                        s += &format!("inotify wd:{wd:x} ino:{ino:x} sdev:{:x} mask:{mask:x} ignored_mask:0 fhandle-bytes:c fhandle-type:1 f_handle:{hex}\n", kdev(dev));
+                    }
+                }
+            }
+            Obj::EventFd(id) => {
+                if let Some(e) = self.job.eventfds.get(&id) {
+                    s += &format!("eventfd-count: {:16x}\neventfd-id: {id}\n", e.count);
+                }
+            }
+            Obj::Epoll(id) => {
+                if let Some(list) = self.job.epolls.get(&id) {
+                    for (&tfd, &(events, data)) in list.iter() {
+                        let (pos, ino, dev) = match self.files.fds.get(&tfd) {
+                            Some(e) => {
+                                let t = e.file.borrow();
+                                let st = t.obj.with(|k| k.stat(self));
+                                (t.off, st.ino, st.dev)
+                            }
+                            None => (0, 0, 0),
+                        };
+                        s += &format!("tfd: {tfd:8} events: {events:8x} data: {data:16x}  pos:{pos} ino:{ino:x} sdev:{:x}\n", kdev(dev));
+                    }
+                }
+            }
+            Obj::SignalFd(id) => {
+                if let Some(mask) = self.job.signalfds.get(&id) {
+                    s += &format!("sigmask:\t{mask:016x}\n");
+                }
+            }
+            Obj::TimerFd(id) => {
+                if let Some(t) = self.job.timerfds.get(&id) {
+                    let now = if crate::process::posix_timer::realtime_clock(t.clock) { self.node.realtime_ns } else { self.node.uptime_ns };
+                    let left = t.t.left(now);
+                    s += &format!(
+                        "clockid: {}\nticks: {}\nsettime flags: 00\nit_value: ({}, {})\nit_interval: ({}, {})\n",
+                        t.clock,
+                        t.ticks,
+                        left / 1_000_000_000,
+                        left % 1_000_000_000,
+                        t.t.interval / 1_000_000_000,
+                        t.t.interval % 1_000_000_000
+                    );
+                }
+            }
+            Obj::PidFd(pid) => s += &format!("Pid:\t{pid}\nNSpid:\t{pid}\n"),
+            _ => {}
+        }
+        s
     }
 
     /// The text of the generated /proc file of kind `t`, for this process.
@@ -220,6 +326,9 @@ impl Process {
     /// The same for thread `tid`'s view (/proc/<pid>/task/<tid>/...);
     /// `None`: the process's (its leader's state).
     pub fn generate_for(&mut self, t: u32, tid: Option<u32>) -> Vec<u8> {
+        if tag::kind(t) == tag::FDINFO {
+            return self.fdinfo_text((t >> 8) as i32).into_bytes();
+        }
         let view = tid.unwrap_or(self.pid);
         let s: String = match t {
             tag::CPUINFO => {

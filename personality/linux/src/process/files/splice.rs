@@ -110,6 +110,31 @@ impl Process {
                 }
                 Ok(written)
             }
+            (None, Some((oid, _))) if matches!(fin.borrow().obj, Obj::Unix(_)) => {
+                // From an AF_UNIX socket (Linux's unix_stream_splice_read,
+                // a datagram's generic read): what fits in the pipe.
+                let Obj::Unix(id) = fin.borrow().obj else { return Err(Errno::EINVAL) };
+                let Some(q) = self.job.pipes.get(&oid) else { return Err(Errno::EPIPE) };
+                if q.readers == 0 {
+                    self.raise = Some(crate::signal::SIGPIPE);
+                    return Err(Errno::EPIPE);
+                }
+                let room = q.capacity.saturating_sub(q.buf.len() as u64);
+                if len == 0 {
+                    return Ok(0);
+                }
+                if room == 0 {
+                    return self.pipe_wait(nonblock || fout.borrow().nonblock());
+                }
+                let (data, got) = self.unix_take(id, len.min(room).min(MAX_RW), 0, nonblock || fin.borrow().nonblock())?;
+                for f in got.rights {
+                    self.release(f);
+                }
+                if data.is_empty() {
+                    return Ok(0);
+                }
+                self.pipe_push(oid, &data, true)
+            }
             (None, Some((oid, _))) => {
                 let Obj::Node(ino) = fin.borrow().obj else { return Err(Errno::EINVAL) };
                 if !self.job.vfs.node(ino).is_reg() {

@@ -227,7 +227,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         fds.insert(fd, FdEntry { file: Rc::new(RefCell::new(OpenFile { obj, flags, off: 0, snapshot: None, owner: (0, 0), sig: 0 })), cloexec: false });
     }
     let files =
-        Files { fds, cwd, umask: 0o022, cred: Cred { uid, gid, groups: Vec::new() }, fd_dirty: true, proc_fd_dir, argv: s.argv.clone(), envp: s.envp.clone() };
+        Files { fds, cwd, umask: 0o022, cred: Cred { uid, gid, groups: Vec::new() }, fd_dirty: true, fd_changed: Vec::new(), proc_fd_dir, argv: s.argv.clone(), envp: s.envp.clone() };
     let job = JobState { vfs: v, stdin_eof: !s.stdin_stream, ..JobState::default() };
     Ok((files, job))
 }
