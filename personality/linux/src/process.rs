@@ -18,7 +18,7 @@ pub mod pipe;
 mod thread;
 pub use thread::Thread;
 mod console;
-mod epoll;
+pub mod epoll;
 mod eventfd;
 mod unix;
 mod signalfd;
@@ -31,6 +31,7 @@ pub mod numa;
 mod sysv;
 mod mqueue;
 pub mod inotify;
+pub mod fasync;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -176,8 +177,8 @@ pub struct JobState {
     pub hostname: Vec<u8>,
     /// setdomainname's NIS domain name ("(none)" until set).
     pub domainname: Vec<u8>,
-    /// Interest lists of epoll instances: fd -> (events, data).
-    pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
+    /// Interest lists of epoll instances: fd -> its interest.
+    pub epolls: VecMap<u32, VecMap<i32, epoll::Interest>>,
     /// Per epoll instance, the descriptor its last wait reported last: the
     /// next wait starts after it (the ready list's rotation).
     pub epoll_cursor: VecMap<u32, i32>,
@@ -241,6 +242,9 @@ pub struct JobState {
     pub loops: VecMap<u32, LoopDev>,
     /// inotify instances by id, a slot each (see `process/inotify.rs`).
     pub inotify: Vec<Option<inotify::Inotify>>,
+    /// O_ASYNC descriptions, dnotify marks and the signals they make (see
+    /// `process/fasync.rs`).
+    pub fasync: fasync::Fasync,
     /// membarrier registrations by pid (`sys/mm.rs`; gone at exec and exit).
     pub membarrier: VecMap<u32, u64>,
     /// The job's kernel log as syslog reads it (`sys/system.rs`): the
@@ -332,6 +336,7 @@ impl Default for JobState {
             ipc: crate::sysv::Ipc::default(),
             loops: VecMap::new(),
             inotify: Vec::new(),
+            fasync: fasync::Fasync::default(),
             membarrier: VecMap::new(),
             klog: Vec::new(),
             klog_read: 0,
@@ -343,6 +348,7 @@ impl JobState {
     /// Bytes arrived for stdin.
     pub fn stdin_data(&mut self, bytes: &[u8]) {
         self.stdin.extend(bytes);
+        self.fasync.ready(files::Obj::Stdin, fasync::POLL_IN);
     }
     /// Stdin bytes arrived and not yet read by the program (the job
     /// console's flow control counts what was taken).

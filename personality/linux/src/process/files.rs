@@ -90,7 +90,7 @@ impl OpenFile {
     pub(crate) fn readable(&self) -> bool {
         self.flags & O_PATH == 0 && self.flags & O_ACCMODE != O_WRONLY && self.flags & O_ACCMODE != 3
     }
-    fn writable(&self) -> bool {
+    pub(crate) fn writable(&self) -> bool {
         self.flags & O_PATH == 0 && matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
     }
     pub(crate) fn nonblock(&self) -> bool {

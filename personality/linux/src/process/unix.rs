@@ -881,6 +881,9 @@ impl Process {
         if (s.shut_rd && s.shut_wr) || (s.connection() && s.state == State::Unconnected) {
             extra |= 0x10; // POLLHUP
         }
+        if s.shut_rd {
+            extra |= crate::linux::POLLRDHUP;
+        }
         let readable = !s.rx.is_empty() || s.shut_rd || !s.backlog.is_empty();
         let writable = match s.state {
             State::Listening { .. } => false,

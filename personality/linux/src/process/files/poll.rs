@@ -43,7 +43,7 @@ impl Process {
                 match self.ready(fd) {
                     None => rev = 0x20, // POLLNVAL
                     Some((rd, wr)) => {
-                        rev |= self.hangup(fd);
+                        rev |= self.hangup(fd) & (0x18 | (events & POLLRDHUP));
                         if rd {
                             rev |= events & (0x001 | 0x040); // POLLIN | POLLRDNORM
                         }
@@ -124,7 +124,7 @@ impl Process {
             let Some((cr, cw)) = self.ready(fd as i32) else { return Err(Errno::EBADF) };
             // Linux's POLLIN_SET and POLLOUT_SET: a hang-up or an error is
             // readable, an error writable.
-            let hup = self.hangup(fd as i32);
+            let hup = self.hangup(fd as i32) & 0x18;
             let (cr, cw) = (cr || hup & (0x10 | 0x08) != 0, cw || hup & 0x08 != 0);
             if br && cr {
                 outs[0][fd / 8] |= 1 << (fd % 8);
