@@ -85,7 +85,10 @@ impl Process {
             self.job.fasync.forget(Obj::Pipe { id, write: true });
             return;
         }
-        // The other end hears of it (Linux's pipe_release).
+        // When one side is gone, the other hears of it (Linux's pipe_release).
+        if (p.readers == 0) == (p.writers == 0) {
+            return;
+        }
         self.job.fasync.ready(Obj::Pipe { id, write: false }, super::fasync::POLL_IN);
         self.job.fasync.ready(Obj::Pipe { id, write: true }, super::fasync::POLL_OUT);
     }
