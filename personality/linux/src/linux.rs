@@ -234,13 +234,14 @@ pub const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
 pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// CAP_SYS_RESOURCE: past pipe-max-size, RLIMIT raises.
 pub const CAP_SYS_RESOURCE: u32 = 24;
+/// CAP_SYS_PACCT: acct (the job's own accounting, `process/acct.rs`).
+pub const CAP_SYS_PACCT: u32 = 20;
 /// CAP_DAC_READ_SEARCH: open_by_handle_at.
 pub const CAP_DAC_READ_SEARCH: u32 = 2;
 /// The node's own capabilities, out of every job's bounding set
 /// (`Caps::NODE_ONLY`, `sys/node.rs`).
 pub const CAP_SYS_MODULE: u32 = 16;
 pub const CAP_SYS_RAWIO: u32 = 17;
-pub const CAP_SYS_PACCT: u32 = 20;
 pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_TIME: u32 = 25;
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;

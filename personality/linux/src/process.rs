@@ -32,6 +32,8 @@ mod sysv;
 mod mqueue;
 pub mod inotify;
 pub mod fasync;
+pub mod acct;
+pub mod aio;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -242,6 +244,10 @@ pub struct JobState {
     pub loops: VecMap<u32, LoopDev>,
     /// inotify instances by id, a slot each (see `process/inotify.rs`).
     pub inotify: Vec<Option<inotify::Inotify>>,
+    /// Events of the job's AIO contexts (/proc/sys/fs/aio-nr).
+    pub aio_nr: u64,
+    /// Process accounting's file (acct), open for appending.
+    pub acct: Option<alloc::rc::Rc<core::cell::RefCell<files::OpenFile>>>,
     /// O_ASYNC descriptions, dnotify marks and the signals they make (see
     /// `process/fasync.rs`).
     pub fasync: fasync::Fasync,
@@ -337,6 +343,8 @@ impl Default for JobState {
             loops: VecMap::new(),
             inotify: Vec::new(),
             fasync: fasync::Fasync::default(),
+            acct: None,
+            aio_nr: 0,
             membarrier: VecMap::new(),
             klog: Vec::new(),
             klog_read: 0,
@@ -591,6 +599,12 @@ pub struct Process {
     /// range (start, end), newest last.
     pub mempolicy: numa::MemPolicy,
     pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
+    /// When it was forked (the node's monotonic clock), and whether it has
+    /// not exec'd since (process accounting's AFORK).
+    pub started_ns: u64,
+    pub forked: bool,
+    /// Its AIO contexts by ring address (see `process/aio.rs`).
+    pub aio: VecMap<u64, aio::AioCtx>,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -668,11 +682,13 @@ impl Caps {
     pub const ALL: u64 = (1 << 41) - 1;
 
     /// Capabilities over the node itself, out of every job's bounding set
-    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_BOOT,
-    /// SYS_TIME, SYS_TTY_CONFIG, WAKE_ALARM. `sys/node.rs` has their calls.
+    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME,
+    /// SYS_TTY_CONFIG, WAKE_ALARM. `sys/node.rs` has their calls. (Process
+    /// accounting, CAP_SYS_PACCT, is the job's own: it records the job's
+    /// processes, as Linux's is per pid namespace.)
     pub const NODE_ONLY: u64 = {
         use crate::linux::*;
-        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_PACCT | 1 << CAP_SYS_BOOT | 1 << CAP_SYS_TIME | 1 << CAP_SYS_TTY_CONFIG | 1 << CAP_WAKE_ALARM
+        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_BOOT | 1 << CAP_SYS_TIME | 1 << CAP_SYS_TTY_CONFIG | 1 << CAP_WAKE_ALARM
     };
 
     /// What a process of user `uid` starts with.
@@ -800,6 +816,9 @@ impl Process {
             persona: 0,
             mempolicy: numa::MemPolicy::default(),
             range_policies: Vec::new(),
+            started_ns: 0,
+            forked: false,
+            aio: VecMap::new(),
         };
         Ok((p, img.regs))
     }
@@ -870,6 +889,9 @@ impl Process {
             ioprio: self.ioprio,
             persona: self.persona,
             range_policies: self.range_policies.clone(),
+            started_ns: self.started_ns,
+            forked: true,
+            aio: VecMap::new(),
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
@@ -913,6 +935,8 @@ impl Process {
         self.caps = self.caps.exec_as(self.ids.ruid, self.uid);
         self.prctl.exec();
         self.range_policies.clear();
+        self.forked = false;
+        self.aio_exit();
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {
             let _ = self.fd_close(fd);

@@ -963,6 +963,7 @@ impl Procs {
             Some(c) => c,
             None => return Outcome::Blocked,
         };
+        child.started_ns = h.now_ns();
         regs.rax = 0;
         if stack != 0 {
             regs.rsp = stack;
@@ -1155,6 +1156,8 @@ impl Procs {
     /// Process `pid` ends with `exit`: it becomes a zombie for its parent.
     pub fn exit(&mut self, h: &mut dyn Host, pid: u32, exit: Exit) {
         self.serve(h, pid, |p, h| {
+            p.acct_exit(h, exit);
+            p.aio_exit();
             p.at_exit(h);
             p.close_all();
             p.sysv_detach_all(h);

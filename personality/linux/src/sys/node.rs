@@ -1,6 +1,5 @@
 //! What a job may not do to the node it runs on: set the node's clock,
-//! load kernel modules, reboot or kexec, raw port I/O, process accounting,
-//! hang up terminals. Each is gated on Linux by a capability that no job's
+//! load kernel modules, reboot or kexec, raw port I/O, hang up terminals. Each is gated on Linux by a capability that no job's
 //! process holds (they are out of every job's bounding set,
 //! `Caps::NODE_ONLY`, as a container's are), so these calls check their
 //! arguments in Linux's order and then answer EPERM, as Linux answers a
@@ -18,7 +17,7 @@ fn refused(p: &Process, cap: u32) -> Errno {
     Errno::EPERM
 }
 
-use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_PACCT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
+use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
 
 const CLOCK_REALTIME: i32 = 0;
 const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
@@ -196,8 +195,9 @@ pub fn ioperm(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
-pub fn acct(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Err(refused(p, CAP_SYS_PACCT)))
+/// acct(path): the job's process accounting (`process/acct.rs`).
+pub fn acct(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_acct(h, a.abi, a.ptr(0)))
 }
 
 pub fn vhangup(cx: &mut Ctx, _a: Args) -> Outcome {

@@ -10,6 +10,8 @@ pub enum WaitCall {
     Poll { abi: Abi, fds: u64, nfds: u64 },
     Select { abi: Abi, nfds: usize, addrs: [u64; 3], sets: [Option<Vec<u8>>; 3] },
     Epoll { abi: Abi, epfd: u64, events: u64, max: i32 },
+    /// io_getevents and io_pgetevents waiting for `min_nr` events.
+    Aio { abi: Abi, ctx: u64, min_nr: i64, nr: i64, events: u64 },
 }
 
 impl Process {
@@ -168,6 +170,7 @@ impl Process {
                 }
             }
             WaitCall::Epoll { abi, epfd, events, max } => self.sys_epoll_wait(h, *abi, *epfd, *events, *max, 0),
+            WaitCall::Aio { abi, ctx, min_nr, nr, events } => return self.aio_retry(h, *abi, *ctx, *min_nr, *nr, *events, expired),
         };
         match r {
             Ok(0) if !expired => None,

@@ -25,6 +25,8 @@ pub enum Knob {
     /// A System V IPC limit or next id, kept in the job's namespace
     /// (`JobState::ipc`).
     Ipc(IpcKnob),
+    /// The events of the job's AIO contexts.
+    AioNr,
     /// uname's release and version.
     Release,
     Version,
@@ -72,6 +74,8 @@ pub enum Tunable {
     InotifyEvents,
     InotifyInstances,
     InotifyWatches,
+    /// Events all AIO contexts may hold.
+    AioMaxNr,
 }
 
 /// Values of the tunables, for one job.
@@ -83,12 +87,13 @@ pub struct Tunables {
     pub nr_open: u64,
     pub lease_break_time: u64,
     pub inotify: [u64; 3],
+    pub aio_max_nr: u64,
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192] }
+        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192], aio_max_nr: 65536 }
     }
 }
 
@@ -103,6 +108,7 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0],
             Tunable::InotifyInstances => self.inotify[1],
             Tunable::InotifyWatches => self.inotify[2],
+            Tunable::AioMaxNr => self.aio_max_nr,
         }
     }
 
@@ -116,17 +122,20 @@ impl Tunables {
             Tunable::InotifyEvents => self.inotify[0] = v,
             Tunable::InotifyInstances => self.inotify[1] = v,
             Tunable::InotifyWatches => self.inotify[2] = v,
+            Tunable::AioMaxNr => self.aio_max_nr = v,
         }
     }
 }
 
-use Knob::{Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
+use Knob::{AioNr, Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
 /// nothing tainted, no swap (overcommit as Linux's heuristic default),
 /// threads bounded by the job's limit, no core files written.
 pub const SYSCTLS: &[Sysctl] = &[
+    Sysctl { path: "fs/aio-max-nr", knob: T(AioMaxNr, 0, u64::MAX) },
+    Sysctl { path: "fs/aio-nr", knob: AioNr },
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
     Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
     Sysctl { path: "fs/inotify/max_user_instances", knob: T(InotifyInstances, 0, i32::MAX as u64) },
@@ -177,7 +186,7 @@ pub fn add_sysctl_dir(v: &mut Vfs, proc_: Ino) {
                 None => v.add(d, part.as_bytes(), Data::Dir(Default::default()), 0o555, 0, 0),
             };
         }
-        let perm = if matches!(s.knob, Fixed(_) | Release | Version) { 0o444 } else { 0o644 };
+        let perm = if matches!(s.knob, Fixed(_) | Release | Version | AioNr) { 0o444 } else { 0o644 };
         let f = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, 0, 0);
         v.node_mut(f).tag = tag::of(tag::SYSCTL, i as u32);
     }
@@ -189,6 +198,7 @@ impl Process {
         match SYSCTLS.get(index as usize).map(|s| s.knob) {
             Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
             Some(Fixed(text)) => text.as_bytes().to_vec(),
+            Some(AioNr) => format!("{}\n", self.job.aio_nr).into_bytes(),
             Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
             Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
             Some(I(k)) => {
@@ -227,7 +237,7 @@ impl Process {
     pub(super) fn sysctl_write(&mut self, index: u32, data: &[u8]) -> SysResult {
         let knob = SYSCTLS.get(index as usize).map(|s| s.knob).ok_or(Errno::EINVAL)?;
         match knob {
-            Fixed(_) | Release | Version => Err(Errno::EPERM),
+            Fixed(_) | Release | Version | AioNr => Err(Errno::EPERM),
             Hostname | Domainname => {
                 let name = data.strip_suffix(b"\n").unwrap_or(data);
                 if name.len() > 64 {
@@ -346,8 +356,10 @@ CONFIG_INOTIFY_USER=y
 CONFIG_BLK_DEV_LOOP=y
 # CONFIG_IPV6 is not set
 # CONFIG_SECCOMP is not set
-# CONFIG_AIO is not set
+CONFIG_AIO=y
 CONFIG_POSIX_TIMERS=y
+CONFIG_BSD_PROCESS_ACCT=y
+CONFIG_BSD_PROCESS_ACCT_V3=y
 CONFIG_TIMERFD=y
 # CONFIG_IO_URING is not set
 # CONFIG_KASAN is not set
