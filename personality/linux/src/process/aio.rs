@@ -149,7 +149,8 @@ impl Process {
         if let Some(f) = resfd {
             if let Obj::EventFd(id) = f.borrow().obj {
                 if let Some(e) = self.job.eventfds.get_mut(&id) {
-                    e.count = e.count.saturating_add(1).min(u64::MAX - 1);
+                    // Linux's eventfd_signal: up to the all-ones value.
+                    e.count = e.count.saturating_add(1);
                 }
             }
         }
