@@ -31,6 +31,7 @@ pub const IOCB_FLAG_RESFD: u32 = 1;
 pub const IOCB_FLAG_IOPRIO: u32 = 2;
 /// RWF_HIPRI, DSYNC, SYNC, NOWAIT, APPEND.
 const RWF_SUPPORTED: u32 = 0x1f;
+const RWF_NOWAIT: u32 = 0x8;
 
 /// A poll request not ready yet.
 #[derive(Clone, Debug)]
@@ -230,10 +231,25 @@ impl Process {
                     return Err(Errno::EBADF);
                 }
                 // Files have an offset; streams (pipes, sockets) do not use one.
-                let at = matches!(f.obj, Obj::Node(_)).then_some(offset as u64);
+                let node = matches!(f.obj, Obj::Node(_));
+                let at = node.then_some(offset as u64);
                 drop(f);
+                // RWF_NOWAIT: what can wait (pipes, sockets) answers EAGAIN
+                // instead; tmpfs files cannot say (EOPNOTSUPP, as Linux 6.1).
+                let nowait = rw_flags & RWF_NOWAIT != 0;
+                if nowait && node {
+                    return Err(Errno::EOPNOTSUPP);
+                }
                 let iov = if matches!(opcode, IOCB_CMD_PREADV | IOCB_CMD_PWRITEV) { self.iov_list(h, abi, buf, nbytes)? } else { vec![(buf, nbytes)] };
+                let was = file.borrow().flags;
+                if nowait {
+                    file.borrow_mut().flags |= super::files::O_NONBLOCK;
+                }
                 let r = if read { self.read_file(h, abi, fd as u32 as u64, iov, at) } else { self.write_file(h, abi, fd as u32 as u64, iov, at) };
+                if nowait {
+                    let mut f = file.borrow_mut();
+                    f.flags = (f.flags & !super::files::O_NONBLOCK) | (was & super::files::O_NONBLOCK);
+                }
                 match r {
                     Ok(n) => n as i64,
                     Err(e) if e == BLOCK => return Err(e),
