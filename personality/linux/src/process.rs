@@ -604,7 +604,7 @@ pub struct Process {
     pub started_ns: u64,
     pub forked: bool,
     /// Its AIO contexts by ring address (see `process/aio.rs`).
-    pub aio: VecMap<u64, aio::AioCtx>,
+    pub aio: Vec<aio::AioCtx>,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -818,7 +818,7 @@ impl Process {
             range_policies: Vec::new(),
             started_ns: 0,
             forked: false,
-            aio: VecMap::new(),
+            aio: Vec::new(),
         };
         Ok((p, img.regs))
     }
@@ -891,7 +891,7 @@ impl Process {
             range_policies: self.range_policies.clone(),
             started_ns: self.started_ns,
             forked: true,
-            aio: VecMap::new(),
+            aio: Vec::new(),
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }

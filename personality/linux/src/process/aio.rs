@@ -82,6 +82,14 @@ fn event(data: u64, obj: u64, res: i64) -> [u8; 32] {
 }
 
 impl Process {
+    fn actx(&self, ctx: u64) -> Result<&AioCtx, Errno> {
+        self.aio.iter().find(|c| c.ring == ctx).ok_or(Errno::EINVAL)
+    }
+
+    fn actx_mut(&mut self, ctx: u64) -> Result<&mut AioCtx, Errno> {
+        self.aio.iter_mut().find(|c| c.ring == ctx).ok_or(Errno::EINVAL)
+    }
+
     fn word_at(&mut self, h: &mut dyn Host, abi: Abi, addr: u64) -> Result<u64, Errno> {
         let b = self.read_user(h, abi, addr, abi.word())?;
         Ok(get_word(abi, &b))
@@ -112,12 +120,13 @@ impl Process {
             return Err(e);
         }
         self.job.aio_nr += nr as u64;
-        self.aio.insert(ring, AioCtx { ring, size, nr: events, max_reqs: nr, tail: 0, polls: Vec::new() });
+        self.aio.push(AioCtx { ring, size, nr: events, max_reqs: nr, tail: 0, polls: Vec::new() });
         Ok(0)
     }
 
     pub(crate) fn sys_io_destroy(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64) -> SysResult {
-        let c = self.aio.remove(&ctx).ok_or(Errno::EINVAL)?;
+        let at = self.aio.iter().position(|c| c.ring == ctx).ok_or(Errno::EINVAL)?;
+        let c = self.aio.remove(at);
         self.job.aio_nr = self.job.aio_nr.saturating_sub(c.max_reqs as u64);
         let _ = self.sys_munmap(h, abi, c.ring, c.size);
         Ok(0)
@@ -125,26 +134,26 @@ impl Process {
 
     /// The process's contexts end (exec, exit).
     pub(crate) fn aio_exit(&mut self) {
-        let total: u64 = self.aio.values().map(|c| c.max_reqs as u64).sum();
+        let total: u64 = self.aio.iter().map(|c| c.max_reqs as u64).sum();
         self.job.aio_nr = self.job.aio_nr.saturating_sub(total);
-        self.aio = VecMap::new();
+        self.aio = Vec::new();
     }
 
     /// The ring's head, as the program may have moved it.
     fn aio_head(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64) -> Result<u32, Errno> {
-        let nr = self.aio.get(&ctx).ok_or(Errno::EINVAL)?.nr;
+        let nr = self.actx(ctx)?.nr;
         let b = self.read_user(h, abi, ctx + 8, 4)?;
         Ok(u32::from_le_bytes(b.try_into().unwrap()) % nr)
     }
 
     /// An event into the ring (Linux's aio_complete), and 1 to the eventfd.
     fn aio_complete(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64, ev: [u8; 32], resfd: Option<Rc<RefCell<OpenFile>>>) -> Result<(), Errno> {
-        let c = self.aio.get(&ctx).ok_or(Errno::EINVAL)?;
+        let c = self.actx(ctx)?;
         let (tail, nr) = (c.tail, c.nr);
         self.write_user(h, abi, ctx + RING_HEADER + tail as u64 * EVENT_SIZE, &ev)?;
         let next = (tail + 1) % nr;
         self.write_user(h, abi, ctx + 12, &next.to_le_bytes())?;
-        if let Some(c) = self.aio.get_mut(&ctx) {
+        if let Ok(c) = self.actx_mut(ctx) {
             c.tail = next;
         }
         if let Some(f) = resfd {
@@ -162,7 +171,7 @@ impl Process {
         if nr < 0 {
             return Err(Errno::EINVAL);
         }
-        let ring_nr = self.aio.get(&ctx).ok_or(Errno::EINVAL)?.nr;
+        let ring_nr = self.actx(ctx)?.nr;
         let nr = (nr as u64).min(ring_nr as u64);
         let mut done = 0u64;
         let mut err = None;
@@ -190,11 +199,9 @@ impl Process {
 
     fn aio_submit_one(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64, user: u64) -> Result<(), Errno> {
         let b = self.read_user(h, abi, user, IOCB_SIZE)?;
-        let u16_at = |i: usize| u16::from_le_bytes(b[i..i + 2].try_into().unwrap());
-        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
-        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let le = |at: usize, n: usize| b[at..at + n].iter().rev().fold(0u64, |a, &x| a << 8 | x as u64);
         let (data, rw_flags, opcode, fd, buf, nbytes, offset, reserved2, flags, resfd) =
-            (u64_at(0), u32_at(12), u16_at(16), u32_at(20) as i32, u64_at(24), u64_at(32), u64_at(40) as i64, u64_at(48), u32_at(56), u32_at(60));
+            (le(0, 8), le(12, 4) as u32, le(16, 2) as u16, le(20, 4) as u32 as i32, le(24, 8), le(32, 8), le(40, 8) as i64, le(48, 8), le(56, 4) as u32, le(60, 4) as u32);
         if reserved2 != 0 {
             return Err(Errno::EINVAL);
         }
@@ -204,7 +211,7 @@ impl Process {
         }
         // A free slot: the ring keeps one empty.
         let head = self.aio_head(h, abi, ctx)?;
-        let c = self.aio.get(&ctx).ok_or(Errno::EINVAL)?;
+        let c = self.actx(ctx)?;
         let queued = (c.tail + c.nr - head) % c.nr + c.polls.len() as u32;
         if queued + 1 >= c.nr {
             return Err(Errno::EAGAIN);
@@ -272,7 +279,7 @@ impl Process {
                     return Err(Errno::EINVAL);
                 }
                 let events = buf as u32 | 0x18;
-                let c = self.aio.get_mut(&ctx).ok_or(Errno::EINVAL)?;
+                let c = self.actx_mut(ctx)?;
                 c.polls.push(AioPoll { fd, events, data, obj: user, resfd });
                 self.aio_polls(h, abi, ctx);
                 return Ok(());
@@ -284,7 +291,7 @@ impl Process {
 
     /// Poll requests whose files are ready now complete.
     fn aio_polls(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64) {
-        let Some(c) = self.aio.get(&ctx) else { return };
+        let Ok(c) = self.actx(ctx) else { return };
         let polls = c.polls.clone();
         let mut left = Vec::new();
         for p in polls {
@@ -304,12 +311,12 @@ impl Process {
                 left.push(p);
                 continue;
             }
-            if let Some(c) = self.aio.get_mut(&ctx) {
+            if let Ok(c) = self.actx_mut(ctx) {
                 c.polls = left.clone();
             }
             let _ = self.aio_complete(h, abi, ctx, event(p.data, p.obj, mask as i64), p.resfd.clone());
         }
-        if let Some(c) = self.aio.get_mut(&ctx) {
+        if let Ok(c) = self.actx_mut(ctx) {
             c.polls = left;
         }
     }
@@ -318,12 +325,12 @@ impl Process {
     /// to `timeout` ns, None: for ever), at most `nr`, into `events`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sys_io_getevents(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64, min_nr: i64, nr: i64, events: u64, timeout: Option<u64>) -> SysResult {
-        if !self.aio.contains_key(&ctx) || min_nr > nr || min_nr < 0 {
+        if self.actx(ctx).is_err() || min_nr > nr || min_nr < 0 {
             return Err(Errno::EINVAL);
         }
         self.aio_polls(h, abi, ctx);
         let head = self.aio_head(h, abi, ctx)?;
-        let c = &self.aio[&ctx];
+        let c = self.actx(ctx)?;
         let (tail, ring_nr) = (c.tail, c.nr);
         let avail = ((tail + ring_nr - head) % ring_nr) as i64;
         if avail < min_nr && timeout != Some(0) {
@@ -347,12 +354,10 @@ impl Process {
     /// A waiting io_getevents looks again: None while too few events and
     /// before the deadline.
     pub(in crate::process) fn aio_retry(&mut self, h: &mut dyn Host, abi: Abi, ctx: u64, min_nr: i64, nr: i64, events: u64, expired: bool) -> Option<SysResult> {
-        if !self.aio.contains_key(&ctx) {
-            return Some(Err(Errno::EINVAL));
-        }
+        let Ok(_) = self.actx(ctx) else { return Some(Err(Errno::EINVAL)) };
         self.aio_polls(h, abi, ctx);
         let head = self.aio_head(h, abi, ctx).ok()?;
-        let c = &self.aio[&ctx];
+        let c = self.actx(ctx).ok()?;
         let avail = ((c.tail + c.nr - head) % c.nr) as i64;
         if avail < min_nr && !expired {
             return None;
@@ -370,7 +375,7 @@ impl Process {
         if u32::from_le_bytes(b.try_into().unwrap()) != KIOCB_KEY {
             return Err(Errno::EINVAL);
         }
-        let c = self.aio.get_mut(&ctx).ok_or(Errno::EINVAL)?;
+        let c = self.actx_mut(ctx)?;
         let Some(at) = c.polls.iter().position(|p| p.obj == iocb) else { return Err(Errno::EINVAL) };
         let p = c.polls.remove(at);
         self.aio_complete(h, abi, ctx, event(p.data, p.obj, 0), p.resfd)?;

@@ -87,9 +87,9 @@ impl Process {
         let f = e.file.borrow();
         let (r, w) = match f.obj {
             Obj::Epoll(x) if x == id => (false, false),
-            _ => f.obj.with(|k| k.ready(self, &f)),
+            _ => self.ready(fd)?,
         };
-        let mut rev = f.obj.with(|k| k.hangup(self)) as u32;
+        let mut rev = self.hangup(fd) as u32;
         if r {
             rev |= EPOLLIN | EPOLLRDNORM;
         }

@@ -144,6 +144,7 @@ impl Fasync {
     }
 
     /// `what` became ready for `reason` (Linux's `kill_fasync`).
+    #[inline(never)]
     pub fn event(&mut self, what: Obj, reason: i32) {
         if !self.files.is_empty() {
             self.events.push((what, reason));
@@ -151,6 +152,7 @@ impl Fasync {
     }
 
     /// A wake-up of the waiters on `what` (Linux's `wake_up` of its queue).
+    #[inline(never)]
     pub fn wake(&mut self, what: Obj) {
         match self.wakes.iter_mut().find(|w| w.0 == what) {
             Some(w) => w.1 += 1,
@@ -159,6 +161,7 @@ impl Fasync {
     }
 
     /// Both: a readiness event for O_ASYNC and a wake-up for epoll.
+    #[inline(never)]
     pub fn ready(&mut self, what: Obj, reason: i32) {
         self.event(what, reason);
         self.wake(what);
