@@ -55,6 +55,8 @@ pub const F_OFD_GETLK: u32 = 36;
 pub const F_OFD_SETLK: u32 = 37;
 pub const F_OFD_SETLKW: u32 = 38;
 pub const F_SETLEASE: u32 = 1024;
+/// dnotify: the events of a directory as signals.
+pub const F_NOTIFY: u32 = 1026;
 pub const F_GETLEASE: u32 = 1025;
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
 pub const F_SETPIPE_SZ: u32 = 1031;
@@ -72,6 +74,9 @@ pub const F_GETPIPE_SZ: u32 = 1032;
 
 // ioctl(2) requests on any descriptor.
 pub const FIONBIO: u32 = 0x5421;
+pub const FIOASYNC: u32 = 0x5452;
+/// poll: the peer shut its writing down, or we our reading.
+pub const POLLRDHUP: u16 = 0x2000;
 pub const FIONREAD: u32 = 0x541b;
 pub const FIONCLEX: u32 = 0x5450;
 pub const FIOCLEX: u32 = 0x5451;
@@ -244,13 +249,14 @@ pub const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
 pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// CAP_SYS_RESOURCE: past pipe-max-size, RLIMIT raises.
 pub const CAP_SYS_RESOURCE: u32 = 24;
+/// CAP_SYS_PACCT: acct (the job's own accounting, `process/acct.rs`).
+pub const CAP_SYS_PACCT: u32 = 20;
 /// CAP_DAC_READ_SEARCH: open_by_handle_at.
 pub const CAP_DAC_READ_SEARCH: u32 = 2;
 /// The node's own capabilities, out of every job's bounding set
 /// (`Caps::NODE_ONLY`, `sys/node.rs`).
 pub const CAP_SYS_MODULE: u32 = 16;
 pub const CAP_SYS_RAWIO: u32 = 17;
-pub const CAP_SYS_PACCT: u32 = 20;
 pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_TIME: u32 = 25;
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;

@@ -19,7 +19,7 @@ pub mod pipe;
 mod thread;
 pub use thread::Thread;
 mod console;
-mod epoll;
+pub mod epoll;
 mod eventfd;
 mod unix;
 mod signalfd;
@@ -32,6 +32,9 @@ pub mod numa;
 mod sysv;
 mod mqueue;
 pub mod inotify;
+pub mod fasync;
+pub mod acct;
+pub mod aio;
 pub use fifo::{Fifo, FifoWait};
 pub use files::{add_proc_dir, add_proc_stub, add_task_dir, fill_proc_dir, proc_stub_of, remove_proc_dir, remove_task_dir, set_proc_link, Files, Obj, OpenFile, OutItem, Resolved, WriteBack, AT_FDCWD, FILES_DO_NOT_FIT};
 use alloc::boxed::Box;
@@ -177,8 +180,8 @@ pub struct JobState {
     pub hostname: Vec<u8>,
     /// setdomainname's NIS domain name ("(none)" until set).
     pub domainname: Vec<u8>,
-    /// Interest lists of epoll instances: fd -> (events, data).
-    pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
+    /// Interest lists of epoll instances: fd -> its interest.
+    pub epolls: VecMap<u32, VecMap<i32, epoll::Interest>>,
     /// Per epoll instance, the descriptor its last wait reported last: the
     /// next wait starts after it (the ready list's rotation).
     pub epoll_cursor: VecMap<u32, i32>,
@@ -245,6 +248,13 @@ pub struct JobState {
     pub ext2: VecMap<u64, files::Ext2Mount>,
     /// inotify instances by id, a slot each (see `process/inotify.rs`).
     pub inotify: Vec<Option<inotify::Inotify>>,
+    /// Events of the job's AIO contexts (/proc/sys/fs/aio-nr).
+    pub aio_nr: u64,
+    /// Process accounting's file (acct), open for appending.
+    pub acct: Option<alloc::rc::Rc<core::cell::RefCell<files::OpenFile>>>,
+    /// O_ASYNC descriptions, dnotify marks and the signals they make (see
+    /// `process/fasync.rs`).
+    pub fasync: fasync::Fasync,
     /// membarrier registrations by pid (`sys/mm.rs`; gone at exec and exit).
     pub membarrier: VecMap<u32, u64>,
     /// The job's kernel log as syslog reads it (`sys/system.rs`): the
@@ -337,6 +347,9 @@ impl Default for JobState {
             loops: VecMap::new(),
             ext2: VecMap::new(),
             inotify: Vec::new(),
+            fasync: fasync::Fasync::default(),
+            acct: None,
+            aio_nr: 0,
             membarrier: VecMap::new(),
             klog: Vec::new(),
             klog_read: 0,
@@ -348,6 +361,7 @@ impl JobState {
     /// Bytes arrived for stdin.
     pub fn stdin_data(&mut self, bytes: &[u8]) {
         self.stdin.extend(bytes);
+        self.fasync.ready(files::Obj::Stdin, fasync::POLL_IN);
     }
     /// Stdin bytes arrived and not yet read by the program (the job
     /// console's flow control counts what was taken).
@@ -602,6 +616,12 @@ pub struct Process {
     pub child_times: (u64, u64),
     /// When to look at its CPU time against RLIMIT_CPU next (monotonic ns).
     pub cpu_limit_at: u64,
+    /// When it was forked (the node's monotonic clock), and whether it has
+    /// not exec'd since (process accounting's AFORK).
+    pub started_ns: u64,
+    pub forked: bool,
+    /// Its AIO contexts by ring address (see `process/aio.rs`).
+    pub aio: Vec<aio::AioCtx>,
 }
 
 /// A process's capability sets, bit `n` for capability `n`.
@@ -682,13 +702,14 @@ impl Caps {
     pub const ALL: u64 = (1 << 41) - 1;
 
     /// Capabilities over the node itself, out of every job's bounding set
-    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_PACCT, SYS_TIME,
-    /// WAKE_ALARM. `sys/node.rs` has their calls. (CAP_SYS_BOOT reboots only
-    /// the job, as in a child PID namespace; CAP_SYS_TTY_CONFIG hangs up
-    /// only the job's terminals.)
+    /// (as a container's): CAP_SYS_MODULE, SYS_RAWIO, SYS_TIME, WAKE_ALARM.
+    /// `sys/node.rs` has their calls. (CAP_SYS_BOOT reboots only the job,
+    /// as in a child PID namespace; CAP_SYS_TTY_CONFIG hangs up only the
+    /// job's terminals; process accounting, CAP_SYS_PACCT, records the
+    /// job's processes, as Linux's is per pid namespace.)
     pub const NODE_ONLY: u64 = {
         use crate::linux::*;
-        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_PACCT | 1 << CAP_SYS_TIME | 1 << CAP_WAKE_ALARM
+        1 << CAP_SYS_MODULE | 1 << CAP_SYS_RAWIO | 1 << CAP_SYS_TIME | 1 << CAP_WAKE_ALARM
     };
 
     /// What a process of user `uid` starts with.
@@ -827,6 +848,9 @@ impl Process {
             stime_ns: 0,
             child_times: (0, 0),
             cpu_limit_at: 0,
+            started_ns: 0,
+            forked: false,
+            aio: Vec::new(),
         };
         Ok((p, img.regs))
     }
@@ -902,6 +926,9 @@ impl Process {
             stime_ns: 0,
             child_times: (0, 0),
             cpu_limit_at: 0,
+            started_ns: self.started_ns,
+            forked: true,
+            aio: Vec::new(),
             sched: if self.sched.0 & crate::linux::SCHED_RESET_ON_FORK != 0 { (0, 0) } else { self.sched },
         }
     }
@@ -948,6 +975,8 @@ impl Process {
         self.caps = self.caps.exec_as(self.ids.ruid, self.uid);
         self.prctl.exec();
         self.range_policies.clear();
+        self.forked = false;
+        self.aio_exit();
         let cloexec: Vec<i32> = self.files.fds.iter().filter(|(_, e)| e.cloexec).map(|(&fd, _)| fd).collect();
         for fd in cloexec {
             let _ = self.fd_close(fd);

@@ -245,6 +245,7 @@ impl Procs {
         if self.job.inotify_deliver() {
             self.changed = true;
         }
+        self.send_fasync(h);
         if !self.job.proc_reads.is_empty() {
             self.generate_proc_reads(h);
         }
@@ -455,6 +456,30 @@ impl Procs {
         }
     }
 
+    /// SIGIO (or F_SETSIG's signal) to the owners of O_ASYNC descriptions
+    /// that became ready and of dnotify marks that heard an event: a
+    /// thread (F_OWNER_TID), a process, or each process of a group.
+    fn send_fasync(&mut self, h: &mut dyn Host) {
+        self.job.fasync.collect();
+        for (kind, id, info) in core::mem::take(&mut self.job.fasync.out) {
+            let id = id as u32;
+            match kind {
+                F_OWNER_TID => {
+                    if let Some(pid) = self.owner_of(id) {
+                        self.send_to(h, pid, Some(id), info.signo, info);
+                    }
+                }
+                F_OWNER_PGRP => {
+                    let group: Vec<u32> = self.members.iter().filter(|(_, m)| m.pgid == id).map(|(&p, _)| p).collect();
+                    for pid in group {
+                        self.send(h, pid, info.signo, info);
+                    }
+                }
+                _ => self.send(h, id, info.signo, info),
+            }
+        }
+    }
+
     /// Finish the deferred replies that can be finished now.
     pub fn poll(&mut self, h: &mut dyn Host) {
         self.fire_timers(h);
@@ -462,6 +487,7 @@ impl Procs {
         if self.job.inotify_deliver() {
             self.changed = true;
         }
+        self.send_fasync(h);
         // Lease breaks that timed out: the opens waiting for them look again.
         if self.job.locks.expire_leases(h.now_ns()) {
             self.changed = true;
@@ -1006,6 +1032,7 @@ impl Procs {
                 }
             }
         }
+        child.started_ns = h.now_ns();
         regs.rax = 0;
         if stack != 0 {
             regs.rsp = stack;
@@ -1209,6 +1236,8 @@ impl Procs {
             _ => false,
         };
         self.serve(h, pid, |p, h| {
+            p.acct_exit(h, exit);
+            p.aio_exit();
             p.at_exit(h);
             p.close_all();
             p.sysv_detach_all(h);

@@ -379,6 +379,8 @@ pub struct SigInfo {
     pub status: Option<i32>,
     /// sigqueue's value (si_value).
     pub value: Option<u64>,
+    /// SIGIO of O_ASYNC and dnotify with F_SETSIG: (si_band, si_fd).
+    pub poll: Option<(i64, i32)>,
 }
 
 impl SigInfo {
@@ -394,7 +396,7 @@ impl SigInfo {
             sion_abi::console::Exit::Signal(s) if core => (CLD_DUMPED, s as i32),
             sion_abi::console::Exit::Signal(s) => (CLD_KILLED, s as i32),
         };
-        SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status), value: None }
+        SigInfo { signo: SIGCHLD, code, pid, uid, addr: None, status: Some(status), value: None, poll: None }
     }
 
     /// What a program put in the siginfo_t it gave rt_sigqueueinfo.
@@ -402,7 +404,7 @@ impl SigInfo {
         let w = |i: usize| u32::from_le_bytes(b.get(i..i + 4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]));
         let u = if abi == Abi::X86_64 { 16 } else { 12 };
         let value = if abi == Abi::X86_64 { w(u + 8) as u64 | (w(u + 12) as u64) << 32 } else { w(u + 8) as u64 };
-        SigInfo { signo, code: w(8) as i32, pid: w(u), uid: w(u + 4), addr: None, status: None, value: Some(value) }
+        SigInfo { signo, code: w(8) as i32, pid: w(u), uid: w(u + 4), addr: None, status: None, value: Some(value), poll: None }
     }
 
     /// siginfo_t (128 bytes); the union starts at 16 (x86_64) or 12 (i386).
@@ -411,6 +413,13 @@ impl SigInfo {
         b[0..4].copy_from_slice(&(self.signo as i32).to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
         let u = if abi == Abi::X86_64 { 16 } else { 12 };
+        if let Some((band, fd)) = self.poll {
+            // SIGPOLL's fields: long si_band, int si_fd.
+            let w = if abi == Abi::X86_64 { 8 } else { 4 };
+            b[u..u + w].copy_from_slice(&band.to_le_bytes()[..w]);
+            b[u + w..u + w + 4].copy_from_slice(&fd.to_le_bytes());
+            return b;
+        }
         match self.addr {
             Some(a) if abi == Abi::X86_64 => b[u..u + 8].copy_from_slice(&a.to_le_bytes()),
             Some(a) => b[u..u + 4].copy_from_slice(&(a as u32).to_le_bytes()),

@@ -1,5 +1,9 @@
 //! epoll instances as open files: an interest list in `JobState::epolls`,
-//! level-triggered.
+//! level-triggered, or edge-triggered (EPOLLET: reported again after a new
+//! wake-up of the file's wait queue, for the kinds that count them (see
+//! `fasync.rs`), or after its readiness rose, for the others), EPOLLONESHOT
+//! (disarmed once reported, until EPOLL_CTL_MOD), EPOLLEXCLUSIVE (a
+//! wake-up goes to one such waiter).
 
 use super::files::{FileLike, OpenFile, WaitCall, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, O_CLOEXEC, O_RDWR, RDEV_FULL, RDEV_NULL, RDEV_ZERO};
 use super::*;
@@ -31,27 +35,119 @@ impl FileLike for EpollFile {
 /// Linux's limit on epoll-in-epoll steps (fs/eventpoll.c EP_MAX_NESTS).
 const EP_MAX_NESTS: u32 = 4;
 
+pub const EPOLLIN: u32 = 0x001;
+pub const EPOLLOUT: u32 = 0x004;
+pub const EPOLLERR: u32 = 0x008;
+pub const EPOLLHUP: u32 = 0x010;
+pub const EPOLLRDNORM: u32 = 0x040;
+pub const EPOLLWRNORM: u32 = 0x100;
+pub const EPOLLRDHUP: u32 = 0x2000;
+pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
+pub const EPOLLWAKEUP: u32 = 1 << 29;
+pub const EPOLLONESHOT: u32 = 1 << 30;
+pub const EPOLLET: u32 = 1 << 31;
+/// What stays of an EPOLLONESHOT interest once reported.
+const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+const EPOLLEXCLUSIVE_OK_BITS: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+
+/// One descriptor in an interest list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interest {
+    /// What was asked (with EPOLLERR and EPOLLHUP, as Linux adds them).
+    pub events: u32,
+    pub data: u64,
+    /// Edge-triggered: the events seen at the last look, and the file's
+    /// wake-ups then (a new one reports again).
+    pub seen: u32,
+    pub wakes: u64,
+}
+
+impl Interest {
+    /// Is an interest whose file shows `rev` (of what it asked) and has had
+    /// `wakes` wake-ups (None: the kind does not count them) to be reported?
+    pub fn due(&self, rev: u32, wakes: Option<u64>) -> bool {
+        if rev == 0 {
+            return false;
+        }
+        if self.events & EPOLLET == 0 {
+            return true;
+        }
+        match wakes {
+            Some(n) => n != self.wakes,
+            None => rev & !self.seen != 0,
+        }
+    }
+}
+
 impl Process {
-    /// The ready entries of an epoll instance: (events, data), level-triggered.
-    /// (fd, events, data) in descriptor order.
+    /// What descriptor `fd` shows of the events `events` asks, and its
+    /// wake-ups (for the kinds that count them).
+    fn epoll_events(&self, id: u32, fd: i32, events: u32) -> Option<(u32, Option<u64>)> {
+        let e = self.files.fds.get(&fd)?;
+        let f = e.file.borrow();
+        let (r, w) = match f.obj {
+            Obj::Epoll(x) if x == id => (false, false),
+            _ => self.ready(fd)?,
+        };
+        let mut rev = self.hangup(fd) as u32;
+        if r {
+            rev |= EPOLLIN | EPOLLRDNORM;
+        }
+        if w {
+            rev |= EPOLLOUT | EPOLLWRNORM;
+        }
+        Some((rev & events & !EP_PRIVATE_BITS, self.job.fasync.wakes_of(&f)))
+    }
+
+    /// The entries of an epoll instance to report now: (fd, events, data)
+    /// in descriptor order.
     pub(in crate::process) fn epoll_ready(&self, id: u32) -> impl Iterator<Item = (i32, u32, u64)> + '_ {
         self.job.epolls.get(&id).into_iter().flat_map(move |list| {
-            list.iter().filter_map(move |(&fd, &(events, data))| {
-                let (r, w) = match self.files.fds.get(&fd) {
-                    Some(e) if matches!(e.file.borrow().obj, Obj::Epoll(x) if x == id) => (false, false),
-                    Some(_) => self.ready(fd)?,
-                    None => return None,
-                };
-                let mut rev = self.hangup(fd) as u32;
-                if r {
-                    rev |= events & 0x001; // EPOLLIN
-                }
-                if w {
-                    rev |= events & 0x004; // EPOLLOUT
-                }
-                (rev != 0).then_some((fd, rev, data))
+            list.iter().filter_map(move |(&fd, i)| {
+                let (rev, wakes) = self.epoll_events(id, fd, i.events)?;
+                i.due(rev, wakes).then_some((fd, rev, i.data))
             })
         })
+    }
+
+    /// After a wait looked: edge-triggered interests remember what they
+    /// saw (those reported, and those not ready, which a later wake-up
+    /// makes due), one-shot ones that were reported are disarmed, and an
+    /// EPOLLEXCLUSIVE one takes its wake-up, unless another waiter took it
+    /// (then it is not reported). What remains to report is returned.
+    fn epoll_reported(&mut self, id: u32, mut reported: Vec<(i32, u32, u64)>) -> Vec<(i32, u32, u64)> {
+        let Some(list) = self.job.epolls.get(&id) else { return reported };
+        let fds: Vec<(i32, Interest)> = list.iter().map(|(&fd, &i)| (fd, i)).collect();
+        let mut keep = Vec::new();
+        for (fd, i) in fds {
+            if i.events & (EPOLLET | EPOLLONESHOT) == 0 {
+                continue;
+            }
+            let Some((rev, wakes)) = self.epoll_events(id, fd, i.events) else { continue };
+            let is_reported = reported.iter().any(|r| r.0 == fd);
+            if !is_reported && rev != 0 {
+                continue;
+            }
+            let mut now = i;
+            if is_reported && i.events & EPOLLEXCLUSIVE != 0 {
+                let file = self.files.fds.get(&fd).map(|e| e.file.clone());
+                if let (Some(f), Some(n)) = (file, wakes) {
+                    if !self.job.fasync.take_exclusive(&f.borrow(), n) {
+                        keep.push(fd);
+                    }
+                }
+            }
+            now.seen = rev;
+            now.wakes = wakes.unwrap_or(0);
+            if is_reported && i.events & EPOLLONESHOT != 0 && !keep.contains(&fd) {
+                now.events &= EP_PRIVATE_BITS;
+            }
+            if let Some(e) = self.job.epolls.get_mut(&id).and_then(|l| l.get_mut(&fd)) {
+                *e = now;
+            }
+        }
+        reported.retain(|r| !keep.contains(&r.0));
+        reported
     }
 
     pub(crate) fn sys_epoll_create(&mut self, flags: u32) -> SysResult {
@@ -96,17 +192,31 @@ impl Process {
         } else {
             None
         };
+        if let Some((events, _)) = event {
+            // EPOLLEXCLUSIVE: not with EPOLL_CTL_MOD, nor on an epoll, nor
+            // with other events than these.
+            if events & EPOLLEXCLUSIVE != 0 && (op == EPOLL_CTL_MOD || matches!(tobj, Obj::Epoll(_)) || events & !EPOLLEXCLUSIVE_OK_BITS != 0) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        // Linux looks at the file as it adds it: if ready, it is due at
+        // once, edge-triggered or not.
+        let wakes = self.job.fasync.wakes_of(&target.borrow());
         let list = self.job.epolls.get_mut(&id).ok_or(Errno::EINVAL)?;
+        let interest = |(events, data): (u32, u64)| Interest { events: events | EPOLLERR | EPOLLHUP, data, seen: 0, wakes: wakes.map_or(0, |n| n.wrapping_sub(1)) };
         match op {
             EPOLL_CTL_ADD => {
                 if list.contains_key(&fd) {
                     return Err(Errno::EEXIST);
                 }
-                list.insert(fd, event.unwrap());
+                list.insert(fd, interest(event.unwrap()));
             }
             EPOLL_CTL_MOD => {
                 let e = list.get_mut(&fd).ok_or(Errno::ENOENT)?;
-                *e = event.unwrap();
+                if e.events & EPOLLEXCLUSIVE != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                *e = interest(event.unwrap());
             }
             EPOLL_CTL_DEL => {
                 list.remove(&fd).ok_or(Errno::ENOENT)?;
@@ -169,6 +279,7 @@ impl Process {
         let first = all.iter().position(|&(fd, _, _)| fd > after).unwrap_or(0);
         all.rotate_left(first);
         all.truncate(max as usize);
+        let all = self.epoll_reported(id, all);
         if let Some(&(fd, _, _)) = all.last() {
             self.job.epoll_cursor.insert(id, fd);
         }

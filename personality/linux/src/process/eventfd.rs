@@ -103,6 +103,16 @@ impl FileLike for EventFdFile {
         p.eventfd_ready(self.0)
     }
 
+    /// A count the kernel side (an AIO completion) took to the all-ones
+    /// value, which no write can make: POLLERR, as eventfd_poll.
+    fn hangup(&self, p: &Process) -> u16 {
+        if p.job.eventfds.get(&self.0).is_some_and(|e| e.count == u64::MAX) {
+            0x08
+        } else {
+            0
+        }
+    }
+
     fn release(&self, p: &mut Process, _flags: u32) {
         p.job.eventfds.remove(&self.0);
     }

@@ -130,17 +130,28 @@ impl JobState {
         }
         let events = core::mem::take(&mut self.vfs.events);
         for ev in &events {
-            for i in self.inotify.iter_mut().flatten() {
+            for (id, i) in self.inotify.iter_mut().enumerate() {
+                let Some(i) = i else { continue };
+                let n = i.queue.len();
                 i.deliver(ev);
+                if i.queue.len() != n {
+                    self.fasync.ready(Obj::Inotify(id as u32), super::fasync::POLL_IN);
+                }
             }
         }
+        self.fasync.dnotify(&events);
         self.inotify_rewatch();
         true
     }
 
-    /// The VFS records events for the inodes some watch names.
-    fn inotify_rewatch(&mut self) {
-        self.vfs.watched = self.inotify.iter().flatten().flat_map(|i| i.watches.iter().map(|w| w.1)).collect();
+    /// The VFS records events for the inodes some watch or dnotify mark names.
+    pub(crate) fn inotify_rewatch(&mut self) {
+        let marks = self.fasync.watched();
+        let mut watched: Vec<Ino> = self.inotify.iter().flatten().flat_map(|i| i.watches.iter().map(|w| w.1)).chain(marks).collect();
+        // Once each: an inode two watches name makes its events once.
+        watched.sort_unstable();
+        watched.dedup();
+        self.vfs.watched = watched;
     }
 }
 

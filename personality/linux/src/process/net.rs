@@ -45,6 +45,8 @@ pub struct Sock {
     pub events: u32,
     pub conn: Conn,
     pub bound: bool,
+    /// shutdown(SHUT_RD) was called: poll says readable and POLLRDHUP.
+    pub shut_rd: bool,
 }
 
 impl Process {
@@ -94,7 +96,7 @@ impl Process {
     pub(super) fn sock_ready(&self, id: u32) -> (bool, bool) {
         let Some(s) = self.job.sockets.get(&id) else { return (false, false) };
         let e = s.events;
-        (e & (events::IN | events::HUP | events::ERR) != 0, e & (events::OUT | events::ERR | events::HUP) != 0)
+        (s.shut_rd || e & (events::IN | events::HUP | events::ERR) != 0, e & (events::OUT | events::ERR | events::HUP) != 0)
     }
 
     /// Wait (deferred reply, run again on a netstack change) or answer EAGAIN.
@@ -227,7 +229,13 @@ impl Process {
                     return Err(Errno::EINVAL);
                 }
                 let handle = self.job.sockets[&id].handle;
-                self.net(h, Request { op: op::SHUTDOWN, handle, arg: how as u64, ..Default::default() }, &[]).map(|_| 0)
+                self.net(h, Request { op: op::SHUTDOWN, handle, arg: how as u64, ..Default::default() }, &[])?;
+                if how != 1 {
+                    if let Some(s) = self.job.sockets.get_mut(&id) {
+                        s.shut_rd = true;
+                    }
+                }
+                Ok(0)
             }
             N::GetSockName | N::GetPeerName => {
                 let (id, _) = self.sock_fd(a[0])?;
@@ -395,7 +403,7 @@ impl Process {
             return self.unix_socket(k);
         }
         let (r, _) = self.net(h, Request { op: op::SOCKET, arg: if k.ty == SOCK_STREAM { kind::TCP } else { kind::UDP }, ..Default::default() }, &[])?;
-        let sock = Sock { handle: r.handle, kind: k, opts: SockOpts::default(), error: 0, events: if k.ty == SOCK_DGRAM { events::OUT } else { 0 }, conn: Conn::Idle, bound: false };
+        let sock = Sock { handle: r.handle, kind: k, opts: SockOpts::default(), error: 0, events: if k.ty == SOCK_DGRAM { events::OUT } else { 0 }, conn: Conn::Idle, bound: false, shut_rd: false };
         self.new_socket_fd(sock, ty & SOCK_NONBLOCK != 0, ty & SOCK_CLOEXEC != 0)
     }
 
@@ -448,7 +456,7 @@ impl Process {
             Err(Errno::EAGAIN) => return Err(self.would_block(nonblock)),
             Err(e) => return Err(e),
         };
-        let sock = Sock { handle: r.handle, kind: SocketKind { nonblock: false, cloexec: false, ..s.kind }, opts: s.opts, error: 0, events: events::OUT, conn: Conn::Connected, bound: true };
+        let sock = Sock { handle: r.handle, kind: SocketKind { nonblock: false, cloexec: false, ..s.kind }, opts: s.opts, error: 0, events: events::OUT, conn: Conn::Connected, bound: true, shut_rd: false };
         let newfd = self.new_socket_fd(sock, flags & SOCK_NONBLOCK != 0, flags & SOCK_CLOEXEC != 0)?;
         if let Err(e) = self.write_addr(h, abi, addrp, lenp, r.addr, r.port as u16) {
             let _ = self.fd_close(newfd as i32);
@@ -674,6 +682,15 @@ impl FileLike for SocketFile {
 
     fn ready(&self, p: &Process, _f: &OpenFile) -> (bool, bool) {
         p.sock_ready(self.0)
+    }
+
+    fn hangup(&self, p: &Process) -> u16 {
+        // tcp_poll: a read side shut down is POLLRDHUP (reported when asked).
+        if p.job.sockets.get(&self.0).is_some_and(|s| s.shut_rd) {
+            crate::linux::POLLRDHUP
+        } else {
+            0
+        }
     }
 
     fn stat(&self, p: &Process) -> StatInfo {

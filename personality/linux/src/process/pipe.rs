@@ -81,7 +81,16 @@ impl Process {
         }
         if p.readers == 0 && p.writers == 0 {
             self.job.pipes.remove(&id);
+            self.job.fasync.forget(Obj::Pipe { id, write: false });
+            self.job.fasync.forget(Obj::Pipe { id, write: true });
+            return;
         }
+        // When one side is gone, the other hears of it (Linux's pipe_release).
+        if (p.readers == 0) == (p.writers == 0) {
+            return;
+        }
+        self.job.fasync.ready(Obj::Pipe { id, write: false }, super::fasync::POLL_IN);
+        self.job.fasync.ready(Obj::Pipe { id, write: true }, super::fasync::POLL_OUT);
     }
 
     pub(super) fn pipe_read(&mut self, h: &mut dyn Host, id: u32, iov: &[(u64, u64)], nonblock: bool) -> SysResult {
@@ -100,6 +109,7 @@ impl Process {
             };
         }
         let mut total = 0u64;
+        let was_full = p.space() < PIPE_BUF.min(p.capacity);
         for &(base, len) in iov {
             let Some(p) = self.job.pipes.get_mut(&id) else { break };
             let n = (len.min(p.buf.len() as u64)) as usize;
@@ -121,6 +131,13 @@ impl Process {
                 p.buf = ring;
             }
             total += w as u64;
+            if w > 0 {
+                self.job.fasync.event(Obj::Pipe { id, write: true }, super::fasync::POLL_OUT);
+                // Linux wakes the writers when the pipe was full.
+                if was_full {
+                    self.job.fasync.wake(Obj::Pipe { id, write: true });
+                }
+            }
             if w < n {
                 return if total > 0 { Ok(total) } else { Err(Errno::EFAULT) };
             }
@@ -180,6 +197,7 @@ impl Process {
         if let Some(p) = self.job.pipes.get_mut(&id) {
             p.buf.extend(&data);
         }
+        self.job.fasync.ready(Obj::Pipe { id, write: false }, super::fasync::POLL_IN);
         let total = done_before + data.len() as u64;
         if total < want && !short && !nonblock {
             self.partial_write = total;
@@ -201,6 +219,9 @@ impl Process {
             return if nonblock { Err(Errno::EAGAIN) } else { self.block_retry() };
         }
         p.buf.extend(&data[..n]);
+        if n > 0 {
+            self.job.fasync.ready(Obj::Pipe { id, write: false }, super::fasync::POLL_IN);
+        }
         Ok(n as u64)
     }
 

@@ -118,6 +118,10 @@ fn signalfd_info(si: &SigInfo) -> [u8; SIGNALFD_INFO as usize] {
     let mut put = |at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     put(0, si.signo as u32);
     put(8, si.code as u32);
+    if let Some((band, fd)) = si.poll {
+        put(20, fd as u32);
+        put(28, band as u32);
+    }
     if si.code == crate::signal::SI_TIMER {
         // A POSIX timer's: ssi_tid (the timer id) and ssi_overrun.
         put(24, si.pid);

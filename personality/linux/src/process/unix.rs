@@ -497,6 +497,7 @@ impl Process {
         me.peer = Some(server);
         me.peer_cred = Some(listener_cred);
         self.usock_mut(target)?.backlog.push_back(server);
+        self.job.fasync.event(Obj::Unix(target), super::fasync::POLL_IN);
         Ok(0)
     }
 
@@ -625,6 +626,7 @@ impl Process {
             let t = self.usock_mut(target)?;
             t.rx_bytes += data.len();
             t.rx.push_back(Message { data, from, rights });
+            self.job.fasync.event(Obj::Unix(target), super::fasync::POLL_IN);
             return Ok(total);
         }
         // A stream: bytes [done_before, total) are left of this call.
@@ -655,6 +657,7 @@ impl Process {
         let t = self.usock_mut(target)?;
         t.rx_bytes += data.len();
         t.rx.push_back(Message { data, from: None, rights });
+        self.job.fasync.event(Obj::Unix(target), super::fasync::POLL_IN);
         let sent = done_before + n;
         if sent < total && !nonblock {
             self.partial_write = sent;
@@ -886,6 +889,9 @@ impl Process {
         }
         if (s.shut_rd && s.shut_wr) || (s.connection() && s.state == State::Unconnected) {
             extra |= 0x10; // POLLHUP
+        }
+        if s.shut_rd {
+            extra |= crate::linux::POLLRDHUP;
         }
         let readable = !s.rx.is_empty() || s.shut_rd || !s.backlog.is_empty();
         let writable = match s.state {

@@ -129,7 +129,7 @@ impl Procs {
     }
 
     /// The process that has thread `tid`.
-    fn owner_of(&self, tid: u32) -> Option<u32> {
+    pub(super) fn owner_of(&self, tid: u32) -> Option<u32> {
         self.by_task.values().find(|&&(_, t)| t == tid).map(|&(pid, _)| pid)
     }
 

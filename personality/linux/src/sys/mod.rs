@@ -17,6 +17,7 @@ use crate::process::{Outcome, Process};
 use crate::procs::Procs;
 use sion_abi::msg::LinuxSyscall;
 
+pub mod aio;
 pub mod epoll;
 pub mod fd;
 pub mod fs_dir;

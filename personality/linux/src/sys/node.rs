@@ -1,12 +1,13 @@
 //! What a job may not do to the node it runs on: set the node's clock,
-//! load kernel modules, kexec, raw port I/O, process accounting. Each is
-//! gated on Linux by a capability that no job's process holds (they are out
-//! of every job's bounding set, `Caps::NODE_ONLY`, as a container's are), so
-//! these calls check their arguments in Linux's order and then answer EPERM,
-//! as Linux answers a process without the capability. adjtimex and
-//! clock_adjtime still read the clock's state. What a job may do to itself
-//! is here too: reboot (the job, as a child PID namespace's init is) and
-//! vhangup (a job's processes have no controlling terminal to hang up).
+//! load kernel modules, kexec, raw port I/O. Each is gated on Linux by a
+//! capability that no job's process holds (they are out of every job's
+//! bounding set, `Caps::NODE_ONLY`, as a container's are), so these calls
+//! check their arguments in Linux's order and then answer EPERM, as Linux
+//! answers a process without the capability. adjtimex and clock_adjtime
+//! still read the clock's state. What a job may do to itself is here too:
+//! reboot (the job, as a child PID namespace's init is) and vhangup (a
+//! job's processes have no controlling terminal to hang up) and acct (the
+//! job's process accounting, `process/acct.rs`).
 
 use super::{Args, Ctx};
 use crate::errno::Errno;
@@ -19,7 +20,7 @@ fn refused(p: &Process, cap: u32) -> Errno {
     Errno::EPERM
 }
 
-use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_PACCT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
+use crate::linux::{CAP_SYS_BOOT, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG};
 use sion_abi::console::Exit;
 
 const CLOCK_REALTIME: i32 = 0;
@@ -233,8 +234,9 @@ pub fn ioperm(cx: &mut Ctx, a: Args) -> Outcome {
     })
 }
 
-pub fn acct(cx: &mut Ctx, _a: Args) -> Outcome {
-    cx.process(|p, _| Err(refused(p, CAP_SYS_PACCT)))
+/// acct(path): the job's process accounting (`process/acct.rs`).
+pub fn acct(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_acct(h, a.abi, a.ptr(0)))
 }
 
 /// vhangup: with CAP_SYS_TTY_CONFIG, hang up the caller's controlling

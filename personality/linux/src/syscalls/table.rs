@@ -102,10 +102,12 @@ const POLL: &str = "files, devices, pipes, sockets and the job console (a change
 const MOUNT: &str = "tmpfs (size=, mode=, uid=, gid=; its own st_dev and statfs), views of /proc and /dev, MS_BIND of directories (a view keeps its directory's `..`), MS_REMOUNT, MS_MOVE, MS_RDONLY (EROFS; per file system), MS_NOEXEC, MS_NODEV, MS_NOSYMFOLLOW, the access-time flags; MS_NOSUID shown only; propagation flags accepted (one namespace per job); other file system types ENODEV (no block file systems); root only";
 const UMOUNT: &str = "EBUSY while a file or working directory is in it, MNT_DETACH (files live on while open), MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE as a plain unmount; the file systems there from the start (/, /proc, /dev) stay (EBUSY)";
 const IOCTL: &str = "FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FS_IOC_GETFLAGS (no flags) and FS_IOC_SETFLAGS (no flags only); loop devices (LOOP_SET_FD, LOOP_CONFIGURE, LOOP_CLR_FD, LOOP_SET/GET_STATUS(64), LOOP_SET_BLOCK_SIZE, LOOP_CTL_GET_FREE/ADD/REMOVE, BLKGETSIZE(64), BLKSSZGET); terminal requests ENOTTY (no terminals)";
-const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, GETPIPE_SZ/SETPIPE_SZ; record locks (POSIX and OFD) enforced between the job's processes as Linux (F_SETLKW waits, EDEADLK, GETLK reports the holder); locks on pipes, sockets and the console are granted and not kept; SETLEASE/GETLEASE with lease breaks (SIGIO to the holder, the opener waits up to 45 s), no F_SETSIG";
+const FCNTL: &str = "DUPFD(_CLOEXEC), GETFD/SETFD, GETFL/SETFL, GETPIPE_SZ/SETPIPE_SZ; record locks (POSIX and OFD) enforced between the job's processes as Linux (F_SETLKW waits, EDEADLK, GETLK reports the holder); locks on pipes, sockets and the console are granted and not kept; SETLEASE/GETLEASE with lease breaks (SIGIO to the holder, the opener waits up to 45 s); SETOWN(_EX)/SETSIG with O_ASYNC signals from pipes, FIFOs, the console, inotify and AF_UNIX sockets' input (not from inet sockets); F_NOTIFY (dnotify) on directories";
 const IDS: &str = "one process: root may set any id, others only their own; the saved id follows";
 const AFFINITY: &str = "any CPU of the node runs any thread: the mask is every CPU, and only that mask can be set (a narrower one is EINVAL)";
-const EPOLL: &str = "level-triggered readiness of the console streams and devices (EPOLLET treated as level); regular files EPERM as Linux; stdin wakes a waiting call";
+const ACCT: &str = "BSD process accounting of the job's processes (struct acct_v3 at each process's end, CAP_SYS_PACCT); no system time, I/O or page-fault counts, no ASU flag, no suspension when the disk fills";
+const AIO: &str = "native AIO: a ring mapped at the context's address (libaio reads it); reads, writes and fsyncs complete at submission as on tmpfs, IOCB_FLAG_RESFD signals an eventfd; IOCB_CMD_POLL completes when its file is ready, looked at as events are read; io_cancel cancels a pending poll";
+const EPOLL: &str = "readiness of the console streams and devices, level- or edge-triggered (EPOLLET by wake-ups for pipes, the console and inotify, by rising readiness for the others), EPOLLONESHOT, EPOLLEXCLUSIVE waking one waiter; no EPOLLPRI; regular files EPERM as Linux; stdin wakes a waiting call";
 const TIMERS: &str = "ITIMER_REAL (and alarm) sends SIGALRM at expiry, repeating by its interval; ITIMER_VIRTUAL and ITIMER_PROF are kept and report their time left but send no signal";
 const LOCKS: &str = "shared and exclusive locks of an open file description, enforced between the job's processes (a conflict waits, or EWOULDBLOCK with LOCK_NB); on pipes, sockets and the console granted and not kept";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are the file's bytes in shared frames, the same frames in every mapping of the file in the job (futexes in them shared), written back on msync, munmap and exit; not coherent with read/write in between";
@@ -308,7 +310,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::ADJTIMEX, "adjtimex", sys::node::adjtimex, P(ADJTIME)),
     e(n64::SETRLIMIT, "setrlimit", sys::resource::setrlimit, P("RLIMIT_CPU (SIGXCPU, SIGKILL), CORE, NPROC, FSIZE, NOFILE, MEMLOCK, MSGQUEUE, NICE, RTPRIO enforced; the others stored and reported")),
     e(n64::SYNC, "sync", sys::fs_meta::sync, C),
-    e(n64::ACCT, "acct", sys::node::acct, P(NODE)),
+    e(n64::ACCT, "acct", sys::node::acct, P(ACCT)),
     e(n64::SETTIMEOFDAY, "settimeofday", sys::node::settimeofday, P(NODE)),
     e(n64::MOUNT, "mount", sys::mount::mount, P(MOUNT)),
     e(n64::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
@@ -338,6 +340,11 @@ pub static X86_64: &[Entry] = &[
     e(n64::FUTEX, "futex", sys::futex::futex, P(FUTEX)),
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(AFFINITY)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(AFFINITY)),
+    e(n64::IO_SETUP, "io_setup", sys::aio::io_setup, P(AIO)),
+    e(n64::IO_DESTROY, "io_destroy", sys::aio::io_destroy, P(AIO)),
+    e(n64::IO_GETEVENTS, "io_getevents", sys::aio::io_getevents, P(AIO)),
+    e(n64::IO_SUBMIT, "io_submit", sys::aio::io_submit, P(AIO)),
+    e(n64::IO_CANCEL, "io_cancel", sys::aio::io_cancel, P(AIO)),
     e(n64::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
@@ -443,6 +450,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PKEY_ALLOC, "pkey_alloc", sys::mm::pkey_alloc, P(PKEYS)),
     e(n64::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n64::STATX, "statx", sys::fs_stat::statx, C),
+    e(n64::IO_PGETEVENTS, "io_pgetevents", sys::aio::io_pgetevents, P(AIO)),
     e(n64::PIDFD_SEND_SIGNAL, "pidfd_send_signal", sys::process::pidfd_send_signal, P(PIDFD)),
     e(n64::PIDFD_OPEN, "pidfd_open", sys::process::pidfd_open, P(PIDFD)),
     e(n64::CLONE3, "clone3", sys::process::clone3, P(CLONE)),
@@ -500,7 +508,7 @@ pub static I386: &[Entry] = &[
     e(n32::SIGNAL, "signal", sys::signal::signal, P(SIGACT)),
     e(n32::GETEUID, "geteuid", sys::ids::geteuid, C).quiet(),
     e(n32::GETEGID, "getegid", sys::ids::getegid, C).quiet(),
-    e(n32::ACCT, "acct", sys::node::acct, P(NODE)),
+    e(n32::ACCT, "acct", sys::node::acct, P(ACCT)),
     e(n32::UMOUNT2, "umount2", sys::mount::umount2, P(UMOUNT)),
     e(n32::IOCTL, "ioctl", sys::fd::ioctl, P(IOCTL)),
     e(n32::FCNTL, "fcntl", sys::fd::fcntl, P(FCNTL)),
@@ -661,6 +669,11 @@ pub static I386: &[Entry] = &[
     e(n32::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(AFFINITY)),
     e(n32::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(AFFINITY)),
     e(n32::SET_THREAD_AREA, "set_thread_area", sys::process::set_thread_area, C),
+    e(n32::IO_SETUP, "io_setup", sys::aio::io_setup, P(AIO)),
+    e(n32::IO_DESTROY, "io_destroy", sys::aio::io_destroy, P(AIO)),
+    e(n32::IO_GETEVENTS, "io_getevents", sys::aio::io_getevents, P(AIO)),
+    e(n32::IO_SUBMIT, "io_submit", sys::aio::io_submit, P(AIO)),
+    e(n32::IO_CANCEL, "io_cancel", sys::aio::io_cancel, P(AIO)),
     e(n32::FADVISE64, "fadvise64", sys::fd::fadvise64, P("advice accepted, nothing to do in memory")),
     e(n32::EXIT_GROUP, "exit_group", sys::process::exit_group, C),
     e(n32::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
@@ -779,6 +792,7 @@ pub static I386: &[Entry] = &[
     e(n32::PKEY_ALLOC, "pkey_alloc", sys::mm::pkey_alloc, P(PKEYS)),
     e(n32::PKEY_FREE, "pkey_free", sys::mm::pkey_free, P(PKEYS)),
     e(n32::STATX, "statx", sys::fs_stat::statx, C),
+    e(n32::IO_PGETEVENTS, "io_pgetevents", sys::aio::io_pgetevents, P(AIO)),
     e(n32::SEMGET, "semget", sys::ipc::semget, P(IPC_SEM_GET)),
     e(n32::SEMCTL, "semctl", sys::ipc::semctl, P(IPC_SEM_CTL)),
     e(n32::SHMGET, "shmget", sys::ipc::shmget, P(IPC_SHM_GET)),
@@ -801,6 +815,7 @@ pub static I386: &[Entry] = &[
     e(n32::UTIMENSAT_TIME64, "utimensat_time64", sys::fs_meta::utimensat_time64, C),
     e(n32::PSELECT6_TIME64, "pselect6_time64", sys::poll::pselect6_time64, P(POLL)),
     e(n32::PPOLL_TIME64, "ppoll_time64", sys::poll::ppoll_time64, P(POLL)),
+    e(n32::IO_PGETEVENTS_TIME64, "io_pgetevents_time64", sys::aio::io_pgetevents_time64, P(AIO)),
     e(n32::RECVMMSG_TIME64, "recvmmsg_time64", sys::socket::recvmmsg, P("the first message waits as recvmsg would, later ones are taken if already there; the timeout is not applied")),
     e(n32::MQ_TIMEDSEND_TIME64, "mq_timedsend_time64", sys::ipc::mq_timedsend_time64, C),
     e(n32::MQ_TIMEDRECEIVE_TIME64, "mq_timedreceive_time64", sys::ipc::mq_timedreceive_time64, C),

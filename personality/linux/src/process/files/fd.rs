@@ -76,6 +76,10 @@ impl Process {
         if let Obj::Mq(id) = file.borrow().obj {
             self.job.ipc.mq.flush(id, self.pid);
         }
+        // The process's dnotify marks through it.
+        if !self.job.fasync.marks.is_empty() && self.job.fasync.flush(file, self.pid) {
+            self.job.inotify_rewatch();
+        }
     }
 
     pub(in crate::process) fn release(&mut self, file: Rc<RefCell<OpenFile>>) {
@@ -189,7 +193,13 @@ impl Process {
                     }
                 }
                 let mut f = ent.file.borrow_mut();
+                let was = f.flags & O_ASYNC;
                 f.flags = (f.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
+                let now = f.flags & O_ASYNC;
+                drop(f);
+                if was != now || now != 0 {
+                    self.job.fasync.set(&ent.file, fd as u32 as i32, now != 0);
+                }
                 Ok(0)
             }
             F_GETLK | F_SETLK | F_SETLKW | F_GETLK64 | F_SETLK64 | F_SETLKW64 | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
@@ -244,6 +254,12 @@ impl Process {
                 Ok(0)
             }
             F_GETSIG => Ok(ent.file.borrow().sig as u64),
+            F_NOTIFY => {
+                if is_path {
+                    return Err(Errno::EBADF);
+                }
+                self.fcntl_notify(&ent.file, fd as u32 as i32, arg as u32)
+            }
             F_GETPIPE_SZ | F_SETPIPE_SZ => {
                 let obj = ent.file.borrow().obj;
                 let set = (cmd == F_SETPIPE_SZ).then_some(arg as u32 as u64);
@@ -275,6 +291,20 @@ impl Process {
                 } else {
                     f.flags &= !O_NONBLOCK
                 }
+                return Ok(0);
+            }
+            // FIOASYNC: O_ASYNC as F_SETFL sets it.
+            FIOASYNC => {
+                let b = self.read_user(h, abi, arg, 4)?;
+                let on = u32::from_le_bytes(b.try_into().unwrap()) != 0;
+                let mut f = ent.file.borrow_mut();
+                if on {
+                    f.flags |= O_ASYNC
+                } else {
+                    f.flags &= !O_ASYNC
+                }
+                drop(f);
+                self.job.fasync.set(&ent.file, fd as u32 as i32, on);
                 return Ok(0);
             }
             _ => {}

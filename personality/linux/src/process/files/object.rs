@@ -121,7 +121,7 @@ pub(crate) trait FileLike {
     }
 
     /// POLLHUP (0x10) and POLLERR (0x08): poll and epoll report them
-    /// whatever was asked.
+    /// whatever was asked; POLLRDHUP (0x2000) only when asked.
     fn hangup(&self, _p: &Process) -> u16 {
         0
     }

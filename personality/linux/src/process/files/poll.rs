@@ -10,6 +10,8 @@ pub enum WaitCall {
     Poll { abi: Abi, fds: u64, nfds: u64 },
     Select { abi: Abi, nfds: usize, addrs: [u64; 3], sets: [Option<Vec<u8>>; 3] },
     Epoll { abi: Abi, epfd: u64, events: u64, max: i32 },
+    /// io_getevents and io_pgetevents waiting for `min_nr` events.
+    Aio { abi: Abi, ctx: u64, min_nr: i64, nr: i64, events: u64 },
 }
 
 impl Process {
@@ -43,7 +45,7 @@ impl Process {
                 match self.ready(fd) {
                     None => rev = 0x20, // POLLNVAL
                     Some((rd, wr)) => {
-                        rev |= self.hangup(fd);
+                        rev |= self.hangup(fd) & (0x18 | (events & POLLRDHUP));
                         if rd {
                             rev |= events & (0x001 | 0x040); // POLLIN | POLLRDNORM
                         }
@@ -124,7 +126,7 @@ impl Process {
             let Some((cr, cw)) = self.ready(fd as i32) else { return Err(Errno::EBADF) };
             // Linux's POLLIN_SET and POLLOUT_SET: a hang-up or an error is
             // readable, an error writable.
-            let hup = self.hangup(fd as i32);
+            let hup = self.hangup(fd as i32) & 0x18;
             let (cr, cw) = (cr || hup & (0x10 | 0x08) != 0, cw || hup & 0x08 != 0);
             if br && cr {
                 outs[0][fd / 8] |= 1 << (fd % 8);
@@ -168,6 +170,7 @@ impl Process {
                 }
             }
             WaitCall::Epoll { abi, epfd, events, max } => self.sys_epoll_wait(h, *abi, *epfd, *events, *max, 0),
+            WaitCall::Aio { abi, ctx, min_nr, nr, events } => return self.aio_retry(h, *abi, *ctx, *min_nr, *nr, *events, expired),
         };
         match r {
             Ok(0) if !expired => None,

@@ -279,7 +279,8 @@ impl Process {
             }
             Obj::Epoll(id) => {
                 if let Some(list) = self.job.epolls.get(&id) {
-                    for (&tfd, &(events, data)) in list.iter() {
+                    for (&tfd, i) in list.iter() {
+                        let (events, data) = (i.events, i.data);
                         let (pos, ino, dev) = match self.files.fds.get(&tfd) {
                             Some(e) => {
                                 let t = e.file.borrow();

@@ -25,6 +25,8 @@ pub enum Knob {
     /// A System V IPC limit or next id, kept in the job's namespace
     /// (`JobState::ipc`).
     Ipc(IpcKnob),
+    /// The events of the job's AIO contexts.
+    AioNr,
     /// uname's release and version.
     Release,
     Version,
@@ -78,6 +80,8 @@ pub enum Tunable {
     ThreadsMax,
     /// A core file's name gets ".PID" when its pattern has no %p.
     CoreUsesPid,
+    /// Events all AIO contexts may hold.
+    AioMaxNr,
 }
 
 /// Values of the tunables, for one job.
@@ -94,12 +98,24 @@ pub struct Tunables {
     /// kernel/core_pattern: a core file's name, relative to the dumping
     /// process's working directory ("core", as Linux's default).
     pub core_pattern: Vec<u8>,
+    pub aio_max_nr: u64,
 }
 
 impl Default for Tunables {
     /// Linux's defaults (pid_max for a machine of up to 32 CPUs).
     fn default() -> Self {
-        Tunables { pid_max: 32768, pipe_max_size: 1 << 20, pipe_user_pages_soft: 16384, nr_open: 1 << 20, lease_break_time: 45, inotify: [16384, 128, 8192], threads_max: threads_max(256 << 20), core_uses_pid: 0, core_pattern: b"core".to_vec() }
+        Tunables {
+            pid_max: 32768,
+            pipe_max_size: 1 << 20,
+            pipe_user_pages_soft: 16384,
+            nr_open: 1 << 20,
+            lease_break_time: 45,
+            inotify: [16384, 128, 8192],
+            threads_max: threads_max(256 << 20),
+            core_uses_pid: 0,
+            core_pattern: b"core".to_vec(),
+            aio_max_nr: 65536,
+        }
     }
 }
 
@@ -123,6 +139,7 @@ impl Tunables {
             Tunable::InotifyWatches => self.inotify[2],
             Tunable::ThreadsMax => self.threads_max,
             Tunable::CoreUsesPid => self.core_uses_pid,
+            Tunable::AioMaxNr => self.aio_max_nr,
         }
     }
 
@@ -138,17 +155,20 @@ impl Tunables {
             Tunable::InotifyWatches => self.inotify[2] = v,
             Tunable::ThreadsMax => self.threads_max = v,
             Tunable::CoreUsesPid => self.core_uses_pid = v,
+            Tunable::AioMaxNr => self.aio_max_nr = v,
         }
     }
 }
 
-use Knob::{CorePattern, Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
+use Knob::{AioNr, CorePattern, Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
 /// nothing tainted, no swap (overcommit as Linux's heuristic default),
 /// threads-max from the node's memory as Linux's.
 pub const SYSCTLS: &[Sysctl] = &[
+    Sysctl { path: "fs/aio-max-nr", knob: T(AioMaxNr, 0, u64::MAX) },
+    Sysctl { path: "fs/aio-nr", knob: AioNr },
     Sysctl { path: "fs/file-max", knob: Fixed("9223372036854775807\n") },
     Sysctl { path: "fs/inotify/max_queued_events", knob: T(InotifyEvents, 0, i32::MAX as u64) },
     Sysctl { path: "fs/inotify/max_user_instances", knob: T(InotifyInstances, 0, i32::MAX as u64) },
@@ -201,7 +221,7 @@ pub fn add_sysctl_dir(v: &mut Vfs, proc_: Ino) {
                 None => v.add(d, part.as_bytes(), Data::Dir(Default::default()), 0o555, 0, 0),
             };
         }
-        let perm = if matches!(s.knob, Fixed(_) | Release | Version) { 0o444 } else { 0o644 };
+        let perm = if matches!(s.knob, Fixed(_) | Release | Version | AioNr) { 0o444 } else { 0o644 };
         let f = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, 0, 0);
         v.node_mut(f).tag = tag::of(tag::SYSCTL, i as u32);
     }
@@ -213,6 +233,7 @@ impl Process {
         match SYSCTLS.get(index as usize).map(|s| s.knob) {
             Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
             Some(Fixed(text)) => text.as_bytes().to_vec(),
+            Some(AioNr) => format!("{}\n", self.job.aio_nr).into_bytes(),
             Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
             Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
             Some(I(k)) => {
@@ -252,7 +273,7 @@ impl Process {
     pub(super) fn sysctl_write(&mut self, index: u32, data: &[u8]) -> SysResult {
         let knob = SYSCTLS.get(index as usize).map(|s| s.knob).ok_or(Errno::EINVAL)?;
         match knob {
-            Fixed(_) | Release | Version => Err(Errno::EPERM),
+            Fixed(_) | Release | Version | AioNr => Err(Errno::EPERM),
             CorePattern => {
                 // proc_dostring: up to a newline or NUL, at most
                 // CORENAME_MAX_SIZE - 1 bytes kept; the whole write is taken.
@@ -368,7 +389,7 @@ CONFIG_POSIX_MQUEUE=y
 # CONFIG_IPC_NS is not set
 # CONFIG_TIME_NS is not set
 # CONFIG_CGROUPS is not set
-# CONFIG_DNOTIFY is not set
+CONFIG_DNOTIFY=y
 CONFIG_INOTIFY_USER=y
 # CONFIG_FANOTIFY is not set
 # CONFIG_USERFAULTFD is not set
@@ -378,8 +399,10 @@ CONFIG_INOTIFY_USER=y
 CONFIG_BLK_DEV_LOOP=y
 # CONFIG_IPV6 is not set
 # CONFIG_SECCOMP is not set
-# CONFIG_AIO is not set
+CONFIG_AIO=y
 CONFIG_POSIX_TIMERS=y
+CONFIG_BSD_PROCESS_ACCT=y
+CONFIG_BSD_PROCESS_ACCT_V3=y
 CONFIG_TIMERFD=y
 # CONFIG_IO_URING is not set
 # CONFIG_KASAN is not set
