@@ -27,6 +27,7 @@ pub mod job;
 pub mod layout;
 pub mod linux;
 pub mod locks;
+pub mod mm_map;
 pub mod mqueue;
 pub mod process;
 pub mod procs;

@@ -186,6 +186,7 @@ pub const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
 pub const PRIO_PROCESS: i32 = 0;
 pub const PRIO_PGRP: i32 = 1;
 pub const PRIO_USER: i32 = 2;
+pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_NICE: usize = 13;
 pub const RLIMIT_RTPRIO: usize = 14;
@@ -243,6 +244,8 @@ pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 pub const CAP_SETPCAP: u32 = 8;
 /// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: u32 = 40;
+/// CAP_CHECKPOINT_RESTORE: PR_SET_MM_MAP's exe_fd, /proc/PID/map_files (with CAP_SYS_ADMIN).
+pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
 /// CAP_SYS_ADMIN: setdomainname, the real-time I/O class.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.

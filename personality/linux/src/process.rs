@@ -1,6 +1,7 @@
 //! A Linux process: its memory map, limits, ids, stdin and the system calls,
 //! written against [`Host`] so all of it runs in host tests.
 
+use crate::mm_map::MmMap;
 use crate::elf::{self, LoadPlan, LIMIT_32};
 use crate::errno::{Errno, SysResult};
 use crate::host::{Host, MapError};
@@ -13,6 +14,7 @@ use crate::signal::Signals;
 
 pub(crate) mod files;
 mod misc;
+mod mm_prctl;
 mod net;
 pub mod pipe;
 mod thread;
@@ -103,6 +105,9 @@ pub enum Pending {
     /// served). Private and shared waits on one address are different
     /// futexes, as on Linux.
     Futex { addr: u64, private: bool, bitset: u32, seq: u64, deadline: Option<u64> },
+    /// futex_waitv on each (address, private) of `keys`: a wake of any of
+    /// them answers the index of the first one woken; the deadline ETIMEDOUT.
+    FutexV { keys: Vec<(u64, bool)>, seq: u64, deadline: Option<u64> },
     /// rt_sigtimedwait: a signal of `set` (its siginfo to `info`), or EAGAIN
     /// at the deadline.
     SigWait { set: u64, info: u64, deadline: Option<u64> },
@@ -120,7 +125,7 @@ impl Pending {
             // in case a change came while nothing listened.
             Pending::Net { .. } => Some(now + NET_RECHECK_NS),
             Pending::Retry { .. } => None,
-            Pending::Futex { deadline, .. } | Pending::SigWait { deadline, .. } => *deadline,
+            Pending::Futex { deadline, .. } | Pending::FutexV { deadline, .. } | Pending::SigWait { deadline, .. } => *deadline,
         }
     }
 }
@@ -377,6 +382,10 @@ struct Image {
     /// Where mmap starts looking down from (below the interpreter).
     mmap_top: u64,
     regs: TaskRegs,
+    /// The landmarks of the new memory (brk's are the plan's) and the aux
+    /// vector as written (mm->saved_auxv).
+    mm: MmMap,
+    auxv: Vec<u8>,
 }
 
 /// Load a program into the host's current (empty) space: its segments, its
@@ -445,7 +454,40 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
         return Err("could not write the stack".into());
     }
     let regs = initial_regs(abi, start, img.sp);
-    Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs })
+    let mm = image_landmarks(&plan, &img);
+    let w = abi.word();
+    let auxv: Vec<u8> = img.auxv.iter().flat_map(|&(k, v)| [k, v]).flat_map(|x| x.to_le_bytes().into_iter().take(w)).collect();
+    let auxv = crate::mm_map::saved_auxv(&auxv);
+    Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs, mm, auxv })
+}
+
+/// Linux's mm landmarks of a loaded program (binfmt_elf): the code from the
+/// lowest executable segment to the end of the highest one's file bytes, the
+/// data from the highest segment's start to its file end, the heap at the
+/// plan's brk, the stack at the initial stack pointer, argv's and envp's strings.
+fn image_landmarks(plan: &LoadPlan, img: &stack::StackImage) -> MmMap {
+    let (mut start_code, mut end_code, mut start_data, mut end_data) = (u64::MAX, 0, 0, 0);
+    for s in &plan.segments {
+        if s.prot & 4 != 0 {
+            start_code = start_code.min(s.vaddr);
+            end_code = end_code.max(s.vaddr + s.filesz);
+        }
+        start_data = start_data.max(s.vaddr);
+        end_data = end_data.max(s.vaddr + s.filesz);
+    }
+    MmMap {
+        start_code: if start_code == u64::MAX { 0 } else { start_code },
+        end_code,
+        start_data,
+        end_data,
+        start_brk: plan.brk_start,
+        brk: plan.brk_start,
+        start_stack: img.sp,
+        arg_start: img.args.0,
+        arg_end: img.args.1,
+        env_start: img.env.0,
+        env_end: img.env.1,
+    }
 }
 
 /// Map the segments of `plan` (the file's bytes written, the rest zero and
@@ -504,6 +546,11 @@ pub struct Process {
     pub plan: LoadPlan,
     pub brk_start: u64,
     pub brk: u64,
+    /// Where code, data, stack, arguments and environment are (Linux's mm
+    /// fields; its brk ones are `brk_start` and `brk`), as exec set them or
+    /// prctl(PR_SET_MM) since; and the saved aux vector (/proc/PID/auxv).
+    pub mm: MmMap,
+    pub saved_auxv: Vec<u8>,
     pub mmap_top: u64,
     pub stack_top: u64,
     pub uid: u32,
@@ -540,6 +587,9 @@ pub struct Process {
     /// The pages of file mappings wholly past their file's end (start,
     /// end): an access there is SIGBUS (BUS_ADRERR), as on Linux, not zeros.
     pub past_eof: Vec<(u64, u64)>,
+    /// mmap'd files, private or shared (start, end, the file's path at
+    /// mmap): /proc/<pid>/map_files lists them with the program's image.
+    pub mapped_files: Vec<(u64, u64, Vec<u8>)>,
     /// Interval timers REAL, VIRTUAL, PROF, on their clocks (ns); REAL
     /// sends SIGALRM (`Procs::fire_timers`).
     pub itimers: [crate::timer::Timer; 3],
@@ -754,6 +804,8 @@ impl Process {
             vmas: img.vmas,
             brk_start: img.plan.brk_start,
             brk: img.plan.brk_start,
+            mm: img.mm,
+            saved_auxv: img.auxv,
             plan: img.plan,
             mmap_top: img.mmap_top,
             stack_top: img.stack_top,
@@ -775,6 +827,7 @@ impl Process {
             shm: Vec::new(),
             sysv_shm: Vec::new(),
             past_eof: Vec::new(),
+            mapped_files: Vec::new(),
             itimers: Default::default(),
             timers: VecMap::new(),
             next_timer_id: 0,
@@ -824,6 +877,8 @@ impl Process {
             plan: self.plan.clone(),
             brk_start: self.brk_start,
             brk: self.brk,
+            mm: self.mm,
+            saved_auxv: self.saved_auxv.clone(),
             mmap_top: self.mmap_top,
             stack_top: self.stack_top,
             uid: self.uid,
@@ -844,6 +899,7 @@ impl Process {
             shm: self.shm.clone(),
             sysv_shm: self.sysv_shm.clone(),
             past_eof: self.past_eof.clone(),
+            mapped_files: self.mapped_files.clone(),
             // Interval timers are not inherited.
             itimers: Default::default(),
             timers: VecMap::new(),
@@ -880,10 +936,13 @@ impl Process {
         self.shm.clear();
         self.sysv_detach_all(h);
         self.past_eof.clear();
+        self.mapped_files.clear();
         self.abi = img.abi;
         self.vmas = img.vmas;
         self.brk_start = img.plan.brk_start;
         self.brk = img.plan.brk_start;
+        self.mm = img.mm;
+        self.saved_auxv = img.auxv;
         self.plan = img.plan;
         self.mmap_top = img.mmap_top;
         self.stack_top = img.stack_top;
@@ -967,7 +1026,7 @@ impl Process {
             }
             Pending::SigWait { .. } => return self.sigwait_poll(h),
             // A wake answers it (the process table); here only the timeout.
-            Pending::Futex { deadline, .. } => {
+            Pending::Futex { deadline, .. } | Pending::FutexV { deadline, .. } => {
                 if deadline.is_none_or(|d| h.now_ns() < d) {
                     return None;
                 }
@@ -989,6 +1048,7 @@ impl Process {
     /// A fault of the task: map a lazily backed page, or kill the process.
     /// `[start, end)` is unmapped or mapped anew: no longer past a file's end.
     fn forget_past_eof(&mut self, start: u64, end: u64) {
+        self.forget_mapped_files(start, end);
         if self.past_eof.is_empty() {
             return;
         }
@@ -1002,6 +1062,27 @@ impl Process {
             }
         }
         self.past_eof = kept;
+    }
+
+    /// `[start, end)` no longer maps the files it mapped.
+    pub(crate) fn forget_mapped_files(&mut self, start: u64, end: u64) {
+        if self.mapped_files.iter().all(|&(s, e, _)| e <= start || s >= end) {
+            return;
+        }
+        let mut kept = Vec::new();
+        for (s, e, path) in core::mem::take(&mut self.mapped_files) {
+            if e <= start || s >= end {
+                kept.push((s, e, path));
+                continue;
+            }
+            if s < start {
+                kept.push((s, start, path.clone()));
+            }
+            if e > end {
+                kept.push((end, e, path));
+            }
+        }
+        self.mapped_files = kept;
     }
 
     pub fn handle_fault(&mut self, h: &mut dyn Host, f: &Fault) -> Outcome {
@@ -1519,7 +1600,14 @@ impl Process {
             if new_end - old_end > self.memory || !self.vmas.is_free(old_end, new_end) {
                 return self.brk;
             }
-            let ok = if old_end == self.brk_start { self.vmas.insert(self.brk_start, new_end, 3, VmaKind::Brk) } else { self.vmas.resize(self.brk_start, new_end) };
+            // Linux's do_brk_flags: the heap's last mapping grows when it is
+            // a read-write heap mapping ending there, else a new one starts
+            // at the old end (PR_SET_MM may have moved the heap).
+            let last = if old_end > self.brk_start { self.vmas.lookup(old_end - 1) } else { None };
+            let ok = match last {
+                Some(v) if v.kind == VmaKind::Brk && v.end == old_end && v.prot == 3 => self.vmas.resize(v.start, new_end),
+                _ => self.vmas.insert(old_end, new_end, 3, VmaKind::Brk),
+            };
             if !ok {
                 return self.brk;
             }
@@ -1628,6 +1716,7 @@ impl Process {
             // (writable in both, not copied on write), and futexes in them
             // are shared ones.
             let bytes = self.job.vfs.read_range(ino, offset, len as usize);
+            self.mapped_files.push((start, start + len, self.job.vfs.path_of(ino).unwrap_or_default()));
             let eof = page_up(bytes.len() as u64).unwrap_or(len);
             if eof < len {
                 self.past_eof.push((start + eof, start + len));

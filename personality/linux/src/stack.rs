@@ -76,6 +76,12 @@ pub struct StackImage {
     pub random_addr: u64,
     pub execfn_addr: u64,
     pub platform_addr: u64,
+    /// Where argv's and envp's strings are (Linux's mm arg_start, arg_end,
+    /// env_start, env_end).
+    pub args: (u64, u64),
+    pub env: (u64, u64),
+    /// The aux vector as written (Linux keeps it as mm->saved_auxv).
+    pub auxv: Vec<(u64, u64)>,
 }
 
 /// Linux's AT_PLATFORM string for the ABI.
@@ -179,7 +185,9 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         bytes[at(addr)..at(addr) + s.len()].copy_from_slice(s);
         // The NUL is already there.
     }
-    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr })
+    let args_start = arg_addrs.first().copied().unwrap_or(env_addrs.first().copied().unwrap_or(execfn_addr));
+    let env_start = env_addrs.first().copied().unwrap_or(execfn_addr);
+    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr, args: (args_start, env_start), env: (env_start, execfn_addr), auxv })
 }
 
 #[cfg(test)]

@@ -230,6 +230,7 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             Ok(0)
         }
         PR_GET_PDEATHSIG => p.write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes()).map(|_| 0),
+        crate::mm_map::PR_SET_MM => p.prctl_set_mm(h, a.abi, a.u32(1), a.u64(2), a.u64(3), a.u64(4)),
         _ => Err(Errno::EINVAL),
     })
 }

@@ -136,6 +136,7 @@ const INOTIFY: &str = "events of the job's own operations on its tree (no IN_UNM
 const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_NETLINK socket, which SiON lacks (ENOTSOCK, EINVAL for another socket; glibc answers ENOSYS)";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
+const FUTEX_WAITV: &str = "up to 128 32-bit futexes, private or shared, woken by any FUTEX_WAKE (or requeue, wake-op, robust release) of one of them; absolute timeout on CLOCK_REALTIME or CLOCK_MONOTONIC; no flags";
 const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
 const PKEYS: &str = "no protection keys (as Linux on a CPU without PKU): pkey_alloc ENOSPC after its checks, pkey_free EINVAL, pkey_mprotect with key -1 is mprotect";
 const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and levels checked (RT needs CAP_SYS_ADMIN), the owner rules; kept and reported (files are in memory: no I/O to order)";
@@ -452,6 +453,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n64::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
     e(n64::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
+    e(n64::FUTEX_WAITV, "futex_waitv", sys::futex::futex_waitv, P(FUTEX_WAITV)),
 ];
 
 /// The i386 table, sorted by number.
@@ -818,6 +820,7 @@ pub static I386: &[Entry] = &[
     e(n32::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n32::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
     e(n32::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
+    e(n32::FUTEX_WAITV, "futex_waitv", sys::futex::futex_waitv, P(FUTEX_WAITV)),
 ];
 
 /// The dispatch table of an ABI.

@@ -597,6 +597,7 @@ impl Process {
         let mut fl = 0x20u64; // ST_VALID
         let (ftype, blocks, bfree, files, ffree): (u64, u64, u64, u64, u64) = match r {
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_SYS => (0x62656572, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.mount_of(i).is_some_and(|m| m.owned) => {
