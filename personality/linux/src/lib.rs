@@ -29,6 +29,7 @@ pub mod linux;
 pub mod locks;
 pub mod mm_map;
 pub mod mqueue;
+pub mod ns;
 pub mod process;
 pub mod procs;
 pub mod signal;

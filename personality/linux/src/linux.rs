@@ -239,6 +239,8 @@ pub const CAP_SYS_RAWIO: u32 = 17;
 pub const CAP_SYS_PACCT: u32 = 20;
 pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_TIME: u32 = 25;
+/// CAP_SYS_CHROOT: setns into a mount namespace (with CAP_SYS_ADMIN).
+pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 /// CAP_SETPCAP: dropping from the bounding set, inheritable past permitted.
 pub const CAP_SETPCAP: u32 = 8;

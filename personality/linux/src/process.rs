@@ -15,6 +15,7 @@ use crate::signal::Signals;
 pub(crate) mod files;
 mod misc;
 mod mm_prctl;
+mod namespaces;
 mod net;
 pub mod pipe;
 mod thread;
@@ -181,6 +182,9 @@ pub struct JobState {
     pub hostname: Vec<u8>,
     /// setdomainname's NIS domain name ("(none)" until set).
     pub domainname: Vec<u8>,
+    /// The UTS and time namespaces the job's processes made (the initial
+    /// ones' names are `hostname` and `domainname`).
+    pub ns: crate::ns::Namespaces,
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
     /// Per epoll instance, the descriptor its last wait reported last: the
@@ -301,6 +305,7 @@ impl Default for JobState {
             vfs: sion_vfs::Vfs::new(),
             hostname: b"sion".to_vec(),
             domainname: b"(none)".to_vec(),
+            ns: Default::default(),
             epolls: VecMap::new(),
             epoll_cursor: VecMap::new(),
             next_epoll: 1,
@@ -634,6 +639,8 @@ pub struct Process {
     /// set_mempolicy's policy (kept across fork and exec) and mbind's per
     /// range (start, end), newest last.
     pub mempolicy: numa::MemPolicy,
+    /// Its namespaces (see `crate::ns`).
+    pub ns: crate::ns::NsSet,
     pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
 }
 
@@ -846,6 +853,7 @@ impl Process {
             ioprio: None,
             persona: 0,
             mempolicy: numa::MemPolicy::default(),
+            ns: crate::ns::NsSet::default(),
             range_policies: Vec::new(),
         };
         Ok((p, img.regs))
@@ -917,6 +925,7 @@ impl Process {
             prctl: self.prctl.fork(),
             // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
             mempolicy: self.mempolicy,
+            ns: self.ns.for_child(),
             ioprio: self.ioprio,
             persona: self.persona,
             range_policies: self.range_policies.clone(),
@@ -972,6 +981,9 @@ impl Process {
         }
         self.files.argv = argv.to_vec();
         self.files.envp = envp.to_vec();
+        if self.ns.time != crate::ns::INIT_TIME {
+            self.publish_vdso(h);
+        }
         Ok(img.regs)
     }
 
@@ -1350,7 +1362,13 @@ impl Process {
         Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
     }
 
+    /// What `clock` reads for this process (offset in a time namespace).
     pub(crate) fn clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
+        let ns = self.node_clock_now(h, clock)?;
+        Ok(crate::ns::to_ns_view(ns, self.clock_offset(clock)))
+    }
+
+    fn node_clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
         Ok(match clock {
             0 | 8 | 11 => h.realtime_ns(),
             5 => h.realtime_ns() / COARSE_NS * COARSE_NS,

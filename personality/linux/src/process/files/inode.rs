@@ -274,6 +274,21 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
     };
     let total_len: u64 = iov.iter().map(|x| x.1).sum();
     let tagv = p.job.vfs.node(ino).tag;
+    if tag::kind(tagv) == tag::SELF_TIMENS {
+        let mut data = Vec::new();
+        for &(base, len) in &iov {
+            if data.len() as u64 + len > PAGE {
+                return Err(Errno::EINVAL);
+            }
+            data.extend(p.read_user(h, abi, base, len as usize)?);
+        }
+        // Another process's offsets: not offered (it would need that
+        // process's namespace for children, which the writer cannot reach).
+        if tag::pid(tagv) != p.pid {
+            return Err(Errno::EPERM);
+        }
+        return p.timens_offsets_write(h, &data);
+    }
     if tag::kind(tagv) == tag::SYSCTL {
         // A tunable takes one write of its whole value (a page at most).
         let mut data = Vec::new();

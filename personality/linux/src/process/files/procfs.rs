@@ -59,12 +59,15 @@ pub mod tag {
     pub const NODE_CPUMAP: u32 = 28;
     /// /proc/<pid>/auxv: the saved aux vector.
     pub const SELF_AUXV: u32 = 29;
+    /// /proc/<pid>/timens_offsets.
+    pub const SELF_TIMENS: u32 = 30;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
 /// view is its process's; its `fd` is a link to the process's).
-const PROC_FILES: [(&str, u32, u32); 10] = [
+const PROC_FILES: [(&str, u32, u32); 11] = [
     ("auxv", tag::SELF_AUXV, 0o400),
+    ("timens_offsets", tag::SELF_TIMENS, 0o644),
     ("comm", tag::SELF_COMM, 0o444),
     ("maps", tag::SELF_MAPS, 0o444),
     ("stat", tag::SELF_STAT, 0o444),
@@ -124,6 +127,11 @@ pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tid
     v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
     // Filled by the process's next path call (`sync_map_files`).
     v.add(pd, b"map_files", Data::Dir(Default::default()), 0o500, uid, gid);
+    // Its namespaces (`Process::sync_ns_links` points them).
+    let nsd = v.add(pd, b"ns", Data::Dir(Default::default()), 0o511, uid, gid);
+    for k in crate::ns::Kind::ALL {
+        v.add(nsd, k.name().as_bytes(), Data::Symlink(k.link(crate::ns::NsSet::default().get(k)).into_bytes()), 0o777, uid, gid);
+    }
     v.add(pd, b"task", Data::Dir(Default::default()), 0o555, uid, gid);
     for &tid in tids {
         add_task_dir(v, pid, tid, exe, cwd);
@@ -296,7 +304,7 @@ impl Process {
             },
             tag::NODE_CPUMAP => format!("{:08x}\n", (1u64 << self.node.cpus.clamp(1, 32)) - 1),
             tag::UPTIME => {
-                let up = self.node.uptime_ns;
+                let up = crate::ns::to_ns_view(self.node.uptime_ns, self.clock_offset(7));
                 let idle = self.node.idle_ns;
                 format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, up / 10_000_000 % 100, idle / 1_000_000_000, idle / 10_000_000 % 100)
             }
@@ -412,6 +420,7 @@ impl Process {
                 return v;
             }
             tag::SELF_AUXV => return crate::mm_map::auxv_text(&self.saved_auxv).to_vec(),
+            tag::SELF_TIMENS => self.timens_offsets_text(),
             tag::SELF_ENVIRON => {
                 let mut v = Vec::new();
                 for a in &self.files.envp {

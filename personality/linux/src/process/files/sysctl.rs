@@ -189,8 +189,8 @@ impl Process {
         match SYSCTLS.get(index as usize).map(|s| s.knob) {
             Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
             Some(Fixed(text)) => text.as_bytes().to_vec(),
-            Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
-            Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
+            Some(Hostname) => [self.hostname(), b"\n"].concat(),
+            Some(Domainname) => [self.domainname(), b"\n"].concat(),
             Some(I(k)) => {
                 let ipc = &self.job.ipc;
                 match k {
@@ -233,7 +233,7 @@ impl Process {
                 if name.len() > 64 {
                     return Err(Errno::EINVAL);
                 }
-                *if knob == Hostname { &mut self.job.hostname } else { &mut self.job.domainname } = name.to_vec();
+                self.set_uts_name(knob == Hostname, name.to_vec());
                 Ok(data.len() as u64)
             }
             I(k) => {
@@ -330,12 +330,13 @@ CONFIG_COMPAT_32BIT_TIME=y
 CONFIG_SYSVIPC=y
 CONFIG_POSIX_MQUEUE=y
 CONFIG_CHECKPOINT_RESTORE=y
-# CONFIG_NAMESPACES is not set
+CONFIG_NAMESPACES=y
+CONFIG_UTS_NS=y
+CONFIG_TIME_NS=y
 # CONFIG_USER_NS is not set
 # CONFIG_PID_NS is not set
 # CONFIG_NET_NS is not set
 # CONFIG_IPC_NS is not set
-# CONFIG_TIME_NS is not set
 # CONFIG_CGROUPS is not set
 # CONFIG_DNOTIFY is not set
 CONFIG_INOTIFY_USER=y

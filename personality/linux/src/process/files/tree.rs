@@ -146,6 +146,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     use sion_vfs::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME};
     let root = v.root;
     v.mount_in_place(root, "tmpfs", "tmpfs", MS_RELATIME);
+    v.name_mnt_ns(crate::ns::INIT_MNT);
     v.mount_in_place(proc_, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
     v.mount_in_place(dev, "devtmpfs", "devtmpfs", MS_NOSUID);
     let me = v.add(proc_, b"self", Data::Symlink(Vec::new()), 0o777, 0, 0);
