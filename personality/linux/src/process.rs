@@ -185,6 +185,10 @@ pub struct JobState {
     /// The UTS and time namespaces the job's processes made (the initial
     /// ones' names are `hostname` and `domainname`).
     pub ns: crate::ns::Namespaces,
+    /// The last process id given (/proc/sys/kernel/ns_last_pid), and one a
+    /// write there chose (the next id is the first free one after it).
+    pub last_pid: u32,
+    pub set_last_pid: Option<u32>,
     /// Interest lists of epoll instances: fd -> (events, data).
     pub epolls: VecMap<u32, VecMap<i32, (u32, u64)>>,
     /// Per epoll instance, the descriptor its last wait reported last: the
@@ -306,6 +310,8 @@ impl Default for JobState {
             hostname: b"sion".to_vec(),
             domainname: b"(none)".to_vec(),
             ns: Default::default(),
+            last_pid: 0,
+            set_last_pid: None,
             epolls: VecMap::new(),
             epoll_cursor: VecMap::new(),
             next_epoll: 1,

@@ -84,6 +84,9 @@ impl Procs {
     /// every id is taken (a pid_max lowered under the job's population).
     pub(super) fn new_id(&mut self) -> Option<u32> {
         let max = self.job.tunables.pid_max.clamp(301, u32::MAX as u64) as u32;
+        if let Some(last) = self.job.set_last_pid.take() {
+            self.next_pid = last.saturating_add(1);
+        }
         for _ in 0..max {
             if self.next_pid >= max {
                 self.next_pid = 300;
@@ -91,6 +94,7 @@ impl Procs {
             let id = self.next_pid;
             self.next_pid += 1;
             if !self.members.contains_key(&id) && !self.by_task.values().any(|&(_, t)| t == id) {
+                self.job.last_pid = id;
                 return Some(id);
             }
         }
@@ -358,7 +362,7 @@ impl Procs {
                     } else if realtime {
                         ns.saturating_sub(h.realtime_ns().saturating_sub(now))
                     } else {
-                        ns
+                        crate::ns::from_ns_view(ns, self.monotonic_offset(pid))
                     })
                 }
                 Some(Err(e)) => return Outcome::Reply(e.as_ret()),
@@ -398,7 +402,7 @@ impl Procs {
             match self.serve(h, pid, |p, h| p.read_timespec(h, abi, timeout, TimeBits::B64)) {
                 Some(Ok(ns)) => {
                     let now = h.now_ns();
-                    Some(if clock == 0 { ns.saturating_sub(h.realtime_ns().saturating_sub(now)) } else { ns })
+                    Some(if clock == 0 { ns.saturating_sub(h.realtime_ns().saturating_sub(now)) } else { crate::ns::from_ns_view(ns, self.monotonic_offset(pid)) })
                 }
                 Some(Err(e)) => return Outcome::Reply(e.as_ret()),
                 None => return Outcome::Blocked,
@@ -440,6 +444,15 @@ impl Procs {
             p.pending = Some(Pending::FutexV { keys: entries.iter().map(|e| (e.addr, e.private)).collect(), seq, deadline });
         }
         Outcome::Blocked
+    }
+
+    /// CLOCK_MONOTONIC's offset in the time namespace of `pid` (futex
+    /// deadlines on it are the namespace's, as Linux's futex_init_timeout).
+    fn monotonic_offset(&self, pid: u32) -> i64 {
+        match self.proc_ref(pid) {
+            Some(p) if p.ns.time != crate::ns::INIT_TIME => self.job.ns.time_of(p.ns.time).monotonic,
+            _ => 0,
+        }
     }
 
     /// Where the waiters of a futex named by `pid` are.
