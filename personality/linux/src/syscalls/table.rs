@@ -139,6 +139,7 @@ const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_N
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
 const FUTEX_WAITV: &str = "up to 128 32-bit futexes, private or shared, woken by any FUTEX_WAKE (or requeue, wake-op, robust release) of one of them; absolute timeout on CLOCK_REALTIME or CLOCK_MONOTONIC; no flags";
+const REMAP: &str = "as Linux emulates it (an mmap(MAP_SHARED|MAP_FIXED) of the same object from pgoff): System V segment attaches (EINVAL once the segment is gone, the range left unmapped); private mappings EINVAL; shared file and anonymous mappings EINVAL (not offered)";
 const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
 const PKEYS: &str = "no protection keys (as Linux on a CPU without PKU): pkey_alloc ENOSPC after its checks, pkey_free EINVAL, pkey_mprotect with key -1 is mprotect";
 const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and levels checked (RT needs CAP_SYS_ADMIN), the owner rules; kept and reported (files are in memory: no I/O to order)";
@@ -340,6 +341,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::SCHED_SETAFFINITY, "sched_setaffinity", sys::sched::sched_setaffinity, P(AFFINITY)),
     e(n64::SCHED_GETAFFINITY, "sched_getaffinity", sys::sched::sched_getaffinity, P(AFFINITY)),
     e(n64::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
+    e(n64::REMAP_FILE_PAGES, "remap_file_pages", sys::ipc::remap_file_pages, P(REMAP)),
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n64::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
@@ -669,6 +671,7 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
     e(n32::EPOLL_CTL, "epoll_ctl", sys::epoll::epoll_ctl, P(EPOLL)),
     e(n32::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
+    e(n32::REMAP_FILE_PAGES, "remap_file_pages", sys::ipc::remap_file_pages, P(REMAP)),
     e(n32::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n32::TIMER_CREATE, "timer_create", sys::time::timer_create, P(POSIX_TIMER)),
     e(n32::TIMER_SETTIME, "timer_settime", sys::time::timer_settime, P(POSIX_TIMER)),
