@@ -3,6 +3,8 @@
 //! `procs/threads.rs`), keyed by process and address.
 
 use crate::errno::Errno;
+#[cfg(test)]
+use alloc::vec::Vec;
 
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
@@ -92,6 +94,50 @@ pub fn wake_count(n: u64) -> usize {
     (n as u32 as i32).max(1) as usize
 }
 
+/// futex_waitv's limit on the number of futexes (FUTEX_WAITV_MAX).
+pub const WAITV_MAX: u64 = 128;
+/// The size of one `struct futex_waitv` (val, uaddr, flags, __reserved).
+pub const WAITV_SIZE: usize = 24;
+/// A futex_waitv waiter's size flag (FUTEX2_SIZE_U32): the only size offered.
+pub const FUTEX2_SIZE_U32: u32 = 2;
+
+/// One waiter of futex_waitv: the word at `addr` must still hold `val`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitvEntry {
+    pub val: u32,
+    pub addr: u64,
+    pub private: bool,
+}
+
+/// Decode one `struct futex_waitv` as Linux's futex_parse_waitv: flags other
+/// than FUTEX2_SIZE_U32 and FUTEX_PRIVATE_FLAG, a nonzero reserved word, no
+/// FUTEX2_SIZE_U32, or a value wider than 32 bits are EINVAL (the last as
+/// Linux since 6.7's futex_validate_input; 6.1 compared the low 32 bits).
+pub fn parse_waitv(b: &[u8]) -> Result<WaitvEntry, Errno> {
+    let b: &[u8; WAITV_SIZE] = b.get(..WAITV_SIZE).and_then(|b| b.try_into().ok()).ok_or(Errno::EFAULT)?;
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+    let (val, addr) = (word(0), word(8));
+    let flags = u32::from_le_bytes([b[16], b[17], b[18], b[19]]);
+    let reserved = u32::from_le_bytes([b[20], b[21], b[22], b[23]]);
+    if flags & !(FUTEX2_SIZE_U32 | FUTEX_PRIVATE_FLAG) != 0 || reserved != 0 || flags & FUTEX2_SIZE_U32 == 0 || val >> 32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(WaitvEntry { val: val as u32, addr, private: flags & FUTEX_PRIVATE_FLAG != 0 })
+}
+
+/// futex_waitv's own arguments, checked in Linux's order before the
+/// waiters are read: no flags, 1 to 128 waiters, a non-NULL array, and with
+/// a timeout only CLOCK_REALTIME (0) or CLOCK_MONOTONIC (1).
+pub fn check_waitv_args(waiters: u64, nr: u64, flags: u64, timeout: u64, clock: i32) -> Result<(), Errno> {
+    if flags != 0 || nr == 0 || nr > WAITV_MAX || waiters == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if timeout != 0 && clock != 0 && clock != 1 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +171,40 @@ mod tests {
         assert_eq!(wake_op(encode(8 | 2, 4, 0, 0), 1), Ok((1 | 16, false)));
         assert_eq!(wake_op(encode(5, 0, 0, 0), 0), Err(Errno::ENOSYS));
         assert_eq!(wake_op(encode(0, 0, 6, 0), 0), Err(Errno::ENOSYS));
+    }
+
+    fn waitv(val: u64, addr: u64, flags: u32, reserved: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&val.to_le_bytes());
+        b.extend_from_slice(&addr.to_le_bytes());
+        b.extend_from_slice(&flags.to_le_bytes());
+        b.extend_from_slice(&reserved.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn waitv_entries() {
+        assert_eq!(parse_waitv(&waitv(7, 0x1000, 2 | 128, 0)), Ok(WaitvEntry { val: 7, addr: 0x1000, private: true }));
+        assert_eq!(parse_waitv(&waitv(1 << 32 | 7, 0x1000, 2 | 128, 0)), Err(Errno::EINVAL));
+        assert_eq!(parse_waitv(&waitv(0, 0x1000, 2, 0)), Ok(WaitvEntry { val: 0, addr: 0x1000, private: false }));
+        // No size flag, an unknown flag, a reserved word: EINVAL.
+        assert_eq!(parse_waitv(&waitv(0, 0x1000, 128, 0)), Err(Errno::EINVAL));
+        assert_eq!(parse_waitv(&waitv(0, 0x1000, 2 | 4, 0)), Err(Errno::EINVAL));
+        assert_eq!(parse_waitv(&waitv(0, 0x1000, 2, 1)), Err(Errno::EINVAL));
+        assert_eq!(parse_waitv(&[0; 8]), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn waitv_args() {
+        assert_eq!(check_waitv_args(0x1000, 1, 0, 0x2000, 1), Ok(()));
+        assert_eq!(check_waitv_args(0x1000, 128, 0, 0x2000, 0), Ok(()));
+        assert_eq!(check_waitv_args(0x1000, 129, 0, 0x2000, 1), Err(Errno::EINVAL));
+        assert_eq!(check_waitv_args(0x1000, 0, 0, 0x2000, 1), Err(Errno::EINVAL));
+        assert_eq!(check_waitv_args(0, 1, 0, 0x2000, 1), Err(Errno::EINVAL));
+        assert_eq!(check_waitv_args(0x1000, 1, 1, 0x2000, 1), Err(Errno::EINVAL));
+        // CLOCK_TAI is refused, but only with a timeout.
+        assert_eq!(check_waitv_args(0x1000, 1, 0, 0x2000, 11), Err(Errno::EINVAL));
+        assert_eq!(check_waitv_args(0x1000, 1, 0, 0, 11), Ok(()));
     }
 
     #[test]

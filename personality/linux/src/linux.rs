@@ -204,6 +204,7 @@ pub const PRIO_PROCESS: i32 = 0;
 pub const PRIO_PGRP: i32 = 1;
 pub const PRIO_USER: i32 = 2;
 pub const RLIMIT_CPU: usize = 0;
+pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_CORE: usize = 4;
 pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_MEMLOCK: usize = 8;
@@ -259,11 +260,15 @@ pub const CAP_SYS_MODULE: u32 = 16;
 pub const CAP_SYS_RAWIO: u32 = 17;
 pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_TIME: u32 = 25;
+/// CAP_SYS_CHROOT: setns into a mount namespace (with CAP_SYS_ADMIN).
+pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 /// CAP_SETPCAP: dropping from the bounding set, inheritable past permitted.
 pub const CAP_SETPCAP: u32 = 8;
 /// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: u32 = 40;
+/// CAP_CHECKPOINT_RESTORE: PR_SET_MM_MAP's exe_fd, /proc/PID/map_files (with CAP_SYS_ADMIN).
+pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
 /// CAP_SYS_ADMIN: setdomainname, the real-time I/O class.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// CAP_SETUID, CAP_SETGID: setfsuid, setfsgid to any id.

@@ -1,6 +1,7 @@
 //! A Linux process: its memory map, limits, ids, stdin and the system calls,
 //! written against [`Host`] so all of it runs in host tests.
 
+use crate::mm_map::MmMap;
 use crate::elf::{self, LoadPlan, LIMIT_32};
 use crate::errno::{Errno, SysResult};
 use crate::host::{Host, MapError};
@@ -14,6 +15,8 @@ use crate::signal::Signals;
 pub(crate) mod files;
 mod dump;
 mod misc;
+mod mm_prctl;
+mod namespaces;
 mod net;
 pub mod pipe;
 mod thread;
@@ -107,6 +110,9 @@ pub enum Pending {
     /// served). Private and shared waits on one address are different
     /// futexes, as on Linux.
     Futex { addr: u64, private: bool, bitset: u32, seq: u64, deadline: Option<u64> },
+    /// futex_waitv on each (address, private) of `keys`: a wake of any of
+    /// them answers the index of the first one woken; the deadline ETIMEDOUT.
+    FutexV { keys: Vec<(u64, bool)>, seq: u64, deadline: Option<u64> },
     /// rt_sigtimedwait: a signal of `set` (its siginfo to `info`), or EAGAIN
     /// at the deadline.
     SigWait { set: u64, info: u64, deadline: Option<u64> },
@@ -124,7 +130,7 @@ impl Pending {
             // in case a change came while nothing listened.
             Pending::Net { .. } => Some(now + NET_RECHECK_NS),
             Pending::Retry { .. } => None,
-            Pending::Futex { deadline, .. } | Pending::SigWait { deadline, .. } => *deadline,
+            Pending::Futex { deadline, .. } | Pending::FutexV { deadline, .. } | Pending::SigWait { deadline, .. } => *deadline,
         }
     }
 }
@@ -180,6 +186,13 @@ pub struct JobState {
     pub hostname: Vec<u8>,
     /// setdomainname's NIS domain name ("(none)" until set).
     pub domainname: Vec<u8>,
+    /// The UTS and time namespaces the job's processes made (the initial
+    /// ones' names are `hostname` and `domainname`).
+    pub ns: crate::ns::Namespaces,
+    /// The last process id given (/proc/sys/kernel/ns_last_pid), and one a
+    /// write there chose (the next id is the first free one after it).
+    pub last_pid: u32,
+    pub set_last_pid: Option<u32>,
     /// Interest lists of epoll instances: fd -> its interest.
     pub epolls: VecMap<u32, VecMap<i32, epoll::Interest>>,
     /// Per epoll instance, the descriptor its last wait reported last: the
@@ -310,6 +323,9 @@ impl Default for JobState {
             vfs: sion_vfs::Vfs::new(),
             hostname: b"sion".to_vec(),
             domainname: b"(none)".to_vec(),
+            ns: Default::default(),
+            last_pid: 0,
+            set_last_pid: None,
             epolls: VecMap::new(),
             epoll_cursor: VecMap::new(),
             next_epoll: 1,
@@ -396,6 +412,10 @@ struct Image {
     /// Where mmap starts looking down from (below the interpreter).
     mmap_top: u64,
     regs: TaskRegs,
+    /// The landmarks of the new memory (brk's are the plan's) and the aux
+    /// vector as written (mm->saved_auxv).
+    mm: MmMap,
+    auxv: Vec<u8>,
 }
 
 /// Load a program into the host's current (empty) space: its segments, its
@@ -466,7 +486,40 @@ fn load_image(h: &mut dyn Host, program: &[u8], interp: Option<&[u8]>, argv: &[V
     let regs = initial_regs(abi, start, img.sp);
     let mut plan = plan;
     plan.auxv = img.auxv;
-    Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs })
+    let mm = image_landmarks(&plan, &img);
+    let w = abi.word();
+    let auxv: Vec<u8> = img.saved_auxv.iter().flat_map(|&(k, v)| [k, v]).flat_map(|x| x.to_le_bytes().into_iter().take(w)).collect();
+    let auxv = crate::mm_map::saved_auxv(&auxv);
+    Ok(Image { abi, vmas, plan, stack_top: top, mmap_top: top_of_mmap, regs, mm, auxv })
+}
+
+/// Linux's mm landmarks of a loaded program (binfmt_elf): the code from the
+/// lowest executable segment to the end of the highest one's file bytes, the
+/// data from the highest segment's start to its file end, the heap at the
+/// plan's brk, the stack at the initial stack pointer, argv's and envp's strings.
+fn image_landmarks(plan: &LoadPlan, img: &stack::StackImage) -> MmMap {
+    let (mut start_code, mut end_code, mut start_data, mut end_data) = (u64::MAX, 0, 0, 0);
+    for s in &plan.segments {
+        if s.prot & 4 != 0 {
+            start_code = start_code.min(s.vaddr);
+            end_code = end_code.max(s.vaddr + s.filesz);
+        }
+        start_data = start_data.max(s.vaddr);
+        end_data = end_data.max(s.vaddr + s.filesz);
+    }
+    MmMap {
+        start_code: if start_code == u64::MAX { 0 } else { start_code },
+        end_code,
+        start_data,
+        end_data,
+        start_brk: plan.brk_start,
+        brk: plan.brk_start,
+        start_stack: img.sp,
+        arg_start: img.args.0,
+        arg_end: img.args.1,
+        env_start: img.env.0,
+        env_end: img.env.1,
+    }
 }
 
 /// Map the segments of `plan` (the file's bytes written, the rest zero and
@@ -525,6 +578,11 @@ pub struct Process {
     pub plan: LoadPlan,
     pub brk_start: u64,
     pub brk: u64,
+    /// Where code, data, stack, arguments and environment are (Linux's mm
+    /// fields; its brk ones are `brk_start` and `brk`), as exec set them or
+    /// prctl(PR_SET_MM) since; and the saved aux vector (/proc/PID/auxv).
+    pub mm: MmMap,
+    pub saved_auxv: Vec<u8>,
     pub mmap_top: u64,
     pub stack_top: u64,
     pub uid: u32,
@@ -564,6 +622,9 @@ pub struct Process {
     /// The pages of file mappings wholly past their file's end (start,
     /// end): an access there is SIGBUS (BUS_ADRERR), as on Linux, not zeros.
     pub past_eof: Vec<(u64, u64)>,
+    /// mmap'd files, private or shared (start, end, the file's path at
+    /// mmap): /proc/<pid>/map_files lists them with the program's image.
+    pub mapped_files: Vec<(u64, u64, Vec<u8>)>,
     /// Interval timers REAL, VIRTUAL, PROF, on their clocks (ns); REAL
     /// sends SIGALRM (`Procs::fire_timers`).
     pub itimers: [crate::timer::Timer; 3],
@@ -608,6 +669,8 @@ pub struct Process {
     /// set_mempolicy's policy (kept across fork and exec) and mbind's per
     /// range (start, end), newest last.
     pub mempolicy: numa::MemPolicy,
+    /// Its namespaces (see `crate::ns`).
+    pub ns: crate::ns::NsSet,
     pub range_policies: Vec<(u64, u64, numa::MemPolicy)>,
     /// System time: what the server spent on its calls (ns).
     pub stime_ns: u64,
@@ -804,6 +867,8 @@ impl Process {
             vmas: img.vmas,
             brk_start: img.plan.brk_start,
             brk: img.plan.brk_start,
+            mm: img.mm,
+            saved_auxv: img.auxv,
             plan: img.plan,
             mmap_top: img.mmap_top,
             stack_top: img.stack_top,
@@ -826,6 +891,7 @@ impl Process {
             shm: Vec::new(),
             sysv_shm: Vec::new(),
             past_eof: Vec::new(),
+            mapped_files: Vec::new(),
             itimers: Default::default(),
             timers: VecMap::new(),
             next_timer_id: 0,
@@ -844,6 +910,7 @@ impl Process {
             ioprio: None,
             persona: 0,
             mempolicy: numa::MemPolicy::default(),
+            ns: crate::ns::NsSet::default(),
             range_policies: Vec::new(),
             stime_ns: 0,
             child_times: (0, 0),
@@ -881,6 +948,8 @@ impl Process {
             plan: self.plan.clone(),
             brk_start: self.brk_start,
             brk: self.brk,
+            mm: self.mm,
+            saved_auxv: self.saved_auxv.clone(),
             mmap_top: self.mmap_top,
             stack_top: self.stack_top,
             uid: self.uid,
@@ -903,6 +972,7 @@ impl Process {
             shm: self.shm.clone(),
             sysv_shm: self.sysv_shm.clone(),
             past_eof: self.past_eof.clone(),
+            mapped_files: self.mapped_files.clone(),
             // Interval timers are not inherited.
             itimers: Default::default(),
             timers: VecMap::new(),
@@ -920,6 +990,7 @@ impl Process {
             prctl: self.prctl.fork(),
             // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER.
             mempolicy: self.mempolicy,
+            ns: self.ns.for_child(),
             ioprio: self.ioprio,
             persona: self.persona,
             range_policies: self.range_policies.clone(),
@@ -945,10 +1016,13 @@ impl Process {
         self.shm.clear();
         self.sysv_detach_all(h);
         self.past_eof.clear();
+        self.mapped_files.clear();
         self.abi = img.abi;
         self.vmas = img.vmas;
         self.brk_start = img.plan.brk_start;
         self.brk = img.plan.brk_start;
+        self.mm = img.mm;
+        self.saved_auxv = img.auxv;
         self.plan = img.plan;
         self.mmap_top = img.mmap_top;
         self.stack_top = img.stack_top;
@@ -983,6 +1057,9 @@ impl Process {
         }
         self.files.argv = argv.to_vec();
         self.files.envp = envp.to_vec();
+        if self.ns.time != crate::ns::INIT_TIME {
+            self.publish_vdso(h);
+        }
         Ok(img.regs)
     }
 
@@ -1039,7 +1116,7 @@ impl Process {
             }
             Pending::SigWait { .. } => return self.sigwait_poll(h),
             // A wake answers it (the process table); here only the timeout.
-            Pending::Futex { deadline, .. } => {
+            Pending::Futex { deadline, .. } | Pending::FutexV { deadline, .. } => {
                 if deadline.is_none_or(|d| h.now_ns() < d) {
                     return None;
                 }
@@ -1061,6 +1138,7 @@ impl Process {
     /// A fault of the task: map a lazily backed page, or kill the process.
     /// `[start, end)` is unmapped or mapped anew: no longer past a file's end.
     fn forget_past_eof(&mut self, start: u64, end: u64) {
+        self.forget_mapped_files(start, end);
         if self.past_eof.is_empty() {
             return;
         }
@@ -1074,6 +1152,27 @@ impl Process {
             }
         }
         self.past_eof = kept;
+    }
+
+    /// `[start, end)` no longer maps the files it mapped.
+    pub(crate) fn forget_mapped_files(&mut self, start: u64, end: u64) {
+        if self.mapped_files.iter().all(|&(s, e, _)| e <= start || s >= end) {
+            return;
+        }
+        let mut kept = Vec::new();
+        for (s, e, path) in core::mem::take(&mut self.mapped_files) {
+            if e <= start || s >= end {
+                kept.push((s, e, path));
+                continue;
+            }
+            if s < start {
+                kept.push((s, start, path.clone()));
+            }
+            if e > end {
+                kept.push((end, e, path));
+            }
+        }
+        self.mapped_files = kept;
     }
 
     pub fn handle_fault(&mut self, h: &mut dyn Host, f: &Fault) -> Outcome {
@@ -1347,7 +1446,13 @@ impl Process {
         Timespec::decode(bits, &b).to_ns().ok_or(Errno::EINVAL)
     }
 
+    /// What `clock` reads for this process (offset in a time namespace).
     pub(crate) fn clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
+        let ns = self.node_clock_now(h, clock)?;
+        Ok(crate::ns::to_ns_view(ns, self.clock_offset(clock)))
+    }
+
+    fn node_clock_now(&mut self, h: &mut dyn Host, clock: i32) -> Result<u64, Errno> {
         Ok(match clock {
             0 | 8 | 11 => h.realtime_ns(),
             5 => h.realtime_ns() / COARSE_NS * COARSE_NS,
@@ -1601,12 +1706,13 @@ impl Process {
             if new_end - old_end > self.memory || !self.vmas.is_free(old_end, new_end) {
                 return self.brk;
             }
-            // The heap's last piece grows (mprotect may have split the heap:
-            // a piece of another protection is followed by a new one).
-            let last = self.vmas.lookup(old_end.wrapping_sub(1)).filter(|v| old_end > self.brk_start && v.kind == VmaKind::Brk && v.end == old_end && v.prot == 3 && v.flags == 0);
+            // Linux's do_brk_flags: the heap's last mapping grows when it is
+            // a read-write heap mapping ending there, else a new one starts
+            // at the old end (PR_SET_MM may have moved the heap).
+            let last = if old_end > self.brk_start { self.vmas.lookup(old_end - 1) } else { None };
             let ok = match last {
-                Some(v) => self.vmas.resize(v.start, new_end),
-                None => self.vmas.insert(old_end, new_end, 3, VmaKind::Brk),
+                Some(v) if v.kind == VmaKind::Brk && v.end == old_end && v.prot == 3 && v.flags == 0 => self.vmas.resize(v.start, new_end),
+                _ => self.vmas.insert(old_end, new_end, 3, VmaKind::Brk),
             };
             if !ok {
                 return self.brk;
@@ -1731,6 +1837,7 @@ impl Process {
             // (writable in both, not copied on write), and futexes in them
             // are shared ones.
             let bytes = self.job.vfs.read_range(ino, offset, len as usize);
+            self.mapped_files.push((start, start + len, self.job.vfs.path_of(ino).unwrap_or_default()));
             let eof = page_up(bytes.len() as u64).unwrap_or(len);
             if eof < len {
                 self.past_eof.push((start + eof, start + len));

@@ -179,6 +179,8 @@ impl Procs {
         proc.family = (*ppid, *pgid, *sid);
         // Paths resolve for this thread (/proc/self, /proc/thread-self).
         self.job.vfs.asker = (pid, proc.tid);
+        // And in its mount namespace.
+        self.job.vfs.enter_mnt_ns(proc.ns.mnt);
         core::mem::swap(&mut proc.job, &mut self.job);
         let r = f(proc, h);
         core::mem::swap(&mut proc.job, &mut self.job);
@@ -310,6 +312,10 @@ impl Procs {
         let tids: Vec<u32> = core::iter::once(proc.tid).chain(proc.threads.iter().map(|t| t.tid)).collect();
         proc.files.proc_fd_dir = crate::process::fill_proc_dir(&mut self.job.vfs, dir, owner, proc.exe.as_bytes(), &cwd, &tids);
         proc.files.fd_dirty = true;
+        // Its ns/ links name its namespaces.
+        core::mem::swap(&mut proc.job, &mut self.job);
+        proc.sync_ns_links();
+        core::mem::swap(&mut proc.job, &mut self.job);
     }
 
     /// Part of the workstation's answer to request `id`.
@@ -995,12 +1001,31 @@ impl Procs {
         if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
+        // New namespaces: CLONE_NEW* (clone3's CLONE_NEWTIME comes as
+        // CLONE3_NEWTIME: clone's low byte is the exit signal).
+        let new_ns = (flags & CLONE_NAMESPACES) | if flags & CLONE3_NEWTIME != 0 { crate::ns::CLONE_NEWTIME } else { 0 };
+        if new_ns != 0 {
+            use crate::ns::{CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEW_OFFERED};
+            const CLONE_FS: u64 = 0x200;
+            const CLONE_SYSVSEM: u64 = 0x4_0000;
+            // Linux's copy_process, then copy_creds, then copy_namespaces.
+            if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS || flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS {
+                return Outcome::Reply(Errno::EINVAL.as_ret());
+            }
+            // A thread in namespaces of its own: its process's are its threads' here.
+            if flags & CLONE_THREAD != 0 || flags & CLONE_NEWUSER != 0 {
+                return Outcome::Reply(Errno::EINVAL.as_ret());
+            }
+            if !self.proc_ref(pid).is_some_and(|p| p.capable(crate::linux::CAP_SYS_ADMIN)) {
+                return Outcome::Reply(Errno::EPERM.as_ret());
+            }
+            if flags & (CLONE_NEWIPC | CLONE_SYSVSEM) == CLONE_NEWIPC | CLONE_SYSVSEM || new_ns & !CLONE_NEW_OFFERED != 0 {
+                self.log_once(h, "clone with IPC, PID, network, user or cgroup namespaces: not offered: EINVAL");
+                return Outcome::Reply(Errno::EINVAL.as_ret());
+            }
+        }
         if flags & CLONE_THREAD != 0 {
             return self.new_thread(h, pid, abi, flags, stack, ptid, ctid, tls);
-        }
-        if flags & CLONE_NAMESPACES != 0 {
-            self.log_once(h, "clone with new namespaces: not offered: EPERM");
-            return Outcome::Reply(Errno::EPERM.as_ret());
         }
         if !self.may_create(h, pid) {
             return Outcome::Reply(Errno::EAGAIN.as_ret());
@@ -1033,6 +1058,14 @@ impl Procs {
             }
         }
         child.started_ns = h.now_ns();
+        if new_ns != 0 {
+            let set = child.ns;
+            child.ns = self.serve(h, pid, |p, _| p.new_namespaces(new_ns, set)).unwrap_or(set);
+            // A new time namespace of clone3 is the child's own at once.
+            if new_ns & crate::ns::CLONE_NEWTIME != 0 {
+                child.ns.time = child.ns.time_for_children;
+            }
+        }
         regs.rax = 0;
         if stack != 0 {
             regs.rsp = stack;
@@ -1068,6 +1101,14 @@ impl Procs {
             self.job.membarrier.insert(child_pid, m);
         }
         self.by_task.insert(task, (child_pid, child_pid));
+        // A child starting in a time namespace other than the node's: the
+        // namespace's offsets are fixed, its vDSO asks the server.
+        if self.proc_ref(child_pid).is_some_and(|c| c.ns.time != crate::ns::INIT_TIME) {
+            self.serve(h, child_pid, |c, h| {
+                c.freeze_time_ns(c.ns.time);
+                c.publish_vdso(h);
+            });
+        }
         let tid = (child_pid as u32).to_le_bytes();
         if flags & CLONE_PARENT_SETTID != 0 {
             let _ = self.serve(h, pid, |p, h| p.write_user(h, abi, ptid, &tid));
@@ -1084,6 +1125,8 @@ impl Procs {
         Outcome::Reply(child_pid as u64)
     }
 
+    /// clone3's CLONE_NEWTIME as `fork` takes it (bit 7 of clone's flags is
+    /// the exit signal's).
     pub(crate) fn clone3(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, args: u64, size: u64) -> Outcome {
         // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
         // stack, stack_size, tls, set_tid, set_tid_size, cgroup (u64 each).
@@ -1102,7 +1145,8 @@ impl Procs {
             return Outcome::Reply(Errno::EINVAL.as_ret());
         }
         let top = if stack != 0 { stack + stack_size } else { 0 };
-        self.fork(h, pid, abi, flags | exit_signal, top, ptid, ctid, tls)
+        let newtime = if flags & crate::ns::CLONE_NEWTIME != 0 { CLONE3_NEWTIME } else { 0 };
+        self.fork(h, pid, abi, (flags & !crate::ns::CLONE_NEWTIME) | exit_signal | newtime, top, ptid, ctid, tls)
     }
 
     // ----- exec -----
@@ -1844,6 +1888,9 @@ impl Procs {
         .unwrap_or(Err(Errno::ESRCH))
     }
 }
+
+/// clone3's CLONE_NEWTIME, passed to `Procs::fork` past the flags Linux has.
+const CLONE3_NEWTIME: u64 = 1 << 62;
 
 /// Calls SA_RESTART restarts after a handler (Linux never restarts these).
 fn restartable(abi: Abi, nr: u64) -> bool {

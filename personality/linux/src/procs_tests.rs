@@ -1625,3 +1625,29 @@ fn an_interrupted_relative_sleep_writes_the_time_it_had_left() {
     let left = j.peek(parent, rem, 16);
     assert_eq!((u64::from_le_bytes(left[..8].try_into().unwrap()), u64::from_le_bytes(left[8..].try_into().unwrap())), (2, 750_000_000));
 }
+
+#[test]
+fn ns_last_pid_chooses_the_next_id() {
+    let (mut j, task) = Job::new();
+    // Root's, as the capability check wants.
+    j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| {
+        p.files.cred.uid = 0;
+        p.caps = crate::process::Caps::of(0);
+        p.uid = 0;
+    });
+    let (first, child) = j.fork(task);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    assert_eq!(j.ok(task, n::WAIT4, &[first as u64, 0, 0, 0]), first as i64);
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/ns_last_pid", None), Ok(alloc::format!("{first}\n")));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/ns_last_pid", Some("-1\n")), Err(err(Errno::EINVAL)));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/ns_last_pid", Some("40000\n")), Err(err(Errno::EINVAL)), "past pid_max");
+    // The id of the reaped child again.
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/ns_last_pid", Some(&alloc::format!("{}\n", first - 1))).as_deref(), Ok(""));
+    let (again, child) = j.fork(task);
+    assert_eq!(again, first);
+    assert_eq!(j.call(child, n::EXIT_GROUP, &[0]), None);
+    assert_eq!(j.ok(task, n::WAIT4, &[again as u64, 0, 0, 0]), again as i64);
+    // Without CAP_SYS_ADMIN (and CAP_CHECKPOINT_RESTORE): EPERM, though the file is 0666.
+    j.procs.serve(&mut j.h, crate::process::FIRST_PID, |p, _| p.caps.effective &= !(1 << crate::linux::CAP_SYS_ADMIN | 1 << crate::linux::CAP_CHECKPOINT_RESTORE));
+    assert_eq!(proc_file(&mut j, task, "/proc/sys/kernel/ns_last_pid", Some("100\n")), Err(err(Errno::EPERM)));
+}

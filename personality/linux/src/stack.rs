@@ -78,6 +78,12 @@ pub struct StackImage {
     pub platform_addr: u64,
     /// The aux vector: its address and length in bytes (AT_NULL included).
     pub auxv: (u64, u64),
+    /// Where argv's and envp's strings are (Linux's mm arg_start, arg_end,
+    /// env_start, env_end).
+    pub args: (u64, u64),
+    pub env: (u64, u64),
+    /// The aux vector as written (Linux keeps it as mm->saved_auxv).
+    pub saved_auxv: Vec<(u64, u64)>,
 }
 
 /// Linux's AT_PLATFORM string for the ABI.
@@ -183,7 +189,9 @@ pub fn build(p: &StackParams) -> Option<StackImage> {
         bytes[at(addr)..at(addr) + s.len()].copy_from_slice(s);
         // The NUL is already there.
     }
-    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr, auxv: auxv_span })
+    let args_start = arg_addrs.first().copied().unwrap_or(env_addrs.first().copied().unwrap_or(execfn_addr));
+    let env_start = env_addrs.first().copied().unwrap_or(execfn_addr);
+    Some(StackImage { sp, bytes, random_addr, execfn_addr, platform_addr, args: (args_start, env_start), env: (env_start, execfn_addr), auxv: auxv_span, saved_auxv: auxv })
 }
 
 #[cfg(test)]

@@ -304,9 +304,12 @@ pub struct Vfs {
     pub asker: (u32, u32),
     /// The remote inode the last operation that failed with `FETCH` needed.
     missing: core::cell::Cell<Option<Ino>>,
-    /// The mount table (see `mount.rs`).
+    /// The mount table (see `mount.rs`) of the active mount namespace.
     mounts: Vec<Mount>,
     next_mount_id: u32,
+    /// The active mount namespace's name, and the other namespaces' tables.
+    mnt_ns: u32,
+    other_mnt_ns: Vec<(u32, Vec<Mount>)>,
     /// Bytes held by regular files, by file system.
     usage: BTreeMap<u64, u64>,
     /// Inodes inotify watches, and the events on them not yet taken (see `notify.rs`).
@@ -372,6 +375,8 @@ impl Vfs {
             missing: core::cell::Cell::new(None),
             mounts: Vec::new(),
             next_mount_id: 21,
+            mnt_ns: 0,
+            other_mnt_ns: Vec::new(),
             usage: BTreeMap::new(),
             watched: Vec::new(),
             events: Vec::new(),
@@ -904,7 +909,7 @@ impl Vfs {
 
     fn maybe_free(&mut self, ino: Ino) {
         let n = self.node(ino);
-        if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.mounts.iter().any(|m| m.root == ino) {
+        if n.nlink == 0 && n.opens == 0 && ino != self.root && !self.all_mounts().any(|m| m.root == ino) {
             self.self_event(ino, IN_DELETE_SELF);
             if !self.orphans.is_empty() {
                 self.orphans.retain(|o| o.0 != ino);

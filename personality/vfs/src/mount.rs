@@ -127,6 +127,66 @@ pub enum MountKind {
 }
 
 impl Vfs {
+    /// Every mount of every mount namespace.
+    pub(crate) fn all_mounts(&self) -> impl Iterator<Item = &Mount> {
+        self.mounts.iter().chain(self.other_mnt_ns.iter().flat_map(|(_, t)| t.iter()))
+    }
+
+    /// The name of the active mount namespace (0 until named).
+    pub fn mnt_ns(&self) -> u32 {
+        self.mnt_ns
+    }
+
+    /// Name the active mount namespace.
+    pub fn name_mnt_ns(&mut self, id: u32) {
+        self.mnt_ns = id;
+    }
+
+    /// Make mount namespace `id`'s table the one paths resolve by (false if
+    /// there is no such namespace).
+    pub fn enter_mnt_ns(&mut self, id: u32) -> bool {
+        if id == self.mnt_ns {
+            return true;
+        }
+        let Some(i) = self.other_mnt_ns.iter().position(|(n, _)| *n == id) else { return false };
+        let (n, table) = self.other_mnt_ns.swap_remove(i);
+        let old = core::mem::replace(&mut self.mounts, table);
+        self.other_mnt_ns.push((self.mnt_ns, old));
+        self.mnt_ns = n;
+        true
+    }
+
+    /// A new mount namespace `id`: a copy of the active one's table (as
+    /// Linux's copy_mnt_ns, its mounts get new ids). The active one stays.
+    pub fn copy_mnt_ns(&mut self, id: u32) {
+        let mut table = self.mounts.clone();
+        let mut ids: Vec<(u32, u32)> = Vec::with_capacity(table.len());
+        for m in table.iter_mut() {
+            ids.push((m.id, self.next_mount_id));
+            m.id = self.next_mount_id;
+            m.expiry_mark.set(false);
+            self.next_mount_id += 1;
+        }
+        for m in table.iter_mut() {
+            if let Some(&(_, new)) = ids.iter().find(|(old, _)| *old == m.parent) {
+                m.parent = new;
+            }
+        }
+        self.other_mnt_ns.push((id, table));
+    }
+
+    /// Mount namespace `id` (not the active one) is gone: the file systems
+    /// made for its mounts and mounted nowhere else go with it.
+    pub fn drop_mnt_ns(&mut self, id: u32) {
+        let Some(i) = self.other_mnt_ns.iter().position(|(n, _)| *n == id) else { return };
+        let (_, table) = self.other_mnt_ns.swap_remove(i);
+        for m in table.iter().filter(|m| m.owned) {
+            if !self.all_mounts().any(|o| o.dev == m.dev) {
+                self.free_dev(m.dev);
+            }
+        }
+    }
+
     /// The mounts, in the order they were made.
     pub fn mounts(&self) -> &[Mount] {
         &self.mounts
@@ -404,12 +464,15 @@ impl Vfs {
             for s in subs {
                 let _ = self.umount(s, MNT_DETACH);
             }
-            // Watches of its inodes hear IN_UNMOUNT (and go).
-            for ino in self.inodes_of(m.dev) {
-                self.self_event(ino, IN_UNMOUNT);
-            }
-            if flags & UMOUNT_KEEP == 0 {
-                self.free_dev(m.dev);
+            // Another mount namespace's copy keeps the file system.
+            if !self.all_mounts().any(|o| o.dev == m.dev) {
+                // Watches of its inodes hear IN_UNMOUNT (and go).
+                for ino in self.inodes_of(m.dev) {
+                    self.self_event(ino, IN_UNMOUNT);
+                }
+                if flags & UMOUNT_KEEP == 0 {
+                    self.free_dev(m.dev);
+                }
             }
         }
         Ok(())

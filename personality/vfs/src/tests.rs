@@ -697,3 +697,38 @@ fn tmpfile_links_once_unless_excl() {
     v.close_ref(x);
     assert!(v.get(x).is_none());
 }
+
+#[test]
+fn mount_namespaces() {
+    let mut v = Vfs::new();
+    let r = v.root;
+    v.mount_in_place(r, "tmpfs", "tmpfs", 0);
+    v.name_mnt_ns(1);
+    let mnt = v.mkdir_p(b"/mnt", 0, 0).unwrap();
+    v.copy_mnt_ns(2);
+    // A tmpfs mounted in namespace 2 is not seen from namespace 1.
+    assert!(v.enter_mnt_ns(2));
+    let fs = v.mount(mnt, MountKind::Tmpfs { perm: 0o755, uid: 0, gid: 0, limit: u64::MAX }, "tmpfs", "none", 0, "").unwrap();
+    let _ = fs;
+    let top = v.cover(mnt);
+    assert_ne!(top, mnt);
+    v.add(top, b"f", Data::Reg(Default::default()), 0o644, 0, 0);
+    assert!(v.lookup(r, b"/mnt/f", true, &Cred::root()).is_ok());
+    assert_ne!(v.mounts()[0].id, 0);
+    assert!(v.enter_mnt_ns(1));
+    assert_eq!(v.lookup(r, b"/mnt/f", true, &Cred::root()), Err(Errno::ENOENT));
+    assert_eq!(v.mounts().len(), 1);
+    assert!(!v.enter_mnt_ns(3));
+    // Namespace 3, a copy of 2, keeps the tmpfs when 2 unmounts it.
+    assert!(v.enter_mnt_ns(2));
+    v.copy_mnt_ns(3);
+    let root2 = v.lookup(r, b"/mnt", true, &Cred::root()).unwrap();
+    v.umount(root2, 0).unwrap();
+    assert!(v.enter_mnt_ns(3));
+    assert!(v.lookup(r, b"/mnt/f", true, &Cred::root()).is_ok(), "the copy still mounts it");
+    // Dropping 3 frees the tmpfs.
+    assert!(v.enter_mnt_ns(1));
+    v.drop_mnt_ns(3);
+    assert!(!v.enter_mnt_ns(3));
+    assert!(v.enter_mnt_ns(2));
+}

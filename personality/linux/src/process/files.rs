@@ -59,9 +59,10 @@ pub const DEV_ROOT: u64 = 0x1e;
 
 pub const DEV_PROC: u64 = 0x15;
 
+pub const DEV_SYS: u64 = 0x16;
+
 pub const DEV_DEV: u64 = 0x05;
 
-pub const DEV_SYS: u64 = 0x16;
 
 /// Device numbers (makedev) of the character devices.
 pub const RDEV_NULL: u64 = 0x103;

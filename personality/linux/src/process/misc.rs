@@ -100,6 +100,7 @@ impl Process {
         if flags & MREMAP_FIXED == 0 {
             if new_len <= old_len {
                 if new_len < old_len {
+                    self.forget_mapped_files(old + new_len, old + old_len);
                     self.vmas.remove_range(old + new_len, old + old_len);
                     h.mem_unmap(old + new_len, old_len - new_len);
                 }
@@ -157,6 +158,13 @@ impl Process {
                 m.0 = dest;
                 m.1 = dest + copy;
             }
+        }
+        // The mapped file moves with its pages.
+        let moved: Option<Vec<u8>> = self.mapped_files.iter().find(|m| m.0 <= old && old < m.1).map(|m| m.2.clone());
+        self.forget_mapped_files(old, old + old_len);
+        if let Some(path) = moved {
+            self.forget_mapped_files(dest, dest + new_len);
+            self.mapped_files.push((dest, dest + new_len, path));
         }
         self.vmas.remove_range(old, old + old_len);
         h.mem_unmap(old, old_len);

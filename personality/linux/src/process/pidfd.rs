@@ -56,7 +56,16 @@ impl Process {
         let obj = f.borrow().obj;
         match obj {
             Obj::PidFd(pid) => Ok(pid),
-            Obj::Node(ino) => super::files::proc_dir_pid(&self.job.vfs, ino).ok_or(Errno::EBADF),
+            Obj::Node(ino) => {
+                let pid = super::files::proc_dir_pid(&self.job.vfs, ino).ok_or(Errno::EBADF)?;
+                // The directory of a process that ended names no process,
+                // even when its id was given again.
+                let v = &self.job.vfs;
+                match v.lookup(v.root, alloc::format!("/proc/{pid}").as_bytes(), false, &sion_vfs::Cred::root()) {
+                    Ok(now) if now == ino => Ok(pid),
+                    _ => Err(Errno::ESRCH),
+                }
+            }
             _ => Err(Errno::EBADF),
         }
     }

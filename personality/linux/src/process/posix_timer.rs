@@ -169,6 +169,8 @@ impl Process {
         let value = Timespec::decode(bits, &b[bits.size()..]).to_ns().ok_or(Errno::EINVAL)?;
         let prev = self.timer_setting(h, id)?;
         let clock = self.timers[&id].clock;
+        // An absolute time in a time namespace, as the node's clock reads it.
+        let value = if flags & TIMER_ABSTIME != 0 && value != 0 { self.to_node_clock(clock, value).max(1) } else { value };
         let (deadline, offset) = Self::timer_deadline(h, clock, value, flags & TIMER_ABSTIME != 0);
         if let Some(t) = self.timers.get_mut(&id) {
             t.t.set((value != 0).then_some(deadline), interval);

@@ -117,6 +117,76 @@ impl Process {
         Ok(0)
     }
 
+    /// remap_file_pages(start, size, prot, pgoff, flags) as Linux emulates
+    /// it since 3.16: the shared mapping at `start` mapped again over
+    /// `[start, start + size)` from page `pgoff` of what it maps (an
+    /// mmap(MAP_SHARED|MAP_FIXED) of the same object). Done for System V
+    /// segments (a segment removed meanwhile: the range is left unmapped and
+    /// the call is EINVAL, as Linux's shm_mmap); a private mapping is EINVAL;
+    /// shared file and anonymous mappings are not offered (EINVAL, logged).
+    pub(crate) fn sys_remap_file_pages(&mut self, h: &mut dyn Host, abi: Abi, start: u64, size: u64, prot: u64, pgoff: u64) -> SysResult {
+        if prot != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (start, size) = (page_down(start), page_down(size));
+        let end = start.checked_add(size).filter(|&e| e > start).ok_or(Errno::EINVAL)?;
+        if pgoff.checked_add(size / PAGE).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let v = self.vmas.lookup(start).ok_or(Errno::EINVAL)?;
+        let Some(&(s, e, id)) = self.sysv_shm.iter().find(|&&(s, e, _)| s <= start && start < e) else {
+            let shared = self.shared.iter().any(|m| m.0 <= start && start < m.1) || self.shm.iter().any(|m| m.0 <= start && start < m.1);
+            if shared {
+                h.log("remap_file_pages of a shared file or anonymous mapping: not offered: EINVAL");
+            }
+            return Err(Errno::EINVAL);
+        };
+        // Within the attach, mapped all along (its pages may show other
+        // pages of the segment after earlier remaps).
+        if end > e || !self.vmas.is_covered(start, end) {
+            return Err(Errno::EINVAL);
+        }
+        let prot = v.prot;
+        let off = pgoff.checked_mul(PAGE).ok_or(Errno::EINVAL)?;
+        // What futexes in the rest of the attach are keyed by.
+        let kept: Vec<(u64, u64, u64, u64)> = self.shm.iter().filter(|m| m.0 < end && start < m.1).copied().collect();
+        // do_mmap(MAP_FIXED): the old mapping goes first (a whole attach
+        // with its record, the segment too if it was removed and this was
+        // its last attach).
+        let whole = (s, e) == (start, end);
+        self.sys_munmap(h, abi, start, size)?;
+        for (s0, e0, n0, b0) in kept {
+            if s0 < start {
+                self.shm.push((s0, start, n0, b0));
+            }
+            if e0 > end {
+                self.shm.push((end, e0, n0, b0 + (end - s0)));
+            }
+        }
+        let c = self.ipc_cred();
+        let flg = if prot & 2 == 0 { SHM_RDONLY } else { 0 } | if prot & 4 != 0 { SHM_EXEC } else { 0 };
+        let seg = self.job.ipc.shm_for_attach(id, &c, flg).map_err(|_| Errno::EINVAL)?;
+        let (from, seg_len, name) = (seg.addr, page_up(seg.size).unwrap_or(seg.size), seg.name);
+        if off.checked_add(size).is_none_or(|x| x > seg_len) {
+            return Err(Errno::EINVAL);
+        }
+        let space = self.job.ipc.pool.space;
+        if !self.vmas.insert(start, end, prot, VmaKind::Anon) {
+            return Err(Errno::ENOMEM);
+        }
+        if !h.mem_share_from(space, from + off, start, size, prot | sion_abi::call::prot::SHARED) {
+            self.vmas.remove_range(start, end);
+            return Err(Errno::ENOMEM);
+        }
+        self.shm.push((start, end, name, off));
+        if whole {
+            self.sysv_shm.push((start, end, id));
+            let now = seconds(h);
+            self.job.ipc.shm_attached(id, self.pid, now);
+        }
+        Ok(0)
+    }
+
     fn shm_detached(&mut self, h: &mut dyn Host, id: i32) {
         let now = seconds(h);
         if let Some((addr, len)) = self.job.ipc.shm_detached(id, self.pid, now) {

@@ -81,6 +81,8 @@ impl Process {
         let id = self.timerfd_of(fd)?;
         let prev = self.timerfd_setting(h, id)?;
         let clock = self.job.timerfds[&id].clock;
+        // An absolute time in a time namespace, as the node's clock reads it.
+        let value = if flags & TFD_TIMER_ABSTIME != 0 && value != 0 { self.to_node_clock(clock as i32, value).max(1) } else { value };
         let (deadline, offset) = Self::timer_deadline(h, clock, value, flags & TFD_TIMER_ABSTIME != 0);
         if let Some(t) = self.job.timerfds.get_mut(&id) {
             t.t.set((value != 0).then_some(deadline), interval);

@@ -115,6 +115,9 @@ impl Procs {
     /// every id is taken (a pid_max lowered under the job's population).
     pub(super) fn new_id(&mut self) -> Option<u32> {
         let max = self.job.tunables.pid_max.clamp(301, u32::MAX as u64) as u32;
+        if let Some(last) = self.job.set_last_pid.take() {
+            self.next_pid = last.saturating_add(1);
+        }
         for _ in 0..max {
             if self.next_pid >= max {
                 self.next_pid = 300;
@@ -122,6 +125,7 @@ impl Procs {
             let id = self.next_pid;
             self.next_pid += 1;
             if !self.members.contains_key(&id) && !self.by_task.values().any(|&(_, t)| t == id) {
+                self.job.last_pid = id;
                 return Some(id);
             }
         }
@@ -388,7 +392,7 @@ impl Procs {
                     } else if realtime {
                         ns.saturating_sub(h.realtime_ns().saturating_sub(now))
                     } else {
-                        ns
+                        crate::ns::from_ns_view(ns, self.monotonic_offset(pid))
                     })
                 }
                 Some(Err(e)) => return Outcome::Reply(e.as_ret()),
@@ -411,6 +415,76 @@ impl Procs {
         Outcome::Blocked
     }
 
+    /// futex_waitv(waiters, nr_futexes, flags, timeout, clockid): wait on up
+    /// to 128 futexes at once until a wake of any of them (its index is the
+    /// answer) or the absolute timeout on CLOCK_REALTIME or CLOCK_MONOTONIC.
+    /// Linux's order: the arguments, the timeout, each waiter's flags, every
+    /// address's alignment and (shared ones) its page, then each word.
+    pub(crate) fn futex_waitv(&mut self, h: &mut dyn Host, pid: u32, abi: Abi, call: &LinuxSyscall) -> Outcome {
+        let a = call.args;
+        let (uwaitv, nr, flags, timeout, clock) = (a[0], a[1] as u32 as u64, a[2] as u32 as u64, a[3], a[4] as i32);
+        if let Err(e) = futex::check_waitv_args(uwaitv, nr, flags, timeout, clock) {
+            return Outcome::Reply(e.as_ret());
+        }
+        let deadline = if timeout == 0 {
+            None
+        } else {
+            match self.serve(h, pid, |p, h| p.read_timespec(h, abi, timeout, TimeBits::B64)) {
+                Some(Ok(ns)) => {
+                    let now = h.now_ns();
+                    Some(if clock == 0 { ns.saturating_sub(h.realtime_ns().saturating_sub(now)) } else { crate::ns::from_ns_view(ns, self.monotonic_offset(pid)) })
+                }
+                Some(Err(e)) => return Outcome::Reply(e.as_ret()),
+                None => return Outcome::Blocked,
+            }
+        };
+        let mut entries = Vec::with_capacity(nr as usize);
+        for i in 0..nr {
+            let at = uwaitv.wrapping_add(i * futex::WAITV_SIZE as u64);
+            let r = self.serve(h, pid, |p, h| p.read_user(h, abi, at, futex::WAITV_SIZE)).unwrap_or(Err(Errno::ESRCH));
+            match r.and_then(|b| futex::parse_waitv(&b)) {
+                Ok(e) => entries.push(e),
+                Err(e) => return Outcome::Reply(e.as_ret()),
+            }
+        }
+        // get_futex_key: alignment, then a shared futex's page.
+        for e in &entries {
+            if e.addr % 4 != 0 {
+                return Outcome::Reply(Errno::EINVAL.as_ret());
+            }
+        }
+        for e in entries.iter().filter(|e| !e.private) {
+            if let Err(err) = self.read_word(h, pid, abi, e.addr) {
+                return Outcome::Reply(err.as_ret());
+            }
+        }
+        for e in &entries {
+            match self.read_word(h, pid, abi, e.addr) {
+                Err(err) => return Outcome::Reply(err.as_ret()),
+                Ok(w) if w != e.val => return Outcome::Reply(Errno::EAGAIN.as_ret()),
+                Ok(_) => {}
+            }
+        }
+        if deadline.is_some_and(|d| d <= h.now_ns()) {
+            return Outcome::Reply(Errno::ETIMEDOUT.as_ret());
+        }
+        self.futex_seq += 1;
+        let seq = self.futex_seq;
+        if let Some(p) = self.proc_mut(pid) {
+            p.pending = Some(Pending::FutexV { keys: entries.iter().map(|e| (e.addr, e.private)).collect(), seq, deadline });
+        }
+        Outcome::Blocked
+    }
+
+    /// CLOCK_MONOTONIC's offset in the time namespace of `pid` (futex
+    /// deadlines on it are the namespace's, as Linux's futex_init_timeout).
+    fn monotonic_offset(&self, pid: u32) -> i64 {
+        match self.proc_ref(pid) {
+            Some(p) if p.ns.time != crate::ns::INIT_TIME => self.job.ns.time_of(p.ns.time).monotonic,
+            _ => 0,
+        }
+    }
+
     /// Where the waiters of a futex named by `pid` are.
     fn scope(&self, pid: u32, key: Key) -> Scope {
         if !key.private {
@@ -421,35 +495,41 @@ impl Procs {
         Scope::Process(pid, key)
     }
 
-    /// The threads (pid, tid) waiting on a futex whose bitset meets
-    /// `bitset`, first come first.
-    fn waiters(&self, scope: Scope, bitset: u32) -> Vec<(u32, u32)> {
-        let mut w: Vec<(u64, u32, u32)> = Vec::new();
+    /// The threads (pid, tid, index) waiting on a futex whose bitset meets
+    /// `bitset`, first come first; the index is the futex's among a
+    /// futex_waitv's (0 for a futex wait), what a wake answers.
+    fn waiters(&self, scope: Scope, bitset: u32) -> Vec<(u32, u32, u64)> {
+        let mut w: Vec<(u64, u32, u32, u64)> = Vec::new();
         for (&pid, m) in &self.members {
             let Life::Running { proc, .. } = &m.life else { continue };
             if matches!(scope, Scope::Process(p, _) if p != pid) {
                 continue;
             }
+            let same = |addr: u64, private: bool| match scope {
+                Scope::Process(_, key) => Key { addr, private } == key,
+                Scope::Shm(name, off) => !private && proc.shm_key(addr) == Some((name, off)),
+            };
             for (tid, pend) in proc.pendings() {
-                let Some(&Pending::Futex { addr, private, bitset: b, seq, .. }) = pend else { continue };
-                let same = match scope {
-                    Scope::Process(_, key) => Key { addr, private } == key,
-                    Scope::Shm(name, off) => !private && proc.shm_key(addr) == Some((name, off)),
-                };
-                if same && b & bitset != 0 {
-                    w.push((seq, pid, tid));
+                match pend {
+                    Some(&Pending::Futex { addr, private, bitset: b, seq, .. }) if same(addr, private) && b & bitset != 0 => w.push((seq, pid, tid, 0)),
+                    Some(Pending::FutexV { keys, seq, .. }) => {
+                        if let Some(i) = keys.iter().position(|&(addr, private)| same(addr, private)) {
+                            w.push((*seq, pid, tid, i as u64));
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
         w.sort_unstable();
-        w.into_iter().map(|(_, pid, tid)| (pid, tid)).collect()
+        w.into_iter().map(|(_, pid, tid, i)| (pid, tid, i)).collect()
     }
 
     /// Wake up to `n` waiters of the futex `pid` names by `key`; how many woke.
     pub(super) fn futex_wake(&mut self, pid: u32, key: Key, bitset: u32, n: usize) -> u64 {
-        let woken: Vec<(u32, u32)> = self.waiters(self.scope(pid, key), bitset).into_iter().take(n).collect();
-        for &(wpid, tid) in &woken {
-            self.answer_waiter(wpid, tid, 0);
+        let woken: Vec<(u32, u32, u64)> = self.waiters(self.scope(pid, key), bitset).into_iter().take(n).collect();
+        for &(wpid, tid, i) in &woken {
+            self.answer_waiter(wpid, tid, i);
         }
         woken.len() as u64
     }
@@ -485,20 +565,27 @@ impl Procs {
         }
         let all = self.waiters(self.scope(pid, key), FUTEX_BITSET_MATCH_ANY);
         let (wake, rest) = all.split_at((nr_wake as usize).min(all.len()));
-        for &(wpid, tid) in wake {
-            self.answer_waiter(wpid, tid, 0);
+        for &(wpid, tid, i) in wake {
+            self.answer_waiter(wpid, tid, i);
         }
-        let moved: Vec<(u32, u32)> = rest.iter().copied().take(nr_requeue as usize).collect();
+        let moved: Vec<(u32, u32, u64)> = rest.iter().copied().take(nr_requeue as usize).collect();
         let target = self.scope(pid, Key { addr: addr2, ..key });
-        for &(wpid, tid) in &moved {
+        for &(wpid, tid, i) in &moved {
             let Some(p) = self.proc_mut(wpid) else { continue };
             // The second futex as the waiter's process maps it.
             let at = match target {
                 Scope::Process(_, k) => Some(k.addr),
                 Scope::Shm(name, off) => p.shm_addr(name, off),
             };
-            if let (Some(at), Some(Some(Pending::Futex { addr: a, .. }))) = (at, p.pending_of(tid)) {
-                *a = at;
+            match (at, p.pending_of(tid)) {
+                (Some(at), Some(Some(Pending::Futex { addr: a, .. }))) => *a = at,
+                // A futex_waitv waiter moves only the futex that matched.
+                (Some(at), Some(Some(Pending::FutexV { keys, .. }))) => {
+                    if let Some(k) = keys.get_mut(i as usize) {
+                        k.0 = at;
+                    }
+                }
+                _ => {}
             }
         }
         Ok((wake.len() + moved.len()) as u64)

@@ -31,6 +31,12 @@ pub fn shmat(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_shmat(h, a.abi, a.i32(0), a.ptr(1), a.u32(2)))
 }
 
+/// remap_file_pages(start, size, prot, pgoff, flags): see
+/// `Process::sys_remap_file_pages`.
+pub fn remap_file_pages(cx: &mut Ctx, a: Args) -> Outcome {
+    cx.process(|p, h| p.sys_remap_file_pages(h, a.abi, a.ptr(0), a.u64(1), a.u64(2), a.u64(3)))
+}
+
 pub fn shmdt(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| p.sys_shmdt(h, a.ptr(0)))
 }

@@ -13,13 +13,13 @@ pub fn uname(cx: &mut Ctx, a: Args) -> Outcome {
     cx.process(|p, h| {
         let u = Utsname {
             sysname: "Linux",
-            nodename: core::str::from_utf8(&p.job.hostname).unwrap_or("sion"),
+            nodename: core::str::from_utf8(p.hostname()).unwrap_or("sion"),
             release: crate::linux::UTS_RELEASE,
             version: crate::linux::UTS_VERSION,
             // What a 64-bit Linux kernel tells 32-bit programs too, unless
             // their persona is PER_LINUX32 (linux32, setarch i686).
             machine: if p.persona & 0xff == PER_LINUX32 { "i686" } else { "x86_64" },
-            domainname: core::str::from_utf8(&p.job.domainname).unwrap_or("(none)"),
+            domainname: core::str::from_utf8(p.domainname()).unwrap_or("(none)"),
         };
         let bytes = u.encode();
         p.write_user(h, a.abi, a.ptr(0), &bytes).map(|_| 0)
@@ -35,7 +35,9 @@ pub fn sysinfo(cx: &mut Ctx, a: Args) -> Outcome {
         let abi = a.abi;
         let n = h.node_info();
         let mut b = Vec::new();
-        push_word(abi, &mut b, n.uptime_ns / 1_000_000_000);
+        // The uptime is CLOCK_BOOTTIME's (offset in a time namespace) in
+        // seconds, rounded up as Linux's do_sysinfo.
+        push_word(abi, &mut b, crate::ns::to_ns_view(n.uptime_ns, p.clock_offset(7)).div_ceil(1_000_000_000));
         for _ in 0..3 {
             push_word(abi, &mut b, 0); // loads
         }
@@ -68,7 +70,8 @@ pub fn sethostname(cx: &mut Ctx, a: Args) -> Outcome {
         if p.uid != 0 {
             return Err(Errno::EPERM);
         }
-        p.job.hostname = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        let name = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        p.set_uts_name(true, name);
         Ok(0)
     })
 }
@@ -83,7 +86,8 @@ pub fn setdomainname(cx: &mut Ctx, a: Args) -> Outcome {
         if !p.capable(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
-        p.job.domainname = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        let name = p.read_user(h, a.abi, a.ptr(0), len as usize)?;
+        p.set_uts_name(false, name);
         Ok(0)
     })
 }
@@ -230,6 +234,7 @@ pub fn prctl(cx: &mut Ctx, a: Args) -> Outcome {
             Ok(0)
         }
         PR_GET_PDEATHSIG => p.write_user(h, a.abi, a.ptr(1), &(p.pdeathsig as u32).to_le_bytes()).map(|_| 0),
+        crate::mm_map::PR_SET_MM => p.prctl_set_mm(h, a.abi, a.u32(1), a.u64(2), a.u64(3), a.u64(4)),
         _ => Err(Errno::EINVAL),
     })
 }

@@ -98,7 +98,8 @@ fn clock_nanosleep_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
                 if clock == 0 || clock == 11 {
                     ns.saturating_sub(h.realtime_ns().saturating_sub(now))
                 } else {
-                    ns
+                    // In a time namespace, as the node's clock reads it.
+                    p.to_node_clock(clock, ns)
                 }
             } else {
                 now.saturating_add(ns)

@@ -112,7 +112,9 @@ const TIMERS: &str = "ITIMER_REAL (and alarm) sends SIGALRM at expiry, repeating
 const LOCKS: &str = "shared and exclusive locks of an open file description, enforced between the job's processes (a conflict waits, or EWOULDBLOCK with LOCK_NB); on pipes, sockets and the console granted and not kept";
 const MMAP: &str = "anonymous and file mappings; MAP_SHARED file mappings are the file's bytes in shared frames, the same frames in every mapping of the file in the job (futexes in them shared), written back on msync, munmap and exit; not coherent with read/write in between";
 const FORK: &str = "a copy-on-write copy of the process";
-const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); no namespaces";
+const CLONE: &str = "processes (fork, vfork, posix_spawn flags; CLONE_VM without CLONE_THREAD is a copy-on-write fork); threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID); new mount, UTS and time namespaces (CLONE_NEWNS, CLONE_NEWUTS, clone3's CLONE_NEWTIME); IPC, PID, network, user and cgroup ones EINVAL";
+const UNSHARE: &str = "new mount (a copy of the mount table), UTS and time (for the children) namespaces, with CAP_SYS_ADMIN; IPC, PID, network, user and cgroup ones EINVAL (not built in); files, fs, memory and handlers are a single-threaded process's alone already (with threads: EINVAL, they share them and their namespaces here)";
+const SETNS: &str = "a /proc/PID/ns file of a mount, UTS or time namespace, with Linux's checks per type; a pidfd is EINVAL";
 const EXEC: &str = "ELF64/ELF32 programs, static or dynamic (the interpreter loaded as binfmt_elf does), and #! scripts (nested up to 5 deep) from the job's file tree; foreign ELF ENOEXEC";
 const WAIT: &str = "exited and killed children, stopped (WUNTRACED/WSTOPPED) and continued (WCONTINUED) ones; waitid also by pidfd (P_PIDFD)";
 const EXIT: &str = "ends the calling thread (clear_child_tid written and woken, robust futexes released); the process ends with its last thread";
@@ -124,7 +126,7 @@ const SIGACT: &str = "all flags kept; the frame holds the FPU and SSE state (FXS
 const MLOCK: &str = "ranges checked as Linux (ENOMEM for unmapped or, without MLOCK_ONFAULT, PROT_NONE pages); SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) bounds one call, not the sum of locked pages";
 const MLOCKALL: &str = "flags checked; SiON never swaps, so nothing else is done; RLIMIT_MEMLOCK (without root) against the mapped total for MCL_CURRENT, not applied to later mappings for MCL_FUTURE";
 const PRIO: &str = "per process (a thread id names its process), PRIO_PROCESS, PRIO_PGRP, PRIO_USER, RLIMIT_NICE and the owner rules; kept and reported, the scheduler has one priority";
-const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread); other options EINVAL";
+const PRCTL: &str = "PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (sent when the parent process ends, not its thread), PR_SET_MM (every option, Linux's checks); other options EINVAL";
 const MKNOD: &str = "regular files, FIFOs (named pipes: opens wait for the other side as Linux) and socket names; character and block devices for root only (EPERM otherwise), opened as SiON's own devices when the number is null, zero, full, random or urandom, ENXIO otherwise";
 const XATTR_GET: &str = "the file tree stores no extended attributes: ENODATA for user., trusted., security. and the ACL names, EOPNOTSUPP for others; name, path and permission errors as Linux";
 const XATTR_SET: &str = "the file tree stores no extended attributes: EOPNOTSUPP after Linux's checks (flags, name, size, path, permissions)";
@@ -138,6 +140,8 @@ const INOTIFY: &str = "events of the job's own operations on its tree (no IN_UNM
 const MQ_NOTIFY: &str = "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs an AF_NETLINK socket, which SiON lacks (ENOTSOCK, EINVAL for another socket; glibc answers ENOSYS)";
 const CAPS: &str = "per process: every capability for root, none for others (dropped when root changes its uid, back at exec as root); capset keeps Linux's rules (nothing gained); consulted by F_SETPIPE_SZ, sched_setscheduler";
 const SCHED: &str = "per process of the job (a thread id names its process): SCHED_OTHER, BATCH, IDLE, FIFO and RR (1-99, CAP_SYS_NICE or RLIMIT_RTPRIO), SCHED_RESET_ON_FORK, the owner rules; kept and reported, the node runs every thread round-robin in one class";
+const FUTEX_WAITV: &str = "up to 128 32-bit futexes, private or shared, woken by any FUTEX_WAKE (or requeue, wake-op, robust release) of one of them; absolute timeout on CLOCK_REALTIME or CLOCK_MONOTONIC; no flags";
+const REMAP: &str = "as Linux emulates it (an mmap(MAP_SHARED|MAP_FIXED) of the same object from pgoff): System V segment attaches (EINVAL once the segment is gone, the range left unmapped); private mappings EINVAL; shared file and anonymous mappings EINVAL (not offered)";
 const NUMA: &str = "one memory node (0), as Linux without NUMA: modes, flags and node masks checked as Linux, the process's and each range's policy kept and reported; nothing moves (every page is on node 0)";
 const PKEYS: &str = "no protection keys (as Linux on a CPU without PKU): pkey_alloc ENOSPC after its checks, pkey_free EINVAL, pkey_mprotect with key -1 is mprotect";
 const IOPRIO: &str = "per process, IOPRIO_WHO_PROCESS/PGRP/USER, classes and levels checked (RT needs CAP_SYS_ADMIN), the owner rules; kept and reported (files are in memory: no I/O to order)";
@@ -346,6 +350,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::IO_SUBMIT, "io_submit", sys::aio::io_submit, P(AIO)),
     e(n64::IO_CANCEL, "io_cancel", sys::aio::io_cancel, P(AIO)),
     e(n64::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
+    e(n64::REMAP_FILE_PAGES, "remap_file_pages", sys::ipc::remap_file_pages, P(REMAP)),
     e(n64::GETDENTS64, "getdents64", sys::fs_dir::getdents64, C),
     e(n64::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n64::RESTART_SYSCALL, "restart_syscall", sys::signal::restart_syscall, P("EINTR: SiON restarts interrupted calls by running them again, never through this call")),
@@ -397,7 +402,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
     e(n64::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
     e(n64::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
-    e(n64::UNSHARE, "unshare", sys::process::unshare, P("no namespaces (EINVAL, CONFIG_NAMESPACES not set); files, fs, memory and handlers are a single-threaded process's alone already (with threads: EINVAL, they share them here)")),
+    e(n64::UNSHARE, "unshare", sys::process::unshare, P(UNSHARE)),
     e(n64::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n64::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n64::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
@@ -430,7 +435,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::CLOCK_ADJTIME, "clock_adjtime", sys::node::clock_adjtime, P(ADJTIME)),
     e(n64::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n64::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
-    e(n64::SETNS, "setns", sys::process::setns, P("no namespace files: EBADF or EINVAL")),
+    e(n64::SETNS, "setns", sys::process::setns, P(SETNS)),
     e(n64::GETCPU, "getcpu", sys::sched::getcpu, P(AFFINITY)).quiet(),
     e(n64::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
     e(n64::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
@@ -461,6 +466,7 @@ pub static X86_64: &[Entry] = &[
     e(n64::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n64::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
     e(n64::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
+    e(n64::FUTEX_WAITV, "futex_waitv", sys::futex::futex_waitv, P(FUTEX_WAITV)),
 ];
 
 /// The i386 table, sorted by number.
@@ -679,6 +685,7 @@ pub static I386: &[Entry] = &[
     e(n32::EPOLL_CREATE, "epoll_create", sys::epoll::epoll_create, P(EPOLL)),
     e(n32::EPOLL_CTL, "epoll_ctl", sys::epoll::epoll_ctl, P(EPOLL)),
     e(n32::EPOLL_WAIT, "epoll_wait", sys::epoll::epoll_wait, P(EPOLL)),
+    e(n32::REMAP_FILE_PAGES, "remap_file_pages", sys::ipc::remap_file_pages, P(REMAP)),
     e(n32::SET_TID_ADDRESS, "set_tid_address", sys::process::set_tid_address, P("address stored; the word is cleared and its futex woken when the thread ends")),
     e(n32::TIMER_CREATE, "timer_create", sys::time::timer_create, P(POSIX_TIMER)),
     e(n32::TIMER_SETTIME, "timer_settime", sys::time::timer_settime, P(POSIX_TIMER)),
@@ -726,7 +733,7 @@ pub static I386: &[Entry] = &[
     e(n32::FACCESSAT, "faccessat", sys::fs_meta::faccessat, C),
     e(n32::PSELECT6, "pselect6", sys::poll::pselect6, P(POLL)),
     e(n32::PPOLL, "ppoll", sys::poll::ppoll, P(POLL)),
-    e(n32::UNSHARE, "unshare", sys::process::unshare, P("no namespaces (EINVAL, CONFIG_NAMESPACES not set); files, fs, memory and handlers are a single-threaded process's alone already (with threads: EINVAL, they share them here)")),
+    e(n32::UNSHARE, "unshare", sys::process::unshare, P(UNSHARE)),
     e(n32::SET_ROBUST_LIST, "set_robust_list", sys::process::set_robust_list, P(ROBUST)),
     e(n32::GET_ROBUST_LIST, "get_robust_list", sys::process::get_robust_list, C),
     e(n32::SPLICE, "splice", sys::fs_rw::splice, P(SPLICE)),
@@ -759,7 +766,7 @@ pub static I386: &[Entry] = &[
     e(n32::CLOCK_ADJTIME, "clock_adjtime", sys::node::clock_adjtime, P(ADJTIME)),
     e(n32::SYNCFS, "syncfs", sys::fs_meta::fsync, C),
     e(n32::SENDMMSG, "sendmmsg", sys::socket::sendmmsg, P(MSG)),
-    e(n32::SETNS, "setns", sys::process::setns, P("no namespace files: EBADF or EINVAL")),
+    e(n32::SETNS, "setns", sys::process::setns, P(SETNS)),
     e(n32::PROCESS_VM_READV, "process_vm_readv", sys::process::process_vm_readv, P(VMCOPY)),
     e(n32::PROCESS_VM_WRITEV, "process_vm_writev", sys::process::process_vm_writev, P(VMCOPY)),
     e(n32::KCMP, "kcmp", sys::process::kcmp, P("every process of the job has its own memory, tables and contexts; KCMP_FILE compares descriptions; KCMP_EPOLL_TFD EOPNOTSUPP")),
@@ -833,6 +840,7 @@ pub static I386: &[Entry] = &[
     e(n32::PROCESS_MADVISE, "process_madvise", sys::process::process_madvise, P("COLD, PAGEOUT, WILLNEED, COLLAPSE over a pidfd's process (CAP_SYS_NICE for another): checked as madvise, nothing to do in memory that never swaps")),
     e(n32::EPOLL_PWAIT2, "epoll_pwait2", sys::epoll::epoll_pwait2, P(EPOLL)),
     e(n32::PROCESS_MRELEASE, "process_mrelease", sys::process::process_mrelease, C),
+    e(n32::FUTEX_WAITV, "futex_waitv", sys::futex::futex_waitv, P(FUTEX_WAITV)),
 ];
 
 /// The dispatch table of an ABI.

@@ -295,6 +295,21 @@ fn write(p: &mut Process, h: &mut dyn Host, abi: Abi, f: &Rc<RefCell<OpenFile>>,
     };
     let total_len: u64 = iov.iter().map(|x| x.1).sum();
     let tagv = p.job.vfs.node(ino).tag;
+    if tag::kind(tagv) == tag::SELF_TIMENS {
+        let mut data = Vec::new();
+        for &(base, len) in &iov {
+            if data.len() as u64 + len > PAGE {
+                return Err(Errno::EINVAL);
+            }
+            data.extend(p.read_user(h, abi, base, len as usize)?);
+        }
+        // Another process's offsets: not offered (it would need that
+        // process's namespace for children, which the writer cannot reach).
+        if tag::pid(tagv) != p.pid {
+            return Err(Errno::EPERM);
+        }
+        return p.timens_offsets_write(h, &data);
+    }
     if tag::kind(tagv) == tag::SYSCTL || tag::kind(tagv) == tag::SELF_COREDUMP_FILTER {
         // A tunable takes one write of its whole value (a page at most).
         let mut data = Vec::new();
@@ -655,6 +670,7 @@ impl Process {
                 (sion_ext2::EXT2_SUPER_MAGIC as u64, st.blocks, st.bfree, st.files, st.ffree)
             }
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_PROC => (0x9fa0, 0, 0, 0, 0),
+            Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_SYS => (0x62656572, 0, 0, 0, 0),
             Resolved::Console(_) => (0x50495045, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_DEV => (0x01021994, 0, 0, 0, 0),
             Resolved::Node(i) if self.job.vfs.node(i).dev == DEV_SYS => (0x62656572, 0, 0, 0, 0),

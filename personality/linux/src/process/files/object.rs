@@ -52,6 +52,8 @@ pub enum Obj {
     Mq(u32),
     /// An inotify instance (`JobState::inotify[id]`, see `process/inotify.rs`).
     Inotify(u32),
+    /// A namespace, opened through /proc/<pid>/ns (see `crate::ns`).
+    Ns { kind: crate::ns::Kind, id: u32 },
 }
 
 impl Obj {
@@ -72,12 +74,46 @@ impl Obj {
             Obj::PidFd(pid) => f(&PidFdFile(pid)),
             Obj::Mq(id) => f(&MqFile(id)),
             Obj::Inotify(id) => f(&InotifyFile(id)),
+            Obj::Ns { kind, id } => f(&NsFile { kind, id }),
         }
     }
 }
 
 /// lseek on an anonymous inode (eventfd, signalfd, epoll): Linux's
 /// `noop_llseek`, the position unchanged (0), not ESPIPE.
+/// A namespace file (Linux's nsfs): its inode number is the namespace's.
+pub struct NsFile {
+    pub kind: crate::ns::Kind,
+    pub id: u32,
+}
+
+/// nsfs's device (an anonymous one, 0:4 on Linux).
+const DEV_NSFS: u64 = 4;
+/// ioctl NS_GET_NSTYPE.
+const NS_GET_NSTYPE: u32 = 0xb703;
+
+impl FileLike for NsFile {
+    fn stat(&self, _p: &Process) -> StatInfo {
+        StatInfo { dev: DEV_NSFS, ino: self.id as u64, mode: 0o100444, nlink: 1, blksize: 4096, ..Default::default() }
+    }
+
+    fn seek(&self, _p: &mut Process, f: &Rc<RefCell<OpenFile>>, _off: i64, _whence: u32) -> Result<u64, Errno> {
+        noop_seek(f)
+    }
+
+    fn ioctl(&self, _p: &mut Process, _h: &mut dyn Host, _abi: Abi, _f: &Rc<RefCell<OpenFile>>, req: u32, _arg: u64) -> SysResult {
+        match req {
+            NS_GET_NSTYPE => Ok(self.kind.flag()),
+            // NS_GET_USERNS, NS_GET_PARENT, NS_GET_OWNER_UID: no user or PID namespaces.
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn path(&self, _p: &Process) -> Vec<u8> {
+        self.kind.link(self.id).into_bytes()
+    }
+}
+
 pub(crate) fn noop_seek(f: &Rc<RefCell<OpenFile>>) -> Result<u64, Errno> {
     Ok(f.borrow().off)
 }

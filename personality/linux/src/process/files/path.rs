@@ -97,6 +97,9 @@ impl Process {
             if let Some(fd) = self.magic_fd(&p) {
                 return self.fd_resolved(fd as u32 as u64);
             }
+            if let Some(obj) = self.magic_ns_link(dirfd, &p) {
+                return Ok(Resolved::Console(obj));
+            }
         }
         let start = self.at_dir(dirfd, &p)?;
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex().map(Resolved::Node)
@@ -159,6 +162,16 @@ impl Process {
             return self.reopen_fd(fd, flags);
         }
         if flags & O_NOFOLLOW == 0 {
+            if let Some(obj) = self.magic_ns_link(dirfd, &p) {
+                let file = self.new_file(obj, flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
+                return match self.fd_install(file.clone(), 0, flags & O_CLOEXEC != 0) {
+                    Ok(fd) => Ok(fd as u64),
+                    Err(e) => {
+                        self.release(file);
+                        Err(e)
+                    }
+                };
+            }
             // A file through its descriptor's magic link: the very inode,
             // renamed, unlinked or unnamed (O_TMPFILE) as it may be.
             if let Some(Ok(Resolved::Node(ino))) = self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
@@ -352,6 +365,21 @@ impl Process {
             Obj::Node(_) => None,
             _ => Some(fd),
         }
+    }
+
+    /// `/proc/<pid>/ns/NAME` followed: the namespace its link names (Linux's
+    /// nsfs magic links), whatever path reaches the link.
+    fn magic_ns_link(&self, dirfd: i32, p: &[u8]) -> Option<Obj> {
+        if !p.windows(4).any(|w| w == b"/ns/") && !p.starts_with(b"ns/") {
+            return None;
+        }
+        let start = self.at_dir(dirfd, p).ok()?;
+        let ino = self.job.vfs.lookup(start, p, false, &self.files.cred).ok()?;
+        let n = self.job.vfs.node(ino);
+        let Data::Symlink(t) = &n.data else { return None };
+        let name = p.rsplit(|&b| b == b'/').next()?;
+        let (kind, id) = crate::ns::Kind::parse_link(name, t)?;
+        (n.dev == DEV_PROC).then_some(Obj::Ns { kind, id })
     }
 
     fn reopen_fd(&mut self, fd: i32, flags: u32) -> SysResult {

@@ -55,17 +55,25 @@ pub mod tag {
     pub const SELF_COREDUMP_FILTER: u32 = 26;
     /// /proc/<pid>/pagemap, read at any offset (`Process::pagemap`).
     pub const SELF_PAGEMAP: u32 = 27;
-    /// /sys/devices/system/cpu/{online,possible,present}: the node's CPUs
-    /// as a list (`0-1`), which glibc's sysconf(_SC_NPROCESSORS_*) reads.
-    pub const SYS_CPU_LIST: u32 = 40;
     /// /proc/<pid>/fdinfo/<fd>: to generate, the kind carries the fd
     /// above its byte (`FDINFO | fd << 8`), found from the file's name.
     pub const FDINFO: u32 = 28;
+    /// /sys/devices/system/node/node0/meminfo, cpulist and cpumap, and
+    /// /sys/devices/system/cpu/online, possible and present (the CPU list).
+    pub const NODE_MEMINFO: u32 = 31;
+    pub const NODE_CPULIST: u32 = 32;
+    pub const NODE_CPUMAP: u32 = 33;
+    /// /proc/<pid>/auxv: the saved aux vector.
+    pub const SELF_AUXV: u32 = 29;
+    /// /proc/<pid>/timens_offsets.
+    pub const SELF_TIMENS: u32 = 30;
 }
 
 /// The files of /proc/<pid>/ and of /proc/<pid>/task/<tid>/ (a thread's
 /// view is its process's; its `fd` is a link to the process's).
-const PROC_FILES: [(&str, u32, u32); 11] = [
+const PROC_FILES: [(&str, u32, u32); 13] = [
+    ("auxv", tag::SELF_AUXV, 0o400),
+    ("timens_offsets", tag::SELF_TIMENS, 0o644),
     ("comm", tag::SELF_COMM, 0o444),
     ("coredump_filter", tag::SELF_COREDUMP_FILTER, 0o644),
     ("maps", tag::SELF_MAPS, 0o444),
@@ -126,6 +134,13 @@ pub fn fill_proc_dir(v: &mut Vfs, pd: Ino, pid: u32, exe: &[u8], cwd: &[u8], tid
     let fdd = v.add(pd, b"fd", Data::Dir(Default::default()), 0o500, uid, gid);
     v.node_mut(fdd).tag = tag::of(tag::SELF_FD, pid);
     v.add(pd, b"fdinfo", Data::Dir(Default::default()), 0o555, uid, gid);
+    // Filled by the process's next path call (`sync_map_files`).
+    v.add(pd, b"map_files", Data::Dir(Default::default()), 0o500, uid, gid);
+    // Its namespaces (`Process::sync_ns_links` points them).
+    let nsd = v.add(pd, b"ns", Data::Dir(Default::default()), 0o511, uid, gid);
+    for k in crate::ns::Kind::ALL {
+        v.add(nsd, k.name().as_bytes(), Data::Symlink(k.link(crate::ns::NsSet::default().get(k)).into_bytes()), 0o777, uid, gid);
+    }
     v.add(pd, b"task", Data::Dir(Default::default()), 0o555, uid, gid);
     for &tid in tids {
         add_task_dir(v, pid, tid, exe, cwd);
@@ -195,9 +210,57 @@ pub fn set_proc_link(v: &mut Vfs, pid: u32, name: &[u8], target: &[u8]) {
 }
 
 impl Process {
+    /// /proc/<pid>/map_files: a link named "start-end" (hex) per mapping
+    /// of a file (the program's image, its interpreter's, mmap'd files),
+    /// to the file, rebuilt when the mappings changed.
+    fn sync_map_files(&mut self) {
+        let Ok(dir) = self.job.vfs.lookup(self.job.vfs.root, format!("/proc/{}/map_files", self.pid).as_bytes(), false, &Cred::root()) else { return };
+        let interp = self.plan.interp.clone().unwrap_or_default();
+        let mut want: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for v in self.vmas.iter() {
+            let (start, end, target) = match v.kind {
+                VmaKind::Image => (v.start, v.end, self.exe.as_bytes().to_vec()),
+                VmaKind::Interp => (v.start, v.end, interp.clone()),
+                _ => match self.mapped_files.iter().find(|m| m.0 < v.end && v.start < m.1) {
+                    Some((s, e, path)) => (v.start.max(*s), v.end.min(*e), path.clone()),
+                    None => continue,
+                },
+            };
+            want.push((format!("{start:x}-{end:x}").into_bytes(), target));
+        }
+        let have: Vec<(Vec<u8>, Vec<u8>)> = self
+            .job
+            .vfs
+            .readdir(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .skip(2)
+            .map(|e| {
+                let t = match &self.job.vfs.node(e.ino).data {
+                    Data::Symlink(t) => t.clone(),
+                    _ => Vec::new(),
+                };
+                (e.name, t)
+            })
+            .collect();
+        let (mut have, mut want) = (have, want);
+        have.sort_unstable();
+        want.sort_unstable();
+        if have == want {
+            return;
+        }
+        for (name, _) in have {
+            let _ = self.job.vfs.unlink(dir, &name, &Cred::root());
+        }
+        for (name, target) in want {
+            self.job.vfs.add(dir, &name, Data::Symlink(target), 0o400, self.uid, self.gid);
+        }
+    }
+
     /// Bring /proc/<pid>/fd up to date when descriptors changed: the links
     /// of the changed descriptors, or all of them after a fork or exec.
     pub(super) fn sync_proc(&mut self) {
+        self.sync_map_files();
         if !self.files.fd_dirty && self.files.fd_changed.is_empty() {
             return;
         }
@@ -355,8 +418,25 @@ impl Process {
                     kb(self.job.vfs.used())
                 )
             }
+            tag::NODE_MEMINFO => {
+                // Linux's node_read_meminfo: the node's share (all of it) in
+                // its own format, "Node 0 " before each figure.
+                let kb = |b: u64| b / 1024;
+                let (total, free, files) = (self.node.total_bytes, self.node.free_bytes, self.job.vfs.used());
+                let mut s = String::new();
+                for (name, v) in [("MemTotal", kb(total)), ("MemFree", kb(free)), ("MemUsed", kb(total.saturating_sub(free))), ("FilePages", kb(files)), ("Shmem", kb(files)), ("HugePages_Total", 0), ("HugePages_Free", 0)] {
+                    let unit = if name.starts_with("Huge") { "" } else { " kB" };
+                    s += &format!("Node 0 {:<16}{v:8}{unit}\n", format!("{name}:"));
+                }
+                s
+            }
+            tag::NODE_CPULIST => match self.node.cpus.max(1) {
+                1 => String::from("0\n"),
+                n => format!("0-{}\n", n - 1),
+            },
+            tag::NODE_CPUMAP => format!("{:08x}\n", (1u64 << self.node.cpus.clamp(1, 32)) - 1),
             tag::UPTIME => {
-                let up = self.node.uptime_ns;
+                let up = crate::ns::to_ns_view(self.node.uptime_ns, self.clock_offset(7));
                 let idle = self.node.idle_ns;
                 format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, up / 10_000_000 % 100, idle / 1_000_000_000, idle / 10_000_000 % 100)
             }
@@ -376,10 +456,6 @@ impl Process {
                 }
                 s + &format!("intr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n")
             }
-            tag::SYS_CPU_LIST => match self.node.cpus.max(1) {
-                1 => String::from("0\n"),
-                n => format!("0-{}\n", n - 1),
-            },
             tag::SYSVIPC_SHM => self.job.ipc.proc_shm(),
             tag::SYSVIPC_SEM => self.job.ipc.proc_sem(),
             tag::SYSVIPC_MSG => self.job.ipc.proc_msg(),
@@ -419,13 +495,26 @@ impl Process {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 let start = self.node.uptime_ns.saturating_sub(self.node.cpu_ns.max(1)) / 10_000_000;
                 let (ppid, pgid, sid) = self.family;
+                // startcode, endcode, startstack; start_data ... env_end
+                // (Linux's mm landmarks, as exec or PR_SET_MM set them).
+                let m = self.mm_map();
                 format!(
-                    "{} ({comm}) {} {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {} 0 {start} {vsize} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                    "{} ({comm}) {} {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {} 0 {start} {vsize} {} {} {} {} {} 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 {} {} {} {} {} {} {} 0\n",
                     self.pid,
                     self.state_letter(view),
                     self.threads.len() + 1,
                     self.node.space_bytes / 4096,
-                    u64::MAX
+                    u64::MAX,
+                    m.start_code,
+                    m.end_code,
+                    m.start_stack,
+                    m.start_data,
+                    m.end_data,
+                    m.start_brk,
+                    m.arg_start,
+                    m.arg_end,
+                    m.env_start,
+                    m.env_end
                 )
             }
             tag::SELF_COMM => format!("{}\n", self.comm()),
@@ -437,7 +526,7 @@ impl Process {
             tag::SELF_STATUS => {
                 let vsize: u64 = self.vmas.iter().map(|v| v.end - v.start).sum();
                 format!(
-                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                    "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\nVmSize:\t{:8} kB\nVmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/63439\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n",
                     self.comm(),
                     self.files.umask,
                     if self.state_letter(view) == 'R' { "R (running)" } else { "S (sleeping)" },
@@ -472,6 +561,8 @@ impl Process {
                 }
                 return v;
             }
+            tag::SELF_AUXV => return crate::mm_map::auxv_text(&self.saved_auxv).to_vec(),
+            tag::SELF_TIMENS => self.timens_offsets_text(),
             tag::SELF_ENVIRON => {
                 let mut v = Vec::new();
                 for a in &self.files.envp {

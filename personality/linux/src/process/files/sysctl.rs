@@ -32,6 +32,9 @@ pub enum Knob {
     Version,
     /// Where core files go (kernel/core_pattern).
     CorePattern,
+    /// kernel/ns_last_pid: the last process id given (a checkpoint/restore
+    /// file: writing it chooses the next one).
+    LastPid,
 }
 
 /// The System V IPC tunables.
@@ -160,7 +163,7 @@ impl Tunables {
     }
 }
 
-use Knob::{AioNr, CorePattern, Domainname, Fixed, Hostname, Ipc as I, Release, Tunable as T, Version};
+use Knob::{AioNr, CorePattern, Domainname, Fixed, Hostname, Ipc as I, LastPid, Release, Tunable as T, Version};
 use Tunable::*;
 
 /// Every file of /proc/sys, sorted by path. Fixed values say what SiON is:
@@ -192,6 +195,7 @@ pub const SYSCTLS: &[Sysctl] = &[
     Sysctl { path: "kernel/msgmnb", knob: I(IpcKnob::MsgMnb) },
     Sysctl { path: "kernel/msgmni", knob: I(IpcKnob::MsgMni) },
     Sysctl { path: "kernel/ngroups_max", knob: Fixed("65536\n") },
+    Sysctl { path: "kernel/ns_last_pid", knob: LastPid },
     Sysctl { path: "kernel/osrelease", knob: Release },
     Sysctl { path: "kernel/ostype", knob: Fixed("Linux\n") },
     Sysctl { path: "kernel/pid_max", knob: T(PidMax, 301, 4 << 20) },
@@ -221,7 +225,12 @@ pub fn add_sysctl_dir(v: &mut Vfs, proc_: Ino) {
                 None => v.add(d, part.as_bytes(), Data::Dir(Default::default()), 0o555, 0, 0),
             };
         }
-        let perm = if matches!(s.knob, Fixed(_) | Release | Version | AioNr) { 0o444 } else { 0o644 };
+        // ns_last_pid is 0666, its writes checked for the capability.
+        let perm = match s.knob {
+            Fixed(_) | Release | Version | AioNr => 0o444,
+            LastPid => 0o666,
+            _ => 0o644,
+        };
         let f = v.add(d, name.as_bytes(), Data::Reg(Default::default()), perm, 0, 0);
         v.node_mut(f).tag = tag::of(tag::SYSCTL, i as u32);
     }
@@ -234,8 +243,8 @@ impl Process {
             Some(T(t, ..)) => format!("{}\n", self.job.tunables.get(t)).into_bytes(),
             Some(Fixed(text)) => text.as_bytes().to_vec(),
             Some(AioNr) => format!("{}\n", self.job.aio_nr).into_bytes(),
-            Some(Hostname) => [&self.job.hostname[..], b"\n"].concat(),
-            Some(Domainname) => [&self.job.domainname[..], b"\n"].concat(),
+            Some(Hostname) => [self.hostname(), b"\n"].concat(),
+            Some(Domainname) => [self.domainname(), b"\n"].concat(),
             Some(I(k)) => {
                 let ipc = &self.job.ipc;
                 match k {
@@ -261,6 +270,7 @@ impl Process {
                 .into_bytes()
             }
             Some(CorePattern) => [&self.job.tunables.core_pattern[..], b"\n"].concat(),
+            Some(LastPid) => format!("{}\n", self.job.last_pid).into_bytes(),
             Some(Release) => format!("{UTS_RELEASE}\n").into_bytes(),
             Some(Version) => format!("{UTS_VERSION}\n").into_bytes(),
             None => Vec::new(),
@@ -286,7 +296,7 @@ impl Process {
                 if name.len() > 64 {
                     return Err(Errno::EINVAL);
                 }
-                *if knob == Hostname { &mut self.job.hostname } else { &mut self.job.domainname } = name.to_vec();
+                self.set_uts_name(knob == Hostname, name.to_vec());
                 Ok(data.len() as u64)
             }
             I(k) => {
@@ -328,6 +338,22 @@ impl Process {
                     IpcKnob::MqMsgDefault => ipc.mq.limits.msg_default = one(1, 65536)? as u64,
                     IpcKnob::MqMsgsizeDefault => ipc.mq.limits.msgsize_default = one(128, 16 << 20)? as u64,
                 }
+                Ok(data.len() as u64)
+            }
+            // Linux's pid_ns_ctl_handler: CAP_SYS_ADMIN or
+            // CAP_CHECKPOINT_RESTORE, a number from 0 to pid_max; the next
+            // process gets the first free id after it.
+            LastPid => {
+                if !self.capable(crate::linux::CAP_SYS_ADMIN) && !self.capable(crate::linux::CAP_CHECKPOINT_RESTORE) {
+                    return Err(Errno::EPERM);
+                }
+                let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+                let v: i64 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+                if v < 0 || v as u64 > self.job.tunables.pid_max {
+                    return Err(Errno::EINVAL);
+                }
+                self.job.last_pid = v as u32;
+                self.job.set_last_pid = Some(v as u32);
                 Ok(data.len() as u64)
             }
             T(t, lo, hi) => {
@@ -382,12 +408,14 @@ CONFIG_COMPAT_32BIT_TIME=y
 # CONFIG_MODULES is not set
 CONFIG_SYSVIPC=y
 CONFIG_POSIX_MQUEUE=y
-# CONFIG_NAMESPACES is not set
+CONFIG_CHECKPOINT_RESTORE=y
+CONFIG_NAMESPACES=y
+CONFIG_UTS_NS=y
+CONFIG_TIME_NS=y
 # CONFIG_USER_NS is not set
 # CONFIG_PID_NS is not set
 # CONFIG_NET_NS is not set
 # CONFIG_IPC_NS is not set
-# CONFIG_TIME_NS is not set
 # CONFIG_CGROUPS is not set
 CONFIG_DNOTIFY=y
 CONFIG_INOTIFY_USER=y

@@ -146,6 +146,7 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
     use sion_vfs::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME};
     let root = v.root;
     v.mount_in_place(root, "tmpfs", "tmpfs", MS_RELATIME);
+    v.name_mnt_ns(crate::ns::INIT_MNT);
     v.mount_in_place(proc_, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
     v.mount_in_place(dev, "devtmpfs", "devtmpfs", MS_NOSUID);
     let me = v.add(proc_, b"self", Data::Symlink(Vec::new()), 0o777, 0, 0);
@@ -169,16 +170,33 @@ pub fn build_tree(s: &Spawn, now: u64, pid: u32) -> Result<(Files, JobState), St
         let i = v.add(sysvipc, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
         v.node_mut(i).tag = t;
     }
-    super::sysctl::add_sysctl_dir(&mut v, proc_);
-    // /sys: what programs read of the CPUs.
+    // /sys: the node's one memory node (libnuma reads these), as Linux
+    // without NUMA shows node0 (sysfs, its own device).
     let sys = mkdir(&mut v, "/sys", 0o555)?;
     v.node_mut(sys).dev = DEV_SYS;
     v.mount_in_place(sys, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
-    let cpu = v.mkdir_p(b"/sys/devices/system/cpu", 0, 0).map_err(|e| format!("/sys/devices/system/cpu: errno {}", e.0))?;
-    for name in ["online", "possible", "present"] {
-        let i = v.add(cpu, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
-        v.node_mut(i).tag = tag::SYS_CPU_LIST;
+    mkdir(&mut v, "/sys/devices/system/node", 0o755)?;
+    let cpus = mkdir(&mut v, "/sys/devices/system/cpu", 0o755)?;
+    let node0 = mkdir(&mut v, "/sys/devices/system/node/node0", 0o755)?;
+    for d in ["/sys/devices", "/sys/devices/system"] {
+        mkdir(&mut v, d, 0o755)?;
     }
+    for name in ["online", "possible", "has_memory", "has_normal_memory", "has_cpu", "node0/distance"] {
+        let (path, text) = (format!("/sys/devices/system/node/{name}"), if name.ends_with("distance") { "10\n" } else { "0\n" });
+        v.put_file(path.as_bytes(), text.as_bytes().to_vec(), 0o444, 0, 0).map_err(|e| format!("{path}: errno {}", e.0))?;
+    }
+    for (dir, name, t) in [
+        (node0, "meminfo", tag::NODE_MEMINFO),
+        (node0, "cpulist", tag::NODE_CPULIST),
+        (node0, "cpumap", tag::NODE_CPUMAP),
+        (cpus, "online", tag::NODE_CPULIST),
+        (cpus, "possible", tag::NODE_CPULIST),
+        (cpus, "present", tag::NODE_CPULIST),
+    ] {
+        let i = v.add(dir, name.as_bytes(), Data::Reg(Default::default()), 0o444, 0, 0);
+        v.node_mut(i).tag = t;
+    }
+    super::sysctl::add_sysctl_dir(&mut v, proc_);
     // The kernel's configuration where Debian keeps it (LTP reads it).
     let config = format!("/boot/config-{UTS_RELEASE}");
     v.put_file(config.as_bytes(), KERNEL_CONFIG.as_bytes().to_vec(), 0o644, 0, 0).map_err(|e| format!("{config}: errno {}", e.0))?;
