@@ -181,7 +181,7 @@ impl Kernel {
             Call::SysInfo => {
                 let now = self.clock.now_ns();
                 let idle_ns = self.clock.info.tsc_to_ns(self.clock.info.tsc_at_boot + self.idle_tsc());
-                let tasks = self.tasks.iter().filter(|t| t.state != State::Free).count() as u64;
+                let tasks = self.live_tasks;
                 let (cpus, cpus_found) = (crate::smp::online() as u64, crate::smp::found() as u64);
                 let i = SysInfo { total_frames: self.frames.total, free_frames: self.free_frames(), tasks, uptime_ns: now, idle_ns, cpus, cpus_found };
                 self.put_words(cur, a[0], &[i.total_frames, i.free_frames, i.tasks, i.uptime_ns, i.idle_ns, i.cpus, i.cpus_found])

@@ -131,6 +131,8 @@ pub struct Kernel {
     /// The CPUs that run tasks (bit n = CPU n): the boot CPU, and each AP
     /// once it has joined (`cpu_joins`).
     pub active_cpus: u32,
+    /// Tasks not free (`sys_info`'s count, kept so no call scans the table).
+    pub live_tasks: u64,
 }
 
 impl Kernel {
@@ -151,6 +153,7 @@ impl Kernel {
             next_timer: 0,
             servers: [None; 8],
             active_cpus: 0,
+            live_tasks: 0,
         }
     }
 
@@ -215,6 +218,7 @@ impl Kernel {
         t.generation = generation;
         t.fpu = self.clean_fpu;
         t.state = State::Stopped;
+        self.live_tasks += 1;
         Some(slot)
     }
 
@@ -355,6 +359,7 @@ impl Kernel {
             _ => {}
         }
         self.tasks[slot].state = State::Free;
+        self.live_tasks = self.live_tasks.saturating_sub(1);
         // Whoever waits on this task cannot be answered any more.
         for s in 0..MAX_TASKS {
             let waits = match self.tasks[s].state {

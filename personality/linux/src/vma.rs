@@ -240,7 +240,10 @@ impl VmaMap {
             if let Some(p) = prev {
                 let (pe, pp, pk, pf) = self.map[&p];
                 let (e, pr, kd, fl) = self.map[&k];
-                if pe == k && pp == pr && pk == kd && pf == fl {
+                // Shared and file mappings are each of their own object:
+                // never joined to a neighbour (Linux joins only the same
+                // object's), so each keeps its own identity.
+                if pe == k && pp == pr && pk == kd && pf == fl && pf & (flag::SHARED | flag::FILE) == 0 {
                     self.map.remove(&k);
                     self.map.insert(p, (e, pp, pk, pf));
                     continue;
@@ -321,6 +324,32 @@ mod tests {
         assert_eq!(m.find_free_top_down(top, 0x1000, top), None, "does not fit above the floor");
         assert_eq!(m.find_free_top_down(0x2000, top - 0x8000, top), Some(top - 0x8000));
         assert_eq!(m.find_free_top_down(0x2000, top - 0x7000, top), None);
+    }
+
+    #[test]
+    fn flags_split_merge_and_survive_a_move() {
+        let mut m = VmaMap::new();
+        m.insert(0x1000, 0x9000, RW, VmaKind::Anon);
+        m.set_flags(0x3000, 0x5000, flag::DONTDUMP | flag::LOCKED, 0);
+        let f: Vec<(u64, u64, u8)> = m.iter().map(|v| (v.start, v.end, v.flags)).collect();
+        assert_eq!(f, [(0x1000, 0x3000, 0), (0x3000, 0x5000, flag::DONTDUMP | flag::LOCKED), (0x5000, 0x9000, 0)]);
+        // Protection changes keep the flags; equal neighbours merge again.
+        assert!(m.protect_range(0x3000, 0x4000, R));
+        assert_eq!(m.lookup(0x3000).unwrap().flags, flag::DONTDUMP | flag::LOCKED);
+        assert!(m.protect_range(0x3000, 0x4000, RW));
+        m.set_flags(0x1000, 0x9000, 0, flag::DONTDUMP | flag::LOCKED);
+        assert_eq!(spans(&m), [(0x1000, 0x9000, RW)]);
+        assert_eq!(m.lookup(0x4000).unwrap().flags, 0);
+        // A removed piece goes back with its flags.
+        m.set_flags(0x2000, 0x3000, flag::WIPEONFORK, 0);
+        let r = m.remove_range(0x2000, 0x3000);
+        assert_eq!(r[0].flags, flag::WIPEONFORK);
+        assert!(m.insert_vma(Vma { start: 0x20000, end: 0x21000, ..r[0] }));
+        assert_eq!(m.lookup(0x20000).unwrap().flags, flag::WIPEONFORK);
+        // Nothing to set or clear changes nothing (no merge of separate mappings).
+        m.insert(0x21000, 0x22000, RW, VmaKind::Anon);
+        m.set_flags(0x21000, 0x22000, 0, 0);
+        assert_eq!(m.lookup(0x21000).unwrap().start, 0x21000);
     }
 
     #[test]

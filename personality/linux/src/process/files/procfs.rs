@@ -477,7 +477,8 @@ impl Process {
                     };
                     // 's': a shared mapping (MAP_SHARED anonymous or of a file, System V).
                     let within = |a: u64, b: u64| a <= v.start && v.end <= b;
-                    let shared = self.shm.iter().any(|&(a, b, _, _)| within(a, b))
+                    let shared = v.flags & crate::vma::flag::SHARED != 0
+                        || self.shm.iter().any(|&(a, b, _, _)| within(a, b))
                         || self.shared.iter().any(|&(a, b, _, _)| within(a, b))
                         || self.sysv_shm.iter().any(|&(a, b, _)| within(a, b));
                     let share = if shared { 's' } else { 'p' };
