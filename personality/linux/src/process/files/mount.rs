@@ -27,6 +27,13 @@ impl Process {
         if p.is_empty() {
             return Err(Errno::ENOENT);
         }
+        if follow {
+            // A magic link to an O_PATH descriptor of a symbolic link lands
+            // on that link, where nothing mounts: ENOENT, as Linux.
+            if let Some(Ok(Resolved::Node(ino))) = self.magic_fd(&p).map(|fd| self.fd_resolved(fd as u32 as u64)) {
+                return if self.job.vfs.node(ino).is_symlink() { Err(Errno::ENOENT) } else { Ok(ino) };
+            }
+        }
         let start = self.at_dir(AT_FDCWD, &p)?;
         self.job.vfs.lookup(start, &p, follow, &self.files.cred).ex()
     }

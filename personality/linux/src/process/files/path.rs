@@ -337,7 +337,9 @@ impl Process {
         self.finish_open(ino, flags & !(O_TMPFILE | O_DIRECTORY), true)
     }
 
-    /// The descriptor `/dev/fd/N`, `/proc/self/fd/N` (...) names, if it is open.
+    /// The descriptor `/dev/fd/N`, `/proc/self/fd/N` (...) names, if it is
+    /// open. Followed, such a magic link lands on the descriptor's file
+    /// itself, an O_PATH descriptor's symbolic link too (not followed on).
     pub(crate) fn magic_fd(&self, p: &[u8]) -> Option<i32> {
         let pid = format!("/proc/{}/fd/", self.pid);
         let rest = [&b"/dev/fd/"[..], b"/proc/self/fd/", b"/proc/thread-self/fd/", pid.as_bytes()].iter().find_map(|pre| p.strip_prefix(*pre))?;
