@@ -133,6 +133,11 @@ pub struct Kernel {
     pub active_cpus: u32,
     /// Tasks not free (`sys_info`'s count, kept so no call scans the table).
     pub live_tasks: u64,
+    /// One past the highest task and space slots ever taken: the tables
+    /// hold 4,096 of each, and slots are taken lowest first, so the scans
+    /// (a task's death, a space's, the timers) stop here, not at the end.
+    pub task_high: usize,
+    pub space_high: usize,
 }
 
 impl Kernel {
@@ -154,6 +159,8 @@ impl Kernel {
             servers: [None; 8],
             active_cpus: 0,
             live_tasks: 0,
+            task_high: 0,
+            space_high: 0,
         }
     }
 
@@ -219,11 +226,13 @@ impl Kernel {
         t.fpu = self.clean_fpu;
         t.state = State::Stopped;
         self.live_tasks += 1;
+        self.task_high = self.task_high.max(slot + 1);
         Some(slot)
     }
 
     pub fn alloc_space(&mut self, owner: u16) -> Option<usize> {
         let slot = (0..MAX_SPACES).find(|&s| !self.spaces[s].in_use)?;
+        self.space_high = self.space_high.max(slot + 1);
         // As many accounts as spaces, each live space holding one: one is free.
         let account = (0..MAX_SPACES).find(|&a| self.accounts[a].refs == 0)?;
         let pml4 = paging::new_space(&mut self.frames, &self.tables)?;
@@ -361,7 +370,7 @@ impl Kernel {
         self.tasks[slot].state = State::Free;
         self.live_tasks = self.live_tasks.saturating_sub(1);
         // Whoever waits on this task cannot be answered any more.
-        for s in 0..MAX_TASKS {
+        for s in 0..self.task_high {
             let waits = match self.tasks[s].state {
                 State::Send { to } => to as usize == slot,
                 State::Reply { from } => from as usize == slot,
@@ -372,7 +381,7 @@ impl Kernel {
             }
         }
         // Tasks it handled lose their handler: they go too.
-        for s in 0..MAX_TASKS {
+        for s in 0..self.task_high {
             if self.tasks[s].state != State::Free && self.tasks[s].handler as usize == slot && s != slot {
                 self.kill(s);
             }
@@ -383,9 +392,9 @@ impl Kernel {
         t.timer_deadline = 0;
         // Spaces it owned go with it (a personality's program spaces, a
         // server's own space once nothing runs in it).
-        for sp in 0..MAX_SPACES {
+        for sp in 0..self.space_high {
             if self.spaces[sp].in_use && self.spaces[sp].owner as usize == slot {
-                let empty = !self.tasks.iter().any(|t| t.state != State::Free && t.space as usize == sp);
+                let empty = !self.tasks[..self.task_high].iter().any(|t| t.state != State::Free && t.space as usize == sp);
                 if sp != self.tasks[slot].space as usize || empty {
                     self.destroy_space(sp);
                 }
@@ -495,7 +504,7 @@ impl Kernel {
 
     /// Kill every task of space `s` and free its frames and tables.
     pub fn destroy_space(&mut self, s: usize) {
-        for t in 0..MAX_TASKS {
+        for t in 0..self.task_high {
             if self.tasks[t].state != State::Free && self.tasks[t].space as usize == s {
                 self.kill(t);
             }
@@ -598,7 +607,7 @@ impl Kernel {
         let now = cpu::rdtsc();
         if self.next_timer != 0 && self.next_timer <= now {
             let mut earliest = 0;
-            for s in 0..MAX_TASKS {
+            for s in 0..self.task_high {
                 let d = self.tasks[s].timer_deadline;
                 if d == 0 || self.tasks[s].state == State::Free {
                     continue;
