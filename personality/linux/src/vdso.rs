@@ -339,3 +339,9 @@ mod tests {
         }
     }
 }
+
+/// How much later than the server's own reckoning an absolute
+/// CLOCK_REALTIME deadline is met: the program reads the clock through the
+/// vDSO's multiply-and-shift, which may trail the server's by its rounding,
+/// and a wait must not end before the program's clock says it may.
+pub const REALTIME_SLACK_NS: u64 = 1_000;

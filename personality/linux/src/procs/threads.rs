@@ -390,7 +390,10 @@ impl Procs {
                     Some(if !absolute {
                         now.saturating_add(ns)
                     } else if realtime {
-                        ns.saturating_sub(h.realtime_ns().saturating_sub(now))
+                        // A microsecond late rather than early: the program's
+                        // realtime clock (the vDSO's arithmetic) may trail
+                        // the server's by its rounding.
+                        ns.saturating_sub(h.realtime_ns().saturating_sub(now)).saturating_add(crate::vdso::REALTIME_SLACK_NS)
                     } else {
                         crate::ns::from_ns_view(ns, self.monotonic_offset(pid))
                     })

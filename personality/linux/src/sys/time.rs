@@ -96,7 +96,7 @@ fn clock_nanosleep_as(cx: &mut Ctx, a: Args, bits: TimeBits) -> Outcome {
             // TIMER_ABSTIME: a time on the clock (REALTIME and TAI move it to the monotonic one).
             let deadline = if a.u32(1) & 1 != 0 {
                 if clock == 0 || clock == 11 {
-                    ns.saturating_sub(h.realtime_ns().saturating_sub(now))
+                    ns.saturating_sub(h.realtime_ns().saturating_sub(now)).saturating_add(crate::vdso::REALTIME_SLACK_NS)
                 } else {
                     // In a time namespace, as the node's clock reads it.
                     p.to_node_clock(clock, ns)
